@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: ISC
+# veil: one plain Makefile. `make V=1` shows the commands.
+
+VERSION	:= 0.1.0
+O	?= build
+BIN	?= bin
+SANDBOX	?= 1
+PREFIX	?= /usr/local
+DESTDIR	?=
+CFLAGS	?= -O2 -g
+PKG_CONFIG ?= pkg-config
+
+WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 -Wundef -Wvla
+HARDEN	:= -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+LDHARDEN := -pie -Wl,-z,relro,-z,now
+
+# Lazy (=) so pkg-config only runs once a target needs it (after `make deps`).
+CRYPTO_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libcrypto)
+CRYPTO_LIBS	= $(shell $(PKG_CONFIG) --libs libcrypto)
+SECCOMP_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libseccomp)
+SECCOMP_LIBS	= $(shell $(PKG_CONFIG) --libs libseccomp)
+CHECK_CFLAGS	= $(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check)
+
+DEFS	:= -D_GNU_SOURCE -DVEIL_VERSION='"$(VERSION)"'
+ifeq ($(SANDBOX),0)
+DEFS	+= -DVEIL_NO_SANDBOX
+endif
+INCS	:= -Iprotocol -Isandbox -Ikeyd -Irelayd -Ichatc
+ALL_CFLAGS = -std=c11 $(WARN) $(HARDEN) $(DEFS) $(INCS) $(CRYPTO_CFLAGS) \
+	     $(SECCOMP_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Each program is its main.c plus a library of everything else in its folder,
+# so the unit tests link the same code the programs run.
+PROTO_SRC  := $(wildcard protocol/*.c)
+SBX_SRC    := $(wildcard sandbox/*.c)
+RELAYD_SRC := $(filter-out relayd/main.c,$(wildcard relayd/*.c))
+KEYD_SRC   := $(filter-out keyd/main.c,$(wildcard keyd/*.c))
+CHATC_SRC  := $(filter-out chatc/main.c,$(wildcard chatc/*.c))
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(O)/%.o,$(1))
+
+LIBPROTO  := $(O)/libproto.a
+LIBSBX    := $(O)/libsandbox.a
+LIBRELAYD := $(O)/librelayd.a
+LIBKEYD   := $(O)/libkeyd.a
+LIBCHATC  := $(O)/libchatc.a
+
+PROGS := $(BIN)/relayd $(BIN)/keyd $(BIN)/chatc
+
+.PHONY: all deps check unit e2e fuzz fuzz-smoke sanitize analyze bench demo \
+	install uninstall clean
+all: $(PROGS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+define lib_rule
+$(1): $(call obj,$(2))
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  AR      $$@")
+	$$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
+endef
+$(eval $(call lib_rule,$(LIBPROTO),$(PROTO_SRC)))
+$(eval $(call lib_rule,$(LIBSBX),$(SBX_SRC)))
+$(eval $(call lib_rule,$(LIBRELAYD),$(RELAYD_SRC)))
+$(eval $(call lib_rule,$(LIBKEYD),$(KEYD_SRC)))
+$(eval $(call lib_rule,$(LIBCHATC),$(CHATC_SRC)))
+
+$(BIN)/relayd: $(O)/relayd/main.o $(LIBRELAYD) $(LIBSBX) $(LIBPROTO)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SECCOMP_LIBS)
+
+$(BIN)/keyd: $(O)/keyd/main.o $(LIBKEYD) $(LIBSBX) $(LIBPROTO)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(SECCOMP_LIBS)
+
+$(BIN)/chatc: $(O)/chatc/main.o $(LIBCHATC) $(LIBSBX) $(LIBPROTO)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SECCOMP_LIBS)
+
+# Unit tests: tests/unit/main.c runs every suite_<name>() that a
+# tests/unit/check_<name>.c defines; the list is generated from the file names.
+$(O)/tests/unit/suites.inc: $(UNIT_SRC)
+	@mkdir -p $(dir $@)
+	$(Q)for f in $(sort $(notdir $(filter tests/unit/check_%.c,$(UNIT_SRC)))); do \
+		n=$${f#check_}; echo "SUITE($${n%.c})"; done > $@.tmp && mv $@.tmp $@
+$(O)/tests/unit/main.o: $(O)/tests/unit/suites.inc
+$(O)/tests/unit/%.o: ALL_CFLAGS += $(CHECK_CFLAGS) -I$(O)/tests/unit -Itests/unit
+
+$(O)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIBCHATC) $(LIBKEYD) $(LIBRELAYD) $(LIBSBX) $(LIBPROTO)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(CRYPTO_LIBS) $(SECCOMP_LIBS)
+
+deps:
+	$(Q)sh tests/deps.sh
+
+unit: $(O)/unit-tests
+	$(Q)VEIL_VECTORS=$${VEIL_VECTORS:-../shared/vectors} $(O)/unit-tests
+
+e2e: all
+	$(Q)BIN=$(abspath $(BIN)) sh tests/e2e/run.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all $(O)/unit-tests
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory e2e
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(BIN)/keyd $(BIN)/chatc $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BIN)/relayd $(DESTDIR)$(PREFIX)/sbin/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/keyd $(DESTDIR)$(PREFIX)/bin/chatc \
+	      $(DESTDIR)$(PREFIX)/sbin/relayd
+
+clean:
+	rm -rf $(O) $(BIN) build-*
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,6 @@
+build-clang/tests/unit/check_buf.o: tests/unit/check_buf.c protocol/buf.h \
+  protocol/err.h
+
+protocol/buf.h:
+
+protocol/err.h:

@@ -1,0 +1,3 @@
+build/protocol/buf.o: protocol/buf.c protocol/buf.h protocol/err.h
+protocol/buf.h:
+protocol/err.h:

@@ -1,0 +1,2 @@
+build/protocol/err.o: protocol/err.c protocol/err.h
+protocol/err.h:

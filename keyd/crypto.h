@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef VEIL_CRYPTO_H
+#define VEIL_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "e2e.h"
+
+/*
+ * The cryptographic core used by keyd, over OpenSSL 3 EVP interfaces only.
+ * Every function returns 0 or a negative veil_err; every EVP return is
+ * checked. Secret outputs are wiped on failure. Fixed sizes are [static N].
+ */
+
+/* P-256: generate an ephemeral key; *priv is owned by the caller (EVP_PKEY_free). */
+int	vc_p256_generate(EVP_PKEY **priv, uint8_t pub[static P256_PUB_LEN]) VEIL_WUR;
+/* P-256 key from a fixed big-endian scalar (tests, worked examples). */
+int	vc_p256_from_scalar(const uint8_t scalar[static P256_SCALAR_LEN],
+	    EVP_PKEY **priv, uint8_t pub[static P256_PUB_LEN]) VEIL_WUR;
+/*
+ * A peer's public key from len bytes of uncompressed SEC1 point. Refuses
+ * anything else: wrong length or prefix, not on the curve, the point at
+ * infinity (VEIL_E_BADKEY). *peer is owned by the caller.
+ */
+int	vc_p256_peer(const uint8_t *pub, size_t len, EVP_PKEY **peer) VEIL_WUR;
+/* ECDH: the 32-byte x coordinate of priv * peer. */
+int	vc_ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t out[static 32]) VEIL_WUR;
+
+/* HKDF-SHA256 (RFC 5869) via EVP_KDF. outlen <= 255 * 32 else VEIL_E_OVERSIZE. */
+int	vc_hkdf(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t ikmlen,
+	    const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen) VEIL_WUR;
+int	vc_hkdf_extract(const uint8_t *salt, size_t saltlen, const uint8_t *ikm,
+	    size_t ikmlen, uint8_t prk[static HASH_LEN]) VEIL_WUR;
+int	vc_hkdf_expand(const uint8_t prk[static HASH_LEN], const char *info,
+	    uint8_t *out, size_t outlen) VEIL_WUR;
+
+/*
+ * AES-256-GCM with a 96-bit nonce and 128-bit tag. seal writes ptlen + 16
+ * bytes to out. open needs ctlen >= 16 (else VEIL_E_TRUNCATED), writes
+ * ctlen - 16 bytes, and on a bad tag returns VEIL_E_AUTH with out wiped.
+ * out may equal the input (in place).
+ */
+int	vc_aead_seal(const uint8_t key[static AEAD_KEY_LEN],
+	    const uint8_t nonce[static AEAD_NONCE_LEN], const uint8_t *ad, size_t adlen,
+	    const uint8_t *pt, size_t ptlen, uint8_t *out) VEIL_WUR;
+int	vc_aead_open(const uint8_t key[static AEAD_KEY_LEN],
+	    const uint8_t nonce[static AEAD_NONCE_LEN], const uint8_t *ad, size_t adlen,
+	    const uint8_t *ct, size_t ctlen, uint8_t *out) VEIL_WUR;
+/* Nonce for counter c of epoch e: 00000000 || u32be e || u32be c. */
+void	vc_nonce(uint8_t nonce[static AEAD_NONCE_LEN], uint32_t epoch, uint32_t ctr);
+
+/* Ed25519 (RFC 8032): new random seed and its public key. */
+int	vc_ed25519_generate(uint8_t seed[static ED25519_SEED_LEN],
+	    uint8_t pub[static ED25519_PUB_LEN]) VEIL_WUR;
+int	vc_ed25519_public(const uint8_t seed[static ED25519_SEED_LEN],
+	    uint8_t pub[static ED25519_PUB_LEN]) VEIL_WUR;
+int	vc_ed25519_sign(const uint8_t seed[static ED25519_SEED_LEN],
+	    const uint8_t *msg, size_t len, uint8_t sig[static ED25519_SIG_LEN]) VEIL_WUR;
+/* 0 if sig is a valid, canonical signature of msg by pub; VEIL_E_AUTH if not. */
+int	vc_ed25519_verify(const uint8_t pub[static ED25519_PUB_LEN],
+	    const uint8_t *msg, size_t len, const uint8_t sig[static ED25519_SIG_LEN]) VEIL_WUR;
+
+/* SHA-256 of data. */
+int	vc_sha256(const uint8_t *data, size_t len, uint8_t out[static HASH_LEN]) VEIL_WUR;
+/* Transcript step: h = SHA-256(h || data). */
+int	vc_mix(uint8_t h[static HASH_LEN], const uint8_t *data, size_t len) VEIL_WUR;
+
+/*
+ * Symmetric ratchet step (PROTOCOL.md): from chain key ck derive the message
+ * key mk and replace ck with the next chain key; the old ck is wiped.
+ */
+int	vc_ratchet(uint8_t ck[static HASH_LEN], uint8_t mk[static AEAD_KEY_LEN]) VEIL_WUR;
+
+/* Fingerprint of an identity key: first FPR_LEN bytes of SHA-256(label || pub). */
+int	vc_fingerprint(const uint8_t pub[static ED25519_PUB_LEN],
+	    uint8_t fpr[static FPR_LEN]) VEIL_WUR;
+/* Safety number of two identities (order-independent), 12 groups of 5 digits joined by ' '. */
+int	vc_safety_number(const uint8_t a[static ED25519_PUB_LEN],
+	    const uint8_t b[static ED25519_PUB_LEN], char *out, size_t outlen) VEIL_WUR;
+
+/* Constant-time equality: 1 if equal, 0 if not. */
+int	vc_equal(const void *a, const void *b, size_t n);
+/* Wipes n bytes (OPENSSL_cleanse). */
+void	vc_wipe(void *p, size_t n);
+
+#endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef VEIL_SESSION_H
+#define VEIL_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "e2e.h"
+#include "frame.h"
+
+/*
+ * The end-to-end protocol of PROTOCOL.md layer 2, as a pure state machine:
+ * no I/O, no files, no clock reads except through vs_params.vp_now.
+ * Two sessions talking in-process reproduce the worked example byte for byte.
+ * All functions return 0 or a negative veil_err. After any error other than
+ * VEIL_E_AUTH / VEIL_E_REPLAY / VEIL_E_REORDER on vs_open (which leave the
+ * session unchanged) the session is dead: every later call fails with
+ * VEIL_E_STATE and its keys are already wiped.
+ */
+
+#define VS_REKEY_MSGS	1000		/* SEAL_REKEY_DUE after this many sealed in one epoch */
+#define VS_REKEY_SEC	600		/* ... or this many seconds into an epoch */
+#define VS_HARD_LIMIT	65536		/* seal refused (VEIL_E_LIMIT) at this counter */
+#define VS_MAX_SKIP	1024		/* largest gap vs_open ratchets across */
+#define VS_MAX_AUTH_FAIL 16		/* failed opens before the session is killed */
+
+/* This user's identity; the seed lives in locked memory owned by keyd. */
+struct vs_identity {
+	uint8_t		id_seed[ED25519_SEED_LEN];
+	uint8_t		id_pub[ED25519_PUB_LEN];
+	uint8_t		id_nick[NICK_MAX];
+	size_t		id_nicklen;
+};
+
+/*
+ * Called once the peer's identity and nickname are decrypted, before this
+ * side reveals anything more: return 0 to go on, or VEIL_E_PIN / VEIL_E_EXPECT
+ * to refuse (the session then dies and that code is returned).
+ */
+typedef int (*vs_verify_fn)(void *arg, const uint8_t *nick, size_t nicklen,
+    const uint8_t id[static ED25519_PUB_LEN]);
+
+struct vs_params {
+	const struct vs_identity *vp_me;
+	uint8_t		 vp_room[ROOM_ID_LEN];
+	uint16_t	 vp_me_id;		/* our member id (relay-assigned) */
+	uint16_t	 vp_peer_id;		/* the peer's member id */
+	vs_verify_fn	 vp_verify;
+	void		*vp_arg;
+	/* Tests only: fixed ephemeral scalars (handshake, then each rekey); NULL = random. */
+	const uint8_t	*vp_eph;
+	/* Monotonic seconds; NULL = CLOCK_MONOTONIC. */
+	uint64_t	(*vp_now)(void);
+};
+
+struct vs_session;
+
+struct vs_opened {
+	uint8_t		vo_kind;		/* enum ipc_open_kind */
+	uint32_t	vo_epoch;
+	uint32_t	vo_gap;			/* messages skipped before this one */
+	size_t		vo_textlen;
+	uint8_t		vo_text[MSG_MAX];	/* OPEN_TEXT */
+};
+
+/* Initiator: a new session and its HS_INIT message written to out. */
+int	vs_start(struct vs_session **s, const struct vs_params *p, struct vbuf *out) VEIL_WUR;
+/* Responder: a new session from the peer's HS_INIT; HS_RESP written to out. */
+int	vs_accept(struct vs_session **s, const struct vs_params *p,
+	    const uint8_t *init, size_t len, struct vbuf *out) VEIL_WUR;
+/*
+ * Next handshake step: initiator takes RESP (writes FIN), then CONFIRM
+ * (writes nothing, *done = 1); responder takes FIN (writes CONFIRM, *done = 1).
+ */
+int	vs_handshake(struct vs_session *s, const uint8_t *in, size_t len,
+	    struct vbuf *out, int *done) VEIL_WUR;
+
+/* Peer identity once known and verified; NULL before the handshake is done. */
+const uint8_t *vs_peer_id(const struct vs_session *s);
+const uint8_t *vs_peer_nick(const struct vs_session *s, size_t *len);
+
+/* Seals one text message (1..MSG_MAX bytes); *flags gets SEAL_REKEY_DUE. */
+int	vs_seal(struct vs_session *s, const uint8_t *text, size_t len,
+	    struct vbuf *out, uint8_t *flags) VEIL_WUR;
+/* Opens one DATA message; a rekey step may write a reply to send back. */
+int	vs_open(struct vs_session *s, const uint8_t *in, size_t len,
+	    struct vs_opened *res, struct vbuf *reply) VEIL_WUR;
+/* Starts a rekey: writes the sealed IK_REKEY_INIT message. */
+int	vs_rekey(struct vs_session *s, struct vbuf *out) VEIL_WUR;
+/* Writes a sealed IK_CLOSE message; the session is dead afterwards. */
+int	vs_close(struct vs_session *s, struct vbuf *out) VEIL_WUR;
+
+/* Wipes every key and frees; NULL is fine. */
+void	vs_free(struct vs_session *s);
+
+#endif

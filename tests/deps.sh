@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# Makes sure the Debian packages veil builds and tests with are present.
+# As root: installs what is missing (apt-get update first). Otherwise: prints
+# the exact command to run and fails.
+set -eu
+
+# Build: libssl-dev libseccomp-dev check libsubunit-dev pkg-config.
+# Tests: libjansson-dev (Wycheproof JSON), python3 (test proxies), tmux
+# (interactive screen), clang + libclang-rt-14-dev (fuzz smoke), procps.
+PKGS="gcc make libc6-dev libssl-dev libseccomp-dev check libsubunit-dev pkg-config \
+libjansson-dev python3 tmux clang libclang-rt-14-dev procps util-linux"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "veil: missing build dependencies:$missing" >&2
+	echo "veil: install them with:  sudo apt-get update && sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "veil: installing build dependencies:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
