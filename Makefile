@@ -22,6 +22,7 @@ SECCOMP_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libseccomp)
 SECCOMP_LIBS	= $(shell $(PKG_CONFIG) --libs libseccomp)
 CHECK_CFLAGS	= $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check)
+JANSSON_LIBS	= $(shell $(PKG_CONFIG) --libs jansson)
 
 DEFS	:= -D_GNU_SOURCE -DVEIL_VERSION='"$(VERSION)"'
 ifeq ($(SANDBOX),0)
@@ -105,7 +106,7 @@ $(O)/tests/unit/%.o: ALL_CFLAGS += $(CHECK_CFLAGS) -I$(O)/tests/unit -Itests/uni
 
 $(O)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIBCHATC) $(LIBKEYD) $(LIBRELAYD) $(LIBSBX) $(LIBPROTO)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(CRYPTO_LIBS) $(SECCOMP_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(SECCOMP_LIBS)
 
 deps:
 	$(Q)sh tests/deps.sh
