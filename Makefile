@@ -122,6 +122,13 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory e2e
 
+demo: all
+	$(Q)BIN=$(abspath $(BIN)) sh tests/demo.sh
+
+# Area fragments: fuzzing (tests/fuzz), benchmarks (bench).
+-include tests/fuzz/fuzz.mk
+-include bench/bench.mk
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BIN)/keyd $(BIN)/chatc $(DESTDIR)$(PREFIX)/bin/
