@@ -15,12 +15,6 @@
  * sbx_install() does nothing and says so on stderr.
  */
 
-enum sbx_role {
-	SBX_RELAYD,
-	SBX_KEYD,
-	SBX_CHATC,
-};
-
 #define SBX_ALLOW	0		/* sr_errno value meaning "allow" */
 #define SBX_MAX_ARGS	3
 
@@ -53,7 +47,11 @@ extern const size_t sbx_chatc_nrules;
 int	sbx_drop_root(const char *user, const char *dir) VEIL_WUR;
 /* prctl(PR_SET_NO_NEW_PRIVS, 1). */
 int	sbx_no_new_privs(void) VEIL_WUR;
-/* Loads the role's filter (after no_new_privs). */
-int	sbx_install(enum sbx_role role) VEIL_WUR;
+/*
+ * Loads a filter built from one table (after sbx_no_new_privs), e.g.
+ * sbx_install(sbx_relayd_rules, sbx_relayd_nrules). Each program links only
+ * its own table. Returns 0 or VEIL_E_SYSTEM with a message on stderr.
+ */
+int	sbx_install(const struct sbx_rule *rules, size_t nrules) VEIL_WUR;
 
 #endif
