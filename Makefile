@@ -90,10 +90,11 @@ $(BIN)/keyd: $(O)/keyd/main.o $(LIBKEYD) $(LIBSBX) $(LIBPROTO)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(SECCOMP_LIBS)
 
+# chatc links libcrypto for one thing only: SHA-256 of the public room name.
 $(BIN)/chatc: $(O)/chatc/main.o $(LIBCHATC) $(LIBSBX) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SECCOMP_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(SECCOMP_LIBS)
 
 # Unit tests: tests/unit/main.c runs every suite_<name>() that a
 # tests/unit/check_<name>.c defines; the list is generated from the file names.
