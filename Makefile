@@ -130,6 +130,17 @@ demo: all
 -include tests/fuzz/fuzz.mk
 -include bench/bench.mk
 
+# The whole suite, unit and end-to-end, under ASan + UBSan. The seccomp filters
+# are compiled out by the build switch (SANDBOX=0): the sanitizer runtimes do
+# not survive a strict filter.
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+sanitize: deps
+	$(Q)$(MAKE) --no-print-directory O=build-san BIN=build-san/bin SANDBOX=0 CC=clang \
+		CFLAGS="$(SAN_FLAGS)" all build-san/unit-tests
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		$(MAKE) --no-print-directory O=build-san BIN=build-san/bin SANDBOX=0 CC=clang \
+		CFLAGS="$(SAN_FLAGS)" unit e2e
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BIN)/keyd $(BIN)/chatc $(DESTDIR)$(PREFIX)/bin/
