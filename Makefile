@@ -141,14 +141,28 @@ sanitize: deps
 		$(MAKE) --no-print-directory O=build-san BIN=build-san/bin SANDBOX=0 CC=clang \
 		CFLAGS="$(SAN_FLAGS)" unit e2e
 
+BINDIR	 = $(PREFIX)/bin
+SBINDIR	 = $(PREFIX)/sbin
+MANDIR	 = $(PREFIX)/share/man
+UNITDIR	 = $(PREFIX)/lib/systemd/system
+UUNITDIR = $(PREFIX)/lib/systemd/user
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 $(BIN)/keyd $(BIN)/chatc $(DESTDIR)$(PREFIX)/bin/
-	install -m 0755 $(BIN)/relayd $(DESTDIR)$(PREFIX)/sbin/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(UUNITDIR)
+	install -m 0755 $(BIN)/keyd $(BIN)/chatc $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(BIN)/relayd $(DESTDIR)$(SBINDIR)/
+	install -m 0644 docs/keyd.1 docs/chatc.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/relayd.8 $(DESTDIR)$(MANDIR)/man8/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' relayd/relayd.service > $(DESTDIR)$(UNITDIR)/relayd.service
+	sed 's|@BINDIR@|$(BINDIR)|g' keyd/keyd.service > $(DESTDIR)$(UUNITDIR)/keyd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/relayd.service $(DESTDIR)$(UUNITDIR)/keyd.service
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/keyd $(DESTDIR)$(PREFIX)/bin/chatc \
-	      $(DESTDIR)$(PREFIX)/sbin/relayd
+	rm -f $(DESTDIR)$(BINDIR)/keyd $(DESTDIR)$(BINDIR)/chatc $(DESTDIR)$(SBINDIR)/relayd \
+	      $(DESTDIR)$(MANDIR)/man1/keyd.1 $(DESTDIR)$(MANDIR)/man1/chatc.1 \
+	      $(DESTDIR)$(MANDIR)/man8/relayd.8 $(DESTDIR)$(UNITDIR)/relayd.service \
+	      $(DESTDIR)$(UUNITDIR)/keyd.service
 
 clean:
 	rm -rf $(O) $(BIN) build-*
