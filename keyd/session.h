@@ -13,10 +13,24 @@
  * The end-to-end protocol of PROTOCOL.md layer 2, as a pure state machine:
  * no I/O, no files, no clock reads except through vs_params.vp_now.
  * Two sessions talking in-process reproduce the worked example byte for byte.
- * All functions return 0 or a negative veil_err. After any error other than
- * VEIL_E_AUTH / VEIL_E_REPLAY / VEIL_E_REORDER on vs_open (which leave the
- * session unchanged) the session is dead: every later call fails with
- * VEIL_E_STATE and its keys are already wiped.
+ * All functions return 0 or a negative veil_err.
+ *
+ * Errors that leave the session exactly as it was (it can be used again):
+ *  - VEIL_E_STATE: a call or a message the current state does not allow
+ *    (vs_seal before the handshake is done, a replayed handshake message,
+ *    vs_rekey while a rekey is in flight, any call on a dead session);
+ *  - argument errors found before anything changes: VEIL_E_INVALID (NULL,
+ *    empty text), VEIL_E_OVERSIZE (text over MSG_MAX), VEIL_E_NOSPACE (out or
+ *    reply has less free room than the message needs), VEIL_E_LIMIT from
+ *    vs_seal at VS_HARD_LIMIT (vs_rekey and vs_close still work);
+ *  - on vs_open, every refusal of a message that did not authenticate:
+ *    decode errors (VEIL_E_VERSION, _TYPE, _LENGTH, _TRUNCATED, _INVALID),
+ *    VEIL_E_REORDER, VEIL_E_REPLAY, VEIL_E_LIMIT (gap over VS_MAX_SKIP),
+ *    VEIL_E_STATE (epoch ahead with no pending chain) and VEIL_E_AUTH, which
+ *    is counted: the VS_MAX_AUTH_FAIL-th one kills the session.
+ * Any other error kills the session: its keys are wiped at once, vs_alive()
+ * returns 0 and every later call fails with VEIL_E_STATE. A session also dies
+ * normally after vs_close and after opening the peer's CLOSE.
  */
 
 #define VS_REKEY_MSGS	1000		/* SEAL_REKEY_DUE after this many sealed in one epoch */
@@ -48,10 +62,20 @@ struct vs_params {
 	uint16_t	 vp_peer_id;		/* the peer's member id */
 	vs_verify_fn	 vp_verify;
 	void		*vp_arg;
-	/* Tests only: fixed ephemeral scalars (handshake, then each rekey); NULL = random. */
+	/*
+	 * Tests only: vp_neph fixed P-256 scalars of P256_SCALAR_LEN bytes each,
+	 * back to back at vp_eph (big-endian, 1 <= k < n). Each ephemeral this
+	 * side makes takes the next one in this order: the handshake ephemeral
+	 * (e_I or e_R), then one per rekey key it generates, whether as rekey
+	 * initiator (vs_rekey) or as rekey responder (answering REKEY_INIT; an
+	 * abandoned colliding REKEY_INIT used one too). Once they are used up,
+	 * or with vp_eph NULL / vp_neph 0, ephemerals are random. The array must
+	 * outlive the session.
+	 */
 	const uint8_t	*vp_eph;
 	/* Monotonic seconds; NULL = CLOCK_MONOTONIC. */
 	uint64_t	(*vp_now)(void);
+	size_t		 vp_neph;		/* scalars at vp_eph */
 };
 
 struct vs_session;
@@ -63,6 +87,12 @@ struct vs_opened {
 	size_t		vo_textlen;
 	uint8_t		vo_text[MSG_MAX];	/* OPEN_TEXT */
 };
+
+/*
+ * vs_params is copied; vp_me, vp_arg and vp_eph are kept by pointer and must
+ * outlive the session. Output messages are appended to out / reply (vbuf
+ * writers). On error vs_start and vs_accept leave *s NULL and free all.
+ */
 
 /* Initiator: a new session and its HS_INIT message written to out. */
 int	vs_start(struct vs_session **s, const struct vs_params *p, struct vbuf *out) VEIL_WUR;
@@ -90,6 +120,9 @@ int	vs_open(struct vs_session *s, const uint8_t *in, size_t len,
 int	vs_rekey(struct vs_session *s, struct vbuf *out) VEIL_WUR;
 /* Writes a sealed IK_CLOSE message; the session is dead afterwards. */
 int	vs_close(struct vs_session *s, struct vbuf *out) VEIL_WUR;
+
+/* 1 while the session can still be used, 0 once it is dead (keys wiped). */
+int	vs_alive(const struct vs_session *s);
 
 /* Wipes every key and frees; NULL is fine. */
 void	vs_free(struct vs_session *s);
