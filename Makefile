@@ -130,6 +130,11 @@ demo: all
 -include tests/fuzz/fuzz.mk
 -include bench/bench.mk
 
+# Static analysis, configuration in the repo (.clang-tidy, the cppcheck flags
+# here). The tree must be clean: make check fails otherwise.
+analyze: deps
+	$(Q)sh tests/analyze.sh "$(DEFS) $(INCS)"
+
 # The whole suite, unit and end-to-end, under ASan + UBSan. The seccomp filters
 # are compiled out by the build switch (SANDBOX=0): the sanitizer runtimes do
 # not survive a strict filter.
