@@ -1,0 +1,1183 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * End-to-end message framing (PROTOCOL.md section 2): message sizes per
+ * type, handshake identity plaintexts, padding buckets and the inner
+ * plaintext, nicknames, fingerprint text.
+ */
+#include <string.h>
+
+#include <check.h>
+
+#include "e2e.h"
+#include "err.h"
+#include "unit.h"
+
+#define RESP_CT_MIN	(ED25519_PUB_LEN + 1 + 1 + AEAD_TAG_LEN)
+#define RESP_CT_MAX	(ED25519_PUB_LEN + 1 + NICK_MAX + AEAD_TAG_LEN)
+#define FIN_CT_MIN	(RESP_CT_MIN + ED25519_SIG_LEN)
+#define FIN_CT_MAX	(RESP_CT_MAX + ED25519_SIG_LEN)
+#define CONFIRM_CT_LEN	(ED25519_SIG_LEN + AEAD_TAG_LEN)
+
+static uint8_t eph[P256_PUB_LEN];
+static uint8_t ctbuf[E2E_MAX + 64];
+static uint8_t idkey[ED25519_PUB_LEN];
+static uint8_t sigbytes[ED25519_SIG_LEN];
+
+/* Builds ver || type || [eph] || [epoch ctr] || ct of ctlen bytes into out. */
+static size_t
+mk(uint8_t *out, uint8_t type, size_t ctlen)
+{
+	size_t n = 0;
+
+	out[n++] = E2E_VERSION;
+	out[n++] = type;
+	if (type == E2E_HS_INIT || type == E2E_HS_RESP) {
+		memcpy(out + n, eph, P256_PUB_LEN);
+		n += P256_PUB_LEN;
+	}
+	if (type == E2E_DATA) {
+		veil_put32(out + n, 7);
+		veil_put32(out + n + 4, 42);
+		n += 8;
+	}
+	memcpy(out + n, ctbuf, ctlen);
+	return n + ctlen;
+}
+
+static int
+dec(const uint8_t *p, size_t n)
+{
+	struct e2e_msg m;
+
+	return proto_e2e_decode(p, n, &m);
+}
+
+/* Decodes p, re-encodes the result and expects the same bytes. */
+static void
+roundtrip(const uint8_t *p, size_t n, uint8_t type)
+{
+	static uint8_t out[E2E_MAX];
+	struct e2e_msg m;
+	struct vbuf w;
+
+	ck_assert_int_eq(proto_e2e_decode(p, n, &m), 0);
+	ck_assert_uint_eq(m.em_type, type);
+	ck_assert_int_eq(proto_e2e_peek_type(p, n), type);
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), 0);
+	ck_assert_uint_eq(w.vb_len, n);
+	ck_assert_mem_eq(out, p, n);
+}
+
+static void
+all_prefixes_truncated(const uint8_t *p, size_t n)
+{
+	struct e2e_msg m;
+	size_t k;
+
+	ck_assert_int_eq(proto_e2e_decode(p, n, &m), 0);
+	for (k = 0; k < n; k++) {
+		ck_assert_msg(proto_e2e_decode(p, k, &m) == VEIL_E_TRUNCATED,
+		    "prefix of %zu bytes not truncated", k);
+		ck_assert_uint_eq(m.em_type, 0);
+		ck_assert_ptr_null(m.em_ct);
+	}
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+START_TEST(hs_init_roundtrip)
+{
+	uint8_t b[128];
+	struct e2e_msg m;
+	size_t n = mk(b, E2E_HS_INIT, 0);
+
+	ck_assert_uint_eq(n, 67);
+	roundtrip(b, n, E2E_HS_INIT);
+	ck_assert_int_eq(proto_e2e_decode(b, n, &m), 0);
+	ck_assert_ptr_eq(m.em_eph, b + 2);
+	ck_assert_ptr_null(m.em_ct);
+	ck_assert_uint_eq(m.em_ctlen, 0);
+}
+END_TEST
+
+START_TEST(hs_resp_roundtrip)
+{
+	uint8_t b[256];
+	struct e2e_msg m;
+	size_t ct, n;
+
+	for (ct = RESP_CT_MIN; ct <= RESP_CT_MAX; ct++) {
+		n = mk(b, E2E_HS_RESP, ct);
+		roundtrip(b, n, E2E_HS_RESP);
+		ck_assert_int_eq(proto_e2e_decode(b, n, &m), 0);
+		ck_assert_ptr_eq(m.em_eph, b + 2);
+		ck_assert_ptr_eq(m.em_ct, b + 2 + P256_PUB_LEN);
+		ck_assert_uint_eq(m.em_ctlen, ct);
+	}
+	ck_assert_uint_eq(RESP_CT_MIN, 50);
+	ck_assert_uint_eq(RESP_CT_MAX, 81);
+}
+END_TEST
+
+START_TEST(hs_fin_roundtrip)
+{
+	uint8_t b[256];
+	size_t ct;
+
+	for (ct = FIN_CT_MIN; ct <= FIN_CT_MAX; ct++)
+		roundtrip(b, mk(b, E2E_HS_FIN, ct), E2E_HS_FIN);
+	ck_assert_uint_eq(FIN_CT_MIN, 114);
+	ck_assert_uint_eq(FIN_CT_MAX, 145);
+}
+END_TEST
+
+START_TEST(hs_confirm_roundtrip)
+{
+	uint8_t b[256];
+
+	ck_assert_uint_eq(mk(b, E2E_HS_CONFIRM, CONFIRM_CT_LEN), 82);
+	roundtrip(b, mk(b, E2E_HS_CONFIRM, CONFIRM_CT_LEN), E2E_HS_CONFIRM);
+}
+END_TEST
+
+START_TEST(data_roundtrip_every_bucket)
+{
+	static uint8_t b[E2E_MAX];
+	struct e2e_msg m;
+	size_t bucket, n;
+
+	for (bucket = PAD_MIN; bucket <= PAD_MAX; bucket *= 2) {
+		n = mk(b, E2E_DATA, bucket + AEAD_TAG_LEN);
+		roundtrip(b, n, E2E_DATA);
+		ck_assert_int_eq(proto_e2e_decode(b, n, &m), 0);
+		ck_assert_uint_eq(m.em_epoch, 7);
+		ck_assert_uint_eq(m.em_ctr, 42);
+		ck_assert_ptr_eq(m.em_ct, b + E2E_DATA_HDR_LEN);
+		ck_assert_uint_eq(m.em_ctlen, bucket + AEAD_TAG_LEN);
+	}
+	ck_assert_uint_eq(n, E2E_MAX);
+}
+END_TEST
+
+START_TEST(data_exact_bytes)
+{
+	uint8_t b[128], want[128];
+	struct e2e_msg m;
+	struct vbuf w;
+	size_t n;
+
+	memset(ctbuf, 0xcd, PAD_MIN + AEAD_TAG_LEN);
+	m = (struct e2e_msg){ .em_type = E2E_DATA, .em_epoch = 0x01020304,
+	    .em_ctr = 0xa0b0c0d0, .em_ct = ctbuf, .em_ctlen = PAD_MIN + AEAD_TAG_LEN };
+	vbuf_writer(&w, b, sizeof(b));
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), 0);
+	n = unit_hex("0110 01020304 a0b0c0d0", want, sizeof(want));
+	ck_assert_uint_eq(w.vb_len, n + PAD_MIN + AEAD_TAG_LEN);
+	ck_assert_mem_eq(b, want, n);
+	ck_assert_mem_eq(b + n, ctbuf, PAD_MIN + AEAD_TAG_LEN);
+}
+END_TEST
+
+START_TEST(hs_init_truncated)
+{
+	uint8_t b[128];
+
+	all_prefixes_truncated(b, mk(b, E2E_HS_INIT, 0));
+}
+END_TEST
+
+START_TEST(hs_resp_truncated)
+{
+	uint8_t b[256];
+
+	/* Only the shortest one: a prefix of a longer RESP can itself be a RESP. */
+	all_prefixes_truncated(b, mk(b, E2E_HS_RESP, RESP_CT_MIN));
+}
+END_TEST
+
+START_TEST(hs_fin_truncated)
+{
+	uint8_t b[256];
+
+	all_prefixes_truncated(b, mk(b, E2E_HS_FIN, FIN_CT_MIN));
+}
+END_TEST
+
+START_TEST(hs_confirm_truncated)
+{
+	uint8_t b[256];
+
+	all_prefixes_truncated(b, mk(b, E2E_HS_CONFIRM, CONFIRM_CT_LEN));
+}
+END_TEST
+
+START_TEST(data_truncated)
+{
+	uint8_t b[256];
+
+	all_prefixes_truncated(b, mk(b, E2E_DATA, PAD_MIN + AEAD_TAG_LEN));
+}
+END_TEST
+
+START_TEST(oversize)
+{
+	static uint8_t b[E2E_MAX + 64];
+	size_t n;
+
+	n = mk(b, E2E_DATA, PAD_MAX + AEAD_TAG_LEN);
+	b[n] = 0;
+	ck_assert_int_eq(dec(b, n + 1), VEIL_E_OVERSIZE);
+	/* The overall cap comes before the version check. */
+	b[0] = 9;
+	ck_assert_int_eq(dec(b, n + 1), VEIL_E_OVERSIZE);
+}
+END_TEST
+
+START_TEST(hs_resp_oversize)
+{
+	uint8_t b[256];
+
+	ck_assert_int_eq(dec(b, mk(b, E2E_HS_RESP, RESP_CT_MAX + 1)), VEIL_E_OVERSIZE);
+}
+END_TEST
+
+START_TEST(hs_fin_oversize)
+{
+	uint8_t b[256];
+
+	ck_assert_int_eq(dec(b, mk(b, E2E_HS_FIN, FIN_CT_MAX + 1)), VEIL_E_OVERSIZE);
+}
+END_TEST
+
+START_TEST(hs_init_trailing)
+{
+	uint8_t b[128];
+
+	ck_assert_int_eq(dec(b, mk(b, E2E_HS_INIT, 1)), VEIL_E_TRAILING);
+}
+END_TEST
+
+START_TEST(hs_confirm_trailing)
+{
+	uint8_t b[128];
+
+	ck_assert_int_eq(dec(b, mk(b, E2E_HS_CONFIRM, CONFIRM_CT_LEN + 1)), VEIL_E_TRAILING);
+}
+END_TEST
+
+START_TEST(data_not_a_bucket)
+{
+	static uint8_t b[E2E_MAX];
+	static const size_t bad[] = { 65, 100, 127, 129, 200, 1000, 2049, 4095 };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_int_eq(dec(b, mk(b, E2E_DATA, bad[i] + AEAD_TAG_LEN)), VEIL_E_LENGTH);
+	/* A bucket without its tag is not a bucket plus tag. */
+	ck_assert_int_eq(dec(b, mk(b, E2E_DATA, 128)), VEIL_E_LENGTH);
+	ck_assert_int_eq(dec(b, mk(b, E2E_DATA, 64)), VEIL_E_TRUNCATED);
+}
+END_TEST
+
+START_TEST(bad_version)
+{
+	uint8_t b[128];
+	size_t n = mk(b, E2E_HS_INIT, 0);
+
+	b[0] = 0;
+	ck_assert_int_eq(dec(b, n), VEIL_E_VERSION);
+	b[0] = 2;
+	ck_assert_int_eq(dec(b, n), VEIL_E_VERSION);
+	ck_assert_int_eq(dec(b, 1), VEIL_E_VERSION);
+	ck_assert_int_eq(proto_e2e_peek_type(b, n), VEIL_E_VERSION);
+	b[0] = 0xff;
+	ck_assert_int_eq(dec(b, n), VEIL_E_VERSION);
+}
+END_TEST
+
+START_TEST(bad_type)
+{
+	static const uint8_t types[] = { 0, 5, 15, 17, 0x81, 0xff };
+	uint8_t b[128];
+	size_t i, n = mk(b, E2E_HS_INIT, 0);
+
+	for (i = 0; i < sizeof(types); i++) {
+		b[1] = types[i];
+		ck_assert_int_eq(dec(b, n), VEIL_E_TYPE);
+		ck_assert_int_eq(dec(b, 2), VEIL_E_TYPE);
+		/* peek hands back the raw type byte; the caller dispatches on it. */
+		ck_assert_int_eq(proto_e2e_peek_type(b, n), types[i]);
+	}
+}
+END_TEST
+
+START_TEST(hs_init_compressed_point)
+{
+	uint8_t b[128];
+	size_t n = mk(b, E2E_HS_INIT, 0);
+	struct e2e_msg m;
+
+	b[2] = 0x02;
+	ck_assert_int_eq(proto_e2e_decode(b, n, &m), VEIL_E_INVALID);
+	ck_assert_ptr_null(m.em_eph);
+	b[2] = 0x00;
+	ck_assert_int_eq(dec(b, n), VEIL_E_INVALID);
+}
+END_TEST
+
+START_TEST(hs_resp_compressed_point)
+{
+	uint8_t b[256];
+	size_t n = mk(b, E2E_HS_RESP, RESP_CT_MIN);
+
+	b[2] = 0x03;
+	ck_assert_int_eq(dec(b, n), VEIL_E_INVALID);
+}
+END_TEST
+
+START_TEST(peek_type)
+{
+	uint8_t b[4] = { E2E_VERSION, E2E_DATA, 0, 0 };
+
+	ck_assert_int_eq(proto_e2e_peek_type(b, 2), E2E_DATA);
+	ck_assert_int_eq(proto_e2e_peek_type(b, 1), VEIL_E_TRUNCATED);
+	ck_assert_int_eq(proto_e2e_peek_type(b, 0), VEIL_E_TRUNCATED);
+	ck_assert_int_eq(proto_e2e_peek_type(NULL, 4), VEIL_E_TRUNCATED);
+}
+END_TEST
+
+START_TEST(decode_error_zeroes_msg)
+{
+	uint8_t b[256];
+	struct e2e_msg m;
+	size_t n = mk(b, E2E_HS_RESP, RESP_CT_MAX + 1);
+
+	memset(&m, 0xa5, sizeof(m));
+	ck_assert_int_ne(proto_e2e_decode(b, n, &m), 0);
+	ck_assert_uint_eq(m.em_type, 0);
+	ck_assert_ptr_null(m.em_eph);
+	ck_assert_ptr_null(m.em_ct);
+	ck_assert_uint_eq(m.em_ctlen, 0);
+}
+END_TEST
+
+START_TEST(bitflip_header)
+{
+	/* Every flipped bit of version or type turns DATA into something refused. */
+	static uint8_t b[E2E_MAX];
+	size_t n = mk(b, E2E_DATA, 256 + AEAD_TAG_LEN);
+	int byte, bit;
+
+	for (byte = 0; byte < 2; byte++)
+		for (bit = 0; bit < 8; bit++) {
+			b[byte] ^= (uint8_t)(1 << bit);
+			ck_assert_int_ne(dec(b, n), 0);
+			b[byte] ^= (uint8_t)(1 << bit);
+		}
+	ck_assert_int_eq(dec(b, n), 0);
+}
+END_TEST
+
+START_TEST(encode_nospace)
+{
+	uint8_t out[66];
+	struct e2e_msg m = { .em_type = E2E_HS_INIT, .em_eph = eph };
+	struct vbuf w;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_NOSPACE);
+	ck_assert_uint_eq(w.vb_len, 0);
+}
+END_TEST
+
+START_TEST(encode_checks_rules)
+{
+	uint8_t out[512], bad[P256_PUB_LEN] = { 0x02 };
+	struct e2e_msg m = { .em_type = E2E_HS_RESP, .em_eph = eph, .em_ct = ctbuf,
+	    .em_ctlen = RESP_CT_MAX + 1 };
+	struct vbuf w;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_OVERSIZE);
+	m.em_ctlen = RESP_CT_MIN - 1;
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_TRUNCATED);
+	m.em_ctlen = RESP_CT_MIN;
+	m.em_eph = bad;
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);
+	m.em_eph = NULL;
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);
+	m = (struct e2e_msg){ .em_type = E2E_DATA, .em_ct = ctbuf, .em_ctlen = 100 };
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_LENGTH);
+	m = (struct e2e_msg){ .em_type = E2E_HS_CONFIRM, .em_ct = NULL,
+	    .em_ctlen = CONFIRM_CT_LEN };
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);
+	m = (struct e2e_msg){ .em_type = 9 };
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_TYPE);
+	ck_assert_uint_eq(w.vb_len, 0);
+}
+END_TEST
+
+/* ---- handshake identity plaintexts ------------------------------------- */
+
+START_TEST(hs_id_roundtrip)
+{
+	uint8_t out[128], want[128];
+	const uint8_t *id, *nick, *sig = (const uint8_t *)"x";
+	struct vbuf w;
+	size_t nl, n;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"bob", 3, NULL), 0);
+	n = unit_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	    "03 626f62", want, sizeof(want));
+	ck_assert_uint_eq(w.vb_len, n);
+	ck_assert_mem_eq(out, want, n);
+	ck_assert_int_eq(proto_hs_id_decode(out, n, 0, &id, &nick, &nl, &sig), 0);
+	ck_assert_ptr_eq(id, out);
+	ck_assert_uint_eq(nl, 3);
+	ck_assert_mem_eq(nick, "bob", 3);
+	ck_assert_ptr_null(sig);
+}
+END_TEST
+
+START_TEST(hs_id_sig_roundtrip)
+{
+	uint8_t out[256];
+	const uint8_t *id, *nick, *sig;
+	struct vbuf w;
+	size_t nl;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"alice", 5, sigbytes), 0);
+	ck_assert_uint_eq(w.vb_len, ED25519_PUB_LEN + 1 + 5 + ED25519_SIG_LEN);
+	ck_assert_int_eq(proto_hs_id_decode(out, w.vb_len, 1, &id, &nick, &nl, &sig), 0);
+	ck_assert_mem_eq(id, idkey, ED25519_PUB_LEN);
+	ck_assert_mem_eq(nick, "alice", 5);
+	ck_assert_mem_eq(sig, sigbytes, ED25519_SIG_LEN);
+	/* Read without a signature the same bytes have 64 left over. */
+	ck_assert_int_eq(proto_hs_id_decode(out, w.vb_len, 0, &id, &nick, &nl, NULL),
+	    VEIL_E_TRAILING);
+}
+END_TEST
+
+START_TEST(hs_id_sizes_match_ciphertexts)
+{
+	/* The identity plaintexts plus the tag are exactly the RESP / FIN ranges. */
+	uint8_t out[256], nick[NICK_MAX];
+	struct vbuf w;
+
+	memset(nick, 'n', sizeof(nick));
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, 1, NULL), 0);
+	ck_assert_uint_eq(w.vb_len + AEAD_TAG_LEN, RESP_CT_MIN);
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, NICK_MAX, NULL), 0);
+	ck_assert_uint_eq(w.vb_len + AEAD_TAG_LEN, RESP_CT_MAX);
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, 1, sigbytes), 0);
+	ck_assert_uint_eq(w.vb_len + AEAD_TAG_LEN, FIN_CT_MIN);
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, NICK_MAX, sigbytes), 0);
+	ck_assert_uint_eq(w.vb_len + AEAD_TAG_LEN, FIN_CT_MAX);
+}
+END_TEST
+
+START_TEST(hs_id_truncated)
+{
+	uint8_t out[256];
+	const uint8_t *id, *nick, *sig;
+	struct vbuf w;
+	size_t nl, k;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"carol", 5, NULL), 0);
+	for (k = 0; k < w.vb_len; k++) {
+		ck_assert_int_eq(proto_hs_id_decode(out, k, 0, &id, &nick, &nl, &sig),
+		    VEIL_E_TRUNCATED);
+		ck_assert_ptr_null(id);
+		ck_assert_ptr_null(nick);
+	}
+}
+END_TEST
+
+START_TEST(hs_id_sig_truncated)
+{
+	uint8_t out[256];
+	const uint8_t *id, *nick, *sig;
+	struct vbuf w;
+	size_t nl, k;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"carol", 5, sigbytes), 0);
+	for (k = 0; k < w.vb_len; k++) {
+		ck_assert_int_eq(proto_hs_id_decode(out, k, 1, &id, &nick, &nl, &sig),
+		    VEIL_E_TRUNCATED);
+		ck_assert_ptr_null(sig);
+	}
+}
+END_TEST
+
+START_TEST(hs_id_trailing)
+{
+	uint8_t out[256];
+	const uint8_t *id, *nick, *sig;
+	struct vbuf w;
+	size_t nl;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"dave", 4, sigbytes), 0);
+	out[w.vb_len] = 0;
+	ck_assert_int_eq(proto_hs_id_decode(out, w.vb_len + 1, 1, &id, &nick, &nl, &sig),
+	    VEIL_E_TRAILING);
+	ck_assert_ptr_null(sig);
+}
+END_TEST
+
+START_TEST(hs_id_bad_nick)
+{
+	uint8_t b[128];
+	const uint8_t *id, *nick, *sig;
+	size_t nl;
+
+	memcpy(b, idkey, ED25519_PUB_LEN);
+	b[ED25519_PUB_LEN] = 0;		/* empty nick */
+	ck_assert_int_eq(proto_hs_id_decode(b, ED25519_PUB_LEN + 1, 0, &id, &nick, &nl, &sig),
+	    VEIL_E_NICK);
+	b[ED25519_PUB_LEN] = 2;
+	memcpy(b + ED25519_PUB_LEN + 1, "a ", 2);
+	ck_assert_int_eq(proto_hs_id_decode(b, ED25519_PUB_LEN + 3, 0, &id, &nick, &nl, &sig),
+	    VEIL_E_NICK);
+	b[ED25519_PUB_LEN] = NICK_MAX + 1;
+	memset(b + ED25519_PUB_LEN + 1, 'a', NICK_MAX + 1);
+	ck_assert_int_eq(proto_hs_id_decode(b, ED25519_PUB_LEN + 2 + NICK_MAX, 0, &id, &nick,
+	    &nl, &sig), VEIL_E_OVERSIZE);
+}
+END_TEST
+
+START_TEST(hs_id_encode_refuses)
+{
+	uint8_t out[256], nick[NICK_MAX + 1];
+	struct vbuf w;
+
+	memset(nick, 'a', sizeof(nick));
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, 0, NULL), VEIL_E_NICK);
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, NICK_MAX + 1, NULL), VEIL_E_NICK);
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"a/b", 3, NULL),
+	    VEIL_E_NICK);
+	ck_assert_uint_eq(w.vb_len, 0);
+	vbuf_writer(&w, out, ED25519_PUB_LEN + 1 + 5 + ED25519_SIG_LEN - 1);
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, 5, sigbytes), VEIL_E_NOSPACE);
+	ck_assert_uint_eq(w.vb_len, 0);
+}
+END_TEST
+
+START_TEST(hs_id_sig_requested_without_out)
+{
+	uint8_t out[256];
+	const uint8_t *id, *nick;
+	struct vbuf w;
+	size_t nl;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"eve", 3, sigbytes), 0);
+	ck_assert_int_eq(proto_hs_id_decode(out, w.vb_len, 1, &id, &nick, &nl, NULL),
+	    VEIL_E_INVALID);
+}
+END_TEST
+
+/* ---- padding ----------------------------------------------------------- */
+
+START_TEST(pad_bucket_boundaries)
+{
+	static const size_t tab[][2] = {
+		{ 0, 64 }, { 1, 64 }, { 63, 64 }, { 64, 64 }, { 65, 128 },
+		{ 128, 128 }, { 129, 256 }, { 256, 256 }, { 257, 512 },
+		{ 512, 512 }, { 513, 1024 }, { 1024, 1024 }, { 1025, 2048 },
+		{ 2048, 2048 }, { 2049, 4096 }, { 4096, 4096 }, { 4097, 0 },
+		{ 100000, 0 }, { (size_t)-1, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		ck_assert_msg(proto_pad_bucket(tab[i][0]) == tab[i][1],
+		    "bucket(%zu) = %zu, want %zu", tab[i][0], proto_pad_bucket(tab[i][0]),
+		    tab[i][1]);
+}
+END_TEST
+
+/* Encodes a TEXT of len bytes and returns the encoded (bucket) size. */
+static size_t
+text_size(size_t len)
+{
+	static uint8_t text[MSG_MAX], out[PAD_MAX];
+	uint8_t kind;
+	const uint8_t *body;
+	size_t bodylen;
+	struct vbuf w;
+
+	memset(text, 'x', sizeof(text));
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, text, len), 0);
+	ck_assert_int_eq(proto_inner_decode(out, w.vb_len, &kind, &body, &bodylen), 0);
+	ck_assert_uint_eq(kind, IK_TEXT);
+	ck_assert_uint_eq(bodylen, len);
+	ck_assert_ptr_eq(body, out + INNER_HDR_LEN);
+	return w.vb_len;
+}
+
+START_TEST(pad_text_61_fits_64)
+{
+	ck_assert_uint_eq(text_size(1), 64);
+	ck_assert_uint_eq(text_size(61), 64);
+}
+END_TEST
+
+START_TEST(pad_text_62_needs_128)
+{
+	ck_assert_uint_eq(text_size(62), 128);
+	ck_assert_uint_eq(text_size(125), 128);
+}
+END_TEST
+
+START_TEST(pad_every_bucket_edge)
+{
+	size_t bucket;
+
+	for (bucket = 128; bucket <= PAD_MAX; bucket *= 2) {
+		if (bucket - INNER_HDR_LEN <= MSG_MAX)
+			ck_assert_uint_eq(text_size(bucket - INNER_HDR_LEN), bucket);
+		ck_assert_uint_eq(text_size(bucket / 2 - INNER_HDR_LEN + 1), bucket);
+	}
+}
+END_TEST
+
+START_TEST(pad_text_4000_fits_4096)
+{
+	ck_assert_uint_eq(text_size(MSG_MAX), PAD_MAX);
+}
+END_TEST
+
+START_TEST(pad_text_4094_refused)
+{
+	static uint8_t text[PAD_MAX], out[2 * PAD_MAX];
+	struct vbuf w;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, text, 4094), VEIL_E_OVERSIZE);
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, text, 4093), VEIL_E_OVERSIZE);
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, text, MSG_MAX + 1), VEIL_E_OVERSIZE);
+	ck_assert_uint_eq(w.vb_len, 0);
+}
+END_TEST
+
+START_TEST(inner_text_exact_bytes)
+{
+	uint8_t out[PAD_MIN], want[PAD_MIN];
+	struct vbuf w;
+
+	memset(out, 0xaa, sizeof(out));
+	memset(want, 0, sizeof(want));
+	unit_hex("01 0002 6869", want, sizeof(want));
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, (const uint8_t *)"hi", 2), 0);
+	ck_assert_uint_eq(w.vb_len, PAD_MIN);
+	ck_assert_mem_eq(out, want, PAD_MIN);	/* padding written as zeros */
+}
+END_TEST
+
+START_TEST(inner_text_empty_refused)
+{
+	uint8_t out[PAD_MIN];
+	struct vbuf w;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, (const uint8_t *)"", 0), VEIL_E_LENGTH);
+}
+END_TEST
+
+START_TEST(inner_rekey_roundtrip)
+{
+	uint8_t out[256], kind;
+	const uint8_t *body;
+	size_t bodylen;
+	struct vbuf w;
+	uint8_t k;
+
+	for (k = IK_REKEY_INIT; k <= IK_REKEY_RESP; k++) {
+		vbuf_writer(&w, out, sizeof(out));
+		ck_assert_int_eq(proto_inner_encode(&w, k, eph, P256_PUB_LEN), 0);
+		ck_assert_uint_eq(w.vb_len, 128);
+		ck_assert_int_eq(proto_inner_decode(out, w.vb_len, &kind, &body, &bodylen), 0);
+		ck_assert_uint_eq(kind, k);
+		ck_assert_uint_eq(bodylen, P256_PUB_LEN);
+		ck_assert_mem_eq(body, eph, P256_PUB_LEN);
+	}
+}
+END_TEST
+
+START_TEST(inner_rekey_bad_size)
+{
+	uint8_t out[256];
+	struct vbuf w;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_inner_encode(&w, IK_REKEY_INIT, eph, P256_PUB_LEN - 1),
+	    VEIL_E_LENGTH);
+	ck_assert_int_eq(proto_inner_encode(&w, IK_REKEY_RESP, ctbuf, P256_PUB_LEN + 1),
+	    VEIL_E_LENGTH);
+	ck_assert_int_eq(proto_inner_encode(&w, IK_REKEY_RESP, NULL, 0), VEIL_E_LENGTH);
+}
+END_TEST
+
+START_TEST(inner_close_roundtrip)
+{
+	uint8_t out[PAD_MIN], want[PAD_MIN] = { IK_CLOSE, 0, 0 }, kind;
+	const uint8_t *body;
+	size_t bodylen;
+	struct vbuf w;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_inner_encode(&w, IK_CLOSE, NULL, 0), 0);
+	ck_assert_uint_eq(w.vb_len, PAD_MIN);
+	ck_assert_mem_eq(out, want, PAD_MIN);
+	ck_assert_int_eq(proto_inner_decode(out, w.vb_len, &kind, &body, &bodylen), 0);
+	ck_assert_uint_eq(kind, IK_CLOSE);
+	ck_assert_uint_eq(bodylen, 0);
+}
+END_TEST
+
+START_TEST(inner_close_with_body)
+{
+	uint8_t out[PAD_MIN] = { IK_CLOSE, 0, 1, 'x' }, kind;
+	const uint8_t *body;
+	size_t bodylen;
+	struct vbuf w;
+
+	ck_assert_int_eq(proto_inner_decode(out, sizeof(out), &kind, &body, &bodylen),
+	    VEIL_E_LENGTH);
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_inner_encode(&w, IK_CLOSE, (const uint8_t *)"x", 1),
+	    VEIL_E_LENGTH);
+}
+END_TEST
+
+START_TEST(inner_bad_kind)
+{
+	static const uint8_t kinds[] = { 0, 5, 0x10, 0xff };
+	uint8_t in[PAD_MIN] = { 0, 0, 1, 'x' }, out[PAD_MIN], kind;
+	const uint8_t *body;
+	size_t i, bodylen;
+	struct vbuf w;
+
+	for (i = 0; i < sizeof(kinds); i++) {
+		in[0] = kinds[i];
+		ck_assert_int_eq(proto_inner_decode(in, sizeof(in), &kind, &body, &bodylen),
+		    VEIL_E_TYPE);
+		vbuf_writer(&w, out, sizeof(out));
+		ck_assert_int_eq(proto_inner_encode(&w, kinds[i], (const uint8_t *)"x", 1),
+		    VEIL_E_TYPE);
+	}
+}
+END_TEST
+
+START_TEST(inner_nonzero_padding)
+{
+	uint8_t out[128], kind;
+	const uint8_t *body;
+	size_t bodylen, i;
+	struct vbuf w;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, (const uint8_t *)"hello", 5), 0);
+	for (i = INNER_HDR_LEN + 5; i < PAD_MIN; i++) {
+		out[i] = 0x01;
+		ck_assert_int_eq(proto_inner_decode(out, PAD_MIN, &kind, &body, &bodylen),
+		    VEIL_E_INVALID);
+		ck_assert_ptr_null(body);
+		out[i] = 0;
+	}
+	ck_assert_int_eq(proto_inner_decode(out, PAD_MIN, &kind, &body, &bodylen), 0);
+}
+END_TEST
+
+START_TEST(inner_len_past_bucket)
+{
+	uint8_t in[PAD_MIN] = { IK_TEXT }, kind;
+	const uint8_t *body;
+	size_t bodylen;
+
+	veil_put16(in + 1, PAD_MIN - INNER_HDR_LEN + 1);
+	ck_assert_int_eq(proto_inner_decode(in, sizeof(in), &kind, &body, &bodylen),
+	    VEIL_E_LENGTH);
+	veil_put16(in + 1, 0xffff);
+	ck_assert_int_eq(proto_inner_decode(in, sizeof(in), &kind, &body, &bodylen),
+	    VEIL_E_LENGTH);
+	veil_put16(in + 1, PAD_MIN - INNER_HDR_LEN);	/* exactly fills it: fine */
+	memset(in + INNER_HDR_LEN, 'y', PAD_MIN - INNER_HDR_LEN);
+	ck_assert_int_eq(proto_inner_decode(in, sizeof(in), &kind, &body, &bodylen), 0);
+}
+END_TEST
+
+START_TEST(inner_not_a_bucket)
+{
+	static uint8_t in[2 * PAD_MAX];
+	static const size_t bad[] = { 0, 3, 63, 65, 96, 100, 4095, 4097, 8192 };
+	uint8_t kind;
+	const uint8_t *body;
+	size_t i, bodylen;
+
+	in[0] = IK_TEXT;
+	veil_put16(in + 1, 1);
+	in[3] = 'z';
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_int_eq(proto_inner_decode(in, bad[i], &kind, &body, &bodylen),
+		    VEIL_E_LENGTH);
+	ck_assert_int_eq(proto_inner_decode(NULL, PAD_MIN, &kind, &body, &bodylen),
+	    VEIL_E_LENGTH);
+}
+END_TEST
+
+START_TEST(inner_padding_not_minimal)
+{
+	/* A 1-byte text padded to 128 instead of 64 is refused: only one encoding. */
+	uint8_t in[128] = { IK_TEXT, 0, 1, 'z' }, kind;
+	const uint8_t *body;
+	size_t bodylen;
+
+	ck_assert_int_eq(proto_inner_decode(in, sizeof(in), &kind, &body, &bodylen),
+	    VEIL_E_LENGTH);
+}
+END_TEST
+
+START_TEST(inner_text_over_max_in_bucket)
+{
+	/* 4001..4093 bytes would fit the 4096 bucket but are over MSG_MAX. */
+	static uint8_t in[PAD_MAX];
+	uint8_t kind;
+	const uint8_t *body;
+	size_t bodylen;
+
+	in[0] = IK_TEXT;
+	veil_put16(in + 1, MSG_MAX + 1);
+	memset(in + INNER_HDR_LEN, 'q', MSG_MAX + 1);
+	ck_assert_int_eq(proto_inner_decode(in, sizeof(in), &kind, &body, &bodylen),
+	    VEIL_E_OVERSIZE);
+}
+END_TEST
+
+START_TEST(inner_encode_nospace)
+{
+	uint8_t out[PAD_MIN - 1];
+	struct vbuf w;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, (const uint8_t *)"a", 1),
+	    VEIL_E_NOSPACE);
+	ck_assert_uint_eq(w.vb_len, 0);
+}
+END_TEST
+
+/* ---- nicknames ---------------------------------------------------------- */
+
+static int
+nick(const char *s)
+{
+	return proto_nick_valid((const uint8_t *)s, strlen(s));
+}
+
+START_TEST(nick_lengths)
+{
+	uint8_t n[NICK_MAX + 1];
+
+	memset(n, 'a', sizeof(n));
+	ck_assert_int_eq(proto_nick_valid(n, 0), 0);
+	ck_assert_int_eq(proto_nick_valid(n, 1), 1);
+	ck_assert_int_eq(proto_nick_valid(n, NICK_MAX), 1);
+	ck_assert_int_eq(proto_nick_valid(n, NICK_MAX + 1), 0);
+	ck_assert_int_eq(proto_nick_valid(NULL, 3), 0);
+}
+END_TEST
+
+START_TEST(nick_allowed_chars)
+{
+	ck_assert_int_eq(nick("abcdefghijklmnopqrstuvwxyz"), 1);
+	ck_assert_int_eq(nick("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), 1);
+	ck_assert_int_eq(nick("0123456789"), 1);
+	ck_assert_int_eq(nick("a_b.c-d"), 1);
+	ck_assert_int_eq(nick("-"), 1);
+	ck_assert_int_eq(nick("."), 1);
+	ck_assert_int_eq(nick("_"), 1);
+}
+END_TEST
+
+START_TEST(nick_bad_chars)
+{
+	static const char *bad[] = { "a b", "a/b", "a:b", "a@b", "a\tb", "a\nb",
+	    "a\x1b[31m", "a\x7f", "a+b", "a=b", "a,b", "a\\b", "a'b", "a\"b", "*", "" };
+	uint8_t withnul[3] = { 'a', 0, 'b' };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(nick(bad[i]) == 0, "nick %zu accepted", i);
+	ck_assert_int_eq(proto_nick_valid(withnul, 3), 0);
+}
+END_TEST
+
+START_TEST(nick_utf8_refused)
+{
+	ck_assert_int_eq(nick("caf\xc3\xa9"), 0);		/* é */
+	ck_assert_int_eq(nick("\xe2\x80\xae" "abc"), 0);	/* right-to-left override */
+	ck_assert_int_eq(nick("\xc2\x85"), 0);			/* C1 NEL */
+	ck_assert_int_eq(nick("a\xff"), 0);
+}
+END_TEST
+
+/* ---- fingerprints ------------------------------------------------------- */
+
+static const char fpr_text[] = "0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:4567";
+static const char fpr_hex[] = "00112233445566778899aabbccddeeff01234567";
+
+START_TEST(fpr_format_exact)
+{
+	uint8_t fpr[FPR_LEN];
+	char out[FPR_TEXT_LEN + 1];
+
+	unit_hex(fpr_hex, fpr, sizeof(fpr));
+	memset(out, 'X', sizeof(out));
+	proto_fpr_format(fpr, out);
+	ck_assert_str_eq(out, fpr_text);
+	ck_assert_uint_eq(strlen(out), FPR_TEXT_LEN);
+}
+END_TEST
+
+START_TEST(fpr_parse_colon)
+{
+	uint8_t fpr[FPR_LEN];
+
+	ck_assert_int_eq(proto_fpr_parse(fpr_text, fpr), 0);
+	ck_assert_str_eq(unit_tohex(fpr, FPR_LEN), fpr_hex);
+}
+END_TEST
+
+START_TEST(fpr_parse_dash)
+{
+	uint8_t fpr[FPR_LEN];
+
+	ck_assert_int_eq(proto_fpr_parse("0011-2233-4455-6677-8899-aabb-ccdd-eeff-0123-4567",
+	    fpr), 0);
+	ck_assert_str_eq(unit_tohex(fpr, FPR_LEN), fpr_hex);
+}
+END_TEST
+
+START_TEST(fpr_parse_bare)
+{
+	uint8_t fpr[FPR_LEN];
+
+	ck_assert_int_eq(proto_fpr_parse(fpr_hex, fpr), 0);
+	ck_assert_str_eq(unit_tohex(fpr, FPR_LEN), fpr_hex);
+}
+END_TEST
+
+START_TEST(fpr_parse_upper_and_mixed_case)
+{
+	uint8_t fpr[FPR_LEN];
+
+	ck_assert_int_eq(proto_fpr_parse("0011:2233:4455:6677:8899:AABB:CCDD:EEFF:0123:4567",
+	    fpr), 0);
+	ck_assert_str_eq(unit_tohex(fpr, FPR_LEN), fpr_hex);
+	ck_assert_int_eq(proto_fpr_parse("00112233445566778899AaBbCcDdEeFf01234567", fpr), 0);
+	ck_assert_str_eq(unit_tohex(fpr, FPR_LEN), fpr_hex);
+}
+END_TEST
+
+START_TEST(fpr_format_parse_roundtrip)
+{
+	uint8_t fpr[FPR_LEN], back[FPR_LEN];
+	char out[FPR_TEXT_LEN + 1];
+	int v;
+
+	for (v = 0; v < 256; v += 0x55) {
+		memset(fpr, v, sizeof(fpr));
+		fpr[0] = (uint8_t)~v;
+		proto_fpr_format(fpr, out);
+		ck_assert_int_eq(proto_fpr_parse(out, back), 0);
+		ck_assert_mem_eq(fpr, back, FPR_LEN);
+	}
+}
+END_TEST
+
+START_TEST(fpr_parse_wrong_length)
+{
+	static const char *bad[] = {
+		"",
+		"00112233445566778899aabbccddeeff0123456",		/* 39 */
+		"00112233445566778899aabbccddeeff012345678",		/* 41 */
+		"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:456",	/* 48 */
+		"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:45678",	/* 50 */
+		"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123",
+		"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:4567:",
+		"00112233445566778899aabbccddeeff0123456700112233",
+	};
+	uint8_t fpr[FPR_LEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(proto_fpr_parse(bad[i], fpr) == VEIL_E_INVALID, "accepted %s", bad[i]);
+}
+END_TEST
+
+START_TEST(fpr_parse_bad_digit)
+{
+	static const char *bad[] = {
+		"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:456g",
+		"g0112233445566778899aabbccddeeff01234567",
+		"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123: 567",
+		"0x112233445566778899aabbccddeeff01234567",
+		"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:\xc3\xa9" "67",
+	};
+	uint8_t fpr[FPR_LEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(proto_fpr_parse(bad[i], fpr) == VEIL_E_INVALID, "accepted %s", bad[i]);
+}
+END_TEST
+
+START_TEST(fpr_parse_bad_separators)
+{
+	static const char *bad[] = {
+		"0011:2233-4455:6677:8899:aabb:ccdd:eeff:0123:4567",	/* mixed */
+		"0011 2233 4455 6677 8899 aabb ccdd eeff 0123 4567",	/* spaces */
+		"0011.2233.4455.6677.8899.aabb.ccdd.eeff.0123.4567",
+		"001:12233:4455:6677:8899:aabb:ccdd:eeff:0123:4567",	/* misplaced */
+		"00112:233:4455:6677:8899:aabb:ccdd:eeff:0123:4567",
+		"0011::233:4455:6677:8899:aabb:ccdd:eeff:0123:4567",
+		"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:4567\n",
+		" 0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:4567",
+	};
+	uint8_t fpr[FPR_LEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(proto_fpr_parse(bad[i], fpr) == VEIL_E_INVALID, "accepted %s", bad[i]);
+}
+END_TEST
+
+START_TEST(fpr_parse_failure_zeroes)
+{
+	static const uint8_t zero[FPR_LEN];
+	uint8_t fpr[FPR_LEN];
+
+	memset(fpr, 0xee, sizeof(fpr));
+	ck_assert_int_eq(proto_fpr_parse("0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:456z",
+	    fpr), VEIL_E_INVALID);
+	ck_assert_mem_eq(fpr, zero, FPR_LEN);
+	memset(fpr, 0xee, sizeof(fpr));
+	ck_assert_int_eq(proto_fpr_parse(NULL, fpr), VEIL_E_INVALID);
+	ck_assert_mem_eq(fpr, zero, FPR_LEN);
+}
+END_TEST
+
+Suite *suite_e2e(void);
+
+Suite *
+suite_e2e(void)
+{
+	Suite *s = suite_create("e2e");
+	TCase *msg = tcase_create("message");
+	TCase *hs = tcase_create("hs_id");
+	TCase *pad = tcase_create("padding");
+	TCase *nk = tcase_create("nick");
+	TCase *fp = tcase_create("fingerprint");
+	size_t i;
+
+	memset(eph, 0x11, sizeof(eph));
+	eph[0] = 0x04;
+	for (i = 0; i < sizeof(ctbuf); i++)
+		ctbuf[i] = (uint8_t)(i * 7 + 1);
+	for (i = 0; i < sizeof(idkey); i++)
+		idkey[i] = (uint8_t)i;
+	memset(sigbytes, 0x5e, sizeof(sigbytes));
+
+	tcase_add_test(msg, hs_init_roundtrip);
+	tcase_add_test(msg, hs_resp_roundtrip);
+	tcase_add_test(msg, hs_fin_roundtrip);
+	tcase_add_test(msg, hs_confirm_roundtrip);
+	tcase_add_test(msg, data_roundtrip_every_bucket);
+	tcase_add_test(msg, data_exact_bytes);
+	tcase_add_test(msg, hs_init_truncated);
+	tcase_add_test(msg, hs_resp_truncated);
+	tcase_add_test(msg, hs_fin_truncated);
+	tcase_add_test(msg, hs_confirm_truncated);
+	tcase_add_test(msg, data_truncated);
+	tcase_add_test(msg, oversize);
+	tcase_add_test(msg, hs_resp_oversize);
+	tcase_add_test(msg, hs_fin_oversize);
+	tcase_add_test(msg, hs_init_trailing);
+	tcase_add_test(msg, hs_confirm_trailing);
+	tcase_add_test(msg, data_not_a_bucket);
+	tcase_add_test(msg, bad_version);
+	tcase_add_test(msg, bad_type);
+	tcase_add_test(msg, hs_init_compressed_point);
+	tcase_add_test(msg, hs_resp_compressed_point);
+	tcase_add_test(msg, peek_type);
+	tcase_add_test(msg, decode_error_zeroes_msg);
+	tcase_add_test(msg, bitflip_header);
+	tcase_add_test(msg, encode_nospace);
+	tcase_add_test(msg, encode_checks_rules);
+
+	tcase_add_test(hs, hs_id_roundtrip);
+	tcase_add_test(hs, hs_id_sig_roundtrip);
+	tcase_add_test(hs, hs_id_sizes_match_ciphertexts);
+	tcase_add_test(hs, hs_id_truncated);
+	tcase_add_test(hs, hs_id_sig_truncated);
+	tcase_add_test(hs, hs_id_trailing);
+	tcase_add_test(hs, hs_id_bad_nick);
+	tcase_add_test(hs, hs_id_encode_refuses);
+	tcase_add_test(hs, hs_id_sig_requested_without_out);
+
+	tcase_add_test(pad, pad_bucket_boundaries);
+	tcase_add_test(pad, pad_text_61_fits_64);
+	tcase_add_test(pad, pad_text_62_needs_128);
+	tcase_add_test(pad, pad_every_bucket_edge);
+	tcase_add_test(pad, pad_text_4000_fits_4096);
+	tcase_add_test(pad, pad_text_4094_refused);
+	tcase_add_test(pad, inner_text_exact_bytes);
+	tcase_add_test(pad, inner_text_empty_refused);
+	tcase_add_test(pad, inner_rekey_roundtrip);
+	tcase_add_test(pad, inner_rekey_bad_size);
+	tcase_add_test(pad, inner_close_roundtrip);
+	tcase_add_test(pad, inner_close_with_body);
+	tcase_add_test(pad, inner_bad_kind);
+	tcase_add_test(pad, inner_nonzero_padding);
+	tcase_add_test(pad, inner_len_past_bucket);
+	tcase_add_test(pad, inner_not_a_bucket);
+	tcase_add_test(pad, inner_padding_not_minimal);
+	tcase_add_test(pad, inner_text_over_max_in_bucket);
+	tcase_add_test(pad, inner_encode_nospace);
+
+	tcase_add_test(nk, nick_lengths);
+	tcase_add_test(nk, nick_allowed_chars);
+	tcase_add_test(nk, nick_bad_chars);
+	tcase_add_test(nk, nick_utf8_refused);
+
+	tcase_add_test(fp, fpr_format_exact);
+	tcase_add_test(fp, fpr_parse_colon);
+	tcase_add_test(fp, fpr_parse_dash);
+	tcase_add_test(fp, fpr_parse_bare);
+	tcase_add_test(fp, fpr_parse_upper_and_mixed_case);
+	tcase_add_test(fp, fpr_format_parse_roundtrip);
+	tcase_add_test(fp, fpr_parse_wrong_length);
+	tcase_add_test(fp, fpr_parse_bad_digit);
+	tcase_add_test(fp, fpr_parse_bad_separators);
+	tcase_add_test(fp, fpr_parse_failure_zeroes);
+
+	suite_add_tcase(s, msg);
+	suite_add_tcase(s, hs);
+	suite_add_tcase(s, pad);
+	suite_add_tcase(s, nk);
+	suite_add_tcase(s, fp);
+	return s;
+}
