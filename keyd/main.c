@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * keyd: command line, start-up and hardening. Order of start-up: not
+ * dumpable and no core files; (daemon: fork, the parent waits on a pipe);
+ * lock memory; home 0700, identity, known_peers opened; socket directory
+ * 0700, socket 0600 listening; OpenSSL exercised once so nothing is loaded
+ * lazily later; no_new_privs; the seccomp filter (no open, no socket, no
+ * exec from here on); only then "ready" to the waiting parent.
+ */
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "keyd.h"
+#include "sbx.h"
+
+#ifndef VEIL_VERSION
+#define VEIL_VERSION "unknown"
+#endif
+
+#define EXIT_USAGE 2
+
+enum keyd_mode { MODE_SERVE, MODE_FINGERPRINT, MODE_FORGET };
+
+static struct vs_identity keyd_id;	/* the seed; wiped on every exit path */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: keyd [--socket PATH] [--home DIR] [--daemon]\n"
+"       keyd --fingerprint [--home DIR]\n"
+"       keyd --forget NICK [--home DIR]\n"
+"       keyd --help | --version\n"
+"\n"
+"Holds your veil identity key and every session key; chatc talks to it over\n"
+"a Unix socket. It never touches the network.\n"
+"\n"
+"  --socket PATH   socket to listen on (its directory is created 0700)\n"
+"                  default: $XDG_RUNTIME_DIR/veil/keyd.sock, else\n"
+"                  /tmp/veil-$UID/keyd.sock\n"
+"  --home DIR      identity key and known_peers (created 0700)\n"
+"                  default: $XDG_DATA_HOME/veil, else ~/.local/share/veil\n"
+"  --daemon        run in the background; returns once the socket accepts\n"
+"  --fingerprint   print your fingerprint (creating the identity if needed)\n"
+"  --forget NICK   drop the pinned identity of NICK and say which it was\n"
+"  --help          this text\n"
+"  --version       print the version\n"
+"\n"
+"example:\n"
+"  keyd --daemon && chatc --room lobby --nick alice\n"
+"  keyd --fingerprint            # tell your peers this, out of band\n");
+}
+
+static int
+path_join(char *out, size_t cap, const char *a, const char *b)
+{
+	return (size_t)snprintf(out, cap, "%s%s", a, b) < cap ? 0 : -1;
+}
+
+static int
+default_home(char *out, size_t cap)
+{
+	const char *x = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
+	struct passwd *pw;
+
+	if (x != NULL && x[0] == '/')
+		return path_join(out, cap, x, "/veil");
+	if (h == NULL || h[0] != '/') {
+		if ((pw = getpwuid(geteuid())) == NULL || pw->pw_dir == NULL)
+			return -1;
+		h = pw->pw_dir;
+	}
+	return path_join(out, cap, h, "/.local/share/veil");
+}
+
+static int
+default_socket(char *out, size_t cap)
+{
+	const char *x = getenv("XDG_RUNTIME_DIR");
+	char tmp[64];
+
+	if (x != NULL && x[0] == '/')
+		return path_join(out, cap, x, "/veil/keyd.sock");
+	(void)snprintf(tmp, sizeof(tmp), "/tmp/veil-%u", (unsigned)geteuid());
+	return path_join(out, cap, tmp, "/keyd.sock");
+}
+
+static void
+harden_basic(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	/* Not dumpable: no ptrace by same-uid processes, no /proc/PID/mem or environ. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fprintf(stderr, "keyd: PR_SET_DUMPABLE: %s\n", strerror(errno));
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		fprintf(stderr, "keyd: RLIMIT_CORE: %s\n", strerror(errno));
+}
+
+static void
+lock_memory(void)
+{
+	struct rlimit rl;
+	char lim[32] = "unknown";
+
+	/* Take whatever the hard limit allows before trying. */
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0) {
+		if (rl.rlim_cur != rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			(void)setrlimit(RLIMIT_MEMLOCK, &rl);
+		}
+		if (rl.rlim_cur == RLIM_INFINITY)
+			(void)snprintf(lim, sizeof(lim), "unlimited");
+		else
+			(void)snprintf(lim, sizeof(lim), "%llu KiB",
+			    (unsigned long long)rl.rlim_cur / 1024);
+	}
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) == -1)
+		fprintf(stderr, "keyd: could not lock memory (mlockall: %s; RLIMIT_MEMLOCK "
+		    "is %s): keys could be written to swap. Raise the limit (ulimit -l, or "
+		    "LimitMEMLOCK= in the unit) to fix this; going on.\n",
+		    strerror(errno), lim);
+}
+
+static int
+warm_verify(void *arg, const uint8_t *nick, size_t nicklen,
+    const uint8_t id[static ED25519_PUB_LEN])
+{
+	(void)arg;
+	(void)nick;
+	(void)nicklen;
+	(void)id;
+	return 0;
+}
+
+/*
+ * Runs every primitive once, through the session engine, before the filter:
+ * OpenSSL loads its configuration, providers and RNG lazily on first use,
+ * and after the filter it could no longer open a file to do so. It is also a
+ * self-test: keyd refuses to start with a crypto core that fails it.
+ */
+static int
+warm_up(const struct vs_identity *id)
+{
+	static uint8_t b1[E2E_MAX], b2[E2E_MAX], b3[E2E_MAX];
+	static struct vs_opened o;
+	struct vs_identity me = *id, peer = *id;
+	struct vs_session *si = NULL, *sr = NULL;
+	struct vs_params pi, pr;
+	struct vbuf w1, w2, w3;
+	uint8_t fl, fpr[FPR_LEN];
+	char safety[SAFETY_TEXT_MAX + 1];
+	int r, done = 0;
+
+	memcpy(me.id_nick, "warmup-i", 8);
+	me.id_nicklen = 8;
+	memcpy(peer.id_nick, "warmup-r", 8);
+	peer.id_nicklen = 8;
+	memset(&pi, 0, sizeof(pi));
+	pi.vp_me = &me;
+	pi.vp_me_id = 1;
+	pi.vp_peer_id = 2;
+	pi.vp_verify = warm_verify;
+	pr = pi;
+	pr.vp_me = &peer;
+	pr.vp_me_id = 2;
+	pr.vp_peer_id = 1;
+	vbuf_writer(&w1, b1, sizeof(b1));
+	vbuf_writer(&w2, b2, sizeof(b2));
+	if ((r = vs_start(&si, &pi, &w1)) != 0 ||
+	    (r = vs_accept(&sr, &pr, b1, w1.vb_len, &w2)) != 0)
+		goto out;
+	vbuf_writer(&w1, b1, sizeof(b1));
+	if ((r = vs_handshake(si, b2, w2.vb_len, &w1, &done)) != 0)
+		goto out;
+	vbuf_writer(&w2, b2, sizeof(b2));
+	if ((r = vs_handshake(sr, b1, w1.vb_len, &w2, &done)) != 0 || !done)
+		goto out;
+	vbuf_writer(&w1, b1, sizeof(b1));
+	if ((r = vs_handshake(si, b2, w2.vb_len, &w1, &done)) != 0 || !done)
+		goto out;
+	vbuf_writer(&w1, b1, sizeof(b1));
+	if ((r = vs_seal(si, (const uint8_t *)"warm", 4, &w1, &fl)) != 0)
+		goto out;
+	vbuf_writer(&w3, b3, sizeof(b3));
+	if ((r = vs_open(sr, b1, w1.vb_len, &o, &w3)) != 0)
+		goto out;
+	if (o.vo_kind != OPEN_TEXT || o.vo_textlen != 4 || memcmp(o.vo_text, "warm", 4)) {
+		r = VEIL_E_CRYPTO;
+		goto out;
+	}
+	vbuf_writer(&w1, b1, sizeof(b1));
+	if ((r = vs_rekey(si, &w1)) != 0)
+		goto out;
+	vbuf_writer(&w3, b3, sizeof(b3));
+	if ((r = vs_open(sr, b1, w1.vb_len, &o, &w3)) != 0)
+		goto out;
+	vbuf_writer(&w2, b2, sizeof(b2));
+	if (w3.vb_len > 0 && (r = vs_open(si, b3, w3.vb_len, &o, &w2)) != 0)
+		goto out;
+	if ((r = vc_fingerprint(id->id_pub, fpr)) != 0 ||
+	    (r = vc_safety_number(id->id_pub, id->id_pub, safety, sizeof(safety))) != 0)
+		goto out;
+	done = 0;
+out:
+	vs_free(si);
+	vs_free(sr);
+	vc_wipe(&me, sizeof(me));
+	vc_wipe(&peer, sizeof(peer));
+	vc_wipe(&o, sizeof(o));
+	vc_wipe(b1, sizeof(b1));
+	vc_wipe(b2, sizeof(b2));
+	vc_wipe(b3, sizeof(b3));
+	return r;
+}
+
+static int
+load_identity(const char *home, int quiet_created)
+{
+	char path[PATH_MAX];
+	int created, r;
+
+	if ((r = keyd_private_dir(home, "home")) != 0 ||
+	    (r = keyd_identity_load(home, &keyd_id, &created)) != 0)
+		return r;
+	if (created && !quiet_created) {
+		(void)path_join(path, sizeof(path), home, "/" KEYD_IDENTITY_FILE);
+		fprintf(stderr, "keyd: created a new identity in %s\n", path);
+	}
+	return 0;
+}
+
+static int
+do_fingerprint(const char *home)
+{
+	uint8_t fpr[FPR_LEN];
+	char text[FPR_TEXT_LEN + 1];
+	int r;
+
+	if ((r = load_identity(home, 0)) != 0)
+		return 1;
+	r = vc_fingerprint(keyd_id.id_pub, fpr);
+	vc_wipe(&keyd_id, sizeof(keyd_id));
+	if (r != 0) {
+		fprintf(stderr, "keyd: fingerprint: %s\n", veil_strerror(r));
+		return 1;
+	}
+	proto_fpr_format(fpr, text);
+	printf("%s\n", text);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int
+do_forget(const char *home, const char *nick)
+{
+	struct keyd_pins kp;
+	uint8_t old[ED25519_PUB_LEN], fpr[FPR_LEN];
+	char path[PATH_MAX], text[FPR_TEXT_LEN + 1];
+	int existed, r;
+
+	if (keyd_private_dir(home, "home") != 0 ||
+	    path_join(path, sizeof(path), home, "/" KEYD_PINS_FILE) != 0 ||
+	    keyd_pins_open(&kp, path) != 0)
+		return 1;
+	r = keyd_pins_forget(&kp, (const uint8_t *)nick, strlen(nick), &existed, old);
+	keyd_pins_close(&kp);
+	if (r != 0) {
+		fprintf(stderr, "keyd: forget %s: %s\n", nick, veil_strerror(r));
+		return 1;
+	}
+	if (!existed) {
+		printf("keyd: no pinned identity for %s; nothing changed\n", nick);
+		return 0;
+	}
+	if (vc_fingerprint(old, fpr) != 0)
+		memset(fpr, 0, sizeof(fpr));
+	proto_fpr_format(fpr, text);
+	printf("keyd: forgot %s (fingerprint %s); the next key it offers will be pinned\n",
+	    nick, text);
+	return 0;
+}
+
+/* The parent of --daemon: waits until the child says it is ready. */
+static int
+daemon_parent(int rfd, pid_t pid)
+{
+	char c;
+	ssize_t r;
+	int st;
+
+	do {
+		r = read(rfd, &c, 1);
+	} while (r == -1 && errno == EINTR);
+	(void)close(rfd);
+	if (r == 1)
+		return 0;
+	/* The child failed before it was ready and said why on stderr. */
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	return 1;
+}
+
+static int
+do_serve(const char *home, const char *sock, int daemonize)
+{
+	char path[PATH_MAX], dir[PATH_MAX], *slash;
+	struct keyd_pins kp = { -1, NULL };
+	struct keyd_ctx kc;
+	int lfd = -1, pfd[2] = { -1, -1 }, nul, r, rc = 1;
+	pid_t pid;
+
+	memset(&kc, 0, sizeof(kc));
+	if (daemonize) {
+		if (pipe2(pfd, O_CLOEXEC) == -1) {
+			fprintf(stderr, "keyd: pipe: %s\n", strerror(errno));
+			return 1;
+		}
+		if ((pid = fork()) == -1) {
+			fprintf(stderr, "keyd: fork: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pid != 0) {
+			(void)close(pfd[1]);
+			return daemon_parent(pfd[0], pid);
+		}
+		(void)close(pfd[0]);
+		(void)setsid();
+	}
+	lock_memory();
+
+	if (load_identity(home, 0) != 0 ||
+	    path_join(path, sizeof(path), home, "/" KEYD_PINS_FILE) != 0 ||
+	    keyd_pins_open(&kp, path) != 0)
+		goto out;
+	if ((r = keyd_ctx_init(&kc, &keyd_id, &kp)) != 0) {
+		fprintf(stderr, "keyd: %s\n", veil_strerror(r));
+		goto out;
+	}
+	if (strlen(sock) >= sizeof(dir)) {
+		fprintf(stderr, "keyd: socket path too long\n");
+		goto out;
+	}
+	memcpy(dir, sock, strlen(sock) + 1);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
+		*slash = '\0';
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		memcpy(dir, ".", 2);
+	if (keyd_private_dir(dir, "socket directory") != 0 || keyd_listen(sock, &lfd) != 0)
+		goto out;
+	if ((r = warm_up(&keyd_id)) != 0) {
+		fprintf(stderr, "keyd: crypto self-test failed (%s); not starting\n",
+		    veil_strerror(r));
+		goto out;
+	}
+	if (keyd_signals() != 0) {
+		fprintf(stderr, "keyd: signals: %s\n", strerror(errno));
+		goto out;
+	}
+	if (daemonize) {
+		if ((nul = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
+		    dup2(nul, STDIN_FILENO) == -1 || dup2(nul, STDOUT_FILENO) == -1) {
+			fprintf(stderr, "keyd: /dev/null: %s\n", strerror(errno));
+			goto out;
+		}
+		if (nul > STDERR_FILENO)
+			(void)close(nul);
+	}
+	if (sbx_no_new_privs() != 0 || sbx_install(sbx_keyd_rules, sbx_keyd_nrules) != 0) {
+		fprintf(stderr, "keyd: cannot install the sandbox; not starting\n");
+		goto out;
+	}
+	fprintf(stderr, "keyd: listening on %s\n", sock);
+	if (daemonize) {
+		if (write(pfd[1], "r", 1) != 1)
+			goto out;
+		(void)close(pfd[1]);
+		pfd[1] = -1;
+	}
+	if (keyd_serve(&kc, lfd) == 0)
+		rc = 0;
+	fprintf(stderr, "keyd: stopped\n");
+out:
+	keyd_ctx_free(&kc);
+	vc_wipe(&keyd_id, sizeof(keyd_id));
+	keyd_pins_close(&kp);
+	if (lfd >= 0)
+		(void)close(lfd);
+	if (pfd[1] >= 0)
+		(void)close(pfd[1]);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket",	 required_argument, NULL, 's' },
+		{ "home",	 required_argument, NULL, 'H' },
+		{ "daemon",	 no_argument,	    NULL, 'd' },
+		{ "fingerprint", no_argument,	    NULL, 'f' },
+		{ "forget",	 required_argument, NULL, 'F' },
+		{ "help",	 no_argument,	    NULL, 'h' },
+		{ "version",	 no_argument,	    NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char home[PATH_MAX], sock[PATH_MAX];
+	const char *o_home = NULL, *o_sock = NULL, *o_forget = NULL;
+	int ch, o_daemon = 0, o_fpr = 0;
+	enum keyd_mode mode;
+
+	harden_basic();
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': o_sock = optarg; break;
+		case 'H': o_home = optarg; break;
+		case 'd': o_daemon = 1; break;
+		case 'f': o_fpr = 1; break;
+		case 'F': o_forget = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("keyd (veil) %s\n", VEIL_VERSION); return 0;
+		default:
+			fprintf(stderr, "keyd: unknown option or missing argument: %s\n",
+			    argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "keyd: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (o_fpr && o_forget != NULL) {
+		fprintf(stderr, "keyd: --fingerprint and --forget do not go together\n");
+		return EXIT_USAGE;
+	}
+	mode = o_fpr ? MODE_FINGERPRINT : o_forget != NULL ? MODE_FORGET : MODE_SERVE;
+	if (mode != MODE_SERVE && (o_sock != NULL || o_daemon)) {
+		fprintf(stderr, "keyd: --socket and --daemon are for the daemon, not for "
+		    "--fingerprint or --forget\n");
+		return EXIT_USAGE;
+	}
+	if (o_forget != NULL &&
+	    !proto_nick_valid((const uint8_t *)o_forget, strlen(o_forget))) {
+		fprintf(stderr, "keyd: \"%s\" is not a nickname (1..%d of A-Z a-z 0-9 _ - .)\n",
+		    o_forget, NICK_MAX);
+		return EXIT_USAGE;
+	}
+	if (o_home != NULL) {
+		if (o_home[0] == '\0' || strlen(o_home) >= sizeof(home)) {
+			fprintf(stderr, "keyd: --home: bad path\n");
+			return EXIT_USAGE;
+		}
+		memcpy(home, o_home, strlen(o_home) + 1);
+	} else if (default_home(home, sizeof(home)) != 0) {
+		fprintf(stderr, "keyd: cannot find a home directory; use --home DIR\n");
+		return 1;
+	}
+	if (o_sock != NULL) {
+		if (o_sock[0] == '\0' || strlen(o_sock) >= sizeof(sock)) {
+			fprintf(stderr, "keyd: --socket: bad path\n");
+			return EXIT_USAGE;
+		}
+		memcpy(sock, o_sock, strlen(o_sock) + 1);
+	} else if (default_socket(sock, sizeof(sock)) != 0) {
+		fprintf(stderr, "keyd: socket path too long; use --socket PATH\n");
+		return 1;
+	}
+
+	switch (mode) {
+	case MODE_FINGERPRINT:
+		return do_fingerprint(home);
+	case MODE_FORGET:
+		return do_forget(home, o_forget);
+	case MODE_SERVE:
+	default:
+		return do_serve(home, sock, o_daemon);
+	}
+}

@@ -1,0 +1,302 @@
+# SPDX-License-Identifier: ISC
+"""A keyd IPC client for scripted tests (PROTOCOL.md section 3), stdlib only.
+
+Every message: u32 len || u8 code || fields, len = 1 + size of fields, all
+integers big-endian. Requests 0x01..0x0a; the answer to X is X | 0x80 (HS_START
+and HS_ACCEPT are both answered by ANS_HS 0x82); 0xff is IPC_ANS_ERROR.
+
+Used as a module (tests/e2e/t_keyd_*.sh) or as a tool:
+    python3 keydclient.py fpr SOCK            # HELLO, print keyd's fingerprint
+    python3 keydclient.py bench SOCK [N]      # handshake and seal+open figures
+"""
+import os
+import socket
+import struct
+import sys
+import time
+
+REQ_HELLO, REQ_HS_START, REQ_HS_ACCEPT, REQ_HS_NEXT = 0x01, 0x02, 0x03, 0x04
+REQ_SEAL, REQ_OPEN, REQ_REKEY, REQ_CLOSE = 0x05, 0x06, 0x07, 0x08
+REQ_FORGET, REQ_VERIFY = 0x09, 0x0a
+ANS_HELLO, ANS_HS, ANS_HS_NEXT, ANS_SEALED = 0x81, 0x82, 0x84, 0x85
+ANS_OPENED, ANS_REKEY, ANS_CLOSE, ANS_FORGET, ANS_VERIFY = 0x86, 0x87, 0x88, 0x89, 0x8a
+ANS_ERROR = 0xff
+IPC_MAX = 512 * 1024
+FPR_LEN = 20
+TRUST = {1: "new", 2: "pinned", 3: "expected"}
+
+# enum veil_err, as positive numbers (IPC_ANS_ERROR carries -veil_err)
+E_STATE, E_LIMIT, E_PIN, E_EXPECT, E_NOSESSION = 13, 14, 15, 16, 17
+
+
+class Closed(Exception):
+    """keyd closed the connection (with no answer)."""
+
+
+class KeydError(Exception):
+    """keyd answered IPC_ANS_ERROR."""
+
+    def __init__(self, err, handle, message):
+        super().__init__("keyd error %d (handle %d): %s" % (err, handle, message))
+        self.err, self.handle, self.message = err, handle, message
+
+
+def fpr_text(fpr):
+    h = fpr.hex()
+    return ":".join(h[i:i + 4] for i in range(0, len(h), 4))
+
+
+def fpr_parse(text):
+    b = bytes.fromhex(text.replace(":", "").replace("-", ""))
+    if len(b) != FPR_LEN:
+        raise ValueError("fingerprint must be %d bytes" % FPR_LEN)
+    return b
+
+
+def str8(b):
+    return struct.pack(">B", len(b)) + b
+
+
+def str16(b):
+    return struct.pack(">H", len(b)) + b
+
+
+def str32(b):
+    return struct.pack(">I", len(b)) + b
+
+
+def frame(code, fields=b""):
+    return struct.pack(">IB", 1 + len(fields), code) + fields
+
+
+class Reader:
+    def __init__(self, b):
+        self.b, self.o = b, 0
+
+    def take(self, n):
+        if n > len(self.b) - self.o:
+            raise ValueError("truncated answer")
+        v = self.b[self.o:self.o + n]
+        self.o += n
+        return v
+
+    def u8(self):
+        return self.take(1)[0]
+
+    def u16(self):
+        return struct.unpack(">H", self.take(2))[0]
+
+    def u32(self):
+        return struct.unpack(">I", self.take(4))[0]
+
+    def s8(self):
+        return self.take(self.u8())
+
+    def s16(self):
+        return self.take(self.u16())
+
+    def s32(self):
+        return self.take(self.u32())
+
+    def end(self):
+        if self.o != len(self.b):
+            raise ValueError("trailing bytes in answer")
+
+
+def decode_answer(body):
+    """Decodes one answer body (code and fields); returns a dict."""
+    r = Reader(body)
+    code = r.u8()
+    a = {"code": code}
+    if code == ANS_HELLO:
+        a["fpr"] = r.take(FPR_LEN)
+    elif code in (ANS_HS, ANS_REKEY, ANS_CLOSE):
+        a["handle"], a["blob"] = r.u32(), r.s32()
+    elif code == ANS_HS_NEXT:
+        a["handle"], a["done"], a["blob"] = r.u32(), r.u8(), r.s32()
+        if a["done"]:
+            a["nick"] = r.s8().decode()
+            a["fpr"] = r.take(FPR_LEN)
+            a["trust"] = TRUST[r.u8()]
+    elif code == ANS_SEALED:
+        a["items"] = []
+        for _ in range(r.u16()):
+            a["items"].append({"handle": r.u32(), "status": r.u8(), "flags": r.u8(),
+                               "blob": r.s32()})
+    elif code == ANS_OPENED:
+        a["handle"], a["kind"], a["epoch"], a["gap"] = r.u32(), r.u8(), r.u32(), r.u32()
+        a["text"], a["reply"] = r.s16(), r.s32()
+    elif code == ANS_FORGET:
+        a["existed"], a["fpr"] = r.u8(), r.take(FPR_LEN)
+    elif code == ANS_VERIFY:
+        a["nick"] = r.s8().decode()
+        a["peer"], a["mine"] = r.take(FPR_LEN), r.take(FPR_LEN)
+        a["safety"] = r.s8().decode()
+    elif code == ANS_ERROR:
+        a["err"], a["handle"], a["message"] = r.u8(), r.u32(), r.s16().decode()
+    else:
+        raise ValueError("unknown answer code 0x%02x" % code)
+    r.end()
+    return a
+
+
+class Client:
+    def __init__(self, path, timeout=10.0):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+
+    def close(self):
+        self.s.close()
+
+    def send_raw(self, b):
+        self.s.sendall(b)
+
+    def _recvn(self, n):
+        out = b""
+        while len(out) < n:
+            try:
+                chunk = self.s.recv(n - len(out))
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                raise Closed("keyd closed the connection")
+            out += chunk
+        return out
+
+    def recv(self):
+        (n,) = struct.unpack(">I", self._recvn(4))
+        if n < 1 or n > IPC_MAX:
+            raise ValueError("bad answer length %d" % n)
+        return decode_answer(self._recvn(n))
+
+    def call(self, code, fields=b"", expect=None, raw=False):
+        """Sends one request; returns the decoded answer. Raises KeydError
+        for IPC_ANS_ERROR unless raw, and checks the answer code (like
+        OpenSSH's mm_request_receive_expect)."""
+        self.send_raw(frame(code, fields))
+        a = self.recv()
+        if a["code"] == ANS_ERROR and not raw:
+            raise KeydError(a["err"], a["handle"], a["message"])
+        want = expect if expect is not None else code | 0x80
+        if a["code"] != ANS_ERROR and a["code"] != want:
+            raise ValueError("answer 0x%02x to request 0x%02x" % (a["code"], code))
+        return a
+
+    def hello(self, nick, expects=()):
+        f = str8(nick.encode()) + struct.pack(">B", len(expects))
+        for n, fpr in expects:
+            f += str8(n.encode()) + fpr
+        return self.call(REQ_HELLO, f)["fpr"]
+
+    def hs_start(self, room, me, peer):
+        return self.call(REQ_HS_START, room + struct.pack(">HH", me, peer), ANS_HS)
+
+    def hs_accept(self, room, me, peer, blob):
+        return self.call(REQ_HS_ACCEPT, room + struct.pack(">HH", me, peer) + str32(blob),
+                         ANS_HS)
+
+    def hs_next(self, handle, blob, raw=False):
+        return self.call(REQ_HS_NEXT, struct.pack(">I", handle) + str32(blob), raw=raw)
+
+    def seal(self, handles, text):
+        f = struct.pack(">H", len(handles)) + b"".join(struct.pack(">I", h) for h in handles)
+        return self.call(REQ_SEAL, f + str16(text))["items"]
+
+    def open(self, handle, blob, raw=False):
+        return self.call(REQ_OPEN, struct.pack(">I", handle) + str32(blob), raw=raw)
+
+    def rekey(self, handle):
+        return self.call(REQ_REKEY, struct.pack(">I", handle))
+
+    def close_session(self, handle, raw=False):
+        return self.call(REQ_CLOSE, struct.pack(">I", handle), raw=raw)
+
+    def forget(self, nick):
+        return self.call(REQ_FORGET, str8(nick.encode()))
+
+    def verify(self, handle, raw=False):
+        return self.call(REQ_VERIFY, struct.pack(">I", handle), raw=raw)
+
+
+def handshake(ci, cr, room=b"\x42" * 32, mi=1, mr=2, raw=False):
+    """Runs a full handshake between initiator connection ci and responder
+    connection cr (they may be the same keyd or two). Returns (hi, hr, ai, ar):
+    both handles and the done answers of each side."""
+    a = ci.hs_start(room, mi, mr)
+    hi = a["handle"]
+    b = cr.hs_accept(room, mr, mi, a["blob"])
+    hr = b["handle"]
+    c = ci.hs_next(hi, b["blob"], raw=raw)
+    if c["code"] == ANS_ERROR:
+        return hi, hr, c, None
+    d = cr.hs_next(hr, c["blob"], raw=raw)
+    if d["code"] == ANS_ERROR:
+        return hi, hr, c, d
+    e = ci.hs_next(hi, d["blob"], raw=raw)
+    return hi, hr, e, d
+
+
+def bench(path, n=2000):
+    """Handshake time and seal+open throughput for 256-byte messages over the
+    socket: one handle per SEAL, and 30 handles per SEAL (a room of 31)."""
+    ci, cr = Client(path), Client(path)
+    ci.hello("benchi")
+    cr.hello("benchr")
+    text = os.urandom(128).hex().encode()  # 256 bytes
+    hs = []
+    for _ in range(50):
+        t = time.perf_counter()
+        hi, hr, _, _ = handshake(ci, cr)
+        hs.append(time.perf_counter() - t)
+        ci.close_session(hi)
+        cr.close_session(hr)
+    hs.sort()
+    print("handshake (4 messages, both sides, one keyd): median %.0f us, p90 %.0f us"
+          % (hs[len(hs) // 2] * 1e6, hs[len(hs) * 9 // 10] * 1e6))
+    hi, hr, _, _ = handshake(ci, cr)
+    t = time.perf_counter()
+    for _ in range(n):
+        blob = ci.seal([hi], text)[0]["blob"]
+        o = cr.open(hr, blob)
+        assert o["text"] == text
+    dt = time.perf_counter() - t
+    print("seal+open, 1 handle per SEAL, 256 B: %d msgs in %.2f s = %.0f msg/s (%.1f us each)"
+          % (n, dt, n / dt, dt / n * 1e6))
+    pairs = [handshake(ci, cr)[:2] for _ in range(30)]
+    his = [p[0] for p in pairs]
+    rounds = max(1, n // 30)
+    t = time.perf_counter()
+    for _ in range(rounds):
+        items = ci.seal(his, text)
+        for (hi2, hr2), it in zip(pairs, items):
+            assert it["status"] == 0
+            cr.open(hr2, it["blob"])
+    dt = time.perf_counter() - t
+    sealed = rounds * 30
+    print("seal batched x30 + 30 opens, 256 B: %d msgs in %.2f s = %.0f msg/s (%.1f us each)"
+          % (sealed, dt, sealed / dt, dt / sealed * 1e6))
+    t = time.perf_counter()
+    for _ in range(rounds):
+        ci.seal(his, text)
+    dt = time.perf_counter() - t
+    print("seal only, batched x30: %d msgs in %.2f s = %.0f msg/s (%.1f us each)"
+          % (sealed, dt, sealed / dt, dt / sealed * 1e6))
+    ci.close()
+    cr.close()
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "fpr":
+        c = Client(argv[2])
+        print(fpr_text(c.hello("probe")))
+        return 0
+    if len(argv) >= 3 and argv[1] == "bench":
+        bench(argv[2], int(argv[3]) if len(argv) > 3 else 2000)
+        return 0
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
