@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * relayd: the blind relay. Option parsing and start-up order: bind, raise
+ * the descriptor limit, then (as root) chroot + drop to --user, then
+ * no_new_privs and the seccomp filter, and only then the event loop.
+ */
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "frame.h"
+#include "relay.h"
+#include "sbx.h"
+
+#define RELAYD_LISTEN_DEFAULT	"127.0.0.1:7700"
+#define RELAYD_USER_DEFAULT	"nobody"
+#define RELAYD_CHROOT_DEFAULT	"/var/empty"
+#define RELAYD_CHROOT_FALLBACK	"/run/relayd-empty"
+#define RELAYD_CLIENTS_MAX	1000000
+#define RELAYD_IDLE_MAX		86400
+#define RELAYD_FD_SLACK		16	/* listener, epoll, signalfd, spare, stdio */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: relayd [--listen ADDR:PORT] [--max-clients N] [--max-frame BYTES]\n"
+"              [--room-size N] [--idle-timeout SEC] [--user NAME] [--chroot DIR]\n"
+"       relayd --help | --version\n"
+"\n"
+"Forwards opaque veil frames between the members of a room. Reads only the\n"
+"routing header; logs no address, room or member id.\n"
+"\n"
+"  --listen ADDR:PORT   numeric address to listen on, IPv6 in brackets\n"
+"                       ([::1]:7700); port 0 picks a free port, named on the\n"
+"                       \"listening on\" line (default %s)\n"
+"  --max-clients N      connections at once; one more gets ERROR server-full\n"
+"                       and is closed (1..%d, default 1024)\n"
+"  --max-frame BYTES    largest frame payload; larger closes the connection\n"
+"                       (%d..%d, default %d)\n"
+"  --room-size N        members per room (2..%d, default %d)\n"
+"  --idle-timeout SEC   time to send JOIN after connecting (1..%d,\n"
+"                       default 10); members are closed after %d missed\n"
+"                       %d-second keepalives\n"
+"  --user NAME          when started as root: user to run as (default %s)\n"
+"  --chroot DIR         when started as root: empty directory, owned by root\n"
+"                       and writable by nobody else, to chroot into (default\n"
+"                       %s; if that is missing, relayd creates and uses\n"
+"                       %s, 0755 root, and refuses to start\n"
+"                       if it exists with other owners, modes or content)\n"
+"  --help               this text\n"
+"  --version            print the version\n"
+"\n"
+"SIGUSR1 prints counters to stderr; SIGTERM or SIGINT closes every\n"
+"connection and exits 0. Exit status 2 on a usage error, 1 if start-up fails.\n"
+"\n"
+"example:\n"
+"  relayd --listen 127.0.0.1:0 --max-clients 200 --room-size 8\n",
+	    RELAYD_LISTEN_DEFAULT, RELAYD_CLIENTS_MAX, FRAME_MIN_LIMIT, FRAME_MAX_LIMIT,
+	    FRAME_MAX_DEFAULT, ROOM_SIZE_MAX, ROOM_SIZE_DEFAULT, RELAYD_IDLE_MAX,
+	    KEEPALIVE_MISSES, KEEPALIVE_SEC, RELAYD_USER_DEFAULT, RELAYD_CHROOT_DEFAULT,
+	    RELAYD_CHROOT_FALLBACK);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Says what was wrong and returns the usage exit status, 2. */
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "relayd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'relayd --help'.\n");
+	return 2;
+}
+
+/* Strict decimal in lo..hi: no sign, no spaces, no trailing bytes. */
+static int
+parse_num(const char *s, unsigned long lo, unsigned long hi, uint32_t *out)
+{
+	unsigned long v = 0;
+	const char *p;
+
+	if (*s == '\0' || strlen(s) > 10)
+		return -1;
+	for (p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v < lo || v > hi)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/*
+ * The default jail: /var/empty, or else a directory we make ourselves. An
+ * existing fallback is only used if it is empty (sbx_drop_root checks the
+ * owner and mode).
+ */
+static const char *
+chroot_default(void)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (stat(RELAYD_CHROOT_DEFAULT, &st) == 0 || errno != ENOENT)
+		return RELAYD_CHROOT_DEFAULT;
+	if (mkdir(RELAYD_CHROOT_FALLBACK, 0755) == -1 && errno != EEXIST) {
+		fprintf(stderr, "relayd: %s is missing and %s cannot be made: %s\n",
+		    RELAYD_CHROOT_DEFAULT, RELAYD_CHROOT_FALLBACK, strerror(errno));
+		return NULL;
+	}
+	if ((d = opendir(RELAYD_CHROOT_FALLBACK)) == NULL) {
+		fprintf(stderr, "relayd: %s: %s\n", RELAYD_CHROOT_FALLBACK, strerror(errno));
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			closedir(d);
+			fprintf(stderr, "relayd: %s is not empty; refusing to chroot there\n",
+			    RELAYD_CHROOT_FALLBACK);
+			return NULL;
+		}
+	}
+	closedir(d);
+	return RELAYD_CHROOT_FALLBACK;
+}
+
+/* Raises RLIMIT_NOFILE to what max_clients needs; returns the usable setsize. */
+static int
+raise_nofile(uint32_t max_clients)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)max_clients + RELAYD_FD_SLACK;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return -1;
+	if (rl.rlim_cur < need) {
+		/* Only root may raise the hard limit; others go as far as it allows. */
+		if (rl.rlim_max < need && geteuid() == 0)
+			rl.rlim_max = need;
+		rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1 && getrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return -1;
+	}
+	if (rl.rlim_cur < need)
+		fprintf(stderr, "relayd: descriptor limit %llu is below --max-clients + %d; "
+		    "clients past it are refused\n", (unsigned long long)rl.rlim_cur,
+		    RELAYD_FD_SLACK);
+	if (rl.rlim_cur > (rlim_t)RELAYD_CLIENTS_MAX + RELAYD_FD_SLACK)
+		return RELAYD_CLIENTS_MAX + RELAYD_FD_SLACK;
+	return (int)rl.rlim_cur;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen",		required_argument,	NULL, 'l' },
+		{ "max-clients",	required_argument,	NULL, 'c' },
+		{ "max-frame",		required_argument,	NULL, 'f' },
+		{ "room-size",		required_argument,	NULL, 'r' },
+		{ "idle-timeout",	required_argument,	NULL, 't' },
+		{ "user",		required_argument,	NULL, 'u' },
+		{ "chroot",		required_argument,	NULL, 'C' },
+		{ "help",		no_argument,		NULL, 'h' },
+		{ "version",		no_argument,		NULL, 'V' },
+		{ NULL,			0,			NULL, 0 },
+	};
+	struct relay_config cfg;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct relay *r = NULL;
+	const char *listen_at = RELAYD_LISTEN_DEFAULT, *user = RELAYD_USER_DEFAULT;
+	const char *jail = NULL;
+	char desc[80];
+	uint32_t idle;
+	int ch, setsize, rc;
+
+	relay_config_default(&cfg);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			listen_at = optarg;
+			break;
+		case 'c':
+			if (parse_num(optarg, 1, RELAYD_CLIENTS_MAX, &cfg.rc_max_clients) != 0)
+				return usage_error("bad --max-clients \"%s\"", optarg);
+			break;
+		case 'f':
+			if (parse_num(optarg, FRAME_MIN_LIMIT, FRAME_MAX_LIMIT,
+			    &cfg.rc_max_frame) != 0)
+				return usage_error("bad --max-frame \"%s\"", optarg);
+			break;
+		case 'r':
+			if (parse_num(optarg, 2, ROOM_SIZE_MAX, &cfg.rc_room_size) != 0)
+				return usage_error("bad --room-size \"%s\"", optarg);
+			break;
+		case 't':
+			if (parse_num(optarg, 1, RELAYD_IDLE_MAX, &idle) != 0)
+				return usage_error("bad --idle-timeout \"%s\"", optarg);
+			cfg.rc_idle_ms = idle * 1000;
+			break;
+		case 'u':
+			if (*optarg == '\0')
+				return usage_error("empty --user%s", "");
+			user = optarg;
+			break;
+		case 'C':
+			if (*optarg != '/')
+				return usage_error("--chroot needs an absolute path, not \"%s\"",
+				    optarg);
+			jail = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("relayd (veil) %s\n", VEIL_VERSION);
+			return 0;
+		default:
+			if (optopt != 0)
+				return usage_error("unknown or incomplete option near \"%s\"",
+				    argv[optind - 1]);
+			return usage_error("unknown option \"%s\"", argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (relay_parse_listen(listen_at, &ss, &sslen) != 0)
+		return usage_error("bad --listen \"%s\" (want ADDR:PORT or [ADDR6]:PORT)",
+		    listen_at);
+
+	if ((setsize = raise_nofile(cfg.rc_max_clients)) < 0) {
+		fprintf(stderr, "relayd: RLIMIT_NOFILE: %s\n", strerror(errno));
+		return 1;
+	}
+	if ((rc = relay_new(&r, &cfg, setsize)) != 0) {
+		fprintf(stderr, "relayd: start-up: %s\n", veil_strerror(rc));
+		return 1;
+	}
+	if (relay_listen(r, &ss, sslen, desc, sizeof(desc)) != 0) {
+		fprintf(stderr, "relayd: cannot listen on %s: %s\n", listen_at, strerror(errno));
+		goto fail;
+	}
+	if (relay_watch_signals(r) != 0) {
+		fprintf(stderr, "relayd: signals: %s\n", strerror(errno));
+		goto fail;
+	}
+	if (geteuid() == 0) {
+		if (jail == NULL && (jail = chroot_default()) == NULL)
+			goto fail;
+		if (sbx_drop_root(user, jail) != 0)
+			goto fail;
+	}
+	if (sbx_no_new_privs() != 0 || sbx_install(sbx_relayd_rules, sbx_relayd_nrules) != 0)
+		goto fail;
+
+	fprintf(stderr, "relayd: listening on %s\n", desc);
+	if (relay_run(r) != 0) {
+		fprintf(stderr, "relayd: event loop failed: %s\n", strerror(errno));
+		goto fail;
+	}
+	fprintf(stderr, "relayd: shutting down\n");
+	relay_shutdown(r);
+	relay_free(r);
+	return 0;
+ fail:
+	relay_free(r);
+	return 1;
+}

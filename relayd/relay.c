@@ -1,0 +1,818 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * relayd's server: accepts, reads frames, routes them between the members
+ * of a room, enforces the limits. One turn of the loop (relay_step): epoll
+ * events (reads queue output on the recipients, problems only mark a
+ * connection), timeouts, then closes and writes until nothing is left, so
+ * a broadcast never waits on any one reader and each socket gets one
+ * write() per turn with every frame queued for it.
+ */
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "err.h"
+#include "ev.h"
+#include "frame.h"
+#include "relay.h"
+#include "room.h"
+
+#define RELAY_RBUF_SIZE		(256 * 1024)	/* one read() takes up to this */
+#define RELAY_OUT_MAX		(256 * 1024)	/* queued bytes per member */
+#define RELAY_ACCEPT_BATCH	64		/* accepts per readiness event */
+#define RELAY_MAX_LISTEN	4
+#define RELAY_STOP		VEIL_E_STATE	/* frame handler: stop parsing */
+
+struct relay_list {
+	struct conn	*rl_first;
+	struct conn	*rl_last;
+};
+
+struct relay {
+	struct relay_config	 r_cfg;
+	struct ev_loop		*r_ev;
+	struct conn_pool	 r_pool;
+	struct room_table	 r_rooms;
+	uint8_t			*r_rbuf;
+	int			 r_lfd[RELAY_MAX_LISTEN];
+	int			 r_nlisten;
+	int			 r_sigfd;
+	int			 r_spare;	/* reserved fd for EMFILE */
+	int			 r_stop;
+	struct relay_list	 r_new;		/* not joined, by accept time */
+	struct relay_list	 r_live;	/* joined, least recently heard first */
+	struct conn		*r_dirty;	/* output queued this turn */
+	struct conn		*r_closing;	/* to close at the end of the turn */
+	struct relay_stats	 r_stats;
+};
+
+void
+relay_config_default(struct relay_config *cfg)
+{
+	cfg->rc_max_clients = 1024;
+	cfg->rc_max_frame = FRAME_MAX_DEFAULT;
+	cfg->rc_room_size = ROOM_SIZE_DEFAULT;
+	cfg->rc_idle_ms = 10 * 1000;
+	cfg->rc_keepalive_ms = KEEPALIVE_MISSES * KEEPALIVE_SEC * 1000;
+	cfg->rc_out_max = RELAY_OUT_MAX;
+}
+
+static int64_t
+relay_now(void)
+{
+	struct timespec ts;
+
+	/* CLOCK_MONOTONIC through the vDSO cannot fail with a valid pointer. */
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Doubly linked timeout lists. */
+static void
+list_append(struct relay_list *l, struct conn *c)
+{
+	c->conn_next = NULL;
+	c->conn_prev = l->rl_last;
+	if (l->rl_last != NULL)
+		l->rl_last->conn_next = c;
+	else
+		l->rl_first = c;
+	l->rl_last = c;
+}
+
+static void
+list_remove(struct relay_list *l, struct conn *c)
+{
+	if (c->conn_prev != NULL)
+		c->conn_prev->conn_next = c->conn_next;
+	else
+		l->rl_first = c->conn_next;
+	if (c->conn_next != NULL)
+		c->conn_next->conn_prev = c->conn_prev;
+	else
+		l->rl_last = c->conn_prev;
+	c->conn_prev = c->conn_next = NULL;
+}
+
+static struct relay_list *
+relay_list_of(struct relay *r, const struct conn *c)
+{
+	if (c->conn_state == CONN_NEW)
+		return &r->r_new;
+	if (c->conn_state == CONN_JOINED)
+		return &r->r_live;
+	return NULL;
+}
+
+/*
+ * Marks c for closing at the end of the turn, with ERROR code queued as its
+ * last frame (0: none). Its queue is dropped first for a stalled reader.
+ */
+static void
+relay_mark(struct relay *r, struct conn *c, enum relay_reason why, uint8_t code)
+{
+	struct relay_list *l;
+
+	if (c->conn_state == CONN_CLOSING)
+		return;
+	if ((l = relay_list_of(r, c)) != NULL)
+		list_remove(l, c);
+	c->conn_state = CONN_CLOSING;
+	c->conn_reason = (uint8_t)why;
+	/* Best effort: without memory for it the connection just closes. */
+	if (code != 0 && conn_queue_error(&r->r_pool, c, code, why == RELAY_R_SLOW) != 0)
+		c->conn_reason = RELAY_R_NOMEM;
+	c->conn_closelink = r->r_closing;
+	r->r_closing = c;
+}
+
+static void
+relay_dirty(struct relay *r, struct conn *c)
+{
+	if (c->conn_dirty)
+		return;
+	c->conn_dirty = 1;
+	c->conn_link = r->r_dirty;
+	r->r_dirty = c;
+}
+
+/* Queues a frame for c; a full queue disconnects c, never the sender. */
+static void
+relay_send(struct relay *r, struct conn *c, uint8_t type, uint16_t src, uint16_t dst,
+    const uint8_t *payload, uint32_t len)
+{
+	int rc;
+
+	if (c->conn_state == CONN_CLOSING)
+		return;
+	rc = conn_queue(&r->r_pool, c, type, src, dst, payload, len);
+	if (rc == VEIL_E_LIMIT) {
+		relay_mark(r, c, RELAY_R_SLOW, FE_SLOW);
+		return;
+	}
+	if (rc != 0) {
+		relay_mark(r, c, RELAY_R_NOMEM, 0);
+		return;
+	}
+	r->r_stats.rs_frames_out++;
+	relay_dirty(r, c);
+}
+
+static int
+relay_join(struct relay *r, struct conn *c, const struct frame *f)
+{
+	uint8_t welcome[2 + 2 * ROOM_SIZE_MAX];
+	struct room *room;
+	struct conn *o;
+	uint16_t id, n = 0;
+	int rc, i;
+
+	if (c->conn_state == CONN_JOINED) {
+		relay_mark(r, c, RELAY_R_REJOIN, FE_REJOIN);
+		return RELAY_STOP;
+	}
+	rc = room_join(&r->r_rooms, f->fr_payload, c, &room, &id);
+	if (rc == VEIL_E_LIMIT) {
+		relay_mark(r, c, RELAY_R_ROOM_FULL, FE_ROOM_FULL);
+		return RELAY_STOP;
+	}
+	if (rc != 0) {
+		relay_mark(r, c, RELAY_R_NOMEM, 0);
+		return RELAY_STOP;
+	}
+	list_remove(&r->r_new, c);
+	c->conn_state = CONN_JOINED;
+	c->conn_room = room;
+	c->conn_member = id;
+	c->conn_seen_ms = relay_now();
+	list_append(&r->r_live, c);
+	r->r_stats.rs_joins++;
+
+	for (i = 0; i < room->room_n; i++) {
+		if (room->room_members[i].rm_id == id)
+			continue;
+		veil_put16(welcome + 2 + 2 * n, room->room_members[i].rm_id);
+		n++;
+	}
+	veil_put16(welcome, n);
+	relay_send(r, c, FT_WELCOME, MEMBER_NONE, id, welcome, 2 + 2 * (uint32_t)n);
+	for (i = 0; i < room->room_n; i++) {
+		o = room->room_members[i].rm_data;
+		if (o != c)
+			relay_send(r, o, FT_JOINED, id, MEMBER_NONE, NULL, 0);
+	}
+	return c->conn_state == CONN_CLOSING ? RELAY_STOP : 0;
+}
+
+/* conn_frame_fn: what a frame from a client means. */
+static int
+relay_frame(void *arg, struct conn *c, const struct frame *f, const uint8_t *raw,
+    size_t rawlen)
+{
+	struct relay *r = arg;
+	struct room *room;
+	struct conn *o;
+	int i;
+
+	(void)raw;
+	(void)rawlen;
+	if (c->conn_state == CONN_CLOSING)
+		return RELAY_STOP;
+	r->r_stats.rs_frames_in++;
+	if (f->fr_type == FT_JOIN)
+		return relay_join(r, c, f);
+	if (c->conn_state != CONN_JOINED) {
+		relay_mark(r, c, RELAY_R_NOT_JOINED, FE_NOT_JOINED);
+		return RELAY_STOP;
+	}
+	room = c->conn_room;
+	switch (f->fr_type) {
+	case FT_PING:
+		relay_send(r, c, FT_PONG, MEMBER_NONE, MEMBER_NONE, NULL, 0);
+		break;
+	case FT_DATA:
+		if (f->fr_dst == MEMBER_BCAST) {
+			for (i = 0; i < room->room_n; i++) {
+				o = room->room_members[i].rm_data;
+				if (o != c)
+					relay_send(r, o, FT_DATA, c->conn_member,
+					    MEMBER_BCAST, f->fr_payload, f->fr_len);
+			}
+		} else {
+			/* Gone already: dropped; the sender gets (or got) LEFT. */
+			o = room_member_data(room, f->fr_dst);
+			if (o != NULL && o != c)
+				relay_send(r, o, FT_DATA, c->conn_member, f->fr_dst,
+				    f->fr_payload, f->fr_len);
+		}
+		break;
+	default:
+		/* proto_frame_decode admits nothing else towards the relay. */
+		relay_mark(r, c, RELAY_R_MALFORMED, FE_MALFORMED);
+		return RELAY_STOP;
+	}
+	return c->conn_state == CONN_CLOSING ? RELAY_STOP : 0;
+}
+
+
+static void
+relay_conn_event(struct ev_loop *el, int fd, void *data, int mask)
+{
+	struct relay *r = ev_user(el);
+	struct conn *c = data;
+	ssize_t n;
+	int rc;
+
+	if (c->conn_state == CONN_CLOSING)
+		return;
+	if (mask & EV_WRITE)
+		relay_dirty(r, c);
+	if ((mask & EV_READ) == 0)
+		return;
+	n = read(fd, r->r_rbuf, RELAY_RBUF_SIZE);
+	if (n == 0) {
+		relay_mark(r, c, RELAY_R_EOF, 0);
+		return;
+	}
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			relay_mark(r, c, RELAY_R_IOERR, 0);
+		return;
+	}
+	r->r_stats.rs_bytes_in += (uint64_t)n;
+	if (c->conn_state == CONN_JOINED) {
+		/* Any input counts as alive: keep the list in last-heard order. */
+		c->conn_seen_ms = relay_now();
+		list_remove(&r->r_live, c);
+		list_append(&r->r_live, c);
+	}
+	rc = conn_feed(&r->r_pool, c, r->r_rbuf, (size_t)n, relay_frame, r);
+	if (rc == 0 || c->conn_state == CONN_CLOSING)
+		return;
+	if (rc == VEIL_E_OVERSIZE)
+		relay_mark(r, c, RELAY_R_OVERSIZE, FE_OVERSIZE);
+	else if (rc == VEIL_E_ALLOC)
+		relay_mark(r, c, RELAY_R_NOMEM, 0);
+	else
+		relay_mark(r, c, RELAY_R_MALFORMED, FE_MALFORMED);
+}
+
+/* Tells a connection over the cap why, and closes it: none waits in the backlog. */
+static void
+relay_refuse(struct relay *r, int fd)
+{
+	uint8_t f[FRAME_HDR_LEN + 1] = { PROTO_VERSION, FT_ERROR, 0, 0, 0, 0, 0, 0, 0, 1,
+	    FE_SERVER_FULL };
+
+	(void)!send(fd, f, sizeof(f), MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+	r->r_stats.rs_refused++;
+}
+
+static int
+relay_adopt(struct relay *r, int fd)
+{
+	struct conn *c;
+	int rc;
+
+	if ((c = malloc(sizeof(*c))) == NULL) {
+		close(fd);
+		return VEIL_E_ALLOC;
+	}
+	conn_init(c, fd);
+	c->conn_seen_ms = relay_now();
+	if ((rc = ev_add(r->r_ev, fd, EV_READ, relay_conn_event, c)) != 0) {
+		free(c);
+		close(fd);
+		return rc;
+	}
+	list_append(&r->r_new, c);
+	r->r_stats.rs_conns++;
+	r->r_stats.rs_accepted++;
+	return 0;
+}
+
+int
+relay_add_conn(struct relay *r, int fd)
+{
+	if (fd < 0 || fd >= ev_setsize(r->r_ev)) {
+		if (fd >= 0)
+			close(fd);
+		return VEIL_E_INVALID;
+	}
+	if (r->r_stats.rs_conns >= r->r_cfg.rc_max_clients) {
+		relay_refuse(r, fd);
+		return VEIL_E_LIMIT;
+	}
+	return relay_adopt(r, fd);
+}
+
+static void
+relay_accept_event(struct ev_loop *el, int lfd, void *data, int mask)
+{
+	struct relay *r = ev_user(el);
+	int fd, i, one = 1;
+
+	(void)data;
+	(void)mask;
+	for (i = 0; i < RELAY_ACCEPT_BATCH; i++) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if ((errno == EMFILE || errno == ENFILE) && r->r_spare != -1) {
+				/* Out of descriptors: use the spare to refuse one, re-arm it. */
+				close(r->r_spare);
+				if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1)
+					relay_refuse(r, fd);
+				r->r_spare = dup(lfd);
+			}
+			return;
+		}
+		if (fd >= ev_setsize(r->r_ev) ||
+		    r->r_stats.rs_conns >= r->r_cfg.rc_max_clients) {
+			relay_refuse(r, fd);
+			continue;
+		}
+		/* Chat frames are small and interactive: no Nagle delay. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		(void)relay_adopt(r, fd);
+	}
+}
+
+static void
+relay_signal_event(struct ev_loop *el, int fd, void *data, int mask)
+{
+	struct relay *r = ev_user(el);
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	(void)data;
+	(void)mask;
+	while ((n = read(fd, &si, sizeof(si))) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1)
+			relay_print_stats(r, stderr);
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			r->r_stop = 1;
+	}
+}
+
+static void
+relay_timeouts(struct relay *r)
+{
+	int64_t now = relay_now();
+	struct conn *c;
+
+	while ((c = r->r_new.rl_first) != NULL &&
+	    now - c->conn_seen_ms >= (int64_t)r->r_cfg.rc_idle_ms)
+		relay_mark(r, c, RELAY_R_IDLE, FE_TIMEOUT);
+	while ((c = r->r_live.rl_first) != NULL &&
+	    now - c->conn_seen_ms >= (int64_t)r->r_cfg.rc_keepalive_ms)
+		relay_mark(r, c, RELAY_R_KEEPALIVE, FE_TIMEOUT);
+}
+
+/* Milliseconds until the next timeout, at most a minute. */
+static int
+relay_next_timeout(struct relay *r)
+{
+	int64_t now = relay_now(), t = 60 * 1000, d;
+
+	if (r->r_new.rl_first != NULL) {
+		d = r->r_new.rl_first->conn_seen_ms + r->r_cfg.rc_idle_ms - now;
+		if (d < t)
+			t = d;
+	}
+	if (r->r_live.rl_first != NULL) {
+		d = r->r_live.rl_first->conn_seen_ms + r->r_cfg.rc_keepalive_ms - now;
+		if (d < t)
+			t = d;
+	}
+	return t < 0 ? 0 : (int)t;
+}
+
+static void
+relay_flush_one(struct relay *r, struct conn *c)
+{
+	size_t before = conn_queued(c);
+	int rc, want;
+
+	rc = conn_flush(&r->r_pool, c);
+	r->r_stats.rs_bytes_out += before - conn_queued(c);
+	if (c->conn_state == CONN_CLOSING)
+		return;
+	if (rc < 0) {
+		relay_mark(r, c, RELAY_R_IOERR, 0);
+		return;
+	}
+	want = rc == 1;
+	if (want != c->conn_want_out) {
+		if (ev_set_mask(r->r_ev, c->conn_fd, want ? EV_READ | EV_WRITE : EV_READ) != 0) {
+			relay_mark(r, c, RELAY_R_IOERR, 0);
+			return;
+		}
+		c->conn_want_out = (uint8_t)want;
+	}
+}
+
+static void
+relay_flush_dirty(struct relay *r)
+{
+	struct conn *c;
+
+	while ((c = r->r_dirty) != NULL) {
+		r->r_dirty = c->conn_link;
+		c->conn_link = NULL;
+		c->conn_dirty = 0;
+		relay_flush_one(r, c);
+	}
+}
+
+static void
+relay_undirty(struct relay *r, struct conn *c)
+{
+	struct conn **pp;
+
+	if (!c->conn_dirty)
+		return;
+	for (pp = &r->r_dirty; *pp != NULL; pp = &(*pp)->conn_link) {
+		if (*pp == c) {
+			*pp = c->conn_link;
+			break;
+		}
+	}
+	c->conn_link = NULL;
+	c->conn_dirty = 0;
+}
+
+/* Closes the marked connections; their rooms hear LEFT. */
+static void
+relay_reap(struct relay *r)
+{
+	struct room *room;
+	struct conn *c, *o;
+	int i;
+
+	while ((c = r->r_closing) != NULL) {
+		r->r_closing = c->conn_closelink;
+		c->conn_closelink = NULL;
+		if ((room = c->conn_room) != NULL) {
+			for (i = 0; i < room->room_n; i++) {
+				o = room->room_members[i].rm_data;
+				if (o != c)
+					relay_send(r, o, FT_LEFT, c->conn_member,
+					    MEMBER_NONE, NULL, 0);
+			}
+			(void)room_leave(&r->r_rooms, room, c->conn_member);
+			c->conn_room = NULL;
+		}
+		relay_undirty(r, c);
+		/* One last try for the ERROR frame, then close. */
+		if (conn_queued(c) > 0) {
+			size_t before = conn_queued(c);
+
+			if (conn_flush(&r->r_pool, c) != 0) {
+				/* Not all of it went: the connection closes anyway. */
+			}
+			r->r_stats.rs_bytes_out += before - conn_queued(c);
+		}
+		/*
+		 * Unread input would make close() send a reset, which can
+		 * destroy the ERROR frame before the client reads it.
+		 */
+		if (c->conn_reason != RELAY_R_EOF && c->conn_reason != RELAY_R_IOERR)
+			(void)!recv(c->conn_fd, r->r_rbuf, RELAY_RBUF_SIZE, MSG_DONTWAIT);
+		ev_del(r->r_ev, c->conn_fd);
+		close(c->conn_fd);
+		conn_release(&r->r_pool, c);
+		r->r_stats.rs_closed[c->conn_reason]++;
+		r->r_stats.rs_conns--;
+		free(c);
+	}
+}
+
+int
+relay_step(struct relay *r, int timeout_ms)
+{
+	int rc;
+
+	if ((rc = ev_poll(r->r_ev, timeout_ms)) < 0)
+		return rc;
+	relay_timeouts(r);
+	/* Closing queues LEFT on others; writing can fail and mark more. */
+	do {
+		relay_reap(r);
+		relay_flush_dirty(r);
+	} while (r->r_closing != NULL);
+	return 0;
+}
+
+int
+relay_run(struct relay *r)
+{
+	int rc;
+
+	while (!r->r_stop)
+		if ((rc = relay_step(r, relay_next_timeout(r))) != 0)
+			return rc;
+	return 0;
+}
+
+void
+relay_shutdown(struct relay *r)
+{
+	int i;
+
+	while (r->r_new.rl_first != NULL)
+		relay_mark(r, r->r_new.rl_first, RELAY_R_SHUTDOWN, FE_SHUTDOWN);
+	while (r->r_live.rl_first != NULL)
+		relay_mark(r, r->r_live.rl_first, RELAY_R_SHUTDOWN, FE_SHUTDOWN);
+	relay_reap(r);
+	r->r_dirty = NULL;
+	for (i = 0; i < r->r_nlisten; i++) {
+		ev_del(r->r_ev, r->r_lfd[i]);
+		close(r->r_lfd[i]);
+	}
+	r->r_nlisten = 0;
+}
+
+int
+relay_new(struct relay **rp, const struct relay_config *cfg, int setsize)
+{
+	struct relay *r;
+	uint8_t key[16];
+	int rc;
+
+	*rp = NULL;
+	if (cfg->rc_max_frame < FRAME_MIN_LIMIT || cfg->rc_max_frame > FRAME_MAX_LIMIT ||
+	    cfg->rc_room_size < 2 || cfg->rc_room_size > ROOM_SIZE_MAX ||
+	    cfg->rc_max_clients == 0 || setsize <= 0)
+		return VEIL_E_INVALID;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return VEIL_E_ALLOC;
+	r->r_cfg = *cfg;
+	r->r_sigfd = -1;
+	r->r_spare = -1;
+	if ((rc = conn_pool_init(&r->r_pool, cfg->rc_max_frame, cfg->rc_out_max)) != 0) {
+		free(r);
+		return rc;
+	}
+	/* The room hash key must be unpredictable to clients. */
+	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
+		free(r);
+		return VEIL_E_SYSTEM;
+	}
+	rc = room_table_init(&r->r_rooms, cfg->rc_room_size, key);
+	memset(key, 0, sizeof(key));
+	if (rc != 0) {
+		free(r);
+		return rc;
+	}
+	if ((r->r_rbuf = malloc(RELAY_RBUF_SIZE)) == NULL) {
+		relay_free(r);
+		return VEIL_E_ALLOC;
+	}
+	if ((r->r_ev = ev_create(setsize)) == NULL) {
+		relay_free(r);
+		return VEIL_E_SYSTEM;
+	}
+	ev_set_user(r->r_ev, r);
+	*rp = r;
+	return 0;
+}
+
+void
+relay_free(struct relay *r)
+{
+	if (r == NULL)
+		return;
+	if (r->r_ev != NULL)
+		relay_shutdown(r);
+	if (r->r_sigfd != -1)
+		close(r->r_sigfd);
+	if (r->r_spare != -1)
+		close(r->r_spare);
+	ev_free(r->r_ev);
+	conn_pool_free(&r->r_pool);
+	room_table_free(&r->r_rooms);
+	free(r->r_rbuf);
+	free(r);
+}
+
+int
+relay_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port, *end;
+	unsigned long p = 0;
+	size_t hl;
+	int v6 = 0;
+
+	memset(ss, 0, sizeof(*ss));
+	*len = 0;
+	if (s == NULL)
+		return VEIL_E_INVALID;
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
+			return VEIL_E_INVALID;
+		hl = (size_t)(end - (s + 1));
+		port = end + 2;
+		s++;
+		v6 = 1;
+	} else {
+		if ((end = strrchr(s, ':')) == NULL)
+			return VEIL_E_INVALID;
+		hl = (size_t)(end - s);
+		port = end + 1;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return VEIL_E_INVALID;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	/* Strict decimal port: digits only, no sign, no leading junk. */
+	if (*port == '\0' || strlen(port) > 5)
+		return VEIL_E_INVALID;
+	for (end = port; *end != '\0'; end++) {
+		if (*end < '0' || *end > '9')
+			return VEIL_E_INVALID;
+		p = p * 10 + (unsigned long)(*end - '0');
+	}
+	if (p > 65535)
+		return VEIL_E_INVALID;
+	if (v6) {
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return VEIL_E_INVALID;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)p);
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		return VEIL_E_INVALID;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)p);
+	*len = sizeof(*sin);
+	return 0;
+}
+
+int
+relay_listen(struct relay *r, const struct sockaddr_storage *ss, socklen_t len,
+    char *desc, size_t desclen)
+{
+	struct sockaddr_storage got;
+	socklen_t gotlen = sizeof(got);
+	char host[INET6_ADDRSTRLEN];
+	int fd, one = 1, rc, saved;
+	uint16_t port;
+
+	if (r->r_nlisten >= RELAY_MAX_LISTEN) {
+		errno = EMFILE;
+		return VEIL_E_SYSTEM;
+	}
+	if ((fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		return VEIL_E_SYSTEM;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    (ss->ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+	    bind(fd, (const struct sockaddr *)ss, len) == -1 ||
+	    listen(fd, SOMAXCONN) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&got, &gotlen) == -1)
+		goto fail;
+	if (got.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&got;
+
+		if (inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host)) == NULL)
+			goto fail;
+		port = ntohs(s6->sin6_port);
+		rc = snprintf(desc, desclen, "[%s]:%u", host, port);
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&got;
+
+		if (inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host)) == NULL)
+			goto fail;
+		port = ntohs(s4->sin_port);
+		rc = snprintf(desc, desclen, "%s:%u", host, port);
+	}
+	if (rc < 0 || (size_t)rc >= desclen) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	if (ev_add(r->r_ev, fd, EV_READ, relay_accept_event, NULL) != 0)
+		goto fail;
+	/* A descriptor kept in reserve so EMFILE can still refuse politely. */
+	if (r->r_spare == -1 && (r->r_spare = dup(fd)) == -1) {
+		ev_del(r->r_ev, fd);
+		goto fail;
+	}
+	r->r_lfd[r->r_nlisten++] = fd;
+	return 0;
+ fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return VEIL_E_SYSTEM;
+}
+
+int
+relay_watch_signals(struct relay *r)
+{
+	sigset_t set;
+
+	if (sigemptyset(&set) == -1 || sigaddset(&set, SIGTERM) == -1 ||
+	    sigaddset(&set, SIGINT) == -1 || sigaddset(&set, SIGUSR1) == -1 ||
+	    sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return VEIL_E_SYSTEM;
+	if ((r->r_sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		return VEIL_E_SYSTEM;
+	if (ev_add(r->r_ev, r->r_sigfd, EV_READ, relay_signal_event, NULL) != 0) {
+		close(r->r_sigfd);
+		r->r_sigfd = -1;
+		return VEIL_E_SYSTEM;
+	}
+	return 0;
+}
+
+const struct relay_stats *
+relay_get_stats(struct relay *r)
+{
+	r->r_stats.rs_rooms = r->r_rooms.rt_count;
+	r->r_stats.rs_in_bufs = r->r_pool.cp_in_live;
+	r->r_stats.rs_out_bufs = r->r_pool.cp_out_live;
+	return &r->r_stats;
+}
+
+void
+relay_print_stats(struct relay *r, FILE *f)
+{
+	const struct relay_stats *s = relay_get_stats(r);
+	const uint64_t *c = s->rs_closed;
+
+	fprintf(f, "relayd: stats: connections=%" PRIu32 " accepted=%" PRIu64
+	    " refused_full=%" PRIu64 " rooms=%zu joins=%" PRIu64
+	    " frames_in=%" PRIu64 " frames_out=%" PRIu64
+	    " bytes_in=%" PRIu64 " bytes_out=%" PRIu64
+	    " closed: eof=%" PRIu64 " io_error=%" PRIu64 " malformed=%" PRIu64
+	    " oversize=%" PRIu64 " room_full=%" PRIu64 " idle_timeout=%" PRIu64
+	    " keepalive=%" PRIu64 " not_joined=%" PRIu64 " rejoin=%" PRIu64
+	    " slow=%" PRIu64 " shutdown=%" PRIu64 " nomem=%" PRIu64 "\n",
+	    s->rs_conns, s->rs_accepted, s->rs_refused, s->rs_rooms, s->rs_joins,
+	    s->rs_frames_in, s->rs_frames_out, s->rs_bytes_in, s->rs_bytes_out,
+	    c[RELAY_R_EOF], c[RELAY_R_IOERR], c[RELAY_R_MALFORMED], c[RELAY_R_OVERSIZE],
+	    c[RELAY_R_ROOM_FULL], c[RELAY_R_IDLE], c[RELAY_R_KEEPALIVE],
+	    c[RELAY_R_NOT_JOINED], c[RELAY_R_REJOIN], c[RELAY_R_SLOW],
+	    c[RELAY_R_SHUTDOWN], c[RELAY_R_NOMEM]);
+}

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: ISC */
+/* Room and member bookkeeping for relayd (see room.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "room.h"
+
+#define ROOM_BUCKETS_MIN	64
+
+/* SipHash-2-4 (Aumasson, Bernstein), over exactly ROOM_ID_LEN bytes. */
+#define ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do {						\
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;				\
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;				\
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
+} while (0)
+
+static uint64_t
+room_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint64_t
+room_hash(const uint64_t key[2], const uint8_t id[ROOM_ID_LEN])
+{
+	uint64_t v0 = 0x736f6d6570736575ULL ^ key[0];
+	uint64_t v1 = 0x646f72616e646f6dULL ^ key[1];
+	uint64_t v2 = 0x6c7967656e657261ULL ^ key[0];
+	uint64_t v3 = 0x7465646279746573ULL ^ key[1];
+	uint64_t m, b = (uint64_t)ROOM_ID_LEN << 56;
+	size_t i;
+
+	for (i = 0; i < ROOM_ID_LEN; i += 8) {
+		m = room_le64(id + i);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+int
+room_table_init(struct room_table *t, unsigned int room_size, const uint8_t key[static 16])
+{
+	memset(t, 0, sizeof(*t));
+	if (room_size < 2 || room_size > ROOM_SIZE_MAX)
+		return VEIL_E_INVALID;
+	if ((t->rt_buckets = calloc(ROOM_BUCKETS_MIN, sizeof(*t->rt_buckets))) == NULL)
+		return VEIL_E_ALLOC;
+	t->rt_nbuckets = ROOM_BUCKETS_MIN;
+	t->rt_room_size = (uint16_t)room_size;
+	t->rt_key[0] = room_le64(key);
+	t->rt_key[1] = room_le64(key + 8);
+	return 0;
+}
+
+void
+room_table_free(struct room_table *t)
+{
+	struct room *r, *next;
+	size_t i;
+
+	if (t->rt_buckets != NULL) {
+		for (i = 0; i < t->rt_nbuckets; i++) {
+			for (r = t->rt_buckets[i]; r != NULL; r = next) {
+				next = r->room_next;
+				free(r);
+			}
+		}
+		free(t->rt_buckets);
+	}
+	memset(t, 0, sizeof(*t));
+}
+
+static struct room **
+room_slot(const struct room_table *t, const uint8_t id[ROOM_ID_LEN])
+{
+	return &t->rt_buckets[room_hash(t->rt_key, id) & (t->rt_nbuckets - 1)];
+}
+
+struct room *
+room_lookup(const struct room_table *t, const uint8_t id[static ROOM_ID_LEN])
+{
+	struct room *r;
+
+	for (r = *room_slot(t, id); r != NULL; r = r->room_next)
+		if (memcmp(r->room_id, id, ROOM_ID_LEN) == 0)
+			return r;
+	return NULL;
+}
+
+/* Doubles the bucket array when rooms outnumber buckets; failure is harmless. */
+static void
+room_grow(struct room_table *t)
+{
+	struct room **nb, *r, *next;
+	size_t i, n = t->rt_nbuckets * 2, h;
+
+	if (t->rt_count < t->rt_nbuckets || n > SIZE_MAX / sizeof(*nb))
+		return;
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		return;
+	for (i = 0; i < t->rt_nbuckets; i++) {
+		for (r = t->rt_buckets[i]; r != NULL; r = next) {
+			next = r->room_next;
+			h = room_hash(t->rt_key, r->room_id) & (n - 1);
+			r->room_next = nb[h];
+			nb[h] = r;
+		}
+	}
+	free(t->rt_buckets);
+	t->rt_buckets = nb;
+	t->rt_nbuckets = n;
+}
+
+int
+room_join(struct room_table *t, const uint8_t id[static ROOM_ID_LEN], void *data,
+    struct room **roomp, uint16_t *member)
+{
+	struct room *r, **slot;
+
+	*roomp = NULL;
+	*member = MEMBER_NONE;
+	if ((r = room_lookup(t, id)) == NULL) {
+		r = calloc(1, sizeof(*r) + (size_t)t->rt_room_size * sizeof(r->room_members[0]));
+		if (r == NULL)
+			return VEIL_E_ALLOC;
+		memcpy(r->room_id, id, ROOM_ID_LEN);
+		r->room_cap = t->rt_room_size;
+		r->room_next_member = 1;
+		slot = room_slot(t, id);
+		r->room_next = *slot;
+		*slot = r;
+		t->rt_count++;
+		room_grow(t);
+	}
+	if (r->room_n >= r->room_cap || r->room_next_member > MEMBER_MAX)
+		return VEIL_E_LIMIT;
+	/* Ids only grow, so appending keeps the array sorted. */
+	r->room_members[r->room_n].rm_id = (uint16_t)r->room_next_member++;
+	r->room_members[r->room_n].rm_data = data;
+	*member = r->room_members[r->room_n].rm_id;
+	r->room_n++;
+	*roomp = r;
+	return 0;
+}
+
+static int
+room_index(const struct room *r, uint16_t id)
+{
+	int lo = 0, hi = (int)r->room_n - 1, mid;
+
+	while (lo <= hi) {
+		mid = lo + (hi - lo) / 2;
+		if (r->room_members[mid].rm_id == id)
+			return mid;
+		if (r->room_members[mid].rm_id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+void *
+room_member_data(const struct room *r, uint16_t id)
+{
+	int i = room_index(r, id);
+
+	return i < 0 ? NULL : r->room_members[i].rm_data;
+}
+
+int
+room_leave(struct room_table *t, struct room *r, uint16_t member)
+{
+	struct room **pp;
+	int i;
+
+	if ((i = room_index(r, member)) < 0)
+		return VEIL_E_INVALID;
+	memmove(&r->room_members[i], &r->room_members[i + 1],
+	    (size_t)(r->room_n - i - 1) * sizeof(r->room_members[0]));
+	r->room_n--;
+	if (r->room_n > 0)
+		return 0;
+	for (pp = room_slot(t, r->room_id); *pp != NULL; pp = &(*pp)->room_next) {
+		if (*pp == r) {
+			*pp = r->room_next;
+			break;
+		}
+	}
+	t->rt_count--;
+	free(r);
+	return 1;
+}
