@@ -27,7 +27,11 @@ int	vc_p256_from_scalar(const uint8_t scalar[static P256_SCALAR_LEN],
  * infinity (VEIL_E_BADKEY). *peer is owned by the caller.
  */
 int	vc_p256_peer(const uint8_t *pub, size_t len, EVP_PKEY **peer) VEIL_WUR;
-/* ECDH: the 32-byte x coordinate of priv * peer. */
+/*
+ * ECDH: the 32-byte x coordinate of priv * peer. peer must come from
+ * vc_p256_peer (which checked the point) or vc_p256_*; a key on another
+ * group is refused (VEIL_E_BADKEY). out is zeroed on failure.
+ */
 int	vc_ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t out[static 32]) VEIL_WUR;
 
 /* HKDF-SHA256 (RFC 5869) via EVP_KDF. outlen <= 255 * 32 else VEIL_E_OVERSIZE. */
@@ -60,7 +64,10 @@ int	vc_ed25519_public(const uint8_t seed[static ED25519_SEED_LEN],
 	    uint8_t pub[static ED25519_PUB_LEN]) VEIL_WUR;
 int	vc_ed25519_sign(const uint8_t seed[static ED25519_SEED_LEN],
 	    const uint8_t *msg, size_t len, uint8_t sig[static ED25519_SIG_LEN]) VEIL_WUR;
-/* 0 if sig is a valid, canonical signature of msg by pub; VEIL_E_AUTH if not. */
+/*
+ * 0 if sig is a valid, canonical signature of msg by pub; VEIL_E_AUTH if not
+ * (S >= L, a bad point, or pub of small order, which no secret key is behind).
+ */
 int	vc_ed25519_verify(const uint8_t pub[static ED25519_PUB_LEN],
 	    const uint8_t *msg, size_t len, const uint8_t sig[static ED25519_SIG_LEN]) VEIL_WUR;
 
@@ -78,7 +85,14 @@ int	vc_ratchet(uint8_t ck[static HASH_LEN], uint8_t mk[static AEAD_KEY_LEN]) VEI
 /* Fingerprint of an identity key: first FPR_LEN bytes of SHA-256(label || pub). */
 int	vc_fingerprint(const uint8_t pub[static ED25519_PUB_LEN],
 	    uint8_t fpr[static FPR_LEN]) VEIL_WUR;
-/* Safety number of two identities (order-independent), 12 groups of 5 digits joined by ' '. */
+/*
+ * Safety number of two identities, the same whichever order they are given:
+ * d = SHA-256("veil/1 safety number" || lo || hi), lo/hi the two keys in
+ * memcmp order; 6 groups, group i the 5 bytes d[5i..5i+5] as a big-endian
+ * 40-bit integer mod 100000 printed as 5 digits; joined by single spaces:
+ * VC_SAFETY_LEN (35) chars + NUL. VEIL_E_NOSPACE if outlen < VC_SAFETY_LEN + 1.
+ */
+#define VC_SAFETY_LEN	35
 int	vc_safety_number(const uint8_t a[static ED25519_PUB_LEN],
 	    const uint8_t b[static ED25519_PUB_LEN], char *out, size_t outlen) VEIL_WUR;
 
