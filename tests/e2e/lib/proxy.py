@@ -1,0 +1,427 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
+"""A TCP proxy between chatc and relayd for the end-to-end tests.
+
+    proxy.py serve --upstream HOST:PORT [--listen 127.0.0.1:0] [--record DIR]
+                   [--attack ACTION:CONN:NTH]...
+    proxy.py scan DIR [--text STR]... [--fpr FPR]... [--min-data N]
+
+serve: accepts clients (numbered 0, 1, ... in accept order), connects each to
+the relay, and forwards relay frames (PROTOCOL.md section 1: a 10-byte header
+ver u8, type u8, src u16, dst u16, len u32, then the payload) both ways. With
+--record it writes every byte it received, per connection and direction, to
+DIR/connN.c2r and DIR/connN.r2c. It says what it saw and did on stderr, one
+line each, so a test can wait for it:
+
+    proxy: listening on 127.0.0.1:PORT
+    proxy: conn N accepted | member ID | closed | upstream refused
+    proxy: conn N c2r HS_INIT eph HEX        (also HS_RESP)
+    proxy: attack ACTION conn N frame NTH done
+
+An attack acts once, on the NTH (1-based) frame of its kind that client CONN
+sends towards the relay. Kinds: the e2e type of a DATA frame's payload
+(PROTOCOL.md section 2: ver u8, type u8, ...). Actions on e2e DATA (0x10):
+
+    flip-ct     flip one bit in the middle of the ciphertext
+    flip-tag    flip one bit of the GCM tag (last byte)
+    flip-ctr    flip the low bit of the counter (nonce and associated data)
+    flip-epoch  flip the low bit of the epoch
+    flip-ver    change the e2e version byte
+    truncate    drop the 16-byte tag (the relay frame stays well formed)
+    truncate-short  keep only the first 12 bytes
+    drop        never deliver it (the receiver must report a gap)
+    replay      deliver it twice in a row
+    replay-late deliver it again after the next DATA frame
+    reorder     hold it back and deliver it after the next DATA frame
+    reflect     deliver it, and also send it back to its sender as if it came
+                from the peer it was addressed to
+
+and on handshake messages:
+
+    swap-init   replace the ephemeral key in the NTH HS_INIT with our own
+    swap-resp   replace the ephemeral key in the NTH HS_RESP with our own
+
+scan: reads every recorded file in DIR and fails (exit 1, naming each hit) if a
+--text (UTF-8; also searched as UTF-16) or a --fpr (searched as lower/upper
+hex, bare or grouped by ':' or '-', raw bytes and base64) occurs anywhere; it
+also checks the recording is not empty and holds at least --min-data e2e DATA
+frames, so a scan of nothing cannot pass.
+
+Python 3 standard library only.
+"""
+
+import argparse
+import base64
+import binascii
+import os
+import re
+import secrets
+import socket
+import sys
+import threading
+
+HDR = 10
+FT_JOIN, FT_WELCOME, FT_JOINED, FT_LEFT, FT_DATA = 1, 2, 3, 4, 5
+FT_NAMES = {1: "JOIN", 2: "WELCOME", 3: "JOINED", 4: "LEFT", 5: "DATA",
+            6: "PING", 7: "PONG", 8: "ERROR"}
+E2E_NAMES = {1: "HS_INIT", 2: "HS_RESP", 3: "HS_FIN", 4: "HS_CONFIRM",
+             16: "DATA"}
+E2E_DATA = 0x10
+DATA_ACTIONS = {"flip-ct", "flip-tag", "flip-ctr", "flip-epoch", "flip-ver",
+                "truncate", "truncate-short", "drop", "replay",
+                "replay-late", "reorder", "reflect"}
+HS_ACTIONS = {"swap-init": 1, "swap-resp": 2}
+
+# P-256 (SEC 2), just enough to make a valid public key of our own.
+P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff
+N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551
+A = P - 3
+B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b
+G = (0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296,
+     0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5)
+
+
+def _add(p1, p2):
+    if p1 is None:
+        return p2
+    if p2 is None:
+        return p1
+    (x1, y1), (x2, y2) = p1, p2
+    if x1 == x2 and (y1 + y2) % P == 0:
+        return None
+    if p1 == p2:
+        lam = (3 * x1 * x1 + A) * pow(2 * y1, -1, P) % P
+    else:
+        lam = (y2 - y1) * pow(x2 - x1, -1, P) % P
+    x3 = (lam * lam - x1 - x2) % P
+    return (x3, (lam * (x1 - x3) - y1) % P)
+
+
+def p256_pub():
+    """A fresh uncompressed P-256 public key (04 || X || Y), checked on the curve."""
+    k = secrets.randbelow(N - 1) + 1
+    r, q = None, G
+    while k:
+        if k & 1:
+            r = _add(r, q)
+        q = _add(q, q)
+        k >>= 1
+    x, y = r
+    assert (y * y - (x * x * x + A * x + B)) % P == 0
+    return b"\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big")
+
+
+class Log:
+    lock = threading.Lock()
+
+    @classmethod
+    def say(cls, msg):
+        with cls.lock:
+            sys.stderr.write("proxy: " + msg + "\n")
+            sys.stderr.flush()
+
+
+def hdr(ftype, src, dst, n):
+    return bytes([1, ftype]) + src.to_bytes(2, "big") + dst.to_bytes(2, "big") \
+        + n.to_bytes(4, "big")
+
+
+class Frames:
+    """Splits a byte stream into relay frames (header + payload)."""
+
+    def __init__(self):
+        self.buf = b""
+
+    def feed(self, data):
+        self.buf += data
+        out = []
+        while len(self.buf) >= HDR:
+            n = int.from_bytes(self.buf[6:10], "big")
+            if len(self.buf) < HDR + n:
+                break
+            out.append(self.buf[:HDR + n])
+            self.buf = self.buf[HDR + n:]
+        return out
+
+
+class Attack:
+    def __init__(self, spec):
+        try:
+            action, conn, nth = spec.split(":")
+            self.action, self.conn, self.nth = action, int(conn), int(nth)
+        except ValueError:
+            raise SystemExit("proxy: bad --attack %r (ACTION:CONN:NTH)" % spec)
+        if action not in DATA_ACTIONS and action not in HS_ACTIONS:
+            raise SystemExit("proxy: unknown attack action %r" % action)
+        if self.nth < 1:
+            raise SystemExit("proxy: NTH counts from 1")
+        self.seen = 0
+        self.fired = False
+
+    def etype(self):
+        return HS_ACTIONS.get(self.action, E2E_DATA)
+
+
+class Conn:
+    def __init__(self, server, cid, client):
+        self.server = server
+        self.cid = cid
+        self.client = client
+        self.upstream = None
+        self.member = None
+        self.wlock = {"c": threading.Lock(), "u": threading.Lock()}
+        self.held = []          # frames to send after the next DATA frame
+        self.closed = False
+        self.rec = {}
+        if server.record:
+            for d in ("c2r", "r2c"):
+                self.rec[d] = open(os.path.join(server.record,
+                                   "conn%d.%s" % (cid, d)), "wb")
+
+    def send(self, which, data):
+        sock = self.client if which == "c" else self.upstream
+        with self.wlock[which]:
+            sock.sendall(data)
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        for s in (self.client, self.upstream):
+            if s is None:
+                continue
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        for f in self.rec.values():
+            f.close()
+        Log.say("conn %d closed" % self.cid)
+
+    def run(self):
+        try:
+            self.upstream = socket.create_connection(self.server.upstream,
+                                                     timeout=5)
+            self.upstream.settimeout(None)
+            self.upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            Log.say("conn %d upstream refused" % self.cid)
+            self.upstream = None
+            self.close()
+            return
+        t = threading.Thread(target=self.pump, args=("r2c",), daemon=True)
+        t.start()
+        self.pump("c2r")
+        t.join()
+
+    def pump(self, d):
+        src = self.client if d == "c2r" else self.upstream
+        fr = Frames()
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if d in self.rec:
+                    self.rec[d].write(data)
+                    self.rec[d].flush()
+                for f in fr.feed(data):
+                    if d == "c2r":
+                        self.from_client(f)
+                    else:
+                        self.from_relay(f)
+        except OSError:
+            pass
+        self.close()
+
+    def from_relay(self, f):
+        if f[1] == FT_WELCOME:
+            self.member = int.from_bytes(f[4:6], "big")
+            Log.say("conn %d member %d" % (self.cid, self.member))
+        self.send("c", f)
+
+    def from_client(self, f):
+        if f[1] != FT_DATA or len(f) < HDR + 2:
+            self.send("u", f)
+            return
+        etype = f[HDR + 1]
+        name = E2E_NAMES.get(etype, "type%d" % etype)
+        if etype in (1, 2) and len(f) >= HDR + 67:
+            Log.say("conn %d c2r %s eph %s" % (self.cid, name,
+                    f[HDR + 2:HDR + 67].hex()))
+        else:
+            Log.say("conn %d c2r %s" % (self.cid, name))
+        out = [f]
+        release = etype == E2E_DATA and bool(self.held)
+        for a in self.server.attacks:
+            if a.fired or a.conn != self.cid or a.etype() != etype:
+                continue
+            a.seen += 1
+            if a.seen != a.nth:
+                continue
+            a.fired = True
+            out = self.attack(a, f)
+            Log.say("attack %s conn %d frame %d done" % (a.action, self.cid,
+                                                         a.nth))
+            break
+        for o in out:
+            self.send("u", o)
+        if release:
+            held, self.held = self.held, []
+            for o in held:
+                self.send("u", o)
+
+    def attack(self, a, f):
+        """Returns the frames to send upstream instead of f."""
+        h, pl = f[:HDR], bytearray(f[HDR:])
+        act = a.action
+        if act in HS_ACTIONS:
+            pl[2:67] = p256_pub()
+            return [h + bytes(pl)]
+        if len(pl) < 10 + 16 + 64:
+            raise SystemExit("proxy: DATA frame too short to attack")
+        if act == "flip-ct":
+            pl[10 + (len(pl) - 26) // 2] ^= 0x01
+        elif act == "flip-tag":
+            pl[-1] ^= 0x80
+        elif act == "flip-ctr":
+            pl[9] ^= 0x01
+        elif act == "flip-epoch":
+            pl[5] ^= 0x01
+        elif act == "flip-ver":
+            pl[0] ^= 0x02
+        elif act == "truncate":
+            pl = pl[:-16]
+        elif act == "truncate-short":
+            pl = pl[:12]
+        elif act == "drop":
+            return []
+        elif act == "replay":
+            return [f, f]
+        elif act == "replay-late":
+            self.held.append(f)
+            return [f]
+        elif act == "reorder":
+            self.held.append(f)
+            return []
+        elif act == "reflect":
+            if self.member is None:
+                raise SystemExit("proxy: reflect before WELCOME")
+            peer = int.from_bytes(f[4:6], "big")
+            self.send("c", hdr(FT_DATA, peer, self.member, len(pl)) + bytes(pl))
+            return [f]
+        return [hdr(f[1], int.from_bytes(h[2:4], "big"),
+                    int.from_bytes(h[4:6], "big"), len(pl)) + bytes(pl)]
+
+
+class Server:
+    def __init__(self, args):
+        host, port = args.upstream.rsplit(":", 1)
+        self.upstream = (host, int(port))
+        self.record = args.record
+        self.attacks = [Attack(s) for s in args.attack]
+        if self.record:
+            os.makedirs(self.record, exist_ok=True)
+        lhost, lport = args.listen.rsplit(":", 1)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((lhost, int(lport)))
+        self.sock.listen(64)
+
+    def run(self):
+        h, p = self.sock.getsockname()
+        Log.say("listening on %s:%d" % (h, p))
+        cid = 0
+        while True:
+            c, _ = self.sock.accept()
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            Log.say("conn %d accepted" % cid)
+            conn = Conn(self, cid, c)
+            threading.Thread(target=conn.run, daemon=True).start()
+            cid += 1
+
+
+def fpr_forms(fpr):
+    hexs = re.sub(r"[^0-9a-fA-F]", "", fpr).lower()
+    if len(hexs) < 16 or len(hexs) % 2:
+        raise SystemExit("proxy: --fpr %r is not a hex fingerprint" % fpr)
+    raw = binascii.unhexlify(hexs)
+    groups = [hexs[i:i + 4] for i in range(0, len(hexs), 4)]
+    forms = {fpr.encode(), hexs.encode(), hexs.upper().encode(), raw,
+             raw[:8], raw[-8:], base64.b64encode(raw).rstrip(b"="),
+             hexs[:16].encode(), hexs[-16:].encode()}
+    for sep in (":", "-", " "):
+        g = sep.join(groups)
+        forms.add(g.encode())
+        forms.add(g.upper().encode())
+    return forms
+
+
+def data_frames(blob):
+    """Counts relay DATA frames carrying e2e DATA in one direction's bytes."""
+    n = 0
+    for f in Frames().feed(blob):
+        if f[1] == FT_DATA and len(f) > HDR + 1 and f[HDR + 1] == E2E_DATA:
+            n += 1
+    return n
+
+
+def scan(args):
+    files = sorted(os.listdir(args.dir))
+    if not files:
+        print("scan: no recording in %s" % args.dir)
+        return 1
+    blobs = {}
+    for name in files:
+        with open(os.path.join(args.dir, name), "rb") as fh:
+            blobs[name] = fh.read()
+    total = sum(len(b) for b in blobs.values())
+    ndata = sum(data_frames(b) for n, b in blobs.items() if n.endswith(".c2r"))
+    needles = []
+    for t in args.text:
+        needles.append(("text %r" % t, t.encode()))
+        needles.append(("text %r as UTF-16" % t, t.encode("utf-16-le")))
+    for fp in args.fpr:
+        for form in fpr_forms(fp):
+            needles.append(("fingerprint %s as %r" % (fp, form), form))
+    hits = 0
+    for label, needle in needles:
+        for name, blob in blobs.items():
+            at = blob.find(needle)
+            if at >= 0:
+                print("scan: FOUND %s in %s at offset %d" % (label, name, at))
+                hits += 1
+    print("scan: %d files, %d bytes, %d e2e DATA frames sent, %d needles, "
+          "%d hits" % (len(blobs), total, ndata, len(needles), hits))
+    if total == 0 or ndata < args.min_data:
+        print("scan: recording too small (need %d DATA frames)" % args.min_data)
+        return 1
+    return 1 if hits else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve")
+    s.add_argument("--upstream", required=True)
+    s.add_argument("--listen", default="127.0.0.1:0")
+    s.add_argument("--record")
+    s.add_argument("--attack", action="append", default=[])
+    c = sub.add_parser("scan")
+    c.add_argument("dir")
+    c.add_argument("--text", action="append", default=[])
+    c.add_argument("--fpr", action="append", default=[])
+    c.add_argument("--min-data", type=int, default=1)
+    args = ap.parse_args()
+    if args.cmd == "scan":
+        return scan(args)
+    try:
+        Server(args).run()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

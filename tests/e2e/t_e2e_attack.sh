@@ -1,0 +1,96 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# An active attacker on the wire (tests/e2e/lib/proxy.py between both chatc's
+# and relayd). Each case is one tampering with alice's third message to bob
+# (bit flips in ciphertext, tag, counter, epoch, version; truncation; drop;
+# replay; reorder; reflection back to alice) or with a handshake (the proxy
+# puts its own P-256 key into HS_INIT or HS_RESP). Every case must end with a
+# WARN (or ERROR) at the victim, the untouched messages delivered in order,
+# and nothing false shown: every MSG line is one alice really sent, once.
+. "$E2E_LIB/common.sh"
+need_bins
+K=6			# messages alice sends in each case; the 3rd is attacked
+
+start_relay relay
+start_keyd alice
+start_keyd bob
+i=0
+while [ $i -lt $K ]; do i=$((i + 1)); echo "MSG alice message $i of $K, unaltered ✓"; done >"$W/sent"
+
+# run_case NAME ATTACK: fresh proxy, fresh room, alice first (conn 0), bob second.
+run_case() {
+	rc_name=$1 rc_attack=$2
+	start_proxy "px_$rc_name" "$relay_PORT" --attack "$rc_attack"
+	eval "rc_port=\$px_${rc_name}_PORT"
+	chat alice "attack-$rc_name" "$rc_port"
+	must_line "$W/px_$rc_name.log" 'conn 0 member' 1 10
+	chat bob "attack-$rc_name" "$rc_port"
+}
+
+# data_case NAME ACTION DELIVERED VICTIM [ERE]: attack alice's 3rd DATA frame;
+# the VICTIM must say WARN or ERROR (matching ERE, case-insensitive, if given).
+data_case() {
+	dc_name=$1 dc_action=$2 dc_want=$3 dc_victim=$4 dc_ere=${5:-.}
+	run_case "$dc_name" "$dc_action:0:3"
+	must_line "$W/alice.out" '^SECURE bob ' 1 15
+	must_line "$W/bob.out" '^SECURE alice ' 1 15
+	sed 's/^MSG alice //' "$W/sent" >"$W/alice.in"
+	must_line "$W/px_$dc_name.log" "attack $dc_action conn 0 frame 3 done" 1 10
+	must_line "$W/$dc_victim.out" '^(WARN|ERROR) ' 1 10
+	must_line "$W/bob.out" '^MSG alice ' "$dc_want" 10
+	# Everything alice sent got through the proxy before we judge.
+	must_line "$W/px_$dc_name.log" 'conn 0 c2r DATA' "$K" 10
+	stop_chatc alice
+	must_line "$W/bob.out" '^LEFT alice$' 1 10
+	stop_chatc bob
+	grep '^MSG ' "$W/bob.out" >"$W/got" || true
+	if grep -v -x -F -f "$W/sent" "$W/got" >"$W/false"; then
+		fail "$dc_name: bob was shown a message alice never sent: $(head -n 2 "$W/false")"
+	fi
+	[ "$(sort "$W/got" | uniq -d | wc -l)" -eq 0 ] || fail "$dc_name: a message was shown twice"
+	exactly "$W/bob.out" '^MSG ' "$dc_want"
+	if [ "$dc_want" -lt $K ]; then
+		no_line "$W/bob.out" "^MSG alice message 3 of $K"
+	fi
+	# In the order alice sent them.
+	grep -x -F -f "$W/got" "$W/sent" | cmp -s - "$W/got" || fail "$dc_name: messages out of order"
+	no_line "$W/alice.out" '^MSG '
+	grep -E '^(WARN|ERROR) ' "$W/$dc_victim.out" | grep -q -i -E -e "$dc_ere" ||
+		fail "$dc_name: no WARN/ERROR at $dc_victim matching /$dc_ere/"
+	note "case $dc_name: $(grep -c '^MSG ' "$W/got")/$K delivered; $dc_victim said: $(grep -E '^(WARN|ERROR) ' "$W/$dc_victim.out" | head -n 2 | tr '\n' '|')"
+}
+
+data_case flipct    flip-ct        $((K - 1)) bob
+data_case fliptag   flip-tag       $((K - 1)) bob
+data_case flipctr   flip-ctr       $((K - 1)) bob
+data_case flipepoch flip-epoch     $((K - 1)) bob
+data_case flipver   flip-ver       $((K - 1)) bob
+data_case trunc     truncate       $((K - 1)) bob
+data_case truncs    truncate-short $((K - 1)) bob
+data_case drop      drop           $((K - 1)) bob 'miss|gap|drop|lost|skip'
+data_case replay    replay         $K         bob
+data_case replayl   replay-late    $K         bob
+data_case reorder   reorder        $((K - 1)) bob
+data_case reflect   reflect        $K         alice
+
+# swap_case NAME ATTACK: the handshake must fail; no session, no message.
+swap_case() {
+	sw_name=$1
+	run_case "$sw_name" "$2"
+	must_line "$W/px_$sw_name.log" "attack .* done" 1 10
+	must_line "$W/bob.out" '^(WARN|ERROR) ' 1 10
+	say alice "alice after a swapped handshake"
+	e2e_alive bob && printf 'bob after a swapped handshake\n' >"$W/bob.in"
+	wait_line "$W/bob.out" '^(MSG|SECURE) ' 1 1 && fail "$sw_name: bob shows a session or message"
+	wait_line "$W/alice.out" '^(MSG|SECURE) ' 1 1 && fail "$sw_name: alice shows a session or message"
+	close_input alice; close_input bob
+	wait_exit "$alice_PID" 10 || fail "$sw_name: alice did not exit on EOF"
+	wait_exit "$bob_PID" 10 || fail "$sw_name: bob did not exit on EOF"
+	no_line "$W/bob.out" '^(MSG|SECURE) '
+	no_line "$W/alice.out" '^(MSG|SECURE) '
+	note "case $sw_name: refused; bob said: $(grep -E '^(WARN|ERROR) ' "$W/bob.out" | head -n 2 | tr '\n' '|')"
+}
+# bob is the newcomer, so the initiator: HS_INIT comes from conn 1, HS_RESP from conn 0.
+swap_case swapinit swap-init:1:1
+swap_case swapresp swap-resp:0:1
+note "ok: 12 tamperings of data and 2 of handshakes, all refused, nothing false shown"

@@ -1,0 +1,73 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# The interactive screen, driven through tmux (100x30): alice types half a
+# line; while it sits on her input line, five messages from bob (batch)
+# arrive and show in the message area, and the half line is still intact on
+# the cursor's row. She finishes it, bob receives it whole; /quit exits 0.
+. "$E2E_LIB/common.sh"
+need_bins
+command -v tmux >/dev/null 2>&1 || skip "tmux is not installed"
+
+start_relay relay
+start_keyd alice
+start_keyd bob
+unset TMUX
+E2E_TMUX="$W/tmux.sock"
+T() { tmux -S "$E2E_TMUX" "$@"; }
+screen() { T capture-pane -p -t e2e >"$W/screen.log" 2>/dev/null; }
+# wait_screen ERE [SECS]: until the pane shows a line matching ERE.
+wait_screen() {
+	ws_end=$(( $(date +%s) + ${2:-10} ))
+	while :; do
+		screen; grep -q -E -e "$1" "$W/screen.log" && return 0
+		[ "$(date +%s)" -gt "$ws_end" ] && return 1
+		sleep 0.05
+	done
+}
+cursor_line() {
+	cl_y=$(T display -p -t e2e '#{cursor_y}')
+	screen; sed -n "$((cl_y + 1))p" "$W/screen.log"
+}
+
+T -f /dev/null new-session -d -s e2e -x 100 -y 30 \
+    "exec '$BIN/chatc' --room screen --nick alice --relay 127.0.0.1:$relay_PORT --keyd '$alice_SOCK' 2>'$W/alice.err'" \; \
+    set-option -w -t e2e remain-on-exit on || fail "tmux would not start"
+T set-option -t e2e status off >/dev/null 2>&1
+wait_screen 'screen|alice' 10 || fail "chatc drew nothing: $(cat "$W/screen.log")"
+chat bob screen "$relay_PORT"
+must_line "$W/bob.out" '^SECURE alice ' 1 15
+wait_screen 'bob' 10 || fail "alice's screen never mentions bob: $(cat "$W/screen.log")"
+fb=$(fpr_of bob)
+grep -q -F "$fb" "$W/screen.log" || wait_screen "$(printf '%s' "$fb" | cut -c1-9)" 5 ||
+	note "notice: bob's fingerprint is not on alice's screen after the handshake"
+
+T send-keys -t e2e -l 'half typed line'
+wait_screen 'half typed line' 5 || fail "typed text does not show: $(cat "$W/screen.log")"
+for i in 1 2 3 4 5; do say bob "incoming number $i from bob"; done
+wait_screen 'incoming number 5 from bob' 10 || fail "bob's messages are not shown: $(cat "$W/screen.log")"
+for i in 1 2 3 4; do grep -q "incoming number $i from bob" "$W/screen.log" || fail "message $i missing from the screen"; done
+line=$(cursor_line)
+case $line in
+*"half typed line"*) ;;
+*) cat "$W/screen.log"; fail "the input line was broken by incoming messages: cursor row is '$line'" ;;
+esac
+[ "$(grep -c 'half typed line' "$W/screen.log")" -eq 1 ] || fail "the half line shows more than once"
+grep 'incoming number' "$W/screen.log" | grep -q 'half typed' && fail "a message was drawn into the input line"
+
+T send-keys -t e2e -l ' now complete'
+T send-keys -t e2e Enter
+must_line "$W/bob.out" '^MSG alice half typed line now complete$' 1 10
+exactly "$W/bob.out" '^MSG ' 1
+
+T send-keys -t e2e -l '/quit'
+T send-keys -t e2e Enter
+end=$(( $(date +%s) + 10 ))
+until [ "$(T display -p -t e2e '#{pane_dead}')" = 1 ]; do
+	[ "$(date +%s)" -gt "$end" ] && fail "/quit did not end chatc"
+	sleep 0.05
+done
+st=$(T display -p -t e2e '#{pane_dead_status}')
+[ "$st" = 0 ] || fail "chatc exited $st after /quit"
+must_line "$W/bob.out" '^LEFT alice$' 1 10
+stop_chatc bob
+note "ok: input line intact while 5 messages arrived; /quit exits 0"

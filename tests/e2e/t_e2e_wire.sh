@@ -1,0 +1,59 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# Blind relay, seen from the wire: a proxy between chatc and relayd records
+# every byte both ways. No message text, nickname, room name or fingerprint
+# (hex in any form, raw, base64) ever crosses it. A message typed before any
+# peer is there is not sent at all, and is delivered once a peer is secure.
+. "$E2E_LIB/common.sh"
+need_bins
+a=alice_wiretap b=bob_wiretap
+room=wiretap-room-name
+
+start_relay relay
+start_proxy proxy "$relay_PORT" --record "$W/rec"
+start_keyd "$a"
+start_keyd "$b"
+fa=$(fpr_of "$a"); fb=$(fpr_of "$b")
+[ -n "$fa" ] && [ -n "$fb" ] || fail "keyd --fingerprint printed nothing"
+
+chat "$a" "$room" "$proxy_PORT"
+must_line "$W/proxy.log" 'conn 0 accepted' 1 10
+early="early bird: typed while alone in the room"
+say "$a" "$early"
+# chatc handles its input in order: once the WARN for the next (too long) line
+# is out, the early line has been dealt with. It must not have left as DATA.
+say "$a" "$($PY -c 'print("y" * 4001)')"
+must_line "$W/$a.out" '^WARN ' 1 10
+wait_line "$W/proxy.log" 'conn 0 c2r' 1 1 && fail "chatc sent DATA with nobody in the room: $(grep 'conn 0 c2r' "$W/proxy.log" | head -n 2)"
+no_line "$W/$a.out" '^(MSG|SECURE|ERROR)'
+
+chat "$b" "$room" "$proxy_PORT"
+must_line "$W/$b.out" "^SECURE $a " 1 15
+must_line "$W/$a.out" "^SECURE $b " 1 15
+must_line "$W/$b.out" "^MSG $a " 1 10
+exactly "$W/$b.out" "^MSG $a $early\$" 1
+
+texts="the eagle lands at midnight|Zürich 🚀 rendezvous ✓|password=hunter2-correct-horse"
+echo "$texts" | tr '|' '\n' >"$W/texts"
+while IFS= read -r t; do say "$a" "$t from $a"; say "$b" "$t from $b"; done <"$W/texts"
+must_line "$W/$b.out" "^MSG $a " 4 10
+must_line "$W/$a.out" "^MSG $b " 3 10
+while IFS= read -r t; do
+	exactly "$W/$b.out" "^MSG $a $t from $a\$" 1
+	exactly "$W/$a.out" "^MSG $b $t from $b\$" 1
+done <"$W/texts"
+exactly "$W/$b.out" "^MSG $a $early\$" 1
+exactly "$W/$a.out" "^MSG " 3
+stop_chatc "$a"
+must_line "$W/$b.out" "^LEFT $a\$" 1 10
+stop_chatc "$b"
+must_line "$W/proxy.log" 'conn 1 closed' 1 10
+
+set -- --text "$a" --text "$b" --text "$room" --text "$early" --text "early bird" \
+    --fpr "$fa" --fpr "$fb"
+while IFS= read -r t; do set -- "$@" --text "$t"; done <"$W/texts"
+set -- "$@" --text "eagle" --text "Zürich" --text "hunter2" --text "rendezvous"
+$PY "$E2E_LIB/proxy.py" scan "$W/rec" --min-data 7 "$@" >"$W/scan.log" 2>&1 || {
+	cat "$W/scan.log"; fail "secrets crossed the wire (or the recording is empty)"; }
+note "$(tail -n 1 "$W/scan.log")"
+note "ok: nothing in the clear; the early message was held, then delivered once"
