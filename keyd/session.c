@@ -304,7 +304,7 @@ vs_start(struct vs_session **sp, const struct vs_params *p, struct vbuf *out)
 	if (sp == NULL)
 		return VEIL_E_INVALID;
 	*sp = NULL;
-	if (out == NULL)
+	if (p == NULL || p->vp_me == NULL || out == NULL)
 		return VEIL_E_INVALID;
 	if (!vs_room(out, HS_INIT_LEN))
 		return VEIL_E_NOSPACE;
@@ -339,7 +339,7 @@ vs_accept(struct vs_session **sp, const struct vs_params *p, const uint8_t *init
 	if (sp == NULL)
 		return VEIL_E_INVALID;
 	*sp = NULL;
-	if (init == NULL || out == NULL)
+	if (p == NULL || p->vp_me == NULL || init == NULL || out == NULL)
 		return VEIL_E_INVALID;
 	if ((r = proto_e2e_decode(init, len, &m)) != 0)
 		return r;

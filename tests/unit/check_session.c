@@ -1,0 +1,1810 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The end-to-end engine (keyd/session.c): two sessions in-process talking to
+ * each other, and an attacker in between that flips, truncates, replays,
+ * reorders, reflects and swaps keys. Every refusal is checked together with
+ * what it must leave behind (session alive or dead, nothing written).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "crypto.h"
+#include "e2e.h"
+#include "err.h"
+#include "ipc.h"
+#include "session.h"
+#include "unit.h"
+
+#define NEPH	8
+#define MSGBUF	E2E_MAX
+
+struct peer {
+	struct vs_identity	 id;
+	struct vs_params	 p;
+	struct vs_session	*s;
+	uint8_t			 eph[NEPH][P256_SCALAR_LEN];
+	int			 refuse;	/* what the verify callback returns */
+	int			 calls;
+	uint8_t			 seen_id[ED25519_PUB_LEN];
+	uint8_t			 seen_nick[NICK_MAX];
+	size_t			 seen_nicklen;
+};
+
+struct msg {
+	uint8_t		 b[MSGBUF];
+	size_t		 n;
+};
+
+static struct peer A, B;		/* alice (member 2, initiator), bob (member 1) */
+static uint64_t fake_now;
+
+static uint64_t
+test_now(void)
+{
+	return fake_now;
+}
+
+static int
+verify_cb(void *arg, const uint8_t *nick, size_t nicklen,
+    const uint8_t id[static ED25519_PUB_LEN])
+{
+	struct peer *pp = arg;
+
+	pp->calls++;
+	memcpy(pp->seen_id, id, ED25519_PUB_LEN);
+	ck_assert_uint_le(nicklen, NICK_MAX);
+	memcpy(pp->seen_nick, nick, nicklen);
+	pp->seen_nicklen = nicklen;
+	return pp->refuse;
+}
+
+static void
+peer_init(struct peer *pp, uint8_t seed0, const char *nick, uint16_t me, uint16_t peer,
+    uint8_t ephbyte)
+{
+	size_t i;
+
+	memset(pp, 0, sizeof(*pp));
+	for (i = 0; i < ED25519_SEED_LEN; i++)
+		pp->id.id_seed[i] = (uint8_t)(seed0 + i);
+	ck_assert_int_eq(vc_ed25519_public(pp->id.id_seed, pp->id.id_pub), 0);
+	pp->id.id_nicklen = strlen(nick);
+	memcpy(pp->id.id_nick, nick, pp->id.id_nicklen);
+	for (i = 0; i < NEPH; i++)
+		memset(pp->eph[i], ephbyte + (int)i, P256_SCALAR_LEN);
+	pp->p.vp_me = &pp->id;
+	memset(pp->p.vp_room, 0x5a, ROOM_ID_LEN);
+	pp->p.vp_me_id = me;
+	pp->p.vp_peer_id = peer;
+	pp->p.vp_verify = verify_cb;
+	pp->p.vp_arg = pp;
+	pp->p.vp_eph = &pp->eph[0][0];
+	pp->p.vp_neph = NEPH;
+	pp->p.vp_now = test_now;
+}
+
+static void
+setup(void)
+{
+	fake_now = 1000;
+	peer_init(&A, 0x00, "alice", 2, 1, 0x11);
+	peer_init(&B, 0x20, "bob", 1, 2, 0x61);
+}
+
+static void
+teardown(void)
+{
+	vs_free(A.s);
+	vs_free(B.s);
+	A.s = B.s = NULL;
+}
+
+static void
+wr(struct vbuf *w, struct msg *m)
+{
+	m->n = 0;
+	vbuf_writer(w, m->b, sizeof(m->b));
+}
+
+/* The four handshake messages; returns them for replay tests. */
+static void
+handshake(struct peer *i, struct peer *r, struct msg hs[4])
+{
+	struct msg tmp[4];
+	struct vbuf w;
+	int done = -1;
+
+	if (hs == NULL)
+		hs = tmp;
+	wr(&w, &hs[0]);
+	ck_assert_int_eq(vs_start(&i->s, &i->p, &w), 0);
+	hs[0].n = w.vb_len;
+	ck_assert_uint_eq(hs[0].n, 67);
+	wr(&w, &hs[1]);
+	ck_assert_int_eq(vs_accept(&r->s, &r->p, hs[0].b, hs[0].n, &w), 0);
+	hs[1].n = w.vb_len;
+	wr(&w, &hs[2]);
+	ck_assert_int_eq(vs_handshake(i->s, hs[1].b, hs[1].n, &w, &done), 0);
+	ck_assert_int_eq(done, 0);
+	hs[2].n = w.vb_len;
+	ck_assert_ptr_null(vs_peer_id(i->s));
+	wr(&w, &hs[3]);
+	ck_assert_int_eq(vs_handshake(r->s, hs[2].b, hs[2].n, &w, &done), 0);
+	ck_assert_int_eq(done, 1);
+	hs[3].n = w.vb_len;
+	ck_assert_uint_eq(hs[3].n, 82);
+	wr(&w, &tmp[0]);
+	ck_assert_int_eq(vs_handshake(i->s, hs[3].b, hs[3].n, &w, &done), 0);
+	ck_assert_int_eq(done, 1);
+	ck_assert_uint_eq(w.vb_len, 0);
+}
+
+static void
+seal(struct peer *pp, const char *text, struct msg *m)
+{
+	struct vbuf w;
+	uint8_t flags;
+
+	wr(&w, m);
+	ck_assert_int_eq(vs_seal(pp->s, (const uint8_t *)text, strlen(text), &w, &flags), 0);
+	m->n = w.vb_len;
+}
+
+static void
+open_text(struct peer *pp, const struct msg *m, const char *want, uint32_t gap)
+{
+	struct vs_opened o;
+	struct msg rep;
+	struct vbuf w;
+
+	wr(&w, &rep);
+	ck_assert_int_eq(vs_open(pp->s, m->b, m->n, &o, &w), 0);
+	ck_assert_uint_eq(o.vo_kind, OPEN_TEXT);
+	ck_assert_uint_eq(o.vo_textlen, strlen(want));
+	ck_assert_mem_eq(o.vo_text, want, o.vo_textlen);
+	ck_assert_uint_eq(o.vo_gap, gap);
+	ck_assert_uint_eq(w.vb_len, 0);
+}
+
+static int
+open_rc(struct peer *pp, const struct msg *m)
+{
+	struct vs_opened o;
+	struct msg rep;
+	struct vbuf w;
+
+	wr(&w, &rep);
+	return vs_open(pp->s, m->b, m->n, &o, &w);
+}
+
+/* A rekey step: opens m at pp and returns the reply (possibly empty). */
+static void
+open_rekey(struct peer *pp, const struct msg *m, struct msg *reply)
+{
+	struct vs_opened o;
+	struct vbuf w;
+
+	wr(&w, reply);
+	ck_assert_int_eq(vs_open(pp->s, m->b, m->n, &o, &w), 0);
+	ck_assert_uint_eq(o.vo_kind, OPEN_REKEY);
+	reply->n = w.vb_len;
+}
+
+static void
+do_rekey(struct peer *from, struct peer *to)
+{
+	struct msg init, resp, none;
+	struct vbuf w;
+
+	wr(&w, &init);
+	ck_assert_int_eq(vs_rekey(from->s, &w), 0);
+	init.n = w.vb_len;
+	open_rekey(to, &init, &resp);
+	ck_assert_uint_eq(resp.n, E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN);
+	open_rekey(from, &resp, &none);
+	ck_assert_uint_eq(none.n, 0);
+}
+
+/* ---- handshake ---- */
+
+START_TEST(test_hs_success)
+{
+	size_t n;
+
+	handshake(&A, &B, NULL);
+	ck_assert_mem_eq(vs_peer_id(A.s), B.id.id_pub, ED25519_PUB_LEN);
+	ck_assert_mem_eq(vs_peer_id(B.s), A.id.id_pub, ED25519_PUB_LEN);
+	ck_assert_mem_eq(vs_peer_nick(A.s, &n), "bob", 3);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_mem_eq(vs_peer_nick(B.s, &n), "alice", 5);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_int_eq(A.calls, 1);
+	ck_assert_int_eq(B.calls, 1);
+	ck_assert_mem_eq(A.seen_id, B.id.id_pub, ED25519_PUB_LEN);
+	ck_assert_mem_eq(B.seen_id, A.id.id_pub, ED25519_PUB_LEN);
+	ck_assert_int_eq(vs_alive(A.s), 1);
+	ck_assert_int_eq(vs_alive(B.s), 1);
+}
+END_TEST
+
+START_TEST(test_hs_other_direction)
+{
+	struct msg m;
+
+	/* bob joins after alice this time: bob initiates. */
+	A.p.vp_me_id = 1;
+	A.p.vp_peer_id = 2;
+	B.p.vp_me_id = 2;
+	B.p.vp_peer_id = 1;
+	handshake(&B, &A, NULL);
+	seal(&A, "from the responder", &m);
+	open_text(&B, &m, "from the responder", 0);
+	seal(&B, "from the initiator", &m);
+	open_text(&A, &m, "from the initiator", 0);
+}
+END_TEST
+
+START_TEST(test_hs_random_ephemerals_differ)
+{
+	struct msg m1, m2;
+	struct vs_session *s1 = NULL, *s2 = NULL;
+	struct vbuf w;
+
+	A.p.vp_eph = NULL;
+	wr(&w, &m1);
+	ck_assert_int_eq(vs_start(&s1, &A.p, &w), 0);
+	m1.n = w.vb_len;
+	wr(&w, &m2);
+	ck_assert_int_eq(vs_start(&s2, &A.p, &w), 0);
+	m2.n = w.vb_len;
+	ck_assert_uint_eq(m1.n, m2.n);
+	ck_assert(memcmp(m1.b, m2.b, m1.n) != 0);
+	vs_free(s1);
+	vs_free(s2);
+}
+END_TEST
+
+START_TEST(test_hs_fixed_ephemerals_deterministic)
+{
+	struct msg h1[4], h2[4];
+	int k;
+
+	handshake(&A, &B, h1);
+	teardown();
+	handshake(&A, &B, h2);
+	for (k = 0; k < 4; k++) {
+		ck_assert_uint_eq(h1[k].n, h2[k].n);
+		ck_assert_mem_eq(h1[k].b, h2[k].b, h1[k].n);
+	}
+}
+END_TEST
+
+START_TEST(test_hs_eph_exhausted_goes_random)
+{
+	struct msg m1, m2;
+	struct vs_session *s1 = NULL, *s2 = NULL;
+	struct vbuf w;
+
+	A.p.vp_neph = 0;	/* a pointer with no scalars behind it: random */
+	wr(&w, &m1);
+	ck_assert_int_eq(vs_start(&s1, &A.p, &w), 0);
+	m1.n = w.vb_len;
+	wr(&w, &m2);
+	ck_assert_int_eq(vs_start(&s2, &A.p, &w), 0);
+	m2.n = w.vb_len;
+	ck_assert(memcmp(m1.b, m2.b, m1.n) != 0);
+	vs_free(s1);
+	vs_free(s2);
+}
+END_TEST
+
+START_TEST(test_hs_refused_by_initiator)
+{
+	struct msg init, resp, fin;
+	struct vbuf w;
+	int done = 7;
+
+	A.refuse = VEIL_E_PIN;
+	wr(&w, &init);
+	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+	init.n = w.vb_len;
+	wr(&w, &resp);
+	ck_assert_int_eq(vs_accept(&B.s, &B.p, init.b, init.n, &w), 0);
+	resp.n = w.vb_len;
+	wr(&w, &fin);
+	ck_assert_int_eq(vs_handshake(A.s, resp.b, resp.n, &w, &done), VEIL_E_PIN);
+	ck_assert_int_eq(done, 0);
+	ck_assert_uint_eq(w.vb_len, 0);		/* alice never revealed herself */
+	ck_assert_int_eq(A.calls, 1);
+	ck_assert_mem_eq(A.seen_id, B.id.id_pub, ED25519_PUB_LEN);
+	ck_assert_int_eq(vs_alive(A.s), 0);
+	ck_assert_int_eq(vs_handshake(A.s, resp.b, resp.n, &w, &done), VEIL_E_STATE);
+}
+END_TEST
+
+START_TEST(test_hs_refused_by_responder)
+{
+	struct msg hs[4], conf;
+	struct vbuf w;
+	int done = 7;
+
+	B.refuse = VEIL_E_PIN;
+	wr(&w, &hs[0]);
+	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+	hs[0].n = w.vb_len;
+	wr(&w, &hs[1]);
+	ck_assert_int_eq(vs_accept(&B.s, &B.p, hs[0].b, hs[0].n, &w), 0);
+	hs[1].n = w.vb_len;
+	wr(&w, &hs[2]);
+	ck_assert_int_eq(vs_handshake(A.s, hs[1].b, hs[1].n, &w, &done), 0);
+	hs[2].n = w.vb_len;
+	wr(&w, &conf);
+	ck_assert_int_eq(vs_handshake(B.s, hs[2].b, hs[2].n, &w, &done), VEIL_E_PIN);
+	ck_assert_int_eq(done, 0);
+	ck_assert_uint_eq(w.vb_len, 0);
+	ck_assert_int_eq(B.calls, 1);
+	ck_assert_mem_eq(B.seen_id, A.id.id_pub, ED25519_PUB_LEN);
+	ck_assert_uint_eq(B.seen_nicklen, 5);
+	ck_assert_int_eq(vs_alive(B.s), 0);
+	ck_assert_ptr_null(vs_peer_id(B.s));
+}
+END_TEST
+
+START_TEST(test_hs_refused_expect)
+{
+	struct msg init, resp, fin;
+	struct vbuf w;
+	int done;
+
+	A.refuse = VEIL_E_EXPECT;
+	wr(&w, &init);
+	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+	init.n = w.vb_len;
+	wr(&w, &resp);
+	ck_assert_int_eq(vs_accept(&B.s, &B.p, init.b, init.n, &w), 0);
+	resp.n = w.vb_len;
+	wr(&w, &fin);
+	ck_assert_int_eq(vs_handshake(A.s, resp.b, resp.n, &w, &done), VEIL_E_EXPECT);
+	ck_assert_uint_eq(w.vb_len, 0);
+}
+END_TEST
+
+START_TEST(test_hs_no_verify_callback)
+{
+	struct msg m;
+
+	A.p.vp_verify = NULL;
+	B.p.vp_verify = NULL;
+	handshake(&A, &B, NULL);
+	seal(&A, "x", &m);
+	open_text(&B, &m, "x", 0);
+}
+END_TEST
+
+/* Flips every bit of handshake message k and feeds each mutant to a fresh session. */
+static void
+hs_flip_all(int k)
+{
+	struct msg hs[4], mut, out;
+	struct vs_session *s;
+	struct vbuf w;
+	size_t bit;
+	int done, r;
+
+	handshake(&A, &B, hs);
+	teardown();
+	for (bit = 0; bit < hs[k].n * 8; bit++) {
+		struct msg pre[4];
+
+		/* Rebuild the receiver in the state just before message k. */
+		wr(&w, &pre[0]);
+		ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+		pre[0].n = w.vb_len;
+		if (k >= 2) {
+			wr(&w, &pre[1]);
+			ck_assert_int_eq(vs_accept(&B.s, &B.p, pre[0].b, pre[0].n, &w), 0);
+			pre[1].n = w.vb_len;
+			wr(&w, &pre[2]);
+			ck_assert_int_eq(vs_handshake(A.s, pre[1].b, pre[1].n, &w, &done), 0);
+		}
+		s = (k == 2) ? B.s : A.s;
+		mut = hs[k];
+		mut.b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		wr(&w, &out);
+		done = 7;
+		r = vs_handshake(s, mut.b, mut.n, &w, &done);
+		ck_assert_msg(r != 0, "bit %zu of handshake message %d accepted", bit, k + 1);
+		ck_assert_int_eq(done, 0);
+		ck_assert_uint_eq(w.vb_len, 0);
+		ck_assert_ptr_null(vs_peer_id(s));
+		teardown();
+	}
+}
+
+START_TEST(test_hs_tampered_resp)
+{
+	hs_flip_all(1);
+}
+END_TEST
+
+START_TEST(test_hs_tampered_fin)
+{
+	hs_flip_all(2);
+}
+END_TEST
+
+START_TEST(test_hs_tampered_confirm)
+{
+	hs_flip_all(3);
+}
+END_TEST
+
+START_TEST(test_hs_truncated)
+{
+	struct msg hs[4], out;
+	struct vbuf w;
+	size_t n;
+	int done, k;
+
+	handshake(&A, &B, hs);
+	teardown();
+	for (k = 1; k < 4; k++) {
+		for (n = 0; n < hs[k].n; n++) {
+			struct msg pre[3];
+
+			wr(&w, &pre[0]);
+			ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+			pre[0].n = w.vb_len;
+			if (k >= 2) {
+				wr(&w, &pre[1]);
+				ck_assert_int_eq(vs_accept(&B.s, &B.p, pre[0].b, pre[0].n, &w), 0);
+				pre[1].n = w.vb_len;
+				wr(&w, &pre[2]);
+				ck_assert_int_eq(vs_handshake(A.s, pre[1].b, pre[1].n, &w,
+				    &done), 0);
+			}
+			wr(&w, &out);
+			ck_assert_int_ne(vs_handshake(k == 2 ? B.s : A.s, hs[k].b, n, &w,
+			    &done), 0);
+			ck_assert_uint_eq(w.vb_len, 0);
+			teardown();
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_hs_accept_bad_init)
+{
+	struct msg hs[4], out;
+	struct vs_session *s = (struct vs_session *)&out;
+	struct vbuf w;
+
+	handshake(&A, &B, hs);
+	/* Not on the curve: change the last byte of Y. */
+	hs[0].b[66] ^= 1;
+	wr(&w, &out);
+	ck_assert_int_eq(vs_accept(&s, &B.p, hs[0].b, hs[0].n, &w), VEIL_E_BADKEY);
+	ck_assert_ptr_null(s);
+	ck_assert_uint_eq(w.vb_len, 0);
+	hs[0].b[66] ^= 1;
+	/* Compressed prefix. */
+	hs[0].b[2] = 0x02;
+	ck_assert_int_ne(vs_accept(&s, &B.p, hs[0].b, hs[0].n, &w), 0);
+	ck_assert_ptr_null(s);
+	/* Not an HS_INIT at all. */
+	ck_assert_int_eq(vs_accept(&s, &B.p, hs[1].b, hs[1].n, &w), VEIL_E_TYPE);
+	ck_assert_ptr_null(s);
+	ck_assert_int_ne(vs_accept(&s, &B.p, hs[0].b, 66, &w), 0);
+	ck_assert_int_ne(vs_accept(&s, &B.p, hs[0].b, 0, &w), 0);
+	ck_assert_ptr_null(s);
+}
+END_TEST
+
+START_TEST(test_hs_accept_infinity_refused)
+{
+	uint8_t init[67];
+	struct vs_session *s = NULL;
+	struct msg out;
+	struct vbuf w;
+
+	memset(init, 0, sizeof(init));
+	init[0] = 1;
+	init[1] = E2E_HS_INIT;
+	init[2] = 4;
+	wr(&w, &out);
+	ck_assert_int_ne(vs_accept(&s, &B.p, init, sizeof(init), &w), 0);
+	ck_assert_ptr_null(s);
+	ck_assert_uint_eq(w.vb_len, 0);
+}
+END_TEST
+
+/* The relay swaps e_I for its own key: bob answers a key alice never made. */
+START_TEST(test_hs_swapped_init_ephemeral)
+{
+	struct msg init, resp, fin;
+	uint8_t scalar[P256_SCALAR_LEN], e_m[P256_PUB_LEN];
+	EVP_PKEY *m = NULL;
+	struct vbuf w;
+	int done;
+
+	wr(&w, &init);
+	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+	init.n = w.vb_len;
+	memset(scalar, 0x77, sizeof(scalar));
+	ck_assert_int_eq(vc_p256_from_scalar(scalar, &m, e_m), 0);
+	EVP_PKEY_free(m);
+	memcpy(init.b + 2, e_m, P256_PUB_LEN);
+	wr(&w, &resp);
+	ck_assert_int_eq(vs_accept(&B.s, &B.p, init.b, init.n, &w), 0);
+	resp.n = w.vb_len;
+	wr(&w, &fin);
+	ck_assert_int_eq(vs_handshake(A.s, resp.b, resp.n, &w, &done), VEIL_E_AUTH);
+	ck_assert_uint_eq(w.vb_len, 0);
+	ck_assert_int_eq(A.calls, 0);	/* nothing of bob's identity was trusted */
+}
+END_TEST
+
+/*
+ * A full man in the middle: mallory runs the key schedule of PROTOCOL.md 2.2
+ * with each side under her own ephemeral and re-encrypts everything. The
+ * signatures cover both ephemeral keys, so bob refuses alice's sig_I.
+ */
+struct mitm_keys {
+	uint8_t	h2[HASH_LEN], h3[HASH_LEN], k_r[32], k_i[32];
+};
+
+static void
+mitm_schedule(const uint8_t room[ROOM_ID_LEN], uint16_t mi, uint16_t mr,
+    const uint8_t *e_i, const uint8_t *e_r, EVP_PKEY *priv, const uint8_t *peer_pub,
+    struct mitm_keys *k)
+{
+	static const char name[] = "veil/1 P-256 HKDF-SHA256 AES-256-GCM Ed25519";
+	uint8_t buf[ROOM_ID_LEN + 4 + P256_PUB_LEN], ss[32], prk[32];
+	EVP_PKEY *peer = NULL;
+
+	ck_assert_int_eq(vc_sha256((const uint8_t *)name, sizeof(name) - 1, k->h2), 0);
+	memcpy(buf, room, ROOM_ID_LEN);
+	veil_put16(buf + ROOM_ID_LEN, mi);
+	veil_put16(buf + ROOM_ID_LEN + 2, mr);
+	memcpy(buf + ROOM_ID_LEN + 4, e_i, P256_PUB_LEN);
+	ck_assert_int_eq(vc_mix(k->h2, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(vc_mix(k->h2, e_r, P256_PUB_LEN), 0);
+	ck_assert_int_eq(vc_p256_peer(peer_pub, P256_PUB_LEN, &peer), 0);
+	ck_assert_int_eq(vc_ecdh(priv, peer, ss), 0);
+	EVP_PKEY_free(peer);
+	ck_assert_int_eq(vc_hkdf_extract(k->h2, HASH_LEN, ss, 32, prk), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 handshake r->i", k->k_r, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 handshake i->r", k->k_i, 32), 0);
+}
+
+START_TEST(test_hs_full_mitm_detected)
+{
+	struct msg init, resp, fin, conf, resp2, fin2;
+	uint8_t sc[P256_SCALAR_LEN], e_m[P256_PUB_LEN], e_i[P256_PUB_LEN], e_r[P256_PUB_LEN];
+	uint8_t pt[256], n0[12];
+	struct mitm_keys ka, kb;	/* mallory<->alice, mallory<->bob */
+	EVP_PKEY *m = NULL;
+	struct e2e_msg em, out;
+	struct vbuf w;
+	size_t ptlen;
+	int done;
+
+	memset(n0, 0, sizeof(n0));
+	memset(sc, 0x77, sizeof(sc));
+	ck_assert_int_eq(vc_p256_from_scalar(sc, &m, e_m), 0);
+
+	wr(&w, &init);
+	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+	init.n = w.vb_len;
+	memcpy(e_i, init.b + 2, P256_PUB_LEN);
+	memcpy(init.b + 2, e_m, P256_PUB_LEN);		/* to bob: mallory's key */
+	wr(&w, &resp);
+	ck_assert_int_eq(vs_accept(&B.s, &B.p, init.b, init.n, &w), 0);
+	resp.n = w.vb_len;
+	ck_assert_int_eq(proto_e2e_decode(resp.b, resp.n, &em), 0);
+	memcpy(e_r, em.em_eph, P256_PUB_LEN);
+
+	/* Mallory reads bob's identity, then re-encrypts it for alice. */
+	mitm_schedule(A.p.vp_room, 2, 1, e_m, e_r, m, e_r, &kb);
+	ptlen = em.em_ctlen - 16;
+	ck_assert_int_eq(vc_aead_open(kb.k_r, n0, kb.h2, 32, em.em_ct, em.em_ctlen, pt), 0);
+	ck_assert_mem_eq(pt, B.id.id_pub, ED25519_PUB_LEN);
+	mitm_schedule(A.p.vp_room, 2, 1, e_i, e_m, m, e_i, &ka);
+	{
+		uint8_t ct[256];
+
+		ck_assert_int_eq(vc_aead_seal(ka.k_r, n0, ka.h2, 32, pt, ptlen, ct), 0);
+		memset(&out, 0, sizeof(out));
+		out.em_type = E2E_HS_RESP;
+		out.em_eph = e_m;
+		out.em_ct = ct;
+		out.em_ctlen = ptlen + 16;
+		wr(&w, &resp2);
+		ck_assert_int_eq(proto_e2e_encode(&w, &out), 0);
+		resp2.n = w.vb_len;
+	}
+	memcpy(ka.h3, ka.h2, 32);
+	ck_assert_int_eq(vc_mix(ka.h3, pt, ptlen), 0);
+	memcpy(kb.h3, kb.h2, 32);
+	ck_assert_int_eq(vc_mix(kb.h3, pt, ptlen), 0);
+
+	/* Alice accepts bob's (real, pinned) identity and signs her transcript. */
+	wr(&w, &fin);
+	ck_assert_int_eq(vs_handshake(A.s, resp2.b, resp2.n, &w, &done), 0);
+	fin.n = w.vb_len;
+	ck_assert_int_eq(proto_e2e_decode(fin.b, fin.n, &em), 0);
+	ptlen = em.em_ctlen - 16;
+	ck_assert_int_eq(vc_aead_open(ka.k_i, n0, ka.h3, 32, em.em_ct, em.em_ctlen, pt), 0);
+	{
+		uint8_t ct[256];
+
+		ck_assert_int_eq(vc_aead_seal(kb.k_i, n0, kb.h3, 32, pt, ptlen, ct), 0);
+		memset(&out, 0, sizeof(out));
+		out.em_type = E2E_HS_FIN;
+		out.em_ct = ct;
+		out.em_ctlen = ptlen + 16;
+		wr(&w, &fin2);
+		ck_assert_int_eq(proto_e2e_encode(&w, &out), 0);
+		fin2.n = w.vb_len;
+	}
+	/* Bob decrypts fine (mallory has the keys) but sig_I is over another h4. */
+	wr(&w, &conf);
+	ck_assert_int_eq(vs_handshake(B.s, fin2.b, fin2.n, &w, &done), VEIL_E_AUTH);
+	ck_assert_uint_eq(w.vb_len, 0);
+	ck_assert_int_eq(B.calls, 0);
+	ck_assert_int_eq(vs_alive(B.s), 0);
+	EVP_PKEY_free(m);
+}
+END_TEST
+
+START_TEST(test_hs_wrong_room)
+{
+	struct msg init, resp, fin;
+	struct vbuf w;
+	int done;
+
+	B.p.vp_room[31] ^= 1;
+	wr(&w, &init);
+	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+	init.n = w.vb_len;
+	wr(&w, &resp);
+	ck_assert_int_eq(vs_accept(&B.s, &B.p, init.b, init.n, &w), 0);
+	resp.n = w.vb_len;
+	wr(&w, &fin);
+	ck_assert_int_eq(vs_handshake(A.s, resp.b, resp.n, &w, &done), VEIL_E_AUTH);
+	ck_assert_uint_eq(w.vb_len, 0);
+}
+END_TEST
+
+static void
+hs_member_mismatch(uint16_t bme, uint16_t bpeer)
+{
+	struct msg init, resp, fin;
+	struct vbuf w;
+	int done;
+
+	B.p.vp_me_id = bme;
+	B.p.vp_peer_id = bpeer;
+	wr(&w, &init);
+	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+	init.n = w.vb_len;
+	wr(&w, &resp);
+	ck_assert_int_eq(vs_accept(&B.s, &B.p, init.b, init.n, &w), 0);
+	resp.n = w.vb_len;
+	wr(&w, &fin);
+	ck_assert_int_eq(vs_handshake(A.s, resp.b, resp.n, &w, &done), VEIL_E_AUTH);
+	ck_assert_uint_eq(w.vb_len, 0);
+}
+
+START_TEST(test_hs_wrong_member_id)
+{
+	hs_member_mismatch(1, 3);	/* bob thinks alice is member 3 */
+}
+END_TEST
+
+START_TEST(test_hs_swapped_member_ids)
+{
+	hs_member_mismatch(2, 1);
+}
+END_TEST
+
+START_TEST(test_hs_replayed_messages)
+{
+	struct msg hs[4], out, m;
+	struct vbuf w;
+	int done = 7;
+
+	handshake(&A, &B, hs);
+	wr(&w, &out);
+	ck_assert_int_eq(vs_handshake(A.s, hs[1].b, hs[1].n, &w, &done), VEIL_E_STATE);
+	ck_assert_int_eq(vs_handshake(A.s, hs[3].b, hs[3].n, &w, &done), VEIL_E_STATE);
+	ck_assert_int_eq(vs_handshake(B.s, hs[2].b, hs[2].n, &w, &done), VEIL_E_STATE);
+	ck_assert_int_eq(vs_handshake(B.s, hs[0].b, hs[0].n, &w, &done), VEIL_E_STATE);
+	ck_assert_int_eq(done, 0);
+	ck_assert_uint_eq(w.vb_len, 0);
+	/* Refused without harm: both still talk. */
+	seal(&A, "still here", &m);
+	open_text(&B, &m, "still here", 0);
+	seal(&B, "me too", &m);
+	open_text(&A, &m, "me too", 0);
+}
+END_TEST
+
+START_TEST(test_hs_replay_mid_handshake)
+{
+	struct msg hs[4], out;
+	struct vbuf w;
+	int done;
+
+	wr(&w, &hs[0]);
+	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+	hs[0].n = w.vb_len;
+	wr(&w, &hs[1]);
+	ck_assert_int_eq(vs_accept(&B.s, &B.p, hs[0].b, hs[0].n, &w), 0);
+	hs[1].n = w.vb_len;
+	wr(&w, &hs[2]);
+	ck_assert_int_eq(vs_handshake(A.s, hs[1].b, hs[1].n, &w, &done), 0);
+	hs[2].n = w.vb_len;
+	/* RESP again while alice waits for CONFIRM. */
+	wr(&w, &out);
+	ck_assert_int_eq(vs_handshake(A.s, hs[1].b, hs[1].n, &w, &done), VEIL_E_STATE);
+	ck_assert_int_eq(vs_alive(A.s), 1);
+	/* Bob's own RESP reflected back to him. */
+	ck_assert_int_eq(vs_handshake(B.s, hs[1].b, hs[1].n, &w, &done), VEIL_E_STATE);
+	wr(&w, &hs[3]);
+	ck_assert_int_eq(vs_handshake(B.s, hs[2].b, hs[2].n, &w, &done), 0);
+	hs[3].n = w.vb_len;
+	wr(&w, &out);
+	ck_assert_int_eq(vs_handshake(A.s, hs[3].b, hs[3].n, &w, &done), 0);
+	ck_assert_int_eq(done, 1);
+}
+END_TEST
+
+START_TEST(test_hs_nospace_then_retry)
+{
+	struct msg hs[4];
+	uint8_t small[20];
+	struct vbuf w;
+	int done;
+
+	wr(&w, &hs[0]);
+	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+	hs[0].n = w.vb_len;
+	wr(&w, &hs[1]);
+	ck_assert_int_eq(vs_accept(&B.s, &B.p, hs[0].b, hs[0].n, &w), 0);
+	hs[1].n = w.vb_len;
+	vbuf_writer(&w, small, sizeof(small));
+	ck_assert_int_eq(vs_handshake(A.s, hs[1].b, hs[1].n, &w, &done), VEIL_E_NOSPACE);
+	ck_assert_int_eq(vs_alive(A.s), 1);
+	wr(&w, &hs[2]);
+	ck_assert_int_eq(vs_handshake(A.s, hs[1].b, hs[1].n, &w, &done), 0);
+	hs[2].n = w.vb_len;
+	wr(&w, &hs[3]);
+	ck_assert_int_eq(vs_handshake(B.s, hs[2].b, hs[2].n, &w, &done), 0);
+	ck_assert_int_eq(done, 1);
+}
+END_TEST
+
+START_TEST(test_hs_start_args)
+{
+	struct vs_session *s = (struct vs_session *)&s;
+	uint8_t small[66];
+	struct msg m;
+	struct vbuf w;
+
+	vbuf_writer(&w, small, sizeof(small));
+	ck_assert_int_eq(vs_start(&s, &A.p, &w), VEIL_E_NOSPACE);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(vs_start(&s, NULL, &w), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_start(NULL, &A.p, &w), VEIL_E_INVALID);
+	A.id.id_nicklen = 0;
+	wr(&w, &m);
+	ck_assert_int_eq(vs_start(&s, &A.p, &w), VEIL_E_NICK);
+	A.id.id_nicklen = 5;
+	A.id.id_nick[1] = ' ';
+	ck_assert_int_eq(vs_start(&s, &A.p, &w), VEIL_E_NICK);
+	ck_assert_ptr_null(s);
+	ck_assert_uint_eq(w.vb_len, 0);
+}
+END_TEST
+
+START_TEST(test_hs_data_before_done)
+{
+	struct msg init, m;
+	struct vs_opened o;
+	struct vbuf w;
+	uint8_t flags;
+
+	wr(&w, &init);
+	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+	init.n = w.vb_len;
+	wr(&w, &m);
+	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"x", 1, &w, &flags), VEIL_E_STATE);
+	ck_assert_int_eq(vs_rekey(A.s, &w), VEIL_E_STATE);
+	ck_assert_int_eq(vs_close(A.s, &w), VEIL_E_STATE);
+	ck_assert_int_eq(vs_open(A.s, init.b, init.n, &o, &w), VEIL_E_STATE);
+	ck_assert_uint_eq(w.vb_len, 0);
+	ck_assert_int_eq(vs_alive(A.s), 1);
+	ck_assert_ptr_null(vs_peer_id(A.s));
+}
+END_TEST
+
+START_TEST(test_hs_message_to_open_refused)
+{
+	struct msg hs[4], m;
+
+	handshake(&A, &B, hs);
+	ck_assert_int_eq(open_rc(&A, &hs[1]), VEIL_E_TYPE);
+	ck_assert_int_eq(open_rc(&B, &hs[0]), VEIL_E_TYPE);
+	seal(&A, "ok", &m);
+	open_text(&B, &m, "ok", 0);
+}
+END_TEST
+
+/* ---- data ---- */
+
+START_TEST(test_data_in_order_a_to_b)
+{
+	char text[32];
+	struct msg m;
+	int i;
+
+	handshake(&A, &B, NULL);
+	for (i = 0; i < 50; i++) {
+		snprintf(text, sizeof(text), "message %d", i);
+		seal(&A, text, &m);
+		ck_assert_uint_eq(veil_get32(m.b + 6), (uint32_t)i);
+		open_text(&B, &m, text, 0);
+	}
+}
+END_TEST
+
+START_TEST(test_data_in_order_b_to_a)
+{
+	char text[32];
+	struct msg m;
+	int i;
+
+	handshake(&A, &B, NULL);
+	for (i = 0; i < 50; i++) {
+		snprintf(text, sizeof(text), "reply %d", i);
+		seal(&B, text, &m);
+		open_text(&A, &m, text, 0);
+	}
+}
+END_TEST
+
+START_TEST(test_data_interleaved)
+{
+	struct msg m1, m2, m3;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "a1", &m1);
+	seal(&B, "b1", &m2);
+	seal(&A, "a2", &m3);
+	open_text(&A, &m2, "b1", 0);
+	open_text(&B, &m1, "a1", 0);
+	open_text(&B, &m3, "a2", 0);
+}
+END_TEST
+
+START_TEST(test_data_binary_and_max_text)
+{
+	uint8_t text[MSG_MAX];
+	struct vs_opened o;
+	struct msg m, rep;
+	struct vbuf w;
+	uint8_t flags;
+	size_t i;
+
+	handshake(&A, &B, NULL);
+	for (i = 0; i < sizeof(text); i++)
+		text[i] = (uint8_t)i;
+	wr(&w, &m);
+	ck_assert_int_eq(vs_seal(A.s, text, MSG_MAX, &w, &flags), 0);
+	m.n = w.vb_len;
+	ck_assert_uint_eq(m.n, E2E_MAX);
+	wr(&w, &rep);
+	ck_assert_int_eq(vs_open(B.s, m.b, m.n, &o, &w), 0);
+	ck_assert_uint_eq(o.vo_textlen, MSG_MAX);
+	ck_assert_mem_eq(o.vo_text, text, MSG_MAX);
+}
+END_TEST
+
+START_TEST(test_data_text_length_limits)
+{
+	uint8_t text[MSG_MAX + 1];
+	struct msg m;
+	struct vbuf w;
+	uint8_t flags;
+
+	handshake(&A, &B, NULL);
+	memset(text, 'x', sizeof(text));
+	wr(&w, &m);
+	ck_assert_int_eq(vs_seal(A.s, text, MSG_MAX + 1, &w, &flags), VEIL_E_OVERSIZE);
+	ck_assert_int_eq(vs_seal(A.s, text, 0, &w, &flags), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_seal(A.s, NULL, 1, &w, &flags), VEIL_E_INVALID);
+	ck_assert_uint_eq(w.vb_len, 0);
+	ck_assert_int_eq(vs_alive(A.s), 1);
+	/* Nothing was consumed: the next message is counter 0, no gap. */
+	seal(&A, "fine", &m);
+	ck_assert_uint_eq(veil_get32(m.b + 6), 0);
+	open_text(&B, &m, "fine", 0);
+}
+END_TEST
+
+START_TEST(test_data_nospace_unchanged)
+{
+	uint8_t small[100];
+	struct msg m;
+	struct vbuf w;
+	uint8_t flags;
+	char big[70];
+
+	handshake(&A, &B, NULL);
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	vbuf_writer(&w, small, sizeof(small));
+	/* 69 bytes need the 128 bucket: 154 bytes, more than 100. */
+	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)big, strlen(big), &w, &flags),
+	    VEIL_E_NOSPACE);
+	ck_assert_uint_eq(w.vb_len, 0);
+	seal(&A, big, &m);
+	open_text(&B, &m, big, 0);
+}
+END_TEST
+
+/* Every bit of a DATA message flipped: refused, state unchanged, original opens. */
+START_TEST(test_data_every_bit_flip)
+{
+	struct msg m, mut;
+	size_t bit, nbits, used = 0;
+	int r;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "hello", &m);
+	open_text(&B, &m, "hello", 0);
+	nbits = m.n * 8;
+	for (bit = 0; bit < nbits; bit++) {
+		if (used == VS_MAX_AUTH_FAIL - 1) {
+			/* Stay below the failure limit: start over. */
+			teardown();
+			handshake(&A, &B, NULL);
+			used = 0;
+		}
+		seal(&A, "hello", &m);
+		mut = m;
+		mut.b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		r = open_rc(&B, &mut);
+		ck_assert_msg(r != 0, "bit %zu accepted", bit);
+		used++;
+		ck_assert_int_eq(vs_alive(B.s), 1);
+		open_text(&B, &m, "hello", 0);
+	}
+}
+END_TEST
+
+START_TEST(test_data_truncated_and_extended)
+{
+	struct msg m, mut;
+	size_t n;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "hello", &m);
+	for (n = 0; n < m.n; n++) {
+		mut = m;
+		mut.n = n;
+		ck_assert_int_ne(open_rc(&B, &mut), 0);
+	}
+	mut = m;
+	mut.b[m.n] = 0;
+	mut.n = m.n + 1;
+	ck_assert_int_ne(open_rc(&B, &mut), 0);
+	open_text(&B, &m, "hello", 0);
+}
+END_TEST
+
+START_TEST(test_data_replay)
+{
+	struct msg m;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "once", &m);
+	open_text(&B, &m, "once", 0);
+	ck_assert_int_eq(open_rc(&B, &m), VEIL_E_REPLAY);
+	ck_assert_int_eq(open_rc(&B, &m), VEIL_E_REPLAY);
+	ck_assert_int_eq(vs_alive(B.s), 1);
+	seal(&A, "twice", &m);
+	open_text(&B, &m, "twice", 0);
+}
+END_TEST
+
+START_TEST(test_data_reorder)
+{
+	struct msg m0, m1, m2;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "zero", &m0);
+	seal(&A, "one", &m1);
+	seal(&A, "two", &m2);
+	open_text(&B, &m1, "one", 1);		/* m0 reported missing */
+	ck_assert_int_eq(open_rc(&B, &m0), VEIL_E_REPLAY);
+	open_text(&B, &m2, "two", 0);
+}
+END_TEST
+
+START_TEST(test_data_gap_reported)
+{
+	struct msg m;
+	int i;
+
+	handshake(&A, &B, NULL);
+	for (i = 0; i < 5; i++)
+		seal(&A, "lost", &m);
+	seal(&A, "found", &m);
+	open_text(&B, &m, "found", 5);
+	seal(&A, "next", &m);
+	open_text(&B, &m, "next", 0);
+}
+END_TEST
+
+START_TEST(test_data_gap_max_skip)
+{
+	struct msg m;
+	int i;
+
+	handshake(&A, &B, NULL);
+	for (i = 0; i <= VS_MAX_SKIP; i++)
+		seal(&A, "dropped", &m);
+	open_text(&B, &m, "dropped", VS_MAX_SKIP);
+}
+END_TEST
+
+START_TEST(test_data_gap_over_max_skip)
+{
+	struct msg m;
+	int i;
+
+	handshake(&A, &B, NULL);
+	for (i = 0; i <= VS_MAX_SKIP + 1; i++)
+		seal(&A, "dropped", &m);
+	ck_assert_int_eq(open_rc(&B, &m), VEIL_E_LIMIT);
+	ck_assert_int_eq(vs_alive(B.s), 1);
+}
+END_TEST
+
+START_TEST(test_data_reflected)
+{
+	struct msg m;
+
+	struct msg mb;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "to bob", &m);
+	seal(&B, "to alice", &mb);
+	/* Same epoch and counter as what each side expects next: only keys differ. */
+	ck_assert_int_eq(open_rc(&A, &m), VEIL_E_AUTH);
+	ck_assert_int_eq(open_rc(&B, &mb), VEIL_E_AUTH);
+	ck_assert_int_eq(vs_alive(A.s), 1);
+	ck_assert_int_eq(vs_alive(B.s), 1);
+	open_text(&B, &m, "to bob", 0);
+	open_text(&A, &mb, "to alice", 0);
+}
+END_TEST
+
+START_TEST(test_data_keys_differ_per_direction)
+{
+	struct msg ma, mb;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "same text", &ma);
+	seal(&B, "same text", &mb);
+	ck_assert_uint_eq(ma.n, mb.n);
+	/* Same epoch, counter and plaintext: only the key can differ. */
+	ck_assert_mem_eq(ma.b, mb.b, E2E_DATA_HDR_LEN);
+	ck_assert(memcmp(ma.b + E2E_DATA_HDR_LEN, mb.b + E2E_DATA_HDR_LEN,
+	    ma.n - E2E_DATA_HDR_LEN) != 0);
+	/* And each side opens only the other's. */
+	ck_assert_int_eq(open_rc(&A, &ma), VEIL_E_AUTH);
+	open_text(&B, &ma, "same text", 0);
+	open_text(&A, &mb, "same text", 0);
+}
+END_TEST
+
+START_TEST(test_data_each_message_new_key)
+{
+	struct msg m0, m1;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "repeat", &m0);
+	seal(&A, "repeat", &m1);
+	ck_assert(memcmp(m0.b + E2E_DATA_HDR_LEN, m1.b + E2E_DATA_HDR_LEN,
+	    m0.n - E2E_DATA_HDR_LEN) != 0);
+	/* Moving the old ciphertext to counter 1 does not make it valid. */
+	memcpy(m0.b + 6, m1.b + 6, 4);
+	ck_assert_int_eq(open_rc(&B, &m0), VEIL_E_AUTH);
+	open_text(&B, &m1, "repeat", 1);
+}
+END_TEST
+
+START_TEST(test_data_other_session_refused)
+{
+	struct peer C;
+	struct msg m;
+
+	handshake(&A, &B, NULL);
+	/* A second pair in another room with the same identities and ephemerals. */
+	peer_init(&C, 0x00, "alice", 2, 1, 0x11);
+	C.p.vp_room[0] ^= 0xff;
+	{
+		struct peer D;
+		struct msg hs[4];
+
+		peer_init(&D, 0x20, "bob", 1, 2, 0x61);
+		D.p.vp_room[0] ^= 0xff;
+		handshake(&C, &D, hs);
+		seal(&C, "other room", &m);
+		ck_assert_int_eq(open_rc(&B, &m), VEIL_E_AUTH);
+		open_text(&D, &m, "other room", 0);
+		vs_free(C.s);
+		vs_free(D.s);
+	}
+}
+END_TEST
+
+START_TEST(test_data_padding_buckets)
+{
+	static const size_t buckets[] = { 64, 128, 256, 512, 1024, 2048, 4096 };
+	uint8_t text[MSG_MAX];
+	struct msg m;
+	struct vbuf w;
+	uint8_t flags;
+	size_t len, want, k;
+
+	handshake(&A, &B, NULL);
+	memset(text, 'p', sizeof(text));
+	for (len = 1; len <= MSG_MAX; len++) {
+		for (k = 0; k < 7 && buckets[k] < INNER_HDR_LEN + len; k++)
+			;
+		ck_assert_uint_lt(k, 7);
+		want = E2E_DATA_HDR_LEN + buckets[k] + AEAD_TAG_LEN;
+		wr(&w, &m);
+		ck_assert_int_eq(vs_seal(A.s, text, len, &w, &flags), 0);
+		ck_assert_msg(w.vb_len == want, "len %zu sealed to %zu, want %zu", len,
+		    w.vb_len, want);
+	}
+}
+END_TEST
+
+START_TEST(test_data_padding_hides_length)
+{
+	struct msg m1, m61;
+	char t61[62];
+
+	handshake(&A, &B, NULL);
+	memset(t61, 'q', 61);
+	t61[61] = '\0';
+	seal(&A, "a", &m1);
+	seal(&A, t61, &m61);
+	ck_assert_uint_eq(m1.n, m61.n);
+	ck_assert_uint_eq(m1.n, E2E_DATA_HDR_LEN + 64 + AEAD_TAG_LEN);
+	open_text(&B, &m1, "a", 0);
+	open_text(&B, &m61, t61, 0);
+}
+END_TEST
+
+START_TEST(test_data_epoch_ahead_refused)
+{
+	struct msg m, mut;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "hi", &m);
+	mut = m;
+	mut.b[5] ^= 1;		/* epoch 1: no pending chain */
+	ck_assert_int_eq(open_rc(&B, &mut), VEIL_E_STATE);
+	ck_assert_int_eq(vs_alive(B.s), 1);
+	open_text(&B, &m, "hi", 0);
+}
+END_TEST
+
+START_TEST(test_data_auth_fail_limit)
+{
+	struct msg m, mut;
+	int i;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "hi", &m);
+	mut = m;
+	mut.b[m.n - 1] ^= 0x80;
+	for (i = 1; i < VS_MAX_AUTH_FAIL; i++) {
+		ck_assert_int_eq(open_rc(&B, &mut), VEIL_E_AUTH);
+		ck_assert_int_eq(vs_alive(B.s), 1);
+	}
+	ck_assert_int_eq(open_rc(&B, &mut), VEIL_E_AUTH);
+	ck_assert_int_eq(vs_alive(B.s), 0);
+	ck_assert_int_eq(open_rc(&B, &m), VEIL_E_STATE);
+	ck_assert_ptr_null(vs_peer_id(B.s));
+}
+END_TEST
+
+START_TEST(test_data_auth_fail_below_limit_survives)
+{
+	struct msg m, mut;
+	int i;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "hi", &m);
+	mut = m;
+	mut.b[20] ^= 4;
+	for (i = 1; i < VS_MAX_AUTH_FAIL; i++)
+		ck_assert_int_eq(open_rc(&B, &mut), VEIL_E_AUTH);
+	open_text(&B, &m, "hi", 0);
+}
+END_TEST
+
+/* ---- rekey ---- */
+
+START_TEST(test_rekey_initiator_starts)
+{
+	struct msg m;
+
+	handshake(&A, &B, NULL);
+	do_rekey(&A, &B);
+	seal(&A, "epoch one", &m);
+	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
+	ck_assert_uint_eq(veil_get32(m.b + 6), 0);
+	open_text(&B, &m, "epoch one", 0);
+	seal(&B, "back", &m);
+	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
+	open_text(&A, &m, "back", 0);
+}
+END_TEST
+
+START_TEST(test_rekey_responder_starts)
+{
+	struct msg m;
+
+	handshake(&A, &B, NULL);
+	do_rekey(&B, &A);
+	seal(&B, "epoch one", &m);
+	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
+	open_text(&A, &m, "epoch one", 0);
+	seal(&A, "back", &m);
+	open_text(&B, &m, "back", 0);
+}
+END_TEST
+
+START_TEST(test_rekey_many)
+{
+	struct msg m;
+	int i;
+
+	handshake(&A, &B, NULL);
+	for (i = 1; i <= 6; i++) {
+		do_rekey(i % 2 ? &A : &B, i % 2 ? &B : &A);
+		seal(&A, "a", &m);
+		ck_assert_uint_eq(veil_get32(m.b + 2), (uint32_t)i);
+		open_text(&B, &m, "a", 0);
+		seal(&B, "b", &m);
+		open_text(&A, &m, "b", 0);
+	}
+}
+END_TEST
+
+START_TEST(test_rekey_opened_epoch_reported)
+{
+	struct msg m, rep;
+	struct vs_opened o;
+	struct vbuf w;
+
+	handshake(&A, &B, NULL);
+	do_rekey(&A, &B);
+	seal(&A, "e1", &m);
+	wr(&w, &rep);
+	ck_assert_int_eq(vs_open(B.s, m.b, m.n, &o, &w), 0);
+	ck_assert_uint_eq(o.vo_epoch, 1);
+}
+END_TEST
+
+START_TEST(test_rekey_collision)
+{
+	struct msg ia, ib, resp, none, m;
+	struct vbuf w;
+
+	handshake(&A, &B, NULL);
+	wr(&w, &ia);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	ia.n = w.vb_len;
+	wr(&w, &ib);
+	ck_assert_int_eq(vs_rekey(B.s, &w), 0);
+	ib.n = w.vb_len;
+	/* Alice (handshake initiator) ignores bob's INIT. */
+	open_rekey(&A, &ib, &none);
+	ck_assert_uint_eq(none.n, 0);
+	/* Bob abandons his own and answers alice's. */
+	open_rekey(&B, &ia, &resp);
+	ck_assert_uint_gt(resp.n, 0);
+	open_rekey(&A, &resp, &none);
+	ck_assert_uint_eq(none.n, 0);
+	seal(&A, "after collision", &m);
+	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
+	open_text(&B, &m, "after collision", 0);
+	seal(&B, "agreed", &m);
+	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
+	open_text(&A, &m, "agreed", 0);
+	/* And a later rekey from bob works again. */
+	do_rekey(&B, &A);
+	seal(&B, "e2", &m);
+	open_text(&A, &m, "e2", 0);
+}
+END_TEST
+
+START_TEST(test_rekey_collision_other_order)
+{
+	struct msg ia, ib, resp, none, m;
+	struct vbuf w;
+
+	handshake(&A, &B, NULL);
+	wr(&w, &ia);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	ia.n = w.vb_len;
+	wr(&w, &ib);
+	ck_assert_int_eq(vs_rekey(B.s, &w), 0);
+	ib.n = w.vb_len;
+	open_rekey(&B, &ia, &resp);
+	open_rekey(&A, &ib, &none);
+	ck_assert_uint_eq(none.n, 0);
+	open_rekey(&A, &resp, &none);
+	seal(&B, "b first", &m);
+	open_text(&A, &m, "b first", 0);
+	seal(&A, "a next", &m);
+	open_text(&B, &m, "a next", 0);
+}
+END_TEST
+
+START_TEST(test_rekey_old_epoch_refused)
+{
+	struct msg old, m;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "held back", &old);
+	seal(&A, "delivered", &m);
+	open_text(&B, &m, "delivered", 1);
+	do_rekey(&A, &B);
+	seal(&A, "new", &m);
+	open_text(&B, &m, "new", 0);
+	ck_assert_int_eq(open_rc(&B, &old), VEIL_E_REORDER);
+	ck_assert_int_eq(vs_alive(B.s), 1);
+	seal(&A, "newer", &m);
+	open_text(&B, &m, "newer", 0);
+}
+END_TEST
+
+START_TEST(test_rekey_in_flight_messages)
+{
+	struct msg init, resp, none, t1, t2;
+	struct vbuf w;
+
+	handshake(&A, &B, NULL);
+	wr(&w, &init);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	init.n = w.vb_len;
+	seal(&A, "still epoch 0", &t1);
+	ck_assert_uint_eq(veil_get32(t1.b + 2), 0);
+	open_rekey(&B, &init, &resp);
+	/* Bob now sends in epoch 1 but still reads alice's epoch 0. */
+	seal(&B, "bob in epoch 1", &t2);
+	ck_assert_uint_eq(veil_get32(t2.b + 2), 1);
+	open_text(&B, &t1, "still epoch 0", 0);
+	open_rekey(&A, &resp, &none);
+	open_text(&A, &t2, "bob in epoch 1", 0);
+}
+END_TEST
+
+START_TEST(test_rekey_pending_switch_with_gap)
+{
+	struct msg m;
+
+	handshake(&A, &B, NULL);
+	do_rekey(&A, &B);
+	seal(&A, "lost in epoch 1", &m);
+	seal(&A, "kept", &m);
+	open_text(&B, &m, "kept", 1);
+}
+END_TEST
+
+START_TEST(test_rekey_while_pending_refused)
+{
+	struct msg init, resp, m;
+	struct vbuf w;
+
+	handshake(&A, &B, NULL);
+	wr(&w, &init);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	init.n = w.vb_len;
+	wr(&w, &m);
+	ck_assert_int_eq(vs_rekey(A.s, &w), VEIL_E_STATE);
+	ck_assert_uint_eq(w.vb_len, 0);
+	open_rekey(&B, &init, &resp);
+	/* Bob waits for alice's first epoch 1 message before a rekey of his own. */
+	wr(&w, &m);
+	ck_assert_int_eq(vs_rekey(B.s, &w), VEIL_E_STATE);
+	ck_assert_int_eq(vs_alive(B.s), 1);
+}
+END_TEST
+
+START_TEST(test_rekey_resp_unexpected)
+{
+	struct peer A2;
+	struct msg hs[4], init, resp;
+	struct vbuf w;
+	int done;
+
+	/* Two identical alices (fixed ephemerals): bob's answer to one reaches the other. */
+	handshake(&A, &B, hs);
+	peer_init(&A2, 0x00, "alice", 2, 1, 0x11);
+	wr(&w, &init);
+	ck_assert_int_eq(vs_start(&A2.s, &A2.p, &w), 0);
+	ck_assert_mem_eq(init.b, hs[0].b, hs[0].n);
+	wr(&w, &init);
+	ck_assert_int_eq(vs_handshake(A2.s, hs[1].b, hs[1].n, &w, &done), 0);
+	ck_assert_int_eq(vs_handshake(A2.s, hs[3].b, hs[3].n, &w, &done), 0);
+	ck_assert_int_eq(done, 1);
+	wr(&w, &init);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	init.n = w.vb_len;
+	open_rekey(&B, &init, &resp);
+	ck_assert_int_eq(open_rc(&A2, &resp), VEIL_E_STATE);
+	ck_assert_int_eq(vs_alive(A2.s), 0);
+	vs_free(A2.s);
+}
+END_TEST
+
+START_TEST(test_rekey_reply_needs_room)
+{
+	struct msg init, resp, none, m;
+	struct vs_opened o;
+	uint8_t small[10];
+	struct vbuf w;
+
+	handshake(&A, &B, NULL);
+	wr(&w, &init);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	init.n = w.vb_len;
+	ck_assert_int_eq(vs_open(B.s, init.b, init.n, &o, NULL), VEIL_E_NOSPACE);
+	vbuf_writer(&w, small, sizeof(small));
+	ck_assert_int_eq(vs_open(B.s, init.b, init.n, &o, &w), VEIL_E_NOSPACE);
+	ck_assert_int_eq(vs_alive(B.s), 1);
+	open_rekey(&B, &init, &resp);
+	open_rekey(&A, &resp, &none);
+	seal(&A, "ok", &m);
+	open_text(&B, &m, "ok", 0);
+}
+END_TEST
+
+START_TEST(test_rekey_replayed_init)
+{
+	struct msg init, resp, none;
+
+	handshake(&A, &B, NULL);
+	{
+		struct vbuf w;
+
+		wr(&w, &init);
+		ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+		init.n = w.vb_len;
+	}
+	open_rekey(&B, &init, &resp);
+	ck_assert_int_eq(open_rc(&B, &init), VEIL_E_REPLAY);
+	open_rekey(&A, &resp, &none);
+	ck_assert_int_eq(open_rc(&A, &resp), VEIL_E_REORDER);
+	ck_assert_int_eq(vs_alive(A.s), 1);
+}
+END_TEST
+
+START_TEST(test_rekey_due_after_msgs)
+{
+	struct msg m;
+	struct vbuf w;
+	uint8_t flags;
+	int i;
+
+	handshake(&A, &B, NULL);
+	for (i = 1; i <= VS_REKEY_MSGS; i++) {
+		wr(&w, &m);
+		ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"n", 1, &w, &flags), 0);
+		if (i < VS_REKEY_MSGS)
+			ck_assert_uint_eq(flags, 0);
+		else
+			ck_assert_uint_eq(flags, SEAL_REKEY_DUE);
+		m.n = w.vb_len;
+		open_text(&B, &m, "n", 0);
+	}
+	/* While the rekey is in flight, no more reminders. */
+	wr(&w, &m);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	{
+		struct msg init = m, resp, none;
+
+		init.n = w.vb_len;
+		wr(&w, &m);
+		ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"n", 1, &w, &flags), 0);
+		ck_assert_uint_eq(flags, 0);
+		m.n = w.vb_len;
+		open_rekey(&B, &init, &resp);
+		open_text(&B, &m, "n", 0);
+		open_rekey(&A, &resp, &none);
+	}
+	wr(&w, &m);
+	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"n", 1, &w, &flags), 0);
+	ck_assert_uint_eq(flags, 0);
+}
+END_TEST
+
+START_TEST(test_rekey_due_by_time)
+{
+	struct msg m;
+	struct vbuf w;
+	uint8_t flags;
+
+	handshake(&A, &B, NULL);
+	fake_now += VS_REKEY_SEC - 1;
+	wr(&w, &m);
+	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"t", 1, &w, &flags), 0);
+	ck_assert_uint_eq(flags, 0);
+	fake_now += 1;
+	wr(&w, &m);
+	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"t", 1, &w, &flags), 0);
+	ck_assert_uint_eq(flags, SEAL_REKEY_DUE);
+	wr(&w, &m);
+	ck_assert_int_eq(vs_seal(B.s, (const uint8_t *)"t", 1, &w, &flags), 0);
+	ck_assert_uint_eq(flags, SEAL_REKEY_DUE);
+	do_rekey(&A, &B);
+	wr(&w, &m);
+	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"t", 1, &w, &flags), 0);
+	ck_assert_uint_eq(flags, 0);
+	/* Bob's send epoch restarted when he answered. */
+	wr(&w, &m);
+	ck_assert_int_eq(vs_seal(B.s, (const uint8_t *)"t", 1, &w, &flags), 0);
+	ck_assert_uint_eq(flags, 0);
+}
+END_TEST
+
+/* Scalar 0 is the handshake ephemeral, scalar 1 the first rekey's, 2 unused yet. */
+static void
+rekey_run(struct msg hs[4], struct msg *init)
+{
+	struct vbuf w;
+
+	handshake(&A, &B, hs);
+	wr(&w, init);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	init->n = w.vb_len;
+	teardown();
+}
+
+START_TEST(test_rekey_uses_fixed_scalars_in_order)
+{
+	struct msg h1[4], h2[4], h3[4], i1, i2, i3;
+
+	rekey_run(h1, &i1);
+	A.eph[1][31] ^= 1;
+	rekey_run(h2, &i2);
+	A.eph[1][31] ^= 1;
+	A.eph[2][31] ^= 1;
+	rekey_run(h3, &i3);
+	/* Changing scalar 1 changes the rekey message, not the handshake. */
+	ck_assert_mem_eq(h1[0].b, h2[0].b, h1[0].n);
+	ck_assert_mem_eq(h1[2].b, h2[2].b, h1[2].n);
+	ck_assert(memcmp(i1.b, i2.b, i1.n) != 0);
+	/* Changing scalar 2 changes nothing yet. */
+	ck_assert_mem_eq(h1[0].b, h3[0].b, h1[0].n);
+	ck_assert_mem_eq(i1.b, i3.b, i1.n);
+}
+END_TEST
+
+START_TEST(test_hard_limit)
+{
+	struct msg m;
+	struct vbuf w;
+	uint8_t flags;
+	uint32_t i;
+
+	handshake(&A, &B, NULL);
+	for (i = 0; i < VS_HARD_LIMIT; i++) {
+		wr(&w, &m);
+		ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"h", 1, &w, &flags), 0);
+	}
+	ck_assert_uint_eq(veil_get32(m.b + 6), VS_HARD_LIMIT - 1);
+	wr(&w, &m);
+	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"h", 1, &w, &flags), VEIL_E_LIMIT);
+	ck_assert_uint_eq(w.vb_len, 0);
+	ck_assert_int_eq(vs_alive(A.s), 1);
+	/* Control messages still go out: a rekey (which will reset it) and a close. */
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	ck_assert_uint_eq(veil_get32(m.b + 6), VS_HARD_LIMIT);
+	ck_assert_int_eq(vs_close(A.s, &w), 0);
+}
+END_TEST
+
+/* ---- close and lifetime ---- */
+
+START_TEST(test_close)
+{
+	struct msg c, m;
+	struct vs_opened o;
+	struct vbuf w;
+	uint8_t flags;
+
+	handshake(&A, &B, NULL);
+	wr(&w, &c);
+	ck_assert_int_eq(vs_close(A.s, &w), 0);
+	c.n = w.vb_len;
+	ck_assert_uint_eq(c.n, E2E_DATA_HDR_LEN + 64 + AEAD_TAG_LEN);
+	ck_assert_int_eq(vs_alive(A.s), 0);
+	wr(&w, &m);
+	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"x", 1, &w, &flags), VEIL_E_STATE);
+	ck_assert_int_eq(vs_close(A.s, &w), VEIL_E_STATE);
+	ck_assert_int_eq(vs_rekey(A.s, &w), VEIL_E_STATE);
+	wr(&w, &m);
+	ck_assert_int_eq(vs_open(B.s, c.b, c.n, &o, &w), 0);
+	ck_assert_uint_eq(o.vo_kind, OPEN_CLOSED);
+	ck_assert_uint_eq(w.vb_len, 0);
+	ck_assert_int_eq(vs_alive(B.s), 0);
+	ck_assert_ptr_null(vs_peer_id(B.s));
+	ck_assert_int_eq(vs_open(B.s, c.b, c.n, &o, &w), VEIL_E_STATE);
+}
+END_TEST
+
+START_TEST(test_close_after_rekey)
+{
+	struct msg c;
+	struct vs_opened o;
+	struct vbuf w;
+
+	handshake(&A, &B, NULL);
+	do_rekey(&B, &A);
+	wr(&w, &c);
+	ck_assert_int_eq(vs_close(B.s, &w), 0);
+	c.n = w.vb_len;
+	ck_assert_int_eq(vs_open(A.s, c.b, c.n, &o, NULL), 0);
+	ck_assert_uint_eq(o.vo_kind, OPEN_CLOSED);
+	ck_assert_int_eq(vs_alive(A.s), 0);
+}
+END_TEST
+
+START_TEST(test_free_null_and_dead)
+{
+	struct msg hs[4];
+
+	vs_free(NULL);
+	ck_assert_int_eq(vs_alive(NULL), 0);
+	ck_assert_ptr_null(vs_peer_id(NULL));
+	handshake(&A, &B, hs);
+	B.refuse = 0;
+	vs_free(B.s);
+	B.s = NULL;
+}
+END_TEST
+
+START_TEST(test_null_arguments)
+{
+	struct msg m;
+	struct vs_opened o;
+	struct vbuf w;
+	uint8_t flags;
+	int done;
+
+	handshake(&A, &B, NULL);
+	wr(&w, &m);
+	ck_assert_int_eq(vs_seal(NULL, (const uint8_t *)"x", 1, &w, &flags), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"x", 1, NULL, &flags), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_open(NULL, m.b, 1, &o, &w), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_open(A.s, m.b, 1, NULL, &w), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_handshake(NULL, m.b, 1, &w, &done), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_rekey(NULL, &w), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_close(NULL, &w), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_alive(A.s), 1);
+}
+END_TEST
+
+Suite *suite_session(void);
+
+Suite *
+suite_session(void)
+{
+	Suite *s = suite_create("session");
+	TCase *hs = tcase_create("handshake");
+	TCase *data = tcase_create("data");
+	TCase *rk = tcase_create("rekey");
+	TCase *life = tcase_create("lifetime");
+
+	tcase_add_checked_fixture(hs, setup, teardown);
+	tcase_add_checked_fixture(data, setup, teardown);
+	tcase_add_checked_fixture(rk, setup, teardown);
+	tcase_add_checked_fixture(life, setup, teardown);
+	tcase_set_timeout(hs, 60);
+	tcase_set_timeout(data, 60);
+	tcase_set_timeout(rk, 60);
+	tcase_set_timeout(life, 60);
+
+	tcase_add_test(hs, test_hs_success);
+	tcase_add_test(hs, test_hs_other_direction);
+	tcase_add_test(hs, test_hs_random_ephemerals_differ);
+	tcase_add_test(hs, test_hs_fixed_ephemerals_deterministic);
+	tcase_add_test(hs, test_hs_eph_exhausted_goes_random);
+	tcase_add_test(hs, test_hs_refused_by_initiator);
+	tcase_add_test(hs, test_hs_refused_by_responder);
+	tcase_add_test(hs, test_hs_refused_expect);
+	tcase_add_test(hs, test_hs_no_verify_callback);
+	tcase_add_test(hs, test_hs_tampered_resp);
+	tcase_add_test(hs, test_hs_tampered_fin);
+	tcase_add_test(hs, test_hs_tampered_confirm);
+	tcase_add_test(hs, test_hs_truncated);
+	tcase_add_test(hs, test_hs_accept_bad_init);
+	tcase_add_test(hs, test_hs_accept_infinity_refused);
+	tcase_add_test(hs, test_hs_swapped_init_ephemeral);
+	tcase_add_test(hs, test_hs_full_mitm_detected);
+	tcase_add_test(hs, test_hs_wrong_room);
+	tcase_add_test(hs, test_hs_wrong_member_id);
+	tcase_add_test(hs, test_hs_swapped_member_ids);
+	tcase_add_test(hs, test_hs_replayed_messages);
+	tcase_add_test(hs, test_hs_replay_mid_handshake);
+	tcase_add_test(hs, test_hs_nospace_then_retry);
+	tcase_add_test(hs, test_hs_start_args);
+	tcase_add_test(hs, test_hs_data_before_done);
+	tcase_add_test(hs, test_hs_message_to_open_refused);
+	suite_add_tcase(s, hs);
+
+	tcase_add_test(data, test_data_in_order_a_to_b);
+	tcase_add_test(data, test_data_in_order_b_to_a);
+	tcase_add_test(data, test_data_interleaved);
+	tcase_add_test(data, test_data_binary_and_max_text);
+	tcase_add_test(data, test_data_text_length_limits);
+	tcase_add_test(data, test_data_nospace_unchanged);
+	tcase_add_test(data, test_data_every_bit_flip);
+	tcase_add_test(data, test_data_truncated_and_extended);
+	tcase_add_test(data, test_data_replay);
+	tcase_add_test(data, test_data_reorder);
+	tcase_add_test(data, test_data_gap_reported);
+	tcase_add_test(data, test_data_gap_max_skip);
+	tcase_add_test(data, test_data_gap_over_max_skip);
+	tcase_add_test(data, test_data_reflected);
+	tcase_add_test(data, test_data_keys_differ_per_direction);
+	tcase_add_test(data, test_data_each_message_new_key);
+	tcase_add_test(data, test_data_other_session_refused);
+	tcase_add_test(data, test_data_padding_buckets);
+	tcase_add_test(data, test_data_padding_hides_length);
+	tcase_add_test(data, test_data_epoch_ahead_refused);
+	tcase_add_test(data, test_data_auth_fail_limit);
+	tcase_add_test(data, test_data_auth_fail_below_limit_survives);
+	suite_add_tcase(s, data);
+
+	tcase_add_test(rk, test_rekey_initiator_starts);
+	tcase_add_test(rk, test_rekey_responder_starts);
+	tcase_add_test(rk, test_rekey_many);
+	tcase_add_test(rk, test_rekey_opened_epoch_reported);
+	tcase_add_test(rk, test_rekey_collision);
+	tcase_add_test(rk, test_rekey_collision_other_order);
+	tcase_add_test(rk, test_rekey_old_epoch_refused);
+	tcase_add_test(rk, test_rekey_in_flight_messages);
+	tcase_add_test(rk, test_rekey_pending_switch_with_gap);
+	tcase_add_test(rk, test_rekey_while_pending_refused);
+	tcase_add_test(rk, test_rekey_resp_unexpected);
+	tcase_add_test(rk, test_rekey_reply_needs_room);
+	tcase_add_test(rk, test_rekey_replayed_init);
+	tcase_add_test(rk, test_rekey_due_after_msgs);
+	tcase_add_test(rk, test_rekey_due_by_time);
+	tcase_add_test(rk, test_rekey_uses_fixed_scalars_in_order);
+	tcase_add_test(rk, test_hard_limit);
+	suite_add_tcase(s, rk);
+
+	tcase_add_test(life, test_close);
+	tcase_add_test(life, test_close_after_rekey);
+	tcase_add_test(life, test_free_null_and_dead);
+	tcase_add_test(life, test_null_arguments);
+	suite_add_tcase(s, life);
+	return s;
+}
