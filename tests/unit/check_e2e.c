@@ -1035,7 +1035,7 @@ START_TEST(fpr_parse_bad_digit)
 		"g0112233445566778899aabbccddeeff01234567",
 		"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123: 567",
 		"0x112233445566778899aabbccddeeff01234567",
-		"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:\xc3\xa9" "67",
+		"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:\303\25167",
 	};
 	uint8_t fpr[FPR_LEN];
 	size_t i;

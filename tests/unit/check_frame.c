@@ -1014,7 +1014,7 @@ END_TEST
 START_TEST(welcome_members_nospace)
 {
 	static const uint8_t pl[] = { 0, 3, 0, 1, 0, 2, 0, 3 };
-	uint16_t ids[2] = { 7, 7 };
+	uint16_t ids[3] = { 7, 7, 7 };
 	uint8_t b[64];
 	struct frame f;
 	size_t n = 9;
