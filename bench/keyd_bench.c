@@ -1,0 +1,670 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * keyd_bench: keyd's costs for `make bench` (issue 7, item 4), next to the
+ * OpenSSL primitives they are made of, measured by this same program through
+ * keyd's own crypto core (keyd/crypto.h, linked from libkeyd.a).
+ *
+ *   keyd_bench --a SOCK --a-pid PID --b SOCK --b-pid PID [--runs N]
+ *
+ * Two running keyd's (A and B, separate homes) act as the two ends of a
+ * conversation: A seals, B opens, handshakes run between them. Over the
+ * socket: seal and open of 256-byte messages one request at a time, seal
+ * batched to 30 peers in one request, and full 4-message handshakes (whose
+ * CPU is read from both keyd's /proc/PID/schedstat). Prints a section of the
+ * bench table and "#target LIMIT le|ge RATIO LABEL" lines for run.sh.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "e2e.h"
+#include "err.h"
+#include "frame.h"
+#include "ipc.h"
+
+#define KB_TEXT		256	/* plaintext bytes per message */
+#define KB_FANOUT	30	/* peers in one batched seal */
+#define KB_SINGLE	2000	/* single seals (then opens) per run */
+#define KB_BATCHES	600	/* batched seal requests per run */
+#define KB_HS_BATCH	50	/* handshakes between closes (keyd keeps 256 per client) */
+#define KB_HS_SECS	0.6	/* handshake time per run */
+#define KB_PRIM_SECS	0.08	/* time per primitive per run */
+#define KB_MAXRUNS	15
+#define KB_BUF		(IPC_LEN_HDR + IPC_MAX)
+
+struct kb_peer {
+	int		 p_fd;
+	int		 p_pid;
+	const char	*p_name;
+};
+
+static uint8_t	kb_rbuf[KB_BUF];	/* the last answer; ipc_msg points in here */
+static uint8_t	kb_wbuf[KB_BUF];
+static struct ipc_msg kb_req, kb_ans;
+
+static uint64_t
+kb_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+kb_fail(const char *what, int r)
+{
+	fprintf(stderr, "keyd_bench: %s: %s\n", what, r < 0 ? veil_strerror(r) :
+	    (errno ? strerror(errno) : "failed"));
+	exit(1);
+}
+
+/*
+ * CPU time of a single-threaded process in ns: the first field of
+ * /proc/PID/schedstat (ns precision), else utime+stime of /proc/PID/stat.
+ */
+static uint64_t
+kb_cpu_ns(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ns;
+	unsigned long ut, st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			if (sscanf(buf, "%llu", &ns) == 1)
+				return ns;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return ((uint64_t)ut + st) * (1000000000u / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
+static int
+kb_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+kb_io(int fd, void *p, size_t n, int wr)
+{
+	uint8_t *b = p;
+	ssize_t k;
+
+	while (n > 0) {
+		k = wr ? write(fd, b, n) : read(fd, b, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Sends kb_req to p, reads the answer into kb_ans; exits unless it is `want`. */
+static void
+kb_call(struct kb_peer *p, uint8_t want)
+{
+	struct vbuf b;
+	size_t len;
+	int r;
+
+	vbuf_writer(&b, kb_wbuf, sizeof(kb_wbuf));
+	if ((r = proto_ipc_encode(&b, &kb_req)) != 0)
+		kb_fail("encode", r);
+	if (kb_io(p->p_fd, kb_wbuf, b.vb_len, 1) != 0 ||
+	    kb_io(p->p_fd, kb_rbuf, IPC_LEN_HDR, 0) != 0)
+		kb_fail(p->p_name, 0);
+	if ((r = proto_ipc_length(kb_rbuf, IPC_LEN_HDR, &len)) != 0)
+		kb_fail("answer length", r);
+	if (kb_io(p->p_fd, kb_rbuf + IPC_LEN_HDR, len, 0) != 0)
+		kb_fail(p->p_name, 0);
+	if ((r = proto_ipc_decode(kb_rbuf + IPC_LEN_HDR, len, 1, &kb_ans)) != 0)
+		kb_fail("answer", r);
+	if (kb_ans.im_code == want)
+		return;
+	if (kb_ans.im_code == IPC_ANS_ERROR)
+		fprintf(stderr, "keyd_bench: %s answered error %u: %.*s\n", p->p_name,
+		    kb_ans.im_err, (int)kb_ans.im_textlen, (const char *)kb_ans.im_text);
+	else
+		fprintf(stderr, "keyd_bench: %s answered 0x%02x, wanted 0x%02x\n",
+		    p->p_name, kb_ans.im_code, want);
+	exit(1);
+}
+
+static void
+kb_hello(struct kb_peer *p, const char *nick)
+{
+	memset(&kb_req, 0, sizeof(kb_req));
+	kb_req.im_code = REQ_HELLO;
+	kb_req.im_nick = (const uint8_t *)nick;
+	kb_req.im_nicklen = strlen(nick);
+	kb_call(p, ANS_HELLO);
+}
+
+static const uint8_t kb_room[ROOM_ID_LEN] = { 0x76, 0x65, 0x69, 0x6c, 0x62, 0x65, 0x6e, 0x63, 0x68 };
+
+/* One full handshake, A initiating (member 1) towards B (member peer). */
+static void
+kb_handshake(struct kb_peer *a, struct kb_peer *b, uint16_t peer,
+    uint32_t *ha, uint32_t *hb)
+{
+	static uint8_t blob[E2E_MAX];
+	size_t bl;
+
+	memset(&kb_req, 0, sizeof(kb_req));
+	kb_req.im_code = REQ_HS_START;
+	memcpy(kb_req.im_room, kb_room, ROOM_ID_LEN);
+	kb_req.im_me = 1;
+	kb_req.im_peer = peer;
+	kb_call(a, ANS_HS);
+	*ha = kb_ans.im_handle;
+	memcpy(blob, kb_ans.im_blob, bl = kb_ans.im_bloblen);
+
+	memset(&kb_req, 0, sizeof(kb_req));
+	kb_req.im_code = REQ_HS_ACCEPT;
+	memcpy(kb_req.im_room, kb_room, ROOM_ID_LEN);
+	kb_req.im_me = peer;
+	kb_req.im_peer = 1;
+	kb_req.im_blob = blob;
+	kb_req.im_bloblen = bl;
+	kb_call(b, ANS_HS);
+	*hb = kb_ans.im_handle;
+	memcpy(blob, kb_ans.im_blob, bl = kb_ans.im_bloblen);
+
+	/* RESP -> A (FIN), FIN -> B (CONFIRM, done), CONFIRM -> A (done) */
+	memset(&kb_req, 0, sizeof(kb_req));
+	kb_req.im_code = REQ_HS_NEXT;
+	kb_req.im_handle = *ha;
+	kb_req.im_blob = blob;
+	kb_req.im_bloblen = bl;
+	kb_call(a, ANS_HS_NEXT);
+	memcpy(blob, kb_ans.im_blob, bl = kb_ans.im_bloblen);
+
+	kb_req.im_handle = *hb;
+	kb_req.im_bloblen = bl;
+	kb_call(b, ANS_HS_NEXT);
+	if (!kb_ans.im_done)
+		kb_fail("handshake: responder not done after FIN", 0);
+	memcpy(blob, kb_ans.im_blob, bl = kb_ans.im_bloblen);
+
+	kb_req.im_handle = *ha;
+	kb_req.im_bloblen = bl;
+	kb_call(a, ANS_HS_NEXT);
+	if (!kb_ans.im_done)
+		kb_fail("handshake: initiator not done after CONFIRM", 0);
+}
+
+static void
+kb_close(struct kb_peer *p, uint32_t h)
+{
+	memset(&kb_req, 0, sizeof(kb_req));
+	kb_req.im_code = REQ_CLOSE;
+	kb_req.im_handle = h;
+	kb_call(p, ANS_CLOSE);
+}
+
+static int
+kb_cmp(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+struct kb_stat {
+	double	s_v[KB_MAXRUNS];
+	int	s_n;
+};
+
+static void
+kb_add(struct kb_stat *s, double v)
+{
+	if (s->s_n < KB_MAXRUNS)
+		s->s_v[s->s_n++] = v;
+}
+
+static double
+kb_med(struct kb_stat *s)
+{
+	qsort(s->s_v, (size_t)s->s_n, sizeof(double), kb_cmp);
+	if (s->s_n == 0)
+		return 0;
+	return s->s_n % 2 ? s->s_v[s->s_n / 2] :
+	    (s->s_v[s->s_n / 2 - 1] + s->s_v[s->s_n / 2]) / 2;
+}
+
+/* "median (min-max)" with fmt for each number. */
+static void
+kb_row(const char *label, struct kb_stat *s, const char *unit, int prec)
+{
+	double m = kb_med(s);
+
+	printf("   %-44s %.*f (%.*f-%.*f) %s\n", label, prec, m, prec, s->s_v[0],
+	    prec, s->s_v[s->s_n - 1], unit);
+}
+
+/* ---- primitives ----------------------------------------------------------- */
+
+enum kb_prim {
+	PR_KEYGEN, PR_IMPORT, PR_ECDH, PR_SIGN, PR_VERIFY, PR_SEAL256, PR_OPEN256,
+	PR_SEAL512, PR_OPEN512, PR_HKDF, PR_RATCHET, PR_SHA, PR_RTT, PR_N
+};
+
+static const char *const kb_prim_name[PR_N] = {
+	"ECDH P-256 key generation", "P-256 peer key check + import", "ECDH P-256 derive",
+	"Ed25519 sign (58 B transcript)", "Ed25519 verify", "AES-256-GCM seal 256 B",
+	"AES-256-GCM open 256 B", "AES-256-GCM seal 512 B (padded)",
+	"AES-256-GCM open 512 B (padded)", "HKDF-SHA256 extract+expand 32 B",
+	"ratchet step (HKDF-Expand 64 B)", "SHA-256 transcript step (65 B)",
+	"Unix socket round trip, 550 B each way",
+};
+
+struct kb_prim_ctx {
+	EVP_PKEY	*pc_priv;
+	EVP_PKEY	*pc_peer;
+	uint8_t		 pc_pub[P256_PUB_LEN];
+	uint8_t		 pc_seed[ED25519_SEED_LEN];
+	uint8_t		 pc_id[ED25519_PUB_LEN];
+	uint8_t		 pc_msg[58];
+	uint8_t		 pc_sig[ED25519_SIG_LEN];
+	uint8_t		 pc_key[AEAD_KEY_LEN];
+	uint8_t		 pc_nonce[AEAD_NONCE_LEN];
+	uint8_t		 pc_ad[48];
+	uint8_t		 pc_pt[512];
+	uint8_t		 pc_ct256[256 + AEAD_TAG_LEN];
+	uint8_t		 pc_ct512[512 + AEAD_TAG_LEN];
+	uint8_t		 pc_out[512 + AEAD_TAG_LEN];
+	uint8_t		 pc_ck[HASH_LEN];
+	int		 pc_echo;	/* socket to the echo child */
+};
+
+static int
+kb_prim_once(struct kb_prim_ctx *c, enum kb_prim p)
+{
+	uint8_t ss[32], mk[AEAD_KEY_LEN], h[HASH_LEN] = { 0 }, pub[P256_PUB_LEN];
+	EVP_PKEY *k = NULL;
+	int r = 0;
+
+	switch (p) {
+	case PR_KEYGEN:
+		r = vc_p256_generate(&k, pub);
+		EVP_PKEY_free(k);
+		break;
+	case PR_IMPORT:
+		r = vc_p256_peer(c->pc_pub, P256_PUB_LEN, &k);
+		EVP_PKEY_free(k);
+		break;
+	case PR_ECDH:
+		r = vc_ecdh(c->pc_priv, c->pc_peer, ss);
+		vc_wipe(ss, sizeof(ss));
+		break;
+	case PR_SIGN:
+		r = vc_ed25519_sign(c->pc_seed, c->pc_msg, sizeof(c->pc_msg), c->pc_sig);
+		break;
+	case PR_VERIFY:
+		r = vc_ed25519_verify(c->pc_id, c->pc_msg, sizeof(c->pc_msg), c->pc_sig);
+		break;
+	case PR_SEAL256:
+		r = vc_aead_seal(c->pc_key, c->pc_nonce, c->pc_ad, sizeof(c->pc_ad),
+		    c->pc_pt, 256, c->pc_out);
+		break;
+	case PR_OPEN256:
+		r = vc_aead_open(c->pc_key, c->pc_nonce, c->pc_ad, sizeof(c->pc_ad),
+		    c->pc_ct256, sizeof(c->pc_ct256), c->pc_out);
+		break;
+	case PR_SEAL512:
+		r = vc_aead_seal(c->pc_key, c->pc_nonce, c->pc_ad, sizeof(c->pc_ad),
+		    c->pc_pt, 512, c->pc_out);
+		break;
+	case PR_OPEN512:
+		r = vc_aead_open(c->pc_key, c->pc_nonce, c->pc_ad, sizeof(c->pc_ad),
+		    c->pc_ct512, sizeof(c->pc_ct512), c->pc_out);
+		break;
+	case PR_HKDF:
+		r = vc_hkdf(c->pc_ad, 32, c->pc_key, 32, (const uint8_t *)"veil/1 root", 11,
+		    mk, sizeof(mk));
+		vc_wipe(mk, sizeof(mk));
+		break;
+	case PR_RATCHET:
+		r = vc_ratchet(c->pc_ck, mk);
+		vc_wipe(mk, sizeof(mk));
+		break;
+	case PR_SHA:
+		r = vc_mix(h, c->pc_pub, sizeof(c->pc_pub));
+		break;
+	case PR_RTT:
+		if (kb_io(c->pc_echo, c->pc_ct512, 550 - 22, 1) != 0 ||
+		    kb_io(c->pc_echo, c->pc_out, 550 - 22, 0) != 0)
+			r = VEIL_E_SYSTEM;
+		break;
+	case PR_N:
+		break;
+	}
+	return r;
+}
+
+/* µs per operation of primitive p, timed for about KB_PRIM_SECS. */
+static double
+kb_prim_time(struct kb_prim_ctx *c, enum kb_prim p)
+{
+	uint64_t t0 = kb_now(), t, n = 0;
+	int i, r;
+
+	do {
+		for (i = 0; i < 16; i++, n++)
+			if ((r = kb_prim_once(c, p)) != 0)
+				kb_fail(kb_prim_name[p], r);
+		t = kb_now();
+	} while (t - t0 < (uint64_t)(KB_PRIM_SECS * 1e9));
+	return (double)(t - t0) / 1e3 / (double)n;
+}
+
+static void
+kb_echo_child(int fd)
+{
+	uint8_t b[4096];
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, b, sizeof(b));
+		if (n <= 0)
+			_exit(0);
+		if (kb_io(fd, b, (size_t)n, 1) != 0)
+			_exit(0);
+	}
+}
+
+static void
+kb_prim_setup(struct kb_prim_ctx *c, pid_t *child)
+{
+	uint8_t peerpub[P256_PUB_LEN];
+	EVP_PKEY *other = NULL;
+	int sv[2], r;
+
+	memset(c, 0, sizeof(*c));
+	memset(c->pc_pt, 'x', sizeof(c->pc_pt));
+	memset(c->pc_key, 0x42, sizeof(c->pc_key));
+	memset(c->pc_ck, 0x17, sizeof(c->pc_ck));
+	memset(c->pc_msg, 0x5a, sizeof(c->pc_msg));
+	if ((r = vc_p256_generate(&c->pc_priv, c->pc_pub)) != 0 ||
+	    (r = vc_p256_generate(&other, peerpub)) != 0 ||
+	    (r = vc_p256_peer(peerpub, sizeof(peerpub), &c->pc_peer)) != 0 ||
+	    (r = vc_ed25519_generate(c->pc_seed, c->pc_id)) != 0 ||
+	    (r = vc_ed25519_sign(c->pc_seed, c->pc_msg, sizeof(c->pc_msg), c->pc_sig)) != 0 ||
+	    (r = vc_aead_seal(c->pc_key, c->pc_nonce, c->pc_ad, sizeof(c->pc_ad),
+	    c->pc_pt, 256, c->pc_ct256)) != 0 ||
+	    (r = vc_aead_seal(c->pc_key, c->pc_nonce, c->pc_ad, sizeof(c->pc_ad),
+	    c->pc_pt, 512, c->pc_ct512)) != 0)
+		kb_fail("primitive setup", r);
+	EVP_PKEY_free(other);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		kb_fail("socketpair", 0);
+	if ((*child = fork()) < 0)
+		kb_fail("fork", 0);
+	if (*child == 0) {
+		close(sv[0]);
+		kb_echo_child(sv[1]);
+	}
+	close(sv[1]);
+	c->pc_echo = sv[0];
+}
+
+static void
+kb_prim_free(struct kb_prim_ctx *c, pid_t child)
+{
+	close(c->pc_echo);
+	(void)waitpid(child, NULL, 0);
+	EVP_PKEY_free(c->pc_priv);
+	EVP_PKEY_free(c->pc_peer);
+	vc_wipe(c->pc_seed, sizeof(c->pc_seed));
+	vc_wipe(c->pc_key, sizeof(c->pc_key));
+	vc_wipe(c->pc_ck, sizeof(c->pc_ck));
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static void
+kb_target(double limit, const char *op, double ratio, const char *label)
+{
+	printf("#target %.2f %s %.2f %s\n", limit, op, ratio, label);
+}
+
+int
+main(int argc, char **argv)
+{
+	static uint8_t sealed[KB_SINGLE][E2E_MAX];
+	static size_t sealedlen[KB_SINGLE];
+	struct kb_peer a = { -1, 0, "keyd A" }, b = { -1, 0, "keyd B" };
+	struct kb_stat prim[PR_N], seal_us, open_us, batch_rate, batch_us, hs_rate, hs_cpu;
+	struct kb_prim_ctx pc;
+	const char *sa = NULL, *sb = NULL;
+	uint32_t ha[KB_FANOUT], hb[KB_FANOUT], hsa[KB_HS_BATCH], hsb[KB_HS_BATCH];
+	uint8_t text[KB_TEXT];
+	uint64_t t0, t1, c0, c1, hs_ns, hs_cpu_ns, hs_n;
+	double prim_hs, prim_seal, prim_open, m_seal, m_open, ratio;
+	pid_t child;
+	int runs = 5, run, i, j, k;
+	char label[160];
+
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--a") == 0)
+			sa = argv[i + 1];
+		else if (strcmp(argv[i], "--b") == 0)
+			sb = argv[i + 1];
+		else if (strcmp(argv[i], "--a-pid") == 0)
+			a.p_pid = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--b-pid") == 0)
+			b.p_pid = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--runs") == 0)
+			runs = atoi(argv[i + 1]);
+		else
+			break;
+	}
+	if (i != argc || sa == NULL || sb == NULL || a.p_pid <= 0 || b.p_pid <= 0 ||
+	    runs < 1 || runs > KB_MAXRUNS) {
+		fprintf(stderr, "usage: keyd_bench --a SOCK --a-pid PID --b SOCK --b-pid PID "
+		    "[--runs 1..%d]\n", KB_MAXRUNS);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	memset(prim, 0, sizeof(prim));
+	memset(&seal_us, 0, sizeof(seal_us));
+	memset(&open_us, 0, sizeof(open_us));
+	memset(&batch_rate, 0, sizeof(batch_rate));
+	memset(&batch_us, 0, sizeof(batch_us));
+	memset(&hs_rate, 0, sizeof(hs_rate));
+	memset(&hs_cpu, 0, sizeof(hs_cpu));
+	memset(text, 'm', sizeof(text));
+
+	kb_prim_setup(&pc, &child);
+	for (run = 0; run < runs; run++)
+		for (k = 0; k < PR_N; k++)
+			kb_add(&prim[k], kb_prim_time(&pc, (enum kb_prim)k));
+	kb_prim_free(&pc, child);
+
+	if ((a.p_fd = kb_connect(sa)) < 0)
+		kb_fail("connect A", 0);
+	if ((b.p_fd = kb_connect(sb)) < 0)
+		kb_fail("connect B", 0);
+	kb_hello(&a, "benchA");
+	kb_hello(&b, "benchB");
+
+	/* 30 sessions A -> B (members 2..31) for seal/open and the fan-out. */
+	for (j = 0; j < KB_FANOUT; j++)
+		kb_handshake(&a, &b, (uint16_t)(2 + j), &ha[j], &hb[j]);
+
+	for (run = 0; run < runs; run++) {
+		/* Single seals, stored; then B opens them in order. */
+		t0 = kb_now();
+		for (i = 0; i < KB_SINGLE; i++) {
+			memset(&kb_req, 0, sizeof(kb_req));
+			kb_req.im_code = REQ_SEAL;
+			kb_req.im_count = 1;
+			kb_req.im_handles[0] = ha[0];
+			kb_req.im_text = text;
+			kb_req.im_textlen = sizeof(text);
+			kb_call(&a, ANS_SEALED);
+			if (kb_ans.im_count != 1 || kb_ans.im_items[0].it_status != 0 ||
+			    kb_ans.im_items[0].it_bloblen > E2E_MAX)
+				kb_fail("seal item", 0);
+			memcpy(sealed[i], kb_ans.im_items[0].it_blob, kb_ans.im_items[0].it_bloblen);
+			sealedlen[i] = kb_ans.im_items[0].it_bloblen;
+		}
+		t1 = kb_now();
+		kb_add(&seal_us, (double)(t1 - t0) / 1e3 / KB_SINGLE);
+		t0 = kb_now();
+		for (i = 0; i < KB_SINGLE; i++) {
+			memset(&kb_req, 0, sizeof(kb_req));
+			kb_req.im_code = REQ_OPEN;
+			kb_req.im_handle = hb[0];
+			kb_req.im_blob = sealed[i];
+			kb_req.im_bloblen = sealedlen[i];
+			kb_call(&b, ANS_OPENED);
+			if (kb_ans.im_kind != OPEN_TEXT || kb_ans.im_textlen != sizeof(text))
+				kb_fail("open: not the text sealed", 0);
+		}
+		t1 = kb_now();
+		kb_add(&open_us, (double)(t1 - t0) / 1e3 / KB_SINGLE);
+
+		/* Batched: one request seals the message for all 30 peers. */
+		t0 = kb_now();
+		for (i = 0; i < KB_BATCHES; i++) {
+			memset(&kb_req, 0, sizeof(kb_req));
+			kb_req.im_code = REQ_SEAL;
+			kb_req.im_count = KB_FANOUT;
+			memcpy(kb_req.im_handles, ha, sizeof(ha));
+			kb_req.im_text = text;
+			kb_req.im_textlen = sizeof(text);
+			kb_call(&a, ANS_SEALED);
+			if (kb_ans.im_count != KB_FANOUT)
+				kb_fail("batched seal count", 0);
+			for (j = 0; j < KB_FANOUT; j++)
+				if (kb_ans.im_items[j].it_status != 0)
+					kb_fail("batched seal item", -(int)kb_ans.im_items[j].it_status);
+		}
+		t1 = kb_now();
+		kb_add(&batch_rate, (double)KB_BATCHES * KB_FANOUT * 1e9 / (double)(t1 - t0));
+		kb_add(&batch_us, (double)(t1 - t0) / 1e3 / (KB_BATCHES * KB_FANOUT));
+
+		/* Handshakes: CPU of both keyd's, closes not counted. */
+		hs_ns = hs_cpu_ns = hs_n = 0;
+		while (hs_ns < (uint64_t)(KB_HS_SECS * 1e9)) {
+			t0 = kb_now();
+			c0 = kb_cpu_ns(a.p_pid) + kb_cpu_ns(b.p_pid);
+			for (j = 0; j < KB_HS_BATCH; j++)
+				kb_handshake(&a, &b, (uint16_t)(100 + j), &hsa[j], &hsb[j]);
+			c1 = kb_cpu_ns(a.p_pid) + kb_cpu_ns(b.p_pid);
+			t1 = kb_now();
+			hs_ns += t1 - t0;
+			hs_cpu_ns += c1 - c0;
+			hs_n += KB_HS_BATCH;
+			for (j = 0; j < KB_HS_BATCH; j++) {
+				kb_close(&a, hsa[j]);
+				kb_close(&b, hsb[j]);
+			}
+		}
+		kb_add(&hs_rate, (double)hs_n * 1e9 / (double)hs_ns);
+		kb_add(&hs_cpu, (double)hs_cpu_ns / 1e3 / (double)hs_n);
+	}
+
+	printf("4. keyd, 256-byte messages over its Unix socket (%d runs; medians (min-max))\n", runs);
+	printf("   primitives, through keyd's crypto core (%s), us each:\n",
+	    OpenSSL_version(OPENSSL_VERSION));
+	for (k = 0; k < PR_N; k++)
+		kb_row(kb_prim_name[k], &prim[k], "us", 2);
+	printf("   over the socket (one request, one answer; A seals, B opens):\n");
+	kb_row("seal, 1 message per request", &seal_us, "us", 2);
+	printf("   %-44s %.0f msgs/s\n", "", 1e6 / kb_med(&seal_us));
+	kb_row("open, 1 message per request", &open_us, "us", 2);
+	printf("   %-44s %.0f msgs/s\n", "", 1e6 / kb_med(&open_us));
+	kb_row("seal batched to 30 peers, per sealed msg", &batch_us, "us", 3);
+	kb_row("seal batched to 30 peers", &batch_rate, "sealed msgs/s", 0);
+	kb_row("handshakes (4 messages, A and B)", &hs_rate, "handshakes/s", 0);
+	kb_row("handshake CPU, both keyd's together", &hs_cpu, "us", 1);
+
+	/*
+	 * What a handshake is made of, both sides together: each side one key
+	 * generation, one peer check, one ECDH, one signature, one verification,
+	 * two HKDF extract+expand (prk_hs, prk), three further expands, five
+	 * transcript hashes; three AEAD seals and three opens of < 256 B in all.
+	 */
+	prim_hs = 2 * (kb_med(&prim[PR_KEYGEN]) + kb_med(&prim[PR_IMPORT]) +
+	    kb_med(&prim[PR_ECDH]) + kb_med(&prim[PR_SIGN]) + kb_med(&prim[PR_VERIFY]) +
+	    2 * kb_med(&prim[PR_HKDF]) + 3 * kb_med(&prim[PR_RATCHET]) +
+	    5 * kb_med(&prim[PR_SHA])) +
+	    3 * (kb_med(&prim[PR_SEAL256]) + kb_med(&prim[PR_OPEN256]));
+	/* A sealed 256-byte text is padded to the 512 bucket: one ratchet step + AEAD. */
+	prim_seal = kb_med(&prim[PR_RATCHET]) + kb_med(&prim[PR_SEAL512]);
+	prim_open = kb_med(&prim[PR_RATCHET]) + kb_med(&prim[PR_OPEN512]);
+	printf("   %-44s %.1f us (seal %.2f, open %.2f, handshake %.1f)\n",
+	    "sum of primitives:", prim_seal + prim_open, prim_seal, prim_open, prim_hs);
+
+	m_seal = kb_med(&seal_us);
+	m_open = kb_med(&open_us);
+	ratio = (m_seal + m_open) / (3 * (prim_seal + prim_open) + 2 * kb_med(&prim[PR_RTT]));
+	snprintf(label, sizeof(label), "keyd seal+open vs 3 x primitives + 1 round trip each");
+	kb_target(1.0, "le", ratio, label);
+	snprintf(label, sizeof(label), "keyd batched fan-out to 30: %.0f sealed msgs/s vs 100000",
+	    kb_med(&batch_rate));
+	kb_target(1.0, "ge", kb_med(&batch_rate) / 100000, label);
+	snprintf(label, sizeof(label), "keyd handshake CPU vs sum of its primitives");
+	kb_target(1.5, "le", kb_med(&hs_cpu) / prim_hs, label);
+
+	for (j = 0; j < KB_FANOUT; j++) {
+		kb_close(&a, ha[j]);
+		kb_close(&b, hb[j]);
+	}
+	close(a.p_fd);
+	close(b.p_fd);
+	return 0;
+}
