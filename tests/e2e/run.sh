@@ -12,6 +12,7 @@ export E2E_LIB="$here/lib"
 
 if [ $# -gt 0 ]; then tests="$*"; else tests=$(ls "$here"/t_*.sh 2>/dev/null); fi
 pass=0 fail=0 skip=0 failed=""
+suite_start=$(date +%s)
 for t in $tests; do
 	name=$(basename "$t" .sh)
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/veil-e2e.XXXXXX")
@@ -20,7 +21,10 @@ for t in $tests; do
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	case $rc in
-	0) pass=$((pass + 1)); echo "PASS $name (${secs}s)"; rm -rf "$dir" ;;
+	0) pass=$((pass + 1)); echo "PASS $name (${secs}s)"
+	   # Measurements and remarks a passing script wants seen.
+	   grep -E ': (figure|notice): ' "$dir/log" | sed 's/^/    /'
+	   rm -rf "$dir" ;;
 	77) skip=$((skip + 1)); echo "SKIP $name: $(tail -n 1 "$dir/log")"; rm -rf "$dir" ;;
 	*) fail=$((fail + 1)); failed="$failed $name"
 	   echo "FAIL $name (exit $rc, ${secs}s); last lines of its log:"
@@ -28,5 +32,6 @@ for t in $tests; do
 	   rm -rf "$dir" ;;
 	esac
 done
+echo "e2e: $(( $(date +%s) - suite_start ))s in all"
 echo "e2e: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ] || { echo "failed:$failed"; exit 1; }
