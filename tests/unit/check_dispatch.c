@@ -1,0 +1,894 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * keyd's request table (dispatch.c), driven in-process with encoded requests:
+ * state rules (HELLO first and once), malformed requests closing the
+ * connection, per-connection handles, batch seal, pins and --expect applied
+ * during the handshake, forget, verify and the session cap. Each "keyd" here
+ * is one keyd_ctx with its own identity and known_peers; each "connection"
+ * one keyd_conn.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "keyd.h"
+#include "unit.h"
+
+struct tkeyd {
+	char			 tk_home[PATH_MAX];
+	struct vs_identity	 tk_id;
+	struct keyd_pins	 tk_pins;
+	struct keyd_ctx		 tk_ctx;
+};
+
+static uint8_t reqbuf[KEYD_ANS_MAX];
+static uint8_t ansbuf[KEYD_ANS_MAX];
+static struct ipc_msg req, ans;
+static uint8_t room[ROOM_ID_LEN];
+
+static void
+tk_init(struct tkeyd *k)
+{
+	const char *t = getenv("TMPDIR");
+	char path[PATH_MAX + 32];
+	int created;
+
+	memset(k, 0, sizeof(*k));
+	(void)snprintf(k->tk_home, sizeof(k->tk_home), "%s/veil-disp.XXXXXX",
+	    t != NULL ? t : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(k->tk_home));
+	ck_assert_int_eq(keyd_identity_load(k->tk_home, &k->tk_id, &created), 0);
+	(void)snprintf(path, sizeof(path), "%s/known_peers", k->tk_home);
+	ck_assert_int_eq(keyd_pins_open(&k->tk_pins, path), 0);
+	ck_assert_int_eq(keyd_ctx_init(&k->tk_ctx, &k->tk_id, &k->tk_pins), 0);
+	memset(room, 0x5a, sizeof(room));
+}
+
+static void
+tk_free(struct tkeyd *k)
+{
+	char path[PATH_MAX + 32];
+
+	keyd_ctx_free(&k->tk_ctx);
+	keyd_pins_close(&k->tk_pins);
+	vc_wipe(&k->tk_id, sizeof(k->tk_id));
+	(void)snprintf(path, sizeof(path), "%s/known_peers", k->tk_home);
+	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/identity", k->tk_home);
+	(void)unlink(path);
+	(void)rmdir(k->tk_home);
+}
+
+/* Sends req (already filled) and decodes the answer into ans. */
+static int
+call(struct tkeyd *k, struct keyd_conn *c)
+{
+	struct vbuf w, out;
+	size_t len;
+	int r;
+
+	vbuf_writer(&w, reqbuf, sizeof(reqbuf));
+	ck_assert_int_eq(proto_ipc_encode(&w, &req), 0);
+	ck_assert_int_eq(proto_ipc_length(reqbuf, w.vb_len, &len), 0);
+	ck_assert_uint_eq(len + IPC_LEN_HDR, w.vb_len);
+	vbuf_writer(&out, ansbuf, sizeof(ansbuf));
+	r = keyd_dispatch(&k->tk_ctx, c, reqbuf + IPC_LEN_HDR, len, &out);
+	memset(&req, 0, sizeof(req));
+	if (r != 0)
+		return r;
+	ck_assert_int_eq(proto_ipc_length(ansbuf, out.vb_len, &len), 0);
+	ck_assert_uint_eq(len + IPC_LEN_HDR, out.vb_len);
+	ck_assert_int_eq(proto_ipc_decode(ansbuf + IPC_LEN_HDR, len, 1, &ans), 0);
+	return 0;
+}
+
+static void
+hello(struct tkeyd *k, struct keyd_conn *c, const char *nick)
+{
+	req.im_code = REQ_HELLO;
+	req.im_nick = (const uint8_t *)nick;
+	req.im_nicklen = strlen(nick);
+	ck_assert_int_eq(call(k, c), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_HELLO);
+}
+
+static void
+hello_expect(struct tkeyd *k, struct keyd_conn *c, const char *nick, const char *enick,
+    const uint8_t fpr[static FPR_LEN])
+{
+	req.im_code = REQ_HELLO;
+	req.im_nick = (const uint8_t *)nick;
+	req.im_nicklen = strlen(nick);
+	req.im_count = 1;
+	req.im_expect[0].ex_nick = (const uint8_t *)enick;
+	req.im_expect[0].ex_nicklen = strlen(enick);
+	memcpy(req.im_expect[0].ex_fpr, fpr, FPR_LEN);
+	ck_assert_int_eq(call(k, c), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_HELLO);
+}
+
+static uint32_t
+hs_start(struct tkeyd *k, struct keyd_conn *c, uint8_t *blob, size_t *len)
+{
+	req.im_code = REQ_HS_START;
+	memcpy(req.im_room, room, ROOM_ID_LEN);
+	req.im_me = 1;
+	req.im_peer = 2;
+	ck_assert_int_eq(call(k, c), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_HS);
+	memcpy(blob, ans.im_blob, ans.im_bloblen);
+	*len = ans.im_bloblen;
+	return ans.im_handle;
+}
+
+static uint32_t
+hs_accept(struct tkeyd *k, struct keyd_conn *c, uint8_t *blob, size_t *len)
+{
+	req.im_code = REQ_HS_ACCEPT;
+	memcpy(req.im_room, room, ROOM_ID_LEN);
+	req.im_me = 2;
+	req.im_peer = 1;
+	req.im_blob = blob;
+	req.im_bloblen = *len;
+	ck_assert_int_eq(call(k, c), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_HS);
+	memcpy(blob, ans.im_blob, ans.im_bloblen);
+	*len = ans.im_bloblen;
+	return ans.im_handle;
+}
+
+/* One HS_NEXT; the answer stays in ans (ANS_HS_NEXT or IPC_ANS_ERROR). */
+static void
+hs_next(struct tkeyd *k, struct keyd_conn *c, uint32_t h, uint8_t *blob, size_t *len)
+{
+	req.im_code = REQ_HS_NEXT;
+	req.im_handle = h;
+	req.im_blob = blob;
+	req.im_bloblen = *len;
+	ck_assert_int_eq(call(k, c), 0);
+	if (ans.im_code == ANS_HS_NEXT) {
+		memcpy(blob, ans.im_blob, ans.im_bloblen);
+		*len = ans.im_bloblen;
+	}
+}
+
+/*
+ * Full handshake between connection ci of keyd ki (initiator) and cr of kr.
+ * Returns the responder's and initiator's trust (0 if refused), the handles.
+ * On refusal the error answer is left in ans.
+ */
+static int
+handshake(struct tkeyd *ki, struct keyd_conn *ci, struct tkeyd *kr, struct keyd_conn *cr,
+    uint32_t *hi, uint32_t *hr, uint8_t *trust_i, uint8_t *trust_r)
+{
+	static uint8_t blob[E2E_MAX];
+	size_t len;
+
+	*trust_i = *trust_r = 0;
+	*hi = hs_start(ki, ci, blob, &len);
+	*hr = hs_accept(kr, cr, blob, &len);
+	hs_next(ki, ci, *hi, blob, &len);		/* RESP -> FIN */
+	if (ans.im_code != ANS_HS_NEXT)
+		return -1;
+	ck_assert_uint_eq(ans.im_done, 0);
+	hs_next(kr, cr, *hr, blob, &len);		/* FIN -> CONFIRM, done */
+	if (ans.im_code != ANS_HS_NEXT)
+		return -1;
+	ck_assert_uint_eq(ans.im_done, 1);
+	*trust_r = ans.im_trust;
+	hs_next(ki, ci, *hi, blob, &len);		/* CONFIRM, done */
+	if (ans.im_code != ANS_HS_NEXT)
+		return -1;
+	ck_assert_uint_eq(ans.im_done, 1);
+	ck_assert_uint_eq(ans.im_bloblen, 0);
+	*trust_i = ans.im_trust;
+	return 0;
+}
+
+static void
+fpr_of(struct tkeyd *k, uint8_t fpr[static FPR_LEN])
+{
+	ck_assert_int_eq(vc_fingerprint(k->tk_id.id_pub, fpr), 0);
+}
+
+START_TEST(test_hello_answers_fingerprint)
+{
+	struct tkeyd k;
+	struct keyd_conn *c;
+	uint8_t fpr[FPR_LEN];
+
+	tk_init(&k);
+	c = keyd_conn_new();
+	hello(&k, c, "alice");
+	fpr_of(&k, fpr);
+	ck_assert_mem_eq(ans.im_fpr, fpr, FPR_LEN);
+	keyd_conn_free(c);
+	tk_free(&k);
+}
+END_TEST
+
+START_TEST(test_hello_required_first)
+{
+	static const uint8_t codes[] = { REQ_HS_START, REQ_HS_NEXT, REQ_SEAL, REQ_OPEN,
+	    REQ_REKEY, REQ_CLOSE, REQ_FORGET, REQ_VERIFY };
+	static const uint8_t blob[] = { 1, 1 };
+	struct tkeyd k;
+	struct keyd_conn *c;
+	size_t i;
+
+	tk_init(&k);
+	for (i = 0; i < sizeof(codes); i++) {
+		c = keyd_conn_new();
+		req.im_code = codes[i];
+		memcpy(req.im_room, room, ROOM_ID_LEN);
+		req.im_me = 1;
+		req.im_peer = 2;
+		req.im_handle = 1;
+		req.im_handles[0] = 1;
+		req.im_count = 1;
+		req.im_text = (const uint8_t *)"hi";
+		req.im_textlen = 2;
+		req.im_blob = blob;
+		req.im_bloblen = sizeof(blob);
+		req.im_nick = (const uint8_t *)"bob";
+		req.im_nicklen = 3;
+		ck_assert_msg(call(&k, c) == KEYD_CLOSE, "code 0x%02x served before HELLO",
+		    codes[i]);
+		keyd_conn_free(c);
+	}
+	tk_free(&k);
+}
+END_TEST
+
+START_TEST(test_hello_twice)
+{
+	struct tkeyd k;
+	struct keyd_conn *c;
+
+	tk_init(&k);
+	c = keyd_conn_new();
+	hello(&k, c, "alice");
+	req.im_code = REQ_HELLO;
+	req.im_nick = (const uint8_t *)"mallory";
+	req.im_nicklen = 7;
+	ck_assert_int_eq(call(&k, c), KEYD_CLOSE);
+	keyd_conn_free(c);
+	tk_free(&k);
+}
+END_TEST
+
+START_TEST(test_malformed_closes)
+{
+	static const uint8_t bad[][8] = {
+		{ 0x00 },			/* code 0 */
+		{ 0x81, 0, 0, 0, 0 },		/* an answer code as a request */
+		{ 0x7f },			/* unknown request */
+		{ REQ_OPEN, 0, 0, 0, 1 },	/* truncated: no blob */
+		{ REQ_REKEY, 0, 0, 0, 1, 0 },	/* trailing byte */
+		{ REQ_REKEY, 0, 0, 0, 0 },	/* handle 0 */
+	};
+	static const size_t badlen[] = { 1, 5, 1, 5, 6, 5 };
+	struct tkeyd k;
+	struct keyd_conn *c;
+	struct vbuf out;
+	size_t i;
+
+	tk_init(&k);
+	for (i = 0; i < sizeof(badlen) / sizeof(badlen[0]); i++) {
+		c = keyd_conn_new();
+		hello(&k, c, "alice");
+		vbuf_writer(&out, ansbuf, sizeof(ansbuf));
+		ck_assert_msg(keyd_dispatch(&k.tk_ctx, c, bad[i], badlen[i], &out) ==
+		    KEYD_CLOSE, "malformed request %zu answered", i);
+		ck_assert_uint_eq(out.vb_len, 0);
+		keyd_conn_free(c);
+	}
+	tk_free(&k);
+}
+END_TEST
+
+START_TEST(test_unknown_handle)
+{
+	struct tkeyd k;
+	struct keyd_conn *c;
+
+	tk_init(&k);
+	c = keyd_conn_new();
+	hello(&k, c, "alice");
+	req.im_code = REQ_REKEY;
+	req.im_handle = 99;
+	ck_assert_int_eq(call(&k, c), 0);
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_NOSESSION);
+	ck_assert_uint_eq(ans.im_handle, 99);
+	ck_assert_uint_gt(ans.im_textlen, 0);
+	/* The connection lives on. */
+	req.im_code = REQ_FORGET;
+	req.im_nick = (const uint8_t *)"nobody";
+	req.im_nicklen = 6;
+	ck_assert_int_eq(call(&k, c), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_FORGET);
+	ck_assert_uint_eq(ans.im_existed, 0);
+	keyd_conn_free(c);
+	tk_free(&k);
+}
+END_TEST
+
+START_TEST(test_other_connection_handle)
+{
+	static uint8_t blob[E2E_MAX];
+	struct tkeyd k;
+	struct keyd_conn *a, *b;
+	uint32_t h;
+	size_t len;
+
+	tk_init(&k);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello(&k, a, "alice");
+	hello(&k, b, "bob");
+	h = hs_start(&k, a, blob, &len);
+	ck_assert_uint_eq(keyd_conn_nsessions(a), 1);
+	/* b names a's handle: unknown there. */
+	req.im_code = REQ_CLOSE;
+	req.im_handle = h;
+	ck_assert_int_eq(call(&k, b), 0);
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_NOSESSION);
+	req.im_code = REQ_SEAL;
+	req.im_count = 1;
+	req.im_handles[0] = h;
+	req.im_text = (const uint8_t *)"steal";
+	req.im_textlen = 5;
+	ck_assert_int_eq(call(&k, b), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_SEALED);
+	ck_assert_uint_eq(ans.im_items[0].it_status, -VEIL_E_NOSESSION);
+	ck_assert_uint_eq(ans.im_items[0].it_bloblen, 0);
+	/* a's session is untouched. */
+	ck_assert_uint_eq(keyd_conn_nsessions(a), 1);
+	req.im_code = REQ_CLOSE;
+	req.im_handle = h;
+	ck_assert_int_eq(call(&k, a), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_CLOSE);
+	ck_assert_uint_eq(keyd_conn_nsessions(a), 0);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&k);
+}
+END_TEST
+
+START_TEST(test_handles_never_reused)
+{
+	static uint8_t blob[E2E_MAX];
+	struct tkeyd k;
+	struct keyd_conn *c;
+	uint32_t h1, h2;
+	size_t len;
+
+	tk_init(&k);
+	c = keyd_conn_new();
+	hello(&k, c, "alice");
+	h1 = hs_start(&k, c, blob, &len);
+	req.im_code = REQ_CLOSE;
+	req.im_handle = h1;
+	ck_assert_int_eq(call(&k, c), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_CLOSE);
+	h2 = hs_start(&k, c, blob, &len);
+	ck_assert_uint_ne(h1, h2);
+	keyd_conn_free(c);
+	tk_free(&k);
+}
+END_TEST
+
+START_TEST(test_handshake_two_connections)
+{
+	static uint8_t blob[E2E_MAX];
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b;
+	uint8_t ti, tr, fa[FPR_LEN], fb[FPR_LEN];
+	char safety_a[SAFETY_TEXT_MAX + 1];
+	uint32_t hi, hr;
+	size_t len;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	fpr_of(&ka, fa);
+	fpr_of(&kb, fb);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_NEW);
+	ck_assert_uint_eq(tr, TRUST_NEW);
+	/* The last answer was alice's: bob's nick and fingerprint. */
+	ck_assert_uint_eq(ans.im_nicklen, 3);
+	ck_assert_mem_eq(ans.im_nick, "bob", 3);
+	ck_assert_mem_eq(ans.im_fpr, fb, FPR_LEN);
+
+	/* A message each way. */
+	req.im_code = REQ_SEAL;
+	req.im_count = 1;
+	req.im_handles[0] = hi;
+	req.im_text = (const uint8_t *)"hello bob";
+	req.im_textlen = 9;
+	ck_assert_int_eq(call(&ka, a), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_SEALED);
+	ck_assert_uint_eq(ans.im_items[0].it_status, 0);
+	len = ans.im_items[0].it_bloblen;
+	memcpy(blob, ans.im_items[0].it_blob, len);
+	req.im_code = REQ_OPEN;
+	req.im_handle = hr;
+	req.im_blob = blob;
+	req.im_bloblen = len;
+	ck_assert_int_eq(call(&kb, b), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_OPENED);
+	ck_assert_uint_eq(ans.im_kind, OPEN_TEXT);
+	ck_assert_uint_eq(ans.im_textlen, 9);
+	ck_assert_mem_eq(ans.im_text, "hello bob", 9);
+	/* The same blob again is a replay: refused, the session lives on. */
+	req.im_code = REQ_OPEN;
+	req.im_handle = hr;
+	req.im_blob = blob;
+	req.im_bloblen = len;
+	ck_assert_int_eq(call(&kb, b), 0);
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_REPLAY);
+	ck_assert_uint_eq(keyd_conn_nsessions(b), 1);
+
+	/* Both sides compute the same safety number. */
+	req.im_code = REQ_VERIFY;
+	req.im_handle = hi;
+	ck_assert_int_eq(call(&ka, a), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_VERIFY);
+	ck_assert_mem_eq(ans.im_fpr, fb, FPR_LEN);
+	ck_assert_mem_eq(ans.im_fpr2, fa, FPR_LEN);
+	ck_assert_uint_le(ans.im_safetylen, SAFETY_TEXT_MAX);
+	memcpy(safety_a, ans.im_safety, ans.im_safetylen);
+	safety_a[ans.im_safetylen] = '\0';
+	req.im_code = REQ_VERIFY;
+	req.im_handle = hr;
+	ck_assert_int_eq(call(&kb, b), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_VERIFY);
+	ck_assert_mem_eq(ans.im_nick, "alice", 5);
+	ck_assert_mem_eq(ans.im_fpr, fa, FPR_LEN);
+	ck_assert_uint_eq(ans.im_safetylen, strlen(safety_a));
+	ck_assert_mem_eq(ans.im_safety, safety_a, strlen(safety_a));
+
+	/* Rekey: alice starts, bob answers, alice takes the answer. */
+	req.im_code = REQ_REKEY;
+	req.im_handle = hi;
+	ck_assert_int_eq(call(&ka, a), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_REKEY);
+	len = ans.im_bloblen;
+	memcpy(blob, ans.im_blob, len);
+	req.im_code = REQ_OPEN;
+	req.im_handle = hr;
+	req.im_blob = blob;
+	req.im_bloblen = len;
+	ck_assert_int_eq(call(&kb, b), 0);
+	ck_assert_uint_eq(ans.im_kind, OPEN_REKEY);
+	ck_assert_uint_gt(ans.im_bloblen, 0);
+	len = ans.im_bloblen;
+	memcpy(blob, ans.im_blob, len);
+	req.im_code = REQ_OPEN;
+	req.im_handle = hi;
+	req.im_blob = blob;
+	req.im_bloblen = len;
+	ck_assert_int_eq(call(&ka, a), 0);
+	ck_assert_uint_eq(ans.im_kind, OPEN_REKEY);
+	/* The next message travels in the new epoch. */
+	req.im_code = REQ_SEAL;
+	req.im_count = 1;
+	req.im_handles[0] = hi;
+	req.im_text = (const uint8_t *)"after rekey";
+	req.im_textlen = 11;
+	ck_assert_int_eq(call(&ka, a), 0);
+	ck_assert_uint_eq(ans.im_items[0].it_status, 0);
+	len = ans.im_items[0].it_bloblen;
+	memcpy(blob, ans.im_items[0].it_blob, len);
+	req.im_code = REQ_OPEN;
+	req.im_handle = hr;
+	req.im_blob = blob;
+	req.im_bloblen = len;
+	ck_assert_int_eq(call(&kb, b), 0);
+	ck_assert_uint_eq(ans.im_kind, OPEN_TEXT);
+	ck_assert_uint_eq(ans.im_epoch, 1);
+
+	/* Close: bob sees OPEN_CLOSED and his session is wiped. */
+	req.im_code = REQ_CLOSE;
+	req.im_handle = hi;
+	ck_assert_int_eq(call(&ka, a), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_CLOSE);
+	len = ans.im_bloblen;
+	memcpy(blob, ans.im_blob, len);
+	ck_assert_uint_eq(keyd_conn_nsessions(a), 0);
+	req.im_code = REQ_OPEN;
+	req.im_handle = hr;
+	req.im_blob = blob;
+	req.im_bloblen = len;
+	ck_assert_int_eq(call(&kb, b), 0);
+	ck_assert_uint_eq(ans.im_kind, OPEN_CLOSED);
+	ck_assert_uint_eq(keyd_conn_nsessions(b), 0);
+
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+START_TEST(test_handshake_pinned_second_time)
+{
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b;
+	uint8_t ti, tr, got[ED25519_PUB_LEN];
+	uint32_t hi, hr;
+	int found;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_int_eq(keyd_pins_lookup(&ka.tk_pins, (const uint8_t *)"bob", 3, got, &found), 0);
+	ck_assert_int_eq(found, 1);
+	ck_assert_mem_eq(got, kb.tk_id.id_pub, ED25519_PUB_LEN);
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_PINNED);
+	ck_assert_uint_eq(tr, TRUST_PINNED);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+START_TEST(test_handshake_changed_identity_refused)
+{
+	struct tkeyd ka, kb, km;
+	struct keyd_conn *a, *b, *m;
+	uint8_t ti, tr, fb[FPR_LEN], fm[FPR_LEN];
+	char tb[FPR_TEXT_LEN + 1], tm[FPR_TEXT_LEN + 1], msg[IPC_ERRMSG_MAX + 1];
+	uint32_t hi, hr;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	tk_init(&km);
+	fpr_of(&kb, fb);
+	fpr_of(&km, fm);
+	proto_fpr_format(fb, tb);
+	proto_fpr_format(fm, tm);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	m = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	hello(&km, m, "bob");		/* another key claiming to be bob */
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_int_ne(handshake(&ka, a, &km, m, &hi, &hr, &ti, &tr), 0);
+	/* Refused at alice's side, before she revealed her identity. */
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_PIN);
+	ck_assert_uint_eq(ans.im_handle, hi);
+	memcpy(msg, ans.im_text, ans.im_textlen);
+	msg[ans.im_textlen] = '\0';
+	ck_assert_ptr_nonnull(strstr(msg, "bob"));
+	ck_assert_ptr_nonnull(strstr(msg, tb));
+	ck_assert_ptr_nonnull(strstr(msg, tm));
+	ck_assert_ptr_nonnull(strstr(msg, "keyd --forget bob"));
+	/* The refused session is gone; the real bob's is not. */
+	ck_assert_uint_eq(keyd_conn_nsessions(a), 1);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	keyd_conn_free(m);
+	tk_free(&ka);
+	tk_free(&kb);
+	tk_free(&km);
+}
+END_TEST
+
+START_TEST(test_handshake_expect)
+{
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b;
+	uint8_t ti, tr, fb[FPR_LEN], got[ED25519_PUB_LEN];
+	uint32_t hi, hr;
+	int found;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	fpr_of(&kb, fb);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello_expect(&ka, a, "alice", "bob", fb);
+	hello(&kb, b, "bob");
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_EXPECTED);
+	ck_assert_uint_eq(tr, TRUST_NEW);
+	/* Pinned as well, since it was new. */
+	ck_assert_int_eq(keyd_pins_lookup(&ka.tk_pins, (const uint8_t *)"bob", 3, got, &found), 0);
+	ck_assert_int_eq(found, 1);
+	ck_assert_uint_eq(keyd_conn_nsessions(a), 1);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+START_TEST(test_handshake_expect_mismatch)
+{
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b;
+	uint8_t ti, tr, wrong[FPR_LEN], got[ED25519_PUB_LEN];
+	char tw[FPR_TEXT_LEN + 1], msg[IPC_ERRMSG_MAX + 1];
+	uint32_t hi, hr;
+	int found;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	memset(wrong, 0xab, sizeof(wrong));
+	proto_fpr_format(wrong, tw);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello_expect(&ka, a, "alice", "bob", wrong);
+	hello(&kb, b, "bob");
+	ck_assert_int_ne(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_EXPECT);
+	memcpy(msg, ans.im_text, ans.im_textlen);
+	msg[ans.im_textlen] = '\0';
+	ck_assert_ptr_nonnull(strstr(msg, "bob"));
+	ck_assert_ptr_nonnull(strstr(msg, tw));
+	/* Nothing pinned for a refused peer. */
+	ck_assert_int_eq(keyd_pins_lookup(&ka.tk_pins, (const uint8_t *)"bob", 3, got, &found), 0);
+	ck_assert_int_eq(found, 0);
+	ck_assert_uint_eq(keyd_conn_nsessions(a), 0);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+START_TEST(test_batch_seal)
+{
+	static uint8_t blob[E2E_MAX];
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b[3];
+	uint32_t hi[3], hr[3];
+	uint8_t ti, tr;
+	static const char *nicks[] = { "bob", "carol", "dave" };
+	static uint8_t sealed[3][E2E_MAX];
+	size_t sealedlen[3];
+	int i;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	a = keyd_conn_new();
+	hello(&ka, a, "alice");
+	for (i = 0; i < 3; i++) {
+		b[i] = keyd_conn_new();
+		hello(&kb, b[i], nicks[i]);
+		ck_assert_int_eq(handshake(&ka, a, &kb, b[i], &hi[i], &hr[i], &ti, &tr), 0);
+	}
+	req.im_code = REQ_SEAL;
+	req.im_count = 4;
+	req.im_handles[0] = hi[0];
+	req.im_handles[1] = 4242;		/* unknown: its own status, others go on */
+	req.im_handles[2] = hi[1];
+	req.im_handles[3] = hi[2];
+	req.im_text = (const uint8_t *)"to everyone";
+	req.im_textlen = 11;
+	ck_assert_int_eq(call(&ka, a), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_SEALED);
+	ck_assert_uint_eq(ans.im_count, 4);
+	ck_assert_uint_eq(ans.im_items[1].it_handle, 4242);
+	ck_assert_uint_eq(ans.im_items[1].it_status, -VEIL_E_NOSESSION);
+	for (i = 0; i < 3; i++) {
+		const struct ipc_item *it = &ans.im_items[i == 0 ? 0 : i + 1];
+
+		ck_assert_uint_eq(it->it_handle, hi[i]);
+		ck_assert_uint_eq(it->it_status, 0);
+		memcpy(sealed[i], it->it_blob, it->it_bloblen);
+		sealedlen[i] = it->it_bloblen;
+	}
+	/* Each recipient opens its own; nobody can open another's. */
+	for (i = 0; i < 3; i++) {
+		memcpy(blob, sealed[i], sealedlen[i]);
+		req.im_code = REQ_OPEN;
+		req.im_handle = hr[i];
+		req.im_blob = blob;
+		req.im_bloblen = sealedlen[i];
+		ck_assert_int_eq(call(&kb, b[i]), 0);
+		ck_assert_uint_eq(ans.im_code, ANS_OPENED);
+		ck_assert_mem_eq(ans.im_text, "to everyone", 11);
+	}
+	memcpy(blob, sealed[0], sealedlen[0]);
+	req.im_code = REQ_OPEN;
+	req.im_handle = hr[1];
+	req.im_blob = blob;
+	req.im_bloblen = sealedlen[0];
+	ck_assert_int_eq(call(&kb, b[1]), 0);
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	keyd_conn_free(a);
+	for (i = 0; i < 3; i++)
+		keyd_conn_free(b[i]);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+START_TEST(test_seal_before_handshake)
+{
+	static uint8_t blob[E2E_MAX];
+	struct tkeyd k;
+	struct keyd_conn *c;
+	uint32_t h;
+	size_t len;
+
+	tk_init(&k);
+	c = keyd_conn_new();
+	hello(&k, c, "alice");
+	h = hs_start(&k, c, blob, &len);
+	req.im_code = REQ_SEAL;
+	req.im_count = 1;
+	req.im_handles[0] = h;
+	req.im_text = (const uint8_t *)"early";
+	req.im_textlen = 5;
+	ck_assert_int_eq(call(&k, c), 0);
+	ck_assert_uint_eq(ans.im_items[0].it_status, -VEIL_E_STATE);
+	ck_assert_uint_eq(ans.im_items[0].it_bloblen, 0);
+	req.im_code = REQ_VERIFY;
+	req.im_handle = h;
+	ck_assert_int_eq(call(&k, c), 0);
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_STATE);
+	keyd_conn_free(c);
+	tk_free(&k);
+}
+END_TEST
+
+START_TEST(test_forget)
+{
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b;
+	uint8_t ti, tr, fb[FPR_LEN];
+	uint32_t hi, hr;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	fpr_of(&kb, fb);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	req.im_code = REQ_FORGET;
+	req.im_nick = (const uint8_t *)"bob";
+	req.im_nicklen = 3;
+	ck_assert_int_eq(call(&ka, a), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_FORGET);
+	ck_assert_uint_eq(ans.im_existed, 1);
+	ck_assert_mem_eq(ans.im_fpr, fb, FPR_LEN);
+	req.im_code = REQ_FORGET;
+	req.im_nick = (const uint8_t *)"bob";
+	req.im_nicklen = 3;
+	ck_assert_int_eq(call(&ka, a), 0);
+	ck_assert_uint_eq(ans.im_existed, 0);
+	/* First contact again. */
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_NEW);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+START_TEST(test_session_limit)
+{
+	static uint8_t blob[E2E_MAX];
+	struct tkeyd k;
+	struct keyd_conn *c;
+	size_t len;
+	int i;
+
+	tk_init(&k);
+	c = keyd_conn_new();
+	hello(&k, c, "alice");
+	for (i = 0; i < KEYD_MAX_SESSIONS; i++)
+		(void)hs_start(&k, c, blob, &len);
+	ck_assert_uint_eq(keyd_conn_nsessions(c), KEYD_MAX_SESSIONS);
+	req.im_code = REQ_HS_START;
+	memcpy(req.im_room, room, ROOM_ID_LEN);
+	req.im_me = 1;
+	req.im_peer = 2;
+	ck_assert_int_eq(call(&k, c), 0);
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_LIMIT);
+	ck_assert_uint_eq(keyd_conn_nsessions(c), KEYD_MAX_SESSIONS);
+	keyd_conn_free(c);
+	tk_free(&k);
+}
+END_TEST
+
+START_TEST(test_hs_next_after_done)
+{
+	static uint8_t blob[E2E_MAX];
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b;
+	uint8_t ti, tr;
+	uint32_t hi, hr;
+	size_t len = 67;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	memset(blob, 1, len);
+	hs_next(&ka, a, hi, blob, &len);
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_STATE);
+	ck_assert_uint_eq(keyd_conn_nsessions(a), 1);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+Suite *suite_dispatch(void);
+
+Suite *
+suite_dispatch(void)
+{
+	Suite *s = suite_create("dispatch");
+	TCase *tc;
+
+	tc = tcase_create("state");
+	tcase_add_test(tc, test_hello_answers_fingerprint);
+	tcase_add_test(tc, test_hello_required_first);
+	tcase_add_test(tc, test_hello_twice);
+	tcase_add_test(tc, test_malformed_closes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("handles");
+	tcase_add_test(tc, test_unknown_handle);
+	tcase_add_test(tc, test_other_connection_handle);
+	tcase_add_test(tc, test_handles_never_reused);
+	tcase_add_test(tc, test_seal_before_handshake);
+	tcase_add_test(tc, test_hs_next_after_done);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("handshake");
+	tcase_add_test(tc, test_handshake_two_connections);
+	tcase_add_test(tc, test_handshake_pinned_second_time);
+	tcase_add_test(tc, test_handshake_changed_identity_refused);
+	tcase_add_test(tc, test_handshake_expect);
+	tcase_add_test(tc, test_handshake_expect_mismatch);
+	tcase_add_test(tc, test_forget);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_batch_seal);
+	tcase_add_test(tc, test_session_limit);
+	suite_add_tcase(s, tc);
+	return s;
+}
