@@ -1,0 +1,659 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The worked example of PROTOCOL.md section 2.5, both ways:
+ *  - a reference computation, written straight from the text of sections
+ *    2.2-2.3 with the crypto primitives and hand-built bytes (no codec, no
+ *    session engine), must give every value of tests/unit/example_vectors.h;
+ *  - two session engines with the same identities and ephemeral scalars must
+ *    put exactly those bytes on the wire, and open each other's messages.
+ * VEIL_PRINT_EXAMPLE=1 prints the reference values in the header's format
+ * (that is how example_vectors.h and the PROTOCOL.md text were made).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "crypto.h"
+#include "e2e.h"
+#include "err.h"
+#include "ipc.h"
+#include "session.h"
+#include "unit.h"
+
+#include "example_vectors.h"
+
+#define PROTOCOL_NAME	"veil/1 P-256 HKDF-SHA256 AES-256-GCM Ed25519"
+#define XV_MAX		64
+#define XV_LEN		256
+
+struct xv {
+	const char	*name;
+	uint8_t		 b[XV_LEN];
+	size_t		 n;
+};
+
+static struct xv ref[XV_MAX];
+static size_t nref;
+
+static void
+put(const char *name, const uint8_t *p, size_t n)
+{
+	ck_assert_uint_lt(nref, XV_MAX);
+	ck_assert_uint_le(n, XV_LEN);
+	ref[nref].name = name;
+	memcpy(ref[nref].b, p, n);
+	ref[nref].n = n;
+	nref++;
+}
+
+/* The value called name in the table (hex decoded into out); aborts if absent. */
+static size_t
+table(const char *name, uint8_t *out, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(example_vectors) / sizeof(example_vectors[0]); i++)
+		if (strcmp(example_vectors[i].name, name) == 0)
+			return unit_hex(example_vectors[i].hex, out, max);
+	ck_abort_msg("no value %s in example_vectors.h", name);
+	return 0;
+}
+
+static const struct xv *
+refval(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nref; i++)
+		if (strcmp(ref[i].name, name) == 0)
+			return &ref[i];
+	ck_abort_msg("no reference value %s", name);
+	return NULL;
+}
+
+/* Asserts that the reference value name equals the table's. */
+static void
+same(const char *name)
+{
+	uint8_t want[XV_LEN];
+	const struct xv *v = refval(name);
+	size_t n = table(name, want, sizeof(want));
+
+	ck_assert_msg(n == v->n, "%s: %zu bytes, table has %zu", name, v->n, n);
+	ck_assert_msg(memcmp(v->b, want, n) == 0, "%s differs: %s", name,
+	    unit_tohex(v->b, v->n));
+}
+
+static void
+cat(uint8_t *dst, size_t *off, const void *p, size_t n)
+{
+	ck_assert_uint_le(*off + n, XV_LEN);
+	memcpy(dst + *off, p, n);
+	*off += n;
+}
+
+/* One data message by hand: the first of a chain, epoch 0, counter 0. */
+static void
+ref_data(const char *dir, const uint8_t ck[32], const uint8_t room[32], uint16_t from,
+    uint16_t to, const char *text)
+{
+	static char names[2][6][24];
+	int d = strcmp(dir, "ab") == 0 ? 0 : 1;
+	uint8_t out[64], nonce[12], ad[46], padded[64], ct[80], msg[90], u16[2];
+	size_t len = strlen(text);
+
+	ck_assert_int_eq(vc_hkdf_expand(ck, "veil/1 ratchet", out, 64), 0);
+	memset(nonce, 0, sizeof(nonce));	/* 00000000 || epoch 0 || ctr 0 */
+	ad[0] = 0x01;
+	ad[1] = 0x10;
+	memset(ad + 2, 0, 8);
+	memcpy(ad + 10, room, 32);
+	veil_put16(u16, from);
+	memcpy(ad + 42, u16, 2);
+	veil_put16(u16, to);
+	memcpy(ad + 44, u16, 2);
+	memset(padded, 0, sizeof(padded));
+	padded[0] = IK_TEXT;
+	veil_put16(padded + 1, (uint16_t)len);
+	memcpy(padded + 3, text, len);
+	ck_assert_int_eq(vc_aead_seal(out, nonce, ad, sizeof(ad), padded, 64, ct), 0);
+	memcpy(msg, ad, 10);
+	memcpy(msg + 10, ct, sizeof(ct));
+	snprintf(names[d][0], 24, "mk_%s", dir);
+	snprintf(names[d][1], 24, "ck_%s_next", dir);
+	snprintf(names[d][2], 24, "nonce_%s", dir);
+	snprintf(names[d][3], 24, "ad_%s", dir);
+	snprintf(names[d][4], 24, "padded_%s", dir);
+	snprintf(names[d][5], 24, "data_%s", dir);
+	put(names[d][0], out, 32);
+	put(names[d][1], out + 32, 32);
+	put(names[d][2], nonce, 12);
+	put(names[d][3], ad, 46);
+	put(names[d][4], padded, 64);
+	put(names[d][5], msg, 90);
+}
+
+/* Sections 2.2 and 2.3, computed by hand with the primitives. */
+static void
+ref_compute(void)
+{
+	static const char lbl_i[] = "veil/1 signature initiator";
+	static const char lbl_r[] = "veil/1 signature responder";
+	uint8_t seed_a[32], seed_b[32], id_a[32], id_b[32], room[32], sc_i[32], sc_r[32];
+	uint8_t e_i[65], e_r[65], h[32], ss[32], ss2[32], prk_hs[32], k_r[32], k_i[32];
+	uint8_t buf[XV_LEN], ct[XV_LEN], sig_i[64], sig_r[64], prk[32], root[32];
+	uint8_t ck_ir[32], ck_ri[32], n0[12], n1[12], resp_pt[40], fin_id[40], u16[2];
+	uint8_t signed_msg[26 + 32];
+	size_t off, resp_len, fin_id_len, i;
+	EVP_PKEY *pi = NULL, *pr = NULL, *peer = NULL;
+
+	if (nref > 0)
+		return;
+	for (i = 0; i < 32; i++) {
+		seed_a[i] = (uint8_t)i;
+		seed_b[i] = (uint8_t)(0x20 + i);
+	}
+	ck_assert_int_eq(vc_ed25519_public(seed_a, id_a), 0);
+	ck_assert_int_eq(vc_ed25519_public(seed_b, id_b), 0);
+	put("seed_alice", seed_a, 32);
+	put("id_alice", id_a, 32);
+	put("seed_bob", seed_b, 32);
+	put("id_bob", id_b, 32);
+	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil worked example room", 24, room), 0);
+	put("room", room, 32);
+	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil example e_I", 16, sc_i), 0);
+	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil example e_R", 16, sc_r), 0);
+	put("scalar_e_I", sc_i, 32);
+	put("scalar_e_R", sc_r, 32);
+	ck_assert_int_eq(vc_p256_from_scalar(sc_i, &pi, e_i), 0);
+	ck_assert_int_eq(vc_p256_from_scalar(sc_r, &pr, e_r), 0);
+	put("e_I", e_i, 65);
+	put("e_R", e_r, 65);
+
+	/* HS_INIT */
+	buf[0] = 0x01;
+	buf[1] = 0x01;
+	memcpy(buf + 2, e_i, 65);
+	put("hs_init", buf, 67);
+
+	/* Transcript h0..h2: alice is member 2 (initiator), bob member 1. */
+	ck_assert_int_eq(vc_sha256((const uint8_t *)PROTOCOL_NAME, strlen(PROTOCOL_NAME), h), 0);
+	put("h0", h, 32);
+	off = 0;
+	cat(buf, &off, h, 32);
+	cat(buf, &off, room, 32);
+	veil_put16(u16, 2);
+	cat(buf, &off, u16, 2);
+	veil_put16(u16, 1);
+	cat(buf, &off, u16, 2);
+	cat(buf, &off, e_i, 65);
+	ck_assert_int_eq(vc_sha256(buf, off, h), 0);
+	put("h1", h, 32);
+	off = 0;
+	cat(buf, &off, h, 32);
+	cat(buf, &off, e_r, 65);
+	ck_assert_int_eq(vc_sha256(buf, off, h), 0);
+	put("h2", h, 32);
+
+	/* ss both ways. */
+	ck_assert_int_eq(vc_p256_peer(e_r, 65, &peer), 0);
+	ck_assert_int_eq(vc_ecdh(pi, peer, ss), 0);
+	EVP_PKEY_free(peer);
+	peer = NULL;
+	ck_assert_int_eq(vc_p256_peer(e_i, 65, &peer), 0);
+	ck_assert_int_eq(vc_ecdh(pr, peer, ss2), 0);
+	EVP_PKEY_free(peer);
+	ck_assert_mem_eq(ss, ss2, 32);
+	put("ss", ss, 32);
+	ck_assert_int_eq(vc_hkdf_extract(h, 32, ss, 32, prk_hs), 0);
+	put("prk_hs", prk_hs, 32);
+	ck_assert_int_eq(vc_hkdf_expand(prk_hs, "veil/1 handshake r->i", k_r, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk_hs, "veil/1 handshake i->r", k_i, 32), 0);
+	put("k_r", k_r, 32);
+	put("k_i", k_i, 32);
+
+	/* HS_RESP: AEAD(k_r, n0, h2, id_R || str8 nick_R). */
+	memset(n0, 0, 12);
+	memset(n1, 0, 12);
+	n1[11] = 1;
+	resp_len = 0;
+	cat(resp_pt, &resp_len, id_b, 32);
+	cat(resp_pt, &resp_len, "\x03" "bob", 4);
+	put("resp_plaintext", resp_pt, resp_len);
+	ck_assert_int_eq(vc_aead_seal(k_r, n0, h, 32, resp_pt, resp_len, ct), 0);
+	put("resp_ciphertext", ct, resp_len + 16);
+	off = 0;
+	cat(buf, &off, "\x01\x02", 2);
+	cat(buf, &off, e_r, 65);
+	cat(buf, &off, ct, resp_len + 16);
+	put("hs_resp", buf, off);
+
+	/* h3, h4, sig_I, HS_FIN: AEAD(k_i, n0, h3, id_I || str8 nick_I || sig_I). */
+	off = 0;
+	cat(buf, &off, h, 32);
+	cat(buf, &off, resp_pt, resp_len);
+	ck_assert_int_eq(vc_sha256(buf, off, h), 0);
+	put("h3", h, 32);
+	fin_id_len = 0;
+	cat(fin_id, &fin_id_len, id_a, 32);
+	cat(fin_id, &fin_id_len, "\x05" "alice", 6);
+	off = 0;
+	cat(buf, &off, h, 32);
+	cat(buf, &off, fin_id, fin_id_len);
+	{
+		uint8_t h3[32];
+
+		memcpy(h3, h, 32);
+		ck_assert_int_eq(vc_sha256(buf, off, h), 0);
+		put("h4", h, 32);
+		memcpy(signed_msg, lbl_i, 26);
+		memcpy(signed_msg + 26, h, 32);
+		put("signed_initiator", signed_msg, sizeof(signed_msg));
+		ck_assert_int_eq(vc_ed25519_sign(seed_a, signed_msg, sizeof(signed_msg), sig_i), 0);
+		put("sig_I", sig_i, 64);
+		off = 0;
+		cat(buf, &off, fin_id, fin_id_len);
+		cat(buf, &off, sig_i, 64);
+		put("fin_plaintext", buf, off);
+		ck_assert_int_eq(vc_aead_seal(k_i, n0, h3, 32, buf, off, ct), 0);
+		put("fin_ciphertext", ct, off + 16);
+		buf[0] = 0x01;
+		buf[1] = 0x03;
+		memcpy(buf + 2, ct, off + 16);
+		put("hs_fin", buf, off + 18);
+	}
+
+	/* sig_R, HS_CONFIRM: AEAD(k_r, n1, h4, sig_R). */
+	memcpy(signed_msg, lbl_r, 26);
+	put("signed_responder", signed_msg, sizeof(signed_msg));
+	ck_assert_int_eq(vc_ed25519_sign(seed_b, signed_msg, sizeof(signed_msg), sig_r), 0);
+	put("sig_R", sig_r, 64);
+	ck_assert_int_eq(vc_aead_seal(k_r, n1, h, 32, sig_r, 64, ct), 0);
+	put("confirm_ciphertext", ct, 80);
+	buf[0] = 0x01;
+	buf[1] = 0x04;
+	memcpy(buf + 2, ct, 80);
+	put("hs_confirm", buf, 82);
+
+	/* Session keys from prk = Extract(h4, ss). */
+	ck_assert_int_eq(vc_hkdf_extract(h, 32, ss, 32, prk), 0);
+	put("prk", prk, 32);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 root", root, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 chain i->r", ck_ir, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 chain r->i", ck_ri, 32), 0);
+	put("root", root, 32);
+	put("ck_ir", ck_ir, 32);
+	put("ck_ri", ck_ri, 32);
+
+	/* First data message each way. */
+	ref_data("ab", ck_ir, room, 2, 1, "hello bob");
+	ref_data("ba", ck_ri, room, 1, 2, "hi alice");
+
+	EVP_PKEY_free(pi);
+	EVP_PKEY_free(pr);
+
+	if (getenv("VEIL_PRINT_EXAMPLE") != NULL) {
+		printf("/* SPDX-License-Identifier: ISC */\n"
+		    "/* Generated by VEIL_PRINT_EXAMPLE=1 unit-tests example; see check_example.c. */\n"
+		    "#ifndef VEIL_EXAMPLE_VECTORS_H\n#define VEIL_EXAMPLE_VECTORS_H\n\n"
+		    "static const struct {\n\tconst char\t*name;\n\tconst char\t*hex;\n"
+		    "} example_vectors[] = {\n");
+		for (i = 0; i < nref; i++)
+			printf("\t{ \"%s\",\n\t  \"%s\" },\n", ref[i].name,
+			    unit_tohex(ref[i].b, ref[i].n));
+		printf("};\n\n#endif\n");
+	}
+}
+
+/* ---- the reference computation against the table ---- */
+
+START_TEST(test_example_table_complete)
+{
+	size_t i, ntab = sizeof(example_vectors) / sizeof(example_vectors[0]);
+
+	ref_compute();
+	ck_assert_uint_eq(ntab, nref);
+	for (i = 0; i < nref; i++)
+		same(ref[i].name);
+}
+END_TEST
+
+START_TEST(test_example_identities)
+{
+	uint8_t seed[32], pub[32], want[32];
+
+	ref_compute();
+	same("id_alice");
+	same("id_bob");
+	table("seed_alice", seed, 32);
+	ck_assert_int_eq(vc_ed25519_public(seed, pub), 0);
+	table("id_alice", want, 32);
+	ck_assert_mem_eq(pub, want, 32);
+	ck_assert_uint_eq(seed[0], 0x00);
+	ck_assert_uint_eq(seed[31], 0x1f);
+}
+END_TEST
+
+START_TEST(test_example_room_and_ephemerals)
+{
+	ref_compute();
+	same("room");
+	same("scalar_e_I");
+	same("scalar_e_R");
+	same("e_I");
+	same("e_R");
+	same("hs_init");
+}
+END_TEST
+
+START_TEST(test_example_transcript)
+{
+	ref_compute();
+	same("h0");
+	same("h1");
+	same("h2");
+	same("h3");
+	same("h4");
+}
+END_TEST
+
+START_TEST(test_example_handshake_keys)
+{
+	ref_compute();
+	same("ss");
+	same("prk_hs");
+	same("k_r");
+	same("k_i");
+}
+END_TEST
+
+START_TEST(test_example_signatures)
+{
+	uint8_t id[32], msg[58], sig[64];
+
+	ref_compute();
+	same("sig_I");
+	same("sig_R");
+	/* They verify, and not under the other label. */
+	table("id_alice", id, 32);
+	table("signed_initiator", msg, sizeof(msg));
+	table("sig_I", sig, 64);
+	ck_assert_int_eq(vc_ed25519_verify(id, msg, sizeof(msg), sig), 0);
+	table("signed_responder", msg, sizeof(msg));
+	ck_assert_int_eq(vc_ed25519_verify(id, msg, sizeof(msg), sig), VEIL_E_AUTH);
+	table("id_bob", id, 32);
+	table("sig_R", sig, 64);
+	ck_assert_int_eq(vc_ed25519_verify(id, msg, sizeof(msg), sig), 0);
+}
+END_TEST
+
+START_TEST(test_example_handshake_ciphertexts)
+{
+	ref_compute();
+	same("resp_plaintext");
+	same("resp_ciphertext");
+	same("fin_plaintext");
+	same("fin_ciphertext");
+	same("confirm_ciphertext");
+}
+END_TEST
+
+START_TEST(test_example_session_keys)
+{
+	uint8_t ck_ir[32], ck_ri[32];
+
+	ref_compute();
+	same("prk");
+	same("root");
+	same("ck_ir");
+	same("ck_ri");
+	table("ck_ir", ck_ir, 32);
+	table("ck_ri", ck_ri, 32);
+	ck_assert(memcmp(ck_ir, ck_ri, 32) != 0);
+}
+END_TEST
+
+START_TEST(test_example_ratchet_matches_vc_ratchet)
+{
+	uint8_t ck[32], mk[32], want[32];
+
+	ref_compute();
+	table("ck_ir", ck, 32);
+	ck_assert_int_eq(vc_ratchet(ck, mk), 0);
+	table("mk_ab", want, 32);
+	ck_assert_mem_eq(mk, want, 32);
+	table("ck_ab_next", want, 32);
+	ck_assert_mem_eq(ck, want, 32);
+	table("ck_ri", ck, 32);
+	ck_assert_int_eq(vc_ratchet(ck, mk), 0);
+	table("mk_ba", want, 32);
+	ck_assert_mem_eq(mk, want, 32);
+}
+END_TEST
+
+START_TEST(test_example_data_values)
+{
+	ref_compute();
+	same("mk_ab");
+	same("nonce_ab");
+	same("ad_ab");
+	same("padded_ab");
+	same("data_ab");
+	same("mk_ba");
+	same("nonce_ba");
+	same("ad_ba");
+	same("padded_ba");
+	same("data_ba");
+}
+END_TEST
+
+START_TEST(test_example_padded_decodes)
+{
+	uint8_t p[64];
+	const uint8_t *body;
+	size_t n, len;
+	uint8_t kind;
+
+	n = table("padded_ab", p, sizeof(p));
+	ck_assert_int_eq(proto_inner_decode(p, n, &kind, &body, &len), 0);
+	ck_assert_uint_eq(kind, IK_TEXT);
+	ck_assert_uint_eq(len, 9);
+	ck_assert_mem_eq(body, "hello bob", 9);
+}
+END_TEST
+
+/* ---- the session engine reproduces the wire bytes ---- */
+
+struct xside {
+	struct vs_identity	 id;
+	struct vs_params	 p;
+	uint8_t			 sc[32];
+	struct vs_session	*s;
+};
+
+static void
+side(struct xside *x, const char *seed, const char *nick, uint16_t me, uint16_t peer,
+    const char *scalar)
+{
+	memset(x, 0, sizeof(*x));
+	table(seed, x->id.id_seed, 32);
+	ck_assert_int_eq(vc_ed25519_public(x->id.id_seed, x->id.id_pub), 0);
+	x->id.id_nicklen = strlen(nick);
+	memcpy(x->id.id_nick, nick, x->id.id_nicklen);
+	table(scalar, x->sc, 32);
+	x->p.vp_me = &x->id;
+	table("room", x->p.vp_room, 32);
+	x->p.vp_me_id = me;
+	x->p.vp_peer_id = peer;
+	x->p.vp_eph = x->sc;
+	x->p.vp_neph = 1;
+}
+
+static void
+wire(const char *name, const struct vbuf *w)
+{
+	uint8_t want[XV_LEN];
+	size_t n = table(name, want, sizeof(want));
+
+	ck_assert_msg(w->vb_len == n, "%s: engine wrote %zu bytes, table %zu", name,
+	    w->vb_len, n);
+	ck_assert_msg(memcmp(w->vb_wr, want, n) == 0, "%s: engine wrote %s", name,
+	    unit_tohex(w->vb_wr, w->vb_len));
+}
+
+/* Runs the engines up to step (1..6) and checks each message on the way. */
+static void
+engine_run(int steps)
+{
+	struct xside a, b;
+	uint8_t m[XV_LEN * 20];
+	struct vs_opened o;
+	struct vbuf w, rep;
+	uint8_t flags, rb[8];
+	int done;
+
+	side(&a, "seed_alice", "alice", 2, 1, "scalar_e_I");
+	side(&b, "seed_bob", "bob", 1, 2, "scalar_e_R");
+	vbuf_writer(&w, m, sizeof(m));
+	ck_assert_int_eq(vs_start(&a.s, &a.p, &w), 0);
+	wire("hs_init", &w);
+	if (steps >= 2) {
+		struct vbuf r;
+
+		vbuf_writer(&r, m + 100, sizeof(m) - 100);
+		ck_assert_int_eq(vs_accept(&b.s, &b.p, m, w.vb_len, &r), 0);
+		wire("hs_resp", &r);
+		w = r;
+	}
+	if (steps >= 3) {
+		struct vbuf r;
+
+		vbuf_writer(&r, m + 400, sizeof(m) - 400);
+		ck_assert_int_eq(vs_handshake(a.s, w.vb_wr, w.vb_len, &r, &done), 0);
+		ck_assert_int_eq(done, 0);
+		wire("hs_fin", &r);
+		w = r;
+	}
+	if (steps >= 4) {
+		struct vbuf r;
+
+		vbuf_writer(&r, m + 700, sizeof(m) - 700);
+		ck_assert_int_eq(vs_handshake(b.s, w.vb_wr, w.vb_len, &r, &done), 0);
+		ck_assert_int_eq(done, 1);
+		wire("hs_confirm", &r);
+		vbuf_writer(&w, m + 1000, sizeof(m) - 1000);
+		ck_assert_int_eq(vs_handshake(a.s, r.vb_wr, r.vb_len, &w, &done), 0);
+		ck_assert_int_eq(done, 1);
+		ck_assert_uint_eq(w.vb_len, 0);
+	}
+	if (steps >= 5) {
+		vbuf_writer(&w, m + 1000, sizeof(m) - 1000);
+		ck_assert_int_eq(vs_seal(a.s, (const uint8_t *)"hello bob", 9, &w, &flags), 0);
+		wire("data_ab", &w);
+		vbuf_writer(&rep, rb, sizeof(rb));
+		ck_assert_int_eq(vs_open(b.s, w.vb_wr, w.vb_len, &o, &rep), 0);
+		ck_assert_uint_eq(o.vo_kind, OPEN_TEXT);
+		ck_assert_uint_eq(o.vo_textlen, 9);
+		ck_assert_mem_eq(o.vo_text, "hello bob", 9);
+	}
+	if (steps >= 6) {
+		vbuf_writer(&w, m + 2000, sizeof(m) - 2000);
+		ck_assert_int_eq(vs_seal(b.s, (const uint8_t *)"hi alice", 8, &w, &flags), 0);
+		wire("data_ba", &w);
+		vbuf_writer(&rep, rb, sizeof(rb));
+		ck_assert_int_eq(vs_open(a.s, w.vb_wr, w.vb_len, &o, &rep), 0);
+		ck_assert_uint_eq(o.vo_textlen, 8);
+		ck_assert_mem_eq(o.vo_text, "hi alice", 8);
+	}
+	vs_free(a.s);
+	vs_free(b.s);
+}
+
+START_TEST(test_example_engine_hs_init)
+{
+	engine_run(1);
+}
+END_TEST
+
+START_TEST(test_example_engine_hs_resp)
+{
+	engine_run(2);
+}
+END_TEST
+
+START_TEST(test_example_engine_hs_fin)
+{
+	engine_run(3);
+}
+END_TEST
+
+START_TEST(test_example_engine_hs_confirm)
+{
+	engine_run(4);
+}
+END_TEST
+
+START_TEST(test_example_engine_data_alice)
+{
+	engine_run(5);
+}
+END_TEST
+
+START_TEST(test_example_engine_data_bob)
+{
+	engine_run(6);
+}
+END_TEST
+
+START_TEST(test_example_decodes)
+{
+	uint8_t msg[XV_LEN];
+	struct e2e_msg m;
+	size_t n;
+
+	n = table("hs_resp", msg, sizeof(msg));
+	ck_assert_int_eq(proto_e2e_decode(msg, n, &m), 0);
+	ck_assert_uint_eq(m.em_type, E2E_HS_RESP);
+	n = table("hs_fin", msg, sizeof(msg));
+	ck_assert_int_eq(proto_e2e_decode(msg, n, &m), 0);
+	ck_assert_uint_eq(m.em_type, E2E_HS_FIN);
+	n = table("data_ba", msg, sizeof(msg));
+	ck_assert_int_eq(proto_e2e_decode(msg, n, &m), 0);
+	ck_assert_uint_eq(m.em_type, E2E_DATA);
+	ck_assert_uint_eq(m.em_ctlen, 80);
+}
+END_TEST
+
+Suite *suite_example(void);
+
+Suite *
+suite_example(void)
+{
+	Suite *s = suite_create("example");
+	TCase *r = tcase_create("reference");
+	TCase *e = tcase_create("engine");
+
+	tcase_add_test(r, test_example_table_complete);
+	tcase_add_test(r, test_example_identities);
+	tcase_add_test(r, test_example_room_and_ephemerals);
+	tcase_add_test(r, test_example_transcript);
+	tcase_add_test(r, test_example_handshake_keys);
+	tcase_add_test(r, test_example_signatures);
+	tcase_add_test(r, test_example_handshake_ciphertexts);
+	tcase_add_test(r, test_example_session_keys);
+	tcase_add_test(r, test_example_ratchet_matches_vc_ratchet);
+	tcase_add_test(r, test_example_data_values);
+	tcase_add_test(r, test_example_padded_decodes);
+	suite_add_tcase(s, r);
+	tcase_add_test(e, test_example_engine_hs_init);
+	tcase_add_test(e, test_example_engine_hs_resp);
+	tcase_add_test(e, test_example_engine_hs_fin);
+	tcase_add_test(e, test_example_engine_hs_confirm);
+	tcase_add_test(e, test_example_engine_data_alice);
+	tcase_add_test(e, test_example_engine_data_bob);
+	tcase_add_test(e, test_example_decodes);
+	suite_add_tcase(s, e);
+	return s;
+}
