@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: ISC
+# Fuzzing, included by the top Makefile. One libFuzzer harness per parser,
+# in-process, with the protocol sources compiled straight into each one.
+#
+#   make fuzz              every harness for FUZZ_SECONDS (default 60) each
+#   make fuzz-smoke        every harness for FUZZ_SMOKE_SECONDS (default 10) each
+#   make fuzz-corpus       rewrite the seed corpora (tests/fuzz/mkcorpus.py)
+#
+# A crash, leak, sanitizer report or harness abort fails the target and leaves
+# the input in $(O)/fuzz/crash-<harness>-*; the committed seed corpus in
+# tests/fuzz/corpus/<harness>/ is only read, new units go to $(O)/fuzz/work/.
+
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_CFLAGS	:= -std=c11 -g -O1 -fno-omit-frame-pointer $(WARN) -D_GNU_SOURCE \
+		   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		   -Iprotocol -Ikeyd -Isandbox
+FUZZ_NAMES	:= $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
+FUZZ_BINS	:= $(addprefix $(O)/fuzz/,$(FUZZ_NAMES))
+# Large enough for any frame over the hard limit and any IPC batch worth exploring.
+FUZZ_MAXLEN	?= 70000
+
+$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRC) $(wildcard protocol/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC)
+
+# $(call fuzz_run,SECONDS): runs every harness in turn; prints its executions.
+define fuzz_run
+	$(Q)for h in $(FUZZ_NAMES); do \
+		mkdir -p $(O)/fuzz/work/$$h; \
+		log=$(O)/fuzz/$$h.log; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		$(O)/fuzz/$$h -max_total_time=$(1) -print_final_stats=1 \
+			-max_len=$(FUZZ_MAXLEN) -artifact_prefix=$(O)/fuzz/crash-$$h- \
+			$(O)/fuzz/work/$$h tests/fuzz/corpus/$$h > $$log 2>&1; \
+		rc=$$?; \
+		execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log); \
+		if [ $$rc -ne 0 ]; then \
+			tail -n 40 $$log; \
+			echo "fuzz: $$h FAILED after $${execs:-?} executions (log $$log)"; \
+			exit 1; \
+		fi; \
+		echo "fuzz: $$h ok, $$execs executions in $(1) s"; \
+	done
+endef
+
+fuzz: $(FUZZ_BINS)
+	$(call fuzz_run,$(FUZZ_SECONDS))
+
+fuzz-smoke: $(FUZZ_BINS)
+	$(call fuzz_run,$(FUZZ_SMOKE_SECONDS))
+
+fuzz-corpus:
+	$(Q)python3 tests/fuzz/mkcorpus.py
+
+.PHONY: fuzz-corpus

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
+"""Writes the seed corpora in tests/fuzz/corpus/<harness>/: one small valid
+message per type, built here from PROTOCOL.md independently of the C codecs
+(so a seed the codecs refuse points at a disagreement). Run from anywhere:
+    python3 tests/fuzz/mkcorpus.py
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def u8(v): return struct.pack(">B", v)
+def u16(v): return struct.pack(">H", v)
+def u32(v): return struct.pack(">I", v)
+def str8(b): return u8(len(b)) + b
+def str16(b): return u16(len(b)) + b
+def str32(b): return u32(len(b)) + b
+
+
+def frame(t, src, dst, payload=b""):
+    return u8(1) + u8(t) + u16(src) + u16(dst) + u32(len(payload)) + payload
+
+
+ROOM = bytes(range(32))
+EPH = b"\x04" + bytes(range(1, 65))
+ID = bytes(range(0x20, 0x40))
+SIG = b"\x5e" * 64
+FPR_A = b"\x11" * 20
+FPR_B = bytes(range(20))
+
+FRAMES_TO_RELAY = {
+    "join": frame(1, 0, 0, ROOM),
+    "data_unicast": frame(5, 0, 2, b"\x01\x01" + EPH),
+    "data_bcast": frame(5, 0, 0xFFFF, b"hi"),
+    "ping": frame(6, 0, 0),
+}
+FRAMES_TO_CLIENT = {
+    "welcome": frame(2, 0, 3, u16(2) + u16(1) + u16(2)),
+    "welcome_alone": frame(2, 0, 1, u16(0)),
+    "joined": frame(3, 4, 0),
+    "left": frame(4, 4, 0),
+    "data": frame(5, 1, 3, b"\x01\x10" + b"\0" * 88),
+    "pong": frame(7, 0, 0),
+    "error": frame(8, 0, 0, u8(3)),
+}
+
+
+def inner(kind, body):
+    need = 3 + len(body)
+    bucket = 64
+    while bucket < need:
+        bucket *= 2
+    return u8(kind) + u16(len(body)) + body + b"\0" * (bucket - need)
+
+
+HS_ID = ID + str8(b"bob")
+HS_ID_SIG = ID + str8(b"alice") + SIG
+E2E = {
+    "hs_init": b"\x01\x01" + EPH,
+    "hs_resp": b"\x01\x02" + EPH + bytes(len(HS_ID) + 16),
+    "hs_fin": b"\x01\x03" + bytes(len(HS_ID_SIG) + 16),
+    "hs_confirm": b"\x01\x04" + bytes(80),
+    "data_64": b"\x01\x10" + u32(0) + u32(1) + bytes(64 + 16),
+    "data_128": b"\x01\x10" + u32(3) + u32(9) + bytes(128 + 16),
+    "inner_text": inner(1, b"hello"),
+    "inner_rekey": inner(2, EPH),
+    "inner_close": inner(4, b""),
+    "hs_id": HS_ID,
+    "hs_id_sig": HS_ID_SIG,
+    "fpr_colon": b"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:4567",
+    "fpr_dash": b"0011-2233-4455-6677-8899-AABB-CCDD-EEFF-0123-4567",
+    "fpr_bare": b"00112233445566778899aabbccddeeff01234567",
+}
+
+
+def ipc(code, fields):
+    body = u8(code) + fields
+    return u32(len(body)) + body
+
+
+ROUTE = ROOM + u16(1) + u16(2)
+REQUESTS = {
+    "hello": ipc(0x01, str8(b"alice") + u8(1) + str8(b"bob") + FPR_A),
+    "hs_start": ipc(0x02, ROUTE),
+    "hs_accept": ipc(0x03, ROUTE + str32(E2E["hs_init"])),
+    "hs_next": ipc(0x04, u32(1) + str32(E2E["hs_resp"])),
+    "seal": ipc(0x05, u16(2) + u32(1) + u32(2) + str16(b"hello")),
+    "open": ipc(0x06, u32(1) + str32(E2E["data_64"])),
+    "rekey": ipc(0x07, u32(1)),
+    "close": ipc(0x08, u32(1)),
+    "forget": ipc(0x09, str8(b"bob")),
+    "verify": ipc(0x0A, u32(1)),
+}
+ANSWERS = {
+    "hello": ipc(0x81, FPR_A),
+    "hs": ipc(0x82, u32(1) + str32(E2E["hs_init"])),
+    "hs_next": ipc(0x84, u32(1) + u8(0) + str32(E2E["hs_fin"])),
+    "hs_next_done": ipc(0x84, u32(1) + u8(1) + str32(b"") + str8(b"bob") + FPR_B + u8(2)),
+    "sealed": ipc(0x85, u16(2) + u32(1) + u8(0) + u8(1) + str32(E2E["data_64"])
+                  + u32(2) + u8(17) + u8(0) + str32(b"")),
+    "opened": ipc(0x86, u32(1) + u8(1) + u32(0) + u32(0) + str16(b"hi") + str32(b"")),
+    "opened_rekey": ipc(0x86, u32(1) + u8(2) + u32(1) + u32(0) + str16(b"")
+                        + str32(E2E["data_128"])),
+    "rekey": ipc(0x87, u32(1) + str32(E2E["data_128"])),
+    "close": ipc(0x88, u32(1) + str32(E2E["data_64"])),
+    "forget": ipc(0x89, u8(1) + FPR_B),
+    "verify": ipc(0x8A, str8(b"bob") + FPR_B + FPR_A + str8(b"01234 56789 01234 56789")),
+    "error": ipc(0xFF, u8(15) + u32(1) + str16(b"identity of bob changed")),
+}
+
+
+def write(harness, seeds):
+    d = os.path.join(HERE, "corpus", harness)
+    os.makedirs(d, exist_ok=True)
+    for name, data in seeds.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+
+def main():
+    write("fuzz_frame", {**FRAMES_TO_RELAY, **FRAMES_TO_CLIENT})
+    write("fuzz_e2e", E2E)
+    # The stream harnesses also see a prefix-less body and two messages back to back.
+    req = dict(REQUESTS)
+    req["two"] = REQUESTS["rekey"] + REQUESTS["seal"]
+    write("fuzz_ipc_req", req)
+    write("fuzz_ipc_ans", ANSWERS)
+    # fuzz_roundtrip: the first byte selects the codec (see fuzz_roundtrip.c).
+    rt = {}
+    for k, v in FRAMES_TO_RELAY.items():
+        rt["relay_" + k] = u8(0) + v
+    for k, v in FRAMES_TO_CLIENT.items():
+        rt["client_" + k] = u8(1) + v
+    for k in ("hs_init", "hs_resp", "hs_fin", "hs_confirm", "data_64"):
+        rt["e2e_" + k] = u8(2) + E2E[k]
+    for k in ("inner_text", "inner_rekey", "inner_close"):
+        rt[k] = u8(3) + E2E[k]
+    rt["hs_id"] = u8(4) + HS_ID
+    rt["hs_id_sig"] = u8(5) + HS_ID_SIG
+    for k, v in REQUESTS.items():
+        rt["req_" + k] = u8(6) + v[4:]
+    for k, v in ANSWERS.items():
+        rt["ans_" + k] = u8(7) + v[4:]
+    rt["fpr"] = u8(8) + FPR_B
+    write("fuzz_roundtrip", rt)
+
+
+if __name__ == "__main__":
+    main()
