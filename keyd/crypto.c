@@ -11,11 +11,12 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
-#include <openssl/x509.h>
 
 #include "crypto.h"
 #include "err.h"
@@ -37,6 +38,7 @@ _Static_assert(VC_SAFETY_LEN == SAFETY_GROUPS * 6 - 1, "safety number text lengt
 static EVP_CIPHER	*vc_gcm;
 static EVP_KDF		*vc_kdf;
 static EVP_MD		*vc_md;
+static EVP_MAC		*vc_hmac;
 
 static const EVP_CIPHER *
 vc_gcm_get(void)
@@ -52,6 +54,14 @@ vc_kdf_get(void)
 	if (vc_kdf == NULL)
 		vc_kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
 	return vc_kdf;
+}
+
+static EVP_MAC *
+vc_hmac_get(void)
+{
+	if (vc_hmac == NULL)
+		vc_hmac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+	return vc_hmac;
 }
 
 static const EVP_MD *
@@ -118,45 +128,40 @@ vc_p256_generate(EVP_PKEY **priv, uint8_t pub[static P256_PUB_LEN])
 }
 
 /*
- * The public point of a scalar. EVP_PKEY_fromdata does not derive it in
- * OpenSSL 3.0, but the SEC1 ECPrivateKey decoder does when the optional
- * publicKey field is absent, so decode a DER ECPrivateKey holding only the
- * scalar and the named curve.
+ * The public point d * G of a scalar. EVP_PKEY_fromdata does not derive it
+ * in OpenSSL 3.0, and decoding a DER ECPrivateKey (which would) leaves
+ * copies of the scalar in freed decoder buffers; so one multiplication with
+ * the (non-deprecated) EC_POINT interface, the scalar in a secure BIGNUM.
+ * Fails with VEIL_E_BADKEY unless 0 < d < n.
  */
 static int
-vc_p256_scalar_pub(const uint8_t scalar[static P256_SCALAR_LEN],
-    uint8_t pub[static P256_PUB_LEN])
+vc_p256_scalar_pub(const BIGNUM *d, uint8_t pub[static P256_PUB_LEN])
 {
-	static const uint8_t head[] = {
-		0x30, 0x31,			/* SEQUENCE, 49 bytes */
-		0x02, 0x01, 0x01,		/* version 1 */
-		0x04, 0x20,			/* privateKey OCTET STRING, 32 */
-	};
-	static const uint8_t tail[] = {
-		0xa0, 0x0a, 0x06, 0x08,		/* [0] parameters: prime256v1 */
-		0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
-	};
-	uint8_t der[sizeof(head) + P256_SCALAR_LEN + sizeof(tail)];
-	const unsigned char *p = der;
-	uint8_t *enc = NULL;
-	EVP_PKEY *pkey;
-	size_t len;
+	EC_GROUP *group;
+	EC_POINT *q = NULL;
+	BN_CTX *bctx = NULL;
 	int r = VEIL_E_CRYPTO;
 
-	memcpy(der, head, sizeof(head));
-	memcpy(der + sizeof(head), scalar, P256_SCALAR_LEN);
-	memcpy(der + sizeof(head) + P256_SCALAR_LEN, tail, sizeof(tail));
-	pkey = d2i_PrivateKey_ex(EVP_PKEY_EC, NULL, &p, (long)sizeof(der), NULL, NULL);
-	vc_wipe(der, sizeof(der));
-	if (pkey == NULL)
-		return VEIL_E_BADKEY;
-	len = EVP_PKEY_get1_encoded_public_key(pkey, &enc);
-	if (len == P256_PUB_LEN && enc != NULL && enc[0] == 0x04) {
-		memcpy(pub, enc, P256_PUB_LEN);
-		r = 0;
+	if ((group = EC_GROUP_new_by_curve_name_ex(NULL, NULL,
+	    NID_X9_62_prime256v1)) == NULL)
+		return VEIL_E_CRYPTO;
+	if (BN_is_zero(d) || BN_cmp(d, EC_GROUP_get0_order(group)) >= 0) {
+		r = VEIL_E_BADKEY;
+		goto out;
 	}
-	OPENSSL_free(enc);
-	EVP_PKEY_free(pkey);
+	if ((bctx = BN_CTX_secure_new()) == NULL || (q = EC_POINT_new(group)) == NULL) {
+		r = VEIL_E_ALLOC;
+		goto out;
+	}
+	if (EC_POINT_mul(group, q, d, NULL, NULL, bctx) != 1 ||
+	    EC_POINT_point2oct(group, q, POINT_CONVERSION_UNCOMPRESSED, pub,
+	    P256_PUB_LEN, bctx) != P256_PUB_LEN)
+		goto out;
+	r = 0;
+ out:
+	EC_POINT_clear_free(q);
+	BN_CTX_free(bctx);
+	EC_GROUP_free(group);
 	return r;
 }
 
@@ -173,15 +178,17 @@ vc_p256_from_scalar(const uint8_t scalar[static P256_SCALAR_LEN],
 
 	*priv = NULL;
 	memset(pub, 0, P256_PUB_LEN);
-	if ((r = vc_p256_scalar_pub(scalar, pub)) != 0)
-		goto out;
 	r = VEIL_E_ALLOC;
 	/* A secure BIGNUM makes the builder put it in the cleansed block. */
 	if ((d = BN_secure_new()) == NULL || (bld = OSSL_PARAM_BLD_new()) == NULL)
 		goto out;
 	r = VEIL_E_CRYPTO;
-	if (BN_bin2bn(scalar, P256_SCALAR_LEN, d) == NULL ||
-	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+	if (BN_bin2bn(scalar, P256_SCALAR_LEN, d) == NULL)
+		goto out;
+	if ((r = vc_p256_scalar_pub(d, pub)) != 0)
+		goto out;
+	r = VEIL_E_CRYPTO;
+	if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
 	    P256_GROUP, 0) != 1 ||
 	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub,
 	    P256_PUB_LEN) != 1 ||
@@ -296,40 +303,31 @@ vc_ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t out[static 32])
 /* ---- HKDF-SHA256 ---- */
 
 /*
- * One EVP_KDF "HKDF" call. mode is an EVP_KDF_HKDF_MODE_*; key is the IKM
- * (or the PRK for expand-only). Empty salt or info are left out, which
- * RFC 5869 defines as the same as a zero-filled salt and an empty info.
+ * HKDF-Expand through EVP_KDF "HKDF" in expand-only mode; prk is the key
+ * parameter, which the provider copies and cleanses when freed.
  */
 static int
-vc_kdf_run(int mode, const uint8_t *salt, size_t saltlen, const uint8_t *key,
-    size_t keylen, const uint8_t *info, size_t infolen, uint8_t *out,
-    size_t outlen)
+vc_expand(const uint8_t prk[static HASH_LEN], const uint8_t *info, size_t infolen,
+    uint8_t *out, size_t outlen)
 {
 	/* OSSL_PARAM wants non-const pointers; these are only read. */
-	static uint8_t empty[1];
-	OSSL_PARAM params[6], *p = params;
+	OSSL_PARAM params[5], *p = params;
 	EVP_KDF *kdf;
 	EVP_KDF_CTX *kctx;
 	char digest[] = "SHA256";
-	int r = VEIL_E_CRYPTO;
+	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY, r = VEIL_E_CRYPTO;
 
-	if (out == NULL || outlen == 0)
+	if (out == NULL || outlen == 0 || (info == NULL && infolen > 0))
 		return VEIL_E_INVALID;
 	if (outlen > HKDF_MAX_OUT)
 		return VEIL_E_OVERSIZE;
-	if ((key == NULL && keylen > 0) || (salt == NULL && saltlen > 0) ||
-	    (info == NULL && infolen > 0))
-		return VEIL_E_INVALID;
 	if ((kdf = vc_kdf_get()) == NULL)
 		return VEIL_E_CRYPTO;
 	*p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
-	/* Params only point at the caller's bytes: nothing secret to cleanse here. */
+	/* The params only point at the caller's bytes: no copy of ours to cleanse. */
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-	    keylen > 0 ? (void *)(uintptr_t)key : empty, keylen);
-	if (saltlen > 0)
-		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-		    (void *)(uintptr_t)salt, saltlen);
+	    (void *)(uintptr_t)prk, HASH_LEN);
 	if (infolen > 0)
 		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
 		    (void *)(uintptr_t)info, infolen);
@@ -338,7 +336,6 @@ vc_kdf_run(int mode, const uint8_t *salt, size_t saltlen, const uint8_t *key,
 		return VEIL_E_ALLOC;
 	if (EVP_KDF_derive(kctx, out, outlen, params) == 1)
 		r = 0;
-	/* EVP_KDF_CTX_free cleanses the copies of key, salt and info. */
 	EVP_KDF_CTX_free(kctx);
 	if (r != 0) {
 		vc_wipe(out, outlen);
@@ -347,30 +344,75 @@ vc_kdf_run(int mode, const uint8_t *salt, size_t saltlen, const uint8_t *key,
 	return r;
 }
 
-int
-vc_hkdf(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t ikmlen,
-    const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen)
-{
-	return vc_kdf_run(EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND, salt, saltlen,
-	    ikm, ikmlen, info, infolen, out, outlen);
-}
-
+/*
+ * HKDF-Extract is HMAC-SHA256(key = salt, ikm), done with EVP_MAC "HMAC"
+ * rather than EVP_KDF "HKDF": OpenSSL 3.0's HKDF frees its copy of the
+ * salt without cleansing it, and veil's salts are secrets (the root key
+ * in a rekey, PROTOCOL.md 2.4). The HMAC provider cleanses its key copy.
+ */
 int
 vc_hkdf_extract(const uint8_t *salt, size_t saltlen, const uint8_t *ikm,
     size_t ikmlen, uint8_t prk[static HASH_LEN])
 {
-	return vc_kdf_run(EVP_KDF_HKDF_MODE_EXTRACT_ONLY, salt, saltlen,
-	    ikm, ikmlen, NULL, 0, prk, HASH_LEN);
+	/* RFC 5869: an absent salt is HashLen zero bytes. */
+	static const uint8_t zeros[HASH_LEN];
+	OSSL_PARAM params[2];
+	EVP_MAC *mac;
+	EVP_MAC_CTX *mctx;
+	char digest[] = "SHA256";
+	size_t len = 0;
+	int r = VEIL_E_CRYPTO;
+
+	if ((salt == NULL && saltlen > 0) || (ikm == NULL && ikmlen > 0))
+		return VEIL_E_INVALID;
+	if (saltlen == 0) {
+		salt = zeros;
+		saltlen = sizeof(zeros);
+	}
+	if ((mac = vc_hmac_get()) == NULL)
+		return VEIL_E_CRYPTO;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((mctx = EVP_MAC_CTX_new(mac)) == NULL)
+		return VEIL_E_ALLOC;
+	if (EVP_MAC_init(mctx, salt, saltlen, params) != 1 ||
+	    (ikmlen > 0 && EVP_MAC_update(mctx, ikm, ikmlen) != 1) ||
+	    EVP_MAC_final(mctx, prk, &len, HASH_LEN) != 1 || len != HASH_LEN)
+		goto out;
+	r = 0;
+ out:
+	EVP_MAC_CTX_free(mctx);
+	if (r != 0) {
+		vc_wipe(prk, HASH_LEN);
+		ERR_clear_error();
+	}
+	return r;
 }
 
 int
 vc_hkdf_expand(const uint8_t prk[static HASH_LEN], const char *info,
     uint8_t *out, size_t outlen)
 {
-	size_t infolen = info != NULL ? strlen(info) : 0;
+	return vc_expand(prk, (const uint8_t *)info, info != NULL ? strlen(info) : 0,
+	    out, outlen);
+}
 
-	return vc_kdf_run(EVP_KDF_HKDF_MODE_EXPAND_ONLY, NULL, 0, prk, HASH_LEN,
-	    (const uint8_t *)info, infolen, out, outlen);
+int
+vc_hkdf(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t ikmlen,
+    const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen)
+{
+	uint8_t prk[HASH_LEN];
+	int r;
+
+	/* Refuse before any work, with the errors expand would give. */
+	if (out == NULL || outlen == 0 || (info == NULL && infolen > 0))
+		return VEIL_E_INVALID;
+	if (outlen > HKDF_MAX_OUT)
+		return VEIL_E_OVERSIZE;
+	if ((r = vc_hkdf_extract(salt, saltlen, ikm, ikmlen, prk)) == 0)
+		r = vc_expand(prk, info, infolen, out, outlen);
+	vc_wipe(prk, sizeof(prk));
+	return r;
 }
 
 /* ---- AES-256-GCM ---- */

@@ -8,9 +8,15 @@
  * fingerprint and safety-number answers were computed once with Python's
  * hmac/hashlib, independently of OpenSSL.
  */
+#include <sys/wait.h>
+
+#include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "crypto.h"
@@ -1519,6 +1525,128 @@ START_TEST(test_wipe)
 }
 END_TEST
 
+/*
+ * ---- secrets left in freed memory ----
+ *
+ * OpenSSL lets a program route its allocations through its own functions
+ * before the first one. A child process does that and, on every free,
+ * looks for a marker that all the test's secrets carry. A copy that
+ * OpenSSL (or we) freed without cleansing shows up here; this is how the
+ * uncleansed HKDF salt copy in OpenSSL 3.0 and the decoder copies of a
+ * DER private key were found.
+ */
+static const uint8_t heap_mark[8] = { 0xde, 0xad, 0xbe, 0xef, 0x13, 0x37, 0xc0, 0xde };
+static int heap_found;
+
+static void *
+heap_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return malloc(n);
+}
+
+static void *
+heap_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	/* realloc may free the old block without our look: copy by hand. */
+	void *q;
+	size_t old = p != NULL ? malloc_usable_size(p) : 0;
+
+	if (n == 0 || (q = malloc(n)) == NULL)
+		return NULL;
+	if (p != NULL) {
+		memcpy(q, p, old < n ? old : n);
+		OPENSSL_cleanse(p, old);
+		free(p);
+	}
+	return q;
+}
+
+static void
+heap_free(void *p, const char *file, int line)
+{
+	const uint8_t *c = p;
+	size_t n, i;
+
+	if (p == NULL)
+		return;
+	n = malloc_usable_size(p);
+	for (i = 0; i + sizeof(heap_mark) <= n; i++)
+		if (memcmp(c + i, heap_mark, sizeof(heap_mark)) == 0) {
+			fprintf(stderr, "secret freed uncleansed at %s:%d\n",
+			    file != NULL ? file : "?", line);
+			heap_found++;
+			break;
+		}
+	free(p);
+}
+
+/* Runs in a fresh child: every secret below is the marker repeated. */
+static int
+heap_child(void)
+{
+	uint8_t secret[32], d[32], out[96], pub[65], gpub[65], sig[64], ck[32], mk[32];
+	uint8_t nonce[12] = { 0 }, z[32];
+	EVP_PKEY *k, *g, *peer;
+	size_t i;
+
+	if (CRYPTO_set_mem_functions(heap_malloc, heap_realloc, heap_free) != 1)
+		return 100;
+	for (i = 0; i < sizeof(secret); i += sizeof(heap_mark))
+		memcpy(secret + i, heap_mark, sizeof(heap_mark));
+	memcpy(d, secret, sizeof(d));
+	d[0] = 0x1e;		/* below n */
+	if (vc_hkdf(secret, 32, secret, 32, secret, 8, out, 64) != 0 ||
+	    vc_hkdf_extract(secret, 32, secret, 32, out) != 0 ||
+	    vc_hkdf_expand(secret, "veil/1 root", out, 32) != 0)
+		return 101;
+	memcpy(ck, secret, sizeof(ck));
+	if (vc_ratchet(ck, mk) != 0)
+		return 102;
+	if (vc_aead_seal(secret, nonce, secret, 16, secret, 32, out) != 0 ||
+	    vc_aead_open(secret, nonce, secret, 16, out, 48, out) != 0)
+		return 103;
+	memcpy(out, secret, 32);
+	if (vc_aead_seal(ck, nonce, NULL, 0, out, 32, out) != 0)
+		return 104;
+	out[0] ^= 1;
+	if (vc_aead_open(ck, nonce, NULL, 0, out, 48, out) != VEIL_E_AUTH)
+		return 105;
+	if (vc_ed25519_public(secret, pub) != 0 ||
+	    vc_ed25519_sign(secret, secret, 32, sig) != 0)
+		return 106;
+	if (vc_p256_from_scalar(d, &k, pub) != 0 || vc_p256_generate(&g, gpub) != 0 ||
+	    vc_p256_peer(gpub, sizeof(gpub), &peer) != 0 || vc_ecdh(k, peer, z) != 0)
+		return 107;
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(g);
+	EVP_PKEY_free(peer);
+	if (vc_mix(secret, secret, 32) != 0)
+		return 108;
+	return heap_found > 0 ? 1 : 0;
+}
+
+START_TEST(test_no_secret_left_in_freed_heap)
+{
+	pid_t pid;
+	int status;
+
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0)
+		_exit(heap_child());
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_msg(WEXITSTATUS(status) != 100,
+	    "OpenSSL allocated before the test: run in Check's fork mode");
+	ck_assert_msg(WEXITSTATUS(status) == 0, "exit %d: %s", WEXITSTATUS(status),
+	    WEXITSTATUS(status) == 1 ? "a secret was freed uncleansed (see stderr)" :
+	    "a crypto call failed");
+}
+END_TEST
+
 Suite *suite_crypto(void);
 
 Suite *
@@ -1644,6 +1772,7 @@ suite_crypto(void)
 	tc = tcase_create("limits");
 	tcase_add_test(tc, test_equal);
 	tcase_add_test(tc, test_wipe);
+	tcase_add_test(tc, test_no_secret_left_in_freed_heap);
 	suite_add_tcase(s, tc);
 	return s;
 }
