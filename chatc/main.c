@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * chatc start-up: options, room id, relay address, keyd connection and
+ * HELLO, the terminal, then the sandbox (no files, no exec from here on),
+ * then the state machine in client.c.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "err.h"
+#include "sbx.h"
+
+static struct keydc g_keyd;
+static struct relay g_relay;
+
+static void
+on_signal(int sig)
+{
+	client_signal(sig);
+}
+
+static void early_error(int, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+/* An ERROR event before the loop runs (batch format, or plain on a terminal). */
+static void
+early_error(int batch, const char *fmt, ...)
+{
+	char text[1024], line[1100];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (batch) {
+		(void)chatc_write_all(STDOUT_FILENO, line,
+		    ev_line(line, sizeof(line), "ERROR", text));
+		return;
+	}
+	n = snprintf(line, sizeof(line), "chatc: %s\n", text);
+	if (n > 0)
+		(void)chatc_write_all(STDERR_FILENO, line,
+		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static int
+hello(const struct chatc_opts *o, uint8_t myfpr[static FPR_LEN], int batch)
+{
+	static struct ipc_msg req;
+	const struct ipc_msg *a;
+	char why[ESC_MAX(IPC_ERRMSG_MAX)];
+	size_t i;
+	int r;
+
+	memset(&req, 0, sizeof(req));
+	req.im_code = REQ_HELLO;
+	req.im_nick = (const uint8_t *)o->co_nick;
+	req.im_nicklen = strlen(o->co_nick);
+	req.im_count = (uint16_t)o->co_nexpect;
+	for (i = 0; i < o->co_nexpect; i++) {
+		req.im_expect[i].ex_nick = (const uint8_t *)o->co_expect[i].ce_nick;
+		req.im_expect[i].ex_nicklen = strlen(o->co_expect[i].ce_nick);
+		memcpy(req.im_expect[i].ex_fpr, o->co_expect[i].ce_fpr, FPR_LEN);
+	}
+	if ((r = keydc_call(&g_keyd, &req, &a)) != 0) {
+		early_error(batch, "lost keyd at %s (%s)", o->co_keyd,
+		    r == VEIL_E_SYSTEM ? "connection closed" : veil_strerror(r));
+		return -1;
+	}
+	if (a->im_code == IPC_ANS_ERROR) {
+		esc_text(a->im_text, a->im_textlen, why, sizeof(why));
+		early_error(batch, "keyd refused us: %s", a->im_textlen ? why :
+		    veil_strerror(-(int)a->im_err));
+		return -1;
+	}
+	memcpy(myfpr, a->im_fpr, FPR_LEN);
+	return 0;
+}
+
+static int
+setup_signals(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		return -1;
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1 || sigaction(SIGWINCH, &sa, NULL) == -1)
+		return -1;
+	/* Delivered only inside ppoll, so no flag is ever missed. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGWINCH);
+	return sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct chatc_opts o;
+	uint8_t room[ROOM_ID_LEN], myfpr[FPR_LEN];
+	char err[256];
+	struct ui *u = NULL;
+	struct tm tmv;
+	time_t t;
+	int batch, e;
+
+	if (chatc_opts_parse(argc, argv, &o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "chatc: %s\n%s", err, chatc_usage());
+		return 2;
+	}
+	if (o.co_help) {
+		fputs(chatc_usage(), stdout);
+		return 0;
+	}
+	if (o.co_version) {
+		printf("chatc %s\n", VEIL_VERSION);
+		return 0;
+	}
+	batch = o.co_batch || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO);
+	if (chatc_room_id(o.co_room, room) != 0) {
+		early_error(batch, "cannot compute the room id");
+		return 1;
+	}
+	relay_init(&g_relay);
+	if (relay_resolve(&g_relay, o.co_host, o.co_port, err, sizeof(err)) != 0) {
+		early_error(batch, "relay %s unreachable: %s", o.co_relay, err);
+		return 1;
+	}
+	if (keydc_connect(&g_keyd, o.co_keyd) != 0) {
+		e = errno;
+		if (e == ENOENT || e == ECONNREFUSED)
+			early_error(batch, "keyd is not running on %s; start it with: "
+			    "keyd --daemon", o.co_keyd);
+		else
+			early_error(batch, "cannot reach keyd on %s: %s", o.co_keyd,
+			    strerror(e));
+		return 1;
+	}
+	if (hello(&o, myfpr, batch) != 0)
+		return 1;
+	if (setup_signals() != 0) {
+		early_error(batch, "signal setup failed: %s", strerror(errno));
+		return 1;
+	}
+	/* Load the time zone now: the sandbox allows no file opens later. */
+	tzset();
+	t = time(NULL);
+	(void)localtime_r(&t, &tmv);
+	if (!batch && ui_open(&u, o.co_room, o.co_nick) != 0) {
+		early_error(0, "cannot set up the terminal");
+		return 1;
+	}
+	if (sbx_no_new_privs() != 0 ||
+	    sbx_install(sbx_chatc_rules, sbx_chatc_nrules) != 0) {
+		if (u != NULL)
+			ui_close(u);
+		early_error(batch, "cannot install the sandbox");
+		return 1;
+	}
+	e = client_run(&o, room, myfpr, &g_keyd, &g_relay, u);
+	keydc_close(&g_keyd);
+	relay_free(&g_relay);
+	return e;
+}

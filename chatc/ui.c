@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The interactive screen, termios + ANSI (no curses: no terminfo files to
+ * read after the sandbox, and every byte written is ours to check).
+ * Layout: a scrolling message area (a scroll region), a status line, and the
+ * input line at the bottom. Output never lands on the input line: each new
+ * message scrolls the region and the input line is redrawn after it.
+ * Everything shown that came from a peer was escaped by the caller.
+ */
+#include <sys/ioctl.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "err.h"
+
+#define UI_HIST		1000		/* lines kept for redraws */
+#define UI_IN_MAX	8192		/* input bytes; over MSG_MAX is refused on Enter */
+#define UI_OUT_MAX	(64 * 1024)
+
+struct ui {
+	struct termios	 u_saved;
+	int		 u_raw;
+	int		 u_rows;
+	int		 u_cols;
+	char		 u_room[ESC_MAX(64)];
+	char		 u_nick[NICK_MAX + 1];
+	char		 u_peers[1024];
+	char		 u_relay[32];
+	char		*u_hist[UI_HIST];
+	size_t		 u_hhead;
+	size_t		 u_hcount;
+	uint8_t		 u_in[UI_IN_MAX];
+	size_t		 u_inlen;
+	size_t		 u_cur;		/* byte offset of the cursor in u_in */
+	uint8_t		 u_line[UI_IN_MAX];
+	uint8_t		 u_utf[4];	/* a multi-byte character being typed */
+	size_t		 u_utflen;
+	int		 u_esc;		/* 0, 1 after ESC, 2 in CSI, 3 after ESC O */
+	char		 u_csi[8];
+	size_t		 u_csilen;
+	char		 u_out[UI_OUT_MAX];
+	size_t		 u_outlen;
+};
+
+static struct ui g_ui;
+
+static void
+ui_flush(struct ui *u)
+{
+	/* A terminal that is gone (EIO) is noticed on the input side. */
+	(void)chatc_write_all(STDOUT_FILENO, u->u_out, u->u_outlen);
+	u->u_outlen = 0;
+}
+
+static void
+ui_put(struct ui *u, const char *s, size_t n)
+{
+	if (UI_OUT_MAX - u->u_outlen < n)
+		ui_flush(u);
+	if (n > UI_OUT_MAX) {
+		(void)chatc_write_all(STDOUT_FILENO, s, n);
+		return;
+	}
+	memcpy(u->u_out + u->u_outlen, s, n);
+	u->u_outlen += n;
+}
+
+static void ui_printf(struct ui *, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+ui_printf(struct ui *u, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		ui_put(u, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static void
+ui_winsize(struct ui *u)
+{
+	struct winsize ws;
+
+	u->u_rows = 24;
+	u->u_cols = 80;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
+		u->u_rows = ws.ws_row;
+		u->u_cols = ws.ws_col;
+	}
+	if (u->u_rows < 4)
+		u->u_rows = 4;
+	if (u->u_cols < 20)
+		u->u_cols = 20;
+}
+
+/* Byte length of the first n code points of s (valid UTF-8 or escaped text). */
+static size_t
+ui_cp_bytes(const char *s, size_t len, size_t n)
+{
+	size_t i = 0;
+
+	while (i < len && n > 0) {
+		i++;
+		while (i < len && ((unsigned char)s[i] & 0xc0) == 0x80)
+			i++;
+		n--;
+	}
+	return i;
+}
+
+static void
+ui_draw_status(struct ui *u)
+{
+	char line[2048];
+	size_t n, cols = (size_t)u->u_cols, w;
+	int k;
+
+	k = snprintf(line, sizeof(line), " #%s | %s | %s | relay %s", u->u_room, u->u_nick,
+	    u->u_peers, u->u_relay);
+	n = k < 0 ? 0 : (size_t)k < sizeof(line) ? (size_t)k : sizeof(line) - 1;
+	w = esc_columns(line, n);
+	if (w > cols)
+		n = ui_cp_bytes(line, n, cols);
+	ui_printf(u, "\x1b[%d;1H\x1b[0m\x1b[7m\x1b[2K", u->u_rows - 1);
+	ui_put(u, line, n);
+	for (; w < cols; w++)
+		ui_put(u, " ", 1);
+	ui_put(u, "\x1b[0m", 4);
+}
+
+static void
+ui_draw_input(struct ui *u)
+{
+	char vis[ESC_MAX(UI_IN_MAX)];
+	size_t ci, start, width, vlen, from, nbytes;
+
+	/* Only the part around the cursor fits; the input is valid UTF-8. */
+	ci = esc_columns((const char *)u->u_in, u->u_cur);
+	width = (size_t)u->u_cols - 3;
+	start = ci > width ? ci - width : 0;
+	from = ui_cp_bytes((const char *)u->u_in, u->u_inlen, start);
+	nbytes = ui_cp_bytes((const char *)u->u_in + from, u->u_inlen - from, width);
+	vlen = esc_text(u->u_in + from, nbytes, vis, sizeof(vis));
+	ui_printf(u, "\x1b[%d;1H\x1b[0m\x1b[2K> ", u->u_rows);
+	/* Escaping may widen control bytes, but the input never holds any. */
+	ui_put(u, vis, ui_cp_bytes(vis, vlen, width));
+	ui_printf(u, "\x1b[%d;%zuH", u->u_rows, ci - start + 3);
+}
+
+static void
+ui_scroll_in(struct ui *u, const char *line)
+{
+	ui_printf(u, "\x1b[%d;1H\n", u->u_rows - 2);
+	ui_put(u, line, strlen(line));
+	ui_put(u, "\x1b[0m", 4);
+}
+
+static void
+ui_redraw(struct ui *u)
+{
+	size_t i, show, first;
+
+	ui_printf(u, "\x1b[0m\x1b[r\x1b[2J\x1b[1;%dr", u->u_rows - 2);
+	show = u->u_hcount < (size_t)u->u_rows ? u->u_hcount : (size_t)u->u_rows;
+	first = u->u_hhead + u->u_hcount - show;
+	for (i = 0; i < show; i++)
+		ui_scroll_in(u, u->u_hist[(first + i) % UI_HIST]);
+	ui_draw_status(u);
+	ui_draw_input(u);
+	ui_flush(u);
+}
+
+int
+ui_open(struct ui **up, const char *room, const char *nick)
+{
+	struct ui *u = &g_ui;
+	struct termios t;
+
+	memset(u, 0, sizeof(*u));
+	*up = NULL;
+	if (tcgetattr(STDIN_FILENO, &u->u_saved) == -1)
+		return VEIL_E_SYSTEM;
+	t = u->u_saved;
+	t.c_iflag &= ~(tcflag_t)(BRKINT | ICRNL | INPCK | ISTRIP | IXON);
+	t.c_lflag &= ~(tcflag_t)(ECHO | ICANON | IEXTEN | ISIG);
+	t.c_cflag |= CS8;
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == -1)
+		return VEIL_E_SYSTEM;
+	u->u_raw = 1;
+	esc_text((const uint8_t *)room, strnlen(room, 64), u->u_room, sizeof(u->u_room));
+	snprintf(u->u_nick, sizeof(u->u_nick), "%s", nick);
+	snprintf(u->u_peers, sizeof(u->u_peers), "nobody yet");
+	snprintf(u->u_relay, sizeof(u->u_relay), "connecting");
+	ui_winsize(u);
+	ui_put(u, "\x1b[?1049h", 8);
+	ui_redraw(u);
+	*up = u;
+	ui_add(u, UI_INFO, NULL, "type a message and press Enter; /help lists the commands");
+	return 0;
+}
+
+void
+ui_close(struct ui *u)
+{
+	size_t i;
+
+	if (u == NULL || !u->u_raw)
+		return;
+	ui_put(u, "\x1b[0m\x1b[r\x1b[?1049l", 15);
+	ui_flush(u);
+	(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &u->u_saved);
+	u->u_raw = 0;
+	for (i = 0; i < UI_HIST; i++) {
+		free(u->u_hist[i]);
+		u->u_hist[i] = NULL;
+	}
+	memset(u->u_in, 0, sizeof(u->u_in));
+	memset(u->u_line, 0, sizeof(u->u_line));
+}
+
+static int
+ui_nick_colour(const char *who)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *who != '\0'; who++)
+		h = (h ^ (unsigned char)*who) * 16777619u;
+	return 31 + (int)(h % 6);
+}
+
+void
+ui_add(struct ui *u, int kind, const char *who, const char *text)
+{
+	char stamp[8], head[ESC_MAX(NICK_MAX) + 64];
+	const char *style = "", *mark = "";
+	struct tm tmv;
+	time_t t = time(NULL);
+	size_t len;
+	char *line;
+
+	if (u == NULL || !u->u_raw)
+		return;
+	if (localtime_r(&t, &tmv) == NULL)
+		memset(&tmv, 0, sizeof(tmv));
+	snprintf(stamp, sizeof(stamp), "%02d:%02d", tmv.tm_hour, tmv.tm_min);
+	switch (kind) {
+	case UI_MSG:
+		snprintf(head, sizeof(head), "\x1b[2m%s\x1b[0m \x1b[1;%dm<%s>\x1b[0m ", stamp,
+		    ui_nick_colour(who != NULL ? who : ""), who != NULL ? who : "?");
+		break;
+	case UI_MINE:
+		snprintf(head, sizeof(head), "\x1b[2m%s\x1b[0m \x1b[1m<%s>\x1b[0m ", stamp,
+		    u->u_nick);
+		break;
+	case UI_SECURE:
+		style = "\x1b[32m";
+		mark = "** ";
+		break;
+	case UI_LEFT:
+		style = "\x1b[2m";
+		mark = "<- ";
+		break;
+	case UI_INFO:
+		style = "\x1b[36m";
+		mark = "-- ";
+		break;
+	case UI_WARN:
+		style = "\x1b[33m";
+		mark = "!! ";
+		break;
+	default:		/* UI_ALERT, UI_ERROR: loud */
+		style = "\x1b[1;97;41m";
+		mark = "!!! ";
+		ui_put(u, "\a", 1);
+		break;
+	}
+	if (kind != UI_MSG && kind != UI_MINE)
+		snprintf(head, sizeof(head), "\x1b[2m%s\x1b[0m %s%s%s%s", stamp, style, mark,
+		    who != NULL ? who : "", who != NULL ? " " : "");
+	len = strlen(head) + strlen(text) + 1;
+	if ((line = malloc(len)) == NULL)
+		return;
+	snprintf(line, len, "%s%s", head, text);
+	if (u->u_hcount == UI_HIST) {
+		free(u->u_hist[u->u_hhead]);
+		u->u_hist[u->u_hhead] = NULL;
+		u->u_hhead = (u->u_hhead + 1) % UI_HIST;
+		u->u_hcount--;
+	}
+	u->u_hist[(u->u_hhead + u->u_hcount) % UI_HIST] = line;
+	u->u_hcount++;
+	ui_scroll_in(u, line);
+	ui_draw_status(u);
+	ui_draw_input(u);
+	ui_flush(u);
+}
+
+void
+ui_status(struct ui *u, const char *peers, const char *relay)
+{
+	if (u == NULL || !u->u_raw)
+		return;
+	snprintf(u->u_peers, sizeof(u->u_peers), "%s", peers);
+	snprintf(u->u_relay, sizeof(u->u_relay), "%s", relay);
+	ui_draw_status(u);
+	ui_draw_input(u);
+	ui_flush(u);
+}
+
+void
+ui_resize(struct ui *u)
+{
+	if (u == NULL || !u->u_raw)
+		return;
+	ui_winsize(u);
+	ui_redraw(u);
+}
+
+/* ---- line editing ---- */
+
+static size_t
+ui_prev_cp(const struct ui *u, size_t off)
+{
+	if (off == 0)
+		return 0;
+	off--;
+	while (off > 0 && (u->u_in[off] & 0xc0) == 0x80)
+		off--;
+	return off;
+}
+
+static size_t
+ui_next_cp(const struct ui *u, size_t off)
+{
+	if (off >= u->u_inlen)
+		return u->u_inlen;
+	off++;
+	while (off < u->u_inlen && (u->u_in[off] & 0xc0) == 0x80)
+		off++;
+	return off;
+}
+
+static void
+ui_delete(struct ui *u, size_t from, size_t to)
+{
+	memmove(u->u_in + from, u->u_in + to, u->u_inlen - to);
+	u->u_inlen -= to - from;
+	memset(u->u_in + u->u_inlen, 0, to - from);
+	if (u->u_cur > to)
+		u->u_cur -= to - from;
+	else if (u->u_cur > from)
+		u->u_cur = from;
+}
+
+static void
+ui_insert(struct ui *u, const uint8_t *p, size_t n)
+{
+	if (UI_IN_MAX - u->u_inlen < n) {
+		ui_put(u, "\a", 1);
+		return;
+	}
+	memmove(u->u_in + u->u_cur + n, u->u_in + u->u_cur, u->u_inlen - u->u_cur);
+	memcpy(u->u_in + u->u_cur, p, n);
+	u->u_inlen += n;
+	u->u_cur += n;
+}
+
+static void
+ui_csi(struct ui *u, char final)
+{
+	if (final == 'C')
+		u->u_cur = ui_next_cp(u, u->u_cur);
+	else if (final == 'D')
+		u->u_cur = ui_prev_cp(u, u->u_cur);
+	else if (final == 'H')
+		u->u_cur = 0;
+	else if (final == 'F')
+		u->u_cur = u->u_inlen;
+	else if (final == '~' && u->u_csilen == 1) {
+		if (u->u_csi[0] == '3' && u->u_cur < u->u_inlen)
+			ui_delete(u, u->u_cur, ui_next_cp(u, u->u_cur));
+		else if (u->u_csi[0] == '1' || u->u_csi[0] == '7')
+			u->u_cur = 0;
+		else if (u->u_csi[0] == '4' || u->u_csi[0] == '8')
+			u->u_cur = u->u_inlen;
+	}
+}
+
+int
+ui_key(struct ui *u, uint8_t c, const uint8_t **line, size_t *len)
+{
+	uint32_t cp;
+	size_t k;
+
+	*line = NULL;
+	*len = 0;
+	if (u->u_esc == 1) {
+		u->u_esc = c == '[' ? 2 : c == 'O' ? 3 : 0;
+		u->u_csilen = 0;
+		return UIK_NONE;
+	}
+	if (u->u_esc == 2) {
+		if (c >= 0x40 && c <= 0x7e) {
+			u->u_esc = 0;
+			ui_csi(u, (char)c);
+			goto redraw;
+		}
+		if (u->u_csilen < sizeof(u->u_csi))
+			u->u_csi[u->u_csilen++] = (char)c;
+		return UIK_NONE;
+	}
+	if (u->u_esc == 3) {
+		u->u_esc = 0;
+		u->u_csilen = 0;
+		ui_csi(u, (char)c);
+		goto redraw;
+	}
+	if (c >= 0x80) {
+		if (u->u_utflen == 0 && (c & 0xc0) == 0x80)
+			return UIK_NONE;	/* stray continuation byte */
+		u->u_utf[u->u_utflen++] = c;
+		k = esc_utf8_next(u->u_utf, u->u_utflen, &cp);
+		if (k == u->u_utflen) {
+			ui_insert(u, u->u_utf, k);
+			u->u_utflen = 0;
+			goto redraw;
+		}
+		/* Incomplete so far, or invalid: wait, or drop what was typed. */
+		if (k == 0 && (cp < u->u_utflen || u->u_utflen == 4))
+			u->u_utflen = 0;
+		return UIK_NONE;
+	}
+	u->u_utflen = 0;
+	switch (c) {
+	case 0x1b:
+		u->u_esc = 1;
+		return UIK_NONE;
+	case 0x03:		/* Ctrl-C */
+		return UIK_QUIT;
+	case 0x04:		/* Ctrl-D */
+		if (u->u_inlen == 0)
+			return UIK_QUIT;
+		if (u->u_cur < u->u_inlen)
+			ui_delete(u, u->u_cur, ui_next_cp(u, u->u_cur));
+		break;
+	case '\r':
+	case '\n':
+		memcpy(u->u_line, u->u_in, u->u_inlen);
+		*line = u->u_line;
+		*len = u->u_inlen;
+		memset(u->u_in, 0, u->u_inlen);
+		u->u_inlen = u->u_cur = 0;
+		ui_draw_input(u);
+		ui_flush(u);
+		return UIK_LINE;
+	case 0x7f:
+	case 0x08:
+		if (u->u_cur > 0)
+			ui_delete(u, ui_prev_cp(u, u->u_cur), u->u_cur);
+		break;
+	case 0x15:		/* Ctrl-U */
+		ui_delete(u, 0, u->u_cur);
+		break;
+	case 0x17:		/* Ctrl-W */
+		k = u->u_cur;
+		while (k > 0 && u->u_in[k - 1] == ' ')
+			k--;
+		while (k > 0 && u->u_in[k - 1] != ' ')
+			k--;
+		ui_delete(u, k, u->u_cur);
+		break;
+	case 0x01:
+		u->u_cur = 0;
+		break;
+	case 0x05:
+		u->u_cur = u->u_inlen;
+		break;
+	case 0x02:
+		u->u_cur = ui_prev_cp(u, u->u_cur);
+		break;
+	case 0x06:
+		u->u_cur = ui_next_cp(u, u->u_cur);
+		break;
+	case 0x0c:
+		ui_redraw(u);
+		return UIK_NONE;
+	default:
+		if (c < 0x20)
+			return UIK_NONE;
+		ui_insert(u, &c, 1);
+		break;
+	}
+redraw:
+	ui_draw_input(u);
+	ui_flush(u);
+	return UIK_NONE;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * chatc's seccomp policy, installed once start-up is over: keyd's socket is
+ * connected, the relay address resolved, the time zone loaded and the
+ * terminal in raw mode. From then on chatc talks (stdin, stdout, keyd, the
+ * relay), reconnects to the relay (new TCP sockets only), and draws. It can
+ * open no file, create no Unix or raw socket, exec nothing, trace nothing.
+ * Anything not listed kills the process (sbx.c's default).
+ */
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <seccomp.h>
+
+#include "sbx.h"
+
+#define ALLOW(name)	{ name, SBX_ALLOW, 0, { { 0, 0, 0, 0 } } }
+#define ARG_EQ(i, v)	{ (i), SCMP_CMP_EQ, (uint64_t)(v), 0 }
+#define ARG_MASK(i, m, v) { (i), SCMP_CMP_MASKED_EQ, (uint64_t)(v), (uint64_t)(m) }
+
+const struct sbx_rule sbx_chatc_rules[] = {
+	/* I/O on the descriptors it already has and the relay socket. */
+	ALLOW("read"),
+	ALLOW("write"),
+	ALLOW("close"),
+	ALLOW("poll"),
+	ALLOW("ppoll"),
+	/* Reconnecting to the relay: TCP over IPv4 or IPv6, nothing else. */
+	{ "socket", SBX_ALLOW, 2, { ARG_EQ(0, AF_INET), ARG_MASK(1, 0xf, SOCK_STREAM) } },
+	{ "socket", SBX_ALLOW, 2, { ARG_EQ(0, AF_INET6), ARG_MASK(1, 0xf, SOCK_STREAM) } },
+	ALLOW("connect"),
+	{ "getsockopt", SBX_ALLOW, 2, { ARG_EQ(1, SOL_SOCKET), ARG_EQ(2, SO_ERROR) } },
+	{ "setsockopt", SBX_ALLOW, 2, { ARG_EQ(1, IPPROTO_TCP), ARG_EQ(2, TCP_NODELAY) } },
+	ALLOW("shutdown"),
+	/* The screen: window size, and putting the terminal back at exit. */
+	{ "ioctl", SBX_ALLOW, 2, { ARG_EQ(0, STDOUT_FILENO), ARG_EQ(1, TIOCGWINSZ) } },
+	{ "ioctl", SBX_ALLOW, 2, { ARG_EQ(0, STDIN_FILENO), ARG_EQ(1, TCSETSW) } },
+	/* Clocks (usually the vDSO, but not always). */
+	ALLOW("clock_gettime"),
+	ALLOW("gettimeofday"),
+	ALLOW("time"),
+	/* Memory, never executable. */
+	ALLOW("brk"),
+	{ "mmap", SBX_ALLOW, 1, { ARG_MASK(2, PROT_EXEC, 0) } },
+	{ "mprotect", SBX_ALLOW, 1, { ARG_MASK(2, PROT_EXEC, 0) } },
+	ALLOW("munmap"),
+	ALLOW("mremap"),
+	ALLOW("madvise"),
+	/* Signals and leaving. */
+	ALLOW("rt_sigreturn"),
+	ALLOW("rt_sigprocmask"),
+	ALLOW("restart_syscall"),
+	/* libcrypto's exit handlers take a lock (uncontended: one thread). */
+	{ "futex", SBX_ALLOW, 1, { ARG_MASK(1, 0x7f, 1) } },	/* FUTEX_WAKE[_PRIVATE] */
+	ALLOW("exit_group"),
+	ALLOW("exit"),
+};
+
+const size_t sbx_chatc_nrules = sizeof(sbx_chatc_rules) / sizeof(sbx_chatc_rules[0]);
