@@ -39,6 +39,8 @@ chatc_usage(void)
 	return usage_text;
 }
 
+static int opt_fail(char *, size_t, const char *, ...) __attribute__((format(printf, 3, 4)));
+
 static int
 opt_fail(char *err, size_t errlen, const char *fmt, ...)
 {
