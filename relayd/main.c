@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,17 +185,22 @@ main(int argc, char **argv)
 		{ "version",		no_argument,		NULL, 'V' },
 		{ NULL,			0,			NULL, 0 },
 	};
-	struct relay_config cfg;
+	struct relayd_config cfg;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	struct relay *r = NULL;
+	struct relayd *r = NULL;
 	const char *listen_at = RELAYD_LISTEN_DEFAULT, *user = RELAYD_USER_DEFAULT;
 	const char *jail = NULL;
 	char desc[80];
 	uint32_t idle;
 	int ch, setsize, rc;
 
-	relay_config_default(&cfg);
+	relayd_config_default(&cfg);
+	/* Sockets use MSG_NOSIGNAL; this covers a closed stderr pipe too. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		fprintf(stderr, "relayd: SIGPIPE: %s\n", strerror(errno));
+		return 1;
+	}
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -245,7 +251,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);
-	if (relay_parse_listen(listen_at, &ss, &sslen) != 0)
+	if (relayd_parse_listen(listen_at, &ss, &sslen) != 0)
 		return usage_error("bad --listen \"%s\" (want ADDR:PORT or [ADDR6]:PORT)",
 		    listen_at);
 
@@ -253,15 +259,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "relayd: RLIMIT_NOFILE: %s\n", strerror(errno));
 		return 1;
 	}
-	if ((rc = relay_new(&r, &cfg, setsize)) != 0) {
+	if ((rc = relayd_new(&r, &cfg, setsize)) != 0) {
 		fprintf(stderr, "relayd: start-up: %s\n", veil_strerror(rc));
 		return 1;
 	}
-	if (relay_listen(r, &ss, sslen, desc, sizeof(desc)) != 0) {
+	if (relayd_listen(r, &ss, sslen, desc, sizeof(desc)) != 0) {
 		fprintf(stderr, "relayd: cannot listen on %s: %s\n", listen_at, strerror(errno));
 		goto fail;
 	}
-	if (relay_watch_signals(r) != 0) {
+	if (relayd_watch_signals(r) != 0) {
 		fprintf(stderr, "relayd: signals: %s\n", strerror(errno));
 		goto fail;
 	}
@@ -275,15 +281,15 @@ main(int argc, char **argv)
 		goto fail;
 
 	fprintf(stderr, "relayd: listening on %s\n", desc);
-	if (relay_run(r) != 0) {
+	if (relayd_run(r) != 0) {
 		fprintf(stderr, "relayd: event loop failed: %s\n", strerror(errno));
 		goto fail;
 	}
 	fprintf(stderr, "relayd: shutting down\n");
-	relay_shutdown(r);
-	relay_free(r);
+	relayd_shutdown(r);
+	relayd_free(r);
 	return 0;
  fail:
-	relay_free(r);
+	relayd_free(r);
 	return 1;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * relayd's server: accepts, reads frames, routes them between the members
- * of a room, enforces the limits. One turn of the loop (relay_step): epoll
+ * of a room, enforces the limits. One turn of the loop (relayd_step): epoll
  * events (reads queue output on the recipients, problems only mark a
  * connection), timeouts, then closes and writes until nothing is left, so
  * a broadcast never waits on any one reader and each socket gets one
@@ -30,48 +30,48 @@
 #include "relay.h"
 #include "room.h"
 
-#define RELAY_RBUF_SIZE		(256 * 1024)	/* one read() takes up to this */
-#define RELAY_OUT_MAX		(256 * 1024)	/* queued bytes per member */
-#define RELAY_ACCEPT_BATCH	64		/* accepts per readiness event */
-#define RELAY_MAX_LISTEN	4
-#define RELAY_STOP		VEIL_E_STATE	/* frame handler: stop parsing */
+#define RELAYD_RBUF_SIZE		(256 * 1024)	/* one read() takes up to this */
+#define RELAYD_OUT_MAX		(256 * 1024)	/* queued bytes per member */
+#define RELAYD_ACCEPT_BATCH	64		/* accepts per readiness event */
+#define RELAYD_MAX_LISTEN	4
+#define RELAYD_STOP		VEIL_E_STATE	/* frame handler: stop parsing */
 
-struct relay_list {
+struct relayd_list {
 	struct conn	*rl_first;
 	struct conn	*rl_last;
 };
 
-struct relay {
-	struct relay_config	 r_cfg;
+struct relayd {
+	struct relayd_config	 r_cfg;
 	struct ev_loop		*r_ev;
 	struct conn_pool	 r_pool;
 	struct room_table	 r_rooms;
 	uint8_t			*r_rbuf;
-	int			 r_lfd[RELAY_MAX_LISTEN];
+	int			 r_lfd[RELAYD_MAX_LISTEN];
 	int			 r_nlisten;
 	int			 r_sigfd;
 	int			 r_spare;	/* reserved fd for EMFILE */
 	int			 r_stop;
-	struct relay_list	 r_new;		/* not joined, by accept time */
-	struct relay_list	 r_live;	/* joined, least recently heard first */
+	struct relayd_list	 r_new;		/* not joined, by accept time */
+	struct relayd_list	 r_live;	/* joined, least recently heard first */
 	struct conn		*r_dirty;	/* output queued this turn */
 	struct conn		*r_closing;	/* to close at the end of the turn */
-	struct relay_stats	 r_stats;
+	struct relayd_stats	 r_stats;
 };
 
 void
-relay_config_default(struct relay_config *cfg)
+relayd_config_default(struct relayd_config *cfg)
 {
 	cfg->rc_max_clients = 1024;
 	cfg->rc_max_frame = FRAME_MAX_DEFAULT;
 	cfg->rc_room_size = ROOM_SIZE_DEFAULT;
 	cfg->rc_idle_ms = 10 * 1000;
 	cfg->rc_keepalive_ms = KEEPALIVE_MISSES * KEEPALIVE_SEC * 1000;
-	cfg->rc_out_max = RELAY_OUT_MAX;
+	cfg->rc_out_max = RELAYD_OUT_MAX;
 }
 
 static int64_t
-relay_now(void)
+relayd_now(void)
 {
 	struct timespec ts;
 
@@ -82,7 +82,7 @@ relay_now(void)
 
 /* Doubly linked timeout lists. */
 static void
-list_append(struct relay_list *l, struct conn *c)
+list_append(struct relayd_list *l, struct conn *c)
 {
 	c->conn_next = NULL;
 	c->conn_prev = l->rl_last;
@@ -94,7 +94,7 @@ list_append(struct relay_list *l, struct conn *c)
 }
 
 static void
-list_remove(struct relay_list *l, struct conn *c)
+list_remove(struct relayd_list *l, struct conn *c)
 {
 	if (c->conn_prev != NULL)
 		c->conn_prev->conn_next = c->conn_next;
@@ -107,8 +107,8 @@ list_remove(struct relay_list *l, struct conn *c)
 	c->conn_prev = c->conn_next = NULL;
 }
 
-static struct relay_list *
-relay_list_of(struct relay *r, const struct conn *c)
+static struct relayd_list *
+relayd_list_of(struct relayd *r, const struct conn *c)
 {
 	if (c->conn_state == CONN_NEW)
 		return &r->r_new;
@@ -122,25 +122,25 @@ relay_list_of(struct relay *r, const struct conn *c)
  * last frame (0: none). Its queue is dropped first for a stalled reader.
  */
 static void
-relay_mark(struct relay *r, struct conn *c, enum relay_reason why, uint8_t code)
+relayd_mark(struct relayd *r, struct conn *c, enum relayd_reason why, uint8_t code)
 {
-	struct relay_list *l;
+	struct relayd_list *l;
 
 	if (c->conn_state == CONN_CLOSING)
 		return;
-	if ((l = relay_list_of(r, c)) != NULL)
+	if ((l = relayd_list_of(r, c)) != NULL)
 		list_remove(l, c);
 	c->conn_state = CONN_CLOSING;
 	c->conn_reason = (uint8_t)why;
 	/* Best effort: without memory for it the connection just closes. */
-	if (code != 0 && conn_queue_error(&r->r_pool, c, code, why == RELAY_R_SLOW) != 0)
-		c->conn_reason = RELAY_R_NOMEM;
+	if (code != 0 && conn_queue_error(&r->r_pool, c, code, why == RELAYD_R_SLOW) != 0)
+		c->conn_reason = RELAYD_R_NOMEM;
 	c->conn_closelink = r->r_closing;
 	r->r_closing = c;
 }
 
 static void
-relay_dirty(struct relay *r, struct conn *c)
+relayd_dirty(struct relayd *r, struct conn *c)
 {
 	if (c->conn_dirty)
 		return;
@@ -151,7 +151,7 @@ relay_dirty(struct relay *r, struct conn *c)
 
 /* Queues a frame for c; a full queue disconnects c, never the sender. */
 static void
-relay_send(struct relay *r, struct conn *c, uint8_t type, uint16_t src, uint16_t dst,
+relayd_send(struct relayd *r, struct conn *c, uint8_t type, uint16_t src, uint16_t dst,
     const uint8_t *payload, uint32_t len)
 {
 	int rc;
@@ -160,19 +160,19 @@ relay_send(struct relay *r, struct conn *c, uint8_t type, uint16_t src, uint16_t
 		return;
 	rc = conn_queue(&r->r_pool, c, type, src, dst, payload, len);
 	if (rc == VEIL_E_LIMIT) {
-		relay_mark(r, c, RELAY_R_SLOW, FE_SLOW);
+		relayd_mark(r, c, RELAYD_R_SLOW, FE_SLOW);
 		return;
 	}
 	if (rc != 0) {
-		relay_mark(r, c, RELAY_R_NOMEM, 0);
+		relayd_mark(r, c, RELAYD_R_NOMEM, 0);
 		return;
 	}
 	r->r_stats.rs_frames_out++;
-	relay_dirty(r, c);
+	relayd_dirty(r, c);
 }
 
 static int
-relay_join(struct relay *r, struct conn *c, const struct frame *f)
+relayd_join(struct relayd *r, struct conn *c, const struct frame *f)
 {
 	uint8_t welcome[2 + 2 * ROOM_SIZE_MAX];
 	struct room *room;
@@ -181,23 +181,23 @@ relay_join(struct relay *r, struct conn *c, const struct frame *f)
 	int rc, i;
 
 	if (c->conn_state == CONN_JOINED) {
-		relay_mark(r, c, RELAY_R_REJOIN, FE_REJOIN);
-		return RELAY_STOP;
+		relayd_mark(r, c, RELAYD_R_REJOIN, FE_REJOIN);
+		return RELAYD_STOP;
 	}
 	rc = room_join(&r->r_rooms, f->fr_payload, c, &room, &id);
 	if (rc == VEIL_E_LIMIT) {
-		relay_mark(r, c, RELAY_R_ROOM_FULL, FE_ROOM_FULL);
-		return RELAY_STOP;
+		relayd_mark(r, c, RELAYD_R_ROOM_FULL, FE_ROOM_FULL);
+		return RELAYD_STOP;
 	}
 	if (rc != 0) {
-		relay_mark(r, c, RELAY_R_NOMEM, 0);
-		return RELAY_STOP;
+		relayd_mark(r, c, RELAYD_R_NOMEM, 0);
+		return RELAYD_STOP;
 	}
 	list_remove(&r->r_new, c);
 	c->conn_state = CONN_JOINED;
 	c->conn_room = room;
 	c->conn_member = id;
-	c->conn_seen_ms = relay_now();
+	c->conn_seen_ms = relayd_now();
 	list_append(&r->r_live, c);
 	r->r_stats.rs_joins++;
 
@@ -208,21 +208,21 @@ relay_join(struct relay *r, struct conn *c, const struct frame *f)
 		n++;
 	}
 	veil_put16(welcome, n);
-	relay_send(r, c, FT_WELCOME, MEMBER_NONE, id, welcome, 2 + 2 * (uint32_t)n);
+	relayd_send(r, c, FT_WELCOME, MEMBER_NONE, id, welcome, 2 + 2 * (uint32_t)n);
 	for (i = 0; i < room->room_n; i++) {
 		o = room->room_members[i].rm_data;
 		if (o != c)
-			relay_send(r, o, FT_JOINED, id, MEMBER_NONE, NULL, 0);
+			relayd_send(r, o, FT_JOINED, id, MEMBER_NONE, NULL, 0);
 	}
-	return c->conn_state == CONN_CLOSING ? RELAY_STOP : 0;
+	return c->conn_state == CONN_CLOSING ? RELAYD_STOP : 0;
 }
 
 /* conn_frame_fn: what a frame from a client means. */
 static int
-relay_frame(void *arg, struct conn *c, const struct frame *f, const uint8_t *raw,
+relayd_frame(void *arg, struct conn *c, const struct frame *f, const uint8_t *raw,
     size_t rawlen)
 {
-	struct relay *r = arg;
+	struct relayd *r = arg;
 	struct room *room;
 	struct conn *o;
 	int i;
@@ -230,48 +230,48 @@ relay_frame(void *arg, struct conn *c, const struct frame *f, const uint8_t *raw
 	(void)raw;
 	(void)rawlen;
 	if (c->conn_state == CONN_CLOSING)
-		return RELAY_STOP;
+		return RELAYD_STOP;
 	r->r_stats.rs_frames_in++;
 	if (f->fr_type == FT_JOIN)
-		return relay_join(r, c, f);
+		return relayd_join(r, c, f);
 	if (c->conn_state != CONN_JOINED) {
-		relay_mark(r, c, RELAY_R_NOT_JOINED, FE_NOT_JOINED);
-		return RELAY_STOP;
+		relayd_mark(r, c, RELAYD_R_NOT_JOINED, FE_NOT_JOINED);
+		return RELAYD_STOP;
 	}
 	room = c->conn_room;
 	switch (f->fr_type) {
 	case FT_PING:
-		relay_send(r, c, FT_PONG, MEMBER_NONE, MEMBER_NONE, NULL, 0);
+		relayd_send(r, c, FT_PONG, MEMBER_NONE, MEMBER_NONE, NULL, 0);
 		break;
 	case FT_DATA:
 		if (f->fr_dst == MEMBER_BCAST) {
 			for (i = 0; i < room->room_n; i++) {
 				o = room->room_members[i].rm_data;
 				if (o != c)
-					relay_send(r, o, FT_DATA, c->conn_member,
+					relayd_send(r, o, FT_DATA, c->conn_member,
 					    MEMBER_BCAST, f->fr_payload, f->fr_len);
 			}
 		} else {
 			/* Gone already: dropped; the sender gets (or got) LEFT. */
 			o = room_member_data(room, f->fr_dst);
 			if (o != NULL && o != c)
-				relay_send(r, o, FT_DATA, c->conn_member, f->fr_dst,
+				relayd_send(r, o, FT_DATA, c->conn_member, f->fr_dst,
 				    f->fr_payload, f->fr_len);
 		}
 		break;
 	default:
 		/* proto_frame_decode admits nothing else towards the relay. */
-		relay_mark(r, c, RELAY_R_MALFORMED, FE_MALFORMED);
-		return RELAY_STOP;
+		relayd_mark(r, c, RELAYD_R_MALFORMED, FE_MALFORMED);
+		return RELAYD_STOP;
 	}
-	return c->conn_state == CONN_CLOSING ? RELAY_STOP : 0;
+	return c->conn_state == CONN_CLOSING ? RELAYD_STOP : 0;
 }
 
 
 static void
-relay_conn_event(struct ev_loop *el, int fd, void *data, int mask)
+relayd_conn_event(struct ev_loop *el, int fd, void *data, int mask)
 {
-	struct relay *r = ev_user(el);
+	struct relayd *r = ev_user(el);
 	struct conn *c = data;
 	ssize_t n;
 	int rc;
@@ -279,40 +279,40 @@ relay_conn_event(struct ev_loop *el, int fd, void *data, int mask)
 	if (c->conn_state == CONN_CLOSING)
 		return;
 	if (mask & EV_WRITE)
-		relay_dirty(r, c);
+		relayd_dirty(r, c);
 	if ((mask & EV_READ) == 0)
 		return;
-	n = read(fd, r->r_rbuf, RELAY_RBUF_SIZE);
+	n = read(fd, r->r_rbuf, RELAYD_RBUF_SIZE);
 	if (n == 0) {
-		relay_mark(r, c, RELAY_R_EOF, 0);
+		relayd_mark(r, c, RELAYD_R_EOF, 0);
 		return;
 	}
 	if (n == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			relay_mark(r, c, RELAY_R_IOERR, 0);
+			relayd_mark(r, c, RELAYD_R_IOERR, 0);
 		return;
 	}
 	r->r_stats.rs_bytes_in += (uint64_t)n;
 	if (c->conn_state == CONN_JOINED) {
 		/* Any input counts as alive: keep the list in last-heard order. */
-		c->conn_seen_ms = relay_now();
+		c->conn_seen_ms = relayd_now();
 		list_remove(&r->r_live, c);
 		list_append(&r->r_live, c);
 	}
-	rc = conn_feed(&r->r_pool, c, r->r_rbuf, (size_t)n, relay_frame, r);
+	rc = conn_feed(&r->r_pool, c, r->r_rbuf, (size_t)n, relayd_frame, r);
 	if (rc == 0 || c->conn_state == CONN_CLOSING)
 		return;
 	if (rc == VEIL_E_OVERSIZE)
-		relay_mark(r, c, RELAY_R_OVERSIZE, FE_OVERSIZE);
+		relayd_mark(r, c, RELAYD_R_OVERSIZE, FE_OVERSIZE);
 	else if (rc == VEIL_E_ALLOC)
-		relay_mark(r, c, RELAY_R_NOMEM, 0);
+		relayd_mark(r, c, RELAYD_R_NOMEM, 0);
 	else
-		relay_mark(r, c, RELAY_R_MALFORMED, FE_MALFORMED);
+		relayd_mark(r, c, RELAYD_R_MALFORMED, FE_MALFORMED);
 }
 
 /* Tells a connection over the cap why, and closes it: none waits in the backlog. */
 static void
-relay_refuse(struct relay *r, int fd)
+relayd_refuse(struct relayd *r, int fd)
 {
 	uint8_t f[FRAME_HDR_LEN + 1] = { PROTO_VERSION, FT_ERROR, 0, 0, 0, 0, 0, 0, 0, 1,
 	    FE_SERVER_FULL };
@@ -323,7 +323,7 @@ relay_refuse(struct relay *r, int fd)
 }
 
 static int
-relay_adopt(struct relay *r, int fd)
+relayd_adopt(struct relayd *r, int fd)
 {
 	struct conn *c;
 	int rc;
@@ -333,8 +333,8 @@ relay_adopt(struct relay *r, int fd)
 		return VEIL_E_ALLOC;
 	}
 	conn_init(c, fd);
-	c->conn_seen_ms = relay_now();
-	if ((rc = ev_add(r->r_ev, fd, EV_READ, relay_conn_event, c)) != 0) {
+	c->conn_seen_ms = relayd_now();
+	if ((rc = ev_add(r->r_ev, fd, EV_READ, relayd_conn_event, c)) != 0) {
 		free(c);
 		close(fd);
 		return rc;
@@ -346,7 +346,7 @@ relay_adopt(struct relay *r, int fd)
 }
 
 int
-relay_add_conn(struct relay *r, int fd)
+relayd_add_conn(struct relayd *r, int fd)
 {
 	if (fd < 0 || fd >= ev_setsize(r->r_ev)) {
 		if (fd >= 0)
@@ -354,21 +354,21 @@ relay_add_conn(struct relay *r, int fd)
 		return VEIL_E_INVALID;
 	}
 	if (r->r_stats.rs_conns >= r->r_cfg.rc_max_clients) {
-		relay_refuse(r, fd);
+		relayd_refuse(r, fd);
 		return VEIL_E_LIMIT;
 	}
-	return relay_adopt(r, fd);
+	return relayd_adopt(r, fd);
 }
 
 static void
-relay_accept_event(struct ev_loop *el, int lfd, void *data, int mask)
+relayd_accept_event(struct ev_loop *el, int lfd, void *data, int mask)
 {
-	struct relay *r = ev_user(el);
+	struct relayd *r = ev_user(el);
 	int fd, i, one = 1;
 
 	(void)data;
 	(void)mask;
-	for (i = 0; i < RELAY_ACCEPT_BATCH; i++) {
+	for (i = 0; i < RELAYD_ACCEPT_BATCH; i++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -377,26 +377,26 @@ relay_accept_event(struct ev_loop *el, int lfd, void *data, int mask)
 				/* Out of descriptors: use the spare to refuse one, re-arm it. */
 				close(r->r_spare);
 				if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1)
-					relay_refuse(r, fd);
+					relayd_refuse(r, fd);
 				r->r_spare = dup(lfd);
 			}
 			return;
 		}
 		if (fd >= ev_setsize(r->r_ev) ||
 		    r->r_stats.rs_conns >= r->r_cfg.rc_max_clients) {
-			relay_refuse(r, fd);
+			relayd_refuse(r, fd);
 			continue;
 		}
 		/* Chat frames are small and interactive: no Nagle delay. */
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		(void)relay_adopt(r, fd);
+		(void)relayd_adopt(r, fd);
 	}
 }
 
 static void
-relay_signal_event(struct ev_loop *el, int fd, void *data, int mask)
+relayd_signal_event(struct ev_loop *el, int fd, void *data, int mask)
 {
-	struct relay *r = ev_user(el);
+	struct relayd *r = ev_user(el);
 	struct signalfd_siginfo si;
 	ssize_t n;
 
@@ -404,31 +404,31 @@ relay_signal_event(struct ev_loop *el, int fd, void *data, int mask)
 	(void)mask;
 	while ((n = read(fd, &si, sizeof(si))) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1)
-			relay_print_stats(r, stderr);
+			relayd_print_stats(r, stderr);
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			r->r_stop = 1;
 	}
 }
 
 static void
-relay_timeouts(struct relay *r)
+relayd_timeouts(struct relayd *r)
 {
-	int64_t now = relay_now();
+	int64_t now = relayd_now();
 	struct conn *c;
 
 	while ((c = r->r_new.rl_first) != NULL &&
 	    now - c->conn_seen_ms >= (int64_t)r->r_cfg.rc_idle_ms)
-		relay_mark(r, c, RELAY_R_IDLE, FE_TIMEOUT);
+		relayd_mark(r, c, RELAYD_R_IDLE, FE_TIMEOUT);
 	while ((c = r->r_live.rl_first) != NULL &&
 	    now - c->conn_seen_ms >= (int64_t)r->r_cfg.rc_keepalive_ms)
-		relay_mark(r, c, RELAY_R_KEEPALIVE, FE_TIMEOUT);
+		relayd_mark(r, c, RELAYD_R_KEEPALIVE, FE_TIMEOUT);
 }
 
 /* Milliseconds until the next timeout, at most a minute. */
 static int
-relay_next_timeout(struct relay *r)
+relayd_next_timeout(struct relayd *r)
 {
-	int64_t now = relay_now(), t = 60 * 1000, d;
+	int64_t now = relayd_now(), t = 60 * 1000, d;
 
 	if (r->r_new.rl_first != NULL) {
 		d = r->r_new.rl_first->conn_seen_ms + r->r_cfg.rc_idle_ms - now;
@@ -444,7 +444,7 @@ relay_next_timeout(struct relay *r)
 }
 
 static void
-relay_flush_one(struct relay *r, struct conn *c)
+relayd_flush_one(struct relayd *r, struct conn *c)
 {
 	size_t before = conn_queued(c);
 	int rc, want;
@@ -454,13 +454,13 @@ relay_flush_one(struct relay *r, struct conn *c)
 	if (c->conn_state == CONN_CLOSING)
 		return;
 	if (rc < 0) {
-		relay_mark(r, c, RELAY_R_IOERR, 0);
+		relayd_mark(r, c, RELAYD_R_IOERR, 0);
 		return;
 	}
 	want = rc == 1;
 	if (want != c->conn_want_out) {
 		if (ev_set_mask(r->r_ev, c->conn_fd, want ? EV_READ | EV_WRITE : EV_READ) != 0) {
-			relay_mark(r, c, RELAY_R_IOERR, 0);
+			relayd_mark(r, c, RELAYD_R_IOERR, 0);
 			return;
 		}
 		c->conn_want_out = (uint8_t)want;
@@ -468,7 +468,7 @@ relay_flush_one(struct relay *r, struct conn *c)
 }
 
 static void
-relay_flush_dirty(struct relay *r)
+relayd_flush_dirty(struct relayd *r)
 {
 	struct conn *c;
 
@@ -476,12 +476,12 @@ relay_flush_dirty(struct relay *r)
 		r->r_dirty = c->conn_link;
 		c->conn_link = NULL;
 		c->conn_dirty = 0;
-		relay_flush_one(r, c);
+		relayd_flush_one(r, c);
 	}
 }
 
 static void
-relay_undirty(struct relay *r, struct conn *c)
+relayd_undirty(struct relayd *r, struct conn *c)
 {
 	struct conn **pp;
 
@@ -499,7 +499,7 @@ relay_undirty(struct relay *r, struct conn *c)
 
 /* Closes the marked connections; their rooms hear LEFT. */
 static void
-relay_reap(struct relay *r)
+relayd_reap(struct relayd *r)
 {
 	struct room *room;
 	struct conn *c, *o;
@@ -512,13 +512,13 @@ relay_reap(struct relay *r)
 			for (i = 0; i < room->room_n; i++) {
 				o = room->room_members[i].rm_data;
 				if (o != c)
-					relay_send(r, o, FT_LEFT, c->conn_member,
+					relayd_send(r, o, FT_LEFT, c->conn_member,
 					    MEMBER_NONE, NULL, 0);
 			}
 			(void)room_leave(&r->r_rooms, room, c->conn_member);
 			c->conn_room = NULL;
 		}
-		relay_undirty(r, c);
+		relayd_undirty(r, c);
 		/* One last try for the ERROR frame, then close. */
 		if (conn_queued(c) > 0) {
 			size_t before = conn_queued(c);
@@ -532,8 +532,8 @@ relay_reap(struct relay *r)
 		 * Unread input would make close() send a reset, which can
 		 * destroy the ERROR frame before the client reads it.
 		 */
-		if (c->conn_reason != RELAY_R_EOF && c->conn_reason != RELAY_R_IOERR)
-			(void)!recv(c->conn_fd, r->r_rbuf, RELAY_RBUF_SIZE, MSG_DONTWAIT);
+		if (c->conn_reason != RELAYD_R_EOF && c->conn_reason != RELAYD_R_IOERR)
+			(void)!recv(c->conn_fd, r->r_rbuf, RELAYD_RBUF_SIZE, MSG_DONTWAIT);
 		ev_del(r->r_ev, c->conn_fd);
 		close(c->conn_fd);
 		conn_release(&r->r_pool, c);
@@ -544,42 +544,42 @@ relay_reap(struct relay *r)
 }
 
 int
-relay_step(struct relay *r, int timeout_ms)
+relayd_step(struct relayd *r, int timeout_ms)
 {
 	int rc;
 
 	if ((rc = ev_poll(r->r_ev, timeout_ms)) < 0)
 		return rc;
-	relay_timeouts(r);
+	relayd_timeouts(r);
 	/* Closing queues LEFT on others; writing can fail and mark more. */
 	do {
-		relay_reap(r);
-		relay_flush_dirty(r);
+		relayd_reap(r);
+		relayd_flush_dirty(r);
 	} while (r->r_closing != NULL);
 	return 0;
 }
 
 int
-relay_run(struct relay *r)
+relayd_run(struct relayd *r)
 {
 	int rc;
 
 	while (!r->r_stop)
-		if ((rc = relay_step(r, relay_next_timeout(r))) != 0)
+		if ((rc = relayd_step(r, relayd_next_timeout(r))) != 0)
 			return rc;
 	return 0;
 }
 
 void
-relay_shutdown(struct relay *r)
+relayd_shutdown(struct relayd *r)
 {
 	int i;
 
 	while (r->r_new.rl_first != NULL)
-		relay_mark(r, r->r_new.rl_first, RELAY_R_SHUTDOWN, FE_SHUTDOWN);
+		relayd_mark(r, r->r_new.rl_first, RELAYD_R_SHUTDOWN, FE_SHUTDOWN);
 	while (r->r_live.rl_first != NULL)
-		relay_mark(r, r->r_live.rl_first, RELAY_R_SHUTDOWN, FE_SHUTDOWN);
-	relay_reap(r);
+		relayd_mark(r, r->r_live.rl_first, RELAYD_R_SHUTDOWN, FE_SHUTDOWN);
+	relayd_reap(r);
 	r->r_dirty = NULL;
 	for (i = 0; i < r->r_nlisten; i++) {
 		ev_del(r->r_ev, r->r_lfd[i]);
@@ -589,9 +589,9 @@ relay_shutdown(struct relay *r)
 }
 
 int
-relay_new(struct relay **rp, const struct relay_config *cfg, int setsize)
+relayd_new(struct relayd **rp, const struct relayd_config *cfg, int setsize)
 {
-	struct relay *r;
+	struct relayd *r;
 	uint8_t key[16];
 	int rc;
 
@@ -620,12 +620,12 @@ relay_new(struct relay **rp, const struct relay_config *cfg, int setsize)
 		free(r);
 		return rc;
 	}
-	if ((r->r_rbuf = malloc(RELAY_RBUF_SIZE)) == NULL) {
-		relay_free(r);
+	if ((r->r_rbuf = malloc(RELAYD_RBUF_SIZE)) == NULL) {
+		relayd_free(r);
 		return VEIL_E_ALLOC;
 	}
 	if ((r->r_ev = ev_create(setsize)) == NULL) {
-		relay_free(r);
+		relayd_free(r);
 		return VEIL_E_SYSTEM;
 	}
 	ev_set_user(r->r_ev, r);
@@ -634,12 +634,12 @@ relay_new(struct relay **rp, const struct relay_config *cfg, int setsize)
 }
 
 void
-relay_free(struct relay *r)
+relayd_free(struct relayd *r)
 {
 	if (r == NULL)
 		return;
 	if (r->r_ev != NULL)
-		relay_shutdown(r);
+		relayd_shutdown(r);
 	if (r->r_sigfd != -1)
 		close(r->r_sigfd);
 	if (r->r_spare != -1)
@@ -652,7 +652,7 @@ relay_free(struct relay *r)
 }
 
 int
-relay_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+relayd_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
@@ -710,7 +710,7 @@ relay_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 }
 
 int
-relay_listen(struct relay *r, const struct sockaddr_storage *ss, socklen_t len,
+relayd_listen(struct relayd *r, const struct sockaddr_storage *ss, socklen_t len,
     char *desc, size_t desclen)
 {
 	struct sockaddr_storage got;
@@ -719,7 +719,7 @@ relay_listen(struct relay *r, const struct sockaddr_storage *ss, socklen_t len,
 	int fd, one = 1, rc, saved;
 	uint16_t port;
 
-	if (r->r_nlisten >= RELAY_MAX_LISTEN) {
+	if (r->r_nlisten >= RELAYD_MAX_LISTEN) {
 		errno = EMFILE;
 		return VEIL_E_SYSTEM;
 	}
@@ -751,7 +751,7 @@ relay_listen(struct relay *r, const struct sockaddr_storage *ss, socklen_t len,
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
-	if (ev_add(r->r_ev, fd, EV_READ, relay_accept_event, NULL) != 0)
+	if (ev_add(r->r_ev, fd, EV_READ, relayd_accept_event, NULL) != 0)
 		goto fail;
 	/* A descriptor kept in reserve so EMFILE can still refuse politely. */
 	if (r->r_spare == -1 && (r->r_spare = dup(fd)) == -1) {
@@ -768,7 +768,7 @@ relay_listen(struct relay *r, const struct sockaddr_storage *ss, socklen_t len,
 }
 
 int
-relay_watch_signals(struct relay *r)
+relayd_watch_signals(struct relayd *r)
 {
 	sigset_t set;
 
@@ -778,7 +778,7 @@ relay_watch_signals(struct relay *r)
 		return VEIL_E_SYSTEM;
 	if ((r->r_sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		return VEIL_E_SYSTEM;
-	if (ev_add(r->r_ev, r->r_sigfd, EV_READ, relay_signal_event, NULL) != 0) {
+	if (ev_add(r->r_ev, r->r_sigfd, EV_READ, relayd_signal_event, NULL) != 0) {
 		close(r->r_sigfd);
 		r->r_sigfd = -1;
 		return VEIL_E_SYSTEM;
@@ -786,8 +786,8 @@ relay_watch_signals(struct relay *r)
 	return 0;
 }
 
-const struct relay_stats *
-relay_get_stats(struct relay *r)
+const struct relayd_stats *
+relayd_get_stats(struct relayd *r)
 {
 	r->r_stats.rs_rooms = r->r_rooms.rt_count;
 	r->r_stats.rs_in_bufs = r->r_pool.cp_in_live;
@@ -796,9 +796,9 @@ relay_get_stats(struct relay *r)
 }
 
 void
-relay_print_stats(struct relay *r, FILE *f)
+relayd_print_stats(struct relayd *r, FILE *f)
 {
-	const struct relay_stats *s = relay_get_stats(r);
+	const struct relayd_stats *s = relayd_get_stats(r);
 	const uint64_t *c = s->rs_closed;
 
 	fprintf(f, "relayd: stats: connections=%" PRIu32 " accepted=%" PRIu64
@@ -811,8 +811,8 @@ relay_print_stats(struct relay *r, FILE *f)
 	    " slow=%" PRIu64 " shutdown=%" PRIu64 " nomem=%" PRIu64 "\n",
 	    s->rs_conns, s->rs_accepted, s->rs_refused, s->rs_rooms, s->rs_joins,
 	    s->rs_frames_in, s->rs_frames_out, s->rs_bytes_in, s->rs_bytes_out,
-	    c[RELAY_R_EOF], c[RELAY_R_IOERR], c[RELAY_R_MALFORMED], c[RELAY_R_OVERSIZE],
-	    c[RELAY_R_ROOM_FULL], c[RELAY_R_IDLE], c[RELAY_R_KEEPALIVE],
-	    c[RELAY_R_NOT_JOINED], c[RELAY_R_REJOIN], c[RELAY_R_SLOW],
-	    c[RELAY_R_SHUTDOWN], c[RELAY_R_NOMEM]);
+	    c[RELAYD_R_EOF], c[RELAYD_R_IOERR], c[RELAYD_R_MALFORMED], c[RELAYD_R_OVERSIZE],
+	    c[RELAYD_R_ROOM_FULL], c[RELAYD_R_IDLE], c[RELAYD_R_KEEPALIVE],
+	    c[RELAYD_R_NOT_JOINED], c[RELAYD_R_REJOIN], c[RELAYD_R_SLOW],
+	    c[RELAYD_R_SHUTDOWN], c[RELAYD_R_NOMEM]);
 }

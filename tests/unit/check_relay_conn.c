@@ -1,0 +1,859 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * relayd/conn.c (frame reassembly, bounded output queue) and the state
+ * machine of relayd/relay.c driven through socketpairs: no network, the
+ * relay's own loop turned by relayd_step().
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "conn.h"
+#include "err.h"
+#include "frame.h"
+#include "relay.h"
+
+#define MAXF	FRAME_MIN_LIMIT		/* small --max-frame for the tests */
+
+/* ---- conn.c on its own ---------------------------------------------- */
+
+struct seen {
+	int		n;
+	uint8_t		type[16];
+	uint16_t	dst[16];
+	uint32_t	len[16];
+	uint8_t		first[16];	/* first payload byte */
+	int		stop_at;	/* return an error at this frame (1-based) */
+};
+
+static int
+collect(void *arg, struct conn *c, const struct frame *f, const uint8_t *raw, size_t rawlen)
+{
+	struct seen *s = arg;
+
+	(void)c;
+	ck_assert_uint_eq(rawlen, FRAME_HDR_LEN + f->fr_len);
+	ck_assert_uint_eq(raw[1], f->fr_type);
+	ck_assert_int_lt(s->n, 16);
+	s->type[s->n] = f->fr_type;
+	s->dst[s->n] = f->fr_dst;
+	s->len[s->n] = f->fr_len;
+	s->first[s->n] = f->fr_len > 0 ? f->fr_payload[0] : 0;
+	s->n++;
+	return s->n == s->stop_at ? VEIL_E_STATE : 0;
+}
+
+/* Writes one client->relay frame at p; returns its size. */
+static size_t
+put_frame(uint8_t *p, uint8_t type, uint16_t dst, uint32_t len, uint8_t fill)
+{
+	p[0] = PROTO_VERSION;
+	p[1] = type;
+	veil_put16(p + 2, 0);
+	veil_put16(p + 4, dst);
+	veil_put32(p + 6, len);
+	memset(p + FRAME_HDR_LEN, fill, len);
+	return FRAME_HDR_LEN + len;
+}
+
+START_TEST(test_conn_many_per_read)
+{
+	static uint8_t in[3 * (FRAME_HDR_LEN + MAXF)];
+	struct conn_pool p;
+	struct conn c;
+	struct seen s = { 0 };
+	size_t n = 0;
+
+	ck_assert_int_eq(conn_pool_init(&p, MAXF, 4 * (FRAME_HDR_LEN + MAXF)), 0);
+	conn_init(&c, -1);
+	n += put_frame(in + n, FT_JOIN, 0, ROOM_ID_LEN, 0xaa);
+	n += put_frame(in + n, FT_DATA, MEMBER_BCAST, MAXF, 0xbb);
+	n += put_frame(in + n, FT_PING, 0, 0, 0);
+	n += put_frame(in + n, FT_DATA, 7, 1, 0xcc);
+	ck_assert_int_eq(conn_feed(&p, &c, in, n, collect, &s), 0);
+	ck_assert_int_eq(s.n, 4);
+	ck_assert_uint_eq(s.type[0], FT_JOIN);
+	ck_assert_uint_eq(s.type[1], FT_DATA);
+	ck_assert_uint_eq(s.len[1], MAXF);
+	ck_assert_uint_eq(s.first[1], 0xbb);
+	ck_assert_uint_eq(s.type[2], FT_PING);
+	ck_assert_uint_eq(s.dst[3], 7);
+	/* Whole frames are parsed in place: no buffer was taken. */
+	ck_assert_uint_eq(p.cp_in_live, 0);
+	ck_assert_ptr_null(c.conn_in);
+	conn_release(&p, &c);
+	conn_pool_free(&p);
+}
+END_TEST
+
+START_TEST(test_conn_split_every_byte)
+{
+	uint8_t in[2 * FRAME_HDR_LEN + ROOM_ID_LEN + 100];
+	struct conn_pool p;
+	struct conn c;
+	struct seen s = { 0 };
+	size_t n = 0, i;
+
+	ck_assert_int_eq(conn_pool_init(&p, MAXF, 4 * (FRAME_HDR_LEN + MAXF)), 0);
+	conn_init(&c, -1);
+	n += put_frame(in + n, FT_JOIN, 0, ROOM_ID_LEN, 0x11);
+	n += put_frame(in + n, FT_DATA, 3, 100, 0x22);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(conn_feed(&p, &c, in + i, 1, collect, &s), 0);
+		/* Nothing delivered before the last byte of a frame. */
+		if (i < FRAME_HDR_LEN + ROOM_ID_LEN - 1)
+			ck_assert_int_eq(s.n, 0);
+		/* A buffer only while a payload is in flight. */
+		if (i == FRAME_HDR_LEN + ROOM_ID_LEN - 1 || i == n - 1)
+			ck_assert_uint_eq(p.cp_in_live, 0);
+	}
+	ck_assert_int_eq(s.n, 2);
+	ck_assert_uint_eq(s.first[0], 0x11);
+	ck_assert_uint_eq(s.len[1], 100);
+	ck_assert_uint_eq(s.first[1], 0x22);
+	ck_assert_uint_eq(p.cp_in_live, 0);
+	/* The buffer went back to the pool, not to malloc. */
+	ck_assert_uint_eq(p.cp_in_nfree, 1);
+	conn_release(&p, &c);
+	conn_pool_free(&p);
+}
+END_TEST
+
+START_TEST(test_conn_split_odd_chunks)
+{
+	static uint8_t in[5 * (FRAME_HDR_LEN + 1000)];
+	struct conn_pool p;
+	struct conn c;
+	struct seen s = { 0 };
+	size_t n = 0, i, step;
+	int k;
+
+	ck_assert_int_eq(conn_pool_init(&p, MAXF, 4 * (FRAME_HDR_LEN + MAXF)), 0);
+	for (k = 0; k < 5; k++)
+		n += put_frame(in + n, FT_DATA, MEMBER_BCAST, 1000, (uint8_t)(0x30 + k));
+	/* Chunk sizes that land on every kind of boundary. */
+	for (step = 3; step < 2100; step += 371) {
+		conn_init(&c, -1);
+		memset(&s, 0, sizeof(s));
+		for (i = 0; i < n; i += step)
+			ck_assert_int_eq(conn_feed(&p, &c, in + i, n - i < step ? n - i : step,
+			    collect, &s), 0);
+		ck_assert_int_eq(s.n, 5);
+		for (k = 0; k < 5; k++)
+			ck_assert_uint_eq(s.first[k], 0x30 + k);
+		conn_release(&p, &c);
+	}
+	conn_pool_free(&p);
+}
+END_TEST
+
+START_TEST(test_conn_oversize_before_allocation)
+{
+	uint8_t hdr[FRAME_HDR_LEN];
+	struct conn_pool p;
+	struct conn c;
+	struct seen s = { 0 };
+
+	ck_assert_int_eq(conn_pool_init(&p, MAXF, 4 * (FRAME_HDR_LEN + MAXF)), 0);
+	conn_init(&c, -1);
+	/* Only the header arrives, announcing one byte too many. */
+	put_frame(hdr, FT_DATA, MEMBER_BCAST, 0, 0);
+	veil_put32(hdr + 6, MAXF + 1);
+	ck_assert_int_eq(conn_feed(&p, &c, hdr, sizeof(hdr), collect, &s), VEIL_E_OVERSIZE);
+	ck_assert_uint_eq(p.cp_in_live, 0);
+	ck_assert_uint_eq(p.cp_in_nfree, 0);
+	ck_assert_ptr_null(c.conn_in);
+	conn_release(&p, &c);
+
+	/* Same, the header split in two reads, and a 4 GiB announcement. */
+	conn_init(&c, -1);
+	veil_put32(hdr + 6, 0xffffffffU);
+	ck_assert_int_eq(conn_feed(&p, &c, hdr, 4, collect, &s), 0);
+	ck_assert_int_eq(conn_feed(&p, &c, hdr + 4, 6, collect, &s), VEIL_E_OVERSIZE);
+	ck_assert_uint_eq(p.cp_in_live, 0);
+	ck_assert_int_eq(s.n, 0);
+	conn_release(&p, &c);
+	conn_pool_free(&p);
+}
+END_TEST
+
+START_TEST(test_conn_exact_max)
+{
+	static uint8_t in[FRAME_HDR_LEN + MAXF];
+	struct conn_pool p;
+	struct conn c;
+	struct seen s = { 0 };
+
+	ck_assert_int_eq(conn_pool_init(&p, MAXF, 4 * (FRAME_HDR_LEN + MAXF)), 0);
+	conn_init(&c, -1);
+	put_frame(in, FT_DATA, 2, MAXF, 0x5a);
+	ck_assert_int_eq(conn_feed(&p, &c, in, 100, collect, &s), 0);
+	ck_assert_uint_eq(p.cp_in_live, 1);
+	ck_assert_int_eq(conn_feed(&p, &c, in + 100, sizeof(in) - 100, collect, &s), 0);
+	ck_assert_int_eq(s.n, 1);
+	ck_assert_uint_eq(s.len[0], MAXF);
+	ck_assert_uint_eq(p.cp_in_live, 0);
+	conn_release(&p, &c);
+	conn_pool_free(&p);
+}
+END_TEST
+
+START_TEST(test_conn_garbage)
+{
+	uint8_t in[64];
+	struct conn_pool p;
+	struct conn c;
+	struct seen s = { 0 };
+
+	ck_assert_int_eq(conn_pool_init(&p, MAXF, 4 * (FRAME_HDR_LEN + MAXF)), 0);
+
+	conn_init(&c, -1);
+	memcpy(in, "GET / HTTP/1.1\r\n\r\n", 18);
+	ck_assert_int_eq(conn_feed(&p, &c, in, 18, collect, &s), VEIL_E_VERSION);
+	conn_release(&p, &c);
+
+	/* A frame type only the relay sends. */
+	conn_init(&c, -1);
+	put_frame(in, FT_WELCOME, 1, 2, 0);
+	ck_assert_int_eq(conn_feed(&p, &c, in, FRAME_HDR_LEN + 2, collect, &s), VEIL_E_TYPE);
+	conn_release(&p, &c);
+
+	/* JOIN with a 31-byte room id. */
+	conn_init(&c, -1);
+	put_frame(in, FT_JOIN, 0, ROOM_ID_LEN - 1, 0);
+	ck_assert_int_ne(conn_feed(&p, &c, in, FRAME_HDR_LEN + ROOM_ID_LEN - 1, collect, &s), 0);
+	conn_release(&p, &c);
+
+	/* DATA with src set by the client, DATA to member 0, empty DATA. */
+	conn_init(&c, -1);
+	put_frame(in, FT_DATA, 2, 4, 0);
+	veil_put16(in + 2, 5);
+	ck_assert_int_ne(conn_feed(&p, &c, in, FRAME_HDR_LEN + 4, collect, &s), 0);
+	conn_release(&p, &c);
+	conn_init(&c, -1);
+	put_frame(in, FT_DATA, 0, 4, 0);
+	ck_assert_int_ne(conn_feed(&p, &c, in, FRAME_HDR_LEN + 4, collect, &s), 0);
+	conn_release(&p, &c);
+	conn_init(&c, -1);
+	put_frame(in, FT_DATA, 2, 0, 0);
+	ck_assert_int_ne(conn_feed(&p, &c, in, FRAME_HDR_LEN, collect, &s), 0);
+	conn_release(&p, &c);
+
+	/* PING with a payload. */
+	conn_init(&c, -1);
+	put_frame(in, FT_PING, 0, 1, 0);
+	ck_assert_int_ne(conn_feed(&p, &c, in, FRAME_HDR_LEN + 1, collect, &s), 0);
+	conn_release(&p, &c);
+
+	ck_assert_int_eq(s.n, 0);
+	ck_assert_uint_eq(p.cp_in_live, 0);
+	conn_pool_free(&p);
+}
+END_TEST
+
+START_TEST(test_conn_handler_stops)
+{
+	uint8_t in[3 * FRAME_HDR_LEN];
+	struct conn_pool p;
+	struct conn c;
+	struct seen s = { 0 };
+	size_t n = 0;
+
+	ck_assert_int_eq(conn_pool_init(&p, MAXF, 4 * (FRAME_HDR_LEN + MAXF)), 0);
+	conn_init(&c, -1);
+	n += put_frame(in + n, FT_PING, 0, 0, 0);
+	n += put_frame(in + n, FT_PING, 0, 0, 0);
+	n += put_frame(in + n, FT_PING, 0, 0, 0);
+	s.stop_at = 2;
+	ck_assert_int_eq(conn_feed(&p, &c, in, n, collect, &s), VEIL_E_STATE);
+	ck_assert_int_eq(s.n, 2);
+	conn_release(&p, &c);
+	conn_pool_free(&p);
+}
+END_TEST
+
+START_TEST(test_conn_queue_bound)
+{
+	static uint8_t payload[MAXF];
+	struct conn_pool p;
+	struct conn c;
+	size_t bound = 3 * (FRAME_HDR_LEN + MAXF) + 100;
+	int i;
+
+	ck_assert_int_eq(conn_pool_init(&p, MAXF, bound), 0);
+	conn_init(&c, -1);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(conn_queue(&p, &c, FT_DATA, 1, 2, payload, MAXF), 0);
+	ck_assert_uint_eq(conn_queued(&c), 3 * (FRAME_HDR_LEN + MAXF));
+	/* The fourth would pass the bound: refused whole, nothing queued. */
+	ck_assert_int_eq(conn_queue(&p, &c, FT_DATA, 1, 2, payload, MAXF), VEIL_E_LIMIT);
+	ck_assert_uint_eq(conn_queued(&c), 3 * (FRAME_HDR_LEN + MAXF));
+	/* Small frames still fit up to the bound exactly. */
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(conn_queue(&p, &c, FT_PONG, 0, 0, NULL, 0), 0);
+	ck_assert_uint_eq(conn_queued(&c), bound);
+	ck_assert_int_eq(conn_queue(&p, &c, FT_PONG, 0, 0, NULL, 0), VEIL_E_LIMIT);
+	ck_assert_uint_eq(conn_queued(&c), bound);
+	ck_assert_uint_eq(p.cp_out_live, 1);
+	conn_release(&p, &c);
+	ck_assert_uint_eq(p.cp_out_live, 0);
+	conn_pool_free(&p);
+	ck_assert_int_eq(conn_pool_init(&p, MAXF, FRAME_HDR_LEN + MAXF - 1), VEIL_E_INVALID);
+}
+END_TEST
+
+/* Reads everything the relay side wrote to fd (non-blocking) into buf. */
+static size_t
+drain(int fd, uint8_t *buf, size_t cap)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < cap && (r = recv(fd, buf + n, cap - n, MSG_DONTWAIT)) > 0)
+		n += (size_t)r;
+	return n;
+}
+
+START_TEST(test_conn_flush_and_error_keep_sync)
+{
+	static uint8_t payload[MAXF], got[1 << 20];
+	struct conn_pool p;
+	struct conn c;
+	struct frame f;
+	int sv[2], snd = 4096, i, rc, frames = 0, errors = 0;
+	size_t n, off;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd)), 0);
+	ck_assert_int_eq(conn_pool_init(&p, MAXF, 64 * (FRAME_HDR_LEN + MAXF)), 0);
+	conn_init(&c, sv[0]);
+	for (i = 0; i < 8; i++) {
+		memset(payload, 'a' + i, sizeof(payload));
+		ck_assert_int_eq(conn_queue(&p, &c, FT_DATA, 1, MEMBER_BCAST, payload, MAXF), 0);
+	}
+	/* The socket takes only part: a frame is left half written. */
+	ck_assert_int_eq(conn_flush(&p, &c), 1);
+	ck_assert_uint_gt(conn_queued(&c), 0);
+	/* A stalled reader: drop what has not started, keep the half frame. */
+	ck_assert_int_eq(conn_queue_error(&p, &c, FE_SLOW, 1), 0);
+	n = 0;
+	for (i = 0; i < 1000 && (rc = conn_flush(&p, &c)) != 0; i++) {
+		ck_assert_int_eq(rc, 1);
+		n += drain(sv[1], got + n, sizeof(got) - n);
+	}
+	ck_assert_int_eq(conn_flush(&p, &c), 0);
+	ck_assert_uint_eq(p.cp_out_live, 0);
+	n += drain(sv[1], got + n, sizeof(got) - n);
+	/* What arrived parses as whole frames, ending with ERROR FE_SLOW. */
+	for (off = 0; off < n; off += FRAME_HDR_LEN + f.fr_len) {
+		ck_assert_int_eq(proto_frame_header(got + off, n - off, FRAME_TO_CLIENT,
+		    MAXF, &f), 0);
+		ck_assert_int_eq(proto_frame_decode(got + off, FRAME_HDR_LEN + f.fr_len,
+		    FRAME_TO_CLIENT, MAXF, &f), 0);
+		if (f.fr_type == FT_ERROR) {
+			ck_assert_uint_eq(f.fr_payload[0], FE_SLOW);
+			errors++;
+		} else
+			frames++;
+	}
+	ck_assert_uint_eq(off, n);
+	ck_assert_int_eq(errors, 1);
+	ck_assert_int_ge(frames, 1);
+	ck_assert_int_lt(frames, 8);
+	conn_release(&p, &c);
+	conn_pool_free(&p);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/* ---- the relay's state machine over socketpairs ------------------------ */
+
+struct tc {
+	int	fd;
+	uint8_t	buf[1 << 17];
+	size_t	n;
+};
+
+static struct relayd *
+mkrelay(uint32_t room_size, uint32_t max_clients, size_t out_max)
+{
+	struct relayd_config cfg;
+	struct relayd *r;
+
+	relayd_config_default(&cfg);
+	cfg.rc_max_frame = MAXF;
+	cfg.rc_room_size = room_size;
+	cfg.rc_max_clients = max_clients;
+	cfg.rc_idle_ms = 150;
+	cfg.rc_keepalive_ms = 300;
+	if (out_max != 0)
+		cfg.rc_out_max = out_max;
+	ck_assert_int_eq(relayd_new(&r, &cfg, 1024), 0);
+	return r;
+}
+
+static struct tc *
+tc_new(struct relayd *r)
+{
+	struct tc *t = calloc(1, sizeof(*t));
+	int sv[2];
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	t->fd = sv[1];
+	ck_assert_int_eq(relayd_add_conn(r, sv[0]), 0);
+	return t;
+}
+
+static void
+tc_free(struct tc *t)
+{
+	close(t->fd);
+	free(t);
+}
+
+static void
+tc_send(struct tc *t, uint8_t type, uint16_t dst, const void *payload, uint32_t len)
+{
+	uint8_t b[FRAME_HDR_LEN + MAXF];
+
+	ck_assert_uint_le(len, MAXF);
+	b[0] = PROTO_VERSION;
+	b[1] = type;
+	veil_put16(b + 2, 0);
+	veil_put16(b + 4, dst);
+	veil_put32(b + 6, len);
+	if (len > 0)
+		memcpy(b + FRAME_HDR_LEN, payload, len);
+	ck_assert_int_eq(send(t->fd, b, FRAME_HDR_LEN + len, MSG_NOSIGNAL),
+	    (ssize_t)(FRAME_HDR_LEN + len));
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Turns the relay until t has a whole frame (1, decoded into f and copied to
+ * payload), the relay closed it (0) or ms passed (-1).
+ */
+static int
+tc_next(struct relayd *r, struct tc *t, struct frame *f, uint8_t *payload, int ms)
+{
+	int64_t end = now_ms() + ms;
+	struct frame h;
+	size_t total;
+	ssize_t got;
+	int eof = 0;
+
+	for (;;) {
+		if (t->n >= FRAME_HDR_LEN) {
+			ck_assert_int_eq(proto_frame_header(t->buf, t->n, FRAME_TO_CLIENT,
+			    FRAME_MAX_LIMIT, &h), 0);
+			total = FRAME_HDR_LEN + h.fr_len;
+			if (t->n >= total) {
+				/* Everything the relay sends must pass the client decoder. */
+				ck_assert_int_eq(proto_frame_decode(t->buf, total,
+				    FRAME_TO_CLIENT, FRAME_MAX_LIMIT, f), 0);
+				if (payload != NULL)
+					memcpy(payload, f->fr_payload, f->fr_len);
+				f->fr_payload = payload;
+				memmove(t->buf, t->buf + total, t->n - total);
+				t->n -= total;
+				return 1;
+			}
+		}
+		if (eof)
+			return 0;
+		if (now_ms() > end)
+			return -1;
+		ck_assert_int_eq(relayd_step(r, 5), 0);
+		while (t->n < sizeof(t->buf)) {
+			got = recv(t->fd, t->buf + t->n, sizeof(t->buf) - t->n, MSG_DONTWAIT);
+			if (got > 0) {
+				t->n += (size_t)got;
+				continue;
+			}
+			if (got == 0 || errno != EAGAIN)
+				eof = 1;
+			break;
+		}
+	}
+}
+
+static void
+tc_expect(struct relayd *r, struct tc *t, uint8_t type, uint16_t src, uint16_t dst)
+{
+	uint8_t payload[FRAME_MAX_LIMIT];
+	struct frame f;
+
+	ck_assert_int_eq(tc_next(r, t, &f, payload, 1000), 1);
+	ck_assert_uint_eq(f.fr_type, type);
+	ck_assert_uint_eq(f.fr_src, src);
+	ck_assert_uint_eq(f.fr_dst, dst);
+}
+
+/* Expects ERROR code (possibly after other frames) and then the close. */
+static void
+tc_expect_error(struct relayd *r, struct tc *t, uint8_t code)
+{
+	uint8_t payload[FRAME_MAX_LIMIT];
+	struct frame f;
+	int rc;
+
+	while ((rc = tc_next(r, t, &f, payload, 1000)) == 1 && f.fr_type != FT_ERROR)
+		;
+	ck_assert_int_eq(rc, 1);
+	ck_assert_uint_eq(f.fr_len, 1);
+	ck_assert_uint_eq(payload[0], code);
+	ck_assert_int_eq(tc_next(r, t, &f, payload, 1000), 0);
+}
+
+/* Joins room and checks WELCOME: returns the member id given. */
+static uint16_t
+tc_join(struct relayd *r, struct tc *t, const uint8_t *room, uint16_t nothers)
+{
+	uint8_t payload[FRAME_MAX_LIMIT];
+	struct frame f;
+
+	tc_send(t, FT_JOIN, 0, room, ROOM_ID_LEN);
+	ck_assert_int_eq(tc_next(r, t, &f, payload, 1000), 1);
+	ck_assert_uint_eq(f.fr_type, FT_WELCOME);
+	ck_assert_uint_eq(veil_get16(payload), nothers);
+	return f.fr_dst;
+}
+
+static const uint8_t room_a[ROOM_ID_LEN] = { 'a' };
+static const uint8_t room_b[ROOM_ID_LEN] = { 'b' };
+
+START_TEST(test_relay_join_route_leave)
+{
+	struct relayd *r = mkrelay(16, 16, 0);
+	struct tc *a = tc_new(r), *b = tc_new(r), *c = tc_new(r), *x = tc_new(r);
+	uint8_t payload[FRAME_MAX_LIMIT];
+	struct frame f;
+	uint16_t ids[4];
+	size_t n;
+
+	ck_assert_uint_eq(tc_join(r, a, room_a, 0), 1);
+	ck_assert_uint_eq(tc_join(r, b, room_a, 1), 2);
+	tc_expect(r, a, FT_JOINED, 2, 0);
+	ck_assert_uint_eq(tc_join(r, x, room_b, 0), 1);	/* another room: own ids */
+	tc_send(c, FT_JOIN, 0, room_a, ROOM_ID_LEN);
+	ck_assert_int_eq(tc_next(r, c, &f, payload, 1000), 1);
+	ck_assert_uint_eq(f.fr_type, FT_WELCOME);
+	ck_assert_uint_eq(f.fr_dst, 3);
+	ck_assert_int_eq(proto_welcome_members(&f, ids, 4, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(ids[0], 1);
+	ck_assert_uint_eq(ids[1], 2);
+	tc_expect(r, a, FT_JOINED, 3, 0);
+	tc_expect(r, b, FT_JOINED, 3, 0);
+
+	/* Broadcast: everyone but the sender, src rewritten. */
+	tc_send(a, FT_DATA, MEMBER_BCAST, "hello", 5);
+	ck_assert_int_eq(tc_next(r, b, &f, payload, 1000), 1);
+	ck_assert_uint_eq(f.fr_type, FT_DATA);
+	ck_assert_uint_eq(f.fr_src, 1);
+	ck_assert_uint_eq(f.fr_dst, MEMBER_BCAST);
+	ck_assert_mem_eq(payload, "hello", 5);
+	tc_expect(r, c, FT_DATA, 1, MEMBER_BCAST);
+	/* Unicast: only the addressee. */
+	tc_send(c, FT_DATA, 2, "x", 1);
+	tc_expect(r, b, FT_DATA, 3, 2);
+	/* To a member that does not exist: silently dropped. */
+	tc_send(c, FT_DATA, 9, "y", 1);
+	tc_send(a, FT_PING, 0, NULL, 0);
+	tc_expect(r, a, FT_PONG, 0, 0);
+	/* a got nothing from the unicasts; x, in room b, got nothing at all. */
+	ck_assert_int_eq(tc_next(r, a, &f, payload, 50), -1);
+	ck_assert_int_eq(tc_next(r, x, &f, payload, 50), -1);
+
+	/* b leaves: LEFT to a and c; its id is not reused. */
+	tc_free(b);
+	tc_expect(r, a, FT_LEFT, 2, 0);
+	tc_expect(r, c, FT_LEFT, 2, 0);
+	b = tc_new(r);
+	ck_assert_uint_eq(tc_join(r, b, room_a, 2), 4);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_rooms, 2);
+	tc_free(x);
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+	for (n = 0; n < 10; n++)
+		ck_assert_int_eq(relayd_step(r, 5), 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_rooms, 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_conns, 0);
+	relayd_free(r);
+}
+END_TEST
+
+START_TEST(test_relay_data_before_join)
+{
+	struct relayd *r = mkrelay(16, 16, 0);
+	struct tc *a = tc_new(r), *b = tc_new(r);
+
+	tc_send(a, FT_DATA, MEMBER_BCAST, "early", 5);
+	tc_expect_error(r, a, FE_NOT_JOINED);
+	tc_send(b, FT_PING, 0, NULL, 0);
+	tc_expect_error(r, b, FE_NOT_JOINED);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_NOT_JOINED], 2);
+	tc_free(a);
+	tc_free(b);
+	relayd_free(r);
+}
+END_TEST
+
+START_TEST(test_relay_second_join)
+{
+	struct relayd *r = mkrelay(16, 16, 0);
+	struct tc *a = tc_new(r), *b = tc_new(r);
+
+	ck_assert_uint_eq(tc_join(r, a, room_a, 0), 1);
+	ck_assert_uint_eq(tc_join(r, b, room_a, 1), 2);
+	tc_expect(r, a, FT_JOINED, 2, 0);
+	tc_send(b, FT_JOIN, 0, room_b, ROOM_ID_LEN);
+	tc_expect_error(r, b, FE_REJOIN);
+	/* The room saw it leave. */
+	tc_expect(r, a, FT_LEFT, 2, 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_rooms, 1);
+	tc_free(a);
+	tc_free(b);
+	relayd_free(r);
+}
+END_TEST
+
+START_TEST(test_relay_room_full)
+{
+	struct relayd *r = mkrelay(2, 16, 0);
+	struct tc *a = tc_new(r), *b = tc_new(r), *c = tc_new(r);
+
+	tc_join(r, a, room_a, 0);
+	tc_join(r, b, room_a, 1);
+	tc_send(c, FT_JOIN, 0, room_a, ROOM_ID_LEN);
+	tc_expect_error(r, c, FE_ROOM_FULL);
+	tc_expect(r, a, FT_JOINED, 2, 0);
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+	relayd_free(r);
+}
+END_TEST
+
+START_TEST(test_relay_oversize_and_garbage)
+{
+	struct relayd *r = mkrelay(16, 16, 0);
+	struct tc *a = tc_new(r), *b = tc_new(r), *c = tc_new(r);
+	uint8_t hdr[FRAME_HDR_LEN] = { PROTO_VERSION, FT_DATA, 0, 0, 0xff, 0xff };
+
+	tc_join(r, a, room_a, 0);
+	tc_join(r, b, room_a, 1);
+	tc_expect(r, a, FT_JOINED, 2, 0);
+	veil_put32(hdr + 6, MAXF + 1);
+	ck_assert_int_eq(send(b->fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+	tc_expect_error(r, b, FE_OVERSIZE);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_in_bufs, 0);
+	tc_expect(r, a, FT_LEFT, 2, 0);
+	ck_assert_int_eq(send(c->fd, "\x02garbage", 8, 0), 8);
+	ck_assert_int_eq(send(c->fd, "\x02garbage", 8, 0), 8);
+	tc_expect_error(r, c, FE_MALFORMED);
+	/* a is fine. */
+	tc_send(a, FT_PING, 0, NULL, 0);
+	tc_expect(r, a, FT_PONG, 0, 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_OVERSIZE], 1);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_MALFORMED], 1);
+	tc_free(a);
+	tc_free(b);
+	tc_free(c);
+	relayd_free(r);
+}
+END_TEST
+
+START_TEST(test_relay_timeouts)
+{
+	struct relayd *r = mkrelay(16, 16, 0);
+	struct tc *idle = tc_new(r), *m = tc_new(r), *live = tc_new(r);
+	int64_t t0 = now_ms();
+	uint8_t payload[FRAME_MAX_LIMIT];
+	struct frame f = { 0 };
+	int i;
+
+	/* Half-open: never joins, closed after the idle timeout (150 ms). */
+	tc_join(r, m, room_a, 0);
+	tc_join(r, live, room_a, 1);
+	tc_expect(r, m, FT_JOINED, 2, 0);
+	tc_expect_error(r, idle, FE_TIMEOUT);
+	ck_assert_int_ge(now_ms() - t0, 140);
+	/* Joined: m is silent, live pings; m goes after the keepalive (300 ms). */
+	for (i = 0; i < 20 && f.fr_type != FT_LEFT; i++) {
+		tc_send(live, FT_PING, 0, NULL, 0);
+		while (tc_next(r, live, &f, payload, 60) == 1 && f.fr_type != FT_LEFT)
+			ck_assert_uint_eq(f.fr_type, FT_PONG);
+	}
+	/* live, pinging every 60 ms, outlived m. */
+	ck_assert_uint_eq(f.fr_type, FT_LEFT);
+	ck_assert_uint_eq(f.fr_src, 1);
+	tc_expect_error(r, m, FE_TIMEOUT);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_IDLE], 1);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_KEEPALIVE], 1);
+	tc_free(idle);
+	tc_free(m);
+	tc_free(live);
+	relayd_free(r);
+}
+END_TEST
+
+START_TEST(test_relay_stalled_reader)
+{
+	/* Queue bound: 4 frames of MAXF. */
+	struct relayd *r = mkrelay(16, 16, 4 * (FRAME_HDR_LEN + MAXF));
+	struct tc *a = tc_new(r), *b = tc_new(r), *stall = tc_new(r);
+	static uint8_t big[MAXF], payload[FRAME_MAX_LIMIT];
+	struct frame f;
+	int i, got = 0, left = 0, rc;
+
+	tc_join(r, a, room_a, 0);
+	tc_join(r, b, room_a, 1);
+	tc_join(r, stall, room_a, 2);
+	tc_expect(r, a, FT_JOINED, 2, 0);
+	tc_expect(r, a, FT_JOINED, 3, 0);
+	tc_expect(r, b, FT_JOINED, 3, 0);
+	/* stall never reads; b keeps up; a never waits. */
+	for (i = 0; i < 200; i++) {
+		memset(big, i, sizeof(big));
+		tc_send(a, FT_DATA, MEMBER_BCAST, big, sizeof(big));
+		while ((rc = tc_next(r, b, &f, payload, 1000)) == 1 && f.fr_type == FT_LEFT)
+			left++;
+		ck_assert_msg(rc == 1, "b lost at %d: rc %d, slow %d, eof %d, io %d", i, rc,
+		    (int)relayd_get_stats(r)->rs_closed[RELAYD_R_SLOW],
+		    (int)relayd_get_stats(r)->rs_closed[RELAYD_R_EOF],
+		    (int)relayd_get_stats(r)->rs_closed[RELAYD_R_IOERR]);
+		ck_assert_uint_eq(f.fr_type, FT_DATA);
+		ck_assert_uint_eq(payload[0], (uint8_t)i);
+		got++;
+	}
+	ck_assert_int_eq(got, 200);
+	if (left == 0)
+		tc_expect(r, b, FT_LEFT, 3, 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_SLOW], 1);
+	/*
+	 * The stalled reader is closed: it finds whole frames in its socket
+	 * buffer, then ERROR FE_SLOW if there was room for it (best effort,
+	 * not here: its buffer is full), then the end.
+	 */
+	got = 0;
+	while ((rc = tc_next(r, stall, &f, payload, 1000)) == 1 && f.fr_type != FT_ERROR) {
+		ck_assert_uint_eq(f.fr_type == FT_DATA ? payload[0] : 0, (uint8_t)got);
+		if (f.fr_type == FT_DATA)
+			got++;
+	}
+	if (rc == 1) {
+		ck_assert_uint_eq(payload[0], FE_SLOW);
+		rc = tc_next(r, stall, &f, payload, 1000);
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_gt(got, 0);
+	ck_assert_int_lt(got, 200);
+	tc_free(a);
+	tc_free(b);
+	tc_free(stall);
+	relayd_free(r);
+}
+END_TEST
+
+START_TEST(test_relay_server_full)
+{
+	struct relayd *r = mkrelay(16, 2, 0);
+	struct tc *a = tc_new(r), *b = tc_new(r);
+	uint8_t buf[64];
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(relayd_add_conn(r, sv[0]), VEIL_E_LIMIT);
+	ck_assert_int_eq(recv(sv[1], buf, sizeof(buf), 0), FRAME_HDR_LEN + 1);
+	ck_assert_uint_eq(buf[1], FT_ERROR);
+	ck_assert_uint_eq(buf[FRAME_HDR_LEN], FE_SERVER_FULL);
+	ck_assert_int_eq(recv(sv[1], buf, sizeof(buf), 0), 0);
+	close(sv[1]);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_refused, 1);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_conns, 2);
+	tc_free(a);
+	tc_free(b);
+	relayd_free(r);
+}
+END_TEST
+
+START_TEST(test_relay_parse_listen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	ck_assert_int_eq(relayd_parse_listen("127.0.0.1:7700", &ss, &len), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET);
+	ck_assert_int_eq(relayd_parse_listen("[::1]:0", &ss, &len), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET6);
+	ck_assert_int_eq(relayd_parse_listen("0.0.0.0:65535", &ss, &len), 0);
+	ck_assert_int_eq(relayd_parse_listen("127.0.0.1:65536", &ss, &len), VEIL_E_INVALID);
+	ck_assert_int_eq(relayd_parse_listen("127.0.0.1:", &ss, &len), VEIL_E_INVALID);
+	ck_assert_int_eq(relayd_parse_listen("127.0.0.1:-1", &ss, &len), VEIL_E_INVALID);
+	ck_assert_int_eq(relayd_parse_listen("127.0.0.1", &ss, &len), VEIL_E_INVALID);
+	ck_assert_int_eq(relayd_parse_listen("::1:7700", &ss, &len), VEIL_E_INVALID);
+	ck_assert_int_eq(relayd_parse_listen("[::1]7700", &ss, &len), VEIL_E_INVALID);
+	ck_assert_int_eq(relayd_parse_listen("[127.0.0.1]:7700", &ss, &len), VEIL_E_INVALID);
+	ck_assert_int_eq(relayd_parse_listen("localhost:7700", &ss, &len), VEIL_E_INVALID);
+	ck_assert_int_eq(relayd_parse_listen(":7700", &ss, &len), VEIL_E_INVALID);
+}
+END_TEST
+
+Suite *suite_relay_conn(void);
+
+Suite *
+suite_relay_conn(void)
+{
+	Suite *s = suite_create("relay_conn");
+	TCase *tc;
+
+	tc = tcase_create("conn_feed");
+	tcase_add_test(tc, test_conn_many_per_read);
+	tcase_add_test(tc, test_conn_split_every_byte);
+	tcase_add_test(tc, test_conn_split_odd_chunks);
+	tcase_add_test(tc, test_conn_exact_max);
+	tcase_add_test(tc, test_conn_garbage);
+	tcase_add_test(tc, test_conn_handler_stops);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("conn_queue");
+	tcase_add_test(tc, test_conn_queue_bound);
+	tcase_add_test(tc, test_conn_flush_and_error_keep_sync);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("relay");
+	tcase_add_test(tc, test_relay_join_route_leave);
+	tcase_add_test(tc, test_relay_data_before_join);
+	tcase_add_test(tc, test_relay_second_join);
+	tcase_add_test(tc, test_relay_room_full);
+	tcase_add_test(tc, test_relay_oversize_and_garbage);
+	tcase_add_test(tc, test_relay_stalled_reader);
+	tcase_add_test(tc, test_relay_server_full);
+	tcase_add_test(tc, test_relay_parse_listen);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_test(tc, test_conn_oversize_before_allocation);
+	tcase_add_test(tc, test_relay_timeouts);
+	suite_add_tcase(s, tc);
+	return s;
+}
