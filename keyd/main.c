@@ -114,29 +114,44 @@ harden_basic(void)
 		fprintf(stderr, "keyd: RLIMIT_CORE: %s\n", strerror(errno));
 }
 
+/*
+ * Locked memory: everything (MCL_CURRENT | MCL_FUTURE) when RLIMIT_MEMLOCK
+ * allows what keyd may need at its limits. With a smaller limit, MCL_FUTURE
+ * would make later allocations fail once the limit is reached (keyd would
+ * stop serving), so only the identity seed is locked, and keyd says so.
+ */
+#define KEYD_MEMLOCK_NEED	(128ULL * 1024 * 1024)
+
 static void
 lock_memory(void)
 {
 	struct rlimit rl;
 	char lim[32] = "unknown";
 
-	/* Take whatever the hard limit allows before trying. */
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0) {
+		/* Take whatever the hard limit allows. */
 		if (rl.rlim_cur != rl.rlim_max) {
 			rl.rlim_cur = rl.rlim_max;
-			(void)setrlimit(RLIMIT_MEMLOCK, &rl);
+			if (setrlimit(RLIMIT_MEMLOCK, &rl) == -1)
+				(void)getrlimit(RLIMIT_MEMLOCK, &rl);
 		}
 		if (rl.rlim_cur == RLIM_INFINITY)
 			(void)snprintf(lim, sizeof(lim), "unlimited");
 		else
 			(void)snprintf(lim, sizeof(lim), "%llu KiB",
 			    (unsigned long long)rl.rlim_cur / 1024);
-	}
-	if (mlockall(MCL_CURRENT | MCL_FUTURE) == -1)
-		fprintf(stderr, "keyd: could not lock memory (mlockall: %s; RLIMIT_MEMLOCK "
-		    "is %s): keys could be written to swap. Raise the limit (ulimit -l, or "
-		    "LimitMEMLOCK= in the unit) to fix this; going on.\n",
-		    strerror(errno), lim);
+	} else
+		rl.rlim_cur = 0;
+	if ((rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= KEYD_MEMLOCK_NEED) &&
+	    mlockall(MCL_CURRENT | MCL_FUTURE) == 0)
+		return;
+	fprintf(stderr, "keyd: could not lock all memory (RLIMIT_MEMLOCK is %s, keyd needs "
+	    "%llu MiB): session keys could be written to swap; only the identity key is "
+	    "locked. Raise the limit (ulimit -l, or LimitMEMLOCK= in the unit) to fix "
+	    "this; going on.\n", lim, KEYD_MEMLOCK_NEED / (1024 * 1024));
+	if (mlock(&keyd_id, sizeof(keyd_id)) == -1)
+		fprintf(stderr, "keyd: could not lock the identity key either (mlock: %s)\n",
+		    strerror(errno));
 }
 
 static int

@@ -150,7 +150,10 @@ class Client:
         self.s.close()
 
     def send_raw(self, b):
-        self.s.sendall(b)
+        try:
+            self.s.sendall(b)
+        except (BrokenPipeError, ConnectionResetError) as e:
+            raise Closed("keyd closed the connection") from e
 
     def _recvn(self, n):
         out = b""

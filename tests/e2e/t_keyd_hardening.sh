@@ -1,0 +1,128 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# keyd's hardening, seen from outside: a peer of another uid is closed
+# without an answer (SO_PEERCRED), /proc/PID/status shows the seccomp filter
+# (Seccomp: 2) and no_new_privs, and the process is not dumpable, so even a
+# process of the same uid cannot read its /proc/PID/environ.
+# As root, keyd runs as nobody (setpriv) in a directory nobody owns and root
+# is "the other uid"; otherwise only the checks that need no second uid run.
+set -u
+: "${BIN:?BIN must name the directory holding keyd}"
+: "${TMPDIR:=/tmp}"
+NAME=$(basename "$0" .sh)
+LIB=$(cd "$(dirname "$0")" && pwd)/lib
+PY=${PYTHON:-python3}
+W=$(mktemp -d "$TMPDIR/k.XXXXXX") || exit 1
+PIDS=""
+cleanup() {
+	rc=$?
+	trap - EXIT INT TERM HUP
+	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
+	for p in $PIDS; do
+		i=0
+		while ! gone "$p" && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		for f in "$W"/*.err; do [ -s "$f" ] && { echo "---- $f"; tail -n 10 "$f"; }; done
+	fi
+	rm -rf "$W"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+fail() { echo "$NAME: FAIL: $*"; exit 1; }
+note() { echo "$NAME: $*"; }
+[ -x "$BIN/keyd" ] || { echo "$NAME: skipped: $BIN/keyd not built"; exit 77; }
+# wait_sock PATH [SECS]: until a connect to PATH succeeds.
+wait_sock() {
+	"$PY" - "$1" "${2:-10}" <<'PYEOF'
+import socket, sys, time
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sys.argv[1]); sys.exit(0)
+    except OSError:
+        time.sleep(0.02)
+    finally:
+        s.close()
+sys.exit(1)
+PYEOF
+}
+# start_keyd TAG HOME SOCK: keyd in the foreground; sets KPID.
+start_keyd() {
+	"$BIN/keyd" --home "$2" --socket "$3" 2>>"$W/$1.err" &
+	KPID=$!
+	PIDS="$PIDS $KPID"
+	wait_sock "$3" || fail "keyd ($1) did not start: $(cat "$W/$1.err")"
+}
+mode() { stat -c %a "$1"; }
+# gone PID: the process is dead (or a zombie nobody reaped yet).
+gone() {
+	[ -r "/proc/$1/stat" ] || return 0
+	case $(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) in
+	Z|X|"") return 0 ;;
+	esac
+	return 1
+}
+# wait_gone PID [SECS]
+wait_gone() {
+	wg_i=0
+	while ! gone "$1" && [ $wg_i -lt $(( ${2:-5} * 50 )) ]; do sleep 0.02; wg_i=$((wg_i + 1)); done
+	gone "$1"
+}
+
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 && id nobody >/dev/null 2>&1; then
+	# nobody cannot enter our 0700 work directory: a world-traversable one.
+	D=$(mktemp -d /tmp/veil-keyd-nobody.XXXXXX) || fail "mktemp"
+	chmod 711 "$D"
+	trap 'rc=$?; rm -rf "$D"; (exit $rc); cleanup' EXIT
+	cp "$BIN/keyd" "$LIB/keydclient.py" "$D/" && chmod 755 "$D/keyd" && chmod 644 "$D/keydclient.py"
+	mkdir -m 700 "$D/n" && chown nobody:nogroup "$D/n"
+	AS="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+	# The python3 on our PATH may live where nobody cannot go.
+	PYN=/usr/bin/python3
+	[ -x "$PYN" ] || { echo "$NAME: skipped: no /usr/bin/python3 for nobody"; exit 77; }
+	S="$D/n/run/keyd.sock"
+	$AS "$D/keyd" --home "$D/n/home" --socket "$S" 2>"$W/nobody.err" &
+	KPID=$!
+	PIDS="$PIDS $KPID"
+	# Ready once it says so (it binds, then listens, then sandboxes itself).
+	i=0; while ! grep -q "listening on" "$W/nobody.err" && [ $i -lt 250 ]; do sleep 0.02; i=$((i + 1)); done
+	$AS "$PYN" "$D/keydclient.py" fpr "$S" >"$W/fpr.out" 2>&1 || fail "same-uid client refused: $(cat "$W/fpr.out") $(cat "$W/nobody.err")"
+	# Root is another uid: its HELLO gets no answer, the connection is closed.
+	"$PY" - "$S" "$LIB" <<'PYEOF' || fail "a peer of another uid was served"
+import sys
+sys.path.insert(0, sys.argv[2])
+import keydclient as kc
+c = kc.Client(sys.argv[1], timeout=5)
+try:
+    c.hello("root")
+except kc.Closed:
+    sys.exit(0)
+sys.exit(1)
+PYEOF
+	grep -q "refused a connection from uid 0" "$W/nobody.err" || fail "no operational line for the refused peer"
+	# keyd still serves its own user afterwards.
+	$AS "$PYN" "$D/keydclient.py" fpr "$S" >/dev/null 2>&1 || fail "keyd stopped serving after refusing root"
+	READ_ENV="$AS cat /proc/$KPID/environ"
+	# Control: nobody can read the environ of its own ordinary process.
+	$AS sleep 5 &
+	CPID=$!
+	PIDS="$PIDS $CPID"
+	sleep 0.1
+	$AS cat "/proc/$CPID/environ" >/dev/null 2>&1 || fail "control: nobody cannot read its own environ"
+else
+	note "not root: the other-uid check is skipped"
+	S="$W/run/keyd.sock"
+	start_keyd k "$W/home" "$S"
+	READ_ENV="cat /proc/$KPID/environ"
+fi
+
+grep -Eq '^Seccomp:[[:space:]]+2$' "/proc/$KPID/status" || fail "no seccomp filter: $(grep Seccomp "/proc/$KPID/status")"
+grep -Eq '^NoNewPrivs:[[:space:]]+1$' "/proc/$KPID/status" || fail "no_new_privs not set"
+$READ_ENV >/dev/null 2>&1 && fail "a same-uid process read keyd's environ: it is dumpable"
+note "ok"
+exit 0
