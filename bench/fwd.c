@@ -8,8 +8,11 @@
  *
  * What makes it cheap, and what relayd is measured against:
  *  - one shared read buffer; a connection owns heap memory only while it
- *    holds a partial frame or unsent output, so an idle member costs its
- *    struct and its room slot;
+ *    holds a partial frame or unsent output (output buffers come from a small
+ *    pool and go back to it once drained), so an idle member costs its struct
+ *    and its room slot;
+ *  - epoll interest is changed only when a socket starts or stops needing
+ *    EPOLLOUT, not on every write;
  *  - output produced while handling one batch of events is appended to each
  *    destination's queue and flushed with one write() per destination at the
  *    end of the batch, not one write() per frame.
@@ -40,6 +43,8 @@
 #define FWD_ROOMS	4096			/* hash buckets (power of two) */
 #define FWD_EVENTS	256
 #define FWD_MAXFRAME	FRAME_MAX_LIMIT
+#define FWD_OUTBUF	(64 * 1024)		/* pooled output buffer size */
+#define FWD_POOL	64
 
 struct fwd_room;
 
@@ -48,6 +53,7 @@ struct fwd_conn {
 	uint16_t	 c_id;		/* member id, 0 until joined */
 	uint8_t		 c_dirty;	/* on the flush list */
 	uint8_t		 c_dead;
+	uint8_t		 c_wantout;	/* EPOLLOUT registered */
 	struct fwd_room	*c_room;
 	uint8_t		*c_in;		/* partial frame carried over, or NULL */
 	size_t		 c_inlen;
@@ -70,6 +76,23 @@ static int		 fwd_ep = -1;
 static struct fwd_room	*fwd_rooms[FWD_ROOMS];
 static struct fwd_conn	*fwd_dirty;
 static uint8_t		 fwd_rd[FWD_RDBUF + FWD_MAXFRAME + FRAME_HDR_LEN];
+static uint8_t		*fwd_pool[FWD_POOL];
+static int		 fwd_npool;
+
+static uint8_t *
+fwd_buf_get(void)
+{
+	return fwd_npool > 0 ? fwd_pool[--fwd_npool] : malloc(FWD_OUTBUF);
+}
+
+static void
+fwd_buf_put(uint8_t *b, size_t cap)
+{
+	if (b != NULL && cap == FWD_OUTBUF && fwd_npool < FWD_POOL)
+		fwd_pool[fwd_npool++] = b;
+	else
+		free(b);
+}
 
 static unsigned
 fwd_room_hash(const uint8_t id[ROOM_ID_LEN])
@@ -116,7 +139,15 @@ fwd_queue(struct fwd_conn *c, const uint8_t *p, size_t n)
 			c->c_outoff = 0;
 			need = c->c_outlen + n;
 		}
-		cap = c->c_outcap ? c->c_outcap : 1024;
+		if (c->c_out == NULL && need <= FWD_OUTBUF) {
+			if ((c->c_out = fwd_buf_get()) == NULL) {
+				c->c_dead = 1;
+				fwd_mark(c);
+				return;
+			}
+			c->c_outcap = FWD_OUTBUF;
+		}
+		cap = c->c_outcap ? c->c_outcap : FWD_OUTBUF;
 		while (cap < need)
 			cap *= 2;
 		if (cap != c->c_outcap) {
@@ -303,7 +334,7 @@ fwd_close(struct fwd_conn *c)
 	fwd_leave(c);
 	close(c->c_fd);
 	free(c->c_in);
-	free(c->c_out);
+	fwd_buf_put(c->c_out, c->c_outcap);
 	free(c);
 }
 
@@ -331,10 +362,13 @@ fwd_flush(struct fwd_conn *c)
 	want_out = c->c_outoff < c->c_outlen;
 	if (!want_out) {
 		/* Idle members hold no output memory. */
-		free(c->c_out);
+		fwd_buf_put(c->c_out, c->c_outcap);
 		c->c_out = NULL;
 		c->c_outlen = c->c_outoff = c->c_outcap = 0;
 	}
+	if (want_out == c->c_wantout)
+		return;
+	c->c_wantout = (uint8_t)want_out;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN | (want_out ? EPOLLOUT : 0u);
 	ev.data.ptr = c;

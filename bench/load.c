@@ -98,15 +98,19 @@ ld_die(const char *what)
 	exit(1);
 }
 
-/* utime + stime of a process, in clock ticks; 0 if it cannot be read. */
+/*
+ * utime + stime of a process (every thread), in clock ticks; 0 if it cannot
+ * be read. *user gets utime alone.
+ */
 static uint64_t
-ld_cpu_ticks(int pid)
+ld_cpu_ticks(int pid, uint64_t *user)
 {
 	char path[64], buf[1024], *p;
 	unsigned long ut = 0, st = 0;
 	ssize_t n;
 	int fd;
 
+	*user = 0;
 	if (pid <= 0)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
@@ -121,6 +125,7 @@ ld_cpu_ticks(int pid)
 	if ((p = strrchr(buf, ')')) == NULL ||
 	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return 0;
+	*user = ut;
 	return (uint64_t)ut + st;
 }
 
@@ -756,6 +761,7 @@ ld_tput(int nrecv, double secs, int pid)
 	uint8_t tmpl[1024], *batch;
 	size_t tl, poff, i, k, can;
 	uint64_t sent = 0, seq = 0, minrx, rx0 = 0, rx1, t0 = 0, t1, tick0 = 0, tick1;
+	uint64_t user0 = 0, user1;
 	uint64_t start, warm_end, end;
 	double warm = secs > 2 ? 0.5 : 0.25;
 	int measuring = 0;
@@ -783,7 +789,7 @@ ld_tput(int nrecv, double secs, int pid)
 		if (!measuring && now >= warm_end) {
 			for (i = 0, rx0 = 0; i < (size_t)nrecv; i++)
 				rx0 += cs[i].c_rx;
-			tick0 = ld_cpu_ticks(pid);
+			tick0 = ld_cpu_ticks(pid, &user0);
 			t0 = ld_now();
 			measuring = 1;
 		}
@@ -810,14 +816,20 @@ ld_tput(int nrecv, double secs, int pid)
 		} else
 			ld_poll(1);
 	}
-	tick1 = ld_cpu_ticks(pid);
+	tick1 = ld_cpu_ticks(pid, &user1);
 	t1 = ld_now();
 	for (i = 0, rx1 = 0; i < (size_t)nrecv; i++)
 		rx1 += cs[i].c_rx;
 	printf("fps=%.0f", (double)(rx1 - rx0) * 1e9 / (double)(t1 - t0));
-	if (pid > 0 && rx1 > rx0)
+	if (pid > 0 && rx1 > rx0) {
 		printf(" cpu_us=%.3f", (double)(tick1 - tick0) * 1e6 /
 		    (double)sysconf(_SC_CLK_TCK) / (double)(rx1 - rx0));
+		if (tick1 > tick0)
+			printf(" user_pct=%.0f", 100.0 * (double)(user1 - user0) /
+			    (double)(tick1 - tick0));
+		printf(" busy_pct=%.0f", 100.0 * (double)(tick1 - tick0) * 1e9 /
+		    (double)sysconf(_SC_CLK_TCK) / (double)(t1 - t0));
+	}
 	printf(" sent=%" PRIu64 "\n", sent);
 	for (i = 0; i <= (size_t)nrecv; i++)
 		ld_conn_free(&cs[i]);

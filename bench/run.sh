@@ -225,13 +225,16 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) pri
 
 names=$(awk '{ print $1 }' "$T/servers")
 
-say "1. Forwarding, 256-byte payloads (one sender; frames delivered per second, server CPU per delivered frame)"
+say "1. Forwarding, 256-byte payloads (one sender; frames delivered per second, server CPU per delivered frame;"
+say "   busy% = server CPU time / wall time (200 = both vCPUs), user% = share of that CPU spent outside the kernel)"
 for r in 1 9; do
 	if [ $r = 1 ]; then say "   1 sender -> 1 receiver"; else say "   room of 10: 1 sender -> 9 receivers (fan-out)"; fi
-	printf '   %-10s %-34s %-28s %s\n' server "frames/s" "CPU us/frame" "relayd/x: frames/s  CPU"
+	printf '   %-10s %-34s %-28s %-6s %-6s %s\n' server "frames/s" "CPU us/frame" "busy%" "user%" \
+		"relayd/x: frames/s  CPU"
 	for n in $names; do
-		printf '   %-10s %-34s %-28s' "$n" "$(cell "$T/tput$r.$n" fps %.0f)" \
-			"$(cell "$T/tput$r.$n" cpu_us %.3f)"
+		printf '   %-10s %-34s %-28s %-6s %-6s' "$n" "$(cell "$T/tput$r.$n" fps %.0f)" \
+			"$(cell "$T/tput$r.$n" cpu_us %.3f)" "$(val "$T/tput$r.$n" busy_pct)" \
+			"$(val "$T/tput$r.$n" user_pct)"
 		if [ "$n" != relayd ] && [ -f "$T/tput$r.relayd" ]; then
 			printf ' %-19s %s' "$(ratio "$(val "$T/tput$r.relayd" fps)" "$(val "$T/tput$r.$n" fps)")" \
 				"$(ratio "$(val "$T/tput$r.relayd" cpu_us)" "$(val "$T/tput$r.$n" cpu_us)")"
