@@ -128,8 +128,11 @@ lock_memory(void)
 	struct rlimit rl;
 	char lim[32] = "unknown";
 
+	/* Privileged (CAP_SYS_RESOURCE): no limit at all. */
+	rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+	(void)setrlimit(RLIMIT_MEMLOCK, &rl);
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0) {
-		/* Take whatever the hard limit allows. */
+		/* Otherwise whatever the hard limit allows. */
 		if (rl.rlim_cur != rl.rlim_max) {
 			rl.rlim_cur = rl.rlim_max;
 			if (setrlimit(RLIMIT_MEMLOCK, &rl) == -1)

@@ -1,0 +1,213 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# keyd's sessions and pins over the real socket: a handle is invisible to
+# another client, a client's sessions are gone once it disconnects, a
+# malformed request closes only that client, the client and session caps,
+# a changed identity refused with a message naming the nick and both
+# fingerprints, and `keyd --forget` editing known_peers under a running keyd.
+set -u
+: "${BIN:?BIN must name the directory holding keyd}"
+: "${TMPDIR:=/tmp}"
+NAME=$(basename "$0" .sh)
+LIB=$(cd "$(dirname "$0")" && pwd)/lib
+PY=${PYTHON:-python3}
+W=$(mktemp -d "$TMPDIR/k.XXXXXX") || exit 1
+PIDS=""
+cleanup() {
+	rc=$?
+	trap - EXIT INT TERM HUP
+	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
+	for p in $PIDS; do
+		i=0
+		while ! gone "$p" && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		for f in "$W"/*.err; do [ -s "$f" ] && { echo "---- $f"; tail -n 10 "$f"; }; done
+	fi
+	rm -rf "$W"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+fail() { echo "$NAME: FAIL: $*"; exit 1; }
+note() { echo "$NAME: $*"; }
+[ -x "$BIN/keyd" ] || { echo "$NAME: skipped: $BIN/keyd not built"; exit 77; }
+# wait_sock PATH [SECS]: until a connect to PATH succeeds.
+wait_sock() {
+	"$PY" - "$1" "${2:-10}" <<'PYEOF'
+import socket, sys, time
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sys.argv[1]); sys.exit(0)
+    except OSError:
+        time.sleep(0.02)
+    finally:
+        s.close()
+sys.exit(1)
+PYEOF
+}
+# start_keyd TAG HOME SOCK: keyd in the foreground; sets KPID.
+start_keyd() {
+	"$BIN/keyd" --home "$2" --socket "$3" 2>>"$W/$1.err" &
+	KPID=$!
+	PIDS="$PIDS $KPID"
+	wait_sock "$3" || fail "keyd ($1) did not start: $(cat "$W/$1.err")"
+}
+mode() { stat -c %a "$1"; }
+# gone PID: the process is dead (or a zombie nobody reaped yet).
+gone() {
+	[ -r "/proc/$1/stat" ] || return 0
+	case $(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) in
+	Z|X|"") return 0 ;;
+	esac
+	return 1
+}
+# wait_gone PID [SECS]
+wait_gone() {
+	wg_i=0
+	while ! gone "$1" && [ $wg_i -lt $(( ${2:-5} * 50 )) ]; do sleep 0.02; wg_i=$((wg_i + 1)); done
+	gone "$1"
+}
+
+SA="$W/a/keyd.sock" SB="$W/b/keyd.sock" SM="$W/m/keyd.sock"
+start_keyd a "$W/ha" "$SA"
+start_keyd b "$W/hb" "$SB"
+start_keyd m "$W/hm" "$SM"
+FB=$("$BIN/keyd" --fingerprint --home "$W/hb") || fail "fingerprint of b"
+FM=$("$BIN/keyd" --fingerprint --home "$W/hm") || fail "fingerprint of m"
+
+"$PY" - "$LIB" "$SA" <<'PYEOF' || fail "session isolation"
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+import keydclient as kc
+S = sys.argv[2]
+
+def closed_without_answer(raw=None, hello=True, name=""):
+    c = kc.Client(S, timeout=5)
+    try:
+        if hello:
+            c.hello("mallory")
+        if raw is not None:
+            c.send_raw(raw)
+        c.recv()
+    except kc.Closed:
+        return
+    raise SystemExit("malformed request answered: " + name)
+
+a, b, c = kc.Client(S), kc.Client(S), kc.Client(S)
+a.hello("ann"); b.hello("ben"); c.hello("cat")
+hi, hr, ai, ar = kc.handshake(a, b)
+assert ai["done"] == 1 and ar["done"] == 1, (ai, ar)
+assert ai["nick"] == "ben" and ar["nick"] == "ann"
+
+# cat names ann's handle: unknown on her connection.
+item = c.seal([hi], b"not yours")[0]
+assert item["status"] == kc.E_NOSESSION and item["blob"] == b"", item
+for f in (lambda: c.close_session(hi), lambda: c.verify(hi), lambda: c.rekey(hi)):
+    try:
+        f(); raise SystemExit("another client's handle was served")
+    except kc.KeydError as e:
+        assert e.err == kc.E_NOSESSION and e.handle == hi, e
+# ann's session is intact.
+blob = a.seal([hi], b"still mine")[0]["blob"]
+assert b.open(hr, blob)["text"] == b"still mine"
+
+# Malformed requests close that client, with no answer; others go on.
+closed_without_answer(kc.frame(0x7f), name="unknown code")
+closed_without_answer(kc.frame(kc.ANS_HELLO, b"\0" * 20), name="answer code")
+closed_without_answer(struct.pack(">I", 0xffffffff), name="oversize length")
+closed_without_answer(struct.pack(">I", 0), name="zero length")
+closed_without_answer(kc.frame(kc.REQ_REKEY, b"\0\0\0\1\0"), name="trailing byte")
+closed_without_answer(kc.frame(kc.REQ_REKEY, b"\0\0\0\1"), hello=False, name="before HELLO")
+closed_without_answer(kc.frame(kc.REQ_HELLO, kc.str8(b"again") + b"\0"), name="HELLO twice")
+blob = a.seal([hi], b"after the noise")[0]["blob"]
+assert b.open(hr, blob)["text"] == b"after the noise"
+
+# ben disconnects: his sessions are wiped; a new connection cannot reach them.
+b.close()
+b2 = kc.Client(S)
+b2.hello("ben")
+blob = a.seal([hi], b"anyone there?")[0]["blob"]
+try:
+    b2.open(hr, blob); raise SystemExit("a disconnected client's session survived")
+except kc.KeydError as e:
+    assert e.err == kc.E_NOSESSION, e
+
+# Session cap: 256 per connection, then VEIL_E_LIMIT; the connection lives on.
+d = kc.Client(S)
+d.hello("dave")
+for i in range(256):
+    d.hs_start(b"\1" * 32, 1, 2)
+try:
+    d.hs_start(b"\1" * 32, 1, 2); raise SystemExit("257th session accepted")
+except kc.KeydError as e:
+    assert e.err == kc.E_LIMIT, e
+assert d.forget("nobody-at-all")["existed"] == 0
+for x in (a, b2, c, d):
+    x.close()
+
+# Client cap: 32 connections; the 33rd is closed at once.
+cl = []
+for i in range(32):
+    x = kc.Client(S); x.hello("u%d" % i); cl.append(x)
+try:
+    x = kc.Client(S, timeout=5); x.hello("extra")
+    raise SystemExit("33rd client served")
+except kc.Closed:
+    pass
+cl.pop().close()
+import time
+for _ in range(100):
+    try:
+        x = kc.Client(S, timeout=5); x.hello("again"); break
+    except kc.Closed:
+        time.sleep(0.02)
+else:
+    raise SystemExit("a freed client slot was not reused")
+PYEOF
+
+# Pins across keyds: alice meets bob, then another key claiming to be bob.
+"$PY" - "$LIB" "$SA" "$SB" "$SM" "$FB" "$FM" >"$W/pin.out" <<'PYEOF' || fail "pin refusal: $(cat "$W/pin.out")"
+import sys
+sys.path.insert(0, sys.argv[1])
+import keydclient as kc
+a, b, m = kc.Client(sys.argv[2]), kc.Client(sys.argv[3]), kc.Client(sys.argv[4])
+fb, fm = sys.argv[5], sys.argv[6]
+a.hello("alice"); b.hello("bob"); m.hello("bob")
+hi, hr, ai, ar = kc.handshake(a, b)
+assert ai["trust"] == "new" and kc.fpr_text(ai["fpr"]) == fb, ai
+hi, hr, ai, ar = kc.handshake(a, b)
+assert ai["trust"] == "pinned", ai
+hi, hr, ai, ar = kc.handshake(a, m, raw=True)
+assert ai["code"] == kc.ANS_ERROR and ai["err"] == kc.E_PIN, ai
+msg = ai["message"]
+for want in ("bob", fb, fm, "keyd --forget bob"):
+    assert want in msg, (want, msg)
+print(msg)
+PYEOF
+
+# keyd --forget while alice's keyd runs: it sees the edit at once.
+"$BIN/keyd" --forget bob --home "$W/ha" >"$W/forget.out" || fail "--forget failed"
+grep -q "forgot bob (fingerprint $FB)" "$W/forget.out" || fail "--forget said: $(cat "$W/forget.out")"
+grep -q "^bob " "$W/ha/known_peers" && fail "bob still pinned in the file"
+"$BIN/keyd" --forget bob --home "$W/ha" >"$W/forget2.out" || fail "second --forget failed"
+grep -q "no pinned identity for bob" "$W/forget2.out" || fail "second --forget said: $(cat "$W/forget2.out")"
+"$PY" - "$LIB" "$SA" "$SM" "$FM" <<'PYEOF' || fail "re-pin after --forget"
+import sys
+sys.path.insert(0, sys.argv[1])
+import keydclient as kc
+a, m = kc.Client(sys.argv[2]), kc.Client(sys.argv[3])
+a.hello("alice", [("bob", kc.fpr_parse(sys.argv[4]))]); m.hello("bob")
+hi, hr, ai, ar = kc.handshake(a, m)
+assert ai["trust"] == "expected", ai
+# REQ_FORGET does the same through a running keyd.
+f = a.forget("bob")
+assert f["existed"] == 1 and kc.fpr_text(f["fpr"]) == sys.argv[4], f
+assert a.forget("bob")["existed"] == 0
+PYEOF
+note "ok"
+exit 0
