@@ -25,7 +25,7 @@
 #include "example_vectors.h"
 
 #define PROTOCOL_NAME	"veil/1 P-256 HKDF-SHA256 AES-256-GCM Ed25519"
-#define XV_MAX		64
+#define XV_MAX		128
 #define XV_LEN		256
 
 struct xv {
@@ -94,45 +94,97 @@ cat(uint8_t *dst, size_t *off, const void *p, size_t n)
 	*off += n;
 }
 
-/* One data message by hand: the first of a chain, epoch 0, counter 0. */
+/*
+ * One data message by hand: ratchet ck once (ck is replaced by the next chain
+ * key), seal kind/body at epoch/ctr from member "from" to member "to".
+ */
 static void
-ref_data(const char *dir, const uint8_t ck[32], const uint8_t room[32], uint16_t from,
-    uint16_t to, const char *text)
+ref_data(const char *dir, uint8_t ck[32], const uint8_t room[32], uint16_t from,
+    uint16_t to, uint32_t epoch, uint32_t ctr, uint8_t kind, const void *body,
+    size_t len)
 {
-	static char names[2][6][24];
-	int d = strcmp(dir, "ab") == 0 ? 0 : 1;
-	uint8_t out[64], nonce[12], ad[46], padded[64], ct[80], msg[90], u16[2];
-	size_t len = strlen(text);
+	static char names[8][6][24];
+	static int used;
+	uint8_t out[64], nonce[12], ad[46], padded[128], ct[144], msg[154];
+	size_t padlen = 3 + len <= 64 ? 64 : 128;
+	char (*nm)[24];
 
+	ck_assert_int_lt(used, 8);
+	ck_assert_uint_le(3 + len, 128);
+	nm = names[used++];
 	ck_assert_int_eq(vc_hkdf_expand(ck, "veil/1 ratchet", out, 64), 0);
-	memset(nonce, 0, sizeof(nonce));	/* 00000000 || epoch 0 || ctr 0 */
+	memset(nonce, 0, 4);			/* 00000000 || epoch || ctr */
+	veil_put32(nonce + 4, epoch);
+	veil_put32(nonce + 8, ctr);
 	ad[0] = 0x01;
 	ad[1] = 0x10;
-	memset(ad + 2, 0, 8);
+	veil_put32(ad + 2, epoch);
+	veil_put32(ad + 6, ctr);
 	memcpy(ad + 10, room, 32);
-	veil_put16(u16, from);
-	memcpy(ad + 42, u16, 2);
-	veil_put16(u16, to);
-	memcpy(ad + 44, u16, 2);
+	veil_put16(ad + 42, from);
+	veil_put16(ad + 44, to);
 	memset(padded, 0, sizeof(padded));
-	padded[0] = IK_TEXT;
+	padded[0] = kind;
 	veil_put16(padded + 1, (uint16_t)len);
-	memcpy(padded + 3, text, len);
-	ck_assert_int_eq(vc_aead_seal(out, nonce, ad, sizeof(ad), padded, 64, ct), 0);
+	memcpy(padded + 3, body, len);
+	ck_assert_int_eq(vc_aead_seal(out, nonce, ad, sizeof(ad), padded, padlen, ct), 0);
 	memcpy(msg, ad, 10);
-	memcpy(msg + 10, ct, sizeof(ct));
-	snprintf(names[d][0], 24, "mk_%s", dir);
-	snprintf(names[d][1], 24, "ck_%s_next", dir);
-	snprintf(names[d][2], 24, "nonce_%s", dir);
-	snprintf(names[d][3], 24, "ad_%s", dir);
-	snprintf(names[d][4], 24, "padded_%s", dir);
-	snprintf(names[d][5], 24, "data_%s", dir);
-	put(names[d][0], out, 32);
-	put(names[d][1], out + 32, 32);
-	put(names[d][2], nonce, 12);
-	put(names[d][3], ad, 46);
-	put(names[d][4], padded, 64);
-	put(names[d][5], msg, 90);
+	memcpy(msg + 10, ct, padlen + 16);
+	snprintf(nm[0], 24, "mk_%s", dir);
+	snprintf(nm[1], 24, "ck_%s_next", dir);
+	snprintf(nm[2], 24, "nonce_%s", dir);
+	snprintf(nm[3], 24, "ad_%s", dir);
+	snprintf(nm[4], 24, "padded_%s", dir);
+	snprintf(nm[5], 24, "data_%s", dir);
+	put(nm[0], out, 32);
+	put(nm[1], out + 32, 32);
+	put(nm[2], nonce, 12);
+	put(nm[3], ad, 46);
+	put(nm[4], padded, padlen);
+	put(nm[5], msg, 10 + padlen + 16);
+	memcpy(ck, out + 32, 32);
+	vc_wipe(out, sizeof(out));
+}
+
+/* Section 2.4: alice rekeys after the first message each way. */
+static void
+ref_rekey(const uint8_t room[32], uint8_t root[32], uint8_t ck_ir[32], uint8_t ck_ri[32])
+{
+	uint8_t sa[32], sb[32], ea[65], eb[65], dh[32], dh2[32], prk[32];
+	EVP_PKEY *pa = NULL, *pb = NULL, *peer = NULL;
+
+	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil example rekey e'_A", 23, sa), 0);
+	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil example rekey e'_B", 23, sb), 0);
+	put("scalar_rekey_A", sa, 32);
+	put("scalar_rekey_B", sb, 32);
+	ck_assert_int_eq(vc_p256_from_scalar(sa, &pa, ea), 0);
+	ck_assert_int_eq(vc_p256_from_scalar(sb, &pb, eb), 0);
+	put("rekey_A", ea, 65);
+	put("rekey_B", eb, 65);
+	/* REKEY_INIT: alice's second message, epoch 0 ctr 1; REKEY_RESP: bob's. */
+	ref_data("rk_init", ck_ir, room, 2, 1, 0, 1, IK_REKEY_INIT, ea, 65);
+	ref_data("rk_resp", ck_ri, room, 1, 2, 0, 1, IK_REKEY_RESP, eb, 65);
+	ck_assert_int_eq(vc_p256_peer(eb, 65, &peer), 0);
+	ck_assert_int_eq(vc_ecdh(pa, peer, dh), 0);
+	EVP_PKEY_free(peer);
+	peer = NULL;
+	ck_assert_int_eq(vc_p256_peer(ea, 65, &peer), 0);
+	ck_assert_int_eq(vc_ecdh(pb, peer, dh2), 0);
+	EVP_PKEY_free(peer);
+	ck_assert_mem_eq(dh, dh2, 32);
+	put("rekey_dh", dh, 32);
+	ck_assert_int_eq(vc_hkdf_extract(root, 32, dh, 32, prk), 0);
+	put("rekey_prk", prk, 32);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 root", root, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 chain i->r", ck_ir, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 chain r->i", ck_ri, 32), 0);
+	put("root_1", root, 32);
+	put("ck_ir_1", ck_ir, 32);
+	put("ck_ri_1", ck_ri, 32);
+	/* The first message of epoch 1, alice to bob. */
+	ref_data("ab_1", ck_ir, room, 2, 1, 1, 0, IK_TEXT, "rekeyed", 7);
+	EVP_PKEY_free(pa);
+	EVP_PKEY_free(pb);
 }
 
 /* Sections 2.2 and 2.3, computed by hand with the primitives. */
@@ -287,9 +339,10 @@ ref_compute(void)
 	put("ck_ir", ck_ir, 32);
 	put("ck_ri", ck_ri, 32);
 
-	/* First data message each way. */
-	ref_data("ab", ck_ir, room, 2, 1, "hello bob");
-	ref_data("ba", ck_ri, room, 1, 2, "hi alice");
+	/* First data message each way, then a rekey and one message in epoch 1. */
+	ref_data("ab", ck_ir, room, 2, 1, 0, 0, IK_TEXT, "hello bob", 9);
+	ref_data("ba", ck_ri, room, 1, 2, 0, 0, IK_TEXT, "hi alice", 8);
+	ref_rekey(room, root, ck_ir, ck_ri);
 
 	EVP_PKEY_free(pi);
 	EVP_PKEY_free(pr);
@@ -449,6 +502,37 @@ START_TEST(test_example_data_values)
 }
 END_TEST
 
+START_TEST(test_example_rekey_values)
+{
+	ref_compute();
+	same("rekey_A");
+	same("rekey_B");
+	same("padded_rk_init");
+	same("data_rk_init");
+	same("data_rk_resp");
+	same("rekey_dh");
+	same("rekey_prk");
+	same("root_1");
+	same("ck_ir_1");
+	same("ck_ri_1");
+	same("data_ab_1");
+}
+END_TEST
+
+START_TEST(test_example_rekey_chain_fresh)
+{
+	uint8_t a[32], b[32];
+
+	/* The new chains share nothing with the old ones. */
+	table("ck_ir", a, 32);
+	table("ck_ir_1", b, 32);
+	ck_assert(memcmp(a, b, 32) != 0);
+	table("root", a, 32);
+	table("root_1", b, 32);
+	ck_assert(memcmp(a, b, 32) != 0);
+}
+END_TEST
+
 START_TEST(test_example_padded_decodes)
 {
 	uint8_t p[64];
@@ -469,26 +553,27 @@ END_TEST
 struct xside {
 	struct vs_identity	 id;
 	struct vs_params	 p;
-	uint8_t			 sc[32];
+	uint8_t			 sc[2][32];	/* handshake, then rekey */
 	struct vs_session	*s;
 };
 
 static void
 side(struct xside *x, const char *seed, const char *nick, uint16_t me, uint16_t peer,
-    const char *scalar)
+    const char *scalar, const char *rekey_scalar)
 {
 	memset(x, 0, sizeof(*x));
 	table(seed, x->id.id_seed, 32);
 	ck_assert_int_eq(vc_ed25519_public(x->id.id_seed, x->id.id_pub), 0);
 	x->id.id_nicklen = strlen(nick);
 	memcpy(x->id.id_nick, nick, x->id.id_nicklen);
-	table(scalar, x->sc, 32);
+	table(scalar, x->sc[0], 32);
+	table(rekey_scalar, x->sc[1], 32);
 	x->p.vp_me = &x->id;
 	table("room", x->p.vp_room, 32);
 	x->p.vp_me_id = me;
 	x->p.vp_peer_id = peer;
-	x->p.vp_eph = x->sc;
-	x->p.vp_neph = 1;
+	x->p.vp_eph = &x->sc[0][0];
+	x->p.vp_neph = 2;
 }
 
 static void
@@ -514,8 +599,8 @@ engine_run(int steps)
 	uint8_t flags, rb[8];
 	int done;
 
-	side(&a, "seed_alice", "alice", 2, 1, "scalar_e_I");
-	side(&b, "seed_bob", "bob", 1, 2, "scalar_e_R");
+	side(&a, "seed_alice", "alice", 2, 1, "scalar_e_I", "scalar_rekey_A");
+	side(&b, "seed_bob", "bob", 1, 2, "scalar_e_R", "scalar_rekey_B");
 	vbuf_writer(&w, m, sizeof(m));
 	ck_assert_int_eq(vs_start(&a.s, &a.p, &w), 0);
 	wire("hs_init", &w);
@@ -567,6 +652,33 @@ engine_run(int steps)
 		ck_assert_uint_eq(o.vo_textlen, 8);
 		ck_assert_mem_eq(o.vo_text, "hi alice", 8);
 	}
+	if (steps >= 7) {
+		uint8_t rk[256];
+
+		vbuf_writer(&w, m + 3000, sizeof(m) - 3000);
+		ck_assert_int_eq(vs_rekey(a.s, &w), 0);
+		wire("data_rk_init", &w);
+		vbuf_writer(&rep, rk, sizeof(rk));
+		ck_assert_int_eq(vs_open(b.s, w.vb_wr, w.vb_len, &o, &rep), 0);
+		ck_assert_uint_eq(o.vo_kind, OPEN_REKEY);
+		wire("data_rk_resp", &rep);
+		if (steps >= 8) {
+			vbuf_writer(&w, m + 3500, sizeof(m) - 3500);
+			ck_assert_int_eq(vs_open(a.s, rep.vb_wr, rep.vb_len, &o, &w), 0);
+			ck_assert_uint_eq(o.vo_kind, OPEN_REKEY);
+			ck_assert_uint_eq(w.vb_len, 0);
+		}
+	}
+	if (steps >= 9) {
+		vbuf_writer(&w, m + 4000, sizeof(m) - 4000);
+		ck_assert_int_eq(vs_seal(a.s, (const uint8_t *)"rekeyed", 7, &w, &flags), 0);
+		wire("data_ab_1", &w);
+		vbuf_writer(&rep, rb, sizeof(rb));
+		ck_assert_int_eq(vs_open(b.s, w.vb_wr, w.vb_len, &o, &rep), 0);
+		ck_assert_uint_eq(o.vo_kind, OPEN_TEXT);
+		ck_assert_uint_eq(o.vo_epoch, 1);
+		ck_assert_mem_eq(o.vo_text, "rekeyed", 7);
+	}
 	vs_free(a.s);
 	vs_free(b.s);
 }
@@ -604,6 +716,24 @@ END_TEST
 START_TEST(test_example_engine_data_bob)
 {
 	engine_run(6);
+}
+END_TEST
+
+START_TEST(test_example_engine_rekey_init)
+{
+	engine_run(7);
+}
+END_TEST
+
+START_TEST(test_example_engine_rekey_resp)
+{
+	engine_run(8);
+}
+END_TEST
+
+START_TEST(test_example_engine_epoch_1)
+{
+	engine_run(9);
 }
 END_TEST
 
@@ -646,6 +776,8 @@ suite_example(void)
 	tcase_add_test(r, test_example_ratchet_matches_vc_ratchet);
 	tcase_add_test(r, test_example_data_values);
 	tcase_add_test(r, test_example_padded_decodes);
+	tcase_add_test(r, test_example_rekey_values);
+	tcase_add_test(r, test_example_rekey_chain_fresh);
 	suite_add_tcase(s, r);
 	tcase_add_test(e, test_example_engine_hs_init);
 	tcase_add_test(e, test_example_engine_hs_resp);
@@ -653,6 +785,9 @@ suite_example(void)
 	tcase_add_test(e, test_example_engine_hs_confirm);
 	tcase_add_test(e, test_example_engine_data_alice);
 	tcase_add_test(e, test_example_engine_data_bob);
+	tcase_add_test(e, test_example_engine_rekey_init);
+	tcase_add_test(e, test_example_engine_rekey_resp);
+	tcase_add_test(e, test_example_engine_epoch_1);
 	tcase_add_test(e, test_example_decodes);
 	suite_add_tcase(s, e);
 	return s;
