@@ -366,16 +366,17 @@ hs_refused(struct client *c, struct peer *p, const struct ipc_msg *a)
 	int err = -(int)a->im_err;
 
 	keyd_reason(a, why, sizeof(why));
+	/*
+	 * Whatever went wrong, this handshake is over: a tampered or replayed
+	 * step must not leave a half-open session that could be finished later.
+	 */
+	close_session(c, p, 0);
 	if (err == VEIL_E_PIN || err == VEIL_E_EXPECT) {
 		out_text(c, UI_ALERT, "%s", why);
 		p->pe_state = PS_REFUSED;
-		p->pe_handle = 0;
 	} else {
 		out_text(c, UI_WARN, "handshake with %s failed: %s", p->pe_name, why);
-		if (err == VEIL_E_NOSESSION) {
-			p->pe_state = PS_DEAD;
-			p->pe_handle = 0;
-		}
+		p->pe_state = PS_DEAD;
 	}
 	update_status(c);
 }
@@ -1018,6 +1019,17 @@ finish(struct client *c)
 
 /* ---- the loop ---- */
 
+/*
+ * Held lines at EOF are worth waiting for only while a session may still come
+ * up: the relay is not (re)joined yet, or some handshake is under way.
+ */
+static int
+hold_has_prospect(const struct client *c)
+{
+	return c->c_me == 0 || peers_count(&c->c_peers, PS_WAIT) > 0 ||
+	    peers_count(&c->c_peers, PS_HS) > 0;
+}
+
 static int
 min_timeout(int64_t now, int64_t at, int cur)
 {
@@ -1092,7 +1104,8 @@ client_run(const struct chatc_opts *o, const uint8_t room[static ROOM_ID_LEN],
 		if (c->c_ui == NULL && (input_pending(c) || c->c_eof))
 			process_input(c);
 		if (c->c_eof && c->c_inlen == c->c_inoff && c->c_r->rl_outlen == 0 &&
-		    (c->c_hold.hq_count == 0 || now - c->c_eof_at >= EOF_HOLD_WAIT_MS))
+		    (c->c_hold.hq_count == 0 || !hold_has_prospect(c) ||
+		    now - c->c_eof_at >= EOF_HOLD_WAIT_MS))
 			return finish(c);
 
 		tmo = 1000;

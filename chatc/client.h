@@ -28,7 +28,7 @@
 #define BACKOFF_MAX_MS		5000
 #define RECONNECT_GIVEUP_MS	30000
 #define CONNECT_TIMEOUT_MS	3000
-#define EOF_HOLD_WAIT_MS	30000	/* EOF with held lines: wait this long for a peer */
+#define EOF_HOLD_WAIT_MS	8000	/* EOF with held lines: wait at most this long for a peer */
 #define RELAY_OUT_HIGH		(1024 * 1024)	/* stop reading input above this backlog */
 #define RELAY_OUT_MAX		(16 * 1024 * 1024)
 

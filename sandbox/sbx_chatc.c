@@ -40,6 +40,7 @@ const struct sbx_rule sbx_chatc_rules[] = {
 	/* The screen: window size, and putting the terminal back at exit. */
 	{ "ioctl", SBX_ALLOW, 2, { ARG_EQ(0, STDOUT_FILENO), ARG_EQ(1, TIOCGWINSZ) } },
 	{ "ioctl", SBX_ALLOW, 2, { ARG_EQ(0, STDIN_FILENO), ARG_EQ(1, TCSETSW) } },
+	{ "ioctl", SBX_ALLOW, 2, { ARG_EQ(0, STDIN_FILENO), ARG_EQ(1, TCGETS) } },	/* tcsetattr reads back */
 	/* Clocks (usually the vDSO, but not always). */
 	ALLOW("clock_gettime"),
 	ALLOW("gettimeofday"),
