@@ -181,9 +181,12 @@ if [ "$NOFILE" -lt $((CONNS + 100)) ]; then
 	say "bench: open-file limit $NOFILE is below $CONNS connections; idle test uses $((NOFILE - 200))"
 	CONNS=$((NOFILE - 200))
 fi
-each_server run_idle
+# BENCH_ONLY=keyd|e2e skips the network sections (for working on the others).
+ONLY=${BENCH_ONLY:-}
+[ -n "$ONLY" ] && RUNS_NET=0 || RUNS_NET=$RUNS
+[ -z "$ONLY" ] && each_server run_idle
 round=1
-while [ $round -le "$RUNS" ]; do
+while [ $round -le "$RUNS_NET" ]; do
 	each_server run_tput 1
 	each_server run_tput 9
 	round=$((round + 1))
@@ -194,13 +197,13 @@ done
 PIN_CPU=$(($(nproc) - 1))
 each_server pin "$PIN_CPU"
 round=1
-while [ $round -le "$RUNS" ]; do
+while [ $round -le "$RUNS_NET" ]; do
 	each_server run_lat pin
 	round=$((round + 1))
 done
 each_server pin 0-$(($(nproc) - 1))
 round=1
-while [ $round -le "$RUNS" ]; do
+while [ $round -le "$RUNS_NET" ]; do
 	each_server run_lat free
 	round=$((round + 1))
 done
@@ -300,7 +303,7 @@ fi
 say ""
 
 # ---- end to end: a chatc pair ---------------------------------------------
-E2E_MSGS=${BENCH_E2E_MSGS:-1000}
+E2E_MSGS=${BENCH_E2E_MSGS:-5000}
 RELAY_PORT=$(awk '$1 == "relayd" { print $3 }' "$T/servers")
 now_ms() { date +%s%3N; }
 # Waits until FILE has at least N lines matching RE, 20 s max; 0 if it did.
