@@ -1,0 +1,152 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# relayd's limits: half-open connections timed out (--idle-timeout), the
+# client cap (--max-clients: refused with ERROR, never left in the backlog),
+# a full room (--room-size), and a stalled reader disconnected while its room
+# keeps flowing and the sender never waits.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+: "${BIN:?BIN must name the directory holding relayd}"
+: "${TMPDIR:=/tmp}"
+: "${E2E_LIB:=$here/lib}"
+pid=""
+cleanup() {
+	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+export PYTHONPATH="$E2E_LIB"
+
+stop_relayd() {
+	kill -USR1 "$pid"
+	i=0
+	until grep -q 'relayd: stats:' "$RELAYD_LOG"; do
+		i=$((i + 1)); [ $i -lt 100 ] || { echo "no stats line"; exit 1; }; sleep 0.05
+	done
+	grep 'relayd: stats:' "$RELAYD_LOG"
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	pid=""
+	[ "$rc" -eq 0 ] || { echo "relayd exited $rc"; exit 1; }
+}
+
+# 1. Timeouts, client cap and room size.
+RELAYD_LOG="$TMPDIR/relayd1.log"
+export RELAYD_LOG
+"$BIN/relayd" --listen 127.0.0.1:0 --idle-timeout 1 --max-clients 6 --room-size 2 \
+    2>"$RELAYD_LOG" &
+pid=$!
+python3 - <<'PY'
+import os, time
+import relay
+
+host, port = relay.wait_listening(os.environ["RELAYD_LOG"])
+room = relay.room_id("limits")
+
+# Half-open: silent, or a JOIN cut after 5 bytes. Both closed with FE_TIMEOUT.
+t0 = time.monotonic()
+silent = relay.Client(host, port)
+partial = relay.Client(host, port)
+partial.send_raw(relay.encode(relay.JOIN, payload=room)[:5])
+a = relay.Client(host, port)
+a.join(room)
+silent.expect_error(relay.FE_TIMEOUT, timeout=5)
+partial.expect_error(relay.FE_TIMEOUT, timeout=5)
+took = time.monotonic() - t0
+assert 0.9 <= took < 3.0, took
+# A joined member is not subject to the join timeout.
+time.sleep(0.5)
+a.ping()
+a.expect(relay.PONG)
+
+# Room size 2: the third is refused, the room is unchanged.
+b = relay.Client(host, port)
+b.join(room)
+a.expect(relay.JOINED)
+c = relay.Client(host, port)
+c.send(relay.JOIN, payload=room)
+c.expect_error(relay.FE_ROOM_FULL)
+a.send_data(2, b"still two")
+assert b.expect(relay.DATA) == (1, 2, b"still two")
+
+# Client cap 6: a and b plus four more; then a burst of 30 over the cap,
+# each refused at once with FE_SERVER_FULL (none waits in the backlog).
+held = [relay.Client(host, port) for _ in range(4)]
+for h in held:
+    h.join(relay.room_id("held-%d" % id(h)))
+t0 = time.monotonic()
+over = [relay.Client(host, port) for _ in range(30)]
+for o in over:
+    o.expect_error(relay.FE_SERVER_FULL, timeout=3)
+assert time.monotonic() - t0 < 3
+# Space again once one leaves.
+held.pop().close()
+time.sleep(0.2)
+d = relay.Client(host, port)
+d.join(relay.room_id("after"))
+a.ping()
+a.expect(relay.PONG)
+print("timeouts, cap, room size ok")
+PY
+stop_relayd
+grep -q ' refused_full=30 ' "$RELAYD_LOG"
+grep -q ' room_full=1 idle_timeout=2 ' "$RELAYD_LOG"
+
+# 2. A stalled reader.
+RELAYD_LOG="$TMPDIR/relayd2.log"
+"$BIN/relayd" --listen 127.0.0.1:0 2>"$RELAYD_LOG" &
+pid=$!
+python3 - <<'PY'
+import os, socket, struct, time
+import relay
+
+host, port = relay.wait_listening(os.environ["RELAYD_LOG"])
+room = relay.room_id("stall")
+a = relay.Client(host, port)
+b = relay.Client(host, port)
+s = relay.Client(host, port, connect=False)
+# Small kernel buffers so the relay's own queue bound is what trips.
+fam = socket.AF_INET
+s.sock = socket.socket(fam, socket.SOCK_STREAM)
+s.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.sock.settimeout(5)
+s.sock.connect((host, port))
+a.join(room); b.join(room); a.expect(relay.JOINED)
+s.join(room)
+a.expect(relay.JOINED); b.expect(relay.JOINED)
+
+blob = os.urandom(8000)
+N = 2000          # 16 MB through the room; s never reads
+left_at = None
+t0 = time.monotonic()
+for n in range(N):
+    a.send_data(relay.BCAST, struct.pack(">I", n) + blob)
+    ftype, src, dst, payload = b.recv()
+    if ftype == relay.LEFT:
+        assert src == 3
+        left_at = n
+        ftype, src, dst, payload = b.recv()
+    assert ftype == relay.DATA and struct.unpack(">I", payload[:4])[0] == n
+took = time.monotonic() - t0
+assert left_at is not None, "stalled reader never disconnected"
+# Kernel socket buffers (autotuned, a few MB on loopback) come on top of
+# relayd's 256 KiB queue; the point is that it happens, long before the end.
+assert left_at < N // 2, left_at
+# a heard LEFT too, and was never slowed down to the stalled reader's pace.
+assert a.expect(relay.LEFT)[0] == 3
+print("stalled reader dropped after %d frames; %d frames in %.2fs" % (left_at, N, took))
+# The stalled socket holds whole frames, then (maybe) FE_SLOW, then the end.
+s.sock.settimeout(5)
+try:
+    while True:
+        ftype, _, _, payload = s.recv()
+        if ftype == relay.ERROR:
+            assert payload == bytes([relay.FE_SLOW])
+except relay.Closed:
+    pass
+print("stalled reader ok")
+PY
+stop_relayd
+grep -q ' slow=1 ' "$RELAYD_LOG"
+echo PASS

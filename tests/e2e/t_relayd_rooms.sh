@@ -1,0 +1,147 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# relayd: many rooms at once, unicast and broadcast routing, a member leaving
+# mid-stream, PING/PONG, SIGUSR1 counters (no addresses, no room ids), and a
+# clean exit 0 on SIGTERM. Also the command line: --help, --version, exit 2.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+: "${BIN:?BIN must name the directory holding relayd}"
+: "${TMPDIR:=/tmp}"
+: "${E2E_LIB:=$here/lib}"
+log="$TMPDIR/relayd.log"
+pid=""
+cleanup() {
+	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# Command line.
+"$BIN/relayd" --version | grep -qx 'relayd (veil) [0-9.]*'
+"$BIN/relayd" --help >"$TMPDIR/help"
+for opt in --listen --max-clients --max-frame --room-size --idle-timeout --user --chroot \
+    --help --version example; do
+	grep -q -- "$opt" "$TMPDIR/help" || { echo "--help does not mention $opt"; exit 1; }
+done
+for bad in "--room-size 1" "--room-size 65" "--max-frame 4607" "--max-frame 65537" \
+    "--max-clients 0" "--idle-timeout x" "--listen localhost:1" "--listen 1.2.3.4" \
+    "--bogus" "extra" "--chroot relative"; do
+	rc=0
+	# shellcheck disable=SC2086
+	"$BIN/relayd" $bad 2>/dev/null || rc=$?
+	[ "$rc" -eq 2 ] || { echo "relayd $bad: exit $rc, wanted 2"; exit 1; }
+done
+
+"$BIN/relayd" --listen 127.0.0.1:0 2>"$log" &
+pid=$!
+export PYTHONPATH="$E2E_LIB" RELAYD_LOG="$log" RELAYD_PID="$pid"
+python3 - <<'PY'
+import os, struct, time
+import relay
+
+host, port = relay.wait_listening(os.environ["RELAYD_LOG"])
+
+# 40 rooms x 4 members, all open at once.
+ROOMS, PER = 40, 4
+rooms = []
+for r in range(ROOMS):
+    rid = relay.room_id("room-%d" % r)
+    members = []
+    for m in range(PER):
+        c = relay.Client(host, port)
+        me, others = c.join(rid)
+        assert me == m + 1, (me, m)
+        assert others == list(range(1, m + 1)), others
+        members.append(c)
+    # Each earlier member hears JOINED for each later one, in order.
+    for i, c in enumerate(members):
+        for j in range(i + 1, PER):
+            src, dst, _ = c.expect(relay.JOINED)
+            assert (src, dst) == (j + 1, 0)
+    rooms.append(members)
+
+# Everyone broadcasts a tag; everyone gets exactly its room-mates' tags.
+for r, members in enumerate(rooms):
+    for i, c in enumerate(members):
+        c.send_data(relay.BCAST, b"r%d-m%d" % (r, i + 1))
+for r, members in enumerate(rooms):
+    for i, c in enumerate(members):
+        got = set()
+        for _ in range(PER - 1):
+            src, dst, payload = c.expect(relay.DATA)
+            assert dst == relay.BCAST
+            assert payload == b"r%d-m%d" % (r, src), (r, src, payload)
+            got.add(src)
+        assert got == set(range(1, PER + 1)) - {i + 1}
+# Unicast: 1 -> 3 in every room; only 3 hears it.
+for r, members in enumerate(rooms):
+    members[0].send_data(3, b"to-3-in-%d" % r)
+for r, members in enumerate(rooms):
+    src, dst, payload = members[2].expect(relay.DATA)
+    assert (src, dst, payload) == (1, 3, b"to-3-in-%d" % r)
+    for c in members:
+        c.ping()
+    for c in members:
+        c.expect(relay.PONG)      # nothing else was queued before the PONG
+
+# A member leaving mid-stream: room 0, member 2 stops reading after 50 frames.
+a, b, c, d = rooms[0]
+blob = os.urandom(2000)
+for n in range(300):
+    a.send_data(relay.BCAST, struct.pack(">I", n) + blob)
+    if n == 50:
+        b.close()
+left_seen = False
+for n in range(300):
+    ftype, src, dst, payload = c.recv()
+    if ftype == relay.LEFT:
+        assert src == 2
+        left_seen = True
+        ftype, src, dst, payload = c.recv()
+    assert ftype == relay.DATA and struct.unpack(">I", payload[:4])[0] == n, n
+if not left_seen:
+    assert c.expect(relay.LEFT)[0] == 2
+# The sender is untouched; data for the departed member is dropped silently.
+a.send_data(2, b"too late")
+a.ping()
+while True:
+    ftype, src, _, _ = a.recv()
+    if ftype == relay.PONG:
+        break
+    assert ftype == relay.LEFT and src == 2
+# Other rooms saw none of it.
+for members in rooms[1:]:
+    for m in members:
+        assert not m.closed_by_peer(0.0)
+        m.ping()
+        m.expect(relay.PONG)
+
+# Rooms disappear with their last member: ids restart from 1.
+for m in rooms[5]:
+    m.close()
+time.sleep(0.2)
+n = relay.Client(host, port)
+assert n.join(relay.room_id("room-5")) == (1, [])
+print("rooms ok")
+PY
+
+# Counters on SIGUSR1: one line, no address, no room id.
+kill -USR1 "$pid"
+i=0
+until grep -q 'relayd: stats:' "$log"; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "no stats line"; exit 1; }; sleep 0.05
+done
+grep 'relayd: stats:' "$log"
+grep 'relayd: stats:' "$log" | grep -q 'joins=161 '
+grep 'relayd: stats:' "$log" | grep -q 'connections=0 '
+if grep -v 'listening on' "$log" | grep -Eq '127\.0\.0\.1|[0-9a-f]{16}'; then
+	echo "relayd logged an address or an id:"; cat "$log"; exit 1
+fi
+
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+pid=""
+[ "$rc" -eq 0 ] || { echo "relayd exited $rc on SIGTERM"; cat "$log"; exit 1; }
+grep -q 'relayd: shutting down' "$log"
+echo "PASS"
