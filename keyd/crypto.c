@@ -249,8 +249,15 @@ vc_p256_peer(const uint8_t *pub, size_t len, EVP_PKEY **peer)
 	/* Decoding already refuses points off the curve; the check makes it explicit. */
 	if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
 		goto out;
+	/*
+	 * The quick check: not infinity, coordinates below p, on the curve.
+	 * The full EVP_PKEY_public_check adds n * Q == O, which on P-256
+	 * (prime order, cofactor 1) holds for every point that passed the
+	 * rest, at the cost of a scalar multiplication: 64 us against 22 us
+	 * for the whole of this function, once per handshake and rekey.
+	 */
 	if ((cctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
-	    EVP_PKEY_public_check(cctx) != 1)
+	    EVP_PKEY_public_check_quick(cctx) != 1)
 		goto out;
 	*peer = pkey;
 	pkey = NULL;
