@@ -588,27 +588,30 @@ wire(const char *name, const struct vbuf *w)
 	    unit_tohex(w->vb_wr, w->vb_len));
 }
 
-/* Runs the engines up to step (1..6) and checks each message on the way. */
+/*
+ * Runs the engines up to step (1..9) and checks each message on the way.
+ * The sessions stay in pa->s / pb->s (the caller frees them): the sides live
+ * in the caller's storage because the sessions keep pointers into them.
+ */
 static void
-engine_run(int steps)
+engine_go(int steps, struct xside *pa, struct xside *pb)
 {
-	struct xside a, b;
 	uint8_t m[XV_LEN * 20];
 	struct vs_opened o;
 	struct vbuf w, rep;
 	uint8_t flags, rb[8];
 	int done;
 
-	side(&a, "seed_alice", "alice", 2, 1, "scalar_e_I", "scalar_rekey_A");
-	side(&b, "seed_bob", "bob", 1, 2, "scalar_e_R", "scalar_rekey_B");
+	side(pa, "seed_alice", "alice", 2, 1, "scalar_e_I", "scalar_rekey_A");
+	side(pb, "seed_bob", "bob", 1, 2, "scalar_e_R", "scalar_rekey_B");
 	vbuf_writer(&w, m, sizeof(m));
-	ck_assert_int_eq(vs_start(&a.s, &a.p, &w), 0);
+	ck_assert_int_eq(vs_start(&pa->s, &pa->p, &w), 0);
 	wire("hs_init", &w);
 	if (steps >= 2) {
 		struct vbuf r;
 
 		vbuf_writer(&r, m + 100, sizeof(m) - 100);
-		ck_assert_int_eq(vs_accept(&b.s, &b.p, m, w.vb_len, &r), 0);
+		ck_assert_int_eq(vs_accept(&pb->s, &pb->p, m, w.vb_len, &r), 0);
 		wire("hs_resp", &r);
 		w = r;
 	}
@@ -616,7 +619,7 @@ engine_run(int steps)
 		struct vbuf r;
 
 		vbuf_writer(&r, m + 400, sizeof(m) - 400);
-		ck_assert_int_eq(vs_handshake(a.s, w.vb_wr, w.vb_len, &r, &done), 0);
+		ck_assert_int_eq(vs_handshake(pa->s, w.vb_wr, w.vb_len, &r, &done), 0);
 		ck_assert_int_eq(done, 0);
 		wire("hs_fin", &r);
 		w = r;
@@ -625,30 +628,30 @@ engine_run(int steps)
 		struct vbuf r;
 
 		vbuf_writer(&r, m + 700, sizeof(m) - 700);
-		ck_assert_int_eq(vs_handshake(b.s, w.vb_wr, w.vb_len, &r, &done), 0);
+		ck_assert_int_eq(vs_handshake(pb->s, w.vb_wr, w.vb_len, &r, &done), 0);
 		ck_assert_int_eq(done, 1);
 		wire("hs_confirm", &r);
 		vbuf_writer(&w, m + 1000, sizeof(m) - 1000);
-		ck_assert_int_eq(vs_handshake(a.s, r.vb_wr, r.vb_len, &w, &done), 0);
+		ck_assert_int_eq(vs_handshake(pa->s, r.vb_wr, r.vb_len, &w, &done), 0);
 		ck_assert_int_eq(done, 1);
 		ck_assert_uint_eq(w.vb_len, 0);
 	}
 	if (steps >= 5) {
 		vbuf_writer(&w, m + 1000, sizeof(m) - 1000);
-		ck_assert_int_eq(vs_seal(a.s, (const uint8_t *)"hello bob", 9, &w, &flags), 0);
+		ck_assert_int_eq(vs_seal(pa->s, (const uint8_t *)"hello bob", 9, &w, &flags), 0);
 		wire("data_ab", &w);
 		vbuf_writer(&rep, rb, sizeof(rb));
-		ck_assert_int_eq(vs_open(b.s, w.vb_wr, w.vb_len, &o, &rep), 0);
+		ck_assert_int_eq(vs_open(pb->s, w.vb_wr, w.vb_len, &o, &rep), 0);
 		ck_assert_uint_eq(o.vo_kind, OPEN_TEXT);
 		ck_assert_uint_eq(o.vo_textlen, 9);
 		ck_assert_mem_eq(o.vo_text, "hello bob", 9);
 	}
 	if (steps >= 6) {
 		vbuf_writer(&w, m + 2000, sizeof(m) - 2000);
-		ck_assert_int_eq(vs_seal(b.s, (const uint8_t *)"hi alice", 8, &w, &flags), 0);
+		ck_assert_int_eq(vs_seal(pb->s, (const uint8_t *)"hi alice", 8, &w, &flags), 0);
 		wire("data_ba", &w);
 		vbuf_writer(&rep, rb, sizeof(rb));
-		ck_assert_int_eq(vs_open(a.s, w.vb_wr, w.vb_len, &o, &rep), 0);
+		ck_assert_int_eq(vs_open(pa->s, w.vb_wr, w.vb_len, &o, &rep), 0);
 		ck_assert_uint_eq(o.vo_textlen, 8);
 		ck_assert_mem_eq(o.vo_text, "hi alice", 8);
 	}
@@ -656,32 +659,147 @@ engine_run(int steps)
 		uint8_t rk[256];
 
 		vbuf_writer(&w, m + 3000, sizeof(m) - 3000);
-		ck_assert_int_eq(vs_rekey(a.s, &w), 0);
+		ck_assert_int_eq(vs_rekey(pa->s, &w), 0);
 		wire("data_rk_init", &w);
 		vbuf_writer(&rep, rk, sizeof(rk));
-		ck_assert_int_eq(vs_open(b.s, w.vb_wr, w.vb_len, &o, &rep), 0);
+		ck_assert_int_eq(vs_open(pb->s, w.vb_wr, w.vb_len, &o, &rep), 0);
 		ck_assert_uint_eq(o.vo_kind, OPEN_REKEY);
 		wire("data_rk_resp", &rep);
 		if (steps >= 8) {
 			vbuf_writer(&w, m + 3500, sizeof(m) - 3500);
-			ck_assert_int_eq(vs_open(a.s, rep.vb_wr, rep.vb_len, &o, &w), 0);
+			ck_assert_int_eq(vs_open(pa->s, rep.vb_wr, rep.vb_len, &o, &w), 0);
 			ck_assert_uint_eq(o.vo_kind, OPEN_REKEY);
 			ck_assert_uint_eq(w.vb_len, 0);
 		}
 	}
 	if (steps >= 9) {
 		vbuf_writer(&w, m + 4000, sizeof(m) - 4000);
-		ck_assert_int_eq(vs_seal(a.s, (const uint8_t *)"rekeyed", 7, &w, &flags), 0);
+		ck_assert_int_eq(vs_seal(pa->s, (const uint8_t *)"rekeyed", 7, &w, &flags), 0);
 		wire("data_ab_1", &w);
 		vbuf_writer(&rep, rb, sizeof(rb));
-		ck_assert_int_eq(vs_open(b.s, w.vb_wr, w.vb_len, &o, &rep), 0);
+		ck_assert_int_eq(vs_open(pb->s, w.vb_wr, w.vb_len, &o, &rep), 0);
 		ck_assert_uint_eq(o.vo_kind, OPEN_TEXT);
 		ck_assert_uint_eq(o.vo_epoch, 1);
 		ck_assert_mem_eq(o.vo_text, "rekeyed", 7);
 	}
+}
+
+static void
+engine_run(int steps)
+{
+	struct xside a, b;
+
+	engine_go(steps, &a, &b);
 	vs_free(a.s);
 	vs_free(b.s);
 }
+
+/*
+ * An authentic message alice never would send: sealed by hand with the
+ * example's chain key ck_ab_next (alice's ctr 1, epoch 0) around padded.
+ */
+static size_t
+forge_ab1(const uint8_t *padded, size_t padlen, uint8_t *msg)
+{
+	uint8_t ck[32], out[64], nonce[12], ad[46];
+
+	table("ck_ab_next", ck, 32);
+	table("room", ad + 10, 32);
+	ck_assert_int_eq(vc_hkdf_expand(ck, "veil/1 ratchet", out, 64), 0);
+	vc_nonce(nonce, 0, 1);
+	ad[0] = 0x01;
+	ad[1] = 0x10;
+	veil_put32(ad + 2, 0);
+	veil_put32(ad + 6, 1);
+	veil_put16(ad + 42, 2);
+	veil_put16(ad + 44, 1);
+	memcpy(msg, ad, 10);
+	ck_assert_int_eq(vc_aead_seal(out, nonce, ad, sizeof(ad), padded, padlen, msg + 10), 0);
+	return 10 + padlen + 16;
+}
+
+/* Bob, after the first message each way, opens a forged authentic message. */
+static void
+authentic_but_wrong(const uint8_t *padded, size_t padlen, int want)
+{
+	struct xside a, b;
+	uint8_t msg[300], rb[300];
+	struct vs_opened o;
+	struct vbuf rep;
+	size_t n;
+
+	engine_go(6, &a, &b);
+	n = forge_ab1(padded, padlen, msg);
+	vbuf_writer(&rep, rb, sizeof(rb));
+	ck_assert_int_eq(vs_open(b.s, msg, n, &o, &rep), want);
+	ck_assert_int_eq(vs_alive(b.s), want == 0);
+	ck_assert_uint_eq(rep.vb_len, 0);
+	vs_free(a.s);
+	vs_free(b.s);
+}
+
+START_TEST(test_example_forged_text_opens)
+{
+	uint8_t p[64];
+
+	/* The forging helper itself is right: a well-formed TEXT opens. */
+	memset(p, 0, sizeof(p));
+	p[0] = IK_TEXT;
+	p[2] = 2;
+	p[3] = 'o';
+	p[4] = 'k';
+	authentic_but_wrong(p, sizeof(p), 0);
+}
+END_TEST
+
+START_TEST(test_example_authentic_bad_padding)
+{
+	uint8_t p[64];
+
+	memset(p, 0, sizeof(p));
+	p[0] = IK_TEXT;
+	p[2] = 2;
+	p[3] = 'o';
+	p[4] = 'k';
+	p[63] = 1;		/* a padding byte that is not zero */
+	authentic_but_wrong(p, sizeof(p), VEIL_E_INVALID);
+}
+END_TEST
+
+START_TEST(test_example_authentic_unknown_kind)
+{
+	uint8_t p[64];
+
+	memset(p, 0, sizeof(p));
+	p[0] = 9;
+	authentic_but_wrong(p, sizeof(p), VEIL_E_TYPE);
+}
+END_TEST
+
+START_TEST(test_example_authentic_bad_rekey_key)
+{
+	uint8_t p[128];
+
+	memset(p, 0, sizeof(p));
+	p[0] = IK_REKEY_INIT;
+	p[2] = 65;
+	p[3] = 0x04;
+	memset(p + 4, 0xff, 64);	/* coordinates beyond the field: not a point */
+	authentic_but_wrong(p, sizeof(p), VEIL_E_BADKEY);
+}
+END_TEST
+
+START_TEST(test_example_authentic_unsolicited_rekey_resp)
+{
+	uint8_t p[128];
+
+	memset(p, 0, sizeof(p));
+	p[0] = IK_REKEY_RESP;
+	p[2] = 65;
+	table("rekey_A", p + 3, 65);
+	authentic_but_wrong(p, sizeof(p), VEIL_E_STATE);
+}
+END_TEST
 
 START_TEST(test_example_engine_hs_init)
 {
@@ -789,6 +907,11 @@ suite_example(void)
 	tcase_add_test(e, test_example_engine_rekey_resp);
 	tcase_add_test(e, test_example_engine_epoch_1);
 	tcase_add_test(e, test_example_decodes);
+	tcase_add_test(e, test_example_forged_text_opens);
+	tcase_add_test(e, test_example_authentic_bad_padding);
+	tcase_add_test(e, test_example_authentic_unknown_kind);
+	tcase_add_test(e, test_example_authentic_bad_rekey_key);
+	tcase_add_test(e, test_example_authentic_unsolicited_rekey_resp);
 	suite_add_tcase(s, e);
 	return s;
 }

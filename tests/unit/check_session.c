@@ -1710,6 +1710,95 @@ START_TEST(test_null_arguments)
 }
 END_TEST
 
+START_TEST(test_rekey_init_while_pending_fatal)
+{
+	struct peer A2;
+	struct msg hs[4], init, init2, resp, m;
+	struct vbuf w;
+	int done;
+
+	/* A twin of alice (same scalars) sends a second REKEY_INIT in epoch 0. */
+	handshake(&A, &B, hs);
+	peer_init(&A2, 0x00, "alice", 2, 1, 0x11);
+	wr(&w, &m);
+	ck_assert_int_eq(vs_start(&A2.s, &A2.p, &w), 0);
+	wr(&w, &m);
+	ck_assert_int_eq(vs_handshake(A2.s, hs[1].b, hs[1].n, &w, &done), 0);
+	ck_assert_int_eq(vs_handshake(A2.s, hs[3].b, hs[3].n, &w, &done), 0);
+	wr(&w, &init);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	init.n = w.vb_len;
+	seal(&A2, "twin", &m);
+	wr(&w, &init2);
+	ck_assert_int_eq(vs_rekey(A2.s, &w), 0);
+	init2.n = w.vb_len;
+	open_rekey(&B, &init, &resp);		/* bob now holds a pending chain */
+	ck_assert_int_eq(open_rc(&B, &init2), VEIL_E_STATE);
+	ck_assert_int_eq(vs_alive(B.s), 0);
+	vs_free(A2.s);
+}
+END_TEST
+
+START_TEST(test_rekey_epoch_two_ahead_refused)
+{
+	struct msg init, resp, m, none;
+	struct vbuf w;
+
+	handshake(&A, &B, NULL);
+	wr(&w, &init);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	init.n = w.vb_len;
+	open_rekey(&B, &init, &resp);
+	open_rekey(&A, &resp, &none);
+	seal(&A, "epoch 1", &m);
+	m.b[5] = 2;		/* bob has epoch 0 current and 1 pending */
+	ck_assert_int_eq(open_rc(&B, &m), VEIL_E_STATE);
+	m.b[5] = 1;
+	open_text(&B, &m, "epoch 1", 0);
+}
+END_TEST
+
+START_TEST(test_hs_verify_sees_nick)
+{
+	handshake(&A, &B, NULL);
+	ck_assert_uint_eq(A.seen_nicklen, 3);
+	ck_assert_mem_eq(A.seen_nick, "bob", 3);
+	ck_assert_uint_eq(B.seen_nicklen, 5);
+	ck_assert_mem_eq(B.seen_nick, "alice", 5);
+}
+END_TEST
+
+START_TEST(test_hs_max_nick)
+{
+	struct msg hs[4], m;
+	size_t n;
+
+	memset(A.id.id_nick, 'a', NICK_MAX);
+	A.id.id_nicklen = NICK_MAX;
+	memset(B.id.id_nick, 'b', NICK_MAX);
+	B.id.id_nicklen = NICK_MAX;
+	handshake(&A, &B, hs);
+	ck_assert_uint_eq(hs[1].n, 148);	/* the longest HS_RESP */
+	ck_assert_uint_eq(hs[2].n, 147);	/* the longest HS_FIN */
+	vs_peer_nick(A.s, &n);
+	ck_assert_uint_eq(n, NICK_MAX);
+	seal(&B, "long names", &m);
+	open_text(&A, &m, "long names", 0);
+}
+END_TEST
+
+START_TEST(test_hs_min_nick)
+{
+	struct msg hs[4];
+
+	A.id.id_nicklen = 1;
+	B.id.id_nicklen = 1;
+	handshake(&A, &B, hs);
+	ck_assert_uint_eq(hs[1].n, 117);
+	ck_assert_uint_eq(hs[2].n, 116);
+}
+END_TEST
+
 Suite *suite_session(void);
 
 Suite *
@@ -1756,6 +1845,9 @@ suite_session(void)
 	tcase_add_test(hs, test_hs_start_args);
 	tcase_add_test(hs, test_hs_data_before_done);
 	tcase_add_test(hs, test_hs_message_to_open_refused);
+	tcase_add_test(hs, test_hs_verify_sees_nick);
+	tcase_add_test(hs, test_hs_max_nick);
+	tcase_add_test(hs, test_hs_min_nick);
 	suite_add_tcase(s, hs);
 
 	tcase_add_test(data, test_data_in_order_a_to_b);
@@ -1799,6 +1891,8 @@ suite_session(void)
 	tcase_add_test(rk, test_rekey_due_by_time);
 	tcase_add_test(rk, test_rekey_uses_fixed_scalars_in_order);
 	tcase_add_test(rk, test_hard_limit);
+	tcase_add_test(rk, test_rekey_init_while_pending_fatal);
+	tcase_add_test(rk, test_rekey_epoch_two_ahead_refused);
 	suite_add_tcase(s, rk);
 
 	tcase_add_test(life, test_close);
