@@ -10,6 +10,7 @@
  */
 #include <sys/wait.h>
 
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,45 @@ START_TEST(test_hkdf_info_separates)
 	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 chain i->r", a, 32), 0);
 	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 chain r->i", b, 32), 0);
 	ck_assert(memcmp(a, b, 32) != 0);
+}
+END_TEST
+
+START_TEST(test_hkdf_empty_ikm_known_answer)
+{
+	/* Python: HMAC(HMAC(32 zero bytes, b"")), 01) */
+	uint8_t prk[32], okm[32], want[32];
+
+	ck_assert_int_eq(vc_hkdf_extract(NULL, 0, NULL, 0, prk), 0);
+	unit_hex("b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad",
+	    want, sizeof(want));
+	ck_assert_mem_eq(prk, want, 32);
+	ck_assert_int_eq(vc_hkdf(NULL, 0, NULL, 0, NULL, 0, okm, 32), 0);
+	unit_hex("eb70f01dede9afafa449eee1b1286504e1f62388b3f7dd4f956697b0e828fe18",
+	    want, sizeof(want));
+	ck_assert_mem_eq(okm, want, 32);
+}
+END_TEST
+
+START_TEST(test_hkdf_expand_null_info_is_empty)
+{
+	uint8_t prk[32] = { 4 }, a[48], b[48];
+
+	ck_assert_int_eq(vc_hkdf_expand(prk, NULL, a, sizeof(a)), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "", b, sizeof(b)), 0);
+	ck_assert_mem_eq(a, b, sizeof(a));
+}
+END_TEST
+
+START_TEST(test_hkdf_full_is_extract_then_expand)
+{
+	const uint8_t salt[5] = "salt", ikm[7] = "secret";
+	uint8_t prk[32], a[100], b[100];
+
+	ck_assert_int_eq(vc_hkdf(salt, sizeof(salt), ikm, sizeof(ikm),
+	    (const uint8_t *)"veil/1 root", 11, a, sizeof(a)), 0);
+	ck_assert_int_eq(vc_hkdf_extract(salt, sizeof(salt), ikm, sizeof(ikm), prk), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 root", b, sizeof(b)), 0);
+	ck_assert_mem_eq(a, b, sizeof(a));
 }
 END_TEST
 
@@ -607,6 +647,67 @@ START_TEST(test_aead_same_input_other_nonce)
 }
 END_TEST
 
+START_TEST(test_gcm_case15_in_place)
+{
+	uint8_t key[32], iv[12], buf[80], want[80];
+
+	unit_hex(GCM_KF, key, sizeof(key));
+	unit_hex("cafebabefacedbaddecaf888", iv, sizeof(iv));
+	unit_hex(GCM_P60 "1aafd255", buf, sizeof(buf));
+	unit_hex(GCM_C60 "898015ad" "b094dac5d93471bdec1a502270e3cc6c", want, sizeof(want));
+	ck_assert_int_eq(vc_aead_seal(key, iv, NULL, 0, buf, 64, buf), 0);
+	ck_assert_mem_eq(buf, want, 80);
+	ck_assert_int_eq(vc_aead_open(key, iv, NULL, 0, buf, 80, buf), 0);
+	unit_hex(GCM_P60 "1aafd255", want, sizeof(want));
+	ck_assert_mem_eq(buf, want, 64);
+}
+END_TEST
+
+START_TEST(test_aead_large_ad_only)
+{
+	static uint8_t ad[65536];
+	const uint8_t key[32] = { 6 }, nonce[12] = { 6 };
+	uint8_t tag[16], none[1];
+
+	memset(ad, 0x61, sizeof(ad));
+	ck_assert_int_eq(vc_aead_seal(key, nonce, ad, sizeof(ad), NULL, 0, tag), 0);
+	ck_assert_int_eq(vc_aead_open(key, nonce, ad, sizeof(ad), tag, 16, none), 0);
+	ad[40000] ^= 2;
+	ck_assert_int_eq(vc_aead_open(key, nonce, ad, sizeof(ad), tag, 16, none),
+	    VEIL_E_AUTH);
+}
+END_TEST
+
+START_TEST(test_aead_oversize_lengths)
+{
+	/* Refused on the lengths alone, before any byte is read. */
+	const uint8_t key[32] = { 0 }, nonce[12] = { 0 }, one[1] = { 0 };
+	uint8_t out[16];
+
+	ck_assert_int_eq(vc_aead_seal(key, nonce, one, (size_t)INT_MAX + 1, one, 1,
+	    out), VEIL_E_OVERSIZE);
+	ck_assert_int_eq(vc_aead_seal(key, nonce, NULL, 0, one, (size_t)INT_MAX - 15,
+	    out), VEIL_E_OVERSIZE);
+	ck_assert_int_eq(vc_aead_open(key, nonce, one, (size_t)INT_MAX + 1, one, 16,
+	    out), VEIL_E_OVERSIZE);
+	ck_assert_int_eq(vc_aead_open(key, nonce, NULL, 0, one, (size_t)INT_MAX + 17,
+	    out), VEIL_E_OVERSIZE);
+}
+END_TEST
+
+START_TEST(test_aead_output_independent_of_prior_contents)
+{
+	struct sealed_msg m;
+	uint8_t out[116];
+
+	sealed_msg_init(&m);
+	memset(out, 0xff, sizeof(out));
+	ck_assert_int_eq(vc_aead_seal(m.key, m.nonce, m.ad, sizeof(m.ad), m.pt,
+	    sizeof(m.pt), out), 0);
+	ck_assert_mem_eq(out, m.ct, sizeof(out));
+}
+END_TEST
+
 /* ---- the data-message nonce ---- */
 
 START_TEST(test_nonce_layout)
@@ -642,6 +743,18 @@ START_TEST(test_nonce_epoch_and_counter_distinct)
 	vc_nonce(a, 0, 0x100);
 	vc_nonce(b, 1, 0);
 	ck_assert(memcmp(a, b, 12) != 0);
+}
+END_TEST
+
+START_TEST(test_nonce_counter_is_last_word)
+{
+	uint8_t a[12], b[12];
+
+	vc_nonce(a, 42, 1000);
+	vc_nonce(b, 42, 1001);
+	ck_assert_mem_eq(a, b, 8);
+	ck_assert(memcmp(a + 8, b + 8, 4) != 0);
+	ck_assert_uint_eq(b[11], (1001 & 0xff));
 }
 END_TEST
 
@@ -939,6 +1052,71 @@ START_TEST(test_generated_pub_passes_peer_check)
 		EVP_PKEY_free(peer);
 		EVP_PKEY_free(priv);
 	}
+}
+END_TEST
+
+START_TEST(test_peer_every_coordinate_bit_flip_refused)
+{
+	uint8_t g[65];
+	EVP_PKEY *peer;
+	size_t b;
+
+	unit_hex(P256_G, g, sizeof(g));
+	for (b = 8; b < 65 * 8; b++) {
+		g[b / 8] ^= (uint8_t)(0x80 >> (b % 8));
+		ck_assert_msg(vc_p256_peer(g, sizeof(g), &peer) == VEIL_E_BADKEY,
+		    "G with bit %zu flipped accepted", b);
+		g[b / 8] ^= (uint8_t)(0x80 >> (b % 8));
+	}
+	ck_assert_int_eq(vc_p256_peer(g, sizeof(g), &peer), 0);
+	EVP_PKEY_free(peer);
+}
+END_TEST
+
+START_TEST(test_peer_copies_its_input)
+{
+	/* The key must not point into the caller's buffer. */
+	uint8_t d[32], q[65], z[32], want[32], pub[65];
+	EVP_PKEY *priv, *peer;
+
+	unit_hex(cdh_kats[0].d, d, sizeof(d));
+	unit_hex(cdh_kats[0].qcavs, q, sizeof(q));
+	unit_hex(cdh_kats[0].z, want, sizeof(want));
+	ck_assert_int_eq(vc_p256_from_scalar(d, &priv, pub), 0);
+	ck_assert_int_eq(vc_p256_peer(q, sizeof(q), &peer), 0);
+	memset(q, 0, sizeof(q));
+	ck_assert_int_eq(vc_ecdh(priv, peer, z), 0);
+	ck_assert_mem_eq(z, want, 32);
+	EVP_PKEY_free(peer);
+	EVP_PKEY_free(priv);
+}
+END_TEST
+
+START_TEST(test_ecdh_missing_key)
+{
+	uint8_t pub[65], z[32];
+	EVP_PKEY *priv;
+
+	ck_assert_int_eq(vc_p256_generate(&priv, pub), 0);
+	memset(z, 0xa5, sizeof(z));
+	ck_assert_int_eq(vc_ecdh(NULL, priv, z), VEIL_E_INVALID);
+	ck_assert(all_zero(z, 32));
+	ck_assert_int_eq(vc_ecdh(priv, NULL, z), VEIL_E_INVALID);
+	EVP_PKEY_free(priv);
+}
+END_TEST
+
+START_TEST(test_ecdh_peer_without_private_key)
+{
+	/* A public-only key cannot be the private side. */
+	uint8_t g[65], z[32];
+	EVP_PKEY *peer;
+
+	unit_hex(P256_G, g, sizeof(g));
+	ck_assert_int_eq(vc_p256_peer(g, sizeof(g), &peer), 0);
+	ck_assert_int_ne(vc_ecdh(peer, peer, z), 0);
+	ck_assert(all_zero(z, 32));
+	EVP_PKEY_free(peer);
 }
 END_TEST
 
@@ -1262,6 +1440,19 @@ START_TEST(test_ed25519_small_order_keys_refused)
 }
 END_TEST
 
+START_TEST(test_ed25519_sign_deterministic)
+{
+	uint8_t seed[32] = { 8 }, s1[64], s2[64], s3[64];
+
+	ck_assert_int_eq(vc_ed25519_sign(seed, (const uint8_t *)"m", 1, s1), 0);
+	ck_assert_int_eq(vc_ed25519_sign(seed, (const uint8_t *)"m", 1, s2), 0);
+	ck_assert_mem_eq(s1, s2, 64);
+	seed[0] ^= 1;
+	ck_assert_int_eq(vc_ed25519_sign(seed, (const uint8_t *)"m", 1, s3), 0);
+	ck_assert(memcmp(s1, s3, 64) != 0);
+}
+END_TEST
+
 /* ---- SHA-256 and the transcript ---- */
 
 START_TEST(test_sha256_abc)
@@ -1325,6 +1516,37 @@ START_TEST(test_mix_order_matters)
 	ck_assert_int_eq(vc_mix(b, NULL, 0), 0);
 	ck_assert(memcmp(a, b, 32) != 0);
 	ck_assert_int_eq(vc_mix(b, NULL, 3), VEIL_E_INVALID);
+}
+END_TEST
+
+START_TEST(test_sha256_million_a)
+{
+	static uint8_t m[1000000];
+	uint8_t d[32], want[32];
+
+	memset(m, 'a', sizeof(m));
+	unit_hex("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+	    want, sizeof(want));
+	ck_assert_int_eq(vc_sha256(m, sizeof(m), d), 0);
+	ck_assert_mem_eq(d, want, 32);
+}
+END_TEST
+
+START_TEST(test_mix_matches_sha256_of_concatenation)
+{
+	uint8_t h[32], buf[32 + 130], d[32], data[130];
+	size_t n, i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 31 + 7);
+	for (n = 0; n <= sizeof(data); n++) {
+		memset(h, (int)n, sizeof(h));
+		memcpy(buf, h, 32);
+		memcpy(buf + 32, data, n);
+		ck_assert_int_eq(vc_sha256(buf, 32 + n, d), 0);
+		ck_assert_int_eq(vc_mix(h, data, n), 0);
+		ck_assert_msg(memcmp(h, d, 32) == 0, "length %zu", n);
+	}
 }
 END_TEST
 
@@ -1420,6 +1642,18 @@ START_TEST(test_fingerprint_every_key_bit_matters)
 		ck_assert(!vc_equal(f0, f1, 20));
 		pub[b / 8] ^= (uint8_t)(1 << (b % 8));
 	}
+}
+END_TEST
+
+START_TEST(test_fingerprint_is_labelled)
+{
+	/* Not a bare hash of the key: the label keeps the uses apart. */
+	uint8_t pub[32], fpr[20], d[32];
+
+	unit_hex(T1_PUB, pub, sizeof(pub));
+	ck_assert_int_eq(vc_fingerprint(pub, fpr), 0);
+	ck_assert_int_eq(vc_sha256(pub, sizeof(pub), d), 0);
+	ck_assert(memcmp(fpr, d, 20) != 0);
 }
 END_TEST
 
@@ -1674,6 +1908,9 @@ suite_crypto(void)
 	tcase_add_test(tc, test_hkdf_null_with_length);
 	tcase_add_test(tc, test_hkdf_empty_salt_is_zero_salt);
 	tcase_add_test(tc, test_hkdf_info_separates);
+	tcase_add_test(tc, test_hkdf_empty_ikm_known_answer);
+	tcase_add_test(tc, test_hkdf_expand_null_info_is_empty);
+	tcase_add_test(tc, test_hkdf_full_is_extract_then_expand);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("aead");
@@ -1701,12 +1938,17 @@ suite_crypto(void)
 	tcase_add_test(tc, test_aead_largest_bucket);
 	tcase_add_test(tc, test_aead_bad_arguments);
 	tcase_add_test(tc, test_aead_same_input_other_nonce);
+	tcase_add_test(tc, test_gcm_case15_in_place);
+	tcase_add_test(tc, test_aead_large_ad_only);
+	tcase_add_test(tc, test_aead_oversize_lengths);
+	tcase_add_test(tc, test_aead_output_independent_of_prior_contents);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("nonce");
 	tcase_add_test(tc, test_nonce_layout);
 	tcase_add_test(tc, test_nonce_extremes);
 	tcase_add_test(tc, test_nonce_epoch_and_counter_distinct);
+	tcase_add_test(tc, test_nonce_counter_is_last_word);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("p256");
@@ -1728,6 +1970,10 @@ suite_crypto(void)
 	tcase_add_test(tc, test_scalar_n_minus_1_is_minus_g);
 	tcase_add_test(tc, test_scalar_out_of_range_refused);
 	tcase_add_test(tc, test_generated_pub_passes_peer_check);
+	tcase_add_test(tc, test_peer_every_coordinate_bit_flip_refused);
+	tcase_add_test(tc, test_peer_copies_its_input);
+	tcase_add_test(tc, test_ecdh_missing_key);
+	tcase_add_test(tc, test_ecdh_peer_without_private_key);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ed25519");
@@ -1751,6 +1997,7 @@ suite_crypto(void)
 	tcase_add_test(tc, test_ed25519_all_zero_signature_refused);
 	tcase_add_test(tc, test_ed25519_identity_key_refused);
 	tcase_add_test(tc, test_ed25519_small_order_keys_refused);
+	tcase_add_test(tc, test_ed25519_sign_deterministic);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hash");
@@ -1759,6 +2006,8 @@ suite_crypto(void)
 	tcase_add_test(tc, test_sha256_two_blocks);
 	tcase_add_test(tc, test_mix_is_hash_of_concatenation);
 	tcase_add_test(tc, test_mix_order_matters);
+	tcase_add_test(tc, test_sha256_million_a);
+	tcase_add_test(tc, test_mix_matches_sha256_of_concatenation);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ratchet");
@@ -1770,6 +2019,7 @@ suite_crypto(void)
 	tc = tcase_create("identity");
 	tcase_add_test(tc, test_fingerprint_known_answer);
 	tcase_add_test(tc, test_fingerprint_every_key_bit_matters);
+	tcase_add_test(tc, test_fingerprint_is_labelled);
 	tcase_add_test(tc, test_safety_number_known_answer);
 	tcase_add_test(tc, test_safety_number_symmetric);
 	tcase_add_test(tc, test_safety_number_format);
