@@ -43,7 +43,7 @@
 #define FWD_ROOMS	4096			/* hash buckets (power of two) */
 #define FWD_EVENTS	256
 #define FWD_MAXFRAME	FRAME_MAX_LIMIT
-#define FWD_OUTBUF	(64 * 1024)		/* pooled output buffer size */
+#define FWD_OUTBUF	(256 * 1024)		/* pooled output buffer: one turn of fan-out fits, so no realloc/free/brk churn */
 #define FWD_POOL	64
 
 struct fwd_room;
