@@ -102,21 +102,42 @@ int	vs_accept(struct vs_session **s, const struct vs_params *p,
 /*
  * Next handshake step: initiator takes RESP (writes FIN), then CONFIRM
  * (writes nothing, *done = 1); responder takes FIN (writes CONFIRM, *done = 1).
+ * vp_verify runs on RESP (before FIN is written) and on FIN (after sig_I is
+ * checked); its refusal is returned. A handshake message of another type than
+ * the state expects (replayed, reflected) and any call once done: VEIL_E_STATE,
+ * nothing changed. out needs room for 147 bytes (the longest HS_FIN).
  */
 int	vs_handshake(struct vs_session *s, const uint8_t *in, size_t len,
 	    struct vbuf *out, int *done) VEIL_WUR;
 
-/* Peer identity once known and verified; NULL before the handshake is done. */
+/*
+ * Peer identity (ED25519_PUB_LEN bytes) and nickname once the handshake is
+ * done; NULL before, and once the session is dead. Owned by the session.
+ */
 const uint8_t *vs_peer_id(const struct vs_session *s);
 const uint8_t *vs_peer_nick(const struct vs_session *s, size_t *len);
 
-/* Seals one text message (1..MSG_MAX bytes); *flags gets SEAL_REKEY_DUE. */
+/*
+ * Seals one text message (1..MSG_MAX bytes) and appends it to out; *flags
+ * gets SEAL_REKEY_DUE once VS_REKEY_MSGS / VS_REKEY_SEC are reached in the
+ * send epoch (not while our own rekey waits for its answer).
+ */
 int	vs_seal(struct vs_session *s, const uint8_t *text, size_t len,
 	    struct vbuf *out, uint8_t *flags) VEIL_WUR;
-/* Opens one DATA message; a rekey step may write a reply to send back. */
+/*
+ * Opens one DATA message into *res: OPEN_TEXT (vo_text, vo_textlen),
+ * OPEN_REKEY (a rekey step; when we answer a REKEY_INIT the sealed REKEY_RESP
+ * is appended to reply, which then needs room for 154 bytes, else
+ * VEIL_E_NOSPACE with nothing changed), or OPEN_CLOSED (the peer closed; the
+ * session is dead). vo_epoch is the message's epoch, vo_gap how many counters
+ * were skipped before it. reply may be NULL unless the message is REKEY_INIT.
+ */
 int	vs_open(struct vs_session *s, const uint8_t *in, size_t len,
 	    struct vs_opened *res, struct vbuf *reply) VEIL_WUR;
-/* Starts a rekey: writes the sealed IK_REKEY_INIT message. */
+/*
+ * Starts a rekey: writes the sealed IK_REKEY_INIT message (154 bytes).
+ * VEIL_E_STATE while a rekey of ours waits or the peer's is not finished.
+ */
 int	vs_rekey(struct vs_session *s, struct vbuf *out) VEIL_WUR;
 /* Writes a sealed IK_CLOSE message; the session is dead afterwards. */
 int	vs_close(struct vs_session *s, struct vbuf *out) VEIL_WUR;
