@@ -34,7 +34,14 @@ int	vc_p256_peer(const uint8_t *pub, size_t len, EVP_PKEY **peer) VEIL_WUR;
  */
 int	vc_ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t out[static 32]) VEIL_WUR;
 
-/* HKDF-SHA256 (RFC 5869) via EVP_KDF. outlen <= 255 * 32 else VEIL_E_OVERSIZE. */
+/*
+ * HKDF-SHA256 (RFC 5869). outlen 1..255 * 32 (0: VEIL_E_INVALID, more:
+ * VEIL_E_OVERSIZE); out is wiped on failure. An empty salt is 32 zero bytes.
+ * Extract is HMAC-SHA256 via EVP_MAC (OpenSSL 3.0's EVP_KDF HKDF does not
+ * cleanse its copy of the salt, and our salts can be secret); expand is
+ * EVP_KDF "HKDF" in expand-only mode. vc_hkdf_expand takes a NUL-terminated
+ * label as info (NULL: empty).
+ */
 int	vc_hkdf(const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t ikmlen,
 	    const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen) VEIL_WUR;
 int	vc_hkdf_extract(const uint8_t *salt, size_t saltlen, const uint8_t *ikm,
