@@ -25,6 +25,7 @@
  */
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 
@@ -81,6 +82,18 @@ static uint8_t		 ld_room[ROOM_ID_LEN];
 static uint64_t		*ld_lat;	/* latency samples (lat mode) */
 static size_t		 ld_nlat, ld_maxlat;
 static int		 ld_record;
+
+/* CPU time (user + system) of this process so far, in ns. */
+static uint64_t
+ld_self_cpu(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
+	    ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+}
 
 static uint64_t
 ld_now(void)
@@ -761,7 +774,7 @@ ld_tput(int nrecv, double secs, int pid)
 	uint8_t tmpl[1024], *batch;
 	size_t tl, poff, i, k, can;
 	uint64_t sent = 0, seq = 0, minrx, rx0 = 0, rx1, t0 = 0, t1, tick0 = 0, tick1;
-	uint64_t user0 = 0, user1;
+	uint64_t user0 = 0, user1, self0 = 0, self1;
 	uint64_t start, warm_end, end;
 	double warm = secs > 2 ? 0.5 : 0.25;
 	int measuring = 0;
@@ -790,6 +803,7 @@ ld_tput(int nrecv, double secs, int pid)
 			for (i = 0, rx0 = 0; i < (size_t)nrecv; i++)
 				rx0 += cs[i].c_rx;
 			tick0 = ld_cpu_ticks(pid, &user0);
+			self0 = ld_self_cpu();
 			t0 = ld_now();
 			measuring = 1;
 		}
@@ -817,6 +831,7 @@ ld_tput(int nrecv, double secs, int pid)
 			ld_poll(1);
 	}
 	tick1 = ld_cpu_ticks(pid, &user1);
+	self1 = ld_self_cpu();
 	t1 = ld_now();
 	for (i = 0, rx1 = 0; i < (size_t)nrecv; i++)
 		rx1 += cs[i].c_rx;
@@ -830,7 +845,8 @@ ld_tput(int nrecv, double secs, int pid)
 		printf(" busy_pct=%.0f", 100.0 * (double)(tick1 - tick0) * 1e9 /
 		    (double)sysconf(_SC_CLK_TCK) / (double)(t1 - t0));
 	}
-	printf(" sent=%" PRIu64 "\n", sent);
+	printf(" load_pct=%.0f sent=%" PRIu64 "\n",
+	    100.0 * (double)(self1 - self0) / (double)(t1 - t0), sent);
 	for (i = 0; i <= (size_t)nrecv; i++)
 		ld_conn_free(&cs[i]);
 	free(batch);
