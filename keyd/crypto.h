@@ -36,7 +36,8 @@ int	vc_ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t out[static 32]) VEIL_WUR;
 
 /*
  * HKDF-SHA256 (RFC 5869). outlen 1..255 * 32 (0: VEIL_E_INVALID, more:
- * VEIL_E_OVERSIZE); out is wiped on failure. An empty salt is 32 zero bytes.
+ * VEIL_E_OVERSIZE, out untouched); a failed derivation wipes out. An empty
+ * salt is 32 zero bytes.
  * Extract is HMAC-SHA256 via EVP_MAC (OpenSSL 3.0's EVP_KDF HKDF does not
  * cleanse its copy of the salt, and our salts can be secret); expand is
  * EVP_KDF "HKDF" in expand-only mode. vc_hkdf_expand takes a NUL-terminated
