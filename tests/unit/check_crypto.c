@@ -767,6 +767,7 @@ END_TEST
 /* NIST CAVS 14.1 ECC CDH primitive (SP 800-56A), [P-256] COUNT = 0 and 1. */
 struct cdh_kat {
 	const char	*qcavs, *d, *qiut, *z;
+	int		 want;		/* 0, or what vc_p256_peer must say of qcavs */
 };
 
 static const struct cdh_kat cdh_kats[] = {
@@ -777,6 +778,7 @@ static const struct cdh_kat cdh_kats[] = {
 		"04ead218590119e8876b29146ff89ca61770c4edbbf97d38ce385ed281d8a6b230"
 		"28af61281fd35e2fa7002523acc85a429cb06ee6648325389f59edfce1405141",
 		"46fc62106420ff012e54a434fbdd2d25ccc5852060561e68040dd7778997bd7b",
+		0,
 	},
 	{
 		"04809f04289c64348c01515eb03d5ce7ac1a8cb9498f5caa50197e58d43a86a7ae"
@@ -785,6 +787,16 @@ static const struct cdh_kat cdh_kats[] = {
 		"04119f2f047902782ab0c9e27a54aff5eb9b964829ca99c06b02ddba95b0a3f6d0"
 		"8f52b726664cac366fc98ac7a012b2682cbd962e5acb544671d41b9445704d1d",
 		"057d636096cb80b67a8c038c890e887d1adfa4195e9b3ce241c8a778c59cda67",
+		0,
+	},
+	{	/* COUNT = 0 with the last bit of QCAVSy flipped: off the curve */
+		"04700c48f77f56584c5cc632ca65640db91b6bacce3a4df6b42ce7cc838833d287"
+		"db71e509e3fd9b060ddb20ba5c51dcc5948d46fbf640dfe0441782cab85fa4ad",
+		"7d7dc5f71eb29ddaf80d6214632eeae03d9058af1fb6d22ed80badb62bc1a534",
+		"04ead218590119e8876b29146ff89ca61770c4edbbf97d38ce385ed281d8a6b230"
+		"28af61281fd35e2fa7002523acc85a429cb06ee6648325389f59edfce1405141",
+		"",
+		VEIL_E_BADKEY,
 	},
 };
 
@@ -798,9 +810,15 @@ cdh_row(size_t i)
 	ck_assert_uint_eq(unit_hex(k->qcavs, qcavs, sizeof(qcavs)), 65);
 	ck_assert_uint_eq(unit_hex(k->d, d, sizeof(d)), 32);
 	ck_assert_uint_eq(unit_hex(k->qiut, qiut, sizeof(qiut)), 65);
-	ck_assert_uint_eq(unit_hex(k->z, z, sizeof(z)), 32);
 	ck_assert_int_eq(vc_p256_from_scalar(d, &priv, pub), 0);
 	ck_assert_mem_eq(pub, qiut, 65);
+	if (k->want != 0) {
+		ck_assert_int_eq(vc_p256_peer(qcavs, sizeof(qcavs), &peer), k->want);
+		ck_assert_ptr_null(peer);
+		EVP_PKEY_free(priv);
+		return;
+	}
+	ck_assert_uint_eq(unit_hex(k->z, z, sizeof(z)), 32);
 	ck_assert_int_eq(vc_p256_peer(qcavs, sizeof(qcavs), &peer), 0);
 	ck_assert_int_eq(vc_ecdh(priv, peer, out), 0);
 	ck_assert_mem_eq(out, z, 32);
@@ -817,6 +835,12 @@ END_TEST
 START_TEST(test_ecdh_cavs_p256_count1)
 {
 	cdh_row(1);
+}
+END_TEST
+
+START_TEST(test_ecdh_cavs_count0_peer_y_flipped)
+{
+	cdh_row(2);
 }
 END_TEST
 
@@ -1959,6 +1983,7 @@ suite_crypto(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_ecdh_cavs_p256_count0);
 	tcase_add_test(tc, test_ecdh_cavs_p256_count1);
+	tcase_add_test(tc, test_ecdh_cavs_count0_peer_y_flipped);
 	tcase_add_test(tc, test_ecdh_cavs_reverse_direction);
 	tcase_add_test(tc, test_p256_generate_agree);
 	tcase_add_test(tc, test_peer_generator_accepted);
