@@ -504,11 +504,16 @@ on_open(struct client *c, struct peer *p, const uint8_t *blob, size_t n)
 		out_msg(c, p, a->im_text, a->im_textlen);
 		break;
 	case OPEN_REKEY:
+		/*
+		 * A REKEY_INIT (answered here) or REKEY_RESP comes in epoch e and
+		 * moves the session to e + 1. A colliding REKEY_INIT that keyd
+		 * ignores looks the same; the epoch check keeps it to one line.
+		 */
 		send_blob(c, p, a->im_blob, a->im_bloblen);
-		if (a->im_epoch != p->pe_epoch) {
-			p->pe_epoch = a->im_epoch;
+		if (a->im_epoch != UINT32_MAX && a->im_epoch + 1 > p->pe_epoch) {
+			p->pe_epoch = a->im_epoch + 1;
 			out_text(c, UI_WARN, "rekeyed with %s (epoch %u)", p->pe_name,
-			    (unsigned int)a->im_epoch);
+			    (unsigned int)p->pe_epoch);
 		}
 		break;
 	case OPEN_CLOSED:
