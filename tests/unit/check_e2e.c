@@ -234,6 +234,23 @@ START_TEST(oversize)
 }
 END_TEST
 
+/* Any type grown past E2E_MAX is oversize before anything else is looked at. */
+static void
+oversize_type(uint8_t type)
+{
+	static uint8_t b[E2E_MAX + 1];
+
+	memset(b, 0, sizeof(b));
+	b[0] = E2E_VERSION;
+	b[1] = type;
+	b[2] = 0x04;
+	ck_assert_int_eq(dec(b, sizeof(b)), VEIL_E_OVERSIZE);
+}
+
+START_TEST(hs_init_oversize) { oversize_type(E2E_HS_INIT); } END_TEST
+START_TEST(hs_confirm_oversize) { oversize_type(E2E_HS_CONFIRM); } END_TEST
+START_TEST(data_oversize) { oversize_type(E2E_DATA); } END_TEST
+
 START_TEST(hs_resp_oversize)
 {
 	uint8_t b[256];
@@ -1114,6 +1131,9 @@ suite_e2e(void)
 	tcase_add_test(msg, data_truncated);
 	tcase_add_test(msg, oversize);
 	tcase_add_test(msg, hs_resp_oversize);
+	tcase_add_test(msg, hs_init_oversize);
+	tcase_add_test(msg, hs_confirm_oversize);
+	tcase_add_test(msg, data_oversize);
 	tcase_add_test(msg, hs_fin_oversize);
 	tcase_add_test(msg, hs_init_trailing);
 	tcase_add_test(msg, hs_confirm_trailing);

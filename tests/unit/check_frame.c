@@ -395,6 +395,31 @@ START_TEST(pong_trailing)
 }
 END_TEST
 
+/* ---- oversize, per type: decided from the header, before the payload ---- */
+
+static void
+oversize(uint8_t type, uint16_t src, uint16_t dst, enum frame_dir dir)
+{
+	static uint8_t b[FRAME_HDR_LEN + 4096 + 1];
+	struct frame f;
+
+	/* Header alone, the whole frame present, and a tiny max_payload. */
+	raw(b, PROTO_VERSION, type, src, dst, 4096 + 1, NULL, 0);
+	ck_assert_int_eq(proto_frame_header(b, FRAME_HDR_LEN, dir, 4096, &f), VEIL_E_OVERSIZE);
+	ck_assert_int_eq(proto_frame_decode(b, sizeof(b), dir, 4096, &f), VEIL_E_OVERSIZE);
+	raw(b, PROTO_VERSION, type, src, dst, 1, NULL, 0);
+	ck_assert_int_eq(proto_frame_decode(b, FRAME_HDR_LEN + 1, dir, 0, &f), VEIL_E_OVERSIZE);
+}
+
+START_TEST(join_oversize) { oversize(FT_JOIN, 0, 0, FRAME_TO_RELAY); } END_TEST
+START_TEST(ping_oversize) { oversize(FT_PING, 0, 0, FRAME_TO_RELAY); } END_TEST
+START_TEST(welcome_oversize) { oversize(FT_WELCOME, 0, 2, FRAME_TO_CLIENT); } END_TEST
+START_TEST(joined_oversize) { oversize(FT_JOINED, 2, 0, FRAME_TO_CLIENT); } END_TEST
+START_TEST(left_oversize) { oversize(FT_LEFT, 2, 0, FRAME_TO_CLIENT); } END_TEST
+START_TEST(data_to_client_oversize) { oversize(FT_DATA, 2, 3, FRAME_TO_CLIENT); } END_TEST
+START_TEST(pong_oversize) { oversize(FT_PONG, 0, 0, FRAME_TO_CLIENT); } END_TEST
+START_TEST(error_oversize) { oversize(FT_ERROR, 0, 0, FRAME_TO_CLIENT); } END_TEST
+
 /* ---- header: version, type, oversize ----------------------------------- */
 
 START_TEST(header_exact)
@@ -1132,6 +1157,14 @@ suite_frame(void)
 	tcase_add_test(hd, oversize_before_payload);
 	tcase_add_test(hd, oversize_hard_limit);
 	tcase_add_test(hd, data_oversize);
+	tcase_add_test(hd, join_oversize);
+	tcase_add_test(hd, ping_oversize);
+	tcase_add_test(hd, welcome_oversize);
+	tcase_add_test(hd, joined_oversize);
+	tcase_add_test(hd, left_oversize);
+	tcase_add_test(hd, data_to_client_oversize);
+	tcase_add_test(hd, pong_oversize);
+	tcase_add_test(hd, error_oversize);
 	tcase_add_test(hd, bad_version);
 	tcase_add_test(hd, bad_version_before_type_and_size);
 	tcase_add_test(hd, bad_type);
