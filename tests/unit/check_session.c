@@ -659,6 +659,132 @@ START_TEST(test_hs_full_mitm_detected)
 }
 END_TEST
 
+/*
+ * Mallory answers alice as "bob" with bob's real (pinned) public key but
+ * without bob's private key: she can do everything up to HS_CONFIRM, whose
+ * sig_R she cannot make. Alice refuses it.
+ */
+START_TEST(test_hs_impersonated_responder_refused)
+{
+	struct msg init, resp, fin, conf, out;
+	uint8_t sc[P256_SCALAR_LEN], e_m[P256_PUB_LEN], pt[256], ct[256], n0[12], n1[12];
+	uint8_t seed_m[32], h4[32], signed_msg[26 + 32], sig[64];
+	struct mitm_keys k;
+	EVP_PKEY *m = NULL;
+	struct e2e_msg em, o;
+	struct vbuf w;
+	size_t ptlen;
+	int done;
+
+	memset(n0, 0, sizeof(n0));
+	memset(n1, 0, sizeof(n1));
+	n1[11] = 1;
+	memset(sc, 0x42, sizeof(sc));
+	memset(seed_m, 0x99, sizeof(seed_m));
+	ck_assert_int_eq(vc_p256_from_scalar(sc, &m, e_m), 0);
+	wr(&w, &init);
+	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+	init.n = w.vb_len;
+	mitm_schedule(A.p.vp_room, 2, 1, init.b + 2, e_m, m, init.b + 2, &k);
+	memcpy(pt, B.id.id_pub, 32);
+	pt[32] = 3;
+	memcpy(pt + 33, "bob", 3);
+	ck_assert_int_eq(vc_aead_seal(k.k_r, n0, k.h2, 32, pt, 36, ct), 0);
+	memset(&o, 0, sizeof(o));
+	o.em_type = E2E_HS_RESP;
+	o.em_eph = e_m;
+	o.em_ct = ct;
+	o.em_ctlen = 36 + 16;
+	wr(&w, &resp);
+	ck_assert_int_eq(proto_e2e_encode(&w, &o), 0);
+	resp.n = w.vb_len;
+	memcpy(k.h3, k.h2, 32);
+	ck_assert_int_eq(vc_mix(k.h3, pt, 36), 0);
+
+	wr(&w, &fin);
+	ck_assert_int_eq(vs_handshake(A.s, resp.b, resp.n, &w, &done), 0);
+	fin.n = w.vb_len;
+	ck_assert_int_eq(A.calls, 1);		/* alice trusted the claimed key */
+	ck_assert_int_eq(proto_e2e_decode(fin.b, fin.n, &em), 0);
+	ptlen = em.em_ctlen - 16;
+	ck_assert_int_eq(vc_aead_open(k.k_i, n0, k.h3, 32, em.em_ct, em.em_ctlen, pt), 0);
+	memcpy(h4, k.h3, 32);
+	ck_assert_int_eq(vc_mix(h4, pt, ptlen - 64), 0);
+	memcpy(signed_msg, "veil/1 signature responder", 26);
+	memcpy(signed_msg + 26, h4, 32);
+	ck_assert_int_eq(vc_ed25519_sign(seed_m, signed_msg, sizeof(signed_msg), sig), 0);
+	ck_assert_int_eq(vc_aead_seal(k.k_r, n1, h4, 32, sig, 64, ct), 0);
+	memset(&o, 0, sizeof(o));
+	o.em_type = E2E_HS_CONFIRM;
+	o.em_ct = ct;
+	o.em_ctlen = 80;
+	wr(&w, &conf);
+	ck_assert_int_eq(proto_e2e_encode(&w, &o), 0);
+	conf.n = w.vb_len;
+	wr(&w, &out);
+	ck_assert_int_eq(vs_handshake(A.s, conf.b, conf.n, &w, &done), VEIL_E_AUTH);
+	ck_assert_int_eq(done, 0);
+	ck_assert_int_eq(vs_alive(A.s), 0);
+	ck_assert_ptr_null(vs_peer_id(A.s));
+	EVP_PKEY_free(m);
+}
+END_TEST
+
+/* Mallory starts a handshake to bob claiming alice's key: sig_I gives her away. */
+START_TEST(test_hs_impersonated_initiator_refused)
+{
+	struct msg init, resp, fin, conf;
+	uint8_t sc[P256_SCALAR_LEN], e_m[P256_PUB_LEN], pt[256], ct[256], n0[12];
+	uint8_t seed_m[32], h4[32], signed_msg[26 + 32];
+	struct mitm_keys k;
+	EVP_PKEY *m = NULL;
+	struct e2e_msg em, o;
+	struct vbuf w;
+	size_t ptlen;
+	int done;
+
+	memset(n0, 0, sizeof(n0));
+	memset(sc, 0x43, sizeof(sc));
+	memset(seed_m, 0x98, sizeof(seed_m));
+	ck_assert_int_eq(vc_p256_from_scalar(sc, &m, e_m), 0);
+	init.b[0] = 1;
+	init.b[1] = E2E_HS_INIT;
+	memcpy(init.b + 2, e_m, P256_PUB_LEN);
+	init.n = 67;
+	wr(&w, &resp);
+	ck_assert_int_eq(vs_accept(&B.s, &B.p, init.b, init.n, &w), 0);
+	resp.n = w.vb_len;
+	ck_assert_int_eq(proto_e2e_decode(resp.b, resp.n, &em), 0);
+	mitm_schedule(B.p.vp_room, 2, 1, e_m, em.em_eph, m, em.em_eph, &k);
+	ptlen = em.em_ctlen - 16;
+	ck_assert_int_eq(vc_aead_open(k.k_r, n0, k.h2, 32, em.em_ct, em.em_ctlen, pt), 0);
+	memcpy(k.h3, k.h2, 32);
+	ck_assert_int_eq(vc_mix(k.h3, pt, ptlen), 0);
+	memcpy(pt, A.id.id_pub, 32);
+	pt[32] = 5;
+	memcpy(pt + 33, "alice", 5);
+	memcpy(h4, k.h3, 32);
+	ck_assert_int_eq(vc_mix(h4, pt, 38), 0);
+	memcpy(signed_msg, "veil/1 signature initiator", 26);
+	memcpy(signed_msg + 26, h4, 32);
+	ck_assert_int_eq(vc_ed25519_sign(seed_m, signed_msg, sizeof(signed_msg), pt + 38), 0);
+	ck_assert_int_eq(vc_aead_seal(k.k_i, n0, k.h3, 32, pt, 38 + 64, ct), 0);
+	memset(&o, 0, sizeof(o));
+	o.em_type = E2E_HS_FIN;
+	o.em_ct = ct;
+	o.em_ctlen = 38 + 64 + 16;
+	wr(&w, &fin);
+	ck_assert_int_eq(proto_e2e_encode(&w, &o), 0);
+	fin.n = w.vb_len;
+	wr(&w, &conf);
+	ck_assert_int_eq(vs_handshake(B.s, fin.b, fin.n, &w, &done), VEIL_E_AUTH);
+	ck_assert_uint_eq(w.vb_len, 0);
+	ck_assert_int_eq(B.calls, 0);
+	ck_assert_int_eq(vs_alive(B.s), 0);
+	EVP_PKEY_free(m);
+}
+END_TEST
+
 START_TEST(test_hs_wrong_room)
 {
 	struct msg init, resp, fin;
@@ -1836,6 +1962,8 @@ suite_session(void)
 	tcase_add_test(hs, test_hs_accept_infinity_refused);
 	tcase_add_test(hs, test_hs_swapped_init_ephemeral);
 	tcase_add_test(hs, test_hs_full_mitm_detected);
+	tcase_add_test(hs, test_hs_impersonated_responder_refused);
+	tcase_add_test(hs, test_hs_impersonated_initiator_refused);
 	tcase_add_test(hs, test_hs_wrong_room);
 	tcase_add_test(hs, test_hs_wrong_member_id);
 	tcase_add_test(hs, test_hs_swapped_member_ids);
