@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The worked example of PROTOCOL.md section 2.5, both ways:
+ * The worked example of PROTOCOL.md section 2.7, both ways:
  *  - a reference computation, written straight from the text of sections
- *    2.2-2.3 with the crypto primitives and hand-built bytes (no codec, no
+ *    2.2-2.4 with the crypto primitives and hand-built bytes (no codec, no
  *    session engine), must give every value of tests/unit/example_vectors.h;
  *  - two session engines with the same identities and ephemeral scalars must
  *    put exactly those bytes on the wire, and open each other's messages.
- * VEIL_PRINT_EXAMPLE=1 prints the reference values in the header's format
- * (that is how example_vectors.h and the PROTOCOL.md text were made).
+ * With VEIL_PRINT_EXAMPLE=1 the reference computation prints the values in
+ * the header's format (that is how example_vectors.h and the PROTOCOL.md
+ * text were made): VEIL_PRINT_EXAMPLE=1 CK_FORK=no CK_RUN_CASE=reference
+ * build/unit-tests example (without CK_FORK=no every test prints a copy).
  */
 #include <stdio.h>
 #include <stdlib.h>
