@@ -1419,6 +1419,28 @@ START_TEST(test_rekey_many)
 }
 END_TEST
 
+START_TEST(test_rekey_twice_same_side)
+{
+	struct msg m;
+
+	/* The second REKEY_INIT is bob's first message of epoch 1 from alice. */
+	handshake(&A, &B, NULL);
+	do_rekey(&A, &B);
+	do_rekey(&A, &B);
+	seal(&A, "epoch 2", &m);
+	ck_assert_uint_eq(veil_get32(m.b + 2), 2);
+	open_text(&B, &m, "epoch 2", 0);
+	seal(&B, "epoch 2 too", &m);
+	ck_assert_uint_eq(veil_get32(m.b + 2), 2);
+	open_text(&A, &m, "epoch 2 too", 0);
+	do_rekey(&B, &A);
+	do_rekey(&B, &A);
+	seal(&B, "epoch 4", &m);
+	ck_assert_uint_eq(veil_get32(m.b + 2), 4);
+	open_text(&A, &m, "epoch 4", 0);
+}
+END_TEST
+
 START_TEST(test_rekey_opened_epoch_reported)
 {
 	struct msg m, rep;
@@ -2005,6 +2027,7 @@ suite_session(void)
 	tcase_add_test(rk, test_rekey_initiator_starts);
 	tcase_add_test(rk, test_rekey_responder_starts);
 	tcase_add_test(rk, test_rekey_many);
+	tcase_add_test(rk, test_rekey_twice_same_side);
 	tcase_add_test(rk, test_rekey_opened_epoch_reported);
 	tcase_add_test(rk, test_rekey_collision);
 	tcase_add_test(rk, test_rekey_collision_other_order);
