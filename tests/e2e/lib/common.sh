@@ -89,14 +89,19 @@ count() {
 	grep -c -E -e "$2" "$1" 2>/dev/null || true
 }
 
-# wait_line FILE ERE [COUNT] [SECS]: until COUNT lines of FILE match.
+# wait_line FILE ERE [COUNT] [SECS]: until COUNT lines of FILE match. Gives up
+# at once when FILE is a chatc's output that shows ERROR (chatc has quit) and
+# ERE does not ask for ERROR.
 wait_line() {
 	wl_n=${3:-1}; wl_t=${4:-10}
 	wl_end=$(( $(date +%s) + wl_t ))
+	wl_abort=0
+	case "$1:$2" in *.out:*ERROR*) ;; *.out:*) wl_abort=1 ;; esac
 	while :; do
 		[ "$(count "$1" "$2")" -ge "$wl_n" ] && return 0
 		[ "$(date +%s)" -gt "$wl_end" ] && return 1
-		sleep 0.05
+		[ $wl_abort -eq 1 ] && [ "$(count "$1" '^ERROR ')" -gt 0 ] && return 1
+		sleep "${E2E_POLL:-0.05}"
 	done
 }
 
