@@ -37,8 +37,13 @@ exactly "$W/alice.out" "^SECURE bob $fb pinned\$" 1
 exactly "$W/bob.out" "^SECURE alice $fa pinned\$" 1
 stop_chatc alice; stop_chatc bob
 
+# alice goes through a proxy in the changed-identity cases: her connection
+# must carry handshake messages only, never one DATA message.
+start_proxy proxy "$relay_PORT"
+
 note "bob's identity changed; alice already in the room (alice responds)"
-chat alice changed1 "$relay_PORT"
+chat alice changed1 "$proxy_PORT"
+must_line "$W/proxy.log" 'conn 0 member' 1 10
 chat_bob2 changed1
 must_line "$W/alice.out" '^(WARN|ERROR) .*bob' 1 15
 mentions "$W/alice.out" "$fb" || fail "the refusal does not name the pinned fingerprint $fb"
@@ -52,9 +57,12 @@ wait_exit "$alice_PID" 10 || fail "alice did not exit"
 wait_exit "$bob2_PID" 10 || fail "bob2 did not exit"
 no_line "$W/bob2.out" '^MSG '
 
+must_line "$W/proxy.log" 'conn 0 c2r HS_' 1 5
+no_line "$W/proxy.log" 'conn 0 c2r DATA'
+
 note "bob's identity changed; alice joins second (alice initiates)"
 chat_bob2 changed2
-chat alice changed2 "$relay_PORT"
+chat alice changed2 "$proxy_PORT"
 must_line "$W/alice.out" '^(WARN|ERROR) .*bob' 1 15
 mentions "$W/alice.out" "$fb" || fail "the refusal does not name the pinned fingerprint $fb"
 mentions "$W/alice.out" "$fb2" || fail "the refusal does not name the new fingerprint $fb2"
@@ -66,6 +74,8 @@ close_input alice; close_input bob2
 wait_exit "$alice_PID" 10 || fail "alice did not exit"
 wait_exit "$bob2_PID" 10 || fail "bob2 did not exit"
 no_line "$W/bob2.out" '^MSG '
+must_line "$W/proxy.log" 'conn 1 c2r HS_INIT' 1 5
+no_line "$W/proxy.log" 'conn 1 c2r (DATA|HS_FIN)'
 [ "$(fpr_of bob)" = "$fb" ] || fail "bob's own fingerprint changed"
 
 note "wrong --expect refused (carol has never met bob)"

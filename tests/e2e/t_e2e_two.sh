@@ -3,7 +3,8 @@
 # Two people, 2000 messages each way at once: every one delivered, in order,
 # byte-exact (Unicode, a maximum 4000-byte line); a 4001-byte line refused with
 # WARN and never delivered, cut or not. Prints the time from chatc start to
-# SECURE and the message rate of the pair. EOF: both exit 0, LEFT is seen.
+# SECURE and the message rate of the pair. /rekey is reported on both sides
+# and messages still flow; // sends a leading slash. EOF: exit 0, LEFT seen.
 . "$E2E_LIB/common.sh"
 need_bins
 N=${E2E_MESSAGES:-2000}
@@ -74,6 +75,18 @@ for who in alice bob; do
 done
 no_line "$W/bob.out" 'éx$'
 no_line "$W/alice.out" 'éx$'
+
+# /rekey: both sides report it, and messages still flow both ways; "//" sends
+# a literal leading slash.
+say alice /rekey
+must_line "$W/alice.out" '^WARN .*rekeyed' 1 10
+must_line "$W/bob.out" '^WARN .*rekeyed' 1 10
+say alice "//after the rekey, from alice"
+say bob "after the rekey, from bob"
+must_line "$W/bob.out" '^MSG alice /after the rekey, from alice$' 1 10
+must_line "$W/alice.out" '^MSG bob after the rekey, from bob$' 1 10
+exactly "$W/bob.out" '^MSG ' $((N + 1))
+exactly "$W/alice.out" '^MSG ' $((N + 1))
 
 # EOF: alice leaves cleanly, bob sees LEFT alice, then bob leaves.
 stop_chatc alice
