@@ -144,6 +144,19 @@ def main():
     for k, v in ANSWERS.items():
         rt["ans_" + k] = u8(7) + v[4:]
     rt["fpr"] = u8(8) + FPR_B
+    # Encode-then-decode seeds: fields in the order fuzz_roundtrip.c draws them.
+    rt["enc_frame_join"] = u8(9) + u8(0) + u8(1) + u16(0) + u16(0) + u16(32) + ROOM
+    rt["enc_e2e_init"] = u8(10) + u8(1) + u16(65) + EPH + u32(0) + u32(0) + u16(0)
+    rt["enc_e2e_data"] = (u8(10) + u8(16) + u16(0) + u32(1) + u32(2) + u16(80)
+                          + bytes(80))
+    rt["enc_inner_text"] = u8(11) + u8(1) + u16(5) + b"hello"
+    rt["enc_hs_id"] = u8(12) + ID + SIG + u8(1) + u16(3) + b"bob"
+    rt["enc_ipc_rekey"] = u8(13) + u8(0x07) + u32(1)
+    rt["enc_ipc_seal"] = (u8(13) + u8(0x05) + u32(0) + ROOM + u16(1) + u16(2)
+                          + u16(0) + u16(0) + u16(5) + b"hello" + FPR_A + FPR_B
+                          + bytes(5) + u32(0) + u32(0) + u8(1)
+                          + u32(7) + u32(0) + u8(0) + u8(0) + u16(0)
+                          + u16(0) + FPR_A + u16(0))
     write("fuzz_roundtrip", rt)
 
 
