@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * PROTOCOL.md section 4: room id, fingerprint and safety number of the
+ * worked-example identities, exactly as written in the spec.
+ */
+#include <string.h>
+
+#include <check.h>
+
+#include "client.h"
+#include "crypto.h"
+#include "e2e.h"
+#include "unit.h"
+
+static const char *alice_seed =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+static const char *bob_seed =
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f";
+
+static void
+pub_of(const char *seedhex, uint8_t pub[static ED25519_PUB_LEN])
+{
+	uint8_t seed[ED25519_SEED_LEN];
+
+	ck_assert_uint_eq(unit_hex(seedhex, seed, sizeof(seed)), sizeof(seed));
+	ck_assert_int_eq(vc_ed25519_public(seed, pub), 0);
+}
+
+static void
+check_fpr(const char *seedhex, const char *want)
+{
+	uint8_t pub[ED25519_PUB_LEN], fpr[FPR_LEN], back[FPR_LEN];
+	char text[FPR_TEXT_LEN + 1];
+
+	pub_of(seedhex, pub);
+	ck_assert_int_eq(vc_fingerprint(pub, fpr), 0);
+	proto_fpr_format(fpr, text);
+	ck_assert_str_eq(text, want);
+	ck_assert_int_eq(proto_fpr_parse(text, back), 0);
+	ck_assert_mem_eq(back, fpr, FPR_LEN);
+}
+
+START_TEST(test_names_fingerprint_alice)
+{
+	check_fpr(alice_seed, "b057:ab10:e0c6:1a8f:8101:c4d7:1404:8038:1ea1:533c");
+}
+END_TEST
+
+START_TEST(test_names_fingerprint_bob)
+{
+	check_fpr(bob_seed, "a311:181b:34a5:15b7:d9df:bf9a:0a59:c533:1d1c:bcbe");
+}
+END_TEST
+
+START_TEST(test_names_safety_number)
+{
+	uint8_t a[ED25519_PUB_LEN], b[ED25519_PUB_LEN];
+	char ab[64], ba[64];
+
+	pub_of(alice_seed, a);
+	pub_of(bob_seed, b);
+	ck_assert_int_eq(vc_safety_number(a, b, ab, sizeof(ab)), 0);
+	ck_assert_int_eq(vc_safety_number(b, a, ba, sizeof(ba)), 0);
+	ck_assert_str_eq(ab, "20988 82873 14376 97441 32575 08816");
+	ck_assert_str_eq(ba, ab);
+}
+END_TEST
+
+START_TEST(test_names_room_id)
+{
+	uint8_t room[ROOM_ID_LEN], want[ROOM_ID_LEN];
+
+	unit_hex("f9c5cfa5ddb7ff5d625cd7cceb1659bd6a5936cdadb617198e8a9679aaee5aeb",
+	    want, sizeof(want));
+	ck_assert_int_eq(chatc_room_id("lounge", room), 0);
+	ck_assert_mem_eq(room, want, ROOM_ID_LEN);
+	ck_assert_int_eq(chatc_room_id("Lounge", room), 0);
+	ck_assert(memcmp(room, want, ROOM_ID_LEN) != 0);
+}
+END_TEST
+
+Suite *suite_names(void);
+
+Suite *
+suite_names(void)
+{
+	Suite *s = suite_create("names");
+	TCase *tc = tcase_create("spec4");
+
+	tcase_add_test(tc, test_names_fingerprint_alice);
+	tcase_add_test(tc, test_names_fingerprint_bob);
+	tcase_add_test(tc, test_names_safety_number);
+	tcase_add_test(tc, test_names_room_id);
+	suite_add_tcase(s, tc);
+	return s;
+}
