@@ -11,8 +11,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+
+#include <linux/capability.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -122,6 +125,19 @@ harden_basic(void)
  */
 #define KEYD_MEMLOCK_NEED	(128ULL * 1024 * 1024)
 
+/* CAP_IPC_LOCK in the effective set: RLIMIT_MEMLOCK does not apply then. */
+static int
+can_lock_unlimited(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) != 0)
+		return 0;
+	return (d[CAP_IPC_LOCK / 32].effective & (1U << (CAP_IPC_LOCK % 32))) != 0;
+}
+
 static void
 lock_memory(void)
 {
@@ -145,8 +161,8 @@ lock_memory(void)
 			    (unsigned long long)rl.rlim_cur / 1024);
 	} else
 		rl.rlim_cur = 0;
-	if ((rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= KEYD_MEMLOCK_NEED) &&
-	    mlockall(MCL_CURRENT | MCL_FUTURE) == 0)
+	if ((rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= KEYD_MEMLOCK_NEED ||
+	    can_lock_unlimited()) && mlockall(MCL_CURRENT | MCL_FUTURE) == 0)
 		return;
 	fprintf(stderr, "keyd: could not lock all memory (RLIMIT_MEMLOCK is %s, keyd needs "
 	    "%llu MiB): session keys could be written to swap; only the identity key is "
