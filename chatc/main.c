@@ -5,6 +5,7 @@
  * then the state machine in client.c.
  */
 #include <errno.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -117,6 +118,7 @@ main(int argc, char **argv)
 	struct ui *u = NULL;
 	struct tm tmv;
 	time_t t;
+	const char *cs;
 	int batch, e;
 
 	if (chatc_opts_parse(argc, argv, &o, err, sizeof(err)) != 0) {
@@ -157,7 +159,13 @@ main(int argc, char **argv)
 		early_error(batch, "signal setup failed: %s", strerror(errno));
 		return 1;
 	}
-	/* Load the time zone now: the sandbox allows no file opens later. */
+	/*
+	 * Load the time zone and the character tables now: the sandbox allows
+	 * no file opens later. The screen measures UTF-8, whatever LANG says.
+	 */
+	cs = setlocale(LC_CTYPE, "");
+	if (cs == NULL || (strstr(cs, "UTF-8") == NULL && strstr(cs, "utf8") == NULL))
+		(void)setlocale(LC_CTYPE, "C.UTF-8");
 	tzset();
 	t = time(NULL);
 	(void)localtime_r(&t, &tmv);

@@ -17,6 +17,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "client.h"
 #include "err.h"
@@ -106,19 +107,54 @@ ui_winsize(struct ui *u)
 		u->u_cols = 20;
 }
 
-/* Byte length of the first n code points of s (valid UTF-8 or escaped text). */
+/* Terminal columns of one code point: wide CJK and emoji take two. */
 static size_t
-ui_cp_bytes(const char *s, size_t len, size_t n)
+ui_cp_width(uint32_t cp)
 {
-	size_t i = 0;
+	int w = wcwidth((wchar_t)cp);
 
-	while (i < len && n > 0) {
-		i++;
-		while (i < len && ((unsigned char)s[i] & 0xc0) == 0x80)
-			i++;
-		n--;
+	return w < 0 ? 1 : (size_t)w;
+}
+
+/* Columns that len bytes of UTF-8 take (escaped text is plain ASCII). */
+static size_t
+ui_cols(const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t off = 0, k, cols = 0;
+	uint32_t cp;
+
+	while (off < len) {
+		if ((k = esc_utf8_next(p + off, len - off, &cp)) == 0) {
+			k = cp;
+			cp = 0xfffd;
+		}
+		cols += ui_cp_width(cp);
+		off += k;
 	}
-	return i;
+	return cols;
+}
+
+/* Bytes of the longest prefix of s that fits in maxcols columns. */
+static size_t
+ui_cut(const char *s, size_t len, size_t maxcols)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t off = 0, k, cols = 0, w;
+	uint32_t cp;
+
+	while (off < len) {
+		if ((k = esc_utf8_next(p + off, len - off, &cp)) == 0) {
+			k = cp;
+			cp = 0xfffd;
+		}
+		w = ui_cp_width(cp);
+		if (cols + w > maxcols)
+			break;
+		cols += w;
+		off += k;
+	}
+	return off;
 }
 
 static void
@@ -131,9 +167,8 @@ ui_draw_status(struct ui *u)
 	k = snprintf(line, sizeof(line), " #%s | %s | %s | relay %s", u->u_room, u->u_nick,
 	    u->u_peers, u->u_relay);
 	n = k < 0 ? 0 : (size_t)k < sizeof(line) ? (size_t)k : sizeof(line) - 1;
-	w = esc_columns(line, n);
-	if (w > cols)
-		n = ui_cp_bytes(line, n, cols);
+	n = ui_cut(line, n, cols);
+	w = ui_cols(line, n);
 	ui_printf(u, "\x1b[%d;1H\x1b[0m\x1b[7m\x1b[2K", u->u_rows - 1);
 	ui_put(u, line, n);
 	for (; w < cols; w++)
@@ -145,19 +180,25 @@ static void
 ui_draw_input(struct ui *u)
 {
 	char vis[ESC_MAX(UI_IN_MAX)];
-	size_t ci, start, width, vlen, from, nbytes;
+	const char *in = (const char *)u->u_in;
+	size_t width, from = 0, k, vlen;
+	uint32_t cp;
 
-	/* Only the part around the cursor fits; the input is valid UTF-8. */
-	ci = esc_columns((const char *)u->u_in, u->u_cur);
+	/*
+	 * Only the part around the cursor fits: drop whole characters from the
+	 * left until the text before the cursor does. The input is valid UTF-8
+	 * without controls (ui_key lets nothing else in), so escaping it below
+	 * changes nothing but is cheap insurance.
+	 */
 	width = (size_t)u->u_cols - 3;
-	start = ci > width ? ci - width : 0;
-	from = ui_cp_bytes((const char *)u->u_in, u->u_inlen, start);
-	nbytes = ui_cp_bytes((const char *)u->u_in + from, u->u_inlen - from, width);
-	vlen = esc_text(u->u_in + from, nbytes, vis, sizeof(vis));
+	while (from < u->u_cur && ui_cols(in + from, u->u_cur - from) > width) {
+		k = esc_utf8_next(u->u_in + from, u->u_cur - from, &cp);
+		from += k == 0 ? 1 : k;
+	}
+	vlen = esc_text(u->u_in + from, u->u_inlen - from, vis, sizeof(vis));
 	ui_printf(u, "\x1b[%d;1H\x1b[0m\x1b[2K> ", u->u_rows);
-	/* Escaping may widen control bytes, but the input never holds any. */
-	ui_put(u, vis, ui_cp_bytes(vis, vlen, width));
-	ui_printf(u, "\x1b[%d;%zuH", u->u_rows, ci - start + 3);
+	ui_put(u, vis, ui_cut(vis, vlen, width));
+	ui_printf(u, "\x1b[%d;%zuH", u->u_rows, ui_cols(in + from, u->u_cur - from) + 3);
 }
 
 static void
