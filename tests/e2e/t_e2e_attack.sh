@@ -27,34 +27,38 @@ run_case() {
 	chat bob "attack-$rc_name" "$rc_port"
 }
 
-# data_case NAME ACTION DELIVERED VICTIM [ERE]: attack alice's 3rd DATA frame;
-# the VICTIM must say WARN or ERROR (matching ERE, case-insensitive, if given).
+# data_case NAME ACTION DELIVERED VICTIM [ERE] [FROM]: attack the 3rd DATA
+# frame FROM (alice, the responder, conn 0 by default; or bob, the initiator,
+# conn 1) sends to the other; the VICTIM must say WARN or ERROR (matching ERE,
+# case-insensitive, if given).
 data_case() {
-	dc_name=$1 dc_action=$2 dc_want=$3 dc_victim=$4 dc_ere=${5:-.}
-	run_case "$dc_name" "$dc_action:0:3"
+	dc_name=$1 dc_action=$2 dc_want=$3 dc_victim=$4 dc_ere=${5:-.} dc_from=${6:-alice}
+	if [ "$dc_from" = alice ]; then dc_to=bob dc_conn=0; else dc_to=alice dc_conn=1; fi
+	run_case "$dc_name" "$dc_action:$dc_conn:3"
 	must_line "$W/alice.out" '^SECURE bob ' 1 15
 	must_line "$W/bob.out" '^SECURE alice ' 1 15
-	sed 's/^MSG alice //' "$W/sent" >"$W/alice.in"
-	must_line "$W/px_$dc_name.log" "attack $dc_action conn 0 frame 3 done" 1 10
+	sed "s/^MSG alice //" "$W/sent" >"$W/$dc_from.in"
+	must_line "$W/px_$dc_name.log" "attack $dc_action conn $dc_conn frame 3 done" 1 10
 	must_line "$W/$dc_victim.out" '^(WARN|ERROR) ' 1 10
-	must_line "$W/bob.out" '^MSG alice ' "$dc_want" 10
-	# Everything alice sent got through the proxy before we judge.
-	must_line "$W/px_$dc_name.log" 'conn 0 c2r DATA' "$K" 10
-	stop_chatc alice
-	must_line "$W/bob.out" '^LEFT alice$' 1 10
-	stop_chatc bob
-	grep '^MSG ' "$W/bob.out" >"$W/got" || true
-	if grep -v -x -F -f "$W/sent" "$W/got" >"$W/false"; then
-		fail "$dc_name: bob was shown a message alice never sent: $(head -n 2 "$W/false")"
+	must_line "$W/$dc_to.out" "^MSG $dc_from " "$dc_want" 10
+	# Everything was sent through the proxy before we judge.
+	must_line "$W/px_$dc_name.log" "conn $dc_conn c2r DATA" "$K" 10
+	stop_chatc "$dc_from"
+	must_line "$W/$dc_to.out" "^LEFT $dc_from\$" 1 10
+	stop_chatc "$dc_to"
+	sed "s/^MSG alice /MSG $dc_from /" "$W/sent" >"$W/sent.$dc_from"
+	grep '^MSG ' "$W/$dc_to.out" >"$W/got" || true
+	if grep -v -x -F -f "$W/sent.$dc_from" "$W/got" >"$W/false"; then
+		fail "$dc_name: $dc_to was shown a message $dc_from never sent: $(head -n 2 "$W/false")"
 	fi
 	[ "$(sort "$W/got" | uniq -d | wc -l)" -eq 0 ] || fail "$dc_name: a message was shown twice"
-	exactly "$W/bob.out" '^MSG ' "$dc_want"
+	exactly "$W/$dc_to.out" '^MSG ' "$dc_want"
 	if [ "$dc_want" -lt $K ]; then
-		no_line "$W/bob.out" "^MSG alice message 3 of $K"
+		no_line "$W/$dc_to.out" "^MSG $dc_from message 3 of $K"
 	fi
-	# In the order alice sent them.
-	grep -x -F -f "$W/got" "$W/sent" | cmp -s - "$W/got" || fail "$dc_name: messages out of order"
-	no_line "$W/alice.out" '^MSG '
+	# In the order they were sent.
+	grep -x -F -f "$W/got" "$W/sent.$dc_from" | cmp -s - "$W/got" || fail "$dc_name: messages out of order"
+	no_line "$W/$dc_from.out" '^MSG '
 	grep -E '^(WARN|ERROR) ' "$W/$dc_victim.out" | grep -q -i -E -e "$dc_ere" ||
 		fail "$dc_name: no WARN/ERROR at $dc_victim matching /$dc_ere/"
 	note "case $dc_name: $(grep -c '^MSG ' "$W/got")/$K delivered; $dc_victim said: $(grep -E '^(WARN|ERROR) ' "$W/$dc_victim.out" | head -n 2 | tr '\n' '|')"
@@ -72,25 +76,42 @@ data_case replay    replay         $K         bob
 data_case replayl   replay-late    $K         bob
 data_case reorder   reorder        $((K - 1)) bob
 data_case reflect   reflect        $K         alice
+# The other direction (initiator to responder: the other chain key).
+data_case bflipct   flip-ct        $((K - 1)) alice . bob
+data_case breplay   replay-late    $K         alice . bob
+data_case breflect  reflect        $K         bob   . bob
 
-# swap_case NAME ATTACK: the handshake must fail; no session, no message.
-swap_case() {
-	sw_name=$1
-	run_case "$sw_name" "$2"
-	must_line "$W/px_$sw_name.log" "attack .* done" 1 10
-	must_line "$W/bob.out" '^(WARN|ERROR) ' 1 10
-	say alice "alice after a swapped handshake"
-	e2e_alive bob && printf 'bob after a swapped handshake\n' >"$W/bob.in"
-	wait_line "$W/bob.out" '^(MSG|SECURE) ' 1 1 && fail "$sw_name: bob shows a session or message"
-	wait_line "$W/alice.out" '^(MSG|SECURE) ' 1 1 && fail "$sw_name: alice shows a session or message"
+# hs_case NAME ATTACK [alice-may-be-secure]: the handshake must fail; no
+# session at bob (the initiator), no message anywhere. Only when HS_CONFIRM,
+# the last message, is tampered with may alice (who already checked bob's
+# signed HS_FIN) show SECURE; what she then sends must not show at bob.
+hs_case() {
+	hs_name=$1 hs_alice_ok=${3:-no}
+	run_case "$hs_name" "$2"
+	must_line "$W/px_$hs_name.log" "attack .* done" 1 10
+	hs_victim=bob
+	case $2 in flip-fin:*) hs_victim=alice ;; esac
+	must_line "$W/$hs_victim.out" '^(WARN|ERROR) ' 1 10
+	e2e_alive alice && printf 'alice after a tampered handshake\n' >"$W/alice.in"
+	e2e_alive bob && printf 'bob after a tampered handshake\n' >"$W/bob.in"
+	wait_line "$W/bob.out" '^(MSG|SECURE) ' 1 1 && fail "$hs_name: bob shows a session or message"
+	if [ "$hs_alice_ok" = no ]; then
+		wait_line "$W/alice.out" '^SECURE ' 1 1 && fail "$hs_name: alice shows a session"
+	fi
+	no_line "$W/alice.out" '^MSG '
 	close_input alice; close_input bob
-	wait_exit "$alice_PID" 10 || fail "$sw_name: alice did not exit on EOF"
-	wait_exit "$bob_PID" 10 || fail "$sw_name: bob did not exit on EOF"
+	wait_exit "$alice_PID" 10 || fail "$hs_name: alice did not exit on EOF"
+	wait_exit "$bob_PID" 10 || fail "$hs_name: bob did not exit on EOF"
 	no_line "$W/bob.out" '^(MSG|SECURE) '
-	no_line "$W/alice.out" '^(MSG|SECURE) '
-	note "case $sw_name: refused; bob said: $(grep -E '^(WARN|ERROR) ' "$W/bob.out" | head -n 2 | tr '\n' '|')"
+	no_line "$W/alice.out" '^MSG '
+	[ "$hs_alice_ok" = no ] && no_line "$W/alice.out" '^SECURE '
+	note "case $hs_name: refused; $hs_victim said: $(grep -E '^(WARN|ERROR) ' "$W/$hs_victim.out" | head -n 2 | tr '\n' '|')"
 }
-# bob is the newcomer, so the initiator: HS_INIT comes from conn 1, HS_RESP from conn 0.
-swap_case swapinit swap-init:1:1
-swap_case swapresp swap-resp:0:1
-note "ok: 12 tamperings of data and 2 of handshakes, all refused, nothing false shown"
+# bob is the newcomer, so the initiator: HS_INIT and HS_FIN come from conn 1,
+# HS_RESP and HS_CONFIRM from conn 0.
+hs_case swapinit swap-init:1:1
+hs_case swapresp swap-resp:0:1
+hs_case flipresp flip-resp:0:1
+hs_case flipfin  flip-fin:1:1
+hs_case flipconf flip-confirm:0:1 alice-may-be-secure
+note "ok: 15 tamperings of data and 5 of handshakes, all refused, nothing false shown"

@@ -40,6 +40,8 @@ and on handshake messages:
 
     swap-init   replace the ephemeral key in the NTH HS_INIT with our own
     swap-resp   replace the ephemeral key in the NTH HS_RESP with our own
+    flip-resp, flip-fin, flip-confirm
+                flip one bit in the sealed part of HS_RESP, HS_FIN, HS_CONFIRM
 
 scan: reads every recorded file in DIR and fails (exit 1, naming each hit) if a
 --text (UTF-8; also searched as UTF-16) or a --fpr (searched as lower/upper
@@ -70,7 +72,8 @@ E2E_DATA = 0x10
 DATA_ACTIONS = {"flip-ct", "flip-tag", "flip-ctr", "flip-epoch", "flip-ver",
                 "truncate", "truncate-short", "drop", "replay",
                 "replay-late", "reorder", "reflect"}
-HS_ACTIONS = {"swap-init": 1, "swap-resp": 2}
+HS_ACTIONS = {"swap-init": 1, "swap-resp": 2, "flip-resp": 2, "flip-fin": 3,
+              "flip-confirm": 4}
 
 # P-256 (SEC 2), just enough to make a valid public key of our own.
 P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff
@@ -276,8 +279,11 @@ class Conn:
         """Returns the frames to send upstream instead of f."""
         h, pl = f[:HDR], bytearray(f[HDR:])
         act = a.action
-        if act in HS_ACTIONS:
+        if act.startswith("swap-"):
             pl[2:67] = p256_pub()
+            return [h + bytes(pl)]
+        if act in HS_ACTIONS:
+            pl[-20] ^= 0x01         # inside the sealed part, before the tag
             return [h + bytes(pl)]
         if len(pl) < 10 + 16 + 64:
             raise SystemExit("proxy: DATA frame too short to attack")
