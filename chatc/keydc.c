@@ -65,6 +65,13 @@ keydc_answer_code(uint8_t req)
 	return req == REQ_HS_START || req == REQ_HS_ACCEPT ? ANS_HS : (uint8_t)(req | 0x80);
 }
 
+/* Requests whose answer repeats the request's session handle. */
+static int
+keydc_names_handle(uint8_t req)
+{
+	return req == REQ_HS_NEXT || req == REQ_OPEN || req == REQ_REKEY || req == REQ_CLOSE;
+}
+
 int
 keydc_call(struct keydc *k, const struct ipc_msg *req, const struct ipc_msg **ans)
 {
@@ -94,6 +101,10 @@ keydc_call(struct keydc *k, const struct ipc_msg *req, const struct ipc_msg **an
 	if (k->kc_ans.im_code != keydc_answer_code(req->im_code) &&
 	    k->kc_ans.im_code != IPC_ANS_ERROR)
 		return VEIL_E_TYPE;
+	/* An answer about another session than the one asked about is keyd confused. */
+	if (k->kc_ans.im_code != IPC_ANS_ERROR && keydc_names_handle(req->im_code) &&
+	    k->kc_ans.im_handle != req->im_handle)
+		return VEIL_E_INVALID;
 	*ans = &k->kc_ans;
 	return 0;
 }

@@ -741,6 +741,16 @@ START_TEST(test_keydc_answers)
 	ck_assert_int_eq(keydc_call(&kc, &req, &a), VEIL_E_TYPE);
 	ck_assert_ptr_null(a);
 
+	/* An answer about another session is refused. */
+	req.im_code = REQ_REKEY;
+	req.im_handle = 41;
+	fake_answer(sv[1], &ans);	/* ANS_REKEY for handle 42 */
+	ck_assert_int_eq(keydc_call(&kc, &req, &a), VEIL_E_INVALID);
+	req.im_handle = 42;
+	fake_answer(sv[1], &ans);
+	ck_assert_int_eq(keydc_call(&kc, &req, &a), 0);
+	ck_assert_int_eq(a->im_code, ANS_REKEY);
+
 	/* keyd gone (chatc ignores SIGPIPE, as here). */
 	signal(SIGPIPE, SIG_IGN);
 	close(sv[1]);
