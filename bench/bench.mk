@@ -31,6 +31,6 @@ BENCH_OPT := $(if $(wildcard relayd/main.c),$(BIN)/relayd) \
 
 bench: $(BENCH_FWD) $(BENCH_LOAD)
 	$(Q)for t in $(BENCH_OPT); do \
-		$(MAKE) --no-print-directory $$t || echo "bench: could not build $$t, going on"; \
+		$(MAKE) -s --no-print-directory $$t || echo "bench: could not build $$t, going on"; \
 	done
 	$(Q)BIN=$(abspath $(BIN)) BENCH_BIN=$(abspath $(O)/bench) sh bench/run.sh

@@ -98,6 +98,17 @@ if [ -x "$BIN/relayd" ]; then
 		say "bench: relayd printed no listening line; skipped"
 		sed 's/^/    /' "$T/relayd.log" | tail -n 5
 	fi
+	# Diagnostic row, not a target: the same relayd with glibc's heap trimming
+	# and mmap threshold raised, which shows what its output-queue
+	# realloc/free churn (brk calls under fan-out) costs.
+	GLIBC_TUNABLES=glibc.malloc.trim_threshold=8388608:glibc.malloc.mmap_threshold=8388608 \
+		"$BIN/relayd" --listen 127.0.0.1:0 --max-clients $((CONNS + 1000)) \
+		>"$T/relayd-mt.log" 2>&1 &
+	pid=$!
+	PIDS="$PIDS $pid"
+	if port=$(log_port "$T/relayd-mt.log"); then
+		add_server relayd-mt veil "$port" "$pid"
+	fi
 else
 	say "bench: relayd not built ($BIN/relayd); its rows are missing"
 fi
@@ -158,8 +169,10 @@ run_idle() {
 run_tput() {	# receivers name proto port pid
 	rt_n=$1; shift
 	timeout 30 "$LOAD" tput --proto "$2" --port "$3" --receivers "$rt_n" --secs "$SECS" \
-		--pid "$4" >> "$T/tput$rt_n.$1" 2>>"$T/err.$1" ||
+		--pid "$4" >> "$T/tput$rt_n.$1" 2>>"$T/err.$1" || {
+		echo "failed" >> "$T/tput$rt_n.$1"	# keeps line k = round k
 		echo "bench: tput $rt_n $1 failed" >>"$T/err.$1"
+	}
 }
 run_lat() {	# pin|free name proto port pid
 	rl_tag=$1; shift
@@ -169,7 +182,10 @@ run_lat() {	# pin|free name proto port pid
 	else
 		timeout 30 "$LOAD" lat --proto "$2" --port "$3" --secs "$SECS" \
 			>> "$T/lat$rl_tag.$1" 2>>"$T/err.$1"
-	fi || echo "bench: latency $rl_tag $1 failed" >>"$T/err.$1"
+	fi || {
+		echo "failed" >> "$T/lat$rl_tag.$1"
+		echo "bench: latency $rl_tag $1 failed" >>"$T/err.$1"
+	}
 }
 pin() { taskset -a -p -c "$5" "$4" >/dev/null 2>&1; }
 
@@ -233,6 +249,25 @@ cell() {
 	echo "$1" | awk -v f="$2" '{ printf(f " (" f "-" f ")\n", $1, $2, $3) }'
 }
 val() { med "$1" "$2" | awk '{ print $1 }'; }
+val0() { med "$1" "$2" | awk '{ printf("%.0f\n", $1) }'; }
+# pratio FILE_A FILE_B KEY -> median over runs of A/B, run by run (line k of
+# each file is round k), so that drift on a shared machine cancels out.
+pratio() {
+	{ [ -f "$1" ] && [ -f "$2" ]; } || { echo "-"; return; }
+	awk -v k="$3" '
+		function get(line,   i, n, f, kv) { n = split(line, f, " ");
+			for (i = 1; i <= n; i++) { split(f[i], kv, "="); if (kv[1] == k) return kv[2] }
+			return "" }
+		FNR == 1 { file++ }
+		file == 1 { a[FNR] = get($0) }
+		file == 2 { b[FNR] = get($0) }
+		END { n = 0
+			for (i in a) if ((i in b) && a[i] != "" && b[i] != "" && b[i] > 0) r[++n] = a[i] / b[i]
+			if (n == 0) { print "-"; exit }
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+			m = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+			printf("%.2f\n", m) }' "$1" "$2"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf("%.2f\n", a / b) }'; }
 
 names=$(awk '{ print $1 }' "$T/servers")
@@ -246,11 +281,11 @@ for r in 1 9; do
 		"user%" "load%" "relayd/x: frames/s  CPU"
 	for n in $names; do
 		printf '   %-10s %-32s %-26s %-6s %-6s %-6s' "$n" "$(cell "$T/tput$r.$n" fps %.0f)" \
-			"$(cell "$T/tput$r.$n" cpu_us %.3f)" "$(val "$T/tput$r.$n" busy_pct)" \
-			"$(val "$T/tput$r.$n" user_pct)" "$(val "$T/tput$r.$n" load_pct)"
+			"$(cell "$T/tput$r.$n" cpu_us %.3f)" "$(val0 "$T/tput$r.$n" busy_pct)" \
+			"$(val0 "$T/tput$r.$n" user_pct)" "$(val0 "$T/tput$r.$n" load_pct)"
 		if [ "$n" != relayd ] && [ -f "$T/tput$r.relayd" ]; then
-			printf ' %-19s %s' "$(ratio "$(val "$T/tput$r.relayd" fps)" "$(val "$T/tput$r.$n" fps)")" \
-				"$(ratio "$(val "$T/tput$r.relayd" cpu_us)" "$(val "$T/tput$r.$n" cpu_us)")"
+			printf ' %-19s %s' "$(pratio "$T/tput$r.relayd" "$T/tput$r.$n" fps)" \
+				"$(pratio "$T/tput$r.relayd" "$T/tput$r.$n" cpu_us)"
 		fi
 		printf '\n'
 	done
@@ -386,7 +421,7 @@ say ""
 [ -s "$T/budget" ] && { sort -u "$T/budget"; say ""; }
 
 # ---- targets -------------------------------------------------------------
-say "Targets (ratios from this run)"
+say "Targets (ratios from this run: the median over rounds of relayd/x within each round)"
 target() {	# label ratio limit le|ge
 	if [ "$2" = "-" ]; then
 		printf '   %-62s %s\n' "$1" "n/a (missing figure)"
@@ -399,17 +434,17 @@ target() {	# label ratio limit le|ge
 for r in 1 9; do
 	[ $r = 1 ] && w="1->1" || w="room of 10"
 	target "relayd CPU/frame vs nats-server ($w)" \
-		"$(ratio "$(val "$T/tput$r.relayd" cpu_us)" "$(val "$T/tput$r.nats" cpu_us)")" 0.8 le
+		"$(pratio "$T/tput$r.relayd" "$T/tput$r.nats" cpu_us)" 0.8 le
 	target "relayd frames/s vs nats-server ($w)" \
-		"$(ratio "$(val "$T/tput$r.relayd" fps)" "$(val "$T/tput$r.nats" fps)")" 1.0 ge
+		"$(pratio "$T/tput$r.relayd" "$T/tput$r.nats" fps)" 1.0 ge
 	target "relayd frames/s vs minimal forwarder ($w)" \
-		"$(ratio "$(val "$T/tput$r.relayd" fps)" "$(val "$T/tput$r.fwd" fps)")" 0.9 ge
+		"$(pratio "$T/tput$r.relayd" "$T/tput$r.fwd" fps)" 0.9 ge
 done
 rb=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^b_per_conn=/) { sub(/.*=/, "", $i); print $i } }' \
 	"$T/idle.relayd" 2>/dev/null)
 target "relayd RSS per idle connection (B, limit 512)" "$(ratio "${rb:-}" 1)" 512 le
 target "relayd pinned latency p50 vs minimal forwarder" \
-	"$(ratio "$(val "$T/latpin.relayd" p50_us)" "$(val "$T/latpin.fwd" p50_us)")" 1.1 le
+	"$(pratio "$T/latpin.relayd" "$T/latpin.fwd" p50_us)" 1.1 le
 if [ -s "$T/keyd.out" ]; then
 	sed -n 's/^#target //p' "$T/keyd.out" | while read -r lim op r label; do
 		target "$label" "$r" "$lim" "$op"
