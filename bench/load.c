@@ -492,7 +492,9 @@ ld_next(struct ld_conn *c, const uint8_t *p, size_t n, size_t *used,
 			*kind = K_READY;
 			c->c_id = veil_get16(p + 4);
 		} else if (p[1] == FT_ERROR) {
-			fprintf(stderr, "load: relay error %u\n", len > 0 ? p[FRAME_HDR_LEN] : 0);
+			fprintf(stderr, "load: relay closed us: ERROR %u (%s)\n",
+			    len > 0 ? p[FRAME_HDR_LEN] : 0,
+			    proto_frame_strerror(len > 0 ? p[FRAME_HDR_LEN] : 0));
 			return -1;
 		}
 		return 1;
