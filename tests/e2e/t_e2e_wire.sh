@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: ISC
 # Blind relay, seen from the wire: a proxy between chatc and relayd records
 # every byte both ways. No message text, nickname, room name or fingerprint
-# (hex in any form, raw, base64) ever crosses it. A message typed before any
+# (hex in any form, raw, base64) ever crosses it, and every message on it has
+# a padding-bucket size. A message typed before any
 # peer is there is not sent at all, and is delivered once a peer is secure.
 . "$E2E_LIB/common.sh"
 need_bins
@@ -60,6 +61,12 @@ done <"$W/texts"
 exactly "$W/$b.out" "^MSG $a $early\$" 1
 exactly "$W/$b.out" "^MSG " $((held + 3))
 exactly "$W/$a.out" "^MSG " 3
+# Sizes across the padding buckets: the wire must show only bucket sizes.
+for n in 61 62 200 1000 2000 3000 3997; do
+	say "$a" "$($PY -c "import sys; print('L' * int(sys.argv[1]))" $n)"
+done
+must_line "$W/$b.out" "^MSG $a L" 7 10
+exactly "$W/$b.out" "^MSG " $((held + 3 + 7))
 stop_chatc "$a"
 must_line "$W/$b.out" "^LEFT $a\$" 1 10
 stop_chatc "$b"
@@ -71,5 +78,6 @@ while IFS= read -r t; do set -- "$@" --text "$t"; done <"$W/texts"
 set -- "$@" --text "eagle" --text "Zürich" --text "hunter2" --text "rendezvous"
 $PY "$E2E_LIB/proxy.py" scan "$W/rec" --min-data 7 "$@" >"$W/scan.log" 2>&1 || {
 	cat "$W/scan.log"; fail "secrets crossed the wire (or the recording is empty)"; }
+note "notice: $(grep 'sizes' "$W/scan.log")"
 note "$(tail -n 1 "$W/scan.log")"
 note "ok: nothing in the clear; the early message was held, then delivered once"

@@ -47,7 +47,8 @@ scan: reads every recorded file in DIR and fails (exit 1, naming each hit) if a
 --text (UTF-8; also searched as UTF-16) or a --fpr (searched as lower/upper
 hex, bare or grouped by ':' or '-', raw bytes and base64) occurs anywhere; it
 also checks the recording is not empty and holds at least --min-data e2e DATA
-frames, so a scan of nothing cannot pass.
+frames, so a scan of nothing cannot pass, and that every e2e DATA message is
+10 + a padding bucket (64 .. 4096) + 16 bytes long (length hiding).
 
 Python 3 standard library only.
 """
@@ -364,12 +365,17 @@ def fpr_forms(fpr):
     return forms
 
 
-def data_frames(blob):
-    """Counts relay DATA frames carrying e2e DATA in one direction's bytes."""
+BUCKETS = (64, 128, 256, 512, 1024, 2048, 4096)
+
+
+def data_frames(blob, sizes):
+    """Counts relay DATA frames carrying e2e DATA in one direction's bytes,
+    adding each e2e message length to sizes."""
     n = 0
     for f in Frames().feed(blob):
         if f[1] == FT_DATA and len(f) > HDR + 1 and f[HDR + 1] == E2E_DATA:
             n += 1
+            sizes[len(f) - HDR] = sizes.get(len(f) - HDR, 0) + 1
     return n
 
 
@@ -383,7 +389,9 @@ def scan(args):
         with open(os.path.join(args.dir, name), "rb") as fh:
             blobs[name] = fh.read()
     total = sum(len(b) for b in blobs.values())
-    ndata = sum(data_frames(b) for n, b in blobs.items() if n.endswith(".c2r"))
+    sizes = {}
+    ndata = sum(data_frames(b, sizes) for n, b in blobs.items()
+                if n.endswith(".c2r"))
     needles = []
     for t in args.text:
         needles.append(("text %r" % t, t.encode()))
@@ -398,6 +406,14 @@ def scan(args):
             if at >= 0:
                 print("scan: FOUND %s in %s at offset %d" % (label, name, at))
                 hits += 1
+    # Length hiding (PROTOCOL.md 2.3): header 10 + a padding bucket + tag 16.
+    for size in sorted(sizes):
+        if size - 10 - 16 not in BUCKETS:
+            print("scan: FOUND an e2e DATA message of %d bytes, not a padding "
+                  "bucket" % size)
+            hits += 1
+    print("scan: DATA message sizes: %s" % ", ".join(
+        "%d x%d" % (k, v) for k, v in sorted(sizes.items())))
     print("scan: %d files, %d bytes, %d e2e DATA frames sent, %d needles, "
           "%d hits" % (len(blobs), total, ndata, len(needles), hits))
     if total == 0 or ndata < args.min_data:
