@@ -853,6 +853,84 @@ START_TEST(test_hs_next_after_done)
 }
 END_TEST
 
+START_TEST(test_open_tampered)
+{
+	static uint8_t blob[E2E_MAX];
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b;
+	uint8_t ti, tr;
+	uint32_t hi, hr;
+	size_t len;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	req.im_code = REQ_SEAL;
+	req.im_count = 1;
+	req.im_handles[0] = hi;
+	req.im_text = (const uint8_t *)"integrity";
+	req.im_textlen = 9;
+	ck_assert_int_eq(call(&ka, a), 0);
+	len = ans.im_items[0].it_bloblen;
+	memcpy(blob, ans.im_items[0].it_blob, len);
+	blob[len - 1] ^= 0x01;			/* flip a tag bit */
+	req.im_code = REQ_OPEN;
+	req.im_handle = hr;
+	req.im_blob = blob;
+	req.im_bloblen = len;
+	ck_assert_int_eq(call(&kb, b), 0);
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_AUTH);
+	ck_assert_uint_eq(ans.im_handle, hr);
+	/* Rejected, never shown, and the session survives for the real one. */
+	blob[len - 1] ^= 0x01;
+	req.im_code = REQ_OPEN;
+	req.im_handle = hr;
+	req.im_blob = blob;
+	req.im_bloblen = len;
+	ck_assert_int_eq(call(&kb, b), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_OPENED);
+	ck_assert_mem_eq(ans.im_text, "integrity", 9);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+START_TEST(test_close_pending_handshake)
+{
+	static uint8_t blob[E2E_MAX];
+	struct tkeyd k;
+	struct keyd_conn *c;
+	uint32_t h;
+	size_t len;
+
+	tk_init(&k);
+	c = keyd_conn_new();
+	hello(&k, c, "alice");
+	h = hs_start(&k, c, blob, &len);
+	req.im_code = REQ_CLOSE;
+	req.im_handle = h;
+	ck_assert_int_eq(call(&k, c), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_CLOSE);
+	ck_assert_uint_eq(ans.im_handle, h);
+	ck_assert_uint_eq(ans.im_bloblen, 0);	/* nothing to tell a peer yet */
+	ck_assert_uint_eq(keyd_conn_nsessions(c), 0);
+	req.im_code = REQ_CLOSE;
+	req.im_handle = h;
+	ck_assert_int_eq(call(&k, c), 0);
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_NOSESSION);
+	keyd_conn_free(c);
+	tk_free(&k);
+}
+END_TEST
+
 Suite *suite_dispatch(void);
 
 Suite *
@@ -874,6 +952,7 @@ suite_dispatch(void)
 	tcase_add_test(tc, test_handles_never_reused);
 	tcase_add_test(tc, test_seal_before_handshake);
 	tcase_add_test(tc, test_hs_next_after_done);
+	tcase_add_test(tc, test_close_pending_handshake);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("handshake");
@@ -883,6 +962,7 @@ suite_dispatch(void)
 	tcase_add_test(tc, test_handshake_expect);
 	tcase_add_test(tc, test_handshake_expect_mismatch);
 	tcase_add_test(tc, test_forget);
+	tcase_add_test(tc, test_open_tampered);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
