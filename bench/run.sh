@@ -318,21 +318,22 @@ say ""
 
 # ---- keyd ----------------------------------------------------------------
 KEYD_OK=""
+# Starts a keyd (not in a subshell: its pid must reach PIDS); sets KP.
 start_keyd() {	# tag
 	mkdir -p "$T/$1" && chmod 700 "$T/$1"
 	"$BIN/keyd" --socket "$T/$1/keyd.sock" --home "$T/$1/home" >"$T/keyd-$1.log" 2>&1 &
-	kp=$!
-	PIDS="$PIDS $kp"
+	KP=$!
+	PIDS="$PIDS $KP"
 	i=0
 	while [ $i -lt 100 ] && [ ! -S "$T/$1/keyd.sock" ]; do
-		kill -0 "$kp" 2>/dev/null || break
+		kill -0 "$KP" 2>/dev/null || break
 		sleep 0.05
 		i=$((i + 1))
 	done
-	[ -S "$T/$1/keyd.sock" ] && echo "$kp"
+	[ -S "$T/$1/keyd.sock" ]
 }
 if [ -x "$BIN/keyd" ]; then
-	KA=$(start_keyd ka) && KB=$(start_keyd kb) && KEYD_OK=1
+	start_keyd ka && KA=$KP && start_keyd kb && KB=$KP && KEYD_OK=1
 	[ -n "$KEYD_OK" ] || { say "bench: keyd did not start"; tail -n 5 "$T"/keyd-*.log; }
 else
 	say "bench: keyd not built ($BIN/keyd); keyd figures are missing"
