@@ -43,14 +43,22 @@ enum keyd_mode { MODE_SERVE, MODE_FINGERPRINT, MODE_FORGET };
 
 static struct vs_identity keyd_id;	/* the seed; wiped on every exit path */
 
+#define USAGE \
+"usage: keyd [--socket PATH] [--home DIR] [--daemon]\n" \
+"       keyd --fingerprint [--home DIR]\n" \
+"       keyd --forget NICK [--home DIR]\n" \
+"       keyd --help | --version\n"
+
+static void
+usage_error(void)
+{
+	fprintf(stderr, "%s(keyd --help tells more)\n", USAGE);
+}
+
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-"usage: keyd [--socket PATH] [--home DIR] [--daemon]\n"
-"       keyd --fingerprint [--home DIR]\n"
-"       keyd --forget NICK [--home DIR]\n"
-"       keyd --help | --version\n"
+	fprintf(f, USAGE
 "\n"
 "Holds your veil identity key and every session key; chatc talks to it over\n"
 "a Unix socket. It never touches the network.\n"
@@ -475,13 +483,13 @@ main(int argc, char **argv)
 		default:
 			fprintf(stderr, "keyd: unknown option or missing argument: %s\n",
 			    argv[optind - 1]);
-			usage(stderr);
+			usage_error();
 			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "keyd: unexpected argument: %s\n", argv[optind]);
-		usage(stderr);
+		usage_error();
 		return EXIT_USAGE;
 	}
 	if (o_fpr && o_forget != NULL) {
