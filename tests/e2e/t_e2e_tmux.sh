@@ -3,7 +3,8 @@
 # The interactive screen, driven through tmux (100x30): alice types half a
 # line; while it sits on her input line, five messages from bob (batch)
 # arrive and show in the message area, and the half line is still intact on
-# the cursor's row. She finishes it, bob receives it whole; /quit exits 0.
+# the cursor's row, also after escape sequences, a 4000-byte message and a
+# resize. She finishes it, bob receives it whole; /quit exits 0.
 . "$E2E_LIB/common.sh"
 need_bins
 command -v tmux >/dev/null 2>&1 || skip "tmux is not installed"
@@ -53,6 +54,38 @@ case $line in
 esac
 [ "$(grep -c 'half typed line' "$W/screen.log")" -eq 1 ] || fail "the half line shows more than once"
 grep 'incoming number' "$W/screen.log" | grep -q 'half typed' && fail "a message was drawn into the input line"
+
+# Hostile bytes aimed at the terminal (clear screen, home, OSC title with BEL,
+# C1 CSI) and a 4000-byte message that wraps over many rows: the screen is not
+# cleared, the title is not set, the half line is still on the cursor's row.
+e2e_alive bob
+printf 'INJ \033[2J\033[H\033]2;pwned-title\007 \302\2332J END-INJ\n' >"$W/bob.in"
+wait_screen 'END-INJ' 10 || fail "the escaped message is not shown: $(cat "$W/screen.log")"
+grep -q 'INJ.*END-INJ' "$W/screen.log" || fail "the escaped message is not shown whole on one row"
+grep -q 'incoming number 1 from bob' "$W/screen.log" ||
+	fail "earlier messages vanished (screen cleared by an escape sequence?)"
+[ "$(T display -p -t e2e '#{pane_title}')" != pwned-title ] || fail "a peer set the terminal title"
+line=$(cursor_line)
+case $line in
+*"half typed line"*) ;;
+*) cat "$W/screen.log"; fail "the input line was broken by an escape sequence: cursor row is '$line'" ;;
+esac
+say bob "$($PY -c 'print("W" * 3990 + " END-LONG")')"
+wait_screen 'END-LONG' 10 || fail "the long message is not shown: $(cat "$W/screen.log")"
+line=$(cursor_line)
+case $line in
+*"half typed line"*) ;;
+*) cat "$W/screen.log"; fail "the input line was broken by a long message: cursor row is '$line'" ;;
+esac
+
+# A resize redraws; the half line survives it.
+T resize-window -t e2e -x 70 -y 20 >/dev/null 2>&1 || T resize-pane -t e2e -x 70 -y 20
+wait_screen 'half typed line' 5 || fail "the input line is gone after a resize"
+line=$(cursor_line)
+case $line in
+*"half typed line"*) ;;
+*) cat "$W/screen.log"; fail "after a resize the cursor row is '$line'" ;;
+esac
 
 T send-keys -t e2e -l ' now complete'
 T send-keys -t e2e Enter
