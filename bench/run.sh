@@ -275,6 +275,8 @@ names=$(awk '{ print $1 }' "$T/servers")
 say "1. Forwarding, 256-byte payloads (one sender; frames delivered per second, server CPU per delivered frame;"
 say "   busy% = server CPU time / wall time (200 = both vCPUs), user% = share of it outside the kernel,"
 say "   load% = the load client's own CPU: near 100 it, not the server, sets frames/s)"
+grep -q '^relayd-mt ' "$T/servers" &&
+	say "   relayd-mt: the same relayd with GLIBC_TUNABLES trim/mmap thresholds at 8 MiB (diagnostic row, no target)"
 for r in 1 9; do
 	if [ $r = 1 ]; then say "   1 sender -> 1 receiver"; else say "   room of 10: 1 sender -> 9 receivers (fan-out)"; fi
 	printf '   %-10s %-32s %-26s %-6s %-6s %-6s %s\n' server "frames/s" "CPU us/frame" "busy%" \
