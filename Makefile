@@ -60,7 +60,7 @@ LIBCHATC  := $(O)/libchatc.a
 PROGS := $(BIN)/relayd $(BIN)/keyd $(BIN)/chatc
 
 .PHONY: all deps check unit e2e fuzz fuzz-smoke sanitize analyze bench demo \
-	install uninstall clean
+	install uninstall clean hygiene valgrind
 all: $(PROGS)
 
 $(O)/%.o: %.c
@@ -134,6 +134,23 @@ demo: all
 # here). The tree must be clean: make check fails otherwise.
 analyze: deps
 	$(Q)sh tests/analyze.sh "$(DEFS) $(INCS)"
+
+# Test builds only: KEYLOG=1 makes keyd's session engine write every secret it
+# derives to the descriptor VEIL_KEYLOG_FD names (tests/e2e/t_hygiene_keys.sh).
+# Never in a normal build: without it the hook is not compiled at all.
+ifeq ($(KEYLOG),1)
+DEFS	+= -DVEIL_KEYLOG
+endif
+
+# Secret hygiene: a keylog keyd in build-keylog, its memory scanned (root).
+hygiene: deps
+	$(Q)$(MAKE) --no-print-directory O=build-keylog BIN=build-keylog/bin KEYLOG=1 all
+	$(Q)BIN=$(abspath build-keylog/bin) sh tests/e2e/run.sh $(abspath tests/e2e/t_hygiene_keys.sh)
+
+# Unit tests and one conversation under valgrind (SANDBOX=0: valgrind 3.19
+# cannot run seccomp filters), in build-vg.
+valgrind: deps
+	$(Q)sh tests/valgrind.sh
 
 # The whole suite, unit and end-to-end, under ASan + UBSan. The seccomp filters
 # are compiled out by the build switch (SANDBOX=0): the sanitizer runtimes do

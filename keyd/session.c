@@ -90,6 +90,76 @@ struct vs_session {
 	unsigned		 ss_auth_fail;
 };
 
+#ifdef VEIL_KEYLOG
+/*
+ * Test builds only (make KEYLOG=1 adds -DVEIL_KEYLOG; a normal build has
+ * none of this, not even the environment variable). Every secret the engine
+ * derives is written as one "LABEL HEX" line to the inherited descriptor
+ * named by VEIL_KEYLOG_FD, so that tests/e2e/t_hygiene_keys.sh can look for
+ * each of them in keyd's memory once the session is gone. write(2) only
+ * (keyd's seccomp filter allows it); the line and scalar copies are wiped.
+ */
+#include <limits.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+
+static int vs_keylog_fd = -2;	/* -2: VEIL_KEYLOG_FD not read yet, -1: off */
+
+static void
+vs_keylog(const char *label, const uint8_t *p, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	char line[32 + 1 + 2 * HASH_LEN + 1];
+	const char *e;
+	char *end;
+	size_t i, len;
+	long v;
+
+	if (vs_keylog_fd == -2) {
+		vs_keylog_fd = -1;
+		if ((e = getenv("VEIL_KEYLOG_FD")) != NULL && *e != '\0') {
+			v = strtol(e, &end, 10);
+			if (*end == '\0' && v >= 0 && v <= INT_MAX)
+				vs_keylog_fd = (int)v;
+		}
+	}
+	len = strlen(label);
+	if (vs_keylog_fd < 0 || len > 32 || n > HASH_LEN)
+		return;
+	memcpy(line, label, len);
+	line[len++] = ' ';
+	for (i = 0; i < n; i++) {
+		line[len++] = hx[p[i] >> 4];
+		line[len++] = hx[p[i] & 15];
+	}
+	line[len++] = '\n';
+	if (write(vs_keylog_fd, line, len) != (ssize_t)len)
+		vs_keylog_fd = -1;
+	vc_wipe(line, sizeof(line));
+}
+
+/* The private scalar of one of our ephemerals. */
+static void
+vs_keylog_pkey(const char *label, const EVP_PKEY *pk)
+{
+	uint8_t d[P256_SCALAR_LEN];
+	BIGNUM *bn = NULL;
+
+	if (pk != NULL && EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_PRIV_KEY, &bn) == 1 &&
+	    BN_bn2binpad(bn, d, sizeof(d)) == (int)sizeof(d))
+		vs_keylog(label, d, sizeof(d));
+	vc_wipe(d, sizeof(d));
+	BN_clear_free(bn);
+}
+#define VS_KEYLOG(label, p, n)		vs_keylog((label), (p), (n))
+#define VS_KEYLOG_PKEY(label, pk)	vs_keylog_pkey((label), (pk))
+#else
+#define VS_KEYLOG(label, p, n)		((void)0)
+#define VS_KEYLOG_PKEY(label, pk)	((void)0)
+#endif
+
 static uint64_t
 vs_monotonic(void)
 {
@@ -133,9 +203,11 @@ vs_new_eph(struct vs_session *s, EVP_PKEY **priv, uint8_t pub[static P256_PUB_LE
 		r = vc_p256_from_scalar(s->ss_eph, priv, pub);
 		s->ss_eph += P256_SCALAR_LEN;
 		s->ss_neph--;
-		return r;
-	}
-	return vc_p256_generate(priv, pub);
+	} else
+		r = vc_p256_generate(priv, pub);
+	if (r == 0)
+		VS_KEYLOG_PKEY("eph", *priv);
+	return r;
 }
 
 /* ECDH of our private key with the peer's encoded public key. */
@@ -164,8 +236,13 @@ vs_chains(const uint8_t prk[static HASH_LEN], uint8_t root[static HASH_LEN],
 		vc_wipe(root, HASH_LEN);
 		vc_wipe(ck_ir, HASH_LEN);
 		vc_wipe(ck_ri, HASH_LEN);
+		return r;
 	}
-	return r;
+	VS_KEYLOG("prk", prk, HASH_LEN);
+	VS_KEYLOG("root", root, HASH_LEN);
+	VS_KEYLOG("ck_ir", ck_ir, HASH_LEN);
+	VS_KEYLOG("ck_ri", ck_ri, HASH_LEN);
+	return 0;
 }
 
 /*
@@ -223,9 +300,15 @@ vs_hs_keys(struct vs_session *s, const uint8_t *peerpub)
 	s->ss_hs_priv = NULL;
 	if (r != 0)
 		return r;
+	VS_KEYLOG("ecdh_hs", s->ss_ss, ECDH_LEN);
 	if ((r = vc_hkdf_extract(s->ss_h, HASH_LEN, s->ss_ss, ECDH_LEN, prk)) == 0 &&
 	    (r = vc_hkdf_expand(prk, LBL_HS_RI, s->ss_k_r, AEAD_KEY_LEN)) == 0)
 		r = vc_hkdf_expand(prk, LBL_HS_IR, s->ss_k_i, AEAD_KEY_LEN);
+	if (r == 0) {
+		VS_KEYLOG("prk_hs", prk, HASH_LEN);
+		VS_KEYLOG("k_r", s->ss_k_r, AEAD_KEY_LEN);
+		VS_KEYLOG("k_i", s->ss_k_i, AEAD_KEY_LEN);
+	}
 	vc_wipe(prk, sizeof(prk));
 	return r;
 }
@@ -622,6 +705,8 @@ vs_seal_inner(struct vs_session *s, uint8_t kind, const uint8_t *body, size_t bo
 	if ((r = proto_inner_encode(&w, kind, body, bodylen)) != 0 ||
 	    (r = vc_ratchet(s->ss_send.ch_ck, mk)) != 0)
 		goto out;
+	VS_KEYLOG("mk_send", mk, AEAD_KEY_LEN);
+	VS_KEYLOG("ck_send", s->ss_send.ch_ck, HASH_LEN);
 	vc_nonce(nonce, epoch, ctr);
 	vs_data_ad(s, epoch, ctr, 1, ad);
 	if ((r = vc_aead_seal(mk, nonce, ad, sizeof(ad), pt, w.vb_len, ct)) != 0)
@@ -696,6 +781,8 @@ vs_rekey_derive(struct vs_session *s, EVP_PKEY *priv, const uint8_t *peerpub,
 	    (r = vc_hkdf_extract(s->ss_root, HASH_LEN, dh, ECDH_LEN, prk)) == 0 &&
 	    (r = vs_chains(prk, root, ck_ir, ck_ri)) == 0)
 		memcpy(s->ss_root, root, HASH_LEN);
+	if (r == 0)
+		VS_KEYLOG("ecdh_rekey", dh, ECDH_LEN);
 	vc_wipe(dh, sizeof(dh));
 	vc_wipe(prk, sizeof(prk));
 	vc_wipe(root, sizeof(root));
@@ -808,6 +895,8 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 	for (i = 0; i < steps; i++) {
 		if ((r = vc_ratchet(tmp.ch_ck, mk)) != 0)
 			goto fatal;
+		VS_KEYLOG("mk_recv", mk, AEAD_KEY_LEN);
+		VS_KEYLOG("ck_recv", tmp.ch_ck, HASH_LEN);
 	}
 	vc_nonce(nonce, m.em_epoch, m.em_ctr);
 	vs_data_ad(s, m.em_epoch, m.em_ctr, 0, ad);
