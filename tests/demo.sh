@@ -24,7 +24,7 @@ start_relay relay
 start_keyd alice
 start_keyd bob
 fa=$(fpr_of alice) fb=$(fpr_of bob)
-echo "veil demo: relay on 127.0.0.1:$relay_PORT (ephemeral port), work files in $W"
+echo "veil demo: relay on 127.0.0.1:$relay_PORT (ephemeral port), temporary files in $W (removed on exit)"
 echo "  alice's fingerprint: $fa"
 echo "  bob's fingerprint:   $fb"
 
@@ -60,27 +60,47 @@ fi
 
 # No terminal (or no tmux): a scripted conversation in batch mode, through a
 # recording proxy so we can show what crossed the wire.
+# seen: appends what each side printed since the last call to the transcript,
+# so it reads in the order things happened.
+seen_alice=0 seen_bob=0
+: >"$W/transcript"
+seen() {
+	for who in alice bob; do
+		eval "n=\$seen_$who"
+		total=$(wc -l <"$W/$who.out")
+		[ "$total" -gt "$n" ] || continue
+		tail -n "+$((n + 1))" "$W/$who.out" | head -n "$((total - n))" |
+		    sed "s/^/  $(printf '%-5s' "$who")| /" >>"$W/transcript"
+		eval "seen_$who=$total"
+	done
+}
 start_proxy proxy "$relay_PORT" --record "$W/rec"
 chat alice demo "$proxy_PORT"
 chat bob demo "$proxy_PORT"
 must_line "$W/alice.out" '^SECURE bob ' 1 15
 must_line "$W/bob.out" '^SECURE alice ' 1 15
+seen
 say alice "hi bob, this is end-to-end encrypted"
 must_line "$W/bob.out" '^MSG alice ' 1 10
+seen
 say bob "hi alice. the relay only ever sees padded ciphertext"
 must_line "$W/alice.out" '^MSG bob ' 1 10
+seen
 say alice "does my fingerprint match what you see? ($fa)"
 must_line "$W/bob.out" '^MSG alice ' 2 10
+seen
 say bob "it does; and mine should read $fb"
 must_line "$W/alice.out" '^MSG bob ' 2 10
+seen
 stop_chatc bob
 must_line "$W/alice.out" '^LEFT bob$' 1 10
+seen
 stop_chatc alice
+seen
 
 echo
-echo "transcript (what each chatc --batch printed, prefixed by who saw it):"
-sed 's/^/  alice| /' "$W/alice.out"
-sed 's/^/  bob  | /' "$W/bob.out"
+echo "transcript (each chatc --batch's event lines, prefixed by who saw them):"
+cat "$W/transcript"
 echo
 echo "what the relay saw (every byte, both ways, recorded by a proxy):"
 $PY "$E2E_LIB/proxy.py" scan "$W/rec" --min-data 4 --text alice --text bob \
