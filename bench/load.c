@@ -71,6 +71,7 @@ struct ld_conn {
 	size_t		 c_outoff;
 	size_t		 c_outcap;
 	uint64_t	 c_rx;		/* data messages received */
+	uint64_t	 c_bad;		/* out of sequence or wrong length */
 	uint32_t	 c_mask;	/* events registered with epoll */
 };
 
@@ -82,6 +83,7 @@ static uint8_t		 ld_room[ROOM_ID_LEN];
 static uint64_t		*ld_lat;	/* latency samples (lat mode) */
 static size_t		 ld_nlat, ld_maxlat;
 static int		 ld_record;
+static uint64_t		 ld_bad;	/* summed over closed connections */
 
 /* CPU time (user + system) of this process so far, in ns. */
 static uint64_t
@@ -631,6 +633,14 @@ ld_read(struct ld_conn *c)
 		off += used;
 		switch (kind) {
 		case K_DATA:
+			/* Every receiver must see 0, 1, 2, ... at full length. */
+			if (pllen != LD_PAYLOAD)
+				c->c_bad++;
+			else {
+				memcpy(&ts, pl + 8, sizeof(ts));
+				if (ts != c->c_rx)
+					c->c_bad++;
+			}
 			c->c_rx++;
 			if (ld_record && pllen >= 8 && ld_nlat < ld_maxlat) {
 				if (now == 0)
@@ -714,6 +724,7 @@ ld_conn_init(struct ld_conn *c, int recv, size_t incap)
 static void
 ld_conn_free(struct ld_conn *c)
 {
+	ld_bad += c->c_bad;
 	if (c->c_fd > 0)
 		close(c->c_fd);
 	free(c->c_in);
@@ -847,10 +858,10 @@ ld_tput(int nrecv, double secs, int pid)
 		printf(" busy_pct=%.0f", 100.0 * (double)(tick1 - tick0) * 1e9 /
 		    (double)sysconf(_SC_CLK_TCK) / (double)(t1 - t0));
 	}
-	printf(" load_pct=%.0f sent=%" PRIu64 "\n",
-	    100.0 * (double)(self1 - self0) / (double)(t1 - t0), sent);
 	for (i = 0; i <= (size_t)nrecv; i++)
 		ld_conn_free(&cs[i]);
+	printf(" load_pct=%.0f sent=%" PRIu64 " bad=%" PRIu64 "\n",
+	    100.0 * (double)(self1 - self0) / (double)(t1 - t0), sent, ld_bad);
 	free(batch);
 	return 0;
 }
@@ -872,7 +883,7 @@ ld_latency(double rate, double secs)
 	struct epoll_event ev;
 	uint8_t tmpl[1024];
 	size_t tl, poff;
-	uint64_t seq = 0, exp, now, start, warm_end, end;
+	uint64_t seq = 0, exp, now, start, warm_end, end, lost;
 	long period;
 	int tfd;
 
@@ -950,11 +961,12 @@ ld_latency(double rate, double secs)
 		return 1;
 	}
 	qsort(ld_lat, ld_nlat, sizeof(*ld_lat), ld_cmp64);
-	printf("p50_us=%.1f p99_us=%.1f n=%zu lost=%" PRIu64 "\n",
-	    (double)ld_lat[ld_nlat / 2] / 1e3,
-	    (double)ld_lat[(ld_nlat * 99) / 100] / 1e3, ld_nlat, seq - cs[0].c_rx);
+	lost = seq - cs[0].c_rx;
 	ld_conn_free(&cs[0]);
 	ld_conn_free(&cs[1]);
+	printf("p50_us=%.1f p99_us=%.1f n=%zu lost=%" PRIu64 " bad=%" PRIu64 "\n",
+	    (double)ld_lat[ld_nlat / 2] / 1e3,
+	    (double)ld_lat[(ld_nlat * 99) / 100] / 1e3, ld_nlat, lost, ld_bad);
 	free(ld_lat);
 	return 0;
 }

@@ -314,6 +314,10 @@ for n in $names; do
 	fi
 done
 for n in $names; do
+	# load checks that each receiver saw 0, 1, 2, ... at full length
+	cat "$T/tput1.$n" "$T/tput9.$n" "$T/latpin.$n" "$T/latfree.$n" 2>/dev/null |
+		awk -v n="$n" '{ for (i = 1; i <= NF; i++) if ($i ~ /^bad=/) { sub(/bad=/, "", $i); b += $i } }
+		END { if (b > 0) printf("bench: %s: %d frames out of sequence or cut\n", n, b) }' >> "$T/err.$n"
 	[ -s "$T/err.$n" ] && { say "   $n errors:"; sort -u "$T/err.$n" | head -n 5 | sed 's/^/     /'; }
 done
 say ""
