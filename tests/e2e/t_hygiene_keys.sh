@@ -9,6 +9,8 @@
 # mapping of each keyd:
 #  - positive control while the sessions are live: the current send and
 #    receive chain keys ARE found (the scanner sees keyd's heap);
+#  - also live: nothing but the current root and chain keys is there (every
+#    message key, replaced chain key, ephemeral, ECDH secret, prk is gone);
 #  - chatc, live, holds none of the secrets (it must never know a key);
 #  - after both chatc quit and keyd has closed their connections: NONE of
 #    the secrets ever logged, by either keyd, is found in either keyd, in the
@@ -83,6 +85,17 @@ for who in alice bob; do
 	[ $rc -eq 2 ] && fail "cannot read the memory of $who's keyd (see above)"
 	[ $rc -eq 0 ] || fail "positive control: $who's live chain keys not found; the scanner sees nothing"
 done
+# Inside the live session, only the current root and chain keys may be
+# there: every message key, replaced chain key, ephemeral scalar, ECDH secret,
+# handshake key and prk is already gone (per-message erasure, section 2.3).
+for who in alice bob; do
+	eval "pid=\$${who}_KEYD_PID"
+	$SCAN absent "$pid" --except-last root,ck_send,ck_recv "$W/alice.keys" "$W/bob.keys" \
+	    >"$W/$who.scan-old.log" 2>&1
+	rc=$?
+	cat "$W/$who.scan-old.log"
+	[ $rc -eq 0 ] || fail "$who's live keyd still holds replaced or used-up secrets (rc $rc)"
+done
 # chatc sees plaintext, never a key.
 for who in alice bob; do
 	eval "pid=\$${who}_PID"
@@ -123,4 +136,4 @@ for who in alice bob; do
 	cat "$W/$who.scan-after.log"
 done
 note "figure: $(grep -h 'looked for' "$W/alice.scan-after.log" | sed 's/^memscan: //') in alice's keyd after the sessions ended"
-note "ok: live chain keys found in both keyds; none of the secrets left after the sessions ended, nor ever in chatc"
+note "ok: live chain keys found in both keyds and nothing older; none of the secrets left after the sessions ended, nor ever in chatc"

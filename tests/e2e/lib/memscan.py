@@ -15,9 +15,11 @@ CAP_SYS_PTRACE has it even for a non-dumpable process such as keyd.
   memscan.py present PID KEYFILE LABEL...
       exit 0 when the LAST logged secret of each LABEL is found (positive
       control: the scanner does see live keys); 1 if one is missing.
-  memscan.py absent PID KEYFILE...
+  memscan.py absent PID [--except-last LABEL,...] KEYFILE...
       exit 0 when none of the secrets of any KEYFILE is found; 1 otherwise,
       naming each one found, where (mapping, offset) and in which form.
+      --except-last leaves out the last secret of each LABEL in each
+      KEYFILE (the keys a live session still holds).
   Exit 2: the process could not be read (no permission, gone).
 Every run prints a summary: mappings and bytes read, secrets looked for.
 """
@@ -123,7 +125,7 @@ def cmd_present(pid, keyfile, labels):
             continue
         hits = find(snap, last[label])
         if hits:
-            print('memscan: live %s found (%d copies):' % (label, len(hits)))
+            print('memscan: live %s found (%d hits, halves counted):' % (label, len(hits)))
             show(label, last[label], hits, snap)
         else:
             print('memscan: live %s %s... NOT found' % (label, last[label][:8].hex()))
@@ -131,11 +133,18 @@ def cmd_present(pid, keyfile, labels):
     return bad
 
 
-def cmd_absent(pid, keyfiles):
+def cmd_absent(pid, keyfiles, keep_labels=()):
     keys = load_keys(keyfiles)
+    keep = set()
+    for path in keyfiles:
+        last = {}
+        for label, secret in load_keys([path]):
+            last[label] = secret
+        keep.update(last[l] for l in keep_labels if l in last)
     uniq = {}
     for label, secret in keys:
-        uniq.setdefault(secret, label)
+        if secret not in keep:
+            uniq.setdefault(secret, label)
     snap = snapshot(pid)
     found = 0
     labels = {}
@@ -145,14 +154,16 @@ def cmd_absent(pid, keyfiles):
         if hits:
             found += 1
             show(label, secret, hits, snap)
-    print('memscan: looked for %d distinct secrets (%s): %d found' % (
-        len(uniq), ', '.join('%s %d' % kv for kv in sorted(labels.items())), found))
+    print('memscan: looked for %d distinct secrets%s (%s): %d found' % (
+        len(uniq), ' (%d live ones left out)' % len(keep) if keep else '', ', '.join('%s %d' % kv for kv in sorted(labels.items())), found))
     return 1 if found else 0
 
 
 def main(argv):
     if len(argv) >= 4 and argv[1] == 'present':
         return cmd_present(int(argv[2]), argv[3], argv[4:])
+    if len(argv) >= 6 and argv[1] == 'absent' and argv[3] == '--except-last':
+        return cmd_absent(int(argv[2]), argv[5:], argv[4].split(','))
     if len(argv) >= 4 and argv[1] == 'absent':
         return cmd_absent(int(argv[2]), argv[3:])
     print(__doc__)
