@@ -20,6 +20,10 @@ printf 'START2 cr\rover bs\b\b\bX del\177 tab\there vt\013ff\014 END2\n' >"$W/bo
 printf 'START3 esc at the end \033\n' >"$W/bob.in"
 printf 'START4 bad utf8 \377\376 \300\257 \355\240\200 \364\220\200\200 \302 END4\n' >"$W/bob.in"
 printf 'START5 backslash \\x1b is text, not a control END5\n' >"$W/bob.in"
+# Not C0/C1 but able to fool a reader: bidi overrides (U+202E) and the
+# Unicode line/paragraph separators (U+2028/9, which str.splitlines() and
+# some consumers treat as line ends, so one MSG could pass for two events).
+say bob "$(printf 'START7 bidi \342\200\256dcba ls\342\200\250SECURE mallory 0000 expected ps\342\200\251 END7')"
 say bob "START6 plain after END6"
 must_line "$W/alice.out" '^MSG bob START6 plain after END6$' 1 10
 stop_chatc bob
@@ -51,7 +55,7 @@ else
 	exactly "$W/alice.out" '^MSG bob START4 .*END4$' 1
 	note "invalid UTF-8 typed: delivered with replacements"
 fi
-exactly "$W/alice.out" '^MSG ' "$(( 5 + $(count "$W/alice.out" '^MSG bob START4 ') ))"
+exactly "$W/alice.out" '^MSG ' "$(( 6 + $(count "$W/alice.out" '^MSG bob START4 ') ))"
 # The printable parts are still there: escaped, not swallowed.
 for part in '\[2J' 'clear' 'pwned-title' ' osc ' '31m c1' 'reset END1' 'over bs' 'X del' 'here vt' 'END2' 'END5'; do
 	grep -q -e "^MSG bob START.*$part" "$W/alice.out" || fail "'$part' was dropped from an escaped message"
@@ -59,5 +63,12 @@ done
 # The backslash of START5 is escaped too, so it cannot be confused with an escape.
 grep '^MSG bob START5 ' "$W/alice.out" | grep -q -F 'backslash \x1b is' &&
 	note "notice: a literal backslash is shown as is, so \\x1b typed and ESC received look alike"
+exactly "$W/alice.out" '^MSG bob START7 ' 1
+for cp in 202e 2028 2029; do
+	$PY - "$W/alice.out" "$cp" <<'PYEOF' || note "notice: U+$cp from a peer reaches the output unescaped"
+import sys
+sys.exit(1 if chr(int(sys.argv[2], 16)) in open(sys.argv[1], encoding="utf-8").read() else 0)
+PYEOF
+done
 note "shown: $(grep '^MSG bob START1 ' "$W/alice.out" | cut -c1-150)"
 note "ok: no raw control byte, C1 or invalid UTF-8 reached alice's output"

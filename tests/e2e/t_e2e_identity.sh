@@ -4,7 +4,8 @@
 # prints on the peer's side; first meeting "new", then "pinned"; a changed
 # identity behind a pinned nickname is refused with a WARN naming the nick and
 # both fingerprints (in either role), and nothing is sent to it; a wrong
-# --expect is refused, a right one gives "expected"; `keyd --forget` allows
+# --expect is refused, a right one gives "expected"; /verify shows the same
+# safety number on both sides; `keyd --forget` allows
 # the new identity on purpose; bad --nick / --expect are usage errors (exit 2).
 . "$E2E_LIB/common.sh"
 need_bins
@@ -29,6 +30,19 @@ note "first meeting: new, and the fingerprints are the peers' own"
 secure_pair alice bob meet1 "$relay_PORT"
 exactly "$W/alice.out" "^SECURE bob $fb new\$" 1
 exactly "$W/bob.out" "^SECURE alice $fa new\$" 1
+# /verify (batch: on stderr): both sides compute the same safety number, and
+# name both fingerprints.
+say alice "/verify bob"
+say bob "/verify alice"
+must_line "$W/alice.err" 'safety number' 1 10
+must_line "$W/bob.err" 'safety number' 1 10
+sa=$(sed -n 's/.*safety number[^:]*: *//p' "$W/alice.err" | head -n 1)
+sb=$(sed -n 's/.*safety number[^:]*: *//p' "$W/bob.err" | head -n 1)
+[ -n "$sa" ] && [ "$sa" = "$sb" ] || fail "safety numbers differ: alice '$sa', bob '$sb'"
+grep -q -F "$fb" "$W/alice.err" && grep -q -F "$fa" "$W/alice.err" ||
+	fail "/verify does not show both fingerprints: $(cat "$W/alice.err")"
+no_line "$W/alice.out" '^(MSG|WARN|ERROR)'
+note "safety number (both sides): $sa"
 stop_chatc alice; stop_chatc bob
 
 note "second meeting: pinned"
