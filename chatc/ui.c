@@ -181,24 +181,32 @@ ui_draw_input(struct ui *u)
 {
 	char vis[ESC_MAX(UI_IN_MAX)];
 	const char *in = (const char *)u->u_in;
-	size_t width, from = 0, k, vlen;
+	size_t width, from, cols = 0, w, k, vlen, nbytes;
 	uint32_t cp;
 
 	/*
-	 * Only the part around the cursor fits: drop whole characters from the
-	 * left until the text before the cursor does. The input is valid UTF-8
-	 * without controls (ui_key lets nothing else in), so escaping it below
-	 * changes nothing but is cheap insurance.
+	 * Only the part around the cursor fits: walk back from the cursor over
+	 * whole characters while they fit, then show what fits from there. The
+	 * input is valid UTF-8 without controls (ui_key lets nothing else in),
+	 * so escaping it changes nothing but is cheap insurance.
 	 */
 	width = (size_t)u->u_cols - 3;
-	while (from < u->u_cur && ui_cols(in + from, u->u_cur - from) > width) {
-		k = esc_utf8_next(u->u_in + from, u->u_cur - from, &cp);
-		from += k == 0 ? 1 : k;
+	from = u->u_cur;
+	while (from > 0) {
+		k = from - 1;
+		while (k > 0 && (u->u_in[k] & 0xc0) == 0x80)
+			k--;
+		w = esc_utf8_next(u->u_in + k, from - k, &cp) == 0 ? 1 : ui_cp_width(cp);
+		if (cols + w > width)
+			break;
+		cols += w;
+		from = k;
 	}
-	vlen = esc_text(u->u_in + from, u->u_inlen - from, vis, sizeof(vis));
+	nbytes = ui_cut(in + from, u->u_inlen - from, width);
+	vlen = esc_text(u->u_in + from, nbytes, vis, sizeof(vis));
 	ui_printf(u, "\x1b[%d;1H\x1b[0m\x1b[2K> ", u->u_rows);
 	ui_put(u, vis, ui_cut(vis, vlen, width));
-	ui_printf(u, "\x1b[%d;%zuH", u->u_rows, ui_cols(in + from, u->u_cur - from) + 3);
+	ui_printf(u, "\x1b[%d;%zuH", u->u_rows, cols + 3);
 }
 
 static void
