@@ -15,6 +15,8 @@ PIDS=""
 cleanup() {
 	rc=$?
 	trap - EXIT INT TERM HUP
+	# Daemons we did not get to record: their command line names our unique $W.
+	PIDS="$PIDS $(pgrep -f -- "--socket $W/" 2>/dev/null | tr '\n' ' ')"
 	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
 	for p in $PIDS; do
 		i=0
