@@ -4,7 +4,8 @@
 # byte-exact (Unicode, a maximum 4000-byte line); a 4001-byte line refused with
 # WARN and never delivered, cut or not. Prints the time from chatc start to
 # SECURE and the message rate of the pair. /rekey is reported on both sides
-# and messages still flow; // sends a leading slash. EOF: exit 0, LEFT seen.
+# and messages still flow; // sends a leading slash. EOF right after 1000
+# more lines flushes them all, exits 0, and the peer sees LEFT.
 . "$E2E_LIB/common.sh"
 need_bins
 N=${E2E_MESSAGES:-2000}
@@ -51,12 +52,14 @@ t_alice=$(now_ms)
 E2E_POLL=0.05
 note "figure: chatc start to SECURE: bob (initiator) $((t_bob - bob_START)) ms, alice (responder, from bob's start) $((t_alice - bob_START)) ms (polled every 10 ms)"
 
+E2E_POLL=0.01
 t0=$(now_ms)
 cat "$W/alice.send" >"$W/alice.in" & e2e_track $!; fa=$!
 cat "$W/bob.send" >"$W/bob.in" & e2e_track $!; fb=$!
 must_line "$W/bob.out" '^MSG alice ' "$N" 90
 must_line "$W/alice.out" '^MSG bob ' "$N" 90
 t1=$(now_ms)
+E2E_POLL=0.05
 wait $fa; wait $fb
 ms=$((t1 - t0)); [ $ms -gt 0 ] || ms=1
 note "figure: $((2 * N)) messages ($N each way, one pair) in $ms ms = $((2 * N * 1000 / ms)) msg/s"
@@ -85,12 +88,31 @@ say alice "//after the rekey, from alice"
 say bob "after the rekey, from bob"
 must_line "$W/bob.out" '^MSG alice /after the rekey, from alice$' 1 10
 must_line "$W/alice.out" '^MSG bob after the rekey, from bob$' 1 10
-exactly "$W/bob.out" '^MSG ' $((N + 1))
+exactly "$W/bob.out" '^MSG ' $((N + 1))  # before the one-way run
 exactly "$W/alice.out" '^MSG ' $((N + 1))
 
-# EOF: alice leaves cleanly, bob sees LEFT alice, then bob leaves.
+# One way, 10000 short messages: the rate of one sender to one receiver.
+R=10000
+i=0; while [ $i -lt $R ]; do i=$((i + 1)); echo "rate $i"; done >"$W/rate"
+E2E_POLL=0.01
+t0=$(now_ms)
+say_file alice "$W/rate"
+must_line "$W/bob.out" '^MSG alice rate ' $R 60
+ms=$(( $(now_ms) - t0 )); [ $ms -gt 0 ] || ms=1
+E2E_POLL=0.05
+note "figure: $R messages one way (alice to bob) in $ms ms = $((R * 1000 / ms)) msg/s"
+grep '^MSG alice rate ' "$W/bob.out" | sed 's/^MSG alice //' | cmp -s - "$W/rate" || fail "one-way messages lost or reordered"
+
+# EOF right behind 1000 more lines: alice flushes them all before leaving;
+# bob gets every one, then LEFT alice. Then bob leaves.
+i=0; while [ $i -lt 1000 ]; do i=$((i + 1)); echo "last words $i"; done >"$W/last"
+say_file alice "$W/last"
 stop_chatc alice
 must_line "$W/bob.out" '^LEFT alice$' 1 10
+sed 's/^/MSG alice /' "$W/last" >"$W/last.want"
+grep '^MSG alice last words ' "$W/bob.out" | cmp -s - "$W/last.want" ||
+	fail "EOF did not flush: bob got $(count "$W/bob.out" '^MSG alice last words ') of 1000"
+[ "$(tail -n 1 "$W/bob.out")" = "LEFT alice" ] || fail "bob saw something after LEFT alice"
 stop_chatc bob
 exactly "$W/alice.out" '^SECURE ' 1
 exactly "$W/bob.out" '^SECURE ' 1
