@@ -121,6 +121,7 @@ struct holdq {
 	size_t		 hq_count;
 };
 
+/* Empties q (caller-owned storage; nothing is allocated). */
 void	holdq_init(struct holdq *q);
 /* Appends a copy of 1..MSG_MAX bytes: 0, VEIL_E_LIMIT when full, VEIL_E_INVALID on a bad length. */
 int	holdq_push(struct holdq *q, const uint8_t *p, size_t n) VEIL_WUR;
@@ -159,6 +160,7 @@ struct peers {
 	struct peer	 pt_p[ROOM_SIZE_MAX];
 };
 
+/* Empties the table (caller-owned storage). */
 void	peers_init(struct peers *t);
 /* The peer with member id, or NULL. */
 struct peer *peers_find(struct peers *t, uint16_t id);
@@ -215,6 +217,7 @@ int	keydc_connect(struct keydc *k, const char *path) VEIL_WUR;
  */
 int	keydc_call(struct keydc *k, const struct ipc_msg *req,
 	    const struct ipc_msg **ans) VEIL_WUR;
+/* Closes the socket (keyd then wipes every session of this client). */
 void	keydc_close(struct keydc *k);
 
 /* ---- relay connection (net.c) ---- */
@@ -232,6 +235,7 @@ struct relay {
 	size_t		 rl_outcap;
 };
 
+/* Not connected, nothing resolved, empty buffers. */
 void	relay_init(struct relay *r);
 /* getaddrinfo(host, port), TCP. 0 or VEIL_E_SYSTEM with a reason in err. */
 int	relay_resolve(struct relay *r, const char *host, const char *port,
@@ -256,6 +260,7 @@ int	relay_read(struct relay *r) VEIL_WUR;
 int	relay_next(struct relay *r, struct frame *f) VEIL_WUR;
 /* Closes the connection and drops both buffers' contents. */
 void	relay_close(struct relay *r);
+/* relay_close, then frees the output buffer and the resolved addresses. */
 void	relay_free(struct relay *r);
 
 /* ---- the interactive screen (ui.c) ---- */
