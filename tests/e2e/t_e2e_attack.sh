@@ -4,7 +4,8 @@
 # and relayd). Each case is one tampering with alice's third message to bob
 # (bit flips in ciphertext, tag, counter, epoch, version; truncation; drop;
 # replay; reorder; reflection back to alice) or with a handshake (the proxy
-# puts its own P-256 key into HS_INIT or HS_RESP). Every case must end with a
+# puts its own P-256 key into HS_INIT or HS_RESP; bit flips in the sealed
+# handshake messages; a lost REKEY_INIT or REKEY_RESP). Every case must end with a
 # WARN (or ERROR) at the victim, the untouched messages delivered in order,
 # and nothing false shown: every MSG line is one alice really sent, once.
 . "$E2E_LIB/common.sh"
@@ -114,4 +115,39 @@ hs_case swapresp swap-resp:0:1
 hs_case flipresp flip-resp:0:1
 hs_case flipfin  flip-fin:1:1
 hs_case flipconf flip-confirm:0:1 alice-may-be-secure
-note "ok: 15 tamperings of data and 5 of handshakes, all refused, nothing false shown"
+
+# rekey_case NAME ATTACK: alice types /rekey and the proxy drops her
+# REKEY_INIT (her first DATA frame) or bob's REKEY_RESP (his first). Nothing
+# false may show and the loss must be reported; whether the session recovers
+# (messages both ways, a later /rekey) is reported as a notice.
+rekey_case() {
+	rk_name=$1
+	run_case "$rk_name" "$2"
+	must_line "$W/alice.out" '^SECURE bob ' 1 15
+	must_line "$W/bob.out" '^SECURE alice ' 1 15
+	say alice /rekey
+	must_line "$W/px_$rk_name.log" "attack .* done" 1 10
+	for i in 1 2 3; do say alice "alice after the rekey $i"; done
+	must_line "$W/bob.out" '^MSG alice alice after the rekey 3$' 1 10
+	for i in 1 2 3; do say bob "bob after the rekey $i"; done
+	wait_line "$W/alice.out" '^MSG bob bob after the rekey 3$' 1 3 ||
+		note "notice: $rk_name: bob's messages to alice no longer open after one lost rekey message: $(grep -E '^WARN' "$W/alice.out" | tail -n 1)"
+	say alice /rekey
+	wait_line "$W/alice.out" '^WARN .*rekey(ed)? with bob (\(epoch|failed)' 1 3
+	grep -q '^WARN rekeyed with bob' "$W/alice.out" ||
+		note "notice: $rk_name: a later /rekey does not recover: $(grep -E '^WARN .*rekey' "$W/alice.out" | tail -n 1)"
+	close_input alice; close_input bob
+	wait_exit "$alice_PID" 10 || fail "$rk_name: alice did not exit on EOF"
+	wait_exit "$bob_PID" 10 || fail "$rk_name: bob did not exit on EOF"
+	grep -q -E '^WARN .*(miss|reject|fail)' "$W/alice.out" "$W/bob.out" ||
+		fail "$rk_name: the lost rekey message went unreported"
+	exactly "$W/bob.out" '^MSG alice alice after the rekey [123]$' 3
+	exactly "$W/bob.out" '^MSG ' 3
+	[ "$(count "$W/alice.out" '^MSG ')" -eq "$(count "$W/alice.out" '^MSG bob bob after the rekey [123]$')" ] ||
+		fail "$rk_name: alice shows a message bob did not send"
+	[ "$(grep '^MSG ' "$W/alice.out" | sort | uniq -d | wc -l)" -eq 0 ] || fail "$rk_name: shown twice"
+	note "case $rk_name: nothing false shown; alice got $(count "$W/alice.out" '^MSG ')/3 of bob's"
+}
+rekey_case rkinit drop:0:1
+rekey_case rkresp drop:1:1
+note "ok: 15 tamperings of data, 5 of handshakes, 2 of rekeys: all refused, nothing false shown"
