@@ -19,7 +19,7 @@
 
 #define KEYD_MAX_CLIENTS	32	/* a 33rd connection is closed at once */
 #define KEYD_MAX_SESSIONS	256	/* per connection; more: VEIL_E_LIMIT */
-#define KEYD_PINS_MAX		(1024 * 1024)	/* known_peers larger than this is refused */
+#define KEYD_PINS_MAX		(1024L * 1024)	/* known_peers larger than this is refused */
 #define KEYD_IDENTITY_FILE	"identity"
 #define KEYD_PINS_FILE		"known_peers"
 

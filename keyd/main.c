@@ -175,7 +175,7 @@ lock_memory(void)
 	fprintf(stderr, "keyd: could not lock all memory (RLIMIT_MEMLOCK is %s, keyd needs "
 	    "%llu MiB): session keys could be written to swap; only the identity key is "
 	    "locked. Raise the limit (ulimit -l, or LimitMEMLOCK= in the unit) to fix "
-	    "this; going on.\n", lim, KEYD_MEMLOCK_NEED / (1024 * 1024));
+	    "this; going on.\n", lim, KEYD_MEMLOCK_NEED / (1024ULL * 1024));
 	if (mlock(&keyd_id, sizeof(keyd_id)) == -1)
 		fprintf(stderr, "keyd: could not lock the identity key either (mlock: %s)\n",
 		    strerror(errno));
@@ -244,7 +244,8 @@ warm_up(const struct vs_identity *id)
 	vbuf_writer(&w3, b3, sizeof(b3));
 	if ((r = vs_open(sr, b1, w1.vb_len, &o, &w3)) != 0)
 		goto out;
-	if (o.vo_kind != OPEN_TEXT || o.vo_textlen != 4 || memcmp(o.vo_text, "warm", 4)) {
+	if (o.vo_kind != OPEN_TEXT || o.vo_textlen != 4 ||
+	    memcmp(o.vo_text, "warm", 4) != 0) {
 		r = VEIL_E_CRYPTO;
 		goto out;
 	}
@@ -296,7 +297,7 @@ do_fingerprint(const char *home)
 	char text[FPR_TEXT_LEN + 1];
 	int r;
 
-	if ((r = load_identity(home, 0)) != 0)
+	if (load_identity(home, 0) != 0)
 		return 1;
 	r = vc_fingerprint(keyd_id.id_pub, fpr);
 	vc_wipe(&keyd_id, sizeof(keyd_id));

@@ -23,7 +23,7 @@
 #include "err.h"
 #include "keyd.h"
 
-#define PIN_HEX_LEN	(2 * ED25519_PUB_LEN)
+#define PIN_HEX_LEN	((size_t)ED25519_PUB_LEN * 2)
 #define PIN_LINE_MAX	(NICK_MAX + 1 + PIN_HEX_LEN + 1)
 
 int
@@ -91,7 +91,7 @@ pins_read(struct keyd_pins *kp, char **out, size_t *outlen)
 		return VEIL_E_SYSTEM;
 	}
 	if (end > KEYD_PINS_MAX) {
-		fprintf(stderr, "keyd: %s is larger than %d bytes; refusing it\n",
+		fprintf(stderr, "keyd: %s is larger than %ld bytes; refusing it\n",
 		    kp->kp_path, KEYD_PINS_MAX);
 		return VEIL_E_OVERSIZE;
 	}
@@ -175,8 +175,8 @@ pins_parse_line(const char *line, size_t len, int *skip, const char **nick,
 	if (len - *nicklen - 1 != PIN_HEX_LEN)
 		return VEIL_E_INVALID;
 	for (i = 0; i < ED25519_PUB_LEN; i++) {
-		hi = hexval(sp[1 + 2 * i]);
-		lo = hexval(sp[2 + 2 * i]);
+		hi = hexval(sp[1 + i * 2]);
+		lo = hexval(sp[2 + i * 2]);
 		if (hi < 0 || lo < 0)
 			return VEIL_E_INVALID;
 		pub[i] = (uint8_t)(hi << 4 | lo);

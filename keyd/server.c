@@ -29,9 +29,7 @@
 #define KEYD_BURST	16	/* requests served per client per loop turn */
 
 struct client {
-	int			 cl_fd;
 	struct keyd_conn	*cl_conn;
-	uint8_t			 cl_hdr[IPC_LEN_HDR];
 	size_t			 cl_hdrlen;
 	uint8_t			*cl_body;	/* exactly cl_bodylen bytes once the length is known */
 	size_t			 cl_bodylen;
@@ -39,6 +37,8 @@ struct client {
 	uint8_t			*cl_out;	/* the unsent rest of one answer */
 	size_t			 cl_outlen;
 	size_t			 cl_outoff;
+	int			 cl_fd;
+	uint8_t			 cl_hdr[IPC_LEN_HDR];
 };
 
 static volatile sig_atomic_t keyd_stop;
