@@ -247,7 +247,7 @@ kcall(struct client *c)
 
 	if ((r = keydc_call(c->c_k, &c->c_req, &a)) != 0)
 		client_die(c, "lost keyd (%s); nothing more is sent",
-		    r == VEIL_E_SYSTEM ? "connection closed" : veil_strerror(r));
+		    r == VEIL_E_SYSTEM ? "connection closed or no answer" : veil_strerror(r));
 	return a;
 }
 

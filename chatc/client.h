@@ -31,6 +31,7 @@
 #define EOF_HOLD_WAIT_MS	8000	/* EOF with held lines: wait at most this long for a peer */
 #define RELAY_OUT_HIGH		(1024 * 1024)	/* stop reading input above this backlog */
 #define RELAY_OUT_MAX		(16 * 1024 * 1024)
+#define KEYDC_TIMEOUT_MS	10000	/* keyd silent this long counts as lost */
 
 /* ---- options.c ---- */
 
@@ -199,21 +200,24 @@ int	chatc_write_all(int fd, const void *p, size_t n);
 
 struct keydc {
 	int		 kc_fd;
+	int		 kc_timeout_ms;	/* an answer later than this: keyd is lost */
 	uint8_t		 kc_tx[IPC_LEN_HDR + 64 + IPC_BATCH_MAX * 4 + E2E_MAX + MSG_MAX];
 	uint8_t		 kc_rx[IPC_LEN_HDR + IPC_MAX];
 	struct ipc_msg	 kc_ans;
 };
 
 /*
- * Connects to keyd's socket at path (blocking). 0, or VEIL_E_SYSTEM with
- * errno set (ENOENT / ECONNREFUSED: keyd is not running).
+ * Connects to keyd's socket at path (blocking) and sets kc_timeout_ms to
+ * KEYDC_TIMEOUT_MS. 0, or VEIL_E_SYSTEM with errno set (ENOENT /
+ * ECONNREFUSED: keyd is not running).
  */
 int	keydc_connect(struct keydc *k, const char *path) VEIL_WUR;
 /*
  * Sends req and waits for its answer; *ans points at the decoded answer
  * (valid until the next call): either req's answer code or IPC_ANS_ERROR,
  * the caller looks at im_code. Returns a negative veil_err when keyd is gone
- * (VEIL_E_SYSTEM) or answered something else (VEIL_E_TYPE, decode errors).
+ * or silent for kc_timeout_ms (VEIL_E_SYSTEM), or answered something else
+ * (VEIL_E_TYPE, VEIL_E_INVALID for another handle, decode errors).
  */
 int	keydc_call(struct keydc *k, const struct ipc_msg *req,
 	    const struct ipc_msg **ans) VEIL_WUR;

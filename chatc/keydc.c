@@ -9,6 +9,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ keydc_connect(struct keydc *k, const char *path)
 	int fd, e;
 
 	k->kc_fd = -1;
+	k->kc_timeout_ms = KEYDC_TIMEOUT_MS;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -41,12 +43,27 @@ keydc_connect(struct keydc *k, const char *path)
 	return 0;
 }
 
+/*
+ * keyd answers at once; one that says nothing for kc_timeout_ms is as
+ * good as gone (killed by its own sandbox, stopped), and chatc must not
+ * hang on it with the user's terminal.
+ */
 static int
-keydc_read_full(int fd, uint8_t *p, size_t n)
+keydc_read_full(int fd, uint8_t *p, size_t n, int timeout_ms)
 {
+	struct pollfd pfd;
 	ssize_t r;
+	int pr;
 
 	while (n > 0) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		pr = poll(&pfd, 1, timeout_ms);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
+			return VEIL_E_SYSTEM;
 		r = read(fd, p, n);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -90,11 +107,11 @@ keydc_call(struct keydc *k, const struct ipc_msg *req, const struct ipc_msg **an
 	memset(k->kc_tx, 0, b.vb_len);
 	if (r != 0)
 		return VEIL_E_SYSTEM;
-	if ((r = keydc_read_full(k->kc_fd, k->kc_rx, IPC_LEN_HDR)) != 0)
+	if ((r = keydc_read_full(k->kc_fd, k->kc_rx, IPC_LEN_HDR, k->kc_timeout_ms)) != 0)
 		return r;
 	if ((r = proto_ipc_length(k->kc_rx, IPC_LEN_HDR, &len)) != 0)
 		return r;
-	if ((r = keydc_read_full(k->kc_fd, k->kc_rx + IPC_LEN_HDR, len)) != 0)
+	if ((r = keydc_read_full(k->kc_fd, k->kc_rx + IPC_LEN_HDR, len, k->kc_timeout_ms)) != 0)
 		return r;
 	if ((r = proto_ipc_decode(k->kc_rx + IPC_LEN_HDR, len, 1, &k->kc_ans)) != 0)
 		return r;

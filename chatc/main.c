@@ -72,7 +72,7 @@ hello(const struct chatc_opts *o, uint8_t myfpr[static FPR_LEN], int batch)
 	}
 	if ((r = keydc_call(&g_keyd, &req, &a)) != 0) {
 		early_error(batch, "lost keyd at %s (%s)", o->co_keyd,
-		    r == VEIL_E_SYSTEM ? "connection closed" : veil_strerror(r));
+		    r == VEIL_E_SYSTEM ? "connection closed or no answer" : veil_strerror(r));
 		return -1;
 	}
 	if (a->im_code == IPC_ANS_ERROR) {

@@ -701,6 +701,7 @@ START_TEST(test_keydc_answers)
 	blob[1] = 1;
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	kc.kc_fd = sv[0];
+	kc.kc_timeout_ms = 1000;
 	memset(&req, 0, sizeof(req));
 	req.im_code = REQ_HS_ACCEPT;
 	memset(req.im_room, 7, ROOM_ID_LEN);
@@ -769,11 +770,35 @@ START_TEST(test_keydc_garbage_length)
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	kc.kc_fd = sv[0];
+	kc.kc_timeout_ms = 1000;
 	memset(&req, 0, sizeof(req));
 	req.im_code = REQ_REKEY;
 	req.im_handle = 3;
 	ck_assert_int_eq(write(sv[1], huge, sizeof(huge)), 4);
 	ck_assert_int_lt(keydc_call(&kc, &req, &a), 0);	/* never allocates 2 GB */
+	keydc_close(&kc);
+	close(sv[1]);
+}
+END_TEST
+
+START_TEST(test_keydc_silent)
+{
+	static struct ipc_msg req;
+	const struct ipc_msg *a;
+	uint8_t half[2] = { 0, 0 };
+	int sv[2];
+
+	/* keyd alive but mute (stopped, or stuck): lost after the timeout. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	kc.kc_fd = sv[0];
+	kc.kc_timeout_ms = 100;
+	memset(&req, 0, sizeof(req));
+	req.im_code = REQ_REKEY;
+	req.im_handle = 3;
+	ck_assert_int_eq(keydc_call(&kc, &req, &a), VEIL_E_SYSTEM);
+	/* Half a length prefix, then nothing. */
+	ck_assert_int_eq(write(sv[1], half, sizeof(half)), 2);
+	ck_assert_int_eq(keydc_call(&kc, &req, &a), VEIL_E_SYSTEM);
 	keydc_close(&kc);
 	close(sv[1]);
 }
@@ -833,6 +858,7 @@ suite_chatc(void)
 	tcase_add_test(n, test_relay_send_queue);
 	tcase_add_test(k, test_keydc_answers);
 	tcase_add_test(k, test_keydc_garbage_length);
+	tcase_add_test(k, test_keydc_silent);
 	tcase_add_test(k, test_keydc_connect_missing);
 	suite_add_tcase(s, o);
 	suite_add_tcase(s, l);
