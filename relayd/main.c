@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -144,6 +145,27 @@ chroot_default(void)
 	return RELAYD_CHROOT_FALLBACK;
 }
 
+/*
+ * Descriptors 0-2 must be open before any socket is made: otherwise a
+ * client connection could become stderr and receive the log lines
+ * (OpenSSH sanitise_stdfd).
+ */
+static int
+stdfds_open(void)
+{
+	int nullfd, fd;
+
+	if ((nullfd = fd = open("/dev/null", O_RDWR)) == -1)
+		return -1;
+	while (++fd <= STDERR_FILENO)
+		if (fcntl(fd, F_GETFL) == -1 && errno == EBADF &&
+		    dup2(nullfd, fd) == -1)
+			return -1;
+	if (nullfd > STDERR_FILENO)
+		close(nullfd);
+	return 0;
+}
+
 /* Raises RLIMIT_NOFILE to what max_clients needs; returns the usable setsize. */
 static int
 raise_nofile(uint32_t max_clients)
@@ -195,6 +217,8 @@ main(int argc, char **argv)
 	uint32_t idle;
 	int ch, setsize, rc;
 
+	if (stdfds_open() != 0)
+		return 1;
 	relayd_config_default(&cfg);
 	/* Sockets use MSG_NOSIGNAL; this covers a closed stderr pipe too. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {

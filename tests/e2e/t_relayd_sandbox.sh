@@ -4,7 +4,8 @@
 # filter (Seccomp: 2) and NoNewPrivs: 1; started as root it runs as --user
 # (non-zero uid and gid, no groups) inside the empty chroot, and refuses a
 # jail that is missing or writable by others. Also serves IPv6 ([::1]:0).
-# Skipped (77) in a SANDBOX=0 build, after the checks that still apply.
+# Skipped (77) in a SANDBOX=0 build (no filter, no chroot: sanitizers need
+# /proc), after the checks that still apply.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${BIN:?BIN must name the directory holding relayd}"
@@ -53,11 +54,13 @@ if [ "$(id -u)" -eq 0 ]; then
 	[ -z "$(field Groups)" ] || { echo "supplementary groups kept"; exit 1; }
 	root=$(readlink "/proc/$pid/root")
 	echo "chroot: $root"
-	case "$root" in
-	/var/empty|/run/relayd-empty) ;;
-	*) echo "not in the empty chroot"; exit 1 ;;
-	esac
-	[ -z "$(ls -A "$root")" ] || { echo "chroot $root is not empty"; exit 1; }
+	if [ $compiled_out -eq 0 ]; then
+		case "$root" in
+		/var/empty|/run/relayd-empty) ;;
+		*) echo "not in the empty chroot"; exit 1 ;;
+		esac
+		[ -z "$(ls -A "$root")" ] || { echo "chroot $root is not empty"; exit 1; }
+	fi
 fi
 kill -TERM "$pid"
 rc=0
