@@ -125,15 +125,22 @@ assert n.join(relay.room_id("room-5")) == (1, [])
 print("rooms ok")
 PY
 
-# Counters on SIGUSR1: one line, no address, no room id.
-kill -USR1 "$pid"
+# Counters on SIGUSR1: one line, no address, no room id. Asked again until
+# relayd has seen every client of the script above go.
 i=0
-until grep -q 'relayd: stats:' "$log"; do
-	i=$((i + 1)); [ $i -lt 100 ] || { echo "no stats line"; exit 1; }; sleep 0.05
+while :; do
+	n=$(grep -c 'relayd: stats:' "$log" || true)
+	kill -USR1 "$pid"
+	j=0
+	until [ "$(grep -c 'relayd: stats:' "$log" || true)" -gt "$n" ]; do
+		j=$((j + 1)); [ $j -lt 100 ] || { echo "no stats line"; exit 1; }; sleep 0.05
+	done
+	grep 'relayd: stats:' "$log" | tail -n 1 | grep -q 'connections=0 ' && break
+	i=$((i + 1)); [ $i -lt 50 ] || { echo "connections never drained"; exit 1; }
+	sleep 0.1
 done
-grep 'relayd: stats:' "$log"
-grep 'relayd: stats:' "$log" | grep -q 'joins=161 '
-grep 'relayd: stats:' "$log" | grep -q 'connections=0 '
+grep 'relayd: stats:' "$log" | tail -n 1
+grep 'relayd: stats:' "$log" | tail -n 1 | grep -q 'joins=161 '
 if grep -v 'listening on' "$log" | grep -Eq '127\.0\.0\.1|[0-9a-f]{16}'; then
 	echo "relayd logged an address or an id:"; cat "$log"; exit 1
 fi
