@@ -19,8 +19,10 @@ CONNS=${BENCH_CONNS:-10000}
 LOAD=$BENCH_BIN/load
 T=$(mktemp -d "${TMPDIR:-/tmp}/veil-bench.XXXXXX") || exit 1
 PIDS=""
+prc=""	# set while we hold a policy-rc.d of our own
 
 cleanup() {
+	[ -n "$prc" ] && rm -f /usr/sbin/policy-rc.d
 	for p in $PIDS; do
 		kill "$p" 2>/dev/null
 	done
@@ -40,14 +42,14 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
 NOFILE=$(ulimit -n)
 
 # ---- reference servers: install when root and missing ------------------
+PATH=$PATH:/usr/sbin:/sbin
 need=""
-command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need="$need nats-server"
-command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need="$need mosquitto"
+command -v nats-server >/dev/null 2>&1 || need="$need nats-server"
+command -v mosquitto >/dev/null 2>&1 || need="$need mosquitto"
 command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
 if [ -n "$need" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	say "bench: installing$need (apt-get)"
 	# Packages must not start their system services: we run our own.
-	prc=""
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
 		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d &&
 			chmod 755 /usr/sbin/policy-rc.d && prc=1
@@ -59,8 +61,8 @@ if [ -n "$need" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; t
 		tail -n 3 "$T/apt.log" | sed 's/^/    /'
 	fi
 	[ -n "$prc" ] && rm -f /usr/sbin/policy-rc.d
+	prc=""
 fi
-PATH=$PATH:/usr/sbin:/sbin
 
 # ---- servers -------------------------------------------------------------
 # $T/servers: one line per running server: name proto port pid
