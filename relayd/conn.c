@@ -9,15 +9,17 @@
 #include "conn.h"
 #include "err.h"
 
-#define CONN_OUT_CHUNK	16384	/* first (and pooled) size of an output queue */
-#define CONN_POOL_KEEP	64	/* free buffers of each kind kept for reuse */
+#define CONN_OUT_CHUNK	16384	/* smallest output queue */
+#define CONN_IN_KEEP	64	/* free input buffers kept for reuse */
+#define CONN_OUT_KEEP	64	/* free smallest queues kept; larger: fewer */
 
 int
 conn_pool_init(struct conn_pool *p, uint32_t max_frame, size_t out_max)
 {
 	memset(p, 0, sizeof(*p));
 	if (max_frame > FRAME_MAX_LIMIT ||
-	    out_max < FRAME_HDR_LEN + (size_t)max_frame || out_max > UINT32_MAX / 2)
+	    out_max < FRAME_HDR_LEN + (size_t)max_frame ||
+	    out_max > CONN_OUT_MAX - (FRAME_HDR_LEN + 1))
 		return VEIL_E_INVALID;
 	p->cp_max_frame = max_frame;
 	p->cp_in_size = FRAME_HDR_LEN + (size_t)max_frame;
@@ -41,8 +43,11 @@ pool_drain(void **head, size_t *n)
 void
 conn_pool_free(struct conn_pool *p)
 {
+	int i;
+
 	pool_drain(&p->cp_in_free, &p->cp_in_nfree);
-	pool_drain(&p->cp_out_free, &p->cp_out_nfree);
+	for (i = 0; i < CONN_OUT_CLASSES; i++)
+		pool_drain(&p->cp_out_free[i], &p->cp_out_nfree[i]);
 }
 
 /* A buffer from a free list, or a new one of size bytes. */
@@ -60,9 +65,9 @@ pool_get(void **head, size_t *n, size_t size)
 }
 
 static void
-pool_put(void **head, size_t *n, void *b)
+pool_put(void **head, size_t *n, size_t keep, void *b)
 {
-	if (*n >= CONN_POOL_KEEP) {
+	if (*n >= keep) {
 		free(b);
 		return;
 	}
@@ -83,24 +88,55 @@ static void
 conn_in_release(struct conn_pool *p, struct conn *c)
 {
 	if (c->conn_in != NULL) {
-		pool_put(&p->cp_in_free, &p->cp_in_nfree, c->conn_in);
+		pool_put(&p->cp_in_free, &p->cp_in_nfree, CONN_IN_KEEP, c->conn_in);
 		p->cp_in_live--;
 	}
 	c->conn_in = NULL;
 	c->conn_in_len = c->conn_in_need = 0;
 }
 
+/* The size class of a queue of cap bytes (a power of two from the chunk). */
+static int
+out_class(size_t cap)
+{
+	int k = 0;
+
+	while ((size_t)CONN_OUT_CHUNK << k < cap)
+		k++;
+	return k;
+}
+
+/*
+ * A queue buffer of the smallest class holding n bytes. Pooled, so a busy
+ * connection does not go through malloc (and mmap page faults) each turn.
+ */
+static uint8_t *
+out_get(struct conn_pool *p, size_t n, uint32_t *cap)
+{
+	int k = out_class(n);
+	uint8_t *b;
+
+	*cap = (uint32_t)CONN_OUT_CHUNK << k;
+	if ((b = pool_get(&p->cp_out_free[k], &p->cp_out_nfree[k], *cap)) != NULL)
+		p->cp_out_live++;
+	return b;
+}
+
+static void
+out_put(struct conn_pool *p, uint8_t *b, uint32_t cap)
+{
+	int k = out_class(cap);
+
+	/* Keep many small queues, a few large ones: the cache stays bounded. */
+	pool_put(&p->cp_out_free[k], &p->cp_out_nfree[k], CONN_OUT_KEEP >> (k < 6 ? k : 6), b);
+	p->cp_out_live--;
+}
+
 static void
 conn_out_release(struct conn_pool *p, struct conn *c)
 {
-	if (c->conn_out != NULL) {
-		/* Only first-size queues are pooled; grown ones go back to malloc. */
-		if (c->conn_out_cap == CONN_OUT_CHUNK)
-			pool_put(&p->cp_out_free, &p->cp_out_nfree, c->conn_out);
-		else
-			free(c->conn_out);
-		p->cp_out_live--;
-	}
+	if (c->conn_out != NULL)
+		out_put(p, c->conn_out, c->conn_out_cap);
 	c->conn_out = NULL;
 	c->conn_out_off = c->conn_out_len = c->conn_out_cap = c->conn_out_mark = 0;
 }
@@ -212,46 +248,49 @@ conn_queued(const struct conn *c)
 	return (size_t)c->conn_out_len - c->conn_out_off;
 }
 
+/*
+ * Walks conn_out_mark to the first frame boundary at or after the unsent
+ * start. Done only when needed (compaction, a dropped queue), not per write.
+ */
+static void
+conn_out_sync_mark(struct conn *c)
+{
+	while (c->conn_out_mark < c->conn_out_off)
+		c->conn_out_mark += FRAME_HDR_LEN + veil_get32(c->conn_out + c->conn_out_mark + 6);
+}
+
 /* Makes room for n more bytes at the end of the queue. */
 static int
 conn_out_reserve(struct conn_pool *p, struct conn *c, size_t n)
 {
-	size_t need, cap;
+	size_t queued = conn_queued(c);
+	uint32_t cap;
 	uint8_t *b;
 
 	if (c->conn_out == NULL) {
-		if (n <= CONN_OUT_CHUNK) {
-			b = pool_get(&p->cp_out_free, &p->cp_out_nfree, CONN_OUT_CHUNK);
-			cap = CONN_OUT_CHUNK;
-		} else {
-			cap = n;
-			b = malloc(cap);
-		}
-		if (b == NULL)
+		if ((c->conn_out = out_get(p, n, &c->conn_out_cap)) == NULL)
 			return VEIL_E_ALLOC;
-		p->cp_out_live++;
-		c->conn_out = b;
-		c->conn_out_cap = (uint32_t)cap;
 		c->conn_out_off = c->conn_out_len = c->conn_out_mark = 0;
 		return 0;
 	}
 	if (c->conn_out_cap - c->conn_out_len >= n)
 		return 0;
-	if (c->conn_out_off > 0) {
-		memmove(c->conn_out, c->conn_out + c->conn_out_off, conn_queued(c));
-		c->conn_out_len -= c->conn_out_off;
-		c->conn_out_mark -= c->conn_out_off;
-		c->conn_out_off = 0;
-		if (c->conn_out_cap - c->conn_out_len >= n)
-			return 0;
+	conn_out_sync_mark(c);
+	if (c->conn_out_cap - queued >= n) {
+		/* Enough room once the written bytes are gone. */
+		memmove(c->conn_out, c->conn_out + c->conn_out_off, queued);
+	} else {
+		/* Move to the next class up that holds it (bounded by cp_out_max). */
+		if ((b = out_get(p, queued + n, &cap)) == NULL)
+			return VEIL_E_ALLOC;
+		memcpy(b, c->conn_out + c->conn_out_off, queued);
+		out_put(p, c->conn_out, c->conn_out_cap);
+		c->conn_out = b;
+		c->conn_out_cap = cap;
 	}
-	need = (size_t)c->conn_out_len + n;
-	for (cap = c->conn_out_cap; cap < need; cap *= 2)
-		;
-	if ((b = realloc(c->conn_out, cap)) == NULL)
-		return VEIL_E_ALLOC;
-	c->conn_out = b;
-	c->conn_out_cap = (uint32_t)cap;
+	c->conn_out_len = (uint32_t)queued;
+	c->conn_out_mark -= c->conn_out_off;
+	c->conn_out_off = 0;
 	return 0;
 }
 
@@ -291,9 +330,11 @@ conn_queue_error(struct conn_pool *p, struct conn *c, uint8_t code, int drop)
 {
 	int r;
 
-	/* conn_out_mark is the first boundary at or after the unsent start. */
-	if (drop && c->conn_out != NULL && c->conn_out_mark < c->conn_out_len)
-		c->conn_out_len = c->conn_out_mark;
+	if (drop && c->conn_out != NULL) {
+		conn_out_sync_mark(c);
+		if (c->conn_out_mark < c->conn_out_len)
+			c->conn_out_len = c->conn_out_mark;
+	}
 	if ((r = conn_out_reserve(p, c, FRAME_HDR_LEN + 1)) != 0)
 		return r;
 	conn_out_put(c, FT_ERROR, MEMBER_NONE, MEMBER_NONE, &code, 1);
@@ -318,8 +359,6 @@ conn_flush(struct conn_pool *p, struct conn *c)
 		}
 		c->conn_out_off += (uint32_t)w;
 	}
-	while (c->conn_out_mark < c->conn_out_off)
-		c->conn_out_mark += FRAME_HDR_LEN + veil_get32(c->conn_out + c->conn_out_mark + 6);
 	if (c->conn_out_off < c->conn_out_len)
 		return 1;
 	conn_out_release(p, c);

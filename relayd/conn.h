@@ -22,14 +22,18 @@
  * many frames leave in one write(); past the bound the caller disconnects.
  */
 
+#define CONN_OUT_CLASSES	11	/* output queues: 16 KiB << 0..10 */
+#define CONN_OUT_MAX		(16u << 20)	/* hence the largest queue bound */
+
 struct conn_pool {
 	uint32_t	 cp_max_frame;	/* payload bytes, --max-frame */
 	size_t		 cp_in_size;	/* FRAME_HDR_LEN + cp_max_frame */
 	size_t		 cp_out_max;	/* bound on queued output per connection */
 	void		*cp_in_free;	/* free lists, linked through the buffers */
-	void		*cp_out_free;
 	size_t		 cp_in_nfree;
-	size_t		 cp_out_nfree;
+	/* Output queues come in power-of-two sizes, one free list per size. */
+	void		*cp_out_free[CONN_OUT_CLASSES];
+	size_t		 cp_out_nfree[CONN_OUT_CLASSES];
 	size_t		 cp_in_live;	/* buffers held by connections (tests, stats) */
 	size_t		 cp_out_live;
 };
@@ -58,7 +62,7 @@ struct conn {
 	uint32_t	 conn_out_off;	/* first unsent byte */
 	uint32_t	 conn_out_len;	/* end of queued bytes */
 	uint32_t	 conn_out_cap;
-	uint32_t	 conn_out_mark;	/* first frame boundary at or after off */
+	uint32_t	 conn_out_mark;	/* a frame boundary (walked up to off lazily) */
 	struct room	*conn_room;
 	struct conn	*conn_prev;	/* relay.c's timeout list */
 	struct conn	*conn_next;
@@ -77,7 +81,8 @@ typedef int conn_frame_fn(void *arg, struct conn *c, const struct frame *f,
 
 /*
  * Sets up a pool for payloads up to max_frame and output queues bounded by
- * out_max bytes (at least one largest frame). Returns 0 or VEIL_E_INVALID.
+ * out_max bytes (at least one largest frame, at most CONN_OUT_MAX minus
+ * one ERROR frame). Returns 0 or VEIL_E_INVALID.
  */
 int	conn_pool_init(struct conn_pool *p, uint32_t max_frame, size_t out_max) VEIL_WUR;
 /* Frees the cached buffers (connections must have released theirs). */
