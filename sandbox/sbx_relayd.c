@@ -43,13 +43,13 @@ const struct sbx_rule sbx_relayd_rules[] = {
 	ALLOW("clock_gettime"),
 	/*
 	 * malloc/free of pooled buffers and rooms: never executable memory.
-	 * mremap (realloc of a grown queue) and madvise (heap trimming) are rare.
+	 * madvise (glibc trimming a heap) is rare. relayd never calls realloc,
+	 * so no mremap.
 	 */
 	ALLOW("brk"),
 	{ "mmap", SBX_ALLOW, 1, {
 		{ 2, SCMP_CMP_MASKED_EQ, 0, PROT_EXEC } } },
 	ALLOW("munmap"),
-	ALLOW("mremap"),
 	ALLOW("madvise"),
 	/* The end (single-threaded: exit_group only). */
 	ALLOW("exit_group"),

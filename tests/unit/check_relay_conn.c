@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 
 #include "conn.h"
 #include "err.h"
+#include "ev.h"
 #include "frame.h"
 #include "relay.h"
 
@@ -818,6 +820,102 @@ START_TEST(test_relay_parse_listen)
 }
 END_TEST
 
+/* ---- ev.c ----------------------------------------------------------- */
+
+struct evseen {
+	int	calls;
+	int	last_fd;
+	int	last_mask;
+	int	del_fd;		/* removed by the first callback */
+};
+
+static void
+ev_cb(struct ev_loop *el, int fd, void *data, int mask)
+{
+	struct evseen *s = data;
+
+	s->calls++;
+	s->last_fd = fd;
+	s->last_mask = mask;
+	if (s->del_fd >= 0) {
+		ev_del(el, s->del_fd);
+		s->del_fd = -1;
+	}
+}
+
+START_TEST(test_ev_range_and_dispatch)
+{
+	struct ev_loop *el = ev_create(64);
+	struct evseen s = { 0, -1, 0, -1 };
+	int p1[2], p2[2];
+
+	ck_assert_ptr_nonnull(el);
+	ck_assert_ptr_null(ev_create(0));
+	ck_assert_int_eq(pipe(p1), 0);
+	ck_assert_int_eq(pipe(p2), 0);
+	ck_assert_int_lt(p2[1], 64);
+	/* Out of range, empty or unknown masks: refused, never indexed. */
+	ck_assert_int_eq(ev_add(el, -1, EV_READ, ev_cb, &s), VEIL_E_INVALID);
+	ck_assert_int_eq(ev_add(el, 64, EV_READ, ev_cb, &s), VEIL_E_INVALID);
+	ck_assert_int_eq(ev_add(el, 1 << 30, EV_READ, ev_cb, &s), VEIL_E_INVALID);
+	ck_assert_int_eq(ev_add(el, p1[0], EV_NONE, ev_cb, &s), VEIL_E_INVALID);
+	ck_assert_int_eq(ev_add(el, p1[0], 4, ev_cb, &s), VEIL_E_INVALID);
+	ck_assert_int_eq(ev_set_mask(el, 64, EV_READ), VEIL_E_INVALID);
+	ck_assert_int_eq(ev_set_mask(el, p1[0], EV_READ), VEIL_E_INVALID);	/* not watched */
+	ev_del(el, -5);
+	ev_del(el, 1000);
+
+	ck_assert_int_eq(ev_add(el, p1[0], EV_READ, ev_cb, &s), 0);
+	ck_assert_int_eq(ev_add(el, p2[0], EV_READ, ev_cb, &s), 0);
+	ck_assert_int_eq(ev_poll(el, 0), 0);
+	ck_assert_int_eq(write(p1[1], "x", 1), 1);
+	ck_assert_int_eq(ev_poll(el, 1000), 1);
+	ck_assert_int_eq(s.last_fd, p1[0]);
+	ck_assert_int_eq(s.last_mask, EV_READ);
+	/* Both ready; the first callback removes the other: it is skipped. */
+	ck_assert_int_eq(write(p2[1], "y", 1), 1);
+	s.calls = 0;
+	s.del_fd = s.last_fd == p1[0] ? p2[0] : p1[0];
+	ck_assert_int_eq(ev_poll(el, 1000), 1);
+	ck_assert_int_eq(s.calls, 1);
+	/* Write interest. */
+	ck_assert_int_eq(ev_add(el, p2[1], EV_WRITE, ev_cb, &s), 0);
+	ck_assert_int_eq(ev_set_mask(el, p1[0], EV_NONE), 0);
+	s.calls = 0;
+	ck_assert_int_ge(ev_poll(el, 1000), 1);
+	ck_assert_int_eq(s.last_mask & EV_WRITE, EV_WRITE);
+	ev_free(el);
+	close(p1[0]);
+	close(p1[1]);
+	close(p2[0]);
+	close(p2[1]);
+}
+END_TEST
+
+START_TEST(test_relay_stats_line)
+{
+	struct relayd *r = mkrelay(16, 16, 0);
+	struct tc *a = tc_new(r);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	tc_join(r, a, room_a, 0);
+	ck_assert_ptr_nonnull(f = open_memstream(&text, &len));
+	relayd_print_stats(r, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_ptr_nonnull(strstr(text, "relayd: stats: connections=1 accepted=1 "));
+	ck_assert_ptr_nonnull(strstr(text, " rooms=1 joins=1 "));
+	ck_assert_ptr_nonnull(strstr(text, " slow=0 "));
+	/* One line; the room id ('a', then zeros) appears in no form. */
+	ck_assert_ptr_eq(strchr(text, '\n'), text + len - 1);
+	ck_assert_ptr_null(strstr(text, "61000000"));
+	free(text);
+	tc_free(a);
+	relayd_free(r);
+}
+END_TEST
+
 Suite *suite_relay_conn(void);
 
 Suite *
@@ -849,6 +947,11 @@ suite_relay_conn(void)
 	tcase_add_test(tc, test_relay_stalled_reader);
 	tcase_add_test(tc, test_relay_server_full);
 	tcase_add_test(tc, test_relay_parse_listen);
+	tcase_add_test(tc, test_relay_stats_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ev");
+	tcase_add_test(tc, test_ev_range_and_dispatch);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
