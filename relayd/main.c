@@ -267,8 +267,10 @@ main(int argc, char **argv)
 			printf("relayd (veil) %s\n", VEIL_VERSION);
 			return 0;
 		default:
+			/* optopt is set only for a known option with a bad value. */
 			if (optopt != 0)
-				return usage_error("unknown or incomplete option near \"%s\"",
+				return usage_error(strchr(argv[optind - 1], '=') != NULL ?
+				    "option \"%s\" takes no value" : "option \"%s\" needs a value",
 				    argv[optind - 1]);
 			return usage_error("unknown option \"%s\"", argv[optind - 1]);
 		}
