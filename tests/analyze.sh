@@ -4,7 +4,7 @@
 # cppcheck. Prints every finding; fails if there is any.
 # Usage: tests/analyze.sh "CFLAGS for the sources"
 set -u
-flags=$1
+flags="$1 -DVEIL_VERSION=\"analyze\""
 srcs=$(ls protocol/*.c sandbox/*.c relayd/*.c keyd/*.c chatc/*.c 2>/dev/null)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
