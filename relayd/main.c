@@ -219,6 +219,11 @@ main(int argc, char **argv)
 
 	if (stdfds_open() != 0)
 		return 1;
+	/*
+	 * Nothing inherited survives: the filter allows write(), so any open
+	 * file handed down would be writable by a compromised relay.
+	 */
+	closefrom(STDERR_FILENO + 1);
 	relayd_config_default(&cfg);
 	/* Sockets use MSG_NOSIGNAL; this covers a closed stderr pipe too. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
