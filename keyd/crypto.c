@@ -337,10 +337,10 @@ vc_expand(const uint8_t prk[static HASH_LEN], const uint8_t *info, size_t infole
 	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
 	/* The params only point at the caller's bytes: no copy of ours to cleanse. */
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-	    (void *)(uintptr_t)prk, HASH_LEN);
+	    (void *)(uintptr_t)prk, HASH_LEN); /* NOLINT(performance-no-int-to-ptr): drops const */
 	if (infolen > 0)
 		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-		    (void *)(uintptr_t)info, infolen);
+		    (void *)(uintptr_t)info, infolen); /* NOLINT(performance-no-int-to-ptr) */
 	*p = OSSL_PARAM_construct_end();
 	if ((kctx = EVP_KDF_CTX_new(kdf)) == NULL)
 		return VEIL_E_ALLOC;
