@@ -38,12 +38,12 @@
 #include "buf.h"
 #include "frame.h"
 
-#define FWD_RDBUF	(256 * 1024)
-#define FWD_QMAX	(8 * 1024 * 1024)	/* a slower reader is dropped */
+#define FWD_RDBUF	((size_t)256 * 1024)
+#define FWD_QMAX	((size_t)8 * 1024 * 1024)	/* a slower reader is dropped */
 #define FWD_ROOMS	4096			/* hash buckets (power of two) */
 #define FWD_EVENTS	256
 #define FWD_MAXFRAME	FRAME_MAX_LIMIT
-#define FWD_OUTBUF	(256 * 1024)		/* pooled output buffer: one turn of fan-out fits, so no realloc/free/brk churn */
+#define FWD_OUTBUF	((size_t)256 * 1024)	/* pooled: one turn of fan-out fits */
 #define FWD_POOL	64
 
 struct fwd_room;
@@ -118,50 +118,44 @@ fwd_mark(struct fwd_conn *c)
 static void
 fwd_queue(struct fwd_conn *c, const uint8_t *p, size_t n)
 {
-	size_t need, cap;
-	uint8_t *nb;
+	uint8_t *out = c->c_out, *nb;
+	size_t cap;
 
-	if (c->c_dead)
+	if (c->c_dead || n == 0)
 		return;
-	if (c->c_outoff > 0 && c->c_outoff == c->c_outlen)
-		c->c_outoff = c->c_outlen = 0;
-	need = c->c_outlen + n;
-	if (need - c->c_outoff > FWD_QMAX) {
-		c->c_dead = 1;
-		fwd_mark(c);
-		return;
-	}
-	if (need > c->c_outcap) {
+	if (out == NULL) {
+		/* Empty queue: a pooled buffer (or a larger one for a huge first write). */
+		for (cap = FWD_OUTBUF; cap < n; cap *= 2)
+			;
+		out = cap == FWD_OUTBUF ? fwd_buf_get() : malloc(cap);
+		if (out == NULL)
+			goto dead;
+		c->c_out = out;
+		c->c_outcap = cap;
+		c->c_outlen = c->c_outoff = 0;
+	} else if (c->c_outlen + n > c->c_outcap) {
+		if (c->c_outlen - c->c_outoff + n > FWD_QMAX)
+			goto dead;	/* this reader is too slow */
 		if (c->c_outoff > 0) {
-			memmove(c->c_out, c->c_out + c->c_outoff,
-			    c->c_outlen - c->c_outoff);
+			memmove(out, out + c->c_outoff, c->c_outlen - c->c_outoff);
 			c->c_outlen -= c->c_outoff;
 			c->c_outoff = 0;
-			need = c->c_outlen + n;
 		}
-		if (c->c_out == NULL && need <= FWD_OUTBUF) {
-			if ((c->c_out = fwd_buf_get()) == NULL) {
-				c->c_dead = 1;
-				fwd_mark(c);
-				return;
-			}
-			c->c_outcap = FWD_OUTBUF;
-		}
-		cap = c->c_outcap ? c->c_outcap : FWD_OUTBUF;
-		while (cap < need)
-			cap *= 2;
+		for (cap = c->c_outcap; cap < c->c_outlen + n; cap *= 2)
+			;
 		if (cap != c->c_outcap) {
-			if ((nb = realloc(c->c_out, cap)) == NULL) {
-				c->c_dead = 1;
-				fwd_mark(c);
-				return;
-			}
-			c->c_out = nb;
+			if ((nb = realloc(out, cap)) == NULL)
+				goto dead;
+			c->c_out = out = nb;
 			c->c_outcap = cap;
 		}
 	}
-	memcpy(c->c_out + c->c_outlen, p, n);
+	memcpy(out + c->c_outlen, p, n);
 	c->c_outlen += n;
+	fwd_mark(c);
+	return;
+dead:
+	c->c_dead = 1;
 	fwd_mark(c);
 }
 
@@ -238,7 +232,7 @@ fwd_join(struct fwd_conn *c, const uint8_t *id)
 	c->c_room = r;
 	veil_put16(w, r->r_n);
 	for (i = 0; i < r->r_n; i++) {
-		veil_put16(w + 2 + 2 * i, r->r_members[i]->c_id);
+		veil_put16(w + 2 + 2 * (size_t)i, r->r_members[i]->c_id);
 		fwd_queue_hdr(r->r_members[i], FT_JOINED, c->c_id, MEMBER_NONE, NULL, 0);
 	}
 	fwd_queue_hdr(c, FT_WELCOME, MEMBER_NONE, c->c_id, w, 2u + 2u * r->r_n);

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,11 +83,10 @@ kb_fail(const char *what, int r)
 static uint64_t
 kb_cpu_ns(int pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long ns;
-	unsigned long ut, st;
+	char path[64], buf[1024], *p, *end;
+	unsigned long long ns, ut, st;
 	ssize_t n;
-	int fd;
+	int fd, f;
 
 	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
@@ -94,7 +94,9 @@ kb_cpu_ns(int pid)
 		close(fd);
 		if (n > 0) {
 			buf[n] = '\0';
-			if (sscanf(buf, "%llu", &ns) == 1)
+			errno = 0;
+			ns = strtoull(buf, &end, 10);
+			if (end != buf && errno == 0)
 				return ns;
 		}
 	}
@@ -106,8 +108,20 @@ kb_cpu_ns(int pid)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+	/* After the ")" ending comm: state is field 3, utime 14, stime 15. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	p++;
+	for (f = 2; f < 14 && *p != '\0'; f++) {
+		while (*p == ' ')
+			p++;
+		while (*p != ' ' && *p != '\0')
+			p++;
+	}
+	errno = 0;
+	ut = strtoull(p, &end, 10);
+	st = strtoull(end, &p, 10);
+	if (errno != 0)
 		return 0;
 	return ((uint64_t)ut + st) * (1000000000u / (uint64_t)sysconf(_SC_CLK_TCK));
 }
@@ -421,7 +435,7 @@ static double
 kb_rtt_median(struct kb_prim_ctx *c)
 {
 	static uint64_t d[4096];
-	size_t n;
+	size_t n, mid;
 	uint64_t t;
 	int r;
 
@@ -432,7 +446,8 @@ kb_rtt_median(struct kb_prim_ctx *c)
 		d[n] = kb_now() - t;
 	}
 	qsort(d, n, sizeof(d[0]), kb_cmp64);
-	return (double)d[n / 2] / 1e3;
+	mid = n / 2;
+	return (double)d[mid] / 1e3;
 }
 
 static double
@@ -542,16 +557,21 @@ main(int argc, char **argv)
 	char label[160];
 
 	for (i = 1; i + 1 < argc; i += 2) {
+		char *end;
+		long v = strtol(argv[i + 1], &end, 10);
+
+		if (*end != '\0' || end == argv[i + 1])
+			v = -1;	/* not a number: refused below where one is needed */
 		if (strcmp(argv[i], "--a") == 0)
 			sa = argv[i + 1];
 		else if (strcmp(argv[i], "--b") == 0)
 			sb = argv[i + 1];
 		else if (strcmp(argv[i], "--a-pid") == 0)
-			a.p_pid = atoi(argv[i + 1]);
+			a.p_pid = v > 0 && v < INT_MAX ? (int)v : -1;
 		else if (strcmp(argv[i], "--b-pid") == 0)
-			b.p_pid = atoi(argv[i + 1]);
+			b.p_pid = v > 0 && v < INT_MAX ? (int)v : -1;
 		else if (strcmp(argv[i], "--runs") == 0)
-			runs = atoi(argv[i + 1]);
+			runs = v > 0 && v <= KB_MAXRUNS ? (int)v : -1;
 		else
 			break;
 	}

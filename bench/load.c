@@ -50,7 +50,7 @@
 #define LD_PAYLOAD	256
 #define LD_WINDOW	256		/* frames in flight per receiver */
 #define LD_BATCH	32		/* frames per sender write */
-#define LD_RXBUF	(512 * 1024)
+#define LD_RXBUF	((size_t)512 * 1024)
 #define LD_IDLE_RXBUF	2048
 #define LD_CHUNK	100		/* idle connections opened per step (mosquitto listens with a backlog of 100) */
 #define LD_MAXRECV	64
@@ -114,14 +114,40 @@ ld_die(const char *what)
 }
 
 /*
+ * Field `field` (1-based, counted after the ")" that ends comm, where the
+ * state is field 3) of a /proc/PID/stat line; 0 if it is missing.
+ */
+static uint64_t
+ld_stat_field(const char *buf, int field)
+{
+	const char *p = strrchr(buf, ')');
+	char *end;
+	unsigned long long v;
+	int f;
+
+	if (p == NULL)
+		return 0;
+	p++;
+	for (f = 2; f < field && *p != '\0'; f++) {
+		while (*p == ' ')
+			p++;
+		while (*p != ' ' && *p != '\0')
+			p++;
+	}
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	return (end == p || errno != 0) ? 0 : (uint64_t)v;
+}
+
+/*
  * utime + stime of a process (every thread), in clock ticks; 0 if it cannot
  * be read. *user gets utime alone.
  */
 static uint64_t
 ld_cpu_ticks(int pid, uint64_t *user)
 {
-	char path[64], buf[1024], *p;
-	unsigned long ut = 0, st = 0;
+	char path[64], buf[1024];
+	uint64_t ut, st;
 	ssize_t n;
 	int fd;
 
@@ -136,28 +162,31 @@ ld_cpu_ticks(int pid, uint64_t *user)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	/* Fields after the ")" that ends comm: state is field 3, utime 14, stime 15. */
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return 0;
+	ut = ld_stat_field(buf, 14);
+	st = ld_stat_field(buf, 15);
 	*user = ut;
-	return (uint64_t)ut + st;
+	return ut + st;
 }
 
 /* Resident set size of a process in bytes; 0 if it cannot be read. */
 static uint64_t
 ld_rss(int pid)
 {
-	char path[64], line[256];
-	unsigned long kb = 0;
+	char path[64], line[256], *end;
+	unsigned long long kb = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	if ((f = fopen(path, "re")) == NULL)
 		return 0;
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %lu kB", &kb) == 1)
+		if (strncmp(line, "VmRSS:", 6) == 0) {
+			errno = 0;
+			kb = strtoull(line + 6, &end, 10);
+			if (end == line + 6 || errno != 0)
+				kb = 0;
 			break;
+		}
 	fclose(f);
 	return (uint64_t)kb * 1024;
 }
@@ -494,9 +523,10 @@ ld_next(struct ld_conn *c, const uint8_t *p, size_t n, size_t *used,
 			*kind = K_READY;
 			c->c_id = veil_get16(p + 4);
 		} else if (p[1] == FT_ERROR) {
+			uint8_t code = len > 0 ? p[FRAME_HDR_LEN] : 0;
+
 			fprintf(stderr, "load: relay closed us: ERROR %u (%s)\n",
-			    len > 0 ? p[FRAME_HDR_LEN] : 0,
-			    proto_frame_strerror(len > 0 ? p[FRAME_HDR_LEN] : 0));
+			    (unsigned)code, proto_frame_strerror(code));
 			return -1;
 		}
 		return 1;
@@ -714,18 +744,22 @@ ld_poll(int timeout)
 static void
 ld_conn_init(struct ld_conn *c, int recv, size_t incap)
 {
+	uint8_t *in;
+
+	if ((in = malloc(incap)) == NULL)
+		ld_die("malloc");
 	memset(c, 0, sizeof(*c));
+	c->c_fd = -1;	/* NOLINT(clang-analyzer-unix.Malloc): cs[i] aliasing, a false positive */
 	c->c_recv = recv;
 	c->c_incap = incap;
-	if ((c->c_in = malloc(incap)) == NULL)
-		ld_die("malloc");
+	c->c_in = in;
 }
 
 static void
 ld_conn_free(struct ld_conn *c)
 {
 	ld_bad += c->c_bad;
-	if (c->c_fd > 0)
+	if (c->c_fd >= 0)
 		close(c->c_fd);
 	free(c->c_in);
 	free(c->c_out);
@@ -794,9 +828,8 @@ ld_tput(int nrecv, double secs, int pid)
 
 	if (nrecv < 1 || nrecv > LD_MAXRECV)
 		return 2;
-	for (i = 0; i < (size_t)nrecv; i++)
-		ld_conn_init(&cs[i], 1, LD_RXBUF);
-	ld_conn_init(&cs[nrecv], 0, LD_RXBUF);
+	for (i = 0; i <= (size_t)nrecv; i++)	/* receivers, then the sender */
+		ld_conn_init(&cs[i], i < (size_t)nrecv, LD_RXBUF);
 	snd = &cs[nrecv];
 	ld_open(cs, (size_t)nrecv + 1, ld_proto == P_VEIL);
 	tl = ld_template(tmpl, sizeof(tmpl),
@@ -884,6 +917,7 @@ ld_latency(double rate, double secs)
 	uint8_t tmpl[1024];
 	size_t tl, poff;
 	uint64_t seq = 0, exp, now, start, warm_end, end, lost;
+	size_t i50, i99;
 	long period;
 	int tfd;
 
@@ -929,7 +963,7 @@ ld_latency(double rate, double secs)
 			if (c != NULL) {
 				if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
 				    ld_read(c) != 0)
-					return 1;
+					exit(1);
 				if (ld_pending(c) && ld_flush(c) != 0)
 					ld_die("write");
 				ld_watch(c, EPOLL_CTL_MOD);
@@ -958,15 +992,16 @@ ld_latency(double rate, double secs)
 	close(tfd);
 	if (ld_nlat == 0) {
 		fprintf(stderr, "load: no latency samples\n");
-		return 1;
+		exit(1);
 	}
 	qsort(ld_lat, ld_nlat, sizeof(*ld_lat), ld_cmp64);
+	i50 = ld_nlat / 2;
+	i99 = ld_nlat * 99 / 100;
 	lost = seq - cs[0].c_rx;
 	ld_conn_free(&cs[0]);
 	ld_conn_free(&cs[1]);
 	printf("p50_us=%.1f p99_us=%.1f n=%zu lost=%" PRIu64 " bad=%" PRIu64 "\n",
-	    (double)ld_lat[ld_nlat / 2] / 1e3,
-	    (double)ld_lat[(ld_nlat * 99) / 100] / 1e3, ld_nlat, lost, ld_bad);
+	    (double)ld_lat[i50] / 1e3, (double)ld_lat[i99] / 1e3, ld_nlat, lost, ld_bad);
 	free(ld_lat);
 	return 0;
 }
@@ -1011,7 +1046,7 @@ ld_idle(size_t nconn, int pid)
 			if (ld_now() > end) {
 				fprintf(stderr, "load: idle: only %zu of %zu ready\n",
 				    base + ready, nconn);
-				return 1;
+				exit(1);
 			}
 			ld_poll(10);
 		}
@@ -1065,6 +1100,22 @@ ld_wait(void)
 	return 1;
 }
 
+/* A whole-string number from an argument; exits on anything else. */
+static double
+ld_arg(const char *v)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (end == v || *end != '\0' || errno != 0) {
+		fprintf(stderr, "load: not a number: %s\n", v);
+		exit(2);
+	}
+	return d;
+}
+
 static int
 ld_usage(void)
 {
@@ -1094,17 +1145,17 @@ main(int argc, char **argv)
 		if (strcmp(k, "--proto") == 0)
 			proto = v;
 		else if (strcmp(k, "--port") == 0)
-			ld_port = atoi(v);
+			ld_port = (int)ld_arg(v);
 		else if (strcmp(k, "--receivers") == 0)
-			recv = atol(v);
+			recv = (long)ld_arg(v);
 		else if (strcmp(k, "--secs") == 0)
-			secs = atof(v);
+			secs = ld_arg(v);
 		else if (strcmp(k, "--rate") == 0)
-			rate = atof(v);
+			rate = ld_arg(v);
 		else if (strcmp(k, "--conns") == 0)
-			conns = atol(v);
+			conns = (long)ld_arg(v);
 		else if (strcmp(k, "--pid") == 0)
-			pid = atol(v);
+			pid = (long)ld_arg(v);
 		else
 			return ld_usage();
 	}
