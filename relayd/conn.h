@@ -42,6 +42,7 @@ enum conn_state {
 	CONN_NEW,		/* accepted, not joined */
 	CONN_JOINED,
 	CONN_CLOSING,		/* marked; relay.c closes it at the end of the turn */
+	CONN_DRAINING,		/* out of its room, writing its last frames, then closed */
 };
 
 struct room;

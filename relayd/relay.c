@@ -54,10 +54,13 @@ struct relayd {
 	int			 r_stop;
 	struct relayd_list	 r_new;		/* not joined, by accept time */
 	struct relayd_list	 r_live;	/* joined, least recently heard first */
+	struct relayd_list	 r_drain;	/* closed, last frames still going out */
 	struct conn		*r_dirty;	/* output queued this turn */
 	struct conn		*r_closing;	/* to close at the end of the turn */
 	struct relayd_stats	 r_stats;
 };
+
+static void	relayd_drained(struct relayd *, struct conn *);
 
 void
 relayd_config_default(struct relayd_config *cfg)
@@ -67,6 +70,7 @@ relayd_config_default(struct relayd_config *cfg)
 	cfg->rc_room_size = ROOM_SIZE_DEFAULT;
 	cfg->rc_idle_ms = 10 * 1000;
 	cfg->rc_keepalive_ms = KEEPALIVE_MISSES * KEEPALIVE_SEC * 1000;
+	cfg->rc_linger_ms = 5 * 1000;
 	cfg->rc_out_max = RELAYD_OUT_MAX;
 }
 
@@ -126,7 +130,7 @@ relayd_mark(struct relayd *r, struct conn *c, enum relayd_reason why, uint8_t co
 {
 	struct relayd_list *l;
 
-	if (c->conn_state == CONN_CLOSING)
+	if (c->conn_state >= CONN_CLOSING)
 		return;
 	if ((l = relayd_list_of(r, c)) != NULL)
 		list_remove(l, c);
@@ -156,7 +160,7 @@ relayd_send(struct relayd *r, struct conn *c, uint8_t type, uint16_t src, uint16
 {
 	int rc;
 
-	if (c->conn_state == CONN_CLOSING)
+	if (c->conn_state >= CONN_CLOSING)
 		return;
 	rc = conn_queue(&r->r_pool, c, type, src, dst, payload, len);
 	if (rc == VEIL_E_LIMIT) {
@@ -229,7 +233,7 @@ relayd_frame(void *arg, struct conn *c, const struct frame *f, const uint8_t *ra
 
 	(void)raw;
 	(void)rawlen;
-	if (c->conn_state == CONN_CLOSING)
+	if (c->conn_state >= CONN_CLOSING)
 		return RELAYD_STOP;
 	r->r_stats.rs_frames_in++;
 	if (f->fr_type == FT_JOIN)
@@ -276,6 +280,11 @@ relayd_conn_event(struct ev_loop *el, int fd, void *data, int mask)
 	ssize_t n;
 	int rc;
 
+	/* Draining: only writing (hang-ups and errors show up as write failures). */
+	if (c->conn_state == CONN_DRAINING) {
+		relayd_dirty(r, c);
+		return;
+	}
 	if (c->conn_state == CONN_CLOSING)
 		return;
 	if (mask & EV_WRITE)
@@ -422,6 +431,9 @@ relayd_timeouts(struct relayd *r)
 	while ((c = r->r_live.rl_first) != NULL &&
 	    now - c->conn_seen_ms >= (int64_t)r->r_cfg.rc_keepalive_ms)
 		relayd_mark(r, c, RELAYD_R_KEEPALIVE, FE_TIMEOUT);
+	while ((c = r->r_drain.rl_first) != NULL &&
+	    now - c->conn_seen_ms >= (int64_t)r->r_cfg.rc_linger_ms)
+		relayd_drained(r, c);
 }
 
 /* Milliseconds until the next timeout, at most a minute. */
@@ -440,6 +452,11 @@ relayd_next_timeout(struct relayd *r)
 		if (d < t)
 			t = d;
 	}
+	if (r->r_drain.rl_first != NULL) {
+		d = r->r_drain.rl_first->conn_seen_ms + r->r_cfg.rc_linger_ms - now;
+		if (d < t)
+			t = d;
+	}
 	return t < 0 ? 0 : (int)t;
 }
 
@@ -451,6 +468,11 @@ relayd_flush_one(struct relayd *r, struct conn *c)
 
 	rc = conn_flush(&r->r_pool, c);
 	r->r_stats.rs_bytes_out += before - conn_queued(c);
+	if (c->conn_state == CONN_DRAINING) {
+		if (rc != 1)
+			relayd_drained(r, c);
+		return;
+	}
 	if (c->conn_state == CONN_CLOSING)
 		return;
 	if (rc < 0) {
@@ -497,12 +519,43 @@ relayd_undirty(struct relayd *r, struct conn *c)
 	c->conn_dirty = 0;
 }
 
-/* Closes the marked connections; their rooms hear LEFT. */
+/* Closes c's descriptor and frees it; it must be on no list. */
+static void
+relayd_close_fd(struct relayd *r, struct conn *c)
+{
+	/*
+	 * Unread input would make close() send a reset, which can destroy
+	 * the ERROR frame before the client reads it.
+	 */
+	if (c->conn_reason != RELAYD_R_EOF && c->conn_reason != RELAYD_R_IOERR)
+		(void)!recv(c->conn_fd, r->r_rbuf, RELAYD_RBUF_SIZE, MSG_DONTWAIT);
+	ev_del(r->r_ev, c->conn_fd);
+	close(c->conn_fd);
+	conn_release(&r->r_pool, c);
+	r->r_stats.rs_conns--;
+	free(c);
+}
+
+/* A draining connection is done: written out, failed or out of time. */
+static void
+relayd_drained(struct relayd *r, struct conn *c)
+{
+	list_remove(&r->r_drain, c);
+	relayd_undirty(r, c);
+	relayd_close_fd(r, c);
+}
+
+/*
+ * Closes the marked connections; their rooms hear LEFT. One whose last
+ * frames (its ERROR) do not fit in the socket now lingers for a while,
+ * writing only: a slow reader still learns why it was dropped.
+ */
 static void
 relayd_reap(struct relayd *r)
 {
 	struct room *room;
 	struct conn *c, *o;
+	size_t before;
 	int i;
 
 	while ((c = r->r_closing) != NULL) {
@@ -519,27 +572,20 @@ relayd_reap(struct relayd *r)
 			c->conn_room = NULL;
 		}
 		relayd_undirty(r, c);
-		/* One last try for the ERROR frame, then close. */
+		r->r_stats.rs_closed[c->conn_reason]++;
 		if (conn_queued(c) > 0) {
-			size_t before = conn_queued(c);
-
-			if (conn_flush(&r->r_pool, c) != 0) {
-				/* Not all of it went: the connection closes anyway. */
+			before = conn_queued(c);
+			if (conn_flush(&r->r_pool, c) == 1 && !r->r_stop &&
+			    ev_set_mask(r->r_ev, c->conn_fd, EV_WRITE) == 0) {
+				r->r_stats.rs_bytes_out += before - conn_queued(c);
+				c->conn_state = CONN_DRAINING;
+				c->conn_seen_ms = relayd_now();
+				list_append(&r->r_drain, c);
+				continue;
 			}
 			r->r_stats.rs_bytes_out += before - conn_queued(c);
 		}
-		/*
-		 * Unread input would make close() send a reset, which can
-		 * destroy the ERROR frame before the client reads it.
-		 */
-		if (c->conn_reason != RELAYD_R_EOF && c->conn_reason != RELAYD_R_IOERR)
-			(void)!recv(c->conn_fd, r->r_rbuf, RELAYD_RBUF_SIZE, MSG_DONTWAIT);
-		ev_del(r->r_ev, c->conn_fd);
-		close(c->conn_fd);
-		conn_release(&r->r_pool, c);
-		r->r_stats.rs_closed[c->conn_reason]++;
-		r->r_stats.rs_conns--;
-		free(c);
+		relayd_close_fd(r, c);
 	}
 }
 
@@ -579,7 +625,10 @@ relayd_shutdown(struct relayd *r)
 		relayd_mark(r, r->r_new.rl_first, RELAYD_R_SHUTDOWN, FE_SHUTDOWN);
 	while (r->r_live.rl_first != NULL)
 		relayd_mark(r, r->r_live.rl_first, RELAYD_R_SHUTDOWN, FE_SHUTDOWN);
+	r->r_stop = 1;		/* nothing lingers now */
 	relayd_reap(r);
+	while (r->r_drain.rl_first != NULL)
+		relayd_drained(r, r->r_drain.rl_first);
 	r->r_dirty = NULL;
 	for (i = 0; i < r->r_nlisten; i++) {
 		ev_del(r->r_ev, r->r_lfd[i]);

@@ -22,6 +22,7 @@ struct relayd_config {
 	uint32_t	rc_room_size;		/* --room-size */
 	uint32_t	rc_idle_ms;		/* --idle-timeout: time to JOIN */
 	uint32_t	rc_keepalive_ms;	/* silence that closes a member */
+	uint32_t	rc_linger_ms;		/* time to deliver a last ERROR */
 	size_t		rc_out_max;		/* output queue bound per connection */
 };
 

@@ -136,16 +136,18 @@ assert left_at < N // 2, left_at
 # a heard LEFT too, and was never slowed down to the stalled reader's pace.
 assert a.expect(relay.LEFT)[0] == 3
 print("stalled reader dropped after %d frames; %d frames in %.2fs" % (left_at, N, took))
-# The stalled socket holds whole frames, then (maybe) FE_SLOW, then the end.
-s.sock.settimeout(5)
-try:
-    while True:
-        ftype, _, _, payload = s.recv()
-        if ftype == relay.ERROR:
-            assert payload == bytes([relay.FE_SLOW])
-except relay.Closed:
-    pass
-print("stalled reader ok")
+# When it reads at last: whole frames in order, then ERROR FE_SLOW (relayd
+# lingers to deliver it), then the end.
+n = 0
+while True:
+    ftype, src, _, payload = s.recv()
+    if ftype == relay.ERROR:
+        assert payload == bytes([relay.FE_SLOW])
+        break
+    assert ftype == relay.DATA and struct.unpack(">I", payload[:4])[0] == n, (ftype, n)
+    n += 1
+s.expect_closed()
+print("stalled reader got %d frames, then FE_SLOW" % n)
 PY
 stop_relayd
 grep -q ' slow=1 ' "$RELAYD_LOG"

@@ -5,6 +5,8 @@
  * relay's own loop turned by relayd_step().
  */
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -396,6 +398,7 @@ mkrelay(uint32_t room_size, uint32_t max_clients, size_t out_max)
 	cfg.rc_max_clients = max_clients;
 	cfg.rc_idle_ms = 150;
 	cfg.rc_keepalive_ms = 300;
+	cfg.rc_linger_ms = 1000;
 	if (out_max != 0)
 		cfg.rc_out_max = out_max;
 	ck_assert_int_eq(relayd_new(&r, &cfg, 1024), 0);
@@ -412,6 +415,38 @@ tc_new(struct relayd *r)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	t->fd = sv[1];
 	ck_assert_int_eq(relayd_add_conn(r, sv[0]), 0);
+	return t;
+}
+
+/*
+ * The same over TCP loopback, with small buffers on both sides: a reader
+ * that stops reading fills them quickly and for good (a Unix socketpair
+ * still takes a small frame after the queue stalls).
+ */
+static struct tc *
+tc_new_tcp(struct relayd *r)
+{
+	struct tc *t = calloc(1, sizeof(*t));
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int l, s, small = 4096;
+
+	ck_assert_ptr_nonnull(t);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(l = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &len), 0);
+	ck_assert_int_ne(t->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), -1);
+	ck_assert_int_eq(setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	ck_assert_int_eq(connect(t->fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 ||
+	    errno == EINPROGRESS, 1);
+	ck_assert_int_ne(s = accept4(l, NULL, NULL, SOCK_NONBLOCK), -1);
+	ck_assert_int_eq(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	close(l);
+	ck_assert_int_eq(relayd_add_conn(r, s), 0);
 	return t;
 }
 
@@ -752,25 +787,65 @@ START_TEST(test_relay_stalled_reader)
 		tc_expect(r, b, FT_LEFT, 3, 0);
 	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_SLOW], 1);
 	/*
-	 * The stalled reader is closed: it finds whole frames in its socket
-	 * buffer, then ERROR FE_SLOW if there was room for it (best effort,
-	 * not here: its buffer is full), then the end.
+	 * The stalled reader, out of the room, reads at last: whole frames in
+	 * order (its queue was cut at a frame boundary), then ERROR FE_SLOW,
+	 * which the relay kept trying to deliver, then the end.
 	 */
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_conns, 3);	/* still draining */
 	got = 0;
-	while ((rc = tc_next(r, stall, &f, payload, 1000)) == 1 && f.fr_type != FT_ERROR) {
-		ck_assert_uint_eq(f.fr_type == FT_DATA ? payload[0] : 0, (uint8_t)got);
-		if (f.fr_type == FT_DATA)
-			got++;
+	while ((rc = tc_next(r, stall, &f, payload, 1000)) == 1 && f.fr_type == FT_DATA) {
+		ck_assert_uint_eq(payload[0], (uint8_t)got);
+		got++;
 	}
-	if (rc == 1) {
-		ck_assert_uint_eq(payload[0], FE_SLOW);
-		rc = tc_next(r, stall, &f, payload, 1000);
-	}
-	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(rc, 1);
+	ck_assert_uint_eq(f.fr_type, FT_ERROR);
+	ck_assert_uint_eq(payload[0], FE_SLOW);
+	ck_assert_int_eq(tc_next(r, stall, &f, payload, 1000), 0);
 	ck_assert_int_gt(got, 0);
 	ck_assert_int_lt(got, 200);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_conns, 2);
 	tc_free(a);
 	tc_free(b);
+	tc_free(stall);
+	relayd_free(r);
+}
+END_TEST
+
+START_TEST(test_relay_stalled_reader_never_reads)
+{
+	struct relayd *r = mkrelay(16, 16, 2 * (FRAME_HDR_LEN + MAXF));
+	struct tc *a = tc_new(r), *stall = tc_new_tcp(r);
+	static uint8_t big[MAXF], payload[FRAME_MAX_LIMIT];
+	struct frame f;
+	int64_t t0;
+	int i, rc;
+
+	tc_join(r, a, room_a, 0);
+	tc_join(r, stall, room_a, 1);
+	tc_expect(r, a, FT_JOINED, 2, 0);
+	for (i = 0; i < 300; i++) {
+		tc_send(a, FT_DATA, MEMBER_BCAST, big, sizeof(big));
+		if ((rc = tc_next(r, a, &f, payload, 5)) == 1)
+			break;
+	}
+	ck_assert_int_eq(rc, 1);
+	ck_assert_uint_eq(f.fr_type, FT_LEFT);
+	ck_assert_uint_eq(f.fr_src, 2);
+	/* Lingering to deliver FE_SLOW, then given up on after rc_linger_ms. */
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_conns, 2);
+	t0 = now_ms();
+	while (relayd_get_stats(r)->rs_conns == 2 && now_ms() - t0 < 3000) {
+		/* a stays alive (keepalive is 300 ms here). */
+		tc_send(a, FT_PING, 0, NULL, 0);
+		tc_expect(r, a, FT_PONG, 0, 0);
+		ck_assert_int_eq(relayd_step(r, 50), 0);
+	}
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_conns, 1);
+	ck_assert_int_ge(now_ms() - t0, 800);
+	/* a never noticed. */
+	tc_send(a, FT_PING, 0, NULL, 0);
+	tc_expect(r, a, FT_PONG, 0, 0);
+	tc_free(a);
 	tc_free(stall);
 	relayd_free(r);
 }
@@ -945,6 +1020,7 @@ suite_relay_conn(void)
 	tcase_add_test(tc, test_relay_room_full);
 	tcase_add_test(tc, test_relay_oversize_and_garbage);
 	tcase_add_test(tc, test_relay_stalled_reader);
+	tcase_add_test(tc, test_relay_stalled_reader_never_reads);
 	tcase_add_test(tc, test_relay_server_full);
 	tcase_add_test(tc, test_relay_parse_listen);
 	tcase_add_test(tc, test_relay_stats_line);
