@@ -11,6 +11,13 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+#ifdef VEIL_KEYLOG
+#include <limits.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#endif
 
 #include "crypto.h"
 #include "err.h"
@@ -99,12 +106,6 @@ struct vs_session {
  * each of them in keyd's memory once the session is gone. write(2) only
  * (keyd's seccomp filter allows it); the line and scalar copies are wiped.
  */
-#include <limits.h>
-#include <unistd.h>
-
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-
 static int vs_keylog_fd = -2;	/* -2: VEIL_KEYLOG_FD not read yet, -1: off */
 
 static void
