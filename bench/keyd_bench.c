@@ -112,7 +112,7 @@ kb_cpu_ns(int pid)
 	if ((p = strrchr(buf, ')')) == NULL)
 		return 0;
 	p++;
-	for (f = 2; f < 14 && *p != '\0'; f++) {
+	for (f = 3; f < 14 && *p != '\0'; f++) {
 		while (*p == ' ')
 			p++;
 		while (*p != ' ' && *p != '\0')

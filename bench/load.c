@@ -128,7 +128,7 @@ ld_stat_field(const char *buf, int field)
 	if (p == NULL)
 		return 0;
 	p++;
-	for (f = 2; f < field && *p != '\0'; f++) {
+	for (f = 3; f < field && *p != '\0'; f++) {
 		while (*p == ' ')
 			p++;
 		while (*p != ' ' && *p != '\0')
