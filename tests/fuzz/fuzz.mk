@@ -12,19 +12,34 @@
 
 FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 60
-FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SMOKE_SECONDS ?= 8
 FUZZ_CFLAGS	:= -std=c11 -g -O1 -fno-omit-frame-pointer $(WARN) -D_GNU_SOURCE \
 		   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		   -Iprotocol -Ikeyd -Isandbox
+		   -Iprotocol -Ikeyd -Isandbox -Irelayd -Ichatc
 FUZZ_NAMES	:= $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
 FUZZ_BINS	:= $(addprefix $(O)/fuzz/,$(FUZZ_NAMES))
 # Large enough for any frame over the hard limit and any IPC batch worth exploring.
 FUZZ_MAXLEN	?= 70000
 
+# Harnesses over keyd, chatc or relayd code: FUZZ_EXTRA_<harness> lists the
+# sources compiled in besides the protocol ones, FUZZ_LIBS_<harness> the libraries.
+FUZZ_KEYD_SRC	:= keyd/session.c keyd/crypto.c
+FUZZ_EXTRA_fuzz_session	 = $(FUZZ_KEYD_SRC)
+FUZZ_LIBS_fuzz_session	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS)
+FUZZ_EXTRA_fuzz_dispatch = $(FUZZ_KEYD_SRC) keyd/dispatch.c keyd/pins.c keyd/identity.c
+FUZZ_LIBS_fuzz_dispatch	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS)
+FUZZ_EXTRA_fuzz_escape	 = chatc/escape.c
+FUZZ_EXTRA_fuzz_conn	 = relayd/conn.c
+$(O)/fuzz/fuzz_session: $(FUZZ_EXTRA_fuzz_session) $(wildcard keyd/*.h)
+$(O)/fuzz/fuzz_dispatch: $(FUZZ_EXTRA_fuzz_dispatch) $(wildcard keyd/*.h)
+$(O)/fuzz/fuzz_escape: $(FUZZ_EXTRA_fuzz_escape) chatc/escape.h
+$(O)/fuzz/fuzz_conn: $(FUZZ_EXTRA_fuzz_conn) relayd/conn.h
+
 $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRC) $(wildcard protocol/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC) \
+		$(FUZZ_EXTRA_$(notdir $@)) $(FUZZ_LIBS_$(notdir $@))
 
 # $(call fuzz_run,SECONDS): runs every harness in turn; prints its executions.
 define fuzz_run

@@ -158,6 +158,86 @@ def main():
                           + u32(7) + u32(0) + u8(0) + u8(0) + u16(0)
                           + u16(0) + FPR_A + u16(0))
     write("fuzz_roundtrip", rt)
+    write_keyd_chatc_seeds()
+
+
+def session_script(*ops):
+    """fuzz_session.c mode 5: op | arg << 3 per byte (see script() there)."""
+    return u8(5) + bytes(ops)
+
+
+def op(o, arg=0, extra=b""):
+    return bytes([o | (arg << 3)]) + extra
+
+
+def unit(ctl, code, fields):
+    """fuzz_dispatch.c: a control byte (1: keyd B, 2: splice), one request."""
+    return u8(ctl) + ipc(code, fields)
+
+
+def write_keyd_chatc_seeds():
+    # fuzz_session: modes 0-4 take one message; mode 5 a script over an
+    # established pair that opens recorded messages in and out of order.
+    ses = {
+        "accept_init": u8(0) + E2E["hs_init"],
+        "resp": u8(1) + E2E["hs_resp"],
+        "fin": u8(2) + E2E["hs_fin"],
+        "confirm": u8(3) + E2E["hs_confirm"],
+        "open_data": u8(4) + E2E["data_64"],
+        "in_order": session_script(*[i << 3 for i in range(8)]),
+        "both_ways": session_script(*[1 | i << 3 for i in range(5)], 0, 1 << 3),
+        "skip_replay": session_script(3 << 3, 1 << 3, 2 << 3, 3 << 3),
+        "mutate": b"".join([u8(5), op(2, 0, u16(12) + u8(1)), op(2, 1, u16(40) + u8(0)),
+                            op(3, 0, u16(1) + u8(0x80)), op(0, 0)]),
+        "live": b"".join([u8(5), op(4, 5), op(4, 0x13), op(5, 0), op(4, 1), op(5, 1),
+                          op(6, 10), op(4, 2)]),
+        "hs_replay": session_script(*[7 | i << 3 for i in range(8)]),
+    }
+    write("fuzz_session", ses)
+    hello_a = unit(0, 0x01, str8(b"alice") + u8(0))
+    hello_b = unit(1, 0x01, str8(b"bob") + u8(0))
+    hs = b"".join([
+        hello_a, hello_b,
+        unit(0, 0x02, ROOM + u16(1) + u16(2)),
+        unit(3, 0x03, ROOM + u16(2) + u16(1) + str32(E2E["hs_init"])),
+        unit(2, 0x04, u32(1) + str32(E2E["hs_resp"])),
+        unit(3, 0x04, u32(1) + str32(E2E["hs_fin"])),
+        unit(2, 0x04, u32(1) + str32(E2E["hs_confirm"])),
+    ])
+    seal_a = unit(0, 0x05, u16(1) + u32(1) + str16(b"hello"))
+    seal_b = unit(1, 0x05, u16(2) + u32(1) + u32(7) + str16(b"hi alice"))
+    open_a = unit(2, 0x06, u32(1) + str32(E2E["data_64"]))
+    open_b = unit(3, 0x06, u32(1) + str32(E2E["data_64"]))
+    disp = {
+        "hello": hello_a,
+        "before_hello": unit(0, 0x02, ROOM + u16(1) + u16(2)) + hello_a,
+        "handshake": hs,
+        "talk": hs + seal_a + open_b + seal_b + open_a,
+        "rekey": hs + unit(0, 0x07, u32(1)) + open_b + open_a + seal_a + open_b,
+        "late": hs + unit(4, 0x05, u16(1) + u32(1) + str16(b"x")) + seal_a + open_b,
+        "close": (hs + unit(0, 0x0A, u32(1)) + unit(1, 0x0A, u32(1))
+                  + unit(0, 0x08, u32(1)) + open_b + unit(1, 0x09, str8(b"alice"))),
+        "expect": (unit(0, 0x01, str8(b"alice") + u8(1) + str8(b"bob") + FPR_A)
+                   + hs[len(hello_a):]),
+    }
+    write("fuzz_dispatch", disp)
+    # fuzz_conn: two chunking bytes, then what a client sends relayd.
+    stream = b"".join(FRAMES_TO_RELAY.values())
+    big = frame(5, 0, 0xFFFF, b"\x01\x10" + bytes(4106))
+    write("fuzz_conn", {
+        "one_read": u8(255) + u8(0) + stream,
+        "bytewise": u8(0) + u8(0) + stream,
+        "split": u8(3) + u8(5) + stream + big,
+        "stalled": u8(200) + u8(0) + big * 4,
+        "oversize": u8(7) + u8(1) + frame(5, 0, 2)[:6] + u32(70000),
+    })
+    write("fuzz_escape", {
+        "plain": b"hello, world",
+        "controls": b"a\x1b[31mred\x07\r\n\t\\ \x7f\x00",
+        "c1_bidi": "\u0085\u009b x \u202e\u2066y\u2069".encode(),
+        "invalid": b"\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xff\x80\xe2\x82",
+        "utf8": "h\u00e9llo \u65e5\u672c \U0001f642".encode(),
+    })
 
 
 if __name__ == "__main__":

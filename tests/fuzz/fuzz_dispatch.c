@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * libFuzzer harness: keyd requests as keyd sees them. Two keyds (fixed
+ * identities, their own known_peers files in a private temporary directory)
+ * each serve one connection through keyd_dispatch (keyd/dispatch.c), the way
+ * server.c does once a whole request has been read. The input is a sequence
+ * of units, each one control byte and one length-prefixed IPC request:
+ *
+ *   ctl bit 0   the request goes to keyd B (else keyd A)
+ *   ctl bit 1   splice: if the request decodes, its blob is replaced by the
+ *               last blob the other keyd answered (a handshake message or a
+ *               sealed message), so two keyds can really talk through the
+ *               fuzzer without it having to guess ECDH outputs or tags
+ *   ctl bit 2   after the request, both keyds' clock jumps by 700 seconds
+ *               (past VS_REKEY_SEC)
+ *
+ * A request keyd refuses with KEYD_CLOSE closes the connection, as server.c
+ * does; the next unit goes to a new connection. Checked on every answer: it
+ * is one whole IPC message that decodes as an answer, its code is the
+ * request's answer code or IPC_ANS_ERROR, and neither keyd's identity seed
+ * appears in it; a connection never holds more than KEYD_MAX_SESSIONS.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "keyd.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct fkeyd {
+	struct vs_identity	 fk_id;
+	struct keyd_pins	 fk_pins;
+	struct keyd_ctx		 fk_ctx;
+	struct keyd_conn	*fk_conn;
+	char			 fk_path[PATH_MAX];
+	uint8_t			 fk_blob[E2E_MAX];	/* last blob answered */
+	size_t			 fk_bloblen;
+};
+
+static struct fkeyd K[2];
+static char home[PATH_MAX];
+static uint8_t reqbuf[KEYD_ANS_MAX], ansbuf[KEYD_ANS_MAX];
+static struct ipc_msg q, a;
+static uint64_t fake_now;
+static int ready;
+
+static uint64_t
+fuzz_now(void)
+{
+	return fake_now;
+}
+
+static void
+cleanup(void)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		keyd_conn_free(K[i].fk_conn);
+		keyd_ctx_free(&K[i].fk_ctx);
+		keyd_pins_close(&K[i].fk_pins);
+		vc_wipe(&K[i].fk_id, sizeof(K[i].fk_id));
+		(void)unlink(K[i].fk_path);
+	}
+	(void)rmdir(home);
+}
+
+/* known_peers where fsync costs nothing when we can: /dev/shm, else TMPDIR. */
+static void
+setup(void)
+{
+	const char *t = getenv("TMPDIR");
+	struct stat st;
+	size_t i;
+	int k;
+
+	if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0)
+		t = "/dev/shm";
+	(void)snprintf(home, sizeof(home), "%s/veil-fuzz.XXXXXX", t != NULL ? t : "/tmp");
+	if (mkdtemp(home) == NULL)
+		abort();
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < ED25519_SEED_LEN; i++)
+			K[k].fk_id.id_seed[i] = (uint8_t)(0x40 * k + 3 * i + 1);
+		if (vc_ed25519_public(K[k].fk_id.id_seed, K[k].fk_id.id_pub) != 0)
+			abort();
+		(void)snprintf(K[k].fk_path, sizeof(K[k].fk_path), "%s/known_peers_%c", home,
+		    'a' + k);
+		if (keyd_pins_open(&K[k].fk_pins, K[k].fk_path) != 0 ||
+		    keyd_ctx_init(&K[k].fk_ctx, &K[k].fk_id, &K[k].fk_pins) != 0)
+			abort();
+		K[k].fk_ctx.kc_now = fuzz_now;
+	}
+	if (atexit(cleanup) != 0)
+		abort();
+	ready = 1;
+}
+
+/* Every input starts from empty known_peers and new connections. */
+static void
+reset(void)
+{
+	int k;
+
+	fake_now = 5000;
+	for (k = 0; k < 2; k++) {
+		if (ftruncate(K[k].fk_pins.kp_fd, 0) != 0)
+			abort();
+		keyd_conn_free(K[k].fk_conn);
+		if ((K[k].fk_conn = keyd_conn_new()) == NULL)
+			abort();
+		K[k].fk_bloblen = 0;
+	}
+}
+
+static int
+contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m)
+{
+	return n >= m && memmem(hay, n, needle, m) != NULL;
+}
+
+/* Checks the answer to a request with code code and keeps its blob. */
+static void
+check_answer(struct fkeyd *k, uint8_t code, const uint8_t *ans, size_t n)
+{
+	const uint8_t *blob = NULL;
+	size_t len, bloblen = 0;
+
+	if (proto_ipc_length(ans, n, &len) != 0 || len + IPC_LEN_HDR != n ||
+	    proto_ipc_decode(ans + IPC_LEN_HDR, len, 1, &a) != 0)
+		abort();
+	if (a.im_code != IPC_ANS_ERROR &&
+	    a.im_code != (code == REQ_HS_ACCEPT ? ANS_HS : (code | 0x80)))
+		abort();
+	if (contains(ans, n, K[0].fk_id.id_seed, ED25519_SEED_LEN) ||
+	    contains(ans, n, K[1].fk_id.id_seed, ED25519_SEED_LEN))
+		abort();
+	if (keyd_conn_nsessions(k->fk_conn) > KEYD_MAX_SESSIONS)
+		abort();
+	if (a.im_code == ANS_SEALED && a.im_count > 0) {
+		blob = a.im_items[0].it_blob;
+		bloblen = a.im_items[0].it_bloblen;
+	} else if (a.im_code != IPC_ANS_ERROR && a.im_code != ANS_VERIFY &&
+	    a.im_code != ANS_HELLO && a.im_code != ANS_FORGET) {
+		blob = a.im_blob;
+		bloblen = a.im_bloblen;
+	}
+	if (bloblen > sizeof(k->fk_blob))
+		abort();
+	if (bloblen > 0) {
+		memcpy(k->fk_blob, blob, bloblen);
+		k->fk_bloblen = bloblen;
+	}
+}
+
+/* One request body of n bytes to keyd k, spliced from other if asked. */
+static void
+request(struct fkeyd *k, const struct fkeyd *other, int splice, const uint8_t *body,
+    size_t n)
+{
+	struct vbuf w, out;
+	size_t len;
+	uint8_t code;
+	int r;
+
+	if (splice && proto_ipc_decode(body, n, 0, &q) == 0) {
+		q.im_blob = other->fk_blob;
+		q.im_bloblen = other->fk_bloblen;
+		vbuf_writer(&w, reqbuf, sizeof(reqbuf));
+		if (proto_ipc_encode(&w, &q) == 0 &&
+		    proto_ipc_length(reqbuf, w.vb_len, &len) == 0) {
+			body = reqbuf + IPC_LEN_HDR;
+			n = len;
+		}
+	}
+	memset(&q, 0, sizeof(q));
+	code = n > 0 ? body[0] : 0;
+	vbuf_writer(&out, ansbuf, sizeof(ansbuf));
+	r = keyd_dispatch(&k->fk_ctx, k->fk_conn, body, n, &out);
+	if (r == KEYD_CLOSE) {
+		/* server.c closes the connection; the client may come back. */
+		keyd_conn_free(k->fk_conn);
+		if ((k->fk_conn = keyd_conn_new()) == NULL)
+			abort();
+		return;
+	}
+	if (r != 0 || out.vb_len > sizeof(ansbuf))
+		abort();
+	check_answer(k, code, ansbuf, out.vb_len);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t len;
+	uint8_t ctl;
+
+	if (!ready)
+		setup();
+	reset();
+	while (size > 1) {
+		ctl = data[0];
+		data++;
+		size--;
+		if (proto_ipc_length(data, size, &len) != 0 || size - IPC_LEN_HDR < len)
+			break;
+		request(&K[ctl & 1], &K[(ctl & 1) ^ 1], (ctl & 2) != 0, data + IPC_LEN_HDR, len);
+		data += IPC_LEN_HDR + len;
+		size -= IPC_LEN_HDR + len;
+		if (ctl & 4)
+			fake_now += 700;
+	}
+	return 0;
+}
