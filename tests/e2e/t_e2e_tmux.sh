@@ -4,7 +4,8 @@
 # line; while it sits on her input line, five messages from bob (batch)
 # arrive and show in the message area, and the half line is still intact on
 # the cursor's row, also after escape sequences, a 4000-byte message and a
-# resize. She finishes it, bob receives it whole; /quit exits 0.
+# resize. She finishes it, bob receives it whole; /quit exits 0. Ctrl-C quits
+# with exit 0 and the terminal restored.
 . "$E2E_LIB/common.sh"
 need_bins
 command -v tmux >/dev/null 2>&1 || skip "tmux is not installed"
@@ -103,4 +104,32 @@ st=$(T display -p -t e2e '#{pane_dead_status}')
 [ "$st" = 0 ] || fail "chatc exited $st after /quit"
 must_line "$W/bob.out" '^LEFT alice$' 1 10
 stop_chatc bob
-note "ok: input line intact while 5 messages arrived; /quit exits 0"
+
+# Ctrl-C in the middle of a line quits cleanly: exit 0, the terminal back in
+# canonical mode with echo, signals and output processing, alternate screen off.
+{
+	printf "'%s' --room screen2 --nick alice --relay 127.0.0.1:%s --keyd '%s' 2>>'%s'\n" \
+	    "$BIN/chatc" "$relay_PORT" "$alice_SOCK" "$W/alice.err"
+	echo 'echo "EXIT=$?"'
+	echo "stty -a | tr ' ;' '\\n\\n' | grep -E -x -e '-?(icanon|echo|isig|icrnl|opost)' | sort | tr '\\n' ' '"
+	echo 'echo; echo WRAP-DONE; exec sleep 60'
+} >"$W/wrap.sh"
+T new-session -d -s e2e2 -x 100 -y 30 "sh '$W/wrap.sh'"
+end=$(( $(date +%s) + 10 ))
+until T capture-pane -p -t e2e2 | grep -q 'screen2'; do
+	[ "$(date +%s)" -gt "$end" ] && fail "the second chatc drew nothing"
+	sleep 0.05
+done
+T send-keys -t e2e2 -l 'abc'
+T send-keys -t e2e2 C-c
+end=$(( $(date +%s) + 10 ))
+until T capture-pane -p -t e2e2 | grep -q 'WRAP-DONE'; do
+	[ "$(date +%s)" -gt "$end" ] && fail "Ctrl-C did not end chatc: $(T capture-pane -p -t e2e2)"
+	sleep 0.05
+done
+T capture-pane -p -t e2e2 >"$W/screen2.log"
+grep -q '^EXIT=0$' "$W/screen2.log" || fail "chatc exited $(grep EXIT= "$W/screen2.log") on Ctrl-C"
+modes=$(grep -E 'icanon' "$W/screen2.log" | sed 's/ *$//')
+[ "$modes" = "echo icanon icrnl isig opost" ] || fail "terminal not restored after Ctrl-C: '$modes'"
+[ "$(T display -p -t e2e2 '#{alternate_on}')" = 0 ] || fail "alternate screen left on after Ctrl-C"
+note "ok: input line intact while messages arrive; /quit exits 0; Ctrl-C restores the terminal"
