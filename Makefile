@@ -59,8 +59,8 @@ LIBCHATC  := $(O)/libchatc.a
 
 PROGS := $(BIN)/relayd $(BIN)/keyd $(BIN)/chatc
 
-.PHONY: all deps check unit e2e fuzz fuzz-smoke sanitize analyze bench demo \
-	install uninstall clean hygiene valgrind
+.PHONY: all deps check unit e2e fuzz fuzz-smoke sanitize analyze bench demo install-files \
+	install install-files uninstall clean hygiene valgrind
 all: $(PROGS)
 
 $(O)/%.o: %.c
@@ -170,6 +170,10 @@ UNITDIR	 = $(PREFIX)/lib/systemd/system
 UUNITDIR = $(PREFIX)/lib/systemd/user
 
 install: all
+	$(Q)$(MAKE) --no-print-directory install-files
+
+# install-files lays out what is already built (tests/e2e/t_install.sh uses it).
+install-files:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(UUNITDIR)
 	install -m 0755 $(BIN)/keyd $(BIN)/chatc $(DESTDIR)$(BINDIR)/
