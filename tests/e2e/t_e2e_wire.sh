@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
 # Blind relay, seen from the wire: a proxy between chatc and relayd records
-# every byte both ways. No message text, nickname, room name or fingerprint
-# (hex in any form, raw, base64) ever crosses it, and every message on it has
-# a padding-bucket size. A message typed before any
+# every byte both ways. No message text, nickname, room name, fingerprint
+# (hex in any form, raw, base64) or identity public key ever crosses it, and
+# every message on it has a padding-bucket size. A message typed before any
 # peer is there is not sent at all, and is delivered once a peer is secure.
 . "$E2E_LIB/common.sh"
 need_bins
@@ -76,8 +76,15 @@ set -- --text "$a" --text "$b" --text "$room" --text "$early" --text "early bird
     --fpr "$fa" --fpr "$fb"
 while IFS= read -r t; do set -- "$@" --text "$t"; done <"$W/texts"
 set -- "$@" --text "eagle" --text "Zürich" --text "hunter2" --text "rendezvous"
+eval "ia=\$${a}_HOME/identity ib=\$${b}_HOME/identity"
+set -- "$@" --identity "$ia" --identity "$ib"
 $PY "$E2E_LIB/proxy.py" scan "$W/rec" --min-data 7 "$@" >"$W/scan.log" 2>&1 || {
 	cat "$W/scan.log"; fail "secrets crossed the wire (or the recording is empty)"; }
+# The identity keys scan looked for are the right ones: they give the
+# fingerprints keyd prints.
+grep -q "identity .*/$a.home/identity: public key [0-9a-f]*, fingerprint $fa\$" "$W/scan.log" &&
+grep -q "identity .*/$b.home/identity: public key [0-9a-f]*, fingerprint $fb\$" "$W/scan.log" ||
+	{ cat "$W/scan.log"; fail "the identity keys derived from the seeds do not give keyd's fingerprints"; }
 note "notice: $(grep 'sizes' "$W/scan.log")"
 note "$(tail -n 1 "$W/scan.log")"
 note "ok: nothing in the clear; the early message was held, then delivered once"

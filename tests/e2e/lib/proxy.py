@@ -4,7 +4,8 @@
 
     proxy.py serve --upstream HOST:PORT [--listen 127.0.0.1:0] [--record DIR]
                    [--attack ACTION:CONN:NTH]...
-    proxy.py scan DIR [--text STR]... [--fpr FPR]... [--min-data N]
+    proxy.py scan DIR [--text STR]... [--fpr FPR]... [--identity SEEDFILE]...
+                  [--min-data N]
 
 serve: accepts clients (numbered 0, 1, ... in accept order), connects each to
 the relay, and forwards relay frames (PROTOCOL.md section 1: a 10-byte header
@@ -45,7 +46,9 @@ and on handshake messages:
 
 scan: reads every recorded file in DIR and fails (exit 1, naming each hit) if a
 --text (UTF-8; also searched as UTF-16) or a --fpr (searched as lower/upper
-hex, bare or grouped by ':' or '-', raw bytes and base64) occurs anywhere; it
+hex, bare or grouped by ':' or '-', raw bytes and base64) or the Ed25519
+public key of an --identity seed file (keyd's HOME/identity: raw, hex, base64,
+either end) occurs anywhere; it
 also checks the recording is not empty and holds at least --min-data e2e DATA
 frames, so a scan of nothing cannot pass, and that every e2e DATA message is
 10 + a padding bucket (64 .. 4096) + 16 bytes long (length hiding).
@@ -56,6 +59,7 @@ Python 3 standard library only.
 import argparse
 import base64
 import binascii
+import hashlib
 import os
 import re
 import secrets
@@ -113,6 +117,50 @@ def p256_pub():
     x, y = r
     assert (y * y - (x * x * x + A * x + B)) % P == 0
     return b"\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big")
+
+
+# Ed25519 (RFC 8032 section 5.1), only to derive a public key from a keyd
+# identity seed so scan can look for the raw identity key on the wire.
+EP = 2 ** 255 - 19
+ED = -121665 * pow(121666, -1, EP) % EP
+
+
+def _ed_add(p1, p2):
+    a = (p1[1] - p1[0]) * (p2[1] - p2[0]) % EP
+    b = (p1[1] + p1[0]) * (p2[1] + p2[0]) % EP
+    c = 2 * p1[3] * p2[3] * ED % EP
+    d = 2 * p1[2] * p2[2] % EP
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % EP, g * h % EP, f * g % EP, e * h % EP)
+
+
+def ed25519_pub(seed):
+    """The public key (32 bytes) of an Ed25519 secret seed."""
+    gy = 4 * pow(5, -1, EP) % EP
+    x2 = (gy * gy - 1) * pow(ED * gy * gy + 1, -1, EP) % EP
+    gx = pow(x2, (EP + 3) // 8, EP)
+    if (gx * gx - x2) % EP:
+        gx = gx * pow(2, (EP - 1) // 4, EP) % EP
+    if gx & 1:
+        gx = EP - gx
+    pt, acc = (gx, gy, 1, gx * gy % EP), (0, 1, 1, 0)
+    h = hashlib.sha512(seed).digest()
+    a = int.from_bytes(h[:32], "little")
+    a = (a & ((1 << 254) - 8)) | (1 << 254)
+    while a:
+        if a & 1:
+            acc = _ed_add(acc, pt)
+        pt = _ed_add(pt, pt)
+        a >>= 1
+    zi = pow(acc[2], -1, EP)
+    x, y = acc[0] * zi % EP, acc[1] * zi % EP
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+def veil_fpr(pub):
+    """keyd's fingerprint text of an identity public key (PROTOCOL.md)."""
+    d = hashlib.sha256(b"veil/1 fingerprint" + pub).hexdigest()[:40]
+    return ":".join(d[i:i + 4] for i in range(0, 40, 4))
 
 
 class Log:
@@ -396,6 +444,23 @@ def scan(args):
     for t in args.text:
         needles.append(("text %r" % t, t.encode()))
         needles.append(("text %r as UTF-16" % t, t.encode("utf-16-le")))
+    for path in args.identity:
+        with open(path, "rb") as fh:
+            seed = fh.read()
+        if len(seed) != 32:
+            print("scan: %s is not a 32-byte identity seed" % path)
+            return 1
+        pub = ed25519_pub(seed)
+        # The test compares this with keyd --fingerprint, which proves the
+        # derived key is the one to look for.
+        print("scan: identity %s: public key %s, fingerprint %s" % (
+            path, pub.hex(), veil_fpr(pub)))
+        for label, form in (("raw", pub), ("hex", pub.hex().encode()),
+                            ("HEX", pub.hex().upper().encode()),
+                            ("base64", base64.b64encode(pub).rstrip(b"=")),
+                            ("first 12 bytes", pub[:12]),
+                            ("last 12 bytes", pub[-12:])):
+            needles.append(("identity key of %s (%s)" % (path, label), form))
     for fp in args.fpr:
         for form in fpr_forms(fp):
             needles.append(("fingerprint %s as %r" % (fp, form), form))
@@ -434,6 +499,7 @@ def main():
     c.add_argument("dir")
     c.add_argument("--text", action="append", default=[])
     c.add_argument("--fpr", action="append", default=[])
+    c.add_argument("--identity", action="append", default=[])
     c.add_argument("--min-data", type=int, default=1)
     args = ap.parse_args()
     if args.cmd == "scan":
