@@ -42,6 +42,9 @@
 #define KB_TEXT		256	/* plaintext bytes per message */
 #define KB_FANOUT	30	/* peers in one batched seal */
 #define KB_SINGLE	2000	/* single seals (then opens) per run */
+#define KB_PIPE		1024	/* opens sent KB_DEPTH at a time, per run */
+#define KB_DEPTH	16	/* keyd answers a burst of requests per wake-up */
+_Static_assert(KB_PIPE % KB_DEPTH == 0, "whole bursts");
 #define KB_BATCHES	600	/* batched seal requests per run */
 #define KB_HS_BATCH	50	/* handshakes between closes (keyd keeps 256 per client) */
 #define KB_HS_SECS	0.6	/* handshake time per run */
@@ -164,19 +167,27 @@ kb_io(int fd, void *p, size_t n, int wr)
 	return 0;
 }
 
-/* Sends kb_req to p, reads the answer into kb_ans; exits unless it is `want`. */
+/* Appends kb_req, encoded, to kb_wbuf at *off. */
 static void
-kb_call(struct kb_peer *p, uint8_t want)
+kb_encode(size_t *off)
 {
 	struct vbuf b;
+	int r;
+
+	vbuf_writer(&b, kb_wbuf + *off, sizeof(kb_wbuf) - *off);
+	if ((r = proto_ipc_encode(&b, &kb_req)) != 0)
+		kb_fail("encode", r);
+	*off += b.vb_len;
+}
+
+/* Reads one answer from p into kb_ans; exits unless it is `want`. */
+static void
+kb_recv(struct kb_peer *p, uint8_t want)
+{
 	size_t len;
 	int r;
 
-	vbuf_writer(&b, kb_wbuf, sizeof(kb_wbuf));
-	if ((r = proto_ipc_encode(&b, &kb_req)) != 0)
-		kb_fail("encode", r);
-	if (kb_io(p->p_fd, kb_wbuf, b.vb_len, 1) != 0 ||
-	    kb_io(p->p_fd, kb_rbuf, IPC_LEN_HDR, 0) != 0)
+	if (kb_io(p->p_fd, kb_rbuf, IPC_LEN_HDR, 0) != 0)
 		kb_fail(p->p_name, 0);
 	if ((r = proto_ipc_length(kb_rbuf, IPC_LEN_HDR, &len)) != 0)
 		kb_fail("answer length", r);
@@ -193,6 +204,18 @@ kb_call(struct kb_peer *p, uint8_t want)
 		fprintf(stderr, "keyd_bench: %s answered 0x%02x, wanted 0x%02x\n",
 		    p->p_name, kb_ans.im_code, want);
 	exit(1);
+}
+
+/* Sends kb_req to p, reads the answer into kb_ans; exits unless it is `want`. */
+static void
+kb_call(struct kb_peer *p, uint8_t want)
+{
+	size_t off = 0;
+
+	kb_encode(&off);
+	if (kb_io(p->p_fd, kb_wbuf, off, 1) != 0)
+		kb_fail(p->p_name, 0);
+	kb_recv(p, want);
 }
 
 static void
@@ -541,11 +564,12 @@ kb_target(double limit, const char *op, double ratio, const char *label)
 int
 main(int argc, char **argv)
 {
-	static uint8_t sealed[KB_SINGLE][E2E_MAX];
-	static size_t sealedlen[KB_SINGLE];
+	static uint8_t sealed[KB_SINGLE + KB_PIPE][E2E_MAX];
+	static size_t sealedlen[KB_SINGLE + KB_PIPE];
 	struct kb_peer a = { -1, 0, "keyd A" }, b = { -1, 0, "keyd B" };
 	struct kb_stat prim[PR_N], seal_us, open_us, batch_rate, batch_us, hs_rate, hs_cpu;
-	struct kb_stat seal_cpu, open_cpu, batch_cpu, so_ratio;
+	struct kb_stat seal_cpu, open_cpu, batch_cpu, so_ratio, pipe_us, pipe_cpu;
+	size_t off;
 	struct kb_prim_ctx pc;
 	const char *sa = NULL, *sb = NULL;
 	uint32_t ha[KB_FANOUT], hb[KB_FANOUT], hsa[KB_HS_BATCH], hsb[KB_HS_BATCH];
@@ -593,6 +617,8 @@ main(int argc, char **argv)
 	memset(&open_cpu, 0, sizeof(open_cpu));
 	memset(&batch_cpu, 0, sizeof(batch_cpu));
 	memset(&so_ratio, 0, sizeof(so_ratio));
+	memset(&pipe_us, 0, sizeof(pipe_us));
+	memset(&pipe_cpu, 0, sizeof(pipe_cpu));
 	memset(text, 'm', sizeof(text));
 
 	kb_prim_setup(&pc, &child);
@@ -619,8 +645,13 @@ main(int argc, char **argv)
 		kb_add(&prim[PR_RTT], kb_prim_time(&pc, PR_RTT));
 		/* Single seals, stored; then B opens them in order. */
 		c0 = kb_cpu_ns(a.p_pid);
+		t0 = c1 = t1 = 0;
 		t0 = kb_now();
-		for (i = 0; i < KB_SINGLE; i++) {
+		for (i = 0; i < KB_SINGLE + KB_PIPE; i++) {
+			if (i == KB_SINGLE) {	/* the rest, untimed, feed the pipelined opens */
+				t1 = kb_now();
+				c1 = kb_cpu_ns(a.p_pid);
+			}
 			memset(&kb_req, 0, sizeof(kb_req));
 			kb_req.im_code = REQ_SEAL;
 			kb_req.im_count = 1;
@@ -634,8 +665,6 @@ main(int argc, char **argv)
 			memcpy(sealed[i], kb_ans.im_items[0].it_blob, kb_ans.im_items[0].it_bloblen);
 			sealedlen[i] = kb_ans.im_items[0].it_bloblen;
 		}
-		t1 = kb_now();
-		c1 = kb_cpu_ns(a.p_pid);
 		kb_add(&seal_us, (double)(t1 - t0) / 1e3 / KB_SINGLE);
 		kb_add(&seal_cpu, (double)(c1 - c0) / 1e3 / KB_SINGLE);
 		c0 = kb_cpu_ns(b.p_pid);
@@ -654,6 +683,32 @@ main(int argc, char **argv)
 		c1 = kb_cpu_ns(b.p_pid);
 		kb_add(&open_us, (double)(t1 - t0) / 1e3 / KB_SINGLE);
 		kb_add(&open_cpu, (double)(c1 - c0) / 1e3 / KB_SINGLE);
+
+		/* The same opens, KB_DEPTH requests written before any answer is read. */
+		c0 = kb_cpu_ns(b.p_pid);
+		t0 = kb_now();
+		for (i = KB_SINGLE; i < KB_SINGLE + KB_PIPE; i += KB_DEPTH) {
+			off = 0;
+			for (j = 0; j < KB_DEPTH; j++) {
+				memset(&kb_req, 0, sizeof(kb_req));
+				kb_req.im_code = REQ_OPEN;
+				kb_req.im_handle = hb[0];
+				kb_req.im_blob = sealed[i + j];
+				kb_req.im_bloblen = sealedlen[i + j];
+				kb_encode(&off);
+			}
+			if (kb_io(b.p_fd, kb_wbuf, off, 1) != 0)
+				kb_fail(b.p_name, 0);
+			for (j = 0; j < KB_DEPTH; j++) {
+				kb_recv(&b, ANS_OPENED);
+				if (kb_ans.im_kind != OPEN_TEXT || kb_ans.im_textlen != sizeof(text))
+					kb_fail("pipelined open: not the text sealed", 0);
+			}
+		}
+		t1 = kb_now();
+		c1 = kb_cpu_ns(b.p_pid);
+		kb_add(&pipe_us, (double)(t1 - t0) / 1e3 / KB_PIPE);
+		kb_add(&pipe_cpu, (double)(c1 - c0) / 1e3 / KB_PIPE);
 		/*
 		 * Target: seal+open <= 3 x primitives + one socket round trip each.
 		 * The wall time of a request is keyd's CPU plus the round trip, and
@@ -719,6 +774,9 @@ main(int argc, char **argv)
 	kb_row("open, 1 message per request", &open_us, "us", 2);
 	printf("   %-44s %.0f msgs/s\n", "", 1e6 / kb_med(&open_us));
 	kb_row("  keyd B CPU per open", &open_cpu, "us", 2);
+	kb_row("open, 16 requests in flight, per message", &pipe_us, "us", 2);
+	printf("   %-44s %.0f msgs/s\n", "", 1e6 / kb_med(&pipe_us));
+	kb_row("  keyd B CPU per open, 16 in flight", &pipe_cpu, "us", 2);
 	kb_row("seal batched to 30 peers, per sealed msg", &batch_us, "us", 3);
 	kb_row("seal batched to 30 peers", &batch_rate, "sealed msgs/s", 0);
 	kb_row("  keyd A CPU per sealed msg, batched", &batch_cpu, "us", 3);
