@@ -645,7 +645,7 @@ main(int argc, char **argv)
 		kb_add(&prim[PR_RTT], kb_prim_time(&pc, PR_RTT));
 		/* Single seals, stored; then B opens them in order. */
 		c0 = kb_cpu_ns(a.p_pid);
-		t0 = c1 = t1 = 0;
+		c1 = t1 = 0;
 		t0 = kb_now();
 		for (i = 0; i < KB_SINGLE + KB_PIPE; i++) {
 			if (i == KB_SINGLE) {	/* the rest, untimed, feed the pipelined opens */
