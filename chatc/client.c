@@ -912,6 +912,14 @@ process_input(struct client *c)
 		}
 		handle_line(c, p, (size_t)(nl - p));
 		c->c_inoff += (size_t)(nl - p) + 1;
+		/*
+		 * Out as we go, not in one burst at the end: a burst larger
+		 * than the relay's per-member bound would get the receiver
+		 * dropped as a slow reader. A failure shows in the main loop.
+		 */
+		if (c->c_r->rl_fd != -1 && c->c_r->rl_outlen >= RELAY_FLUSH_AT &&
+		    relay_flush(c->c_r) != 0)
+			break;
 	}
 	if (c->c_inoff == c->c_inlen)
 		c->c_inoff = c->c_inlen = 0;
@@ -1140,14 +1148,24 @@ client_run(const struct chatc_opts *o, const uint8_t room[static ROOM_ID_LEN],
 		if (pfd[2].revents != 0)
 			client_die(c, "lost keyd (connection closed); nothing more is sent");
 		if (pfd[1].fd != -1 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			if (relay_read(c->c_r) != 0) {
-				relay_lost(c, "connection closed");
+			int rd = relay_read(c->c_r), nf = 0;
+
+			/*
+			 * Keep taking bytes off the socket between frames: keyd
+			 * opens one at a time, and the relay must not see us lag.
+			 * Frames already read are handled even after EOF.
+			 */
+			while (c->c_r->rl_fd != -1 && (rc = relay_next(c->c_r, &f)) == 1) {
+				on_frame(c, &f);
+				if (++nf % 32 == 0 && rd == 0 && c->c_r->rl_fd != -1)
+					rd = relay_read(c->c_r);
+			}
+			if (c->c_r->rl_fd != -1 && rc < 0) {
+				relay_lost(c, veil_strerror(rc));
 				continue;
 			}
-			while (c->c_r->rl_fd != -1 && (rc = relay_next(c->c_r, &f)) == 1)
-				on_frame(c, &f);
-			if (rc < 0 && c->c_r->rl_fd != -1) {
-				relay_lost(c, veil_strerror(rc));
+			if (c->c_r->rl_fd != -1 && rd != 0) {
+				relay_lost(c, rd == VEIL_E_ALLOC ? "out of memory" : "connection closed");
 				continue;
 			}
 		}

@@ -29,8 +29,16 @@
 #define RECONNECT_GIVEUP_MS	30000
 #define CONNECT_TIMEOUT_MS	3000
 #define EOF_HOLD_WAIT_MS	8000	/* EOF with held lines: wait at most this long for a peer */
-#define RELAY_OUT_HIGH		(1024 * 1024)	/* stop reading input above this backlog */
+#define RELAY_OUT_HIGH		(256 * 1024)	/* stop reading input above this backlog */
+#define RELAY_FLUSH_AT		4096	/* write to the relay as soon as this much waits */
 #define RELAY_OUT_MAX		(16 * 1024 * 1024)
+/*
+ * relayd drops a member whose queue passes its bound (256 KiB), so chatc
+ * takes frames off the socket as they come and keeps its own backlog while
+ * keyd opens them: a burst from a fast sender waits here, not at the relay.
+ */
+#define RELAY_IN_MAX		(16 * 1024 * 1024)
+#define RELAY_READ_CHUNK	65536
 #define KEYDC_TIMEOUT_MS	10000	/* keyd silent this long counts as lost */
 
 /* ---- options.c ---- */
@@ -231,9 +239,10 @@ struct addrinfo;
 struct relay {
 	int		 rl_fd;		/* -1 when not connected */
 	struct addrinfo	*rl_ai;		/* resolved before the sandbox */
-	uint8_t		 rl_in[FRAME_HDR_LEN + FRAME_MAX_LIMIT];
+	uint8_t		*rl_in;		/* frames read, not yet all taken */
+	size_t		 rl_incap;
 	size_t		 rl_inlen;
-	size_t		 rl_used;	/* bytes of the frame last returned */
+	size_t		 rl_used;	/* bytes at the front already taken */
 	uint8_t		*rl_out;
 	size_t		 rl_outlen;
 	size_t		 rl_outcap;
@@ -254,7 +263,11 @@ int	relay_send(struct relay *r, uint8_t type, uint16_t dst,
 	    const uint8_t *payload, size_t len) VEIL_WUR;
 /* Writes what it can. 0, or VEIL_E_SYSTEM when the connection is gone. */
 int	relay_flush(struct relay *r) VEIL_WUR;
-/* Reads what is there. 0, or VEIL_E_SYSTEM on EOF / error. */
+/*
+ * Reads what is there (up to RELAY_IN_MAX waiting in all). 0, or
+ * VEIL_E_SYSTEM on EOF / error (frames already read can still be taken),
+ * VEIL_E_ALLOC when the buffer cannot grow.
+ */
 int	relay_read(struct relay *r) VEIL_WUR;
 /*
  * The next whole frame from the input: 1 with *f (pointing into the buffer,

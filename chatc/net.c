@@ -189,18 +189,30 @@ relay_flush(struct relay *r)
 int
 relay_read(struct relay *r)
 {
+	size_t ncap;
 	ssize_t n;
+	uint8_t *p;
 
 	if (r->rl_fd == -1)
 		return VEIL_E_SYSTEM;
-	if (r->rl_used > 0) {
+	if (r->rl_used > 0 && (r->rl_used == r->rl_inlen ||
+	    r->rl_incap - r->rl_inlen < RELAY_READ_CHUNK)) {
 		memmove(r->rl_in, r->rl_in + r->rl_used, r->rl_inlen - r->rl_used);
 		r->rl_inlen -= r->rl_used;
 		r->rl_used = 0;
 	}
-	if (r->rl_inlen == sizeof(r->rl_in))
-		return 0;	/* a whole frame is waiting to be taken */
-	n = read(r->rl_fd, r->rl_in + r->rl_inlen, sizeof(r->rl_in) - r->rl_inlen);
+	if (r->rl_incap - r->rl_inlen < RELAY_READ_CHUNK && r->rl_incap < RELAY_IN_MAX) {
+		ncap = r->rl_incap == 0 ? 2 * RELAY_READ_CHUNK : 2 * r->rl_incap;
+		if (ncap > RELAY_IN_MAX)
+			ncap = RELAY_IN_MAX;
+		if ((p = realloc(r->rl_in, ncap)) == NULL)
+			return VEIL_E_ALLOC;
+		r->rl_in = p;
+		r->rl_incap = ncap;
+	}
+	if (r->rl_inlen == r->rl_incap)
+		return 0;	/* our backlog is full: the relay's bound decides */
+	n = read(r->rl_fd, r->rl_in + r->rl_inlen, r->rl_incap - r->rl_inlen);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
 	if (n <= 0)
@@ -249,6 +261,9 @@ relay_free(struct relay *r)
 	free(r->rl_out);
 	r->rl_out = NULL;
 	r->rl_outcap = 0;
+	free(r->rl_in);
+	r->rl_in = NULL;
+	r->rl_incap = 0;
 	if (r->rl_ai != NULL)
 		freeaddrinfo(r->rl_ai);
 	r->rl_ai = NULL;

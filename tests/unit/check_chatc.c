@@ -611,8 +611,9 @@ START_TEST(test_relay_reassembly)
 	ck_assert_int_eq(got, 3);
 	close(sv[1]);
 	ck_assert_int_eq(relay_read(&rl), VEIL_E_SYSTEM);	/* EOF: the relay is gone */
-	relay_close(&rl);
+	relay_free(&rl);
 	ck_assert_int_eq(rl.rl_fd, -1);
+	ck_assert_ptr_null(rl.rl_in);
 }
 END_TEST
 
@@ -629,7 +630,7 @@ START_TEST(test_relay_malformed)
 	ck_assert_int_eq(write(sv[1], bad, sizeof(bad)), (ssize_t)sizeof(bad));
 	ck_assert_int_eq(relay_read(&rl), 0);
 	ck_assert_int_lt(relay_next(&rl, &f), 0);	/* version 9 */
-	relay_close(&rl);
+	relay_free(&rl);
 	close(sv[1]);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	relay_init(&rl);
@@ -638,7 +639,7 @@ START_TEST(test_relay_malformed)
 	ck_assert_int_eq(write(sv[1], join, sizeof(join)), (ssize_t)sizeof(join));
 	ck_assert_int_eq(relay_read(&rl), 0);
 	ck_assert_int_lt(relay_next(&rl, &f), 0);
-	relay_close(&rl);
+	relay_free(&rl);
 	close(sv[1]);
 }
 END_TEST
