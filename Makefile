@@ -120,6 +120,7 @@ e2e: all
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all $(O)/unit-tests
+	$(Q)$(MAKE) --no-print-directory analyze
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory e2e
 

@@ -385,7 +385,7 @@ ui_resize(struct ui *u)
 static size_t
 ui_prev_cp(const struct ui *u, size_t off)
 {
-	if (off == 0)
+	if (off == 0 || off > sizeof(u->u_in))
 		return 0;
 	off--;
 	while (off > 0 && (u->u_in[off] & 0xc0) == 0x80)

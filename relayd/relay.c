@@ -407,11 +407,10 @@ relayd_signal_event(struct ev_loop *el, int fd, void *data, int mask)
 {
 	struct relayd *r = ev_user(el);
 	struct signalfd_siginfo si;
-	ssize_t n;
 
 	(void)data;
 	(void)mask;
-	while ((n = read(fd, &si, sizeof(si))) == (ssize_t)sizeof(si)) {
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1)
 			relayd_print_stats(r, stderr);
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
@@ -768,6 +767,7 @@ relayd_listen(struct relayd *r, const struct sockaddr_storage *ss, socklen_t len
 	int fd, one = 1, rc, saved;
 	uint16_t port;
 
+	memset(&got, 0, sizeof(got));
 	if (r->r_nlisten >= RELAYD_MAX_LISTEN) {
 		errno = EMFILE;
 		return VEIL_E_SYSTEM;

@@ -63,6 +63,7 @@ room_table_init(struct room_table *t, unsigned int room_size, const uint8_t key[
 	memset(t, 0, sizeof(*t));
 	if (room_size < 2 || room_size > ROOM_SIZE_MAX)
 		return VEIL_E_INVALID;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of room pointers */
 	if ((t->rt_buckets = calloc(ROOM_BUCKETS_MIN, sizeof(*t->rt_buckets))) == NULL)
 		return VEIL_E_ALLOC;
 	t->rt_nbuckets = ROOM_BUCKETS_MIN;
@@ -114,8 +115,10 @@ room_grow(struct room_table *t)
 	struct room **nb, *r, *next;
 	size_t i, n = t->rt_nbuckets * 2, h;
 
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of room pointers */
 	if (t->rt_count < t->rt_nbuckets || n > SIZE_MAX / sizeof(*nb))
 		return;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of room pointers */
 	if ((nb = calloc(n, sizeof(*nb))) == NULL)
 		return;
 	for (i = 0; i < t->rt_nbuckets; i++) {

@@ -199,7 +199,7 @@ sbx_install(const struct sbx_rule *rules, size_t nrules)
 	 * Only the native architecture: a syscall made through another ABI
 	 * (i386 int 0x80, x32) kills the whole process, not one thread.
 	 */
-	if ((rc = seccomp_arch_exist(ctx, arch)) != 0 &&
+	if (seccomp_arch_exist(ctx, arch) != 0 &&
 	    (rc = seccomp_arch_add(ctx, arch)) != 0) {
 		fprintf(stderr, "sandbox: seccomp_arch_add: %s\n", strerror(-rc));
 		goto out;
