@@ -70,7 +70,9 @@ int	proto_e2e_peek_type(const uint8_t *p, size_t n);
 
 /*
  * Handshake identity plaintexts (inside RESP and FIN): id(32) || u8 nicklen ||
- * nick [|| sig(64) when with_sig]. Nick checked by proto_nick_valid.
+ * nick [|| sig(64) when with_sig]. Nick checked by proto_nick_valid
+ * (VEIL_E_NICK; over NICK_MAX VEIL_E_OVERSIZE on decode). decode with
+ * with_sig needs sig non-NULL; without, *sig (if sig is given) is NULL.
  */
 int	proto_hs_id_encode(struct vbuf *out, const uint8_t id[static ED25519_PUB_LEN],
 	    const uint8_t *nick, size_t nicklen, const uint8_t *sig) VEIL_WUR;
@@ -85,7 +87,10 @@ size_t	proto_pad_bucket(size_t need);
  * Inner plaintext: kind u8 || len u16 || body || zero bytes up to the bucket.
  * encode writes exactly proto_pad_bucket(3 + bodylen) bytes. decode requires
  * n to be a bucket, len to fit, the body to suit the kind (TEXT 1..MSG_MAX,
- * REKEY_* exactly 65, CLOSE 0) and every padding byte to be zero.
+ * REKEY_* exactly 65, CLOSE 0) and every padding byte to be zero. n must be
+ * the smallest bucket that holds 3 + len (one encoding per plaintext).
+ * Errors: VEIL_E_LENGTH (sizes), VEIL_E_TYPE (kind), VEIL_E_OVERSIZE (text
+ * over MSG_MAX), VEIL_E_INVALID (non-zero padding).
  */
 int	proto_inner_encode(struct vbuf *out, uint8_t kind, const uint8_t *body,
 	    size_t bodylen) VEIL_WUR;

@@ -62,8 +62,9 @@ struct frame {
 /*
  * Parses only the 10-byte header at p (n >= FRAME_HDR_LEN needed, else
  * VEIL_E_TRUNCATED) and checks version, type for this direction, and
- * fr_len <= max_payload (VEIL_E_OVERSIZE). Lets a stream reader learn how many
- * bytes to wait for before anything is allocated. fr_payload is left NULL.
+ * fr_len <= max_payload (VEIL_E_OVERSIZE; a max_payload above FRAME_MAX_LIMIT
+ * counts as FRAME_MAX_LIMIT). Lets a stream reader learn how many bytes to
+ * wait for before anything is allocated. fr_payload is left NULL.
  */
 int	proto_frame_header(const uint8_t *p, size_t n, enum frame_dir dir,
 	    uint32_t max_payload, struct frame *f) VEIL_WUR;
@@ -83,7 +84,9 @@ int	proto_frame_encode(struct vbuf *out, enum frame_dir dir,
 
 /*
  * Reads the member ids out of a decoded FT_WELCOME payload into ids (at most
- * max of them) and sets *n. VEIL_E_LENGTH when the payload is inconsistent.
+ * max of them) and sets *n. VEIL_E_LENGTH when the payload is inconsistent,
+ * VEIL_E_INVALID for a bad id, VEIL_E_TYPE if f is not a WELCOME,
+ * VEIL_E_NOSPACE (and *n = 0) when there are more than max ids.
  */
 int	proto_welcome_members(const struct frame *f, uint16_t *ids, size_t max,
 	    size_t *n) VEIL_WUR;

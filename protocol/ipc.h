@@ -118,13 +118,17 @@ int	proto_ipc_length(const uint8_t *p, size_t n, size_t *len) VEIL_WUR;
  * Decodes one message body (the code byte and its fields, without the length
  * prefix) of exactly n bytes. is_answer selects which codes are allowed:
  * requests (0) or answers (1). Lengths, counts, nicknames, kinds and trust
- * values are all checked; leftovers give VEIL_E_TRAILING. Pointers in *m
- * point into p. On error *m is zeroed.
+ * values are all checked (PROTOCOL.md 3: a bad nickname is VEIL_E_NICK, a
+ * handle of 0 outside IPC_ANS_ERROR VEIL_E_INVALID); leftovers give
+ * VEIL_E_TRAILING. Pointers in *m point into p. On error *m is zeroed.
  */
 int	proto_ipc_decode(const uint8_t *p, size_t n, int is_answer,
 	    struct ipc_msg *m) VEIL_WUR;
 
-/* Encodes *m with its length prefix, checking the same rules as decode. */
+/*
+ * Encodes *m with its length prefix, checking the same rules as decode (it
+ * decodes what it wrote). On any error nothing is left in out.
+ */
 int	proto_ipc_encode(struct vbuf *out, const struct ipc_msg *m) VEIL_WUR;
 
 #endif
