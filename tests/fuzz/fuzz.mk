@@ -3,8 +3,9 @@
 # in-process, with the protocol sources compiled straight into each one.
 #
 #   make fuzz              every harness for FUZZ_SECONDS (default 60) each
-#   make fuzz-smoke        every harness for FUZZ_SMOKE_SECONDS (default 10) each
+#   make fuzz-smoke        every harness for FUZZ_SMOKE_SECONDS (default 8) each
 #   make fuzz-corpus       rewrite the seed corpora (tests/fuzz/mkcorpus.py)
+#   make fuzz-cov          line coverage of the corpora per source file (llvm-cov)
 #
 # A crash, leak, sanitizer report or harness abort fails the target and leaves
 # the input in $(O)/fuzz/crash-<harness>-*; the committed seed corpus in
@@ -70,4 +71,33 @@ fuzz-smoke: $(FUZZ_BINS)
 fuzz-corpus:
 	$(Q)python3 tests/fuzz/mkcorpus.py
 
-.PHONY: fuzz-corpus
+# Line coverage the corpora reach: each harness rebuilt with source-based
+# coverage (no sanitizers), run once over its seeds and what `make fuzz`
+# found in $(O)/fuzz/work, then one llvm-cov report per source file.
+LLVM_PROFDATA	?= $(firstword $(shell command -v llvm-profdata-14 llvm-profdata 2>/dev/null))
+LLVM_COV	?= $(firstword $(shell command -v llvm-cov-14 llvm-cov 2>/dev/null))
+FUZZ_COV_CFLAGS	:= -std=c11 -g -O0 $(WARN) -D_GNU_SOURCE -fsanitize=fuzzer \
+		   -fprofile-instr-generate -fcoverage-mapping \
+		   -Iprotocol -Ikeyd -Isandbox -Irelayd -Ichatc
+FUZZ_COV_BINS	:= $(addprefix $(O)/fuzz-cov/,$(FUZZ_NAMES))
+
+$(O)/fuzz-cov/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRC) $(wildcard protocol/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  COVCC   $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_COV_CFLAGS) -o $@ $< $(PROTO_SRC) \
+		$(FUZZ_EXTRA_$(notdir $@)) $(FUZZ_LIBS_$(notdir $@))
+
+fuzz-cov: $(FUZZ_COV_BINS)
+	$(Q)rm -f $(O)/fuzz-cov/*.profraw
+	$(Q)for h in $(FUZZ_NAMES); do \
+		mkdir -p $(O)/fuzz/work/$$h; \
+		LLVM_PROFILE_FILE=$(O)/fuzz-cov/$$h.profraw $(O)/fuzz-cov/$$h -runs=0 \
+			-max_len=$(FUZZ_MAXLEN) $(O)/fuzz/work/$$h tests/fuzz/corpus/$$h \
+			> $(O)/fuzz-cov/$$h.log 2>&1 || { tail -n 20 $(O)/fuzz-cov/$$h.log; exit 1; }; \
+	done
+	$(Q)$(LLVM_PROFDATA) merge -sparse -o $(O)/fuzz-cov/all.profdata $(O)/fuzz-cov/*.profraw
+	$(Q)$(LLVM_COV) report -instr-profile=$(O)/fuzz-cov/all.profdata \
+		$(firstword $(FUZZ_COV_BINS)) $(addprefix -object ,$(wordlist 2,99,$(FUZZ_COV_BINS))) \
+		$(sort $(PROTO_SRC) $(foreach h,$(FUZZ_NAMES),$(FUZZ_EXTRA_$(h))))
+
+.PHONY: fuzz-corpus fuzz-cov

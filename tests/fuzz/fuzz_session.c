@@ -224,6 +224,21 @@ rec_rekey(struct peer *pp, struct rec *r)
 	r->n = w.vb_len;
 }
 
+/* pp opens the recorded REKEY_INIT init; its REKEY_RESP goes to r. */
+static void
+rec_answer(struct peer *pp, const struct rec *init, struct rec *r)
+{
+	static struct vs_opened o;
+	struct vbuf w;
+
+	r->kind = OPEN_REKEY;
+	vbuf_writer(&w, r->b, sizeof(r->b));
+	if (vs_open(pp->s, init->b, init->n, &o, &w) != 0 || o.vo_kind != OPEN_REKEY ||
+	    w.vb_len == 0)
+		abort();
+	r->n = w.vb_len;
+}
+
 static void
 rec_close(struct peer *pp, struct rec *r)
 {
@@ -238,7 +253,9 @@ rec_close(struct peer *pp, struct rec *r)
 
 /*
  * The pools: texts of several padding buckets, a rekey in the middle, texts
- * after it (still in epoch 0 until the answer comes), and a CLOSE last. Each
+ * after it (still in epoch 0 until the answer comes), and a CLOSE last; bob
+ * starts a rekey, then answers alice's (a collision: the handshake
+ * initiator's rekey wins), so its later texts need that answer opened. Each
  * side seals its pool into the same fresh established pair, so every
  * recorded message opens on a fresh pair as long as the opener got there.
  */
@@ -261,6 +278,7 @@ setup(void)
 	npool_ba = 0;
 	rec_text(&B, &pool_ba[npool_ba++], 3, 'g');
 	rec_rekey(&B, &pool_ba[npool_ba++]);
+	rec_answer(&B, &pool_ab[4], &pool_ba[npool_ba++]);
 	rec_text(&B, &pool_ba[npool_ba++], 125, 'h');
 	rec_text(&B, &pool_ba[npool_ba++], 2000, 'i');
 	rec_close(&B, &pool_ba[npool_ba++]);
