@@ -396,6 +396,29 @@ START_TEST(bitflip_header)
 }
 END_TEST
 
+START_TEST(encode_data_sizes)
+{
+	/* The encoder refuses a ciphertext that is not a bucket plus tag, either side. */
+	static uint8_t out[2 * E2E_MAX];
+	struct e2e_msg m = { .em_type = E2E_DATA, .em_ct = ctbuf };
+	struct vbuf w;
+
+	vbuf_writer(&w, out, sizeof(out));
+	m.em_ctlen = PAD_MAX + AEAD_TAG_LEN + 1;
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_OVERSIZE);
+	m.em_ctlen = 2 * PAD_MAX + AEAD_TAG_LEN;
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_OVERSIZE);
+	m.em_ctlen = PAD_MIN + AEAD_TAG_LEN - 1;
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_TRUNCATED);
+	m.em_ctlen = PAD_MIN;
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_TRUNCATED);
+	ck_assert_uint_eq(w.vb_len, 0);
+	m.em_ctlen = PAD_MAX + AEAD_TAG_LEN;
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), 0);
+	ck_assert_uint_eq(w.vb_len, E2E_MAX);
+}
+END_TEST
+
 START_TEST(encode_nospace)
 {
 	uint8_t out[66];
@@ -884,6 +907,19 @@ START_TEST(inner_text_over_max_in_bucket)
 }
 END_TEST
 
+START_TEST(inner_encode_null_body)
+{
+	uint8_t out[PAD_MAX];
+	struct vbuf w;
+
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, NULL, 5), VEIL_E_INVALID);
+	ck_assert_int_eq(proto_inner_encode(&w, IK_REKEY_INIT, NULL, P256_PUB_LEN),
+	    VEIL_E_INVALID);
+	ck_assert_uint_eq(w.vb_len, 0);
+}
+END_TEST
+
 START_TEST(inner_encode_nospace)
 {
 	uint8_t out[PAD_MIN - 1];
@@ -1146,6 +1182,7 @@ suite_e2e(void)
 	tcase_add_test(msg, decode_error_zeroes_msg);
 	tcase_add_test(msg, bitflip_header);
 	tcase_add_test(msg, encode_nospace);
+	tcase_add_test(msg, encode_data_sizes);
 	tcase_add_test(msg, encode_checks_rules);
 
 	tcase_add_test(hs, hs_id_roundtrip);
@@ -1177,6 +1214,7 @@ suite_e2e(void)
 	tcase_add_test(pad, inner_padding_not_minimal);
 	tcase_add_test(pad, inner_text_over_max_in_bucket);
 	tcase_add_test(pad, inner_encode_nospace);
+	tcase_add_test(pad, inner_encode_null_body);
 
 	tcase_add_test(nk, nick_lengths);
 	tcase_add_test(nk, nick_allowed_chars);

@@ -1075,6 +1075,17 @@ START_TEST(welcome_members_inconsistent)
 }
 END_TEST
 
+START_TEST(welcome_members_null_payload)
+{
+	struct frame f = { FT_WELCOME, 0, 2, 4, NULL };
+	uint16_t ids[4];
+	size_t n = 9;
+
+	ck_assert_int_eq(proto_welcome_members(&f, ids, 4, &n), VEIL_E_LENGTH);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 START_TEST(strerror_codes)
 {
 	uint8_t c;
@@ -1217,6 +1228,7 @@ suite_frame(void)
 	tcase_add_test(lim, welcome_members_nospace);
 	tcase_add_test(lim, welcome_members_wrong_type);
 	tcase_add_test(lim, welcome_members_inconsistent);
+	tcase_add_test(lim, welcome_members_null_payload);
 	tcase_add_test(lim, strerror_codes);
 	tcase_add_test(lim, limits_consistent);
 

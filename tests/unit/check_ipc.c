@@ -1089,6 +1089,31 @@ START_TEST(encode_nospace)
 }
 END_TEST
 
+START_TEST(encode_nospace_every_code)
+{
+	/* Every message, cut off at every capacity: NOSPACE and nothing left. */
+	static uint8_t small[IPC_LEN_HDR + 1024];
+	struct ipc_msg m;
+	struct vbuf w;
+	enum sample s;
+	size_t n, cap;
+
+	for (s = S_HELLO; s <= A_ERROR; s++) {
+		n = enc(s);
+		ck_assert_uint_le(n, sizeof(small));
+		sample(s, &m);
+		for (cap = 0; cap < n; cap++) {
+			vbuf_writer(&w, small, cap);
+			ck_assert_int_eq(proto_ipc_encode(&w, &m), VEIL_E_NOSPACE);
+			ck_assert_uint_eq(w.vb_len, 0);
+		}
+		vbuf_writer(&w, small, n);
+		OK(proto_ipc_encode(&w, &m));
+		ck_assert_mem_eq(small, out, n);
+	}
+}
+END_TEST
+
 START_TEST(encode_refuses_invalid)
 {
 	uint8_t buf[256];
@@ -1353,6 +1378,7 @@ suite_ipc(void)
 	tcase_add_test(cd, length_truncated);
 
 	tcase_add_test(en, encode_nospace);
+	tcase_add_test(en, encode_nospace_every_code);
 	tcase_add_test(en, encode_refuses_invalid);
 	tcase_add_test(en, encode_unknown_code);
 	tcase_add_test(en, encode_null_pointers);
