@@ -30,7 +30,7 @@ struct client {
 	uint8_t		 c_room[ROOM_ID_LEN];
 	uint8_t		 c_myfpr[FPR_LEN];
 	struct keydc	*c_k;
-	struct relay	*c_r;
+	struct rl_conn	*c_r;
 	struct ui	*c_ui;
 	struct peers	 c_peers;
 	struct holdq	 c_hold;
@@ -282,7 +282,7 @@ close_session(struct client *c, struct peer *p, int send_close)
 	p->pe_handle = 0;
 	if (send_close && a->im_code == ANS_CLOSE && a->im_bloblen > 0 &&
 	    c->c_r->rl_fd != -1 &&
-	    relay_send(c->c_r, FT_DATA, p->pe_id, a->im_blob, a->im_bloblen) != 0)
+	    rl_send(c->c_r, FT_DATA, p->pe_id, a->im_blob, a->im_bloblen) != 0)
 		out_text(c, UI_WARN, "could not tell %s the session ended", p->pe_name);
 }
 
@@ -295,13 +295,13 @@ send_blob(struct client *c, struct peer *p, const uint8_t *blob, size_t n)
 
 	if (n == 0 || p->pe_state == PS_REFUSED)
 		return;
-	if ((r = relay_send(c->c_r, FT_DATA, p->pe_id, blob, n)) != 0)
+	if ((r = rl_send(c->c_r, FT_DATA, p->pe_id, blob, n)) != 0)
 		out_text(c, UI_WARN, "not sent to %s: %s", p->pe_name,
 		    r == VEIL_E_LIMIT ? "the relay is not keeping up" : veil_strerror(r));
 }
 
 static void
-relay_lost(struct client *c, const char *why)
+rl_lost(struct client *c, const char *why)
 {
 	size_t i;
 	int64_t now = now_ms();
@@ -315,7 +315,7 @@ relay_lost(struct client *c, const char *why)
 		close_session(c, p, 0);
 		peers_del(p);
 	}
-	relay_close(c->c_r);
+	rl_close(c->c_r);
 	c->c_me = 0;
 	if (c->c_lost_since == 0) {
 		c->c_lost_since = now;
@@ -326,7 +326,7 @@ relay_lost(struct client *c, const char *why)
 }
 
 static void
-relay_try(struct client *c)
+rl_try(struct client *c)
 {
 	int64_t now = now_ms(), left;
 	int e;
@@ -335,7 +335,7 @@ relay_try(struct client *c)
 	if (left <= 0)
 		client_die(c, "relay %s unreachable (gave up after %d s)", c->c_o->co_relay,
 		    RECONNECT_GIVEUP_MS / 1000);
-	if (relay_connect(c->c_r, left < CONNECT_TIMEOUT_MS ? (int)left :
+	if (rl_connect(c->c_r, left < CONNECT_TIMEOUT_MS ? (int)left :
 	    CONNECT_TIMEOUT_MS) != 0) {
 		e = errno;
 		if (!c->c_ever_joined && !c->c_said_unreachable) {
@@ -348,8 +348,8 @@ relay_try(struct client *c)
 		    c->c_backoff * 2;
 		return;
 	}
-	if (relay_send(c->c_r, FT_JOIN, MEMBER_NONE, c->c_room, ROOM_ID_LEN) != 0) {
-		relay_close(c->c_r);
+	if (rl_send(c->c_r, FT_JOIN, MEMBER_NONE, c->c_room, ROOM_ID_LEN) != 0) {
+		rl_close(c->c_r);
 		client_die(c, "cannot encode JOIN");
 	}
 	c->c_join_sent = c->c_last_rx = c->c_last_ping = now_ms();
@@ -585,7 +585,7 @@ on_frame(struct client *c, const struct frame *f)
 		if (code == FE_ROOM_FULL || code == FE_SERVER_FULL)
 			client_die(c, "relay %s refused us: %s", c->c_o->co_relay,
 			    proto_frame_strerror(code));
-		relay_lost(c, proto_frame_strerror(code));
+		rl_lost(c, proto_frame_strerror(code));
 		return;
 	}
 	if (c->c_me == 0) {
@@ -593,7 +593,7 @@ on_frame(struct client *c, const struct frame *f)
 			return;
 		if (proto_welcome_members(f, ids, ROOM_SIZE_MAX, &n) != 0 ||
 		    f->fr_dst == MEMBER_NONE || f->fr_dst > MEMBER_MAX) {
-			relay_lost(c, "malformed WELCOME");
+			rl_lost(c, "malformed WELCOME");
 			return;
 		}
 		c->c_me = f->fr_dst;
@@ -878,7 +878,7 @@ process_input(struct client *c)
 	uint8_t *p, *nl;
 	size_t avail;
 
-	while (!c->c_quit && c->c_r->rl_outlen < RELAY_OUT_HIGH) {
+	while (!c->c_quit && c->c_r->rl_outlen < RL_OUT_HIGH) {
 		p = c->c_in + c->c_inoff;
 		avail = c->c_inlen - c->c_inoff;
 		if (avail == 0)
@@ -917,8 +917,8 @@ process_input(struct client *c)
 		 * than the relay's per-member bound would get the receiver
 		 * dropped as a slow reader. A failure shows in the main loop.
 		 */
-		if (c->c_r->rl_fd != -1 && c->c_r->rl_outlen >= RELAY_FLUSH_AT &&
-		    relay_flush(c->c_r) != 0)
+		if (c->c_r->rl_fd != -1 && c->c_r->rl_outlen >= RL_FLUSH_AT &&
+		    rl_flush(c->c_r) != 0)
 			break;
 	}
 	if (c->c_inoff == c->c_inlen)
@@ -1003,7 +1003,7 @@ finish(struct client *c)
 		/* Everything queued reaches the relay, then an orderly close. */
 		end = now_ms() + 5000;
 		while (c->c_r->rl_outlen > 0 && now_ms() < end) {
-			if (relay_flush(c->c_r) != 0)
+			if (rl_flush(c->c_r) != 0)
 				break;
 			if (c->c_r->rl_outlen == 0)
 				break;
@@ -1020,7 +1020,7 @@ finish(struct client *c)
 			    read(c->c_r->rl_fd, junk, sizeof(junk)) <= 0)
 				break;
 		}
-		relay_close(c->c_r);
+		rl_close(c->c_r);
 	}
 	holdq_clear(&c->c_hold);
 	if (c->c_ui != NULL) {
@@ -1055,7 +1055,7 @@ min_timeout(int64_t now, int64_t at, int cur)
 
 int
 client_run(const struct chatc_opts *o, const uint8_t room[static ROOM_ID_LEN],
-    const uint8_t myfpr[static FPR_LEN], struct keydc *k, struct relay *r,
+    const uint8_t myfpr[static FPR_LEN], struct keydc *k, struct rl_conn *r,
     struct ui *u)
 {
 	struct client *c = &g_client;
@@ -1093,24 +1093,24 @@ client_run(const struct chatc_opts *o, const uint8_t room[static ROOM_ID_LEN],
 		if (c->c_quit)
 			return finish(c);
 		if (c->c_r->rl_fd == -1 && now >= c->c_next_try) {
-			relay_try(c);
+			rl_try(c);
 			now = now_ms();
 		}
 		if (c->c_r->rl_fd != -1) {
 			if (c->c_me == 0 && now - c->c_join_sent > KEEPALIVE_SEC * 1000) {
-				relay_lost(c, "no WELCOME");
+				rl_lost(c, "no WELCOME");
 				continue;
 			}
 			if (now - c->c_last_rx >= KEEPALIVE_MISSES * KEEPALIVE_SEC * 1000) {
-				relay_lost(c, "keepalives unanswered");
+				rl_lost(c, "keepalives unanswered");
 				continue;
 			}
 			if (c->c_me != 0 && now - c->c_last_ping >= KEEPALIVE_SEC * 1000) {
-				if (relay_send(c->c_r, FT_PING, MEMBER_NONE, NULL, 0) == 0)
+				if (rl_send(c->c_r, FT_PING, MEMBER_NONE, NULL, 0) == 0)
 					c->c_last_ping = now;
 			}
-			if (c->c_r->rl_outlen > 0 && relay_flush(c->c_r) != 0) {
-				relay_lost(c, "write failed");
+			if (c->c_r->rl_outlen > 0 && rl_flush(c->c_r) != 0) {
+				rl_lost(c, "write failed");
 				continue;
 			}
 		}
@@ -1129,7 +1129,7 @@ client_run(const struct chatc_opts *o, const uint8_t room[static ROOM_ID_LEN],
 		if (c->c_eof && c->c_hold.hq_count > 0)
 			tmo = min_timeout(now, c->c_eof_at + EOF_HOLD_WAIT_MS, tmo);
 
-		pfd[0].fd = (!c->c_eof && c->c_r->rl_outlen < RELAY_OUT_HIGH &&
+		pfd[0].fd = (!c->c_eof && c->c_r->rl_outlen < RL_OUT_HIGH &&
 		    !input_pending(c)) ? STDIN_FILENO : -1;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = c->c_r->rl_fd;
@@ -1148,29 +1148,29 @@ client_run(const struct chatc_opts *o, const uint8_t room[static ROOM_ID_LEN],
 		if (pfd[2].revents != 0)
 			client_die(c, "lost keyd (connection closed); nothing more is sent");
 		if (pfd[1].fd != -1 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			int rd = relay_read(c->c_r), nf = 0;
+			int rd = rl_read(c->c_r), nf = 0;
 
 			/*
 			 * Keep taking bytes off the socket between frames: keyd
 			 * opens one at a time, and the relay must not see us lag.
 			 * Frames already read are handled even after EOF.
 			 */
-			while (c->c_r->rl_fd != -1 && (rc = relay_next(c->c_r, &f)) == 1) {
+			while (c->c_r->rl_fd != -1 && (rc = rl_next(c->c_r, &f)) == 1) {
 				on_frame(c, &f);
 				if (++nf % 32 == 0 && rd == 0 && c->c_r->rl_fd != -1)
-					rd = relay_read(c->c_r);
+					rd = rl_read(c->c_r);
 			}
 			if (c->c_r->rl_fd != -1 && rc < 0) {
-				relay_lost(c, veil_strerror(rc));
+				rl_lost(c, veil_strerror(rc));
 				continue;
 			}
 			if (c->c_r->rl_fd != -1 && rd != 0) {
-				relay_lost(c, rd == VEIL_E_ALLOC ? "out of memory" : "connection closed");
+				rl_lost(c, rd == VEIL_E_ALLOC ? "out of memory" : "connection closed");
 				continue;
 			}
 		}
-		if (c->c_r->rl_fd != -1 && c->c_r->rl_outlen > 0 && relay_flush(c->c_r) != 0) {
-			relay_lost(c, "write failed");
+		if (c->c_r->rl_fd != -1 && c->c_r->rl_outlen > 0 && rl_flush(c->c_r) != 0) {
+			rl_lost(c, "write failed");
 			continue;
 		}
 		if (pfd[0].fd != -1 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))

@@ -29,16 +29,16 @@
 #define RECONNECT_GIVEUP_MS	30000
 #define CONNECT_TIMEOUT_MS	3000
 #define EOF_HOLD_WAIT_MS	8000	/* EOF with held lines: wait at most this long for a peer */
-#define RELAY_OUT_HIGH		(256 * 1024)	/* stop reading input above this backlog */
-#define RELAY_FLUSH_AT		4096	/* write to the relay as soon as this much waits */
-#define RELAY_OUT_MAX		(16 * 1024 * 1024)
+#define RL_OUT_HIGH		(256 * 1024)	/* stop reading input above this backlog */
+#define RL_FLUSH_AT		4096	/* write to the relay as soon as this much waits */
+#define RL_OUT_MAX		(16 * 1024 * 1024)
 /*
  * relayd drops a member whose queue passes its bound (256 KiB), so chatc
  * takes frames off the socket as they come and keeps its own backlog while
  * keyd opens them: a burst from a fast sender waits here, not at the relay.
  */
-#define RELAY_IN_MAX		(16 * 1024 * 1024)
-#define RELAY_READ_CHUNK	65536
+#define RL_IN_MAX		(16 * 1024 * 1024)
+#define RL_READ_CHUNK	65536
 #define KEYDC_TIMEOUT_MS	10000	/* keyd silent this long counts as lost */
 
 /* ---- options.c ---- */
@@ -236,7 +236,7 @@ void	keydc_close(struct keydc *k);
 
 struct addrinfo;
 
-struct relay {
+struct rl_conn {
 	int		 rl_fd;		/* -1 when not connected */
 	struct addrinfo	*rl_ai;		/* resolved before the sandbox */
 	uint8_t		*rl_in;		/* frames read, not yet all taken */
@@ -249,36 +249,36 @@ struct relay {
 };
 
 /* Not connected, nothing resolved, empty buffers. */
-void	relay_init(struct relay *r);
+void	rl_init(struct rl_conn *r);
 /* getaddrinfo(host, port), TCP. 0 or VEIL_E_SYSTEM with a reason in err. */
-int	relay_resolve(struct relay *r, const char *host, const char *port,
+int	rl_resolve(struct rl_conn *r, const char *host, const char *port,
 	    char *err, size_t errlen) VEIL_WUR;
 /*
  * Connects to the first resolved address that answers within timeout_ms in
  * all. 0, or VEIL_E_SYSTEM with errno set.
  */
-int	relay_connect(struct relay *r, int timeout_ms) VEIL_WUR;
+int	rl_connect(struct rl_conn *r, int timeout_ms) VEIL_WUR;
 /* Queues one frame to the relay. 0, VEIL_E_LIMIT (backlog full) or an encode error. */
-int	relay_send(struct relay *r, uint8_t type, uint16_t dst,
+int	rl_send(struct rl_conn *r, uint8_t type, uint16_t dst,
 	    const uint8_t *payload, size_t len) VEIL_WUR;
 /* Writes what it can. 0, or VEIL_E_SYSTEM when the connection is gone. */
-int	relay_flush(struct relay *r) VEIL_WUR;
+int	rl_flush(struct rl_conn *r) VEIL_WUR;
 /*
- * Reads what is there (up to RELAY_IN_MAX waiting in all). 0, or
+ * Reads what is there (up to RL_IN_MAX waiting in all). 0, or
  * VEIL_E_SYSTEM on EOF / error (frames already read can still be taken),
  * VEIL_E_ALLOC when the buffer cannot grow.
  */
-int	relay_read(struct relay *r) VEIL_WUR;
+int	rl_read(struct rl_conn *r) VEIL_WUR;
 /*
  * The next whole frame from the input: 1 with *f (pointing into the buffer,
  * valid until the next call), 0 when more bytes are needed, or a negative
  * veil_err for a frame that breaks PROTOCOL.md.
  */
-int	relay_next(struct relay *r, struct frame *f) VEIL_WUR;
+int	rl_next(struct rl_conn *r, struct frame *f) VEIL_WUR;
 /* Closes the connection and drops both buffers' contents. */
-void	relay_close(struct relay *r);
-/* relay_close, then frees the output buffer and the resolved addresses. */
-void	relay_free(struct relay *r);
+void	rl_close(struct rl_conn *r);
+/* rl_close, then frees the output buffer and the resolved addresses. */
+void	rl_free(struct rl_conn *r);
 
 /* ---- the interactive screen (ui.c) ---- */
 
@@ -326,7 +326,7 @@ struct client;
  * u the screen or NULL for batch mode. Returns the exit status.
  */
 int	client_run(const struct chatc_opts *o, const uint8_t room[static ROOM_ID_LEN],
-	    const uint8_t myfpr[static FPR_LEN], struct keydc *k, struct relay *r,
+	    const uint8_t myfpr[static FPR_LEN], struct keydc *k, struct rl_conn *r,
 	    struct ui *u);
 /* Asks the main loop to stop (signal-safe): quit = 1 on SIGINT/TERM/HUP, resize on SIGWINCH. */
 void	client_signal(int sig);

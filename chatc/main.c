@@ -19,7 +19,7 @@
 #include "sbx.h"
 
 static struct keydc g_keyd;
-static struct relay g_relay;
+static struct rl_conn g_relay;
 
 static void
 on_signal(int sig)
@@ -138,8 +138,8 @@ main(int argc, char **argv)
 		early_error(batch, "cannot compute the room id");
 		return 1;
 	}
-	relay_init(&g_relay);
-	if (relay_resolve(&g_relay, o.co_host, o.co_port, err, sizeof(err)) != 0) {
+	rl_init(&g_relay);
+	if (rl_resolve(&g_relay, o.co_host, o.co_port, err, sizeof(err)) != 0) {
 		early_error(batch, "relay %s unreachable: %s", o.co_relay, err);
 		return 1;
 	}
@@ -182,6 +182,6 @@ main(int argc, char **argv)
 	}
 	e = client_run(&o, room, myfpr, &g_keyd, &g_relay, u);
 	keydc_close(&g_keyd);
-	relay_free(&g_relay);
+	rl_free(&g_relay);
 	return e;
 }

@@ -22,14 +22,14 @@
 #include "err.h"
 
 void
-relay_init(struct relay *r)
+rl_init(struct rl_conn *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->rl_fd = -1;
 }
 
 int
-relay_resolve(struct relay *r, const char *host, const char *port, char *err,
+rl_resolve(struct rl_conn *r, const char *host, const char *port, char *err,
     size_t errlen)
 {
 	struct addrinfo hints;
@@ -104,13 +104,13 @@ fail:
 }
 
 int
-relay_connect(struct relay *r, int timeout_ms)
+rl_connect(struct rl_conn *r, int timeout_ms)
 {
 	const struct addrinfo *ai;
 	int64_t end = net_now_ms() + timeout_ms, left;
 	int fd, e = ECONNREFUSED;
 
-	relay_close(r);
+	rl_close(r);
 	for (ai = r->rl_ai; ai != NULL; ai = ai->ai_next) {
 		left = end - net_now_ms();
 		if (left <= 0) {
@@ -128,7 +128,7 @@ relay_connect(struct relay *r, int timeout_ms)
 }
 
 int
-relay_send(struct relay *r, uint8_t type, uint16_t dst, const uint8_t *payload,
+rl_send(struct rl_conn *r, uint8_t type, uint16_t dst, const uint8_t *payload,
     size_t len)
 {
 	struct frame f;
@@ -141,7 +141,7 @@ relay_send(struct relay *r, uint8_t type, uint16_t dst, const uint8_t *payload,
 		return VEIL_E_STATE;
 	if (len > FRAME_MAX_LIMIT)
 		return VEIL_E_OVERSIZE;
-	if (RELAY_OUT_MAX - r->rl_outlen < need)
+	if (RL_OUT_MAX - r->rl_outlen < need)
 		return VEIL_E_LIMIT;
 	if (r->rl_outcap - r->rl_outlen < need) {
 		ncap = r->rl_outcap == 0 ? 65536 : r->rl_outcap;
@@ -166,7 +166,7 @@ relay_send(struct relay *r, uint8_t type, uint16_t dst, const uint8_t *payload,
 }
 
 int
-relay_flush(struct relay *r)
+rl_flush(struct rl_conn *r)
 {
 	ssize_t w;
 
@@ -187,7 +187,7 @@ relay_flush(struct relay *r)
 }
 
 int
-relay_read(struct relay *r)
+rl_read(struct rl_conn *r)
 {
 	size_t ncap;
 	ssize_t n;
@@ -196,15 +196,15 @@ relay_read(struct relay *r)
 	if (r->rl_fd == -1)
 		return VEIL_E_SYSTEM;
 	if (r->rl_used > 0 && (r->rl_used == r->rl_inlen ||
-	    r->rl_incap - r->rl_inlen < RELAY_READ_CHUNK)) {
+	    r->rl_incap - r->rl_inlen < RL_READ_CHUNK)) {
 		memmove(r->rl_in, r->rl_in + r->rl_used, r->rl_inlen - r->rl_used);
 		r->rl_inlen -= r->rl_used;
 		r->rl_used = 0;
 	}
-	if (r->rl_incap - r->rl_inlen < RELAY_READ_CHUNK && r->rl_incap < RELAY_IN_MAX) {
-		ncap = r->rl_incap == 0 ? 2 * RELAY_READ_CHUNK : 2 * r->rl_incap;
-		if (ncap > RELAY_IN_MAX)
-			ncap = RELAY_IN_MAX;
+	if (r->rl_incap - r->rl_inlen < RL_READ_CHUNK && r->rl_incap < RL_IN_MAX) {
+		ncap = r->rl_incap == 0 ? 2 * RL_READ_CHUNK : 2 * r->rl_incap;
+		if (ncap > RL_IN_MAX)
+			ncap = RL_IN_MAX;
 		if ((p = realloc(r->rl_in, ncap)) == NULL)
 			return VEIL_E_ALLOC;
 		r->rl_in = p;
@@ -222,7 +222,7 @@ relay_read(struct relay *r)
 }
 
 int
-relay_next(struct relay *r, struct frame *f)
+rl_next(struct rl_conn *r, struct frame *f)
 {
 	const uint8_t *p = r->rl_in + r->rl_used;
 	size_t avail = r->rl_inlen - r->rl_used, total;
@@ -238,13 +238,13 @@ relay_next(struct relay *r, struct frame *f)
 		return 0;
 	if ((rc = proto_frame_decode(p, total, FRAME_TO_CLIENT, FRAME_MAX_LIMIT, f)) != 0)
 		return rc;
-	/* Consumed now; the bytes stay in place until the next relay_read. */
+	/* Consumed now; the bytes stay in place until the next rl_read. */
 	r->rl_used += total;
 	return 1;
 }
 
 void
-relay_close(struct relay *r)
+rl_close(struct rl_conn *r)
 {
 	if (r->rl_fd != -1)
 		close(r->rl_fd);
@@ -255,9 +255,9 @@ relay_close(struct relay *r)
 }
 
 void
-relay_free(struct relay *r)
+rl_free(struct rl_conn *r)
 {
-	relay_close(r);
+	rl_close(r);
 	free(r->rl_out);
 	r->rl_out = NULL;
 	r->rl_outcap = 0;

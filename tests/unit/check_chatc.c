@@ -544,7 +544,7 @@ END_TEST
 
 /* ---- relay frames from a socket ---- */
 
-static struct relay rl;
+static struct rl_conn rl;
 
 static size_t
 mkframe(uint8_t *out, size_t cap, uint8_t type, uint16_t src, uint16_t dst,
@@ -577,7 +577,7 @@ START_TEST(test_relay_reassembly)
 	n += mkframe(wire + n, sizeof(wire) - n, FT_DATA, 3, 7, blob, sizeof(blob));
 	n += mkframe(wire + n, sizeof(wire) - n, FT_LEFT, 4, 0, NULL, 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	relay_init(&rl);
+	rl_init(&rl);
 	rl.rl_fd = sv[0];
 	/* Byte by byte at first, then in odd chunks: frames come out whole. */
 	for (off = 0; off < n; ) {
@@ -587,8 +587,8 @@ START_TEST(test_relay_reassembly)
 			chunk = n - off;
 		ck_assert_int_eq(write(sv[1], wire + off, chunk), (ssize_t)chunk);
 		off += chunk;
-		ck_assert_int_eq(relay_read(&rl), 0);
-		while ((r = relay_next(&rl, &f)) == 1) {
+		ck_assert_int_eq(rl_read(&rl), 0);
+		while ((r = rl_next(&rl, &f)) == 1) {
 			switch (got++) {
 			case 0:
 				ck_assert_int_eq(f.fr_type, FT_WELCOME);
@@ -610,8 +610,8 @@ START_TEST(test_relay_reassembly)
 	}
 	ck_assert_int_eq(got, 3);
 	close(sv[1]);
-	ck_assert_int_eq(relay_read(&rl), VEIL_E_SYSTEM);	/* EOF: the relay is gone */
-	relay_free(&rl);
+	ck_assert_int_eq(rl_read(&rl), VEIL_E_SYSTEM);	/* EOF: the relay is gone */
+	rl_free(&rl);
 	ck_assert_int_eq(rl.rl_fd, -1);
 	ck_assert_ptr_null(rl.rl_in);
 }
@@ -625,21 +625,21 @@ START_TEST(test_relay_malformed)
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	relay_init(&rl);
+	rl_init(&rl);
 	rl.rl_fd = sv[0];
 	ck_assert_int_eq(write(sv[1], bad, sizeof(bad)), (ssize_t)sizeof(bad));
-	ck_assert_int_eq(relay_read(&rl), 0);
-	ck_assert_int_lt(relay_next(&rl, &f), 0);	/* version 9 */
-	relay_free(&rl);
+	ck_assert_int_eq(rl_read(&rl), 0);
+	ck_assert_int_lt(rl_next(&rl, &f), 0);	/* version 9 */
+	rl_free(&rl);
 	close(sv[1]);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	relay_init(&rl);
+	rl_init(&rl);
 	rl.rl_fd = sv[0];
 	/* A client-only type coming from the relay is refused. */
 	ck_assert_int_eq(write(sv[1], join, sizeof(join)), (ssize_t)sizeof(join));
-	ck_assert_int_eq(relay_read(&rl), 0);
-	ck_assert_int_lt(relay_next(&rl, &f), 0);
-	relay_free(&rl);
+	ck_assert_int_eq(rl_read(&rl), 0);
+	ck_assert_int_lt(rl_next(&rl, &f), 0);
+	rl_free(&rl);
 	close(sv[1]);
 }
 END_TEST
@@ -650,26 +650,26 @@ START_TEST(test_relay_send_queue)
 	uint8_t blob[5] = { 1, 2, 3, 4, 5 };
 	int sv[2];
 
-	relay_init(&rl);
-	ck_assert_int_eq(relay_send(&rl, FT_PING, 0, NULL, 0), VEIL_E_STATE);	/* closed */
+	rl_init(&rl);
+	ck_assert_int_eq(rl_send(&rl, FT_PING, 0, NULL, 0), VEIL_E_STATE);	/* closed */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	relay_init(&rl);
+	rl_init(&rl);
 	rl.rl_fd = sv[0];
 	memset(room, 0x5a, sizeof(room));
-	ck_assert_int_eq(relay_send(&rl, FT_JOIN, MEMBER_NONE, room, sizeof(room)), 0);
-	ck_assert_int_eq(relay_send(&rl, FT_DATA, 9, blob, sizeof(blob)), 0);
+	ck_assert_int_eq(rl_send(&rl, FT_JOIN, MEMBER_NONE, room, sizeof(room)), 0);
+	ck_assert_int_eq(rl_send(&rl, FT_DATA, 9, blob, sizeof(blob)), 0);
 	/* Frames the relay would refuse are not queued. */
-	ck_assert_int_ne(relay_send(&rl, FT_DATA, MEMBER_NONE, blob, sizeof(blob)), 0);
-	ck_assert_int_ne(relay_send(&rl, FT_JOIN, MEMBER_NONE, room, 31), 0);
-	ck_assert_int_ne(relay_send(&rl, FT_WELCOME, 1, NULL, 0), 0);
+	ck_assert_int_ne(rl_send(&rl, FT_DATA, MEMBER_NONE, blob, sizeof(blob)), 0);
+	ck_assert_int_ne(rl_send(&rl, FT_JOIN, MEMBER_NONE, room, 31), 0);
+	ck_assert_int_ne(rl_send(&rl, FT_WELCOME, 1, NULL, 0), 0);
 	ck_assert_uint_eq(rl.rl_outlen, 2 * FRAME_HDR_LEN + 32 + 5);
-	ck_assert_int_eq(relay_flush(&rl), 0);
+	ck_assert_int_eq(rl_flush(&rl), 0);
 	ck_assert_uint_eq(rl.rl_outlen, 0);
 	ck_assert_int_eq(read(sv[1], got, sizeof(got)), 2 * FRAME_HDR_LEN + 32 + 5);
 	ck_assert_str_eq(unit_tohex(got, FRAME_HDR_LEN), "01010000000000000020");
 	ck_assert_str_eq(unit_tohex(got + FRAME_HDR_LEN + 32, FRAME_HDR_LEN + 5),
 	    "0105000000090000000501020304" "05");
-	relay_free(&rl);
+	rl_free(&rl);
 	close(sv[1]);
 }
 END_TEST
