@@ -76,7 +76,9 @@ esc_utf8_valid(const uint8_t *p, size_t n)
 static int
 esc_bidi(uint32_t cp)
 {
-	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+	/* Unicode's whole Bidi_Control set: marks (ALM, LRM, RLM) reorder too. */
+	return cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 size_t

@@ -120,6 +120,12 @@ START_TEST(test_escape_bidi)
 {
 	ck_assert_str_eq(ESC("abc\xe2\x80\xae" "def"), "abc\\u202edef");
 	ck_assert_str_eq(ESC("\xe2\x81\xa6x\xe2\x81\xa9"), "\\u2066x\\u2069");
+	/* The marks are Bidi_Control too: RLM/LRM/ALM can reorder what is shown. */
+	ck_assert_str_eq(ESC("a\xe2\x80\x8f" "1"), "a\\u200f1");
+	ck_assert_str_eq(ESC("\xe2\x80\x8e"), "\\u200e");
+	ck_assert_str_eq(ESC("\xd8\x9c"), "\\u061c");
+	/* Neighbours stay as they are. */
+	ck_assert_str_eq(ESC("\xe2\x80\x8d"), "\xe2\x80\x8d");
 }
 END_TEST
 
