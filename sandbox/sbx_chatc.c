@@ -30,9 +30,19 @@ const struct sbx_rule sbx_chatc_rules[] = {
 	ALLOW("close"),
 	ALLOW("poll"),
 	ALLOW("ppoll"),
-	/* Reconnecting to the relay: TCP over IPv4 or IPv6, nothing else. */
-	{ "socket", SBX_ALLOW, 2, { ARG_EQ(0, AF_INET), ARG_MASK(1, 0xf, SOCK_STREAM) } },
-	{ "socket", SBX_ALLOW, 2, { ARG_EQ(0, AF_INET6), ARG_MASK(1, 0xf, SOCK_STREAM) } },
+	/*
+	 * Reconnecting to the relay: TCP over IPv4 or IPv6, nothing else. The
+	 * protocol too (0 or IPPROTO_TCP): SOCK_STREAM alone also admits SCTP
+	 * and MPTCP, kernel code chatc has no use for.
+	 */
+	{ "socket", SBX_ALLOW, 3, { ARG_EQ(0, AF_INET), ARG_MASK(1, 0xf, SOCK_STREAM),
+	    ARG_EQ(2, 0) } },
+	{ "socket", SBX_ALLOW, 3, { ARG_EQ(0, AF_INET), ARG_MASK(1, 0xf, SOCK_STREAM),
+	    ARG_EQ(2, IPPROTO_TCP) } },
+	{ "socket", SBX_ALLOW, 3, { ARG_EQ(0, AF_INET6), ARG_MASK(1, 0xf, SOCK_STREAM),
+	    ARG_EQ(2, 0) } },
+	{ "socket", SBX_ALLOW, 3, { ARG_EQ(0, AF_INET6), ARG_MASK(1, 0xf, SOCK_STREAM),
+	    ARG_EQ(2, IPPROTO_TCP) } },
 	ALLOW("connect"),
 	{ "getsockopt", SBX_ALLOW, 2, { ARG_EQ(1, SOL_SOCKET), ARG_EQ(2, SO_ERROR) } },
 	{ "setsockopt", SBX_ALLOW, 2, { ARG_EQ(1, IPPROTO_TCP), ARG_EQ(2, TCP_NODELAY) } },

@@ -37,7 +37,7 @@ enum probe {
 	P_ALLOWED, P_EXECVE, P_OPENAT, P_OPEN, P_PTRACE, P_SOCKET_UNIX, P_SOCKET_UDP,
 	P_SOCKET_RAW, P_SOCKET_NETLINK, P_BIND, P_LISTEN, P_SENDTO, P_SETSOCKOPT_OTHER,
 	P_GETSOCKOPT_OTHER, P_IOCTL_TIOCSTI, P_IOCTL_TCSETS_OUT, P_MMAP_EXEC,
-	P_MPROTECT_EXEC, P_FORK, P_KILL,
+	P_MPROTECT_EXEC, P_FORK, P_KILL, P_SOCKET_SCTP,
 };
 
 /* A TCP port on 127.0.0.1 nobody listens on (bound, never listened, closed). */
@@ -147,6 +147,10 @@ probe_run(enum probe p, int sv, uint16_t port)
 		break;
 	case P_SOCKET_RAW:
 		syscall(SYS_socket, AF_INET6, SOCK_RAW, IPPROTO_TCP);
+		break;
+	case P_SOCKET_SCTP:
+		/* A stream socket, but not TCP (132 = IPPROTO_SCTP). */
+		syscall(SYS_socket, AF_INET, SOCK_STREAM, 132);
 		break;
 	case P_SOCKET_NETLINK:
 		syscall(SYS_socket, AF_NETLINK, SOCK_RAW, 0);
@@ -259,6 +263,7 @@ START_TEST(test_sbx_chatc_mmap_exec)	{ ASSERT_SIGSYS(probe(P_MMAP_EXEC)); }	END_
 START_TEST(test_sbx_chatc_mprotect_exec) { ASSERT_SIGSYS(probe(P_MPROTECT_EXEC)); } END_TEST
 START_TEST(test_sbx_chatc_fork)		{ ASSERT_SIGSYS(probe(P_FORK)); }	END_TEST
 START_TEST(test_sbx_chatc_kill)		{ ASSERT_SIGSYS(probe(P_KILL)); }	END_TEST
+START_TEST(test_sbx_chatc_socket_sctp)	{ ASSERT_SIGSYS(probe(P_SOCKET_SCTP)); } END_TEST
 
 #else /* VEIL_NO_SANDBOX */
 
@@ -303,6 +308,7 @@ suite_chatc_sandbox(void)
 	tcase_add_test(tc, test_sbx_chatc_mprotect_exec);
 	tcase_add_test(tc, test_sbx_chatc_fork);
 	tcase_add_test(tc, test_sbx_chatc_kill);
+	tcase_add_test(tc, test_sbx_chatc_socket_sctp);
 #else
 	tcase_add_test(tc, test_sbx_chatc_compiled_out);
 #endif
