@@ -5,7 +5,8 @@
 # (bit flips in ciphertext, tag, counter, epoch, version; truncation; drop;
 # replay; reorder; reflection back to alice) or with a handshake (the proxy
 # puts its own P-256 key into HS_INIT or HS_RESP; bit flips in the sealed
-# handshake messages; a lost REKEY_INIT or REKEY_RESP). Every case must end with a
+# handshake messages; each handshake message reflected to its sender; a lost
+# REKEY_INIT or REKEY_RESP). Every case must end with a
 # WARN (or ERROR) at the victim, the untouched messages delivered in order,
 # and nothing false shown: every MSG line is one alice really sent, once.
 . "$E2E_LIB/common.sh"
@@ -15,6 +16,7 @@ K=6			# messages alice sends in each case; the 3rd is attacked
 start_relay relay
 start_keyd alice
 start_keyd bob
+fa=$(fpr_of alice) fb=$(fpr_of bob)
 i=0
 while [ $i -lt $K ]; do i=$((i + 1)); echo "MSG alice message $i of $K, unaltered ✓"; done >"$W/sent"
 
@@ -95,9 +97,9 @@ hs_case() {
 	must_line "$W/$hs_victim.out" '^(WARN|ERROR) ' 1 10
 	e2e_alive alice && printf 'alice after a tampered handshake\n' >"$W/alice.in"
 	e2e_alive bob && printf 'bob after a tampered handshake\n' >"$W/bob.in"
-	wait_line "$W/bob.out" '^(MSG|SECURE) ' 1 1 && fail "$hs_name: bob shows a session or message"
+	wait_line "$W/bob.out" '^(MSG|SECURE) ' 1 0.5 && fail "$hs_name: bob shows a session or message"
 	if [ "$hs_alice_ok" = no ]; then
-		wait_line "$W/alice.out" '^SECURE ' 1 1 && fail "$hs_name: alice shows a session"
+		wait_line "$W/alice.out" '^SECURE ' 1 0.5 && fail "$hs_name: alice shows a session"
 	fi
 	no_line "$W/alice.out" '^MSG '
 	close_input alice; close_input bob
@@ -116,6 +118,49 @@ hs_case flipresp flip-resp:0:1
 hs_case flipfin  flip-fin:1:1
 hs_case flipconf flip-confirm:0:1 alice-may-be-secure
 
+# reflect_case NAME ATTACK: a handshake message is also sent back to its own
+# sender. The session may survive or fail, but nothing false may show: any
+# SECURE names the peer's real fingerprint, any MSG is one the peer sent, and
+# the odd message is reported with a WARN.
+reflect_case() {
+	rf_name=$1
+	run_case "$rf_name" "$2"
+	must_line "$W/px_$rf_name.log" "attack .* done" 1 10
+	rf_end=$(( $(date +%s) + 10 ))
+	until [ "$(cat "$W/alice.out" "$W/bob.out" | grep -c '^WARN ')" -gt 0 ]; do
+		[ "$(date +%s)" -gt "$rf_end" ] && fail "$rf_name: neither side said WARN"
+		sleep 0.05
+	done
+	wait_line "$W/bob.out" '^SECURE ' 1 0.5
+	e2e_alive alice && printf 'alice on %s\n' "$rf_name" >"$W/alice.in"
+	e2e_alive bob && printf 'bob on %s\n' "$rf_name" >"$W/bob.in"
+	wait_line "$W/bob.out" '^MSG ' 1 0.5
+	wait_line "$W/alice.out" '^MSG ' 1 0.5
+	close_input alice; close_input bob
+	wait_exit "$alice_PID" 10 || fail "$rf_name: alice did not exit on EOF"
+	wait_exit "$bob_PID" 10 || fail "$rf_name: bob did not exit on EOF"
+	[ "$(count "$W/alice.out" '^SECURE ')" -eq "$(count "$W/alice.out" "^SECURE bob $fb ")" ] ||
+		fail "$rf_name: alice shows a session that is not bob's: $(grep '^SECURE' "$W/alice.out")"
+	[ "$(count "$W/bob.out" '^SECURE ')" -eq "$(count "$W/bob.out" "^SECURE alice $fa ")" ] ||
+		fail "$rf_name: bob shows a session that is not alice's: $(grep '^SECURE' "$W/bob.out")"
+	[ "$(count "$W/alice.out" '^MSG ')" -eq "$(count "$W/alice.out" "^MSG bob bob on $rf_name\$")" ] ||
+		fail "$rf_name: alice shows a false message"
+	[ "$(count "$W/bob.out" '^MSG ')" -eq "$(count "$W/bob.out" "^MSG alice alice on $rf_name\$")" ] ||
+		fail "$rf_name: bob shows a false message"
+	exactly "$W/alice.out" '^MSG ' "$(count "$W/alice.out" '^MSG ' | sed 's/^[1-9][0-9]*$/1/')"
+	exactly "$W/bob.out" '^MSG ' "$(count "$W/bob.out" '^MSG ' | sed 's/^[1-9][0-9]*$/1/')"
+	rf_out="secure: alice $(count "$W/alice.out" '^SECURE ') bob $(count "$W/bob.out" '^SECURE '); delivered: to bob $(count "$W/bob.out" '^MSG '), to alice $(count "$W/alice.out" '^MSG ')"
+	if [ "$(count "$W/alice.out" '^SECURE ')" -ne "$(count "$W/bob.out" '^SECURE ')" ]; then
+		note "notice: $rf_name leaves a one-sided session ($rf_out); the side that thinks it is secure is not told"
+	fi
+	note "case $rf_name: nothing false shown ($rf_out)"
+}
+# HS_INIT and HS_FIN come from bob (conn 1), HS_RESP and HS_CONFIRM from alice.
+reflect_case rflinit reflect-init:1:1
+reflect_case rflresp reflect-resp:0:1
+reflect_case rflfin  reflect-fin:1:1
+reflect_case rflconf reflect-confirm:0:1
+
 # rekey_case NAME ATTACK: alice types /rekey and the proxy drops her
 # REKEY_INIT (her first DATA frame) or bob's REKEY_RESP (his first). Nothing
 # false may show and the loss must be reported; whether the session recovers
@@ -130,10 +175,10 @@ rekey_case() {
 	for i in 1 2 3; do say alice "alice after the rekey $i"; done
 	must_line "$W/bob.out" '^MSG alice alice after the rekey 3$' 1 10
 	for i in 1 2 3; do say bob "bob after the rekey $i"; done
-	wait_line "$W/alice.out" '^MSG bob bob after the rekey 3$' 1 3 ||
+	wait_line "$W/alice.out" '^MSG bob bob after the rekey 3$' 1 1.5 ||
 		note "notice: $rk_name: bob's messages to alice no longer open after one lost rekey message: $(grep -E '^WARN' "$W/alice.out" | tail -n 1)"
 	say alice /rekey
-	wait_line "$W/alice.out" '^WARN .*rekey(ed)? with bob (\(epoch|failed)' 1 3
+	wait_line "$W/alice.out" '^WARN .*rekey(ed)? with bob (\(epoch|failed)' 1 1.5
 	grep -q '^WARN rekeyed with bob' "$W/alice.out" ||
 		note "notice: $rk_name: a later /rekey does not recover: $(grep -E '^WARN .*rekey' "$W/alice.out" | tail -n 1)"
 	close_input alice; close_input bob
@@ -150,4 +195,4 @@ rekey_case() {
 }
 rekey_case rkinit drop:0:1
 rekey_case rkresp drop:1:1
-note "ok: 15 tamperings of data, 5 of handshakes, 2 of rekeys: all refused, nothing false shown"
+note "ok: 15 tamperings of data, 9 of handshakes, 2 of rekeys: all refused, nothing false shown"

@@ -63,7 +63,7 @@ must_line "$W/alice.out" '^(WARN|ERROR) .*bob' 1 15
 mentions "$W/alice.out" "$fb" || fail "the refusal does not name the pinned fingerprint $fb"
 mentions "$W/alice.out" "$fb2" || fail "the refusal does not name the new fingerprint $fb2"
 say alice "for the real bob only"
-wait_line "$W/bob2.out" '^MSG ' 1 1 && fail "a message reached the impostor"
+wait_line "$W/bob2.out" '^MSG ' 1 0.5 && fail "a message reached the impostor"
 no_line "$W/alice.out" '^SECURE '
 no_line "$W/bob2.out" '^SECURE '
 close_input alice; close_input bob2
@@ -81,7 +81,7 @@ must_line "$W/alice.out" '^(WARN|ERROR) .*bob' 1 15
 mentions "$W/alice.out" "$fb" || fail "the refusal does not name the pinned fingerprint $fb"
 mentions "$W/alice.out" "$fb2" || fail "the refusal does not name the new fingerprint $fb2"
 say alice "for the real bob only, again"
-wait_line "$W/bob2.out" '^MSG ' 1 1 && fail "a message reached the impostor"
+wait_line "$W/bob2.out" '^MSG ' 1 0.5 && fail "a message reached the impostor"
 no_line "$W/alice.out" '^SECURE '
 no_line "$W/bob2.out" '^SECURE '
 close_input alice; close_input bob2

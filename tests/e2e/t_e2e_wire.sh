@@ -28,7 +28,7 @@ say_file "$a" "$W/early"
 # is out, the early line has been dealt with. It must not have left as DATA.
 say "$a" "$($PY -c 'print("y" * 4001)')"
 must_line "$W/$a.out" '^WARN .*(too long|4001)' 1 10
-wait_line "$W/proxy.log" 'conn 0 c2r' 1 1 && fail "chatc sent DATA with nobody in the room: $(grep 'conn 0 c2r' "$W/proxy.log" | head -n 2)"
+wait_line "$W/proxy.log" 'conn 0 c2r' 1 0.5 && fail "chatc sent DATA with nobody in the room: $(grep 'conn 0 c2r' "$W/proxy.log" | head -n 2)"
 no_line "$W/$a.out" '^(MSG|SECURE|ERROR)'
 
 chat "$b" "$room" "$proxy_PORT"

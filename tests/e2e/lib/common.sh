@@ -11,7 +11,7 @@
 #   start_keyd WHO                      -> ${WHO}_KEYD_PID ${WHO}_SOCK ${WHO}_HOME
 #   start_chatc WHO [chatc args]        -> ${WHO}_PID; stdout $W/WHO.out
 #   say WHO TEXT / say_file WHO FILE / close_input WHO
-#   wait_line FILE ERE [COUNT] [SECS]   (poll until COUNT lines match)
+#   wait_line FILE ERE [COUNT] [SECS]   (poll until COUNT lines match; SECS may be 0.5)
 #   wait_exit PID [SECS]                -> $E2E_RC
 #   count FILE ERE, fail MSG, skip MSG, note MSG
 
@@ -82,6 +82,14 @@ need_bins() {
 
 # Milliseconds since the epoch (GNU date).
 now_ms() { date +%s%3N; }
+# secs_ms SECS: SECS (may have a fraction: 0.5) in milliseconds.
+secs_ms() {
+	case $1 in
+	*.*) sm_i=${1%%.*} sm_f=$(printf '%s000' "${1#*.}" | cut -c1-3) ;;
+	*) sm_i=$1 sm_f=000 ;;
+	esac
+	echo $(( ${sm_i:-0} * 1000 + $(echo "$sm_f" | sed 's/^0*//;s/^$/0/') ))
+}
 
 # count FILE ERE: matching lines (0 while FILE does not exist yet).
 count() {
@@ -94,12 +102,12 @@ count() {
 # ERE does not ask for ERROR.
 wait_line() {
 	wl_n=${3:-1}; wl_t=${4:-10}
-	wl_end=$(( $(date +%s) + wl_t ))
+	wl_end=$(( $(now_ms) + $(secs_ms "$wl_t") ))
 	wl_abort=0
 	case "$1:$2" in *.out:*ERROR*) ;; *.out:*) wl_abort=1 ;; esac
 	while :; do
 		[ "$(count "$1" "$2")" -ge "$wl_n" ] && return 0
-		[ "$(date +%s)" -gt "$wl_end" ] && return 1
+		[ "$(now_ms)" -gt "$wl_end" ] && return 1
 		[ $wl_abort -eq 1 ] && [ "$(count "$1" '^ERROR ')" -gt 0 ] && return 1
 		sleep "${E2E_POLL:-0.05}"
 	done

@@ -43,6 +43,9 @@ and on handshake messages:
     swap-resp   replace the ephemeral key in the NTH HS_RESP with our own
     flip-resp, flip-fin, flip-confirm
                 flip one bit in the sealed part of HS_RESP, HS_FIN, HS_CONFIRM
+    reflect-init, reflect-resp, reflect-fin, reflect-confirm
+                deliver the handshake message, and also send it back to its
+                sender as if it came from the peer
 
 scan: reads every recorded file in DIR and fails (exit 1, naming each hit) if a
 --text (UTF-8; also searched as UTF-16) or a --fpr (searched as lower/upper
@@ -78,7 +81,8 @@ DATA_ACTIONS = {"flip-ct", "flip-tag", "flip-ctr", "flip-epoch", "flip-ver",
                 "truncate", "truncate-short", "drop", "replay",
                 "replay-late", "reorder", "reflect"}
 HS_ACTIONS = {"swap-init": 1, "swap-resp": 2, "flip-resp": 2, "flip-fin": 3,
-              "flip-confirm": 4}
+              "flip-confirm": 4, "reflect-init": 1, "reflect-resp": 2,
+              "reflect-fin": 3, "reflect-confirm": 4}
 
 # P-256 (SEC 2), just enough to make a valid public key of our own.
 P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff
@@ -331,10 +335,12 @@ class Conn:
         if act.startswith("swap-"):
             pl[2:67] = p256_pub()
             return [h + bytes(pl)]
-        if act in HS_ACTIONS:
+        if act.startswith("reflect-"):
+            act = "reflect"
+        elif act in HS_ACTIONS:
             pl[-20] ^= 0x01         # inside the sealed part, before the tag
             return [h + bytes(pl)]
-        if len(pl) < 10 + 16 + 64:
+        if act != "reflect" and len(pl) < 10 + 16 + 64:
             raise SystemExit("proxy: DATA frame too short to attack")
         if act == "flip-ct":
             pl[10 + (len(pl) - 26) // 2] ^= 0x01
