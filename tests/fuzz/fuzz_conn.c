@@ -27,7 +27,8 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAXF		FRAME_MIN_LIMIT
-#define OUT_MAX		(2 * (FRAME_HDR_LEN + MAXF))
+/* Over two 16 KiB queue classes: growth and compaction are both reached. */
+#define OUT_MAX		(9 * (FRAME_HDR_LEN + MAXF))
 #define WIRE_MAX	(1024 * 1024)
 
 struct run {
@@ -174,6 +175,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conn_release(&pool, &c);
 	if (pool.cp_in_live != 0 || pool.cp_out_live != 0)
 		abort();
+	conn_pool_free(&pool);
 
 	/*
 	 * Same frames, same verdict: unless the echo filled the queue (which

@@ -2,17 +2,22 @@
 /*
  * libFuzzer harness: keyd requests as keyd sees them. Two keyds (fixed
  * identities, their own known_peers files in a private temporary directory)
- * each serve one connection through keyd_dispatch (keyd/dispatch.c), the way
- * server.c does once a whole request has been read. The input is a sequence
- * of units, each one control byte and one length-prefixed IPC request:
+ * each serve two connections through keyd_dispatch (keyd/dispatch.c), the
+ * way server.c does once a whole request has been read. The four
+ * connections are endpoints 0..3: A0, B0, A1, B1 (bit 0 the keyd, bit 1 the
+ * connection). The input is a sequence of units, each one control byte and
+ * one length-prefixed IPC request:
  *
- *   ctl bit 0   the request goes to keyd B (else keyd A)
- *   ctl bit 1   splice: if the request decodes, its blob is replaced by the
- *               last blob the other keyd answered (a handshake message or a
- *               sealed message), so two keyds can really talk through the
- *               fuzzer without it having to guess ECDH outputs or tags
- *   ctl bit 2   after the request, both keyds' clock jumps by 700 seconds
- *               (past VS_REKEY_SEC)
+ *   ctl bits 0-1  the endpoint the request goes to
+ *   ctl bit 2     splice: if the request decodes, its blob is replaced by
+ *                 the last blob endpoint (ctl >> 4) & 3 was answered (a
+ *                 handshake message or a sealed message), so keyds really
+ *                 talk through the fuzzer without it guessing ECDH outputs
+ *                 or tags; A0 and A1 talking makes one identity under two
+ *                 nicknames (pins refusing a changed key), an endpoint
+ *                 spliced from itself a reflection
+ *   ctl bit 3     after the request, both keyds' clock jumps by 700 seconds
+ *                 (past VS_REKEY_SEC)
  *
  * A request keyd refuses with KEYD_CLOSE closes the connection, as server.c
  * does; the next unit goes to a new connection. Checked on every answer: it
@@ -39,13 +44,18 @@ struct fkeyd {
 	struct vs_identity	 fk_id;
 	struct keyd_pins	 fk_pins;
 	struct keyd_ctx		 fk_ctx;
-	struct keyd_conn	*fk_conn;
 	char			 fk_path[PATH_MAX];
-	uint8_t			 fk_blob[E2E_MAX];	/* last blob answered */
-	size_t			 fk_bloblen;
+};
+
+struct endpoint {
+	struct fkeyd		*ep_keyd;
+	struct keyd_conn	*ep_conn;
+	uint8_t			 ep_blob[E2E_MAX];	/* last blob answered */
+	size_t			 ep_bloblen;
 };
 
 static struct fkeyd K[2];
+static struct endpoint E[4];
 static char home[PATH_MAX];
 static uint8_t reqbuf[KEYD_ANS_MAX], ansbuf[KEYD_ANS_MAX];
 static struct ipc_msg q, a;
@@ -63,8 +73,9 @@ cleanup(void)
 {
 	int i;
 
+	for (i = 0; i < 4; i++)
+		keyd_conn_free(E[i].ep_conn);
 	for (i = 0; i < 2; i++) {
-		keyd_conn_free(K[i].fk_conn);
 		keyd_ctx_free(&K[i].fk_ctx);
 		keyd_pins_close(&K[i].fk_pins);
 		vc_wipe(&K[i].fk_id, sizeof(K[i].fk_id));
@@ -99,6 +110,8 @@ setup(void)
 			abort();
 		K[k].fk_ctx.kc_now = fuzz_now;
 	}
+	for (k = 0; k < 4; k++)
+		E[k].ep_keyd = &K[k & 1];
 	if (atexit(cleanup) != 0)
 		abort();
 	ready = 1;
@@ -111,13 +124,14 @@ reset(void)
 	int k;
 
 	fake_now = 5000;
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < 2; k++)
 		if (ftruncate(K[k].fk_pins.kp_fd, 0) != 0)
 			abort();
-		keyd_conn_free(K[k].fk_conn);
-		if ((K[k].fk_conn = keyd_conn_new()) == NULL)
+	for (k = 0; k < 4; k++) {
+		keyd_conn_free(E[k].ep_conn);
+		if ((E[k].ep_conn = keyd_conn_new()) == NULL)
 			abort();
-		K[k].fk_bloblen = 0;
+		E[k].ep_bloblen = 0;
 	}
 }
 
@@ -129,7 +143,7 @@ contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m)
 
 /* Checks the answer to a request with code code and keeps its blob. */
 static void
-check_answer(struct fkeyd *k, uint8_t code, const uint8_t *ans, size_t n)
+check_answer(struct endpoint *e, uint8_t code, const uint8_t *ans, size_t n)
 {
 	const uint8_t *blob = NULL;
 	size_t len, bloblen = 0;
@@ -143,7 +157,7 @@ check_answer(struct fkeyd *k, uint8_t code, const uint8_t *ans, size_t n)
 	if (contains(ans, n, K[0].fk_id.id_seed, ED25519_SEED_LEN) ||
 	    contains(ans, n, K[1].fk_id.id_seed, ED25519_SEED_LEN))
 		abort();
-	if (keyd_conn_nsessions(k->fk_conn) > KEYD_MAX_SESSIONS)
+	if (keyd_conn_nsessions(e->ep_conn) > KEYD_MAX_SESSIONS)
 		abort();
 	if (a.im_code == ANS_SEALED && a.im_count > 0) {
 		blob = a.im_items[0].it_blob;
@@ -153,27 +167,27 @@ check_answer(struct fkeyd *k, uint8_t code, const uint8_t *ans, size_t n)
 		blob = a.im_blob;
 		bloblen = a.im_bloblen;
 	}
-	if (bloblen > sizeof(k->fk_blob))
+	if (bloblen > sizeof(e->ep_blob))
 		abort();
 	if (bloblen > 0) {
-		memcpy(k->fk_blob, blob, bloblen);
-		k->fk_bloblen = bloblen;
+		memcpy(e->ep_blob, blob, bloblen);
+		e->ep_bloblen = bloblen;
 	}
 }
 
-/* One request body of n bytes to keyd k, spliced from other if asked. */
+/* One request body of n bytes to endpoint e, its blob from src if not NULL. */
 static void
-request(struct fkeyd *k, const struct fkeyd *other, int splice, const uint8_t *body,
-    size_t n)
+request(struct endpoint *e, const struct endpoint *src, const uint8_t *body, size_t n)
 {
+	struct fkeyd *k = e->ep_keyd;
 	struct vbuf w, out;
 	size_t len;
 	uint8_t code;
 	int r;
 
-	if (splice && proto_ipc_decode(body, n, 0, &q) == 0) {
-		q.im_blob = other->fk_blob;
-		q.im_bloblen = other->fk_bloblen;
+	if (src != NULL && proto_ipc_decode(body, n, 0, &q) == 0) {
+		q.im_blob = src->ep_blob;
+		q.im_bloblen = src->ep_bloblen;
 		vbuf_writer(&w, reqbuf, sizeof(reqbuf));
 		if (proto_ipc_encode(&w, &q) == 0 &&
 		    proto_ipc_length(reqbuf, w.vb_len, &len) == 0) {
@@ -184,17 +198,17 @@ request(struct fkeyd *k, const struct fkeyd *other, int splice, const uint8_t *b
 	memset(&q, 0, sizeof(q));
 	code = n > 0 ? body[0] : 0;
 	vbuf_writer(&out, ansbuf, sizeof(ansbuf));
-	r = keyd_dispatch(&k->fk_ctx, k->fk_conn, body, n, &out);
+	r = keyd_dispatch(&k->fk_ctx, e->ep_conn, body, n, &out);
 	if (r == KEYD_CLOSE) {
 		/* server.c closes the connection; the client may come back. */
-		keyd_conn_free(k->fk_conn);
-		if ((k->fk_conn = keyd_conn_new()) == NULL)
+		keyd_conn_free(e->ep_conn);
+		if ((e->ep_conn = keyd_conn_new()) == NULL)
 			abort();
 		return;
 	}
 	if (r != 0 || out.vb_len > sizeof(ansbuf))
 		abort();
-	check_answer(k, code, ansbuf, out.vb_len);
+	check_answer(e, code, ansbuf, out.vb_len);
 }
 
 int
@@ -212,10 +226,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size--;
 		if (proto_ipc_length(data, size, &len) != 0 || size - IPC_LEN_HDR < len)
 			break;
-		request(&K[ctl & 1], &K[(ctl & 1) ^ 1], (ctl & 2) != 0, data + IPC_LEN_HDR, len);
+		request(&E[ctl & 3], (ctl & 4) != 0 ? &E[(ctl >> 4) & 3] : NULL,
+		    data + IPC_LEN_HDR, len);
 		data += IPC_LEN_HDR + len;
 		size -= IPC_LEN_HDR + len;
-		if (ctl & 4)
+		if (ctl & 8)
 			fake_now += 700;
 	}
 	return 0;

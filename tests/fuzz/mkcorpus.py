@@ -170,8 +170,10 @@ def op(o, arg=0, extra=b""):
     return bytes([o | (arg << 3)]) + extra
 
 
-def unit(ctl, code, fields):
-    """fuzz_dispatch.c: a control byte (1: keyd B, 2: splice), one request."""
+def unit(ep, code, fields, src=None, later=False):
+    """fuzz_dispatch.c: a control byte (endpoint A0 B0 A1 B1 = 0..3, splice
+    the blob last answered to endpoint src, clock jump), one request."""
+    ctl = ep | (4 | src << 4 if src is not None else 0) | (8 if later else 0)
     return u8(ctl) + ipc(code, fields)
 
 
@@ -196,29 +198,38 @@ def write_keyd_chatc_seeds():
     write("fuzz_session", ses)
     hello_a = unit(0, 0x01, str8(b"alice") + u8(0))
     hello_b = unit(1, 0x01, str8(b"bob") + u8(0))
-    hs = b"".join([
-        hello_a, hello_b,
-        unit(0, 0x02, ROOM + u16(1) + u16(2)),
-        unit(3, 0x03, ROOM + u16(2) + u16(1) + str32(E2E["hs_init"])),
-        unit(2, 0x04, u32(1) + str32(E2E["hs_resp"])),
-        unit(3, 0x04, u32(1) + str32(E2E["hs_fin"])),
-        unit(2, 0x04, u32(1) + str32(E2E["hs_confirm"])),
-    ])
+
+    def hs_units(i, r, hi=1, hr=1):
+        """A handshake, endpoint i (handle hi) initiating to r (handle hr)."""
+        return b"".join([
+            unit(i, 0x02, ROOM + u16(1) + u16(2)),
+            unit(r, 0x03, ROOM + u16(2) + u16(1) + str32(E2E["hs_init"]), src=i),
+            unit(i, 0x04, u32(hi) + str32(E2E["hs_resp"]), src=r),
+            unit(r, 0x04, u32(hr) + str32(E2E["hs_fin"]), src=i),
+            unit(i, 0x04, u32(hi) + str32(E2E["hs_confirm"]), src=r),
+        ])
+    hs = hello_a + hello_b + hs_units(0, 1)
     seal_a = unit(0, 0x05, u16(1) + u32(1) + str16(b"hello"))
     seal_b = unit(1, 0x05, u16(2) + u32(1) + u32(7) + str16(b"hi alice"))
-    open_a = unit(2, 0x06, u32(1) + str32(E2E["data_64"]))
-    open_b = unit(3, 0x06, u32(1) + str32(E2E["data_64"]))
+    open_a = unit(0, 0x06, u32(1) + str32(E2E["data_64"]), src=1)
+    open_b = unit(1, 0x06, u32(1) + str32(E2E["data_64"]), src=0)
     disp = {
         "hello": hello_a,
         "before_hello": unit(0, 0x02, ROOM + u16(1) + u16(2)) + hello_a,
         "handshake": hs,
         "talk": hs + seal_a + open_b + seal_b + open_a,
         "rekey": hs + unit(0, 0x07, u32(1)) + open_b + open_a + seal_a + open_b,
-        "late": hs + unit(4, 0x05, u16(1) + u32(1) + str16(b"x")) + seal_a + open_b,
+        "late": hs + unit(0, 0x05, u16(1) + u32(1) + str16(b"x"), later=True) + seal_a
+                + open_b,
         "close": (hs + unit(0, 0x0A, u32(1)) + unit(1, 0x0A, u32(1))
                   + unit(0, 0x08, u32(1)) + open_b + unit(1, 0x09, str8(b"alice"))),
         "expect": (unit(0, 0x01, str8(b"alice") + u8(1) + str8(b"bob") + FPR_A)
-                   + hs[len(hello_a):]),
+                   + hello_b + hs_units(0, 1)),
+        # bob's key pinned at keyd A, then A's own second connection says
+        # it is bob: the pin refuses the changed key.
+        "pin_changed": (hs + unit(2, 0x01, str8(b"bob") + u8(0))
+                        + hs_units(2, 0, 1, 2)),
+        "reflect": hs + seal_a + unit(0, 0x06, u32(1) + str32(E2E["data_64"]), src=0),
     }
     write("fuzz_dispatch", disp)
     # fuzz_conn: two chunking bytes, then what a client sends relayd.
@@ -228,7 +239,8 @@ def write_keyd_chatc_seeds():
         "one_read": u8(255) + u8(0) + stream,
         "bytewise": u8(0) + u8(0) + stream,
         "split": u8(3) + u8(5) + stream + big,
-        "stalled": u8(200) + u8(0) + big * 4,
+        "stalled": u8(200) + u8(0) + big * 12,
+        "flowing": u8(100) + u8(200) + (stream + big) * 8,
         "oversize": u8(7) + u8(1) + frame(5, 0, 2)[:6] + u32(70000),
     })
     write("fuzz_escape", {
