@@ -561,32 +561,6 @@ req_close(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 }
 
 static int
-req_forget(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
-    struct ipc_msg *a, struct keyd_fail *f)
-{
-	uint8_t old[ED25519_PUB_LEN];
-	int existed, r;
-
-	(void)c;
-	if ((r = keyd_pins_forget(kc->kc_pins, q->im_nick, q->im_nicklen, &existed,
-	    old)) != 0) {
-		f->kf_handle = 0;
-		(void)snprintf(f->kf_msg, sizeof(f->kf_msg), "forget failed: %s",
-		    veil_strerror(r));
-		return r;
-	}
-	a->im_code = ANS_FORGET;
-	a->im_existed = (uint8_t)existed;
-	if (existed && (r = vc_fingerprint(old, a->im_fpr)) != 0) {
-		f->kf_handle = 0;
-		(void)snprintf(f->kf_msg, sizeof(f->kf_msg), "pin forgotten, but its "
-		    "fingerprint could not be computed: %s", veil_strerror(r));
-		return r;
-	}
-	return 0;
-}
-
-static int
 req_verify(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
     struct ipc_msg *a, struct keyd_fail *f)
 {
@@ -628,7 +602,12 @@ static const struct keyd_req keyd_reqs[] = {
 	{ REQ_OPEN,	 KD_NEED_HELLO,	req_open },
 	{ REQ_REKEY,	 KD_NEED_HELLO,	req_rekey },
 	{ REQ_CLOSE,	 KD_NEED_HELLO,	req_close },
-	{ REQ_FORGET,	 KD_NEED_HELLO,	req_forget },
+	/*
+	 * No REQ_FORGET: dropping a pin is for `keyd --forget`, run on purpose
+	 * (SECURITY.md). Served here, it would let a compromised chatc, which
+	 * cannot open known_peers itself, erase a pin for good and have the next
+	 * man in the middle pinned as "new".
+	 */
 	{ REQ_VERIFY,	 KD_NEED_HELLO,	req_verify },
 };
 

@@ -312,12 +312,11 @@ START_TEST(test_unknown_handle)
 	ck_assert_uint_eq(ans.im_handle, 99);
 	ck_assert_uint_gt(ans.im_textlen, 0);
 	/* The connection lives on. */
-	req.im_code = REQ_FORGET;
-	req.im_nick = (const uint8_t *)"nobody";
-	req.im_nicklen = 6;
+	req.im_code = REQ_REKEY;
+	req.im_handle = 98;
 	ck_assert_int_eq(call(&k, c), 0);
-	ck_assert_uint_eq(ans.im_code, ANS_FORGET);
-	ck_assert_uint_eq(ans.im_existed, 0);
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_handle, 98);
 	keyd_conn_free(c);
 	tk_free(&k);
 }
@@ -761,12 +760,19 @@ START_TEST(test_seal_before_handshake)
 }
 END_TEST
 
+/*
+ * A client cannot drop a pin through keyd: REQ_FORGET is not served (the
+ * connection is closed without an answer) and the pin stays, so a chatc that
+ * was taken over cannot clear the way for a man in the middle. Only
+ * `keyd --forget` (keyd_pins_forget on the file) removes it.
+ */
 START_TEST(test_forget)
 {
 	struct tkeyd ka, kb;
 	struct keyd_conn *a, *b;
-	uint8_t ti, tr, fb[FPR_LEN];
+	uint8_t ti, tr, fb[FPR_LEN], pub[ED25519_PUB_LEN];
 	uint32_t hi, hr;
+	int existed, found;
 
 	tk_init(&ka);
 	tk_init(&kb);
@@ -776,19 +782,26 @@ START_TEST(test_forget)
 	hello(&ka, a, "alice");
 	hello(&kb, b, "bob");
 	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_NEW);
 	req.im_code = REQ_FORGET;
 	req.im_nick = (const uint8_t *)"bob";
 	req.im_nicklen = 3;
-	ck_assert_int_eq(call(&ka, a), 0);
-	ck_assert_uint_eq(ans.im_code, ANS_FORGET);
-	ck_assert_uint_eq(ans.im_existed, 1);
-	ck_assert_mem_eq(ans.im_fpr, fb, FPR_LEN);
-	req.im_code = REQ_FORGET;
-	req.im_nick = (const uint8_t *)"bob";
-	req.im_nicklen = 3;
-	ck_assert_int_eq(call(&ka, a), 0);
-	ck_assert_uint_eq(ans.im_existed, 0);
-	/* First contact again. */
+	ck_assert_int_eq(call(&ka, a), KEYD_CLOSE);
+	keyd_conn_free(a);
+	ck_assert_int_eq(keyd_pins_lookup(&ka.tk_pins, (const uint8_t *)"bob", 3, pub,
+	    &found), 0);
+	ck_assert_int_eq(found, 1);
+	ck_assert_mem_eq(pub, kb.tk_id.id_pub, ED25519_PUB_LEN);
+	/* Still pinned: a second contact is PINNED, not NEW. */
+	a = keyd_conn_new();
+	hello(&ka, a, "alice");
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_PINNED);
+	/* keyd --forget's path still works, and the next contact is first contact. */
+	ck_assert_int_eq(keyd_pins_forget(&ka.tk_pins, (const uint8_t *)"bob", 3,
+	    &existed, pub), 0);
+	ck_assert_int_eq(existed, 1);
+	ck_assert_mem_eq(pub, kb.tk_id.id_pub, ED25519_PUB_LEN);
 	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
 	ck_assert_uint_eq(ti, TRUST_NEW);
 	keyd_conn_free(a);
