@@ -21,9 +21,13 @@ i=0
 while [ $i -lt $K ]; do i=$((i + 1)); echo "MSG alice message $i of $K, unaltered ✓"; done >"$W/sent"
 
 # run_case NAME ATTACK: fresh proxy, fresh room, alice first (conn 0), bob second.
+rc_prev=""
 run_case() {
 	rc_name=$1 rc_attack=$2
+	# The previous case's proxy has done its job.
+	if [ -n "$rc_prev" ]; then kill "$rc_prev" 2>/dev/null; wait "$rc_prev" 2>/dev/null; fi
 	start_proxy "px_$rc_name" "$relay_PORT" --attack "$rc_attack"
+	eval "rc_prev=\$px_${rc_name}_PID"
 	eval "rc_port=\$px_${rc_name}_PORT"
 	chat alice "attack-$rc_name" "$rc_port"
 	must_line "$W/px_$rc_name.log" 'conn 0 member' 1 10
