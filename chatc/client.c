@@ -268,12 +268,25 @@ req_init(struct client *c, uint8_t code)
 	m->im_count = 0;
 }
 
+/* Closes a keyd session nobody else will hear about (no CLOSE blob sent). */
+static void
+close_handle(struct client *c, uint32_t handle)
+{
+	if (handle == 0)
+		return;
+	req_init(c, REQ_CLOSE);
+	c->c_req.im_handle = handle;
+	(void)kcall(c);
+}
+
 /* Closes p's keyd session, if any; its CLOSE blob is sent when send_close. */
 static void
 close_session(struct client *c, struct peer *p, int send_close)
 {
 	const struct ipc_msg *a;
 
+	close_handle(c, p->pe_hs_handle);
+	p->pe_hs_handle = 0;
 	if (p->pe_handle == 0)
 		return;
 	req_init(c, REQ_CLOSE);
@@ -415,15 +428,96 @@ drain_hold(struct client *c)
 	}
 }
 
+/*
+ * HS_INIT from a peer whose session is secure here: it lost its side (a
+ * handshake that failed only at its end, after a tampered HS_CONFIRM) and
+ * starts again. Answered in a second keyd session; the secure one stays in
+ * use until the new one completes, so an HS_INIT replayed by the relay
+ * leaves nothing changed.
+ */
+static void
+on_hs_restart(struct client *c, struct peer *p, const uint8_t *blob, size_t n)
+{
+	char why[ESC_MAX(IPC_ERRMSG_MAX)];
+	const struct ipc_msg *a;
+
+	close_handle(c, p->pe_hs_handle);
+	p->pe_hs_handle = 0;
+	req_init(c, REQ_HS_ACCEPT);
+	memcpy(c->c_req.im_room, c->c_room, ROOM_ID_LEN);
+	c->c_req.im_me = c->c_me;
+	c->c_req.im_peer = p->pe_id;
+	c->c_req.im_blob = blob;
+	c->c_req.im_bloblen = n;
+	a = kcall(c);
+	if (a->im_code == IPC_ANS_ERROR) {
+		out_text(c, UI_WARN, "new handshake from %s refused: %s; the session "
+		    "stays as it was", p->pe_name, keyd_reason(a, why, sizeof(why)));
+		return;
+	}
+	p->pe_hs_handle = a->im_handle;
+	send_blob(c, p, a->im_blob, a->im_bloblen);
+}
+
+/* The HS_FIN of a restart: the new session replaces the old one. */
+static void
+on_hs_restart_next(struct client *c, struct peer *p, const uint8_t *blob, size_t n)
+{
+	char why[ESC_MAX(IPC_ERRMSG_MAX)];
+	const struct ipc_msg *a;
+	uint32_t old;
+
+	req_init(c, REQ_HS_NEXT);
+	c->c_req.im_handle = p->pe_hs_handle;
+	c->c_req.im_blob = blob;
+	c->c_req.im_bloblen = n;
+	a = kcall(c);
+	if (a->im_code == IPC_ANS_ERROR) {
+		keyd_reason(a, why, sizeof(why));
+		close_handle(c, p->pe_hs_handle);
+		p->pe_hs_handle = 0;
+		if (-(int)a->im_err == VEIL_E_PIN || -(int)a->im_err == VEIL_E_EXPECT) {
+			/* Someone else's identity under this member id: stop talking to it. */
+			out_text(c, UI_ALERT, "%s", why);
+			close_session(c, p, 0);
+			p->pe_state = PS_REFUSED;
+			update_status(c);
+		} else
+			out_text(c, UI_WARN, "new handshake from %s failed: %s; the session "
+			    "stays as it was", p->pe_name, why);
+		return;
+	}
+	send_blob(c, p, a->im_blob, a->im_bloblen);
+	if (!a->im_done)
+		return;
+	old = p->pe_handle;
+	p->pe_handle = p->pe_hs_handle;
+	p->pe_hs_handle = 0;
+	peers_set_nick(p, a->im_nick, a->im_nicklen);
+	memcpy(p->pe_fpr, a->im_fpr, FPR_LEN);
+	p->pe_trust = a->im_trust;
+	p->pe_epoch = 0;
+	/* The answer is used up: the old session can go now, silently. */
+	close_handle(c, old);
+	out_secure(c, p);
+	drain_hold(c);
+}
+
 static void
 on_hs_init(struct client *c, struct peer *p, const uint8_t *blob, size_t n)
 {
 	const struct ipc_msg *a;
 
+	if (p->pe_state == PS_SECURE) {
+		on_hs_restart(c, p, blob, n);
+		return;
+	}
 	if (p->pe_state != PS_WAIT && p->pe_state != PS_DEAD) {
 		out_text(c, UI_WARN, "unexpected handshake start from %s; ignored", p->pe_name);
 		return;
 	}
+	close_handle(c, p->pe_hs_handle);
+	p->pe_hs_handle = 0;
 	req_init(c, REQ_HS_ACCEPT);
 	memcpy(c->c_req.im_room, c->c_room, ROOM_ID_LEN);
 	c->c_req.im_me = c->c_me;
@@ -446,6 +540,10 @@ on_hs_next(struct client *c, struct peer *p, const uint8_t *blob, size_t n)
 {
 	const struct ipc_msg *a;
 
+	if (p->pe_state == PS_SECURE && p->pe_hs_handle != 0) {
+		on_hs_restart_next(c, p, blob, n);
+		return;
+	}
 	if (p->pe_state != PS_HS) {
 		out_text(c, UI_WARN, "unexpected handshake message from %s; ignored", p->pe_name);
 		return;
@@ -707,6 +805,14 @@ cmd_rekey(struct client *c)
 	for (i = 0; i < ROOM_SIZE_MAX; i++) {
 		struct peer *p = &c->c_peers.pt_p[i];
 
+		if (p->pe_state == PS_DEAD && c->c_me != 0) {
+			/* No session (a handshake failed): a fresh one, from the start. */
+			n++;
+			out_text(c, UI_WARN, "new handshake with %s", p->pe_name);
+			hs_start(c, p);
+			update_status(c);
+			continue;
+		}
 		if (p->pe_state != PS_SECURE)
 			continue;
 		n++;

@@ -163,6 +163,12 @@ struct peer {
 	uint8_t		 pe_fpr[FPR_LEN];
 	uint8_t		 pe_trust;
 	uint32_t	 pe_epoch;
+	/*
+	 * A fresh handshake this peer started while our session with it is
+	 * secure (it lost its side): 0 = none. The old session stays in use
+	 * until this one completes, so a replayed HS_INIT changes nothing.
+	 */
+	uint32_t	 pe_hs_handle;
 };
 
 struct peers {

@@ -1,0 +1,36 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# After a tampered HS_CONFIRM the responder (alice) holds a secure session
+# and the initiator (bob) does not. bob's /rekey starts a fresh handshake;
+# alice answers it in a second keyd session while the first stays in use, and
+# switches once it completes: both end up secure and talk again.
+. "$E2E_LIB/common.sh"
+need_bins
+
+start_relay relay
+start_keyd alice
+start_keyd bob
+start_proxy px "$relay_PORT" --attack flip-confirm:0:1
+chat alice recover "$px_PORT"
+must_line "$W/px.log" 'conn 0 member' 1 10
+chat bob recover "$px_PORT"
+must_line "$W/px.log" 'attack flip-confirm conn 0 frame 1 done' 1 15
+must_line "$W/alice.out" '^SECURE bob ' 1 15
+must_line "$W/bob.out" '^(WARN|ERROR) ' 1 10
+no_line "$W/bob.out" '^SECURE '
+
+# bob starts again; the proxy tampers only once.
+say bob /rekey
+must_line "$W/bob.out" '^SECURE alice ' 1 15
+must_line "$W/alice.out" '^SECURE bob ' 2 15
+say alice 'after the new handshake'
+must_line "$W/bob.out" '^MSG alice after the new handshake$' 1 10
+say bob 'and back'
+must_line "$W/alice.out" '^MSG bob and back$' 1 10
+
+stop_chatc bob
+must_line "$W/alice.out" '^LEFT bob$' 1 10
+stop_chatc alice
+no_line "$W/alice.out" '^ERROR '
+no_line "$W/bob.out" '^ERROR '
+note "ok: a failed HS_CONFIRM recovered by a fresh handshake (/rekey)"
