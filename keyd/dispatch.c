@@ -16,6 +16,8 @@
  * builds, seals only text into sessions that finished a verified handshake,
  * and never writes a secret key into an answer.
  */
+#include <sys/mman.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,13 +79,25 @@ struct keyd_req {
 
 /* ---- connections and sessions ---- */
 
+/*
+ * A connection holds a copy of the identity seed (kn_id, for its sessions'
+ * signatures). It gets pages of its own, locked when RLIMIT_MEMLOCK allows,
+ * so the seed stays out of swap even when keyd could not lock all of its
+ * memory (main.c: "only the identity key is locked"). Anonymous pages come
+ * zeroed.
+ */
 struct keyd_conn *
 keyd_conn_new(void)
 {
 	struct keyd_conn *c;
+	void *p;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	p = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
+	if (p == MAP_FAILED)
 		return NULL;
+	(void)mlock(p, sizeof(*c));	/* best effort: keyd said so at start-up */
+	c = p;
 	c->kn_next_handle = 1;
 	return c;
 }
@@ -108,7 +122,7 @@ keyd_conn_free(struct keyd_conn *c)
 	for (i = 0; i < KEYD_MAX_SESSIONS; i++)
 		sess_free(c->kn_sess[i]);
 	vc_wipe(c, sizeof(*c));
-	free(c);
+	(void)munmap(c, sizeof(*c));
 }
 
 size_t

@@ -57,6 +57,7 @@ const struct sbx_rule sbx_keyd_rules[] = {
 	{ "munmap", SBX_ALLOW, 0, { { 0 } } },		/* free() of large blocks */
 	{ "mremap", SBX_ALLOW, 0, { { 0 } } },		/* realloc() of large blocks (OpenSSL) */
 	{ "madvise", SBX_ALLOW, 0, { { 0 } } },	/* free() may return pages */
+	{ "mlock", SBX_ALLOW, 0, { { 0 } } },		/* a new connection's pages (its seed copy) */
 
 	/* OpenSSL's RNG (ephemeral keys) and the session clock (rekey timer). */
 	{ "getrandom", SBX_ALLOW, 0, { { 0 } } },	/* DRBG reseeds, seeded before */

@@ -7,6 +7,7 @@
  * is one keyd_ctx with its own identity and known_peers; each "connection"
  * one keyd_conn.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -944,6 +945,59 @@ START_TEST(test_close_pending_handshake)
 }
 END_TEST
 
+/* kB of "Locked:" of the /proc/self/smaps mapping that holds p; -1 if none. */
+static long
+locked_kb(const void *p)
+{
+	char line[512];
+	unsigned long lo, hi, a = (unsigned long)(uintptr_t)p;
+	long kb = -1;
+	int in = 0;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/smaps", "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ':') != NULL &&
+		    line[strspn(line, "0123456789abcdef")] == '-') {
+			in = a >= lo && a < hi;
+			continue;
+		}
+		if (in && sscanf(line, "Locked: %ld kB", &kb) == 1)
+			break;
+	}
+	(void)fclose(f);
+	return kb;
+}
+
+/*
+ * A connection holds a copy of the identity seed (for its sessions' Ed25519
+ * signatures): its memory is locked by itself, so the seed stays out of swap
+ * even when keyd could not mlockall (a small RLIMIT_MEMLOCK), as keyd's
+ * warning promises ("only the identity key is locked").
+ */
+START_TEST(test_conn_memory_locked)
+{
+	struct rlimit rl;
+	struct tkeyd k;
+	struct keyd_conn *c;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	if (geteuid() != 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 64 * 1024) {
+		fprintf(stderr, "test_conn_memory_locked: RLIMIT_MEMLOCK too small; skipped\n");
+		return;
+	}
+	tk_init(&k);
+	c = keyd_conn_new();
+	ck_assert_ptr_nonnull(c);
+	hello(&k, c, "alice");
+	ck_assert_msg(locked_kb(c) > 0, "connection memory (with the seed) not locked: %ld kB",
+	    locked_kb(c));
+	keyd_conn_free(c);
+	tk_free(&k);
+}
+END_TEST
+
 Suite *suite_dispatch(void);
 
 Suite *
@@ -966,6 +1020,7 @@ suite_dispatch(void)
 	tcase_add_test(tc, test_seal_before_handshake);
 	tcase_add_test(tc, test_hs_next_after_done);
 	tcase_add_test(tc, test_close_pending_handshake);
+	tcase_add_test(tc, test_conn_memory_locked);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("handshake");

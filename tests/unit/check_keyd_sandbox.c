@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -57,7 +58,9 @@ probe_run(enum probe p, int pinfd, int sv)
 			_exit(3);
 		m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		    -1, 0);
-		if (m == MAP_FAILED || munmap(m, 1 << 20) != 0)
+		/* A connection's own pages, locked (dispatch.c); mlock may be refused by the limit. */
+		if (m == MAP_FAILED || (mlock(m, 4096) != 0 && errno != ENOMEM &&
+		    errno != EPERM && errno != EAGAIN) || munmap(m, 1 << 20) != 0)
 			_exit(4);
 		free(malloc(4 << 20));	/* mmap'd by malloc */
 		if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0 || geteuid() == (uid_t)-2 ||
