@@ -399,6 +399,7 @@ hs_start(struct client *c, struct peer *p)
 {
 	const struct ipc_msg *a;
 
+	p->pe_initiator = 1;
 	req_init(c, REQ_HS_START);
 	memcpy(c->c_req.im_room, c->c_room, ROOM_ID_LEN);
 	c->c_req.im_me = c->c_me;
@@ -531,6 +532,7 @@ on_hs_init(struct client *c, struct peer *p, const uint8_t *blob, size_t n)
 	}
 	p->pe_state = PS_HS;
 	p->pe_handle = a->im_handle;
+	p->pe_initiator = 0;
 	send_blob(c, p, a->im_blob, a->im_bloblen);
 	update_status(c);
 }
@@ -805,8 +807,11 @@ cmd_rekey(struct client *c)
 	for (i = 0; i < ROOM_SIZE_MAX; i++) {
 		struct peer *p = &c->c_peers.pt_p[i];
 
-		if (p->pe_state == PS_DEAD && c->c_me != 0) {
-			/* No session (a handshake failed): a fresh one, from the start. */
+		if (p->pe_state == PS_DEAD && p->pe_initiator && c->c_me != 0) {
+			/*
+			 * Our handshake failed: a fresh one, from the start. Only
+			 * the initiator starts again, so the two never collide.
+			 */
 			n++;
 			out_text(c, UI_WARN, "new handshake with %s", p->pe_name);
 			hs_start(c, p);

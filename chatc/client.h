@@ -169,6 +169,7 @@ struct peer {
 	 * until this one completes, so a replayed HS_INIT changes nothing.
 	 */
 	uint32_t	 pe_hs_handle;
+	int		 pe_initiator;	/* we sent the HS_INIT (PROTOCOL.md 2.1) */
 };
 
 struct peers {
