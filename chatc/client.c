@@ -20,6 +20,8 @@
 
 #include <sys/socket.h>
 
+#include <openssl/crypto.h>
+
 #include "client.h"
 #include "err.h"
 
@@ -486,6 +488,20 @@ on_hs_restart_next(struct client *c, struct peer *p, const uint8_t *blob, size_t
 		} else
 			out_text(c, UI_WARN, "new handshake from %s failed: %s; the session "
 			    "stays as it was", p->pe_name, why);
+		return;
+	}
+	if (a->im_done && (a->im_nicklen != p->pe_nicklen ||
+	    CRYPTO_memcmp(a->im_nick, p->pe_nick, p->pe_nicklen) != 0 ||
+	    CRYPTO_memcmp(a->im_fpr, p->pe_fpr, FPR_LEN) != 0)) {
+		/*
+		 * A restart recovers the same peer; anyone else under this
+		 * member id (the relay playing a new member) does not get to
+		 * take over the session. Nothing is sent: no HS_CONFIRM.
+		 */
+		close_handle(c, p->pe_hs_handle);
+		p->pe_hs_handle = 0;
+		out_text(c, UI_WARN, "new handshake from %s came with another identity; "
+		    "refused, the session stays as it was", p->pe_name);
 		return;
 	}
 	send_blob(c, p, a->im_blob, a->im_bloblen);
