@@ -224,7 +224,8 @@ struct keydc {
 /*
  * Connects to keyd's socket at path (blocking) and sets kc_timeout_ms to
  * KEYDC_TIMEOUT_MS. 0, or VEIL_E_SYSTEM with errno set (ENOENT /
- * ECONNREFUSED: keyd is not running).
+ * ECONNREFUSED: keyd is not running; EPERM: what listens there runs as
+ * another uid, SO_PEERCRED).
  */
 int	keydc_connect(struct keydc *k, const char *path) VEIL_WUR;
 /*

@@ -20,6 +20,8 @@ int
 keydc_connect(struct keydc *k, const char *path)
 {
 	struct sockaddr_un sun;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
 	int fd, e;
 
 	k->kc_fd = -1;
@@ -37,6 +39,17 @@ keydc_connect(struct keydc *k, const char *path)
 		e = errno;
 		close(fd);
 		errno = e;
+		return VEIL_E_SYSTEM;
+	}
+	/*
+	 * Only our own uid's keyd: whoever listens there gets every line we
+	 * type and decides what SECURE says. Under /tmp another user can make
+	 * that directory first and listen in it.
+	 */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1 ||
+	    clen != sizeof(cred) || cred.uid != geteuid()) {
+		close(fd);
+		errno = EPERM;
 		return VEIL_E_SYSTEM;
 	}
 	k->kc_fd = fd;

@@ -148,6 +148,9 @@ main(int argc, char **argv)
 		if (e == ENOENT || e == ECONNREFUSED)
 			early_error(batch, "keyd is not running on %s; start it with: "
 			    "keyd --daemon", o.co_keyd);
+		else if (e == EPERM)
+			early_error(batch, "%s is served by another user, not your keyd; "
+			    "refusing to use it", o.co_keyd);
 		else
 			early_error(batch, "cannot reach keyd on %s: %s", o.co_keyd,
 			    strerror(e));

@@ -6,7 +6,11 @@
  * keyd client's answer checks.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -812,6 +816,77 @@ START_TEST(test_keydc_connect_missing)
 }
 END_TEST
 
+/* A listening Unix socket at path, made by the calling process. */
+static int
+listen_at(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 || listen(fd, 4) == -1)
+		return -1;
+	return fd;
+}
+
+/*
+ * Whatever listens on the path must run as our uid: another user who made
+ * /tmp/veil-UID first would otherwise read every line and fake SECURE.
+ */
+START_TEST(test_keydc_connect_peer_uid)
+{
+	char dir[] = "/tmp/veil-chatc-test.XXXXXX", path[128], ok;
+	int lfd, pfd[2], st;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	/* Our own listener: accepted. */
+	snprintf(path, sizeof(path), "%s/mine.sock", dir);
+	ck_assert_int_ge(lfd = listen_at(path), 0);
+	ck_assert_int_eq(keydc_connect(&kc, path), 0);
+	ck_assert_int_ge(kc.kc_fd, 0);
+	keydc_close(&kc);
+	close(lfd);
+	unlink(path);
+	if (geteuid() != 0) {
+		/* Another uid needs root to play; the check above still ran. */
+		rmdir(dir);
+		return;
+	}
+	/* nobody's listener: refused, nothing kept open. */
+	snprintf(path, sizeof(path), "%s/other.sock", dir);
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0 ||
+		    listen_at(path) < 0)
+			_exit(1);
+		(void)!write(pfd[1], "r", 1);
+		alarm(10);	/* gone even if an assertion below stops the test */
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	ck_assert_int_eq(read(pfd[0], &ok, 1), 1);
+	close(pfd[0]);
+	errno = 0;
+	st = keydc_connect(&kc, path);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(st, VEIL_E_SYSTEM);
+	ck_assert_int_eq(kc.kc_fd, -1);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 Suite *suite_chatc(void);
 
 Suite *
@@ -861,6 +936,7 @@ suite_chatc(void)
 	tcase_add_test(k, test_keydc_garbage_length);
 	tcase_add_test(k, test_keydc_silent);
 	tcase_add_test(k, test_keydc_connect_missing);
+	tcase_add_test(k, test_keydc_connect_peer_uid);
 	suite_add_tcase(s, o);
 	suite_add_tcase(s, l);
 	suite_add_tcase(s, h);
