@@ -18,6 +18,7 @@
  */
 #include <sys/mman.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -682,6 +683,37 @@ answer_error(struct vbuf *out, int err, const struct keyd_fail *f)
 	return proto_ipc_encode(out, &e);
 }
 
+/*
+ * Wipes what one OPEN left in *o: the fields before the text and the text as
+ * far as vo_textlen, which is all vs_open writes (it copies the text and sets
+ * vo_textlen together). *o is all zero again, as keyd_ctx_init left it.
+ */
+static void
+opened_wipe(struct vs_opened *o)
+{
+	size_t n = o->vo_textlen < MSG_MAX ? o->vo_textlen : MSG_MAX;
+
+	vc_wipe(o, offsetof(struct vs_opened, vo_text) + n);
+}
+
+/*
+ * Clears what a handler may have set in the answer: the fields before the
+ * handle array, the items it counted and the safety text. Handlers set no
+ * other field of an answer (im_handles and im_expect are request fields), so
+ * *a is all zero again, as keyd_ctx_init left it. Answers hold pointers into
+ * the scratch area and public values only: no wipe needed.
+ */
+static void
+answer_clear(struct ipc_msg *a)
+{
+	size_t n = a->im_count < IPC_BATCH_MAX ? a->im_count : IPC_BATCH_MAX;
+
+	memset(a, 0, offsetof(struct ipc_msg, im_handles));
+	memset(a->im_items, 0, n * sizeof(a->im_items[0]));
+	a->im_safety = NULL;
+	a->im_safetylen = 0;
+}
+
 int
 keyd_dispatch(struct keyd_ctx *kc, struct keyd_conn *c, const uint8_t *body, size_t n,
     struct vbuf *out)
@@ -704,8 +736,9 @@ keyd_dispatch(struct keyd_ctx *kc, struct keyd_conn *c, const uint8_t *body, siz
 	    ((kr->kr_flags & KD_NEED_HELLO) != 0 && !c->kn_hello) ||
 	    ((kr->kr_flags & KD_ONCE) != 0 && c->kn_hello))
 		return KEYD_CLOSE;
-	memset(a, 0, sizeof(*a));
-	memset(&f, 0, sizeof(f));
+	/* *a is all zero here (calloc, then answer_clear); f holds no message. */
+	f.kf_handle = 0;
+	f.kf_msg[0] = '\0';
 	kc->kc_used = 0;
 	out->vb_len = 0;
 	if ((r = kr->kr_handler(kc, c, q, a, &f)) == 0 &&
@@ -719,9 +752,12 @@ keyd_dispatch(struct keyd_ctx *kc, struct keyd_conn *c, const uint8_t *body, siz
 		r = answer_error(out, r, &f);
 	/* Plaintext and blobs of this answer live only in out now. */
 	vc_wipe(kc->kc_scratch, kc->kc_used);
-	vc_wipe(kc->kc_opened, sizeof(*kc->kc_opened));
+	opened_wipe(kc->kc_opened);
 	kc->kc_used = 0;
-	memset(a, 0, sizeof(*a));
-	memset(q, 0, sizeof(*q));
+	answer_clear(a);
+	/*
+	 * *q only points into body (the caller wipes it) and holds no secret;
+	 * proto_ipc_decode zeroes it before the next request.
+	 */
 	return r == 0 ? 0 : KEYD_CLOSE;
 }

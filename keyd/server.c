@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * keyd's socket and event loop: one non-blocking Unix stream socket, ppoll,
- * at most KEYD_MAX_CLIENTS connections. Each client has an input buffer that
- * first holds the 4-byte length, then exactly the announced body (checked
- * against IPC_MAX before anything is allocated), and at most one pending
- * answer: while an answer is queued nothing more is read from that client,
- * so its output queue is bounded by one answer (KEYD_ANS_MAX) and a client
- * that does not read its answers stalls only itself.
+ * at most KEYD_MAX_CLIENTS connections. Each client has an input buffer,
+ * filled by one read per wake-up: KEYD_IN_BASE bytes, or exactly the size of
+ * the request it starts with when that is larger (the announced length is
+ * checked against IPC_MAX before anything is allocated). Every whole request
+ * it holds is served, up to KEYD_BURST per loop turn, and their answers go
+ * out with one write. At most one burst of answers is queued: while it is,
+ * nothing more is read or served for that client, so its output queue is
+ * bounded by KEYD_OUT_CAP and a client that does not read its answers stalls
+ * only itself. Every request is wiped from the buffer once served, every
+ * answer once written or queued.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -27,18 +32,19 @@
 #include "keyd.h"
 
 #define KEYD_BURST	16	/* requests served per client per loop turn */
+#define KEYD_IN_BASE	16384	/* a client's input buffer: a burst of usual requests */
+#define KEYD_OUT_BATCH	65536	/* answers gathered before they must be written */
+#define KEYD_OUT_CAP	(KEYD_OUT_BATCH + KEYD_ANS_MAX)	/* one more answer past it */
 
 struct client {
 	struct keyd_conn	*cl_conn;
-	size_t			 cl_hdrlen;
-	uint8_t			*cl_body;	/* exactly cl_bodylen bytes once the length is known */
-	size_t			 cl_bodylen;
-	size_t			 cl_bodygot;
-	uint8_t			*cl_out;	/* the unsent rest of one answer */
+	uint8_t			*cl_in;		/* received, not yet served; NULL before the first read */
+	size_t			 cl_incap;	/* KEYD_IN_BASE, or one checked request's size */
+	size_t			 cl_inlen;
+	uint8_t			*cl_out;	/* the unsent rest of one burst of answers */
 	size_t			 cl_outlen;
 	size_t			 cl_outoff;
 	int			 cl_fd;
-	uint8_t			 cl_hdr[IPC_LEN_HDR];
 };
 
 static volatile sig_atomic_t keyd_stop;
@@ -152,9 +158,9 @@ client_close(struct client *cl)
 		return;
 	(void)close(cl->cl_fd);
 	keyd_conn_free(cl->cl_conn);	/* every session of this client is wiped */
-	if (cl->cl_body != NULL) {
-		vc_wipe(cl->cl_body, cl->cl_bodylen);
-		free(cl->cl_body);
+	if (cl->cl_in != NULL) {
+		vc_wipe(cl->cl_in, cl->cl_inlen);	/* the rest was wiped when served */
+		free(cl->cl_in);
 	}
 	if (cl->cl_out != NULL) {
 		vc_wipe(cl->cl_out, cl->cl_outlen);
@@ -187,7 +193,7 @@ client_flush(struct client *cl)
 	return 0;
 }
 
-/* Sends an answer, queueing whatever the socket does not take now. */
+/* Sends a burst of answers, queueing whatever the socket does not take now. */
 static int
 client_answer(struct client *cl, const uint8_t *p, size_t n)
 {
@@ -215,62 +221,137 @@ client_answer(struct client *cl, const uint8_t *p, size_t n)
 }
 
 /*
- * Reads and serves requests. Returns 0 to keep the client, -1 to close it
- * (gone, malformed, or out of memory).
+ * Moves the input buffer to a new one of cap bytes (cap >= cl_inlen),
+ * wiping the old one. 0, or -1 when out of memory (the old one is kept).
  */
 static int
-client_read(struct keyd_ctx *kc, struct client *cl, uint8_t *ans)
+client_resize(struct client *cl, size_t cap)
 {
-	struct vbuf out;
-	size_t len;
-	ssize_t r;
-	int served = 0, d;
+	uint8_t *p;
 
-	while (cl->cl_out == NULL && served < KEYD_BURST) {
-		if (cl->cl_hdrlen < IPC_LEN_HDR) {
-			r = read(cl->cl_fd, cl->cl_hdr + cl->cl_hdrlen,
-			    IPC_LEN_HDR - cl->cl_hdrlen);
-		} else {
-			r = read(cl->cl_fd, cl->cl_body + cl->cl_bodygot,
-			    cl->cl_bodylen - cl->cl_bodygot);
-		}
+	if ((p = malloc(cap)) == NULL)
+		return -1;
+	if (cl->cl_in != NULL) {
+		memcpy(p, cl->cl_in, cl->cl_inlen);
+		vc_wipe(cl->cl_in, cl->cl_inlen);
+		free(cl->cl_in);
+	}
+	cl->cl_in = p;
+	cl->cl_incap = cap;
+	return 0;
+}
+
+/*
+ * The request starting at off in the input buffer: 1 when it is all there
+ * (*len = its body length), 0 when more must be read, -1 when its length
+ * prefix is refused (0, or over IPC_MAX).
+ */
+static int
+client_front(const struct client *cl, size_t off, size_t *len)
+{
+	size_t have = cl->cl_inlen - off;
+
+	if (have < IPC_LEN_HDR)
+		return 0;
+	if (proto_ipc_length(cl->cl_in + off, IPC_LEN_HDR, len) != 0)
+		return -1;
+	return have - IPC_LEN_HDR >= *len ? 1 : 0;
+}
+
+/* Work without waiting: a whole (or refused) request buffered, no answer queued. */
+static int
+client_ready(const struct client *cl)
+{
+	size_t len;
+
+	return cl->cl_fd >= 0 && cl->cl_out == NULL && client_front(cl, 0, &len) != 0;
+}
+
+/*
+ * One read into the input buffer, which holds no whole request. The buffer is
+ * first made large enough for the request it starts with, whose announced
+ * length is checked against IPC_MAX before anything is allocated. Returns 1
+ * when bytes came, 0 when there were none (EAGAIN), -1 to close the client
+ * (gone, a refused length, or out of memory).
+ */
+static int
+client_fill(struct client *cl)
+{
+	size_t len, need = KEYD_IN_BASE;
+	ssize_t r;
+
+	if (cl->cl_inlen >= IPC_LEN_HDR) {
+		if (proto_ipc_length(cl->cl_in, IPC_LEN_HDR, &len) != 0)
+			return -1;
+		if (IPC_LEN_HDR + len > need)
+			need = IPC_LEN_HDR + len;
+	}
+	if (cl->cl_incap < need && client_resize(cl, need) != 0)
+		return -1;
+	/* Not whole, so cl_inlen < need <= cl_incap: there is room. */
+	for (;;) {
+		r = read(cl->cl_fd, cl->cl_in + cl->cl_inlen, cl->cl_incap - cl->cl_inlen);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
 		if (r <= 0)
 			return -1;
-		if (cl->cl_hdrlen < IPC_LEN_HDR) {
-			cl->cl_hdrlen += (size_t)r;
-			if (cl->cl_hdrlen < IPC_LEN_HDR)
-				continue;
-			/* Length checked against IPC_MAX before any allocation. */
-			if (proto_ipc_length(cl->cl_hdr, IPC_LEN_HDR, &len) != 0)
-				return -1;
-			if ((cl->cl_body = malloc(len)) == NULL)
-				return -1;
-			cl->cl_bodylen = len;
-			cl->cl_bodygot = 0;
-			continue;
-		}
-		cl->cl_bodygot += (size_t)r;
-		if (cl->cl_bodygot < cl->cl_bodylen)
-			continue;
-		vbuf_writer(&out, ans, KEYD_ANS_MAX);
-		d = keyd_dispatch(kc, cl->cl_conn, cl->cl_body, cl->cl_bodylen, &out);
-		vc_wipe(cl->cl_body, cl->cl_bodylen);
-		free(cl->cl_body);
-		cl->cl_body = NULL;
-		cl->cl_bodylen = cl->cl_bodygot = cl->cl_hdrlen = 0;
+		cl->cl_inlen += (size_t)r;
+		return 1;
+	}
+}
+
+/*
+ * Serves a client that is readable or has a whole request buffered: one
+ * read when none is, then up to KEYD_BURST whole requests (each wiped from
+ * the buffer once served), whose answers go out in one write. The partial
+ * request left over moves to the front of the buffer, and a buffer grown for
+ * one large request goes back to KEYD_IN_BASE when what is left fits. ans
+ * holds KEYD_OUT_CAP bytes. Returns 0 to keep the client, -1 to close it
+ * (gone, malformed, or out of memory); the answers to the requests before a
+ * malformed one are still sent.
+ */
+static int
+client_serve(struct keyd_ctx *kc, struct client *cl, uint8_t *ans)
+{
+	struct vbuf out;
+	size_t off = 0, anslen = 0, len = 0, rem, keep;
+	int served = 0, whole, d = 0, r;
+
+	if ((whole = client_front(cl, 0, &len)) == 0 && (r = client_fill(cl)) <= 0)
+		return r;
+	while (served < KEYD_BURST && anslen <= KEYD_OUT_BATCH) {
+		if ((whole = client_front(cl, off, &len)) <= 0)
+			break;
+		/* anslen <= KEYD_OUT_BATCH: one whole answer still fits. */
+		vbuf_writer(&out, ans + anslen, KEYD_ANS_MAX);
+		d = keyd_dispatch(kc, cl->cl_conn, cl->cl_in + off + IPC_LEN_HDR, len, &out);
+		/* A REQ_SEAL holds plaintext. */
+		vc_wipe(cl->cl_in + off, IPC_LEN_HDR + len);
+		off += IPC_LEN_HDR + len;
 		if (d != 0)
-			return -1;	/* malformed or out of order: no answer */
-		r = client_answer(cl, ans, out.vb_len);
-		vc_wipe(ans, out.vb_len);
-		if (r != 0)
-			return -1;
+			break;	/* malformed or out of order: no answer, the client goes */
+		anslen += out.vb_len;
 		served++;
 	}
-	return 0;
+	rem = cl->cl_inlen - off;
+	if (off > 0 && rem > 0) {
+		memmove(cl->cl_in, cl->cl_in + off, rem);
+		/* [off, inlen) held what is now [0, rem): wipe what memmove left. */
+		keep = rem > off ? rem : off;
+		vc_wipe(cl->cl_in + keep, cl->cl_inlen - keep);
+	}
+	cl->cl_inlen = rem;
+	/* Out of memory here only keeps the larger buffer. */
+	if (cl->cl_incap > KEYD_IN_BASE && rem <= KEYD_IN_BASE)
+		(void)client_resize(cl, KEYD_IN_BASE);
+	r = 0;
+	if (anslen > 0) {
+		r = client_answer(cl, ans, anslen);
+		vc_wipe(ans, anslen);
+	}
+	return r != 0 || d != 0 || whole < 0 ? -1 : 0;
 }
 
 static void
@@ -321,15 +402,16 @@ keyd_accept(int lfd, struct client *cls, size_t *nclients)
 int
 keyd_serve(struct keyd_ctx *kc, int lfd)
 {
+	static const struct timespec now = { 0, 0 };
 	struct client cls[KEYD_MAX_CLIENTS];
 	struct pollfd pfd[1 + KEYD_MAX_CLIENTS];
 	int idx[1 + KEYD_MAX_CLIENTS];
 	size_t i, nclients = 0;
 	nfds_t n;
 	uint8_t *ans;
-	int rc = 0, ready;
+	int rc = 0, ready, pending;
 
-	if ((ans = malloc(KEYD_ANS_MAX)) == NULL)
+	if ((ans = malloc(KEYD_OUT_CAP)) == NULL)
 		return VEIL_E_ALLOC;
 	for (i = 0; i < KEYD_MAX_CLIENTS; i++) {
 		memset(&cls[i], 0, sizeof(cls[i]));
@@ -337,6 +419,7 @@ keyd_serve(struct keyd_ctx *kc, int lfd)
 	}
 	while (!keyd_stop) {
 		n = 0;
+		pending = 0;
 		pfd[n].fd = lfd;
 		pfd[n].events = POLLIN;
 		idx[n++] = -1;
@@ -346,8 +429,11 @@ keyd_serve(struct keyd_ctx *kc, int lfd)
 			pfd[n].fd = cls[i].cl_fd;
 			pfd[n].events = cls[i].cl_out != NULL ? POLLOUT : POLLIN;
 			idx[n++] = (int)i;
+			/* Requests left from a burst: the socket may never wake us for them. */
+			if (client_ready(&cls[i]))
+				pending = 1;
 		}
-		ready = ppoll(pfd, n, NULL, &keyd_waitmask);
+		ready = ppoll(pfd, n, pending ? &now : NULL, &keyd_waitmask);
 		if (ready == -1) {
 			if (errno == EINTR)
 				continue;
@@ -359,12 +445,13 @@ keyd_serve(struct keyd_ctx *kc, int lfd)
 			struct client *cl = &cls[idx[i]];
 			int bad = 0;
 
-			if (pfd[i].revents == 0)
+			if (pfd[i].revents == 0 && !client_ready(cl))
 				continue;
 			if ((pfd[i].revents & POLLOUT) != 0 && client_flush(cl) != 0)
 				bad = 1;
-			if (!bad && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
-			    cl->cl_out == NULL && client_read(kc, cl, ans) != 0)
+			if (!bad && cl->cl_out == NULL &&
+			    ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0 ||
+			    client_ready(cl)) && client_serve(kc, cl, ans) != 0)
 				bad = 1;
 			if (!bad && (pfd[i].revents & (POLLERR | POLLNVAL)) != 0)
 				bad = 1;
@@ -378,7 +465,7 @@ keyd_serve(struct keyd_ctx *kc, int lfd)
 	}
 	for (i = 0; i < KEYD_MAX_CLIENTS; i++)
 		client_close(&cls[i]);
-	vc_wipe(ans, KEYD_ANS_MAX);
+	vc_wipe(ans, KEYD_OUT_CAP);
 	free(ans);
 	return rc;
 }
