@@ -161,6 +161,17 @@ conn_deliver(struct conn_pool *p, struct conn *c, const uint8_t *raw, size_t len
 	return fn(arg, c, &f, raw, len);
 }
 
+/* Before JOIN nothing but a JOIN's header is worth waiting for (PROTOCOL.md 1.4). */
+static int
+conn_header_allowed(const struct conn *c, const struct frame *f)
+{
+	if (!c->conn_join_only)
+		return 0;
+	if (f->fr_type != FT_JOIN)
+		return VEIL_E_STATE;
+	return f->fr_len == ROOM_ID_LEN ? 0 : VEIL_E_LENGTH;
+}
+
 /* Starts keeping a split frame whose header (already checked) is in hdr. */
 static int
 conn_in_start(struct conn_pool *p, struct conn *c, const uint8_t *have, size_t n,
@@ -215,7 +226,8 @@ conn_feed(struct conn_pool *p, struct conn *c, const uint8_t *in, size_t n,
 				return 0;
 			c->conn_hdr_len = 0;
 			if ((r = proto_frame_header(c->conn_hdr, FRAME_HDR_LEN,
-			    FRAME_TO_RELAY, p->cp_max_frame, &f)) != 0)
+			    FRAME_TO_RELAY, p->cp_max_frame, &f)) != 0 ||
+			    (r = conn_header_allowed(c, &f)) != 0)
 				return r;
 			if (f.fr_len == 0) {
 				if ((r = conn_deliver(p, c, c->conn_hdr, FRAME_HDR_LEN,
@@ -229,7 +241,8 @@ conn_feed(struct conn_pool *p, struct conn *c, const uint8_t *in, size_t n,
 			continue;
 		}
 		/* Whole frames straight from the caller's buffer: no copy. */
-		if ((r = proto_frame_header(in, n, FRAME_TO_RELAY, p->cp_max_frame, &f)) != 0)
+		if ((r = proto_frame_header(in, n, FRAME_TO_RELAY, p->cp_max_frame, &f)) != 0 ||
+		    (r = conn_header_allowed(c, &f)) != 0)
 			return r;
 		total = FRAME_HDR_LEN + (size_t)f.fr_len;
 		if (n < total)

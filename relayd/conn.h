@@ -54,6 +54,7 @@ struct conn {
 	uint8_t		 conn_hdr_len;	/* bytes of a split header in conn_hdr */
 	uint8_t		 conn_want_out;	/* EV_WRITE registered */
 	uint8_t		 conn_dirty;	/* on the relay's flush list */
+	uint8_t		 conn_join_only; /* only a JOIN header is accepted (relay.c, pre-JOIN) */
 	uint8_t		 conn_hdr[FRAME_HDR_LEN];
 	uint16_t	 conn_member;
 	uint32_t	 conn_in_len;	/* bytes of a split frame in conn_in */
@@ -99,6 +100,9 @@ void	conn_release(struct conn_pool *p, struct conn *c);
  * kept. Returns 0; a proto_frame_header/decode error (the connection is
  * broken: VEIL_E_OVERSIZE for a header announcing more than max_frame, any
  * other code for a malformed frame); VEIL_E_ALLOC; or fn's return value.
+ * While conn_join_only is set, a header is refused at once, before its
+ * payload is waited for or a buffer taken: VEIL_E_STATE for any type but
+ * FT_JOIN, VEIL_E_LENGTH for a JOIN not announcing ROOM_ID_LEN bytes.
  */
 int	conn_feed(struct conn_pool *p, struct conn *c, const uint8_t *in, size_t n,
 	    conn_frame_fn *fn, void *arg) VEIL_WUR;

@@ -199,6 +199,7 @@ relayd_join(struct relayd *r, struct conn *c, const struct frame *f)
 	}
 	list_remove(&r->r_new, c);
 	c->conn_state = CONN_JOINED;
+	c->conn_join_only = 0;
 	c->conn_room = room;
 	c->conn_member = id;
 	c->conn_seen_ms = relayd_now();
@@ -313,6 +314,8 @@ relayd_conn_event(struct ev_loop *el, int fd, void *data, int mask)
 		return;
 	if (rc == VEIL_E_OVERSIZE)
 		relayd_mark(r, c, RELAYD_R_OVERSIZE, FE_OVERSIZE);
+	else if (rc == VEIL_E_STATE)	/* conn_feed: not a JOIN before JOIN */
+		relayd_mark(r, c, RELAYD_R_NOT_JOINED, FE_NOT_JOINED);
 	else if (rc == VEIL_E_ALLOC)
 		relayd_mark(r, c, RELAYD_R_NOMEM, 0);
 	else
@@ -342,6 +345,7 @@ relayd_adopt(struct relayd *r, int fd)
 		return VEIL_E_ALLOC;
 	}
 	conn_init(c, fd);
+	c->conn_join_only = 1;
 	c->conn_seen_ms = relayd_now();
 	if ((rc = ev_add(r->r_ev, fd, EV_READ, relayd_conn_event, c)) != 0) {
 		free(c);

@@ -654,6 +654,38 @@ START_TEST(test_relay_data_before_join)
 }
 END_TEST
 
+/*
+ * Before JOIN a header is judged on its own: a DATA announcing a full frame
+ * gets NOT_JOINED at once (not TIMEOUT once the idle time is over), and no
+ * input buffer is taken for a payload that would be refused anyway; a JOIN
+ * announcing anything but 32 bytes is MALFORMED at once too.
+ */
+START_TEST(test_relay_header_before_join)
+{
+	struct relayd *r = mkrelay(16, 16, 0);
+	struct tc *a = tc_new(r), *b = tc_new(r);
+	uint8_t h[FRAME_HDR_LEN] = { PROTO_VERSION, FT_DATA, 0, 0, 0xff, 0xff };
+
+	veil_put32(h + 6, MAXF);
+	ck_assert_int_eq(send(a->fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+	ck_assert_int_eq(relayd_step(r, 50), 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_in_bufs, 0);
+	tc_expect_error(r, a, FE_NOT_JOINED);
+	h[1] = FT_JOIN;
+	veil_put16(h + 4, 0);
+	veil_put32(h + 6, 1000);
+	ck_assert_int_eq(send(b->fd, h, sizeof(h), 0), (ssize_t)sizeof(h));
+	ck_assert_int_eq(relayd_step(r, 50), 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_in_bufs, 0);
+	tc_expect_error(r, b, FE_MALFORMED);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_NOT_JOINED], 1);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_IDLE], 0);
+	tc_free(a);
+	tc_free(b);
+	relayd_free(r);
+}
+END_TEST
+
 START_TEST(test_relay_second_join)
 {
 	struct relayd *r = mkrelay(16, 16, 0);
@@ -1016,6 +1048,7 @@ suite_relay_conn(void)
 	tc = tcase_create("relay");
 	tcase_add_test(tc, test_relay_join_route_leave);
 	tcase_add_test(tc, test_relay_data_before_join);
+	tcase_add_test(tc, test_relay_header_before_join);
 	tcase_add_test(tc, test_relay_second_join);
 	tcase_add_test(tc, test_relay_room_full);
 	tcase_add_test(tc, test_relay_oversize_and_garbage);
