@@ -3,9 +3,9 @@
  * libFuzzer harness: chatc's escaping of peer text (chatc/escape.c), the last
  * step before a peer's nickname or message reaches the terminal. Whatever the
  * input, the output must be valid UTF-8 with no C0 byte, no DEL, no C1 code
- * point and no bidi override or isolate; valid text without specials must
- * pass unchanged; a short buffer must get a prefix of the full output that
- * ends on a piece boundary. esc_utf8_valid and esc_utf8_next are checked
+ * point and no bidi control (Bidi_Control: marks, embeddings, overrides,
+ * isolates); valid text without specials must pass unchanged; a short
+ * buffer must get a prefix of the full output that ends on a piece boundary. esc_utf8_valid and esc_utf8_next are checked
  * against an independent decoder written from RFC 3629 here.
  */
 #include <stddef.h>
@@ -73,11 +73,16 @@ ref_valid(const uint8_t *p, size_t n)
 	return 1;
 }
 
-/* A code point the escaping must never let through as itself. */
+/*
+ * A code point the escaping must never let through as itself: C0, DEL, C1
+ * and Unicode's whole Bidi_Control set (ALM, LRM, RLM, the embeddings and
+ * overrides, the isolates).
+ */
 static int
 forbidden(uint32_t cp)
 {
 	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
+	    cp == 0x061c || cp == 0x200e || cp == 0x200f ||
 	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
