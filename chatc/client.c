@@ -414,6 +414,7 @@ hs_start(struct client *c, struct peer *p)
 	}
 	p->pe_state = PS_HS;
 	p->pe_handle = a->im_handle;
+	p->pe_hs_at = now_ms();
 	send_blob(c, p, a->im_blob, a->im_bloblen);
 }
 
@@ -549,6 +550,7 @@ on_hs_init(struct client *c, struct peer *p, const uint8_t *blob, size_t n)
 	p->pe_state = PS_HS;
 	p->pe_handle = a->im_handle;
 	p->pe_initiator = 0;
+	p->pe_hs_at = now_ms();
 	send_blob(c, p, a->im_blob, a->im_bloblen);
 	update_status(c);
 }
@@ -674,6 +676,29 @@ on_data(struct client *c, uint16_t src, const uint8_t *blob, size_t n)
 		out_text(c, UI_WARN, "rejected message from %s: %s", p->pe_name,
 		    veil_strerror(t < 0 ? t : VEIL_E_TYPE));
 		break;
+	}
+}
+
+/*
+ * A handshake whose other side failed says nothing more (an initiator whose
+ * HS_FIN was refused waits for an HS_CONFIRM that never comes): after
+ * HS_TIMEOUT_MS it has failed here too, so /rekey can start a fresh one.
+ */
+static void
+hs_timeouts(struct client *c, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < ROOM_SIZE_MAX; i++) {
+		struct peer *p = &c->c_peers.pt_p[i];
+
+		if (p->pe_state != PS_HS || now - p->pe_hs_at < HS_TIMEOUT_MS)
+			continue;
+		close_session(c, p, 0);
+		p->pe_state = PS_DEAD;
+		out_text(c, UI_WARN, "handshake with %s timed out%s", p->pe_name,
+		    p->pe_initiator ? "; /rekey starts a new one" : "");
+		update_status(c);
 	}
 }
 
@@ -1232,6 +1257,8 @@ client_run(const struct chatc_opts *o, const uint8_t room[static ROOM_ID_LEN],
 				rl_lost(c, "keepalives unanswered");
 				continue;
 			}
+			if (c->c_me != 0)
+				hs_timeouts(c, now);
 			if (c->c_me != 0 && now - c->c_last_ping >= KEEPALIVE_SEC * 1000) {
 				if (rl_send(c->c_r, FT_PING, MEMBER_NONE, NULL, 0) == 0)
 					c->c_last_ping = now;

@@ -29,6 +29,7 @@
 #define RECONNECT_GIVEUP_MS	30000
 #define CONNECT_TIMEOUT_MS	3000
 #define EOF_HOLD_WAIT_MS	8000	/* EOF with held lines: wait at most this long for a peer */
+#define HS_TIMEOUT_MS		15000	/* a handshake not done by then has failed */
 #define RL_OUT_HIGH		(256 * 1024)	/* stop reading input above this backlog */
 #define RL_FLUSH_AT		4096	/* write to the relay as soon as this much waits */
 #define RL_OUT_MAX		(16 * 1024 * 1024)
@@ -170,6 +171,7 @@ struct peer {
 	 */
 	uint32_t	 pe_hs_handle;
 	int		 pe_initiator;	/* we sent the HS_INIT (PROTOCOL.md 2.1) */
+	int64_t		 pe_hs_at;	/* when the handshake (PS_HS) began */
 };
 
 struct peers {

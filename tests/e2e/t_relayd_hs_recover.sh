@@ -4,6 +4,9 @@
 # and the initiator (bob) does not. bob's /rekey starts a fresh handshake;
 # alice answers it in a second keyd session while the first stays in use, and
 # switches once it completes: both end up secure and talk again.
+# After a tampered HS_FIN alice has no session and bob waits for an
+# HS_CONFIRM that never comes: his handshake times out (15 s), and /rekey
+# then recovers the same way.
 . "$E2E_LIB/common.sh"
 need_bins
 
@@ -33,4 +36,24 @@ must_line "$W/alice.out" '^LEFT bob$' 1 10
 stop_chatc alice
 no_line "$W/alice.out" '^ERROR '
 no_line "$W/bob.out" '^ERROR '
-note "ok: a failed HS_CONFIRM recovered by a fresh handshake (/rekey)"
+
+# A tampered HS_FIN: alice (responder) refuses it, bob is left waiting.
+start_proxy px2 "$relay_PORT" --attack flip-fin:1:1
+chat alice recover2 "$px2_PORT"
+must_line "$W/px2.log" 'conn 0 member' 1 10
+chat bob recover2 "$px2_PORT"
+must_line "$W/px2.log" 'attack flip-fin conn 1 frame 1 done' 1 15
+must_line "$W/alice.out" '^WARN ' 1 10
+must_line "$W/bob.out" '^WARN handshake with .* timed out' 1 25
+no_line "$W/alice.out" '^SECURE '
+no_line "$W/bob.out" '^SECURE '
+say bob /rekey
+must_line "$W/bob.out" '^SECURE alice ' 1 15
+must_line "$W/alice.out" '^SECURE bob ' 1 15
+say bob 'after the timeout'
+must_line "$W/alice.out" '^MSG bob after the timeout$' 1 10
+stop_chatc bob
+stop_chatc alice
+no_line "$W/alice.out" '^ERROR '
+no_line "$W/bob.out" '^ERROR '
+note "ok: a failed HS_CONFIRM and a failed HS_FIN both recovered by a fresh handshake (/rekey)"
