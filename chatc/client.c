@@ -573,6 +573,16 @@ on_hs_next(struct client *c, struct peer *p, const uint8_t *blob, size_t n)
 	c->c_req.im_blob = blob;
 	c->c_req.im_bloblen = n;
 	a = kcall(c);
+	if (a->im_code == IPC_ANS_ERROR && -(int)a->im_err == VEIL_E_STATE) {
+		/*
+		 * Not this step's message (our own reflected back, a replay, a
+		 * late one): keyd refused it without touching the handshake
+		 * (PROTOCOL.md 2.5), so the real one can still finish it;
+		 * HS_TIMEOUT_MS bounds the wait.
+		 */
+		out_text(c, UI_WARN, "unexpected handshake message from %s; ignored", p->pe_name);
+		return;
+	}
 	if (a->im_code == IPC_ANS_ERROR) {
 		hs_refused(c, p, a);
 		return;

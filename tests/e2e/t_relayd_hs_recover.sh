@@ -6,7 +6,9 @@
 # switches once it completes: both end up secure and talk again.
 # After a tampered HS_FIN alice has no session and bob waits for an
 # HS_CONFIRM that never comes: his handshake times out (15 s), and /rekey
-# then recovers the same way.
+# then recovers the same way. And a handshake message reflected back to its
+# sender (not this step's) is ignored, not fatal: the real one completes the
+# handshake on both sides.
 . "$E2E_LIB/common.sh"
 need_bins
 
@@ -56,4 +58,23 @@ stop_chatc bob
 stop_chatc alice
 no_line "$W/alice.out" '^ERROR '
 no_line "$W/bob.out" '^ERROR '
-note "ok: a failed HS_CONFIRM and a failed HS_FIN both recovered by a fresh handshake (/rekey)"
+
+# bob's HS_FIN also comes back to bob, and alice's HS_RESP back to alice.
+for rf in reflect-fin:1:1 reflect-resp:0:1; do
+	rf_n=$(echo "$rf" | tr -d ':-')
+	start_proxy "px_$rf_n" "$relay_PORT" --attack "$rf"
+	eval "rf_port=\$px_${rf_n}_PORT"
+	chat alice "$rf_n" "$rf_port"
+	must_line "$W/px_$rf_n.log" 'conn 0 member' 1 10
+	chat bob "$rf_n" "$rf_port"
+	must_line "$W/px_$rf_n.log" "attack .* done" 1 15
+	must_line "$W/bob.out" '^SECURE alice ' 1 15
+	must_line "$W/alice.out" '^SECURE bob ' 1 15
+	cat "$W/alice.out" "$W/bob.out" | grep -q '^WARN .*unexpected handshake' ||
+		fail "$rf: the reflected message was not reported"
+	say alice "after $rf"
+	must_line "$W/bob.out" "^MSG alice after $rf\$" 1 10
+	stop_chatc bob
+	stop_chatc alice
+done
+note "ok: a failed HS_CONFIRM and a failed HS_FIN both recovered by a fresh handshake (/rekey); reflected handshake messages ignored"
