@@ -876,7 +876,19 @@ cmd_rekey(struct client *c)
 		req_init(c, REQ_REKEY);
 		c->c_req.im_handle = p->pe_handle;
 		a = kcall(c);
-		if (a->im_code == IPC_ANS_ERROR)
+		if (a->im_code == IPC_ANS_ERROR && -(int)a->im_err == VEIL_E_STATE) {
+			/*
+			 * An earlier rekey still waits for an answer the relay
+			 * lost, and this session can never rekey again: start a
+			 * fresh handshake; the peer keeps its old session until
+			 * the new one completes, then replaces it.
+			 */
+			out_text(c, UI_WARN, "rekey with %s failed: %s; starting a new "
+			    "handshake", p->pe_name, keyd_reason(a, why, sizeof(why)));
+			close_session(c, p, 0);
+			hs_start(c, p);
+			update_status(c);
+		} else if (a->im_code == IPC_ANS_ERROR)
 			out_text(c, UI_WARN, "rekey with %s failed: %s", p->pe_name,
 			    keyd_reason(a, why, sizeof(why)));
 		else

@@ -8,7 +8,8 @@
 # HS_CONFIRM that never comes: his handshake times out (15 s), and /rekey
 # then recovers the same way. And a handshake message reflected back to its
 # sender (not this step's) is ignored, not fatal: the real one completes the
-# handshake on both sides.
+# handshake on both sides. A session whose rekey message was lost (it can
+# never rekey again) is replaced by a fresh handshake on the next /rekey.
 . "$E2E_LIB/common.sh"
 need_bins
 
@@ -77,4 +78,30 @@ for rf in reflect-fin:1:1 reflect-resp:0:1; do
 	stop_chatc bob
 	stop_chatc alice
 done
-note "ok: a failed HS_CONFIRM and a failed HS_FIN both recovered by a fresh handshake (/rekey); reflected handshake messages ignored"
+
+# A lost REKEY_INIT (alice's first DATA) or REKEY_RESP (bob's first): the
+# session can never rekey again, so alice's next /rekey starts a new
+# handshake, and both sides talk again on the new session.
+for rk in drop:0:1 drop:1:1; do
+	rk_n=$(echo "$rk" | tr -d ':')
+	start_proxy "px_$rk_n" "$relay_PORT" --attack "$rk"
+	eval "rk_port=\$px_${rk_n}_PORT"
+	chat alice "$rk_n" "$rk_port"
+	must_line "$W/px_$rk_n.log" 'conn 0 member' 1 10
+	chat bob "$rk_n" "$rk_port"
+	must_line "$W/alice.out" '^SECURE bob ' 1 15
+	must_line "$W/bob.out" '^SECURE alice ' 1 15
+	say alice /rekey
+	must_line "$W/px_$rk_n.log" "attack .* done" 1 10
+	say alice /rekey
+	must_line "$W/alice.out" '^WARN .*starting a new handshake' 1 10
+	must_line "$W/alice.out" '^SECURE bob ' 2 15
+	must_line "$W/bob.out" '^SECURE alice ' 2 15
+	say alice "alice after $rk"
+	must_line "$W/bob.out" "^MSG alice alice after $rk\$" 1 10
+	say bob "bob after $rk"
+	must_line "$W/alice.out" "^MSG bob bob after $rk\$" 1 10
+	stop_chatc bob
+	stop_chatc alice
+done
+note "ok: a failed HS_CONFIRM or HS_FIN and a lost rekey message all recovered by a fresh handshake (/rekey); reflected handshake messages ignored"
