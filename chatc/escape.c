@@ -113,7 +113,10 @@ esc_text(const uint8_t *in, size_t n, char *out, size_t cap)
 			plen = 2;
 		} else if (cp < 0x20 || cp == 0x7f) {
 			plen = (size_t)snprintf(piece, sizeof(piece), "\\x%02x", (unsigned int)cp);
-		} else if ((cp >= 0x80 && cp <= 0x9f) || esc_bidi(cp)) {
+		} else if ((cp >= 0x80 && cp <= 0x9f) || esc_bidi(cp) ||
+		    cp == 0x2028 || cp == 0x2029) {
+			/* C1, direction controls, and the Unicode line and paragraph
+			 * separators (a line splitter may take them for a new event). */
 			plen = (size_t)snprintf(piece, sizeof(piece), "\\u%04x", (unsigned int)cp);
 		} else {
 			src = (const char *)in + off;

@@ -130,7 +130,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (o.co_version) {
-		printf("chatc %s\n", VEIL_VERSION);
+		printf("chatc (veil) %s\n", VEIL_VERSION);
 		return 0;
 	}
 	batch = o.co_batch || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO);

@@ -245,6 +245,17 @@ START_TEST(test_columns)
 }
 END_TEST
 
+START_TEST(test_escape_line_separators)
+{
+	/* U+2028 / U+2029 would split a batch line for Unicode-aware readers. */
+	const char in[] = "a\xe2\x80\xa8SECURE mallory x new\xe2\x80\xa9" "b";
+	char out[256];
+
+	esc_text((const uint8_t *)in, sizeof(in) - 1, out, sizeof(out));
+	ck_assert_str_eq(out, "a\\u2028SECURE mallory x new\\u2029b");
+}
+END_TEST
+
 Suite *suite_escape(void);
 
 Suite *
@@ -265,6 +276,7 @@ suite_escape(void)
 	tcase_add_test(tc, test_escape_c1_utf8);
 	tcase_add_test(tc, test_escape_c1_raw_bytes);
 	tcase_add_test(tc, test_escape_bidi);
+	tcase_add_test(tc, test_escape_line_separators);
 	tcase_add_test(tc, test_escape_valid_multibyte);
 	tcase_add_test(bad, test_escape_overlong);
 	tcase_add_test(bad, test_escape_surrogates);
