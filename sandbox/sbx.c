@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -32,6 +33,7 @@ sbx_drop_root(const char *user, const char *dir)
 	struct stat st;
 	uid_t uid;
 	gid_t gid;
+	int fd;
 
 	if (user == NULL || dir == NULL || *user == '\0' || *dir != '/') {
 		fprintf(stderr, "sandbox: need a user name and an absolute chroot directory\n");
@@ -56,15 +58,19 @@ sbx_drop_root(const char *user, const char *dir)
 	/*
 	 * The jail must be a directory only root can change (OpenSSH's
 	 * safe_path rule), or the unprivileged process could plant files in it.
+	 * It is checked through a descriptor and entered through that same
+	 * descriptor (fchdir, then chroot(".")), so nobody can swap the path
+	 * between the check and the chroot.
 	 */
-	if (lstat(dir, &st) == -1) {
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		fprintf(stderr, "sandbox: chroot directory %s: %s\n", dir, strerror(errno));
 		return VEIL_E_SYSTEM;
 	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	if (fstat(fd, &st) == -1 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
 		fprintf(stderr, "sandbox: chroot directory %s must be a directory owned by "
 		    "root and not writable by group or others\n", dir);
+		(void)close(fd);
 		return VEIL_E_SYSTEM;
 	}
 #ifdef VEIL_NO_SANDBOX
@@ -74,11 +80,13 @@ sbx_drop_root(const char *user, const char *dir)
 	 */
 	fprintf(stderr, "sandbox: chroot skipped (SANDBOX=0 build)\n");
 #else
-	if (chroot(dir) == -1 || chdir("/") == -1) {
+	if (fchdir(fd) == -1 || chroot(".") == -1 || chdir("/") == -1) {
 		fprintf(stderr, "sandbox: chroot %s: %s\n", dir, strerror(errno));
+		(void)close(fd);
 		return VEIL_E_SYSTEM;
 	}
 #endif
+	(void)close(fd);
 	if (setgroups(0, NULL) == -1) {
 		fprintf(stderr, "sandbox: setgroups: %s\n", strerror(errno));
 		return VEIL_E_SYSTEM;
