@@ -123,6 +123,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory analyze
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory e2e
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 
 demo: all
 	$(Q)BIN=$(abspath $(BIN)) sh tests/demo.sh

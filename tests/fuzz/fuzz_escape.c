@@ -75,15 +75,16 @@ ref_valid(const uint8_t *p, size_t n)
 
 /*
  * A code point the escaping must never let through as itself: C0, DEL, C1
- * and Unicode's whole Bidi_Control set (ALM, LRM, RLM, the embeddings and
- * overrides, the isolates).
+ * Unicode's whole Bidi_Control set (ALM, LRM, RLM, the embeddings and
+ * overrides, the isolates), and the line and paragraph separators.
  */
 static int
 forbidden(uint32_t cp)
 {
 	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
 	    cp == 0x061c || cp == 0x200e || cp == 0x200f ||
-	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	    cp == 0x2028 || cp == 0x2029;
 }
 
 /* Valid UTF-8 with nothing esc_text rewrites (backslash included). */
