@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer harness: keyd requests as keyd sees them. Two keyds (fixed
- * identities, their own known_peers files in a private temporary directory)
+ * identities, their own known_peers files, unlinked as soon as open)
  * each serve two connections through keyd_dispatch (keyd/dispatch.c), the
  * way server.c does once a whole request has been read. The four
  * connections are endpoints 0..3: A0, B0, A1, B1 (bit 0 the keyd, bit 1 the
@@ -79,9 +79,7 @@ cleanup(void)
 		keyd_ctx_free(&K[i].fk_ctx);
 		keyd_pins_close(&K[i].fk_pins);
 		vc_wipe(&K[i].fk_id, sizeof(K[i].fk_id));
-		(void)unlink(K[i].fk_path);
 	}
-	(void)rmdir(home);
 }
 
 /* known_peers where fsync costs nothing when we can: /dev/shm, else TMPDIR. */
@@ -110,6 +108,15 @@ setup(void)
 			abort();
 		K[k].fk_ctx.kc_now = fuzz_now;
 	}
+	/*
+	 * pins.c works on the open descriptor only (the path is for messages):
+	 * the files go at once, so a crash or a kill leaves nothing behind.
+	 */
+	for (k = 0; k < 2; k++)
+		if (unlink(K[k].fk_path) != 0)
+			abort();
+	if (rmdir(home) != 0)
+		abort();
 	for (k = 0; k < 4; k++)
 		E[k].ep_keyd = &K[k & 1];
 	if (atexit(cleanup) != 0)
