@@ -21,7 +21,8 @@
  *   newline, tab, CR   -> "\n", "\t", "\r"
  *   other C0, DEL      -> "\xNN" (so ESC becomes "\x1b")
  *   C1 (U+0080..009F)  -> "\uNNNN"
- *   bidi overrides and isolates (U+202A..202E, U+2066..2069) -> "\uNNNN"
+ *   Unicode's Bidi_Control set (U+061C, U+200E, U+200F, U+202A..202E,
+ *   U+2066..2069) and the line/paragraph separators U+2028, U+2029 -> "\uNNNN"
  *   invalid UTF-8 (overlong, surrogate, > U+10FFFF, truncated, stray
  *   continuation) -> U+FFFD, one per maximal invalid subpart.
  * When cap < ESC_MAX(n) the output stops at the last whole piece that fits.
