@@ -162,13 +162,17 @@ sess_drop(struct keyd_conn *c, struct keyd_sess *s)
 	sess_free(s);
 }
 
-static void
+/* 0, or VEIL_E_CRYPTO with fpr zeroed (callers that decide on it fail closed). */
+static int
 fpr_text(const uint8_t pub[static ED25519_PUB_LEN], uint8_t fpr[static FPR_LEN],
     char out[static FPR_TEXT_LEN + 1])
 {
-	if (vc_fingerprint(pub, fpr) != 0)
+	int r;
+
+	if ((r = vc_fingerprint(pub, fpr)) != 0)
 		memset(fpr, 0, FPR_LEN);
 	proto_fpr_format(fpr, out);
+	return r;
 }
 
 /*
@@ -191,12 +195,14 @@ sess_verify(void *arg, const uint8_t *nick, size_t nicklen,
 		return VEIL_E_NICK;
 	memcpy(s->ks_nick, nick, nicklen);
 	s->ks_nicklen = nicklen;
-	fpr_text(id, s->ks_peer_fpr, t);
+	/* No fingerprint, no decision: an all-zero one must never match an --expect. */
+	if ((r = fpr_text(id, s->ks_peer_fpr, t)) != 0)
+		return r;
 	s->ks_have_peer = 1;
 	if ((r = keyd_pins_lookup(s->ks_ctx->kc_pins, nick, nicklen, pinned, &found)) != 0)
 		return r;
 	if (found && !vc_equal(pinned, id, ED25519_PUB_LEN)) {
-		fpr_text(pinned, s->ks_other_fpr, t);
+		(void)fpr_text(pinned, s->ks_other_fpr, t);	/* for the message only */
 		return VEIL_E_PIN;
 	}
 	for (i = 0; i < c->kn_nexpect; i++) {
@@ -425,7 +431,7 @@ req_hs_next(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	if (s->ks_pin_new &&
 	    (r = keyd_pins_add(kc->kc_pins, nick, nicklen, peer, old)) != 0) {
 		if (r == VEIL_E_PIN)
-			fpr_text(old, s->ks_other_fpr, t);
+			(void)fpr_text(old, s->ks_other_fpr, t);	/* for the message only */
 		goto fail;
 	}
 	s->ks_done = 1;
