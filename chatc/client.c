@@ -30,6 +30,7 @@
 struct client {
 	const struct chatc_opts *c_o;
 	uint8_t		 c_room[ROOM_ID_LEN];
+	uint8_t		 c_room_key[ROOM_KEY_LEN];	/* from the name; never to the relay */
 	uint8_t		 c_myfpr[FPR_LEN];
 	struct keydc	*c_k;
 	struct rl_conn	*c_r;
@@ -404,6 +405,7 @@ hs_start(struct client *c, struct peer *p)
 	p->pe_initiator = 1;
 	req_init(c, REQ_HS_START);
 	memcpy(c->c_req.im_room, c->c_room, ROOM_ID_LEN);
+	memcpy(c->c_req.im_room_key, c->c_room_key, ROOM_KEY_LEN);
 	c->c_req.im_me = c->c_me;
 	c->c_req.im_peer = p->pe_id;
 	a = kcall(c);
@@ -449,6 +451,7 @@ on_hs_restart(struct client *c, struct peer *p, const uint8_t *blob, size_t n)
 	p->pe_hs_handle = 0;
 	req_init(c, REQ_HS_ACCEPT);
 	memcpy(c->c_req.im_room, c->c_room, ROOM_ID_LEN);
+	memcpy(c->c_req.im_room_key, c->c_room_key, ROOM_KEY_LEN);
 	c->c_req.im_me = c->c_me;
 	c->c_req.im_peer = p->pe_id;
 	c->c_req.im_blob = blob;
@@ -538,6 +541,7 @@ on_hs_init(struct client *c, struct peer *p, const uint8_t *blob, size_t n)
 	p->pe_hs_handle = 0;
 	req_init(c, REQ_HS_ACCEPT);
 	memcpy(c->c_req.im_room, c->c_room, ROOM_ID_LEN);
+	memcpy(c->c_req.im_room_key, c->c_room_key, ROOM_KEY_LEN);
 	c->c_req.im_me = c->c_me;
 	c->c_req.im_peer = p->pe_id;
 	c->c_req.im_blob = blob;
@@ -643,6 +647,16 @@ on_open(struct client *c, struct peer *p, const uint8_t *blob, size_t n)
 			out_text(c, UI_WARN, "rekeyed with %s (epoch %u)", p->pe_name,
 			    (unsigned int)p->pe_epoch);
 		}
+		break;
+	case OPEN_RESEND:
+		/*
+		 * The peer is already in the next epoch but its answer to our
+		 * REKEY_INIT was lost: this message is gone; keyd sealed our
+		 * REKEY_INIT again so that the peer sends its answer again.
+		 */
+		send_blob(c, p, a->im_blob, a->im_bloblen);
+		out_text(c, UI_WARN, "a message from %s could not be read yet (rekey answer "
+		    "lost); rekey sent again", p->pe_name);
 		break;
 	case OPEN_CLOSED:
 		/* keyd wiped the session; the relay's LEFT follows. */
@@ -1201,6 +1215,7 @@ finish(struct client *c)
 		ui_close(c->c_ui);
 		c->c_ui = NULL;
 	}
+	OPENSSL_cleanse(c->c_room_key, sizeof(c->c_room_key));
 	return 0;
 }
 
@@ -1243,6 +1258,8 @@ client_run(const struct chatc_opts *o, const uint8_t room[static ROOM_ID_LEN],
 	memset(c, 0, sizeof(*c));
 	c->c_o = o;
 	memcpy(c->c_room, room, ROOM_ID_LEN);
+	if ((rc = chatc_room_key(o->co_room, c->c_room_key)) != 0)
+		return rc;
 	memcpy(c->c_myfpr, myfpr, FPR_LEN);
 	c->c_k = k;
 	c->c_r = r;

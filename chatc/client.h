@@ -87,6 +87,11 @@ const char *chatc_usage(void);
 
 /* Room id = SHA-256("veil/1 room id" || name). 0 or VEIL_E_CRYPTO. */
 int	chatc_room_id(const char *name, uint8_t out[static ROOM_ID_LEN]) VEIL_WUR;
+/*
+ * Room key = SHA-256("veil/1 room key" || name), mixed into every handshake
+ * (PROTOCOL.md 2.2); never sent to the relay. 0 or VEIL_E_CRYPTO.
+ */
+int	chatc_room_key(const char *name, uint8_t out[static ROOM_KEY_LEN]) VEIL_WUR;
 
 /* ---- input lines (peers.c) ---- */
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "client.h"
@@ -225,10 +226,10 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 	return 0;
 }
 
-int
-chatc_room_id(const char *name, uint8_t out[static ROOM_ID_LEN])
+/* SHA-256(label || name) into out (32 bytes); zeroed on failure. */
+static int
+room_hash(const char *label, const char *name, uint8_t out[static HASH_LEN])
 {
-	static const char label[] = "veil/1 room id";
 	EVP_MD_CTX *ctx;
 	unsigned int len = 0;
 	int ok;
@@ -236,13 +237,26 @@ chatc_room_id(const char *name, uint8_t out[static ROOM_ID_LEN])
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return VEIL_E_CRYPTO;
 	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, label, sizeof(label) - 1) == 1 &&
+	    EVP_DigestUpdate(ctx, label, strlen(label)) == 1 &&
 	    EVP_DigestUpdate(ctx, name, strlen(name)) == 1 &&
-	    EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == ROOM_ID_LEN;
+	    EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == HASH_LEN;
 	EVP_MD_CTX_free(ctx);
 	if (!ok) {
-		memset(out, 0, ROOM_ID_LEN);
+		OPENSSL_cleanse(out, HASH_LEN);
 		return VEIL_E_CRYPTO;
 	}
 	return 0;
+}
+
+int
+chatc_room_id(const char *name, uint8_t out[static ROOM_ID_LEN])
+{
+	return room_hash("veil/1 room id", name, out);
+}
+
+int
+chatc_room_key(const char *name, uint8_t out[static ROOM_KEY_LEN])
+{
+	/* An independent label: the room id the relay sees tells nothing of it. */
+	return room_hash("veil/1 room key", name, out);
 }

@@ -299,6 +299,7 @@ sess_new(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	s->ks_conn = c;
 	s->ks_params.vp_me = &c->kn_id;
 	memcpy(s->ks_params.vp_room, q->im_room, ROOM_ID_LEN);
+	memcpy(s->ks_params.vp_room_key, q->im_room_key, ROOM_KEY_LEN);
 	s->ks_params.vp_me_id = q->im_me;
 	s->ks_params.vp_peer_id = q->im_peer;
 	s->ks_params.vp_verify = sess_verify;
@@ -367,6 +368,8 @@ hs_begin(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	scratch_writer(kc, &out, E2E_MAX);
 	r = accept ? vs_accept(&s->ks_vs, &s->ks_params, q->im_blob, q->im_bloblen, &out) :
 	    vs_start(&s->ks_vs, &s->ks_params, &out);
+	/* The engine has its own copy of the room key (wiped once established). */
+	vc_wipe(s->ks_params.vp_room_key, sizeof(s->ks_params.vp_room_key));
 	if (r != 0) {
 		f->kf_handle = 0;
 		(void)snprintf(f->kf_msg, sizeof(f->kf_msg), "%s failed: %s",

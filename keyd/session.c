@@ -66,6 +66,7 @@ struct vs_session {
 	/* Parameters (vs_params). */
 	const struct vs_identity *ss_me;
 	uint8_t			 ss_room[ROOM_ID_LEN];
+	uint8_t			 ss_room_key[ROOM_KEY_LEN];	/* until the session keys */
 	uint16_t		 ss_me_id;
 	uint16_t		 ss_peer_id;
 	vs_verify_fn		 ss_verify;
@@ -92,7 +93,16 @@ struct vs_session {
 	struct vs_chain		 ss_recv;
 	struct vs_chain		 ss_pend;	/* next epoch's receive chain (rekey responder) */
 	int			 ss_has_pend;
+	/*
+	 * Rekey responder, while ss_has_pend: the e'_A we answered and the
+	 * exact sealed REKEY_RESP, re-sent as is if that REKEY_INIT comes again.
+	 */
+	uint8_t			 ss_resp_peer[P256_PUB_LEN];
+	uint8_t			 ss_resp[REKEY_MSG_LEN];
 	EVP_PKEY		*ss_rk_priv;	/* our REKEY_INIT ephemeral while it waits */
+	uint8_t			 ss_rk_pub[P256_PUB_LEN];	/* ... and its public key */
+	uint64_t		 ss_rk_sealed;	/* texts sealed since REKEY_INIT last went */
+	uint64_t		 ss_rk_refused;	/* epoch+1 messages refused while it waits */
 	uint64_t		 ss_epoch_t0;	/* when the send epoch began */
 	unsigned		 ss_auth_fail;
 };
@@ -247,8 +257,26 @@ vs_chains(const uint8_t prk[static HASH_LEN], uint8_t root[static HASH_LEN],
 }
 
 /*
- * Installs the first epoch's chains from prk = HKDF-Extract(h4, ss), by
- * handshake role, and wipes ss.
+ * HKDF-Extract(salt = the transcript hash now, IKM = ss || room_key): h2 for
+ * prk_hs, h4 for prk. Without the room name (the relay knows only the room
+ * id) nobody can derive the handshake keys, even with one of the ephemerals.
+ */
+static int
+vs_extract_ss(const struct vs_session *s, uint8_t prk[static HASH_LEN])
+{
+	uint8_t ikm[ECDH_LEN + ROOM_KEY_LEN];
+	int r;
+
+	memcpy(ikm, s->ss_ss, ECDH_LEN);
+	memcpy(ikm + ECDH_LEN, s->ss_room_key, ROOM_KEY_LEN);
+	r = vc_hkdf_extract(s->ss_h, HASH_LEN, ikm, sizeof(ikm), prk);
+	vc_wipe(ikm, sizeof(ikm));
+	return r;
+}
+
+/*
+ * Installs the first epoch's chains from prk = HKDF-Extract(h4, ss ||
+ * room_key), by handshake role, and wipes ss and the room key.
  */
 static int
 vs_establish_keys(struct vs_session *s)
@@ -256,7 +284,7 @@ vs_establish_keys(struct vs_session *s)
 	uint8_t prk[HASH_LEN], ck_ir[HASH_LEN], ck_ri[HASH_LEN];
 	int r;
 
-	if ((r = vc_hkdf_extract(s->ss_h, HASH_LEN, s->ss_ss, ECDH_LEN, prk)) == 0 &&
+	if ((r = vs_extract_ss(s, prk)) == 0 &&
 	    (r = vs_chains(prk, s->ss_root, ck_ir, ck_ri)) == 0) {
 		memcpy(s->ss_send.ch_ck, s->ss_initiator ? ck_ir : ck_ri, HASH_LEN);
 		memcpy(s->ss_recv.ch_ck, s->ss_initiator ? ck_ri : ck_ir, HASH_LEN);
@@ -264,6 +292,7 @@ vs_establish_keys(struct vs_session *s)
 		s->ss_send.ch_next = s->ss_recv.ch_next = 0;
 	}
 	vc_wipe(s->ss_ss, sizeof(s->ss_ss));
+	vc_wipe(s->ss_room_key, sizeof(s->ss_room_key));
 	vc_wipe(prk, sizeof(prk));
 	vc_wipe(ck_ir, sizeof(ck_ir));
 	vc_wipe(ck_ri, sizeof(ck_ri));
@@ -302,7 +331,7 @@ vs_hs_keys(struct vs_session *s, const uint8_t *peerpub)
 	if (r != 0)
 		return r;
 	VS_KEYLOG("ecdh_hs", s->ss_ss, ECDH_LEN);
-	if ((r = vc_hkdf_extract(s->ss_h, HASH_LEN, s->ss_ss, ECDH_LEN, prk)) == 0 &&
+	if ((r = vs_extract_ss(s, prk)) == 0 &&
 	    (r = vc_hkdf_expand(prk, LBL_HS_RI, s->ss_k_r, AEAD_KEY_LEN)) == 0)
 		r = vc_hkdf_expand(prk, LBL_HS_IR, s->ss_k_i, AEAD_KEY_LEN);
 	if (r == 0) {
@@ -351,6 +380,7 @@ vs_new(struct vs_session **sp, const struct vs_params *p, int initiator)
 	s->ss_initiator = initiator;
 	s->ss_me = p->vp_me;
 	memcpy(s->ss_room, p->vp_room, ROOM_ID_LEN);
+	memcpy(s->ss_room_key, p->vp_room_key, ROOM_KEY_LEN);
 	s->ss_me_id = p->vp_me_id;
 	s->ss_peer_id = p->vp_peer_id;
 	s->ss_verify = p->vp_verify;
@@ -759,10 +789,12 @@ vs_seal(struct vs_session *s, const uint8_t *text, size_t len, struct vbuf *out,
 		return r;
 	}
 	now = vs_time(s);
-	/* No reminder while our own REKEY_INIT waits for its answer. */
-	if (s->ss_rk_priv == NULL &&
-	    (s->ss_send.ch_next >= VS_REKEY_MSGS ||
-	    (now >= s->ss_epoch_t0 && now - s->ss_epoch_t0 >= VS_REKEY_SEC)))
+	if (s->ss_rk_priv != NULL) {
+		/* Ours waits for its answer: every VS_REKEY_RETRY texts, send it again. */
+		if (++s->ss_rk_sealed % VS_REKEY_RETRY == 0)
+			*flags |= SEAL_REKEY_DUE;
+	} else if (s->ss_send.ch_next >= VS_REKEY_MSGS ||
+	    (now >= s->ss_epoch_t0 && now - s->ss_epoch_t0 >= VS_REKEY_SEC))
 		*flags |= SEAL_REKEY_DUE;
 	return 0;
 }
@@ -799,23 +831,40 @@ vs_chain_set(struct vs_chain *ch, const uint8_t ck[static HASH_LEN], uint32_t ep
 	ch->ch_next = 0;
 }
 
+/* Our pending REKEY_INIT is over (answered, abandoned): wipe its key. */
+static void
+vs_rk_drop(struct vs_session *s)
+{
+	EVP_PKEY_free(s->ss_rk_priv);
+	s->ss_rk_priv = NULL;
+	vc_wipe(s->ss_rk_pub, sizeof(s->ss_rk_pub));
+	s->ss_rk_sealed = s->ss_rk_refused = 0;
+}
+
 /* The peer's REKEY_INIT (already committed): answer in this epoch, then switch send. */
 static int
 vs_rekey_answer(struct vs_session *s, const uint8_t *peerpub, struct vbuf *reply)
 {
 	uint8_t pub[P256_PUB_LEN], ck_ir[HASH_LEN], ck_ri[HASH_LEN];
 	EVP_PKEY *priv = NULL;
+	size_t at = reply->vb_len;
 	int r;
 
 	if (s->ss_send.ch_epoch == UINT32_MAX || s->ss_recv.ch_epoch == UINT32_MAX)
 		return VEIL_E_LIMIT;
 	/* A colliding REKEY_INIT of ours is abandoned (we are the handshake responder). */
-	EVP_PKEY_free(s->ss_rk_priv);
-	s->ss_rk_priv = NULL;
+	vs_rk_drop(s);
 	if ((r = vs_new_eph(s, &priv, pub)) != 0 ||
 	    (r = vs_rekey_derive(s, priv, peerpub, ck_ir, ck_ri)) != 0 ||
 	    (r = vs_seal_inner(s, IK_REKEY_RESP, pub, sizeof(pub), reply)) != 0)
 		goto out;
+	if (reply->vb_len - at != REKEY_MSG_LEN) {
+		r = VEIL_E_CRYPTO;
+		goto out;
+	}
+	/* Kept until the peer's first epoch+1 message: a lost RESP is sent again. */
+	memcpy(s->ss_resp, reply->vb_wr + at, REKEY_MSG_LEN);
+	memcpy(s->ss_resp_peer, peerpub, P256_PUB_LEN);
 	vs_chain_set(&s->ss_send, s->ss_initiator ? ck_ir : ck_ri, s->ss_send.ch_epoch + 1);
 	vs_chain_set(&s->ss_pend, s->ss_initiator ? ck_ri : ck_ir, s->ss_recv.ch_epoch + 1);
 	s->ss_has_pend = 1;
@@ -835,8 +884,7 @@ vs_rekey_finish(struct vs_session *s, const uint8_t *peerpub)
 	int r;
 
 	r = vs_rekey_derive(s, s->ss_rk_priv, peerpub, ck_ir, ck_ri);
-	EVP_PKEY_free(s->ss_rk_priv);
-	s->ss_rk_priv = NULL;
+	vs_rk_drop(s);
 	if (r == 0) {
 		vs_chain_set(&s->ss_send, s->ss_initiator ? ck_ir : ck_ri,
 		    s->ss_send.ch_epoch + 1);
@@ -847,6 +895,50 @@ vs_rekey_finish(struct vs_session *s, const uint8_t *peerpub)
 	vc_wipe(ck_ir, sizeof(ck_ir));
 	vc_wipe(ck_ri, sizeof(ck_ri));
 	return r;
+}
+
+/*
+ * Our REKEY_INIT once more, with the same e'_A, sealed afresh (next counter,
+ * current send epoch). The caller has checked the room in out.
+ */
+static int
+vs_rekey_again(struct vs_session *s, struct vbuf *out)
+{
+	int r;
+
+	if ((r = vs_seal_inner(s, IK_REKEY_INIT, s->ss_rk_pub, P256_PUB_LEN, out)) != 0) {
+		vs_kill(s);
+		return r;
+	}
+	s->ss_rk_sealed = 0;
+	return 0;
+}
+
+/*
+ * A message of the epoch after ours while our REKEY_INIT waits: the peer
+ * answered it, but its REKEY_RESP did not arrive. The message cannot be
+ * opened (it is not even looked at); the first such one, and every
+ * VS_REKEY_RETRY-th after it, gets our REKEY_INIT again in reply
+ * (OPEN_RESEND), so the peer sends its REKEY_RESP again. The others are
+ * VEIL_E_STATE. A forgery can only cause a retransmission, at this rate.
+ */
+static int
+vs_open_ahead(struct vs_session *s, struct vs_opened *res, struct vbuf *reply)
+{
+	int r;
+
+	if (s->ss_rk_refused % VS_REKEY_RETRY != 0) {
+		s->ss_rk_refused++;
+		return VEIL_E_STATE;
+	}
+	if (!vs_room(reply, REKEY_MSG_LEN))
+		return VEIL_E_NOSPACE;
+	if ((r = vs_rekey_again(s, reply)) != 0)
+		return r;
+	s->ss_rk_refused++;
+	res->vo_kind = OPEN_RESEND;
+	res->vo_epoch = s->ss_recv.ch_epoch + 1;
+	return 0;
 }
 
 int
@@ -880,6 +972,8 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 		pend = 1;
 	} else if (m.em_epoch < s->ss_recv.ch_epoch)
 		return VEIL_E_REORDER;
+	else if (s->ss_rk_priv != NULL && m.em_epoch - 1 == s->ss_recv.ch_epoch)
+		return vs_open_ahead(s, res, reply);
 	else
 		return VEIL_E_STATE;
 	if (m.em_ctr < ch->ch_next)
@@ -918,8 +1012,8 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 		r = VEIL_E_STATE;
 		goto fatal;
 	}
-	if (kind == IK_REKEY_INIT && (s->ss_initiator == 0 || s->ss_rk_priv == NULL) &&
-	    !vs_room(reply, REKEY_MSG_LEN)) {
+	if (kind == IK_REKEY_INIT && (s->ss_initiator == 0 || s->ss_rk_priv == NULL ||
+	    s->ss_has_pend) && !vs_room(reply, REKEY_MSG_LEN)) {
 		/* Nothing committed yet: the caller may retry with room. */
 		vc_wipe(&tmp, sizeof(tmp));
 		vc_wipe(pt, sizeof(pt));
@@ -933,10 +1027,12 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 	ch->ch_next = (uint64_t)m.em_ctr + 1;
 	vc_wipe(&tmp, sizeof(tmp));
 	if (pend) {
-		/* The peer has switched: the old receive chain goes. */
+		/* The peer has switched: the old receive chain and the kept RESP go. */
 		s->ss_recv = s->ss_pend;
 		vc_wipe(&s->ss_pend, sizeof(s->ss_pend));
 		s->ss_has_pend = 0;
+		vc_wipe(s->ss_resp, sizeof(s->ss_resp));
+		vc_wipe(s->ss_resp_peer, sizeof(s->ss_resp_peer));
 	}
 
 	switch (kind) {
@@ -952,9 +1048,19 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 	case IK_REKEY_INIT:
 		res->vo_kind = OPEN_REKEY;
 		if (s->ss_has_pend) {
-			/* A second rekey before the first finished: not from a sane peer. */
-			r = VEIL_E_STATE;
-			goto fatal;
+			/*
+			 * The REKEY_INIT we answered, again: our REKEY_RESP was
+			 * lost. The same bytes once more (same counter, no new
+			 * nonce); nothing else changes. Any other key is a second
+			 * rekey before the first finished: not from a sane peer.
+			 */
+			if (!vc_equal(body, s->ss_resp_peer, P256_PUB_LEN)) {
+				r = VEIL_E_STATE;
+				goto fatal;
+			}
+			if ((r = vbuf_put_bytes(reply, s->ss_resp, REKEY_MSG_LEN)) != 0)
+				goto fatal;
+			break;
 		}
 		/* Collision: the handshake initiator's own rekey wins. */
 		if (s->ss_initiator && s->ss_rk_priv != NULL)
@@ -990,17 +1096,21 @@ vs_rekey(struct vs_session *s, struct vbuf *out)
 
 	if (s == NULL || out == NULL)
 		return VEIL_E_INVALID;
-	if (s->ss_state != VS_S_OPEN || s->ss_rk_priv != NULL || s->ss_has_pend)
+	if (s->ss_state != VS_S_OPEN || s->ss_has_pend)
 		return VEIL_E_STATE;
 	if (s->ss_send.ch_epoch == UINT32_MAX)
 		return VEIL_E_LIMIT;
 	if (!vs_room(out, REKEY_MSG_LEN))
 		return VEIL_E_NOSPACE;
+	if (s->ss_rk_priv != NULL)
+		return vs_rekey_again(s, out);
 	if ((r = vs_new_eph(s, &s->ss_rk_priv, pub)) != 0 ||
 	    (r = vs_seal_inner(s, IK_REKEY_INIT, pub, sizeof(pub), out)) != 0) {
 		vs_kill(s);
 		return r;
 	}
+	memcpy(s->ss_rk_pub, pub, P256_PUB_LEN);
+	s->ss_rk_sealed = s->ss_rk_refused = 0;
 	return 0;
 }
 

@@ -26,7 +26,8 @@
  *  - on vs_open, every refusal of a message that did not authenticate:
  *    decode errors (VEIL_E_VERSION, _TYPE, _LENGTH, _TRUNCATED, _INVALID),
  *    VEIL_E_REORDER, VEIL_E_REPLAY, VEIL_E_LIMIT (gap over VS_MAX_SKIP),
- *    VEIL_E_STATE (epoch ahead with no pending chain) and VEIL_E_AUTH, which
+ *    VEIL_E_STATE (epoch ahead with no pending chain; OPEN_RESEND below is
+ *    not an error but changes only the send chain) and VEIL_E_AUTH, which
  *    is counted: the VS_MAX_AUTH_FAIL-th one kills the session.
  * Any other error kills the session: its keys are wiped at once, vs_alive()
  * returns 0 and every later call fails with VEIL_E_STATE. A session also dies
@@ -38,6 +39,7 @@
 #define VS_HARD_LIMIT	65536		/* seal refused (VEIL_E_LIMIT) at this counter */
 #define VS_MAX_SKIP	1024		/* largest gap vs_open ratchets across */
 #define VS_MAX_AUTH_FAIL 16		/* failed opens before the session is killed */
+#define VS_REKEY_RETRY	64		/* our REKEY_INIT unanswered: resent this often */
 
 /* This user's identity; the seed lives in locked memory owned by keyd. */
 struct vs_identity {
@@ -58,6 +60,12 @@ typedef int (*vs_verify_fn)(void *arg, const uint8_t *nick, size_t nicklen,
 struct vs_params {
 	const struct vs_identity *vp_me;
 	uint8_t		 vp_room[ROOM_ID_LEN];
+	/*
+	 * SHA-256("veil/1 room key" || room name), mixed into both handshake
+	 * extracts (PROTOCOL.md 2.2): the relay, which sees only the room id,
+	 * cannot derive the handshake keys. A secret: wiped once established.
+	 */
+	uint8_t		 vp_room_key[ROOM_KEY_LEN];
 	uint16_t	 vp_me_id;		/* our member id (relay-assigned) */
 	uint16_t	 vp_peer_id;		/* the peer's member id */
 	vs_verify_fn	 vp_verify;
@@ -120,7 +128,8 @@ const uint8_t *vs_peer_nick(const struct vs_session *s, size_t *len);
 /*
  * Seals one text message (1..MSG_MAX bytes) and appends it to out; *flags
  * gets SEAL_REKEY_DUE once VS_REKEY_MSGS / VS_REKEY_SEC are reached in the
- * send epoch (not while our own rekey waits for its answer).
+ * send epoch, and while our own rekey waits for its answer, every
+ * VS_REKEY_RETRY-th text since REKEY_INIT last went (vs_rekey sends it again).
  */
 int	vs_seal(struct vs_session *s, const uint8_t *text, size_t len,
 	    struct vbuf *out, uint8_t *flags) VEIL_WUR;
@@ -128,15 +137,24 @@ int	vs_seal(struct vs_session *s, const uint8_t *text, size_t len,
  * Opens one DATA message into *res: OPEN_TEXT (vo_text, vo_textlen),
  * OPEN_REKEY (a rekey step; when we answer a REKEY_INIT the sealed REKEY_RESP
  * is appended to reply, which then needs room for 154 bytes, else
- * VEIL_E_NOSPACE with nothing changed), or OPEN_CLOSED (the peer closed; the
- * session is dead). vo_epoch is the message's epoch, vo_gap how many counters
- * were skipped before it. reply may be NULL unless the message is REKEY_INIT.
+ * VEIL_E_NOSPACE with nothing changed; a REKEY_INIT we already answered
+ * gets the identical REKEY_RESP bytes again), or OPEN_CLOSED (the peer
+ * closed; the session is dead). vo_epoch is the message's epoch, vo_gap how
+ * many counters were skipped before it.
+ * OPEN_RESEND: the message was NOT opened (it is of the epoch after ours and
+ * our REKEY_INIT is unanswered, so its REKEY_RESP was lost); our REKEY_INIT
+ * was sealed again into reply (154 bytes) for the caller to send. Only the
+ * first such message and every VS_REKEY_RETRY-th one after it do this; the
+ * others are VEIL_E_STATE, nothing changed.
+ * reply may be NULL unless the message is REKEY_INIT or OPEN_RESEND applies.
  */
 int	vs_open(struct vs_session *s, const uint8_t *in, size_t len,
 	    struct vs_opened *res, struct vbuf *reply) VEIL_WUR;
 /*
- * Starts a rekey: writes the sealed IK_REKEY_INIT message (154 bytes).
- * VEIL_E_STATE while a rekey of ours waits or the peer's is not finished.
+ * Starts a rekey: writes the sealed IK_REKEY_INIT message (154 bytes). While
+ * a rekey of ours waits, writes the same REKEY_INIT (same e'_A) sealed afresh
+ * (PROTOCOL.md 2.4, retransmission). VEIL_E_STATE while the peer's rekey is
+ * not finished (we hold a pending receive chain).
  */
 int	vs_rekey(struct vs_session *s, struct vbuf *out) VEIL_WUR;
 /* Writes a sealed IK_CLOSE message; the session is dead afterwards. */

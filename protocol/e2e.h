@@ -19,6 +19,7 @@
 #define AEAD_NONCE_LEN		12
 #define AEAD_TAG_LEN		16
 #define HASH_LEN		32
+#define ROOM_KEY_LEN		32	/* SHA-256("veil/1 room key" || room name) */
 #define FPR_LEN			20	/* fingerprint bytes; text form in proto_fpr_format */
 #define FPR_TEXT_LEN		49	/* 10 groups of 4 hex digits joined by ':' */
 #define NICK_MAX		32

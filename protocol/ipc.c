@@ -57,13 +57,14 @@ ipc_member_ok(uint16_t id)
 	return id != MEMBER_NONE && id <= MEMBER_MAX;
 }
 
-/* room[32], u16 me, u16 peer: two distinct member ids. */
+/* room[32], room_key[32], u16 me, u16 peer: two distinct member ids. */
 static int
 ipc_get_route(struct vbuf *b, struct ipc_msg *m)
 {
 	int r;
 
 	if ((r = vbuf_get_bytes(b, m->im_room, ROOM_ID_LEN)) != 0 ||
+	    (r = vbuf_get_bytes(b, m->im_room_key, ROOM_KEY_LEN)) != 0 ||
 	    (r = vbuf_get_u16(b, &m->im_me)) != 0 ||
 	    (r = vbuf_get_u16(b, &m->im_peer)) != 0)
 		return r;
@@ -254,6 +255,11 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 			return 0;
 		case OPEN_REKEY:
 			return m->im_textlen == 0 ? 0 : VEIL_E_LENGTH;
+		case OPEN_RESEND:
+			/* Always our REKEY_INIT again to send. */
+			if (m->im_textlen != 0 || m->im_bloblen == 0)
+				return VEIL_E_LENGTH;
+			return 0;
 		case OPEN_CLOSED:
 			if (m->im_textlen != 0 || m->im_bloblen != 0)
 				return VEIL_E_LENGTH;
@@ -373,6 +379,7 @@ ipc_put_route(struct vbuf *b, const struct ipc_msg *m)
 	int r;
 
 	if ((r = ipc_put_bytes(b, m->im_room, ROOM_ID_LEN)) != 0 ||
+	    (r = ipc_put_bytes(b, m->im_room_key, ROOM_KEY_LEN)) != 0 ||
 	    (r = vbuf_put_u16(b, m->im_me)) != 0 ||
 	    (r = vbuf_put_u16(b, m->im_peer)) != 0)
 		return r;

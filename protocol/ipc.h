@@ -25,8 +25,9 @@
 
 enum ipc_code {
 	REQ_HELLO	= 0x01,	/* str8 nick, u8 n, n x (str8 nick, fpr[20]) */
-	REQ_HS_START	= 0x02,	/* room[32], u16 me, u16 peer */
-	REQ_HS_ACCEPT	= 0x03,	/* room[32], u16 me, u16 peer, str32 blob (HS_INIT) */
+	REQ_HS_START	= 0x02,	/* room[32], room_key[32], u16 me, u16 peer */
+	REQ_HS_ACCEPT	= 0x03,	/* room[32], room_key[32], u16 me, u16 peer,
+				   str32 blob (HS_INIT) */
 	REQ_HS_NEXT	= 0x04,	/* u32 handle, str32 blob */
 	REQ_SEAL	= 0x05,	/* u16 n, n x u32 handle, str16 text */
 	REQ_OPEN	= 0x06,	/* u32 handle, str32 blob */
@@ -62,6 +63,9 @@ enum ipc_open_kind {
 	OPEN_TEXT	= 1,	/* text holds the message */
 	OPEN_REKEY	= 2,	/* a rekey step; reply (if not empty) goes back to the peer */
 	OPEN_CLOSED	= 3,	/* the peer closed the session; keyd wiped it */
+	OPEN_RESEND	= 4,	/* not opened: of the epoch after ours, and our REKEY_INIT
+				   is unanswered (its RESP was lost); reply holds our
+				   REKEY_INIT again, to send to the peer (PROTOCOL.md 2.4) */
 };
 
 struct ipc_item {			/* one entry of ANS_SEALED */
@@ -83,6 +87,7 @@ struct ipc_msg {
 	uint8_t		 im_code;
 	uint32_t	 im_handle;
 	uint8_t		 im_room[ROOM_ID_LEN];
+	uint8_t		 im_room_key[ROOM_KEY_LEN];	/* REQ_HS_START, REQ_HS_ACCEPT: a secret */
 	uint16_t	 im_me;
 	uint16_t	 im_peer;
 	const uint8_t	*im_nick;

@@ -199,7 +199,7 @@ ref_compute(void)
 	uint8_t e_i[65], e_r[65], h[32], ss[32], ss2[32], prk_hs[32], k_r[32], k_i[32];
 	uint8_t buf[XV_LEN], ct[XV_LEN], sig_i[64], sig_r[64], prk[32], root[32];
 	uint8_t ck_ir[32], ck_ri[32], n0[12], n1[12], resp_pt[40], fin_id[40], u16[2];
-	uint8_t signed_msg[26 + 32];
+	uint8_t signed_msg[26 + 32], room_key[32], ikm[64];
 	size_t off, resp_len, fin_id_len, i;
 	EVP_PKEY *pi = NULL, *pr = NULL, *peer = NULL;
 
@@ -217,6 +217,10 @@ ref_compute(void)
 	put("id_bob", id_b, 32);
 	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil worked example room", 24, room), 0);
 	put("room", room, 32);
+	/* room_key = H("veil/1 room key" || room name), the name being the same string. */
+	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil/1 room key" "veil worked example room",
+	    15 + 24, room_key), 0);
+	put("room_key", room_key, 32);
 	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil example e_I", 16, sc_i), 0);
 	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil example e_R", 16, sc_r), 0);
 	put("scalar_e_I", sc_i, 32);
@@ -261,7 +265,9 @@ ref_compute(void)
 	EVP_PKEY_free(peer);
 	ck_assert_mem_eq(ss, ss2, 32);
 	put("ss", ss, 32);
-	ck_assert_int_eq(vc_hkdf_extract(h, 32, ss, 32, prk_hs), 0);
+	memcpy(ikm, ss, 32);
+	memcpy(ikm + 32, room_key, 32);
+	ck_assert_int_eq(vc_hkdf_extract(h, 32, ikm, 64, prk_hs), 0);
 	put("prk_hs", prk_hs, 32);
 	ck_assert_int_eq(vc_hkdf_expand(prk_hs, "veil/1 handshake r->i", k_r, 32), 0);
 	ck_assert_int_eq(vc_hkdf_expand(prk_hs, "veil/1 handshake i->r", k_i, 32), 0);
@@ -331,8 +337,8 @@ ref_compute(void)
 	memcpy(buf + 2, ct, 80);
 	put("hs_confirm", buf, 82);
 
-	/* Session keys from prk = Extract(h4, ss). */
-	ck_assert_int_eq(vc_hkdf_extract(h, 32, ss, 32, prk), 0);
+	/* Session keys from prk = Extract(h4, ss || room_key). */
+	ck_assert_int_eq(vc_hkdf_extract(h, 32, ikm, 64, prk), 0);
 	put("prk", prk, 32);
 	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 root", root, 32), 0);
 	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 chain i->r", ck_ir, 32), 0);
@@ -395,6 +401,7 @@ START_TEST(test_example_room_and_ephemerals)
 {
 	ref_compute();
 	same("room");
+	same("room_key");
 	same("scalar_e_I");
 	same("scalar_e_R");
 	same("e_I");
@@ -572,6 +579,7 @@ side(struct xside *x, const char *seed, const char *nick, uint16_t me, uint16_t 
 	table(rekey_scalar, x->sc[1], 32);
 	x->p.vp_me = &x->id;
 	table("room", x->p.vp_room, 32);
+	table("room_key", x->p.vp_room_key, 32);
 	x->p.vp_me_id = me;
 	x->p.vp_peer_id = peer;
 	x->p.vp_eph = &x->sc[0][0];

@@ -59,6 +59,8 @@ sample(enum sample s, struct ipc_msg *m)
 		m->im_code = s == S_HS_START ? REQ_HS_START : REQ_HS_ACCEPT;
 		for (i = 0; i < ROOM_ID_LEN; i++)
 			m->im_room[i] = (uint8_t)(0xa0 + i);
+		for (i = 0; i < ROOM_KEY_LEN; i++)
+			m->im_room_key[i] = (uint8_t)(0x40 + i);
 		m->im_me = 1;
 		m->im_peer = MEMBER_MAX;
 		if (s == S_HS_ACCEPT) {
@@ -219,6 +221,7 @@ check_roundtrip(enum sample s)
 	ck_assert_uint_eq(m.im_textlen, want.im_textlen);
 	ck_assert_mem_eq(m.im_fpr, want.im_fpr, FPR_LEN);
 	ck_assert_mem_eq(m.im_room, want.im_room, ROOM_ID_LEN);
+	ck_assert_mem_eq(m.im_room_key, want.im_room_key, ROOM_KEY_LEN);
 	/* Re-encoding the decoded message gives the same bytes. */
 	vbuf_writer(&w, again, sizeof(again));
 	OK(proto_ipc_encode(&w, &m));
@@ -305,8 +308,24 @@ END_TEST
 
 START_TEST(hs_start_exact_bytes)
 {
-	expect_hex(S_HS_START, "00000025 02"
-	    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 0001 fffe");
+	/* room, then room_key (PROTOCOL.md 3.4), then the member ids. */
+	expect_hex(S_HS_START, "00000045 02"
+	    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f 0001 fffe");
+}
+END_TEST
+
+START_TEST(hs_accept_exact_bytes)
+{
+	size_t i;
+
+	for (i = 0; i < 67; i++)
+		blob[i] = (uint8_t)i;
+	expect_hex(S_HS_ACCEPT, "0000008c 03"
+	    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f 0001 fffe"
+	    "00000043 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142");
 }
 END_TEST
 
@@ -372,6 +391,8 @@ put_route(uint16_t me, uint16_t peer)
 {
 	OK(vbuf_put_bytes(&rw, fpr_a, FPR_LEN));
 	OK(vbuf_put_bytes(&rw, fpr_a, ROOM_ID_LEN - FPR_LEN));
+	OK(vbuf_put_bytes(&rw, fpr_b, FPR_LEN));		/* room_key */
+	OK(vbuf_put_bytes(&rw, fpr_b, ROOM_KEY_LEN - FPR_LEN));
 	OK(vbuf_put_u16(&rw, me));
 	OK(vbuf_put_u16(&rw, peer));
 }
@@ -764,7 +785,7 @@ START_TEST(opened_bad_kind)
 {
 	put_opened(0, 5, 0);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
-	put_opened(OPEN_CLOSED + 1, 0, 0);
+	put_opened(OPEN_RESEND + 1, 0, 90);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
 }
 END_TEST
@@ -803,6 +824,18 @@ START_TEST(opened_rekey_with_text)
 	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
 	put_opened(OPEN_REKEY, 0, 0);	/* the rekey initiator has nothing to send */
 	ck_assert_int_eq(raw_dec(1), 0);
+}
+END_TEST
+
+/* RESEND: the message was not opened; the reply is our REKEY_INIT again. */
+START_TEST(opened_resend)
+{
+	put_opened(OPEN_RESEND, 0, 154);
+	ck_assert_int_eq(raw_dec(1), 0);
+	put_opened(OPEN_RESEND, 0, 0);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
+	put_opened(OPEN_RESEND, 1, 154);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
 }
 END_TEST
 
@@ -1078,7 +1111,7 @@ START_TEST(encode_nospace)
 	struct ipc_msg m;
 	struct vbuf w;
 
-	sample(S_HS_START, &m);		/* 4 + 37 bytes */
+	sample(S_HS_START, &m);		/* 4 + 69 bytes */
 	vbuf_writer(&w, small, sizeof(small));
 	OK(vbuf_put_u8(&w, 0xee));
 	ck_assert_int_eq(proto_ipc_encode(&w, &m), VEIL_E_NOSPACE);
@@ -1308,6 +1341,7 @@ suite_ipc(void)
 
 	tcase_add_test(ex, hello_exact_bytes);
 	tcase_add_test(ex, hs_start_exact_bytes);
+	tcase_add_test(ex, hs_accept_exact_bytes);
 	tcase_add_test(ex, seal_exact_bytes);
 	tcase_add_test(ex, error_exact_bytes);
 	tcase_add_test(ex, hs_next_done_exact_bytes);
@@ -1355,6 +1389,7 @@ suite_ipc(void)
 	tcase_add_test(ar, opened_text_oversize);
 	tcase_add_test(ar, opened_rekey_with_text);
 	tcase_add_test(ar, opened_closed_with_content);
+	tcase_add_test(ar, opened_resend);
 	tcase_add_test(ar, forget_existed_bad);
 	tcase_add_test(ar, forget_none_with_fpr);
 	tcase_add_test(ar, verify_bad_nick);

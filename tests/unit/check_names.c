@@ -79,6 +79,22 @@ START_TEST(test_names_room_id)
 }
 END_TEST
 
+/* Section 4: the room key of "lounge", independent of its room id. */
+START_TEST(test_names_room_key)
+{
+	uint8_t key[ROOM_KEY_LEN], want[ROOM_KEY_LEN], room[ROOM_ID_LEN];
+
+	unit_hex("013eda434d44e769479777488d3cceca2520c91e3650b365b9a0eff4537be67c",
+	    want, sizeof(want));
+	ck_assert_int_eq(chatc_room_key("lounge", key), 0);
+	ck_assert_mem_eq(key, want, ROOM_KEY_LEN);
+	ck_assert_int_eq(chatc_room_id("lounge", room), 0);
+	ck_assert(memcmp(room, key, ROOM_KEY_LEN) != 0);
+	ck_assert_int_eq(chatc_room_key("Lounge", key), 0);
+	ck_assert(memcmp(key, want, ROOM_KEY_LEN) != 0);
+}
+END_TEST
+
 Suite *suite_names(void);
 
 Suite *
@@ -91,6 +107,7 @@ suite_names(void)
 	tcase_add_test(tc, test_names_fingerprint_bob);
 	tcase_add_test(tc, test_names_safety_number);
 	tcase_add_test(tc, test_names_room_id);
+	tcase_add_test(tc, test_names_room_key);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -76,6 +76,7 @@ peer_init(struct peer *pp, uint8_t seed0, const char *nick, uint16_t me, uint16_
 		memset(pp->eph[i], ephbyte + (int)i, P256_SCALAR_LEN);
 	pp->p.vp_me = &pp->id;
 	memset(pp->p.vp_room, 0x5a, ROOM_ID_LEN);
+	memset(pp->p.vp_room_key, 0x3c, ROOM_KEY_LEN);
 	pp->p.vp_me_id = me;
 	pp->p.vp_peer_id = peer;
 	pp->p.vp_verify = verify_cb;
@@ -548,20 +549,23 @@ END_TEST
 
 /*
  * A full man in the middle: mallory runs the key schedule of PROTOCOL.md 2.2
- * with each side under her own ephemeral and re-encrypts everything. The
- * signatures cover both ephemeral keys, so bob refuses alice's sig_I.
+ * with each side under her own ephemeral and re-encrypts everything. She
+ * knows the room name here (the room key); without it see
+ * test_hs_room_key_mismatch. The signatures cover both ephemeral keys, so
+ * bob refuses alice's sig_I.
  */
 struct mitm_keys {
 	uint8_t	h2[HASH_LEN], h3[HASH_LEN], k_r[32], k_i[32];
 };
 
 static void
-mitm_schedule(const uint8_t room[ROOM_ID_LEN], uint16_t mi, uint16_t mr,
+mitm_schedule(const uint8_t room[ROOM_ID_LEN], const uint8_t room_key[ROOM_KEY_LEN],
+    uint16_t mi, uint16_t mr,
     const uint8_t *e_i, const uint8_t *e_r, EVP_PKEY *priv, const uint8_t *peer_pub,
     struct mitm_keys *k)
 {
 	static const char name[] = "veil/1 P-256 HKDF-SHA256 AES-256-GCM Ed25519";
-	uint8_t buf[ROOM_ID_LEN + 4 + P256_PUB_LEN], ss[32], prk[32];
+	uint8_t buf[ROOM_ID_LEN + 4 + P256_PUB_LEN], ss[32 + ROOM_KEY_LEN], prk[32];
 	EVP_PKEY *peer = NULL;
 
 	ck_assert_int_eq(vc_sha256((const uint8_t *)name, sizeof(name) - 1, k->h2), 0);
@@ -574,10 +578,116 @@ mitm_schedule(const uint8_t room[ROOM_ID_LEN], uint16_t mi, uint16_t mr,
 	ck_assert_int_eq(vc_p256_peer(peer_pub, P256_PUB_LEN, &peer), 0);
 	ck_assert_int_eq(vc_ecdh(priv, peer, ss), 0);
 	EVP_PKEY_free(peer);
-	ck_assert_int_eq(vc_hkdf_extract(k->h2, HASH_LEN, ss, 32, prk), 0);
+	memcpy(ss + 32, room_key, ROOM_KEY_LEN);
+	ck_assert_int_eq(vc_hkdf_extract(k->h2, HASH_LEN, ss, sizeof(ss), prk), 0);
 	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 handshake r->i", k->k_r, 32), 0);
 	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 handshake i->r", k->k_i, 32), 0);
 }
+
+/* 1 if needle occurs in hay. */
+static int
+contains(const uint8_t *hay, size_t n, const void *needle, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + len <= n; i++)
+		if (memcmp(hay + i, needle, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Different room keys (a relay that does not know the room name, or a
+ * member of a room of another name with the same id): the initiator fails
+ * at HS_RESP with VEIL_E_AUTH before trusting or revealing anything; the
+ * responder's identity is not in clear on the wire either.
+ */
+START_TEST(test_hs_room_key_mismatch)
+{
+	struct msg init, resp, fin;
+	struct vbuf w;
+	int done = -1;
+
+	B.p.vp_room_key[7] ^= 0x01;
+	wr(&w, &init);
+	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+	init.n = w.vb_len;
+	wr(&w, &resp);
+	ck_assert_int_eq(vs_accept(&B.s, &B.p, init.b, init.n, &w), 0);
+	resp.n = w.vb_len;
+	ck_assert(!contains(resp.b, resp.n, B.id.id_pub, ED25519_PUB_LEN));
+	ck_assert(!contains(resp.b, resp.n, "bob", 3));
+	wr(&w, &fin);
+	ck_assert_int_eq(vs_handshake(A.s, resp.b, resp.n, &w, &done), VEIL_E_AUTH);
+	ck_assert_int_eq(done, 0);
+	ck_assert_uint_eq(w.vb_len, 0);		/* no HS_FIN: alice revealed nothing */
+	ck_assert_int_eq(A.calls, 0);		/* and learnt nothing of bob */
+	ck_assert_int_eq(vs_alive(A.s), 0);
+	ck_assert_ptr_null(vs_peer_id(A.s));
+	ck_assert_int_eq(B.calls, 0);
+}
+END_TEST
+
+/*
+ * The relay as a member it invented, without the room name: it runs the
+ * key schedule with everything it sees (room id, member ids, both
+ * ephemerals, its own private key) and a wrong room key. As responder to
+ * alice it cannot make an HS_RESP she accepts; as initiator to bob it
+ * cannot read bob's HS_RESP.
+ */
+START_TEST(test_hs_relay_without_room_name)
+{
+	struct msg init, resp, fin;
+	uint8_t sc[P256_SCALAR_LEN], e_m[P256_PUB_LEN], guess[ROOM_KEY_LEN];
+	uint8_t pt[256], ct[256], n0[12], blob[2 + P256_PUB_LEN + 256];
+	struct mitm_keys k;
+	EVP_PKEY *m = NULL;
+	struct e2e_msg em;
+	struct vbuf w;
+	int done;
+
+	memset(n0, 0, sizeof(n0));
+	memset(sc, 0x77, sizeof(sc));
+	memset(guess, 0, sizeof(guess));	/* anything but the real one */
+	ck_assert_int_eq(vc_p256_from_scalar(sc, &m, e_m), 0);
+
+	/* Relay -> alice: a fake bob with its own identity. */
+	wr(&w, &init);
+	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
+	init.n = w.vb_len;
+	mitm_schedule(A.p.vp_room, guess, 2, 1, init.b + 2, e_m, m, init.b + 2, &k);
+	memcpy(pt, B.id.id_pub, ED25519_PUB_LEN);
+	pt[ED25519_PUB_LEN] = 3;
+	memcpy(pt + ED25519_PUB_LEN + 1, "eve", 3);
+	ck_assert_int_eq(vc_aead_seal(k.k_r, n0, k.h2, 32, pt, ED25519_PUB_LEN + 4, ct), 0);
+	blob[0] = E2E_VERSION;
+	blob[1] = E2E_HS_RESP;
+	memcpy(blob + 2, e_m, P256_PUB_LEN);
+	memcpy(blob + 2 + P256_PUB_LEN, ct, ED25519_PUB_LEN + 4 + 16);
+	wr(&w, &fin);
+	ck_assert_int_eq(vs_handshake(A.s, blob, 2 + P256_PUB_LEN + ED25519_PUB_LEN + 4 + 16,
+	    &w, &done), VEIL_E_AUTH);
+	ck_assert_uint_eq(w.vb_len, 0);
+	ck_assert_int_eq(A.calls, 0);
+
+	/* Relay -> bob: a fake newcomer; bob's answer stays unreadable. */
+	blob[0] = E2E_VERSION;
+	blob[1] = E2E_HS_INIT;
+	memcpy(blob + 2, e_m, P256_PUB_LEN);
+	wr(&w, &resp);
+	ck_assert_int_eq(vs_accept(&B.s, &B.p, blob, 2 + P256_PUB_LEN, &w), 0);
+	resp.n = w.vb_len;
+	ck_assert_int_eq(proto_e2e_decode(resp.b, resp.n, &em), 0);
+	mitm_schedule(B.p.vp_room, guess, 2, 1, e_m, em.em_eph, m, em.em_eph, &k);
+	ck_assert_int_eq(vc_aead_open(k.k_r, n0, k.h2, 32, em.em_ct, em.em_ctlen, pt),
+	    VEIL_E_AUTH);
+	/* With the right room key the same computation reads it (the test can fail). */
+	mitm_schedule(B.p.vp_room, B.p.vp_room_key, 2, 1, e_m, em.em_eph, m, em.em_eph, &k);
+	ck_assert_int_eq(vc_aead_open(k.k_r, n0, k.h2, 32, em.em_ct, em.em_ctlen, pt), 0);
+	ck_assert_mem_eq(pt, B.id.id_pub, ED25519_PUB_LEN);
+	EVP_PKEY_free(m);
+}
+END_TEST
 
 START_TEST(test_hs_full_mitm_detected)
 {
@@ -607,11 +717,11 @@ START_TEST(test_hs_full_mitm_detected)
 	memcpy(e_r, em.em_eph, P256_PUB_LEN);
 
 	/* Mallory reads bob's identity, then re-encrypts it for alice. */
-	mitm_schedule(A.p.vp_room, 2, 1, e_m, e_r, m, e_r, &kb);
+	mitm_schedule(A.p.vp_room, A.p.vp_room_key, 2, 1, e_m, e_r, m, e_r, &kb);
 	ptlen = em.em_ctlen - 16;
 	ck_assert_int_eq(vc_aead_open(kb.k_r, n0, kb.h2, 32, em.em_ct, em.em_ctlen, pt), 0);
 	ck_assert_mem_eq(pt, B.id.id_pub, ED25519_PUB_LEN);
-	mitm_schedule(A.p.vp_room, 2, 1, e_i, e_m, m, e_i, &ka);
+	mitm_schedule(A.p.vp_room, A.p.vp_room_key, 2, 1, e_i, e_m, m, e_i, &ka);
 	{
 		uint8_t ct[256];
 
@@ -685,7 +795,7 @@ START_TEST(test_hs_impersonated_responder_refused)
 	wr(&w, &init);
 	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
 	init.n = w.vb_len;
-	mitm_schedule(A.p.vp_room, 2, 1, init.b + 2, e_m, m, init.b + 2, &k);
+	mitm_schedule(A.p.vp_room, A.p.vp_room_key, 2, 1, init.b + 2, e_m, m, init.b + 2, &k);
 	memcpy(pt, B.id.id_pub, 32);
 	pt[32] = 3;
 	memcpy(pt + 33, "bob", 3);
@@ -755,7 +865,7 @@ START_TEST(test_hs_impersonated_initiator_refused)
 	ck_assert_int_eq(vs_accept(&B.s, &B.p, init.b, init.n, &w), 0);
 	resp.n = w.vb_len;
 	ck_assert_int_eq(proto_e2e_decode(resp.b, resp.n, &em), 0);
-	mitm_schedule(B.p.vp_room, 2, 1, e_m, em.em_eph, m, em.em_eph, &k);
+	mitm_schedule(B.p.vp_room, B.p.vp_room_key, 2, 1, e_m, em.em_eph, m, em.em_eph, &k);
 	ptlen = em.em_ctlen - 16;
 	ck_assert_int_eq(vc_aead_open(k.k_r, n0, k.h2, 32, em.em_ct, em.em_ctlen, pt), 0);
 	memcpy(k.h3, k.h2, 32);
@@ -1563,23 +1673,224 @@ START_TEST(test_rekey_pending_switch_with_gap)
 }
 END_TEST
 
-START_TEST(test_rekey_while_pending_refused)
+/* While ours waits, vs_rekey sends the same REKEY_INIT again (2.4). */
+START_TEST(test_rekey_while_pending_resends)
 {
-	struct msg init, resp, m;
+	struct msg init, init2, resp, m;
 	struct vbuf w;
 
 	handshake(&A, &B, NULL);
 	wr(&w, &init);
 	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
 	init.n = w.vb_len;
-	wr(&w, &m);
-	ck_assert_int_eq(vs_rekey(A.s, &w), VEIL_E_STATE);
-	ck_assert_uint_eq(w.vb_len, 0);
+	wr(&w, &init2);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	init2.n = w.vb_len;
+	/* Sealed afresh: same length, next counter, so other bytes. */
+	ck_assert_uint_eq(init2.n, init.n);
+	ck_assert_uint_eq(veil_get32(init2.b + 6), veil_get32(init.b + 6) + 1);
+	ck_assert(memcmp(init.b, init2.b, init.n) != 0);
 	open_rekey(&B, &init, &resp);
 	/* Bob waits for alice's first epoch 1 message before a rekey of his own. */
 	wr(&w, &m);
 	ck_assert_int_eq(vs_rekey(B.s, &w), VEIL_E_STATE);
+	ck_assert_uint_eq(w.vb_len, 0);
 	ck_assert_int_eq(vs_alive(B.s), 1);
+}
+END_TEST
+
+/* The REKEY_INIT is dropped: the reminder, the retransmission, the new epoch. */
+START_TEST(test_rekey_init_dropped_recovers)
+{
+	struct msg init, init2, resp, none, m;
+	struct vbuf w;
+	uint8_t flags;
+	int i;
+
+	handshake(&A, &B, NULL);
+	wr(&w, &init);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);	/* the relay drops it */
+	for (i = 1; i <= 2 * VS_REKEY_RETRY; i++) {
+		wr(&w, &m);
+		ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"x", 1, &w, &flags), 0);
+		m.n = w.vb_len;
+		ck_assert_uint_eq(flags, i % VS_REKEY_RETRY == 0 ? SEAL_REKEY_DUE : 0);
+		open_text(&B, &m, "x", i == 1 ? 1 : 0);	/* epoch 0 still */
+	}
+	/* chatc's answer to REKEY_DUE: the same e'_A, sealed afresh. */
+	wr(&w, &init2);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	init2.n = w.vb_len;
+	/* The reminder counts from the retransmission. */
+	wr(&w, &m);
+	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"y", 1, &w, &flags), 0);
+	m.n = w.vb_len;
+	ck_assert_uint_eq(flags, 0);
+	open_rekey(&B, &init2, &resp);
+	ck_assert_uint_eq(resp.n, E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN);
+	open_text(&B, &m, "y", 0);		/* alice's epoch 0 still opens at bob */
+	open_rekey(&A, &resp, &none);
+	ck_assert_uint_eq(none.n, 0);
+	/* Both ways in epoch 1. */
+	seal(&B, "from bob in 1", &m);
+	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
+	open_text(&A, &m, "from bob in 1", 0);
+	seal(&A, "from alice in 1", &m);
+	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
+	open_text(&B, &m, "from alice in 1", 0);
+	/* No more reminders once answered (fewer than VS_REKEY_MSGS in epoch 1). */
+	for (i = 1; i <= VS_REKEY_RETRY; i++) {
+		wr(&w, &m);
+		ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"z", 1, &w, &flags), 0);
+		ck_assert_uint_eq(flags, 0);
+	}
+}
+END_TEST
+
+/*
+ * The REKEY_RESP is dropped: bob is in epoch 1, alice cannot open it; her
+ * vs_open answers with her REKEY_INIT again (OPEN_RESEND), bob sends the very
+ * same REKEY_RESP bytes again, alice switches and reports the gap.
+ */
+START_TEST(test_rekey_resp_dropped_recovers)
+{
+	struct vs_opened o;
+	struct msg init, resp, resp2, again, m1, m2, m3, none, m;
+	struct vbuf w;
+	int i;
+
+	handshake(&A, &B, NULL);
+	wr(&w, &init);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	init.n = w.vb_len;
+	open_rekey(&B, &init, &resp);		/* the relay drops resp */
+	seal(&B, "one", &m1);
+	ck_assert_uint_eq(veil_get32(m1.b + 2), 1);
+	seal(&B, "two", &m2);
+
+	/* Alice: refused, but her REKEY_INIT goes out again. */
+	wr(&w, &again);
+	ck_assert_int_eq(vs_open(A.s, m1.b, m1.n, &o, &w), 0);
+	again.n = w.vb_len;
+	ck_assert_uint_eq(o.vo_kind, OPEN_RESEND);
+	ck_assert_uint_eq(o.vo_epoch, 1);
+	ck_assert_uint_eq(o.vo_textlen, 0);
+	ck_assert_uint_eq(again.n, E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN);
+	ck_assert_uint_eq(veil_get32(again.b + 2), 0);		/* her send epoch */
+	ck_assert_uint_eq(veil_get32(again.b + 6), veil_get32(init.b + 6) + 1);
+	/* The next ones are refused without a retransmission (rate limit)... */
+	ck_assert_int_eq(open_rc(&A, &m2), VEIL_E_STATE);
+	for (i = 2; i < VS_REKEY_RETRY; i++) {
+		seal(&B, "more", &m);
+		ck_assert_int_eq(open_rc(&A, &m), VEIL_E_STATE);
+	}
+	/* ... until the VS_REKEY_RETRY-th. */
+	seal(&B, "more", &m);
+	wr(&w, &none);
+	ck_assert_int_eq(vs_open(A.s, m.b, m.n, &o, &w), 0);
+	ck_assert_uint_eq(o.vo_kind, OPEN_RESEND);
+	ck_assert_int_eq(vs_alive(A.s), 1);
+
+	/* Bob: the REKEY_INIT he answered, again: the identical RESP bytes. */
+	open_rekey(&B, &again, &resp2);
+	ck_assert_uint_eq(resp2.n, resp.n);
+	ck_assert_mem_eq(resp2.b, resp.b, resp.n);
+	/* Alice takes it: her epoch-0 receive counter cannot have passed it. */
+	open_rekey(&A, &resp2, &none);
+	ck_assert_uint_eq(none.n, 0);
+	/* Bob's later messages open, the lost ones reported as a gap. */
+	seal(&B, "three", &m3);
+	open_text(&A, &m3, "three", VS_REKEY_RETRY + 1);
+	/* The same RESP once more is an old epoch now. */
+	ck_assert_int_eq(open_rc(&A, &resp), VEIL_E_REORDER);
+	seal(&A, "alice in 1", &m);
+	open_text(&B, &m, "alice in 1", 0);
+	ck_assert_int_eq(vs_alive(A.s), 1);
+	ck_assert_int_eq(vs_alive(B.s), 1);
+}
+END_TEST
+
+/*
+ * A retransmitted REKEY_INIT that arrives after bob's pending chain was
+ * promoted is of an old epoch: refused, nothing sent, nothing changed. Before
+ * that, it is answered with the kept RESP; with another key it is fatal.
+ */
+START_TEST(test_rekey_resent_init_after_promotion)
+{
+	struct msg init, init2, init3, resp, resp2, none, m;
+	struct vs_opened o;
+	struct vbuf w;
+
+	handshake(&A, &B, NULL);
+	wr(&w, &init);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	init.n = w.vb_len;
+	wr(&w, &init2);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	init2.n = w.vb_len;
+	wr(&w, &init3);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	init3.n = w.vb_len;
+	open_rekey(&B, &init, &resp);
+	open_rekey(&B, &init2, &resp2);			/* before promotion: the same bytes */
+	ck_assert_mem_eq(resp2.b, resp.b, resp.n);
+	open_rekey(&A, &resp, &none);
+	seal(&A, "epoch 1", &m);
+	open_text(&B, &m, "epoch 1", 0);		/* promotion: the kept RESP is wiped */
+	wr(&w, &none);
+	ck_assert_int_eq(vs_open(B.s, init3.b, init3.n, &o, &w), VEIL_E_REORDER);
+	ck_assert_uint_eq(w.vb_len, 0);
+	ck_assert_int_eq(vs_alive(B.s), 1);
+	seal(&A, "still", &m);
+	open_text(&B, &m, "still", 0);
+	seal(&B, "fine", &m);
+	open_text(&A, &m, "fine", 0);
+}
+END_TEST
+
+/*
+ * Collision and loss together: alice (handshake initiator) and bob both
+ * rekey; alice's REKEY_INIT is lost. Alice keeps ignoring bob's (also his
+ * retransmission); her own retransmission makes bob abandon his and answer.
+ */
+START_TEST(test_rekey_collision_with_loss)
+{
+	struct msg ia, ib, ib2, ia2, resp, none, m;
+	struct vbuf w;
+	uint8_t flags;
+	int i;
+
+	handshake(&A, &B, NULL);
+	wr(&w, &ia);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);		/* lost */
+	wr(&w, &ib);
+	ck_assert_int_eq(vs_rekey(B.s, &w), 0);
+	ib.n = w.vb_len;
+	open_rekey(&A, &ib, &none);
+	ck_assert_uint_eq(none.n, 0);			/* ignored: alice's wins */
+	wr(&w, &ib2);
+	ck_assert_int_eq(vs_rekey(B.s, &w), 0);		/* bob's retransmission */
+	ib2.n = w.vb_len;
+	open_rekey(&A, &ib2, &none);
+	ck_assert_uint_eq(none.n, 0);
+	wr(&w, &ia2);
+	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
+	ia2.n = w.vb_len;
+	open_rekey(&B, &ia2, &resp);			/* bob abandons his own */
+	ck_assert_uint_eq(resp.n, E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN);
+	open_rekey(&A, &resp, &none);
+	ck_assert_uint_eq(none.n, 0);
+	seal(&A, "a1", &m);
+	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
+	open_text(&B, &m, "a1", 0);
+	seal(&B, "b1", &m);
+	open_text(&A, &m, "b1", 0);
+	/* Bob's abandoned rekey no longer asks to be sent. */
+	for (i = 0; i < VS_REKEY_RETRY; i++) {
+		wr(&w, &m);
+		ck_assert_int_eq(vs_seal(B.s, (const uint8_t *)"b", 1, &w, &flags), 0);
+		ck_assert_uint_eq(flags, 0);
+	}
 }
 END_TEST
 
@@ -1865,9 +2176,13 @@ START_TEST(test_rekey_init_while_pending_fatal)
 	struct vbuf w;
 	int done;
 
-	/* A twin of alice (same scalars) sends a second REKEY_INIT in epoch 0. */
+	/*
+	 * A twin of alice (same handshake scalar, another rekey scalar) sends a
+	 * second REKEY_INIT in epoch 0 with a different e'_A: not a retransmission.
+	 */
 	handshake(&A, &B, hs);
 	peer_init(&A2, 0x00, "alice", 2, 1, 0x11);
+	memset(A2.eph[1], 0x7e, P256_SCALAR_LEN);
 	wr(&w, &m);
 	ck_assert_int_eq(vs_start(&A2.s, &A2.p, &w), 0);
 	wr(&w, &m);
@@ -1984,6 +2299,8 @@ suite_session(void)
 	tcase_add_test(hs, test_hs_accept_infinity_refused);
 	tcase_add_test(hs, test_hs_swapped_init_ephemeral);
 	tcase_add_test(hs, test_hs_full_mitm_detected);
+	tcase_add_test(hs, test_hs_room_key_mismatch);
+	tcase_add_test(hs, test_hs_relay_without_room_name);
 	tcase_add_test(hs, test_hs_impersonated_responder_refused);
 	tcase_add_test(hs, test_hs_impersonated_initiator_refused);
 	tcase_add_test(hs, test_hs_wrong_room);
@@ -2034,7 +2351,11 @@ suite_session(void)
 	tcase_add_test(rk, test_rekey_old_epoch_refused);
 	tcase_add_test(rk, test_rekey_in_flight_messages);
 	tcase_add_test(rk, test_rekey_pending_switch_with_gap);
-	tcase_add_test(rk, test_rekey_while_pending_refused);
+	tcase_add_test(rk, test_rekey_while_pending_resends);
+	tcase_add_test(rk, test_rekey_init_dropped_recovers);
+	tcase_add_test(rk, test_rekey_resp_dropped_recovers);
+	tcase_add_test(rk, test_rekey_resent_init_after_promotion);
+	tcase_add_test(rk, test_rekey_collision_with_loss);
 	tcase_add_test(rk, test_rekey_resp_unexpected);
 	tcase_add_test(rk, test_rekey_reply_needs_room);
 	tcase_add_test(rk, test_rekey_replayed_init);
