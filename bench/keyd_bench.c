@@ -229,6 +229,8 @@ kb_hello(struct kb_peer *p, const char *nick)
 }
 
 static const uint8_t kb_room[ROOM_ID_LEN] = { 0x76, 0x65, 0x69, 0x6c, 0x62, 0x65, 0x6e, 0x63, 0x68 };
+/* Both ends know the room name: the same room key (PROTOCOL.md 2.2). */
+static const uint8_t kb_room_key[ROOM_KEY_LEN] = { 0x6b, 0x65, 0x79 };
 
 /* One full handshake, A initiating (member 1) towards B (member peer). */
 static void
@@ -241,6 +243,7 @@ kb_handshake(struct kb_peer *a, struct kb_peer *b, uint16_t peer,
 	memset(&kb_req, 0, sizeof(kb_req));
 	kb_req.im_code = REQ_HS_START;
 	memcpy(kb_req.im_room, kb_room, ROOM_ID_LEN);
+	memcpy(kb_req.im_room_key, kb_room_key, ROOM_KEY_LEN);
 	kb_req.im_me = 1;
 	kb_req.im_peer = peer;
 	kb_call(a, ANS_HS);
@@ -250,6 +253,7 @@ kb_handshake(struct kb_peer *a, struct kb_peer *b, uint16_t peer,
 	memset(&kb_req, 0, sizeof(kb_req));
 	kb_req.im_code = REQ_HS_ACCEPT;
 	memcpy(kb_req.im_room, kb_room, ROOM_ID_LEN);
+	memcpy(kb_req.im_room_key, kb_room_key, ROOM_KEY_LEN);
 	kb_req.im_me = peer;
 	kb_req.im_peer = 1;
 	kb_req.im_blob = blob;

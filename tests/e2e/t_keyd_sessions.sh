@@ -112,6 +112,10 @@ import keydclient as kc
 a, b, m = kc.Client(sys.argv[2]), kc.Client(sys.argv[3]), kc.Client(sys.argv[4])
 fb, fm = sys.argv[5], sys.argv[6]
 a.hello("alice"); b.hello("bob"); m.hello("bob")
+# Another room key (a peer, or a relay, without the room name): refused at
+# HS_RESP, before alice trusts or pins anything (the next one is still "new").
+hi, hr, ai, ar = kc.handshake(a, b, raw=True, key_r=b"\x25" * 32)
+assert ai["code"] == kc.ANS_ERROR and ai["err"] == kc.E_AUTH and ar is None, ai
 hi, hr, ai, ar = kc.handshake(a, b)
 assert ai["trust"] == "new" and kc.fpr_text(ai["fpr"]) == fb, ai
 hi, hr, ai, ar = kc.handshake(a, b)

@@ -18,8 +18,10 @@
  * Checked: the error contract of session.h (every error outside the list
  * of refusals kills the session; those may too once the message has
  * authenticated: a REKEY_INIT out of turn is fatal VEIL_E_STATE), a mutated
- * or truncated recorded message never opens, an unmodified one opens to the
- * text it was sealed from, outputs never exceed their sizes.
+ * or truncated recorded message never opens (OPEN_RESEND, which opens
+ * nothing and only sends our pending REKEY_INIT again, may answer any
+ * message of the next epoch), an unmodified one opens to the text it was
+ * sealed from, outputs never exceed their sizes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -100,6 +102,7 @@ peer_init(struct peer *pp, uint8_t seed0, const char *nick, uint16_t me, uint16_
 		memset(pp->eph[i], ephbyte + (int)i, P256_SCALAR_LEN);
 	pp->p.vp_me = &pp->id;
 	memset(pp->p.vp_room, 0x5a, ROOM_ID_LEN);
+	memset(pp->p.vp_room_key, 0x3c, ROOM_KEY_LEN);
 	pp->p.vp_me_id = me;
 	pp->p.vp_peer_id = peer;
 	pp->p.vp_verify = verify_ok;
@@ -336,6 +339,16 @@ open_one(struct peer *pp, const uint8_t *in, size_t n, const struct rec *want, i
 		dirty = 1;
 	if (w.vb_len > sizeof(reply))
 		abort();
+	if (r == 0 && o.vo_kind == OPEN_RESEND) {
+		/*
+		 * Not opened: a message of the next epoch while our REKEY_INIT
+		 * waits (forged ones too) gets that REKEY_INIT again as reply.
+		 */
+		if (!alive || !vs_alive(pp->s) || o.vo_textlen != 0 ||
+		    w.vb_len != E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN)
+			abort();
+		return 0;
+	}
 	if (r == 0) {
 		if (!alive || mutated)
 			abort();

@@ -24,6 +24,7 @@ def frame(t, src, dst, payload=b""):
 
 
 ROOM = bytes(range(32))
+ROOM_KEY = bytes(range(0x40, 0x60))
 EPH = b"\x04" + bytes(range(1, 65))
 ID = bytes(range(0x20, 0x40))
 SIG = b"\x5e" * 64
@@ -80,7 +81,7 @@ def ipc(code, fields):
     return u32(len(body)) + body
 
 
-ROUTE = ROOM + u16(1) + u16(2)
+ROUTE = ROOM + ROOM_KEY + u16(1) + u16(2)
 REQUESTS = {
     "hello": ipc(0x01, str8(b"alice") + u8(1) + str8(b"bob") + FPR_A),
     "hs_start": ipc(0x02, ROUTE),
@@ -103,6 +104,8 @@ ANSWERS = {
     "opened": ipc(0x86, u32(1) + u8(1) + u32(0) + u32(0) + str16(b"hi") + str32(b"")),
     "opened_rekey": ipc(0x86, u32(1) + u8(2) + u32(1) + u32(0) + str16(b"")
                         + str32(E2E["data_128"])),
+    "opened_resend": ipc(0x86, u32(1) + u8(4) + u32(1) + u32(0) + str16(b"")
+                         + str32(E2E["data_128"])),
     "rekey": ipc(0x87, u32(1) + str32(E2E["data_128"])),
     "close": ipc(0x88, u32(1) + str32(E2E["data_64"])),
     "forget": ipc(0x89, u8(1) + FPR_B),
@@ -202,8 +205,9 @@ def write_keyd_chatc_seeds():
     def hs_units(i, r, hi=1, hr=1):
         """A handshake, endpoint i (handle hi) initiating to r (handle hr)."""
         return b"".join([
-            unit(i, 0x02, ROOM + u16(1) + u16(2)),
-            unit(r, 0x03, ROOM + u16(2) + u16(1) + str32(E2E["hs_init"]), src=i),
+            unit(i, 0x02, ROOM + ROOM_KEY + u16(1) + u16(2)),
+            unit(r, 0x03, ROOM + ROOM_KEY + u16(2) + u16(1) + str32(E2E["hs_init"]),
+                 src=i),
             unit(i, 0x04, u32(hi) + str32(E2E["hs_resp"]), src=r),
             unit(r, 0x04, u32(hr) + str32(E2E["hs_fin"]), src=i),
             unit(i, 0x04, u32(hi) + str32(E2E["hs_confirm"]), src=r),
@@ -215,7 +219,7 @@ def write_keyd_chatc_seeds():
     open_b = unit(1, 0x06, u32(1) + str32(E2E["data_64"]), src=0)
     disp = {
         "hello": hello_a,
-        "before_hello": unit(0, 0x02, ROOM + u16(1) + u16(2)) + hello_a,
+        "before_hello": unit(0, 0x02, ROOM + ROOM_KEY + u16(1) + u16(2)) + hello_a,
         "handshake": hs,
         "talk": hs + seal_a + open_b + seal_b + open_a,
         "rekey": hs + unit(0, 0x07, u32(1)) + open_b + open_a + seal_a + open_b,

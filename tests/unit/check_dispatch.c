@@ -35,6 +35,7 @@ static uint8_t reqbuf[KEYD_ANS_MAX];
 static uint8_t ansbuf[KEYD_ANS_MAX];
 static struct ipc_msg req, ans;
 static uint8_t room[ROOM_ID_LEN];
+static uint8_t room_key_flip;	/* XORed into the responder's room key */
 
 static void
 tk_init(struct tkeyd *k)
@@ -122,6 +123,7 @@ hs_start(struct tkeyd *k, struct keyd_conn *c, uint8_t *blob, size_t *len)
 {
 	req.im_code = REQ_HS_START;
 	memcpy(req.im_room, room, ROOM_ID_LEN);
+	memset(req.im_room_key, 0x24, ROOM_KEY_LEN);
 	req.im_me = 1;
 	req.im_peer = 2;
 	ck_assert_int_eq(call(k, c), 0);
@@ -136,6 +138,7 @@ hs_accept(struct tkeyd *k, struct keyd_conn *c, uint8_t *blob, size_t *len)
 {
 	req.im_code = REQ_HS_ACCEPT;
 	memcpy(req.im_room, room, ROOM_ID_LEN);
+	memset(req.im_room_key, 0x24 ^ room_key_flip, ROOM_KEY_LEN);
 	req.im_me = 2;
 	req.im_peer = 1;
 	req.im_blob = blob;
@@ -548,6 +551,46 @@ START_TEST(test_handshake_pinned_second_time)
 	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
 	ck_assert_uint_eq(ti, TRUST_PINNED);
 	ck_assert_uint_eq(tr, TRUST_PINNED);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+/*
+ * The room key of REQ_HS_START / REQ_HS_ACCEPT reaches the engine: with
+ * different ones the initiator's HS_NEXT fails (VEIL_E_AUTH at HS_RESP), and
+ * nothing is pinned on either side.
+ */
+START_TEST(test_handshake_room_key_mismatch)
+{
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b;
+	uint8_t ti, tr, got[ED25519_PUB_LEN];
+	uint32_t hi, hr;
+	int found;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	room_key_flip = 0x01;
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), -1);
+	room_key_flip = 0;
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_AUTH);
+	ck_assert_int_eq(keyd_pins_lookup(&ka.tk_pins, (const uint8_t *)"bob", 3, got, &found), 0);
+	ck_assert_int_eq(found, 0);
+	ck_assert_int_eq(keyd_pins_lookup(&kb.tk_pins, (const uint8_t *)"alice", 5, got,
+	    &found), 0);
+	ck_assert_int_eq(found, 0);
+	/* The same keyds with the same room key: first contact. */
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_NEW);
+	ck_assert_uint_eq(tr, TRUST_NEW);
 	keyd_conn_free(a);
 	keyd_conn_free(b);
 	tk_free(&ka);
@@ -1039,6 +1082,7 @@ suite_dispatch(void)
 	tc = tcase_create("handshake");
 	tcase_add_test(tc, test_handshake_two_connections);
 	tcase_add_test(tc, test_handshake_pinned_second_time);
+	tcase_add_test(tc, test_handshake_room_key_mismatch);
 	tcase_add_test(tc, test_handshake_changed_identity_refused);
 	tcase_add_test(tc, test_handshake_expect);
 	tcase_add_test(tc, test_handshake_expect_mismatch);

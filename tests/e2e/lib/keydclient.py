@@ -24,8 +24,11 @@ ANS_ERROR = 0xff
 IPC_MAX = 512 * 1024
 FPR_LEN = 20
 TRUST = {1: "new", 2: "pinned", 3: "expected"}
+OPEN_TEXT, OPEN_REKEY, OPEN_CLOSED, OPEN_RESEND = 1, 2, 3, 4
+ROOM_KEY = b"\x24" * 32      # the room key both ends use unless told otherwise
 
 # enum veil_err, as positive numbers (IPC_ANS_ERROR carries -veil_err)
+E_AUTH = 10
 E_STATE, E_LIMIT, E_PIN, E_EXPECT, E_NOSESSION = 13, 14, 15, 16, 17
 
 
@@ -192,11 +195,15 @@ class Client:
             f += str8(n.encode()) + fpr
         return self.call(REQ_HELLO, f)["fpr"]
 
-    def hs_start(self, room, me, peer):
-        return self.call(REQ_HS_START, room + struct.pack(">HH", me, peer), ANS_HS)
+    # room_key: SHA-256("veil/1 room key" || room name) in chatc; both ends of
+    # a handshake need the same one (PROTOCOL.md 2.2). Any 32 bytes here.
+    def hs_start(self, room, me, peer, room_key=ROOM_KEY):
+        return self.call(REQ_HS_START, room + room_key + struct.pack(">HH", me, peer),
+                         ANS_HS)
 
-    def hs_accept(self, room, me, peer, blob):
-        return self.call(REQ_HS_ACCEPT, room + struct.pack(">HH", me, peer) + str32(blob),
+    def hs_accept(self, room, me, peer, blob, room_key=ROOM_KEY):
+        return self.call(REQ_HS_ACCEPT,
+                         room + room_key + struct.pack(">HH", me, peer) + str32(blob),
                          ANS_HS)
 
     def hs_next(self, handle, blob, raw=False):
@@ -222,13 +229,15 @@ class Client:
         return self.call(REQ_VERIFY, struct.pack(">I", handle), raw=raw)
 
 
-def handshake(ci, cr, room=b"\x42" * 32, mi=1, mr=2, raw=False):
+def handshake(ci, cr, room=b"\x42" * 32, mi=1, mr=2, raw=False, key_i=ROOM_KEY,
+              key_r=ROOM_KEY):
     """Runs a full handshake between initiator connection ci and responder
-    connection cr (they may be the same keyd or two). Returns (hi, hr, ai, ar):
-    both handles and the done answers of each side."""
-    a = ci.hs_start(room, mi, mr)
+    connection cr (they may be the same keyd or two), with room keys key_i and
+    key_r. Returns (hi, hr, ai, ar): both handles and the done answers of
+    each side."""
+    a = ci.hs_start(room, mi, mr, room_key=key_i)
     hi = a["handle"]
-    b = cr.hs_accept(room, mr, mi, a["blob"])
+    b = cr.hs_accept(room, mr, mi, a["blob"], room_key=key_r)
     hr = b["handle"]
     c = ci.hs_next(hi, b["blob"], raw=raw)
     if c["code"] == ANS_ERROR:
