@@ -892,10 +892,13 @@ cmd_rekey(struct client *c)
 		a = kcall(c);
 		if (a->im_code == IPC_ANS_ERROR && -(int)a->im_err == VEIL_E_STATE) {
 			/*
-			 * An earlier rekey still waits for an answer the relay
-			 * lost, and this session can never rekey again: start a
-			 * fresh handshake; the peer keeps its old session until
-			 * the new one completes, then replaces it.
+			 * keyd refuses only while the peer's rekey is half done
+			 * (we answered it, no message of the new epoch yet; a
+			 * lost message of ours is resent, PROTOCOL.md 2.4, and
+			 * our own waiting rekey is simply sent again). The user
+			 * asked for fresh keys now: start a fresh handshake; the
+			 * peer keeps its old session until the new one
+			 * completes, then replaces it.
 			 */
 			out_text(c, UI_WARN, "rekey with %s failed: %s; starting a new "
 			    "handshake", p->pe_name, keyd_reason(a, why, sizeof(why)));
