@@ -1,3 +1,0 @@
-build/protocol/buf.o: protocol/buf.c protocol/buf.h protocol/err.h
-protocol/buf.h:
-protocol/err.h:

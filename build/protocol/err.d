@@ -1,2 +1,0 @@
-build/protocol/err.o: protocol/err.c protocol/err.h
-protocol/err.h:
