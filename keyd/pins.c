@@ -137,18 +137,6 @@ pins_write_at(struct keyd_pins *kp, const char *p, size_t n, off_t off)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Parses one line (without its newline). *skip = 1 for a blank or '#' line.
  * Otherwise the nick and key are returned.
@@ -175,8 +163,8 @@ pins_parse_line(const char *line, size_t len, int *skip, const char **nick,
 	if (len - *nicklen - 1 != PIN_HEX_LEN)
 		return VEIL_E_INVALID;
 	for (i = 0; i < ED25519_PUB_LEN; i++) {
-		hi = hexval(sp[1 + i * 2]);
-		lo = hexval(sp[2 + i * 2]);
+		hi = proto_hex_digit(sp[1 + i * 2]);
+		lo = proto_hex_digit(sp[2 + i * 2]);
 		if (hi < 0 || lo < 0)
 			return VEIL_E_INVALID;
 		pub[i] = (uint8_t)(hi << 4 | lo);

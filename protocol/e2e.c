@@ -340,8 +340,8 @@ proto_fpr_format(const uint8_t fpr[static FPR_LEN], char out[static FPR_TEXT_LEN
 	out[o] = '\0';
 }
 
-static int
-fpr_nibble(char c)
+int
+proto_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -376,7 +376,7 @@ proto_fpr_parse(const char *text, uint8_t fpr[static FPR_LEN])
 				goto bad;
 			continue;
 		}
-		if ((v = fpr_nibble(text[i])) < 0)
+		if ((v = proto_hex_digit(text[i])) < 0)
 			goto bad;
 		if (digits % 2 == 0)
 			hi = v;

@@ -110,4 +110,7 @@ int	proto_nick_valid(const uint8_t *nick, size_t n);
 void	proto_fpr_format(const uint8_t fpr[static FPR_LEN], char out[static FPR_TEXT_LEN + 1]);
 int	proto_fpr_parse(const char *text, uint8_t fpr[static FPR_LEN]) VEIL_WUR;
 
+/* The value of one hex digit (either case), or -1 if c is not one. */
+int	proto_hex_digit(char c);
+
 #endif

@@ -6,19 +6,8 @@
 
 #include <check.h>
 
+#include "e2e.h"
 #include "unit.h"
-
-static int
-nibble(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 size_t
 unit_hex(const char *hex, uint8_t *out, size_t max)
@@ -29,7 +18,7 @@ unit_hex(const char *hex, uint8_t *out, size_t max)
 	for (; *hex != '\0'; hex++) {
 		if (isspace((unsigned char)*hex))
 			continue;
-		v = nibble((unsigned char)*hex);
+		v = proto_hex_digit(*hex);
 		ck_assert_msg(v >= 0, "bad hex digit '%c'", *hex);
 		if (hi < 0) {
 			hi = v;
