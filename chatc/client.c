@@ -892,19 +892,12 @@ cmd_rekey(struct client *c)
 		a = kcall(c);
 		if (a->im_code == IPC_ANS_ERROR && -(int)a->im_err == VEIL_E_STATE) {
 			/*
-			 * keyd refuses only while the peer's rekey is half done
-			 * (we answered it, no message of the new epoch yet; a
-			 * lost message of ours is resent, PROTOCOL.md 2.4, and
-			 * our own waiting rekey is simply sent again). The user
-			 * asked for fresh keys now: start a fresh handshake; the
-			 * peer keeps its old session until the new one
-			 * completes, then replaces it.
+			 * keyd refuses only while the peer's own rekey is half
+			 * done (we answered it, no message of the new epoch yet):
+			 * fresh keys are already on their way, and a lost message
+			 * of that exchange is resent (PROTOCOL.md 2.4).
 			 */
-			out_text(c, UI_WARN, "rekey with %s failed: %s; starting a new "
-			    "handshake", p->pe_name, keyd_reason(a, why, sizeof(why)));
-			close_session(c, p, 0);
-			hs_start(c, p);
-			update_status(c);
+			out_text(c, UI_WARN, "a rekey with %s is already under way", p->pe_name);
 		} else if (a->im_code == IPC_ANS_ERROR)
 			out_text(c, UI_WARN, "rekey with %s failed: %s", p->pe_name,
 			    keyd_reason(a, why, sizeof(why)));
