@@ -63,5 +63,28 @@ else
 fi
 grep -Eq '^NoNewPrivs:[[:space:]]+1$' "/proc/$KPID/status" || fail "no_new_privs not set"
 $READ_ENV >/dev/null 2>&1 && fail "a same-uid process read keyd's environ: it is dumpable"
+
+# ptrace: a same-uid process may attach to an ordinary process of its uid
+# (the control), never to keyd.
+cat >"$W/attach.py" <<'PYEOF'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+pid = int(sys.argv[1])
+if libc.ptrace(16, pid, None, None) != 0:          # PTRACE_ATTACH
+    sys.exit(1)
+os.waitpid(pid, 0x40000000)                        # __WALL: wait for the stop
+libc.ptrace(17, pid, None, None)                   # PTRACE_DETACH
+sys.exit(0)
+PYEOF
+AS_PT=${AS:-}
+[ -n "$AS_PT" ] || { sleep 5 & CPID=$!; PIDS="$PIDS $CPID"; }
+PY_PT=${PYN:-$PY}
+if $AS_PT "$PY_PT" - "$CPID" <"$W/attach.py"; then
+	$AS_PT "$PY_PT" - "$KPID" <"$W/attach.py" &&
+	    fail "a same-uid process could ptrace keyd: it is dumpable"
+	note "notice: ptrace attach to keyd refused (a control attach to an ordinary process of the same uid succeeded)"
+else
+	note "notice: this kernel refuses even the control attach (ptrace restricted); ptrace check skipped"
+fi
 note "ok"
 exit 0
