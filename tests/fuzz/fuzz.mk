@@ -36,7 +36,7 @@ $(O)/fuzz/fuzz_dispatch: $(FUZZ_EXTRA_fuzz_dispatch) $(wildcard keyd/*.h)
 $(O)/fuzz/fuzz_escape: $(FUZZ_EXTRA_fuzz_escape) chatc/escape.h
 $(O)/fuzz/fuzz_conn: $(FUZZ_EXTRA_fuzz_conn) relayd/conn.h
 
-$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRC) $(wildcard protocol/*.h)
+$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRC) $(wildcard protocol/*.h) $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC) \
@@ -81,7 +81,7 @@ FUZZ_COV_CFLAGS	:= -std=c11 -g -O0 $(WARN) -D_GNU_SOURCE -fsanitize=fuzzer \
 		   -Iprotocol -Ikeyd -Isandbox -Irelayd -Ichatc
 FUZZ_COV_BINS	:= $(addprefix $(O)/fuzz-cov/,$(FUZZ_NAMES))
 
-$(O)/fuzz-cov/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRC) $(wildcard protocol/*.h)
+$(O)/fuzz-cov/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRC) $(wildcard protocol/*.h) $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  COVCC   $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_COV_CFLAGS) -o $@ $< $(PROTO_SRC) \
