@@ -27,6 +27,7 @@ veil_strerror(int err)
 	case VEIL_E_ALLOC:	return "out of memory";
 	case VEIL_E_NICK:	return "nickname not allowed";
 	case VEIL_E_REORDER:	return "message from an old epoch";
+	case VEIL_E_BUSY:	return "busy: held by another process; try again";
 	}
 	return "unknown error";
 }

@@ -30,6 +30,7 @@ enum veil_err {
 	VEIL_E_ALLOC         = -19,	/* out of memory */
 	VEIL_E_NICK          = -20,	/* nickname not allowed */
 	VEIL_E_REORDER       = -21,	/* frame from an epoch already left behind */
+	VEIL_E_BUSY          = -22,	/* a resource is held elsewhere: try again later */
 };
 
 /* Returns a static, human-readable string for a veil_err code. Never NULL. */
