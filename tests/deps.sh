@@ -28,6 +28,6 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 echo "veil: installing build dependencies:$missing" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+. "$(dirname "$0")/apt.sh"
+apt_get update -qq
+apt_get install -y -qq --no-install-recommends $missing >/dev/null
