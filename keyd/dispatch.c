@@ -29,6 +29,7 @@
 
 #define KD_NEED_HELLO	0x01	/* only after this connection's HELLO */
 #define KD_ONCE		0x02	/* at most once per connection (HELLO) */
+#define KD_PINS		0x04	/* reads or writes known_peers: under its lock */
 
 struct keyd_expect {
 	uint8_t		 ke_nick[NICK_MAX];
@@ -60,6 +61,7 @@ struct keyd_conn {
 	struct keyd_expect	 kn_expect[IPC_EXPECT_MAX];
 	uint32_t		 kn_next_handle;
 	size_t			 kn_nsess;
+	uint64_t		 kn_wait_end;	/* ms: put-off requests refused from then; 0 none */
 	struct keyd_sess	*kn_sess[KEYD_MAX_SESSIONS];
 };
 
@@ -130,6 +132,12 @@ size_t
 keyd_conn_nsessions(const struct keyd_conn *c)
 {
 	return c->kn_nsess;
+}
+
+int
+keyd_conn_hello(const struct keyd_conn *c)
+{
+	return c->kn_hello;
 }
 
 static struct keyd_sess *
@@ -621,7 +629,7 @@ static const struct keyd_req keyd_reqs[] = {
 	{ REQ_HELLO,	 KD_ONCE,	req_hello },
 	{ REQ_HS_START,	 KD_NEED_HELLO,	req_hs_start },
 	{ REQ_HS_ACCEPT, KD_NEED_HELLO,	req_hs_accept },
-	{ REQ_HS_NEXT,	 KD_NEED_HELLO,	req_hs_next },
+	{ REQ_HS_NEXT,	 KD_NEED_HELLO | KD_PINS, req_hs_next },
 	{ REQ_SEAL,	 KD_NEED_HELLO,	req_seal },
 	{ REQ_OPEN,	 KD_NEED_HELLO,	req_open },
 	{ REQ_REKEY,	 KD_NEED_HELLO,	req_rekey },
@@ -693,6 +701,30 @@ answer_error(struct vbuf *out, int err, const struct keyd_fail *f)
 }
 
 /*
+ * known_peers stayed locked by someone else: the request was not served. The
+ * message says so in words a person can act on, and so does one line on
+ * stderr; the handle lets the client tell which session it was.
+ */
+static void
+busy_fail(struct keyd_ctx *kc, const struct ipc_msg *q, struct keyd_fail *f)
+{
+	char who[48] = "";
+	long pid;
+
+	if ((pid = keyd_pins_holder(kc->kc_pins)) > 0)
+		(void)snprintf(who, sizeof(who), " (pid %ld)", pid);
+	f->kf_handle = q->im_handle;
+	(void)snprintf(f->kf_msg, sizeof(f->kf_msg), "%s is locked by another "
+	    "process%s: after %d s of waiting this handshake step was not taken and "
+	    "session %u is unchanged; send it again, and if this goes on, find what "
+	    "holds the file", kc->kc_pins->kp_path, who, KEYD_LOCK_WAIT_MS / 1000,
+	    (unsigned)q->im_handle);
+	fprintf(stderr, "keyd: %s is locked by another process%s; a handshake step "
+	    "waited %d s and was refused (VEIL_E_BUSY)\n", kc->kc_pins->kp_path, who,
+	    KEYD_LOCK_WAIT_MS / 1000);
+}
+
+/*
  * Wipes what one OPEN left in *o: the fields before the text and the text as
  * far as vo_textlen, which is all vs_open writes (it copies the text and sets
  * vo_textlen together). *o is all zero again, as keyd_ctx_init left it.
@@ -723,16 +755,29 @@ answer_clear(struct ipc_msg *a)
 	a->im_safetylen = 0;
 }
 
+/*
+ * known_peers is locked by someone else at now: KEYD_WAIT while the request
+ * may still wait (see keyd.h), else 0 (refuse it).
+ */
+static int
+busy_wait(struct keyd_conn *c, uint64_t now)
+{
+	if (c->kn_wait_end == 0 || now >= c->kn_wait_end + KEYD_LOCK_FRESH_MS)
+		c->kn_wait_end = now + KEYD_LOCK_WAIT_MS;
+	return now < c->kn_wait_end ? KEYD_WAIT : 0;
+}
+
 int
 keyd_dispatch(struct keyd_ctx *kc, struct keyd_conn *c, const uint8_t *body, size_t n,
-    struct vbuf *out)
+    uint64_t now_ms, struct vbuf *out)
 {
 	const struct keyd_req *kr = NULL;
 	struct ipc_msg *q = kc->kc_req, *a = kc->kc_ans;
 	struct keyd_fail f;
 	size_t i;
-	int r;
+	int r, locked = 0;
 
+	out->vb_len = 0;
 	if (proto_ipc_decode(body, n, 0, q) != 0)
 		return KEYD_CLOSE;
 	for (i = 0; i < sizeof(keyd_reqs) / sizeof(keyd_reqs[0]); i++) {
@@ -749,14 +794,35 @@ keyd_dispatch(struct keyd_ctx *kc, struct keyd_conn *c, const uint8_t *body, siz
 	f.kf_handle = 0;
 	f.kf_msg[0] = '\0';
 	kc->kc_used = 0;
-	out->vb_len = 0;
-	if ((r = kr->kr_handler(kc, c, q, a, &f)) == 0 &&
+	/*
+	 * The lock before the handler, never inside the engine: a request that
+	 * cannot have it leaves no half-done step behind.
+	 */
+	if ((kr->kr_flags & KD_PINS) != 0) {
+		if ((r = keyd_pins_trylock(kc->kc_pins)) == VEIL_E_BUSY &&
+		    busy_wait(c, now_ms) == KEYD_WAIT)
+			return KEYD_WAIT;
+		if (r == 0)
+			c->kn_wait_end = 0;	/* the next one that finds it taken waits afresh */
+		else if (r == VEIL_E_BUSY)
+			busy_fail(kc, q, &f);
+		else if (r != 0) {
+			f.kf_handle = q->im_handle;
+			(void)snprintf(f.kf_msg, sizeof(f.kf_msg), "cannot lock %s: %s",
+			    kc->kc_pins->kp_path, veil_strerror(r));
+		}
+		locked = r == 0;
+	} else
+		r = 0;
+	if (r == 0 && (r = kr->kr_handler(kc, c, q, a, &f)) == 0 &&
 	    (r = proto_ipc_encode(out, a)) != 0) {
 		/* Our own answer broke a rule of the codec: a bug, but say so. */
 		f.kf_handle = a->im_handle;
 		(void)snprintf(f.kf_msg, sizeof(f.kf_msg), "keyd could not encode its "
 		    "answer: %s", veil_strerror(r));
 	}
+	if (locked)
+		keyd_pins_unlock(kc->kc_pins);
 	if (r != 0)
 		r = answer_error(out, r, &f);
 	/* Plaintext and blobs of this answer live only in out now. */

@@ -18,10 +18,13 @@
  */
 
 #define KEYD_MAX_CLIENTS	32	/* a 33rd connection is closed at once */
+#define KEYD_LOCK_WAIT_MS	3000	/* a request waits this long for known_peers */
+#define KEYD_LOCK_FRESH_MS	1000	/* ... refused at once for this long after */
 #define KEYD_MAX_SESSIONS	256	/* per connection; more: VEIL_E_LIMIT */
 #define KEYD_PINS_MAX		(1024L * 1024)	/* known_peers larger than this is refused */
 #define KEYD_IDENTITY_FILE	"identity"
 #define KEYD_PINS_FILE		"known_peers"
+#define KEYD_FORGET_WAIT_MS	5000	/* keyd --forget waits this long for the lock */
 
 /* ---- identity.c ---- */
 
@@ -55,24 +58,52 @@ int	keyd_private_dir(const char *path, const char *what) VEIL_WUR;
  * known_peers: one line per pin, "NICK HEX64\n" (NICK as proto_nick_valid,
  * HEX64 the lowercase hex of the 32-byte Ed25519 public key). Blank lines and
  * lines starting with '#' are kept as they are. The file is opened once
- * (before the sandbox) and every operation takes flock(LOCK_EX), re-reads the
- * whole file with pread, and writes with pwrite/ftruncate/fsync on the same
- * fd, so a concurrent `keyd --forget` (same discipline) is always seen.
+ * (before the sandbox); every lookup, add or forget runs under the caller's
+ * flock(LOCK_EX) on it, re-reads the whole file with pread, and writes with
+ * pwrite/ftruncate/fsync on the same fd, so a concurrent `keyd --forget`
+ * (same discipline) is always seen. Nothing here waits for the lock except
+ * keyd_pins_lock_wait, which the daemon never calls.
  */
 struct keyd_pins {
 	int		 kp_fd;
 	char		*kp_path;	/* for messages; owned */
+	int		 kp_locked;	/* we hold the flock */
+	int		 kp_locks_fd;	/* /proc/locks, or -1: who holds the lock */
+	unsigned int	 kp_dev_major;	/* the file, as /proc/locks names it */
+	unsigned int	 kp_dev_minor;
+	unsigned long long kp_ino;
 };
 
 /*
- * Opens (creating, 0600) path. Refuses a file with group/other bits.
- * Returns 0 or VEIL_E_SYSTEM with a message on stderr.
+ * Opens (creating, 0600) path, and /proc/locks when it can (for
+ * keyd_pins_holder). Refuses a file with group/other bits. Returns 0 or
+ * VEIL_E_SYSTEM with a message on stderr.
  */
 int	keyd_pins_open(struct keyd_pins *kp, const char *path) VEIL_WUR;
-/* Closes and frees; safe on a zeroed or already closed struct. */
+/* Closes (which drops the lock) and frees; safe on a zeroed or closed struct. */
 void	keyd_pins_close(struct keyd_pins *kp);
 /*
+ * Takes the lock without waiting: 0; VEIL_E_BUSY when another open file of
+ * known_peers holds it (nothing is printed: the caller decides what to say);
+ * VEIL_E_STATE when we hold it already; VEIL_E_SYSTEM with a message.
+ */
+int	keyd_pins_trylock(struct keyd_pins *kp) VEIL_WUR;
+/*
+ * For the command line, never the daemon's loop: tries the lock every 20 ms
+ * for up to ms milliseconds (sleeping in between). Returns as trylock.
+ */
+int	keyd_pins_lock_wait(struct keyd_pins *kp, unsigned int ms) VEIL_WUR;
+/* Drops the lock if we hold it. */
+void	keyd_pins_unlock(struct keyd_pins *kp);
+/*
+ * The pid /proc/locks gives for the flock someone holds on known_peers, or 0
+ * when it cannot tell (no /proc, another pid namespace, no lock). For
+ * messages only: the holder may have gone by the time it is printed.
+ */
+long	keyd_pins_holder(struct keyd_pins *kp);
+/*
  * Looks nick up: *found = 1 and pub filled when pinned, else *found = 0.
+ * The caller holds the lock (else VEIL_E_STATE, nothing read).
  * Returns 0, VEIL_E_SYSTEM (I/O), VEIL_E_INVALID (a malformed line) or
  * VEIL_E_OVERSIZE (file over KEYD_PINS_MAX).
  */
@@ -125,6 +156,8 @@ struct keyd_conn *keyd_conn_new(void);
 void	keyd_conn_free(struct keyd_conn *c);
 /* Live sessions held by the connection. */
 size_t	keyd_conn_nsessions(const struct keyd_conn *c);
+/* 1 once the connection's HELLO was served, else 0. */
+int	keyd_conn_hello(const struct keyd_conn *c);
 
 /*
  * Serves one request: body is one message without its length prefix
@@ -133,10 +166,25 @@ size_t	keyd_conn_nsessions(const struct keyd_conn *c);
  * capacity; errors about a session are answers too (IPC_ANS_ERROR).
  * Returns KEYD_CLOSE when the request is malformed or not allowed in the
  * connection's state: the caller closes the connection without an answer.
+ *
+ * A request that reads or writes known_peers (HS_NEXT) is served only under
+ * its lock, taken without waiting before anything else is done. When
+ * another process holds it, the request is put off: KEYD_WAIT, nothing done
+ * (no answer, no session touched; the caller keeps the request and calls
+ * again later with the same bytes). From KEYD_LOCK_WAIT_MS after the
+ * connection's first put-off request it is answered IPC_ANS_ERROR
+ * VEIL_E_BUSY instead (naming the file, and the holder's pid when
+ * /proc/locks tells it; the session still unchanged; one line on stderr),
+ * and so is at once every later one of the connection that finds the lock
+ * taken within KEYD_LOCK_FRESH_MS after that: requests pipelined behind a
+ * refused one have waited as long. After that, or once a request had the
+ * lock, the next that finds it taken waits afresh. now_ms is a monotonic
+ * clock in milliseconds.
  */
 #define KEYD_CLOSE	(-100)
+#define KEYD_WAIT	(-101)
 int	keyd_dispatch(struct keyd_ctx *kc, struct keyd_conn *c, const uint8_t *body,
-	    size_t n, struct vbuf *out) VEIL_WUR;
+	    size_t n, uint64_t now_ms, struct vbuf *out) VEIL_WUR;
 
 /* ---- server.c ---- */
 

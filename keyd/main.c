@@ -2,10 +2,11 @@
 /*
  * keyd: command line, start-up and hardening. Order of start-up: not
  * dumpable and no core files; (daemon: fork, the parent waits on a pipe);
- * lock memory; home 0700, identity, known_peers opened; socket directory
- * 0700, socket 0600 listening; OpenSSL exercised once so nothing is loaded
- * lazily later; no_new_privs; the seccomp filter (no open, no socket, no
- * exec from here on); only then "ready" to the waiting parent.
+ * lock memory; home 0700, identity, known_peers (and /proc/locks, to name
+ * whoever holds its lock) opened; socket directory 0700, socket 0600
+ * listening; OpenSSL exercised once so nothing is loaded lazily later;
+ * no_new_privs; the seccomp filter (no open, no socket, no exec from here
+ * on); only then "ready" to the waiting parent.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -310,6 +311,31 @@ do_fingerprint(const char *home)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/*
+ * Takes known_peers' lock for --forget: at once, or after saying what it
+ * waits on, for at most KEYD_FORGET_WAIT_MS. Returns as keyd_pins_trylock,
+ * having said why on stderr when it is not 0.
+ */
+static int
+forget_lock(struct keyd_pins *kp, const char *nick)
+{
+	char who[48] = "";
+	long pid;
+	int r;
+
+	if ((r = keyd_pins_trylock(kp)) != VEIL_E_BUSY)
+		return r;
+	if ((pid = keyd_pins_holder(kp)) > 0)
+		(void)snprintf(who, sizeof(who), " (pid %ld)", pid);
+	fprintf(stderr, "keyd: %s is locked by another process%s; waiting up to %d s\n",
+	    kp->kp_path, who, KEYD_FORGET_WAIT_MS / 1000);
+	if ((r = keyd_pins_lock_wait(kp, KEYD_FORGET_WAIT_MS)) == VEIL_E_BUSY)
+		fprintf(stderr, "keyd: %s is still locked%s after %d s; %s was not "
+		    "forgotten, nothing changed. Try again once that process lets go "
+		    "of the file.\n", kp->kp_path, who, KEYD_FORGET_WAIT_MS / 1000, nick);
+	return r;
+}
+
 static int
 do_forget(const char *home, const char *nick)
 {
@@ -322,7 +348,12 @@ do_forget(const char *home, const char *nick)
 	    path_join(path, sizeof(path), home, "/" KEYD_PINS_FILE) != 0 ||
 	    keyd_pins_open(&kp, path) != 0)
 		return 1;
+	if (forget_lock(&kp, nick) != 0) {
+		keyd_pins_close(&kp);
+		return 1;
+	}
 	r = keyd_pins_forget(&kp, (const uint8_t *)nick, strlen(nick), &existed, old);
+	keyd_pins_unlock(&kp);
 	keyd_pins_close(&kp);
 	if (r != 0) {
 		fprintf(stderr, "keyd: forget %s: %s\n", nick, veil_strerror(r));
@@ -364,7 +395,7 @@ static int
 do_serve(const char *home, const char *sock, int daemonize)
 {
 	char path[PATH_MAX], dir[PATH_MAX], *slash;
-	struct keyd_pins kp = { -1, NULL };
+	struct keyd_pins kp = { -1, NULL, 0, -1, 0, 0, 0 };
 	struct keyd_ctx kc;
 	int lfd = -1, pfd[2] = { -1, -1 }, nul, r, rc = 1;
 	pid_t pid;

@@ -8,8 +8,15 @@
  * edits the same file in place with the same discipline (never by rename,
  * which would leave the running keyd holding the old inode), so each side
  * always sees the other's last change.
+ *
+ * The lock is taken by the caller, and never with a call that waits: any
+ * process of this uid may hold it for as long as it likes, and the daemon's
+ * event loop must not stop for it (keyd_dispatch tries LOCK_NB and puts the
+ * request off; `keyd --forget` tries again for a bounded time).
  */
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -17,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -25,13 +33,17 @@
 
 #define PIN_HEX_LEN	((size_t)ED25519_PUB_LEN * 2)
 #define PIN_LINE_MAX	(NICK_MAX + 1 + PIN_HEX_LEN + 1)
+#define PIN_LOCK_TRY_MS	20	/* keyd_pins_lock_wait: between two tries */
+#define PROC_LOCKS	"/proc/locks"
 
 int
 keyd_pins_open(struct keyd_pins *kp, const char *path)
 {
+	struct stat st;
 	int r;
 
-	kp->kp_fd = -1;
+	kp->kp_fd = kp->kp_locks_fd = -1;
+	kp->kp_locked = 0;
 	if ((kp->kp_path = strdup(path)) == NULL)
 		return VEIL_E_ALLOC;
 	kp->kp_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -44,6 +56,16 @@ keyd_pins_open(struct keyd_pins *kp, const char *path)
 		keyd_pins_close(kp);
 		return r;
 	}
+	/*
+	 * Only to name the holder of a lock in messages: opened now, since the
+	 * sandbox allows no open later. Without it messages just name no pid.
+	 */
+	if (fstat(kp->kp_fd, &st) == 0) {
+		kp->kp_dev_major = major(st.st_dev);
+		kp->kp_dev_minor = minor(st.st_dev);
+		kp->kp_ino = (unsigned long long)st.st_ino;
+		kp->kp_locks_fd = open(PROC_LOCKS, O_RDONLY | O_CLOEXEC);
+	}
 	return 0;
 }
 
@@ -52,27 +74,117 @@ keyd_pins_close(struct keyd_pins *kp)
 {
 	if (kp->kp_fd >= 0)
 		(void)close(kp->kp_fd);
-	kp->kp_fd = -1;
+	if (kp->kp_locks_fd >= 0)
+		(void)close(kp->kp_locks_fd);
+	kp->kp_fd = kp->kp_locks_fd = -1;
+	kp->kp_locked = 0;
 	free(kp->kp_path);
 	kp->kp_path = NULL;
 }
 
-static int
-pins_lock(struct keyd_pins *kp)
+int
+keyd_pins_trylock(struct keyd_pins *kp)
 {
-	while (flock(kp->kp_fd, LOCK_EX) == -1) {
+	if (kp->kp_locked)
+		return VEIL_E_STATE;
+	while (flock(kp->kp_fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			return VEIL_E_BUSY;
 		if (errno != EINTR) {
 			fprintf(stderr, "keyd: flock %s: %s\n", kp->kp_path, strerror(errno));
 			return VEIL_E_SYSTEM;
 		}
 	}
+	kp->kp_locked = 1;
 	return 0;
 }
 
-static void
-pins_unlock(struct keyd_pins *kp)
+int
+keyd_pins_lock_wait(struct keyd_pins *kp, unsigned int ms)
 {
+	struct timespec ts = { 0, PIN_LOCK_TRY_MS * 1000L * 1000 };
+	unsigned int waited = 0;
+	int r;
+
+	while ((r = keyd_pins_trylock(kp)) == VEIL_E_BUSY && waited < ms) {
+		(void)nanosleep(&ts, NULL);
+		waited += PIN_LOCK_TRY_MS;
+	}
+	return r;
+}
+
+void
+keyd_pins_unlock(struct keyd_pins *kp)
+{
+	if (!kp->kp_locked)
+		return;
 	(void)flock(kp->kp_fd, LOCK_UN);
+	kp->kp_locked = 0;
+}
+
+/*
+ * One line of /proc/locks (without its newline; cut into fields here): the
+ * pid when it is a flock held (not waited for: "->") on our file, else 0.
+ * The form is "N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE START END",
+ * device numbers in hex.
+ */
+static long
+pins_locks_line(const struct keyd_pins *kp, char *ln)
+{
+	char want[64], *f[6], *save = NULL, *end;
+	long pid;
+	int i;
+
+	for (i = 0; i < 6; i++)
+		if ((f[i] = strtok_r(i == 0 ? ln : NULL, " \t", &save)) == NULL)
+			return 0;
+	if (strcmp(f[1], "FLOCK") != 0)
+		return 0;
+	errno = 0;
+	pid = strtol(f[4], &end, 10);
+	if (errno != 0 || end == f[4] || *end != '\0' || pid <= 0)
+		return 0;
+	(void)snprintf(want, sizeof(want), "%02x:%02x:%llu", kp->kp_dev_major,
+	    kp->kp_dev_minor, kp->kp_ino);
+	return strcmp(f[5], want) == 0 ? pid : 0;
+}
+
+long
+keyd_pins_holder(struct keyd_pins *kp)
+{
+	char buf[4096 + 1], *ln, *nl;
+	size_t have = 0, used;
+	off_t off = 0;
+	ssize_t r;
+	long pid = 0;
+
+	if (kp->kp_locks_fd < 0)
+		return 0;
+	/* Line by line, a buffer at a time: the table may be long. */
+	for (;;) {
+		r = pread(kp->kp_locks_fd, buf + have, sizeof(buf) - 1 - have, off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		off += r;
+		have += (size_t)r;
+		buf[have] = '\0';
+		for (ln = buf; pid == 0 && (nl = strchr(ln, '\n')) != NULL; ln = nl + 1) {
+			*nl = '\0';
+			pid = pins_locks_line(kp, ln);
+		}
+		if (pid != 0)
+			break;
+		used = (size_t)(ln - buf);
+		if (used == 0) {
+			have = 0;	/* a line longer than the buffer: not one of ours */
+			continue;
+		}
+		memmove(buf, ln, have - used);
+		have -= used;
+	}
+	return pid;
 }
 
 /* Reads the whole file (size found with lseek: no fstat needed). */
@@ -221,13 +333,12 @@ keyd_pins_lookup(struct keyd_pins *kp, const uint8_t *nick, size_t nicklen,
 	memset(pub, 0, ED25519_PUB_LEN);
 	if (!proto_nick_valid(nick, nicklen))
 		return VEIL_E_NICK;
-	if ((r = pins_lock(kp)) != 0)
-		return r;
+	if (!kp->kp_locked)
+		return VEIL_E_STATE;
 	if ((r = pins_read(kp, &buf, &len)) == 0) {
 		r = pins_find(kp, buf, len, nick, nicklen, found, pub, &s, &e);
 		free(buf);
 	}
-	pins_unlock(kp);
 	return r;
 }
 
@@ -235,7 +346,7 @@ int
 keyd_pins_add(struct keyd_pins *kp, const uint8_t *nick, size_t nicklen,
     const uint8_t pub[static ED25519_PUB_LEN], uint8_t old[ED25519_PUB_LEN])
 {
-	char line[1 + PIN_LINE_MAX + 1], *buf;
+	char line[1 + PIN_LINE_MAX + 1], *buf = NULL;
 	uint8_t have[ED25519_PUB_LEN];
 	size_t len, s, e, n = 0, i;
 	int found, r;
@@ -244,8 +355,8 @@ keyd_pins_add(struct keyd_pins *kp, const uint8_t *nick, size_t nicklen,
 		memset(old, 0, ED25519_PUB_LEN);
 	if (!proto_nick_valid(nick, nicklen))
 		return VEIL_E_NICK;
-	if ((r = pins_lock(kp)) != 0)
-		return r;
+	if (!kp->kp_locked)
+		return VEIL_E_STATE;
 	if ((r = pins_read(kp, &buf, &len)) != 0)
 		goto out;
 	if ((r = pins_find(kp, buf, len, nick, nicklen, &found, have, &s, &e)) != 0)
@@ -276,7 +387,6 @@ keyd_pins_add(struct keyd_pins *kp, const uint8_t *nick, size_t nicklen,
 	}
 out:
 	free(buf);
-	pins_unlock(kp);
 	return r;
 }
 
@@ -293,8 +403,8 @@ keyd_pins_forget(struct keyd_pins *kp, const uint8_t *nick, size_t nicklen,
 	memset(old, 0, ED25519_PUB_LEN);
 	if (!proto_nick_valid(nick, nicklen))
 		return VEIL_E_NICK;
-	if ((r = pins_lock(kp)) != 0)
-		return r;
+	if (!kp->kp_locked)
+		return VEIL_E_STATE;
 	if ((r = pins_read(kp, &buf, &len)) != 0)
 		goto out;
 	if ((r = pins_find(kp, buf, len, nick, nicklen, &found, old, &s, &e)) != 0 ||
@@ -316,6 +426,5 @@ keyd_pins_forget(struct keyd_pins *kp, const uint8_t *nick, size_t nicklen,
 	}
 out:
 	free(buf);
-	pins_unlock(kp);
 	return r;
 }

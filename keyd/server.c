@@ -11,6 +11,13 @@
  * bounded by KEYD_OUT_CAP and a client that does not read its answers stalls
  * only itself. Every request is wiped from the buffer once served, every
  * answer once written or queued.
+ *
+ * Nothing here waits on anything but ppoll. A request that needs
+ * known_peers while another process holds its lock (keyd_dispatch says
+ * KEYD_WAIT) stays in its client's buffer, untouched, and that client is
+ * neither read nor served until it is tried again KEYD_LOCK_RETRY_MS later,
+ * until keyd_dispatch answers it (VEIL_E_BUSY once KEYD_LOCK_WAIT_MS are
+ * over). Every other client is served meanwhile.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,6 +42,7 @@
 #define KEYD_IN_BASE	16384	/* a client's input buffer: a burst of usual requests */
 #define KEYD_OUT_BATCH	65536	/* answers gathered before they must be written */
 #define KEYD_OUT_CAP	(KEYD_OUT_BATCH + KEYD_ANS_MAX)	/* one more answer past it */
+#define KEYD_LOCK_RETRY_MS 20	/* a request put off for known_peers is tried again */
 
 struct client {
 	struct keyd_conn	*cl_conn;
@@ -45,6 +53,13 @@ struct client {
 	size_t			 cl_outlen;
 	size_t			 cl_outoff;
 	int			 cl_fd;
+	uint64_t		 cl_retry;	/* ms: the request put off is tried again; 0 none */
+};
+
+struct srv {
+	struct client		 sv_cls[KEYD_MAX_CLIENTS];
+	size_t			 sv_n;		/* clients */
+	uint64_t		 sv_now;	/* ms (CLOCK_MONOTONIC), this turn */
 };
 
 static volatile sig_atomic_t keyd_stop;
@@ -151,8 +166,18 @@ keyd_listen(const char *path, int *fd)
 	return 0;
 }
 
+static uint64_t
+srv_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void
-client_close(struct client *cl)
+client_close(struct srv *sv, struct client *cl)
 {
 	if (cl->cl_fd < 0)
 		return;
@@ -168,6 +193,7 @@ client_close(struct client *cl)
 	}
 	memset(cl, 0, sizeof(*cl));
 	cl->cl_fd = -1;
+	sv->sv_n--;
 }
 
 /* Writes what it can; 0, or -1 when the client is gone. */
@@ -258,13 +284,17 @@ client_front(const struct client *cl, size_t off, size_t *len)
 	return have - IPC_LEN_HDR >= *len ? 1 : 0;
 }
 
-/* Work without waiting: a whole (or refused) request buffered, no answer queued. */
+/*
+ * Work without waiting: a whole (or refused) request buffered, no answer
+ * queued, none put off for known_peers.
+ */
 static int
 client_ready(const struct client *cl)
 {
 	size_t len;
 
-	return cl->cl_fd >= 0 && cl->cl_out == NULL && client_front(cl, 0, &len) != 0;
+	return cl->cl_fd >= 0 && cl->cl_out == NULL && cl->cl_retry == 0 &&
+	    client_front(cl, 0, &len) != 0;
 }
 
 /*
@@ -303,17 +333,19 @@ client_fill(struct client *cl)
 }
 
 /*
- * Serves a client that is readable or has a whole request buffered: one
- * read when none is, then up to KEYD_BURST whole requests (each wiped from
- * the buffer once served), whose answers go out in one write. The partial
- * request left over moves to the front of the buffer, and a buffer grown for
- * one large request goes back to KEYD_IN_BASE when what is left fits. ans
- * holds KEYD_OUT_CAP bytes. Returns 0 to keep the client, -1 to close it
- * (gone, malformed, or out of memory); the answers to the requests before a
- * malformed one are still sent.
+ * Serves a client that is readable, has a whole request buffered, or has
+ * one put off whose time to try again has come: one read when none is
+ * buffered, then up to KEYD_BURST whole requests (each wiped from the buffer
+ * once served), whose answers go out in one write. A request put off for
+ * known_peers (KEYD_WAIT) stays at the front of the buffer as it was and
+ * ends the burst. The partial request left over moves to the front of the
+ * buffer, and a buffer grown for one large request goes back to KEYD_IN_BASE
+ * when what is left fits. ans holds KEYD_OUT_CAP bytes. Returns 0 to keep
+ * the client, -1 to close it (gone, malformed, or out of memory); the
+ * answers to the requests before a malformed one are still sent.
  */
 static int
-client_serve(struct keyd_ctx *kc, struct client *cl, uint8_t *ans)
+client_serve(struct srv *sv, struct keyd_ctx *kc, struct client *cl, uint8_t *ans)
 {
 	struct vbuf out;
 	size_t off = 0, anslen = 0, len = 0, rem, keep;
@@ -321,12 +353,20 @@ client_serve(struct keyd_ctx *kc, struct client *cl, uint8_t *ans)
 
 	if ((whole = client_front(cl, 0, &len)) == 0 && (r = client_fill(cl)) <= 0)
 		return r;
+	cl->cl_retry = 0;
 	while (served < KEYD_BURST && anslen <= KEYD_OUT_BATCH) {
 		if ((whole = client_front(cl, off, &len)) <= 0)
 			break;
 		/* anslen <= KEYD_OUT_BATCH: one whole answer still fits. */
 		vbuf_writer(&out, ans + anslen, KEYD_ANS_MAX);
-		d = keyd_dispatch(kc, cl->cl_conn, cl->cl_in + off + IPC_LEN_HDR, len, &out);
+		d = keyd_dispatch(kc, cl->cl_conn, cl->cl_in + off + IPC_LEN_HDR, len,
+		    sv->sv_now, &out);
+		if (d == KEYD_WAIT) {
+			/* Nothing was done: it stays, and so do the requests after it. */
+			cl->cl_retry = sv->sv_now + KEYD_LOCK_RETRY_MS;
+			d = 0;
+			break;
+		}
 		/* A REQ_SEAL holds plaintext. */
 		vc_wipe(cl->cl_in + off, IPC_LEN_HDR + len);
 		off += IPC_LEN_HDR + len;
@@ -355,7 +395,7 @@ client_serve(struct keyd_ctx *kc, struct client *cl, uint8_t *ans)
 }
 
 static void
-keyd_accept(int lfd, struct client *cls, size_t *nclients)
+srv_accept(struct srv *sv, int lfd)
 {
 	struct ucred cred;
 	socklen_t clen;
@@ -379,61 +419,97 @@ keyd_accept(int lfd, struct client *cls, size_t *nclients)
 			(void)close(fd);
 			continue;
 		}
-		if (*nclients >= KEYD_MAX_CLIENTS) {
+		if (sv->sv_n >= KEYD_MAX_CLIENTS) {
 			fprintf(stderr, "keyd: %d clients already; closed a new one\n",
 			    KEYD_MAX_CLIENTS);
 			(void)close(fd);
 			continue;
 		}
 		for (i = 0; i < KEYD_MAX_CLIENTS; i++)
-			if (cls[i].cl_fd < 0)
+			if (sv->sv_cls[i].cl_fd < 0)
 				break;
-		memset(&cls[i], 0, sizeof(cls[i]));
-		if ((cls[i].cl_conn = keyd_conn_new()) == NULL) {
+		memset(&sv->sv_cls[i], 0, sizeof(sv->sv_cls[i]));
+		sv->sv_cls[i].cl_fd = -1;
+		if ((sv->sv_cls[i].cl_conn = keyd_conn_new()) == NULL) {
 			(void)close(fd);
-			cls[i].cl_fd = -1;
 			continue;
 		}
-		cls[i].cl_fd = fd;
-		(*nclients)++;
+		sv->sv_cls[i].cl_fd = fd;
+		sv->sv_n++;
 	}
+}
+
+/* ms until something is due without any fd waking us, or -1 for none. */
+static long long
+srv_timeout(const struct srv *sv)
+{
+	const struct client *cl;
+	long long t = -1, due;
+	uint64_t at;
+	int i;
+
+	for (i = 0; i < KEYD_MAX_CLIENTS; i++) {
+		cl = &sv->sv_cls[i];
+		if (cl->cl_fd < 0)
+			continue;
+		at = UINT64_MAX;
+		/* Requests left from a burst: the socket may never wake us for them. */
+		if (client_ready(cl))
+			at = sv->sv_now;
+		else if (cl->cl_retry != 0 && cl->cl_out == NULL)
+			at = cl->cl_retry;
+		if (at == UINT64_MAX)
+			continue;
+		due = at > sv->sv_now ? (long long)(at - sv->sv_now) : 0;
+		if (t < 0 || due < t)
+			t = due;
+	}
+	return t;
 }
 
 int
 keyd_serve(struct keyd_ctx *kc, int lfd)
 {
-	static const struct timespec now = { 0, 0 };
-	struct client cls[KEYD_MAX_CLIENTS];
 	struct pollfd pfd[1 + KEYD_MAX_CLIENTS];
 	int idx[1 + KEYD_MAX_CLIENTS];
-	size_t i, nclients = 0;
+	struct timespec ts;
+	struct srv *sv;
+	long long t;
+	size_t i;
 	nfds_t n;
 	uint8_t *ans;
-	int rc = 0, ready, pending;
+	int rc = 0, ready;
 
 	if ((ans = malloc(KEYD_OUT_CAP)) == NULL)
 		return VEIL_E_ALLOC;
-	for (i = 0; i < KEYD_MAX_CLIENTS; i++) {
-		memset(&cls[i], 0, sizeof(cls[i]));
-		cls[i].cl_fd = -1;
+	if ((sv = calloc(1, sizeof(*sv))) == NULL) {
+		free(ans);
+		return VEIL_E_ALLOC;
 	}
+	for (i = 0; i < KEYD_MAX_CLIENTS; i++)
+		sv->sv_cls[i].cl_fd = -1;
 	while (!keyd_stop) {
+		sv->sv_now = srv_ms();
 		n = 0;
-		pending = 0;
 		pfd[n].fd = lfd;
 		pfd[n].events = POLLIN;
 		idx[n++] = -1;
 		for (i = 0; i < KEYD_MAX_CLIENTS; i++) {
-			if (cls[i].cl_fd < 0)
+			struct client *cl = &sv->sv_cls[i];
+
+			if (cl->cl_fd < 0)
 				continue;
-			pfd[n].fd = cls[i].cl_fd;
-			pfd[n].events = cls[i].cl_out != NULL ? POLLOUT : POLLIN;
+			pfd[n].fd = cl->cl_fd;
+			/* A client whose request is put off is not read meanwhile. */
+			pfd[n].events = cl->cl_out != NULL ? POLLOUT :
+			    cl->cl_retry != 0 ? 0 : POLLIN;
 			idx[n++] = (int)i;
-			/* Requests left from a burst: the socket may never wake us for them. */
-			if (client_ready(&cls[i]))
-				pending = 1;
 		}
-		ready = ppoll(pfd, n, pending ? &now : NULL, &keyd_waitmask);
+		if ((t = srv_timeout(sv)) >= 0) {
+			ts.tv_sec = (time_t)(t / 1000);
+			ts.tv_nsec = (long)(t % 1000) * 1000000L;
+		}
+		ready = ppoll(pfd, n, t >= 0 ? &ts : NULL, &keyd_waitmask);
 		if (ready == -1) {
 			if (errno == EINTR)
 				continue;
@@ -441,31 +517,38 @@ keyd_serve(struct keyd_ctx *kc, int lfd)
 			rc = VEIL_E_SYSTEM;
 			break;
 		}
+		sv->sv_now = srv_ms();
 		for (i = 1; i < n; i++) {
-			struct client *cl = &cls[idx[i]];
+			struct client *cl = &sv->sv_cls[idx[i]];
+			short re = pfd[i].revents;
 			int bad = 0;
 
-			if (pfd[i].revents == 0 && !client_ready(cl))
-				continue;
-			if ((pfd[i].revents & POLLOUT) != 0 && client_flush(cl) != 0)
+			if ((re & POLLOUT) != 0 && client_flush(cl) != 0)
 				bad = 1;
-			if (!bad && cl->cl_out == NULL &&
-			    ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0 ||
-			    client_ready(cl)) && client_serve(kc, cl, ans) != 0)
-				bad = 1;
-			if (!bad && (pfd[i].revents & (POLLERR | POLLNVAL)) != 0)
-				bad = 1;
-			if (bad) {
-				client_close(cl);
-				nclients--;
+			if (!bad && cl->cl_out == NULL) {
+				if (cl->cl_retry != 0) {
+					if (sv->sv_now >= cl->cl_retry &&
+					    client_serve(sv, kc, cl, ans) != 0)
+						bad = 1;
+				} else if (((re & (POLLIN | POLLHUP | POLLERR)) != 0 ||
+				    client_ready(cl)) && client_serve(sv, kc, cl, ans) != 0)
+					bad = 1;
 			}
+			if (!bad && (re & (POLLERR | POLLNVAL)) != 0)
+				bad = 1;
+			/* Not read while put off: its hang-up would wake us again and again. */
+			if (!bad && cl->cl_retry != 0 && (re & POLLHUP) != 0)
+				bad = 1;
+			if (bad)
+				client_close(sv, cl);
 		}
 		if ((pfd[0].revents & POLLIN) != 0)
-			keyd_accept(lfd, cls, &nclients);
+			srv_accept(sv, lfd);
 	}
 	for (i = 0; i < KEYD_MAX_CLIENTS; i++)
-		client_close(&cls[i]);
+		client_close(sv, &sv->sv_cls[i]);
 	vc_wipe(ans, KEYD_OUT_CAP);
 	free(ans);
+	free(sv);
 	return rc;
 }

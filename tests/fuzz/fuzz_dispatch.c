@@ -18,16 +18,27 @@
  *                 spliced from itself a reflection
  *   ctl bit 3     after the request, both keyds' clock jumps by 700 seconds
  *                 (past VS_REKEY_SEC)
+ *   ctl bit 6     before the request, "another process" takes or lets go of
+ *                 the lock on this keyd's known_peers (a second open file)
+ *   ctl bit 7     before the request, the millisecond clock server.c passes
+ *                 jumps by KEYD_LOCK_WAIT_MS (a request put off is refused)
  *
  * A request keyd refuses with KEYD_CLOSE closes the connection, as server.c
  * does; the next unit goes to a new connection. Checked on every answer: it
  * is one whole IPC message that decodes as an answer, its code is the
  * request's answer code or IPC_ANS_ERROR, and neither keyd's identity seed
  * appears in it; a connection never holds more than KEYD_MAX_SESSIONS.
+ * While the lock is taken: KEYD_WAIT comes only for an HS_NEXT, with no
+ * answer and the connection's sessions as they were, and an HS_NEXT that is
+ * answered is answered VEIL_E_BUSY, nothing changed. keyd never keeps the
+ * lock past a request.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <sys/file.h>
+
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +56,8 @@ struct fkeyd {
 	struct keyd_pins	 fk_pins;
 	struct keyd_ctx		 fk_ctx;
 	char			 fk_path[PATH_MAX];
+	int			 fk_other;	/* another open file of known_peers */
+	int			 fk_held;	/* ... holding its lock */
 };
 
 struct endpoint {
@@ -59,7 +72,7 @@ static struct endpoint E[4];
 static char home[PATH_MAX];
 static uint8_t reqbuf[KEYD_ANS_MAX], ansbuf[KEYD_ANS_MAX];
 static struct ipc_msg q, a;
-static uint64_t fake_now;
+static uint64_t fake_now, fake_ms;
 static int ready;
 
 static uint64_t
@@ -76,6 +89,7 @@ cleanup(void)
 	for (i = 0; i < 4; i++)
 		keyd_conn_free(E[i].ep_conn);
 	for (i = 0; i < 2; i++) {
+		(void)close(K[i].fk_other);
 		keyd_ctx_free(&K[i].fk_ctx);
 		keyd_pins_close(&K[i].fk_pins);
 		vc_wipe(&K[i].fk_id, sizeof(K[i].fk_id));
@@ -104,7 +118,8 @@ setup(void)
 		(void)snprintf(K[k].fk_path, sizeof(K[k].fk_path), "%s/known_peers_%c", home,
 		    'a' + k);
 		if (keyd_pins_open(&K[k].fk_pins, K[k].fk_path) != 0 ||
-		    keyd_ctx_init(&K[k].fk_ctx, &K[k].fk_id, &K[k].fk_pins) != 0)
+		    keyd_ctx_init(&K[k].fk_ctx, &K[k].fk_id, &K[k].fk_pins) != 0 ||
+		    (K[k].fk_other = open(K[k].fk_path, O_RDWR | O_CLOEXEC)) == -1)
 			abort();
 		K[k].fk_ctx.kc_now = fuzz_now;
 	}
@@ -131,9 +146,14 @@ reset(void)
 	int k;
 
 	fake_now = 5000;
-	for (k = 0; k < 2; k++)
+	fake_ms = 1000;
+	for (k = 0; k < 2; k++) {
+		if (K[k].fk_held && flock(K[k].fk_other, LOCK_UN) != 0)
+			abort();
+		K[k].fk_held = 0;
 		if (ftruncate(K[k].fk_pins.kp_fd, 0) != 0)
 			abort();
+	}
 	for (k = 0; k < 4; k++) {
 		keyd_conn_free(E[k].ep_conn);
 		if ((E[k].ep_conn = keyd_conn_new()) == NULL)
@@ -182,13 +202,22 @@ check_answer(struct endpoint *e, uint8_t code, const uint8_t *ans, size_t n)
 	}
 }
 
+/* "Another process" takes or lets go of keyd k's known_peers lock. */
+static void
+toggle_lock(struct fkeyd *k)
+{
+	if (flock(k->fk_other, (k->fk_held ? LOCK_UN : LOCK_EX) | LOCK_NB) != 0)
+		abort();	/* keyd never keeps it between requests */
+	k->fk_held = !k->fk_held;
+}
+
 /* One request body of n bytes to endpoint e, its blob from src if not NULL. */
 static void
 request(struct endpoint *e, const struct endpoint *src, const uint8_t *body, size_t n)
 {
 	struct fkeyd *k = e->ep_keyd;
 	struct vbuf w, out;
-	size_t len;
+	size_t len, nsess;
 	uint8_t code;
 	int r;
 
@@ -204,8 +233,18 @@ request(struct endpoint *e, const struct endpoint *src, const uint8_t *body, siz
 	}
 	memset(&q, 0, sizeof(q));
 	code = n > 0 ? body[0] : 0;
+	nsess = keyd_conn_nsessions(e->ep_conn);
 	vbuf_writer(&out, ansbuf, sizeof(ansbuf));
-	r = keyd_dispatch(&k->fk_ctx, e->ep_conn, body, n, &out);
+	r = keyd_dispatch(&k->fk_ctx, e->ep_conn, body, n, fake_ms, &out);
+	if (k->fk_pins.kp_locked)
+		abort();
+	if (r == KEYD_WAIT) {
+		/* Put off: nothing done, nothing answered; server.c keeps it. */
+		if (!k->fk_held || code != REQ_HS_NEXT || out.vb_len != 0 ||
+		    keyd_conn_nsessions(e->ep_conn) != nsess)
+			abort();
+		return;
+	}
 	if (r == KEYD_CLOSE) {
 		/* server.c closes the connection; the client may come back. */
 		keyd_conn_free(e->ep_conn);
@@ -216,6 +255,11 @@ request(struct endpoint *e, const struct endpoint *src, const uint8_t *body, siz
 	if (r != 0 || out.vb_len > sizeof(ansbuf))
 		abort();
 	check_answer(e, code, ansbuf, out.vb_len);
+	/* Under someone else's lock a handshake step is refused, never taken. */
+	if (k->fk_held && code == REQ_HS_NEXT &&
+	    (a.im_code != IPC_ANS_ERROR || a.im_err != (uint8_t)-VEIL_E_BUSY ||
+	    keyd_conn_nsessions(e->ep_conn) != nsess))
+		abort();
 }
 
 int
@@ -233,6 +277,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size--;
 		if (proto_ipc_length(data, size, &len) != 0 || size - IPC_LEN_HDR < len)
 			break;
+		if (ctl & 0x40)
+			toggle_lock(E[ctl & 3].ep_keyd);
+		if (ctl & 0x80)
+			fake_ms += KEYD_LOCK_WAIT_MS;
 		request(&E[ctl & 3], (ctl & 4) != 0 ? &E[(ctl >> 4) & 3] : NULL,
 		    data + IPC_LEN_HDR, len);
 		data += IPC_LEN_HDR + len;

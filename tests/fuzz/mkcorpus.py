@@ -173,10 +173,12 @@ def op(o, arg=0, extra=b""):
     return bytes([o | (arg << 3)]) + extra
 
 
-def unit(ep, code, fields, src=None, later=False):
+def unit(ep, code, fields, src=None, later=False, lock=False, waited=False):
     """fuzz_dispatch.c: a control byte (endpoint A0 B0 A1 B1 = 0..3, splice
-    the blob last answered to endpoint src, clock jump), one request."""
+    the blob last answered to endpoint src, clock jump, another process takes
+    or drops the known_peers lock, KEYD_LOCK_WAIT_MS pass), one request."""
     ctl = ep | (4 | src << 4 if src is not None else 0) | (8 if later else 0)
+    ctl |= (0x40 if lock else 0) | (0x80 if waited else 0)
     return u8(ctl) + ipc(code, fields)
 
 
@@ -234,6 +236,18 @@ def write_keyd_chatc_seeds():
         "pin_changed": (hs + unit(2, 0x01, str8(b"bob") + u8(0))
                         + hs_units(2, 0, 1, 2)),
         "reflect": hs + seal_a + unit(0, 0x06, u32(1) + str32(E2E["data_64"]), src=0),
+        # known_peers locked by someone else at alice's first HS_NEXT: put
+        # off, then refused (VEIL_E_BUSY), then taken once the lock is free.
+        "pins_busy": (hello_a + hello_b
+                      + unit(0, 0x02, ROOM + ROOM_KEY + u16(1) + u16(2))
+                      + unit(1, 0x03, ROOM + ROOM_KEY + u16(2) + u16(1)
+                             + str32(E2E["hs_init"]), src=0)
+                      + unit(0, 0x04, u32(1) + str32(E2E["hs_resp"]), src=1, lock=True)
+                      + unit(0, 0x04, u32(1) + str32(E2E["hs_resp"]), src=1, waited=True)
+                      + unit(1, 0x05, u16(1) + u32(1) + str16(b"meanwhile"))
+                      + unit(0, 0x04, u32(1) + str32(E2E["hs_resp"]), src=1, lock=True)
+                      + unit(1, 0x04, u32(1) + str32(E2E["hs_fin"]), src=0)
+                      + unit(0, 0x04, u32(1) + str32(E2E["hs_confirm"]), src=1)),
     }
     write("fuzz_dispatch", disp)
     # fuzz_conn: two chunking bytes, then what a client sends relayd.

@@ -3,14 +3,17 @@
  * keyd's request table (dispatch.c), driven in-process with encoded requests:
  * state rules (HELLO first and once), malformed requests closing the
  * connection, per-connection handles, batch seal, pins and --expect applied
- * during the handshake, forget, verify and the session cap. Each "keyd" here
+ * during the handshake, forget, verify, the session cap, and a handshake
+ * step put off (not half done) while another process holds known_peers. Each "keyd" here
  * is one keyd_ctx with its own identity and known_peers; each "connection"
  * one keyd_conn.
  */
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,27 +73,61 @@ tk_free(struct tkeyd *k)
 	(void)rmdir(k->tk_home);
 }
 
-/* Sends req (already filled) and decodes the answer into ans. */
+/*
+ * Sends req (already filled; it stays encoded in reqbuf, reqlen bytes of
+ * body) and decodes the answer into ans. A KEYD_WAIT leaves no answer.
+ */
+static size_t reqlen;
+
 static int
-call(struct tkeyd *k, struct keyd_conn *c)
+dispatch_again(struct tkeyd *k, struct keyd_conn *c, uint64_t now_ms)
 {
-	struct vbuf w, out;
+	struct vbuf out;
 	size_t len;
 	int r;
 
-	vbuf_writer(&w, reqbuf, sizeof(reqbuf));
-	ck_assert_int_eq(proto_ipc_encode(&w, &req), 0);
-	ck_assert_int_eq(proto_ipc_length(reqbuf, w.vb_len, &len), 0);
-	ck_assert_uint_eq(len + IPC_LEN_HDR, w.vb_len);
 	vbuf_writer(&out, ansbuf, sizeof(ansbuf));
-	r = keyd_dispatch(&k->tk_ctx, c, reqbuf + IPC_LEN_HDR, len, &out);
-	memset(&req, 0, sizeof(req));
+	r = keyd_dispatch(&k->tk_ctx, c, reqbuf + IPC_LEN_HDR, reqlen, now_ms, &out);
+	if (r == KEYD_WAIT)
+		ck_assert_uint_eq(out.vb_len, 0);
 	if (r != 0)
 		return r;
 	ck_assert_int_eq(proto_ipc_length(ansbuf, out.vb_len, &len), 0);
 	ck_assert_uint_eq(len + IPC_LEN_HDR, out.vb_len);
 	ck_assert_int_eq(proto_ipc_decode(ansbuf + IPC_LEN_HDR, len, 1, &ans), 0);
 	return 0;
+}
+
+static int
+call_at(struct tkeyd *k, struct keyd_conn *c, uint64_t now_ms)
+{
+	struct vbuf w;
+
+	vbuf_writer(&w, reqbuf, sizeof(reqbuf));
+	ck_assert_int_eq(proto_ipc_encode(&w, &req), 0);
+	ck_assert_int_eq(proto_ipc_length(reqbuf, w.vb_len, &reqlen), 0);
+	ck_assert_uint_eq(reqlen + IPC_LEN_HDR, w.vb_len);
+	memset(&req, 0, sizeof(req));
+	return dispatch_again(k, c, now_ms);
+}
+
+static int
+call(struct tkeyd *k, struct keyd_conn *c)
+{
+	return call_at(k, c, 1000);
+}
+
+/* keyd_pins_lookup under the lock, as keyd_dispatch takes it. */
+static int
+pin_lookup(struct tkeyd *k, const char *nick, uint8_t pub[static ED25519_PUB_LEN],
+    int *found)
+{
+	int r;
+
+	ck_assert_int_eq(keyd_pins_trylock(&k->tk_pins), 0);
+	r = keyd_pins_lookup(&k->tk_pins, (const uint8_t *)nick, strlen(nick), pub, found);
+	keyd_pins_unlock(&k->tk_pins);
+	return r;
 }
 
 static void
@@ -291,7 +328,7 @@ START_TEST(test_malformed_closes)
 		c = keyd_conn_new();
 		hello(&k, c, "alice");
 		vbuf_writer(&out, ansbuf, sizeof(ansbuf));
-		ck_assert_msg(keyd_dispatch(&k.tk_ctx, c, bad[i], badlen[i], &out) ==
+		ck_assert_msg(keyd_dispatch(&k.tk_ctx, c, bad[i], badlen[i], 1000, &out) ==
 		    KEYD_CLOSE, "malformed request %zu answered", i);
 		ck_assert_uint_eq(out.vb_len, 0);
 		keyd_conn_free(c);
@@ -545,7 +582,7 @@ START_TEST(test_handshake_pinned_second_time)
 	hello(&ka, a, "alice");
 	hello(&kb, b, "bob");
 	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
-	ck_assert_int_eq(keyd_pins_lookup(&ka.tk_pins, (const uint8_t *)"bob", 3, got, &found), 0);
+	ck_assert_int_eq(pin_lookup(&ka, "bob", got, &found), 0);
 	ck_assert_int_eq(found, 1);
 	ck_assert_mem_eq(got, kb.tk_id.id_pub, ED25519_PUB_LEN);
 	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
@@ -582,10 +619,9 @@ START_TEST(test_handshake_room_key_mismatch)
 	room_key_flip = 0;
 	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
 	ck_assert_uint_eq(ans.im_err, -VEIL_E_AUTH);
-	ck_assert_int_eq(keyd_pins_lookup(&ka.tk_pins, (const uint8_t *)"bob", 3, got, &found), 0);
+	ck_assert_int_eq(pin_lookup(&ka, "bob", got, &found), 0);
 	ck_assert_int_eq(found, 0);
-	ck_assert_int_eq(keyd_pins_lookup(&kb.tk_pins, (const uint8_t *)"alice", 5, got,
-	    &found), 0);
+	ck_assert_int_eq(pin_lookup(&kb, "alice", got, &found), 0);
 	ck_assert_int_eq(found, 0);
 	/* The same keyds with the same room key: first contact. */
 	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
@@ -661,7 +697,7 @@ START_TEST(test_handshake_expect)
 	ck_assert_uint_eq(ti, TRUST_EXPECTED);
 	ck_assert_uint_eq(tr, TRUST_NEW);
 	/* Pinned as well, since it was new. */
-	ck_assert_int_eq(keyd_pins_lookup(&ka.tk_pins, (const uint8_t *)"bob", 3, got, &found), 0);
+	ck_assert_int_eq(pin_lookup(&ka, "bob", got, &found), 0);
 	ck_assert_int_eq(found, 1);
 	ck_assert_uint_eq(keyd_conn_nsessions(a), 1);
 	keyd_conn_free(a);
@@ -696,7 +732,7 @@ START_TEST(test_handshake_expect_mismatch)
 	ck_assert_ptr_nonnull(strstr(msg, "bob"));
 	ck_assert_ptr_nonnull(strstr(msg, tw));
 	/* Nothing pinned for a refused peer. */
-	ck_assert_int_eq(keyd_pins_lookup(&ka.tk_pins, (const uint8_t *)"bob", 3, got, &found), 0);
+	ck_assert_int_eq(pin_lookup(&ka, "bob", got, &found), 0);
 	ck_assert_int_eq(found, 0);
 	ck_assert_uint_eq(keyd_conn_nsessions(a), 0);
 	keyd_conn_free(a);
@@ -832,8 +868,7 @@ START_TEST(test_forget)
 	req.im_nicklen = 3;
 	ck_assert_int_eq(call(&ka, a), KEYD_CLOSE);
 	keyd_conn_free(a);
-	ck_assert_int_eq(keyd_pins_lookup(&ka.tk_pins, (const uint8_t *)"bob", 3, pub,
-	    &found), 0);
+	ck_assert_int_eq(pin_lookup(&ka, "bob", pub, &found), 0);
 	ck_assert_int_eq(found, 1);
 	ck_assert_mem_eq(pub, kb.tk_id.id_pub, ED25519_PUB_LEN);
 	/* Still pinned: a second contact is PINNED, not NEW. */
@@ -842,8 +877,10 @@ START_TEST(test_forget)
 	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
 	ck_assert_uint_eq(ti, TRUST_PINNED);
 	/* keyd --forget's path still works, and the next contact is first contact. */
+	ck_assert_int_eq(keyd_pins_trylock(&ka.tk_pins), 0);
 	ck_assert_int_eq(keyd_pins_forget(&ka.tk_pins, (const uint8_t *)"bob", 3,
 	    &existed, pub), 0);
+	keyd_pins_unlock(&ka.tk_pins);
 	ck_assert_int_eq(existed, 1);
 	ck_assert_mem_eq(pub, kb.tk_id.id_pub, ED25519_PUB_LEN);
 	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
@@ -879,6 +916,140 @@ START_TEST(test_session_limit)
 	ck_assert_uint_eq(keyd_conn_nsessions(c), KEYD_MAX_SESSIONS);
 	keyd_conn_free(c);
 	tk_free(&k);
+}
+END_TEST
+
+/* Saved HS_NEXT requests (server.c keeps a put-off request as it is). */
+static uint8_t saved[3][KEYD_ANS_MAX];
+static size_t savedlen[3];
+
+static void
+save_req(int i)
+{
+	savedlen[i] = reqlen;
+	memcpy(saved[i], reqbuf, IPC_LEN_HDR + reqlen);
+}
+
+static int
+again(struct tkeyd *k, struct keyd_conn *c, int i, uint64_t now_ms)
+{
+	reqlen = savedlen[i];
+	memcpy(reqbuf, saved[i], IPC_LEN_HDR + reqlen);
+	return dispatch_again(k, c, now_ms);
+}
+
+/* Starts a handshake a -> b; req holds alice's HS_NEXT, encoded and saved as i. */
+static void
+hs_to_next(struct tkeyd *ka, struct keyd_conn *a, struct tkeyd *kb, struct keyd_conn *b,
+    int i, uint32_t *hi, uint32_t *hr)
+{
+	static uint8_t blob[E2E_MAX];
+	struct vbuf w;
+	size_t len;
+
+	*hi = hs_start(ka, a, blob, &len);
+	*hr = hs_accept(kb, b, blob, &len);
+	req.im_code = REQ_HS_NEXT;
+	req.im_handle = *hi;
+	req.im_blob = blob;
+	req.im_bloblen = len;
+	vbuf_writer(&w, reqbuf, sizeof(reqbuf));
+	ck_assert_int_eq(proto_ipc_encode(&w, &req), 0);
+	ck_assert_int_eq(proto_ipc_length(reqbuf, w.vb_len, &reqlen), 0);
+	memset(&req, 0, sizeof(req));
+	save_req(i);
+}
+
+/*
+ * Another process holds known_peers' lock: HS_NEXT is put off (KEYD_WAIT,
+ * no answer) until KEYD_LOCK_WAIT_MS after it first was, then refused with
+ * VEIL_E_BUSY naming the file and the holder; one pipelined behind it is
+ * refused at once, one that comes KEYD_LOCK_FRESH_MS later waits afresh. Either way the
+ * session is exactly as it was: once the lock is free, the same request goes
+ * through and the handshake completes. Requests that do not touch the pins
+ * are served meanwhile, and keyd never keeps the lock.
+ */
+START_TEST(test_hs_next_pins_busy)
+{
+	static uint8_t blob[E2E_MAX];
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b, *a2;
+	char path[PATH_MAX + 32], msg[IPC_ERRMSG_MAX + 1], pid[32];
+	uint32_t hi, hr, hi2, hr2;
+	size_t len;
+	int lockfd;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	a2 = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	hs_to_next(&ka, a, &kb, b, 1, &hi2, &hr2);
+	hs_to_next(&ka, a, &kb, b, 0, &hi, &hr);
+
+	(void)snprintf(path, sizeof(path), "%s/known_peers", ka.tk_home);
+	lockfd = open(path, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(lockfd, 0);
+	ck_assert_int_eq(flock(lockfd, LOCK_EX | LOCK_NB), 0);
+
+	ck_assert_int_eq(again(&ka, a, 0, 10000), KEYD_WAIT);
+	ck_assert_int_eq(again(&ka, a, 0, 12999), KEYD_WAIT);
+	ck_assert_uint_eq(keyd_conn_nsessions(a), 2);
+	/* What does not touch the pins is served meanwhile. */
+	hello(&ka, a2, "alice2");
+	(void)hs_start(&ka, a2, blob, &len);
+	/* The wait is over: refused, with a reason a person can act on. */
+	ck_assert_int_eq(again(&ka, a, 0, 10000 + KEYD_LOCK_WAIT_MS), 0);
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_BUSY);
+	ck_assert_uint_eq(ans.im_handle, hi);
+	memcpy(msg, ans.im_text, ans.im_textlen);
+	msg[ans.im_textlen] = '\0';
+	ck_assert_ptr_nonnull(strstr(msg, path));
+	ck_assert_ptr_nonnull(strstr(msg, "locked by another process"));
+	ck_assert_ptr_nonnull(strstr(msg, "unchanged"));
+	if (access("/proc/locks", R_OK) == 0) {
+		(void)snprintf(pid, sizeof(pid), "(pid %ld)", (long)getpid());
+		ck_assert_msg(strstr(msg, pid) != NULL, "holder not named: %s", msg);
+	}
+	ck_assert_uint_eq(keyd_conn_nsessions(a), 2);
+	/* Pipelined behind it: refused at once, not after a wait of its own. */
+	ck_assert_int_eq(again(&ka, a, 1, 13000 + KEYD_LOCK_FRESH_MS - 1), 0);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_BUSY);
+	ck_assert_uint_eq(ans.im_handle, hi2);
+	/* Later, a request waits afresh. */
+	ck_assert_int_eq(again(&ka, a, 1, 13000 + KEYD_LOCK_FRESH_MS), KEYD_WAIT);
+	ck_assert_int_eq(again(&ka, a, 1,
+	    13000 + KEYD_LOCK_FRESH_MS + KEYD_LOCK_WAIT_MS - 1), KEYD_WAIT);
+
+	/* Free again: the very same HS_NEXT is taken, as if nothing had happened. */
+	ck_assert_int_eq(flock(lockfd, LOCK_UN), 0);
+	ck_assert_int_eq(again(&ka, a, 0, 30000), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_HS_NEXT);
+	ck_assert_uint_eq(ans.im_done, 0);
+	len = ans.im_bloblen;
+	memcpy(blob, ans.im_blob, len);			/* HS_FIN for bob */
+	hs_next(&kb, b, hr, blob, &len);
+	ck_assert_uint_eq(ans.im_code, ANS_HS_NEXT);
+	ck_assert_uint_eq(ans.im_done, 1);
+	hs_next(&ka, a, hi, blob, &len);		/* HS_CONFIRM */
+	ck_assert_uint_eq(ans.im_code, ANS_HS_NEXT);
+	ck_assert_uint_eq(ans.im_done, 1);
+	ck_assert_uint_eq(ans.im_trust, TRUST_NEW);
+	/* Having had the lock, the next request that finds it taken waits afresh. */
+	ck_assert_int_eq(flock(lockfd, LOCK_EX | LOCK_NB), 0);	/* keyd let go of it */
+	ck_assert_int_eq(again(&ka, a, 1, 30001), KEYD_WAIT);
+	ck_assert_int_eq(flock(lockfd, LOCK_UN), 0);
+	ck_assert_int_eq(again(&ka, a, 1, 30002), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_HS_NEXT);
+	close(lockfd);
+	keyd_conn_free(a);
+	keyd_conn_free(a2);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
 }
 END_TEST
 
@@ -1075,6 +1246,7 @@ suite_dispatch(void)
 	tcase_add_test(tc, test_handles_never_reused);
 	tcase_add_test(tc, test_seal_before_handshake);
 	tcase_add_test(tc, test_hs_next_after_done);
+	tcase_add_test(tc, test_hs_next_pins_busy);
 	tcase_add_test(tc, test_close_pending_handshake);
 	tcase_add_test(tc, test_conn_memory_locked);
 	suite_add_tcase(s, tc);

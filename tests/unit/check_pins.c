@@ -3,7 +3,8 @@
  * keyd's known_peers (pins.c) and identity file (identity.c): first contact,
  * same key, changed key refused, forget, the file format, edits made through
  * another open file description (what `keyd --forget` does to a running keyd)
- * and flock really excluding a concurrent writer.
+ * and the lock: nothing is read or written without it, it is never waited
+ * for except by keyd_pins_lock_wait (bounded), and its holder is named.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -83,6 +84,14 @@ write_file(const char *path, const char *text, mode_t mode)
 
 #define N(s) (const uint8_t *)(s), strlen(s)
 
+/* Opens and takes the lock, as keyd_dispatch and `keyd --forget` do. */
+static void
+open_locked(struct keyd_pins *kp)
+{
+	ck_assert_int_eq(keyd_pins_open(kp, pinpath), 0);
+	ck_assert_int_eq(keyd_pins_trylock(kp), 0);
+}
+
 START_TEST(test_pins_new)
 {
 	struct keyd_pins kp;
@@ -90,7 +99,7 @@ START_TEST(test_pins_new)
 	struct stat st;
 	int found = 7;
 
-	ck_assert_int_eq(keyd_pins_open(&kp, pinpath), 0);
+	open_locked(&kp);
 	ck_assert_int_eq(stat(pinpath, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);
 	ck_assert_int_eq(keyd_pins_lookup(&kp, N("alice"), got, &found), 0);
@@ -113,7 +122,7 @@ START_TEST(test_pins_same_key)
 	struct keyd_pins kp;
 	char buf[512];
 
-	ck_assert_int_eq(keyd_pins_open(&kp, pinpath), 0);
+	open_locked(&kp);
 	ck_assert_int_eq(keyd_pins_add(&kp, N("alice"), key_a, NULL), 0);
 	ck_assert_int_eq(keyd_pins_add(&kp, N("alice"), key_a, NULL), 0);
 	keyd_pins_close(&kp);
@@ -128,7 +137,7 @@ START_TEST(test_pins_changed_refused)
 	uint8_t old[ED25519_PUB_LEN], got[ED25519_PUB_LEN];
 	int found;
 
-	ck_assert_int_eq(keyd_pins_open(&kp, pinpath), 0);
+	open_locked(&kp);
 	ck_assert_int_eq(keyd_pins_add(&kp, N("bob"), key_a, NULL), 0);
 	ck_assert_int_eq(keyd_pins_add(&kp, N("bob"), key_b, old), VEIL_E_PIN);
 	ck_assert_mem_eq(old, key_a, ED25519_PUB_LEN);
@@ -147,7 +156,7 @@ START_TEST(test_pins_forget)
 	int existed, found;
 	char buf[512];
 
-	ck_assert_int_eq(keyd_pins_open(&kp, pinpath), 0);
+	open_locked(&kp);
 	ck_assert_int_eq(keyd_pins_add(&kp, N("alice"), key_a, NULL), 0);
 	ck_assert_int_eq(keyd_pins_add(&kp, N("bob"), key_b, NULL), 0);
 	ck_assert_int_eq(keyd_pins_forget(&kp, N("alice"), &existed, old), 0);
@@ -174,7 +183,7 @@ START_TEST(test_pins_format_exact)
 	struct keyd_pins kp;
 	char buf[512];
 
-	ck_assert_int_eq(keyd_pins_open(&kp, pinpath), 0);
+	open_locked(&kp);
 	ck_assert_int_eq(keyd_pins_add(&kp, N("a.b-c_9"), key_a, NULL), 0);
 	keyd_pins_close(&kp);
 	read_file(pinpath, buf, sizeof(buf));
@@ -193,7 +202,7 @@ START_TEST(test_pins_format_comments_kept)
 	/* Hand-written: a comment, a blank line, upper-case hex, no final newline. */
 	write_file(pinpath, "# my peers\n\nbob "
 	    "F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFFE0E1E2E3E4E5E6E7E8E9EAEBECEDEEEF", 0600);
-	ck_assert_int_eq(keyd_pins_open(&kp, pinpath), 0);
+	open_locked(&kp);
 	ck_assert_int_eq(keyd_pins_lookup(&kp, N("bob"), got, &found), 0);
 	ck_assert_int_eq(found, 1);
 	ck_assert_mem_eq(got, key_b, ED25519_PUB_LEN);
@@ -225,7 +234,7 @@ START_TEST(test_pins_format_malformed)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		write_file(pinpath, bad[i], 0600);
-		ck_assert_int_eq(keyd_pins_open(&kp, pinpath), 0);
+		open_locked(&kp);
 		ck_assert_msg(keyd_pins_lookup(&kp, N("alice"), got, &found) == VEIL_E_INVALID,
 		    "line %zu accepted", i);
 		/* Nothing is written into a file keyd cannot read. */
@@ -245,7 +254,7 @@ START_TEST(test_pins_oversize)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, KEYD_PINS_MAX + 1), 0);
 	close(fd);
-	ck_assert_int_eq(keyd_pins_open(&kp, pinpath), 0);
+	open_locked(&kp);
 	ck_assert_int_eq(keyd_pins_lookup(&kp, N("alice"), got, &found), VEIL_E_OVERSIZE);
 	keyd_pins_close(&kp);
 }
@@ -257,7 +266,7 @@ START_TEST(test_pins_bad_nick)
 	uint8_t got[ED25519_PUB_LEN];
 	int found;
 
-	ck_assert_int_eq(keyd_pins_open(&kp, pinpath), 0);
+	open_locked(&kp);
 	ck_assert_int_eq(keyd_pins_add(&kp, N("a b"), key_a, NULL), VEIL_E_NICK);
 	ck_assert_int_eq(keyd_pins_add(&kp, N(""), key_a, NULL), VEIL_E_NICK);
 	ck_assert_int_eq(keyd_pins_lookup(&kp, N("x\ny"), got, &found), VEIL_E_NICK);
@@ -282,20 +291,27 @@ START_TEST(test_pins_concurrent_edit_seen)
 	uint8_t old[ED25519_PUB_LEN], got[ED25519_PUB_LEN];
 	int existed, found;
 
-	ck_assert_int_eq(keyd_pins_open(&daemon, pinpath), 0);
+	open_locked(&daemon);
 	ck_assert_int_eq(keyd_pins_add(&daemon, N("alice"), key_a, NULL), 0);
 	ck_assert_int_eq(keyd_pins_add(&daemon, N("bob"), key_b, NULL), 0);
 
+	/* One holder at a time, and asking does not wait. */
 	ck_assert_int_eq(keyd_pins_open(&tool, pinpath), 0);
+	ck_assert_int_eq(keyd_pins_trylock(&tool), VEIL_E_BUSY);
+	keyd_pins_unlock(&daemon);
+	ck_assert_int_eq(keyd_pins_trylock(&tool), 0);
+	ck_assert_int_eq(keyd_pins_trylock(&daemon), VEIL_E_BUSY);
 	ck_assert_int_eq(keyd_pins_forget(&tool, N("alice"), &existed, old), 0);
 	ck_assert_int_eq(existed, 1);
-	keyd_pins_close(&tool);
+	keyd_pins_close(&tool);			/* closing lets go of the lock too */
 
+	ck_assert_int_eq(keyd_pins_trylock(&daemon), 0);
 	ck_assert_int_eq(keyd_pins_lookup(&daemon, N("alice"), got, &found), 0);
 	ck_assert_int_eq(found, 0);
 	ck_assert_int_eq(keyd_pins_add(&daemon, N("alice"), key_b, NULL), 0);
+	keyd_pins_unlock(&daemon);
 	/* And the other way round: the tool sees what the daemon pinned. */
-	ck_assert_int_eq(keyd_pins_open(&tool, pinpath), 0);
+	open_locked(&tool);
 	ck_assert_int_eq(keyd_pins_lookup(&tool, N("alice"), got, &found), 0);
 	ck_assert_int_eq(found, 1);
 	ck_assert_mem_eq(got, key_b, ED25519_PUB_LEN);
@@ -304,33 +320,66 @@ START_TEST(test_pins_concurrent_edit_seen)
 }
 END_TEST
 
-/* A writer waits while another process holds the lock. */
-START_TEST(test_pins_flock_excludes)
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000L + (t.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/*
+ * Another process holds the lock: nothing here waits for it but
+ * keyd_pins_lock_wait, and that for a bounded time; nothing is read or
+ * written without the lock; /proc/locks names the holder.
+ */
+START_TEST(test_pins_lock_busy)
 {
 	struct keyd_pins kp;
-	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	struct timespec t0;
 	uint8_t got[ED25519_PUB_LEN];
-	int lockfd, st, found;
+	int lockfd, found, up[2], down[2], st;
+	char c;
 	pid_t pid;
 
 	ck_assert_int_eq(keyd_pins_open(&kp, pinpath), 0);
-	lockfd = open(pinpath, O_RDWR);
-	ck_assert_int_ge(lockfd, 0);
-	ck_assert_int_eq(flock(lockfd, LOCK_EX), 0);
+	ck_assert_int_eq(pipe(up), 0);
+	ck_assert_int_eq(pipe(down), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(keyd_pins_add(&kp, N("carol"), key_a, NULL) == 0 ? 0 : 1);
-	nanosleep(&ts, NULL);
-	/* Still blocked on the lock: nothing written, child not done. */
-	ck_assert_int_eq(waitpid(pid, &st, WNOHANG), 0);
-	ck_assert_int_eq(lseek(lockfd, 0, SEEK_END), 0);
-	ck_assert_int_eq(flock(lockfd, LOCK_UN), 0);
+	if (pid == 0) {
+		/* The holder: locks, says so, lets go when told (at exit). */
+		if ((lockfd = open(pinpath, O_RDWR)) == -1 || flock(lockfd, LOCK_EX) != 0 ||
+		    write(up[1], "l", 1) != 1 || read(down[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(keyd_pins_trylock(&kp), VEIL_E_BUSY);
+	ck_assert_int_lt(ms_since(&t0), 1000);
+	ck_assert_int_eq(keyd_pins_lookup(&kp, N("alice"), got, &found), VEIL_E_STATE);
+	ck_assert_int_eq(keyd_pins_add(&kp, N("alice"), key_a, NULL), VEIL_E_STATE);
+	if (access("/proc/locks", R_OK) == 0)
+		ck_assert_int_eq(keyd_pins_holder(&kp), pid);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(keyd_pins_lock_wait(&kp, 200), VEIL_E_BUSY);
+	ck_assert_int_ge(ms_since(&t0), 200);
+	ck_assert_int_lt(ms_since(&t0), 3000);
+	/* Let go while we wait: the wait ends with the lock. */
+	ck_assert_int_eq(write(down[1], "u", 1), 1);
+	ck_assert_int_eq(keyd_pins_lock_wait(&kp, 10000), 0);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(keyd_pins_trylock(&kp), VEIL_E_STATE);	/* held already */
+	ck_assert_int_eq(keyd_pins_add(&kp, N("carol"), key_a, NULL), 0);
 	ck_assert_int_eq(keyd_pins_lookup(&kp, N("carol"), got, &found), 0);
 	ck_assert_int_eq(found, 1);
-	close(lockfd);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
 	keyd_pins_close(&kp);
 }
 END_TEST
@@ -436,7 +485,7 @@ suite_pins(void)
 	tc = tcase_create("concurrent");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_pins_concurrent_edit_seen);
-	tcase_add_test(tc, test_pins_flock_excludes);
+	tcase_add_test(tc, test_pins_lock_busy);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("identity");

@@ -30,6 +30,7 @@ ROOM_KEY = b"\x24" * 32      # the room key both ends use unless told otherwise
 # enum veil_err, as positive numbers (IPC_ANS_ERROR carries -veil_err)
 E_AUTH = 10
 E_STATE, E_LIMIT, E_PIN, E_EXPECT, E_NOSESSION = 13, 14, 15, 16, 17
+E_BUSY = 22
 
 
 class Closed(Exception):
@@ -208,6 +209,10 @@ class Client:
 
     def hs_next(self, handle, blob, raw=False):
         return self.call(REQ_HS_NEXT, struct.pack(">I", handle) + str32(blob), raw=raw)
+
+    def send_hs_next(self, handle, blob):
+        """Sends HS_NEXT without reading its answer (recv() it later)."""
+        self.send_raw(frame(REQ_HS_NEXT, struct.pack(">I", handle) + str32(blob)))
 
     def seal(self, handles, text):
         f = struct.pack(">H", len(handles)) + b"".join(struct.pack(">I", h) for h in handles)
