@@ -17,7 +17,10 @@
  * hardening, sandbox).
  */
 
-#define KEYD_MAX_CLIENTS	32	/* a 33rd connection is closed at once */
+#define KEYD_MAX_CLIENTS	32	/* connections at once (server.c: who gets a slot) */
+#define KEYD_MAX_NOHELLO	8	/* of them, at most this many before their HELLO */
+#define KEYD_HELLO_MS		5000	/* a connection's HELLO is due this long after accept */
+#define KEYD_FAIR_SHARE		8	/* slots one process keeps when all are taken */
 #define KEYD_LOCK_WAIT_MS	3000	/* a request waits this long for known_peers */
 #define KEYD_LOCK_FRESH_MS	1000	/* ... refused at once for this long after */
 #define KEYD_MAX_SESSIONS	256	/* per connection; more: VEIL_E_LIMIT */

@@ -4,13 +4,14 @@
  * at most KEYD_MAX_CLIENTS connections. Each client has an input buffer,
  * filled by one read per wake-up: KEYD_IN_BASE bytes, or exactly the size of
  * the request it starts with when that is larger (the announced length is
- * checked against IPC_MAX before anything is allocated). Every whole request
- * it holds is served, up to KEYD_BURST per loop turn, and their answers go
- * out with one write. At most one burst of answers is queued: while it is,
- * nothing more is read or served for that client, so its output queue is
- * bounded by KEYD_OUT_CAP and a client that does not read its answers stalls
- * only itself. Every request is wiped from the buffer once served, every
- * answer once written or queued.
+ * checked against IPC_MAX before anything is allocated, and against
+ * KEYD_IN_BASE before HELLO: no request but HELLO is due then, and a HELLO
+ * is far smaller). Every whole request it holds is served, up to KEYD_BURST
+ * per loop turn, and their answers go out with one write. At most one burst
+ * of answers is queued: while it is, nothing more is read or served for that
+ * client, so its output queue is bounded by KEYD_OUT_CAP and a client that
+ * does not read its answers stalls only itself. Every request is wiped from
+ * the buffer once served, every answer once written or queued.
  *
  * Nothing here waits on anything but ppoll. A request that needs
  * known_peers while another process holds its lock (keyd_dispatch says
@@ -18,6 +19,17 @@
  * neither read nor served until it is tried again KEYD_LOCK_RETRY_MS later,
  * until keyd_dispatch answers it (VEIL_E_BUSY once KEYD_LOCK_WAIT_MS are
  * over). Every other client is served meanwhile.
+ *
+ * Slots (PROTOCOL.md 3.3): a connection that has not said HELLO within
+ * KEYD_HELLO_MS is closed, and at most KEYD_MAX_NOHELLO of them are kept:
+ * a new connection beyond that, or one that finds every slot taken, closes
+ * the oldest of them. None is closed for a newer one before keyd has polled
+ * it once, so a client that sends HELLO right after connecting is served
+ * however fast others connect. When all slots belong to clients that said
+ * HELLO, a process holding more than KEYD_FAIR_SHARE of them loses its least
+ * recently active one to a newcomer from another process; otherwise the
+ * newcomer is closed. A client that said HELLO is never closed for being
+ * idle: a chatc alone in a room asks for nothing for as long as it likes.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,6 +40,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +56,7 @@
 #define KEYD_OUT_BATCH	65536	/* answers gathered before they must be written */
 #define KEYD_OUT_CAP	(KEYD_OUT_BATCH + KEYD_ANS_MAX)	/* one more answer past it */
 #define KEYD_LOCK_RETRY_MS 20	/* a request put off for known_peers is tried again */
+#define KEYD_NOTE_MS	10000	/* one stderr line of a kind per this, the rest counted */
 
 struct client {
 	struct keyd_conn	*cl_conn;
@@ -53,13 +67,34 @@ struct client {
 	size_t			 cl_outlen;
 	size_t			 cl_outoff;
 	int			 cl_fd;
+	pid_t			 cl_pid;	/* SO_PEERCRED at accept; 0 when unknown */
+	uint64_t		 cl_turn;	/* the loop turn it was accepted in */
+	uint64_t		 cl_since;	/* ms: accepted (HELLO deadline, who is oldest) */
+	uint64_t		 cl_active;	/* ms: accepted or last request served */
 	uint64_t		 cl_retry;	/* ms: the request put off is tried again; 0 none */
+};
+
+/* Kinds of operational lines, each limited to one per KEYD_NOTE_MS. */
+enum srv_note_kind {
+	NOTE_LATE,	/* closed: no HELLO in time */
+	NOTE_OLDEST,	/* closed: the oldest without HELLO, for a newer one */
+	NOTE_SHARE,	/* closed: a slot of a process over its share, for a newcomer */
+	NOTE_FULL,	/* a newcomer closed: every slot taken */
+	NOTE_KINDS
+};
+
+struct srv_note {
+	uint64_t		 nt_last;
+	unsigned long		 nt_quiet;	/* lines not shown since nt_last */
+	int			 nt_said;
 };
 
 struct srv {
 	struct client		 sv_cls[KEYD_MAX_CLIENTS];
 	size_t			 sv_n;		/* clients */
 	uint64_t		 sv_now;	/* ms (CLOCK_MONOTONIC), this turn */
+	uint64_t		 sv_turn;
+	struct srv_note		 sv_notes[NOTE_KINDS];
 };
 
 static volatile sig_atomic_t keyd_stop;
@@ -174,6 +209,35 @@ srv_ms(void)
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
 		return 0;
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * One operational line on stderr. A local process can make keyd close
+ * connections as fast as it opens them: one line of each kind per
+ * KEYD_NOTE_MS, and the next says how many were not shown.
+ */
+static void __attribute__((format(printf, 3, 4)))
+srv_note(struct srv *sv, enum srv_note_kind kind, const char *fmt, ...)
+{
+	struct srv_note *nt = &sv->sv_notes[kind];
+	char line[256];
+	va_list ap;
+
+	if (nt->nt_said && sv->sv_now - nt->nt_last < KEYD_NOTE_MS) {
+		nt->nt_quiet++;
+		return;
+	}
+	va_start(ap, fmt);
+	(void)vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (nt->nt_quiet > 0)
+		fprintf(stderr, "keyd: %s (and %lu more like it since the last such line)\n",
+		    line, nt->nt_quiet);
+	else
+		fprintf(stderr, "keyd: %s\n", line);
+	nt->nt_said = 1;
+	nt->nt_last = sv->sv_now;
+	nt->nt_quiet = 0;
 }
 
 static void
@@ -298,24 +362,46 @@ client_ready(const struct client *cl)
 }
 
 /*
+ * The buffer size the request at the front of the input buffer needs:
+ * KEYD_IN_BASE, or its whole size when larger. -1 when its announced length
+ * is refused: over IPC_MAX, or before HELLO over KEYD_IN_BASE (only HELLO
+ * may come first, and a HELLO is far smaller: no large buffer for a
+ * stranger).
+ */
+static int
+client_need(const struct client *cl, size_t *need)
+{
+	size_t len;
+
+	*need = KEYD_IN_BASE;
+	if (cl->cl_inlen < IPC_LEN_HDR)
+		return 0;
+	if (proto_ipc_length(cl->cl_in, IPC_LEN_HDR, &len) != 0)
+		return -1;
+	if (IPC_LEN_HDR + len > KEYD_IN_BASE) {
+		if (!keyd_conn_hello(cl->cl_conn))
+			return -1;
+		*need = IPC_LEN_HDR + len;
+	}
+	return 0;
+}
+
+/*
  * One read into the input buffer, which holds no whole request. The buffer is
  * first made large enough for the request it starts with, whose announced
- * length is checked against IPC_MAX before anything is allocated. Returns 1
- * when bytes came, 0 when there were none (EAGAIN), -1 to close the client
- * (gone, a refused length, or out of memory).
+ * length is checked (client_need) before anything is allocated, and again
+ * once the read brought it. Returns 1 when bytes came, 0 when there were
+ * none (EAGAIN), -1 to close the client (gone, a refused length, or out of
+ * memory).
  */
 static int
 client_fill(struct client *cl)
 {
-	size_t len, need = KEYD_IN_BASE;
+	size_t need;
 	ssize_t r;
 
-	if (cl->cl_inlen >= IPC_LEN_HDR) {
-		if (proto_ipc_length(cl->cl_in, IPC_LEN_HDR, &len) != 0)
-			return -1;
-		if (IPC_LEN_HDR + len > need)
-			need = IPC_LEN_HDR + len;
-	}
+	if (client_need(cl, &need) != 0)
+		return -1;
 	if (cl->cl_incap < need && client_resize(cl, need) != 0)
 		return -1;
 	/* Not whole, so cl_inlen < need <= cl_incap: there is room. */
@@ -328,7 +414,7 @@ client_fill(struct client *cl)
 		if (r <= 0)
 			return -1;
 		cl->cl_inlen += (size_t)r;
-		return 1;
+		return client_need(cl, &need) != 0 ? -1 : 1;
 	}
 }
 
@@ -374,6 +460,7 @@ client_serve(struct srv *sv, struct keyd_ctx *kc, struct client *cl, uint8_t *an
 			break;	/* malformed or out of order: no answer, the client goes */
 		anslen += out.vb_len;
 		served++;
+		cl->cl_active = sv->sv_now;
 	}
 	rem = cl->cl_inlen - off;
 	if (off > 0 && rem > 0) {
@@ -394,15 +481,85 @@ client_serve(struct srv *sv, struct keyd_ctx *kc, struct client *cl, uint8_t *an
 	return r != 0 || d != 0 || whole < 0 ? -1 : 0;
 }
 
+/*
+ * The oldest client without HELLO that keyd has polled at least once (it
+ * was accepted in an earlier turn), or -1. *nohello counts all of them.
+ */
+static int
+srv_oldest_nohello(const struct srv *sv, size_t *nohello)
+{
+	const struct client *cl;
+	int i, best = -1;
+
+	*nohello = 0;
+	for (i = 0; i < KEYD_MAX_CLIENTS; i++) {
+		cl = &sv->sv_cls[i];
+		if (cl->cl_fd < 0 || keyd_conn_hello(cl->cl_conn))
+			continue;
+		(*nohello)++;
+		if (cl->cl_turn < sv->sv_turn &&
+		    (best < 0 || cl->cl_since < sv->sv_cls[best].cl_since))
+			best = i;
+	}
+	return best;
+}
+
+/*
+ * Every slot is taken by clients that said HELLO. The process (other than
+ * pid, and known) holding the most slots, if it holds more than
+ * KEYD_FAIR_SHARE: its least recently active client, and *held its count.
+ * Else -1.
+ */
+static int
+srv_over_share(const struct srv *sv, pid_t pid, size_t *held)
+{
+	const struct client *a, *b;
+	size_t most = 0, n;
+	pid_t hog = 0;
+	int i, j, best = -1;
+
+	for (i = 0; i < KEYD_MAX_CLIENTS; i++) {
+		a = &sv->sv_cls[i];
+		if (a->cl_fd < 0 || a->cl_pid <= 0 || a->cl_pid == pid || a->cl_pid == hog)
+			continue;
+		for (n = 0, j = 0; j < KEYD_MAX_CLIENTS; j++)
+			if (sv->sv_cls[j].cl_fd >= 0 && sv->sv_cls[j].cl_pid == a->cl_pid)
+				n++;
+		if (n > most) {
+			most = n;
+			hog = a->cl_pid;
+		}
+	}
+	*held = most;
+	if (most <= KEYD_FAIR_SHARE)
+		return -1;
+	for (i = 0; i < KEYD_MAX_CLIENTS; i++) {
+		b = &sv->sv_cls[i];
+		if (b->cl_fd >= 0 && b->cl_pid == hog &&
+		    (best < 0 || b->cl_active < sv->sv_cls[best].cl_active))
+			best = i;
+	}
+	return best;
+}
+
 static void
 srv_accept(struct srv *sv, int lfd)
 {
 	struct ucred cred;
+	struct client *cl;
 	socklen_t clen;
-	size_t i;
-	int fd;
+	size_t nohello, held;
+	int i, fd, victim;
 
 	for (;;) {
+		victim = -1;
+		if ((i = srv_oldest_nohello(sv, &nohello)) >= 0 &&
+		    (nohello >= KEYD_MAX_NOHELLO || sv->sv_n >= KEYD_MAX_CLIENTS))
+			victim = i;
+		/* Only ones not yet polled could make room: they get their turn first. */
+		if (victim < 0 && nohello > 0 &&
+		    (nohello >= KEYD_MAX_NOHELLO || sv->sv_n >= KEYD_MAX_CLIENTS))
+			return;
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
@@ -419,23 +576,62 @@ srv_accept(struct srv *sv, int lfd)
 			(void)close(fd);
 			continue;
 		}
-		if (sv->sv_n >= KEYD_MAX_CLIENTS) {
-			fprintf(stderr, "keyd: %d clients already; closed a new one\n",
-			    KEYD_MAX_CLIENTS);
-			(void)close(fd);
-			continue;
+		if (victim >= 0) {
+			cl = &sv->sv_cls[victim];
+			srv_note(sv, NOTE_OLDEST, "%zu connections without HELLO; closed the "
+			    "oldest (pid %ld, %llu ms old) for a new one (pid %ld)", nohello,
+			    (long)cl->cl_pid, (unsigned long long)(sv->sv_now - cl->cl_since),
+			    (long)cred.pid);
+			client_close(sv, cl);
+		} else if (sv->sv_n >= KEYD_MAX_CLIENTS) {
+			if ((victim = srv_over_share(sv, cred.pid, &held)) < 0) {
+				srv_note(sv, NOTE_FULL, "all %d slots are taken by clients that "
+				    "said HELLO, none of them over a share of %d; closed a new "
+				    "connection (pid %ld)", KEYD_MAX_CLIENTS, KEYD_FAIR_SHARE,
+				    (long)cred.pid);
+				(void)close(fd);
+				continue;
+			}
+			cl = &sv->sv_cls[victim];
+			srv_note(sv, NOTE_SHARE, "all %d slots are taken; pid %ld holds %zu, "
+			    "over a share of %d: closed its least active one for a new "
+			    "connection (pid %ld)", KEYD_MAX_CLIENTS, (long)cl->cl_pid, held,
+			    KEYD_FAIR_SHARE, (long)cred.pid);
+			client_close(sv, cl);
 		}
 		for (i = 0; i < KEYD_MAX_CLIENTS; i++)
 			if (sv->sv_cls[i].cl_fd < 0)
 				break;
-		memset(&sv->sv_cls[i], 0, sizeof(sv->sv_cls[i]));
-		sv->sv_cls[i].cl_fd = -1;
-		if ((sv->sv_cls[i].cl_conn = keyd_conn_new()) == NULL) {
+		cl = &sv->sv_cls[i];
+		memset(cl, 0, sizeof(*cl));
+		cl->cl_fd = -1;
+		if ((cl->cl_conn = keyd_conn_new()) == NULL) {
 			(void)close(fd);
 			continue;
 		}
-		sv->sv_cls[i].cl_fd = fd;
+		cl->cl_fd = fd;
+		cl->cl_pid = cred.pid;
+		cl->cl_turn = sv->sv_turn;
+		cl->cl_since = cl->cl_active = sv->sv_now;
 		sv->sv_n++;
+	}
+}
+
+/* Closes every connection whose HELLO is overdue. */
+static void
+srv_expire(struct srv *sv)
+{
+	struct client *cl;
+	int i;
+
+	for (i = 0; i < KEYD_MAX_CLIENTS; i++) {
+		cl = &sv->sv_cls[i];
+		if (cl->cl_fd < 0 || keyd_conn_hello(cl->cl_conn) ||
+		    sv->sv_now - cl->cl_since < KEYD_HELLO_MS)
+			continue;
+		srv_note(sv, NOTE_LATE, "closed a connection (pid %ld) that did not say "
+		    "HELLO within %d ms", (long)cl->cl_pid, KEYD_HELLO_MS);
+		client_close(sv, cl);
 	}
 }
 
@@ -458,6 +654,8 @@ srv_timeout(const struct srv *sv)
 			at = sv->sv_now;
 		else if (cl->cl_retry != 0 && cl->cl_out == NULL)
 			at = cl->cl_retry;
+		if (!keyd_conn_hello(cl->cl_conn) && cl->cl_since + KEYD_HELLO_MS < at)
+			at = cl->cl_since + KEYD_HELLO_MS;
 		if (at == UINT64_MAX)
 			continue;
 		due = at > sv->sv_now ? (long long)(at - sv->sv_now) : 0;
@@ -490,6 +688,7 @@ keyd_serve(struct keyd_ctx *kc, int lfd)
 		sv->sv_cls[i].cl_fd = -1;
 	while (!keyd_stop) {
 		sv->sv_now = srv_ms();
+		sv->sv_turn++;
 		n = 0;
 		pfd[n].fd = lfd;
 		pfd[n].events = POLLIN;
@@ -544,6 +743,7 @@ keyd_serve(struct keyd_ctx *kc, int lfd)
 		}
 		if ((pfd[0].revents & POLLIN) != 0)
 			srv_accept(sv, lfd);
+		srv_expire(sv);
 	}
 	for (i = 0; i < KEYD_MAX_CLIENTS; i++)
 		client_close(sv, &sv->sv_cls[i]);

@@ -84,7 +84,8 @@ assert d.verify(1, raw=True)["err"] == kc.E_STATE    # the connection lives on
 for x in (a, b2, c, d):
     x.close()
 
-# Client cap: 32 connections; the 33rd is closed at once.
+# Client cap: 32 connections; a 33rd from the process holding them all is
+# closed at once (from another process: t_keyd_stall).
 cl = []
 for i in range(32):
     x = kc.Client(S); x.hello("u%d" % i); cl.append(x)
