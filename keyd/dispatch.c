@@ -806,7 +806,7 @@ keyd_dispatch(struct keyd_ctx *kc, struct keyd_conn *c, const uint8_t *body, siz
 			c->kn_wait_end = 0;	/* the next one that finds it taken waits afresh */
 		else if (r == VEIL_E_BUSY)
 			busy_fail(kc, q, &f);
-		else if (r != 0) {
+		else {
 			f.kf_handle = q->im_handle;
 			(void)snprintf(f.kf_msg, sizeof(f.kf_msg), "cannot lock %s: %s",
 			    kc->kc_pins->kp_path, veil_strerror(r));
