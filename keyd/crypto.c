@@ -6,6 +6,7 @@
  * the contracts and PROTOCOL.md for where each one is used.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -24,10 +25,11 @@
 #define P256_GROUP		"prime256v1"
 #define HKDF_MAX_OUT		(255 * HASH_LEN)
 #define RATCHET_INFO		"veil/1 ratchet"
-#define FPR_LABEL		"veil/1 fingerprint"
-#define SAFETY_LABEL		"veil/1 safety number"
-#define SAFETY_GROUPS		6
+#define FPR_LABEL		"veil/2 fingerprint"
+#define SAFETY_GROUPS		(2 * VC_DIGIT_GROUPS)
 _Static_assert(VC_SAFETY_LEN == SAFETY_GROUPS * 6 - 1, "safety number text length");
+_Static_assert(5 * VC_DIGIT_GROUPS <= VC_IDHASH_LEN, "digit groups within the identity hash");
+_Static_assert(FPR_LEN <= VC_IDHASH_LEN, "fingerprint within the identity hash");
 
 /*
  * Algorithms fetched once and kept for the life of the process: fetching is
@@ -38,6 +40,7 @@ _Static_assert(VC_SAFETY_LEN == SAFETY_GROUPS * 6 - 1, "safety number text lengt
 static EVP_CIPHER	*vc_gcm;
 static EVP_KDF		*vc_kdf;
 static EVP_MD		*vc_md;
+static EVP_MD		*vc_md512;
 static EVP_MAC		*vc_hmac;
 
 static const EVP_CIPHER *
@@ -70,6 +73,14 @@ vc_md_get(void)
 	if (vc_md == NULL)
 		vc_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	return vc_md;
+}
+
+static const EVP_MD *
+vc_md512_get(void)
+{
+	if (vc_md512 == NULL)
+		vc_md512 = EVP_MD_fetch(NULL, "SHA512", NULL);
+	return vc_md512;
 }
 
 void
@@ -785,20 +796,129 @@ vc_ratchet(uint8_t ck[static HASH_LEN], uint8_t mk[static AEAD_KEY_LEN])
 	return 0;
 }
 
+/*
+ * The identity hash of one public key: 5200 chained SHA-512 (PROTOCOL.md 4).
+ * Public data; the last VC_IDHASH_CACHE results are kept, so a peer met again
+ * costs one comparison instead of 5200 hashes (keyd is single-threaded).
+ */
+#define VC_IDHASH_CACHE	32
+
+static struct {
+	uint8_t		pub[ED25519_PUB_LEN];
+	uint8_t		f[VC_IDHASH_LEN];
+	int		used;
+} vc_idcache[VC_IDHASH_CACHE];
+static size_t vc_idcache_next;
+
+static int
+vc_identity_hash_compute(const uint8_t pub[static ED25519_PUB_LEN],
+    uint8_t f[static VC_IDHASH_LEN])
+{
+	const EVP_MD *md;
+	EVP_MD_CTX *mctx;
+	unsigned int olen;
+	int i, r = VEIL_E_CRYPTO;
+
+	if ((md = vc_md512_get()) == NULL)
+		return VEIL_E_CRYPTO;
+	if ((mctx = EVP_MD_CTX_new()) == NULL)
+		return VEIL_E_ALLOC;
+	olen = 0;
+	if (EVP_DigestInit_ex2(mctx, md, NULL) != 1 ||
+	    EVP_DigestUpdate(mctx, FPR_LABEL, strlen(FPR_LABEL)) != 1 ||
+	    EVP_DigestUpdate(mctx, pub, ED25519_PUB_LEN) != 1 ||
+	    EVP_DigestFinal_ex(mctx, f, &olen) != 1 || olen != VC_IDHASH_LEN)
+		goto out;
+	for (i = 1; i < VC_IDHASH_ITERATIONS; i++) {
+		olen = 0;
+		if (EVP_DigestInit_ex2(mctx, md, NULL) != 1 ||
+		    EVP_DigestUpdate(mctx, f, VC_IDHASH_LEN) != 1 ||
+		    EVP_DigestUpdate(mctx, pub, ED25519_PUB_LEN) != 1 ||
+		    EVP_DigestFinal_ex(mctx, f, &olen) != 1 || olen != VC_IDHASH_LEN)
+			goto out;
+	}
+	r = 0;
+ out:
+	EVP_MD_CTX_free(mctx);
+	if (r != 0) {
+		memset(f, 0, VC_IDHASH_LEN);
+		ERR_clear_error();
+	}
+	return r;
+}
+
+int
+vc_identity_hash(const uint8_t pub[static ED25519_PUB_LEN], uint8_t f[static VC_IDHASH_LEN])
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < VC_IDHASH_CACHE; i++) {
+		if (vc_idcache[i].used &&
+		    memcmp(vc_idcache[i].pub, pub, ED25519_PUB_LEN) == 0) {
+			memcpy(f, vc_idcache[i].f, VC_IDHASH_LEN);
+			return 0;
+		}
+	}
+	if ((r = vc_identity_hash_compute(pub, f)) != 0)
+		return r;
+	i = vc_idcache_next;
+	vc_idcache_next = (vc_idcache_next + 1) % VC_IDHASH_CACHE;
+	memcpy(vc_idcache[i].pub, pub, ED25519_PUB_LEN);
+	memcpy(vc_idcache[i].f, f, VC_IDHASH_LEN);
+	vc_idcache[i].used = 1;
+	return 0;
+}
+
 int
 vc_fingerprint(const uint8_t pub[static ED25519_PUB_LEN],
     uint8_t fpr[static FPR_LEN])
 {
-	uint8_t d[HASH_LEN];
+	uint8_t f[VC_IDHASH_LEN];
 	int r;
 
-	if ((r = vc_sha256_cat((const uint8_t *)FPR_LABEL, strlen(FPR_LABEL), pub,
-	    ED25519_PUB_LEN, NULL, 0, d)) != 0) {
+	if ((r = vc_identity_hash(pub, f)) != 0) {
 		memset(fpr, 0, FPR_LEN);
 		return r;
 	}
-	memcpy(fpr, d, FPR_LEN);
-	vc_wipe(d, sizeof(d));
+	memcpy(fpr, f, FPR_LEN);
+	return 0;
+}
+
+/* Writes 5 * VC_DIGIT_GROUPS digits of f in groups of 5, each followed by sep. */
+static void
+vc_digits(const uint8_t f[static VC_IDHASH_LEN], char *out, int last)
+{
+	uint64_t v;
+	size_t i, j;
+
+	/* Group i: f[5i..5i+5] as a big-endian 40-bit integer, mod 100000, %05. */
+	for (i = 0; i < VC_DIGIT_GROUPS; i++) {
+		v = 0;
+		for (j = 0; j < 5; j++)
+			v = v << 8 | f[5 * i + j];
+		v %= 100000;
+		for (j = 5; j-- > 0; v /= 10)
+			out[6 * i + j] = (char)('0' + v % 10);
+		out[6 * i + 5] = last && i + 1 == VC_DIGIT_GROUPS ? '\0' : ' ';
+	}
+}
+
+int
+vc_identity_digits(const uint8_t pub[static ED25519_PUB_LEN], char *out, size_t outlen)
+{
+	uint8_t f[VC_IDHASH_LEN];
+	int r;
+
+	if (out == NULL)
+		return VEIL_E_INVALID;
+	if (outlen < VC_DIGITS_LEN + 1)
+		return VEIL_E_NOSPACE;
+	if ((r = vc_identity_hash(pub, f)) != 0) {
+		out[0] = '\0';
+		return r;
+	}
+	vc_digits(f, out, 1);
 	return 0;
 }
 
@@ -806,36 +926,21 @@ int
 vc_safety_number(const uint8_t a[static ED25519_PUB_LEN],
     const uint8_t b[static ED25519_PUB_LEN], char *out, size_t outlen)
 {
-	const uint8_t *lo = a, *hi = b;
-	uint8_t d[HASH_LEN];
-	uint64_t v;
-	size_t i, j;
+	char da[VC_DIGITS_LEN + 1], db[VC_DIGITS_LEN + 1];
 	int r;
 
 	if (out == NULL)
 		return VEIL_E_INVALID;
 	if (outlen < VC_SAFETY_LEN + 1)
 		return VEIL_E_NOSPACE;
-	/* Public keys: the order does not need to be hidden. */
-	if (memcmp(a, b, ED25519_PUB_LEN) > 0) {
-		lo = b;
-		hi = a;
-	}
-	if ((r = vc_sha256_cat((const uint8_t *)SAFETY_LABEL, strlen(SAFETY_LABEL),
-	    lo, ED25519_PUB_LEN, hi, ED25519_PUB_LEN, d)) != 0) {
-		out[0] = '\0';
+	out[0] = '\0';
+	if ((r = vc_identity_digits(a, da, sizeof(da))) != 0 ||
+	    (r = vc_identity_digits(b, db, sizeof(db))) != 0)
 		return r;
-	}
-	/* Group i: d[5i..5i+5] as a big-endian 40-bit integer, mod 100000, %05. */
-	for (i = 0; i < SAFETY_GROUPS; i++) {
-		v = 0;
-		for (j = 0; j < 5; j++)
-			v = v << 8 | d[5 * i + j];
-		v %= 100000;
-		for (j = 5; j-- > 0; v /= 10)
-			out[6 * i + j] = (char)('0' + v % 10);
-		out[6 * i + 5] = i + 1 < SAFETY_GROUPS ? ' ' : '\0';
-	}
-	vc_wipe(d, sizeof(d));
+	/* Public values: the order does not need to be hidden. */
+	if (strcmp(da, db) > 0)
+		(void)snprintf(out, outlen, "%s %s", db, da);
+	else
+		(void)snprintf(out, outlen, "%s %s", da, db);
 	return 0;
 }

@@ -90,17 +90,37 @@ int	vc_mix(uint8_t h[static HASH_LEN], const uint8_t *data, size_t len) VEIL_WUR
  */
 int	vc_ratchet(uint8_t ck[static HASH_LEN], uint8_t mk[static AEAD_KEY_LEN]) VEIL_WUR;
 
-/* Fingerprint of an identity key: first FPR_LEN bytes of SHA-256(label || pub). */
+/*
+ * Identity hash F(id), PROTOCOL.md 4: d_0 = SHA-512("veil/2 fingerprint" ||
+ * id), d_i = SHA-512(d_{i-1} || id) for i = 1..5199, F = d_5199 (64 bytes).
+ * Recent results are cached (public data). 0 or VEIL_E_CRYPTO / _ALLOC with
+ * f zeroed.
+ */
+#define VC_IDHASH_LEN		64
+#define VC_IDHASH_ITERATIONS	5200
+int	vc_identity_hash(const uint8_t pub[static ED25519_PUB_LEN],
+	    uint8_t f[static VC_IDHASH_LEN]) VEIL_WUR;
+/* Fingerprint of an identity key: the first FPR_LEN bytes of F(id). */
 int	vc_fingerprint(const uint8_t pub[static ED25519_PUB_LEN],
 	    uint8_t fpr[static FPR_LEN]) VEIL_WUR;
 /*
- * Safety number of two identities, the same whichever order they are given:
- * d = SHA-256("veil/1 safety number" || lo || hi), lo/hi the two keys in
- * memcmp order; 6 groups, group i the 5 bytes d[5i..5i+5] as a big-endian
- * 40-bit integer mod 100000 printed as 5 digits; joined by single spaces:
- * VC_SAFETY_LEN (35) chars + NUL. VEIL_E_NOSPACE if outlen < VC_SAFETY_LEN + 1.
+ * One identity's digits: VC_DIGIT_GROUPS groups of 5 decimal digits, group i
+ * the big-endian 40-bit integer F[5i..5i+5] mod 100000, zero-padded, joined
+ * by single spaces: VC_DIGITS_LEN chars + NUL (VEIL_E_NOSPACE if outlen is
+ * smaller).
  */
-#define VC_SAFETY_LEN	35
+#define VC_DIGIT_GROUPS	7
+#define VC_DIGITS_LEN	(VC_DIGIT_GROUPS * 6 - 1)
+int	vc_identity_digits(const uint8_t pub[static ED25519_PUB_LEN], char *out,
+	    size_t outlen) VEIL_WUR;
+/*
+ * Safety number of two identities, the same whichever order they are given:
+ * the digits of both (vc_identity_digits), the one that sorts first (strcmp)
+ * first, joined by a space: VC_SAFETY_LEN (83) chars + NUL. VEIL_E_NOSPACE if
+ * outlen < VC_SAFETY_LEN + 1. Each half depends on one key only, so matching
+ * it is a second preimage (about 2^116 x 5200 hashes), not a birthday search.
+ */
+#define VC_SAFETY_LEN	(2 * VC_DIGITS_LEN + 1)
 int	vc_safety_number(const uint8_t a[static ED25519_PUB_LEN],
 	    const uint8_t b[static ED25519_PUB_LEN], char *out, size_t outlen) VEIL_WUR;
 

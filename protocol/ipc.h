@@ -21,7 +21,7 @@
 #define IPC_BATCH_MAX	ROOM_SIZE_MAX	/* handles in one REQ_SEAL */
 #define IPC_EXPECT_MAX	16		/* --expect pairs in one REQ_HELLO */
 #define IPC_ERRMSG_MAX	512
-#define SAFETY_TEXT_MAX	64
+#define SAFETY_TEXT_MAX	96
 
 enum ipc_code {
 	REQ_HELLO	= 0x01,	/* str8 nick, u8 n, n x (str8 nick, fpr[20]) */

@@ -163,7 +163,10 @@ def ed25519_pub(seed):
 
 def veil_fpr(pub):
     """keyd's fingerprint text of an identity public key (PROTOCOL.md)."""
-    d = hashlib.sha256(b"veil/1 fingerprint" + pub).hexdigest()[:40]
+    d = hashlib.sha512(b"veil/2 fingerprint" + pub).digest()
+    for _ in range(5199):
+        d = hashlib.sha512(d + pub).digest()
+    d = d.hex()[:40]
     return ":".join(d[i:i + 4] for i in range(0, 40, 4))
 
 
