@@ -23,6 +23,7 @@ SECCOMP_LIBS	= $(shell $(PKG_CONFIG) --libs libseccomp)
 CHECK_CFLAGS	= $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check)
 JANSSON_LIBS	= $(shell $(PKG_CONFIG) --libs jansson)
+ARGON2_LIBS	= $(shell $(PKG_CONFIG) --libs libargon2)
 
 DEFS	:= -D_GNU_SOURCE -DVEIL_VERSION='"$(VERSION)"'
 ifeq ($(SANDBOX),0)
@@ -90,11 +91,12 @@ $(BIN)/keyd: $(O)/keyd/main.o $(LIBKEYD) $(LIBSBX) $(LIBPROTO)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(SECCOMP_LIBS)
 
-# chatc links libcrypto for one thing only: SHA-256 of the public room name.
+# chatc links libcrypto and libargon2 for the room id and key (PROTOCOL.md 4),
+# computed before the sandbox; it holds no other key.
 $(BIN)/chatc: $(O)/chatc/main.o $(LIBCHATC) $(LIBSBX) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(SECCOMP_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(ARGON2_LIBS) $(SECCOMP_LIBS)
 
 # Unit tests: tests/unit/main.c runs every suite_<name>() that a
 # tests/unit/check_<name>.c defines; the list is generated from the file names.
@@ -107,7 +109,7 @@ $(O)/tests/unit/%.o: ALL_CFLAGS += $(CHECK_CFLAGS) -I$(O)/tests/unit -Itests/uni
 
 $(O)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIBCHATC) $(LIBKEYD) $(LIBRELAYD) $(LIBSBX) $(LIBPROTO)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(SECCOMP_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(SECCOMP_LIBS)
 
 deps:
 	$(Q)sh tests/deps.sh

@@ -5,11 +5,11 @@
 # the exact command to run and fails.
 set -eu
 
-# Build: libssl-dev libseccomp-dev check libsubunit-dev pkg-config.
+# Build: libssl-dev libseccomp-dev libargon2-dev check libsubunit-dev pkg-config.
 # Tests: libjansson-dev (Wycheproof JSON), python3 (test proxies), tmux
 # (interactive screen), clang + libclang-rt-14-dev (fuzz smoke), procps,
 # man-db + bsdextrautils (man pages render: man -l, col), valgrind (make valgrind).
-PKGS="gcc make libc6-dev libssl-dev libseccomp-dev check libsubunit-dev pkg-config \
+PKGS="gcc make libc6-dev libssl-dev libseccomp-dev libargon2-dev check libsubunit-dev pkg-config \
 libjansson-dev python3 tmux clang libclang-rt-14-dev procps util-linux man-db bsdextrautils valgrind"
 
 missing=""

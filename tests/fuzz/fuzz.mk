@@ -31,6 +31,7 @@ FUZZ_EXTRA_fuzz_dispatch = $(FUZZ_KEYD_SRC) keyd/dispatch.c keyd/pins.c keyd/ide
 FUZZ_LIBS_fuzz_dispatch	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS)
 FUZZ_EXTRA_fuzz_escape	 = chatc/escape.c
 FUZZ_EXTRA_fuzz_conn	 = relayd/conn.c
+# protocol/invite.c checks its code with SHA-256: every harness links libcrypto.
 $(O)/fuzz/fuzz_session: $(FUZZ_EXTRA_fuzz_session) $(wildcard keyd/*.h)
 $(O)/fuzz/fuzz_dispatch: $(FUZZ_EXTRA_fuzz_dispatch) $(wildcard keyd/*.h)
 $(O)/fuzz/fuzz_escape: $(FUZZ_EXTRA_fuzz_escape) chatc/escape.h
@@ -40,7 +41,7 @@ $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRC) $(wildcard protocol/*.h) $(wi
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC) \
-		$(FUZZ_EXTRA_$(notdir $@)) $(FUZZ_LIBS_$(notdir $@))
+		$(FUZZ_EXTRA_$(notdir $@)) $(FUZZ_LIBS_$(notdir $@)) $(CRYPTO_LIBS)
 
 # $(call fuzz_run,SECONDS): runs every harness in turn; prints its executions.
 define fuzz_run
@@ -85,7 +86,7 @@ $(O)/fuzz-cov/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRC) $(wildcard protocol/*.h) 
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  COVCC   $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_COV_CFLAGS) -o $@ $< $(PROTO_SRC) \
-		$(FUZZ_EXTRA_$(notdir $@)) $(FUZZ_LIBS_$(notdir $@))
+		$(FUZZ_EXTRA_$(notdir $@)) $(FUZZ_LIBS_$(notdir $@)) $(CRYPTO_LIBS)
 
 fuzz-cov: $(FUZZ_COV_BINS)
 	$(Q)rm -f $(O)/fuzz-cov/*.profraw

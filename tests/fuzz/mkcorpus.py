@@ -6,6 +6,8 @@ message per type, built here from PROTOCOL.md independently of the C codecs
     python3 tests/fuzz/mkcorpus.py
 """
 import os
+import base64
+import hashlib
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -162,6 +164,30 @@ def main():
                           + u16(0) + FPR_A + u16(0))
     write("fuzz_roundtrip", rt)
     write_keyd_chatc_seeds()
+    write_invite_seeds()
+
+
+def invite(secret, relays):
+    """PROTOCOL.md 4.1: an invite code for (addr, fingerprint) relays."""
+    b = u8(2) + u8(0) + secret + u8(len(relays))
+    for addr, fp in relays:
+        b += str8(addr) + str8(fp)
+    b += hashlib.sha256(b"veil/2 invite" + b).digest()[:4]
+    return b"veil:" + base64.urlsafe_b64encode(b).rstrip(b"=")
+
+
+def write_invite_seeds():
+    secret = bytes(range(32))
+    # fuzz_invite.c: an odd first byte stands for the "veil:" prefix.
+    one = invite(secret, [(b"127.0.0.1:7700", b"")])
+    write("fuzz_invite", {
+        "one_relay": one,
+        "two_relays": invite(secret, [(b"relay.example.org:7700", bytes(range(32, 64))),
+                                      (b"[::1]:7701", b"")]),
+        "eight_relays": invite(secret, [(b"h%d:77%02d" % (i, i), bytes(32))
+                                        for i in range(8)]),
+        "no_prefix": u8(1) + one[5:],
+    })
 
 
 def session_script(*ops):
