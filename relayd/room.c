@@ -134,11 +134,29 @@ room_grow(struct room_table *t)
 	t->rt_nbuckets = n;
 }
 
+/* The index of the first member whose id is at least id (room_n if none). */
+static int
+room_lower_bound(const struct room *r, uint16_t id)
+{
+	int lo = 0, hi = r->room_n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (r->room_members[mid].rm_id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int
 room_join(struct room_table *t, const uint8_t id[static ROOM_ID_LEN], void *data,
     struct room **roomp, uint16_t *member)
 {
 	struct room *r, **slot;
+	uint16_t m;
+	int i;
 
 	*roomp = NULL;
 	*member = MEMBER_NONE;
@@ -148,20 +166,36 @@ room_join(struct room_table *t, const uint8_t id[static ROOM_ID_LEN], void *data
 			return VEIL_E_ALLOC;
 		memcpy(r->room_id, id, ROOM_ID_LEN);
 		r->room_cap = t->rt_room_size;
-		r->room_next_member = 1;
+		r->room_cursor = 1;
 		slot = room_slot(t, id);
 		r->room_next = *slot;
 		*slot = r;
 		t->rt_count++;
 		room_grow(t);
 	}
-	if (r->room_n >= r->room_cap || r->room_next_member > MEMBER_MAX)
+	if (r->room_n >= r->room_cap)
 		return VEIL_E_LIMIT;
-	/* Ids only grow, so appending keeps the array sorted. */
-	r->room_members[r->room_n].rm_id = (uint16_t)r->room_next_member++;
-	r->room_members[r->room_n].rm_data = data;
-	*member = r->room_members[r->room_n].rm_id;
+	/*
+	 * From the cursor on, the first id not in use. The members are sorted,
+	 * so the ids in use from the cursor on are consecutive entries: one
+	 * pass, wrapping to 1 at most once (room_n < MEMBER_MAX ids are taken).
+	 */
+	m = r->room_cursor;
+	i = room_lower_bound(r, m);
+	while (i < r->room_n && r->room_members[i].rm_id == m) {
+		i++;
+		if (m++ == MEMBER_MAX) {
+			m = 1;
+			i = 0;
+		}
+	}
+	memmove(&r->room_members[i + 1], &r->room_members[i],
+	    (size_t)(r->room_n - i) * sizeof(r->room_members[0]));
+	r->room_members[i].rm_id = m;
+	r->room_members[i].rm_data = data;
 	r->room_n++;
+	r->room_cursor = m == MEMBER_MAX ? 1 : (uint16_t)(m + 1);
+	*member = m;
 	*roomp = r;
 	return 0;
 }

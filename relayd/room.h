@@ -11,9 +11,12 @@
 /*
  * Rooms and their members. A room is keyed by its opaque 32-byte id in a
  * hash table (SipHash-2-4 with a random key, so clients choosing ids cannot
- * flood one bucket). Member ids are assigned per room from 1 upwards and
- * never reused within the room's life; the room is freed when its last
- * member leaves. Nothing here does I/O.
+ * flood one bucket). Member ids come from a per-room cursor that starts at
+ * 1, moves forward, wraps from MEMBER_MAX back to 1 and skips the ids in
+ * use: an id is handed out again only after the cursor has gone once round
+ * all of 1..MEMBER_MAX, so reuse comes as late as it can, and a room always
+ * has an id for a newcomer while it has a place. The room is freed when its
+ * last member leaves. Nothing here does I/O.
  */
 
 struct room_member {
@@ -24,7 +27,7 @@ struct room_member {
 struct room {
 	uint8_t			 room_id[ROOM_ID_LEN];
 	struct room		*room_next;	/* hash chain */
-	uint32_t		 room_next_member;	/* next id to assign */
+	uint16_t		 room_cursor;	/* next id to try, 1..MEMBER_MAX */
 	uint16_t		 room_n;	/* members present */
 	uint16_t		 room_cap;	/* --room-size */
 	struct room_member	 room_members[];	/* room_n of them, ids ascending */
@@ -50,8 +53,8 @@ void	room_table_free(struct room_table *t);
 
 /*
  * Adds data as a new member of the room id, creating the room if needed.
- * Sets *roomp and *member. Returns 0; VEIL_E_LIMIT when the room is full or
- * has handed out MEMBER_MAX ids; VEIL_E_ALLOC.
+ * Sets *roomp and *member. Returns 0; VEIL_E_LIMIT when the room already
+ * has its room_size members; VEIL_E_ALLOC.
  */
 int	room_join(struct room_table *t, const uint8_t id[static ROOM_ID_LEN],
 	    void *data, struct room **roomp, uint16_t *member) VEIL_WUR;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* relayd/room.c: member ids, room full, rooms appearing and disappearing. */
+/* relayd/room.c: member ids (a cursor, reuse as late as possible), room full, rooms
+ * appearing and disappearing. */
 #include <string.h>
 
 #include <check.h>
@@ -17,7 +18,7 @@ mkid(uint8_t id[ROOM_ID_LEN], unsigned int n)
 	id[31] = (uint8_t)(n * 7);
 }
 
-START_TEST(test_room_ids_from_one_never_reused)
+START_TEST(test_room_ids_from_one_forward)
 {
 	struct room_table t;
 	struct room *r, *r2;
@@ -40,7 +41,7 @@ START_TEST(test_room_ids_from_one_never_reused)
 	ck_assert_int_eq(room_leave(&t, r, 2), 0);
 	ck_assert_ptr_null(room_member_data(r, 2));
 	ck_assert_ptr_eq(room_member_data(r, 3), &data[2]);
-	/* 2 left: the next member gets 4, not 2. */
+	/* 2 left: the cursor goes on, the next member gets 4, not 2. */
 	ck_assert_int_eq(room_join(&t, id, &data[3], &r2, &m), 0);
 	ck_assert_uint_eq(m, 4);
 	/* Members stay in ascending id order (WELCOME lists them so). */
@@ -87,7 +88,7 @@ START_TEST(test_room_full)
 	ck_assert_ptr_null(r2);
 	ck_assert_uint_eq(m, MEMBER_NONE);
 	ck_assert_uint_eq(r->room_n, 2);
-	/* A place freed is a place again, with a fresh id. */
+	/* A place freed is a place again, with the cursor's next id. */
 	ck_assert_int_eq(room_leave(&t, r, 1), 0);
 	ck_assert_int_eq(room_join(&t, id, &d[2], &r2, &m), 0);
 	ck_assert_uint_eq(m, 3);
@@ -159,7 +160,23 @@ START_TEST(test_room_many_rooms)
 }
 END_TEST
 
-START_TEST(test_room_ids_exhausted)
+/* Sorted ids, and each id maps to its own data. */
+static void
+check_members(const struct room *r)
+{
+	int i;
+
+	for (i = 0; i < r->room_n; i++) {
+		if (i > 0)
+			ck_assert_uint_lt(r->room_members[i - 1].rm_id, r->room_members[i].rm_id);
+		ck_assert_uint_ge(r->room_members[i].rm_id, 1);
+		ck_assert_uint_le(r->room_members[i].rm_id, MEMBER_MAX);
+		ck_assert_ptr_eq(room_member_data(r, r->room_members[i].rm_id),
+		    r->room_members[i].rm_data);
+	}
+}
+
+START_TEST(test_room_ids_wrap)
 {
 	struct room_table t;
 	struct room *r, *r2;
@@ -177,9 +194,97 @@ START_TEST(test_room_ids_exhausted)
 		ck_assert_uint_eq(m, i);
 		ck_assert_int_eq(room_leave(&t, r, m), 0);
 	}
-	/* 0xfffe handed out: never 0xffff (broadcast) or a wrap to 0 or 1. */
-	ck_assert_int_eq(room_join(&t, id, &d[1], &r2, &m), VEIL_E_LIMIT);
+	/*
+	 * 0xfffe handed out: the cursor wraps (never to 0xffff, broadcast, or
+	 * 0), skips 1, still held, and goes on from 2: the room never locks.
+	 */
+	for (i = 2; i < 10; i++) {
+		ck_assert_int_eq(room_join(&t, id, &d[1], &r2, &m), 0);
+		ck_assert_uint_eq(m, i);
+		ck_assert_int_eq(room_leave(&t, r, m), 0);
+	}
 	ck_assert_uint_eq(r->room_n, 1);
+	room_table_free(&t);
+}
+END_TEST
+
+/*
+ * Full rooms churning for several laps of the id space: every place freed
+ * is taken again, ids stay sorted, distinct and in range, and an id comes
+ * back only after the cursor has gone round every other id.
+ */
+START_TEST(test_room_ids_churn)
+{
+	static uint32_t last[MEMBER_MAX + 1];
+	struct room_table t;
+	struct room *r, *r2;
+	uint8_t id[ROOM_ID_LEN];
+	int d[ROOM_SIZE_MAX];
+	uint16_t m, held[ROOM_SIZE_MAX];
+	uint32_t join = 0, seed = 12345;
+	unsigned int i, k;
+
+	memset(last, 0, sizeof(last));
+	ck_assert_int_eq(room_table_init(&t, ROOM_SIZE_MAX, key), 0);
+	mkid(id, 6);
+	for (i = 0; i < ROOM_SIZE_MAX; i++) {
+		ck_assert_int_eq(room_join(&t, id, &d[i], &r, &held[i]), 0);
+		last[held[i]] = ++join;
+	}
+	for (i = 0; i < 3 * MEMBER_MAX; i++) {
+		/* One member (pseudo-random) leaves, one joins: always admitted. */
+		seed = seed * 1103515245u + 12345u;
+		k = (seed >> 16) % ROOM_SIZE_MAX;
+		ck_assert_int_eq(room_leave(&t, r, held[k]), 0);
+		ck_assert_int_eq(room_join(&t, id, &d[k], &r2, &m), 0);
+		ck_assert_ptr_eq(r2, r);
+		/* Reused only after at least a lap less the ids held meanwhile. */
+		if (last[m] != 0)
+			ck_assert_uint_ge(join + 1 - last[m], MEMBER_MAX - ROOM_SIZE_MAX);
+		last[m] = ++join;
+		held[k] = m;
+		ck_assert_ptr_eq(room_member_data(r, m), &d[k]);
+		ck_assert_int_eq(room_join(&t, id, &d[0], &r2, &m), VEIL_E_LIMIT);
+	}
+	check_members(r);
+	ck_assert_uint_eq(r->room_n, ROOM_SIZE_MAX);
+	room_table_free(&t);
+}
+END_TEST
+
+/* The cursor skips a run of held ids across the wrap. */
+START_TEST(test_room_ids_skip_held)
+{
+	struct room_table t;
+	struct room *r, *r2;
+	uint8_t id[ROOM_ID_LEN];
+	int d[8];
+	uint16_t m;
+
+	ck_assert_int_eq(room_table_init(&t, 8, key), 0);
+	mkid(id, 7);
+	ck_assert_int_eq(room_join(&t, id, &d[0], &r, &m), 0);		/* 1 */
+	ck_assert_int_eq(room_join(&t, id, &d[1], &r2, &m), 0);	/* 2 */
+	ck_assert_int_eq(room_join(&t, id, &d[2], &r2, &m), 0);	/* 3 */
+	/* Move the cursor to just before the end; 0xfffd and 0xfffe get held. */
+	r->room_cursor = MEMBER_MAX - 1;
+	ck_assert_int_eq(room_join(&t, id, &d[3], &r2, &m), 0);
+	ck_assert_uint_eq(m, MEMBER_MAX - 1);
+	ck_assert_int_eq(room_join(&t, id, &d[4], &r2, &m), 0);
+	ck_assert_uint_eq(m, MEMBER_MAX);
+	ck_assert_uint_eq(r->room_cursor, 1);
+	/* 1, 2, 3 held: the next is 4. */
+	ck_assert_int_eq(room_join(&t, id, &d[5], &r2, &m), 0);
+	ck_assert_uint_eq(m, 4);
+	/* Back near the end with 0xfffd, 0xfffe, 1..4 held: 5. */
+	r->room_cursor = MEMBER_MAX - 1;
+	ck_assert_int_eq(room_join(&t, id, &d[6], &r2, &m), 0);
+	ck_assert_uint_eq(m, 5);
+	ck_assert_uint_eq(r->room_members[0].rm_id, 1);
+	ck_assert_uint_eq(r->room_members[r->room_n - 1].rm_id, MEMBER_MAX);
+	check_members(r);
+	ck_assert_ptr_eq(room_member_data(r, MEMBER_MAX), &d[4]);
+	ck_assert_ptr_eq(room_member_data(r, 5), &d[6]);
 	room_table_free(&t);
 }
 END_TEST
@@ -228,7 +333,8 @@ suite_room(void)
 	TCase *tc;
 
 	tc = tcase_create("join_leave");
-	tcase_add_test(tc, test_room_ids_from_one_never_reused);
+	tcase_add_test(tc, test_room_ids_from_one_forward);
+	tcase_add_test(tc, test_room_ids_skip_held);
 	tcase_add_test(tc, test_room_leave_unknown);
 	tcase_add_test(tc, test_room_disappears);
 	tcase_add_test(tc, test_room_many_rooms);
@@ -236,7 +342,8 @@ suite_room(void)
 
 	tc = tcase_create("limits");
 	tcase_add_test(tc, test_room_full);
-	tcase_add_test(tc, test_room_ids_exhausted);
+	tcase_add_test(tc, test_room_ids_wrap);
+	tcase_add_test(tc, test_room_ids_churn);
 	tcase_add_test(tc, test_room_limits);
 	tcase_add_test(tc, test_room_biggest);
 	suite_add_tcase(s, tc);

@@ -140,6 +140,30 @@ class Client:
             raise Closed()
         self.buf += chunk
 
+    def take_ready(self):
+        """Reads whatever the socket holds now, without waiting.
+
+        Returns the number of bytes read (frames then come from recv with
+        timeout 0). Raises Closed if the relay closed the connection.
+        """
+        got = 0
+        # Non-blocking for real: with a timeout set, Python polls first.
+        self.sock.setblocking(False)
+        try:
+            while True:
+                try:
+                    chunk = self.sock.recv(262144)
+                except (BlockingIOError, InterruptedError):
+                    return got
+                except ConnectionResetError:
+                    chunk = b""
+                if not chunk:
+                    raise Closed()
+                self.buf += chunk
+                got += len(chunk)
+        finally:
+            self.sock.settimeout(self.timeout)
+
     def recv(self, timeout=None):
         """Next frame as (type, src, dst, payload); checks the header shape.
 
