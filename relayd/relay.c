@@ -58,6 +58,8 @@ struct relayd {
 	struct conn		*r_dirty;	/* output queued this turn */
 	struct conn		*r_closing;	/* to close at the end of the turn */
 	struct relayd_stats	 r_stats;
+	int64_t			 r_now;		/* this turn's clock, once read */
+	int			 r_now_ok;	/* r_now read in this turn */
 };
 
 static void	relayd_drained(struct relayd *, struct conn *);
@@ -82,6 +84,20 @@ relayd_now(void)
 	/* CLOCK_MONOTONIC through the vDSO cannot fail with a valid pointer. */
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The clock for this turn: read once, at the first need, so a turn costs at
+ * most one clock_gettime however many events it handles.
+ */
+static int64_t
+relayd_clock(struct relayd *r)
+{
+	if (!r->r_now_ok) {
+		r->r_now = relayd_now();
+		r->r_now_ok = 1;
+	}
+	return r->r_now;
 }
 
 /* Doubly linked timeout lists. */
@@ -202,7 +218,7 @@ relayd_join(struct relayd *r, struct conn *c, const struct frame *f)
 	c->conn_join_only = 0;
 	c->conn_room = room;
 	c->conn_member = id;
-	c->conn_seen_ms = relayd_now();
+	c->conn_seen_ms = relayd_clock(r);
 	list_append(&r->r_live, c);
 	r->r_stats.rs_joins++;
 
@@ -278,6 +294,7 @@ relayd_conn_event(struct ev_loop *el, int fd, void *data, int mask)
 {
 	struct relayd *r = ev_user(el);
 	struct conn *c = data;
+	uint64_t frames;
 	ssize_t n;
 	int rc;
 
@@ -303,13 +320,17 @@ relayd_conn_event(struct ev_loop *el, int fd, void *data, int mask)
 		return;
 	}
 	r->r_stats.rs_bytes_in += (uint64_t)n;
-	if (c->conn_state == CONN_JOINED) {
-		/* Any input counts as alive: keep the list in last-heard order. */
-		c->conn_seen_ms = relayd_now();
+	frames = r->r_stats.rs_frames_in;
+	rc = conn_feed(&r->r_pool, c, r->r_rbuf, (size_t)n, relayd_frame, r);
+	if (r->r_stats.rs_frames_in != frames && c->conn_state == CONN_JOINED) {
+		/*
+		 * Only a whole frame is a sign of life, never bytes trickling in
+		 * (PROTOCOL.md 1.4). Keep the list in last-heard order.
+		 */
+		c->conn_seen_ms = relayd_clock(r);
 		list_remove(&r->r_live, c);
 		list_append(&r->r_live, c);
 	}
-	rc = conn_feed(&r->r_pool, c, r->r_rbuf, (size_t)n, relayd_frame, r);
 	if (rc == 0 || c->conn_state == CONN_CLOSING)
 		return;
 	if (rc == VEIL_E_OVERSIZE)
@@ -346,7 +367,7 @@ relayd_adopt(struct relayd *r, int fd)
 	}
 	conn_init(c, fd);
 	c->conn_join_only = 1;
-	c->conn_seen_ms = relayd_now();
+	c->conn_seen_ms = relayd_clock(r);
 	if ((rc = ev_add(r->r_ev, fd, EV_READ, relayd_conn_event, c)) != 0) {
 		free(c);
 		close(fd);
@@ -425,7 +446,7 @@ relayd_signal_event(struct ev_loop *el, int fd, void *data, int mask)
 static void
 relayd_timeouts(struct relayd *r)
 {
-	int64_t now = relayd_now();
+	int64_t now = relayd_clock(r);
 	struct conn *c;
 
 	while ((c = r->r_new.rl_first) != NULL &&
@@ -582,7 +603,7 @@ relayd_reap(struct relayd *r)
 			    ev_set_mask(r->r_ev, c->conn_fd, EV_WRITE) == 0) {
 				r->r_stats.rs_bytes_out += before - conn_queued(c);
 				c->conn_state = CONN_DRAINING;
-				c->conn_seen_ms = relayd_now();
+				c->conn_seen_ms = relayd_clock(r);
 				list_append(&r->r_drain, c);
 				continue;
 			}
@@ -597,6 +618,7 @@ relayd_step(struct relayd *r, int timeout_ms)
 {
 	int rc;
 
+	r->r_now_ok = 0;	/* the wait may have been long */
 	if ((rc = ev_poll(r->r_ev, timeout_ms)) < 0)
 		return rc;
 	relayd_timeouts(r);
@@ -605,6 +627,7 @@ relayd_step(struct relayd *r, int timeout_ms)
 		relayd_reap(r);
 		relayd_flush_dirty(r);
 	} while (r->r_closing != NULL);
+	r->r_now_ok = 0;
 	return 0;
 }
 

@@ -785,6 +785,76 @@ START_TEST(test_relay_timeouts)
 }
 END_TEST
 
+/*
+ * Only whole frames are signs of life: a member trickling bytes that never
+ * make a frame is closed after the keepalive time (600 ms here) from its
+ * last whole frame, while one whose PINGs arrive a byte at a time, each
+ * completed in time, stays.
+ */
+START_TEST(test_relay_trickle)
+{
+	struct relayd_config cfg;
+	struct relayd *r;
+	struct tc *drip, *slowping, *live;
+	uint8_t hdr[FRAME_HDR_LEN] = { PROTO_VERSION, FT_DATA, 0, 0, 0, 3 };
+	uint8_t ping[FRAME_HDR_LEN] = { PROTO_VERSION, FT_PING };
+	uint8_t payload[FRAME_MAX_LIMIT];
+	struct frame f;
+	int64_t t0, took = 0;
+	size_t i = 0, j = 0;
+
+	relayd_config_default(&cfg);
+	cfg.rc_max_frame = MAXF;
+	cfg.rc_keepalive_ms = 600;
+	ck_assert_int_eq(relayd_new(&r, &cfg, 1024), 0);
+	drip = tc_new(r);
+	slowping = tc_new(r);
+	live = tc_new(r);
+	veil_put32(hdr + 6, 100);
+	tc_join(r, drip, room_a, 0);
+	tc_join(r, slowping, room_a, 1);
+	tc_join(r, live, room_a, 2);
+	t0 = now_ms();
+	while (now_ms() - t0 < 2000) {
+		/* drip: a byte of a DATA frame (100-byte payload) per turn. */
+		if (took == 0) {
+			if (i < sizeof(hdr))
+				ck_assert_int_eq(send(drip->fd, hdr + i, 1, MSG_NOSIGNAL), 1);
+			else
+				(void)send(drip->fd, "x", 1, MSG_NOSIGNAL);
+			i++;
+		}
+		/* slowping: two bytes of a PING per turn, a whole PING per 5. */
+		ck_assert_int_eq(send(slowping->fd, ping + j++ % FRAME_HDR_LEN, 1, 0), 1);
+		ck_assert_int_eq(send(slowping->fd, ping + j++ % FRAME_HDR_LEN, 1, 0), 1);
+		tc_send(live, FT_PING, 0, NULL, 0);
+		while (tc_next(r, live, &f, payload, 20) == 1) {
+			if (f.fr_type == FT_PONG)
+				continue;
+			/* Only drip goes. */
+			ck_assert_uint_eq(f.fr_type, FT_LEFT);
+			ck_assert_uint_eq(f.fr_src, 1);
+			ck_assert_int_eq(took, 0);
+			took = now_ms() - t0;
+		}
+	}
+	/* 600 ms after its JOIN, although its bytes came in all the while. */
+	ck_assert_int_ge(took, 580);
+	ck_assert_int_lt(took, 1500);
+	ck_assert_uint_gt(i, 20);
+	tc_expect_error(r, drip, FE_TIMEOUT);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_KEEPALIVE], 1);
+	/* slowping outlived several keepalive periods and gets its PONGs. */
+	while (tc_next(r, slowping, &f, payload, 50) == 1)
+		ck_assert_uint_ne(f.fr_type, FT_ERROR);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_conns, 2);
+	tc_free(drip);
+	tc_free(slowping);
+	tc_free(live);
+	relayd_free(r);
+}
+END_TEST
+
 START_TEST(test_relay_stalled_reader)
 {
 	/* Queue bound: 4 frames of MAXF. */
@@ -1066,6 +1136,7 @@ suite_relay_conn(void)
 	tc = tcase_create("limits");
 	tcase_add_test(tc, test_conn_oversize_before_allocation);
 	tcase_add_test(tc, test_relay_timeouts);
+	tcase_add_test(tc, test_relay_trickle);
 	suite_add_tcase(s, tc);
 	return s;
 }
