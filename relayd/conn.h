@@ -46,15 +46,26 @@ enum conn_state {
 };
 
 struct room;
+struct conn;
+
+/* Links of one of relay.c's lists. */
+struct conn_links {
+	struct conn	*cl_prev;
+	struct conn	*cl_next;
+};
 
 struct conn {
 	int		 conn_fd;
 	uint8_t		 conn_state;	/* enum conn_state */
 	uint8_t		 conn_reason;	/* why it is closing (relay.c's enum) */
 	uint8_t		 conn_hdr_len;	/* bytes of a split header in conn_hdr */
-	uint8_t		 conn_want_out;	/* EV_WRITE registered */
+	uint8_t		 conn_want_out;	/* EV_WRITE registered, on relay.c's wait list */
 	uint8_t		 conn_dirty;	/* on the relay's flush list */
 	uint8_t		 conn_join_only; /* only a JOIN header is accepted (relay.c, pre-JOIN) */
+	uint8_t		 conn_blocking;	/* queue past the soft bound: its room's senders wait */
+	uint8_t		 conn_released;	/* blocked for the whole stall window: not again
+					   until its queue is under the low-water mark */
+	uint8_t		 conn_rd_off;	/* EV_READ removed: held back by a blocking reader */
 	uint8_t		 conn_hdr[FRAME_HDR_LEN];
 	uint16_t	 conn_member;
 	uint32_t	 conn_in_len;	/* bytes of a split frame in conn_in */
@@ -66,11 +77,14 @@ struct conn {
 	uint32_t	 conn_out_cap;
 	uint32_t	 conn_out_mark;	/* a frame boundary (walked up to off lazily) */
 	struct room	*conn_room;
-	struct conn	*conn_prev;	/* relay.c's timeout list */
-	struct conn	*conn_next;
+	struct conn_links conn_time;	/* relay.c's timeout lists (new, live, drain) */
+	struct conn_links conn_wait;	/* relay.c's wait list (output stuck) */
+	struct conn_links conn_block;	/* relay.c's list of blocking readers */
 	struct conn	*conn_link;	/* relay.c's flush list */
 	struct conn	*conn_closelink; /* relay.c's close list */
-	int64_t		 conn_seen_ms;	/* last input (joined) or accept time */
+	int64_t		 conn_seen_ms;	/* last whole frame (joined) or accept time */
+	int64_t		 conn_wait_ms;	/* last write progress while output waits */
+	int64_t		 conn_block_ms;	/* when it started blocking */
 };
 
 /*

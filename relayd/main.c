@@ -31,6 +31,8 @@
 #define RELAYD_CLIENTS_MAX	1000000
 #define RELAYD_IDLE_MAX		86400
 #define RELAYD_FD_SLACK		16	/* listener, epoll, signalfd, spare, stdio */
+#define RELAYD_STALL_MAX	60000
+#define RELAYD_SLOW_MAX		3600
 
 static void
 usage(FILE *f)
@@ -38,6 +40,8 @@ usage(FILE *f)
 	fprintf(f,
 "usage: relayd [--listen ADDR:PORT] [--max-clients N] [--max-frame BYTES]\n"
 "              [--room-size N] [--idle-timeout SEC] [--user NAME] [--chroot DIR]\n"
+"              [--queue-soft BYTES] [--queue-hard BYTES] [--stall-window MS]\n"
+"              [--slow-timeout SEC]\n"
 "       relayd --help | --version\n"
 "\n"
 "Forwards opaque veil frames between the members of a room. Reads only the\n"
@@ -54,6 +58,17 @@ usage(FILE *f)
 "  --idle-timeout SEC   time to send JOIN after connecting (1..%d,\n"
 "                       default 10); members are closed after %d missed\n"
 "                       %d-second keepalives\n"
+"  --queue-soft BYTES   a member with more than this queued for it holds\n"
+"                       back its room: relayd stops reading the others (TCP\n"
+"                       slows whoever floods) until the queue is under a\n"
+"                       quarter of it (at least %d, default %d)\n"
+"  --queue-hard BYTES   a member with more than this queued is dropped with\n"
+"                       ERROR slow (at least --queue-soft + %d, at most\n"
+"                       %d, default %d)\n"
+"  --stall-window MS    how long one member holds back its room at most;\n"
+"                       after that it queues alone (0..%d, default %d)\n"
+"  --slow-timeout SEC   a member that takes not one byte of its queue for SEC\n"
+"                       seconds is dropped with ERROR slow (1..%d, default %d)\n"
 "  --user NAME          when started as root: user to run as (default %s)\n"
 "  --chroot DIR         when started as root: empty directory, owned by root\n"
 "                       and writable by nobody else, to chroot into (default\n"
@@ -70,7 +85,10 @@ usage(FILE *f)
 "  relayd --listen 127.0.0.1:0 --max-clients 200 --room-size 8\n",
 	    RELAYD_LISTEN_DEFAULT, RELAYD_CLIENTS_MAX, FRAME_MIN_LIMIT, FRAME_MAX_LIMIT,
 	    FRAME_MAX_DEFAULT, ROOM_SIZE_MAX, ROOM_SIZE_DEFAULT, RELAYD_IDLE_MAX,
-	    KEEPALIVE_MISSES, KEEPALIVE_SEC, RELAYD_USER_DEFAULT, RELAYD_CHROOT_DEFAULT,
+	    KEEPALIVE_MISSES, KEEPALIVE_SEC, RELAYD_QUEUE_MIN, RELAYD_QUEUE_SOFT,
+	    RELAYD_READ_MAX, RELAYD_QUEUE_LIMIT, RELAYD_QUEUE_HARD, RELAYD_STALL_MAX,
+	    RELAYD_STALL_MS, RELAYD_SLOW_MAX, RELAYD_SLOW_SEC,
+	    RELAYD_USER_DEFAULT, RELAYD_CHROOT_DEFAULT,
 	    RELAYD_CHROOT_FALLBACK);
 }
 
@@ -203,6 +221,10 @@ main(int argc, char **argv)
 		{ "idle-timeout",	required_argument,	NULL, 't' },
 		{ "user",		required_argument,	NULL, 'u' },
 		{ "chroot",		required_argument,	NULL, 'C' },
+		{ "queue-soft",		required_argument,	NULL, 'q' },
+		{ "queue-hard",		required_argument,	NULL, 'Q' },
+		{ "stall-window",	required_argument,	NULL, 'w' },
+		{ "slow-timeout",	required_argument,	NULL, 's' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ "version",		no_argument,		NULL, 'V' },
 		{ NULL,			0,			NULL, 0 },
@@ -214,7 +236,7 @@ main(int argc, char **argv)
 	const char *listen_at = RELAYD_LISTEN_DEFAULT, *user = RELAYD_USER_DEFAULT;
 	const char *jail = NULL;
 	char desc[80];
-	uint32_t idle;
+	uint32_t idle, v;
 	int ch, setsize, rc;
 
 	if (stdfds_open() != 0)
@@ -265,6 +287,26 @@ main(int argc, char **argv)
 				    optarg);
 			jail = optarg;
 			break;
+		case 'q':
+			if (parse_num(optarg, RELAYD_QUEUE_MIN, RELAYD_QUEUE_LIMIT, &v) != 0)
+				return usage_error("bad --queue-soft \"%s\"", optarg);
+			cfg.rc_out_soft = v;
+			break;
+		case 'Q':
+			if (parse_num(optarg, RELAYD_QUEUE_MIN + RELAYD_READ_MAX,
+			    RELAYD_QUEUE_LIMIT, &v) != 0)
+				return usage_error("bad --queue-hard \"%s\"", optarg);
+			cfg.rc_out_max = v;
+			break;
+		case 'w':
+			if (parse_num(optarg, 0, RELAYD_STALL_MAX, &cfg.rc_stall_ms) != 0)
+				return usage_error("bad --stall-window \"%s\"", optarg);
+			break;
+		case 's':
+			if (parse_num(optarg, 1, RELAYD_SLOW_MAX, &v) != 0)
+				return usage_error("bad --slow-timeout \"%s\"", optarg);
+			cfg.rc_slow_ms = v * 1000;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -282,6 +324,10 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	/* A sender's read in progress is queued whole: it must fit above the soft bound. */
+	if (cfg.rc_out_max < cfg.rc_out_soft + RELAYD_READ_MAX)
+		return usage_error("--queue-hard %zu must be at least --queue-soft %zu + %d",
+		    cfg.rc_out_max, cfg.rc_out_soft, RELAYD_READ_MAX);
 	if (relayd_parse_listen(listen_at, &ss, &sslen) != 0)
 		return usage_error("bad --listen \"%s\" (want ADDR:PORT or [ADDR6]:PORT)",
 		    listen_at);

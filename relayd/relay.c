@@ -30,15 +30,22 @@
 #include "relay.h"
 #include "room.h"
 
-#define RELAYD_RBUF_SIZE		(256 * 1024)	/* one read() takes up to this */
-#define RELAYD_OUT_MAX		(256 * 1024)	/* queued bytes per member */
+#define RELAYD_RBUF_SIZE	RELAYD_READ_MAX	/* one read() takes up to this */
 #define RELAYD_ACCEPT_BATCH	64		/* accepts per readiness event */
 #define RELAYD_MAX_LISTEN	4
 #define RELAYD_STOP		VEIL_E_STATE	/* frame handler: stop parsing */
 
+/* Which links of a connection a list uses. */
+enum relayd_links {
+	RELAYD_L_TIME,		/* conn_time */
+	RELAYD_L_WAIT,		/* conn_wait */
+	RELAYD_L_BLOCK,		/* conn_block */
+};
+
 struct relayd_list {
 	struct conn	*rl_first;
 	struct conn	*rl_last;
+	int		 rl_links;	/* enum relayd_links */
 };
 
 struct relayd {
@@ -55,6 +62,9 @@ struct relayd {
 	struct relayd_list	 r_new;		/* not joined, by accept time */
 	struct relayd_list	 r_live;	/* joined, least recently heard first */
 	struct relayd_list	 r_drain;	/* closed, last frames still going out */
+	struct relayd_list	 r_wait;	/* output waiting, least recent progress first */
+	struct relayd_list	 r_block;	/* blocking readers, oldest first */
+	size_t			 r_low;		/* low-water mark: rc_out_soft / 4 */
 	struct conn		*r_dirty;	/* output queued this turn */
 	struct conn		*r_closing;	/* to close at the end of the turn */
 	struct relayd_stats	 r_stats;
@@ -63,6 +73,7 @@ struct relayd {
 };
 
 static void	relayd_drained(struct relayd *, struct conn *);
+static void	relayd_mark(struct relayd *, struct conn *, enum relayd_reason, uint8_t);
 
 void
 relayd_config_default(struct relayd_config *cfg)
@@ -73,7 +84,11 @@ relayd_config_default(struct relayd_config *cfg)
 	cfg->rc_idle_ms = 10 * 1000;
 	cfg->rc_keepalive_ms = KEEPALIVE_MISSES * KEEPALIVE_SEC * 1000;
 	cfg->rc_linger_ms = 5 * 1000;
-	cfg->rc_out_max = RELAYD_OUT_MAX;
+	cfg->rc_stall_ms = RELAYD_STALL_MS;
+	cfg->rc_slow_ms = RELAYD_SLOW_SEC * 1000;
+	cfg->rc_max_per_addr = 0;
+	cfg->rc_out_soft = RELAYD_QUEUE_SOFT;
+	cfg->rc_out_max = RELAYD_QUEUE_HARD;
 }
 
 static int64_t
@@ -100,14 +115,29 @@ relayd_clock(struct relayd *r)
 	return r->r_now;
 }
 
-/* Doubly linked timeout lists. */
+static struct conn_links *
+list_links(const struct relayd_list *l, struct conn *c)
+{
+	switch (l->rl_links) {
+	case RELAYD_L_WAIT:
+		return &c->conn_wait;
+	case RELAYD_L_BLOCK:
+		return &c->conn_block;
+	default:
+		return &c->conn_time;
+	}
+}
+
+/* Doubly linked lists, ordered by a time: new entries go last. */
 static void
 list_append(struct relayd_list *l, struct conn *c)
 {
-	c->conn_next = NULL;
-	c->conn_prev = l->rl_last;
+	struct conn_links *k = list_links(l, c);
+
+	k->cl_next = NULL;
+	k->cl_prev = l->rl_last;
 	if (l->rl_last != NULL)
-		l->rl_last->conn_next = c;
+		list_links(l, l->rl_last)->cl_next = c;
 	else
 		l->rl_first = c;
 	l->rl_last = c;
@@ -116,15 +146,27 @@ list_append(struct relayd_list *l, struct conn *c)
 static void
 list_remove(struct relayd_list *l, struct conn *c)
 {
-	if (c->conn_prev != NULL)
-		c->conn_prev->conn_next = c->conn_next;
+	struct conn_links *k = list_links(l, c);
+
+	if (k->cl_prev != NULL)
+		list_links(l, k->cl_prev)->cl_next = k->cl_next;
 	else
-		l->rl_first = c->conn_next;
-	if (c->conn_next != NULL)
-		c->conn_next->conn_prev = c->conn_prev;
+		l->rl_first = k->cl_next;
+	if (k->cl_next != NULL)
+		list_links(l, k->cl_next)->cl_prev = k->cl_prev;
 	else
-		l->rl_last = c->conn_prev;
-	c->conn_prev = c->conn_next = NULL;
+		l->rl_last = k->cl_prev;
+	k->cl_prev = k->cl_next = NULL;
+}
+
+/* Moves c to the end of l (its time was just renewed). */
+static void
+list_touch(struct relayd_list *l, struct conn *c)
+{
+	if (l->rl_last != c) {
+		list_remove(l, c);
+		list_append(l, c);
+	}
 }
 
 static struct relayd_list *
@@ -137,9 +179,75 @@ relayd_list_of(struct relayd *r, const struct conn *c)
 	return NULL;
 }
 
+/* Sets c's epoll interest from its state: reading unless held back, writing while output waits. */
+static int
+relayd_arm(struct relayd *r, struct conn *c)
+{
+	return ev_set_mask(r->r_ev, c->conn_fd,
+	    (c->conn_rd_off ? 0 : EV_READ) | (c->conn_want_out ? EV_WRITE : 0));
+}
+
+/* Is c held back: is another member of its room blocking? */
+static int
+relayd_held(const struct conn *c)
+{
+	return c->conn_room != NULL && c->conn_room->room_nblock > c->conn_blocking;
+}
+
+/* Reads c again (if nothing holds it back any more). */
+static void
+relayd_resume(struct relayd *r, struct conn *c)
+{
+	if (!c->conn_rd_off || relayd_held(c) || c->conn_state != CONN_JOINED)
+		return;
+	c->conn_rd_off = 0;
+	/* Its silence while we did not read it was ours: the keepalive starts anew. */
+	c->conn_seen_ms = relayd_clock(r);
+	list_touch(&r->r_live, c);
+	if (relayd_arm(r, c) != 0)
+		relayd_mark(r, c, RELAYD_R_IOERR, 0);
+}
+
+/*
+ * c's queue passed the soft bound: its room's other members are no longer
+ * read (each when it next has input; relayd_conn_event), so TCP holds back
+ * whoever floods, until c drains or its stall window ends.
+ */
+static void
+relayd_block(struct relayd *r, struct conn *c)
+{
+	c->conn_blocking = 1;
+	c->conn_block_ms = relayd_clock(r);
+	list_append(&r->r_block, c);
+	c->conn_room->room_nblock++;
+	r->r_stats.rs_blocked++;
+}
+
+/* c no longer holds its room back; released: its stall window ran out. */
+static void
+relayd_unblock(struct relayd *r, struct conn *c, int released)
+{
+	struct room *room = c->conn_room;
+	int i;
+
+	if (released)
+		c->conn_released = 1;
+	if (!c->conn_blocking)
+		return;
+	c->conn_blocking = 0;
+	list_remove(&r->r_block, c);
+	room->room_nblock--;
+	if (room->room_nblock > 1)
+		return;
+	/* The members not held any more read again. */
+	for (i = 0; i < room->room_n; i++)
+		relayd_resume(r, room->room_members[i].rm_data);
+}
+
 /*
  * Marks c for closing at the end of the turn, with ERROR code queued as its
  * last frame (0: none). Its queue is dropped first for a stalled reader.
+ * It holds no one back from now on.
  */
 static void
 relayd_mark(struct relayd *r, struct conn *c, enum relayd_reason why, uint8_t code)
@@ -150,10 +258,18 @@ relayd_mark(struct relayd *r, struct conn *c, enum relayd_reason why, uint8_t co
 		return;
 	if ((l = relayd_list_of(r, c)) != NULL)
 		list_remove(l, c);
+	if (c->conn_want_out) {
+		list_remove(&r->r_wait, c);
+		c->conn_want_out = 0;
+	}
 	c->conn_state = CONN_CLOSING;
 	c->conn_reason = (uint8_t)why;
+	c->conn_released = 0;
+	if (c->conn_blocking)
+		relayd_unblock(r, c, 0);
 	/* Best effort: without memory for it the connection just closes. */
-	if (code != 0 && conn_queue_error(&r->r_pool, c, code, why == RELAYD_R_SLOW) != 0)
+	if (code != 0 && conn_queue_error(&r->r_pool, c, code,
+	    why == RELAYD_R_SLOW || why == RELAYD_R_STALLED) != 0)
 		c->conn_reason = RELAYD_R_NOMEM;
 	c->conn_closelink = r->r_closing;
 	r->r_closing = c;
@@ -169,7 +285,10 @@ relayd_dirty(struct relayd *r, struct conn *c)
 	r->r_dirty = c;
 }
 
-/* Queues a frame for c; a full queue disconnects c, never the sender. */
+/*
+ * Queues a frame for c. Past the soft bound c blocks its room's senders;
+ * past the hard bound c is disconnected, never the sender.
+ */
 static void
 relayd_send(struct relayd *r, struct conn *c, uint8_t type, uint16_t src, uint16_t dst,
     const uint8_t *payload, uint32_t len)
@@ -189,6 +308,10 @@ relayd_send(struct relayd *r, struct conn *c, uint8_t type, uint16_t src, uint16
 	}
 	r->r_stats.rs_frames_out++;
 	relayd_dirty(r, c);
+	/* The only test the common case pays: is the queue past the soft bound? */
+	if (conn_queued(c) > r->r_cfg.rc_out_soft && !c->conn_blocking &&
+	    !c->conn_released && c->conn_room != NULL)
+		relayd_block(r, c);
 }
 
 static int
@@ -309,6 +432,18 @@ relayd_conn_event(struct ev_loop *el, int fd, void *data, int mask)
 		relayd_dirty(r, c);
 	if ((mask & EV_READ) == 0)
 		return;
+	/*
+	 * Held back by a blocking reader: stop reading (TCP then pushes back
+	 * on the sender) until relayd_unblock resumes it. Once EV_READ is off,
+	 * a readable event is a hang-up or an error: read that.
+	 */
+	if (!c->conn_rd_off && relayd_held(c)) {
+		c->conn_rd_off = 1;
+		r->r_stats.rs_paused++;
+		if (relayd_arm(r, c) != 0)
+			relayd_mark(r, c, RELAYD_R_IOERR, 0);
+		return;
+	}
 	n = read(fd, r->r_rbuf, RELAYD_RBUF_SIZE);
 	if (n == 0) {
 		relayd_mark(r, c, RELAYD_R_EOF, 0);
@@ -328,8 +463,7 @@ relayd_conn_event(struct ev_loop *el, int fd, void *data, int mask)
 		 * (PROTOCOL.md 1.4). Keep the list in last-heard order.
 		 */
 		c->conn_seen_ms = relayd_clock(r);
-		list_remove(&r->r_live, c);
-		list_append(&r->r_live, c);
+		list_touch(&r->r_live, c);
 	}
 	if (rc == 0 || c->conn_state == CONN_CLOSING)
 		return;
@@ -449,49 +583,77 @@ relayd_timeouts(struct relayd *r)
 	int64_t now = relayd_clock(r);
 	struct conn *c;
 
+	/* A reader blocking for its whole stall window lets its room go on. */
+	while ((c = r->r_block.rl_first) != NULL &&
+	    now - c->conn_block_ms >= (int64_t)r->r_cfg.rc_stall_ms) {
+		r->r_stats.rs_released++;
+		relayd_unblock(r, c, 1);
+	}
 	while ((c = r->r_new.rl_first) != NULL &&
 	    now - c->conn_seen_ms >= (int64_t)r->r_cfg.rc_idle_ms)
 		relayd_mark(r, c, RELAYD_R_IDLE, FE_TIMEOUT);
 	while ((c = r->r_live.rl_first) != NULL &&
-	    now - c->conn_seen_ms >= (int64_t)r->r_cfg.rc_keepalive_ms)
+	    now - c->conn_seen_ms >= (int64_t)r->r_cfg.rc_keepalive_ms) {
+		if (c->conn_rd_off) {
+			/* Not silent: not read. Held back for a stall window at most. */
+			c->conn_seen_ms = now;
+			list_touch(&r->r_live, c);
+			continue;
+		}
 		relayd_mark(r, c, RELAYD_R_KEEPALIVE, FE_TIMEOUT);
+	}
+	/* Output waiting with not one byte written for --slow-timeout. */
+	while ((c = r->r_wait.rl_first) != NULL &&
+	    now - c->conn_wait_ms >= (int64_t)r->r_cfg.rc_slow_ms)
+		relayd_mark(r, c, RELAYD_R_STALLED, FE_SLOW);
 	while ((c = r->r_drain.rl_first) != NULL &&
 	    now - c->conn_seen_ms >= (int64_t)r->r_cfg.rc_linger_ms)
 		relayd_drained(r, c);
+}
+
+/* Lowers *t to the time left until first's deadline (start + span). */
+static void
+relayd_deadline(const struct conn *first, int64_t start, uint32_t span, int64_t now,
+    int64_t *t)
+{
+	int64_t d;
+
+	if (first == NULL)
+		return;
+	d = start + span - now;
+	if (d < *t)
+		*t = d;
 }
 
 /* Milliseconds until the next timeout, at most a minute. */
 static int
 relayd_next_timeout(struct relayd *r)
 {
-	int64_t now = relayd_now(), t = 60 * 1000, d;
+	int64_t now = relayd_now(), t = 60 * 1000;
+	const struct conn *c;
 
-	if (r->r_new.rl_first != NULL) {
-		d = r->r_new.rl_first->conn_seen_ms + r->r_cfg.rc_idle_ms - now;
-		if (d < t)
-			t = d;
-	}
-	if (r->r_live.rl_first != NULL) {
-		d = r->r_live.rl_first->conn_seen_ms + r->r_cfg.rc_keepalive_ms - now;
-		if (d < t)
-			t = d;
-	}
-	if (r->r_drain.rl_first != NULL) {
-		d = r->r_drain.rl_first->conn_seen_ms + r->r_cfg.rc_linger_ms - now;
-		if (d < t)
-			t = d;
-	}
+	if ((c = r->r_new.rl_first) != NULL)
+		relayd_deadline(c, c->conn_seen_ms, r->r_cfg.rc_idle_ms, now, &t);
+	if ((c = r->r_live.rl_first) != NULL)
+		relayd_deadline(c, c->conn_seen_ms, r->r_cfg.rc_keepalive_ms, now, &t);
+	if ((c = r->r_drain.rl_first) != NULL)
+		relayd_deadline(c, c->conn_seen_ms, r->r_cfg.rc_linger_ms, now, &t);
+	if ((c = r->r_wait.rl_first) != NULL)
+		relayd_deadline(c, c->conn_wait_ms, r->r_cfg.rc_slow_ms, now, &t);
+	if ((c = r->r_block.rl_first) != NULL)
+		relayd_deadline(c, c->conn_block_ms, r->r_cfg.rc_stall_ms, now, &t);
 	return t < 0 ? 0 : (int)t;
 }
 
 static void
 relayd_flush_one(struct relayd *r, struct conn *c)
 {
-	size_t before = conn_queued(c);
+	size_t before = conn_queued(c), wrote;
 	int rc, want;
 
 	rc = conn_flush(&r->r_pool, c);
-	r->r_stats.rs_bytes_out += before - conn_queued(c);
+	wrote = before - conn_queued(c);
+	r->r_stats.rs_bytes_out += wrote;
 	if (c->conn_state == CONN_DRAINING) {
 		if (rc != 1)
 			relayd_drained(r, c);
@@ -503,13 +665,29 @@ relayd_flush_one(struct relayd *r, struct conn *c)
 		relayd_mark(r, c, RELAYD_R_IOERR, 0);
 		return;
 	}
-	want = rc == 1;
-	if (want != c->conn_want_out) {
-		if (ev_set_mask(r->r_ev, c->conn_fd, want ? EV_READ | EV_WRITE : EV_READ) != 0) {
-			relayd_mark(r, c, RELAYD_R_IOERR, 0);
+	/* Under the low-water mark: it holds no one back, and may block again. */
+	if ((c->conn_blocking | c->conn_released) != 0 && conn_queued(c) < r->r_low) {
+		c->conn_released = 0;
+		relayd_unblock(r, c, 0);
+		if (c->conn_state == CONN_CLOSING)	/* its epoll update failed */
 			return;
+	}
+	want = rc == 1;
+	if (want) {
+		/* The wait list is ordered by the last write that moved anything. */
+		if (!c->conn_want_out || wrote > 0) {
+			c->conn_wait_ms = relayd_clock(r);
+			if (c->conn_want_out)
+				list_touch(&r->r_wait, c);
+			else
+				list_append(&r->r_wait, c);
 		}
+	} else if (c->conn_want_out)
+		list_remove(&r->r_wait, c);
+	if (want != c->conn_want_out) {
 		c->conn_want_out = (uint8_t)want;
+		if (relayd_arm(r, c) != 0)
+			relayd_mark(r, c, RELAYD_R_IOERR, 0);
 	}
 }
 
@@ -673,11 +851,16 @@ relayd_new(struct relayd **rp, const struct relayd_config *cfg, int setsize)
 	*rp = NULL;
 	if (cfg->rc_max_frame < FRAME_MIN_LIMIT || cfg->rc_max_frame > FRAME_MAX_LIMIT ||
 	    cfg->rc_room_size < 2 || cfg->rc_room_size > ROOM_SIZE_MAX ||
-	    cfg->rc_max_clients == 0 || setsize <= 0)
+	    cfg->rc_max_clients == 0 || setsize <= 0 || cfg->rc_slow_ms == 0 ||
+	    cfg->rc_out_soft == 0 || cfg->rc_out_soft > cfg->rc_out_max)
 		return VEIL_E_INVALID;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return VEIL_E_ALLOC;
 	r->r_cfg = *cfg;
+	r->r_low = cfg->rc_out_soft / 4;
+	r->r_new.rl_links = r->r_live.rl_links = r->r_drain.rl_links = RELAYD_L_TIME;
+	r->r_wait.rl_links = RELAYD_L_WAIT;
+	r->r_block.rl_links = RELAYD_L_BLOCK;
 	r->r_sigfd = -1;
 	r->r_spare = -1;
 	if ((rc = conn_pool_init(&r->r_pool, cfg->rc_max_frame, cfg->rc_out_max)) != 0) {
@@ -878,17 +1061,22 @@ relayd_print_stats(struct relayd *r, FILE *f)
 	const uint64_t *c = s->rs_closed;
 
 	fprintf(f, "relayd: stats: connections=%" PRIu32 " accepted=%" PRIu64
-	    " refused_full=%" PRIu64 " rooms=%zu joins=%" PRIu64
+	    " refused_full=%" PRIu64 " refused_per_addr=%" PRIu64
+	    " rooms=%zu joins=%" PRIu64
 	    " frames_in=%" PRIu64 " frames_out=%" PRIu64
 	    " bytes_in=%" PRIu64 " bytes_out=%" PRIu64
+	    " flow: blocked=%" PRIu64 " released=%" PRIu64 " paused=%" PRIu64
 	    " closed: eof=%" PRIu64 " io_error=%" PRIu64 " malformed=%" PRIu64
 	    " oversize=%" PRIu64 " room_full=%" PRIu64 " idle_timeout=%" PRIu64
 	    " keepalive=%" PRIu64 " not_joined=%" PRIu64 " rejoin=%" PRIu64
-	    " slow=%" PRIu64 " shutdown=%" PRIu64 " nomem=%" PRIu64 "\n",
-	    s->rs_conns, s->rs_accepted, s->rs_refused, s->rs_rooms, s->rs_joins,
+	    " slow=%" PRIu64 " stalled=%" PRIu64 " shutdown=%" PRIu64
+	    " nomem=%" PRIu64 "\n",
+	    s->rs_conns, s->rs_accepted, s->rs_refused, s->rs_refused_addr,
+	    s->rs_rooms, s->rs_joins,
 	    s->rs_frames_in, s->rs_frames_out, s->rs_bytes_in, s->rs_bytes_out,
+	    s->rs_blocked, s->rs_released, s->rs_paused,
 	    c[RELAYD_R_EOF], c[RELAYD_R_IOERR], c[RELAYD_R_MALFORMED], c[RELAYD_R_OVERSIZE],
 	    c[RELAYD_R_ROOM_FULL], c[RELAYD_R_IDLE], c[RELAYD_R_KEEPALIVE],
 	    c[RELAYD_R_NOT_JOINED], c[RELAYD_R_REJOIN], c[RELAYD_R_SLOW],
-	    c[RELAYD_R_SHUTDOWN], c[RELAYD_R_NOMEM]);
+	    c[RELAYD_R_STALLED], c[RELAYD_R_SHUTDOWN], c[RELAYD_R_NOMEM]);
 }

@@ -16,6 +16,24 @@
  * routing header of each frame, and the room id of a JOIN.
  */
 
+/*
+ * Flow control (PROTOCOL.md 1.4). A reader whose queue passes rc_out_soft
+ * blocks: the other members of its room are read no more (TCP pushes back
+ * on them) until its queue is under a quarter of rc_out_soft, or for at
+ * most rc_stall_ms; then it is released and queues alone. A reader is
+ * dropped (FE_SLOW) only past rc_out_max, or when its output has waited
+ * rc_slow_ms with no byte written. A sender's read in progress is queued
+ * whole, so rc_out_max should leave RELAYD_READ_MAX above rc_out_soft (the
+ * command line insists; relayd_new does not, for the tests).
+ */
+#define RELAYD_READ_MAX		(256 * 1024)	/* one read() from a client, at most */
+#define RELAYD_QUEUE_SOFT	(256 * 1024)	/* --queue-soft default */
+#define RELAYD_QUEUE_HARD	(4 * 1024 * 1024) /* --queue-hard default */
+#define RELAYD_QUEUE_LIMIT	(15 * 1024 * 1024) /* the largest --queue-hard */
+#define RELAYD_QUEUE_MIN	(16 * 1024)	/* the smallest --queue-soft */
+#define RELAYD_STALL_MS		1000		/* --stall-window default */
+#define RELAYD_SLOW_SEC		15		/* --slow-timeout default */
+
 struct relayd_config {
 	uint32_t	rc_max_clients;		/* --max-clients */
 	uint32_t	rc_max_frame;		/* --max-frame */
@@ -23,7 +41,11 @@ struct relayd_config {
 	uint32_t	rc_idle_ms;		/* --idle-timeout: time to JOIN */
 	uint32_t	rc_keepalive_ms;	/* silence that closes a member */
 	uint32_t	rc_linger_ms;		/* time to deliver a last ERROR */
-	size_t		rc_out_max;		/* output queue bound per connection */
+	uint32_t	rc_stall_ms;		/* --stall-window */
+	uint32_t	rc_slow_ms;		/* --slow-timeout */
+	uint32_t	rc_max_per_addr;	/* --max-per-addr, 0: no cap */
+	size_t		rc_out_soft;		/* --queue-soft */
+	size_t		rc_out_max;		/* --queue-hard: output queue bound */
 };
 
 /* Why connections were closed; the SIGUSR1 line counts each. */
@@ -37,7 +59,8 @@ enum relayd_reason {
 	RELAYD_R_KEEPALIVE,	/* FE_TIMEOUT: member silent too long */
 	RELAYD_R_NOT_JOINED,	/* FE_NOT_JOINED */
 	RELAYD_R_REJOIN,		/* FE_REJOIN */
-	RELAYD_R_SLOW,		/* FE_SLOW */
+	RELAYD_R_SLOW,		/* FE_SLOW: queue past --queue-hard */
+	RELAYD_R_STALLED,	/* FE_SLOW: nothing written for --slow-timeout */
 	RELAYD_R_SHUTDOWN,	/* FE_SHUTDOWN */
 	RELAYD_R_NOMEM,		/* allocation failed */
 	RELAYD_R_MAX
@@ -46,6 +69,10 @@ enum relayd_reason {
 struct relayd_stats {
 	uint64_t	rs_accepted;
 	uint64_t	rs_refused;		/* over --max-clients: FE_SERVER_FULL */
+	uint64_t	rs_refused_addr;	/* over --max-per-addr: FE_SERVER_FULL */
+	uint64_t	rs_blocked;		/* readers that passed --queue-soft */
+	uint64_t	rs_released;		/* ... and were still over it after the window */
+	uint64_t	rs_paused;		/* senders whose reading was paused */
 	uint64_t	rs_joins;
 	uint64_t	rs_frames_in;
 	uint64_t	rs_frames_out;

@@ -30,6 +30,7 @@ struct room {
 	uint16_t		 room_cursor;	/* next id to try, 1..MEMBER_MAX */
 	uint16_t		 room_n;	/* members present */
 	uint16_t		 room_cap;	/* --room-size */
+	uint16_t		 room_nblock;	/* the caller's: members holding the room back */
 	struct room_member	 room_members[];	/* room_n of them, ids ascending */
 };
 

@@ -3,7 +3,8 @@
 # relayd's limits: half-open connections timed out (--idle-timeout), the
 # client cap (--max-clients: refused with ERROR, never left in the backlog),
 # a full room (--room-size), and a stalled reader disconnected while its room
-# keeps flowing and the sender never waits.
+# keeps flowing: past --queue-hard (the sender waits one --stall-window at
+# most), or when nothing of its queue has moved for --slow-timeout.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${BIN:?BIN must name the directory holding relayd}"
@@ -98,9 +99,9 @@ stop_relayd
 grep -Eq ' refused_full=3[0-9] ' "$RELAYD_LOG"
 grep -q ' room_full=1 idle_timeout=2 ' "$RELAYD_LOG"
 
-# 2. A stalled reader.
+# 2. A stalled reader, past the hard bound.
 RELAYD_LOG="$TMPDIR/relayd2.log"
-"$BIN/relayd" --listen 127.0.0.1:0 2>"$RELAYD_LOG" &
+"$BIN/relayd" --listen 127.0.0.1:0 --queue-hard 1048576 --stall-window 300 2>"$RELAYD_LOG" &
 pid=$!
 python3 - <<'PY'
 import os, socket, struct, time
@@ -136,8 +137,10 @@ for n in range(N):
 took = time.monotonic() - t0
 assert left_at is not None, "stalled reader never disconnected"
 # Kernel socket buffers (autotuned, a few MB on loopback) come on top of
-# relayd's 256 KiB queue; the point is that it happens, long before the end.
+# relayd's 1 MiB queue; the point is that it happens, long before the end.
 assert left_at < N // 2, left_at
+# The sender waited for the stall window (0.3 s) once, then went on.
+assert took < 10, took
 # a heard LEFT too, and was never slowed down to the stalled reader's pace.
 assert a.expect(relay.LEFT)[0] == 3
 print("stalled reader dropped after %d frames; %d frames in %.2fs" % (left_at, N, took))
@@ -156,4 +159,48 @@ print("stalled reader got %d frames, then FE_SLOW" % n)
 PY
 stop_relayd
 grep -q ' slow=1 ' "$RELAYD_LOG"
+
+# 3. A stalled reader under a hard bound it never reaches: dropped once
+# nothing of its queue has moved for --slow-timeout (1 s).
+RELAYD_LOG="$TMPDIR/relayd3.log"
+"$BIN/relayd" --listen 127.0.0.1:0 --queue-hard 15728640 --slow-timeout 1 2>"$RELAYD_LOG" &
+pid=$!
+python3 - <<'PY'
+import os, socket, struct, time
+import relay
+
+host, port = relay.wait_listening(os.environ["RELAYD_LOG"])
+room = relay.room_id("stall")
+a = relay.Client(host, port)
+b = relay.Client(host, port)
+s = relay.Client(host, port)
+a.join(room); b.join(room); a.expect(relay.JOINED)
+s.join(room)
+a.expect(relay.JOINED); b.expect(relay.JOINED)
+blob = os.urandom(8000)
+# Until s is dropped: however much the kernel holds for it (32 MB at most).
+left_at = None
+for n in range(4000):
+    a.send_data(relay.BCAST, struct.pack(">I", n) + blob)
+    ftype, src, dst, payload = b.recv()
+    if ftype == relay.LEFT:
+        assert src == 3
+        left_at = n
+        break
+    assert ftype == relay.DATA and struct.unpack(">I", payload[:4])[0] == n
+    if n % 100 == 0:
+        s.ping()                # s is alive, it just does not read
+else:
+    raise AssertionError("stalled reader never disconnected")
+print("stalled reader dropped after %d frames" % left_at)
+while True:
+    ftype, src, _, payload = s.recv()
+    if ftype == relay.ERROR:
+        assert payload == bytes([relay.FE_SLOW])
+        break
+    assert ftype in (relay.DATA, relay.PONG), ftype
+s.expect_closed()
+PY
+stop_relayd
+grep -q ' slow=0 stalled=1 ' "$RELAYD_LOG"
 echo PASS

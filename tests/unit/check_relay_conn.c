@@ -399,8 +399,13 @@ mkrelay(uint32_t room_size, uint32_t max_clients, size_t out_max)
 	cfg.rc_idle_ms = 150;
 	cfg.rc_keepalive_ms = 300;
 	cfg.rc_linger_ms = 1000;
-	if (out_max != 0)
+	cfg.rc_stall_ms = 100;
+	cfg.rc_slow_ms = 2000;
+	if (out_max != 0) {
+		/* The hard bound; senders are held back from half of it. */
 		cfg.rc_out_max = out_max;
+		cfg.rc_out_soft = out_max / 2;
+	}
 	ck_assert_int_eq(relayd_new(&r, &cfg, 1024), 0);
 	return r;
 }
@@ -953,6 +958,308 @@ START_TEST(test_relay_stalled_reader_never_reads)
 }
 END_TEST
 
+/* ---- flow control ------------------------------------------------------ */
+
+static struct relayd *
+mkflow(size_t soft, size_t hard, uint32_t stall_ms, uint32_t slow_ms, uint32_t keepalive_ms)
+{
+	struct relayd_config cfg;
+	struct relayd *r;
+
+	relayd_config_default(&cfg);
+	cfg.rc_max_frame = MAXF;
+	cfg.rc_out_soft = soft;
+	cfg.rc_out_max = hard;
+	cfg.rc_stall_ms = stall_ms;
+	cfg.rc_slow_ms = slow_ms;
+	cfg.rc_keepalive_ms = keepalive_ms;
+	cfg.rc_linger_ms = 200;
+	ck_assert_int_eq(relayd_new(&r, &cfg, 1024), 0);
+	return r;
+}
+
+/* A socketpair whose relay side has a small send buffer: the relay's queue, not the kernel's, fills. */
+static struct tc *
+tc_new_small(struct relayd *r)
+{
+	struct tc *t = calloc(1, sizeof(*t));
+	int sv[2], small = 4096;
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	t->fd = sv[1];
+	ck_assert_int_eq(relayd_add_conn(r, sv[0]), 0);
+	return t;
+}
+
+/* A sender with a backlog of DATA frames to dst, numbered from 0 in their first 4 bytes. */
+struct pump {
+	uint8_t		*p_buf;
+	size_t		 p_len;
+	size_t		 p_off;
+};
+
+static void
+pump_init(struct pump *p, int nframes, uint32_t size, uint16_t dst)
+{
+	uint8_t *w;
+	int i;
+
+	p->p_len = (size_t)nframes * (FRAME_HDR_LEN + size);
+	ck_assert_ptr_nonnull(p->p_buf = malloc(p->p_len));
+	p->p_off = 0;
+	for (i = 0, w = p->p_buf; i < nframes; i++, w += FRAME_HDR_LEN + size) {
+		put_frame(w, FT_DATA, dst, size, (uint8_t)i);
+		veil_put32(w + FRAME_HDR_LEN, (uint32_t)i);
+	}
+}
+
+/* Writes what the socket takes now; 1 when all is sent. */
+static int
+pump_run(struct pump *p, struct tc *t)
+{
+	ssize_t w;
+
+	while (p->p_off < p->p_len) {
+		w = send(t->fd, p->p_buf + p->p_off, p->p_len - p->p_off,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w <= 0)
+			break;
+		p->p_off += (size_t)w;
+	}
+	return p->p_off == p->p_len;
+}
+
+/*
+ * Reads at most max bytes for t (no relay turn) and counts the DATA frames
+ * in it, which must be numbered *next, *next + 1, ... Returns 0, or -1 once
+ * the relay closed t.
+ */
+static int
+take_data(struct tc *t, size_t max, uint32_t *next, int *errcode)
+{
+	struct frame f;
+	size_t total;
+	ssize_t got;
+
+	if (max > sizeof(t->buf) - t->n)
+		max = sizeof(t->buf) - t->n;
+	got = recv(t->fd, t->buf + t->n, max, MSG_DONTWAIT);
+	if (got == 0 || (got < 0 && errno != EAGAIN))
+		return -1;
+	if (got > 0)
+		t->n += (size_t)got;
+	while (t->n >= FRAME_HDR_LEN) {
+		ck_assert_int_eq(proto_frame_header(t->buf, t->n, FRAME_TO_CLIENT,
+		    FRAME_MAX_LIMIT, &f), 0);
+		total = FRAME_HDR_LEN + f.fr_len;
+		if (t->n < total)
+			break;
+		ck_assert_int_eq(proto_frame_decode(t->buf, total, FRAME_TO_CLIENT,
+		    FRAME_MAX_LIMIT, &f), 0);
+		if (f.fr_type == FT_DATA) {
+			ck_assert_uint_eq(veil_get32(f.fr_payload), *next);
+			(*next)++;
+		} else if (f.fr_type == FT_ERROR && errcode != NULL)
+			*errcode = f.fr_payload[0];
+		memmove(t->buf, t->buf + total, t->n - total);
+		t->n -= total;
+	}
+	return 0;
+}
+
+/*
+ * A sender far faster than its reader: the reader's queue passes the soft
+ * bound, the sender is not read until it drains, and every frame arrives,
+ * in order, without the reader ever being dropped.
+ */
+START_TEST(test_relay_backpressure)
+{
+	/* The hard bound leaves room for one read of the sender (256 KiB). */
+	struct relayd *r = mkflow(16384, 512 * 1024, 5000, 5000, 5000);
+	struct tc *a = tc_new(r), *b = tc_new_small(r);
+	struct pump p;
+	uint32_t next = 0;
+	int64_t t0 = now_ms();
+	const int n = 4000;	/* 4 MB: 8 times the hard bound */
+
+	tc_join(r, a, room_a, 0);
+	tc_join(r, b, room_a, 1);
+	tc_expect(r, a, FT_JOINED, 2, 0);
+	pump_init(&p, n, 1000, 2);
+	while (next < (uint32_t)n && now_ms() - t0 < 5000) {
+		(void)pump_run(&p, a);
+		ck_assert_int_eq(relayd_step(r, 1), 0);
+		/* b reads slowly: 8 KB a turn. */
+		ck_assert_int_eq(take_data(b, 8192, &next, NULL), 0);
+	}
+	ck_assert_uint_eq(next, n);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_SLOW], 0);
+	ck_assert_uint_ge(relayd_get_stats(r)->rs_blocked, 1);
+	ck_assert_uint_ge(relayd_get_stats(r)->rs_paused, 1);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_released, 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_conns, 2);
+	free(p.p_buf);
+	tc_free(a);
+	tc_free(b);
+	relayd_free(r);
+}
+END_TEST
+
+/*
+ * A reader that never reads holds its room back for the stall window only
+ * (200 ms): then the sender is read again, the others get everything, and
+ * the stalled one is dropped (FE_SLOW) when its queue passes the hard bound.
+ */
+START_TEST(test_relay_stall_window)
+{
+	struct relayd *r = mkflow(16384, 512 * 1024, 200, 5000, 5000);
+	struct tc *a = tc_new(r), *b = tc_new(r), *s = tc_new_tcp(r);
+	struct pump p;
+	uint32_t next = 0, was = 0, snext = 0;
+	int64_t t0 = now_ms(), last = 0, gap = 0, now;
+	int code = 0;
+	const int n = 2000;	/* 2 MB */
+
+	tc_join(r, a, room_a, 0);
+	tc_join(r, b, room_a, 1);
+	tc_join(r, s, room_a, 2);
+	tc_expect(r, a, FT_JOINED, 2, 0);
+	tc_expect(r, a, FT_JOINED, 3, 0);
+	tc_expect(r, b, FT_JOINED, 3, 0);
+	pump_init(&p, n, 1000, MEMBER_BCAST);
+	last = now_ms();
+	while (next < (uint32_t)n && now_ms() - t0 < 4000) {
+		(void)pump_run(&p, a);
+		ck_assert_int_eq(relayd_step(r, 1), 0);
+		ck_assert_int_eq(take_data(b, sizeof(b->buf), &next, NULL), 0);
+		now = now_ms();
+		if (next != was) {
+			if (now - last > gap)
+				gap = now - last;
+			last = now;
+			was = next;
+		}
+	}
+	ck_assert_uint_eq(next, n);
+	/* b waited for the stall window once, not more. */
+	ck_assert_int_ge(gap, 150);
+	ck_assert_int_lt(gap, 1000);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_released, 1);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_SLOW], 1);
+	/* s, reading at last, gets whole frames in order, then FE_SLOW. */
+	while (take_data(s, sizeof(s->buf), &snext, &code) == 0 && now_ms() - t0 < 6000)
+		ck_assert_int_eq(relayd_step(r, 1), 0);
+	ck_assert_int_eq(code, FE_SLOW);
+	ck_assert_uint_gt(snext, 0);
+	ck_assert_uint_lt(snext, n);
+	free(p.p_buf);
+	tc_free(a);
+	tc_free(b);
+	tc_free(s);
+	relayd_free(r);
+}
+END_TEST
+
+/*
+ * Under the hard bound, a reader whose output does not move for
+ * --slow-timeout (500 ms here) is dropped (FE_SLOW, counted as stalled);
+ * one that reads a little now and then is not.
+ */
+START_TEST(test_relay_no_progress)
+{
+	struct relayd *r = mkflow(16384, 8 << 20, 50, 500, 5000);
+	struct tc *a = tc_new(r), *s = tc_new_tcp(r), *dawdle = tc_new_small(r);
+	struct pump p;
+	uint32_t dnext = 0;
+	int64_t t0, gone = 0;
+	uint8_t payload[FRAME_MAX_LIMIT];
+	struct frame f;
+	int rc;
+
+	tc_join(r, a, room_a, 0);
+	tc_join(r, s, room_a, 1);
+	tc_join(r, dawdle, room_a, 2);
+	tc_expect(r, a, FT_JOINED, 2, 0);
+	tc_expect(r, a, FT_JOINED, 3, 0);
+	pump_init(&p, 300, 1000, MEMBER_BCAST);
+	t0 = now_ms();
+	while (!pump_run(&p, a) && now_ms() - t0 < 2000) {
+		ck_assert_int_eq(relayd_step(r, 1), 0);
+		(void)take_data(dawdle, 4096, &dnext, NULL);
+	}
+	ck_assert_int_eq(pump_run(&p, a), 1);
+	t0 = now_ms();
+	while (now_ms() - t0 < 1500) {
+		ck_assert_int_eq(relayd_step(r, 20), 0);
+		/* dawdle takes 2 KB every 20 ms: slow, but moving. */
+		ck_assert_int_eq(take_data(dawdle, 2048, &dnext, NULL), 0);
+		tc_send(a, FT_PING, 0, NULL, 0);
+		while ((rc = tc_next(r, a, &f, payload, 0)) == 1)
+			if (f.fr_type == FT_LEFT) {
+				ck_assert_uint_eq(f.fr_src, 2);
+				gone = now_ms() - t0;
+			}
+	}
+	ck_assert_int_ge(gone, 400);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_STALLED], 1);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_SLOW], 0);
+	/* a and dawdle are still there (s's last ERROR has lingered out). */
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_conns, 2);
+	ck_assert_uint_gt(dnext, 0);
+	free(p.p_buf);
+	tc_free(a);
+	tc_free(s);
+	tc_free(dawdle);
+	relayd_free(r);
+}
+END_TEST
+
+/*
+ * A sender held back by a blocking reader is not silent: it is not read.
+ * Held for longer than the keepalive (stall window 800 ms, keepalive
+ * 300 ms), it is not closed for it.
+ */
+START_TEST(test_relay_held_keepalive)
+{
+	struct relayd *r = mkflow(16384, 1 << 20, 800, 5000, 300);
+	struct tc *a = tc_new(r), *s = tc_new_tcp(r);
+	struct pump p;
+	int64_t t0;
+
+	tc_join(r, a, room_a, 0);
+	tc_join(r, s, room_a, 1);
+	tc_expect(r, a, FT_JOINED, 2, 0);
+	pump_init(&p, 600, 1000, 2);
+	t0 = now_ms();
+	while (relayd_get_stats(r)->rs_paused == 0 && now_ms() - t0 < 2000) {
+		(void)pump_run(&p, a);
+		ck_assert_int_eq(relayd_step(r, 1), 0);
+	}
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_paused, 1);
+	/* a is not read meanwhile; s PINGs (but never reads). */
+	t0 = now_ms();
+	while (now_ms() - t0 < 700) {
+		tc_send(s, FT_PING, 0, NULL, 0);
+		ck_assert_int_eq(relayd_step(r, 50), 0);
+	}
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_KEEPALIVE], 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_released, 0);
+	/* Released, a is read again, its keepalive starting anew. */
+	while (relayd_get_stats(r)->rs_released == 0 && now_ms() - t0 < 2000) {
+		tc_send(s, FT_PING, 0, NULL, 0);
+		ck_assert_int_eq(relayd_step(r, 50), 0);
+	}
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_released, 1);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_closed[RELAYD_R_KEEPALIVE], 0);
+	free(p.p_buf);
+	tc_free(a);
+	tc_free(s);
+	relayd_free(r);
+}
+END_TEST
+
 START_TEST(test_relay_server_full)
 {
 	struct relayd *r = mkrelay(16, 2, 0);
@@ -1127,6 +1434,14 @@ suite_relay_conn(void)
 	tcase_add_test(tc, test_relay_server_full);
 	tcase_add_test(tc, test_relay_parse_listen);
 	tcase_add_test(tc, test_relay_stats_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("flow");
+	tcase_add_test(tc, test_relay_backpressure);
+	tcase_add_test(tc, test_relay_stall_window);
+	tcase_add_test(tc, test_relay_no_progress);
+	tcase_add_test(tc, test_relay_held_keepalive);
+	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ev");

@@ -239,6 +239,43 @@ class Client:
         return dst, list(struct.unpack_from(">%dH" % n, payload, 2))
 
 
+class Sequence:
+    """Checks a stream of numbered DATA frames (u32 number first in the payload).
+
+    feed(bytes) parses whole frames out of what a reader got and returns
+    their number; non-DATA frames are kept in `others` as (type, src,
+    payload). Raises ProtocolError on a frame out of sequence.
+    """
+
+    def __init__(self, src=None):
+        self.buf = bytearray()
+        self.next = 0
+        self.src = src
+        self.others = []
+
+    def feed(self, data):
+        self.buf += data
+        buf, off, n, got = self.buf, 0, len(self.buf), 0
+        unpack = HDR.unpack_from
+        while n - off >= HDR_LEN:
+            ver, ftype, src, _, ln = unpack(buf, off)
+            if ver != VERSION or ln > 65536:
+                raise ProtocolError("bad header at %d" % off)
+            if n - off < HDR_LEN + ln:
+                break
+            if ftype == DATA and (self.src is None or src == self.src):
+                (k,) = struct.unpack_from(">I", buf, off + HDR_LEN)
+                if k != self.next:
+                    raise ProtocolError("frame %d where %d was due" % (k, self.next))
+                self.next += 1
+                got += 1
+            else:
+                self.others.append((ftype, src, bytes(buf[off + HDR_LEN:off + HDR_LEN + ln])))
+            off += HDR_LEN + ln
+        del buf[:off]
+        return got
+
+
 def stream(host, port, room, count, size, dst=BCAST):
     """Convenience for benchmarks: one member sending `count` DATA frames."""
     with Client(host, port) as c:
