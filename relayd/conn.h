@@ -45,6 +45,7 @@ enum conn_state {
 	CONN_DRAINING,		/* out of its room, writing its last frames, then closed */
 };
 
+struct addr_entry;
 struct room;
 struct conn;
 
@@ -77,6 +78,7 @@ struct conn {
 	uint32_t	 conn_out_cap;
 	uint32_t	 conn_out_mark;	/* a frame boundary (walked up to off lazily) */
 	struct room	*conn_room;
+	struct addr_entry *conn_addr;	/* relay.c's count of its source address, or NULL */
 	struct conn_links conn_time;	/* relay.c's timeout lists (new, live, drain) */
 	struct conn_links conn_wait;	/* relay.c's wait list (output stuck) */
 	struct conn_links conn_block;	/* relay.c's list of blocking readers */

@@ -38,8 +38,9 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: relayd [--listen ADDR:PORT] [--max-clients N] [--max-frame BYTES]\n"
-"              [--room-size N] [--idle-timeout SEC] [--user NAME] [--chroot DIR]\n"
+"usage: relayd [--listen ADDR:PORT] [--max-clients N] [--max-per-addr N]\n"
+"              [--max-frame BYTES] [--room-size N] [--idle-timeout SEC]\n"
+"              [--user NAME] [--chroot DIR]\n"
 "              [--queue-soft BYTES] [--queue-hard BYTES] [--stall-window MS]\n"
 "              [--slow-timeout SEC]\n"
 "       relayd --help | --version\n"
@@ -52,6 +53,9 @@ usage(FILE *f)
 "                       \"listening on\" line (default %s)\n"
 "  --max-clients N      connections at once; one more gets ERROR server-full\n"
 "                       and is closed (1..%d, default 1024)\n"
+"  --max-per-addr N     connections from one source address (an IPv6 address\n"
+"                       counts by its /64); one more gets ERROR server-full\n"
+"                       and is closed (0..%d, default 0: no cap)\n"
 "  --max-frame BYTES    largest frame payload; larger closes the connection\n"
 "                       (%d..%d, default %d)\n"
 "  --room-size N        members per room (2..%d, default %d)\n"
@@ -83,7 +87,8 @@ usage(FILE *f)
 "\n"
 "example:\n"
 "  relayd --listen 127.0.0.1:0 --max-clients 200 --room-size 8\n",
-	    RELAYD_LISTEN_DEFAULT, RELAYD_CLIENTS_MAX, FRAME_MIN_LIMIT, FRAME_MAX_LIMIT,
+	    RELAYD_LISTEN_DEFAULT, RELAYD_CLIENTS_MAX, RELAYD_CLIENTS_MAX,
+	    FRAME_MIN_LIMIT, FRAME_MAX_LIMIT,
 	    FRAME_MAX_DEFAULT, ROOM_SIZE_MAX, ROOM_SIZE_DEFAULT, RELAYD_IDLE_MAX,
 	    KEEPALIVE_MISSES, KEEPALIVE_SEC, RELAYD_QUEUE_MIN, RELAYD_QUEUE_SOFT,
 	    RELAYD_READ_MAX, RELAYD_QUEUE_LIMIT, RELAYD_QUEUE_HARD, RELAYD_STALL_MAX,
@@ -216,6 +221,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "listen",		required_argument,	NULL, 'l' },
 		{ "max-clients",	required_argument,	NULL, 'c' },
+		{ "max-per-addr",	required_argument,	NULL, 'a' },
 		{ "max-frame",		required_argument,	NULL, 'f' },
 		{ "room-size",		required_argument,	NULL, 'r' },
 		{ "idle-timeout",	required_argument,	NULL, 't' },
@@ -261,6 +267,10 @@ main(int argc, char **argv)
 		case 'c':
 			if (parse_num(optarg, 1, RELAYD_CLIENTS_MAX, &cfg.rc_max_clients) != 0)
 				return usage_error("bad --max-clients \"%s\"", optarg);
+			break;
+		case 'a':
+			if (parse_num(optarg, 0, RELAYD_CLIENTS_MAX, &cfg.rc_max_per_addr) != 0)
+				return usage_error("bad --max-per-addr \"%s\"", optarg);
 			break;
 		case 'f':
 			if (parse_num(optarg, FRAME_MIN_LIMIT, FRAME_MAX_LIMIT,

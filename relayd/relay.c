@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conn.h"
 #include "err.h"
 #include "ev.h"
@@ -53,6 +54,7 @@ struct relayd {
 	struct ev_loop		*r_ev;
 	struct conn_pool	 r_pool;
 	struct room_table	 r_rooms;
+	struct addr_table	 r_addrs;	/* --max-per-addr (empty without it) */
 	uint8_t			*r_rbuf;
 	int			 r_lfd[RELAYD_MAX_LISTEN];
 	int			 r_nlisten;
@@ -477,32 +479,38 @@ relayd_conn_event(struct ev_loop *el, int fd, void *data, int mask)
 		relayd_mark(r, c, RELAYD_R_MALFORMED, FE_MALFORMED);
 }
 
-/* Tells a connection over the cap why, and closes it: none waits in the backlog. */
+/*
+ * Tells a connection over a cap why, and closes it: none waits in the
+ * backlog. Both caps answer SERVER_FULL (PROTOCOL.md 1.4); counted apart.
+ */
 static void
-relayd_refuse(struct relayd *r, int fd)
+relayd_refuse(int fd, uint64_t *counter)
 {
 	uint8_t f[FRAME_HDR_LEN + 1] = { PROTO_VERSION, FT_ERROR, 0, 0, 0, 0, 0, 0, 0, 1,
 	    FE_SERVER_FULL };
 
 	(void)!send(fd, f, sizeof(f), MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
-	r->r_stats.rs_refused++;
+	(*counter)++;
 }
 
 static int
-relayd_adopt(struct relayd *r, int fd)
+relayd_adopt(struct relayd *r, int fd, struct addr_entry *from)
 {
 	struct conn *c;
 	int rc;
 
 	if ((c = malloc(sizeof(*c))) == NULL) {
+		addr_release(&r->r_addrs, from);
 		close(fd);
 		return VEIL_E_ALLOC;
 	}
 	conn_init(c, fd);
 	c->conn_join_only = 1;
+	c->conn_addr = from;
 	c->conn_seen_ms = relayd_clock(r);
 	if ((rc = ev_add(r->r_ev, fd, EV_READ, relayd_conn_event, c)) != 0) {
+		addr_release(&r->r_addrs, from);
 		free(c);
 		close(fd);
 		return rc;
@@ -513,31 +521,62 @@ relayd_adopt(struct relayd *r, int fd)
 	return 0;
 }
 
+/*
+ * Takes fd (peer address sa, or NULL) as a client within the caps, or
+ * refuses it. Returns 0, VEIL_E_LIMIT (refused), VEIL_E_ALLOC or
+ * VEIL_E_SYSTEM; fd is the relay's in every case.
+ */
+static int
+relayd_admit(struct relayd *r, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	uint8_t key[ADDR_KEY_LEN];
+	struct addr_entry *from = NULL;
+	int rc;
+
+	if (r->r_stats.rs_conns >= r->r_cfg.rc_max_clients) {
+		relayd_refuse(fd, &r->r_stats.rs_refused);
+		return VEIL_E_LIMIT;
+	}
+	/* Without a cap no address is even looked at. */
+	if (r->r_cfg.rc_max_per_addr != 0 && addr_key(sa, salen, key) == 0) {
+		rc = addr_take(&r->r_addrs, key, r->r_cfg.rc_max_per_addr, &from);
+		memset(key, 0, sizeof(key));
+		if (rc == VEIL_E_LIMIT) {
+			relayd_refuse(fd, &r->r_stats.rs_refused_addr);
+			return rc;
+		}
+		if (rc != 0) {
+			close(fd);
+			return rc;
+		}
+	}
+	return relayd_adopt(r, fd, from);
+}
+
 int
-relayd_add_conn(struct relayd *r, int fd)
+relayd_add_conn(struct relayd *r, int fd, const struct sockaddr *sa, socklen_t salen)
 {
 	if (fd < 0 || fd >= ev_setsize(r->r_ev)) {
 		if (fd >= 0)
 			close(fd);
 		return VEIL_E_INVALID;
 	}
-	if (r->r_stats.rs_conns >= r->r_cfg.rc_max_clients) {
-		relayd_refuse(r, fd);
-		return VEIL_E_LIMIT;
-	}
-	return relayd_adopt(r, fd);
+	return relayd_admit(r, fd, sa, salen);
 }
 
 static void
 relayd_accept_event(struct ev_loop *el, int lfd, void *data, int mask)
 {
 	struct relayd *r = ev_user(el);
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 	int fd, i, one = 1;
 
 	(void)data;
 	(void)mask;
 	for (i = 0; i < RELAYD_ACCEPT_BATCH; i++) {
-		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		sslen = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -545,20 +584,20 @@ relayd_accept_event(struct ev_loop *el, int lfd, void *data, int mask)
 				/* Out of descriptors: use the spare to refuse one, re-arm it. */
 				close(r->r_spare);
 				if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1)
-					relayd_refuse(r, fd);
+					relayd_refuse(fd, &r->r_stats.rs_refused);
 				r->r_spare = dup(lfd);
 			}
 			return;
 		}
-		if (fd >= ev_setsize(r->r_ev) ||
-		    r->r_stats.rs_conns >= r->r_cfg.rc_max_clients) {
-			relayd_refuse(r, fd);
+		if (fd >= ev_setsize(r->r_ev)) {
+			relayd_refuse(fd, &r->r_stats.rs_refused);
 			continue;
 		}
 		/* Chat frames are small and interactive: no Nagle delay. */
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		(void)relayd_adopt(r, fd);
+		(void)relayd_admit(r, fd, (struct sockaddr *)&ss, sslen);
 	}
+	memset(&ss, 0, sizeof(ss));
 }
 
 static void
@@ -733,6 +772,7 @@ relayd_close_fd(struct relayd *r, struct conn *c)
 		(void)!recv(c->conn_fd, r->r_rbuf, RELAYD_RBUF_SIZE, MSG_DONTWAIT);
 	ev_del(r->r_ev, c->conn_fd);
 	close(c->conn_fd);
+	addr_release(&r->r_addrs, c->conn_addr);
 	conn_release(&r->r_pool, c);
 	r->r_stats.rs_conns--;
 	free(c);
@@ -873,6 +913,10 @@ relayd_new(struct relayd **rp, const struct relayd_config *cfg, int setsize)
 		return VEIL_E_SYSTEM;
 	}
 	rc = room_table_init(&r->r_rooms, cfg->rc_room_size, key);
+	if (rc == 0 && getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
+		rc = VEIL_E_SYSTEM;
+	if (rc == 0 && (rc = addr_table_init(&r->r_addrs, key)) != 0)
+		room_table_free(&r->r_rooms);
 	memset(key, 0, sizeof(key));
 	if (rc != 0) {
 		free(r);
@@ -905,6 +949,7 @@ relayd_free(struct relayd *r)
 	ev_free(r->r_ev);
 	conn_pool_free(&r->r_pool);
 	room_table_free(&r->r_rooms);
+	addr_table_free(&r->r_addrs);
 	free(r->r_rbuf);
 	free(r);
 }

@@ -121,12 +121,15 @@ int	relayd_listen(struct relayd *r, const struct sockaddr_storage *ss, socklen_t
 int	relayd_watch_signals(struct relayd *r) VEIL_WUR;
 
 /*
- * Adopts an already connected stream socket as a client connection (as if
- * accepted; used by the tests with socketpairs). The relay owns fd from now,
- * also on failure. Returns 0, VEIL_E_LIMIT when full, VEIL_E_INVALID,
- * VEIL_E_ALLOC.
+ * Adopts an already connected stream socket as a client connection, as if
+ * accepted from the peer address sa (salen bytes; NULL: unknown, never
+ * counted for --max-per-addr). Used by the tests with socketpairs. The
+ * relay owns fd from now, also on failure. Returns 0, VEIL_E_LIMIT when
+ * refused over a cap (ERROR SERVER_FULL sent), VEIL_E_INVALID,
+ * VEIL_E_ALLOC, VEIL_E_SYSTEM.
  */
-int	relayd_add_conn(struct relayd *r, int fd) VEIL_WUR;
+int	relayd_add_conn(struct relayd *r, int fd, const struct sockaddr *sa,
+	    socklen_t salen) VEIL_WUR;
 
 /*
  * One turn of the loop: waits up to timeout_ms for events, handles them,

@@ -4,58 +4,10 @@
 #include <string.h>
 
 #include "err.h"
+#include "hash.h"
 #include "room.h"
 
 #define ROOM_BUCKETS_MIN	64
-
-/* SipHash-2-4 (Aumasson, Bernstein), over exactly ROOM_ID_LEN bytes. */
-#define ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND do {						\
-	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
-	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;				\
-	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;				\
-	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
-} while (0)
-
-static uint64_t
-room_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t
-room_hash(const uint64_t key[2], const uint8_t id[ROOM_ID_LEN])
-{
-	uint64_t v0 = 0x736f6d6570736575ULL ^ key[0];
-	uint64_t v1 = 0x646f72616e646f6dULL ^ key[1];
-	uint64_t v2 = 0x6c7967656e657261ULL ^ key[0];
-	uint64_t v3 = 0x7465646279746573ULL ^ key[1];
-	uint64_t m, b = (uint64_t)ROOM_ID_LEN << 56;
-	size_t i;
-
-	for (i = 0; i < ROOM_ID_LEN; i += 8) {
-		m = room_le64(id + i);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
 
 int
 room_table_init(struct room_table *t, unsigned int room_size, const uint8_t key[static 16])
@@ -68,8 +20,7 @@ room_table_init(struct room_table *t, unsigned int room_size, const uint8_t key[
 		return VEIL_E_ALLOC;
 	t->rt_nbuckets = ROOM_BUCKETS_MIN;
 	t->rt_room_size = (uint16_t)room_size;
-	t->rt_key[0] = room_le64(key);
-	t->rt_key[1] = room_le64(key + 8);
+	relay_hash_key(t->rt_key, key);
 	return 0;
 }
 
@@ -94,7 +45,7 @@ room_table_free(struct room_table *t)
 static struct room **
 room_slot(const struct room_table *t, const uint8_t id[ROOM_ID_LEN])
 {
-	return &t->rt_buckets[room_hash(t->rt_key, id) & (t->rt_nbuckets - 1)];
+	return &t->rt_buckets[relay_siphash(t->rt_key, id, ROOM_ID_LEN) & (t->rt_nbuckets - 1)];
 }
 
 struct room *
@@ -124,7 +75,7 @@ room_grow(struct room_table *t)
 	for (i = 0; i < t->rt_nbuckets; i++) {
 		for (r = t->rt_buckets[i]; r != NULL; r = next) {
 			next = r->room_next;
-			h = room_hash(t->rt_key, r->room_id) & (n - 1);
+			h = relay_siphash(t->rt_key, r->room_id, ROOM_ID_LEN) & (n - 1);
 			r->room_next = nb[h];
 			nb[h] = r;
 		}

@@ -20,7 +20,7 @@ trap 'exit 1' INT TERM
 # Command line.
 "$BIN/relayd" --version | grep -qx 'relayd (veil) [0-9.]*'
 "$BIN/relayd" --help >"$TMPDIR/help"
-for opt in --listen --max-clients --max-frame --room-size --idle-timeout --user --chroot \
+for opt in --listen --max-clients --max-per-addr --max-frame --room-size --idle-timeout --user --chroot \
     --queue-soft --queue-hard --stall-window --slow-timeout --help --version example; do
 	grep -q -- "$opt" "$TMPDIR/help" || { echo "--help does not mention $opt"; exit 1; }
 done
@@ -28,7 +28,8 @@ for bad in "--room-size 1" "--room-size 65" "--max-frame 4607" "--max-frame 6553
     "--max-clients 0" "--idle-timeout x" "--listen localhost:1" "--listen 1.2.3.4" \
     "--bogus" "extra" "--chroot relative" "--queue-soft 16383" "--queue-hard 1048576000" \
     "--queue-soft 4000000" "--queue-soft 300000 --queue-hard 500000" "--stall-window 60001" \
-    "--stall-window -1" "--slow-timeout 0" "--slow-timeout 3601"; do
+    "--stall-window -1" "--slow-timeout 0" "--slow-timeout 3601" "--max-per-addr -1" \
+    "--max-per-addr 1000001" "--max-per-addr x"; do
 	rc=0
 	# shellcheck disable=SC2086
 	"$BIN/relayd" $bad 2>/dev/null || rc=$?

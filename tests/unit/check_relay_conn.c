@@ -18,6 +18,7 @@
 
 #include <check.h>
 
+#include "addr.h"
 #include "conn.h"
 #include "err.h"
 #include "ev.h"
@@ -419,7 +420,7 @@ tc_new(struct relayd *r)
 	ck_assert_ptr_nonnull(t);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	t->fd = sv[1];
-	ck_assert_int_eq(relayd_add_conn(r, sv[0]), 0);
+	ck_assert_int_eq(relayd_add_conn(r, sv[0], NULL, 0), 0);
 	return t;
 }
 
@@ -451,7 +452,7 @@ tc_new_tcp(struct relayd *r)
 	ck_assert_int_ne(s = accept4(l, NULL, NULL, SOCK_NONBLOCK), -1);
 	ck_assert_int_eq(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
 	close(l);
-	ck_assert_int_eq(relayd_add_conn(r, s), 0);
+	ck_assert_int_eq(relayd_add_conn(r, s, NULL, 0), 0);
 	return t;
 }
 
@@ -989,7 +990,7 @@ tc_new_small(struct relayd *r)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
 	t->fd = sv[1];
-	ck_assert_int_eq(relayd_add_conn(r, sv[0]), 0);
+	ck_assert_int_eq(relayd_add_conn(r, sv[0], NULL, 0), 0);
 	return t;
 }
 
@@ -1268,7 +1269,7 @@ START_TEST(test_relay_server_full)
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(relayd_add_conn(r, sv[0]), VEIL_E_LIMIT);
+	ck_assert_int_eq(relayd_add_conn(r, sv[0], NULL, 0), VEIL_E_LIMIT);
 	ck_assert_int_eq(recv(sv[1], buf, sizeof(buf), 0), FRAME_HDR_LEN + 1);
 	ck_assert_uint_eq(buf[1], FT_ERROR);
 	ck_assert_uint_eq(buf[FRAME_HDR_LEN], FE_SERVER_FULL);
@@ -1278,6 +1279,190 @@ START_TEST(test_relay_server_full)
 	ck_assert_uint_eq(relayd_get_stats(r)->rs_conns, 2);
 	tc_free(a);
 	tc_free(b);
+	relayd_free(r);
+}
+END_TEST
+
+/* ---- --max-per-addr ------------------------------------------------------ */
+
+static socklen_t
+mk4(struct sockaddr_storage *ss, const char *a)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(40000);
+	ck_assert_int_eq(inet_pton(AF_INET, a, &sin->sin_addr), 1);
+	return sizeof(*sin);
+}
+
+static socklen_t
+mk6(struct sockaddr_storage *ss, const char *a)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(40000);
+	ck_assert_int_eq(inet_pton(AF_INET6, a, &sin6->sin6_addr), 1);
+	return sizeof(*sin6);
+}
+
+START_TEST(test_addr_keys)
+{
+	struct sockaddr_storage ss;
+	uint8_t a[ADDR_KEY_LEN], b[ADDR_KEY_LEN];
+	socklen_t len;
+
+	/* IPv4: the address, whatever the port. */
+	len = mk4(&ss, "192.0.2.7");
+	ck_assert_int_eq(addr_key((struct sockaddr *)&ss, len, a), 0);
+	((struct sockaddr_in *)&ss)->sin_port = htons(1);
+	ck_assert_int_eq(addr_key((struct sockaddr *)&ss, len, b), 0);
+	ck_assert_mem_eq(a, b, ADDR_KEY_LEN);
+	len = mk4(&ss, "192.0.2.8");
+	ck_assert_int_eq(addr_key((struct sockaddr *)&ss, len, b), 0);
+	ck_assert_int_ne(memcmp(a, b, ADDR_KEY_LEN), 0);
+	/* IPv4-mapped IPv6 is the IPv4 address. */
+	len = mk6(&ss, "::ffff:192.0.2.7");
+	ck_assert_int_eq(addr_key((struct sockaddr *)&ss, len, b), 0);
+	ck_assert_mem_eq(a, b, ADDR_KEY_LEN);
+	/* IPv6: the /64. */
+	len = mk6(&ss, "2001:db8:0:1::1");
+	ck_assert_int_eq(addr_key((struct sockaddr *)&ss, len, a), 0);
+	len = mk6(&ss, "2001:db8:0:1:ffff:ffff:ffff:fffe");
+	ck_assert_int_eq(addr_key((struct sockaddr *)&ss, len, b), 0);
+	ck_assert_mem_eq(a, b, ADDR_KEY_LEN);
+	len = mk6(&ss, "2001:db8:0:2::1");
+	ck_assert_int_eq(addr_key((struct sockaddr *)&ss, len, b), 0);
+	ck_assert_int_ne(memcmp(a, b, ADDR_KEY_LEN), 0);
+	/* Short, other families, NULL: refused, key zeroed. */
+	memset(a, 0xaa, sizeof(a));
+	ck_assert_int_eq(addr_key((struct sockaddr *)&ss, len - 1, a), VEIL_E_INVALID);
+	ck_assert_uint_eq(a[0], 0);
+	ss.ss_family = AF_UNIX;
+	ck_assert_int_eq(addr_key((struct sockaddr *)&ss, sizeof(ss), a), VEIL_E_INVALID);
+	ck_assert_int_eq(addr_key(NULL, 0, a), VEIL_E_INVALID);
+}
+END_TEST
+
+START_TEST(test_addr_take_release)
+{
+	static const uint8_t k16[16] = { 1, 2, 3 };
+	static struct addr_entry *held[3000];
+	struct addr_table t;
+	struct addr_entry *e, *e2;
+	uint8_t key[ADDR_KEY_LEN];
+	int i;
+
+	ck_assert_int_eq(addr_table_init(&t, k16), 0);
+	memset(key, 0, sizeof(key));
+	key[0] = 4;
+	key[1] = 10;
+	ck_assert_int_eq(addr_take(&t, key, 2, &e), 0);
+	ck_assert_int_eq(addr_take(&t, key, 2, &e2), 0);
+	ck_assert_ptr_eq(e, e2);
+	ck_assert_uint_eq(e->ae_count, 2);
+	ck_assert_int_eq(addr_take(&t, key, 2, &e2), VEIL_E_LIMIT);
+	ck_assert_ptr_null(e2);
+	ck_assert_uint_eq(t.at_count, 1);
+	addr_release(&t, e);
+	ck_assert_int_eq(addr_take(&t, key, 2, &e2), 0);
+	addr_release(&t, e2);
+	addr_release(&t, e);
+	ck_assert_uint_eq(t.at_count, 0);
+	addr_release(&t, NULL);
+	/* Many addresses: the table grows, each entry goes with its last connection. */
+	for (i = 0; i < 3000; i++) {
+		veil_put32(key + 1, (uint32_t)i);
+		ck_assert_int_eq(addr_take(&t, key, 1, &held[i]), 0);
+	}
+	ck_assert_uint_eq(t.at_count, 3000);
+	ck_assert_uint_ge(t.at_nbuckets, 2048);
+	for (i = 0; i < 3000; i++) {
+		veil_put32(key + 1, (uint32_t)i);
+		ck_assert_int_eq(addr_take(&t, key, 1, &e), VEIL_E_LIMIT);
+	}
+	for (i = 0; i < 3000; i++)
+		addr_release(&t, held[i]);
+	ck_assert_uint_eq(t.at_count, 0);
+	addr_table_free(&t);
+}
+END_TEST
+
+/* A client of the relay from a made-up address (a socketpair underneath). */
+static struct tc *
+tc_new_from(struct relayd *r, const struct sockaddr_storage *ss, socklen_t len, int *rc)
+{
+	struct tc *t = calloc(1, sizeof(*t));
+	int sv[2];
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	t->fd = sv[1];
+	*rc = relayd_add_conn(r, sv[0], (const struct sockaddr *)ss, len);
+	return t;
+}
+
+START_TEST(test_relay_max_per_addr)
+{
+	struct relayd_config cfg;
+	struct relayd *r;
+	struct sockaddr_storage ss;
+	struct tc *t[4], *other, *v6[3];
+	socklen_t len;
+	int i, rc;
+
+	relayd_config_default(&cfg);
+	cfg.rc_max_frame = MAXF;
+	cfg.rc_max_per_addr = 3;
+	ck_assert_int_eq(relayd_new(&r, &cfg, 1024), 0);
+	len = mk4(&ss, "198.51.100.1");
+	for (i = 0; i < 3; i++) {
+		t[i] = tc_new_from(r, &ss, len, &rc);
+		ck_assert_int_eq(rc, 0);
+	}
+	/* Joined or not, three are open: the fourth is refused, SERVER_FULL. */
+	tc_join(r, t[0], room_a, 0);
+	t[3] = tc_new_from(r, &ss, len, &rc);
+	ck_assert_int_eq(rc, VEIL_E_LIMIT);
+	tc_expect_error(r, t[3], FE_SERVER_FULL);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_refused_addr, 1);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_refused, 0);
+	/* Another address is not affected. */
+	len = mk4(&ss, "198.51.100.2");
+	other = tc_new_from(r, &ss, len, &rc);
+	ck_assert_int_eq(rc, 0);
+	/* One goes: its place is free again. */
+	tc_free(t[1]);
+	for (i = 0; i < 20 && relayd_get_stats(r)->rs_conns == 4; i++)
+		ck_assert_int_eq(relayd_step(r, 10), 0);
+	len = mk4(&ss, "198.51.100.1");
+	tc_free(t[3]);
+	t[3] = tc_new_from(r, &ss, len, &rc);
+	ck_assert_int_eq(rc, 0);
+	/* IPv6 by /64: three hosts of one /64 share its three places. */
+	for (i = 0; i < 3; i++) {
+		len = mk6(&ss, i == 0 ? "2001:db8::1" : i == 1 ? "2001:db8::2" : "2001:db8::3");
+		v6[i] = tc_new_from(r, &ss, len, &rc);
+		ck_assert_int_eq(rc, 0);
+	}
+	len = mk6(&ss, "2001:db8::4");
+	tc_free(other);
+	other = tc_new_from(r, &ss, len, &rc);
+	ck_assert_int_eq(rc, VEIL_E_LIMIT);
+	/* Unknown addresses (NULL) are never counted. */
+	tc_free(other);
+	other = tc_new_from(r, NULL, 0, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_refused_addr, 2);
+	tc_free(other);
+	for (i = 0; i < 4; i++)
+		if (i != 1)
+			tc_free(t[i]);
+	for (i = 0; i < 3; i++)
+		tc_free(v6[i]);
 	relayd_free(r);
 }
 END_TEST
@@ -1442,6 +1627,12 @@ suite_relay_conn(void)
 	tcase_add_test(tc, test_relay_no_progress);
 	tcase_add_test(tc, test_relay_held_keepalive);
 	tcase_set_timeout(tc, 20);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("addr");
+	tcase_add_test(tc, test_addr_keys);
+	tcase_add_test(tc, test_addr_take_release);
+	tcase_add_test(tc, test_relay_max_per_addr);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ev");

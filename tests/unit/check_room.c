@@ -6,6 +6,7 @@
 #include <check.h>
 
 #include "err.h"
+#include "hash.h"
 #include "room.h"
 
 static const uint8_t key[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
@@ -289,6 +290,36 @@ START_TEST(test_room_ids_skip_held)
 }
 END_TEST
 
+/* SipHash-2-4 reference vectors (key 00..0f, input 00 01 02 ... of each length). */
+START_TEST(test_room_siphash_vectors)
+{
+	static const struct {
+		size_t		 len;
+		uint64_t	 out;
+	} v[] = {
+		{ 0, 0x726fdb47dd0e0e31ULL },
+		{ 1, 0x74f839c593dc67fdULL },
+		{ 7, 0xab0200f58b01d137ULL },
+		{ 8, 0x93f5f5799a932462ULL },
+		{ 15, 0xa129ca6149be45e5ULL },
+		{ 16, 0x3f2acc7f57c29bdbULL },
+		{ 32, 0x7127512f72f27cceULL },
+		{ 63, 0x958a324ceb064572ULL },
+	};
+	uint8_t k[16], in[64];
+	uint64_t kw[2];
+	size_t i;
+
+	for (i = 0; i < sizeof(k); i++)
+		k[i] = (uint8_t)i;
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)i;
+	relay_hash_key(kw, k);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		ck_assert_msg(relay_siphash(kw, in, v[i].len) == v[i].out, "length %zu", v[i].len);
+}
+END_TEST
+
 START_TEST(test_room_limits)
 {
 	struct room_table t;
@@ -345,6 +376,7 @@ suite_room(void)
 	tcase_add_test(tc, test_room_ids_wrap);
 	tcase_add_test(tc, test_room_ids_churn);
 	tcase_add_test(tc, test_room_limits);
+	tcase_add_test(tc, test_room_siphash_vectors);
 	tcase_add_test(tc, test_room_biggest);
 	suite_add_tcase(s, tc);
 	return s;
