@@ -14,9 +14,16 @@
  *       one sender, R receivers on one room/subject, 256-byte payloads, a
  *       window of frames in flight per receiver; delivered frames/s and the
  *       server's CPU (utime+stime of /proc/PID/stat) per delivered frame.
- *   load lat     --proto P --port N [--rate F] [--secs S]
+ *   load lat     --proto P --port N [--rate F] [--secs S] [--pid PID]
  *       one sender, one receiver, F frames/s from a timerfd; one-way latency
- *       (send timestamp in the payload, same clock) median and p99.
+ *       (send timestamp in the payload, same clock) median and p99, and the
+ *       server's CPU per frame from schedstat (nanoseconds, every thread).
+ *   load flood   --proto P --port N [--frames F] [--pid PID]
+ *       one sender (a child process) writes F frames of 256 bytes, one
+ *       write() each, blocking, as fast as it can; one receiver reads as
+ *       fast as this one thread can. Frames delivered per second over the
+ *       whole transfer, frames lost (never delivered), out of sequence, and
+ *       the server's CPU per frame.
  *   load idle    --proto P --port N --conns C --pid PID
  *       C connections that join/subscribe and then stay idle; the server's
  *       RSS growth per connection.
@@ -25,6 +32,7 @@
  */
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -33,6 +41,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -166,6 +175,42 @@ ld_cpu_ticks(int pid, uint64_t *user)
 	st = ld_stat_field(buf, 15);
 	*user = ut;
 	return ut + st;
+}
+
+/*
+ * CPU time of a process in nanoseconds, every thread, from schedstat (exact,
+ * where utime/stime come in clock ticks); 0 if it cannot be read.
+ */
+static uint64_t
+ld_cpu_ns(int pid)
+{
+	char path[96], buf[128], *end;
+	struct dirent *de;
+	uint64_t sum = 0;
+	ssize_t n;
+	DIR *d;
+	int fd;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.20s/schedstat", pid, de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		sum += strtoull(buf, &end, 10);
+	}
+	closedir(d);
+	return sum;
 }
 
 /* Resident set size of a process in bytes; 0 if it cannot be read. */
@@ -909,7 +954,7 @@ ld_cmp64(const void *a, const void *b)
 
 /* lat: one-way latency at a fixed rate, one sender and one receiver. */
 static int
-ld_latency(double rate, double secs)
+ld_latency(double rate, double secs, int pid)
 {
 	struct ld_conn cs[2];
 	struct itimerspec its;
@@ -917,6 +962,7 @@ ld_latency(double rate, double secs)
 	uint8_t tmpl[1024];
 	size_t tl, poff;
 	uint64_t seq = 0, exp, now, start, warm_end, end, lost;
+	uint64_t cpu0 = 0, cpu1 = 0, seq0 = 0, seq1 = 0;
 	size_t i50, i99;
 	long period;
 	int tfd;
@@ -953,9 +999,16 @@ ld_latency(double rate, double secs)
 		int i, n;
 
 		now = ld_now();
+		if (!ld_record && now >= warm_end) {
+			cpu0 = ld_cpu_ns(pid);
+			seq0 = seq;
+		}
 		ld_record = now >= warm_end;
-		if (now >= end)
+		if (now >= end) {
+			cpu1 = ld_cpu_ns(pid);
+			seq1 = seq;
 			break;
+		}
 		n = epoll_wait(ld_ep, evs, 8, 10);
 		for (i = 0; i < n; i++) {
 			struct ld_conn *c = evs[i].data.ptr;
@@ -1000,9 +1053,103 @@ ld_latency(double rate, double secs)
 	lost = seq - cs[0].c_rx;
 	ld_conn_free(&cs[0]);
 	ld_conn_free(&cs[1]);
-	printf("p50_us=%.1f p99_us=%.1f n=%zu lost=%" PRIu64 " bad=%" PRIu64 "\n",
+	printf("p50_us=%.1f p99_us=%.1f n=%zu lost=%" PRIu64 " bad=%" PRIu64,
 	    (double)ld_lat[i50] / 1e3, (double)ld_lat[i99] / 1e3, ld_nlat, lost, ld_bad);
+	/* Frames sent in the window (all delivered but the last few in flight). */
+	if (pid > 0 && cpu1 > cpu0 && seq1 > seq0)
+		printf(" cpu_ns=%.0f", (double)(cpu1 - cpu0) / (double)(seq1 - seq0));
+	printf("\n");
 	free(ld_lat);
+	return 0;
+}
+
+/*
+ * The flood's sender, in a child process: nframes frames, one write() each,
+ * on a blocking socket, so TCP (and the server) set its pace. Never returns.
+ */
+static void
+ld_flood_send(int fd, const uint8_t *tmpl, size_t tl, size_t poff, uint64_t nframes)
+{
+	uint8_t frame[1024];
+	uint64_t k, now;
+	size_t off;
+	ssize_t w;
+
+	if (fcntl(fd, F_SETFL, 0) != 0)
+		_exit(1);
+	memcpy(frame, tmpl, tl);
+	for (k = 0; k < nframes; k++) {
+		now = ld_now();
+		memcpy(frame + poff, &now, sizeof(now));
+		memcpy(frame + poff + 8, &k, sizeof(k));
+		for (off = 0; off < tl; off += (size_t)w) {
+			w = write(fd, frame + off, tl - off);
+			if (w < 0 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w <= 0)
+				_exit(1);
+		}
+	}
+	/* Stay connected until the parent has read what it will get. */
+	pause();
+	_exit(0);
+}
+
+/* flood: one write per frame against one receiver reading flat out. */
+static int
+ld_flood(uint64_t nframes, int pid)
+{
+	struct ld_conn cs[2];
+	uint8_t tmpl[1024];
+	size_t tl, poff;
+	uint64_t t0, t_last = 0, last_rx = 0, cpu0, cpu1, idle_since;
+	pid_t child;
+	int status;
+
+	ld_conn_init(&cs[0], 1, LD_RXBUF);
+	ld_conn_init(&cs[1], 0, LD_RXBUF);
+	ld_open(cs, 2, ld_proto == P_VEIL);
+	tl = ld_template(tmpl, sizeof(tmpl), cs[0].c_id, &poff);
+	/* The sender's socket is the child's alone from here. */
+	if (epoll_ctl(ld_ep, EPOLL_CTL_DEL, cs[1].c_fd, NULL) != 0)
+		ld_die("epoll_ctl");
+	cpu0 = ld_cpu_ns(pid);
+	t0 = ld_now();
+	if ((child = fork()) < 0)
+		ld_die("fork");
+	if (child == 0) {
+		close(cs[0].c_fd);
+		ld_flood_send(cs[1].c_fd, tmpl, tl, poff, nframes);
+	}
+	close(cs[1].c_fd);
+	cs[1].c_fd = -1;
+	/* Read until every frame is in, or nothing came for 2 s (frames lost). */
+	idle_since = ld_now();
+	while (cs[0].c_rx < nframes) {
+		ld_poll(50);
+		if (cs[0].c_rx != last_rx) {
+			last_rx = cs[0].c_rx;
+			t_last = idle_since = ld_now();
+		} else if (ld_now() - idle_since > 2000000000u)
+			break;
+	}
+	cpu1 = ld_cpu_ns(pid);
+	kill(child, SIGTERM);
+	(void)waitpid(child, &status, 0);
+	if (t_last <= t0) {
+		fprintf(stderr, "load: flood: nothing delivered\n");
+		exit(1);
+	}
+	printf("fps=%.0f lost=%" PRIu64 " bad=%" PRIu64 " frames=%" PRIu64,
+	    (double)cs[0].c_rx * 1e9 / (double)(t_last - t0), nframes - cs[0].c_rx,
+	    cs[0].c_bad, nframes);
+	if (pid > 0 && cpu1 > cpu0 && cs[0].c_rx > 0)
+		printf(" cpu_ns=%.0f", (double)(cpu1 - cpu0) / (double)cs[0].c_rx);
+	printf("\n");
+	ld_conn_free(&cs[0]);
+	ld_conn_free(&cs[1]);
 	return 0;
 }
 
@@ -1121,7 +1268,8 @@ ld_usage(void)
 {
 	fprintf(stderr,
 	    "usage: load tput --proto veil|nats|mqtt|redis --port N --receivers R [--secs S] [--pid PID]\n"
-	    "       load lat  --proto P --port N [--rate F] [--secs S]\n"
+	    "       load lat  --proto P --port N [--rate F] [--secs S] [--pid PID]\n"
+	    "       load flood --proto P --port N [--frames F] [--pid PID]\n"
 	    "       load idle --proto P --port N --conns C --pid PID\n"
 	    "       load freeport | load wait --port N\n");
 	return 2;
@@ -1133,7 +1281,7 @@ main(int argc, char **argv)
 	struct rlimit rl;
 	const char *mode, *proto = "veil";
 	double secs = 2, rate = 10000;
-	long recv = 1, conns = 10000, pid = 0;
+	long recv = 1, conns = 10000, pid = 0, frames = 300000;
 	int i;
 
 	if (argc < 2)
@@ -1156,6 +1304,8 @@ main(int argc, char **argv)
 			conns = (long)ld_arg(v);
 		else if (strcmp(k, "--pid") == 0)
 			pid = (long)ld_arg(v);
+		else if (strcmp(k, "--frames") == 0)
+			frames = (long)ld_arg(v);
 		else
 			return ld_usage();
 	}
@@ -1177,7 +1327,8 @@ main(int argc, char **argv)
 		ld_proto = P_REDIS;
 	else
 		return ld_usage();
-	if (secs <= 0 || secs > 60 || conns < 1 || conns > 100000)
+	if (secs <= 0 || secs > 60 || conns < 1 || conns > 100000 || frames < 1 ||
+	    frames > 100000000)
 		return ld_usage();
 
 	signal(SIGPIPE, SIG_IGN);
@@ -1191,7 +1342,9 @@ main(int argc, char **argv)
 	if (strcmp(mode, "tput") == 0)
 		return ld_tput((int)recv, secs, (int)pid);
 	if (strcmp(mode, "lat") == 0)
-		return ld_latency(rate, secs);
+		return ld_latency(rate, secs, (int)pid);
+	if (strcmp(mode, "flood") == 0)
+		return ld_flood((uint64_t)frames, (int)pid);
 	if (strcmp(mode, "idle") == 0)
 		return ld_idle((size_t)conns, (int)pid);
 	return ld_usage();

@@ -8,7 +8,8 @@
 # a chatc pair. Prints medians of BENCH_RUNS runs with min-max.
 #
 # Environment: BIN (relayd, keyd, chatc), BENCH_BIN (fwd, load, keyd_bench),
-# BENCH_RUNS (5), BENCH_SECS (1: seconds measured per run), BENCH_CONNS (10000).
+# BENCH_RUNS (5), BENCH_SECS (1: seconds measured per run), BENCH_CONNS (10000),
+# BENCH_FLOOD (300000: frames per flood run).
 set -u
 
 BIN=${BIN:-bin}
@@ -16,6 +17,7 @@ BENCH_BIN=${BENCH_BIN:-build/bench}
 RUNS=${BENCH_RUNS:-5}
 SECS=${BENCH_SECS:-1}
 CONNS=${BENCH_CONNS:-10000}
+FLOOD=${BENCH_FLOOD:-300000}
 LOAD=$BENCH_BIN/load
 T=$(mktemp -d "${TMPDIR:-/tmp}/veil-bench.XXXXXX") || exit 1
 PIDS=""
@@ -176,13 +178,22 @@ run_tput() {	# receivers name proto port pid
 		echo "bench: tput $rt_n $1 failed" >>"$T/err.$1"
 	}
 }
+# One sender writing one frame per write(), blocking, against one receiver
+# reading as fast as one thread can: every frame delivered, at what rate.
+run_flood() {	# name proto port pid
+	timeout 120 "$LOAD" flood --proto "$2" --port "$3" --frames "$FLOOD" --pid "$4" \
+		>> "$T/flood.$1" 2>>"$T/err.$1" || {
+		echo "failed" >> "$T/flood.$1"
+		echo "bench: flood $1 failed" >>"$T/err.$1"
+	}
+}
 run_lat() {	# pin|free name proto port pid
 	rl_tag=$1; shift
 	if [ "$rl_tag" = pin ]; then
 		taskset -c "$PIN_CPU" timeout 30 "$LOAD" lat --proto "$2" --port "$3" \
-			--secs "$SECS" >> "$T/lat$rl_tag.$1" 2>>"$T/err.$1"
+			--secs "$SECS" --pid "$4" >> "$T/lat$rl_tag.$1" 2>>"$T/err.$1"
 	else
-		timeout 30 "$LOAD" lat --proto "$2" --port "$3" --secs "$SECS" \
+		timeout 30 "$LOAD" lat --proto "$2" --port "$3" --secs "$SECS" --pid "$4" \
 			>> "$T/lat$rl_tag.$1" 2>>"$T/err.$1"
 	fi || {
 		echo "failed" >> "$T/lat$rl_tag.$1"
@@ -216,6 +227,7 @@ round=1
 while [ $round -le "$RUNS_NET" ] && { [ $round -eq 1 ] || in_budget throughput; }; do
 	each_server run_tput 1
 	each_server run_tput 9
+	each_server run_flood
 	round=$((round + 1))
 done
 # Pinned latency: the server and the load client share one CPU. Split over
@@ -294,14 +306,29 @@ for r in 1 9; do
 		printf '\n'
 	done
 done
-say ""
-say "2. One-way latency at 10,000 frames/s, 1 -> 1, microseconds"
-say "   pinned: the server (taskset -a, all threads) and the load client on CPU $PIN_CPU"
-printf '   %-10s %-22s %-22s %-22s %s\n' server "pinned p50" "pinned p99" "unpinned p50" "unpinned p99"
+say "   flood: 1 sender -> 1 receiver, $FLOOD frames, one blocking write() per frame; the receiver reads"
+say "   as fast as one thread can. frames/s over the whole transfer; lost = never delivered (worst run)"
+printf '   %-10s %-32s %-8s %-26s %s\n' server "frames/s" "lost" "CPU ns/frame" "relayd/x: frames/s"
 for n in $names; do
-	printf '   %-10s %-22s %-22s %-22s %s\n' "$n" "$(cell "$T/latpin.$n" p50_us %.1f)" \
+	printf '   %-10s %-32s %-8s %-26s' "$n" "$(cell "$T/flood.$n" fps %.0f)" \
+		"$(sed -n 's/.*lost=\([0-9]*\).*/\1/p' "$T/flood.$n" 2>/dev/null | sort -n | tail -n 1)" \
+		"$(cell "$T/flood.$n" cpu_ns %.0f)"
+	if [ "$n" != relayd ] && [ -f "$T/flood.relayd" ]; then
+		printf ' %s' "$(pratio "$T/flood.relayd" "$T/flood.$n" fps)"
+	fi
+	printf '\n'
+done
+say ""
+say "2. One-way latency at 10,000 frames/s, 1 -> 1, microseconds; the server's CPU per frame"
+say "   (schedstat, every thread, nanoseconds). pinned: the server (taskset -a, all threads) and the"
+say "   load client on CPU $PIN_CPU"
+printf '   %-10s %-20s %-20s %-20s %-20s %-18s %s\n' server "pinned p50" "pinned p99" \
+	"unpinned p50" "unpinned p99" "CPU ns pinned" "unpinned"
+for n in $names; do
+	printf '   %-10s %-20s %-20s %-20s %-20s %-18s %s\n' "$n" "$(cell "$T/latpin.$n" p50_us %.1f)" \
 		"$(cell "$T/latpin.$n" p99_us %.1f)" "$(cell "$T/latfree.$n" p50_us %.1f)" \
-		"$(cell "$T/latfree.$n" p99_us %.1f)"
+		"$(cell "$T/latfree.$n" p99_us %.1f)" "$(cell "$T/latpin.$n" cpu_ns %.0f)" \
+		"$(cell "$T/latfree.$n" cpu_ns %.0f)"
 done
 say ""
 say "3. RSS per idle connection, $CONNS connections (joined/subscribed, rooms of 10; one run)"
@@ -317,7 +344,7 @@ for n in $names; do
 done
 for n in $names; do
 	# load checks that each receiver saw 0, 1, 2, ... at full length
-	cat "$T/tput1.$n" "$T/tput9.$n" "$T/latpin.$n" "$T/latfree.$n" 2>/dev/null |
+	cat "$T/tput1.$n" "$T/tput9.$n" "$T/latpin.$n" "$T/latfree.$n" "$T/flood.$n" 2>/dev/null |
 		awk -v n="$n" '{ for (i = 1; i <= NF; i++) if ($i ~ /^bad=/) { sub(/bad=/, "", $i); b += $i } }
 		END { if (b > 0) printf("bench: %s: %d frames out of sequence or cut\n", n, b) }' >> "$T/err.$n"
 	[ -s "$T/err.$n" ] && { say "   $n errors:"; sort -u "$T/err.$n" | head -n 5 | sed 's/^/     /'; }
@@ -449,6 +476,16 @@ for r in 1 9; do
 	target "relayd frames/s vs minimal forwarder ($w)" \
 		"$(pratio "$T/tput$r.relayd" "$T/tput$r.fwd" fps)" 0.9 ge
 done
+target "relayd flood frames/s vs nats-server (one write per frame)" \
+	"$(pratio "$T/flood.relayd" "$T/flood.nats" fps)" 1.0 ge
+# A failed run counts as every frame lost.
+fl=$(awk -v f="$FLOOD" '/lost=/ { sub(/.*lost=/, ""); s += $1; n++ } /^failed/ { s += f; n++ }
+	END { if (n) print s }' "$T/flood.relayd" 2>/dev/null)
+target "relayd flood frames lost, all runs" "$(ratio "${fl:-}" 1)" 0 le
+target "relayd CPU/frame at 10,000 frames/s vs minimal forwarder (pinned)" \
+	"$(pratio "$T/latpin.relayd" "$T/latpin.fwd" cpu_ns)" 1.1 le
+target "relayd CPU/frame at 10,000 frames/s vs minimal forwarder (unpinned)" \
+	"$(pratio "$T/latfree.relayd" "$T/latfree.fwd" cpu_ns)" 1.1 le
 rb=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^b_per_conn=/) { sub(/.*=/, "", $i); print $i } }' \
 	"$T/idle.relayd" 2>/dev/null)
 target "relayd RSS per idle connection (B, limit 512)" "$(ratio "${rb:-}" 1)" 512 le
