@@ -5,6 +5,7 @@
  * needs timer_create afterwards): it installs the filter, makes one call,
  * and the test asserts on its wait status.
  */
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,15 +73,63 @@ probe_call(enum probe p)
 	(void)sv;
 }
 
+/* Descriptors made before the filter, as relayd makes its own before. */
+struct fds {
+	int	f_rfd, f_wfd;	/* a pipe */
+	int	f_listen;	/* a listening TCP socket with one connection pending */
+	int	f_peer;		/* that connection's client end */
+	int	f_ep;		/* an epoll set watching f_rfd */
+};
+
+static void
+fds_open(struct fds *f)
+{
+	struct sockaddr_in sin;
+	struct epoll_event ev;
+	socklen_t len = sizeof(sin);
+	int p[2];
+
+	memset(&sin, 0, sizeof(sin));
+	memset(&ev, 0, sizeof(ev));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(pipe(p), 0);
+	f->f_rfd = p[0];
+	f->f_wfd = p[1];
+	ck_assert_int_ne(f->f_listen = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), -1);
+	ck_assert_int_eq(bind(f->f_listen, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(f->f_listen, 4), 0);
+	ck_assert_int_eq(getsockname(f->f_listen, (struct sockaddr *)&sin, &len), 0);
+	ck_assert_int_ne(f->f_peer = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(f->f_peer, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_ne(f->f_ep = epoll_create1(EPOLL_CLOEXEC), -1);
+	ev.events = EPOLLIN;
+	ev.data.fd = f->f_rfd;
+	ck_assert_int_eq(epoll_ctl(f->f_ep, EPOLL_CTL_ADD, f->f_rfd, &ev), 0);
+}
+
+static void
+fds_close(struct fds *f)
+{
+	close(f->f_rfd);
+	close(f->f_wfd);
+	close(f->f_listen);
+	close(f->f_peer);
+	close(f->f_ep);
+}
+
 /* What relayd's loop does, all of which must survive the filter. */
 static int
-allowed_calls(int rfd, int wfd)
+allowed_calls(const struct fds *f)
 {
+	struct sockaddr_storage ss;
+	struct epoll_event ev, got[4];
 	struct timespec ts;
+	socklen_t sslen = sizeof(ss);
 	char c = 'x', *big;
-	int one = 1;
+	int one = 1, fd;
 
-	if (write(wfd, &c, 1) != 1 || read(rfd, &c, 1) != 1)
+	if (write(f->f_wfd, &c, 1) != 1 || read(f->f_rfd, &c, 1) != 1)
 		return 1;
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
 		return 2;
@@ -89,10 +139,23 @@ allowed_calls(int rfd, int wfd)
 	memset(big, 1, 1 << 20);
 	free(big);
 	/* setsockopt(TCP_NODELAY) on a non-socket: allowed, fails with ENOTSOCK. */
-	if (setsockopt(rfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != -1 ||
+	if (setsockopt(f->f_rfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != -1 ||
 	    errno != ENOTSOCK)
 		return 4;
-	if (close(rfd) != 0)
+	/* accept4 with the peer's address (--max-per-addr). */
+	if ((fd = accept4(f->f_listen, (struct sockaddr *)&ss, &sslen,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1 || ss.ss_family != AF_INET)
+		return 6;
+	/* A sender held back: no events at all, then reading again. */
+	memset(&ev, 0, sizeof(ev));
+	ev.data.fd = f->f_rfd;
+	if (epoll_ctl(f->f_ep, EPOLL_CTL_MOD, f->f_rfd, &ev) != 0 ||
+	    epoll_wait(f->f_ep, got, 4, 0) != 0)
+		return 7;
+	ev.events = EPOLLIN | EPOLLOUT;
+	if (epoll_ctl(f->f_ep, EPOLL_CTL_MOD, f->f_rfd, &ev) != 0)
+		return 8;
+	if (close(fd) != 0 || close(f->f_rfd) != 0)
 		return 5;
 	return 0;
 }
@@ -101,10 +164,11 @@ allowed_calls(int rfd, int wfd)
 static int
 run_probe(enum probe p)
 {
-	int fds[2], status, rc;
+	struct fds f;
+	int status, rc;
 	pid_t pid;
 
-	ck_assert_int_eq(pipe(fds), 0);
+	fds_open(&f);
 	pid = fork();
 	ck_assert_int_ne(pid, -1);
 	if (pid == 0) {
@@ -112,11 +176,10 @@ run_probe(enum probe p)
 		    sbx_install(sbx_relayd_rules, sbx_relayd_nrules) != 0)
 			_exit(100);
 		probe_call(p);
-		rc = allowed_calls(fds[0], fds[1]);
+		rc = allowed_calls(&f);
 		_exit(rc);
 	}
-	close(fds[0]);
-	close(fds[1]);
+	fds_close(&f);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	return status;
 }
