@@ -1283,6 +1283,239 @@ START_TEST(test_relay_server_full)
 }
 END_TEST
 
+/*
+ * Random traffic against tiny bounds: clients joining two small rooms,
+ * broadcasting and sending to each other, reading a little, a lot or not at
+ * all for a while, leaving at any point, so senders are held back and let
+ * go, readers block, are released and dropped in every order. What each
+ * client reads must stay whole frames; from each sender, broadcasts arrive
+ * without a gap and unicasts in order; JOINED and LEFT alternate per id;
+ * the only ERROR is SLOW. At the end every connection, room and buffer is
+ * gone. (Under `make sanitize`, ASan watches the lists and queues.)
+ */
+#define RND_CLIENTS	10
+#define RND_STEPS	30000
+
+struct rnd_client {
+	struct tc	*rc_t;
+	int		 rc_room;	/* 0, 1 */
+	int		 rc_joined;
+	int		 rc_stalled;	/* not reading for now */
+	uint16_t	 rc_id;
+	uint32_t	 rc_bseq;	/* broadcasts sent */
+	uint32_t	 rc_useq;	/* unicasts sent */
+	uint8_t		 rc_out[1 << 16];	/* frames not yet taken by the socket */
+	size_t		 rc_outlen;
+	uint8_t		 rc_in[MEMBER_MAX + 1];	/* 1 = that id is in my room */
+	uint32_t	 rc_bnext[MEMBER_MAX + 1];	/* next broadcast due (0: none seen) */
+	uint32_t	 rc_ulast[MEMBER_MAX + 1];	/* last unicast seen + 1 */
+};
+
+static uint32_t rnd_state;
+
+static uint32_t
+rnd(uint32_t n)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 8) % n;
+}
+
+static void
+rnd_flush(struct rnd_client *c)
+{
+	ssize_t w;
+
+	if (c->rc_outlen == 0)
+		return;
+	w = send(c->rc_t->fd, c->rc_out, c->rc_outlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (w > 0) {
+		memmove(c->rc_out, c->rc_out + w, c->rc_outlen - (size_t)w);
+		c->rc_outlen -= (size_t)w;
+	}
+}
+
+static void
+rnd_queue(struct rnd_client *c, uint8_t type, uint16_t dst, const uint8_t *p, uint32_t len)
+{
+	uint8_t *w;
+
+	if (sizeof(c->rc_out) - c->rc_outlen < FRAME_HDR_LEN + len)
+		return;		/* it is flooding enough */
+	w = c->rc_out + c->rc_outlen;
+	w[0] = PROTO_VERSION;
+	w[1] = type;
+	veil_put16(w + 2, 0);
+	veil_put16(w + 4, dst);
+	veil_put32(w + 6, len);
+	if (len > 0)
+		memcpy(w + FRAME_HDR_LEN, p, len);
+	c->rc_outlen += FRAME_HDR_LEN + len;
+}
+
+static void
+rnd_drop(struct rnd_client *c)
+{
+	tc_free(c->rc_t);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Reads up to max bytes for c and checks every whole frame; 0 once closed. */
+static int
+rnd_read(struct rnd_client *c, size_t max)
+{
+	struct tc *t = c->rc_t;
+	struct frame f;
+	uint32_t k;
+	size_t total, i, n;
+	ssize_t got;
+	int closed = 0;
+
+	if (max > sizeof(t->buf) - t->n)
+		max = sizeof(t->buf) - t->n;
+	got = recv(t->fd, t->buf + t->n, max, MSG_DONTWAIT);
+	if (got == 0 || (got < 0 && errno != EAGAIN))
+		closed = 1;
+	if (got > 0)
+		t->n += (size_t)got;
+	while (t->n >= FRAME_HDR_LEN) {
+		ck_assert_int_eq(proto_frame_header(t->buf, t->n, FRAME_TO_CLIENT,
+		    FRAME_MAX_LIMIT, &f), 0);
+		total = FRAME_HDR_LEN + f.fr_len;
+		if (t->n < total)
+			break;
+		ck_assert_int_eq(proto_frame_decode(t->buf, total, FRAME_TO_CLIENT,
+		    FRAME_MAX_LIMIT, &f), 0);
+		switch (f.fr_type) {
+		case FT_WELCOME:
+			ck_assert(!c->rc_joined);
+			c->rc_joined = 1;
+			c->rc_id = f.fr_dst;
+			n = veil_get16(f.fr_payload);
+			for (i = 0; i < n; i++)
+				c->rc_in[veil_get16(f.fr_payload + 2 + 2 * i)] = 1;
+			break;
+		case FT_JOINED:
+			ck_assert_uint_eq(c->rc_in[f.fr_src], 0);
+			c->rc_in[f.fr_src] = 1;
+			break;
+		case FT_LEFT:
+			ck_assert_uint_eq(c->rc_in[f.fr_src], 1);
+			c->rc_in[f.fr_src] = 0;
+			break;
+		case FT_DATA:
+			ck_assert(c->rc_joined);
+			ck_assert_uint_eq(c->rc_in[f.fr_src], 1);
+			k = veil_get32(f.fr_payload);
+			if (f.fr_dst == MEMBER_BCAST) {
+				/* From the first one seen on, none missing. */
+				if (c->rc_bnext[f.fr_src] != 0)
+					ck_assert_uint_eq(k + 1, c->rc_bnext[f.fr_src]);
+				c->rc_bnext[f.fr_src] = k + 2;
+			} else {
+				ck_assert_uint_eq(f.fr_dst, c->rc_id);
+				ck_assert_uint_gt(k + 1, c->rc_ulast[f.fr_src]);
+				c->rc_ulast[f.fr_src] = k + 1;
+			}
+			break;
+		case FT_PONG:
+			break;
+		case FT_ERROR:
+			ck_assert_uint_eq(f.fr_payload[0], FE_SLOW);
+			break;
+		default:
+			ck_abort_msg("type %u", f.fr_type);
+		}
+		memmove(t->buf, t->buf + total, t->n - total);
+		t->n -= total;
+	}
+	return !closed;
+}
+
+START_TEST(test_relay_random)
+{
+	static struct rnd_client cl[RND_CLIENTS];
+	static const uint8_t rooms[2][ROOM_ID_LEN] = { { 'x' }, { 'y' } };
+	struct relayd *r = mkflow(8192, 64 * 1024, 1, 50, 60000);
+	uint8_t payload[3000];
+	struct rnd_client *c;
+	uint32_t op, len;
+	uint16_t dst;
+	int step, i, any;
+
+	rnd_state = 0x5eed;
+	memset(cl, 0, sizeof(cl));
+	memset(payload, 0x5a, sizeof(payload));
+	for (step = 0; step < RND_STEPS; step++) {
+		c = &cl[rnd(RND_CLIENTS)];
+		op = rnd(100);
+		if (c->rc_t == NULL) {
+			if (op < 30) {
+				c->rc_t = rnd(2) ? tc_new_small(r) : tc_new(r);
+				c->rc_room = (int)rnd(2);
+				rnd_queue(c, FT_JOIN, 0, rooms[c->rc_room], ROOM_ID_LEN);
+				rnd_flush(c);
+			}
+		} else if (op < 45 && c->rc_joined) {
+			len = 4 + rnd(sizeof(payload) - 4);
+			if (rnd(3) != 0) {
+				veil_put32(payload, c->rc_bseq++);
+				rnd_queue(c, FT_DATA, MEMBER_BCAST, payload, len);
+			} else {
+				/* To someone in the room, or to an id that is not (dropped). */
+				dst = (uint16_t)(1 + rnd(12));
+				veil_put32(payload, c->rc_useq++);
+				rnd_queue(c, FT_DATA, dst, payload, len);
+			}
+		} else if (op < 80) {
+			if (!c->rc_stalled && !rnd_read(c, rnd(2) ? 65536 : 1 + rnd(2048)))
+				rnd_drop(c);
+		} else if (op < 90) {
+			c->rc_stalled = !c->rc_stalled;
+		} else if (op < 93) {
+			rnd_drop(c);
+		} else if (op < 95 && c->rc_joined) {
+			rnd_queue(c, FT_PING, 0, NULL, 0);
+		}
+		for (i = 0; i < RND_CLIENTS; i++)
+			if (cl[i].rc_t != NULL)
+				rnd_flush(&cl[i]);
+		ck_assert_int_eq(relayd_step(r, 0), 0);
+	}
+	/* Every path was taken. */
+	ck_assert_uint_gt(relayd_get_stats(r)->rs_paused, 0);
+	ck_assert_uint_gt(relayd_get_stats(r)->rs_released, 0);
+	ck_assert_uint_gt(relayd_get_stats(r)->rs_closed[RELAYD_R_SLOW] +
+	    relayd_get_stats(r)->rs_closed[RELAYD_R_STALLED], 0);
+	/* Everyone reads what is left, then goes. */
+	for (i = 0; i < 200; i++) {
+		any = 0;
+		for (step = 0; step < RND_CLIENTS; step++) {
+			c = &cl[step];
+			if (c->rc_t == NULL)
+				continue;
+			rnd_flush(c);
+			if (!rnd_read(c, 65536))
+				rnd_drop(c);
+			else
+				any = 1;
+		}
+		ck_assert_int_eq(relayd_step(r, 1), 0);
+		if (!any)
+			break;
+	}
+	for (i = 0; i < RND_CLIENTS; i++)
+		if (cl[i].rc_t != NULL)
+			rnd_drop(&cl[i]);
+	for (i = 0; i < 500 && relayd_get_stats(r)->rs_conns > 0; i++)
+		ck_assert_int_eq(relayd_step(r, 2), 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_conns, 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_rooms, 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_in_bufs, 0);
+	ck_assert_uint_eq(relayd_get_stats(r)->rs_out_bufs, 0);
+	relayd_free(r);
+}
+END_TEST
+
 /* ---- --max-per-addr ------------------------------------------------------ */
 
 static socklen_t
@@ -1626,6 +1859,7 @@ suite_relay_conn(void)
 	tcase_add_test(tc, test_relay_stall_window);
 	tcase_add_test(tc, test_relay_no_progress);
 	tcase_add_test(tc, test_relay_held_keepalive);
+	tcase_add_test(tc, test_relay_random);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 
