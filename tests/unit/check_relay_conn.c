@@ -1808,7 +1808,9 @@ START_TEST(test_relay_stats_line)
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_ptr_nonnull(strstr(text, "relayd: stats: connections=1 accepted=1 "));
 	ck_assert_ptr_nonnull(strstr(text, " rooms=1 joins=1 "));
-	ck_assert_ptr_nonnull(strstr(text, " slow=0 "));
+	ck_assert_ptr_nonnull(strstr(text, " slow=0 stalled=0 "));
+	ck_assert_ptr_nonnull(strstr(text, " refused_full=0 refused_per_addr=0 "));
+	ck_assert_ptr_nonnull(strstr(text, " flow: blocked=0 released=0 paused=0 closed: "));
 	/* One line; the room id ('a', then zeros) appears in no form. */
 	ck_assert_ptr_eq(strchr(text, '\n'), text + len - 1);
 	ck_assert_ptr_null(strstr(text, "61000000"));
