@@ -236,7 +236,7 @@ START_TEST(test_invite_decode_text)
 
 	ck_assert_int_eq(proto_invite_decode(NULL, &iv), VEIL_E_INVALID);
 	ck_assert_int_eq(proto_invite_decode("", &iv), VEIL_E_INVALID);
-	ck_assert_int_eq(proto_invite_decode(CODE1 + 5, &iv), VEIL_E_INVALID);	/* no prefix */
+	ck_assert_int_eq(proto_invite_decode(&CODE1[5], &iv), VEIL_E_INVALID);	/* no prefix */
 	ck_assert_int_eq(proto_invite_decode("Veil:AgA", &iv), VEIL_E_INVALID);
 	strcpy(code, CODE1);
 	strcat(code, "=");				/* padding */
