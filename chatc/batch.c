@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The --batch event lines of DESIGN.md: SECURE, MSG, LEFT, WARN, ERROR, one
- * per line, first word naming it. Peer bytes are escaped here, so a message
- * can never forge a second event line.
+ * The --batch front-end: the event lines of DESIGN.md (SECURE, MSG, LEFT,
+ * WARN, ERROR), one per line, first word naming it, and the input side,
+ * one message per line. Peer bytes are escaped here, so a message can never
+ * forge a second event line.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "client.h"
+#include "fe.h"
 #include "err.h"
 
 /* Appends s (n bytes) if it fits entirely. */
@@ -102,6 +103,151 @@ ev_line(char *out, size_t cap, const char *word, const char *text)
 		out[len++] = (text[i] == '\n' || text[i] == '\r') ? ' ' : text[i];
 	out[len] = '\0';
 	return ev_end(out, cap, len);
+}
+
+void
+batch_event(void *arg, const struct ev *e)
+{
+	static char line[EV_LINE_MAX];
+	size_t n;
+
+	(void)arg;
+	switch (e->ev_kind) {
+	case EV_SECURE:
+		n = ev_secure(line, sizeof(line), e->ev_nick, e->ev_nicklen, e->ev_fpr,
+		    e->ev_trust);
+		break;
+	case EV_MSG:
+		n = ev_msg(line, sizeof(line), e->ev_nick, e->ev_nicklen, e->ev_text,
+		    e->ev_textlen);
+		break;
+	case EV_LEFT:
+		n = ev_left(line, sizeof(line), e->ev_nick, e->ev_nicklen);
+		break;
+	case EV_WARN:
+	case EV_ALERT:
+		n = ev_line(line, sizeof(line), "WARN", e->ev_line);
+		break;
+	case EV_ERROR:
+		n = ev_line(line, sizeof(line), "ERROR", e->ev_line);
+		break;
+	case EV_INFO:
+		/* Answers to commands: for the person running the script, not its parser. */
+		n = strlen(e->ev_line);
+		if (n > sizeof(line) - 2)
+			n = sizeof(line) - 2;
+		memcpy(line, e->ev_line, n);
+		line[n++] = '\n';
+		(void)chatc_write_all(STDERR_FILENO, line, n);
+		return;
+	default:
+		return;		/* EV_MINE, EV_HELD, EV_STATUS: nothing to say */
+	}
+	/* A reader that went away is not a reason to stop talking securely. */
+	(void)chatc_write_all(STDOUT_FILENO, line, n);
+}
+
+void
+batch_in_init(struct batch_in *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+int
+batch_in_read(struct batch_in *b, int fd)
+{
+	ssize_t n;
+
+	if (b->bi_eof)
+		return 1;
+	if (b->bi_off > 0) {
+		memmove(b->bi_buf, b->bi_buf + b->bi_off, b->bi_len - b->bi_off);
+		b->bi_len -= b->bi_off;
+		b->bi_off = 0;
+	}
+	if (b->bi_len == sizeof(b->bi_buf))
+		return 0;	/* a whole buffer without a newline: batch_in_next drops it */
+	n = read(fd, b->bi_buf + b->bi_len, sizeof(b->bi_buf) - b->bi_len);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0) {
+		b->bi_eof = 1;
+		return 1;
+	}
+	b->bi_len += (size_t)n;
+	return 0;
+}
+
+int
+batch_in_next(struct batch_in *b, const uint8_t **line, size_t *len)
+{
+	uint8_t *p = b->bi_buf + b->bi_off, *nl;
+	size_t avail = b->bi_len - b->bi_off, n;
+
+	*line = NULL;
+	*len = 0;
+	for (;;) {
+		if (avail == 0) {
+			b->bi_off = b->bi_len = 0;
+			if (b->bi_skip > 0 && b->bi_eof) {
+				/* EOF ends the over-long line. */
+				*len = b->bi_skip;
+				b->bi_skip = 0;
+				return 2;
+			}
+			return 0;
+		}
+		nl = memchr(p, '\n', avail);
+		if (b->bi_skip > 0) {
+			if (nl == NULL) {
+				b->bi_skip += avail;
+				b->bi_off = b->bi_len = 0;
+				if (!b->bi_eof)
+					return 0;
+				*len = b->bi_skip;
+				b->bi_skip = 0;
+				return 2;
+			}
+			*len = b->bi_skip + (size_t)(nl - p);
+			b->bi_skip = 0;
+			b->bi_off += (size_t)(nl - p) + 1;
+			return 2;
+		}
+		if (nl == NULL) {
+			if (b->bi_eof) {
+				*line = p;
+				*len = avail;
+				b->bi_off = b->bi_len;
+				return 1;
+			}
+			if (b->bi_off == 0 && b->bi_len == sizeof(b->bi_buf)) {
+				/* Longer than the buffer: counted, not kept. */
+				b->bi_skip = avail;
+				b->bi_off = b->bi_len = 0;
+			}
+			return 0;
+		}
+		n = (size_t)(nl - p);
+		*line = p;
+		*len = n;
+		b->bi_off += n + 1;
+		return 1;
+	}
+}
+
+int
+batch_in_pending(const struct batch_in *b)
+{
+	if (b->bi_len > b->bi_off &&
+	    memchr(b->bi_buf + b->bi_off, '\n', b->bi_len - b->bi_off) != NULL)
+		return 1;
+	return b->bi_eof && (b->bi_len > b->bi_off || b->bi_skip > 0);
+}
+
+int
+batch_in_done(const struct batch_in *b)
+{
+	return b->bi_eof && b->bi_len == b->bi_off && b->bi_skip == 0;
 }
 
 int

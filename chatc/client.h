@@ -8,39 +8,67 @@
 #include "buf.h"
 #include "e2e.h"
 #include "escape.h"
+#include "fe.h"
 #include "frame.h"
 #include "ipc.h"
 
 /*
- * chatc: one module, one file per role. options.c parses the command line,
- * net.c owns the relay connection, keydc.c the keyd IPC client, peers.c the
- * per-member sessions and the hold queue, batch.c the event lines, ui.c the
- * interactive screen and client.c the state machine that ties them together.
+ * chatc's core: no terminal, no printing. Data flows one way:
+ *
+ *   relay frames (net.c) --> rm_on_frame (relay_ev.c) --+
+ *   typed lines (cmd.c, tx.c) ---------------------------+--> requests to keyd
+ *   keyd answers (keydc.c) --> client_on_answer ---------+    (keydc.c, queued)
+ *        |                      (sess.c, tx.c, cmd.c)
+ *        +--> room and session state (room.c) --> events (events.c) --> fe.h
+ *
+ * The room is the unit: a struct room owns its member table, the sessions
+ * with each member, the hold queue, its relay connection (link.c) and its
+ * room id and key. The client is a list of rooms (one for now) plus the one
+ * keyd connection. keyd is asked asynchronously: requests are queued and
+ * pipelined, keyd answers them in order, and each answer comes back with
+ * the context its request left (struct kx), checked against the state of
+ * the moment (a member may have left meanwhile).
+ *
+ * Prefixes: rm_ a room, peers_ its member table, holdq_ its hold queue,
+ * link_ its relay connection's life, sess_ a session with one member, tx_
+ * our lines on their way out, cmd_ typed commands, emit_ events, keydc_ the
+ * keyd client, rl_ the relay socket, client_ the whole.
  */
 
 #define CHATC_RELAY_DEFAULT	"127.0.0.1:7700"
 #define CHATC_HOST_MAX		255
 #define CHATC_PATH_MAX		108	/* sun_path */
+#define CHATC_ROOMS_MAX		1	/* rooms one chatc sits in (issue 16: more) */
 #define HOLD_MAX		64	/* lines held before the first secure session */
 #define LINE_MAX_IN		(MSG_MAX + 2)	/* "//" + MSG_MAX bytes */
-#define EV_LINE_MAX		(16 + ESC_MAX(NICK_MAX) + ESC_MAX(MSG_MAX) + 64)
 #define BACKOFF_FIRST_MS	200
-#define BACKOFF_MAX_MS		5000
-#define RECONNECT_GIVEUP_MS	30000
+#define BACKOFF_MAX_MS		10000	/* retries go on for as long as the user stays */
 #define CONNECT_TIMEOUT_MS	3000
 #define EOF_HOLD_WAIT_MS	8000	/* EOF with held lines: wait at most this long for a peer */
 #define HS_TIMEOUT_MS		15000	/* a handshake not done by then has failed */
+#define GIVE_UP_MAX		(7 * 24 * 3600)	/* --give-up SEC, at most a week */
+#define PEER_BAD_MAX		32	/* bad messages in a row: the member is ignored */
 #define RL_OUT_HIGH		(256 * 1024)	/* stop reading input above this backlog */
 #define RL_FLUSH_AT		4096	/* write to the relay as soon as this much waits */
 #define RL_OUT_MAX		(16 * 1024 * 1024)
 /*
- * relayd drops a member whose queue passes its bound (256 KiB), so chatc
- * takes frames off the socket as they come and keeps its own backlog while
- * keyd opens them: a burst from a fast sender waits here, not at the relay.
+ * relayd drops a member whose queue passes its bound, so chatc takes frames
+ * off the socket as they come and keeps its own backlog while keyd opens
+ * them: a burst from a fast sender waits here, not at the relay.
  */
 #define RL_IN_MAX		(16 * 1024 * 1024)
-#define RL_READ_CHUNK	65536
-#define KEYDC_TIMEOUT_MS	10000	/* keyd silent this long counts as lost */
+#define RL_READ_CHUNK		65536
+#define KEYDC_TIMEOUT_MS	10000	/* the oldest request unanswered this long: keyd is lost */
+#define KEYDC_QMAX		4096	/* requests in flight, at most */
+#define KEYDC_SOFT		64	/* in flight before input and frames wait */
+#define KEYDC_OUT_MAX		(4 * 1024 * 1024)
+
+/* Exit statuses (chatc --help, chatc.1). */
+#define CHATC_EXIT_OK		0
+#define CHATC_EXIT_ERROR	1	/* ERROR: keyd lost, a start-up failure */
+#define CHATC_EXIT_USAGE	2
+#define CHATC_EXIT_NOTSENT	3	/* some line was not sent (each said so) */
+#define CHATC_EXIT_GAVEUP	4	/* --give-up: SEC seconds without the room */
 
 /* ---- options.c ---- */
 
@@ -58,6 +86,7 @@ struct chatc_opts {
 	char		 co_keyd[CHATC_PATH_MAX];
 	struct chatc_expect co_expect[IPC_EXPECT_MAX];
 	size_t		 co_nexpect;
+	int		 co_give_up;	/* seconds without the room before giving up; 0 never */
 	int		 co_batch;
 	int		 co_help;
 	int		 co_version;
@@ -82,7 +111,7 @@ int	chatc_split_hostport(const char *s, char *host, size_t hostlen,
 /* The default keyd socket path (DESIGN.md) into out; 0 or VEIL_E_OVERSIZE. */
 int	chatc_default_keyd(char *out, size_t outlen) VEIL_WUR;
 
-/* The usage text (every flag, its default, an example). */
+/* The usage text (every flag, its default, the exit statuses, an example). */
 const char *chatc_usage(void);
 
 /* Room id = SHA-256("veil/1 room id" || name). 0 or VEIL_E_CRYPTO. */
@@ -93,7 +122,7 @@ int	chatc_room_id(const char *name, uint8_t out[static ROOM_ID_LEN]) VEIL_WUR;
  */
 int	chatc_room_key(const char *name, uint8_t out[static ROOM_KEY_LEN]) VEIL_WUR;
 
-/* ---- input lines (peers.c) ---- */
+/* ---- typed lines (cmd.c) ---- */
 
 enum line_kind {
 	LINE_EMPTY,		/* nothing to do */
@@ -127,11 +156,12 @@ struct line {
  */
 void	chatc_line_parse(const uint8_t *p, size_t n, struct line *l);
 
-/* ---- the hold queue (peers.c) ---- */
+/* ---- the hold queue (room.c) ---- */
 
 struct holdq {
 	uint8_t		 hq_buf[HOLD_MAX][MSG_MAX];
 	uint16_t	 hq_len[HOLD_MAX];
+	uint32_t	 hq_n[HOLD_MAX];	/* the line's number (client's cl_lines) */
 	size_t		 hq_head;
 	size_t		 hq_count;
 };
@@ -147,25 +177,27 @@ void	holdq_pop(struct holdq *q);
 /* Wipes every line. */
 void	holdq_clear(struct holdq *q);
 
-/* ---- peers (peers.c) ---- */
+/* ---- members (room.c) ---- */
 
 enum peer_state {
 	PS_FREE = 0,
 	PS_WAIT,		/* joined after us: its HS_INIT is due */
-	PS_HS,			/* handshake running, pe_handle valid */
+	PS_HS,			/* handshake running (pe_handle 0 while HS_START is asked) */
 	PS_SECURE,		/* session up, pe_nick/pe_fpr/pe_trust valid */
 	PS_REFUSED,		/* keyd refused its identity: never send to it */
 	PS_DEAD,		/* handshake failed or session closed */
+	PS_IGNORED,		/* PEER_BAD_MAX bad messages in a row: ignored until it rejoins */
 };
 
 struct peer {
 	int		 pe_state;
 	uint16_t	 pe_id;
+	uint32_t	 pe_gen;	/* this incarnation of the member id (ids are reused) */
 	uint32_t	 pe_handle;	/* 0 = none */
 	int		 pe_had_nick;
 	uint8_t		 pe_nick[NICK_MAX];
 	size_t		 pe_nicklen;
-	char		 pe_name[ESC_MAX(NICK_MAX) + 16];	/* escaped nick, or "member N" */
+	char		 pe_name[PEER_NAME_MAX];	/* escaped nick, or "member N" */
 	uint8_t		 pe_fpr[FPR_LEN];
 	uint8_t		 pe_trust;
 	uint32_t	 pe_epoch;
@@ -177,21 +209,28 @@ struct peer {
 	uint32_t	 pe_hs_handle;
 	int		 pe_initiator;	/* we sent the HS_INIT (PROTOCOL.md 2.1) */
 	int64_t		 pe_hs_at;	/* when the handshake (PS_HS) began */
+	unsigned int	 pe_bad;	/* bad messages in a row */
 };
 
 struct peers {
 	struct peer	 pt_p[ROOM_SIZE_MAX];
+	uint32_t	 pt_gen;	/* the last pe_gen handed out */
 };
 
 /* Empties the table (caller-owned storage). */
 void	peers_init(struct peers *t);
 /* The peer with member id, or NULL. */
 struct peer *peers_find(struct peers *t, uint16_t id);
-/* The peer with this session handle, or NULL. */
+/* The peer with member id in incarnation gen, or NULL (it left meanwhile). */
+struct peer *peers_find_gen(struct peers *t, uint16_t id, uint32_t gen);
+/* The peer with this session handle (pe_handle), or NULL. */
 struct peer *peers_by_handle(struct peers *t, uint32_t handle);
 /* The secure peer with this nickname, or NULL. */
 struct peer *peers_by_nick(struct peers *t, const uint8_t *nick, size_t n);
-/* Adds member id in state st (an existing entry is returned as is); NULL when full. */
+/*
+ * Adds member id in state st with a new pe_gen (an existing entry is
+ * returned as is); NULL when full.
+ */
 struct peer *peers_add(struct peers *t, uint16_t id, int st);
 /* Sets the nick (and pe_name) of p. */
 void	peers_set_nick(struct peer *p, const uint8_t *nick, size_t n);
@@ -199,52 +238,112 @@ void	peers_set_nick(struct peer *p, const uint8_t *nick, size_t n);
 void	peers_del(struct peer *p);
 /* Number of peers in state st. */
 size_t	peers_count(const struct peers *t, int st);
-/* "new", "pinned", "expected" or "?". */
-const char *chatc_trust_name(uint8_t trust);
 
-/* ---- events (batch.c) ---- */
+/* ---- the keyd client (keydc.c) ---- */
 
-/*
- * Batch event lines, newline included, NUL-terminated; each returns the
- * length. cap >= EV_LINE_MAX always suffices. Peer bytes are escaped here.
- */
-size_t	ev_secure(char *out, size_t cap, const uint8_t *nick, size_t nicklen,
-	    const uint8_t fpr[static FPR_LEN], uint8_t trust);
-size_t	ev_msg(char *out, size_t cap, const uint8_t *nick, size_t nicklen,
-	    const uint8_t *text, size_t textlen);
-size_t	ev_left(char *out, size_t cap, const uint8_t *nick, size_t nicklen);
-/* "WARN text" / "ERROR text": text is ours (already escaped where needed). */
-size_t	ev_line(char *out, size_t cap, const char *word, const char *text);
-/* Writes all n bytes to fd (retrying short writes). 0 or VEIL_E_SYSTEM. */
-int	chatc_write_all(int fd, const void *p, size_t n);
+/* What an answer is for: set by whoever asks, used when the answer comes. */
+enum kx_kind {
+	KX_HELLO = 1,
+	KX_HS_START,		/* our HS_INIT to a member who was there before us */
+	KX_HS_ACCEPT,		/* our HS_RESP to a member's HS_INIT */
+	KX_HS_RESTART,		/* HS_ACCEPT of a new HS_INIT while the session is secure */
+	KX_HS_NEXT,		/* the next handshake step */
+	KX_HS_RESTART_NEXT,	/* the next step of a restart (pe_hs_handle) */
+	KX_OPEN,
+	KX_SEAL,		/* one of our lines: kx_data is its struct tx_seal */
+	KX_REKEY_DUE,		/* SEAL said REKEY_DUE */
+	KX_REKEY_CMD,		/* /rekey */
+	KX_CLOSE,		/* a session we drop: nothing to do with the answer */
+	KX_CLOSE_SEND,		/* a session we end: its CLOSE blob goes to the member */
+	KX_VERIFY,
+};
 
-/* ---- keyd client (keydc.c) ---- */
+/* The context of one request in flight. */
+struct kx {
+	uint8_t		 kx_kind;	/* enum kx_kind */
+	uint8_t		 kx_req;	/* the request code (set by keydc_push) */
+	uint32_t	 kx_handle;	/* the handle the request names (set by keydc_push) */
+	uint32_t	 kx_room;	/* rm_serial of the room asking, 0 for none */
+	uint16_t	 kx_peer;	/* member id */
+	uint32_t	 kx_gen;	/* the member's pe_gen when asked */
+	void		*kx_data;	/* owned; freed with kx_free when not taken */
+	void		(*kx_free)(void *);
+};
 
 struct keydc {
-	int		 kc_fd;
-	int		 kc_timeout_ms;	/* an answer later than this: keyd is lost */
-	uint8_t		 kc_tx[IPC_LEN_HDR + 64 + IPC_BATCH_MAX * 4 + E2E_MAX + MSG_MAX];
-	uint8_t		 kc_rx[IPC_LEN_HDR + IPC_MAX];
+	int		 kc_fd;		/* -1: closed, or memory only (tests) */
+	int		 kc_mem;	/* no socket: requests are taken, answers fed */
+	int		 kc_timeout_ms;	/* the oldest request unanswered this long: lost */
+	uint8_t		*kc_out;	/* encoded requests not yet written */
+	size_t		 kc_outlen;
+	size_t		 kc_outcap;
+	uint8_t		 kc_in[IPC_LEN_HDR + IPC_MAX];	/* answers read, not yet taken */
+	size_t		 kc_inlen;
+	size_t		 kc_used;	/* bytes of the answer last handed out */
+	struct kx	 kc_q[KEYDC_QMAX];	/* contexts, oldest at kc_qhead */
+	size_t		 kc_qhead;
+	size_t		 kc_qlen;
+	int64_t		 kc_head_at;	/* when the oldest request became the oldest */
 	struct ipc_msg	 kc_ans;
 };
 
 /*
- * Connects to keyd's socket at path (blocking) and sets kc_timeout_ms to
- * KEYDC_TIMEOUT_MS. 0, or VEIL_E_SYSTEM with errno set (ENOENT /
- * ECONNREFUSED: keyd is not running; EPERM: what listens there runs as
- * another uid, SO_PEERCRED).
+ * Connects to keyd's socket at path (blocking, at start-up) and makes it
+ * non-blocking. 0, or VEIL_E_SYSTEM with errno set (ENOENT / ECONNREFUSED:
+ * keyd is not running; EPERM: what listens there runs as another uid,
+ * SO_PEERCRED).
  */
 int	keydc_connect(struct keydc *k, const char *path) VEIL_WUR;
 /*
- * Sends req and waits for its answer; *ans points at the decoded answer
- * (valid until the next call): either req's answer code or IPC_ANS_ERROR,
- * the caller looks at im_code. Returns a negative veil_err when keyd is gone
- * or silent for kc_timeout_ms (VEIL_E_SYSTEM), or answered something else
- * (VEIL_E_TYPE, VEIL_E_INVALID for another handle, decode errors).
+ * Uses fd (connected, made non-blocking here) as the keyd connection; fd -1
+ * keeps everything in memory: requests stay in kc_out for the caller to
+ * take (keydc_take), answers come from keydc_feed. For tests and fuzzing.
+ */
+void	keydc_attach(struct keydc *k, int fd);
+/*
+ * Encodes req and queues it with its context x (copied; kx_req and
+ * kx_handle are filled in), now being the time. 0; VEIL_E_LIMIT when the
+ * queue or the buffer is full; an encode error (the request breaks
+ * PROTOCOL.md 3). On any error nothing is queued and x->kx_data is left to
+ * the caller.
+ */
+int	keydc_push(struct keydc *k, const struct ipc_msg *req, const struct kx *x,
+	    int64_t now) VEIL_WUR;
+/* Requests in flight. */
+size_t	keydc_pending(const struct keydc *k);
+/* 1 when KEYDC_SOFT requests are in flight: input and frames wait. */
+int	keydc_busy(const struct keydc *k);
+/* Writes what it can. 0, or VEIL_E_SYSTEM when keyd is gone. */
+int	keydc_flush(struct keydc *k) VEIL_WUR;
+/* Reads what is there. 0, or VEIL_E_SYSTEM on EOF or an error. */
+int	keydc_read(struct keydc *k) VEIL_WUR;
+/*
+ * The next answer, in request order: 1 with *ans (valid until the next
+ * call) and *x (the request's context, now the caller's: its kx_data too),
+ * 0 when no whole answer is there yet, or a negative veil_err when keyd
+ * broke PROTOCOL.md 3 (an answer nobody asked for, the answer to another
+ * request, about another handle, undecodable): keyd counts as lost.
+ * IPC_ANS_ERROR is an answer like any other; the caller looks at im_code.
+ */
+int	keydc_next(struct keydc *k, struct kx *x, const struct ipc_msg **ans,
+	    int64_t now) VEIL_WUR;
+/* When the oldest request counts as unanswered (keyd lost), or INT64_MAX. */
+int64_t	keydc_deadline(const struct keydc *k);
+/*
+ * Memory mode: the caller took (and served) the first n bytes of the queued
+ * requests in kc_out[0..kc_outlen); they are wiped and dropped.
+ */
+void	keydc_took(struct keydc *k, size_t n);
+/* Memory mode: appends answer bytes. 0 or VEIL_E_OVERSIZE. */
+int	keydc_feed(struct keydc *k, const uint8_t *p, size_t n) VEIL_WUR;
+/*
+ * Start-up only: sends req and waits for its answer (*ans valid until the
+ * next call): 0, or a negative veil_err when keyd is gone or silent for
+ * kc_timeout_ms (VEIL_E_SYSTEM) or broke the protocol.
  */
 int	keydc_call(struct keydc *k, const struct ipc_msg *req,
 	    const struct ipc_msg **ans) VEIL_WUR;
-/* Closes the socket (keyd then wipes every session of this client). */
+/* Frees every context still queued, closes the socket (keyd then wipes our sessions). */
 void	keydc_close(struct keydc *k);
 
 /* ---- relay connection (net.c) ---- */
@@ -252,8 +351,10 @@ void	keydc_close(struct keydc *k);
 struct addrinfo;
 
 struct rl_conn {
-	int		 rl_fd;		/* -1 when not connected */
+	int		 rl_fd;		/* -1 when not connected (or memory only) */
+	int		 rl_open;	/* frames may be queued */
 	struct addrinfo	*rl_ai;		/* resolved before the sandbox */
+	const struct addrinfo *rl_try;	/* the address being tried */
 	uint8_t		*rl_in;		/* frames read, not yet all taken */
 	size_t		 rl_incap;
 	size_t		 rl_inlen;
@@ -261,6 +362,8 @@ struct rl_conn {
 	uint8_t		*rl_out;
 	size_t		 rl_outlen;
 	size_t		 rl_outcap;
+	uint64_t	 rl_queued;	/* bytes queued since the connection began */
+	uint64_t	 rl_written;	/* of which written */
 };
 
 /* Not connected, nothing resolved, empty buffers. */
@@ -269,81 +372,311 @@ void	rl_init(struct rl_conn *r);
 int	rl_resolve(struct rl_conn *r, const char *host, const char *port,
 	    char *err, size_t errlen) VEIL_WUR;
 /*
- * Connects to the first resolved address that answers within timeout_ms in
- * all. 0, or VEIL_E_SYSTEM with errno set.
+ * Starts a non-blocking connect to the first resolved address: 0 when
+ * connected at once, 1 when under way (wait for POLLOUT on rl_fd, then
+ * rl_connect_done), or VEIL_E_SYSTEM with errno when every address failed.
  */
-int	rl_connect(struct rl_conn *r, int timeout_ms) VEIL_WUR;
-/* Queues one frame to the relay. 0, VEIL_E_LIMIT (backlog full) or an encode error. */
+int	rl_connect_start(struct rl_conn *r) VEIL_WUR;
+/*
+ * After POLLOUT on a connect under way: 0 connected, 1 under way again
+ * (the next address), VEIL_E_SYSTEM with errno when none is left.
+ */
+int	rl_connect_done(struct rl_conn *r) VEIL_WUR;
+/*
+ * Uses fd (connected) as the relay connection; fd -1 keeps it in memory:
+ * frames stay in rl_out for the caller (rl_wrote). For tests and fuzzing.
+ */
+void	rl_attach(struct rl_conn *r, int fd);
+/* Queues one frame to the relay. 0, VEIL_E_STATE (not open), VEIL_E_LIMIT (backlog full) or an encode error. */
 int	rl_send(struct rl_conn *r, uint8_t type, uint16_t dst,
 	    const uint8_t *payload, size_t len) VEIL_WUR;
 /* Writes what it can. 0, or VEIL_E_SYSTEM when the connection is gone. */
 int	rl_flush(struct rl_conn *r) VEIL_WUR;
+/* Drops n written bytes from the front of the output (rl_flush, or a test). */
+void	rl_wrote(struct rl_conn *r, size_t n);
 /*
  * Reads what is there (up to RL_IN_MAX waiting in all). 0, or
  * VEIL_E_SYSTEM on EOF / error (frames already read can still be taken),
  * VEIL_E_ALLOC when the buffer cannot grow.
  */
 int	rl_read(struct rl_conn *r) VEIL_WUR;
+/* Memory mode: appends bytes as if read. 0, VEIL_E_LIMIT or VEIL_E_ALLOC. */
+int	rl_feed(struct rl_conn *r, const uint8_t *p, size_t n) VEIL_WUR;
 /*
- * The next whole frame from the input: 1 with *f (pointing into the buffer,
- * valid until the next call), 0 when more bytes are needed, or a negative
- * veil_err for a frame that breaks PROTOCOL.md.
+ * The next whole frame from the input, left there: 1 with *f (pointing into
+ * the buffer, valid until the next read), 0 when more bytes are needed, or
+ * a negative veil_err for a frame that breaks PROTOCOL.md.
  */
+int	rl_peek(const struct rl_conn *r, struct frame *f) VEIL_WUR;
+/* rl_peek, and the frame is taken. */
 int	rl_next(struct rl_conn *r, struct frame *f) VEIL_WUR;
 /* Closes the connection and drops both buffers' contents. */
 void	rl_close(struct rl_conn *r);
-/* rl_close, then frees the output buffer and the resolved addresses. */
+/* rl_close, then frees the buffers and the resolved addresses. */
 void	rl_free(struct rl_conn *r);
 
-/* ---- the interactive screen (ui.c) ---- */
+/* ---- rooms (room.c, link.c, relay_ev.c) ---- */
 
-struct ui;
-
-enum ui_kind {
-	UI_MSG,		/* who = escaped nick, text = escaped text */
-	UI_MINE,	/* our own message as sent */
-	UI_SECURE,
-	UI_LEFT,
-	UI_INFO,
-	UI_WARN,
-	UI_ALERT,	/* loud: identity refusals */
-	UI_ERROR,
+enum link_state {
+	LS_WAIT = 1,		/* not connected; next try at rm_next_try */
+	LS_CONNECTING,		/* connect under way */
+	LS_JOINING,		/* JOIN sent, no WELCOME yet */
+	LS_JOINED,		/* in the room as rm_me */
+	LS_DRAINING,		/* the connection ended: frames read are taken, then it is lost */
 };
 
-/* Puts the terminal in raw mode and draws the screen. 0 or VEIL_E_SYSTEM. */
-int	ui_open(struct ui **u, const char *room, const char *nick) VEIL_WUR;
-/* Restores the terminal (safe to call twice, and after a hang-up). */
-void	ui_close(struct ui *u);
-/* Adds one line to the message area; who may be NULL. */
-void	ui_add(struct ui *u, int kind, const char *who, const char *text);
-/* Replaces the status line's peer list (already escaped) and relay state. */
-void	ui_status(struct ui *u, const char *peers, const char *relay);
-/* Re-reads the window size and redraws everything. */
-void	ui_resize(struct ui *u);
-
-enum ui_key_result {
-	UIK_NONE,	/* nothing finished */
-	UIK_LINE,	/* a line was entered: *line, *len */
-	UIK_QUIT,	/* Ctrl-C, or Ctrl-D on an empty line */
+enum link_trouble {		/* why the last try failed; one WARN per change */
+	LT_NONE = 0,
+	LT_UNREACHABLE,
+	LT_SERVER_FULL,
+	LT_ROOM_FULL,
+	LT_LOST,
 };
-/*
- * Feeds one input byte. On UIK_LINE *line points at the entered bytes
- * (valid until the next call).
- */
-int	ui_key(struct ui *u, uint8_t c, const uint8_t **line, size_t *len);
-
-/* ---- the state machine (client.c) ---- */
 
 struct client;
+struct tx_wait;
+
+struct room {
+	struct client	*rm_cl;
+	uint32_t	 rm_serial;	/* never reused in one run; keyd answers name it */
+	size_t		 rm_idx;	/* index in the client's list (events) */
+	const char	*rm_name;	/* as given */
+	const char	*rm_relay;	/* "HOST:PORT" as given */
+	uint8_t		 rm_id[ROOM_ID_LEN];
+	uint8_t		 rm_key[ROOM_KEY_LEN];	/* from the name; never to the relay */
+	struct rl_conn	 rm_rl;
+	struct peers	 rm_peers;
+	struct holdq	 rm_hold;
+	/* The relay link (link.c). */
+	int		 rm_link;	/* enum link_state */
+	int		 rm_trouble;	/* enum link_trouble of the last failure */
+	int		 rm_said;	/* the trouble last reported with a WARN */
+	char		 rm_why[96];	/* what the last failure said */
+	unsigned int	 rm_tries;	/* failures in a row */
+	int		 rm_ever_joined;
+	uint16_t	 rm_me;		/* our member id, 0 until WELCOME */
+	int		 rm_backoff;
+	int64_t		 rm_next_try;
+	int64_t		 rm_connect_end;
+	int64_t		 rm_join_sent;
+	int64_t		 rm_last_rx;
+	int64_t		 rm_last_ping;
+	int64_t		 rm_unjoined_since;	/* not in the room since, 0 when in it */
+	/* keyd requests in flight for this room. */
+	uint32_t	 rm_npending;
+	uint32_t	 rm_nbarrier;	/* handshake steps: frames wait for their answers */
+	/* Lines whose frames are queued to the relay, not yet written (tx.c). */
+	struct tx_wait	*rm_wq;
+	size_t		 rm_wqhead;
+	size_t		 rm_wqlen;
+	size_t		 rm_wqcap;
+	struct ev_status rm_view;	/* scratch for the status event */
+};
 
 /*
- * Runs chatc after start-up: k is connected and said HELLO, r resolved,
- * u the screen or NULL for batch mode. Returns the exit status.
+ * Sets up r (caller-owned storage) for the room name on relay ("HOST:PORT",
+ * for messages; the addresses are resolved into rm_rl by the caller). The
+ * room starts in LS_WAIT with a try due now. 0, or VEIL_E_CRYPTO.
  */
-int	client_run(const struct chatc_opts *o, const uint8_t room[static ROOM_ID_LEN],
-	    const uint8_t myfpr[static FPR_LEN], struct keydc *k, struct rl_conn *r,
-	    struct ui *u);
-/* Asks the main loop to stop (signal-safe): quit = 1 on SIGINT/TERM/HUP, resize on SIGWINCH. */
+int	rm_init(struct room *r, struct client *c, const char *name,
+	    const char *relay, int64_t now) VEIL_WUR;
+/* Wipes the room key and hold queue and frees the buffers (rl_free too). */
+void	rm_free(struct room *r);
+/* The room with this serial, or NULL (parted meanwhile). */
+struct room *rm_by_serial(struct client *c, uint32_t serial);
+/*
+ * A session may still come up: not in the room yet, or a handshake under
+ * way (or due from a member that joined less than HS_TIMEOUT_MS ago). Held
+ * lines are worth waiting for only then.
+ */
+int	rm_has_prospect(const struct room *r, int64_t now);
+
+/*
+ * 1 when rm_on_frame can take f now: no handshake step of the room is
+ * being asked (its answer decides how the next frames are read) and keyd's
+ * queue is not full; membership changes and relay errors wait, in addition,
+ * until every earlier message of the room is answered, so events come out
+ * in the order the frames came in.
+ */
+int	rm_can_take(const struct room *r, const struct frame *f);
+/*
+ * One frame from the relay (decoded). Nothing a frame holds ends chatc: the
+ * worst a member can do is end its own session (a WARN naming it), the
+ * worst a relay can do is make us reconnect.
+ */
+void	rm_on_frame(struct room *r, const struct frame *f, int64_t now);
+
+/* Timers of the link: connect, join and keepalive timeouts, pings, --give-up. */
+void	link_tick(struct room *r, int64_t now);
+/* 1 when a connect try is due (LS_WAIT and its time has come). */
+int	link_wants_connect(const struct room *r, int64_t now);
+/* A connect try began (LS_CONNECTING); it must end by rm_connect_end. */
+void	link_connecting(struct room *r, int64_t now);
+/* The connection is up: JOIN is queued (LS_JOINING). */
+void	link_connected(struct room *r, int64_t now);
+/* The connect try failed with errno err: retry after a backoff. */
+void	link_connect_failed(struct room *r, int err, int64_t now);
+/*
+ * The connection ended (why: the error, for the user): LS_DRAINING, so the
+ * frames already read are still taken; link_drained finishes the loss.
+ */
+void	link_ended(struct room *r, int trouble, const char *why, int64_t now);
+/* 1 when a draining link has nothing left to take: call link_lost. */
+int	link_drained(const struct room *r);
+/*
+ * The room lost its relay: lines whose frames did not leave are reported,
+ * every session is dropped, a retry is scheduled (LS_WAIT).
+ */
+void	link_lost(struct room *r, int64_t now);
+/* WELCOME as member me (LS_JOINED). */
+void	link_joined(struct room *r, uint16_t me, int64_t now);
+/* The earliest time link_tick or a retry has something to do, or INT64_MAX. */
+int64_t	link_next_timer(const struct room *r);
+
+/* ---- sessions with members (sess.c) ---- */
+
+/*
+ * 1 for the kinds that are handshake steps: while one is asked, the room's
+ * next frames wait for its answer (rm_can_take).
+ */
+int	sess_barrier(int kind);
+/* Asks keyd; on success the room counts the request in flight. 0 or a negative veil_err. */
+int	sess_ask(struct room *r, const struct ipc_msg *req, struct kx *x) VEIL_WUR;
+/* The context of a request about p (p may be NULL). */
+void	sess_kx(struct kx *x, const struct room *r, const struct peer *p, int kind);
+/* We are the newcomer: HS_START towards p (PS_HS). */
+void	sess_hs_start(struct room *r, struct peer *p, int64_t now);
+/* One checked end-to-end message from p (proto_e2e_decode accepted it). */
+void	sess_on_message(struct room *r, struct peer *p, const struct e2e_msg *m,
+	    const uint8_t *blob, size_t n, int64_t now);
+/* A message from p refused here: a WARN naming it; too many in a row and p is ignored. */
+void	sess_reject(struct room *r, struct peer *p, const char *why);
+/* Closes p's keyd sessions (no more sends); its CLOSE blob is sent when send_close. */
+void	sess_close(struct room *r, struct peer *p, int send_close);
+/* p left (or is replaced): sessions closed, LEFT shown if we knew it, entry freed. */
+void	sess_gone(struct room *r, struct peer *p);
+/* Handshakes not done within HS_TIMEOUT_MS have failed. */
+void	sess_timeouts(struct room *r, int64_t now);
+/* REKEY for p (kind KX_REKEY_CMD or KX_REKEY_DUE). */
+void	sess_rekey(struct room *r, struct peer *p, int kind);
+/* VERIFY for p. */
+void	sess_verify(struct room *r, struct peer *p);
+/* Queues blob as DATA to p; a failure is a WARN. 0 or the rl_send error. */
+int	sess_send(struct room *r, const struct peer *p, const uint8_t *blob, size_t n);
+/* keyd's answer to a request of sess.c (kinds HS_*, OPEN, REKEY_*, CLOSE*, VERIFY). */
+void	sess_answer(struct room *r, const struct kx *x, const struct ipc_msg *a,
+	    int64_t now);
+
+/* ---- our lines on their way out (tx.c) ---- */
+
+/*
+ * A typed line (1..MSG_MAX bytes of UTF-8), number n: sealed for every
+ * secure member, or held until one is (or refused with "not sent" when the
+ * hold queue is full).
+ */
+void	tx_line(struct room *r, const uint8_t *text, size_t len, uint32_t n);
+/* Seals held lines while a member is secure and keyd's queue takes them. */
+void	tx_drain_hold(struct room *r);
+/* keyd's answer to a SEAL. */
+void	tx_answer(struct room *r, const struct kx *x, const struct ipc_msg *a);
+/* The relay took more bytes: forget the lines whose frames are all written. */
+void	tx_written(struct room *r);
+/* Every line whose frame did not leave is reported not sent (why), and forgotten. */
+void	tx_unwritten(struct room *r, const char *why);
+/* Every held line is reported not sent (why), in order, and wiped. */
+void	tx_held_notsent(struct room *r, const char *why);
+/* keyd is gone: every line whose SEAL is still in its queue is reported not sent (why). */
+void	tx_seal_lost(struct client *c, const char *why);
+/* Frees what a struct kx of kind KX_SEAL owns (reporting nothing). */
+void	tx_seal_free(void *data);
+
+/* ---- events (events.c) ---- */
+
+void	emit(struct room *r, int kind, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	emit_secure(struct room *r, const struct peer *p);
+void	emit_msg(struct room *r, const struct peer *p, const uint8_t *text, size_t n);
+void	emit_left(struct room *r, const struct peer *p);
+/* EV_MINE or EV_HELD with our own text. */
+void	emit_mine(struct room *r, int kind, const uint8_t *text, size_t n);
+/* "not sent[ to NAME] (why): <escaped text>", and the client counts a line not sent. */
+void	emit_notsent(struct room *r, const char *to, const char *why, const uint8_t *text,
+	    size_t n);
+/* The room's status line (EV_STATUS) from its current state. */
+void	emit_status(struct room *r);
+/* The reason keyd gave in an IPC_ANS_ERROR, escaped, into buf. */
+const char *keyd_reason(const struct ipc_msg *a, char *buf, size_t cap);
+
+/* ---- the client (client.c) ---- */
+
+enum client_quit {
+	QUIT_NO = 0,
+	QUIT_USER,		/* /quit, Ctrl-C, SIGINT/TERM, end of input */
+	QUIT_HUP,		/* the terminal went away */
+	QUIT_GAVEUP,		/* --give-up */
+	QUIT_KEYD,		/* keyd lost: fatal */
+};
+
+struct client {
+	const struct chatc_opts *cl_o;
+	struct keydc	*cl_k;
+	struct fe	 cl_fe;
+	int		 cl_batch;
+	uint8_t		 cl_myfpr[FPR_LEN];
+	struct room	*cl_rooms[CHATC_ROOMS_MAX];
+	size_t		 cl_nrooms;
+	uint32_t	 cl_serial;	/* the last rm_serial handed out */
+	uint32_t	 cl_lines;	/* messages read so far (DESIGN.md: n) */
+	uint32_t	 cl_notsent;	/* lines (or copies of one) reported not sent */
+	int		 cl_quit;	/* enum client_quit */
+	int		 cl_final;	/* ending: events carry ev_final */
+	int64_t		 cl_eof_at;	/* batch input ended, 0 before */
+	int64_t		 cl_now;	/* the time of the current step */
+	uint64_t	 cl_rand;	/* retry jitter (not a secret) */
+	struct ipc_msg	 cl_req;	/* the request being built */
+};
+
+/*
+ * Prepares c (caller-owned) with its options, keyd connection (HELLO done)
+ * and front-end; seed feeds the retry jitter. No room yet.
+ */
+void	client_init(struct client *c, const struct chatc_opts *o, struct keydc *k,
+	    const struct fe *fe, int batch, const uint8_t myfpr[static FPR_LEN],
+	    uint64_t seed);
+/* Adds r (initialised with rm_init for c) to the client's rooms. 0 or VEIL_E_LIMIT. */
+int	client_add_room(struct client *c, struct room *r) VEIL_WUR;
+/* The room typed lines go to. */
+struct room *client_room(struct client *c);
+/* A request of our own, cleared: code set, every pointer and count empty. */
+struct ipc_msg *client_req(struct client *c, uint8_t code);
+/* A typed line (a message or a command), without its newline. */
+void	client_on_line(struct client *c, const uint8_t *p, size_t n);
+/* A batch input line longer than the input buffer: refused, its length said. */
+void	client_on_overlong(struct client *c, size_t n);
+/* keyd's answer to the request whose context is x; x->kx_data is taken. */
+void	client_on_answer(struct client *c, struct kx *x, const struct ipc_msg *a,
+	    int64_t now);
+/*
+ * Everything the core does without new input: keyd's answers so far, then
+ * per room the link's timers (a connect try when one is due), handshake
+ * timeouts, the frames already read as far as the room can take them, a
+ * drained link's loss, held lines. 0, or a negative veil_err when keyd
+ * broke PROTOCOL.md 3 (keyd is lost). The loop's heart; tests and the fuzz
+ * harness call it with everything in memory.
+ */
+int	client_step(struct client *c, int64_t now) VEIL_WUR;
+/* Next pseudo-random number (retry jitter). */
+uint64_t client_rand(struct client *c);
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t	chatc_now_ms(void);
+
+/*
+ * Runs chatc after start-up: c has its room(s) and its keyd connection (the
+ * room's relay resolved), u is the screen or NULL for batch mode. Returns
+ * the exit status (CHATC_EXIT_*).
+ */
+int	client_run(struct client *c, struct ui *u);
+/* Asks the main loop to stop (signal-safe): quit on SIGINT/TERM/HUP, resize on SIGWINCH. */
 void	client_signal(int sig);
 
 #endif

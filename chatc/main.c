@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * chatc start-up: options, room id, relay address, keyd connection and
- * HELLO, the terminal, then the sandbox (no files, no exec from here on),
- * then the state machine in client.c.
+ * chatc start-up: options, room, relay address, keyd connection and HELLO,
+ * the terminal, then the sandbox (no files, no exec from here on), then the
+ * loop in client.c.
  */
+#include <sys/random.h>
+
 #include <errno.h>
 #include <locale.h>
 #include <signal.h>
@@ -19,7 +21,8 @@
 #include "sbx.h"
 
 static struct keydc g_keyd;
-static struct rl_conn g_relay;
+static struct client g_client;
+static struct room g_room;
 
 static void
 on_signal(int sig)
@@ -113,17 +116,19 @@ int
 main(int argc, char **argv)
 {
 	static struct chatc_opts o;
-	uint8_t room[ROOM_ID_LEN], myfpr[FPR_LEN];
+	uint8_t myfpr[FPR_LEN] = { 0 };
 	char err[256];
 	struct ui *u = NULL;
+	struct fe fe;
 	struct tm tmv;
+	uint64_t seed = 0;
 	time_t t;
 	const char *cs;
 	int batch, e;
 
 	if (chatc_opts_parse(argc, argv, &o, err, sizeof(err)) != 0) {
 		fprintf(stderr, "chatc: %s\n%s", err, chatc_usage());
-		return 2;
+		return CHATC_EXIT_USAGE;
 	}
 	if (o.co_help) {
 		fputs(chatc_usage(), stdout);
@@ -134,12 +139,18 @@ main(int argc, char **argv)
 		return 0;
 	}
 	batch = o.co_batch || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO);
-	if (chatc_room_id(o.co_room, room) != 0) {
+	/* Only to spread retries: a clock will do when getrandom cannot. */
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	memset(&fe, 0, sizeof(fe));
+	fe.fe_event = batch_event;
+	client_init(&g_client, &o, &g_keyd, &fe, batch, myfpr, seed);
+	if (rm_init(&g_room, &g_client, o.co_room, o.co_relay, chatc_now_ms()) != 0 ||
+	    client_add_room(&g_client, &g_room) != 0) {
 		early_error(batch, "cannot compute the room id");
 		return 1;
 	}
-	rl_init(&g_relay);
-	if (rl_resolve(&g_relay, o.co_host, o.co_port, err, sizeof(err)) != 0) {
+	if (rl_resolve(&g_room.rm_rl, o.co_host, o.co_port, err, sizeof(err)) != 0) {
 		early_error(batch, "relay %s unreachable: %s", o.co_relay, err);
 		return 1;
 	}
@@ -158,6 +169,7 @@ main(int argc, char **argv)
 	}
 	if (hello(&o, myfpr, batch) != 0)
 		return 1;
+	memcpy(g_client.cl_myfpr, myfpr, FPR_LEN);
 	if (setup_signals() != 0) {
 		early_error(batch, "signal setup failed: %s", strerror(errno));
 		return 1;
@@ -176,6 +188,10 @@ main(int argc, char **argv)
 		early_error(0, "cannot set up the terminal");
 		return 1;
 	}
+	if (u != NULL) {
+		g_client.cl_fe.fe_event = ui_event;
+		g_client.cl_fe.fe_arg = u;
+	}
 	if (sbx_no_new_privs() != 0 ||
 	    sbx_install(sbx_chatc_rules, sbx_chatc_nrules) != 0) {
 		if (u != NULL)
@@ -183,8 +199,8 @@ main(int argc, char **argv)
 		early_error(batch, "cannot install the sandbox");
 		return 1;
 	}
-	e = client_run(&o, room, myfpr, &g_keyd, &g_relay, u);
+	e = client_run(&g_client, u);
 	keydc_close(&g_keyd);
-	rl_free(&g_relay);
+	rm_free(&g_room);
 	return e;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The relay connection: non-blocking TCP, a reassembly buffer that holds at
- * most one maximal frame, and a bounded output backlog. The address is
- * resolved once, before the sandbox; reconnecting only needs socket+connect.
+ * The relay connection: non-blocking TCP (connect included: the loop never
+ * waits on it), a reassembly buffer, and a bounded output backlog whose byte
+ * counters tell which queued frames have left. The address is resolved
+ * once, before the sandbox; reconnecting only needs socket+connect.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -48,22 +49,16 @@ rl_resolve(struct rl_conn *r, const char *host, const char *port, char *err,
 	return 0;
 }
 
-static int64_t
-net_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
+/*
+ * Starts a non-blocking connect to ai: 0 connected, 1 under way, -1 failed
+ * (errno). *fdp gets the socket unless it failed.
+ */
 static int
-net_try(const struct addrinfo *ai, int timeout_ms)
+net_start(const struct addrinfo *ai, int *fdp)
 {
-	struct pollfd pfd;
-	socklen_t sl;
-	int fd, e = 0, one = 1, pr;
+	int fd, e, one = 1;
 
+	*fdp = -1;
 	if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) {
 		errno = EAFNOSUPPORT;
 		return -1;
@@ -71,60 +66,85 @@ net_try(const struct addrinfo *ai, int timeout_ms)
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-		if (errno != EINPROGRESS)
-			goto fail;
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		do
-			pr = poll(&pfd, 1, timeout_ms);
-		while (pr == -1 && errno == EINTR);
-		if (pr == 0) {
-			errno = ETIMEDOUT;
-			goto fail;
-		}
-		if (pr < 0)
-			goto fail;
-		sl = sizeof(e);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == -1)
-			goto fail;
-		if (e != 0) {
-			errno = e;
-			goto fail;
-		}
-	}
 	/* Small frames, interactive: no Nagle delay. Failing here is harmless. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
-fail:
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+		*fdp = fd;
+		return 0;
+	}
+	if (errno == EINPROGRESS) {
+		*fdp = fd;
+		return 1;
+	}
 	e = errno;
 	close(fd);
 	errno = e;
 	return -1;
 }
 
-int
-rl_connect(struct rl_conn *r, int timeout_ms)
+/* Tries rl_try and the addresses after it until one connects or is under way. */
+static int
+net_try_from(struct rl_conn *r)
 {
-	const struct addrinfo *ai;
-	int64_t end = net_now_ms() + timeout_ms, left;
-	int fd, e = ECONNREFUSED;
+	int e = ECONNREFUSED, rc, fd;
 
-	rl_close(r);
-	for (ai = r->rl_ai; ai != NULL; ai = ai->ai_next) {
-		left = end - net_now_ms();
-		if (left <= 0) {
-			e = ETIMEDOUT;
-			break;
-		}
-		if ((fd = net_try(ai, (int)left)) != -1) {
+	for (; r->rl_try != NULL; r->rl_try = r->rl_try->ai_next) {
+		if ((rc = net_start(r->rl_try, &fd)) >= 0) {
 			r->rl_fd = fd;
-			return 0;
+			r->rl_open = rc == 0;
+			return rc;
 		}
 		e = errno;
 	}
 	errno = e;
 	return VEIL_E_SYSTEM;
+}
+
+int
+rl_connect_start(struct rl_conn *r)
+{
+	rl_close(r);
+	r->rl_try = r->rl_ai;
+	if (r->rl_try == NULL) {
+		errno = EDESTADDRREQ;
+		return VEIL_E_SYSTEM;
+	}
+	return net_try_from(r);
+}
+
+int
+rl_connect_done(struct rl_conn *r)
+{
+	socklen_t sl = sizeof(int);
+	int e = 0;
+
+	if (r->rl_fd == -1 || r->rl_try == NULL) {
+		errno = ENOTCONN;
+		return VEIL_E_SYSTEM;
+	}
+	if (getsockopt(r->rl_fd, SOL_SOCKET, SO_ERROR, &e, &sl) == -1)
+		e = errno;
+	if (e == 0) {
+		r->rl_open = 1;
+		return 0;
+	}
+	close(r->rl_fd);
+	r->rl_fd = -1;
+	r->rl_try = r->rl_try->ai_next;
+	if (net_try_from(r) == VEIL_E_SYSTEM) {
+		/* The first address's error says most: a refusal, a timeout. */
+		errno = e;
+		return VEIL_E_SYSTEM;
+	}
+	return r->rl_open ? 0 : 1;
+}
+
+void
+rl_attach(struct rl_conn *r, int fd)
+{
+	rl_close(r);
+	r->rl_fd = fd;
+	r->rl_open = 1;
 }
 
 int
@@ -137,7 +157,7 @@ rl_send(struct rl_conn *r, uint8_t type, uint16_t dst, const uint8_t *payload,
 	uint8_t *n;
 	int rc;
 
-	if (r->rl_fd == -1)
+	if (!r->rl_open)
 		return VEIL_E_STATE;
 	if (len > FRAME_MAX_LIMIT)
 		return VEIL_E_OVERSIZE;
@@ -162,6 +182,7 @@ rl_send(struct rl_conn *r, uint8_t type, uint16_t dst, const uint8_t *payload,
 	if ((rc = proto_frame_encode(&b, FRAME_TO_RELAY, &f)) != 0)
 		return rc;
 	r->rl_outlen += b.vb_len;
+	r->rl_queued += b.vb_len;
 	return 0;
 }
 
@@ -170,8 +191,10 @@ rl_flush(struct rl_conn *r)
 {
 	ssize_t w;
 
-	if (r->rl_fd == -1)
+	if (!r->rl_open)
 		return VEIL_E_SYSTEM;
+	if (r->rl_fd == -1)
+		return 0;	/* memory only: the caller takes rl_out */
 	while (r->rl_outlen > 0) {
 		w = write(r->rl_fd, r->rl_out, r->rl_outlen);
 		if (w < 0 && errno == EINTR)
@@ -180,21 +203,28 @@ rl_flush(struct rl_conn *r)
 			return 0;
 		if (w <= 0)
 			return VEIL_E_SYSTEM;
-		memmove(r->rl_out, r->rl_out + w, r->rl_outlen - (size_t)w);
-		r->rl_outlen -= (size_t)w;
+		rl_wrote(r, (size_t)w);
 	}
 	return 0;
 }
 
-int
-rl_read(struct rl_conn *r)
+void
+rl_wrote(struct rl_conn *r, size_t n)
+{
+	if (n > r->rl_outlen)
+		n = r->rl_outlen;
+	memmove(r->rl_out, r->rl_out + n, r->rl_outlen - n);
+	r->rl_outlen -= n;
+	r->rl_written += n;
+}
+
+/* Room for at least RL_READ_CHUNK more input bytes, within RL_IN_MAX. */
+static int
+rl_in_room(struct rl_conn *r)
 {
 	size_t ncap;
-	ssize_t n;
 	uint8_t *p;
 
-	if (r->rl_fd == -1)
-		return VEIL_E_SYSTEM;
 	if (r->rl_used > 0 && (r->rl_used == r->rl_inlen ||
 	    r->rl_incap - r->rl_inlen < RL_READ_CHUNK)) {
 		memmove(r->rl_in, r->rl_in + r->rl_used, r->rl_inlen - r->rl_used);
@@ -210,6 +240,40 @@ rl_read(struct rl_conn *r)
 		r->rl_in = p;
 		r->rl_incap = ncap;
 	}
+	return 0;
+}
+
+int
+rl_feed(struct rl_conn *r, const uint8_t *p, size_t n)
+{
+	int rc;
+
+	while (n > 0) {
+		size_t k;
+
+		if ((rc = rl_in_room(r)) != 0)
+			return rc;
+		if (r->rl_inlen == r->rl_incap)
+			return VEIL_E_LIMIT;
+		k = r->rl_incap - r->rl_inlen < n ? r->rl_incap - r->rl_inlen : n;
+		memcpy(r->rl_in + r->rl_inlen, p, k);
+		r->rl_inlen += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int
+rl_read(struct rl_conn *r)
+{
+	ssize_t n;
+	int rc;
+
+	if (r->rl_fd == -1)
+		return VEIL_E_SYSTEM;
+	if ((rc = rl_in_room(r)) != 0)
+		return rc;
 	if (r->rl_inlen == r->rl_incap)
 		return 0;	/* our backlog is full: the relay's bound decides */
 	n = read(r->rl_fd, r->rl_in + r->rl_inlen, r->rl_incap - r->rl_inlen);
@@ -222,7 +286,7 @@ rl_read(struct rl_conn *r)
 }
 
 int
-rl_next(struct rl_conn *r, struct frame *f)
+rl_peek(const struct rl_conn *r, struct frame *f)
 {
 	const uint8_t *p = r->rl_in + r->rl_used;
 	size_t avail = r->rl_inlen - r->rl_used, total;
@@ -238,9 +302,18 @@ rl_next(struct rl_conn *r, struct frame *f)
 		return 0;
 	if ((rc = proto_frame_decode(p, total, FRAME_TO_CLIENT, FRAME_MAX_LIMIT, f)) != 0)
 		return rc;
-	/* Consumed now; the bytes stay in place until the next rl_read. */
-	r->rl_used += total;
 	return 1;
+}
+
+int
+rl_next(struct rl_conn *r, struct frame *f)
+{
+	int rc;
+
+	if ((rc = rl_peek(r, f)) == 1)
+		/* Taken now; the bytes stay in place until the next read. */
+		r->rl_used += FRAME_HDR_LEN + (size_t)f->fr_len;
+	return rc;
 }
 
 void
@@ -249,9 +322,13 @@ rl_close(struct rl_conn *r)
 	if (r->rl_fd != -1)
 		close(r->rl_fd);
 	r->rl_fd = -1;
+	r->rl_open = 0;
+	r->rl_try = NULL;
 	r->rl_inlen = 0;
 	r->rl_used = 0;
 	r->rl_outlen = 0;
+	r->rl_queued = 0;
+	r->rl_written = 0;
 }
 
 void

@@ -19,12 +19,13 @@
 #include <unistd.h>
 #include <wchar.h>
 
-#include "client.h"
+#include "fe.h"
 #include "err.h"
 
 #define UI_HIST		1000		/* lines kept for redraws */
 #define UI_IN_MAX	8192		/* input bytes; over MSG_MAX is refused on Enter */
 #define UI_OUT_MAX	(64 * 1024)
+#define UI_EPILOGUE	(64 * 1024)	/* what chatc said while ending, for stderr */
 
 struct ui {
 	struct termios	 u_saved;
@@ -34,7 +35,7 @@ struct ui {
 	char		 u_room[ESC_MAX(64)];
 	char		 u_nick[NICK_MAX + 1];
 	char		 u_peers[1024];
-	char		 u_relay[32];
+	char		 u_relay[160];
 	char		*u_hist[UI_HIST];
 	size_t		 u_hhead;
 	size_t		 u_hcount;
@@ -49,6 +50,9 @@ struct ui {
 	size_t		 u_csilen;
 	char		 u_out[UI_OUT_MAX];
 	size_t		 u_outlen;
+	char		 u_text[ESC_MAX(MSG_MAX)];	/* a peer's text, escaped */
+	char		 u_epi[UI_EPILOGUE];
+	size_t		 u_epilen;
 };
 
 static struct ui g_ui;
@@ -280,6 +284,9 @@ ui_close(struct ui *u)
 	}
 	memset(u->u_in, 0, sizeof(u->u_in));
 	memset(u->u_line, 0, sizeof(u->u_line));
+	/* The alternate screen is gone: what chatc said while ending must not be. */
+	(void)chatc_write_all(STDERR_FILENO, u->u_epi, u->u_epilen);
+	u->u_epilen = 0;
 }
 
 static int
@@ -378,6 +385,122 @@ ui_resize(struct ui *u)
 		return;
 	ui_winsize(u);
 	ui_redraw(u);
+}
+
+/* Keeps "chatc: text" for stderr once the screen is closed. */
+static void
+ui_epilogue(struct ui *u, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (UI_EPILOGUE - u->u_epilen < n + 8)
+		return;
+	memcpy(u->u_epi + u->u_epilen, "chatc: ", 7);
+	memcpy(u->u_epi + u->u_epilen + 7, text, n);
+	u->u_epi[u->u_epilen + 7 + n] = '\n';
+	u->u_epilen += n + 8;
+}
+
+/* The status line from a room's status event. */
+static void
+ui_show_status(struct ui *u, const struct ev_status *st)
+{
+	char peers[1024], one[PEER_NAME_MAX + 32], relay[160];
+	size_t i, len = 0;
+	int n;
+
+	peers[0] = '\0';
+	for (i = 0; i < st->st_npeers; i++) {
+		const struct ev_peer *ep = &st->st_peers[i];
+
+		switch (ep->ep_state) {
+		case EVP_SECURE:
+			n = snprintf(one, sizeof(one), "%s%s(%s)", len ? " " : "", ep->ep_name,
+			    chatc_trust_name(ep->ep_trust));
+			break;
+		case EVP_HS:
+			n = snprintf(one, sizeof(one), "%s%s(...)", len ? " " : "", ep->ep_name);
+			break;
+		case EVP_REFUSED:
+			n = snprintf(one, sizeof(one), "%s%s(REFUSED)", len ? " " : "",
+			    ep->ep_name);
+			break;
+		case EVP_IGNORED:
+			n = snprintf(one, sizeof(one), "%s%s(ignored)", len ? " " : "",
+			    ep->ep_name);
+			break;
+		default:
+			continue;
+		}
+		if (n < 0 || (size_t)n >= sizeof(peers) - len)
+			break;
+		memcpy(peers + len, one, (size_t)n + 1);
+		len += (size_t)n;
+	}
+	switch (st->st_link) {
+	case LINK_JOINED:
+		snprintf(relay, sizeof(relay), "connected");
+		break;
+	case LINK_JOINING:
+		snprintf(relay, sizeof(relay), "joining");
+		break;
+	case LINK_RETRYING:
+		snprintf(relay, sizeof(relay), "retrying: %s (%u)", st->st_why, st->st_tries);
+		break;
+	default:
+		snprintf(relay, sizeof(relay), "connecting");
+		break;
+	}
+	if (st->st_held > 0 && len + 32 < sizeof(peers))
+		len += (size_t)snprintf(peers + len, sizeof(peers) - len, "%s%zu held",
+		    len ? " | " : "", st->st_held);
+	ui_status(u, len ? peers : "nobody yet", relay);
+}
+
+void
+ui_event(void *arg, const struct ev *e)
+{
+	struct ui *u = arg;
+	char text[FPR_TEXT_LEN + 64], fpr[FPR_TEXT_LEN + 1];
+
+	if (u == NULL)
+		return;
+	switch (e->ev_kind) {
+	case EV_SECURE:
+		proto_fpr_format(e->ev_fpr, fpr);
+		snprintf(text, sizeof(text), "secure session; fingerprint %s (%s)", fpr,
+		    chatc_trust_name(e->ev_trust));
+		ui_add(u, UI_SECURE, e->ev_who, text);
+		break;
+	case EV_MSG:
+		esc_text(e->ev_text, e->ev_textlen, u->u_text, sizeof(u->u_text));
+		ui_add(u, UI_MSG, e->ev_who, u->u_text);
+		break;
+	case EV_MINE:
+		esc_text(e->ev_text, e->ev_textlen, u->u_text, sizeof(u->u_text));
+		ui_add(u, UI_MINE, NULL, u->u_text);
+		break;
+	case EV_HELD:
+		ui_add(u, UI_INFO, NULL, "held until a session is secure");
+		break;
+	case EV_LEFT:
+		ui_add(u, UI_LEFT, e->ev_who, "left");
+		break;
+	case EV_INFO:
+		ui_add(u, UI_INFO, NULL, e->ev_line);
+		break;
+	case EV_WARN:
+	case EV_ALERT:
+	case EV_ERROR:
+		ui_add(u, e->ev_kind == EV_WARN ? UI_WARN : e->ev_kind == EV_ALERT ?
+		    UI_ALERT : UI_ERROR, NULL, e->ev_line);
+		if (e->ev_final)
+			ui_epilogue(u, e->ev_line);
+		break;
+	case EV_STATUS:
+		ui_show_status(u, e->ev_status);
+		break;
+	}
 }
 
 /* ---- line editing ---- */

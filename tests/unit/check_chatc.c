@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/types.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -582,7 +583,7 @@ START_TEST(test_relay_reassembly)
 	n += mkframe(wire + n, sizeof(wire) - n, FT_LEFT, 4, 0, NULL, 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	rl_init(&rl);
-	rl.rl_fd = sv[0];
+	rl_attach(&rl, sv[0]);
 	/* Byte by byte at first, then in odd chunks: frames come out whole. */
 	for (off = 0; off < n; ) {
 		size_t chunk = off < 40 ? 1 : 777;
@@ -630,7 +631,7 @@ START_TEST(test_relay_malformed)
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	rl_init(&rl);
-	rl.rl_fd = sv[0];
+	rl_attach(&rl, sv[0]);
 	ck_assert_int_eq(write(sv[1], bad, sizeof(bad)), (ssize_t)sizeof(bad));
 	ck_assert_int_eq(rl_read(&rl), 0);
 	ck_assert_int_lt(rl_next(&rl, &f), 0);	/* version 9 */
@@ -638,7 +639,7 @@ START_TEST(test_relay_malformed)
 	close(sv[1]);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	rl_init(&rl);
-	rl.rl_fd = sv[0];
+	rl_attach(&rl, sv[0]);
 	/* A client-only type coming from the relay is refused. */
 	ck_assert_int_eq(write(sv[1], join, sizeof(join)), (ssize_t)sizeof(join));
 	ck_assert_int_eq(rl_read(&rl), 0);
@@ -658,7 +659,7 @@ START_TEST(test_relay_send_queue)
 	ck_assert_int_eq(rl_send(&rl, FT_PING, 0, NULL, 0), VEIL_E_STATE);	/* closed */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	rl_init(&rl);
-	rl.rl_fd = sv[0];
+	rl_attach(&rl, sv[0]);
 	memset(room, 0x5a, sizeof(room));
 	ck_assert_int_eq(rl_send(&rl, FT_JOIN, MEMBER_NONE, room, sizeof(room)), 0);
 	ck_assert_int_eq(rl_send(&rl, FT_DATA, 9, blob, sizeof(blob)), 0);
@@ -667,8 +668,12 @@ START_TEST(test_relay_send_queue)
 	ck_assert_int_ne(rl_send(&rl, FT_JOIN, MEMBER_NONE, room, 31), 0);
 	ck_assert_int_ne(rl_send(&rl, FT_WELCOME, 1, NULL, 0), 0);
 	ck_assert_uint_eq(rl.rl_outlen, 2 * FRAME_HDR_LEN + 32 + 5);
+	ck_assert_uint_eq(rl.rl_queued, 2 * FRAME_HDR_LEN + 32 + 5);
+	ck_assert_uint_eq(rl.rl_written, 0);
 	ck_assert_int_eq(rl_flush(&rl), 0);
 	ck_assert_uint_eq(rl.rl_outlen, 0);
+	/* The counters say which queued bytes have left. */
+	ck_assert_uint_eq(rl.rl_written, rl.rl_queued);
 	ck_assert_int_eq(read(sv[1], got, sizeof(got)), 2 * FRAME_HDR_LEN + 32 + 5);
 	ck_assert_str_eq(unit_tohex(got, FRAME_HDR_LEN), "01010000000000000020");
 	ck_assert_str_eq(unit_tohex(got + FRAME_HDR_LEN + 32, FRAME_HDR_LEN + 5),
@@ -682,7 +687,7 @@ END_TEST
 
 static struct keydc kc;
 
-/* Queues an answer on the fake keyd's side before the call. */
+/* Writes an answer as the fake keyd (the other end of the socketpair). */
 static void
 fake_answer(int fd, const struct ipc_msg *m)
 {
@@ -694,19 +699,61 @@ fake_answer(int fd, const struct ipc_msg *m)
 	ck_assert_int_eq(write(fd, buf, b.vb_len), (ssize_t)b.vb_len);
 }
 
-START_TEST(test_keydc_answers)
+/* Reads one whole request as the fake keyd; its code. */
+static int
+fake_request(int fd, struct ipc_msg *m)
 {
-	static struct ipc_msg req, ans;
+	static uint8_t buf[IPC_LEN_HDR + 8192];
+	size_t len;
+
+	ck_assert_int_eq(read(fd, buf, IPC_LEN_HDR), IPC_LEN_HDR);
+	ck_assert_int_eq(proto_ipc_length(buf, IPC_LEN_HDR, &len), 0);
+	ck_assert_uint_le(len, sizeof(buf) - IPC_LEN_HDR);
+	ck_assert_int_eq(read(fd, buf + IPC_LEN_HDR, len), (ssize_t)len);
+	ck_assert_int_eq(proto_ipc_decode(buf + IPC_LEN_HDR, len, 0, m), 0);
+	return m->im_code;
+}
+
+/* The next answer, waiting for it (the socket is non-blocking). */
+static int
+next_answer(struct kx *x, const struct ipc_msg **a)
+{
+	int r, tries;
+
+	for (tries = 0; tries < 200; tries++) {
+		if ((r = keydc_next(&kc, x, a, 0)) != 0)
+			return r;
+		ck_assert_int_eq(keydc_read(&kc), 0);
+		if ((r = keydc_next(&kc, x, a, 0)) != 0)
+			return r;
+		usleep(5000);
+	}
+	return 0;
+}
+
+static void
+kx_of(struct kx *x, int kind, uint16_t peer)
+{
+	memset(x, 0, sizeof(*x));
+	x->kx_kind = (uint8_t)kind;
+	x->kx_room = 1;
+	x->kx_peer = peer;
+}
+
+/* Three requests in flight at once; answers come back in order, each with its context. */
+START_TEST(test_keydc_pipelined)
+{
+	static struct ipc_msg req, ans, got;
 	const struct ipc_msg *a;
 	uint8_t blob[67];
+	struct kx x;
 	int sv[2];
 
 	memset(blob, 0x04, sizeof(blob));
 	blob[0] = 1;
 	blob[1] = 1;
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	kc.kc_fd = sv[0];
-	kc.kc_timeout_ms = 1000;
+	keydc_attach(&kc, sv[0]);
 	memset(&req, 0, sizeof(req));
 	req.im_code = REQ_HS_ACCEPT;
 	memset(req.im_room, 7, ROOM_ID_LEN);
@@ -714,6 +761,28 @@ START_TEST(test_keydc_answers)
 	req.im_peer = 2;
 	req.im_blob = blob;
 	req.im_bloblen = sizeof(blob);
+	kx_of(&x, KX_HS_ACCEPT, 2);
+	ck_assert_int_eq(keydc_push(&kc, &req, &x, 1000), 0);
+	memset(&req, 0, sizeof(req));
+	req.im_code = REQ_REKEY;
+	req.im_handle = 42;
+	kx_of(&x, KX_REKEY_CMD, 3);
+	ck_assert_int_eq(keydc_push(&kc, &req, &x, 1000), 0);
+	kx_of(&x, KX_REKEY_DUE, 4);
+	ck_assert_int_eq(keydc_push(&kc, &req, &x, 1000), 0);
+	ck_assert_uint_eq(keydc_pending(&kc), 3);
+	ck_assert_int_eq(keydc_busy(&kc), 0);
+	/* The oldest has kc_timeout_ms from when it was asked. */
+	ck_assert_int_eq(keydc_deadline(&kc), 1000 + KEYDC_TIMEOUT_MS);
+	ck_assert_int_eq(keydc_flush(&kc), 0);
+	ck_assert_uint_eq(kc.kc_outlen, 0);
+	/* keyd sees them in order. */
+	ck_assert_int_eq(fake_request(sv[1], &got), REQ_HS_ACCEPT);
+	ck_assert_int_eq(fake_request(sv[1], &got), REQ_REKEY);
+	ck_assert_int_eq(fake_request(sv[1], &got), REQ_REKEY);
+	/* Nothing answered yet. */
+	ck_assert_int_eq(keydc_read(&kc), 0);
+	ck_assert_int_eq(keydc_next(&kc, &x, &a, 0), 0);
 
 	/* HS_ACCEPT is answered by ANS_HS. */
 	memset(&ans, 0, sizeof(ans));
@@ -722,67 +791,217 @@ START_TEST(test_keydc_answers)
 	ans.im_blob = blob;
 	ans.im_bloblen = sizeof(blob);
 	fake_answer(sv[1], &ans);
-	ck_assert_int_eq(keydc_call(&kc, &req, &a), 0);
-	ck_assert_int_eq(a->im_code, ANS_HS);
-	ck_assert_uint_eq(a->im_handle, 42);
-
 	/* An error answer is an answer. */
 	memset(&ans, 0, sizeof(ans));
 	ans.im_code = IPC_ANS_ERROR;
-	ans.im_err = (uint8_t)-VEIL_E_PIN;
-	ans.im_text = (const uint8_t *)"identity of bob changed";
-	ans.im_textlen = 23;
+	ans.im_err = (uint8_t)-VEIL_E_STATE;
+	ans.im_text = (const uint8_t *)"rekey under way";
+	ans.im_textlen = 15;
 	fake_answer(sv[1], &ans);
-	ck_assert_int_eq(keydc_call(&kc, &req, &a), 0);
+	ck_assert_int_eq(next_answer(&x, &a), 1);
+	ck_assert_int_eq(x.kx_kind, KX_HS_ACCEPT);
+	ck_assert_int_eq(x.kx_peer, 2);
+	ck_assert_int_eq(a->im_code, ANS_HS);
+	ck_assert_uint_eq(a->im_handle, 42);
+	ck_assert_int_eq(next_answer(&x, &a), 1);
+	ck_assert_int_eq(x.kx_kind, KX_REKEY_CMD);
+	ck_assert_uint_eq(x.kx_handle, 42);
 	ck_assert_int_eq(a->im_code, IPC_ANS_ERROR);
-	ck_assert_int_eq(-(int)a->im_err, VEIL_E_PIN);
-
-	/* The answer to some other request is refused. */
+	ck_assert_int_eq(-(int)a->im_err, VEIL_E_STATE);
+	ck_assert_uint_eq(keydc_pending(&kc), 1);
+	/* The last one's wait starts when the one before it was answered. */
+	ck_assert_int_eq(keydc_deadline(&kc), 0 + KEYDC_TIMEOUT_MS);
 	memset(&ans, 0, sizeof(ans));
 	ans.im_code = ANS_REKEY;
 	ans.im_handle = 42;
 	ans.im_blob = blob;
 	ans.im_bloblen = sizeof(blob);
 	fake_answer(sv[1], &ans);
-	ck_assert_int_eq(keydc_call(&kc, &req, &a), VEIL_E_TYPE);
-	ck_assert_ptr_null(a);
-
-	/* An answer about another session is refused. */
-	req.im_code = REQ_REKEY;
-	req.im_handle = 41;
-	fake_answer(sv[1], &ans);	/* ANS_REKEY for handle 42 */
-	ck_assert_int_eq(keydc_call(&kc, &req, &a), VEIL_E_INVALID);
-	req.im_handle = 42;
-	fake_answer(sv[1], &ans);
-	ck_assert_int_eq(keydc_call(&kc, &req, &a), 0);
+	ck_assert_int_eq(next_answer(&x, &a), 1);
+	ck_assert_int_eq(x.kx_kind, KX_REKEY_DUE);
 	ck_assert_int_eq(a->im_code, ANS_REKEY);
-
-	/* keyd gone (chatc ignores SIGPIPE, as here). */
-	signal(SIGPIPE, SIG_IGN);
-	close(sv[1]);
-	ck_assert_int_eq(keydc_call(&kc, &req, &a), VEIL_E_SYSTEM);
+	ck_assert_uint_eq(keydc_pending(&kc), 0);
+	ck_assert_int_eq(keydc_deadline(&kc), INT64_MAX);
 	keydc_close(&kc);
 	ck_assert_int_eq(kc.kc_fd, -1);
+	close(sv[1]);
+}
+END_TEST
+
+/* One request answered with ans: what keydc_next says. */
+static int
+answer_case(uint8_t code, uint32_t handle, const struct ipc_msg *ans, int push)
+{
+	static struct ipc_msg req;
+	const struct ipc_msg *a;
+	struct kx x;
+	int sv[2], r;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	keydc_attach(&kc, sv[0]);
+	memset(&req, 0, sizeof(req));
+	req.im_code = code;
+	req.im_handle = handle;
+	kx_of(&x, KX_REKEY_CMD, 3);
+	if (push) {
+		ck_assert_int_eq(keydc_push(&kc, &req, &x, 0), 0);
+		ck_assert_int_eq(keydc_flush(&kc), 0);
+	}
+	fake_answer(sv[1], ans);
+	r = next_answer(&x, &a);
+	keydc_close(&kc);
+	close(sv[1]);
+	return r;
+}
+
+START_TEST(test_keydc_wrong_answers)
+{
+	static struct ipc_msg ans;
+	uint8_t blob[67];
+
+	memset(blob, 0x04, sizeof(blob));
+	memset(&ans, 0, sizeof(ans));
+	ans.im_code = ANS_REKEY;
+	ans.im_handle = 42;
+	ans.im_blob = blob;
+	ans.im_bloblen = sizeof(blob);
+	ck_assert_int_eq(answer_case(REQ_REKEY, 42, &ans, 1), 1);
+	/* The answer to some other request is refused. */
+	ck_assert_int_eq(answer_case(REQ_CLOSE, 42, &ans, 1), VEIL_E_TYPE);
+	/* An answer about another session is refused. */
+	ck_assert_int_eq(answer_case(REQ_REKEY, 41, &ans, 1), VEIL_E_INVALID);
+	/* An answer nobody asked for is refused. */
+	ck_assert_int_eq(answer_case(REQ_REKEY, 42, &ans, 0), VEIL_E_STATE);
+}
+END_TEST
+
+START_TEST(test_keydc_limits)
+{
+	static struct ipc_msg req;
+	static uint8_t big[E2E_MAX + 1];
+	struct kx x;
+	size_t i, before;
+
+	keydc_attach(&kc, -1);		/* memory only */
+	memset(&req, 0, sizeof(req));
+	req.im_code = REQ_REKEY;
+	req.im_handle = 9;
+	kx_of(&x, KX_REKEY_DUE, 3);
+	for (i = 0; i < KEYDC_QMAX; i++) {
+		ck_assert_int_eq(keydc_push(&kc, &req, &x, 0), 0);
+		ck_assert_int_eq(keydc_busy(&kc), i + 1 >= KEYDC_SOFT);
+	}
+	ck_assert_int_eq(keydc_push(&kc, &req, &x, 0), VEIL_E_LIMIT);
+	ck_assert_uint_eq(keydc_pending(&kc), KEYDC_QMAX);
+	keydc_close(&kc);
+	/* A request PROTOCOL.md 3 forbids is refused by the encoder, and nothing is queued. */
+	keydc_attach(&kc, -1);
+	memset(&req, 0, sizeof(req));
+	req.im_code = REQ_OPEN;
+	req.im_handle = 9;
+	req.im_blob = big;
+	req.im_bloblen = sizeof(big);
+	before = kc.kc_outlen;
+	ck_assert_int_eq(keydc_push(&kc, &req, &x, 0), VEIL_E_OVERSIZE);
+	ck_assert_uint_eq(kc.kc_outlen, before);
+	ck_assert_uint_eq(keydc_pending(&kc), 0);
+	req.im_bloblen = E2E_MAX;
+	ck_assert_int_eq(keydc_push(&kc, &req, &x, 0), 0);
+	keydc_close(&kc);
+}
+END_TEST
+
+/* Memory mode, as the tests and the fuzz harness drive the core. */
+START_TEST(test_keydc_memory)
+{
+	static struct ipc_msg req, ans, got;
+	static uint8_t wire[256];
+	const struct ipc_msg *a;
+	struct vbuf b;
+	struct kx x;
+	size_t len;
+
+	keydc_attach(&kc, -1);
+	memset(&req, 0, sizeof(req));
+	req.im_code = REQ_CLOSE;
+	req.im_handle = 5;
+	kx_of(&x, KX_CLOSE, 0);
+	ck_assert_int_eq(keydc_push(&kc, &req, &x, 0), 0);
+	ck_assert_int_eq(keydc_flush(&kc), 0);		/* nothing to write to */
+	ck_assert_str_eq(unit_tohex(kc.kc_out, kc.kc_outlen), "000000050800000005");
+	ck_assert_int_eq(proto_ipc_length(kc.kc_out, kc.kc_outlen, &len), 0);
+	ck_assert_int_eq(proto_ipc_decode(kc.kc_out + IPC_LEN_HDR, len, 0, &got), 0);
+	keydc_took(&kc, IPC_LEN_HDR + len);
+	ck_assert_uint_eq(kc.kc_outlen, 0);
+	memset(&ans, 0, sizeof(ans));
+	ans.im_code = ANS_CLOSE;
+	ans.im_handle = 5;
+	vbuf_writer(&b, wire, sizeof(wire));
+	ck_assert_int_eq(proto_ipc_encode(&b, &ans), 0);
+	/* Byte by byte: nothing until it is whole. */
+	for (len = 0; len + 1 < b.vb_len; len++) {
+		ck_assert_int_eq(keydc_feed(&kc, wire + len, 1), 0);
+		ck_assert_int_eq(keydc_next(&kc, &x, &a, 0), 0);
+	}
+	ck_assert_int_eq(keydc_feed(&kc, wire + len, 1), 0);
+	ck_assert_int_eq(keydc_next(&kc, &x, &a, 0), 1);
+	ck_assert_int_eq(a->im_code, ANS_CLOSE);
+	ck_assert_int_eq(x.kx_kind, KX_CLOSE);
+	ck_assert_int_eq(keydc_next(&kc, &x, &a, 0), 0);
+	keydc_close(&kc);
+}
+END_TEST
+
+START_TEST(test_keydc_call_and_gone)
+{
+	static struct ipc_msg req, ans, got;
+	const struct ipc_msg *a;
+	int sv[2];
+	pid_t pid;
+
+	/* The start-up call: one request, its answer (keyd in a child). */
+	signal(SIGPIPE, SIG_IGN);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(sv[0]);
+		if (fake_request(sv[1], &got) != REQ_HELLO)
+			_exit(1);
+		memset(&ans, 0, sizeof(ans));
+		ans.im_code = ANS_HELLO;
+		memset(ans.im_fpr, 0xab, FPR_LEN);
+		fake_answer(sv[1], &ans);
+		_exit(0);
+	}
+	close(sv[1]);
+	keydc_attach(&kc, sv[0]);
+	memset(&req, 0, sizeof(req));
+	req.im_code = REQ_HELLO;
+	req.im_nick = (const uint8_t *)"alice";
+	req.im_nicklen = 5;
+	ck_assert_int_eq(keydc_call(&kc, &req, &a), 0);
+	ck_assert_int_eq(a->im_code, ANS_HELLO);
+	ck_assert_int_eq(a->im_fpr[0], 0xab);
+	/* keyd gone: reading says so, and so does a call. */
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	ck_assert_int_eq(keydc_read(&kc), VEIL_E_SYSTEM);
+	ck_assert_int_eq(keydc_call(&kc, &req, &a), VEIL_E_SYSTEM);
+	ck_assert_int_eq(kc.kc_fd, -1);
+	keydc_close(&kc);
 }
 END_TEST
 
 START_TEST(test_keydc_garbage_length)
 {
-	static struct ipc_msg req;
-	const struct ipc_msg *a;
 	uint8_t huge[4] = { 0x7f, 0xff, 0xff, 0xff };
-	int sv[2];
+	const struct ipc_msg *a;
+	struct kx x;
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	kc.kc_fd = sv[0];
-	kc.kc_timeout_ms = 1000;
-	memset(&req, 0, sizeof(req));
-	req.im_code = REQ_REKEY;
-	req.im_handle = 3;
-	ck_assert_int_eq(write(sv[1], huge, sizeof(huge)), 4);
-	ck_assert_int_lt(keydc_call(&kc, &req, &a), 0);	/* never allocates 2 GB */
+	keydc_attach(&kc, -1);
+	ck_assert_int_eq(keydc_feed(&kc, huge, sizeof(huge)), 0);
+	ck_assert_int_lt(keydc_next(&kc, &x, &a, 0), 0);	/* never waits for 2 GB */
 	keydc_close(&kc);
-	close(sv[1]);
 }
 END_TEST
 
@@ -795,13 +1014,17 @@ START_TEST(test_keydc_silent)
 
 	/* keyd alive but mute (stopped, or stuck): lost after the timeout. */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	kc.kc_fd = sv[0];
+	keydc_attach(&kc, sv[0]);
 	kc.kc_timeout_ms = 100;
 	memset(&req, 0, sizeof(req));
-	req.im_code = REQ_REKEY;
-	req.im_handle = 3;
+	req.im_code = REQ_HELLO;
+	req.im_nick = (const uint8_t *)"alice";
+	req.im_nicklen = 5;
 	ck_assert_int_eq(keydc_call(&kc, &req, &a), VEIL_E_SYSTEM);
 	/* Half a length prefix, then nothing. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv + 0), 0);
+	keydc_attach(&kc, sv[0]);
+	kc.kc_timeout_ms = 100;
 	ck_assert_int_eq(write(sv[1], half, sizeof(half)), 2);
 	ck_assert_int_eq(keydc_call(&kc, &req, &a), VEIL_E_SYSTEM);
 	keydc_close(&kc);
@@ -932,7 +1155,11 @@ suite_chatc(void)
 	tcase_add_test(n, test_relay_reassembly);
 	tcase_add_test(n, test_relay_malformed);
 	tcase_add_test(n, test_relay_send_queue);
-	tcase_add_test(k, test_keydc_answers);
+	tcase_add_test(k, test_keydc_pipelined);
+	tcase_add_test(k, test_keydc_wrong_answers);
+	tcase_add_test(k, test_keydc_limits);
+	tcase_add_test(k, test_keydc_memory);
+	tcase_add_test(k, test_keydc_call_and_gone);
 	tcase_add_test(k, test_keydc_garbage_length);
 	tcase_add_test(k, test_keydc_silent);
 	tcase_add_test(k, test_keydc_connect_missing);

@@ -1,79 +1,18 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Per-member state, the bounded hold queue for lines typed before any
- * session is secure, and the classification of typed lines.
+ * A room's state: the member table, the bounded hold queue for lines typed
+ * before any session is secure, and the room's own life (id, key, relay
+ * connection, lookups). Only data here: what frames and answers do to it is
+ * relay_ev.c, sess.c and tx.c; its link to the relay is link.c.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "client.h"
 #include "err.h"
-
-static const struct {
-	const char	*name;
-	int		 cmd;
-	int		 takes_arg;
-} line_cmds[] = {
-	{ "help",	CMD_HELP,	0 },
-	{ "who",	CMD_WHO,	0 },
-	{ "verify",	CMD_VERIFY,	1 },
-	{ "rekey",	CMD_REKEY,	0 },
-	{ "quit",	CMD_QUIT,	0 },
-};
-
-void
-chatc_line_parse(const uint8_t *p, size_t n, struct line *l)
-{
-	size_t i, w, a;
-
-	memset(l, 0, sizeof(*l));
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	if (n == 0) {
-		l->ln_kind = LINE_EMPTY;
-		return;
-	}
-	if (p[0] == '/' && !(n >= 2 && p[1] == '/')) {
-		for (w = 1; w < n && p[w] != ' '; w++)
-			;
-		for (a = w; a < n && p[a] == ' '; a++)
-			;
-		while (n > a && p[n - 1] == ' ')
-			n--;
-		l->ln_kind = LINE_UNKNOWN;
-		l->ln_text = p;
-		l->ln_len = w;
-		for (i = 0; i < sizeof(line_cmds) / sizeof(line_cmds[0]); i++) {
-			if (strlen(line_cmds[i].name) != w - 1 ||
-			    memcmp(line_cmds[i].name, p + 1, w - 1) != 0)
-				continue;
-			if (a < n && !line_cmds[i].takes_arg)
-				return;		/* "/quit now": not a command we know */
-			l->ln_kind = LINE_CMD;
-			l->ln_cmd = line_cmds[i].cmd;
-			if (a < n) {
-				l->ln_arg = p + a;
-				l->ln_arglen = n - a;
-			}
-			return;
-		}
-		return;
-	}
-	if (p[0] == '/') {	/* "//x": the text "/x" */
-		p++;
-		n--;
-	}
-	l->ln_text = p;
-	l->ln_len = n;
-	if (n > MSG_MAX)
-		l->ln_kind = LINE_TOOLONG;
-	else if (!esc_utf8_valid(p, n))
-		l->ln_kind = LINE_BADUTF8;
-	else
-		l->ln_kind = LINE_TEXT;
-}
 
 void
 holdq_init(struct holdq *q)
@@ -117,6 +56,7 @@ holdq_pop(struct holdq *q)
 		return;
 	OPENSSL_cleanse(q->hq_buf[q->hq_head], q->hq_len[q->hq_head]);
 	q->hq_len[q->hq_head] = 0;
+	q->hq_n[q->hq_head] = 0;
 	q->hq_head = (q->hq_head + 1) % HOLD_MAX;
 	q->hq_count--;
 }
@@ -143,6 +83,14 @@ peers_find(struct peers *t, uint16_t id)
 		if (t->pt_p[i].pe_state != PS_FREE && t->pt_p[i].pe_id == id)
 			return &t->pt_p[i];
 	return NULL;
+}
+
+struct peer *
+peers_find_gen(struct peers *t, uint16_t id, uint32_t gen)
+{
+	struct peer *p = peers_find(t, id);
+
+	return p != NULL && p->pe_gen == gen ? p : NULL;
 }
 
 struct peer *
@@ -188,6 +136,10 @@ peers_add(struct peers *t, uint16_t id, int st)
 		memset(p, 0, sizeof(*p));
 		p->pe_state = st;
 		p->pe_id = id;
+		/* Never 0, so a context of "no member" never matches. */
+		if (++t->pt_gen == 0)
+			t->pt_gen = 1;
+		p->pe_gen = t->pt_gen;
 		snprintf(p->pe_name, sizeof(p->pe_name), "member %u", (unsigned int)id);
 		return p;
 	}
@@ -235,4 +187,73 @@ chatc_trust_name(uint8_t trust)
 	default:
 		return "?";
 	}
+}
+
+int
+rm_init(struct room *r, struct client *c, const char *name, const char *relay,
+    int64_t now)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rl_init(&r->rm_rl);
+	peers_init(&r->rm_peers);
+	holdq_init(&r->rm_hold);
+	r->rm_cl = c;
+	r->rm_name = name;
+	r->rm_relay = relay;
+	if ((rc = chatc_room_id(name, r->rm_id)) != 0 ||
+	    (rc = chatc_room_key(name, r->rm_key)) != 0) {
+		OPENSSL_cleanse(r->rm_key, sizeof(r->rm_key));
+		return rc;
+	}
+	if (++c->cl_serial == 0)
+		c->cl_serial = 1;
+	r->rm_serial = c->cl_serial;
+	r->rm_link = LS_WAIT;
+	r->rm_backoff = BACKOFF_FIRST_MS;
+	r->rm_next_try = now;
+	r->rm_unjoined_since = now;
+	return 0;
+}
+
+void
+rm_free(struct room *r)
+{
+	tx_unwritten(r, NULL);
+	free(r->rm_wq);
+	r->rm_wq = NULL;
+	r->rm_wqcap = 0;
+	holdq_clear(&r->rm_hold);
+	rl_free(&r->rm_rl);
+	OPENSSL_cleanse(r->rm_key, sizeof(r->rm_key));
+}
+
+struct room *
+rm_by_serial(struct client *c, uint32_t serial)
+{
+	size_t i;
+
+	for (i = 0; i < c->cl_nrooms; i++)
+		if (c->cl_rooms[i]->rm_serial == serial)
+			return c->cl_rooms[i];
+	return NULL;
+}
+
+int
+rm_has_prospect(const struct room *r, int64_t now)
+{
+	size_t i;
+
+	if (r->rm_link != LS_JOINED || r->rm_nbarrier > 0)
+		return 1;
+	for (i = 0; i < ROOM_SIZE_MAX; i++) {
+		const struct peer *p = &r->rm_peers.pt_p[i];
+
+		/* A member that joined and never starts its handshake is no prospect for long. */
+		if (p->pe_state == PS_HS ||
+		    (p->pe_state == PS_WAIT && now - p->pe_hs_at < HS_TIMEOUT_MS))
+			return 1;
+	}
+	return 0;
 }

@@ -1,0 +1,698 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * A session with one member, as keyd runs it (PROTOCOL.md 2): each step is
+ * a request now and an answer later. The request records in its struct kx
+ * which member (id and incarnation) and which handle it was about; the
+ * answer is applied only if that still holds (a member may have left, a
+ * handshake timed out, a restart replaced the session meanwhile), and a
+ * session keyd opened for a request whose member is gone is closed again.
+ * Nothing is ever sent to a member before keyd reports its session secure,
+ * and nothing at all to a member whose identity keyd refused.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "client.h"
+#include "err.h"
+
+int
+sess_barrier(int kind)
+{
+	return kind == KX_HS_START || kind == KX_HS_ACCEPT || kind == KX_HS_RESTART ||
+	    kind == KX_HS_NEXT || kind == KX_HS_RESTART_NEXT;
+}
+
+void
+sess_kx(struct kx *x, const struct room *r, const struct peer *p, int kind)
+{
+	memset(x, 0, sizeof(*x));
+	x->kx_kind = (uint8_t)kind;
+	x->kx_room = r->rm_serial;
+	if (p != NULL) {
+		x->kx_peer = p->pe_id;
+		x->kx_gen = p->pe_gen;
+	}
+}
+
+int
+sess_ask(struct room *r, const struct ipc_msg *req, struct kx *x)
+{
+	int rc;
+
+	if ((rc = keydc_push(r->rm_cl->cl_k, req, x, r->rm_cl->cl_now)) != 0)
+		return rc;
+	r->rm_npending++;
+	if (sess_barrier(x->kx_kind))
+		r->rm_nbarrier++;
+	return 0;
+}
+
+/* A request whose room key was copied in: the copy is wiped once encoded. */
+static int
+sess_ask_hs(struct room *r, struct ipc_msg *req, struct kx *x)
+{
+	int rc = sess_ask(r, req, x);
+
+	OPENSSL_cleanse(req->im_room_key, sizeof(req->im_room_key));
+	return rc;
+}
+
+/* HS_START / HS_ACCEPT for p: the room's part of the request. */
+static struct ipc_msg *
+sess_hs_req(struct room *r, const struct peer *p, uint8_t code)
+{
+	struct ipc_msg *q = client_req(r->rm_cl, code);
+
+	memcpy(q->im_room, r->rm_id, ROOM_ID_LEN);
+	memcpy(q->im_room_key, r->rm_key, ROOM_KEY_LEN);
+	q->im_me = r->rm_me;
+	q->im_peer = p->pe_id;
+	return q;
+}
+
+/* A keyd session nobody will hear about (no CLOSE blob sent). */
+static void
+sess_drop_handle(struct room *r, uint32_t handle)
+{
+	struct ipc_msg *q;
+	struct kx x;
+
+	if (handle == 0)
+		return;
+	q = client_req(r->rm_cl, REQ_CLOSE);
+	q->im_handle = handle;
+	sess_kx(&x, r, NULL, KX_CLOSE);
+	if (sess_ask(r, q, &x) != 0)
+		return;		/* not queued (keyd's queue full): keyd wipes it when we go */
+}
+
+int
+sess_send(struct room *r, const struct peer *p, const uint8_t *blob, size_t n)
+{
+	int rc;
+
+	if (n == 0 || p->pe_state == PS_REFUSED || p->pe_state == PS_IGNORED)
+		return 0;
+	if ((rc = rl_send(&r->rm_rl, FT_DATA, p->pe_id, blob, n)) != 0)
+		emit(r, EV_WARN, "not sent to %s: %s", p->pe_name,
+		    rc == VEIL_E_LIMIT ? "the relay is not keeping up" :
+		    rc == VEIL_E_STATE ? "no relay connection" : veil_strerror(rc));
+	return rc;
+}
+
+void
+sess_close(struct room *r, struct peer *p, int send_close)
+{
+	struct ipc_msg *q;
+	struct kx x;
+
+	sess_drop_handle(r, p->pe_hs_handle);
+	p->pe_hs_handle = 0;
+	if (p->pe_handle == 0)
+		return;
+	if (!send_close || p->pe_state != PS_SECURE) {
+		sess_drop_handle(r, p->pe_handle);
+		p->pe_handle = 0;
+		return;
+	}
+	q = client_req(r->rm_cl, REQ_CLOSE);
+	q->im_handle = p->pe_handle;
+	sess_kx(&x, r, p, KX_CLOSE_SEND);
+	if (sess_ask(r, q, &x) != 0)
+		emit(r, EV_WARN, "could not tell %s the session ended", p->pe_name);
+	p->pe_handle = 0;
+}
+
+void
+sess_gone(struct room *r, struct peer *p)
+{
+	sess_close(r, p, 0);
+	if (p->pe_had_nick)
+		emit_left(r, p);
+	peers_del(p);
+	emit_status(r);
+}
+
+/*
+ * One more message from p that could not even be asked about (malformed,
+ * or not a step its state allows); PEER_BAD_MAX in a row and p is ignored
+ * until it rejoins (or our /rekey starts over with it).
+ */
+static void
+sess_bad(struct room *r, struct peer *p)
+{
+	if (++p->pe_bad < PEER_BAD_MAX || p->pe_state == PS_IGNORED)
+		return;
+	sess_close(r, p, 0);
+	p->pe_state = PS_IGNORED;
+	emit(r, EV_WARN, "ignoring %s from now on: %u bad messages in a row; its session "
+	    "(if any) is ended", p->pe_name, p->pe_bad);
+	emit_status(r);
+}
+
+void
+sess_reject(struct room *r, struct peer *p, const char *why)
+{
+	emit(r, EV_WARN, "rejected message from %s: %s", p->pe_name, why);
+	sess_bad(r, p);
+}
+
+/* Our request about p could not be queued: p's handshake is over. */
+static void
+sess_ask_failed(struct room *r, struct peer *p, int rc)
+{
+	emit(r, EV_WARN, "handshake with %s failed: cannot ask keyd (%s)", p->pe_name,
+	    veil_strerror(rc));
+	sess_close(r, p, 0);
+	p->pe_state = PS_DEAD;
+	emit_status(r);
+}
+
+/* keyd refused a handshake step: whatever went wrong, this handshake is over. */
+static void
+sess_refused(struct room *r, struct peer *p, const struct ipc_msg *a)
+{
+	char why[ESC_MAX(IPC_ERRMSG_MAX)];
+	int err = -(int)a->im_err;
+
+	keyd_reason(a, why, sizeof(why));
+	/* A tampered or replayed step must not leave a half-open session to finish later. */
+	sess_close(r, p, 0);
+	if (err == VEIL_E_PIN || err == VEIL_E_EXPECT) {
+		emit(r, EV_ALERT, "%s", why);
+		p->pe_state = PS_REFUSED;
+	} else {
+		emit(r, EV_WARN, "handshake with %s failed: %s", p->pe_name, why);
+		p->pe_state = PS_DEAD;
+	}
+	emit_status(r);
+}
+
+void
+sess_hs_start(struct room *r, struct peer *p, int64_t now)
+{
+	struct ipc_msg *q = sess_hs_req(r, p, REQ_HS_START);
+	struct kx x;
+	int rc;
+
+	p->pe_state = PS_HS;
+	p->pe_handle = 0;
+	p->pe_initiator = 1;
+	p->pe_hs_at = now;
+	sess_kx(&x, r, p, KX_HS_START);
+	if ((rc = sess_ask_hs(r, q, &x)) != 0)
+		sess_ask_failed(r, p, rc);
+}
+
+/*
+ * HS_INIT from a peer whose session is secure here: it lost its side (a
+ * handshake that failed only at its end, after a tampered HS_CONFIRM) and
+ * starts again. Answered in a second keyd session; the secure one stays in
+ * use until the new one completes, so an HS_INIT replayed by the relay
+ * leaves nothing changed.
+ */
+static void
+sess_on_restart(struct room *r, struct peer *p, const uint8_t *blob, size_t n)
+{
+	struct ipc_msg *q;
+	struct kx x;
+	int rc;
+
+	sess_drop_handle(r, p->pe_hs_handle);
+	p->pe_hs_handle = 0;
+	q = sess_hs_req(r, p, REQ_HS_ACCEPT);
+	q->im_blob = blob;
+	q->im_bloblen = n;
+	sess_kx(&x, r, p, KX_HS_RESTART);
+	if ((rc = sess_ask_hs(r, q, &x)) != 0)
+		emit(r, EV_WARN, "new handshake from %s refused: cannot ask keyd (%s); the "
+		    "session stays as it was", p->pe_name, veil_strerror(rc));
+}
+
+static void
+sess_on_hs_init(struct room *r, struct peer *p, const uint8_t *blob, size_t n,
+    int64_t now)
+{
+	struct ipc_msg *q;
+	struct kx x;
+	int rc;
+
+	if (p->pe_state == PS_SECURE) {
+		sess_on_restart(r, p, blob, n);
+		return;
+	}
+	if (p->pe_state != PS_WAIT && p->pe_state != PS_DEAD) {
+		emit(r, EV_WARN, "unexpected handshake start from %s; ignored", p->pe_name);
+		sess_bad(r, p);
+		return;
+	}
+	sess_drop_handle(r, p->pe_hs_handle);
+	p->pe_hs_handle = 0;
+	q = sess_hs_req(r, p, REQ_HS_ACCEPT);
+	q->im_blob = blob;
+	q->im_bloblen = n;
+	/* PS_HS from now: a second HS_INIT before the answer is not this step's. */
+	p->pe_state = PS_HS;
+	p->pe_handle = 0;
+	p->pe_initiator = 0;
+	p->pe_hs_at = now;
+	sess_kx(&x, r, p, KX_HS_ACCEPT);
+	if ((rc = sess_ask_hs(r, q, &x)) != 0)
+		sess_ask_failed(r, p, rc);
+}
+
+static void
+sess_on_hs_next(struct room *r, struct peer *p, const uint8_t *blob, size_t n)
+{
+	struct ipc_msg *q;
+	struct kx x;
+	int rc, restart = p->pe_state == PS_SECURE && p->pe_hs_handle != 0;
+
+	if (!restart && (p->pe_state != PS_HS || p->pe_handle == 0)) {
+		emit(r, EV_WARN, "unexpected handshake message from %s; ignored", p->pe_name);
+		sess_bad(r, p);
+		return;
+	}
+	q = client_req(r->rm_cl, REQ_HS_NEXT);
+	q->im_handle = restart ? p->pe_hs_handle : p->pe_handle;
+	q->im_blob = blob;
+	q->im_bloblen = n;
+	sess_kx(&x, r, p, restart ? KX_HS_RESTART_NEXT : KX_HS_NEXT);
+	if ((rc = sess_ask(r, q, &x)) == 0)
+		return;
+	if (restart)
+		emit(r, EV_WARN, "new handshake from %s failed: cannot ask keyd (%s); the "
+		    "session stays as it was", p->pe_name, veil_strerror(rc));
+	else
+		sess_ask_failed(r, p, rc);
+}
+
+static void
+sess_on_data(struct room *r, struct peer *p, const uint8_t *blob, size_t n)
+{
+	struct ipc_msg *q;
+	struct kx x;
+	int rc;
+
+	if (p->pe_state != PS_SECURE) {
+		sess_reject(r, p, "no secure session");
+		return;
+	}
+	q = client_req(r->rm_cl, REQ_OPEN);
+	q->im_handle = p->pe_handle;
+	q->im_blob = blob;
+	q->im_bloblen = n;
+	sess_kx(&x, r, p, KX_OPEN);
+	if ((rc = sess_ask(r, q, &x)) != 0)
+		emit(r, EV_WARN, "rejected message from %s: cannot ask keyd (%s)", p->pe_name,
+		    veil_strerror(rc));
+}
+
+void
+sess_on_message(struct room *r, struct peer *p, const struct e2e_msg *m,
+    const uint8_t *blob, size_t n, int64_t now)
+{
+	switch (m->em_type) {
+	case E2E_HS_INIT:
+		sess_on_hs_init(r, p, blob, n, now);
+		break;
+	case E2E_HS_RESP:
+	case E2E_HS_FIN:
+	case E2E_HS_CONFIRM:
+		sess_on_hs_next(r, p, blob, n);
+		break;
+	case E2E_DATA:
+		sess_on_data(r, p, blob, n);
+		break;
+	default:
+		sess_reject(r, p, veil_strerror(VEIL_E_TYPE));
+		break;
+	}
+}
+
+void
+sess_timeouts(struct room *r, int64_t now)
+{
+	size_t i;
+
+	/*
+	 * A handshake whose other side failed says nothing more (an initiator
+	 * whose HS_FIN was refused waits for an HS_CONFIRM that never comes):
+	 * after HS_TIMEOUT_MS it has failed here too, so /rekey can start a
+	 * fresh one.
+	 */
+	for (i = 0; i < ROOM_SIZE_MAX; i++) {
+		struct peer *p = &r->rm_peers.pt_p[i];
+
+		if (p->pe_state != PS_HS || now - p->pe_hs_at < HS_TIMEOUT_MS)
+			continue;
+		sess_close(r, p, 0);
+		p->pe_state = PS_DEAD;
+		emit(r, EV_WARN, "handshake with %s timed out%s", p->pe_name,
+		    p->pe_initiator ? "; /rekey starts a new one" : "");
+		emit_status(r);
+	}
+}
+
+void
+sess_rekey(struct room *r, struct peer *p, int kind)
+{
+	struct ipc_msg *q = client_req(r->rm_cl, REQ_REKEY);
+	struct kx x;
+	int rc;
+
+	q->im_handle = p->pe_handle;
+	sess_kx(&x, r, p, kind);
+	if ((rc = sess_ask(r, q, &x)) != 0 && kind == KX_REKEY_CMD)
+		emit(r, EV_WARN, "rekey with %s failed: cannot ask keyd (%s)", p->pe_name,
+		    veil_strerror(rc));
+}
+
+void
+sess_verify(struct room *r, struct peer *p)
+{
+	struct ipc_msg *q = client_req(r->rm_cl, REQ_VERIFY);
+	struct kx x;
+	int rc;
+
+	q->im_handle = p->pe_handle;
+	sess_kx(&x, r, p, KX_VERIFY);
+	if ((rc = sess_ask(r, q, &x)) != 0)
+		emit(r, EV_WARN, "verify %s failed: cannot ask keyd (%s)", p->pe_name,
+		    veil_strerror(rc));
+}
+
+/* ---- answers ---- */
+
+/* A new session keyd made for a request that no longer applies: closed again. */
+static void
+sess_stale(struct room *r, const struct ipc_msg *a)
+{
+	if (a->im_code == ANS_HS)
+		sess_drop_handle(r, a->im_handle);
+}
+
+/* Our HS_INIT (HS_START) or HS_RESP (HS_ACCEPT), or their refusal. */
+static void
+sess_ans_hs(struct room *r, struct peer *p, const struct ipc_msg *a, int64_t now)
+{
+	if (a->im_code == IPC_ANS_ERROR) {
+		sess_refused(r, p, a);
+		return;
+	}
+	p->pe_handle = a->im_handle;
+	p->pe_hs_at = now;
+	p->pe_bad = 0;
+	(void)sess_send(r, p, a->im_blob, a->im_bloblen);
+	emit_status(r);
+}
+
+static void
+sess_ans_hs_next(struct room *r, struct peer *p, const struct ipc_msg *a)
+{
+	if (a->im_code == IPC_ANS_ERROR && -(int)a->im_err == VEIL_E_STATE) {
+		/*
+		 * Not this step's message (our own reflected back, a replay, a
+		 * late one): keyd refused it without touching the handshake
+		 * (PROTOCOL.md 2.5), so the real one can still finish it;
+		 * HS_TIMEOUT_MS bounds the wait.
+		 */
+		emit(r, EV_WARN, "unexpected handshake message from %s; ignored", p->pe_name);
+		sess_bad(r, p);
+		return;
+	}
+	if (a->im_code == IPC_ANS_ERROR) {
+		sess_refused(r, p, a);
+		return;
+	}
+	p->pe_bad = 0;
+	(void)sess_send(r, p, a->im_blob, a->im_bloblen);
+	if (!a->im_done)
+		return;
+	peers_set_nick(p, a->im_nick, a->im_nicklen);
+	memcpy(p->pe_fpr, a->im_fpr, FPR_LEN);
+	p->pe_trust = a->im_trust;
+	p->pe_state = PS_SECURE;
+	emit_secure(r, p);
+	tx_drain_hold(r);
+}
+
+static void
+sess_ans_restart(struct room *r, struct peer *p, const struct ipc_msg *a)
+{
+	char why[ESC_MAX(IPC_ERRMSG_MAX)];
+
+	if (a->im_code == IPC_ANS_ERROR) {
+		emit(r, EV_WARN, "new handshake from %s refused: %s; the session stays as it "
+		    "was", p->pe_name, keyd_reason(a, why, sizeof(why)));
+		sess_bad(r, p);
+		return;
+	}
+	p->pe_hs_handle = a->im_handle;
+	(void)sess_send(r, p, a->im_blob, a->im_bloblen);
+}
+
+/* The HS_FIN of a restart: the new session replaces the old one. */
+static void
+sess_ans_restart_next(struct room *r, struct peer *p, const struct ipc_msg *a)
+{
+	char why[ESC_MAX(IPC_ERRMSG_MAX)];
+	uint32_t old;
+
+	if (a->im_code == IPC_ANS_ERROR) {
+		keyd_reason(a, why, sizeof(why));
+		sess_drop_handle(r, p->pe_hs_handle);
+		p->pe_hs_handle = 0;
+		if (-(int)a->im_err == VEIL_E_PIN || -(int)a->im_err == VEIL_E_EXPECT) {
+			/* Someone else's identity under this member id: stop talking to it. */
+			emit(r, EV_ALERT, "%s", why);
+			sess_close(r, p, 0);
+			p->pe_state = PS_REFUSED;
+			emit_status(r);
+		} else {
+			emit(r, EV_WARN, "new handshake from %s failed: %s; the session stays "
+			    "as it was", p->pe_name, why);
+			sess_bad(r, p);
+		}
+		return;
+	}
+	if (a->im_done && (a->im_nicklen != p->pe_nicklen ||
+	    CRYPTO_memcmp(a->im_nick, p->pe_nick, p->pe_nicklen) != 0 ||
+	    CRYPTO_memcmp(a->im_fpr, p->pe_fpr, FPR_LEN) != 0)) {
+		/*
+		 * A restart recovers the same peer; anyone else under this
+		 * member id (the relay playing a new member) does not get to
+		 * take over the session. Nothing is sent: no HS_CONFIRM.
+		 */
+		sess_drop_handle(r, p->pe_hs_handle);
+		p->pe_hs_handle = 0;
+		emit(r, EV_WARN, "new handshake from %s came with another identity; refused, "
+		    "the session stays as it was", p->pe_name);
+		return;
+	}
+	(void)sess_send(r, p, a->im_blob, a->im_bloblen);
+	if (!a->im_done)
+		return;
+	old = p->pe_handle;
+	p->pe_handle = p->pe_hs_handle;
+	p->pe_hs_handle = 0;
+	peers_set_nick(p, a->im_nick, a->im_nicklen);
+	memcpy(p->pe_fpr, a->im_fpr, FPR_LEN);
+	p->pe_trust = a->im_trust;
+	p->pe_epoch = 0;
+	p->pe_bad = 0;
+	/* The answer is used up: the old session can go now, silently. */
+	sess_drop_handle(r, old);
+	emit_secure(r, p);
+	tx_drain_hold(r);
+}
+
+/* The answer to an OPEN made on handle (p's session then). */
+static void
+sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_msg *a)
+{
+	char why[ESC_MAX(IPC_ERRMSG_MAX)];
+	int current = p->pe_handle == handle;
+
+	if (a->im_code == IPC_ANS_ERROR) {
+		emit(r, EV_WARN, "rejected message from %s: %s", p->pe_name,
+		    keyd_reason(a, why, sizeof(why)));
+		if (-(int)a->im_err == VEIL_E_NOSESSION && current) {
+			p->pe_state = PS_DEAD;
+			p->pe_handle = 0;
+			emit_status(r);
+		}
+		/*
+		 * Not counted as bad: a well-formed message keyd cannot open
+		 * (tampered, replayed, of a past epoch) may be the relay's doing
+		 * or a late duplicate, and the session lives on.
+		 */
+		return;
+	}
+	p->pe_bad = 0;
+	if (a->im_gap > 0)
+		emit(r, EV_WARN, "%u message(s) from %s missing (dropped by the relay?)",
+		    (unsigned int)a->im_gap, p->pe_name);
+	switch (a->im_kind) {
+	case OPEN_TEXT:
+		emit_msg(r, p, a->im_text, a->im_textlen);
+		break;
+	case OPEN_REKEY:
+		/*
+		 * A REKEY_INIT (answered here) or REKEY_RESP comes in epoch e and
+		 * moves the session to e + 1. A colliding REKEY_INIT that keyd
+		 * ignores looks the same; the epoch check keeps it to one line.
+		 */
+		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
+		if (current && a->im_epoch != UINT32_MAX && a->im_epoch + 1 > p->pe_epoch) {
+			p->pe_epoch = a->im_epoch + 1;
+			emit(r, EV_WARN, "rekeyed with %s (epoch %u)", p->pe_name,
+			    (unsigned int)p->pe_epoch);
+		}
+		break;
+	case OPEN_RESEND:
+		/*
+		 * The peer is already in the next epoch but its answer to our
+		 * REKEY_INIT was lost: this message is gone; keyd sealed our
+		 * REKEY_INIT again so that the peer sends its answer again.
+		 */
+		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
+		emit(r, EV_WARN, "a message from %s could not be read yet (rekey answer "
+		    "lost); rekey sent again", p->pe_name);
+		break;
+	case OPEN_CLOSED:
+		/* keyd wiped the session; the relay's LEFT follows. */
+		if (!current)
+			break;
+		p->pe_handle = 0;
+		p->pe_state = PS_DEAD;
+		if (p->pe_had_nick)
+			emit_left(r, p);
+		p->pe_had_nick = 0;
+		emit_status(r);
+		break;
+	}
+}
+
+static void
+sess_ans_rekey(struct room *r, struct peer *p, int kind, const struct ipc_msg *a)
+{
+	char why[ESC_MAX(IPC_ERRMSG_MAX)];
+
+	if (a->im_code == ANS_REKEY) {
+		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
+		return;
+	}
+	if (kind != KX_REKEY_CMD)
+		return;		/* due again with a later message */
+	if (-(int)a->im_err == VEIL_E_STATE)
+		/*
+		 * keyd refuses only while the peer's own rekey is half done (we
+		 * answered it, no message of the new epoch yet): fresh keys are
+		 * already on their way, and a lost message of that exchange is
+		 * resent (PROTOCOL.md 2.4).
+		 */
+		emit(r, EV_WARN, "a rekey with %s is already under way", p->pe_name);
+	else
+		emit(r, EV_WARN, "rekey with %s failed: %s", p->pe_name,
+		    keyd_reason(a, why, sizeof(why)));
+}
+
+static void
+sess_ans_verify(struct room *r, struct peer *p, const struct ipc_msg *a)
+{
+	char why[ESC_MAX(IPC_ERRMSG_MAX)], safety[ESC_MAX(SAFETY_TEXT_MAX)];
+	char fp[FPR_TEXT_LEN + 1], fm[FPR_TEXT_LEN + 1];
+
+	if (a->im_code == IPC_ANS_ERROR) {
+		emit(r, EV_WARN, "verify %s failed: %s", p->pe_name,
+		    keyd_reason(a, why, sizeof(why)));
+		return;
+	}
+	esc_text(a->im_safety, a->im_safetylen, safety, sizeof(safety));
+	proto_fpr_format(a->im_fpr, fp);
+	proto_fpr_format(a->im_fpr2, fm);
+	emit(r, EV_INFO, "safety number with %s: %s", p->pe_name, safety);
+	emit(r, EV_INFO, "  %s's fingerprint: %s (%s)", p->pe_name, fp,
+	    chatc_trust_name(p->pe_trust));
+	emit(r, EV_INFO, "  your fingerprint: %s", fm);
+	emit(r, EV_INFO, "  compare them out of band (read them aloud); "
+	    "a mismatch means someone is in the middle");
+}
+
+/* The CLOSE blob of a session we end goes to its member (even one that left the table). */
+static void
+sess_ans_close_send(struct room *r, const struct kx *x, const struct ipc_msg *a)
+{
+	struct peer *p;
+	char name[PEER_NAME_MAX];
+
+	if (a->im_code != ANS_CLOSE || a->im_bloblen == 0 || !r->rm_rl.rl_open)
+		return;
+	if (rl_send(&r->rm_rl, FT_DATA, x->kx_peer, a->im_blob, a->im_bloblen) == 0)
+		return;
+	if ((p = peers_find_gen(&r->rm_peers, x->kx_peer, x->kx_gen)) != NULL)
+		snprintf(name, sizeof(name), "%s", p->pe_name);
+	else
+		snprintf(name, sizeof(name), "member %u", (unsigned int)x->kx_peer);
+	emit(r, EV_WARN, "could not tell %s the session ended", name);
+}
+
+void
+sess_answer(struct room *r, const struct kx *x, const struct ipc_msg *a, int64_t now)
+{
+	struct peer *p = peers_find_gen(&r->rm_peers, x->kx_peer, x->kx_gen);
+
+	switch (x->kx_kind) {
+	case KX_HS_START:
+		if (p == NULL || p->pe_state != PS_HS || p->pe_handle != 0 || !p->pe_initiator)
+			sess_stale(r, a);
+		else
+			sess_ans_hs(r, p, a, now);
+		break;
+	case KX_HS_ACCEPT:
+		if (p == NULL || p->pe_state != PS_HS || p->pe_handle != 0 || p->pe_initiator)
+			sess_stale(r, a);
+		else
+			sess_ans_hs(r, p, a, now);
+		break;
+	case KX_HS_RESTART:
+		if (p == NULL || p->pe_state != PS_SECURE || p->pe_hs_handle != 0)
+			sess_stale(r, a);
+		else
+			sess_ans_restart(r, p, a);
+		break;
+	case KX_HS_NEXT:
+		/* Moved on meanwhile (timed out, gone): the handle was closed then. */
+		if (p != NULL && p->pe_state == PS_HS && p->pe_handle == x->kx_handle)
+			sess_ans_hs_next(r, p, a);
+		break;
+	case KX_HS_RESTART_NEXT:
+		if (p != NULL && p->pe_state == PS_SECURE && p->pe_hs_handle == x->kx_handle)
+			sess_ans_restart_next(r, p, a);
+		break;
+	case KX_OPEN:
+		if (p != NULL)
+			sess_ans_open(r, p, x->kx_handle, a);
+		else if (a->im_code == ANS_OPENED && a->im_kind == OPEN_TEXT)
+			emit(r, EV_WARN, "a message from member %u came after it left; not shown",
+			    (unsigned int)x->kx_peer);
+		break;
+	case KX_REKEY_DUE:
+	case KX_REKEY_CMD:
+		if (p != NULL && p->pe_state == PS_SECURE && p->pe_handle == x->kx_handle)
+			sess_ans_rekey(r, p, x->kx_kind, a);
+		break;
+	case KX_VERIFY:
+		if (p != NULL)
+			sess_ans_verify(r, p, a);
+		break;
+	case KX_CLOSE_SEND:
+		sess_ans_close_send(r, x, a);
+		break;
+	default:
+		break;		/* KX_CLOSE: nothing to do */
+	}
+}
