@@ -423,9 +423,10 @@ client_finish(struct client *c, struct ui *u, const char *keyd_lost)
 		ui_close(u);
 	if (keyd_lost != NULL)
 		rc = CHATC_EXIT_ERROR;
-
+	else if (c->cl_quit == QUIT_GAVEUP)
+		rc = CHATC_EXIT_GAVEUP;
 	else
-		rc = CHATC_EXIT_OK;
+		rc = c->cl_notsent > 0 ? CHATC_EXIT_NOTSENT : CHATC_EXIT_OK;
 	return rc;
 }
 

@@ -14,7 +14,7 @@
 
 static const char usage_text[] =
 "usage: chatc --room NAME --nick NICK [--relay HOST:PORT] [--keyd PATH]\n"
-"             [--expect NICK=FINGERPRINT]... [--batch]\n"
+"             [--expect NICK=FINGERPRINT]... [--give-up SEC] [--batch]\n"
 "       chatc --help | --version\n"
 "\n"
 "  --room NAME        the room to join (required)\n"
@@ -23,12 +23,21 @@ static const char usage_text[] =
 "  --keyd PATH        keyd's socket (default $XDG_RUNTIME_DIR/veil/keyd.sock,\n"
 "                     else /tmp/veil-$UID/keyd.sock)\n"
 "  --expect NICK=FPR  refuse NICK unless its fingerprint is FPR (repeatable, at most 16)\n"
+"  --give-up SEC      after SEC seconds out of the room (relay unreachable, full,\n"
+"                     or dropping us), report every held line as not sent and exit 4\n"
+"                     (default: retry, backing off up to 10 s, for as long as you stay)\n"
 "  --batch            one message per input line, one event per output line\n"
-"                     (default when input or output is not a terminal)\n"
+"                     (default when input or output is not a terminal); at end of\n"
+"                     input, lines held for a secure session wait while one may still\n"
+"                     come up: at most 8 s, or with --give-up as long as that allows\n"
 "  --help             this text\n"
 "  --version          the version\n"
 "\n"
 "commands: /help /who /verify [NICK] /rekey /quit; // sends a leading /\n"
+"\n"
+"exit status: 0 every line sent; 1 error (keyd lost, start-up failure);\n"
+"  2 usage error; 3 some line not sent (each said so: WARN not sent ...);\n"
+"  4 gave up (--give-up)\n"
 "\n"
 "example:\n"
 "  keyd --daemon\n"
@@ -138,12 +147,32 @@ opt_expect(struct chatc_opts *o, const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* "SEC": 1..GIVE_UP_MAX, decimal digits only. 0 or VEIL_E_INVALID. */
+static int
+opt_seconds(const char *v, int *out)
+{
+	unsigned long n;
+	char *end;
+	size_t i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return VEIL_E_INVALID;
+	if (i == 0 || i > 9)
+		return VEIL_E_INVALID;
+	n = strtoul(v, &end, 10);
+	if (*end != '\0' || n == 0 || n > GIVE_UP_MAX)
+		return VEIL_E_INVALID;
+	*out = (int)n;
+	return 0;
+}
+
 int
 chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
     size_t errlen)
 {
 	static const char *const with_arg[] = {
-		"--room", "--nick", "--relay", "--keyd", "--expect", NULL
+		"--room", "--nick", "--relay", "--keyd", "--expect", "--give-up", NULL
 	};
 	const char *relay = CHATC_RELAY_DEFAULT, *keyd = NULL;
 	int i, r;
@@ -196,6 +225,10 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 		} else if (strcmp(name, "--expect") == 0) {
 			if ((r = opt_expect(o, v, err, errlen)) != 0)
 				return r;
+		} else if (strcmp(name, "--give-up") == 0) {
+			if (opt_seconds(v, &o->co_give_up) != 0)
+				return opt_fail(err, errlen, "--give-up wants seconds, 1..%d, not "
+				    "\"%.40s\"", GIVE_UP_MAX, v);
 		} else if (strcmp(name, "--batch") == 0)
 			o->co_batch = 1;
 		else if (strcmp(name, "--help") == 0)

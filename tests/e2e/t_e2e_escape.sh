@@ -26,7 +26,8 @@ printf 'START5 backslash \\x1b is text, not a control END5\n' >"$W/bob.in"
 say bob "$(printf 'START7 bidi \342\200\256dcba ls\342\200\250SECURE mallory 0000 expected ps\342\200\251 END7')"
 say bob "START6 plain after END6"
 must_line "$W/alice.out" '^MSG bob START6 plain after END6$' 1 10
-stop_chatc bob
+# The invalid UTF-8 line is refused at bob's end: not sent, exit 3.
+stop_chatc bob 3
 must_line "$W/alice.out" '^LEFT bob$' 1 10
 stop_chatc alice
 

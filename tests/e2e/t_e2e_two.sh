@@ -5,7 +5,8 @@
 # WARN and never delivered, cut or not. Prints the time from chatc start to
 # SECURE and the message rate of the pair. /rekey is reported on both sides
 # and messages still flow; // sends a leading slash. EOF right after 1000
-# more lines flushes them all, exits 0, and the peer sees LEFT.
+# more lines flushes them all, exits 3 (the 4001-byte line was not sent),
+# and the peer sees LEFT.
 . "$E2E_LIB/common.sh"
 need_bins
 N=${E2E_MESSAGES:-2000}
@@ -107,13 +108,13 @@ grep '^MSG alice rate ' "$W/bob.out" | sed 's/^MSG alice //' | cmp -s - "$W/rate
 # bob gets every one, then LEFT alice. Then bob leaves.
 i=0; while [ $i -lt 1000 ]; do i=$((i + 1)); echo "last words $i"; done >"$W/last"
 say_file alice "$W/last"
-stop_chatc alice
+stop_chatc alice 3	# the 4001-byte line was never sent
 must_line "$W/bob.out" '^LEFT alice$' 1 10
 sed 's/^/MSG alice /' "$W/last" >"$W/last.want"
 grep '^MSG alice last words ' "$W/bob.out" | cmp -s - "$W/last.want" ||
 	fail "EOF did not flush: bob got $(count "$W/bob.out" '^MSG alice last words ') of 1000"
 [ "$(tail -n 1 "$W/bob.out")" = "LEFT alice" ] || fail "bob saw something after LEFT alice"
-stop_chatc bob
+stop_chatc bob 3
 exactly "$W/alice.out" '^SECURE ' 1
 exactly "$W/bob.out" '^SECURE ' 1
 note "ok: $N+$N messages byte-exact and in order"

@@ -208,6 +208,32 @@ START_TEST(test_opts_unknown_and_stray)
 }
 END_TEST
 
+START_TEST(test_opts_give_up)
+{
+	static const char *const bad[] = { "0", "-1", "", "1x", " 5", "5 ", "0x10", "604801",
+	    "99999999999999999999", "+3" };
+	size_t i;
+
+	ck_assert_int_eq(parse("--room", "r", "--nick", "a", NULL), 0);
+	ck_assert_int_eq(opts.co_give_up, 0);		/* default: never */
+	ck_assert_int_eq(parse("--room", "r", "--nick", "a", "--give-up", "30", NULL), 0);
+	ck_assert_int_eq(opts.co_give_up, 30);
+	ck_assert_int_eq(parse("--room", "r", "--nick", "a", "--give-up=604800", NULL), 0);
+	ck_assert_int_eq(opts.co_give_up, GIVE_UP_MAX);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(parse("--room", "r", "--nick", "a", "--give-up", bad[i], NULL) ==
+		    VEIL_E_INVALID, "--give-up %s accepted", bad[i]);
+		ck_assert_ptr_nonnull(strstr(err, "--give-up"));
+	}
+	ck_assert_int_eq(parse("--room", "r", "--nick", "a", "--give-up", NULL), VEIL_E_INVALID);
+	/* The usage says what it does and what every exit status means. */
+	ck_assert_ptr_nonnull(strstr(chatc_usage(), "--give-up SEC"));
+	ck_assert_ptr_nonnull(strstr(chatc_usage(), "exit status"));
+	ck_assert_ptr_nonnull(strstr(chatc_usage(), "3 some line not sent"));
+	ck_assert_ptr_nonnull(strstr(chatc_usage(), "4 gave up"));
+}
+END_TEST
+
 START_TEST(test_opts_keyd_too_long)
 {
 	char path[200];
@@ -1134,6 +1160,7 @@ suite_chatc(void)
 	tcase_add_test(o, test_opts_too_many_expect);
 	tcase_add_test(o, test_opts_bad_relay);
 	tcase_add_test(o, test_opts_unknown_and_stray);
+	tcase_add_test(o, test_opts_give_up);
 	tcase_add_test(o, test_opts_keyd_too_long);
 	tcase_add_test(o, test_room_id);
 	tcase_add_test(l, test_line_text);
