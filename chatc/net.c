@@ -288,13 +288,14 @@ rl_read(struct rl_conn *r)
 int
 rl_peek(const struct rl_conn *r, struct frame *f)
 {
-	const uint8_t *p = r->rl_in + r->rl_used;
 	size_t avail = r->rl_inlen - r->rl_used, total;
+	const uint8_t *p;
 	int rc;
 
 	memset(f, 0, sizeof(*f));
-	if (avail < FRAME_HDR_LEN)
+	if (r->rl_in == NULL || avail < FRAME_HDR_LEN)
 		return 0;
+	p = r->rl_in + r->rl_used;
 	if ((rc = proto_frame_header(p, avail, FRAME_TO_CLIENT, FRAME_MAX_LIMIT, f)) != 0)
 		return rc;
 	total = FRAME_HDR_LEN + (size_t)f->fr_len;

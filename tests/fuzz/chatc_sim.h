@@ -68,13 +68,13 @@ struct sim {
 
 static struct sim *sim_keyd_clock;
 
-static uint64_t
+static inline uint64_t
 sim_keyd_now(void)
 {
 	return sim_keyd_clock != NULL ? sim_keyd_clock->s_keyd_sec : 0;
 }
 
-static void
+static inline void
 sim_event(void *arg, const struct ev *e)
 {
 	static char line[EV_LINE_MAX];
@@ -116,7 +116,7 @@ sim_event(void *arg, const struct ev *e)
 }
 
 /* 1 when member i showed a line starting with prefix (a whole --batch line). */
-static int
+static inline int
 sim_has(const struct sim *s, size_t i, const char *prefix)
 {
 	const char *p = s->s_m[i].sm_log;
@@ -138,7 +138,7 @@ sim_has(const struct sim *s, size_t i, const char *prefix)
  * files under dir (opened, then unlinked: pins.c keeps only the descriptor).
  * 0, or -1 with the reason on stderr.
  */
-static int
+static inline int
 sim_init(struct sim *s, size_t n, const char *const nicks[], const char *dir)
 {
 	size_t i, k;
@@ -173,7 +173,7 @@ sim_init(struct sim *s, size_t n, const char *const nicks[], const char *dir)
 }
 
 /* Ends a member's core (as if chatc was gone; its keyd connection too). */
-static void
+static inline void
 sim_stop(struct sim *s, size_t i)
 {
 	struct sim_member *m = &s->s_m[i];
@@ -187,7 +187,7 @@ sim_stop(struct sim *s, size_t i)
 	m->sm_on = 0;
 }
 
-static void
+static inline void
 sim_free(struct sim *s)
 {
 	size_t i;
@@ -206,7 +206,7 @@ sim_free(struct sim *s)
 }
 
 /* Every member out, known_peers emptied, the clock back to the start. */
-static void
+static inline void
 sim_reset(struct sim *s)
 {
 	size_t i;
@@ -230,7 +230,7 @@ sim_reset(struct sim *s)
 }
 
 /* Serves every whole request member m's core queued, as keyd's server.c does. */
-static void
+static inline void
 sim_keyd(struct sim *s, struct sim_member *m)
 {
 	struct vbuf out;
@@ -255,7 +255,7 @@ sim_keyd(struct sim *s, struct sim_member *m)
 }
 
 /* Starts member i's core: HELLO to its keyd, the room, then the relay (sim_pump). */
-static int
+static inline int
 sim_start(struct sim *s, size_t i, const char *room)
 {
 	static const uint8_t nofpr[FPR_LEN];
@@ -299,7 +299,7 @@ sim_start(struct sim *s, size_t i, const char *room)
 }
 
 /* Delivers one frame to member m (as relayd writes it). */
-static void
+static inline void
 sim_deliver(struct sim *s, struct sim_member *m, uint8_t type, uint16_t src, uint16_t dst,
     const uint8_t *p, size_t n)
 {
@@ -322,7 +322,7 @@ sim_deliver(struct sim *s, struct sim_member *m, uint8_t type, uint16_t src, uin
 }
 
 /* Raw bytes to member i as if from the relay (a relay that breaks the rules). */
-static void
+static inline void
 sim_deliver_raw(struct sim *s, size_t i, const uint8_t *p, size_t n)
 {
 	struct sim_member *m = &s->s_m[i];
@@ -334,7 +334,7 @@ sim_deliver_raw(struct sim *s, size_t i, const uint8_t *p, size_t n)
 }
 
 /* A frame from the relay to every member in the room but the one with id skip. */
-static void
+static inline void
 sim_to_room(struct sim *s, uint8_t type, uint16_t src, uint16_t skip, const uint8_t *p,
     size_t n)
 {
@@ -347,7 +347,7 @@ sim_to_room(struct sim *s, uint8_t type, uint16_t src, uint16_t skip, const uint
 }
 
 /* A member with no core behind it joins (the fuzzer speaks for it): its id. */
-static uint16_t
+static inline uint16_t
 sim_join_ghost(struct sim *s)
 {
 	uint16_t id = ++s->s_next_id;
@@ -357,7 +357,7 @@ sim_join_ghost(struct sim *s)
 }
 
 /* What the relay does with the frames member m queued. */
-static int
+static inline int
 sim_relay(struct sim *s, struct sim_member *m)
 {
 	struct rl_conn *rl = &m->sm_r.rm_rl;
@@ -421,7 +421,7 @@ sim_relay(struct sim *s, struct sim_member *m)
 }
 
 /* Member i leaves (its core goes away; the others see LEFT). */
-static void
+static inline void
 sim_leave(struct sim *s, size_t i)
 {
 	struct sim_member *m = &s->s_m[i];
@@ -434,7 +434,7 @@ sim_leave(struct sim *s, size_t i)
 }
 
 /* Connects member i's room to the relay when its try is due (JOIN queued): 1 if so. */
-static int
+static inline int
 sim_connect(struct sim *s, size_t i)
 {
 	struct sim_member *m = &s->s_m[i];
@@ -458,7 +458,7 @@ sim_connect(struct sim *s, size_t i)
  * to the others) and reconnected when its retry is due. Returns the number
  * of members whose keyd was lost (0 is the only good answer).
  */
-static int
+static inline int
 sim_pump(struct sim *s, int rounds)
 {
 	size_t i;
@@ -501,7 +501,7 @@ sim_pump(struct sim *s, int rounds)
 }
 
 /* Member i types a line. */
-static void
+static inline void
 sim_say(struct sim *s, size_t i, const char *text)
 {
 	client_on_line(&s->s_m[i].sm_c, (const uint8_t *)text, strlen(text));

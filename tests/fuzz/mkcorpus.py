@@ -287,12 +287,49 @@ def write_keyd_chatc_seeds():
         "flowing": u8(100) + u8(200) + (stream + big) * 8,
         "oversize": u8(7) + u8(1) + frame(5, 0, 2)[:6] + u32(70000),
     })
+    write_chatc_seeds()
     write("fuzz_escape", {
         "plain": b"hello, world",
         "controls": b"a\x1b[31mred\x07\r\n\t\\ \x7f\x00",
         "c1_bidi": "\u0085\u009b x \u202e\u2066y\u2069".encode(),
         "invalid": b"\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xff\x80\xe2\x82",
         "utf8": "h\u00e9llo \u65e5\u672c \U0001f642".encode(),
+    })
+
+
+def cu(ctl, payload=b""):
+    """One fuzz_chatc unit: control byte, u16 length, payload."""
+    return u8(ctl) + u16(len(payload)) + payload
+
+
+def write_chatc_seeds():
+    """fuzz_chatc: what a member with no keys, the relay, the typist and time do."""
+    killer = b"\x01\x01" + bytes(range(256)) * 16 + bytes(25)    # 4,123 bytes
+    shapes = b"".join(cu(0, b"\x01" + u8(t) + b"\x04" * n)
+                      for t in (1, 2, 3, 4, 16, 99) for n in (0, 65, 66, 80, 200))
+    write("fuzz_chatc", {
+        "nothing": b"",
+        "killer": cu(0, killer) + cu(1, killer),
+        "shapes": shapes,
+        "e2e_each": b"".join(cu(1, v) for k, v in E2E.items() if k.startswith(("hs_", "data"))),
+        "ghost_hs": cu(0, E2E["hs_init"]) + cu(1, E2E["hs_resp"]) + cu(1, E2E["hs_fin"])
+                    + cu(1, E2E["hs_confirm"]) + cu(1, E2E["data_64"]),
+        "splice": cu(7, b"a line from bob") + cu(2, u16(12) + u8(1)) + cu(2, b"")
+                  + cu(2, u16(0) + u8(0) + u16(99) + u8(0x80)),
+        "ghost_cycle": cu(0, E2E["hs_init"]) + cu(3) + cu(0, E2E["hs_init"]) + cu(3),
+        "flood": cu(1, b"\x01\x10" + bytes(20)) * 40,
+        "relay_error": b"".join(cu(4, u8(c)) for c in range(1, 10)),
+        "relay_raw": (cu(5, frame(4, 2, 0)) + cu(5, frame(3, 2, 0))
+                      + cu(5, frame(2, 0, 1, u16(1) + u16(2)))
+                      + cu(5, frame(5, 77, 1, E2E["hs_init"]))
+                      + cu(5, frame(5, 2, 1, b"\x01\x10" + bytes(90)))
+                      + cu(5, b"\x09" * 10)),
+        "typing": (cu(6, b"hello bob") + cu(6, b"/rekey") + cu(6, b"/who")
+                   + cu(6, b"/verify bob") + cu(7, b"/verify alice") + cu(6, b"//slash")
+                   + cu(6, b"x" * 4001) + cu(6, b"caf\xc3") + cu(6, b"/nope")
+                   + cu(7, b"/rekey") + cu(6, b"after")),
+        "time": cu(6, b"before") + cu(8, u8(80)) + cu(9) + cu(7, b"due") + cu(8, u8(255))
+                + cu(6, b"after the wait"),
     })
 
 
