@@ -8,7 +8,8 @@
 # held line reported "not sent", in order, exit 4. A batch run whose lines
 # never went out exits 3, each line reported: into an empty room, at /quit,
 # and at end of input with the relay down (after the 8 s EOF wait). The
-# interactive status line shows the retry state.
+# interactive status line shows the retry state, and a line held at /quit is
+# reported on stderr once the screen is gone.
 . "$E2E_LIB/common.sh"
 need_bins
 
@@ -41,7 +42,7 @@ if command -v tmux >/dev/null 2>&1; then
 	unset TMUX
 	E2E_TMUX="$W/tmux.sock"
 	tmux -S "$E2E_TMUX" -f /dev/null new-session -d -s st -x 120 -y 20 \
-	    "'$BIN/chatc' --room full --nick erin --relay 127.0.0.1:$small_PORT --keyd '$alice_SOCK'" ||
+	    "'$BIN/chatc' --room full --nick erin --relay 127.0.0.1:$small_PORT --keyd '$alice_SOCK' 2>'$W/erin.err'; echo \$? >'$W/erin.exit'; sleep 60" ||
 		fail "tmux would not start"
 	end=$(( $(date +%s) + 10 ))
 	until tmux -S "$E2E_TMUX" capture-pane -p -t st | grep -q 'relay retrying: room is full'; do
@@ -49,6 +50,17 @@ if command -v tmux >/dev/null 2>&1; then
 		sleep 0.05
 	done
 	note "status line: $(tmux -S "$E2E_TMUX" capture-pane -p -t st | grep 'relay retrying' | sed 's/  */ /g')"
+	# /quit with a line still held: reported where it outlives the screen, exit 3.
+	tmux -S "$E2E_TMUX" send-keys -t st -l 'typed on a screen' \; send-keys -t st Enter
+	tmux -S "$E2E_TMUX" send-keys -t st -l '/quit' \; send-keys -t st Enter
+	end=$(( $(date +%s) + 10 ))
+	until [ -s "$W/erin.exit" ]; do
+		[ "$(date +%s)" -gt "$end" ] && fail "/quit did not end the interactive chatc"
+		sleep 0.05
+	done
+	[ "$(cat "$W/erin.exit")" = 3 ] || fail "interactive /quit with a held line exited $(cat "$W/erin.exit"), not 3"
+	grep -q -x 'chatc: not sent (no secure session yet): typed on a screen' "$W/erin.err" ||
+		fail "the held line was not reported after the screen closed: $(cat "$W/erin.err")"
 	tmux -S "$E2E_TMUX" kill-server
 	E2E_TMUX=""
 else
