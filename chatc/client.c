@@ -254,24 +254,32 @@ client_batch_lines(struct client *c, int64_t now)
 	}
 }
 
-/* Typed keys: lines go to the core as they are entered. */
+/*
+ * Typed keys: lines go to the core as they are entered, while keyd and the
+ * relay keep up; keys read past that wait in g_keys for the next turn.
+ */
+static uint8_t g_keys[512];
+static size_t g_nkeys;
+
 static void
-client_keys(struct client *c, struct ui *u)
+client_keys(struct client *c, struct ui *u, int rd)
 {
 	const uint8_t *line;
-	uint8_t kb[512];
-	size_t len;
-	ssize_t n, i;
+	size_t len, i = 0;
+	ssize_t n;
 
-	n = read(STDIN_FILENO, kb, sizeof(kb));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {		/* the terminal went away */
-		c->cl_quit = QUIT_HUP;
-		return;
+	if (rd && g_nkeys == 0) {
+		n = read(STDIN_FILENO, g_keys, sizeof(g_keys));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return;
+		if (n <= 0) {		/* the terminal went away */
+			c->cl_quit = QUIT_HUP;
+			return;
+		}
+		g_nkeys = (size_t)n;
 	}
-	for (i = 0; i < n && c->cl_quit == QUIT_NO; i++) {
-		switch (ui_key(u, kb[i], &line, &len)) {
+	while (i < g_nkeys && c->cl_quit == QUIT_NO && client_input_ok(c)) {
+		switch (ui_key(u, g_keys[i++], &line, &len)) {
 		case UIK_LINE:
 			client_on_line(c, line, len);
 			break;
@@ -280,7 +288,9 @@ client_keys(struct client *c, struct ui *u)
 			break;
 		}
 	}
-	OPENSSL_cleanse(kb, sizeof(kb));
+	memmove(g_keys, g_keys + i, g_nkeys - i);
+	OPENSSL_cleanse(g_keys + g_nkeys - i, i);
+	g_nkeys -= i;
 }
 
 /*
@@ -388,6 +398,20 @@ client_finish(struct client *c, struct ui *u, const char *keyd_lost)
 	size_t i, j;
 	int rc;
 
+	/*
+	 * Keys typed before a signal, still waiting for keyd to keep up: their
+	 * lines go in (and are sent or reported) like any other.
+	 */
+	if (u != NULL && g_quit_sig != 0 && keyd_lost == NULL) {
+		const uint8_t *line;
+		size_t len;
+
+		for (i = 0; i < g_nkeys; i++)
+			if (ui_key(u, g_keys[i], &line, &len) == UIK_LINE)
+				client_on_line(c, line, len);
+	}
+	OPENSSL_cleanse(g_keys, sizeof(g_keys));
+	g_nkeys = 0;
 	c->cl_final = 1;
 	for (i = 0; i < c->cl_nrooms; i++)
 		tx_held_notsent(c->cl_rooms[i], why);
@@ -480,6 +504,8 @@ client_run(struct client *c, struct ui *u)
 			break;
 		if (u == NULL)
 			client_batch_lines(c, now);
+		else if (g_nkeys > 0)
+			client_keys(c, u, 0);
 		if (c->cl_quit != QUIT_NO)
 			break;
 		if (keydc_flush(k) != 0) {
@@ -499,7 +525,8 @@ client_run(struct client *c, struct ui *u)
 		if (u == NULL && batch_in_done(&g_in))
 			tmo = min_timeout(now, c->cl_eof_at + EOF_HOLD_WAIT_MS, tmo);
 		pfd[0].fd = -1;
-		if (client_input_ok(c) && (u != NULL || (!g_in.bi_eof && !batch_in_pending(&g_in))))
+		if (client_input_ok(c) && (u != NULL ? g_nkeys == 0 :
+		    !g_in.bi_eof && !batch_in_pending(&g_in)))
 			pfd[0].fd = STDIN_FILENO;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = k->kc_fd;
@@ -569,7 +596,7 @@ client_run(struct client *c, struct ui *u)
 		}
 		if (pfd[0].fd != -1 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (u != NULL)
-				client_keys(c, u);
+				client_keys(c, u, 1);
 			else if (batch_in_read(&g_in, STDIN_FILENO) == 1 && c->cl_eof_at == 0)
 				c->cl_eof_at = chatc_now_ms();
 		}

@@ -132,7 +132,8 @@ tx_line(struct room *r, const uint8_t *text, size_t len, uint32_t num)
 		return;
 	}
 	if (holdq_push(q, text, len) != 0) {
-		emit_notsent(r, NULL, "no secure session yet", text, len);
+		emit_notsent(r, NULL, peers_count(&r->rm_peers, PS_SECURE) > 0 ?
+		    "too many lines waiting for keyd" : "no secure session yet", text, len);
 		return;
 	}
 	q->hq_n[(q->hq_head + q->hq_count - 1) % HOLD_MAX] = num;
