@@ -245,7 +245,12 @@ sim_keyd(struct sim *s, struct sim_member *m)
 		}
 		vbuf_writer(&out, s->s_ans, sizeof(s->s_ans));
 		r = keyd_dispatch(&m->sm_kctx, m->sm_kconn, m->sm_k.kc_out + IPC_LEN_HDR, len,
-		    &out);
+		    (uint64_t)s->s_now, &out);
+		/* Nobody else locks the simulation's known_peers: never put off. */
+		if (r == KEYD_WAIT) {
+			m->sm_lost = 1;
+			return;
+		}
 		keydc_took(&m->sm_k, IPC_LEN_HDR + len);
 		if (r != 0 || keydc_feed(&m->sm_k, s->s_ans, out.vb_len) != 0) {
 			m->sm_lost = 1;		/* keyd closed the connection: chatc's fault */
