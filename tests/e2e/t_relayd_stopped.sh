@@ -75,16 +75,25 @@ if pid == 0:
         print("fail %r" % (e,), file=out)
     os._exit(0)
 os.close(wfd)
-report = os.fdopen(rfd, "r")
+rbuf = b""
 
 def s_says(timeout, skip_got=False):
-    """S's next line (None after timeout); with skip_got, its next but progress."""
+    """S's next line (None after timeout); with skip_got, its next but progress.
+    Lines are split here, not by a buffered file: select() on a buffered
+    reader misses lines already read into its buffer."""
+    global rbuf
     end = time.monotonic() + timeout
     while True:
-        r, _, _ = select.select([report], [], [], max(0, end - time.monotonic()))
-        if not r:
-            return None
-        line = report.readline().strip()
+        while b"\n" not in rbuf:
+            r, _, _ = select.select([rfd], [], [], max(0, end - time.monotonic()))
+            if not r:
+                return None
+            chunk = os.read(rfd, 4096)
+            if not chunk:
+                return None
+            rbuf += chunk
+        line, rbuf = rbuf.split(b"\n", 1)
+        line = line.decode().strip()
         if not (skip_got and line.startswith("got ")):
             return line
 
