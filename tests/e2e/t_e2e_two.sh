@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
+# e2e: alone (timing bounds or figures that need the machine to itself)
 # Two people, 2000 messages each way at once: every one delivered, in order,
 # byte-exact (Unicode, a maximum 4000-byte line); a 4001-byte line refused with
 # WARN and never delivered, cut or not. Prints the time from chatc start to

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
+# e2e: alone (timing bounds or figures that need the machine to itself)
 # keyd throughput over its socket, with the Python client (so the figures
 # include the client's own cost): handshake time, and seal+open of 256-byte
 # messages one handle per SEAL and 30 handles per SEAL. Prints figure lines;

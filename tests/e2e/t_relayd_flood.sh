@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
+# e2e: alone (timing bounds or figures that need the machine to itself)
 # relayd: a healthy reader is never dropped under a burst (issue 11, item 6).
 # One sender floods 300,000 DATA frames of 256 bytes to one reader, one
 # send() per frame, as fast as it can; the reader reads as fast as it can

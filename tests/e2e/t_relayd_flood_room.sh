@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
+# e2e: alone (timing bounds or figures that need the machine to itself)
 # relayd: a flooding member cannot get an ordinary member dropped (issue 11,
 # item 6). A member broadcasts 6,000 frames of 16 KiB as fast as TCP lets it
 # (16 frames per send) into a room where two ordinary members read one frame

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
+# e2e: alone (timing bounds or figures that need the machine to itself)
 # relayd: a stopped member (SIGSTOP) cannot stall its room, and a member
 # stopped for a few seconds during a burst is not dropped (issue 11, item 6).
 # Room: A and B exchange a message and its answer every 100 ms while A
