@@ -9,9 +9,10 @@
  * Two running keyd's (A and B, separate homes) act as the two ends of a
  * conversation: A seals, B opens, handshakes run between them. Over the
  * socket: seal and open of 256-byte messages one request at a time, seal
- * batched to 30 peers in one request, and full 4-message handshakes (whose
- * CPU is read from both keyd's /proc/PID/schedstat). Prints a section of the
- * bench table and "#target LIMIT le|ge RATIO LABEL" lines for run.sh.
+ * batched to 30 peers in one request, and full 3-message veil/2 handshakes
+ * with both trust decisions (whose CPU is read from both keyd's
+ * /proc/PID/schedstat). Prints a section of the bench table and
+ * "#target LIMIT le|ge RATIO LABEL" lines for run.sh.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -223,6 +224,7 @@ kb_hello(struct kb_peer *p, const char *nick)
 {
 	memset(&kb_req, 0, sizeof(kb_req));
 	kb_req.im_code = REQ_HELLO;
+	kb_req.im_version = IPC_VERSION;
 	kb_req.im_nick = (const uint8_t *)nick;
 	kb_req.im_nicklen = strlen(nick);
 	kb_call(p, ANS_HELLO);
@@ -262,27 +264,22 @@ kb_handshake(struct kb_peer *a, struct kb_peer *b, uint16_t peer,
 	*hb = kb_ans.im_handle;
 	memcpy(blob, kb_ans.im_blob, bl = kb_ans.im_bloblen);
 
-	/* RESP -> A (FIN), FIN -> B (CONFIRM, done), CONFIRM -> A (done) */
+	/* RESP -> A (proof checked, trust decided, FIN), FIN -> B (done, trust). */
 	memset(&kb_req, 0, sizeof(kb_req));
 	kb_req.im_code = REQ_HS_NEXT;
 	kb_req.im_handle = *ha;
 	kb_req.im_blob = blob;
 	kb_req.im_bloblen = bl;
 	kb_call(a, ANS_HS_NEXT);
+	if (!kb_ans.im_done || kb_ans.im_trust == TRUST_REFUSED)
+		kb_fail("handshake: initiator not done after HS_RESP", 0);
 	memcpy(blob, kb_ans.im_blob, bl = kb_ans.im_bloblen);
 
 	kb_req.im_handle = *hb;
 	kb_req.im_bloblen = bl;
 	kb_call(b, ANS_HS_NEXT);
-	if (!kb_ans.im_done)
-		kb_fail("handshake: responder not done after FIN", 0);
-	memcpy(blob, kb_ans.im_blob, bl = kb_ans.im_bloblen);
-
-	kb_req.im_handle = *ha;
-	kb_req.im_bloblen = bl;
-	kb_call(a, ANS_HS_NEXT);
-	if (!kb_ans.im_done)
-		kb_fail("handshake: initiator not done after CONFIRM", 0);
+	if (!kb_ans.im_done || kb_ans.im_trust == TRUST_REFUSED)
+		kb_fail("handshake: responder not done after HS_FIN", 0);
 }
 
 static void
@@ -338,7 +335,8 @@ kb_row(const char *label, struct kb_stat *s, const char *unit, int prec)
 
 enum kb_prim {
 	PR_KEYGEN, PR_IMPORT, PR_ECDH, PR_SIGN, PR_VERIFY, PR_SEAL256, PR_OPEN256,
-	PR_SEAL512, PR_OPEN512, PR_HKDF, PR_RATCHET, PR_SHA, PR_RTT, PR_N
+	PR_SEAL512, PR_OPEN512, PR_HKDF, PR_RATCHET, PR_SHA, PR_IDHASH, PR_IDHASH_CACHED,
+	PR_RTT, PR_N
 };
 
 static const char *const kb_prim_name[PR_N] = {
@@ -347,6 +345,7 @@ static const char *const kb_prim_name[PR_N] = {
 	"AES-256-GCM open 256 B", "AES-256-GCM seal 512 B (padded)",
 	"AES-256-GCM open 512 B (padded)", "HKDF-SHA256 extract+expand 32 B",
 	"ratchet step (HKDF-Expand 64 B)", "SHA-256 transcript step (65 B)",
+	"identity hash, 5200 x SHA-512 (fingerprint)", "identity hash, cached (peer met again)",
 	"Unix socket round trip, 550 B (wall, median)",
 };
 
@@ -373,6 +372,7 @@ static int
 kb_prim_once(struct kb_prim_ctx *c, enum kb_prim p)
 {
 	uint8_t ss[32], mk[AEAD_KEY_LEN], h[HASH_LEN] = { 0 }, pub[P256_PUB_LEN];
+	uint8_t fpr[FPR_LEN];
 	EVP_PKEY *k = NULL;
 	int r = 0;
 
@@ -412,7 +412,7 @@ kb_prim_once(struct kb_prim_ctx *c, enum kb_prim p)
 		    c->pc_ct512, sizeof(c->pc_ct512), c->pc_out);
 		break;
 	case PR_HKDF:
-		r = vc_hkdf(c->pc_ad, 32, c->pc_key, 32, (const uint8_t *)"veil/1 root", 11,
+		r = vc_hkdf(c->pc_ad, 32, c->pc_key, 32, (const uint8_t *)"veil/2 root", 11,
 		    mk, sizeof(mk));
 		vc_wipe(mk, sizeof(mk));
 		break;
@@ -422,6 +422,12 @@ kb_prim_once(struct kb_prim_ctx *c, enum kb_prim p)
 		break;
 	case PR_SHA:
 		r = vc_mix(h, c->pc_pub, sizeof(c->pc_pub));
+		break;
+	case PR_IDHASH:
+		r = vc_fingerprint_fresh(c->pc_id, fpr);
+		break;
+	case PR_IDHASH_CACHED:
+		r = vc_fingerprint(c->pc_id, fpr);
 		break;
 	case PR_RTT:
 		if (kb_io(c->pc_echo, c->pc_ct512, 550 - 22, 1) != 0 ||
@@ -784,20 +790,24 @@ main(int argc, char **argv)
 	kb_row("seal batched to 30 peers, per sealed msg", &batch_us, "us", 3);
 	kb_row("seal batched to 30 peers", &batch_rate, "sealed msgs/s", 0);
 	kb_row("  keyd A CPU per sealed msg, batched", &batch_cpu, "us", 3);
-	kb_row("handshakes (4 messages, A and B)", &hs_rate, "handshakes/s", 0);
+	kb_row("handshakes (3 messages + trust, A and B)", &hs_rate, "handshakes/s", 0);
 	kb_row("handshake CPU, both keyd's together", &hs_cpu, "us", 1);
 
 	/*
-	 * What a handshake is made of, both sides together: each side one key
-	 * generation, one peer check, one ECDH, one signature, one verification,
-	 * two HKDF extract+expand (prk_hs, prk), three further expands, five
-	 * transcript hashes; three AEAD seals and three opens of < 256 B in all.
+	 * What a veil/2 handshake is made of, both sides together: each side one
+	 * key generation, one peer check, one ECDH, one signature, one
+	 * verification, two HKDF extract+expand (prk_hs, prk), three further
+	 * expands, six transcript hashes and the peer's fingerprint (cached
+	 * after the first meeting); two AEAD seals and two opens of 129 B in
+	 * all; and at the initiator one identity hash computed afresh, so that
+	 * its HS_FIN leaves as late whatever its trust decision.
 	 */
 	prim_hs = 2 * (kb_med(&prim[PR_KEYGEN]) + kb_med(&prim[PR_IMPORT]) +
 	    kb_med(&prim[PR_ECDH]) + kb_med(&prim[PR_SIGN]) + kb_med(&prim[PR_VERIFY]) +
 	    2 * kb_med(&prim[PR_HKDF]) + 3 * kb_med(&prim[PR_RATCHET]) +
-	    5 * kb_med(&prim[PR_SHA])) +
-	    3 * (kb_med(&prim[PR_SEAL256]) + kb_med(&prim[PR_OPEN256]));
+	    6 * kb_med(&prim[PR_SHA]) + kb_med(&prim[PR_IDHASH_CACHED])) +
+	    kb_med(&prim[PR_IDHASH]) +
+	    2 * (kb_med(&prim[PR_SEAL256]) + kb_med(&prim[PR_OPEN256]));
 	printf("   %-44s %.1f us (seal %.2f, open %.2f, handshake %.1f)\n",
 	    "sum of primitives:", prim_seal + prim_open, prim_seal, prim_open, prim_hs);
 

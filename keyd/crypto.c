@@ -24,7 +24,7 @@
 
 #define P256_GROUP		"prime256v1"
 #define HKDF_MAX_OUT		(255 * HASH_LEN)
-#define RATCHET_INFO		"veil/1 ratchet"
+#define RATCHET_INFO		"veil/2 ratchet"
 #define FPR_LABEL		"veil/2 fingerprint"
 #define SAFETY_GROUPS		(2 * VC_DIGIT_GROUPS)
 _Static_assert(VC_SAFETY_LEN == SAFETY_GROUPS * 6 - 1, "safety number text length");
@@ -878,6 +878,21 @@ vc_fingerprint(const uint8_t pub[static ED25519_PUB_LEN],
 	int r;
 
 	if ((r = vc_identity_hash(pub, f)) != 0) {
+		memset(fpr, 0, FPR_LEN);
+		return r;
+	}
+	memcpy(fpr, f, FPR_LEN);
+	return 0;
+}
+
+int
+vc_fingerprint_fresh(const uint8_t pub[static ED25519_PUB_LEN],
+    uint8_t fpr[static FPR_LEN])
+{
+	uint8_t f[VC_IDHASH_LEN];
+	int r;
+
+	if ((r = vc_identity_hash_compute(pub, f)) != 0) {
 		memset(fpr, 0, FPR_LEN);
 		return r;
 	}

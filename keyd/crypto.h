@@ -104,6 +104,12 @@ int	vc_identity_hash(const uint8_t pub[static ED25519_PUB_LEN],
 int	vc_fingerprint(const uint8_t pub[static ED25519_PUB_LEN],
 	    uint8_t fpr[static FPR_LEN]) VEIL_WUR;
 /*
+ * The same, always computed (the cache neither read nor filled): it costs
+ * the same every time, for work whose timing must not tell anything.
+ */
+int	vc_fingerprint_fresh(const uint8_t pub[static ED25519_PUB_LEN],
+	    uint8_t fpr[static FPR_LEN]) VEIL_WUR;
+/*
  * One identity's digits: VC_DIGIT_GROUPS groups of 5 decimal digits, group i
  * the big-endian 40-bit integer F[5i..5i+5] mod 100000, zero-padded, joined
  * by single spaces: VC_DIGITS_LEN chars + NUL (VEIL_E_NOSPACE if outlen is

@@ -15,6 +15,12 @@
  * keyd is not an oracle: it signs only the transcripts its own session engine
  * builds, seals only text into sessions that finished a verified handshake,
  * and never writes a secret key into an answer.
+ *
+ * Trust is decided here, and only on proof: once the engine says a handshake
+ * is done, the peer has proven its key (its signature verified), and only
+ * then is known_peers consulted (trust.c). The decision is local: the
+ * initiator's HS_FIN goes out whatever it is, and a refused session is wiped
+ * before the answer that says so.
  */
 #include <sys/mman.h>
 
@@ -22,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto.h"
 #include "err.h"
@@ -41,17 +48,13 @@ struct keyd_sess {
 	uint32_t		 ks_handle;
 	struct vs_session	*ks_vs;
 	struct vs_params	 ks_params;	/* kept: the engine may refer to it */
-	struct keyd_ctx		*ks_ctx;
-	struct keyd_conn	*ks_conn;
+	uint32_t		 ks_replaces;	/* the session this one may replace, or 0 */
 	int			 ks_done;
-	uint8_t			 ks_trust;	/* enum ipc_trust, set by the verify callback */
-	int			 ks_pin_new;	/* no pin yet: pin when the handshake completes */
-	/* What the verify callback saw, for the answer or the refusal message. */
-	int			 ks_have_peer;
+	/* Once done: the proven peer and what it is trusted as. */
 	uint8_t			 ks_nick[NICK_MAX];
 	size_t			 ks_nicklen;
 	uint8_t			 ks_peer_fpr[FPR_LEN];
-	uint8_t			 ks_other_fpr[FPR_LEN];	/* pinned or expected */
+	uint8_t			 ks_trust;	/* enum ipc_trust */
 };
 
 struct keyd_conn {
@@ -65,9 +68,10 @@ struct keyd_conn {
 	struct keyd_sess	*kn_sess[KEYD_MAX_SESSIONS];
 };
 
-/* A failed request about a session: code, handle, message. */
+/* A failed request about a session: code, handle, whether it ended, message. */
 struct keyd_fail {
 	uint32_t	 kf_handle;
+	int		 kf_ended;
 	char		 kf_msg[IPC_ERRMSG_MAX];
 };
 
@@ -170,92 +174,15 @@ sess_drop(struct keyd_conn *c, struct keyd_sess *s)
 	sess_free(s);
 }
 
-/* 0, or VEIL_E_CRYPTO with fpr zeroed (callers that decide on it fail closed). */
-static int
-fpr_text(const uint8_t pub[static ED25519_PUB_LEN], uint8_t fpr[static FPR_LEN],
-    char out[static FPR_TEXT_LEN + 1])
-{
-	int r;
-
-	if ((r = vc_fingerprint(pub, fpr)) != 0)
-		memset(fpr, 0, FPR_LEN);
-	proto_fpr_format(fpr, out);
-	return r;
-}
-
 /*
- * The engine calls this once the peer's identity and nick are decrypted, and
- * before this side reveals anything more. Pins first (a changed identity is a
- * hard refusal even when an --expect would match), then --expect.
+ * The message for a session error: words for a person, never a key and
+ * never the handle (an internal number; the answer carries it for chatc).
  */
-static int
-sess_verify(void *arg, const uint8_t *nick, size_t nicklen,
-    const uint8_t id[static ED25519_PUB_LEN])
-{
-	struct keyd_sess *s = arg;
-	struct keyd_conn *c = s->ks_conn;
-	uint8_t pinned[ED25519_PUB_LEN];
-	int found, has = 0, match = 0, r;
-	char t[FPR_TEXT_LEN + 1];
-	size_t i;
-
-	if (nicklen > NICK_MAX)
-		return VEIL_E_NICK;
-	memcpy(s->ks_nick, nick, nicklen);
-	s->ks_nicklen = nicklen;
-	/* No fingerprint, no decision: an all-zero one must never match an --expect. */
-	if ((r = fpr_text(id, s->ks_peer_fpr, t)) != 0)
-		return r;
-	s->ks_have_peer = 1;
-	if ((r = keyd_pins_lookup(s->ks_ctx->kc_pins, nick, nicklen, pinned, &found)) != 0)
-		return r;
-	if (found && !vc_equal(pinned, id, ED25519_PUB_LEN)) {
-		(void)fpr_text(pinned, s->ks_other_fpr, t);	/* for the message only */
-		return VEIL_E_PIN;
-	}
-	for (i = 0; i < c->kn_nexpect; i++) {
-		const struct keyd_expect *e = &c->kn_expect[i];
-
-		if (e->ke_nicklen != nicklen || memcmp(e->ke_nick, nick, nicklen) != 0)
-			continue;
-		has = 1;
-		if (vc_equal(e->ke_fpr, s->ks_peer_fpr, FPR_LEN))
-			match = 1;
-		else
-			memcpy(s->ks_other_fpr, e->ke_fpr, FPR_LEN);
-	}
-	if (has && !match)
-		return VEIL_E_EXPECT;
-	s->ks_trust = has ? TRUST_EXPECTED : found ? TRUST_PINNED : TRUST_NEW;
-	s->ks_pin_new = !found;
-	return 0;
-}
-
-/* The refusal / failure message for a session error: never a key. */
 static void
-sess_fail(struct keyd_fail *f, const struct keyd_sess *s, uint32_t handle, int err,
-    const char *what, int ended)
+sess_fail(struct keyd_fail *f, uint32_t handle, int err, const char *what, int ended)
 {
-	char nick[NICK_MAX + 1], peer[FPR_TEXT_LEN + 1], other[FPR_TEXT_LEN + 1];
-
 	f->kf_handle = handle;
-	if (s != NULL && s->ks_have_peer && (err == VEIL_E_PIN || err == VEIL_E_EXPECT)) {
-		memcpy(nick, s->ks_nick, s->ks_nicklen);
-		nick[s->ks_nicklen] = '\0';
-		proto_fpr_format(s->ks_peer_fpr, peer);
-		proto_fpr_format(s->ks_other_fpr, other);
-		if (err == VEIL_E_PIN)
-			(void)snprintf(f->kf_msg, sizeof(f->kf_msg),
-			    "identity of %s changed: pinned %s, offered %s; refused (this "
-			    "may be an attack). If %s really has a new key, check the new "
-			    "fingerprint with them, then run: keyd --forget %s",
-			    nick, other, peer, nick, nick);
-		else
-			(void)snprintf(f->kf_msg, sizeof(f->kf_msg),
-			    "identity of %s does not match --expect: expected %s, offered "
-			    "%s; refused", nick, other, peer);
-		return;
-	}
+	f->kf_ended = ended;
 	(void)snprintf(f->kf_msg, sizeof(f->kf_msg), "%s failed: %s%s", what,
 	    veil_strerror(err), ended ? "; session ended" : "");
 }
@@ -270,7 +197,7 @@ sess_error(struct keyd_conn *c, struct keyd_sess *s, struct keyd_fail *f,
 {
 	int dead = !vs_alive(s->ks_vs);
 
-	sess_fail(f, s, handle, err, what, dead);
+	sess_fail(f, handle, err, what, dead);
 	if (dead)
 		sess_drop(c, s);
 	return err;
@@ -303,15 +230,12 @@ sess_new(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 		return VEIL_E_ALLOC;
 	}
 	s->ks_handle = c->kn_next_handle++;
-	s->ks_ctx = kc;
-	s->ks_conn = c;
+	s->ks_replaces = q->im_replaces;
 	s->ks_params.vp_me = &c->kn_id;
 	memcpy(s->ks_params.vp_room, q->im_room, ROOM_ID_LEN);
 	memcpy(s->ks_params.vp_room_key, q->im_room_key, ROOM_KEY_LEN);
 	s->ks_params.vp_me_id = q->im_me;
 	s->ks_params.vp_peer_id = q->im_peer;
-	s->ks_params.vp_verify = sess_verify;
-	s->ks_params.vp_arg = s;
 	s->ks_params.vp_now = kc->kc_now;
 	for (i = 0; i < KEYD_MAX_SESSIONS; i++) {
 		if (c->kn_sess[i] == NULL) {
@@ -331,8 +255,9 @@ sess_lookup(struct keyd_conn *c, uint32_t handle, struct keyd_fail *f)
 
 	if ((s = sess_find(c, handle, NULL)) == NULL) {
 		f->kf_handle = handle;
+		f->kf_ended = 1;
 		(void)snprintf(f->kf_msg, sizeof(f->kf_msg),
-		    "no session %u on this connection", (unsigned)handle);
+		    "no such session on this connection (it ended, or never began)");
 	}
 	return s;
 }
@@ -359,6 +284,7 @@ req_hello(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	c->kn_nexpect = i;
 	c->kn_hello = 1;
 	a->im_code = ANS_HELLO;
+	a->im_version = IPC_VERSION;
 	memcpy(a->im_fpr, kc->kc_fpr, FPR_LEN);
 	return 0;
 }
@@ -406,22 +332,93 @@ req_hs_accept(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	return hs_begin(kc, c, q, a, f, 1);
 }
 
+/* Our --expect fingerprints for nick, into the claim. */
+static void
+claim_expects(const struct keyd_conn *c, const uint8_t *nick, size_t nicklen,
+    struct keyd_claim *cl)
+{
+	size_t i;
+
+	cl->cl_nexpect = 0;
+	for (i = 0; i < c->kn_nexpect; i++) {
+		const struct keyd_expect *e = &c->kn_expect[i];
+
+		if (e->ke_nicklen == nicklen && memcmp(e->ke_nick, nick, nicklen) == 0)
+			cl->cl_expect[cl->cl_nexpect++] = e->ke_fpr;
+	}
+}
+
+/* The proven peer of a done session, as a claim for trust.c. */
+static void
+claim_of(const struct keyd_conn *c, const struct keyd_sess *s, struct keyd_claim *cl)
+{
+	memset(cl, 0, sizeof(*cl));
+	cl->cl_key = vs_peer_id(s->ks_vs);
+	cl->cl_fpr = s->ks_peer_fpr;
+	cl->cl_nick = s->ks_nick;
+	cl->cl_nicklen = s->ks_nicklen;
+	cl->cl_room = s->ks_params.vp_room;
+	cl->cl_me = c->kn_id.id_pub;
+	cl->cl_me_nick = c->kn_id.id_nick;
+	cl->cl_me_nicklen = c->kn_id.id_nicklen;
+	claim_expects(c, s->ks_nick, s->ks_nicklen, cl);
+}
+
+static uint64_t
+ctx_now(const struct keyd_ctx *kc)
+{
+	struct timespec ts;
+
+	if (kc->kc_now != NULL)
+		return kc->kc_now();
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec;
+}
+
+/*
+ * A replacement (HS_START / HS_ACCEPT naming a session it may replace) must
+ * prove the same key and nickname as the session it replaces, or the relay
+ * could swap a known peer for a stranger under one member id: REFUSED (SWAP),
+ * and nothing written. 1 when refused here (*v filled), else 0.
+ */
+static int
+sess_swapped(struct keyd_conn *c, const struct keyd_sess *s, struct keyd_verdict *v)
+{
+	const struct keyd_sess *old;
+	const uint8_t *k_old, *k_new;
+
+	if (s->ks_replaces == 0 || s->ks_replaces == s->ks_handle ||
+	    (old = sess_find(c, s->ks_replaces, NULL)) == NULL || !old->ks_done ||
+	    (k_old = vs_peer_id(old->ks_vs)) == NULL || (k_new = vs_peer_id(s->ks_vs)) == NULL)
+		return 0;
+	if (vc_equal(k_old, k_new, ED25519_PUB_LEN) && old->ks_nicklen == s->ks_nicklen &&
+	    vc_equal(old->ks_nick, s->ks_nick, s->ks_nicklen))
+		return 0;
+	memset(v, 0, sizeof(*v));
+	v->kv_trust = TRUST_REFUSED;
+	v->kv_reason = REFUSE_SWAP;
+	memcpy(v->kv_fpr2, old->ks_peer_fpr, FPR_LEN);
+	return 1;
+}
+
 static int
 req_hs_next(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
     struct ipc_msg *a, struct keyd_fail *f)
 {
-	uint8_t old[ED25519_PUB_LEN];
-	char t[FPR_TEXT_LEN + 1];
-	const uint8_t *peer, *nick;
+	struct keyd_verdict v;
+	struct keyd_claim cl;
+	const uint8_t *nick;
 	struct keyd_sess *s;
 	struct vbuf out;
+	uint8_t *copy;
 	size_t nicklen;
 	int done = 0, r;
 
 	if ((s = sess_lookup(c, q->im_handle, f)) == NULL)
 		return VEIL_E_NOSESSION;
 	if (s->ks_done) {
-		sess_fail(f, NULL, q->im_handle, VEIL_E_STATE, "handshake step", 0);
+		sess_fail(f, q->im_handle, VEIL_E_STATE, "handshake step", 0);
 		return VEIL_E_STATE;
 	}
 	scratch_writer(kc, &out, E2E_MAX);
@@ -433,28 +430,48 @@ req_hs_next(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	a->im_bloblen = out.vb_len;
 	if (!done)
 		return 0;
-	if ((peer = vs_peer_id(s->ks_vs)) == NULL ||
-	    (nick = vs_peer_nick(s->ks_vs, &nicklen)) == NULL || !s->ks_have_peer) {
+	/* Proven now, and only now: who it is, and what we trust it as. */
+	if ((nick = vs_peer_nick(s->ks_vs, &nicklen)) == NULL || nicklen > NICK_MAX) {
 		r = VEIL_E_STATE;
 		goto fail;
 	}
-	/* First contact is pinned only now that the peer proved its key. */
-	if (s->ks_pin_new &&
-	    (r = keyd_pins_add(kc->kc_pins, nick, nicklen, peer, old)) != 0) {
-		if (r == VEIL_E_PIN)
-			(void)fpr_text(old, s->ks_other_fpr, t);	/* for the message only */
+	memcpy(s->ks_nick, nick, nicklen);
+	s->ks_nicklen = nicklen;
+	/* No fingerprint, no decision: an all-zero one must never match an --expect. */
+	if ((r = vc_fingerprint(vs_peer_id(s->ks_vs), s->ks_peer_fpr)) != 0)
 		goto fail;
+	if (!sess_swapped(c, s, &v)) {
+		claim_of(c, s, &cl);
+		/* The initiator's HS_FIN waits for this answer: uniform cost then. */
+		if ((r = keyd_trust_decide(kc->kc_pins, &cl, KEYD_TRUST_COMMIT |
+		    (out.vb_len > 0 ? KEYD_TRUST_UNIFORM : 0), ctx_now(kc),
+		    (int64_t)time(NULL), &v)) != 0)
+			goto fail;
 	}
 	s->ks_done = 1;
+	s->ks_trust = v.kv_trust;
+	/* The answer outlives a refused session: its strings go to the scratch area. */
+	copy = kc->kc_scratch + kc->kc_used;
+	kc->kc_used += 2 * NICK_MAX;
+	memcpy(copy, s->ks_nick, s->ks_nicklen);
+	memcpy(copy + NICK_MAX, v.kv_label, v.kv_labellen);
 	a->im_done = 1;
-	a->im_nick = s->ks_nick;
+	a->im_nick = copy;
 	a->im_nicklen = s->ks_nicklen;
 	memcpy(a->im_fpr, s->ks_peer_fpr, FPR_LEN);
-	a->im_trust = s->ks_trust;
+	a->im_trust = v.kv_trust;
+	a->im_flags = v.kv_flags;
+	a->im_reason = v.kv_reason;
+	a->im_label = copy + NICK_MAX;
+	a->im_labellen = v.kv_labellen;
+	memcpy(a->im_fpr2, v.kv_fpr2, FPR_LEN);
+	/* Refused: the session goes now; the blob (our HS_FIN) must still be sent. */
+	if (v.kv_trust == TRUST_REFUSED)
+		sess_drop(c, s);
 	return 0;
 fail:
-	/* Completed by the engine but refused here: the session must go. */
-	sess_fail(f, s, q->im_handle, r, "handshake", 1);
+	/* Completed by the engine but not decided: the session must go. */
+	sess_fail(f, q->im_handle, r, "handshake", 1);
 	sess_drop(c, s);
 	return r;
 }
@@ -488,8 +505,10 @@ req_seal(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 		if (r != 0) {
 			it->it_status = (uint8_t)-r;
 			it->it_flags = 0;
-			if (!vs_alive(s->ks_vs))
+			if (!vs_alive(s->ks_vs)) {
+				it->it_flags = SEAL_ENDED;
 				sess_drop(c, s);
+			}
 			continue;
 		}
 		it->it_blob = out.vb_wr;
@@ -512,7 +531,7 @@ sess_ready(struct keyd_conn *c, uint32_t handle, struct keyd_fail *f, const char
 		*out = NULL;
 		f->kf_handle = handle;
 		(void)snprintf(f->kf_msg, sizeof(f->kf_msg),
-		    "%s: session %u has not finished its handshake", what, (unsigned)handle);
+		    "%s: the session has not finished its handshake", what);
 		return VEIL_E_STATE;
 	}
 	return 0;
@@ -581,7 +600,7 @@ req_close(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	scratch_writer(kc, &out, E2E_MAX);
 	/* A handshake not yet done has nothing to tell the peer: just wipe it. */
 	if (s->ks_done && vs_alive(s->ks_vs) && (r = vs_close(s->ks_vs, &out)) != 0)
-		sess_fail(f, s, q->im_handle, r, "close", 1);
+		sess_fail(f, q->im_handle, r, "close", 1);
 	sess_drop(c, s);
 	if (r != 0)
 		return r;
@@ -592,37 +611,67 @@ req_close(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	return 0;
 }
 
+/*
+ * The safety number and the trust as it is now (known_peers may have changed
+ * since the handshake: keyd --trust, --forget). A session that would now be
+ * refused is wiped (answered with trust REFUSED): chatc then runs a new
+ * handshake, which says why.
+ */
 static int
 req_verify(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
     struct ipc_msg *a, struct keyd_fail *f)
 {
 	char *safety = (char *)kc->kc_scratch + kc->kc_used;
+	uint8_t *nick = kc->kc_scratch + kc->kc_used + SAFETY_TEXT_MAX + 1;
+	struct keyd_verdict v;
+	struct keyd_claim cl;
 	const uint8_t *peer;
 	struct keyd_sess *s;
 	int r;
 
 	if ((r = sess_ready(c, q->im_handle, f, "verify", &s)) != 0)
 		return r;
-	kc->kc_used += SAFETY_TEXT_MAX + 1;
+	kc->kc_used += SAFETY_TEXT_MAX + 1 + NICK_MAX;
 	if ((peer = vs_peer_id(s->ks_vs)) == NULL) {
 		r = VEIL_E_STATE;
 		goto fail;
 	}
+	claim_of(c, s, &cl);
 	if ((r = vc_safety_number(kc->kc_id->id_pub, peer, safety,
-	    SAFETY_TEXT_MAX + 1)) != 0)
+	    SAFETY_TEXT_MAX + 1)) != 0 ||
+	    (r = keyd_trust_decide(kc->kc_pins, &cl, 0, ctx_now(kc), (int64_t)time(NULL),
+	    &v)) != 0)
 		goto fail;
+	s->ks_trust = v.kv_trust;
+	memcpy(nick, s->ks_nick, s->ks_nicklen);
 	a->im_code = ANS_VERIFY;
-	a->im_nick = s->ks_nick;
+	a->im_nick = nick;
 	a->im_nicklen = s->ks_nicklen;
 	memcpy(a->im_fpr, s->ks_peer_fpr, FPR_LEN);
 	memcpy(a->im_fpr2, kc->kc_fpr, FPR_LEN);
+	a->im_trust = v.kv_trust;
 	a->im_safety = (const uint8_t *)safety;
 	a->im_safetylen = strlen(safety);
+	if (v.kv_trust == TRUST_REFUSED)
+		sess_drop(c, s);
 	return 0;
 fail:
 	f->kf_handle = q->im_handle;
 	(void)snprintf(f->kf_msg, sizeof(f->kf_msg), "verify failed: %s", veil_strerror(r));
 	return r;
+}
+
+/* The generation of known_peers: a client polls it to see keyd --trust / --forget. */
+static int
+req_status(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
+    struct ipc_msg *a, struct keyd_fail *f)
+{
+	(void)c;
+	(void)q;
+	(void)f;
+	a->im_code = ANS_STATUS;
+	a->im_gen = keyd_pins_generation(kc->kc_pins);
+	return 0;
 }
 
 static const struct keyd_req keyd_reqs[] = {
@@ -640,7 +689,8 @@ static const struct keyd_req keyd_reqs[] = {
 	 * cannot open known_peers itself, erase a pin for good and have the next
 	 * man in the middle pinned as "new".
 	 */
-	{ REQ_VERIFY,	 KD_NEED_HELLO,	req_verify },
+	{ REQ_VERIFY,	 KD_NEED_HELLO | KD_PINS, req_verify },
+	{ REQ_STATUS,	 KD_NEED_HELLO,	req_status },
 };
 
 /* ---- the dispatcher ---- */
@@ -692,6 +742,7 @@ answer_error(struct vbuf *out, int err, const struct keyd_fail *f)
 	e.im_code = IPC_ANS_ERROR;
 	e.im_err = (uint8_t)(err < 0 && err > -128 ? -err : -VEIL_E_SYSTEM);
 	e.im_handle = f->kf_handle;
+	e.im_ended = f->kf_handle != 0 && f->kf_ended;
 	e.im_text = (const uint8_t *)f->kf_msg;
 	e.im_textlen = strnlen(f->kf_msg, sizeof(f->kf_msg));
 	if (e.im_textlen > IPC_ERRMSG_MAX)
@@ -715,11 +766,10 @@ busy_fail(struct keyd_ctx *kc, const struct ipc_msg *q, struct keyd_fail *f)
 		(void)snprintf(who, sizeof(who), " (pid %ld)", pid);
 	f->kf_handle = q->im_handle;
 	(void)snprintf(f->kf_msg, sizeof(f->kf_msg), "%s is locked by another "
-	    "process%s: after %d s of waiting this handshake step was not taken and "
-	    "session %u is unchanged; send it again, and if this goes on, find what "
-	    "holds the file", kc->kc_pins->kp_path, who, KEYD_LOCK_WAIT_MS / 1000,
-	    (unsigned)q->im_handle);
-	fprintf(stderr, "keyd: %s is locked by another process%s; a handshake step "
+	    "process%s: after %d s of waiting this request was not served and the "
+	    "session is unchanged; send it again, and if this goes on, find what "
+	    "holds the file", kc->kc_pins->kp_path, who, KEYD_LOCK_WAIT_MS / 1000);
+	fprintf(stderr, "keyd: %s is locked by another process%s; a request "
 	    "waited %d s and was refused (VEIL_E_BUSY)\n", kc->kc_pins->kp_path, who,
 	    KEYD_LOCK_WAIT_MS / 1000);
 }
@@ -778,8 +828,19 @@ keyd_dispatch(struct keyd_ctx *kc, struct keyd_conn *c, const uint8_t *body, siz
 	int r, locked = 0;
 
 	out->vb_len = 0;
-	if (proto_ipc_decode(body, n, 0, q) != 0)
+	if ((r = proto_ipc_decode(body, n, 0, q)) != 0) {
+		/* A HELLO of another version is told so before the connection goes. */
+		if (r == VEIL_E_VERSION && n >= 2 && body[0] == REQ_HELLO && !c->kn_hello) {
+			f.kf_handle = 0;
+			f.kf_ended = 0;
+			(void)snprintf(f.kf_msg, sizeof(f.kf_msg), "keyd speaks IPC version "
+			    "%d, this client version %u: use a chatc of keyd's release",
+			    IPC_VERSION, (unsigned)body[1]);
+			if (answer_error(out, VEIL_E_VERSION, &f) == 0)
+				return KEYD_ANSWER_CLOSE;
+		}
 		return KEYD_CLOSE;
+	}
 	for (i = 0; i < sizeof(keyd_reqs) / sizeof(keyd_reqs[0]); i++) {
 		if (keyd_reqs[i].kr_code == q->im_code) {
 			kr = &keyd_reqs[i];
@@ -792,6 +853,7 @@ keyd_dispatch(struct keyd_ctx *kc, struct keyd_conn *c, const uint8_t *body, siz
 		return KEYD_CLOSE;
 	/* *a is all zero here (calloc, then answer_clear); f holds no message. */
 	f.kf_handle = 0;
+	f.kf_ended = 0;
 	f.kf_msg[0] = '\0';
 	kc->kc_used = 0;
 	/*

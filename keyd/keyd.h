@@ -12,9 +12,11 @@
 
 /*
  * keyd, the per-user key holder. Files: identity.c (the Ed25519 seed on
- * disk), pins.c (known_peers), dispatch.c (every request keyd serves, one
- * table), server.c (socket and event loop), main.c (command line, start-up,
- * hardening, sandbox).
+ * disk), pins.c (known_peers, the file), trust.c (what a proven identity is
+ * trusted as: the rules of PROTOCOL.md 4, provisional contacts, the pin
+ * budget), dispatch.c (every request keyd serves, one table), server.c
+ * (socket and event loop), main.c (command line, start-up, hardening,
+ * sandbox).
  */
 
 #define KEYD_MAX_CLIENTS	32	/* connections at once (server.c: who gets a slot) */
@@ -24,10 +26,14 @@
 #define KEYD_LOCK_WAIT_MS	3000	/* a request waits this long for known_peers */
 #define KEYD_LOCK_FRESH_MS	1000	/* ... refused at once for this long after */
 #define KEYD_MAX_SESSIONS	256	/* per connection; more: VEIL_E_LIMIT */
-#define KEYD_PINS_MAX		(1024L * 1024)	/* known_peers larger than this is refused */
+#define KEYD_PINS_ENTRIES	4096	/* entries of known_peers read; no pin written past it */
+#define KEYD_PINS_LINE_MAX	256	/* a longer line of known_peers is malformed */
+#define KEYD_PROV_MAX		1024	/* provisional contacts kept in memory (LRU) */
+#define KEYD_PIN_BURST		64	/* pins written at once from a full budget ... */
+#define KEYD_PIN_EVERY		30	/* ... then one more per this many seconds */
 #define KEYD_IDENTITY_FILE	"identity"
 #define KEYD_PINS_FILE		"known_peers"
-#define KEYD_FORGET_WAIT_MS	5000	/* keyd --forget waits this long for the lock */
+#define KEYD_FORGET_WAIT_MS	5000	/* keyd --list/--trust/--forget wait this long for the lock */
 
 /* ---- identity.c ---- */
 
@@ -58,15 +64,51 @@ int	keyd_private_dir(const char *path, const char *what) VEIL_WUR;
 /* ---- pins.c ---- */
 
 /*
- * known_peers: one line per pin, "NICK HEX64\n" (NICK as proto_nick_valid,
- * HEX64 the lowercase hex of the 32-byte Ed25519 public key). Blank lines and
- * lines starting with '#' are kept as they are. The file is opened once
- * (before the sandbox); every lookup, add or forget runs under the caller's
- * flock(LOCK_EX) on it, re-reads the whole file with pread, and writes with
- * pwrite/ftruncate/fsync on the same fd, so a concurrent `keyd --forget`
- * (same discipline) is always seen. Nothing here waits for the lock except
- * keyd_pins_lock_wait, which the daemon never calls.
+ * known_peers (PROTOCOL.md 4), one entry per line:
+ *     KEY STATUS NICK ROOM SINCE
+ * KEY is 64 lowercase hex digits (an Ed25519 public key) or "fp:" and 40 (a
+ * key known only by its fingerprint, from keyd --trust); STATUS "pinned" or
+ * "verified"; NICK the label (nick rule); ROOM the 64-hex room id the label
+ * belongs to, or "*" (verified entries: every room); SINCE decimal unix
+ * seconds of the first meeting. Blank lines and lines starting with '#' are
+ * kept as they are. A malformed line is reported (path:LINE: why; skipped)
+ * once per change of the file, and skipped: a lookup never fails because of
+ * one. At most KEYD_PINS_ENTRIES entries are read; the file's size is no
+ * reason to refuse anything.
+ *
+ * The file is opened once (before the sandbox); every operation runs under
+ * the caller's flock(LOCK_EX) on it, re-reads it with pread, and writes with
+ * pwrite (and ftruncate) on the same fd, so a concurrent keyd --trust or
+ * --forget (same discipline) is always seen. Nothing here waits for the lock
+ * except keyd_pins_lock_wait, which the daemon never calls.
  */
+enum keyd_pin_status {
+	PIN_PINNED	= 1,	/* first contact, trusted on first use */
+	PIN_VERIFIED	= 2,	/* marked verified by keyd --trust (every room) */
+};
+
+struct keyd_pin {
+	uint8_t		 pn_key[ED25519_PUB_LEN];	/* unless pn_byfpr */
+	uint8_t		 pn_fpr[FPR_LEN];		/* pn_byfpr: "fp:" entries */
+	int		 pn_byfpr;
+	int		 pn_status;			/* enum keyd_pin_status */
+	uint8_t		 pn_nick[NICK_MAX];
+	size_t		 pn_nicklen;
+	uint8_t		 pn_room[ROOM_ID_LEN];		/* unless pn_anyroom */
+	int		 pn_anyroom;			/* ROOM "*" */
+	int64_t		 pn_since;
+	size_t		 pn_line;			/* where it was read (messages) */
+};
+
+/* A contact met but not written (pin budget used up, or its name contested). */
+struct keyd_prov {
+	uint8_t		 pv_key[ED25519_PUB_LEN];
+	uint8_t		 pv_nick[NICK_MAX];
+	size_t		 pv_nicklen;
+	uint8_t		 pv_room[ROOM_ID_LEN];
+	uint64_t	 pv_used;	/* LRU order; 0: free slot */
+};
+
 struct keyd_pins {
 	int		 kp_fd;
 	char		*kp_path;	/* for messages; owned */
@@ -75,11 +117,28 @@ struct keyd_pins {
 	unsigned int	 kp_dev_major;	/* the file, as /proc/locks names it */
 	unsigned int	 kp_dev_minor;
 	unsigned long long kp_ino;
+	/* The last keyd_pins_load: KEYD_PINS_ENTRIES slots, kp_n used; owned. */
+	struct keyd_pin	*kp_ent;
+	size_t		 kp_n;
+	int		 kp_full;	/* more entries than KEYD_PINS_ENTRIES were there */
+	/* Generation: bumped when fstat shows another file, or after our write. */
+	uint32_t	 kp_gen;
+	int64_t		 kp_st[6];	/* ino, size, mtime s, ns, ctime s, ns: last seen */
+	uint32_t	 kp_said_gen;	/* malformed lines were reported at this one */
+	int		 kp_said;
+	int		 kp_dirty;	/* written, not yet fsync'd (keyd_pins_sync) */
+	/* trust.c: provisional contacts and the pin budget (the daemon's memory). */
+	struct keyd_prov *kp_prov;	/* KEYD_PROV_MAX slots; owned */
+	uint64_t	 kp_prov_tick;
+	unsigned int	 kp_tokens;
+	uint64_t	 kp_refill;	/* monotonic s: the budget was last topped up */
+	int		 kp_budget_set;
 };
 
 /*
  * Opens (creating, 0600) path, and /proc/locks when it can (for
- * keyd_pins_holder). Refuses a file with group/other bits. Returns 0 or
+ * keyd_pins_holder), and allocates the entry and provisional tables.
+ * Refuses a file with group/other bits. Returns 0, VEIL_E_ALLOC, or
  * VEIL_E_SYSTEM with a message on stderr.
  */
 int	keyd_pins_open(struct keyd_pins *kp, const char *path) VEIL_WUR;
@@ -105,27 +164,108 @@ void	keyd_pins_unlock(struct keyd_pins *kp);
  */
 long	keyd_pins_holder(struct keyd_pins *kp);
 /*
- * Looks nick up: *found = 1 and pub filled when pinned, else *found = 0.
- * The caller holds the lock (else VEIL_E_STATE, nothing read).
- * Returns 0, VEIL_E_SYSTEM (I/O), VEIL_E_INVALID (a malformed line) or
- * VEIL_E_OVERSIZE (file over KEYD_PINS_MAX).
+ * The generation of known_peers: a counter that changes whenever the file
+ * does (fstat shows another inode, size, mtime or ctime), or keyd wrote it.
+ * No lock needed (it only looks). Starts at 1.
  */
-int	keyd_pins_lookup(struct keyd_pins *kp, const uint8_t *nick, size_t nicklen,
-	    uint8_t pub[static ED25519_PUB_LEN], int *found) VEIL_WUR;
+uint32_t keyd_pins_generation(struct keyd_pins *kp);
 /*
- * Pins nick to pub if it has no pin (appends a line, fsync). 0 also when the
- * same key is already pinned; VEIL_E_PIN when another key is, with that key
- * in old (if old is not NULL). Errors as lookup.
+ * Reads the whole file into kp_ent / kp_n (at most KEYD_PINS_ENTRIES; kp_full
+ * when there were more). A malformed line is reported on stderr ("PATH:LINE:
+ * why; skipped") once per generation and skipped; the entries past the cap
+ * are reported likewise. The caller holds the lock (else VEIL_E_STATE).
+ * Returns 0, or VEIL_E_SYSTEM / VEIL_E_ALLOC (I/O, memory) with kp_n = 0.
  */
-int	keyd_pins_add(struct keyd_pins *kp, const uint8_t *nick, size_t nicklen,
-	    const uint8_t pub[static ED25519_PUB_LEN],
-	    uint8_t old[ED25519_PUB_LEN]) VEIL_WUR;
+int	keyd_pins_load(struct keyd_pins *kp) VEIL_WUR;
 /*
- * Removes nick's pin, rewriting the file in place. *existed = 1 and old
- * filled with the forgotten key, or *existed = 0. Errors as lookup.
+ * Appends one entry (a "# ..." header first when the file is empty). Under
+ * the lock. The write is not fsync'd here: keyd_pins_sync does it, after the
+ * answers of the loop turn are out (so the time a pin takes to write shows
+ * on no answer). Bumps the generation. 0, VEIL_E_STATE, VEIL_E_INVALID (a
+ * field out of the format) or VEIL_E_SYSTEM.
  */
-int	keyd_pins_forget(struct keyd_pins *kp, const uint8_t *nick, size_t nicklen,
-	    int *existed, uint8_t old[static ED25519_PUB_LEN]) VEIL_WUR;
+int	keyd_pins_append(struct keyd_pins *kp, const struct keyd_pin *e) VEIL_WUR;
+/*
+ * What keyd_pins_rewrite does with one entry: KEEP it, DROP it, or write
+ * *out in its place (REPLACE).
+ */
+enum keyd_pin_edit { PIN_KEEP, PIN_DROP, PIN_REPLACE };
+typedef enum keyd_pin_edit (*keyd_pin_edit_fn)(void *arg, const struct keyd_pin *e,
+    struct keyd_pin *out);
+/*
+ * Rewrites the file in place (pwrite, ftruncate; never by rename, which would
+ * leave a running keyd with the old inode): every entry goes through fn;
+ * comments, blank and malformed lines stay as they are; then add (if not
+ * NULL) is appended. *changed counts entries dropped or replaced, plus one
+ * for add. Under the lock; fsync'd at once when sync, else left to
+ * keyd_pins_sync. Bumps the generation when anything changed. 0 or
+ * VEIL_E_STATE / _SYSTEM / _ALLOC / _INVALID.
+ */
+int	keyd_pins_rewrite(struct keyd_pins *kp, keyd_pin_edit_fn fn, void *arg,
+	    const struct keyd_pin *add, int sync, size_t *changed) VEIL_WUR;
+/* fsync after writes (no lock needed). 0, or VEIL_E_SYSTEM with a message. */
+int	keyd_pins_sync(struct keyd_pins *kp);
+/*
+ * One entry as its known_peers line (no newline; NUL-terminated in out,
+ * which has KEYD_PINS_LINE_MAX bytes). 0 or VEIL_E_INVALID.
+ */
+int	keyd_pin_format(const struct keyd_pin *e, char out[static KEYD_PINS_LINE_MAX]) VEIL_WUR;
+/*
+ * Parses one line (without its newline) into *e. 0; 1 for a blank or '#'
+ * line (nothing in *e); VEIL_E_INVALID with *why set to a static reason.
+ */
+int	keyd_pin_parse(const char *line, size_t len, struct keyd_pin *e,
+	    const char **why) VEIL_WUR;
+
+/* ---- trust.c ---- */
+
+/* A peer's proven identity and what it claims, with what this side knows. */
+struct keyd_claim {
+	const uint8_t		*cl_key;	/* the proven Ed25519 key */
+	const uint8_t		*cl_fpr;	/* its fingerprint, FPR_LEN */
+	const uint8_t		*cl_nick;	/* the nickname it claims */
+	size_t			 cl_nicklen;
+	const uint8_t		*cl_room;	/* the room id, ROOM_ID_LEN */
+	const uint8_t		*cl_me;		/* our own key */
+	const uint8_t		*cl_me_nick;	/* this connection's nickname */
+	size_t			 cl_me_nicklen;
+	/* --expect of this connection for cl_nick: 0 none, else the fingerprints. */
+	size_t			 cl_nexpect;
+	const uint8_t		*cl_expect[IPC_EXPECT_MAX];
+};
+
+struct keyd_verdict {
+	uint8_t		 kv_trust;	/* enum ipc_trust */
+	uint8_t		 kv_flags;	/* enum ipc_trust_flags */
+	uint8_t		 kv_reason;	/* enum ipc_refusal, 0 unless refused */
+	uint8_t		 kv_label[NICK_MAX];	/* with TF_KNOWN_AS */
+	size_t		 kv_labellen;
+	uint8_t		 kv_fpr2[FPR_LEN];	/* the other key's, where one is named */
+};
+
+/*
+ * What a proven identity is trusted as (PROTOCOL.md 4, "Trust"): the first
+ * rule that applies of --expect, our own key, verified, our own nickname,
+ * the nickname taken by another key, pinned, new. Reads known_peers (the
+ * caller holds the lock) and keyd's provisional contacts. flags:
+ *  - KEYD_TRUST_COMMIT: record what the decision implies: a new contact
+ *    pinned when the budget (KEYD_PIN_BURST, one more per KEYD_PIN_EVERY s
+ *    of now, fewer than KEYD_PINS_ENTRIES) allows and its name is not
+ *    contested, else kept provisional (TF_NOT_PINNED); a pinned key's label
+ *    added for this room; an "fp:" entry replaced by the key it names. A
+ *    refusal records nothing. Without it (re-checking a live session)
+ *    nothing is written.
+ *  - KEYD_TRUST_UNIFORM: the decision is followed by a message on the wire
+ *    (the initiator's HS_FIN), so its cost must not depend on the outcome:
+ *    one other identity's fingerprint is computed afresh whether one is
+ *    needed or not (without it, only when needed, from the cache).
+ * now is monotonic seconds, wall unix seconds (SINCE of a new entry). 0, or
+ * a negative veil_err (I/O, crypto) with *v zeroed.
+ */
+#define KEYD_TRUST_COMMIT	0x01
+#define KEYD_TRUST_UNIFORM	0x02
+int	keyd_trust_decide(struct keyd_pins *kp, const struct keyd_claim *cl, int flags,
+	    uint64_t now, int64_t wall, struct keyd_verdict *v) VEIL_WUR;
 
 /* ---- dispatch.c ---- */
 
@@ -169,6 +309,8 @@ int	keyd_conn_hello(const struct keyd_conn *c);
  * capacity; errors about a session are answers too (IPC_ANS_ERROR).
  * Returns KEYD_CLOSE when the request is malformed or not allowed in the
  * connection's state: the caller closes the connection without an answer.
+ * A first HELLO of another IPC version (VEIL_E_VERSION) is the exception:
+ * KEYD_ANSWER_CLOSE, with IPC_ANS_ERROR in out, to send before closing.
  *
  * A request that reads or writes known_peers (HS_NEXT) is served only under
  * its lock, taken without waiting before anything else is done. When
@@ -186,6 +328,7 @@ int	keyd_conn_hello(const struct keyd_conn *c);
  */
 #define KEYD_CLOSE	(-100)
 #define KEYD_WAIT	(-101)
+#define KEYD_ANSWER_CLOSE (-102)
 int	keyd_dispatch(struct keyd_ctx *kc, struct keyd_conn *c, const uint8_t *body,
 	    size_t n, uint64_t now_ms, struct vbuf *out) VEIL_WUR;
 

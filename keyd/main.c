@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -40,14 +41,14 @@
 
 #define EXIT_USAGE 2
 
-enum keyd_mode { MODE_SERVE, MODE_FINGERPRINT, MODE_FORGET };
+enum keyd_mode { MODE_SERVE, MODE_FINGERPRINT, MODE_FORGET, MODE_TRUST, MODE_LIST };
 
 static struct vs_identity keyd_id;	/* the seed; wiped on every exit path */
 
 #define USAGE \
 "usage: keyd [--socket PATH] [--home DIR] [--daemon]\n" \
 "       keyd --fingerprint [--home DIR]\n" \
-"       keyd --forget NICK [--home DIR]\n" \
+"       keyd --list | --trust NICK=FINGERPRINT | --forget NICK|FINGERPRINT [--home DIR]\n" \
 "       keyd --help | --version\n"
 
 static void
@@ -71,7 +72,13 @@ usage(FILE *f)
 "                  default: $XDG_DATA_HOME/veil, else ~/.local/share/veil\n"
 "  --daemon        run in the background; returns once the socket accepts\n"
 "  --fingerprint   print your fingerprint (creating the identity if needed)\n"
-"  --forget NICK   drop the pinned identity of NICK and say which it was\n"
+"  --list          print every entry of known_peers: fingerprint, status,\n"
+"                  nickname, room, first met\n"
+"  --trust NICK=FINGERPRINT\n"
+"                  mark the key with that fingerprint verified, as NICK, in\n"
+"                  every room (after comparing it with NICK out of band)\n"
+"  --forget NICK|FINGERPRINT\n"
+"                  drop every entry with that nickname or fingerprint\n"
 "  --help          this text\n"
 "  --version       print the version\n"
 "\n"
@@ -182,17 +189,6 @@ lock_memory(void)
 		    strerror(errno));
 }
 
-static int
-warm_verify(void *arg, const uint8_t *nick, size_t nicklen,
-    const uint8_t id[static ED25519_PUB_LEN])
-{
-	(void)arg;
-	(void)nick;
-	(void)nicklen;
-	(void)id;
-	return 0;
-}
-
 /*
  * Runs every primitive once, through the session engine, before the filter:
  * OpenSSL loads its configuration, providers and RNG lazily on first use,
@@ -220,7 +216,6 @@ warm_up(const struct vs_identity *id)
 	pi.vp_me = &me;
 	pi.vp_me_id = 1;
 	pi.vp_peer_id = 2;
-	pi.vp_verify = warm_verify;
 	pr = pi;
 	pr.vp_me = &peer;
 	pr.vp_me_id = 2;
@@ -231,13 +226,10 @@ warm_up(const struct vs_identity *id)
 	    (r = vs_accept(&sr, &pr, b1, w1.vb_len, &w2)) != 0)
 		goto out;
 	vbuf_writer(&w1, b1, sizeof(b1));
-	if ((r = vs_handshake(si, b2, w2.vb_len, &w1, &done)) != 0)
+	if ((r = vs_handshake(si, b2, w2.vb_len, &w1, &done)) != 0 || !done)
 		goto out;
 	vbuf_writer(&w2, b2, sizeof(b2));
 	if ((r = vs_handshake(sr, b1, w1.vb_len, &w2, &done)) != 0 || !done)
-		goto out;
-	vbuf_writer(&w1, b1, sizeof(b1));
-	if ((r = vs_handshake(si, b2, w2.vb_len, &w1, &done)) != 0 || !done)
 		goto out;
 	vbuf_writer(&w1, b1, sizeof(b1));
 	if ((r = vs_seal(si, (const uint8_t *)"warm", 4, &w1, &fl)) != 0)
@@ -312,62 +304,272 @@ do_fingerprint(const char *home)
 }
 
 /*
- * Takes known_peers' lock for --forget: at once, or after saying what it
- * waits on, for at most KEYD_FORGET_WAIT_MS. Returns as keyd_pins_trylock,
- * having said why on stderr when it is not 0.
+ * Opens known_peers for --list, --trust or --forget and takes its lock: at
+ * once, or after saying what it waits on, for at most KEYD_FORGET_WAIT_MS.
+ * 0, or non-zero having said why on stderr (nothing is open then).
  */
 static int
-forget_lock(struct keyd_pins *kp, const char *nick)
+cli_pins(const char *home, struct keyd_pins *kp)
 {
-	char who[48] = "";
+	char path[PATH_MAX], who[48] = "";
 	long pid;
 	int r;
 
-	if ((r = keyd_pins_trylock(kp)) != VEIL_E_BUSY)
-		return r;
-	if ((pid = keyd_pins_holder(kp)) > 0)
-		(void)snprintf(who, sizeof(who), " (pid %ld)", pid);
-	fprintf(stderr, "keyd: %s is locked by another process%s; waiting up to %d s\n",
-	    kp->kp_path, who, KEYD_FORGET_WAIT_MS / 1000);
-	if ((r = keyd_pins_lock_wait(kp, KEYD_FORGET_WAIT_MS)) == VEIL_E_BUSY)
-		fprintf(stderr, "keyd: %s is still locked%s after %d s; %s was not "
-		    "forgotten, nothing changed. Try again once that process lets go "
-		    "of the file.\n", kp->kp_path, who, KEYD_FORGET_WAIT_MS / 1000, nick);
-	return r;
+	if (keyd_private_dir(home, "home") != 0 ||
+	    path_join(path, sizeof(path), home, "/" KEYD_PINS_FILE) != 0 ||
+	    keyd_pins_open(kp, path) != 0)
+		return 1;
+	if ((r = keyd_pins_trylock(kp)) == VEIL_E_BUSY) {
+		if ((pid = keyd_pins_holder(kp)) > 0)
+			(void)snprintf(who, sizeof(who), " (pid %ld)", pid);
+		fprintf(stderr, "keyd: %s is locked by another process%s; waiting up to "
+		    "%d s\n", kp->kp_path, who, KEYD_FORGET_WAIT_MS / 1000);
+		if ((r = keyd_pins_lock_wait(kp, KEYD_FORGET_WAIT_MS)) == VEIL_E_BUSY)
+			fprintf(stderr, "keyd: %s is still locked%s after %d s; nothing "
+			    "changed. Try again once that process lets go of the file.\n",
+			    kp->kp_path, who, KEYD_FORGET_WAIT_MS / 1000);
+	}
+	if (r != 0) {
+		keyd_pins_close(kp);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+cli_done(struct keyd_pins *kp)
+{
+	keyd_pins_unlock(kp);
+	keyd_pins_close(kp);
+}
+
+/* An entry's fingerprint: its own (fp:) or its key's; all zero if that fails. */
+static void
+cli_fpr(const struct keyd_pin *e, uint8_t fpr[static FPR_LEN])
+{
+	if (e->pn_byfpr)
+		memcpy(fpr, e->pn_fpr, FPR_LEN);
+	else if (vc_fingerprint(e->pn_key, fpr) != 0)
+		memset(fpr, 0, FPR_LEN);
+}
+
+/* "in every room" or "in room 1a2b3c4d", for people. */
+static void
+cli_room(const struct keyd_pin *e, char *out, size_t cap)
+{
+	if (e->pn_anyroom)
+		(void)snprintf(out, cap, "every room");
+	else
+		(void)snprintf(out, cap, "room %02x%02x%02x%02x", e->pn_room[0],
+		    e->pn_room[1], e->pn_room[2], e->pn_room[3]);
+}
+
+static void
+cli_since(int64_t t, char out[static 16])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 16, "%Y-%m-%d", &tm) == 0)
+		(void)snprintf(out, 16, "-");
+}
+
+/* One entry as a line for people: nick, fingerprint, status, room, since. */
+static void
+cli_describe(const struct keyd_pin *e, const char *lead)
+{
+	char fp[FPR_TEXT_LEN + 1], room[32], since[16];
+	uint8_t fpr[FPR_LEN];
+
+	cli_fpr(e, fpr);
+	proto_fpr_format(fpr, fp);
+	cli_room(e, room, sizeof(room));
+	cli_since(e->pn_since, since);
+	printf("%s%.*s  %s  %s, %s, since %s%s\n", lead, (int)e->pn_nicklen,
+	    (const char *)e->pn_nick, fp, e->pn_status == PIN_VERIFIED ? "verified" : "pinned",
+	    room, since, e->pn_byfpr ? " (by fingerprint: not met yet)" : "");
 }
 
 static int
-do_forget(const char *home, const char *nick)
+do_list(const char *home)
 {
 	struct keyd_pins kp;
-	uint8_t old[ED25519_PUB_LEN], fpr[FPR_LEN];
-	char path[PATH_MAX], text[FPR_TEXT_LEN + 1];
-	int existed, r;
+	size_t i;
+	int r;
 
-	if (keyd_private_dir(home, "home") != 0 ||
-	    path_join(path, sizeof(path), home, "/" KEYD_PINS_FILE) != 0 ||
-	    keyd_pins_open(&kp, path) != 0)
+	if (cli_pins(home, &kp) != 0)
 		return 1;
-	if (forget_lock(&kp, nick) != 0) {
-		keyd_pins_close(&kp);
-		return 1;
-	}
-	r = keyd_pins_forget(&kp, (const uint8_t *)nick, strlen(nick), &existed, old);
-	keyd_pins_unlock(&kp);
-	keyd_pins_close(&kp);
-	if (r != 0) {
-		fprintf(stderr, "keyd: forget %s: %s\n", nick, veil_strerror(r));
+	if ((r = keyd_pins_load(&kp)) != 0) {
+		fprintf(stderr, "keyd: list: %s\n", veil_strerror(r));
+		cli_done(&kp);
 		return 1;
 	}
-	if (!existed) {
-		printf("keyd: no pinned identity for %s; nothing changed\n", nick);
+	if (kp.kp_n == 0)
+		printf("keyd: no entries in %s\n", kp.kp_path);
+	for (i = 0; i < kp.kp_n; i++)
+		cli_describe(&kp.kp_ent[i], "");
+	cli_done(&kp);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* What --trust and --forget changed, for the report after the write. */
+struct cli_edit {
+	uint8_t		 ce_fpr[FPR_LEN];
+	int		 ce_has_fpr;
+	const char	*ce_nick;	/* --trust: the label; --forget: the nick, or NULL */
+	size_t		 ce_nicklen;
+	int		 ce_set;	/* --trust: an entry became the verified one */
+	struct keyd_pin	*ce_old;	/* entries dropped or replaced */
+	size_t		 ce_nold;
+	int		 ce_oom;
+};
+
+static void
+cli_keep_old(struct cli_edit *ce, const struct keyd_pin *e)
+{
+	struct keyd_pin *p;
+
+	if ((p = realloc(ce->ce_old, (ce->ce_nold + 1) * sizeof(*p))) == NULL) {
+		ce->ce_oom = 1;
+		return;
+	}
+	ce->ce_old = p;
+	ce->ce_old[ce->ce_nold++] = *e;
+}
+
+/* 1 if the entry has the fingerprint of the edit. */
+static int
+cli_same_fpr(const struct cli_edit *ce, const struct keyd_pin *e)
+{
+	uint8_t fpr[FPR_LEN];
+
+	if (!ce->ce_has_fpr)
 		return 0;
+	cli_fpr(e, fpr);
+	return memcmp(fpr, ce->ce_fpr, FPR_LEN) == 0;
+}
+
+/*
+ * --trust: the first entry of the key with that fingerprint (or an fp: entry
+ * of it) becomes the one verified entry, labelled NICK in every room; the
+ * key's other entries go. Other keys' entries are left alone.
+ */
+static enum keyd_pin_edit
+cli_trust_edit(void *arg, const struct keyd_pin *e, struct keyd_pin *out)
+{
+	struct cli_edit *ce = arg;
+
+	if (!cli_same_fpr(ce, e))
+		return PIN_KEEP;
+	cli_keep_old(ce, e);
+	if (ce->ce_set)
+		return PIN_DROP;
+	*out = *e;
+	out->pn_status = PIN_VERIFIED;
+	out->pn_anyroom = 1;
+	memset(out->pn_room, 0, ROOM_ID_LEN);
+	memcpy(out->pn_nick, ce->ce_nick, ce->ce_nicklen);
+	out->pn_nicklen = ce->ce_nicklen;
+	ce->ce_set = 1;
+	return PIN_REPLACE;
+}
+
+static int
+do_trust(const char *home, const char *arg)
+{
+	struct cli_edit ce;
+	struct keyd_pins kp;
+	struct keyd_pin add;
+	const char *eq = strchr(arg, '=');
+	char fp[FPR_TEXT_LEN + 1];
+	size_t changed, i;
+	int r;
+
+	memset(&ce, 0, sizeof(ce));
+	ce.ce_nick = arg;
+	ce.ce_nicklen = (size_t)(eq - arg);
+	ce.ce_has_fpr = proto_fpr_parse(eq + 1, ce.ce_fpr) == 0;
+	if (cli_pins(home, &kp) != 0)
+		return 1;
+	memset(&add, 0, sizeof(add));
+	add.pn_byfpr = 1;
+	memcpy(add.pn_fpr, ce.ce_fpr, FPR_LEN);
+	add.pn_status = PIN_VERIFIED;
+	add.pn_anyroom = 1;
+	memcpy(add.pn_nick, ce.ce_nick, ce.ce_nicklen);
+	add.pn_nicklen = ce.ce_nicklen;
+	/* The entries first: an fp: entry is added only for a key never met. */
+	r = keyd_pins_rewrite(&kp, cli_trust_edit, &ce, NULL, 1, &changed);
+	if (r == 0 && !ce.ce_set && !ce.ce_oom)
+		r = keyd_pins_rewrite(&kp, NULL, NULL, &add, 1, &changed);
+	cli_done(&kp);
+	if (r == 0 && ce.ce_oom)
+		r = VEIL_E_ALLOC;
+	proto_fpr_format(ce.ce_fpr, fp);
+	if (r != 0) {
+		fprintf(stderr, "keyd: trust %.*s: %s; nothing changed\n", (int)ce.ce_nicklen,
+		    arg, veil_strerror(r));
+		free(ce.ce_old);
+		return 1;
 	}
-	if (vc_fingerprint(old, fpr) != 0)
-		memset(fpr, 0, sizeof(fpr));
-	proto_fpr_format(fpr, text);
-	printf("keyd: forgot %s (fingerprint %s); the next key it offers will be pinned\n",
-	    nick, text);
+	for (i = 0; i < ce.ce_nold; i++)
+		cli_describe(&ce.ce_old[i], "keyd: was: ");
+	if (ce.ce_set)
+		printf("keyd: %.*s (%s) is now verified, in every room\n",
+		    (int)ce.ce_nicklen, arg, fp);
+	else
+		printf("keyd: no key with fingerprint %s met yet; %.*s will be verified "
+		    "in every room from the first meeting on\n", fp, (int)ce.ce_nicklen, arg);
+	free(ce.ce_old);
+	return 0;
+}
+
+/* --forget: every entry labelled NICK, or with that fingerprint, goes. */
+static enum keyd_pin_edit
+cli_forget_edit(void *arg, const struct keyd_pin *e, struct keyd_pin *out)
+{
+	struct cli_edit *ce = arg;
+
+	(void)out;
+	if ((ce->ce_nick != NULL && e->pn_nicklen == ce->ce_nicklen &&
+	    memcmp(e->pn_nick, ce->ce_nick, ce->ce_nicklen) == 0) || cli_same_fpr(ce, e)) {
+		cli_keep_old(ce, e);
+		return PIN_DROP;
+	}
+	return PIN_KEEP;
+}
+
+static int
+do_forget(const char *home, const char *arg)
+{
+	struct cli_edit ce;
+	struct keyd_pins kp;
+	size_t changed, i;
+	int r;
+
+	memset(&ce, 0, sizeof(ce));
+	ce.ce_has_fpr = proto_fpr_parse(arg, ce.ce_fpr) == 0;
+	if (proto_nick_valid((const uint8_t *)arg, strlen(arg))) {
+		ce.ce_nick = arg;
+		ce.ce_nicklen = strlen(arg);
+	}
+	if (cli_pins(home, &kp) != 0)
+		return 1;
+	r = keyd_pins_rewrite(&kp, cli_forget_edit, &ce, NULL, 1, &changed);
+	cli_done(&kp);
+	if (r == 0 && ce.ce_oom)
+		r = VEIL_E_ALLOC;
+	if (r != 0) {
+		fprintf(stderr, "keyd: forget %s: %s\n", arg, veil_strerror(r));
+		free(ce.ce_old);
+		return 1;
+	}
+	if (ce.ce_nold == 0)
+		printf("keyd: no entry for %s; nothing changed\n", arg);
+	for (i = 0; i < ce.ce_nold; i++)
+		cli_describe(&ce.ce_old[i], "keyd: forgot ");
+	free(ce.ce_old);
 	return 0;
 }
 
@@ -395,12 +597,14 @@ static int
 do_serve(const char *home, const char *sock, int daemonize)
 {
 	char path[PATH_MAX], dir[PATH_MAX], *slash;
-	struct keyd_pins kp = { -1, NULL, 0, -1, 0, 0, 0 };
+	struct keyd_pins kp;
 	struct keyd_ctx kc;
 	int lfd = -1, pfd[2] = { -1, -1 }, nul, r, rc = 1;
 	pid_t pid;
 
 	memset(&kc, 0, sizeof(kc));
+	memset(&kp, 0, sizeof(kp));
+	kp.kp_fd = kp.kp_locks_fd = -1;
 	if (daemonize) {
 		if (pipe2(pfd, O_CLOEXEC) == -1) {
 			fprintf(stderr, "keyd: pipe: %s\n", strerror(errno));
@@ -492,13 +696,16 @@ main(int argc, char **argv)
 		{ "daemon",	 no_argument,	    NULL, 'd' },
 		{ "fingerprint", no_argument,	    NULL, 'f' },
 		{ "forget",	 required_argument, NULL, 'F' },
+		{ "trust",	 required_argument, NULL, 'T' },
+		{ "list",	 no_argument,	    NULL, 'L' },
 		{ "help",	 no_argument,	    NULL, 'h' },
 		{ "version",	 no_argument,	    NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char home[PATH_MAX], sock[PATH_MAX];
-	const char *o_home = NULL, *o_sock = NULL, *o_forget = NULL;
-	int ch, o_daemon = 0, o_fpr = 0;
+	const char *o_home = NULL, *o_sock = NULL, *o_forget = NULL, *o_trust = NULL, *eq;
+	uint8_t fpr[FPR_LEN];
+	int ch, o_daemon = 0, o_fpr = 0, o_list = 0;
 	enum keyd_mode mode;
 
 	harden_basic();
@@ -510,6 +717,8 @@ main(int argc, char **argv)
 		case 'd': o_daemon = 1; break;
 		case 'f': o_fpr = 1; break;
 		case 'F': o_forget = optarg; break;
+		case 'T': o_trust = optarg; break;
+		case 'L': o_list = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("keyd (veil) %s\n", VEIL_VERSION); return 0;
 		default:
@@ -524,20 +733,32 @@ main(int argc, char **argv)
 		usage_error();
 		return EXIT_USAGE;
 	}
-	if (o_fpr && o_forget != NULL) {
-		fprintf(stderr, "keyd: --fingerprint and --forget do not go together\n");
+	if (o_fpr + (o_forget != NULL) + (o_trust != NULL) + o_list > 1) {
+		fprintf(stderr, "keyd: --fingerprint, --list, --trust and --forget do not "
+		    "go together\n");
 		return EXIT_USAGE;
 	}
-	mode = o_fpr ? MODE_FINGERPRINT : o_forget != NULL ? MODE_FORGET : MODE_SERVE;
+	mode = o_fpr ? MODE_FINGERPRINT : o_forget != NULL ? MODE_FORGET :
+	    o_trust != NULL ? MODE_TRUST : o_list ? MODE_LIST : MODE_SERVE;
 	if (mode != MODE_SERVE && (o_sock != NULL || o_daemon)) {
 		fprintf(stderr, "keyd: --socket and --daemon are for the daemon, not for "
-		    "--fingerprint or --forget\n");
+		    "--fingerprint, --list, --trust or --forget\n");
 		return EXIT_USAGE;
 	}
 	if (o_forget != NULL &&
-	    !proto_nick_valid((const uint8_t *)o_forget, strlen(o_forget))) {
-		fprintf(stderr, "keyd: \"%s\" is not a nickname (1..%d of A-Z a-z 0-9 _ - .)\n",
-		    o_forget, NICK_MAX);
+	    !proto_nick_valid((const uint8_t *)o_forget, strlen(o_forget)) &&
+	    proto_fpr_parse(o_forget, fpr) != 0) {
+		fprintf(stderr, "keyd: \"%s\" is neither a nickname (1..%d of A-Z a-z 0-9 "
+		    "_ - .) nor a fingerprint (40 hex digits, groups of 4 joined by : "
+		    "or -)\n", o_forget, NICK_MAX);
+		return EXIT_USAGE;
+	}
+	if (o_trust != NULL && ((eq = strchr(o_trust, '=')) == NULL ||
+	    !proto_nick_valid((const uint8_t *)o_trust, (size_t)(eq - o_trust)) ||
+	    proto_fpr_parse(eq + 1, fpr) != 0)) {
+		fprintf(stderr, "keyd: --trust wants NICK=FINGERPRINT: a nickname (1..%d of "
+		    "A-Z a-z 0-9 _ - .), '=', and the fingerprint NICK told you out of "
+		    "band (as keyd --fingerprint prints it)\n", NICK_MAX);
 		return EXIT_USAGE;
 	}
 	if (o_home != NULL) {
@@ -566,6 +787,10 @@ main(int argc, char **argv)
 		return do_fingerprint(home);
 	case MODE_FORGET:
 		return do_forget(home, o_forget);
+	case MODE_TRUST:
+		return do_trust(home, o_trust);
+	case MODE_LIST:
+		return do_list(home);
 	case MODE_SERVE:
 	default:
 		return do_serve(home, sock, o_daemon);

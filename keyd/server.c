@@ -13,7 +13,8 @@
  * does not read its answers stalls only itself. Every request is wiped from
  * the buffer once served, every answer once written or queued.
  *
- * Nothing here waits on anything but ppoll. A request that needs
+ * Nothing here waits on anything but ppoll (and, once a turn, the fsync of
+ * pins written in it, after its answers went out). A request that needs
  * known_peers while another process holds its lock (keyd_dispatch says
  * KEYD_WAIT) stays in its client's buffer, untouched, and that client is
  * neither read nor served until it is tried again KEYD_LOCK_RETRY_MS later,
@@ -456,6 +457,8 @@ client_serve(struct srv *sv, struct keyd_ctx *kc, struct client *cl, uint8_t *an
 		/* A REQ_SEAL holds plaintext. */
 		vc_wipe(cl->cl_in + off, IPC_LEN_HDR + len);
 		off += IPC_LEN_HDR + len;
+		if (d == KEYD_ANSWER_CLOSE)
+			anslen += out.vb_len;	/* its last answer, then it goes */
 		if (d != 0)
 			break;	/* malformed or out of order: no answer, the client goes */
 		anslen += out.vb_len;
@@ -744,9 +747,15 @@ keyd_serve(struct keyd_ctx *kc, int lfd)
 		if ((pfd[0].revents & POLLIN) != 0)
 			srv_accept(sv, lfd);
 		srv_expire(sv);
+		/*
+		 * Pins written this turn reach the disk only now, after the
+		 * answers: how long that takes shows on no answer.
+		 */
+		(void)keyd_pins_sync(kc->kc_pins);
 	}
 	for (i = 0; i < KEYD_MAX_CLIENTS; i++)
 		client_close(sv, &sv->sv_cls[i]);
+	(void)keyd_pins_sync(kc->kc_pins);
 	vc_wipe(ans, KEYD_OUT_CAP);
 	free(ans);
 	free(sv);

@@ -24,23 +24,18 @@
 #include "ipc.h"
 #include "session.h"
 
-#define PROTOCOL_NAME	"veil/1 P-256 HKDF-SHA256 AES-256-GCM Ed25519"
-#define LBL_HS_RI	"veil/1 handshake r->i"
-#define LBL_HS_IR	"veil/1 handshake i->r"
-#define LBL_ROOT	"veil/1 root"
-#define LBL_CK_IR	"veil/1 chain i->r"
-#define LBL_CK_RI	"veil/1 chain r->i"
-#define LBL_SIG_I	"veil/1 signature initiator"
-#define LBL_SIG_R	"veil/1 signature responder"
+#define PROTOCOL_NAME	"veil/2 P-256 HKDF-SHA256 AES-256-GCM Ed25519"
+#define LBL_HS_RI	"veil/2 handshake r->i"
+#define LBL_HS_IR	"veil/2 handshake i->r"
+#define LBL_ROOT	"veil/2 root"
+#define LBL_CK_IR	"veil/2 chain i->r"
+#define LBL_CK_RI	"veil/2 chain r->i"
+#define LBL_SIG_I	"veil/2 signature initiator"
+#define LBL_SIG_R	"veil/2 signature responder"
 #define SIG_LBL_LEN	(sizeof(LBL_SIG_I) - 1)
 
 #define ECDH_LEN	32
 #define DATA_AD_LEN	(E2E_DATA_HDR_LEN + ROOM_ID_LEN + 2 + 2)
-#define HS_ID_MAX	(ED25519_PUB_LEN + 1 + NICK_MAX + ED25519_SIG_LEN)
-#define HS_INIT_LEN	(2 + P256_PUB_LEN)
-#define HS_RESP_MAX	(2 + P256_PUB_LEN + ED25519_PUB_LEN + 1 + NICK_MAX + AEAD_TAG_LEN)
-#define HS_FIN_MAX	(2 + HS_ID_MAX + AEAD_TAG_LEN)
-#define HS_CONFIRM_LEN	(2 + ED25519_SIG_LEN + AEAD_TAG_LEN)
 /* A sealed REKEY_INIT / REKEY_RESP: header, 3 + 65 bytes padded to 128, tag. */
 #define REKEY_MSG_LEN	(E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN)
 
@@ -48,7 +43,6 @@ enum vs_state {
 	VS_S_DEAD = 0,		/* keys wiped; calloc'd memory starts here too */
 	VS_S_WAIT_RESP,		/* initiator: HS_INIT sent */
 	VS_S_WAIT_FIN,		/* responder: HS_RESP sent */
-	VS_S_WAIT_CONFIRM,	/* initiator: HS_FIN sent */
 	VS_S_OPEN,		/* handshake done: data and rekey */
 };
 
@@ -69,8 +63,6 @@ struct vs_session {
 	uint8_t			 ss_room_key[ROOM_KEY_LEN];	/* until the session keys */
 	uint16_t		 ss_me_id;
 	uint16_t		 ss_peer_id;
-	vs_verify_fn		 ss_verify;
-	void			*ss_arg;
 	const uint8_t		*ss_eph;	/* next fixed scalar (tests) */
 	size_t			 ss_neph;	/* fixed scalars left */
 	uint64_t		(*ss_now)(void);
@@ -82,7 +74,7 @@ struct vs_session {
 	uint8_t			 ss_k_r[AEAD_KEY_LEN];
 	uint8_t			 ss_k_i[AEAD_KEY_LEN];
 
-	/* The peer, once decrypted (and verified by vp_verify). */
+	/* The peer, once its signature proved it. */
 	uint8_t			 ss_peer_pub[ED25519_PUB_LEN];
 	uint8_t			 ss_peer_nick[NICK_MAX];
 	size_t			 ss_peer_nicklen;
@@ -258,7 +250,7 @@ vs_chains(const uint8_t prk[static HASH_LEN], uint8_t root[static HASH_LEN],
 
 /*
  * HKDF-Extract(salt = the transcript hash now, IKM = ss || room_key): h2 for
- * prk_hs, h4 for prk. Without the room name (the relay knows only the room
+ * prk_hs, h5 for prk. Without the room name (the relay knows only the room
  * id) nobody can derive the handshake keys, even with one of the ephemerals.
  */
 static int
@@ -275,7 +267,7 @@ vs_extract_ss(const struct vs_session *s, uint8_t prk[static HASH_LEN])
 }
 
 /*
- * Installs the first epoch's chains from prk = HKDF-Extract(h4, ss ||
+ * Installs the first epoch's chains from prk = HKDF-Extract(h5, ss ||
  * room_key), by handshake role, and wipes ss and the room key.
  */
 static int
@@ -343,7 +335,7 @@ vs_hs_keys(struct vs_session *s, const uint8_t *peerpub)
 	return r;
 }
 
-/* Ed25519 over label || h4. */
+/* Ed25519 over label || the transcript hash now (h3 for sig_R, h5 for sig_I). */
 static int
 vs_sign(const struct vs_session *s, const char *label, uint8_t sig[static ED25519_SIG_LEN])
 {
@@ -383,8 +375,6 @@ vs_new(struct vs_session **sp, const struct vs_params *p, int initiator)
 	memcpy(s->ss_room_key, p->vp_room_key, ROOM_KEY_LEN);
 	s->ss_me_id = p->vp_me_id;
 	s->ss_peer_id = p->vp_peer_id;
-	s->ss_verify = p->vp_verify;
-	s->ss_arg = p->vp_arg;
 	s->ss_eph = p->vp_eph;
 	s->ss_neph = p->vp_eph != NULL ? p->vp_neph : 0;
 	s->ss_now = p->vp_now;
@@ -392,19 +382,64 @@ vs_new(struct vs_session **sp, const struct vs_params *p, int initiator)
 	return 0;
 }
 
-/* The peer's identity has been decrypted: remember it and ask the caller. */
+/*
+ * The sealed part of HS_RESP or HS_FIN: our identity block, then our
+ * signature over label || the transcript hash with that block mixed in (h3
+ * for the responder, h5 for the initiator), sealed with key under ad at n0.
+ * Mixes the block into the transcript; returns the signature in sig.
+ */
 static int
-vs_peer_check(struct vs_session *s, const uint8_t *id, const uint8_t *nick, size_t nicklen)
+vs_hs_seal(struct vs_session *s, const char *label, const uint8_t key[static AEAD_KEY_LEN],
+    const uint8_t ad[static HASH_LEN], uint8_t sig[static ED25519_SIG_LEN],
+    uint8_t ct[static E2E_HS_CT_LEN])
 {
+	uint8_t pt[E2E_HS_PT_LEN], n0[AEAD_NONCE_LEN];
 	int r;
 
+	memset(n0, 0, sizeof(n0));
+	if ((r = proto_idb_encode(pt, s->ss_me->id_pub, s->ss_me->id_nick,
+	    s->ss_me->id_nicklen)) == 0 &&
+	    (r = vc_mix(s->ss_h, pt, E2E_IDB_LEN)) == 0 &&
+	    (r = vs_sign(s, label, sig)) == 0) {
+		memcpy(pt + E2E_IDB_LEN, sig, ED25519_SIG_LEN);
+		r = vc_aead_seal(key, n0, ad, HASH_LEN, pt, sizeof(pt), ct);
+	}
+	vc_wipe(pt, sizeof(pt));
+	return r;
+}
+
+/*
+ * The peer's sealed part: opens it with key under ad, decodes the identity
+ * block exactly, mixes it into the transcript and verifies the signature
+ * under label. Only then is the peer's identity kept: nothing of a claim
+ * that is not proven stays in the session.
+ */
+static int
+vs_hs_open(struct vs_session *s, const char *label, const uint8_t key[static AEAD_KEY_LEN],
+    const uint8_t ad[static HASH_LEN], const struct e2e_msg *m,
+    uint8_t sig[static ED25519_SIG_LEN])
+{
+	uint8_t pt[E2E_HS_PT_LEN], n0[AEAD_NONCE_LEN];
+	const uint8_t *id, *nick;
+	size_t nicklen;
+	int r;
+
+	memset(n0, 0, sizeof(n0));
+	if (m->em_ctlen != E2E_HS_CT_LEN)
+		return VEIL_E_LENGTH;
+	if ((r = vc_aead_open(key, n0, ad, HASH_LEN, m->em_ct, m->em_ctlen, pt)) != 0 ||
+	    (r = proto_idb_decode(pt, E2E_IDB_LEN, &id, &nick, &nicklen)) != 0 ||
+	    (r = vc_mix(s->ss_h, pt, E2E_IDB_LEN)) != 0)
+		goto out;
+	memcpy(sig, pt + E2E_IDB_LEN, ED25519_SIG_LEN);
+	if ((r = vs_verify_sig(s, label, id, sig)) != 0)
+		goto out;
 	memcpy(s->ss_peer_pub, id, ED25519_PUB_LEN);
 	memcpy(s->ss_peer_nick, nick, nicklen);
 	s->ss_peer_nicklen = nicklen;
-	if (s->ss_verify == NULL)
-		return 0;
-	r = s->ss_verify(s->ss_arg, s->ss_peer_nick, nicklen, s->ss_peer_pub);
-	return r > 0 ? VEIL_E_PIN : r;
+ out:
+	vc_wipe(pt, sizeof(pt));
+	return r;
 }
 
 int
@@ -420,7 +455,7 @@ vs_start(struct vs_session **sp, const struct vs_params *p, struct vbuf *out)
 	*sp = NULL;
 	if (p == NULL || p->vp_me == NULL || out == NULL)
 		return VEIL_E_INVALID;
-	if (!vs_room(out, HS_INIT_LEN))
+	if (!vs_room(out, E2E_HS_INIT_LEN))
 		return VEIL_E_NOSPACE;
 	if ((r = vs_new(&s, p, 1)) != 0)
 		return r;
@@ -438,6 +473,11 @@ vs_start(struct vs_session **sp, const struct vs_params *p, struct vbuf *out)
 	return 0;
 }
 
+/*
+ * Responder, HS_INIT in hand. Nothing is looked up here (no identity is
+ * known yet): the responder proves its own key at once, so that the
+ * initiator can check it before revealing anything.
+ */
 int
 vs_accept(struct vs_session **sp, const struct vs_params *p, const uint8_t *init,
     size_t len, struct vbuf *out)
@@ -445,9 +485,8 @@ vs_accept(struct vs_session **sp, const struct vs_params *p, const uint8_t *init
 	struct vs_session *s = NULL;
 	struct e2e_msg m, o;
 	EVP_PKEY *peer = NULL;
-	uint8_t e_r[P256_PUB_LEN], pt[HS_ID_MAX], ct[HS_ID_MAX + AEAD_TAG_LEN];
-	uint8_t n0[AEAD_NONCE_LEN];
-	struct vbuf w;
+	uint8_t e_r[P256_PUB_LEN], ct[E2E_HS_CT_LEN], sig[ED25519_SIG_LEN];
+	uint8_t h2[HASH_LEN];
 	int r;
 
 	if (sp == NULL)
@@ -463,29 +502,29 @@ vs_accept(struct vs_session **sp, const struct vs_params *p, const uint8_t *init
 	if ((r = vc_p256_peer(m.em_eph, P256_PUB_LEN, &peer)) != 0)
 		return r;
 	EVP_PKEY_free(peer);
-	if (!vs_room(out, HS_RESP_MAX))
+	if (!vs_room(out, E2E_HS_RESP_LEN))
 		return VEIL_E_NOSPACE;
 	if ((r = vs_new(&s, p, 0)) != 0)
 		return r;
-
-	memset(n0, 0, sizeof(n0));
-	vbuf_writer(&w, pt, sizeof(pt));
 	if ((r = vs_new_eph(s, &s->ss_hs_priv, e_r)) != 0 ||
 	    (r = vs_transcript_start(s, m.em_eph)) != 0 ||
 	    (r = vc_mix(s->ss_h, e_r, P256_PUB_LEN)) != 0 ||		/* h2 */
-	    (r = vs_hs_keys(s, m.em_eph)) != 0 ||
-	    (r = proto_hs_id_encode(&w, s->ss_me->id_pub, s->ss_me->id_nick,
-	    s->ss_me->id_nicklen, NULL)) != 0 ||
-	    (r = vc_aead_seal(s->ss_k_r, n0, s->ss_h, HASH_LEN, pt, w.vb_len, ct)) != 0)
+	    (r = vs_hs_keys(s, m.em_eph)) != 0)
+		goto fail;
+	memcpy(h2, s->ss_h, HASH_LEN);
+	/* h3 = H(h2 || idb_R), sig_R over it, sealed under h2; then h4. */
+	if ((r = vs_hs_seal(s, LBL_SIG_R, s->ss_k_r, h2, sig, ct)) != 0 ||
+	    (r = vc_mix(s->ss_h, sig, ED25519_SIG_LEN)) != 0)		/* h4 */
 		goto fail;
 	memset(&o, 0, sizeof(o));
 	o.em_type = E2E_HS_RESP;
 	o.em_eph = e_r;
 	o.em_ct = ct;
-	o.em_ctlen = w.vb_len + AEAD_TAG_LEN;
-	if ((r = proto_e2e_encode(out, &o)) != 0 ||
-	    (r = vc_mix(s->ss_h, pt, w.vb_len)) != 0)			/* h3 */
+	o.em_ctlen = sizeof(ct);
+	if ((r = proto_e2e_encode(out, &o)) != 0)
 		goto fail;
+	/* k_r has sealed its one message. */
+	vc_wipe(s->ss_k_r, sizeof(s->ss_k_r));
 	s->ss_state = VS_S_WAIT_FIN;
 	*sp = s;
 	return 0;
@@ -494,122 +533,43 @@ vs_accept(struct vs_session **sp, const struct vs_params *p, const uint8_t *init
 	return r;
 }
 
-/* Initiator, HS_RESP in hand: decrypt, verify the claimed identity, write HS_FIN. */
+/*
+ * Initiator, HS_RESP in hand: the responder's proof (AEAD under h2, identity
+ * block, sig_R over h3), and only then our own identity in HS_FIN.
+ */
 static int
 vs_on_resp(struct vs_session *s, const struct e2e_msg *m, struct vbuf *out)
 {
-	uint8_t pt[HS_ID_MAX], ct[HS_ID_MAX + AEAD_TAG_LEN], sig[ED25519_SIG_LEN];
-	uint8_t n0[AEAD_NONCE_LEN], h3[HASH_LEN];
-	const uint8_t *id, *nick, *nosig;
-	size_t nicklen, ptlen;
+	uint8_t ct[E2E_HS_CT_LEN], sig[ED25519_SIG_LEN], h2[HASH_LEN], h4[HASH_LEN];
 	struct e2e_msg o;
-	struct vbuf w;
 	int r;
 
-	memset(n0, 0, sizeof(n0));
-	if (m->em_ctlen < AEAD_TAG_LEN || m->em_ctlen - AEAD_TAG_LEN > sizeof(pt))
-		return VEIL_E_LENGTH;
-	ptlen = m->em_ctlen - AEAD_TAG_LEN;
 	if ((r = vc_mix(s->ss_h, m->em_eph, P256_PUB_LEN)) != 0 ||	/* h2 */
-	    (r = vs_hs_keys(s, m->em_eph)) != 0 ||
-	    (r = vc_aead_open(s->ss_k_r, n0, s->ss_h, HASH_LEN, m->em_ct,
-	    m->em_ctlen, pt)) != 0 ||
-	    (r = proto_hs_id_decode(pt, ptlen, 0, &id, &nick, &nicklen, &nosig)) != 0 ||
-	    (r = vc_mix(s->ss_h, pt, ptlen)) != 0)			/* h3 */
-		goto out;
-	/* Pins and --expect before we reveal who we are. */
-	if ((r = vs_peer_check(s, id, nick, nicklen)) != 0)
-		goto out;
-	memcpy(h3, s->ss_h, HASH_LEN);
-	vbuf_writer(&w, pt, sizeof(pt));
-	if ((r = proto_hs_id_encode(&w, s->ss_me->id_pub, s->ss_me->id_nick,
-	    s->ss_me->id_nicklen, NULL)) != 0 ||
-	    (r = vc_mix(s->ss_h, pt, w.vb_len)) != 0 ||		/* h4 */
-	    (r = vs_sign(s, LBL_SIG_I, sig)) != 0)
-		goto out;
-	vbuf_writer(&w, pt, sizeof(pt));
-	if ((r = proto_hs_id_encode(&w, s->ss_me->id_pub, s->ss_me->id_nick,
-	    s->ss_me->id_nicklen, sig)) != 0 ||
-	    (r = vc_aead_seal(s->ss_k_i, n0, h3, HASH_LEN, pt, w.vb_len, ct)) != 0)
-		goto out;
+	    (r = vs_hs_keys(s, m->em_eph)) != 0)
+		return r;
+	memcpy(h2, s->ss_h, HASH_LEN);
+	if ((r = vs_hs_open(s, LBL_SIG_R, s->ss_k_r, h2, m, sig)) != 0 ||	/* h3 */
+	    (r = vc_mix(s->ss_h, sig, ED25519_SIG_LEN)) != 0)		/* h4 */
+		return r;
+	/* Proven: the responder holds id_R, ss and the room key. Now us. */
+	memcpy(h4, s->ss_h, HASH_LEN);
+	if ((r = vs_hs_seal(s, LBL_SIG_I, s->ss_k_i, h4, sig, ct)) != 0)	/* h5 */
+		return r;
 	memset(&o, 0, sizeof(o));
 	o.em_type = E2E_HS_FIN;
 	o.em_ct = ct;
-	o.em_ctlen = w.vb_len + AEAD_TAG_LEN;
-	if ((r = proto_e2e_encode(out, &o)) != 0 ||
-	    (r = vs_establish_keys(s)) != 0)
-		goto out;
-	vc_wipe(s->ss_k_i, sizeof(s->ss_k_i));
-	s->ss_state = VS_S_WAIT_CONFIRM;
- out:
-	vc_wipe(pt, sizeof(pt));
-	return r;
-}
-
-/* Responder, HS_FIN in hand: decrypt, check sig_I, verify, write HS_CONFIRM. */
-static int
-vs_on_fin(struct vs_session *s, const struct e2e_msg *m, struct vbuf *out)
-{
-	uint8_t pt[HS_ID_MAX], ct[ED25519_SIG_LEN + AEAD_TAG_LEN], sig[ED25519_SIG_LEN];
-	uint8_t n0[AEAD_NONCE_LEN], n1[AEAD_NONCE_LEN];
-	const uint8_t *id, *nick, *sig_i;
-	size_t nicklen, ptlen;
-	struct e2e_msg o;
-	int r;
-
-	memset(n0, 0, sizeof(n0));
-	memset(n1, 0, sizeof(n1));
-	n1[AEAD_NONCE_LEN - 1] = 1;
-	if (m->em_ctlen < AEAD_TAG_LEN + ED25519_SIG_LEN ||
-	    m->em_ctlen - AEAD_TAG_LEN > sizeof(pt))
-		return VEIL_E_LENGTH;
-	ptlen = m->em_ctlen - AEAD_TAG_LEN;
-	if ((r = vc_aead_open(s->ss_k_i, n0, s->ss_h, HASH_LEN, m->em_ct,
-	    m->em_ctlen, pt)) != 0 ||
-	    (r = proto_hs_id_decode(pt, ptlen, 1, &id, &nick, &nicklen, &sig_i)) != 0 ||
-	    (r = vc_mix(s->ss_h, pt, ptlen - ED25519_SIG_LEN)) != 0 ||	/* h4 */
-	    (r = vs_verify_sig(s, LBL_SIG_I, id, sig_i)) != 0 ||
-	    (r = vs_peer_check(s, id, nick, nicklen)) != 0 ||
-	    (r = vs_sign(s, LBL_SIG_R, sig)) != 0 ||
-	    (r = vc_aead_seal(s->ss_k_r, n1, s->ss_h, HASH_LEN, sig, sizeof(sig), ct)) != 0)
-		goto out;
-	memset(&o, 0, sizeof(o));
-	o.em_type = E2E_HS_CONFIRM;
-	o.em_ct = ct;
 	o.em_ctlen = sizeof(ct);
-	if ((r = proto_e2e_encode(out, &o)) != 0 ||
-	    (r = vs_establish_keys(s)) != 0)
-		goto out;
-	vc_wipe(s->ss_k_i, sizeof(s->ss_k_i));
-	vc_wipe(s->ss_k_r, sizeof(s->ss_k_r));
-	vc_wipe(s->ss_h, sizeof(s->ss_h));
-	s->ss_epoch_t0 = vs_time(s);
-	s->ss_state = VS_S_OPEN;
- out:
-	vc_wipe(pt, sizeof(pt));
-	return r;
+	return proto_e2e_encode(out, &o);
 }
 
-/* Initiator, HS_CONFIRM in hand: key confirmation and sig_R. */
+/* Responder, HS_FIN in hand: the initiator's proof (AEAD under h4, sig_I over h5). */
 static int
-vs_on_confirm(struct vs_session *s, const struct e2e_msg *m)
+vs_on_fin(struct vs_session *s, const struct e2e_msg *m)
 {
-	uint8_t sig[ED25519_SIG_LEN], n1[AEAD_NONCE_LEN];
-	int r;
+	uint8_t sig[ED25519_SIG_LEN], h4[HASH_LEN];
 
-	memset(n1, 0, sizeof(n1));
-	n1[AEAD_NONCE_LEN - 1] = 1;
-	if (m->em_ctlen != ED25519_SIG_LEN + AEAD_TAG_LEN)
-		return VEIL_E_LENGTH;
-	if ((r = vc_aead_open(s->ss_k_r, n1, s->ss_h, HASH_LEN, m->em_ct,
-	    m->em_ctlen, sig)) != 0 ||
-	    (r = vs_verify_sig(s, LBL_SIG_R, s->ss_peer_pub, sig)) != 0)
-		return r;
-	vc_wipe(s->ss_k_r, sizeof(s->ss_k_r));
-	vc_wipe(s->ss_h, sizeof(s->ss_h));
-	s->ss_epoch_t0 = vs_time(s);
-	s->ss_state = VS_S_OPEN;
-	return 0;
+	memcpy(h4, s->ss_h, HASH_LEN);
+	return vs_hs_open(s, LBL_SIG_I, s->ss_k_i, h4, m, sig);		/* h5 */
 }
 
 int
@@ -617,56 +577,54 @@ vs_handshake(struct vs_session *s, const uint8_t *in, size_t len, struct vbuf *o
     int *done)
 {
 	struct e2e_msg m;
+	size_t at;
 	int r, type, want;
-	size_t need;
 
 	if (done != NULL)
 		*done = 0;
 	if (s == NULL || in == NULL || done == NULL)
 		return VEIL_E_INVALID;
+	at = out != NULL ? out->vb_len : 0;
 	switch (s->ss_state) {
 	case VS_S_WAIT_RESP:
 		want = E2E_HS_RESP;
-		need = HS_FIN_MAX;
+		if (!vs_room(out, E2E_HS_FIN_LEN))
+			return VEIL_E_NOSPACE;
 		break;
 	case VS_S_WAIT_FIN:
 		want = E2E_HS_FIN;
-		need = HS_CONFIRM_LEN;
-		break;
-	case VS_S_WAIT_CONFIRM:
-		want = E2E_HS_CONFIRM;
-		need = 0;
 		break;
 	default:
 		return VEIL_E_STATE;
 	}
-	/* A handshake message out of turn (replayed, reflected) changes nothing. */
+	/*
+	 * The state decides by the type byte alone: a message of another known
+	 * type (replayed, reflected, late) changes nothing. Everything else that
+	 * fails ends the handshake, a wrong length of the expected type included.
+	 */
 	type = proto_e2e_peek_type(in, len);
 	if (type == E2E_HS_INIT || type == E2E_HS_RESP || type == E2E_HS_FIN ||
-	    type == E2E_HS_CONFIRM || type == E2E_DATA) {
+	    type == E2E_DATA) {
 		if (type != want)
 			return VEIL_E_STATE;
 	}
-	if (need > 0 && !vs_room(out, need))
-		return VEIL_E_NOSPACE;
 	if ((r = proto_e2e_decode(in, len, &m)) != 0)
 		goto fail;
-	switch (want) {
-	case E2E_HS_RESP:
-		r = vs_on_resp(s, &m, out);
-		break;
-	case E2E_HS_FIN:
-		r = vs_on_fin(s, &m, out);
-		break;
-	default:
-		r = vs_on_confirm(s, &m);
-		break;
-	}
-	if (r != 0)
+	r = want == E2E_HS_RESP ? vs_on_resp(s, &m, out) : vs_on_fin(s, &m);
+	if (r != 0 || (r = vs_establish_keys(s)) != 0)
 		goto fail;
-	*done = s->ss_state == VS_S_OPEN;
+	vc_wipe(s->ss_k_r, sizeof(s->ss_k_r));
+	vc_wipe(s->ss_k_i, sizeof(s->ss_k_i));
+	vc_wipe(s->ss_h, sizeof(s->ss_h));
+	s->ss_epoch_t0 = vs_time(s);
+	s->ss_state = VS_S_OPEN;
+	*done = 1;
 	return 0;
  fail:
+	if (out != NULL && out->vb_len > at) {
+		vc_wipe(out->vb_wr + at, out->vb_len - at);
+		out->vb_len = at;
+	}
 	vs_kill(s);
 	return r;
 }
@@ -1046,7 +1004,8 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 		res->vo_kind = OPEN_CLOSED;
 		break;
 	case IK_REKEY_INIT:
-		res->vo_kind = OPEN_REKEY;
+		/* Unless we answer it below, it changes no key. */
+		res->vo_kind = OPEN_REKEY_SAME;
 		if (s->ss_has_pend) {
 			/*
 			 * The REKEY_INIT we answered, again: our REKEY_RESP was
@@ -1067,11 +1026,14 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 			break;
 		if ((r = vs_rekey_answer(s, body, reply)) != 0)
 			goto fatal;
+		res->vo_kind = OPEN_REKEY;
+		res->vo_epoch = s->ss_send.ch_epoch;
 		break;
 	case IK_REKEY_RESP:
-		res->vo_kind = OPEN_REKEY;
 		if ((r = vs_rekey_finish(s, body)) != 0)
 			goto fatal;
+		res->vo_kind = OPEN_REKEY;
+		res->vo_epoch = s->ss_send.ch_epoch;
 		break;
 	default:
 		r = VEIL_E_TYPE;

@@ -49,27 +49,18 @@ struct vs_identity {
 	size_t		id_nicklen;
 };
 
-/*
- * Called once the peer's identity and nickname are decrypted, before this
- * side reveals anything more: return 0 to go on, or VEIL_E_PIN / VEIL_E_EXPECT
- * to refuse (the session then dies and that code is returned).
- */
-typedef int (*vs_verify_fn)(void *arg, const uint8_t *nick, size_t nicklen,
-    const uint8_t id[static ED25519_PUB_LEN]);
-
 struct vs_params {
 	const struct vs_identity *vp_me;
 	uint8_t		 vp_room[ROOM_ID_LEN];
 	/*
-	 * SHA-256("veil/1 room key" || room name), mixed into both handshake
-	 * extracts (PROTOCOL.md 2.2): the relay, which sees only the room id,
-	 * cannot derive the handshake keys. A secret: wiped once established.
+	 * The room key (PROTOCOL.md 4, from the room secret), mixed into both
+	 * handshake extracts (PROTOCOL.md 2.2): the relay, which sees only the
+	 * room id, cannot derive the handshake keys. A secret: wiped once
+	 * established.
 	 */
 	uint8_t		 vp_room_key[ROOM_KEY_LEN];
 	uint16_t	 vp_me_id;		/* our member id (relay-assigned) */
 	uint16_t	 vp_peer_id;		/* the peer's member id */
-	vs_verify_fn	 vp_verify;
-	void		*vp_arg;
 	/*
 	 * Tests only: vp_neph fixed P-256 scalars of P256_SCALAR_LEN bytes each,
 	 * back to back at vp_eph (big-endian, 1 <= k < n). Each ephemeral this
@@ -97,8 +88,8 @@ struct vs_opened {
 };
 
 /*
- * vs_params is copied; vp_me, vp_arg and vp_eph are kept by pointer and must
- * outlive the session. Output messages are appended to out / reply (vbuf
+ * vs_params is copied; vp_me and vp_eph are kept by pointer and must outlive
+ * the session. Output messages are appended to out / reply (vbuf
  * writers). On error vs_start and vs_accept leave *s NULL and free all.
  */
 
@@ -108,19 +99,26 @@ int	vs_start(struct vs_session **s, const struct vs_params *p, struct vbuf *out)
 int	vs_accept(struct vs_session **s, const struct vs_params *p,
 	    const uint8_t *init, size_t len, struct vbuf *out) VEIL_WUR;
 /*
- * Next handshake step: initiator takes RESP (writes FIN), then CONFIRM
- * (writes nothing, *done = 1); responder takes FIN (writes CONFIRM, *done = 1).
- * vp_verify runs on RESP (before FIN is written) and on FIN (after sig_I is
- * checked); its refusal is returned. A handshake message of another type than
- * the state expects (replayed, reflected) and any call once done: VEIL_E_STATE,
- * nothing changed. out needs room for 147 bytes (the longest HS_FIN).
+ * Next handshake step (PROTOCOL.md 2.2). The initiator takes HS_RESP: it
+ * opens it, decodes the responder's identity block and verifies sig_R; only
+ * once that proof holds does it write HS_FIN (E2E_HS_FIN_LEN bytes, so out
+ * needs that much room) and become established (*done = 1). The responder
+ * takes HS_FIN: it opens it and verifies sig_I, writes nothing and is
+ * established (*done = 1). No trust decision is made here: the peer's proven
+ * identity is then in vs_peer_id / vs_peer_nick, and the caller decides
+ * (pins, --expect) and vs_free's a session it refuses, after sending what was
+ * written (the wire is the same whatever it decides). A handshake message of
+ * another type than the state expects (replayed, reflected) and any call once
+ * done: VEIL_E_STATE, nothing changed. Anything else that fails, the expected
+ * type with a wrong length included, ends the session, nothing written.
  */
 int	vs_handshake(struct vs_session *s, const uint8_t *in, size_t len,
 	    struct vbuf *out, int *done) VEIL_WUR;
 
 /*
  * Peer identity (ED25519_PUB_LEN bytes) and nickname once the handshake is
- * done; NULL before, and once the session is dead. Owned by the session.
+ * done, that is once the peer has proven them; NULL before, and once the
+ * session is dead. Owned by the session.
  */
 const uint8_t *vs_peer_id(const struct vs_session *s);
 const uint8_t *vs_peer_nick(const struct vs_session *s, size_t *len);
@@ -135,11 +133,14 @@ int	vs_seal(struct vs_session *s, const uint8_t *text, size_t len,
 	    struct vbuf *out, uint8_t *flags) VEIL_WUR;
 /*
  * Opens one DATA message into *res: OPEN_TEXT (vo_text, vo_textlen),
- * OPEN_REKEY (a rekey step; when we answer a REKEY_INIT the sealed REKEY_RESP
- * is appended to reply, which then needs room for 154 bytes, else
- * VEIL_E_NOSPACE with nothing changed; a REKEY_INIT we already answered
- * gets the identical REKEY_RESP bytes again), or OPEN_CLOSED (the peer
- * closed; the session is dead). vo_epoch is the message's epoch, vo_gap how
+ * OPEN_REKEY (a rekey step that changed the keys: we answered the peer's
+ * REKEY_INIT, the sealed REKEY_RESP appended to reply, which then needs room
+ * for 154 bytes, else VEIL_E_NOSPACE with nothing changed; or the answer to
+ * ours came), OPEN_REKEY_SAME (a rekey message that changed no key: a
+ * REKEY_INIT we ignore in a collision, or one we already answered, which
+ * gets the identical REKEY_RESP bytes again in reply), or OPEN_CLOSED (the
+ * peer closed; the session is dead). vo_epoch is the message's epoch, except
+ * for OPEN_REKEY: the epoch the rekey moved our sending to. vo_gap is how
  * many counters were skipped before it.
  * OPEN_RESEND: the message was NOT opened (it is of the epoch after ours and
  * our REKEY_INIT is unanswered, so its REKEY_RESP was lost); our REKEY_INIT

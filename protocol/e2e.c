@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Layer 2 of PROTOCOL.md: end-to-end message framing, the handshake identity
- * plaintexts, the padded inner plaintext, nicknames and fingerprint text.
+ * blocks, the padded inner plaintext, nicknames and fingerprint text.
  * Only lengths and framing are checked here; keyd/session.c does the crypto.
  */
 #include <string.h>
@@ -10,13 +10,6 @@
 #include "e2e.h"
 
 #define E2E_HDR_LEN	2			/* ver, type */
-#define HS_ID_MIN	(ED25519_PUB_LEN + 1 + 1)
-#define HS_ID_MAX	(ED25519_PUB_LEN + 1 + NICK_MAX)
-#define RESP_CT_MIN	(HS_ID_MIN + AEAD_TAG_LEN)			/* 50 */
-#define RESP_CT_MAX	(HS_ID_MAX + AEAD_TAG_LEN)			/* 81 */
-#define FIN_CT_MIN	(HS_ID_MIN + ED25519_SIG_LEN + AEAD_TAG_LEN)	/* 114 */
-#define FIN_CT_MAX	(HS_ID_MAX + ED25519_SIG_LEN + AEAD_TAG_LEN)	/* 145 */
-#define CONFIRM_CT_LEN	(ED25519_SIG_LEN + AEAD_TAG_LEN)		/* 80 */
 #define SEC1_UNCOMPRESSED 0x04
 
 /* 1 if n is exactly one of the padding buckets 64, 128, ..., 4096. */
@@ -27,26 +20,20 @@ e2e_is_bucket(size_t n)
 }
 
 /*
- * Ciphertext length rules per type: below the minimum is a truncated
- * message; above the maximum of a variable field is oversize; above a fixed
- * size is trailing bytes; DATA must be exactly a bucket plus the tag.
+ * Ciphertext length rules per type (PROTOCOL.md 2, header errors): the
+ * sealed part of HS_RESP and HS_FIN has one length, shorter is a truncated
+ * message and longer has bytes left over; DATA must be exactly a bucket plus
+ * the tag.
  */
 static int
 e2e_ct_check(uint8_t type, size_t ctlen)
 {
 	switch (type) {
 	case E2E_HS_RESP:
-		if (ctlen < RESP_CT_MIN)
-			return VEIL_E_TRUNCATED;
-		return ctlen > RESP_CT_MAX ? VEIL_E_OVERSIZE : 0;
 	case E2E_HS_FIN:
-		if (ctlen < FIN_CT_MIN)
+		if (ctlen < E2E_HS_CT_LEN)
 			return VEIL_E_TRUNCATED;
-		return ctlen > FIN_CT_MAX ? VEIL_E_OVERSIZE : 0;
-	case E2E_HS_CONFIRM:
-		if (ctlen < CONFIRM_CT_LEN)
-			return VEIL_E_TRUNCATED;
-		return ctlen > CONFIRM_CT_LEN ? VEIL_E_TRAILING : 0;
+		return ctlen > E2E_HS_CT_LEN ? VEIL_E_TRAILING : 0;
 	case E2E_DATA:
 		if (ctlen < PAD_MIN + AEAD_TAG_LEN)
 			return VEIL_E_TRUNCATED;
@@ -61,7 +48,7 @@ static int
 e2e_type_known(uint8_t type)
 {
 	return type == E2E_HS_INIT || type == E2E_HS_RESP || type == E2E_HS_FIN ||
-	    type == E2E_HS_CONFIRM || type == E2E_DATA;
+	    type == E2E_DATA;
 }
 
 int
@@ -94,10 +81,6 @@ proto_e2e_decode(const uint8_t *p, size_t n, struct e2e_msg *m)
 	if (m->em_type == E2E_HS_INIT || m->em_type == E2E_HS_RESP) {
 		if ((r = vbuf_get_ref(&b, &m->em_eph, P256_PUB_LEN)) != 0)
 			goto fail;
-		if (m->em_eph[0] != SEC1_UNCOMPRESSED) {
-			r = VEIL_E_INVALID;
-			goto fail;
-		}
 	}
 	if (m->em_type == E2E_DATA) {
 		if ((r = vbuf_get_u32(&b, &m->em_epoch)) != 0 ||
@@ -107,11 +90,16 @@ proto_e2e_decode(const uint8_t *p, size_t n, struct e2e_msg *m)
 	if (m->em_type == E2E_HS_INIT) {
 		if ((r = vbuf_end(&b)) != 0)
 			goto fail;
-		return 0;
+	} else {
+		vbuf_get_rest(&b, &m->em_ct, &m->em_ctlen);
+		if ((r = e2e_ct_check(m->em_type, m->em_ctlen)) != 0)
+			goto fail;
 	}
-	vbuf_get_rest(&b, &m->em_ct, &m->em_ctlen);
-	if ((r = e2e_ct_check(m->em_type, m->em_ctlen)) != 0)
+	/* Lengths first, then content: the point's prefix. */
+	if (m->em_eph != NULL && m->em_eph[0] != SEC1_UNCOMPRESSED) {
+		r = VEIL_E_INVALID;
 		goto fail;
+	}
 	return 0;
  fail:
 	memset(m, 0, sizeof(*m));
@@ -161,65 +149,46 @@ proto_e2e_encode(struct vbuf *out, const struct e2e_msg *m)
 }
 
 int
-proto_hs_id_encode(struct vbuf *out, const uint8_t id[static ED25519_PUB_LEN],
-    const uint8_t *nick, size_t nicklen, const uint8_t *sig)
+proto_idb_encode(uint8_t out[static E2E_IDB_LEN], const uint8_t id[static ED25519_PUB_LEN],
+    const uint8_t *nick, size_t nicklen)
 {
-	size_t need = ED25519_PUB_LEN + 1 + nicklen;
-	uint8_t *w;
-	int r;
-
 	if (!proto_nick_valid(nick, nicklen))
 		return VEIL_E_NICK;
-	if (sig != NULL)
-		need += ED25519_SIG_LEN;
-	if ((r = vbuf_reserve(out, &w, need)) != 0)
-		return r;
-	memcpy(w, id, ED25519_PUB_LEN);
-	w += ED25519_PUB_LEN;
-	*w++ = (uint8_t)nicklen;
-	memcpy(w, nick, nicklen);
-	w += nicklen;
-	if (sig != NULL)
-		memcpy(w, sig, ED25519_SIG_LEN);
+	memcpy(out, id, ED25519_PUB_LEN);
+	out[ED25519_PUB_LEN] = (uint8_t)nicklen;
+	memcpy(out + ED25519_PUB_LEN + 1, nick, nicklen);
+	memset(out + ED25519_PUB_LEN + 1 + nicklen, 0, NICK_MAX - nicklen);
 	return 0;
 }
 
 int
-proto_hs_id_decode(const uint8_t *p, size_t n, int with_sig,
-    const uint8_t **id, const uint8_t **nick, size_t *nicklen,
-    const uint8_t **sig)
+proto_idb_decode(const uint8_t *p, size_t n, const uint8_t **id, const uint8_t **nick,
+    size_t *nicklen)
 {
-	const uint8_t *zsig = NULL;
-	struct vbuf b;
-	int r;
+	const uint8_t *nk;
+	uint8_t pad = 0;
+	size_t len, i;
 
 	*id = NULL;
 	*nick = NULL;
 	*nicklen = 0;
-	if (sig != NULL)
-		*sig = NULL;
-	if (with_sig && sig == NULL)
+	if (p == NULL || n != E2E_IDB_LEN)
+		return VEIL_E_LENGTH;
+	len = p[ED25519_PUB_LEN];
+	nk = p + ED25519_PUB_LEN + 1;
+	if (len == 0 || len > NICK_MAX)
 		return VEIL_E_INVALID;
-	vbuf_reader(&b, p, p == NULL ? 0 : n);
-	if ((r = vbuf_get_ref(&b, id, ED25519_PUB_LEN)) != 0 ||
-	    (r = vbuf_get_str8(&b, nick, nicklen, NICK_MAX)) != 0)
-		goto fail;
-	if (!proto_nick_valid(*nick, *nicklen)) {
-		r = VEIL_E_NICK;
-		goto fail;
-	}
-	if (with_sig && (r = vbuf_get_ref(&b, &zsig, ED25519_SIG_LEN)) != 0)
-		goto fail;
-	if ((r = vbuf_end(&b)) != 0)
-		goto fail;
-	if (with_sig)
-		*sig = zsig;
+	if (!proto_nick_valid(nk, len))
+		return VEIL_E_NICK;
+	/* One encoding per identity: the padding is zero. */
+	for (i = len; i < NICK_MAX; i++)
+		pad |= nk[i];
+	if (pad != 0)
+		return VEIL_E_INVALID;
+	*id = p;
+	*nick = nk;
+	*nicklen = len;
 	return 0;
- fail:
-	*id = NULL;
-	*nick = NULL;
-	*nicklen = 0;
-	return r;
 }
 
 size_t

@@ -9,7 +9,7 @@
 
 /* Layer 2 of PROTOCOL.md: end-to-end messages, opaque to the relay. */
 
-#define E2E_VERSION		1
+#define E2E_VERSION		2	/* veil/2: every layer-2 message starts with it */
 #define P256_PUB_LEN		65	/* uncompressed SEC1 point: 04 || X || Y */
 #define P256_SCALAR_LEN		32
 #define ED25519_PUB_LEN		32
@@ -19,7 +19,7 @@
 #define AEAD_NONCE_LEN		12
 #define AEAD_TAG_LEN		16
 #define HASH_LEN		32
-#define ROOM_KEY_LEN		32	/* SHA-256("veil/1 room key" || room name) */
+#define ROOM_KEY_LEN		32	/* from the room secret (PROTOCOL.md 4); never sent */
 #define FPR_LEN			20	/* fingerprint bytes; text form in proto_fpr_format */
 #define FPR_TEXT_LEN		49	/* 10 groups of 4 hex digits joined by ':' */
 #define NICK_MAX		32
@@ -30,13 +30,30 @@
 #define INNER_HDR_LEN		3	/* kind u8, len u16 */
 #define E2E_MAX			(E2E_DATA_HDR_LEN + PAD_MAX + AEAD_TAG_LEN)
 
+/*
+ * Handshake sizes (PROTOCOL.md 2.2): every one is fixed, so the relay learns
+ * nothing from them. An identity block is the key, the nickname's length,
+ * the nickname and zero bytes up to NICK_MAX; the sealed part of HS_RESP and
+ * HS_FIN is an identity block and a signature.
+ */
+#define E2E_IDB_LEN		(ED25519_PUB_LEN + 1 + NICK_MAX)	/* 65 */
+#define E2E_HS_PT_LEN		(E2E_IDB_LEN + ED25519_SIG_LEN)		/* 129 */
+#define E2E_HS_CT_LEN		(E2E_HS_PT_LEN + AEAD_TAG_LEN)		/* 145 */
+#define E2E_HS_INIT_LEN		(2 + P256_PUB_LEN)			/* 67 */
+#define E2E_HS_RESP_LEN		(2 + P256_PUB_LEN + E2E_HS_CT_LEN)	/* 212 */
+#define E2E_HS_FIN_LEN		(2 + E2E_HS_CT_LEN)			/* 147 */
+
 enum e2e_type {
 	E2E_HS_INIT	= 1,	/* ver type eph(65) */
-	E2E_HS_RESP	= 2,	/* ver type eph(65) ct(id, nick) */
-	E2E_HS_FIN	= 3,	/* ver type ct(id, nick, sig) */
-	E2E_HS_CONFIRM	= 4,	/* ver type ct(sig) */
+	E2E_HS_RESP	= 2,	/* ver type eph(65) ct(idb, sig) */
+	E2E_HS_FIN	= 3,	/* ver type ct(idb, sig) */
 	E2E_DATA	= 16,	/* ver type epoch ctr ct(padded inner) */
 };
+/*
+ * veil/1's fourth handshake message; no such type in veil/2 (decoders refuse
+ * it as unknown). Named only until chatc drops its last mention of it.
+ */
+#define E2E_HS_CONFIRM		4
 
 /* Kinds of the padded plaintext inside an E2E_DATA message. */
 enum inner_kind {
@@ -56,10 +73,14 @@ struct e2e_msg {
 };
 
 /*
- * Decodes one end-to-end message of exactly n bytes. Checks version, type,
- * and that the ciphertext length is one the type allows (PROTOCOL.md): RESP,
- * FIN and CONFIRM have fixed ranges, DATA exactly a padding bucket + tag.
- * Pointers in *m point into p. On error *m is zeroed.
+ * Decodes one end-to-end message of exactly n bytes, checking in the order of
+ * PROTOCOL.md 2 (first failure decides): n over E2E_MAX VEIL_E_OVERSIZE;
+ * n < 1 VEIL_E_TRUNCATED; version not E2E_VERSION VEIL_E_VERSION; n < 2
+ * VEIL_E_TRUNCATED; unknown type VEIL_E_TYPE; HS_INIT, HS_RESP, HS_FIN
+ * shorter than their fixed length VEIL_E_TRUNCATED, longer VEIL_E_TRAILING;
+ * DATA shorter than its smallest size VEIL_E_TRUNCATED, a ciphertext that is
+ * not a padding bucket + tag VEIL_E_LENGTH; an ephemeral key not starting
+ * with 04 VEIL_E_INVALID. Pointers in *m point into p. On error *m is zeroed.
  */
 int	proto_e2e_decode(const uint8_t *p, size_t n, struct e2e_msg *m) VEIL_WUR;
 
@@ -70,16 +91,19 @@ int	proto_e2e_encode(struct vbuf *out, const struct e2e_msg *m) VEIL_WUR;
 int	proto_e2e_peek_type(const uint8_t *p, size_t n);
 
 /*
- * Handshake identity plaintexts (inside RESP and FIN): id(32) || u8 nicklen ||
- * nick [|| sig(64) when with_sig]. Nick checked by proto_nick_valid
- * (VEIL_E_NICK; over NICK_MAX VEIL_E_OVERSIZE on decode). decode with
- * with_sig needs sig non-NULL; without, *sig (if sig is given) is NULL.
+ * Identity block (inside HS_RESP and HS_FIN, PROTOCOL.md 2.2), exactly
+ * E2E_IDB_LEN bytes: id(32) || u8 nicklen || nick || zero bytes to NICK_MAX.
+ * encode checks the nick (proto_nick_valid: VEIL_E_NICK) and writes all 65
+ * bytes. decode takes exactly E2E_IDB_LEN bytes (else VEIL_E_LENGTH): nicklen
+ * 0 or over NICK_MAX VEIL_E_INVALID, a nick byte outside the rule
+ * VEIL_E_NICK, a padding byte not zero VEIL_E_INVALID; *id and *nick point
+ * into p, all cleared on error.
  */
-int	proto_hs_id_encode(struct vbuf *out, const uint8_t id[static ED25519_PUB_LEN],
-	    const uint8_t *nick, size_t nicklen, const uint8_t *sig) VEIL_WUR;
-int	proto_hs_id_decode(const uint8_t *p, size_t n, int with_sig,
-	    const uint8_t **id, const uint8_t **nick, size_t *nicklen,
-	    const uint8_t **sig) VEIL_WUR;
+int	proto_idb_encode(uint8_t out[static E2E_IDB_LEN],
+	    const uint8_t id[static ED25519_PUB_LEN], const uint8_t *nick,
+	    size_t nicklen) VEIL_WUR;
+int	proto_idb_decode(const uint8_t *p, size_t n, const uint8_t **id,
+	    const uint8_t **nick, size_t *nicklen) VEIL_WUR;
 
 /* Smallest padding bucket (64, 128, ..., 4096) holding need bytes; 0 if none. */
 size_t	proto_pad_bucket(size_t need);

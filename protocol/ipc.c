@@ -57,7 +57,10 @@ ipc_member_ok(uint16_t id)
 	return id != MEMBER_NONE && id <= MEMBER_MAX;
 }
 
-/* room[32], room_key[32], u16 me, u16 peer: two distinct member ids. */
+/*
+ * room[32], room_key[32], u16 me, u16 peer, u32 replaces: two distinct member
+ * ids, and the handle of the session this one replaces (0: none).
+ */
 static int
 ipc_get_route(struct vbuf *b, struct ipc_msg *m)
 {
@@ -66,7 +69,8 @@ ipc_get_route(struct vbuf *b, struct ipc_msg *m)
 	if ((r = vbuf_get_bytes(b, m->im_room, ROOM_ID_LEN)) != 0 ||
 	    (r = vbuf_get_bytes(b, m->im_room_key, ROOM_KEY_LEN)) != 0 ||
 	    (r = vbuf_get_u16(b, &m->im_me)) != 0 ||
-	    (r = vbuf_get_u16(b, &m->im_peer)) != 0)
+	    (r = vbuf_get_u16(b, &m->im_peer)) != 0 ||
+	    (r = vbuf_get_u32(b, &m->im_replaces)) != 0)
 		return r;
 	if (!ipc_member_ok(m->im_me) || !ipc_member_ok(m->im_peer) ||
 	    m->im_me == m->im_peer)
@@ -77,7 +81,18 @@ ipc_get_route(struct vbuf *b, struct ipc_msg *m)
 static int
 ipc_code_is_request(uint8_t code)
 {
-	return code >= REQ_HELLO && code <= REQ_VERIFY;
+	return code >= REQ_HELLO && code <= REQ_STATUS;
+}
+
+/* u8 version, which must be ours: nothing after it is read otherwise. */
+static int
+ipc_get_version(struct vbuf *b, struct ipc_msg *m)
+{
+	int r;
+
+	if ((r = vbuf_get_u8(b, &m->im_version)) != 0)
+		return r;
+	return m->im_version == IPC_VERSION ? 0 : VEIL_E_VERSION;
 }
 
 static int
@@ -93,6 +108,7 @@ ipc_code_is_answer(uint8_t code)
 	case ANS_CLOSE:
 	case ANS_FORGET:
 	case ANS_VERIFY:
+	case ANS_STATUS:
 	case IPC_ANS_ERROR:
 		return 1;
 	}
@@ -109,7 +125,8 @@ ipc_decode_request(struct vbuf *b, struct ipc_msg *m)
 
 	switch (m->im_code) {
 	case REQ_HELLO:
-		if ((r = ipc_get_nick(b, &m->im_nick, &m->im_nicklen)) != 0 ||
+		if ((r = ipc_get_version(b, m)) != 0 ||
+		    (r = ipc_get_nick(b, &m->im_nick, &m->im_nicklen)) != 0 ||
 		    (r = vbuf_get_u8(b, &n8)) != 0)
 			return r;
 		if (n8 > IPC_EXPECT_MAX)
@@ -154,6 +171,8 @@ ipc_decode_request(struct vbuf *b, struct ipc_msg *m)
 		return ipc_get_handle(b, &m->im_handle);
 	case REQ_FORGET:
 		return ipc_get_nick(b, &m->im_nick, &m->im_nicklen);
+	case REQ_STATUS:
+		return 0;
 	}
 	return VEIL_E_TYPE;
 }
@@ -182,6 +201,49 @@ ipc_zero(const uint8_t *p, size_t n)
 	return acc == 0;
 }
 
+/* A trust value: 1..TRUST_REFUSED. */
+static int
+ipc_trust_ok(uint8_t t)
+{
+	return t >= TRUST_NEW && t <= TRUST_REFUSED;
+}
+
+/*
+ * ANS_HS_NEXT's trust fields once done (PROTOCOL.md 3.5): u8 trust, u8 flags,
+ * u8 reason, str8 label, fpr2, each checked against the others.
+ */
+static int
+ipc_get_trust(struct vbuf *b, struct ipc_msg *m)
+{
+	int r, other;
+
+	if ((r = vbuf_get_u8(b, &m->im_trust)) != 0 ||
+	    (r = vbuf_get_u8(b, &m->im_flags)) != 0 ||
+	    (r = vbuf_get_u8(b, &m->im_reason)) != 0 ||
+	    (r = vbuf_get_str8(b, &m->im_label, &m->im_labellen, NICK_MAX)) != 0 ||
+	    (r = ipc_get_fpr(b, m->im_fpr2)) != 0)
+		return r;
+	if (!ipc_trust_ok(m->im_trust) || (m->im_flags & ~TF_ALL) != 0)
+		return VEIL_E_INVALID;
+	/* A reason exactly when refused. */
+	if (m->im_trust == TRUST_REFUSED ?
+	    m->im_reason < REFUSE_PIN || m->im_reason > REFUSE_SWAP : m->im_reason != 0)
+		return VEIL_E_INVALID;
+	/* A label exactly with KNOWN_AS. */
+	if ((m->im_flags & TF_KNOWN_AS) != 0) {
+		if (!proto_nick_valid(m->im_label, m->im_labellen))
+			return m->im_labellen == 0 ? VEIL_E_LENGTH : VEIL_E_NICK;
+	} else if (m->im_labellen != 0)
+		return VEIL_E_LENGTH;
+	/* Another key's fingerprint only where one is named. */
+	other = m->im_reason == REFUSE_PIN || m->im_reason == REFUSE_EXPECT ||
+	    m->im_reason == REFUSE_SWAP ||
+	    (m->im_flags & (TF_NAME_ELSEWHERE | TF_CONTESTED)) != 0;
+	if (!other && !ipc_zero(m->im_fpr2, FPR_LEN))
+		return VEIL_E_INVALID;
+	return 0;
+}
+
 static int
 ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 {
@@ -190,6 +252,8 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 
 	switch (m->im_code) {
 	case ANS_HELLO:
+		if ((r = ipc_get_version(b, m)) != 0)
+			return r;
 		return ipc_get_fpr(b, m->im_fpr);
 	case ANS_HS:
 	case ANS_REKEY:
@@ -202,7 +266,7 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 			return r;
 		return ipc_get_blob(b, &m->im_blob, &m->im_bloblen, 0);
 	case ANS_HS_NEXT:
-		/* The blob is empty when the initiator has just taken CONFIRM. */
+		/* The blob is empty when the responder has just taken HS_FIN. */
 		if ((r = ipc_get_handle(b, &m->im_handle)) != 0 ||
 		    (r = vbuf_get_u8(b, &m->im_done)) != 0)
 			return r;
@@ -213,11 +277,9 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 		if (m->im_done == 0)
 			return 0;
 		if ((r = ipc_get_nick(b, &m->im_nick, &m->im_nicklen)) != 0 ||
-		    (r = ipc_get_fpr(b, m->im_fpr)) != 0 ||
-		    (r = vbuf_get_u8(b, &m->im_trust)) != 0)
+		    (r = ipc_get_fpr(b, m->im_fpr)) != 0)
 			return r;
-		return m->im_trust >= TRUST_NEW && m->im_trust <= TRUST_EXPECTED ?
-		    0 : VEIL_E_INVALID;
+		return ipc_get_trust(b, m);
 	case ANS_SEALED:
 		if ((r = vbuf_get_u16(b, &m->im_count)) != 0)
 			return r;
@@ -232,7 +294,9 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 			    (r = vbuf_get_u8(b, &it->it_status)) != 0 ||
 			    (r = vbuf_get_u8(b, &it->it_flags)) != 0)
 				return r;
-			if (it->it_status > 127 || (it->it_flags & ~SEAL_REKEY_DUE) != 0)
+			if (it->it_status > 127 ||
+			    (it->it_flags & ~(SEAL_REKEY_DUE | SEAL_ENDED)) != 0 ||
+			    ((it->it_flags & SEAL_ENDED) != 0 && it->it_status == 0))
 				return VEIL_E_INVALID;
 			/* A sealed item carries its message; a failed one may be empty. */
 			if ((r = ipc_get_blob(b, &it->it_blob, &it->it_bloblen,
@@ -254,6 +318,7 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 				return VEIL_E_LENGTH;
 			return 0;
 		case OPEN_REKEY:
+		case OPEN_REKEY_SAME:
 			return m->im_textlen == 0 ? 0 : VEIL_E_LENGTH;
 		case OPEN_RESEND:
 			/* Always our REKEY_INIT again to send. */
@@ -277,16 +342,26 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 		if ((r = ipc_get_nick(b, &m->im_nick, &m->im_nicklen)) != 0 ||
 		    (r = ipc_get_fpr(b, m->im_fpr)) != 0 ||
 		    (r = ipc_get_fpr(b, m->im_fpr2)) != 0 ||
+		    (r = vbuf_get_u8(b, &m->im_trust)) != 0 ||
 		    (r = vbuf_get_str8(b, &m->im_safety, &m->im_safetylen,
 		    SAFETY_TEXT_MAX)) != 0)
 			return r;
+		if (!ipc_trust_ok(m->im_trust))
+			return VEIL_E_INVALID;
 		return ipc_safety_ok(m->im_safety, m->im_safetylen) ? 0 : VEIL_E_INVALID;
+	case ANS_STATUS:
+		return vbuf_get_u32(b, &m->im_gen);
 	case IPC_ANS_ERROR:
 		if ((r = vbuf_get_u8(b, &m->im_err)) != 0 ||
 		    (r = vbuf_get_u32(b, &m->im_handle)) != 0 ||
+		    (r = vbuf_get_u8(b, &m->im_ended)) != 0 ||
 		    (r = vbuf_get_str16(b, &m->im_text, &m->im_textlen, IPC_ERRMSG_MAX)) != 0)
 			return r;
-		return m->im_err >= 1 && m->im_err <= 127 ? 0 : VEIL_E_INVALID;
+		/* Only a session can have ended. */
+		if (m->im_err < 1 || m->im_err > 127 || m->im_ended > 1 ||
+		    (m->im_ended == 1 && m->im_handle == 0))
+			return VEIL_E_INVALID;
+		return 0;
 	}
 	return VEIL_E_TYPE;
 }
@@ -381,7 +456,8 @@ ipc_put_route(struct vbuf *b, const struct ipc_msg *m)
 	if ((r = ipc_put_bytes(b, m->im_room, ROOM_ID_LEN)) != 0 ||
 	    (r = ipc_put_bytes(b, m->im_room_key, ROOM_KEY_LEN)) != 0 ||
 	    (r = vbuf_put_u16(b, m->im_me)) != 0 ||
-	    (r = vbuf_put_u16(b, m->im_peer)) != 0)
+	    (r = vbuf_put_u16(b, m->im_peer)) != 0 ||
+	    (r = vbuf_put_u32(b, m->im_replaces)) != 0)
 		return r;
 	return 0;
 }
@@ -399,7 +475,8 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 	case REQ_HELLO:
 		if (m->im_count > IPC_EXPECT_MAX)
 			return VEIL_E_OVERSIZE;
-		if ((r = ipc_put_str8(b, m->im_nick, m->im_nicklen)) != 0 ||
+		if ((r = vbuf_put_u8(b, m->im_version)) != 0 ||
+		    (r = ipc_put_str8(b, m->im_nick, m->im_nicklen)) != 0 ||
 		    (r = vbuf_put_u8(b, (uint8_t)m->im_count)) != 0)
 			return r;
 		for (i = 0; i < m->im_count; i++) {
@@ -439,7 +516,11 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 		return vbuf_put_u32(b, m->im_handle);
 	case REQ_FORGET:
 		return ipc_put_str8(b, m->im_nick, m->im_nicklen);
+	case REQ_STATUS:
+		return 0;
 	case ANS_HELLO:
+		if ((r = vbuf_put_u8(b, m->im_version)) != 0)
+			return r;
 		return ipc_put_bytes(b, m->im_fpr, FPR_LEN);
 	case ANS_HS_NEXT:
 		if ((r = vbuf_put_u32(b, m->im_handle)) != 0 ||
@@ -450,7 +531,11 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 			return 0;
 		if ((r = ipc_put_str8(b, m->im_nick, m->im_nicklen)) != 0 ||
 		    (r = ipc_put_bytes(b, m->im_fpr, FPR_LEN)) != 0 ||
-		    (r = vbuf_put_u8(b, m->im_trust)) != 0)
+		    (r = vbuf_put_u8(b, m->im_trust)) != 0 ||
+		    (r = vbuf_put_u8(b, m->im_flags)) != 0 ||
+		    (r = vbuf_put_u8(b, m->im_reason)) != 0 ||
+		    (r = ipc_put_str8(b, m->im_label, m->im_labellen)) != 0 ||
+		    (r = ipc_put_bytes(b, m->im_fpr2, FPR_LEN)) != 0)
 			return r;
 		return 0;
 	case ANS_SEALED:
@@ -486,12 +571,16 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 		if ((r = ipc_put_str8(b, m->im_nick, m->im_nicklen)) != 0 ||
 		    (r = ipc_put_bytes(b, m->im_fpr, FPR_LEN)) != 0 ||
 		    (r = ipc_put_bytes(b, m->im_fpr2, FPR_LEN)) != 0 ||
+		    (r = vbuf_put_u8(b, m->im_trust)) != 0 ||
 		    (r = ipc_put_str8(b, m->im_safety, m->im_safetylen)) != 0)
 			return r;
 		return 0;
+	case ANS_STATUS:
+		return vbuf_put_u32(b, m->im_gen);
 	case IPC_ANS_ERROR:
 		if ((r = vbuf_put_u8(b, m->im_err)) != 0 ||
 		    (r = vbuf_put_u32(b, m->im_handle)) != 0 ||
+		    (r = vbuf_put_u8(b, m->im_ended)) != 0 ||
 		    (r = ipc_put_str16(b, m->im_text, m->im_textlen)) != 0)
 			return r;
 		return 0;

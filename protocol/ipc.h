@@ -16,6 +16,7 @@
  * X has code X | 0x80; IPC_ANS_ERROR (0xff) can answer any request.
  */
 
+#define IPC_VERSION	2		/* first field of HELLO and ANS_HELLO */
 #define IPC_LEN_HDR	4
 #define IPC_MAX		(512 * 1024)
 #define IPC_BATCH_MAX	ROOM_SIZE_MAX	/* handles in one REQ_SEAL */
@@ -24,9 +25,9 @@
 #define SAFETY_TEXT_MAX	96
 
 enum ipc_code {
-	REQ_HELLO	= 0x01,	/* str8 nick, u8 n, n x (str8 nick, fpr[20]) */
-	REQ_HS_START	= 0x02,	/* room[32], room_key[32], u16 me, u16 peer */
-	REQ_HS_ACCEPT	= 0x03,	/* room[32], room_key[32], u16 me, u16 peer,
+	REQ_HELLO	= 0x01,	/* u8 version, str8 nick, u8 n, n x (str8 nick, fpr[20]) */
+	REQ_HS_START	= 0x02,	/* room[32], room_key[32], u16 me, u16 peer, u32 replaces */
+	REQ_HS_ACCEPT	= 0x03,	/* room[32], room_key[32], u16 me, u16 peer, u32 replaces,
 				   str32 blob (HS_INIT) */
 	REQ_HS_NEXT	= 0x04,	/* u32 handle, str32 blob */
 	REQ_SEAL	= 0x05,	/* u16 n, n x u32 handle, str16 text */
@@ -35,37 +36,68 @@ enum ipc_code {
 	REQ_CLOSE	= 0x08,	/* u32 handle */
 	REQ_FORGET	= 0x09,	/* str8 nick */
 	REQ_VERIFY	= 0x0a,	/* u32 handle */
+	REQ_STATUS	= 0x0b,	/* no fields */
 
-	ANS_HELLO	= 0x81,	/* fpr[20] (this user's fingerprint) */
+	ANS_HELLO	= 0x81,	/* u8 version, fpr[20] (this user's fingerprint) */
 	ANS_HS		= 0x82,	/* u32 handle, str32 blob; answers HS_START and HS_ACCEPT */
-	ANS_HS_NEXT	= 0x84,	/* u32 handle, u8 done, str32 blob,
-				   if done: str8 nick, fpr[20], u8 trust */
+	ANS_HS_NEXT	= 0x84,	/* u32 handle, u8 done, str32 blob, if done: str8 nick,
+				   fpr[20], u8 trust, u8 flags, u8 reason, str8 label,
+				   fpr2[20] */
 	ANS_SEALED	= 0x85,	/* u16 n, n x (u32 handle, u8 status, u8 flags, str32 blob) */
 	ANS_OPENED	= 0x86,	/* u32 handle, u8 kind, u32 epoch, u32 gap, str16 text, str32 reply */
 	ANS_REKEY	= 0x87,	/* u32 handle, str32 blob */
 	ANS_CLOSE	= 0x88,	/* u32 handle, str32 blob (IK_CLOSE message to send) */
 	ANS_FORGET	= 0x89,	/* u8 existed, fpr[20] (zero if not) */
-	ANS_VERIFY	= 0x8a,	/* str8 nick, fpr[20] peer, fpr[20] mine, str8 safety */
-	IPC_ANS_ERROR	= 0xff,	/* u8 err (= -veil_err), u32 handle (0 if none), str16 message */
+	ANS_VERIFY	= 0x8a,	/* str8 nick, fpr[20] peer, fpr[20] mine, u8 trust, str8 safety */
+	ANS_STATUS	= 0x8b,	/* u32 generation of known_peers */
+	IPC_ANS_ERROR	= 0xff,	/* u8 err (= -veil_err), u32 handle (0 if none), u8 ended,
+				   str16 message */
 };
 
+/* The trust keyd gives a peer's proven identity (PROTOCOL.md 3.5, 4). */
 enum ipc_trust {
-	TRUST_NEW	= 1,	/* first contact: pinned now */
-	TRUST_PINNED	= 2,	/* matched the pinned identity */
+	TRUST_NEW	= 1,	/* first contact */
+	TRUST_PINNED	= 2,	/* met before: a pin of that key */
 	TRUST_EXPECTED	= 3,	/* matched an --expect fingerprint */
+	TRUST_VERIFIED	= 4,	/* marked verified (keyd --trust), or our own key */
+	TRUST_REFUSED	= 5,	/* refused: the session is gone (reason says why) */
+};
+
+/* Flags beside the trust: each is something to tell the person. */
+enum ipc_trust_flags {
+	TF_KNOWN_AS	 = 0x01,	/* the key is known under another label (in label) */
+	TF_NAME_ELSEWHERE = 0x02,	/* the nick labels another key in another room (fpr2) */
+	TF_CONTESTED	 = 0x04,	/* the nick labels another new key in this room (fpr2) */
+	TF_NOT_PINNED	 = 0x08,	/* a first contact not written (pin budget used up) */
+	TF_SELF		 = 0x10,	/* our own key: another chatc of ours */
+};
+#define TF_ALL		0x1f
+
+/* Why a peer was refused (trust TRUST_REFUSED). */
+enum ipc_refusal {
+	REFUSE_PIN	= 1,	/* the nick belongs to another key here (fpr2) */
+	REFUSE_EXPECT	= 2,	/* --expect names another fingerprint (fpr2) */
+	REFUSE_OWN_NAME	= 3,	/* another key uses our own nickname */
+	REFUSE_SWAP	= 4,	/* a replacement proved another identity than the
+				   session it replaces (fpr2: the old one's) */
 };
 
 enum ipc_seal_flags {
 	SEAL_REKEY_DUE	= 0x01,	/* N messages or T minutes passed: send REQ_REKEY */
+	SEAL_ENDED	= 0x02,	/* with a failed status: the error ended the session */
 };
 
 enum ipc_open_kind {
 	OPEN_TEXT	= 1,	/* text holds the message */
-	OPEN_REKEY	= 2,	/* a rekey step; reply (if not empty) goes back to the peer */
+	OPEN_REKEY	= 2,	/* a rekey step that changed the keys; reply (if not
+				   empty) goes back to the peer; epoch: the new one */
 	OPEN_CLOSED	= 3,	/* the peer closed the session; keyd wiped it */
 	OPEN_RESEND	= 4,	/* not opened: of the epoch after ours, and our REKEY_INIT
 				   is unanswered (its RESP was lost); reply holds our
 				   REKEY_INIT again, to send to the peer (PROTOCOL.md 2.4) */
+	OPEN_REKEY_SAME	= 5,	/* a rekey message that changed no key (a colliding
+				   REKEY_INIT ignored, one answered again); reply, if
+				   not empty, goes back to the peer */
 };
 
 struct ipc_item {			/* one entry of ANS_SEALED */
@@ -85,11 +117,13 @@ struct ipc_expect {			/* one --expect pair of REQ_HELLO */
 /* Every field any message has; which ones are used depends on im_code. */
 struct ipc_msg {
 	uint8_t		 im_code;
+	uint8_t		 im_version;	/* REQ_HELLO, ANS_HELLO */
 	uint32_t	 im_handle;
 	uint8_t		 im_room[ROOM_ID_LEN];
 	uint8_t		 im_room_key[ROOM_KEY_LEN];	/* REQ_HS_START, REQ_HS_ACCEPT: a secret */
 	uint16_t	 im_me;
 	uint16_t	 im_peer;
+	uint32_t	 im_replaces;	/* REQ_HS_START, REQ_HS_ACCEPT: handle or 0 */
 	const uint8_t	*im_nick;
 	size_t		 im_nicklen;
 	const uint8_t	*im_blob;
@@ -97,14 +131,20 @@ struct ipc_msg {
 	const uint8_t	*im_text;	/* REQ_SEAL, ANS_OPENED; error message for IPC_ANS_ERROR */
 	size_t		 im_textlen;
 	uint8_t		 im_fpr[FPR_LEN];
-	uint8_t		 im_fpr2[FPR_LEN];
+	uint8_t		 im_fpr2[FPR_LEN];	/* ANS_VERIFY: ours; ANS_HS_NEXT: the other key */
 	uint8_t		 im_done;
 	uint8_t		 im_trust;
+	uint8_t		 im_flags;	/* ANS_HS_NEXT: enum ipc_trust_flags */
+	uint8_t		 im_reason;	/* ANS_HS_NEXT: enum ipc_refusal, 0 unless refused */
+	const uint8_t	*im_label;	/* ANS_HS_NEXT: the known label with TF_KNOWN_AS */
+	size_t		 im_labellen;
 	uint8_t		 im_kind;
 	uint8_t		 im_existed;
 	uint8_t		 im_err;
+	uint8_t		 im_ended;	/* IPC_ANS_ERROR: the session is gone */
 	uint32_t	 im_epoch;
 	uint32_t	 im_gap;
+	uint32_t	 im_gen;	/* ANS_STATUS */
 	uint16_t	 im_count;	/* handles in REQ_SEAL, items, expects */
 	uint32_t	 im_handles[IPC_BATCH_MAX];
 	struct ipc_item	 im_items[IPC_BATCH_MAX];
@@ -125,7 +165,9 @@ int	proto_ipc_length(const uint8_t *p, size_t n, size_t *len) VEIL_WUR;
  * requests (0) or answers (1). Lengths, counts, nicknames, kinds and trust
  * values are all checked (PROTOCOL.md 3: a bad nickname is VEIL_E_NICK, a
  * handle of 0 outside IPC_ANS_ERROR VEIL_E_INVALID); leftovers give
- * VEIL_E_TRAILING. Pointers in *m point into p. On error *m is zeroed.
+ * VEIL_E_TRAILING. A HELLO or ANS_HELLO whose version is not IPC_VERSION is
+ * VEIL_E_VERSION, found before anything after it is read. Pointers in *m
+ * point into p. On error *m is zeroed.
  */
 int	proto_ipc_decode(const uint8_t *p, size_t n, int is_answer,
 	    struct ipc_msg *m) VEIL_WUR;

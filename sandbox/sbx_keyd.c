@@ -9,8 +9,8 @@
  * Found with strace -f on a full run (handshakes, seal of 64 handles, open,
  * rekey, close, forget, verify, 34 clients, an oversize request, SIGTERM):
  * accept4 brk close exit_group flock fsync ftruncate futex geteuid getpid
- * getsockopt lseek mmap munmap ppoll pread64 pwrite64 read rt_sigreturn
- * write; plus the few glibc and OpenSSL fall back on (vDSO-less clock,
+ * getsockopt lseek mmap munmap newfstatat ppoll pread64 pwrite64 read
+ * rt_sigreturn write; plus the few glibc and OpenSSL fall back on (vDSO-less clock,
  * DRBG reseed, large realloc and free).
  */
 #include <sys/file.h>
@@ -47,9 +47,16 @@ const struct sbx_rule sbx_keyd_rules[] = {
 	{ "flock", SBX_ALLOW, 0, { { 0 } } },		/* every read/modify under LOCK_EX */
 	{ "lseek", SBX_ALLOW, 0, { { 0 } } },		/* its size */
 	{ "pread64", SBX_ALLOW, 0, { { 0 } } },	/* re-read it whole each time */
-	{ "pwrite64", SBX_ALLOW, 0, { { 0 } } },	/* append a pin, rewrite on forget */
-	{ "ftruncate", SBX_ALLOW, 0, { { 0 } } },	/* shorten after forget */
+	{ "pwrite64", SBX_ALLOW, 0, { { 0 } } },	/* append a pin, rewrite on --trust */
+	{ "ftruncate", SBX_ALLOW, 0, { { 0 } } },	/* shorten after a rewrite */
 	{ "fsync", SBX_ALLOW, 0, { { 0 } } },		/* a pin must survive a crash */
+	/*
+	 * Its generation (REQ_STATUS): has someone changed it? glibc's fstat is
+	 * newfstatat(fd, "", AT_EMPTY_PATH); the flag is all that can be pinned
+	 * down (a path is not an argument seccomp can see), and it opens nothing.
+	 */
+	{ "fstat", SBX_ALLOW, 0, { { 0 } } },
+	{ "newfstatat", SBX_ALLOW, 1, { ARG_EQ(3, AT_EMPTY_PATH) } },
 
 	/* Memory (malloc, OpenSSL): never executable. */
 	{ "brk", SBX_ALLOW, 0, { { 0 } } },

@@ -23,15 +23,17 @@
  *   ctl bit 7     before the request, the millisecond clock server.c passes
  *                 jumps by KEYD_LOCK_WAIT_MS (a request put off is refused)
  *
- * A request keyd refuses with KEYD_CLOSE closes the connection, as server.c
- * does; the next unit goes to a new connection. Checked on every answer: it
- * is one whole IPC message that decodes as an answer, its code is the
- * request's answer code or IPC_ANS_ERROR, and neither keyd's identity seed
- * appears in it; a connection never holds more than KEYD_MAX_SESSIONS.
- * While the lock is taken: KEYD_WAIT comes only for an HS_NEXT, with no
- * answer and the connection's sessions as they were, and an HS_NEXT that is
- * answered is answered VEIL_E_BUSY, nothing changed. keyd never keeps the
- * lock past a request.
+ * A request keyd refuses with KEYD_CLOSE (or answers with KEYD_ANSWER_CLOSE)
+ * closes the connection, as server.c does; the next unit goes to a new
+ * connection. Checked on every answer: it is one whole IPC message that
+ * decodes as an answer, its code is the request's answer code or
+ * IPC_ANS_ERROR, and neither keyd's identity seed appears in it; a
+ * connection never holds more than KEYD_MAX_SESSIONS; a refusal in
+ * ANS_HS_NEXT has wiped its session. While the lock is taken: KEYD_WAIT
+ * comes only for a request that needs known_peers (HS_NEXT, VERIFY), with
+ * no answer and the connection's sessions as they were, and such a request
+ * that is answered is answered VEIL_E_BUSY, nothing changed. keyd never
+ * keeps the lock past a request.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -153,6 +155,10 @@ reset(void)
 		K[k].fk_held = 0;
 		if (ftruncate(K[k].fk_pins.kp_fd, 0) != 0)
 			abort();
+		/* Nor anything keyd remembers of earlier inputs: provisional contacts, budget. */
+		memset(K[k].fk_pins.kp_prov, 0, KEYD_PROV_MAX * sizeof(*K[k].fk_pins.kp_prov));
+		K[k].fk_pins.kp_prov_tick = 0;
+		K[k].fk_pins.kp_budget_set = 0;
 	}
 	for (k = 0; k < 4; k++) {
 		keyd_conn_free(E[k].ep_conn);
@@ -240,10 +246,19 @@ request(struct endpoint *e, const struct endpoint *src, const uint8_t *body, siz
 		abort();
 	if (r == KEYD_WAIT) {
 		/* Put off: nothing done, nothing answered; server.c keeps it. */
-		if (!k->fk_held || code != REQ_HS_NEXT || out.vb_len != 0 ||
-		    keyd_conn_nsessions(e->ep_conn) != nsess)
+		if (!k->fk_held || (code != REQ_HS_NEXT && code != REQ_VERIFY) ||
+		    out.vb_len != 0 || keyd_conn_nsessions(e->ep_conn) != nsess)
 			abort();
 		return;
+	}
+	if (r == KEYD_ANSWER_CLOSE) {
+		/* A HELLO of another version: told so, then closed. */
+		if (code != REQ_HELLO || out.vb_len > sizeof(ansbuf))
+			abort();
+		check_answer(e, code, ansbuf, out.vb_len);
+		if (a.im_code != IPC_ANS_ERROR || a.im_err != (uint8_t)-VEIL_E_VERSION)
+			abort();
+		r = KEYD_CLOSE;
 	}
 	if (r == KEYD_CLOSE) {
 		/* server.c closes the connection; the client may come back. */
@@ -255,10 +270,14 @@ request(struct endpoint *e, const struct endpoint *src, const uint8_t *body, siz
 	if (r != 0 || out.vb_len > sizeof(ansbuf))
 		abort();
 	check_answer(e, code, ansbuf, out.vb_len);
-	/* Under someone else's lock a handshake step is refused, never taken. */
-	if (k->fk_held && code == REQ_HS_NEXT &&
+	/* Under someone else's lock a handshake step or verify is refused, never taken. */
+	if (k->fk_held && (code == REQ_HS_NEXT || code == REQ_VERIFY) &&
 	    (a.im_code != IPC_ANS_ERROR || a.im_err != (uint8_t)-VEIL_E_BUSY ||
 	    keyd_conn_nsessions(e->ep_conn) != nsess))
+		abort();
+	/* A refused peer: its session is gone before the answer says so. */
+	if (a.im_code == ANS_HS_NEXT && a.im_done && a.im_trust == TRUST_REFUSED &&
+	    keyd_conn_nsessions(e->ep_conn) + 1 != nsess)
 		abort();
 }
 

@@ -35,7 +35,7 @@ FPR_B = bytes(range(20))
 
 FRAMES_TO_RELAY = {
     "join": frame(1, 0, 0, ROOM),
-    "data_unicast": frame(5, 0, 2, b"\x01\x01" + EPH),
+    "data_unicast": frame(5, 0, 2, b"\x02\x01" + EPH),
     "data_bcast": frame(5, 0, 0xFFFF, b"hi"),
     "ping": frame(6, 0, 0),
 }
@@ -44,7 +44,7 @@ FRAMES_TO_CLIENT = {
     "welcome_alone": frame(2, 0, 1, u16(0)),
     "joined": frame(3, 4, 0),
     "left": frame(4, 4, 0),
-    "data": frame(5, 1, 3, b"\x01\x10" + b"\0" * 88),
+    "data": frame(5, 1, 3, b"\x02\x10" + b"\0" * 88),
     "pong": frame(7, 0, 0),
     "error": frame(8, 0, 0, u8(3)),
 }
@@ -58,20 +58,24 @@ def inner(kind, body):
     return u8(kind) + u16(len(body)) + body + b"\0" * (bucket - need)
 
 
-HS_ID = ID + str8(b"bob")
-HS_ID_SIG = ID + str8(b"alice") + SIG
+def idb(key, nick):
+    """PROTOCOL.md 2.2: an identity block, 65 bytes whatever the nick."""
+    return key + str8(nick) + bytes(32 - len(nick))
+
+
+IDB_BOB = idb(ID, b"bob")
+IDB_LONG = idb(ID, b"n" * 32)
 E2E = {
-    "hs_init": b"\x01\x01" + EPH,
-    "hs_resp": b"\x01\x02" + EPH + bytes(len(HS_ID) + 16),
-    "hs_fin": b"\x01\x03" + bytes(len(HS_ID_SIG) + 16),
-    "hs_confirm": b"\x01\x04" + bytes(80),
-    "data_64": b"\x01\x10" + u32(0) + u32(1) + bytes(64 + 16),
-    "data_128": b"\x01\x10" + u32(3) + u32(9) + bytes(128 + 16),
+    "hs_init": b"\x02\x01" + EPH,
+    "hs_resp": b"\x02\x02" + EPH + bytes(65 + 64 + 16),
+    "hs_fin": b"\x02\x03" + bytes(65 + 64 + 16),
+    "data_64": b"\x02\x10" + u32(0) + u32(1) + bytes(64 + 16),
+    "data_128": b"\x02\x10" + u32(3) + u32(9) + bytes(128 + 16),
     "inner_text": inner(1, b"hello"),
     "inner_rekey": inner(2, EPH),
     "inner_close": inner(4, b""),
-    "hs_id": HS_ID,
-    "hs_id_sig": HS_ID_SIG,
+    "idb": IDB_BOB,
+    "idb_long": IDB_LONG,
     "fpr_colon": b"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:4567",
     "fpr_dash": b"0011-2233-4455-6677-8899-AABB-CCDD-EEFF-0123-4567",
     "fpr_bare": b"00112233445566778899aabbccddeeff01234567",
@@ -83,11 +87,13 @@ def ipc(code, fields):
     return u32(len(body)) + body
 
 
-ROUTE = ROOM + ROOM_KEY + u16(1) + u16(2)
+ROUTE = ROOM + ROOM_KEY + u16(1) + u16(2) + u32(0)
+TRUST_NONE = u8(0) + u8(0) + str8(b"") + bytes(20)     # flags, reason, label, fpr2
 REQUESTS = {
-    "hello": ipc(0x01, str8(b"alice") + u8(1) + str8(b"bob") + FPR_A),
+    "hello": ipc(0x01, u8(2) + str8(b"alice") + u8(1) + str8(b"bob") + FPR_A),
     "hs_start": ipc(0x02, ROUTE),
-    "hs_accept": ipc(0x03, ROUTE + str32(E2E["hs_init"])),
+    "hs_accept": ipc(0x03, ROOM + ROOM_KEY + u16(1) + u16(2) + u32(7)
+                     + str32(E2E["hs_init"])),
     "hs_next": ipc(0x04, u32(1) + str32(E2E["hs_resp"])),
     "seal": ipc(0x05, u16(2) + u32(1) + u32(2) + str16(b"hello")),
     "open": ipc(0x06, u32(1) + str32(E2E["data_64"])),
@@ -95,12 +101,18 @@ REQUESTS = {
     "close": ipc(0x08, u32(1)),
     "forget": ipc(0x09, str8(b"bob")),
     "verify": ipc(0x0A, u32(1)),
+    "status": ipc(0x0B, b""),
 }
 ANSWERS = {
-    "hello": ipc(0x81, FPR_A),
+    "hello": ipc(0x81, u8(2) + FPR_A),
     "hs": ipc(0x82, u32(1) + str32(E2E["hs_init"])),
     "hs_next": ipc(0x84, u32(1) + u8(0) + str32(E2E["hs_fin"])),
-    "hs_next_done": ipc(0x84, u32(1) + u8(1) + str32(b"") + str8(b"bob") + FPR_B + u8(2)),
+    "hs_next_done": ipc(0x84, u32(1) + u8(1) + str32(b"") + str8(b"bob") + FPR_B + u8(2)
+                        + TRUST_NONE),
+    "hs_next_refused": ipc(0x84, u32(1) + u8(1) + str32(E2E["hs_fin"]) + str8(b"bob")
+                           + FPR_B + u8(5) + u8(0) + u8(1) + str8(b"") + FPR_A),
+    "hs_next_known": ipc(0x84, u32(1) + u8(1) + str32(b"") + str8(b"bob") + FPR_B + u8(2)
+                         + u8(0x03) + u8(0) + str8(b"robert") + FPR_A),
     "sealed": ipc(0x85, u16(2) + u32(1) + u8(0) + u8(1) + str32(E2E["data_64"])
                   + u32(2) + u8(17) + u8(0) + str32(b"")),
     "opened": ipc(0x86, u32(1) + u8(1) + u32(0) + u32(0) + str16(b"hi") + str32(b"")),
@@ -108,11 +120,14 @@ ANSWERS = {
                         + str32(E2E["data_128"])),
     "opened_resend": ipc(0x86, u32(1) + u8(4) + u32(1) + u32(0) + str16(b"")
                          + str32(E2E["data_128"])),
+    "opened_same": ipc(0x86, u32(1) + u8(5) + u32(1) + u32(0) + str16(b"") + str32(b"")),
     "rekey": ipc(0x87, u32(1) + str32(E2E["data_128"])),
     "close": ipc(0x88, u32(1) + str32(E2E["data_64"])),
     "forget": ipc(0x89, u8(1) + FPR_B),
-    "verify": ipc(0x8A, str8(b"bob") + FPR_B + FPR_A + str8(b"01234 56789 01234 56789")),
-    "error": ipc(0xFF, u8(15) + u32(1) + str16(b"identity of bob changed")),
+    "verify": ipc(0x8A, str8(b"bob") + FPR_B + FPR_A + u8(4)
+                  + str8(b"01234 56789 01234 56789")),
+    "status": ipc(0x8B, u32(7)),
+    "error": ipc(0xFF, u8(10) + u32(1) + u8(1) + str16(b"open failed: bad tag")),
 }
 
 
@@ -138,12 +153,12 @@ def main():
         rt["relay_" + k] = u8(0) + v
     for k, v in FRAMES_TO_CLIENT.items():
         rt["client_" + k] = u8(1) + v
-    for k in ("hs_init", "hs_resp", "hs_fin", "hs_confirm", "data_64"):
+    for k in ("hs_init", "hs_resp", "hs_fin", "data_64"):
         rt["e2e_" + k] = u8(2) + E2E[k]
     for k in ("inner_text", "inner_rekey", "inner_close"):
         rt[k] = u8(3) + E2E[k]
-    rt["hs_id"] = u8(4) + HS_ID
-    rt["hs_id_sig"] = u8(5) + HS_ID_SIG
+    rt["idb"] = u8(4) + IDB_BOB
+    rt["idb_long"] = u8(4) + IDB_LONG
     for k, v in REQUESTS.items():
         rt["req_" + k] = u8(6) + v[4:]
     for k, v in ANSWERS.items():
@@ -155,13 +170,18 @@ def main():
     rt["enc_e2e_data"] = (u8(10) + u8(16) + u16(0) + u32(1) + u32(2) + u16(80)
                           + bytes(80))
     rt["enc_inner_text"] = u8(11) + u8(1) + u16(5) + b"hello"
-    rt["enc_hs_id"] = u8(12) + ID + SIG + u8(1) + u16(3) + b"bob"
+    rt["enc_idb"] = u8(12) + ID + u16(3) + b"bob"
     rt["enc_ipc_rekey"] = u8(13) + u8(0x07) + u32(1)
     rt["enc_ipc_seal"] = (u8(13) + u8(0x05) + u32(0) + ROOM + u16(1) + u16(2)
                           + u16(0) + u16(0) + u16(5) + b"hello" + FPR_A + FPR_B
                           + bytes(5) + u32(0) + u32(0) + u8(1)
                           + u32(7) + u32(0) + u8(0) + u8(0) + u16(0)
                           + u16(0) + FPR_A + u16(0))
+    rt["enc_ipc_hs_next"] = (u8(13) + u8(0x84) + u32(5) + ROOM + u16(0) + u16(0)
+                             + u16(3) + b"bob" + u16(0) + u16(0) + FPR_B + FPR_A
+                             + u8(1) + u8(2) + u8(0) + u8(0) + u8(0) + u32(0) + u32(0)
+                             + u8(0) + u16(0) + u8(0) + u32(0) + u8(0x03) + u8(0)
+                             + u16(6) + b"robert" + u8(0) + u32(0))
     write("fuzz_roundtrip", rt)
     write_keyd_chatc_seeds()
     write_invite_seeds()
@@ -215,7 +235,7 @@ def write_keyd_chatc_seeds():
         "accept_init": u8(0) + E2E["hs_init"],
         "resp": u8(1) + E2E["hs_resp"],
         "fin": u8(2) + E2E["hs_fin"],
-        "confirm": u8(3) + E2E["hs_confirm"],
+        "after_done": u8(3) + E2E["hs_resp"],
         "open_data": u8(4) + E2E["data_64"],
         "in_order": session_script(*[i << 3 for i in range(8)]),
         "both_ways": session_script(*[1 | i << 3 for i in range(5)], 0, 1 << 3),
@@ -227,18 +247,17 @@ def write_keyd_chatc_seeds():
         "hs_replay": session_script(*[7 | i << 3 for i in range(8)]),
     }
     write("fuzz_session", ses)
-    hello_a = unit(0, 0x01, str8(b"alice") + u8(0))
-    hello_b = unit(1, 0x01, str8(b"bob") + u8(0))
+    hello_a = unit(0, 0x01, u8(2) + str8(b"alice") + u8(0))
+    hello_b = unit(1, 0x01, u8(2) + str8(b"bob") + u8(0))
 
-    def hs_units(i, r, hi=1, hr=1):
+    def hs_units(i, r, hi=1, hr=1, replaces=0):
         """A handshake, endpoint i (handle hi) initiating to r (handle hr)."""
         return b"".join([
-            unit(i, 0x02, ROOM + ROOM_KEY + u16(1) + u16(2)),
-            unit(r, 0x03, ROOM + ROOM_KEY + u16(2) + u16(1) + str32(E2E["hs_init"]),
-                 src=i),
+            unit(i, 0x02, ROOM + ROOM_KEY + u16(1) + u16(2) + u32(0)),
+            unit(r, 0x03, ROOM + ROOM_KEY + u16(2) + u16(1) + u32(replaces)
+                 + str32(E2E["hs_init"]), src=i),
             unit(i, 0x04, u32(hi) + str32(E2E["hs_resp"]), src=r),
             unit(r, 0x04, u32(hr) + str32(E2E["hs_fin"]), src=i),
-            unit(i, 0x04, u32(hi) + str32(E2E["hs_confirm"]), src=r),
         ])
     hs = hello_a + hello_b + hs_units(0, 1)
     seal_a = unit(0, 0x05, u16(1) + u32(1) + str16(b"hello"))
@@ -247,7 +266,10 @@ def write_keyd_chatc_seeds():
     open_b = unit(1, 0x06, u32(1) + str32(E2E["data_64"]), src=0)
     disp = {
         "hello": hello_a,
-        "before_hello": unit(0, 0x02, ROOM + ROOM_KEY + u16(1) + u16(2)) + hello_a,
+        "before_hello": unit(0, 0x02, ROUTE) + hello_a,
+        "old_version": unit(0, 0x01, str8(b"alice") + u8(0)) + hello_a,
+        "status": hello_a + unit(0, 0x0B, b"") + hello_b + hs_units(0, 1)
+                  + unit(0, 0x0B, b""),
         "handshake": hs,
         "talk": hs + seal_a + open_b + seal_b + open_a,
         "rekey": hs + unit(0, 0x07, u32(1)) + open_b + open_a + seal_a + open_b,
@@ -255,30 +277,34 @@ def write_keyd_chatc_seeds():
                 + open_b,
         "close": (hs + unit(0, 0x0A, u32(1)) + unit(1, 0x0A, u32(1))
                   + unit(0, 0x08, u32(1)) + open_b + unit(1, 0x09, str8(b"alice"))),
-        "expect": (unit(0, 0x01, str8(b"alice") + u8(1) + str8(b"bob") + FPR_A)
+        "expect": (unit(0, 0x01, u8(2) + str8(b"alice") + u8(1) + str8(b"bob") + FPR_A)
                    + hello_b + hs_units(0, 1)),
-        # bob's key pinned at keyd A, then A's own second connection says
-        # it is bob: the pin refuses the changed key.
-        "pin_changed": (hs + unit(2, 0x01, str8(b"bob") + u8(0))
-                        + hs_units(2, 0, 1, 2)),
+        # A's own second connection as alice: SELF; then as bob towards B's
+        # bob, who has alice pinned: refused (OWN_NAME on one side).
+        "self": hs + unit(2, 0x01, u8(2) + str8(b"alice") + u8(0)) + hs_units(2, 0, 1, 2),
+        "own_name": (hs + unit(3, 0x01, u8(2) + str8(b"alice") + u8(0))
+                     + hs_units(3, 0, 1, 2)),
+        # A new handshake from bob replacing his live session (same key).
+        "replace": hs + hs_units(1, 0, 2, 2, replaces=1),
         "reflect": hs + seal_a + unit(0, 0x06, u32(1) + str32(E2E["data_64"]), src=0),
         # known_peers locked by someone else at alice's first HS_NEXT: put
         # off, then refused (VEIL_E_BUSY), then taken once the lock is free.
         "pins_busy": (hello_a + hello_b
-                      + unit(0, 0x02, ROOM + ROOM_KEY + u16(1) + u16(2))
-                      + unit(1, 0x03, ROOM + ROOM_KEY + u16(2) + u16(1)
+                      + unit(0, 0x02, ROUTE)
+                      + unit(1, 0x03, ROOM + ROOM_KEY + u16(2) + u16(1) + u32(0)
                              + str32(E2E["hs_init"]), src=0)
                       + unit(0, 0x04, u32(1) + str32(E2E["hs_resp"]), src=1, lock=True)
                       + unit(0, 0x04, u32(1) + str32(E2E["hs_resp"]), src=1, waited=True)
                       + unit(1, 0x05, u16(1) + u32(1) + str16(b"meanwhile"))
                       + unit(0, 0x04, u32(1) + str32(E2E["hs_resp"]), src=1, lock=True)
                       + unit(1, 0x04, u32(1) + str32(E2E["hs_fin"]), src=0)
-                      + unit(0, 0x04, u32(1) + str32(E2E["hs_confirm"]), src=1)),
+                      + unit(0, 0x0A, u32(1), lock=True) + unit(0, 0x0A, u32(1),
+                                                                  lock=True)),
     }
     write("fuzz_dispatch", disp)
     # fuzz_conn: two chunking bytes, then what a client sends relayd.
     stream = b"".join(FRAMES_TO_RELAY.values())
-    big = frame(5, 0, 0xFFFF, b"\x01\x10" + bytes(4106))
+    big = frame(5, 0, 0xFFFF, b"\x02\x10" + bytes(4106))
     write("fuzz_conn", {
         "one_read": u8(255) + u8(0) + stream,
         "bytewise": u8(0) + u8(0) + stream,

@@ -220,8 +220,8 @@ START_TEST(test_hkdf_info_separates)
 {
 	uint8_t prk[32] = { 7 }, a[32], b[32];
 
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 chain i->r", a, 32), 0);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 chain r->i", b, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 chain i->r", a, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 chain r->i", b, 32), 0);
 	ck_assert(memcmp(a, b, 32) != 0);
 }
 END_TEST
@@ -258,9 +258,9 @@ START_TEST(test_hkdf_full_is_extract_then_expand)
 	uint8_t prk[32], a[100], b[100];
 
 	ck_assert_int_eq(vc_hkdf(salt, sizeof(salt), ikm, sizeof(ikm),
-	    (const uint8_t *)"veil/1 root", 11, a, sizeof(a)), 0);
+	    (const uint8_t *)"veil/2 root", 11, a, sizeof(a)), 0);
 	ck_assert_int_eq(vc_hkdf_extract(salt, sizeof(salt), ikm, sizeof(ikm), prk), 0);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 root", b, sizeof(b)), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 root", b, sizeof(b)), 0);
 	ck_assert_mem_eq(a, b, sizeof(a));
 }
 END_TEST
@@ -1582,12 +1582,12 @@ END_TEST
 
 /* ck0 = 00 01 .. 1f; three steps, computed with Python hmac (HKDF-Expand by hand). */
 static const char *const ratchet_kat[][2] = {
-	{ "eeb7543415cefc2aa4344e7d70e60607dd74db0101ef2399caf75911514940a8",
-	  "0babf51413e37051541359c5ae4effe0280ffb2a507ff2c0b10b15996570df34" },
-	{ "1d0df29278634c9c23430acae6e58ccf2c81df6e0ab6dbcfffcbd7a5ff1a18c1",
-	  "4ee04d5a44ad712098b87c0109d2544a6cb524abe123b40df4b9b45a2c681e24" },
-	{ "4cc8d837b68385117d0241c1ff40864c4421724de5a434383c85de5b1c95515b",
-	  "f44a24211bee4be34c9e3d5d358ce5a1ea696ea70e34cd9fd029af78bc54bb79" },
+	{ "0de2cd12bd578eb835f6dd75789bfb4f0a9ca4dbded2e512edf89b3e5dbd1254",
+	  "daa73d754dc1aacfd7f809586cc1bc38d337a4341fba023dd7059d41e62d9b16" },
+	{ "a5ecdc6e43dc2109a619222c846d8162d1524c86d744f0b9c136b1392fa72bd0",
+	  "eaf78cf615b97a6e1b3453409898aea0b30c58cb5868172fcdbdb979d3bf0b70" },
+	{ "726132eb7a829680ff75889782cd18b5b2f3ff4ce5b218cef53549649409a09a",
+	  "369001777254ae035dfa85ae2b652324c7c630cc5b196791a80a4db1befc8e61" },
 };
 
 START_TEST(test_ratchet_known_answer)
@@ -1617,7 +1617,7 @@ START_TEST(test_ratchet_matches_hkdf_expand)
 	memset(ck, 0x3c, sizeof(ck));
 	for (i = 0; i < 16; i++) {
 		memcpy(prev, ck, 32);
-		ck_assert_int_eq(vc_hkdf_expand(prev, "veil/1 ratchet", okm, 64), 0);
+		ck_assert_int_eq(vc_hkdf_expand(prev, "veil/2 ratchet", okm, 64), 0);
 		ck_assert_int_eq(vc_ratchet(ck, mk), 0);
 		ck_assert_mem_eq(mk, okm, 32);
 		ck_assert_mem_eq(ck, okm + 32, 32);
@@ -1869,7 +1869,7 @@ heap_child(void)
 	d[0] = 0x1e;		/* below n */
 	if (vc_hkdf(secret, 32, secret, 32, secret, 8, out, 64) != 0 ||
 	    vc_hkdf_extract(secret, 32, secret, 32, out) != 0 ||
-	    vc_hkdf_expand(secret, "veil/1 root", out, 32) != 0)
+	    vc_hkdf_expand(secret, "veil/2 root", out, 32) != 0)
 		return 101;
 	memcpy(ck, secret, sizeof(ck));
 	if (vc_ratchet(ck, mk) != 0)

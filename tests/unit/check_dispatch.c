@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * keyd's request table (dispatch.c), driven in-process with encoded requests:
- * state rules (HELLO first and once), malformed requests closing the
- * connection, per-connection handles, batch seal, pins and --expect applied
- * during the handshake, forget, verify, the session cap, and a handshake
- * step put off (not half done) while another process holds known_peers. Each "keyd" here
- * is one keyd_ctx with its own identity and known_peers; each "connection"
- * one keyd_conn.
+ * state rules (HELLO first, once, of our IPC version), malformed requests
+ * closing the connection, per-connection handles, batch seal, the trust of
+ * PROTOCOL.md 4 decided once a handshake is proven (pins by key, labels per
+ * room, verified entries, --expect, our own key and name, the pin budget),
+ * a refusal that looks the same on the wire, replacements, forget, verify
+ * with the current trust, status, the session cap, errors that say whether
+ * the session ended (and never name a handle), and a request put off (not
+ * half done) while another process holds known_peers. Each "keyd" here is
+ * one keyd_ctx with its own identity and known_peers; each "connection" one
+ * keyd_conn.
  */
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -39,6 +43,14 @@ static uint8_t ansbuf[KEYD_ANS_MAX];
 static struct ipc_msg req, ans;
 static uint8_t room[ROOM_ID_LEN];
 static uint8_t room_key_flip;	/* XORed into the responder's room key */
+static uint32_t replaces;	/* REQ_HS_ACCEPT's replaces field, for the next one */
+static uint64_t fake_now = 1000;	/* keyd's monotonic seconds */
+
+static uint64_t
+test_now(void)
+{
+	return fake_now;
+}
 
 static void
 tk_init(struct tkeyd *k)
@@ -55,7 +67,10 @@ tk_init(struct tkeyd *k)
 	(void)snprintf(path, sizeof(path), "%s/known_peers", k->tk_home);
 	ck_assert_int_eq(keyd_pins_open(&k->tk_pins, path), 0);
 	ck_assert_int_eq(keyd_ctx_init(&k->tk_ctx, &k->tk_id, &k->tk_pins), 0);
+	k->tk_ctx.kc_now = test_now;
 	memset(room, 0x5a, sizeof(room));
+	fake_now = 1000;
+	replaces = 0;
 }
 
 static void
@@ -117,23 +132,80 @@ call(struct tkeyd *k, struct keyd_conn *c)
 	return call_at(k, c, 1000);
 }
 
-/* keyd_pins_lookup under the lock, as keyd_dispatch takes it. */
+/*
+ * The entries of known_peers labelled nick (any room), under the lock as
+ * keyd_dispatch takes it: how many, and the key of the first in pub.
+ */
 static int
 pin_lookup(struct tkeyd *k, const char *nick, uint8_t pub[static ED25519_PUB_LEN],
     int *found)
 {
+	const struct keyd_pin *e;
+	size_t i;
 	int r;
 
+	*found = 0;
+	memset(pub, 0, ED25519_PUB_LEN);
 	ck_assert_int_eq(keyd_pins_trylock(&k->tk_pins), 0);
-	r = keyd_pins_lookup(&k->tk_pins, (const uint8_t *)nick, strlen(nick), pub, found);
+	r = keyd_pins_load(&k->tk_pins);
+	for (i = 0; r == 0 && i < k->tk_pins.kp_n; i++) {
+		e = &k->tk_pins.kp_ent[i];
+		if (e->pn_nicklen != strlen(nick) || memcmp(e->pn_nick, nick, e->pn_nicklen) != 0)
+			continue;
+		if ((*found)++ == 0)
+			memcpy(pub, e->pn_key, ED25519_PUB_LEN);
+	}
 	keyd_pins_unlock(&k->tk_pins);
 	return r;
+}
+
+/* Entries in known_peers. */
+static size_t
+pin_count(struct tkeyd *k)
+{
+	size_t n;
+
+	ck_assert_int_eq(keyd_pins_trylock(&k->tk_pins), 0);
+	ck_assert_int_eq(keyd_pins_load(&k->tk_pins), 0);
+	n = k->tk_pins.kp_n;
+	keyd_pins_unlock(&k->tk_pins);
+	return n;
+}
+
+/* known_peers as it is on disk. */
+static void
+pin_file(struct tkeyd *k, char *buf, size_t cap)
+{
+	char path[PATH_MAX + 32];
+	ssize_t n;
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "%s/known_peers", k->tk_home);
+	ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
+	n = read(fd, buf, cap - 1);
+	ck_assert_int_ge(n, 0);
+	buf[n] = '\0';
+	close(fd);
+}
+
+/* Appends text to known_peers, as a person or keyd --trust would edit it. */
+static void
+pin_edit(struct tkeyd *k, const char *text)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "%s/known_peers", k->tk_home);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_APPEND), 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
 }
 
 static void
 hello(struct tkeyd *k, struct keyd_conn *c, const char *nick)
 {
 	req.im_code = REQ_HELLO;
+	req.im_version = IPC_VERSION;
 	req.im_nick = (const uint8_t *)nick;
 	req.im_nicklen = strlen(nick);
 	ck_assert_int_eq(call(k, c), 0);
@@ -145,6 +217,7 @@ hello_expect(struct tkeyd *k, struct keyd_conn *c, const char *nick, const char 
     const uint8_t fpr[static FPR_LEN])
 {
 	req.im_code = REQ_HELLO;
+	req.im_version = IPC_VERSION;
 	req.im_nick = (const uint8_t *)nick;
 	req.im_nicklen = strlen(nick);
 	req.im_count = 1;
@@ -178,6 +251,7 @@ hs_accept(struct tkeyd *k, struct keyd_conn *c, uint8_t *blob, size_t *len)
 	memset(req.im_room_key, 0x24 ^ room_key_flip, ROOM_KEY_LEN);
 	req.im_me = 2;
 	req.im_peer = 1;
+	req.im_replaces = replaces;
 	req.im_blob = blob;
 	req.im_bloblen = *len;
 	ck_assert_int_eq(call(k, c), 0);
@@ -202,10 +276,48 @@ hs_next(struct tkeyd *k, struct keyd_conn *c, uint32_t h, uint8_t *blob, size_t 
 	}
 }
 
+/* What one side's last ANS_HS_NEXT said (ans is overwritten by the next call). */
+struct hs_said {
+	uint8_t		 hs_code;
+	uint8_t		 hs_err;
+	uint8_t		 hs_done;
+	uint8_t		 hs_trust;
+	uint8_t		 hs_flags;
+	uint8_t		 hs_reason;
+	char		 hs_nick[NICK_MAX + 1];
+	char		 hs_label[NICK_MAX + 1];
+	uint8_t		 hs_fpr[FPR_LEN];
+	uint8_t		 hs_fpr2[FPR_LEN];
+	size_t		 hs_bloblen;
+};
+
+static struct hs_said said_i, said_r;	/* of the last handshake() */
+
+static void
+hs_keep(struct hs_said *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->hs_code = ans.im_code;
+	h->hs_err = ans.im_err;
+	if (ans.im_code != ANS_HS_NEXT)
+		return;
+	h->hs_done = ans.im_done;
+	h->hs_trust = ans.im_trust;
+	h->hs_flags = ans.im_flags;
+	h->hs_reason = ans.im_reason;
+	memcpy(h->hs_nick, ans.im_nick, ans.im_nicklen);
+	memcpy(h->hs_label, ans.im_label, ans.im_labellen);
+	memcpy(h->hs_fpr, ans.im_fpr, FPR_LEN);
+	memcpy(h->hs_fpr2, ans.im_fpr2, FPR_LEN);
+	h->hs_bloblen = ans.im_bloblen;
+}
+
 /*
- * Full handshake between connection ci of keyd ki (initiator) and cr of kr.
- * Returns the responder's and initiator's trust (0 if refused), the handles.
- * On refusal the error answer is left in ans.
+ * Full handshake between connection ci of keyd ki (initiator) and cr of kr:
+ * HS_INIT, HS_RESP, HS_FIN. Returns 0 when both sides answered ANS_HS_NEXT
+ * done (trusts in *trust_i, *trust_r, all of it in said_i, said_r; a refused
+ * side has trust TRUST_REFUSED), -1 when one answered IPC_ANS_ERROR (left in
+ * ans). The initiator's HS_FIN goes to the responder whatever it decided.
  */
 static int
 handshake(struct tkeyd *ki, struct keyd_conn *ci, struct tkeyd *kr, struct keyd_conn *cr,
@@ -215,23 +327,26 @@ handshake(struct tkeyd *ki, struct keyd_conn *ci, struct tkeyd *kr, struct keyd_
 	size_t len;
 
 	*trust_i = *trust_r = 0;
+	memset(&said_i, 0, sizeof(said_i));
+	memset(&said_r, 0, sizeof(said_r));
 	*hi = hs_start(ki, ci, blob, &len);
+	ck_assert_uint_eq(len, E2E_HS_INIT_LEN);
 	*hr = hs_accept(kr, cr, blob, &len);
-	hs_next(ki, ci, *hi, blob, &len);		/* RESP -> FIN */
-	if (ans.im_code != ANS_HS_NEXT)
-		return -1;
-	ck_assert_uint_eq(ans.im_done, 0);
-	hs_next(kr, cr, *hr, blob, &len);		/* FIN -> CONFIRM, done */
+	ck_assert_uint_eq(len, E2E_HS_RESP_LEN);
+	hs_next(ki, ci, *hi, blob, &len);		/* HS_RESP -> HS_FIN, done */
+	hs_keep(&said_i);
 	if (ans.im_code != ANS_HS_NEXT)
 		return -1;
 	ck_assert_uint_eq(ans.im_done, 1);
-	*trust_r = ans.im_trust;
-	hs_next(ki, ci, *hi, blob, &len);		/* CONFIRM, done */
+	ck_assert_uint_eq(ans.im_bloblen, E2E_HS_FIN_LEN);
+	*trust_i = ans.im_trust;
+	hs_next(kr, cr, *hr, blob, &len);		/* HS_FIN, done */
+	hs_keep(&said_r);
 	if (ans.im_code != ANS_HS_NEXT)
 		return -1;
 	ck_assert_uint_eq(ans.im_done, 1);
 	ck_assert_uint_eq(ans.im_bloblen, 0);
-	*trust_i = ans.im_trust;
+	*trust_r = ans.im_trust;
 	return 0;
 }
 
@@ -260,7 +375,7 @@ END_TEST
 START_TEST(test_hello_required_first)
 {
 	static const uint8_t codes[] = { REQ_HS_START, REQ_HS_NEXT, REQ_SEAL, REQ_OPEN,
-	    REQ_REKEY, REQ_CLOSE, REQ_FORGET, REQ_VERIFY };
+	    REQ_REKEY, REQ_CLOSE, REQ_FORGET, REQ_VERIFY, REQ_STATUS };
 	static const uint8_t blob[] = { 1, 1 };
 	struct tkeyd k;
 	struct keyd_conn *c;
@@ -299,6 +414,7 @@ START_TEST(test_hello_twice)
 	c = keyd_conn_new();
 	hello(&k, c, "alice");
 	req.im_code = REQ_HELLO;
+	req.im_version = IPC_VERSION;
 	req.im_nick = (const uint8_t *)"mallory";
 	req.im_nicklen = 7;
 	ck_assert_int_eq(call(&k, c), KEYD_CLOSE);
@@ -450,10 +566,14 @@ START_TEST(test_handshake_two_connections)
 	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
 	ck_assert_uint_eq(ti, TRUST_NEW);
 	ck_assert_uint_eq(tr, TRUST_NEW);
-	/* The last answer was alice's: bob's nick and fingerprint. */
-	ck_assert_uint_eq(ans.im_nicklen, 3);
-	ck_assert_mem_eq(ans.im_nick, "bob", 3);
-	ck_assert_mem_eq(ans.im_fpr, fb, FPR_LEN);
+	/* Each side names the other, proven: nick and fingerprint, nothing else. */
+	ck_assert_str_eq(said_i.hs_nick, "bob");
+	ck_assert_mem_eq(said_i.hs_fpr, fb, FPR_LEN);
+	ck_assert_str_eq(said_r.hs_nick, "alice");
+	ck_assert_mem_eq(said_r.hs_fpr, fa, FPR_LEN);
+	ck_assert_uint_eq(said_i.hs_flags, 0);
+	ck_assert_uint_eq(said_i.hs_reason, 0);
+	ck_assert_str_eq(said_i.hs_label, "");
 
 	/* A message each way. */
 	req.im_code = REQ_SEAL;
@@ -492,7 +612,8 @@ START_TEST(test_handshake_two_connections)
 	ck_assert_uint_eq(ans.im_code, ANS_VERIFY);
 	ck_assert_mem_eq(ans.im_fpr, fb, FPR_LEN);
 	ck_assert_mem_eq(ans.im_fpr2, fa, FPR_LEN);
-	ck_assert_uint_le(ans.im_safetylen, SAFETY_TEXT_MAX);
+	ck_assert_uint_eq(ans.im_trust, TRUST_PINNED);	/* new then, pinned now */
+	ck_assert_uint_eq(ans.im_safetylen, 83);
 	memcpy(safety_a, ans.im_safety, ans.im_safetylen);
 	safety_a[ans.im_safetylen] = '\0';
 	req.im_code = REQ_VERIFY;
@@ -517,6 +638,7 @@ START_TEST(test_handshake_two_connections)
 	req.im_bloblen = len;
 	ck_assert_int_eq(call(&kb, b), 0);
 	ck_assert_uint_eq(ans.im_kind, OPEN_REKEY);
+	ck_assert_uint_eq(ans.im_epoch, 1);		/* the epoch bob sends in now */
 	ck_assert_uint_gt(ans.im_bloblen, 0);
 	len = ans.im_bloblen;
 	memcpy(blob, ans.im_blob, len);
@@ -526,6 +648,7 @@ START_TEST(test_handshake_two_connections)
 	req.im_bloblen = len;
 	ck_assert_int_eq(call(&ka, a), 0);
 	ck_assert_uint_eq(ans.im_kind, OPEN_REKEY);
+	ck_assert_uint_eq(ans.im_epoch, 1);
 	/* The next message travels in the new epoch. */
 	req.im_code = REQ_SEAL;
 	req.im_count = 1;
@@ -634,12 +757,19 @@ START_TEST(test_handshake_room_key_mismatch)
 }
 END_TEST
 
+/*
+ * Another key claims a nick pinned in this room: REFUSED (PIN), with both
+ * fingerprints, decided at alice's side only once mallory has proven her key
+ * (finding 2: never on a claim). The wire is what a new contact gets: alice
+ * still sends her HS_FIN, of the same size; the refusal is local, the
+ * session gone, and nothing is written to known_peers.
+ */
 START_TEST(test_handshake_changed_identity_refused)
 {
 	struct tkeyd ka, kb, km;
 	struct keyd_conn *a, *b, *m;
 	uint8_t ti, tr, fb[FPR_LEN], fm[FPR_LEN];
-	char tb[FPR_TEXT_LEN + 1], tm[FPR_TEXT_LEN + 1], msg[IPC_ERRMSG_MAX + 1];
+	char before[4096], after[4096];
 	uint32_t hi, hr;
 
 	tk_init(&ka);
@@ -647,8 +777,6 @@ START_TEST(test_handshake_changed_identity_refused)
 	tk_init(&km);
 	fpr_of(&kb, fb);
 	fpr_of(&km, fm);
-	proto_fpr_format(fb, tb);
-	proto_fpr_format(fm, tm);
 	a = keyd_conn_new();
 	b = keyd_conn_new();
 	m = keyd_conn_new();
@@ -656,25 +784,78 @@ START_TEST(test_handshake_changed_identity_refused)
 	hello(&kb, b, "bob");
 	hello(&km, m, "bob");		/* another key claiming to be bob */
 	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
-	ck_assert_int_ne(handshake(&ka, a, &km, m, &hi, &hr, &ti, &tr), 0);
-	/* Refused at alice's side, before she revealed her identity. */
-	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
-	ck_assert_uint_eq(ans.im_err, -VEIL_E_PIN);
-	ck_assert_uint_eq(ans.im_handle, hi);
-	memcpy(msg, ans.im_text, ans.im_textlen);
-	msg[ans.im_textlen] = '\0';
-	ck_assert_ptr_nonnull(strstr(msg, "bob"));
-	ck_assert_ptr_nonnull(strstr(msg, tb));
-	ck_assert_ptr_nonnull(strstr(msg, tm));
-	ck_assert_ptr_nonnull(strstr(msg, "keyd --forget bob"));
-	/* The refused session is gone; the real bob's is not. */
+	pin_file(&ka, before, sizeof(before));
+	ck_assert_int_eq(handshake(&ka, a, &km, m, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(said_i.hs_code, ANS_HS_NEXT);
+	ck_assert_uint_eq(said_i.hs_done, 1);
+	ck_assert_uint_eq(ti, TRUST_REFUSED);
+	ck_assert_uint_eq(said_i.hs_reason, REFUSE_PIN);
+	ck_assert_mem_eq(said_i.hs_fpr, fm, FPR_LEN);	/* the one offered */
+	ck_assert_mem_eq(said_i.hs_fpr2, fb, FPR_LEN);	/* the one pinned */
+	ck_assert_uint_eq(said_i.hs_bloblen, E2E_HS_FIN_LEN);
+	/* mallory completed (she cannot tell); alice's refused session is gone. */
+	ck_assert_uint_eq(tr, TRUST_NEW);
 	ck_assert_uint_eq(keyd_conn_nsessions(a), 1);
+	req.im_code = REQ_SEAL;
+	req.im_count = 1;
+	req.im_handles[0] = hi;
+	req.im_text = (const uint8_t *)"x";
+	req.im_textlen = 1;
+	ck_assert_int_eq(call(&ka, a), 0);
+	ck_assert_uint_eq(ans.im_items[0].it_status, -VEIL_E_NOSESSION);
+	pin_file(&ka, after, sizeof(after));
+	ck_assert_str_eq(before, after);
 	keyd_conn_free(a);
 	keyd_conn_free(b);
 	keyd_conn_free(m);
 	tk_free(&ka);
 	tk_free(&kb);
 	tk_free(&km);
+}
+END_TEST
+
+/*
+ * Pin probing (finding 2): whether alice knew "bob" or not, what goes back on
+ * the wire after mallory's HS_RESP is the same: one HS_FIN of 147 bytes.
+ */
+START_TEST(test_refusal_wire_same_as_new)
+{
+	struct tkeyd ka, kb, km, kn;
+	struct keyd_conn *a, *b, *m, *an;
+	uint8_t ti, tr;
+	uint32_t hi, hr;
+	struct hs_said refused, fresh;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	tk_init(&km);
+	tk_init(&kn);
+	a = keyd_conn_new();
+	an = keyd_conn_new();
+	b = keyd_conn_new();
+	m = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kn, an, "alice");	/* an alice who never met bob */
+	hello(&kb, b, "bob");
+	hello(&km, m, "bob");
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_int_eq(handshake(&ka, a, &km, m, &hi, &hr, &ti, &tr), 0);
+	refused = said_i;
+	ck_assert_int_eq(handshake(&kn, an, &km, m, &hi, &hr, &ti, &tr), 0);
+	fresh = said_i;
+	ck_assert_uint_eq(refused.hs_trust, TRUST_REFUSED);
+	ck_assert_uint_eq(fresh.hs_trust, TRUST_NEW);
+	ck_assert_uint_eq(refused.hs_code, fresh.hs_code);
+	ck_assert_uint_eq(refused.hs_done, fresh.hs_done);
+	ck_assert_uint_eq(refused.hs_bloblen, fresh.hs_bloblen);
+	keyd_conn_free(a);
+	keyd_conn_free(an);
+	keyd_conn_free(b);
+	keyd_conn_free(m);
+	tk_free(&ka);
+	tk_free(&kb);
+	tk_free(&km);
+	tk_free(&kn);
 }
 END_TEST
 
@@ -711,30 +892,584 @@ START_TEST(test_handshake_expect_mismatch)
 {
 	struct tkeyd ka, kb;
 	struct keyd_conn *a, *b;
-	uint8_t ti, tr, wrong[FPR_LEN], got[ED25519_PUB_LEN];
-	char tw[FPR_TEXT_LEN + 1], msg[IPC_ERRMSG_MAX + 1];
+	uint8_t ti, tr, wrong[FPR_LEN], fb[FPR_LEN], got[ED25519_PUB_LEN];
 	uint32_t hi, hr;
 	int found;
 
 	tk_init(&ka);
 	tk_init(&kb);
+	fpr_of(&kb, fb);
 	memset(wrong, 0xab, sizeof(wrong));
-	proto_fpr_format(wrong, tw);
 	a = keyd_conn_new();
 	b = keyd_conn_new();
 	hello_expect(&ka, a, "alice", "bob", wrong);
 	hello(&kb, b, "bob");
-	ck_assert_int_ne(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
-	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
-	ck_assert_uint_eq(ans.im_err, -VEIL_E_EXPECT);
-	memcpy(msg, ans.im_text, ans.im_textlen);
-	msg[ans.im_textlen] = '\0';
-	ck_assert_ptr_nonnull(strstr(msg, "bob"));
-	ck_assert_ptr_nonnull(strstr(msg, tw));
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_REFUSED);
+	ck_assert_uint_eq(said_i.hs_reason, REFUSE_EXPECT);
+	ck_assert_mem_eq(said_i.hs_fpr, fb, FPR_LEN);
+	ck_assert_mem_eq(said_i.hs_fpr2, wrong, FPR_LEN);
 	/* Nothing pinned for a refused peer. */
 	ck_assert_int_eq(pin_lookup(&ka, "bob", got, &found), 0);
 	ck_assert_int_eq(found, 0);
 	ck_assert_uint_eq(keyd_conn_nsessions(a), 0);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+/* ---- trust (PROTOCOL.md 4) ---- */
+
+START_TEST(test_hello_version)
+{
+	/* veil/1's HELLO "bob" with no --expect: its first byte is the nick's length. */
+	static const uint8_t v1[] = { REQ_HELLO, 3, 'b', 'o', 'b', 0 };
+	static const uint8_t v3[] = { REQ_HELLO, 3, 3, 'b', 'o', 'b', 0 };
+	struct tkeyd k;
+	struct keyd_conn *c;
+	struct vbuf out;
+	char msg[IPC_ERRMSG_MAX + 1];
+	size_t len;
+
+	tk_init(&k);
+	c = keyd_conn_new();
+	vbuf_writer(&out, ansbuf, sizeof(ansbuf));
+	ck_assert_int_eq(keyd_dispatch(&k.tk_ctx, c, v1, sizeof(v1), 1000, &out),
+	    KEYD_ANSWER_CLOSE);
+	ck_assert_int_eq(proto_ipc_length(ansbuf, out.vb_len, &len), 0);
+	ck_assert_int_eq(proto_ipc_decode(ansbuf + IPC_LEN_HDR, len, 1, &ans), 0);
+	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_VERSION);
+	ck_assert_uint_eq(ans.im_ended, 0);
+	memcpy(msg, ans.im_text, ans.im_textlen);
+	msg[ans.im_textlen] = '\0';
+	ck_assert_ptr_nonnull(strstr(msg, "version"));
+	ck_assert_int_eq(keyd_conn_hello(c), 0);
+	keyd_conn_free(c);
+	c = keyd_conn_new();
+	vbuf_writer(&out, ansbuf, sizeof(ansbuf));
+	ck_assert_int_eq(keyd_dispatch(&k.tk_ctx, c, v3, sizeof(v3), 1000, &out),
+	    KEYD_ANSWER_CLOSE);
+	keyd_conn_free(c);
+	/* Ours: answered with our version. */
+	c = keyd_conn_new();
+	hello(&k, c, "bob");
+	ck_assert_uint_eq(ans.im_version, IPC_VERSION);
+	keyd_conn_free(c);
+	tk_free(&k);
+}
+END_TEST
+
+/*
+ * Finding 6: another key using our own nickname is refused plainly
+ * (OWN_NAME) and written nowhere, whichever side starts; a second chatc of
+ * our own (same keyd, same key, same nick) is VERIFIED, SELF.
+ */
+START_TEST(test_own_name)
+{
+	struct tkeyd ka, km;
+	struct keyd_conn *a, *a2, *m;
+	uint8_t ti, tr, got[ED25519_PUB_LEN];
+	uint32_t hi, hr;
+	int found;
+
+	tk_init(&ka);
+	tk_init(&km);
+	a = keyd_conn_new();
+	a2 = keyd_conn_new();
+	m = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&ka, a2, "alice");
+	hello(&km, m, "alice");
+	ck_assert_int_eq(handshake(&ka, a, &km, m, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_REFUSED);
+	ck_assert_uint_eq(said_i.hs_reason, REFUSE_OWN_NAME);
+	ck_assert_int_eq(handshake(&km, m, &ka, a, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(tr, TRUST_REFUSED);
+	ck_assert_uint_eq(said_r.hs_reason, REFUSE_OWN_NAME);
+	ck_assert_int_eq(pin_lookup(&ka, "alice", got, &found), 0);
+	ck_assert_int_eq(found, 0);
+	ck_assert_int_eq(handshake(&ka, a, &ka, a2, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_VERIFIED);
+	ck_assert_uint_eq(tr, TRUST_VERIFIED);
+	ck_assert_uint_eq(said_i.hs_flags, TF_SELF);
+	ck_assert_uint_eq(said_r.hs_flags, TF_SELF);
+	ck_assert_uint_eq(pin_count(&ka), 0);
+	keyd_conn_free(a);
+	keyd_conn_free(a2);
+	keyd_conn_free(m);
+	tk_free(&ka);
+	tk_free(&km);
+}
+END_TEST
+
+/* Finding 6: a known key under a new name is PINNED and says which name it had. */
+START_TEST(test_known_as)
+{
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b, *b2;
+	uint8_t ti, tr;
+	uint32_t hi, hr;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	b2 = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	hello(&kb, b2, "robert");
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_int_eq(handshake(&ka, a, &kb, b2, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_PINNED);
+	ck_assert_uint_eq(said_i.hs_flags, TF_KNOWN_AS);
+	ck_assert_str_eq(said_i.hs_label, "bob");
+	ck_assert_str_eq(said_i.hs_nick, "robert");
+	ck_assert_uint_eq(pin_count(&ka), 1);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	keyd_conn_free(b2);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+/*
+ * Finding 6: one nickname, two keys, two rooms (two communities): no alarm,
+ * a first contact that says the name is someone else's elsewhere. In the
+ * room where a name is pinned, another key under it is refused.
+ */
+START_TEST(test_name_per_room)
+{
+	struct tkeyd ka, k1, k2;
+	struct keyd_conn *a, *b1, *b2;
+	uint8_t ti, tr, f1[FPR_LEN], got[ED25519_PUB_LEN];
+	uint32_t hi, hr;
+	int found;
+
+	tk_init(&ka);
+	tk_init(&k1);
+	tk_init(&k2);
+	fpr_of(&k1, f1);
+	a = keyd_conn_new();
+	b1 = keyd_conn_new();
+	b2 = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&k1, b1, "bob");
+	hello(&k2, b2, "bob");
+	ck_assert_int_eq(handshake(&ka, a, &k1, b1, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_NEW);
+	room[0] ^= 1;				/* another room */
+	ck_assert_int_eq(handshake(&ka, a, &k2, b2, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_NEW);
+	ck_assert_uint_eq(said_i.hs_flags, TF_NAME_ELSEWHERE);
+	ck_assert_mem_eq(said_i.hs_fpr2, f1, FPR_LEN);
+	ck_assert_int_eq(handshake(&ka, a, &k2, b2, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_PINNED);
+	ck_assert_uint_eq(said_i.hs_flags, 0);
+	/* Here "bob" is the second key's: the first one is refused in this room. */
+	ck_assert_int_eq(handshake(&ka, a, &k1, b1, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_REFUSED);
+	ck_assert_uint_eq(said_i.hs_reason, REFUSE_PIN);
+	ck_assert_int_eq(pin_lookup(&ka, "bob", got, &found), 0);
+	ck_assert_int_eq(found, 2);
+	keyd_conn_free(a);
+	keyd_conn_free(b1);
+	keyd_conn_free(b2);
+	tk_free(&ka);
+	tk_free(&k1);
+	tk_free(&k2);
+}
+END_TEST
+
+/* The hex form of a fingerprint for a known_peers line. */
+static void
+fp_hex(const uint8_t fpr[static FPR_LEN], char out[static 2 * FPR_LEN + 1])
+{
+	snprintf(out, 2 * FPR_LEN + 1, "%s", unit_tohex(fpr, FPR_LEN));
+}
+
+/*
+ * keyd --trust by fingerprint for a key not met yet (an fp: entry): the key
+ * is VERIFIED in any room from its first meeting, and its line becomes the
+ * key's; another key under that name is refused in every room.
+ */
+START_TEST(test_verified_by_fingerprint)
+{
+	struct tkeyd ka, kb, km;
+	struct keyd_conn *a, *b, *m;
+	uint8_t ti, tr, fb[FPR_LEN];
+	char line[256], hex[2 * FPR_LEN + 1], file[4096];
+	uint32_t hi, hr;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	tk_init(&km);
+	fpr_of(&kb, fb);
+	fp_hex(fb, hex);
+	(void)snprintf(line, sizeof(line), "fp:%s verified bob * 0\n", hex);
+	pin_edit(&ka, line);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	m = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	hello(&km, m, "bob");
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_VERIFIED);
+	ck_assert_uint_eq(said_i.hs_flags, 0);
+	pin_file(&ka, file, sizeof(file));
+	ck_assert_ptr_null(strstr(file, "fp:"));
+	ck_assert_ptr_nonnull(strstr(file, unit_tohex(kb.tk_id.id_pub, ED25519_PUB_LEN)));
+	ck_assert_ptr_nonnull(strstr(file, " verified bob * "));
+	room[3] ^= 1;
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_VERIFIED);
+	ck_assert_int_eq(handshake(&ka, a, &km, m, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_REFUSED);
+	ck_assert_uint_eq(said_i.hs_reason, REFUSE_PIN);
+	ck_assert_mem_eq(said_i.hs_fpr2, fb, FPR_LEN);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	keyd_conn_free(m);
+	tk_free(&ka);
+	tk_free(&kb);
+	tk_free(&km);
+}
+END_TEST
+
+/*
+ * Finding 3: a malformed line (a veil/1 one, garbage, a too long one) does
+ * not stop anything: it is skipped, the handshake decides on the rest.
+ */
+START_TEST(test_malformed_line_skipped)
+{
+	static char junk[1024];
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b;
+	uint8_t ti, tr;
+	uint32_t hi, hr;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	pin_edit(&ka, "# a comment\n\nbob 0011223344556677889900112233445566778899001122334455"
+	    "66778899aabb\nnot a line at all\n");
+	memset(junk, 'x', sizeof(junk) - 2);
+	junk[sizeof(junk) - 2] = '\n';
+	pin_edit(&ka, junk);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_NEW);
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_PINNED);
+	ck_assert_uint_eq(pin_count(&ka), 1);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+/*
+ * Finding 3: a flood of first contacts (a member rejoining with ever new
+ * keys). The first KEYD_PIN_BURST are pinned, then the budget is empty: the
+ * next contacts still get their sessions (NEW, NOT_PINNED), the store does
+ * not grow. One more pin per KEYD_PIN_EVERY seconds. A name claimed by two
+ * keys not pinned is CONTESTED and pinned to neither.
+ */
+START_TEST(test_pin_budget)
+{
+	struct tkeyd ka, kf, kc, km;
+	struct keyd_conn *a, *f, *c, *m;
+	uint8_t ti, tr, fc[FPR_LEN], got[ED25519_PUB_LEN];
+	char nick[16];
+	uint32_t hi, hr;
+	int i, found;
+
+	tk_init(&ka);
+	a = keyd_conn_new();
+	hello(&ka, a, "alice");
+	for (i = 0; i < KEYD_PIN_BURST + 6; i++) {
+		tk_init(&kf);
+		f = keyd_conn_new();
+		(void)snprintf(nick, sizeof(nick), "flood%d", i);
+		hello(&kf, f, nick);
+		ck_assert_int_eq(handshake(&ka, a, &kf, f, &hi, &hr, &ti, &tr), 0);
+		ck_assert_uint_eq(ti, TRUST_NEW);
+		ck_assert_uint_eq(said_i.hs_flags, i < KEYD_PIN_BURST ? 0 : TF_NOT_PINNED);
+		keyd_conn_free(f);
+		tk_free(&kf);
+	}
+	ck_assert_uint_eq(pin_count(&ka), KEYD_PIN_BURST);
+	/* Budget empty: carol and a second key as carol, neither pinned. */
+	tk_init(&kc);
+	tk_init(&km);
+	fpr_of(&kc, fc);
+	c = keyd_conn_new();
+	m = keyd_conn_new();
+	hello(&kc, c, "carol");
+	hello(&km, m, "carol");
+	ck_assert_int_eq(handshake(&ka, a, &kc, c, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_NEW);
+	ck_assert_uint_eq(said_i.hs_flags, TF_NOT_PINNED);
+	ck_assert_int_eq(handshake(&ka, a, &km, m, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_NEW);
+	ck_assert_uint_eq(said_i.hs_flags, TF_CONTESTED | TF_NOT_PINNED);
+	ck_assert_mem_eq(said_i.hs_fpr2, fc, FPR_LEN);
+	/* Time passes, the budget refills: still, a contested name is nobody's. */
+	tk_init(&kf);		/* (dave's keyd, below; tk_init sets the clock back) */
+	fake_now += 10 * KEYD_PIN_EVERY;
+	ck_assert_int_eq(handshake(&ka, a, &kc, c, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(said_i.hs_flags, TF_CONTESTED | TF_NOT_PINNED);
+	ck_assert_int_eq(pin_lookup(&ka, "carol", got, &found), 0);
+	ck_assert_int_eq(found, 0);
+	/* A name nobody contests gets one of the new pins. */
+	f = keyd_conn_new();
+	hello(&kf, f, "dave");
+	ck_assert_int_eq(handshake(&ka, a, &kf, f, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(said_i.hs_flags, 0);
+	ck_assert_uint_eq(pin_count(&ka), KEYD_PIN_BURST + 1);
+	keyd_conn_free(f);
+	tk_free(&kf);
+	keyd_conn_free(a);
+	keyd_conn_free(c);
+	keyd_conn_free(m);
+	tk_free(&ka);
+	tk_free(&kc);
+	tk_free(&km);
+}
+END_TEST
+
+/* The store is full (KEYD_PINS_ENTRIES entries): contacts go on, unpinned. */
+START_TEST(test_pins_cap)
+{
+	static char buf[KEYD_PINS_ENTRIES * 180];
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b;
+	uint8_t ti, tr;
+	uint32_t hi, hr;
+	size_t off = 0;
+	int i;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	for (i = 0; i < KEYD_PINS_ENTRIES + 1; i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+		    "%064x pinned p%d %064x 0\n", i, i, 7);
+	pin_edit(&ka, buf);
+	ck_assert_uint_eq(pin_count(&ka), KEYD_PINS_ENTRIES);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(ti, TRUST_NEW);
+	ck_assert_uint_eq(said_i.hs_flags, TF_NOT_PINNED);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+/*
+ * A replacement (a new handshake on the member id of a live session) that
+ * proves another key is REFUSED (SWAP) and writes nothing; one that proves
+ * the same key and nick is accepted as usual (finding 7).
+ */
+START_TEST(test_replacement)
+{
+	struct tkeyd ka, kb, km;
+	struct keyd_conn *a, *b, *m;
+	uint8_t ti, tr, fb[FPR_LEN];
+	char before[4096], after[4096];
+	uint32_t hi, hr, hold;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	tk_init(&km);
+	fpr_of(&kb, fb);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	m = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	hello(&km, m, "mallory");
+	ck_assert_int_eq(handshake(&kb, b, &ka, a, &hi, &hold, &ti, &tr), 0);
+	pin_file(&ka, before, sizeof(before));
+	replaces = hold;
+	ck_assert_int_eq(handshake(&km, m, &ka, a, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(tr, TRUST_REFUSED);
+	ck_assert_uint_eq(said_r.hs_reason, REFUSE_SWAP);
+	ck_assert_mem_eq(said_r.hs_fpr2, fb, FPR_LEN);
+	pin_file(&ka, after, sizeof(after));
+	ck_assert_str_eq(before, after);
+	replaces = hold;
+	ck_assert_int_eq(handshake(&kb, b, &ka, a, &hi, &hr, &ti, &tr), 0);
+	ck_assert_uint_eq(tr, TRUST_PINNED);
+	replaces = 0;
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	keyd_conn_free(m);
+	tk_free(&ka);
+	tk_free(&kb);
+	tk_free(&km);
+}
+END_TEST
+
+static uint32_t
+status(struct tkeyd *k, struct keyd_conn *c)
+{
+	req.im_code = REQ_STATUS;
+	ck_assert_int_eq(call(k, c), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_STATUS);
+	return ans.im_gen;
+}
+
+static uint8_t
+verify_trust(struct tkeyd *k, struct keyd_conn *c, uint32_t h)
+{
+	req.im_code = REQ_VERIFY;
+	req.im_handle = h;
+	ck_assert_int_eq(call(k, c), 0);
+	ck_assert_uint_eq(ans.im_code, ANS_VERIFY);
+	return ans.im_trust;
+}
+
+/*
+ * A running client sees keyd --trust / --forget: the generation of
+ * known_peers changes with the file (whoever wrote it), and VERIFY answers
+ * the trust as it is now. A session that would now be refused is wiped.
+ */
+START_TEST(test_status_and_current_trust)
+{
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b;
+	uint8_t ti, tr, ff[FPR_LEN];
+	char line[256], hex[2 * FPR_LEN + 1];
+	uint32_t hi, hr, g0, g1, g2;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	g0 = status(&ka, a);
+	ck_assert_uint_eq(status(&ka, a), g0);
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	g1 = status(&ka, a);
+	ck_assert_uint_ne(g1, g0);		/* keyd pinned bob */
+	ck_assert_uint_eq(verify_trust(&ka, a, hi), TRUST_PINNED);
+	/* keyd --trust bob=<bob's>, as another process would write it. */
+	(void)snprintf(line, sizeof(line), "%s verified bob * 0\n",
+	    unit_tohex(kb.tk_id.id_pub, ED25519_PUB_LEN));
+	pin_edit(&ka, line);
+	g2 = status(&ka, a);
+	ck_assert_uint_ne(g2, g1);
+	ck_assert_uint_eq(verify_trust(&ka, a, hi), TRUST_VERIFIED);
+	ck_assert_uint_eq(keyd_conn_nsessions(a), 1);
+	/* Now "bob" verified for another key: this session would be refused. */
+	memset(ff, 0x5c, sizeof(ff));
+	fp_hex(ff, hex);
+	(void)snprintf(line, sizeof(line), "fp:%s verified bob * 0\n", hex);
+	pin_edit(&ka, line);
+	ck_assert_uint_ne(status(&ka, a), g2);
+	/* Its own verified entry still comes first (rule 3 before rule 5). */
+	ck_assert_uint_eq(verify_trust(&ka, a, hi), TRUST_VERIFIED);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+START_TEST(test_verify_refused_wipes)
+{
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b;
+	uint8_t ti, tr, ff[FPR_LEN];
+	char line[256], hex[2 * FPR_LEN + 1];
+	uint32_t hi, hr;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	memset(ff, 0x5c, sizeof(ff));
+	fp_hex(ff, hex);
+	(void)snprintf(line, sizeof(line), "fp:%s verified bob * 0\n", hex);
+	pin_edit(&ka, line);
+	ck_assert_uint_eq(verify_trust(&ka, a, hi), TRUST_REFUSED);
+	ck_assert_uint_eq(keyd_conn_nsessions(a), 0);
+	keyd_conn_free(a);
+	keyd_conn_free(b);
+	tk_free(&ka);
+	tk_free(&kb);
+}
+END_TEST
+
+/*
+ * Errors say whether the session ended, and never name the handle (an
+ * internal number, finding 7): the answer's handle field is for chatc.
+ */
+START_TEST(test_error_ended_no_handle)
+{
+	static uint8_t blob[E2E_MAX];
+	struct tkeyd ka, kb;
+	struct keyd_conn *a, *b;
+	char msg[IPC_ERRMSG_MAX + 1];
+	uint8_t ti, tr;
+	uint32_t hi, hr;
+	size_t len;
+	int i;
+
+	tk_init(&ka);
+	tk_init(&kb);
+	a = keyd_conn_new();
+	b = keyd_conn_new();
+	hello(&ka, a, "alice");
+	hello(&kb, b, "bob");
+	req.im_code = REQ_REKEY;
+	req.im_handle = 4242;
+	ck_assert_int_eq(call(&ka, a), 0);
+	ck_assert_uint_eq(ans.im_err, -VEIL_E_NOSESSION);
+	ck_assert_uint_eq(ans.im_ended, 1);
+	memcpy(msg, ans.im_text, ans.im_textlen);
+	msg[ans.im_textlen] = '\0';
+	ck_assert_ptr_null(strstr(msg, "4242"));
+	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
+	req.im_code = REQ_SEAL;
+	req.im_count = 1;
+	req.im_handles[0] = hi;
+	req.im_text = (const uint8_t *)"x";
+	req.im_textlen = 1;
+	ck_assert_int_eq(call(&ka, a), 0);
+	len = ans.im_items[0].it_bloblen;
+	memcpy(blob, ans.im_items[0].it_blob, len);
+	blob[len - 1] ^= 1;
+	for (i = 1; i <= VS_MAX_AUTH_FAIL; i++) {
+		req.im_code = REQ_OPEN;
+		req.im_handle = hr;
+		req.im_blob = blob;
+		req.im_bloblen = len;
+		ck_assert_int_eq(call(&kb, b), 0);
+		ck_assert_uint_eq(ans.im_err, -VEIL_E_AUTH);
+		ck_assert_uint_eq(ans.im_ended, i == VS_MAX_AUTH_FAIL);
+		memcpy(msg, ans.im_text, ans.im_textlen);
+		msg[ans.im_textlen] = '\0';
+		ck_assert_msg(strstr(msg, "session 1") == NULL && strstr(msg, "session 2") == NULL,
+		    "%s", msg);
+	}
+	ck_assert_uint_eq(keyd_conn_nsessions(b), 0);
 	keyd_conn_free(a);
 	keyd_conn_free(b);
 	tk_free(&ka);
@@ -844,15 +1579,24 @@ END_TEST
  * A client cannot drop a pin through keyd: REQ_FORGET is not served (the
  * connection is closed without an answer) and the pin stays, so a chatc that
  * was taken over cannot clear the way for a man in the middle. Only
- * `keyd --forget` (keyd_pins_forget on the file) removes it.
+ * `keyd --forget` (a rewrite of the file) removes it.
  */
+static enum keyd_pin_edit
+drop_bob(void *arg, const struct keyd_pin *e, struct keyd_pin *out)
+{
+	(void)arg;
+	(void)out;
+	return e->pn_nicklen == 3 && memcmp(e->pn_nick, "bob", 3) == 0 ? PIN_DROP : PIN_KEEP;
+}
+
 START_TEST(test_forget)
 {
 	struct tkeyd ka, kb;
 	struct keyd_conn *a, *b;
 	uint8_t ti, tr, fb[FPR_LEN], pub[ED25519_PUB_LEN];
 	uint32_t hi, hr;
-	int existed, found;
+	size_t changed;
+	int found;
 
 	tk_init(&ka);
 	tk_init(&kb);
@@ -878,11 +1622,9 @@ START_TEST(test_forget)
 	ck_assert_uint_eq(ti, TRUST_PINNED);
 	/* keyd --forget's path still works, and the next contact is first contact. */
 	ck_assert_int_eq(keyd_pins_trylock(&ka.tk_pins), 0);
-	ck_assert_int_eq(keyd_pins_forget(&ka.tk_pins, (const uint8_t *)"bob", 3,
-	    &existed, pub), 0);
+	ck_assert_int_eq(keyd_pins_rewrite(&ka.tk_pins, drop_bob, NULL, NULL, 1, &changed), 0);
 	keyd_pins_unlock(&ka.tk_pins);
-	ck_assert_int_eq(existed, 1);
-	ck_assert_mem_eq(pub, kb.tk_id.id_pub, ED25519_PUB_LEN);
+	ck_assert_uint_eq(changed, 1);
 	ck_assert_int_eq(handshake(&ka, a, &kb, b, &hi, &hr, &ti, &tr), 0);
 	ck_assert_uint_eq(ti, TRUST_NEW);
 	keyd_conn_free(a);
@@ -1028,16 +1770,13 @@ START_TEST(test_hs_next_pins_busy)
 	ck_assert_int_eq(flock(lockfd, LOCK_UN), 0);
 	ck_assert_int_eq(again(&ka, a, 0, 30000), 0);
 	ck_assert_uint_eq(ans.im_code, ANS_HS_NEXT);
-	ck_assert_uint_eq(ans.im_done, 0);
+	ck_assert_uint_eq(ans.im_done, 1);
+	ck_assert_uint_eq(ans.im_trust, TRUST_NEW);
 	len = ans.im_bloblen;
 	memcpy(blob, ans.im_blob, len);			/* HS_FIN for bob */
 	hs_next(&kb, b, hr, blob, &len);
 	ck_assert_uint_eq(ans.im_code, ANS_HS_NEXT);
 	ck_assert_uint_eq(ans.im_done, 1);
-	hs_next(&ka, a, hi, blob, &len);		/* HS_CONFIRM */
-	ck_assert_uint_eq(ans.im_code, ANS_HS_NEXT);
-	ck_assert_uint_eq(ans.im_done, 1);
-	ck_assert_uint_eq(ans.im_trust, TRUST_NEW);
 	/* Having had the lock, the next request that finds it taken waits afresh. */
 	ck_assert_int_eq(flock(lockfd, LOCK_EX | LOCK_NB), 0);	/* keyd let go of it */
 	ck_assert_int_eq(again(&ka, a, 1, 30001), KEYD_WAIT);
@@ -1235,6 +1974,7 @@ suite_dispatch(void)
 
 	tc = tcase_create("state");
 	tcase_add_test(tc, test_hello_answers_fingerprint);
+	tcase_add_test(tc, test_hello_version);
 	tcase_add_test(tc, test_hello_required_first);
 	tcase_add_test(tc, test_hello_twice);
 	tcase_add_test(tc, test_malformed_closes);
@@ -1256,10 +1996,26 @@ suite_dispatch(void)
 	tcase_add_test(tc, test_handshake_pinned_second_time);
 	tcase_add_test(tc, test_handshake_room_key_mismatch);
 	tcase_add_test(tc, test_handshake_changed_identity_refused);
+	tcase_add_test(tc, test_refusal_wire_same_as_new);
 	tcase_add_test(tc, test_handshake_expect);
 	tcase_add_test(tc, test_handshake_expect_mismatch);
 	tcase_add_test(tc, test_forget);
 	tcase_add_test(tc, test_open_tampered);
+	tcase_add_test(tc, test_error_ended_no_handle);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("trust");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_own_name);
+	tcase_add_test(tc, test_known_as);
+	tcase_add_test(tc, test_name_per_room);
+	tcase_add_test(tc, test_verified_by_fingerprint);
+	tcase_add_test(tc, test_malformed_line_skipped);
+	tcase_add_test(tc, test_pin_budget);
+	tcase_add_test(tc, test_pins_cap);
+	tcase_add_test(tc, test_replacement);
+	tcase_add_test(tc, test_status_and_current_trust);
+	tcase_add_test(tc, test_verify_refused_wipes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * End-to-end message framing (PROTOCOL.md section 2): message sizes per
- * type, handshake identity plaintexts, padding buckets and the inner
- * plaintext, nicknames, fingerprint text.
+ * type (fixed for the handshake), the header errors and their order,
+ * identity blocks, padding buckets and the inner plaintext, nicknames,
+ * fingerprint text.
  */
 #include <string.h>
 
@@ -12,11 +13,7 @@
 #include "err.h"
 #include "unit.h"
 
-#define RESP_CT_MIN	(ED25519_PUB_LEN + 1 + 1 + AEAD_TAG_LEN)
-#define RESP_CT_MAX	(ED25519_PUB_LEN + 1 + NICK_MAX + AEAD_TAG_LEN)
-#define FIN_CT_MIN	(RESP_CT_MIN + ED25519_SIG_LEN)
-#define FIN_CT_MAX	(RESP_CT_MAX + ED25519_SIG_LEN)
-#define CONFIRM_CT_LEN	(ED25519_SIG_LEN + AEAD_TAG_LEN)
+#define HS_CT		E2E_HS_CT_LEN	/* the sealed part of HS_RESP and HS_FIN */
 
 static uint8_t eph[P256_PUB_LEN];
 static uint8_t ctbuf[E2E_MAX + 64];
@@ -105,39 +102,43 @@ START_TEST(hs_resp_roundtrip)
 {
 	uint8_t b[256];
 	struct e2e_msg m;
-	size_t ct, n;
+	size_t n;
 
-	for (ct = RESP_CT_MIN; ct <= RESP_CT_MAX; ct++) {
-		n = mk(b, E2E_HS_RESP, ct);
-		roundtrip(b, n, E2E_HS_RESP);
-		ck_assert_int_eq(proto_e2e_decode(b, n, &m), 0);
-		ck_assert_ptr_eq(m.em_eph, b + 2);
-		ck_assert_ptr_eq(m.em_ct, b + 2 + P256_PUB_LEN);
-		ck_assert_uint_eq(m.em_ctlen, ct);
-	}
-	ck_assert_uint_eq(RESP_CT_MIN, 50);
-	ck_assert_uint_eq(RESP_CT_MAX, 81);
+	n = mk(b, E2E_HS_RESP, HS_CT);
+	ck_assert_uint_eq(n, 212);
+	ck_assert_uint_eq(n, E2E_HS_RESP_LEN);
+	roundtrip(b, n, E2E_HS_RESP);
+	ck_assert_int_eq(proto_e2e_decode(b, n, &m), 0);
+	ck_assert_ptr_eq(m.em_eph, b + 2);
+	ck_assert_ptr_eq(m.em_ct, b + 2 + P256_PUB_LEN);
+	ck_assert_uint_eq(m.em_ctlen, 145);
 }
 END_TEST
 
 START_TEST(hs_fin_roundtrip)
 {
 	uint8_t b[256];
-	size_t ct;
+	size_t n;
 
-	for (ct = FIN_CT_MIN; ct <= FIN_CT_MAX; ct++)
-		roundtrip(b, mk(b, E2E_HS_FIN, ct), E2E_HS_FIN);
-	ck_assert_uint_eq(FIN_CT_MIN, 114);
-	ck_assert_uint_eq(FIN_CT_MAX, 145);
+	n = mk(b, E2E_HS_FIN, HS_CT);
+	ck_assert_uint_eq(n, 147);
+	ck_assert_uint_eq(n, E2E_HS_FIN_LEN);
+	roundtrip(b, n, E2E_HS_FIN);
+	/* One identity block and one signature, sealed: whatever the nickname. */
+	ck_assert_uint_eq(E2E_IDB_LEN, 65);
+	ck_assert_uint_eq(HS_CT, E2E_IDB_LEN + ED25519_SIG_LEN + AEAD_TAG_LEN);
 }
 END_TEST
 
-START_TEST(hs_confirm_roundtrip)
+START_TEST(hs_confirm_is_gone)
 {
-	uint8_t b[256];
+	/* veil/1's fourth message is an unknown type in veil/2. */
+	uint8_t b[128];
 
-	ck_assert_uint_eq(mk(b, E2E_HS_CONFIRM, CONFIRM_CT_LEN), 82);
-	roundtrip(b, mk(b, E2E_HS_CONFIRM, CONFIRM_CT_LEN), E2E_HS_CONFIRM);
+	b[0] = E2E_VERSION;
+	b[1] = 4;
+	memset(b + 2, 0, 80);
+	ck_assert_int_eq(dec(b, 82), VEIL_E_TYPE);
 }
 END_TEST
 
@@ -172,7 +173,7 @@ START_TEST(data_exact_bytes)
 	    .em_ctr = 0xa0b0c0d0, .em_ct = ctbuf, .em_ctlen = PAD_MIN + AEAD_TAG_LEN };
 	vbuf_writer(&w, b, sizeof(b));
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), 0);
-	n = unit_hex("0110 01020304 a0b0c0d0", want, sizeof(want));
+	n = unit_hex("0210 01020304 a0b0c0d0", want, sizeof(want));
 	ck_assert_uint_eq(w.vb_len, n + PAD_MIN + AEAD_TAG_LEN);
 	ck_assert_mem_eq(b, want, n);
 	ck_assert_mem_eq(b + n, ctbuf, PAD_MIN + AEAD_TAG_LEN);
@@ -191,8 +192,7 @@ START_TEST(hs_resp_truncated)
 {
 	uint8_t b[256];
 
-	/* Only the shortest one: a prefix of a longer RESP can itself be a RESP. */
-	all_prefixes_truncated(b, mk(b, E2E_HS_RESP, RESP_CT_MIN));
+	all_prefixes_truncated(b, mk(b, E2E_HS_RESP, HS_CT));
 }
 END_TEST
 
@@ -200,15 +200,7 @@ START_TEST(hs_fin_truncated)
 {
 	uint8_t b[256];
 
-	all_prefixes_truncated(b, mk(b, E2E_HS_FIN, FIN_CT_MIN));
-}
-END_TEST
-
-START_TEST(hs_confirm_truncated)
-{
-	uint8_t b[256];
-
-	all_prefixes_truncated(b, mk(b, E2E_HS_CONFIRM, CONFIRM_CT_LEN));
+	all_prefixes_truncated(b, mk(b, E2E_HS_FIN, HS_CT));
 }
 END_TEST
 
@@ -248,22 +240,68 @@ oversize_type(uint8_t type)
 }
 
 START_TEST(hs_init_oversize) { oversize_type(E2E_HS_INIT); } END_TEST
-START_TEST(hs_confirm_oversize) { oversize_type(E2E_HS_CONFIRM); } END_TEST
+START_TEST(hs_resp_oversize) { oversize_type(E2E_HS_RESP); } END_TEST
+START_TEST(hs_fin_oversize) { oversize_type(E2E_HS_FIN); } END_TEST
 START_TEST(data_oversize) { oversize_type(E2E_DATA); } END_TEST
 
-START_TEST(hs_resp_oversize)
+START_TEST(hs_resp_trailing)
 {
 	uint8_t b[256];
 
-	ck_assert_int_eq(dec(b, mk(b, E2E_HS_RESP, RESP_CT_MAX + 1)), VEIL_E_OVERSIZE);
+	ck_assert_int_eq(dec(b, mk(b, E2E_HS_RESP, HS_CT + 1)), VEIL_E_TRAILING);
+	ck_assert_int_eq(dec(b, mk(b, E2E_HS_RESP, HS_CT + 40)), VEIL_E_TRAILING);
 }
 END_TEST
 
-START_TEST(hs_fin_oversize)
+START_TEST(hs_fin_trailing)
 {
 	uint8_t b[256];
 
-	ck_assert_int_eq(dec(b, mk(b, E2E_HS_FIN, FIN_CT_MAX + 1)), VEIL_E_OVERSIZE);
+	ck_assert_int_eq(dec(b, mk(b, E2E_HS_FIN, HS_CT + 1)), VEIL_E_TRAILING);
+}
+END_TEST
+
+/*
+ * PROTOCOL.md 2, "Header errors": each condition gives its error, in the
+ * order of the table (the first that applies decides).
+ */
+START_TEST(header_errors_mapped)
+{
+	static uint8_t b[E2E_MAX + 8];
+	size_t n;
+
+	/* Over E2E_MAX: OVERSIZE, before the version is looked at. */
+	memset(b, 0, sizeof(b));
+	ck_assert_int_eq(dec(b, E2E_MAX + 1), VEIL_E_OVERSIZE);
+	/* Nothing at all: TRUNCATED. */
+	ck_assert_int_eq(dec(b, 0), VEIL_E_TRUNCATED);
+	/* A version other than 2, even veil/1's: VERSION, from one byte on. */
+	n = mk(b, E2E_HS_INIT, 0);
+	b[0] = 1;
+	ck_assert_int_eq(dec(b, n), VEIL_E_VERSION);
+	ck_assert_int_eq(dec(b, 1), VEIL_E_VERSION);
+	b[0] = E2E_VERSION;
+	/* The version alone: TRUNCATED. */
+	ck_assert_int_eq(dec(b, 1), VEIL_E_TRUNCATED);
+	/* An unknown type (veil/1's HS_CONFIRM included): TYPE. */
+	b[1] = 4;
+	ck_assert_int_eq(dec(b, n), VEIL_E_TYPE);
+	/* A handshake message shorter than its fixed length: TRUNCATED; longer: TRAILING. */
+	ck_assert_int_eq(dec(b, mk(b, E2E_HS_INIT, 0) - 1), VEIL_E_TRUNCATED);
+	ck_assert_int_eq(dec(b, mk(b, E2E_HS_INIT, 1)), VEIL_E_TRAILING);
+	ck_assert_int_eq(dec(b, mk(b, E2E_HS_RESP, HS_CT) - 1), VEIL_E_TRUNCATED);
+	ck_assert_int_eq(dec(b, mk(b, E2E_HS_RESP, HS_CT + 1)), VEIL_E_TRAILING);
+	ck_assert_int_eq(dec(b, mk(b, E2E_HS_FIN, HS_CT) - 1), VEIL_E_TRUNCATED);
+	ck_assert_int_eq(dec(b, mk(b, E2E_HS_FIN, HS_CT + 1)), VEIL_E_TRAILING);
+	/* DATA: below 90 bytes TRUNCATED; not a bucket plus tag LENGTH. */
+	ck_assert_int_eq(dec(b, mk(b, E2E_DATA, PAD_MIN + AEAD_TAG_LEN) - 1),
+	    VEIL_E_TRUNCATED);
+	ck_assert_int_eq(dec(b, mk(b, E2E_DATA, PAD_MIN + AEAD_TAG_LEN + 1)), VEIL_E_LENGTH);
+	/* Lengths before content: a bad point prefix is INVALID only at the right length. */
+	n = mk(b, E2E_HS_RESP, HS_CT + 1);
+	b[2] = 0x02;
+	ck_assert_int_eq(dec(b, n), VEIL_E_TRAILING);
+	ck_assert_int_eq(dec(b, n - 1), VEIL_E_INVALID);
 }
 END_TEST
 
@@ -275,13 +313,6 @@ START_TEST(hs_init_trailing)
 }
 END_TEST
 
-START_TEST(hs_confirm_trailing)
-{
-	uint8_t b[128];
-
-	ck_assert_int_eq(dec(b, mk(b, E2E_HS_CONFIRM, CONFIRM_CT_LEN + 1)), VEIL_E_TRAILING);
-}
-END_TEST
 
 START_TEST(data_not_a_bucket)
 {
@@ -304,7 +335,9 @@ START_TEST(bad_version)
 
 	b[0] = 0;
 	ck_assert_int_eq(dec(b, n), VEIL_E_VERSION);
-	b[0] = 2;
+	b[0] = 1;		/* veil/1 */
+	ck_assert_int_eq(dec(b, n), VEIL_E_VERSION);
+	b[0] = 3;
 	ck_assert_int_eq(dec(b, n), VEIL_E_VERSION);
 	ck_assert_int_eq(dec(b, 1), VEIL_E_VERSION);
 	ck_assert_int_eq(proto_e2e_peek_type(b, n), VEIL_E_VERSION);
@@ -315,7 +348,7 @@ END_TEST
 
 START_TEST(bad_type)
 {
-	static const uint8_t types[] = { 0, 5, 15, 17, 0x81, 0xff };
+	static const uint8_t types[] = { 0, 4, 5, 15, 17, 0x81, 0xff };
 	uint8_t b[128];
 	size_t i, n = mk(b, E2E_HS_INIT, 0);
 
@@ -346,7 +379,7 @@ END_TEST
 START_TEST(hs_resp_compressed_point)
 {
 	uint8_t b[256];
-	size_t n = mk(b, E2E_HS_RESP, RESP_CT_MIN);
+	size_t n = mk(b, E2E_HS_RESP, HS_CT);
 
 	b[2] = 0x03;
 	ck_assert_int_eq(dec(b, n), VEIL_E_INVALID);
@@ -368,7 +401,7 @@ START_TEST(decode_error_zeroes_msg)
 {
 	uint8_t b[256];
 	struct e2e_msg m;
-	size_t n = mk(b, E2E_HS_RESP, RESP_CT_MAX + 1);
+	size_t n = mk(b, E2E_HS_RESP, HS_CT + 1);
 
 	memset(&m, 0xa5, sizeof(m));
 	ck_assert_int_ne(proto_e2e_decode(b, n, &m), 0);
@@ -435,195 +468,146 @@ START_TEST(encode_checks_rules)
 {
 	uint8_t out[512], bad[P256_PUB_LEN] = { 0x02 };
 	struct e2e_msg m = { .em_type = E2E_HS_RESP, .em_eph = eph, .em_ct = ctbuf,
-	    .em_ctlen = RESP_CT_MAX + 1 };
+	    .em_ctlen = HS_CT + 1 };
 	struct vbuf w;
 
 	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_OVERSIZE);
-	m.em_ctlen = RESP_CT_MIN - 1;
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_TRAILING);
+	m.em_ctlen = HS_CT - 1;
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_TRUNCATED);
-	m.em_ctlen = RESP_CT_MIN;
+	m.em_ctlen = HS_CT;
 	m.em_eph = bad;
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);
 	m.em_eph = NULL;
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);
 	m = (struct e2e_msg){ .em_type = E2E_DATA, .em_ct = ctbuf, .em_ctlen = 100 };
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_LENGTH);
-	m = (struct e2e_msg){ .em_type = E2E_HS_CONFIRM, .em_ct = NULL,
-	    .em_ctlen = CONFIRM_CT_LEN };
+	m = (struct e2e_msg){ .em_type = E2E_HS_FIN, .em_ct = NULL, .em_ctlen = HS_CT };
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);
+	m = (struct e2e_msg){ .em_type = 4, .em_ct = ctbuf, .em_ctlen = 80 };
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_TYPE);
 	m = (struct e2e_msg){ .em_type = 9 };
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_TYPE);
 	ck_assert_uint_eq(w.vb_len, 0);
 }
 END_TEST
 
-/* ---- handshake identity plaintexts ------------------------------------- */
+/* ---- identity blocks -------------------------------------------------- */
 
-START_TEST(hs_id_roundtrip)
+START_TEST(idb_exact_bytes)
 {
-	uint8_t out[128], want[128];
-	const uint8_t *id, *nick, *sig = (const uint8_t *)"x";
-	struct vbuf w;
-	size_t nl, n;
-
-	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"bob", 3, NULL), 0);
-	n = unit_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-	    "03 626f62", want, sizeof(want));
-	ck_assert_uint_eq(w.vb_len, n);
-	ck_assert_mem_eq(out, want, n);
-	ck_assert_int_eq(proto_hs_id_decode(out, n, 0, &id, &nick, &nl, &sig), 0);
-	ck_assert_ptr_eq(id, out);
-	ck_assert_uint_eq(nl, 3);
-	ck_assert_mem_eq(nick, "bob", 3);
-	ck_assert_ptr_null(sig);
-}
-END_TEST
-
-START_TEST(hs_id_sig_roundtrip)
-{
-	uint8_t out[256];
-	const uint8_t *id, *nick, *sig;
-	struct vbuf w;
+	uint8_t out[E2E_IDB_LEN], want[E2E_IDB_LEN];
+	const uint8_t *id, *nick;
 	size_t nl;
 
-	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"alice", 5, sigbytes), 0);
-	ck_assert_uint_eq(w.vb_len, ED25519_PUB_LEN + 1 + 5 + ED25519_SIG_LEN);
-	ck_assert_int_eq(proto_hs_id_decode(out, w.vb_len, 1, &id, &nick, &nl, &sig), 0);
-	ck_assert_mem_eq(id, idkey, ED25519_PUB_LEN);
-	ck_assert_mem_eq(nick, "alice", 5);
-	ck_assert_mem_eq(sig, sigbytes, ED25519_SIG_LEN);
-	/* Read without a signature the same bytes have 64 left over. */
-	ck_assert_int_eq(proto_hs_id_decode(out, w.vb_len, 0, &id, &nick, &nl, NULL),
-	    VEIL_E_TRAILING);
+	memset(out, 0xaa, sizeof(out));
+	memset(want, 0, sizeof(want));
+	unit_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	    "03 626f62", want, sizeof(want));
+	ck_assert_int_eq(proto_idb_encode(out, idkey, (const uint8_t *)"bob", 3), 0);
+	ck_assert_mem_eq(out, want, E2E_IDB_LEN);	/* padded with zeros to 65 */
+	ck_assert_int_eq(proto_idb_decode(out, sizeof(out), &id, &nick, &nl), 0);
+	ck_assert_ptr_eq(id, out);
+	ck_assert_ptr_eq(nick, out + ED25519_PUB_LEN + 1);
+	ck_assert_uint_eq(nl, 3);
 }
 END_TEST
 
-START_TEST(hs_id_sizes_match_ciphertexts)
+START_TEST(idb_every_nick_length_same_size)
 {
-	/* The identity plaintexts plus the tag are exactly the RESP / FIN ranges. */
-	uint8_t out[256], nick[NICK_MAX];
-	struct vbuf w;
+	uint8_t out[E2E_IDB_LEN], nick[NICK_MAX];
+	const uint8_t *id, *nk;
+	size_t len, nl;
 
 	memset(nick, 'n', sizeof(nick));
-	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, 1, NULL), 0);
-	ck_assert_uint_eq(w.vb_len + AEAD_TAG_LEN, RESP_CT_MIN);
-	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, NICK_MAX, NULL), 0);
-	ck_assert_uint_eq(w.vb_len + AEAD_TAG_LEN, RESP_CT_MAX);
-	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, 1, sigbytes), 0);
-	ck_assert_uint_eq(w.vb_len + AEAD_TAG_LEN, FIN_CT_MIN);
-	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, NICK_MAX, sigbytes), 0);
-	ck_assert_uint_eq(w.vb_len + AEAD_TAG_LEN, FIN_CT_MAX);
+	for (len = 1; len <= NICK_MAX; len++) {
+		ck_assert_int_eq(proto_idb_encode(out, idkey, nick, len), 0);
+		ck_assert_int_eq(proto_idb_decode(out, E2E_IDB_LEN, &id, &nk, &nl), 0);
+		ck_assert_uint_eq(nl, len);
+		ck_assert_mem_eq(nk, nick, len);
+		ck_assert_mem_eq(id, idkey, ED25519_PUB_LEN);
+	}
 }
 END_TEST
 
-START_TEST(hs_id_truncated)
+START_TEST(idb_wrong_length)
 {
-	uint8_t out[256];
-	const uint8_t *id, *nick, *sig;
-	struct vbuf w;
-	size_t nl, k;
+	uint8_t out[E2E_IDB_LEN + 1];
+	const uint8_t *id, *nick;
+	size_t nl, n;
 
-	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"carol", 5, NULL), 0);
-	for (k = 0; k < w.vb_len; k++) {
-		ck_assert_int_eq(proto_hs_id_decode(out, k, 0, &id, &nick, &nl, &sig),
-		    VEIL_E_TRUNCATED);
+	ck_assert_int_eq(proto_idb_encode(out, idkey, (const uint8_t *)"carol", 5), 0);
+	out[E2E_IDB_LEN] = 0;
+	for (n = 0; n <= E2E_IDB_LEN + 1; n++) {
+		if (n == E2E_IDB_LEN)
+			continue;
+		ck_assert_int_eq(proto_idb_decode(out, n, &id, &nick, &nl), VEIL_E_LENGTH);
 		ck_assert_ptr_null(id);
+		ck_assert_ptr_null(nick);
+		ck_assert_uint_eq(nl, 0);
+	}
+	ck_assert_int_eq(proto_idb_decode(NULL, E2E_IDB_LEN, &id, &nick, &nl), VEIL_E_LENGTH);
+}
+END_TEST
+
+START_TEST(idb_bad_nick_length)
+{
+	uint8_t b[E2E_IDB_LEN];
+	const uint8_t *id, *nick;
+	size_t nl;
+
+	memset(b, 0, sizeof(b));
+	ck_assert_int_eq(proto_idb_decode(b, sizeof(b), &id, &nick, &nl), VEIL_E_INVALID);
+	b[ED25519_PUB_LEN] = NICK_MAX + 1;
+	ck_assert_int_eq(proto_idb_decode(b, sizeof(b), &id, &nick, &nl), VEIL_E_INVALID);
+	b[ED25519_PUB_LEN] = 0xff;
+	ck_assert_int_eq(proto_idb_decode(b, sizeof(b), &id, &nick, &nl), VEIL_E_INVALID);
+	ck_assert_ptr_null(id);
+}
+END_TEST
+
+START_TEST(idb_bad_nick_bytes)
+{
+	uint8_t b[E2E_IDB_LEN];
+	const uint8_t *id, *nick;
+	size_t nl;
+
+	ck_assert_int_eq(proto_idb_encode(b, idkey, (const uint8_t *)"alice", 5), 0);
+	b[ED25519_PUB_LEN + 1 + 2] = ' ';
+	ck_assert_int_eq(proto_idb_decode(b, sizeof(b), &id, &nick, &nl), VEIL_E_NICK);
+	/* A length that takes in the zero padding: a NUL is no nick byte. */
+	ck_assert_int_eq(proto_idb_encode(b, idkey, (const uint8_t *)"alice", 5), 0);
+	b[ED25519_PUB_LEN] = 6;
+	ck_assert_int_eq(proto_idb_decode(b, sizeof(b), &id, &nick, &nl), VEIL_E_NICK);
+}
+END_TEST
+
+START_TEST(idb_padding_not_zero)
+{
+	uint8_t b[E2E_IDB_LEN];
+	const uint8_t *id, *nick;
+	size_t nl, i;
+
+	/* Every padding byte: one encoding per identity, nothing hidden in it. */
+	for (i = ED25519_PUB_LEN + 1 + 3; i < E2E_IDB_LEN; i++) {
+		ck_assert_int_eq(proto_idb_encode(b, idkey, (const uint8_t *)"bob", 3), 0);
+		b[i] = 0x01;
+		ck_assert_int_eq(proto_idb_decode(b, sizeof(b), &id, &nick, &nl),
+		    VEIL_E_INVALID);
 		ck_assert_ptr_null(nick);
 	}
 }
 END_TEST
 
-START_TEST(hs_id_sig_truncated)
+START_TEST(idb_encode_refuses)
 {
-	uint8_t out[256];
-	const uint8_t *id, *nick, *sig;
-	struct vbuf w;
-	size_t nl, k;
-
-	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"carol", 5, sigbytes), 0);
-	for (k = 0; k < w.vb_len; k++) {
-		ck_assert_int_eq(proto_hs_id_decode(out, k, 1, &id, &nick, &nl, &sig),
-		    VEIL_E_TRUNCATED);
-		ck_assert_ptr_null(sig);
-	}
-}
-END_TEST
-
-START_TEST(hs_id_trailing)
-{
-	uint8_t out[256];
-	const uint8_t *id, *nick, *sig;
-	struct vbuf w;
-	size_t nl;
-
-	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"dave", 4, sigbytes), 0);
-	out[w.vb_len] = 0;
-	ck_assert_int_eq(proto_hs_id_decode(out, w.vb_len + 1, 1, &id, &nick, &nl, &sig),
-	    VEIL_E_TRAILING);
-	ck_assert_ptr_null(sig);
-}
-END_TEST
-
-START_TEST(hs_id_bad_nick)
-{
-	uint8_t b[128];
-	const uint8_t *id, *nick, *sig;
-	size_t nl;
-
-	memcpy(b, idkey, ED25519_PUB_LEN);
-	b[ED25519_PUB_LEN] = 0;		/* empty nick */
-	ck_assert_int_eq(proto_hs_id_decode(b, ED25519_PUB_LEN + 1, 0, &id, &nick, &nl, &sig),
-	    VEIL_E_NICK);
-	b[ED25519_PUB_LEN] = 2;
-	memcpy(b + ED25519_PUB_LEN + 1, "a ", 2);
-	ck_assert_int_eq(proto_hs_id_decode(b, ED25519_PUB_LEN + 3, 0, &id, &nick, &nl, &sig),
-	    VEIL_E_NICK);
-	b[ED25519_PUB_LEN] = NICK_MAX + 1;
-	memset(b + ED25519_PUB_LEN + 1, 'a', NICK_MAX + 1);
-	ck_assert_int_eq(proto_hs_id_decode(b, ED25519_PUB_LEN + 2 + NICK_MAX, 0, &id, &nick,
-	    &nl, &sig), VEIL_E_OVERSIZE);
-}
-END_TEST
-
-START_TEST(hs_id_encode_refuses)
-{
-	uint8_t out[256], nick[NICK_MAX + 1];
-	struct vbuf w;
+	uint8_t out[E2E_IDB_LEN], nick[NICK_MAX + 1];
 
 	memset(nick, 'a', sizeof(nick));
-	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, 0, NULL), VEIL_E_NICK);
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, NICK_MAX + 1, NULL), VEIL_E_NICK);
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"a/b", 3, NULL),
-	    VEIL_E_NICK);
-	ck_assert_uint_eq(w.vb_len, 0);
-	vbuf_writer(&w, out, ED25519_PUB_LEN + 1 + 5 + ED25519_SIG_LEN - 1);
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, nick, 5, sigbytes), VEIL_E_NOSPACE);
-	ck_assert_uint_eq(w.vb_len, 0);
-}
-END_TEST
-
-START_TEST(hs_id_sig_requested_without_out)
-{
-	uint8_t out[256];
-	const uint8_t *id, *nick;
-	struct vbuf w;
-	size_t nl;
-
-	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_hs_id_encode(&w, idkey, (const uint8_t *)"eve", 3, sigbytes), 0);
-	ck_assert_int_eq(proto_hs_id_decode(out, w.vb_len, 1, &id, &nick, &nl, NULL),
-	    VEIL_E_INVALID);
+	ck_assert_int_eq(proto_idb_encode(out, idkey, nick, 0), VEIL_E_NICK);
+	ck_assert_int_eq(proto_idb_encode(out, idkey, nick, NICK_MAX + 1), VEIL_E_NICK);
+	ck_assert_int_eq(proto_idb_encode(out, idkey, (const uint8_t *)"a/b", 3), VEIL_E_NICK);
+	ck_assert_int_eq(proto_idb_encode(out, idkey, NULL, 3), VEIL_E_NICK);
 }
 END_TEST
 
@@ -1140,7 +1124,7 @@ suite_e2e(void)
 {
 	Suite *s = suite_create("e2e");
 	TCase *msg = tcase_create("message");
-	TCase *hs = tcase_create("hs_id");
+	TCase *hs = tcase_create("idb");
 	TCase *pad = tcase_create("padding");
 	TCase *nk = tcase_create("nick");
 	TCase *fp = tcase_create("fingerprint");
@@ -1157,22 +1141,23 @@ suite_e2e(void)
 	tcase_add_test(msg, hs_init_roundtrip);
 	tcase_add_test(msg, hs_resp_roundtrip);
 	tcase_add_test(msg, hs_fin_roundtrip);
-	tcase_add_test(msg, hs_confirm_roundtrip);
+	tcase_add_test(msg, hs_confirm_is_gone);
 	tcase_add_test(msg, data_roundtrip_every_bucket);
 	tcase_add_test(msg, data_exact_bytes);
 	tcase_add_test(msg, hs_init_truncated);
 	tcase_add_test(msg, hs_resp_truncated);
 	tcase_add_test(msg, hs_fin_truncated);
-	tcase_add_test(msg, hs_confirm_truncated);
 	tcase_add_test(msg, data_truncated);
 	tcase_add_test(msg, oversize);
 	tcase_add_test(msg, hs_resp_oversize);
 	tcase_add_test(msg, hs_init_oversize);
-	tcase_add_test(msg, hs_confirm_oversize);
+
 	tcase_add_test(msg, data_oversize);
 	tcase_add_test(msg, hs_fin_oversize);
 	tcase_add_test(msg, hs_init_trailing);
-	tcase_add_test(msg, hs_confirm_trailing);
+	tcase_add_test(msg, hs_resp_trailing);
+	tcase_add_test(msg, hs_fin_trailing);
+	tcase_add_test(msg, header_errors_mapped);
 	tcase_add_test(msg, data_not_a_bucket);
 	tcase_add_test(msg, bad_version);
 	tcase_add_test(msg, bad_type);
@@ -1185,15 +1170,13 @@ suite_e2e(void)
 	tcase_add_test(msg, encode_data_sizes);
 	tcase_add_test(msg, encode_checks_rules);
 
-	tcase_add_test(hs, hs_id_roundtrip);
-	tcase_add_test(hs, hs_id_sig_roundtrip);
-	tcase_add_test(hs, hs_id_sizes_match_ciphertexts);
-	tcase_add_test(hs, hs_id_truncated);
-	tcase_add_test(hs, hs_id_sig_truncated);
-	tcase_add_test(hs, hs_id_trailing);
-	tcase_add_test(hs, hs_id_bad_nick);
-	tcase_add_test(hs, hs_id_encode_refuses);
-	tcase_add_test(hs, hs_id_sig_requested_without_out);
+	tcase_add_test(hs, idb_exact_bytes);
+	tcase_add_test(hs, idb_every_nick_length_same_size);
+	tcase_add_test(hs, idb_wrong_length);
+	tcase_add_test(hs, idb_bad_nick_length);
+	tcase_add_test(hs, idb_bad_nick_bytes);
+	tcase_add_test(hs, idb_padding_not_zero);
+	tcase_add_test(hs, idb_encode_refuses);
 
 	tcase_add_test(pad, pad_bucket_boundaries);
 	tcase_add_test(pad, pad_text_61_fits_64);

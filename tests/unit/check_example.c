@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The worked example of PROTOCOL.md section 2.7, both ways:
+ * The worked example of PROTOCOL.md section 2.7 (veil/2), both ways:
  *  - a reference computation, written straight from the text of sections
  *    2.2-2.4 with the crypto primitives and hand-built bytes (no codec, no
  *    session engine), must give every value of tests/unit/example_vectors.h;
@@ -26,7 +26,7 @@
 
 #include "example_vectors.h"
 
-#define PROTOCOL_NAME	"veil/1 P-256 HKDF-SHA256 AES-256-GCM Ed25519"
+#define PROTOCOL_NAME	"veil/2 P-256 HKDF-SHA256 AES-256-GCM Ed25519"
 #define XV_MAX		128
 #define XV_LEN		256
 
@@ -114,11 +114,11 @@ ref_data(const char *dir, uint8_t ck[32], const uint8_t room[32], uint16_t from,
 	ck_assert_int_lt(used, 8);
 	ck_assert_uint_le(3 + len, 128);
 	nm = names[used++];
-	ck_assert_int_eq(vc_hkdf_expand(ck, "veil/1 ratchet", out, 64), 0);
+	ck_assert_int_eq(vc_hkdf_expand(ck, "veil/2 ratchet", out, 64), 0);
 	memset(nonce, 0, 4);			/* 00000000 || epoch || ctr */
 	veil_put32(nonce + 4, epoch);
 	veil_put32(nonce + 8, ctr);
-	ad[0] = 0x01;
+	ad[0] = 0x02;
 	ad[1] = 0x10;
 	veil_put32(ad + 2, epoch);
 	veil_put32(ad + 6, ctr);
@@ -177,9 +177,9 @@ ref_rekey(const uint8_t room[32], uint8_t root[32], uint8_t ck_ir[32], uint8_t c
 	put("rekey_dh", dh, 32);
 	ck_assert_int_eq(vc_hkdf_extract(root, 32, dh, 32, prk), 0);
 	put("rekey_prk", prk, 32);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 root", root, 32), 0);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 chain i->r", ck_ir, 32), 0);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 chain r->i", ck_ri, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 root", root, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 chain i->r", ck_ir, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 chain r->i", ck_ri, 32), 0);
 	put("root_1", root, 32);
 	put("ck_ir_1", ck_ir, 32);
 	put("ck_ri_1", ck_ri, 32);
@@ -189,18 +189,32 @@ ref_rekey(const uint8_t room[32], uint8_t root[32], uint8_t ck_ir[32], uint8_t c
 	EVP_PKEY_free(pb);
 }
 
-/* Sections 2.2 and 2.3, computed by hand with the primitives. */
+/*
+ * An identity block by hand (2.2): key, nick length, nick, zeros to 65
+ * bytes.
+ */
+static void
+ref_idb(uint8_t out[65], const uint8_t id[32], const char *nick)
+{
+	memset(out, 0, 65);
+	memcpy(out, id, 32);
+	out[32] = (uint8_t)strlen(nick);
+	memcpy(out + 33, nick, strlen(nick));
+}
+
+/* Sections 2.2 and 2.3 (and 4's room derivation), by hand with the primitives. */
 static void
 ref_compute(void)
 {
-	static const char lbl_i[] = "veil/1 signature initiator";
-	static const char lbl_r[] = "veil/1 signature responder";
+	static const char lbl_i[] = "veil/2 signature initiator";
+	static const char lbl_r[] = "veil/2 signature responder";
 	uint8_t seed_a[32], seed_b[32], id_a[32], id_b[32], room[32], sc_i[32], sc_r[32];
-	uint8_t e_i[65], e_r[65], h[32], ss[32], ss2[32], prk_hs[32], k_r[32], k_i[32];
+	uint8_t e_i[65], e_r[65], h[32], h2[32], h4[32], ss[32], ss2[32], prk_hs[32];
+	uint8_t k_r[32], k_i[32], secret[32], rprk[32];
 	uint8_t buf[XV_LEN], ct[XV_LEN], sig_i[64], sig_r[64], prk[32], root[32];
-	uint8_t ck_ir[32], ck_ri[32], n0[12], n1[12], resp_pt[40], fin_id[40], u16[2];
+	uint8_t ck_ir[32], ck_ri[32], n0[12], idb[65], pt[129], u16[2];
 	uint8_t signed_msg[26 + 32], room_key[32], ikm[64];
-	size_t off, resp_len, fin_id_len, i;
+	size_t off, i;
 	EVP_PKEY *pi = NULL, *pr = NULL, *peer = NULL;
 
 	if (nref > 0)
@@ -215,11 +229,15 @@ ref_compute(void)
 	put("id_alice", id_a, 32);
 	put("seed_bob", seed_b, 32);
 	put("id_bob", id_b, 32);
-	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil worked example room", 24, room), 0);
+	/* The room secret, then room and room key as section 4 derives them. */
+	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil worked example room", 24, secret), 0);
+	put("room_secret", secret, 32);
+	ck_assert_int_eq(vc_hkdf_extract((const uint8_t *)"veil/2 room", 11, secret, 32,
+	    rprk), 0);
+	ck_assert_int_eq(vc_hkdf_expand(rprk, "veil/2 room id", room, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(rprk, "veil/2 room key", room_key, 32), 0);
+	vc_wipe(rprk, sizeof(rprk));
 	put("room", room, 32);
-	/* room_key = H("veil/1 room key" || room name), the name being the same string. */
-	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil/1 room key" "veil worked example room",
-	    15 + 24, room_key), 0);
 	put("room_key", room_key, 32);
 	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil example e_I", 16, sc_i), 0);
 	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil example e_R", 16, sc_r), 0);
@@ -231,7 +249,7 @@ ref_compute(void)
 	put("e_R", e_r, 65);
 
 	/* HS_INIT */
-	buf[0] = 0x01;
+	buf[0] = 0x02;
 	buf[1] = 0x01;
 	memcpy(buf + 2, e_i, 65);
 	put("hs_init", buf, 67);
@@ -254,8 +272,9 @@ ref_compute(void)
 	cat(buf, &off, e_r, 65);
 	ck_assert_int_eq(vc_sha256(buf, off, h), 0);
 	put("h2", h, 32);
+	memcpy(h2, h, 32);
 
-	/* ss both ways. */
+	/* ss both ways, the x coordinate. */
 	ck_assert_int_eq(vc_p256_peer(e_r, 65, &peer), 0);
 	ck_assert_int_eq(vc_ecdh(pi, peer, ss), 0);
 	EVP_PKEY_free(peer);
@@ -269,80 +288,71 @@ ref_compute(void)
 	memcpy(ikm + 32, room_key, 32);
 	ck_assert_int_eq(vc_hkdf_extract(h, 32, ikm, 64, prk_hs), 0);
 	put("prk_hs", prk_hs, 32);
-	ck_assert_int_eq(vc_hkdf_expand(prk_hs, "veil/1 handshake r->i", k_r, 32), 0);
-	ck_assert_int_eq(vc_hkdf_expand(prk_hs, "veil/1 handshake i->r", k_i, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk_hs, "veil/2 handshake r->i", k_r, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk_hs, "veil/2 handshake i->r", k_i, 32), 0);
 	put("k_r", k_r, 32);
 	put("k_i", k_i, 32);
-
-	/* HS_RESP: AEAD(k_r, n0, h2, id_R || str8 nick_R). */
 	memset(n0, 0, 12);
-	memset(n1, 0, 12);
-	n1[11] = 1;
-	resp_len = 0;
-	cat(resp_pt, &resp_len, id_b, 32);
-	cat(resp_pt, &resp_len, "\x03" "bob", 4);
-	put("resp_plaintext", resp_pt, resp_len);
-	ck_assert_int_eq(vc_aead_seal(k_r, n0, h, 32, resp_pt, resp_len, ct), 0);
-	put("resp_ciphertext", ct, resp_len + 16);
-	off = 0;
-	cat(buf, &off, "\x01\x02", 2);
-	cat(buf, &off, e_r, 65);
-	cat(buf, &off, ct, resp_len + 16);
-	put("hs_resp", buf, off);
 
-	/* h3, h4, sig_I, HS_FIN: AEAD(k_i, n0, h3, id_I || str8 nick_I || sig_I). */
+	/* HS_RESP: h3 = H(h2 || idb_R), sig_R over it, AEAD(k_r, n0, h2, idb_R || sig_R). */
+	ref_idb(idb, id_b, "bob");
+	put("idb_R", idb, 65);
 	off = 0;
 	cat(buf, &off, h, 32);
-	cat(buf, &off, resp_pt, resp_len);
+	cat(buf, &off, idb, 65);
 	ck_assert_int_eq(vc_sha256(buf, off, h), 0);
 	put("h3", h, 32);
-	fin_id_len = 0;
-	cat(fin_id, &fin_id_len, id_a, 32);
-	cat(fin_id, &fin_id_len, "\x05" "alice", 6);
-	off = 0;
-	cat(buf, &off, h, 32);
-	cat(buf, &off, fin_id, fin_id_len);
-	{
-		uint8_t h3[32];
-
-		memcpy(h3, h, 32);
-		ck_assert_int_eq(vc_sha256(buf, off, h), 0);
-		put("h4", h, 32);
-		memcpy(signed_msg, lbl_i, 26);
-		memcpy(signed_msg + 26, h, 32);
-		put("signed_initiator", signed_msg, sizeof(signed_msg));
-		ck_assert_int_eq(vc_ed25519_sign(seed_a, signed_msg, sizeof(signed_msg), sig_i), 0);
-		put("sig_I", sig_i, 64);
-		off = 0;
-		cat(buf, &off, fin_id, fin_id_len);
-		cat(buf, &off, sig_i, 64);
-		put("fin_plaintext", buf, off);
-		ck_assert_int_eq(vc_aead_seal(k_i, n0, h3, 32, buf, off, ct), 0);
-		put("fin_ciphertext", ct, off + 16);
-		buf[0] = 0x01;
-		buf[1] = 0x03;
-		memcpy(buf + 2, ct, off + 16);
-		put("hs_fin", buf, off + 18);
-	}
-
-	/* sig_R, HS_CONFIRM: AEAD(k_r, n1, h4, sig_R). */
 	memcpy(signed_msg, lbl_r, 26);
+	memcpy(signed_msg + 26, h, 32);
 	put("signed_responder", signed_msg, sizeof(signed_msg));
 	ck_assert_int_eq(vc_ed25519_sign(seed_b, signed_msg, sizeof(signed_msg), sig_r), 0);
 	put("sig_R", sig_r, 64);
-	ck_assert_int_eq(vc_aead_seal(k_r, n1, h, 32, sig_r, 64, ct), 0);
-	put("confirm_ciphertext", ct, 80);
-	buf[0] = 0x01;
-	buf[1] = 0x04;
-	memcpy(buf + 2, ct, 80);
-	put("hs_confirm", buf, 82);
+	memcpy(pt, idb, 65);
+	memcpy(pt + 65, sig_r, 64);
+	put("resp_plaintext", pt, 129);
+	ck_assert_int_eq(vc_aead_seal(k_r, n0, h2, 32, pt, 129, ct), 0);
+	put("resp_ciphertext", ct, 145);
+	off = 0;
+	cat(buf, &off, "\x02\x02", 2);
+	cat(buf, &off, e_r, 65);
+	cat(buf, &off, ct, 145);
+	put("hs_resp", buf, off);
 
-	/* Session keys from prk = Extract(h4, ss || room_key). */
+	/* HS_FIN: h4 = H(h3 || sig_R), h5 = H(h4 || idb_I), sig_I over h5, sealed under h4. */
+	off = 0;
+	cat(buf, &off, h, 32);
+	cat(buf, &off, sig_r, 64);
+	ck_assert_int_eq(vc_sha256(buf, off, h), 0);
+	put("h4", h, 32);
+	memcpy(h4, h, 32);
+	ref_idb(idb, id_a, "alice");
+	put("idb_I", idb, 65);
+	off = 0;
+	cat(buf, &off, h, 32);
+	cat(buf, &off, idb, 65);
+	ck_assert_int_eq(vc_sha256(buf, off, h), 0);
+	put("h5", h, 32);
+	memcpy(signed_msg, lbl_i, 26);
+	memcpy(signed_msg + 26, h, 32);
+	put("signed_initiator", signed_msg, sizeof(signed_msg));
+	ck_assert_int_eq(vc_ed25519_sign(seed_a, signed_msg, sizeof(signed_msg), sig_i), 0);
+	put("sig_I", sig_i, 64);
+	memcpy(pt, idb, 65);
+	memcpy(pt + 65, sig_i, 64);
+	put("fin_plaintext", pt, 129);
+	ck_assert_int_eq(vc_aead_seal(k_i, n0, h4, 32, pt, 129, ct), 0);
+	put("fin_ciphertext", ct, 145);
+	buf[0] = 0x02;
+	buf[1] = 0x03;
+	memcpy(buf + 2, ct, 145);
+	put("hs_fin", buf, 147);
+
+	/* Session keys from prk = Extract(h5, ss || room_key). */
 	ck_assert_int_eq(vc_hkdf_extract(h, 32, ikm, 64, prk), 0);
 	put("prk", prk, 32);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 root", root, 32), 0);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 chain i->r", ck_ir, 32), 0);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/1 chain r->i", ck_ri, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 root", root, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 chain i->r", ck_ir, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 chain r->i", ck_ri, 32), 0);
 	put("root", root, 32);
 	put("ck_ir", ck_ir, 32);
 	put("ck_ri", ck_ri, 32);
@@ -400,6 +410,7 @@ END_TEST
 START_TEST(test_example_room_and_ephemerals)
 {
 	ref_compute();
+	same("room_secret");
 	same("room");
 	same("room_key");
 	same("scalar_e_I");
@@ -418,6 +429,7 @@ START_TEST(test_example_transcript)
 	same("h2");
 	same("h3");
 	same("h4");
+	same("h5");
 }
 END_TEST
 
@@ -454,11 +466,14 @@ END_TEST
 START_TEST(test_example_handshake_ciphertexts)
 {
 	ref_compute();
+	same("idb_R");
+	same("idb_I");
 	same("resp_plaintext");
 	same("resp_ciphertext");
 	same("fin_plaintext");
 	same("fin_ciphertext");
-	same("confirm_ciphertext");
+	same("hs_resp");
+	same("hs_fin");
 }
 END_TEST
 
@@ -518,6 +533,9 @@ START_TEST(test_example_rekey_values)
 	same("rekey_B");
 	same("padded_rk_init");
 	same("data_rk_init");
+	same("nonce_rk_resp");
+	same("ad_rk_resp");
+	same("padded_rk_resp");
 	same("data_rk_resp");
 	same("rekey_dh");
 	same("rekey_prk");
@@ -630,7 +648,7 @@ engine_go(int steps, struct xside *pa, struct xside *pb)
 
 		vbuf_writer(&r, m + 400, sizeof(m) - 400);
 		ck_assert_int_eq(vs_handshake(pa->s, w.vb_wr, w.vb_len, &r, &done), 0);
-		ck_assert_int_eq(done, 0);
+		ck_assert_int_eq(done, 1);		/* alice: bob proved his key */
 		wire("hs_fin", &r);
 		w = r;
 	}
@@ -639,12 +657,8 @@ engine_go(int steps, struct xside *pa, struct xside *pb)
 
 		vbuf_writer(&r, m + 700, sizeof(m) - 700);
 		ck_assert_int_eq(vs_handshake(pb->s, w.vb_wr, w.vb_len, &r, &done), 0);
-		ck_assert_int_eq(done, 1);
-		wire("hs_confirm", &r);
-		vbuf_writer(&w, m + 1000, sizeof(m) - 1000);
-		ck_assert_int_eq(vs_handshake(pa->s, r.vb_wr, r.vb_len, &w, &done), 0);
-		ck_assert_int_eq(done, 1);
-		ck_assert_uint_eq(w.vb_len, 0);
+		ck_assert_int_eq(done, 1);		/* bob: alice proved hers */
+		ck_assert_uint_eq(r.vb_len, 0);
 	}
 	if (steps >= 5) {
 		vbuf_writer(&w, m + 1000, sizeof(m) - 1000);
@@ -674,11 +688,13 @@ engine_go(int steps, struct xside *pa, struct xside *pb)
 		vbuf_writer(&rep, rk, sizeof(rk));
 		ck_assert_int_eq(vs_open(pb->s, w.vb_wr, w.vb_len, &o, &rep), 0);
 		ck_assert_uint_eq(o.vo_kind, OPEN_REKEY);
+		ck_assert_uint_eq(o.vo_epoch, 1);
 		wire("data_rk_resp", &rep);
 		if (steps >= 8) {
 			vbuf_writer(&w, m + 3500, sizeof(m) - 3500);
 			ck_assert_int_eq(vs_open(pa->s, rep.vb_wr, rep.vb_len, &o, &w), 0);
 			ck_assert_uint_eq(o.vo_kind, OPEN_REKEY);
+			ck_assert_uint_eq(o.vo_epoch, 1);
 			ck_assert_uint_eq(w.vb_len, 0);
 		}
 	}
@@ -715,9 +731,9 @@ forge_ab1(const uint8_t *padded, size_t padlen, uint8_t *msg)
 
 	table("ck_ab_next", ck, 32);
 	table("room", ad + 10, 32);
-	ck_assert_int_eq(vc_hkdf_expand(ck, "veil/1 ratchet", out, 64), 0);
+	ck_assert_int_eq(vc_hkdf_expand(ck, "veil/2 ratchet", out, 64), 0);
 	vc_nonce(nonce, 0, 1);
-	ad[0] = 0x01;
+	ad[0] = 0x02;
 	ad[1] = 0x10;
 	veil_put32(ad + 2, 0);
 	veil_put32(ad + 6, 1);
@@ -776,6 +792,24 @@ START_TEST(test_example_authentic_bad_padding)
 }
 END_TEST
 
+/*
+ * Finding 7: the bucket must be the smallest that holds the plaintext. An
+ * authentic 9-byte text padded to 128 bytes (an implementation that pads
+ * otherwise) is refused as malformed, and, being authentic, ends the session
+ * (PROTOCOL.md 2.3): the rule is stated, not left to guess.
+ */
+START_TEST(test_example_authentic_not_smallest_bucket)
+{
+	uint8_t p[128];
+
+	memset(p, 0, sizeof(p));
+	p[0] = IK_TEXT;
+	p[2] = 9;
+	memcpy(p + 3, "hello bob", 9);
+	authentic_but_wrong(p, sizeof(p), VEIL_E_LENGTH);
+}
+END_TEST
+
 START_TEST(test_example_authentic_unknown_kind)
 {
 	uint8_t p[64];
@@ -829,7 +863,7 @@ START_TEST(test_example_engine_hs_fin)
 }
 END_TEST
 
-START_TEST(test_example_engine_hs_confirm)
+START_TEST(test_example_engine_hs_done)
 {
 	engine_run(4);
 }
@@ -872,9 +906,11 @@ START_TEST(test_example_decodes)
 	size_t n;
 
 	n = table("hs_resp", msg, sizeof(msg));
+	ck_assert_uint_eq(n, E2E_HS_RESP_LEN);
 	ck_assert_int_eq(proto_e2e_decode(msg, n, &m), 0);
 	ck_assert_uint_eq(m.em_type, E2E_HS_RESP);
 	n = table("hs_fin", msg, sizeof(msg));
+	ck_assert_uint_eq(n, E2E_HS_FIN_LEN);
 	ck_assert_int_eq(proto_e2e_decode(msg, n, &m), 0);
 	ck_assert_uint_eq(m.em_type, E2E_HS_FIN);
 	n = table("data_ba", msg, sizeof(msg));
@@ -910,7 +946,7 @@ suite_example(void)
 	tcase_add_test(e, test_example_engine_hs_init);
 	tcase_add_test(e, test_example_engine_hs_resp);
 	tcase_add_test(e, test_example_engine_hs_fin);
-	tcase_add_test(e, test_example_engine_hs_confirm);
+	tcase_add_test(e, test_example_engine_hs_done);
 	tcase_add_test(e, test_example_engine_data_alice);
 	tcase_add_test(e, test_example_engine_data_bob);
 	tcase_add_test(e, test_example_engine_rekey_init);
@@ -919,6 +955,7 @@ suite_example(void)
 	tcase_add_test(e, test_example_decodes);
 	tcase_add_test(e, test_example_forged_text_opens);
 	tcase_add_test(e, test_example_authentic_bad_padding);
+	tcase_add_test(e, test_example_authentic_not_smallest_bucket);
 	tcase_add_test(e, test_example_authentic_unknown_kind);
 	tcase_add_test(e, test_example_authentic_bad_rekey_key);
 	tcase_add_test(e, test_example_authentic_unsolicited_rekey_resp);

@@ -24,10 +24,11 @@ static const uint8_t *const safety = (const uint8_t *)"12345 67890 12345 67890 1
 /* The sample messages: one (or more) valid message per code. */
 enum sample {
 	S_HELLO, S_HELLO_NOEXP, S_HS_START, S_HS_ACCEPT, S_HS_NEXT, S_SEAL, S_OPEN,
-	S_REKEY, S_CLOSE, S_FORGET, S_VERIFY,
-	A_HELLO, A_HS, A_HS_NEXT0, A_HS_NEXT1, A_SEALED, A_OPENED_TEXT, A_OPENED_REKEY,
+	S_REKEY, S_CLOSE, S_FORGET, S_VERIFY, S_STATUS,
+	A_HELLO, A_HS, A_HS_NEXT0, A_HS_NEXT1, A_HS_NEXT_REFUSED, A_HS_NEXT_KNOWN,
+	A_SEALED, A_OPENED_TEXT, A_OPENED_REKEY, A_OPENED_SAME,
 	A_OPENED_CLOSED, A_REKEY, A_CLOSE, A_CLOSE_EMPTY, A_FORGET, A_FORGET_NONE,
-	A_VERIFY, A_ERROR,
+	A_VERIFY, A_STATUS, A_ERROR,
 };
 
 static void
@@ -39,6 +40,7 @@ sample(enum sample s, struct ipc_msg *m)
 	switch (s) {
 	case S_HELLO:
 		m->im_code = REQ_HELLO;
+		m->im_version = IPC_VERSION;
 		m->im_nick = nick_alice;
 		m->im_nicklen = 5;
 		m->im_count = 2;
@@ -51,6 +53,7 @@ sample(enum sample s, struct ipc_msg *m)
 		break;
 	case S_HELLO_NOEXP:
 		m->im_code = REQ_HELLO;
+		m->im_version = IPC_VERSION;
 		m->im_nick = nick_bob;
 		m->im_nicklen = 3;
 		break;
@@ -64,6 +67,7 @@ sample(enum sample s, struct ipc_msg *m)
 		m->im_me = 1;
 		m->im_peer = MEMBER_MAX;
 		if (s == S_HS_ACCEPT) {
+			m->im_replaces = 0x0a0b0c0d;
 			m->im_blob = blob;
 			m->im_bloblen = 67;
 		}
@@ -95,8 +99,12 @@ sample(enum sample s, struct ipc_msg *m)
 		m->im_nick = nick_bob;
 		m->im_nicklen = 3;
 		break;
+	case S_STATUS:
+		m->im_code = REQ_STATUS;
+		break;
 	case A_HELLO:
 		m->im_code = ANS_HELLO;
+		m->im_version = IPC_VERSION;
 		memcpy(m->im_fpr, fpr_a, FPR_LEN);
 		break;
 	case A_HS:
@@ -112,7 +120,7 @@ sample(enum sample s, struct ipc_msg *m)
 		m->im_code = ANS_HS_NEXT;
 		m->im_handle = 5;
 		m->im_blob = blob;
-		m->im_bloblen = 114;
+		m->im_bloblen = 147;
 		break;
 	case A_HS_NEXT1:
 		m->im_code = ANS_HS_NEXT;
@@ -122,6 +130,33 @@ sample(enum sample s, struct ipc_msg *m)
 		m->im_nicklen = 3;
 		memcpy(m->im_fpr, fpr_b, FPR_LEN);
 		m->im_trust = TRUST_EXPECTED;
+		break;
+	case A_HS_NEXT_REFUSED:
+		/* The initiator refused: its HS_FIN must go all the same. */
+		m->im_code = ANS_HS_NEXT;
+		m->im_handle = 6;
+		m->im_done = 1;
+		m->im_blob = blob;
+		m->im_bloblen = 147;
+		m->im_nick = nick_bob;
+		m->im_nicklen = 3;
+		memcpy(m->im_fpr, fpr_b, FPR_LEN);
+		m->im_trust = TRUST_REFUSED;
+		m->im_reason = REFUSE_PIN;
+		memcpy(m->im_fpr2, fpr_a, FPR_LEN);
+		break;
+	case A_HS_NEXT_KNOWN:
+		m->im_code = ANS_HS_NEXT;
+		m->im_handle = 7;
+		m->im_done = 1;
+		m->im_nick = nick_bob;
+		m->im_nicklen = 3;
+		memcpy(m->im_fpr, fpr_b, FPR_LEN);
+		m->im_trust = TRUST_PINNED;
+		m->im_flags = TF_KNOWN_AS | TF_NAME_ELSEWHERE;
+		m->im_label = (const uint8_t *)"robert";
+		m->im_labellen = 6;
+		memcpy(m->im_fpr2, fpr_a, FPR_LEN);
 		break;
 	case A_SEALED:
 		m->im_code = ANS_SEALED;
@@ -147,6 +182,12 @@ sample(enum sample s, struct ipc_msg *m)
 		m->im_blob = blob;
 		m->im_bloblen = 154;
 		break;
+	case A_OPENED_SAME:
+		m->im_code = ANS_OPENED;
+		m->im_handle = 9;
+		m->im_kind = OPEN_REKEY_SAME;
+		m->im_epoch = 4;
+		break;
 	case A_OPENED_CLOSED:
 		m->im_code = ANS_OPENED;
 		m->im_handle = 9;
@@ -166,15 +207,21 @@ sample(enum sample s, struct ipc_msg *m)
 		m->im_nicklen = 3;
 		memcpy(m->im_fpr, fpr_b, FPR_LEN);
 		memcpy(m->im_fpr2, fpr_a, FPR_LEN);
+		m->im_trust = TRUST_VERIFIED;
 		m->im_safety = safety;
 		m->im_safetylen = strlen((const char *)safety);
 		break;
+	case A_STATUS:
+		m->im_code = ANS_STATUS;
+		m->im_gen = 0x01020304;
+		break;
 	case A_ERROR:
 		m->im_code = IPC_ANS_ERROR;
-		m->im_err = (uint8_t)-VEIL_E_PIN;
+		m->im_err = (uint8_t)-VEIL_E_AUTH;
 		m->im_handle = 12;
-		m->im_text = (const uint8_t *)"identity of bob changed";
-		m->im_textlen = 23;
+		m->im_ended = 1;
+		m->im_text = (const uint8_t *)"open failed: bad tag";
+		m->im_textlen = 20;
 		break;
 	}
 }
@@ -222,6 +269,16 @@ check_roundtrip(enum sample s)
 	ck_assert_mem_eq(m.im_fpr, want.im_fpr, FPR_LEN);
 	ck_assert_mem_eq(m.im_room, want.im_room, ROOM_ID_LEN);
 	ck_assert_mem_eq(m.im_room_key, want.im_room_key, ROOM_KEY_LEN);
+	ck_assert_uint_eq(m.im_version, want.im_version);
+	ck_assert_uint_eq(m.im_replaces, want.im_replaces);
+	ck_assert_uint_eq(m.im_trust, want.im_trust);
+	ck_assert_uint_eq(m.im_flags, want.im_flags);
+	ck_assert_uint_eq(m.im_reason, want.im_reason);
+	ck_assert_uint_eq(m.im_labellen, want.im_labellen);
+	ck_assert_mem_eq(m.im_fpr2, want.im_fpr2, FPR_LEN);
+	ck_assert_uint_eq(m.im_ended, want.im_ended);
+	ck_assert_uint_eq(m.im_gen, want.im_gen);
+	ck_assert_uint_eq(m.im_kind, want.im_kind);
 	/* Re-encoding the decoded message gives the same bytes. */
 	vbuf_writer(&w, again, sizeof(again));
 	OK(proto_ipc_encode(&w, &m));
@@ -272,13 +329,17 @@ PER_SAMPLE(req_rekey, S_REKEY)
 PER_SAMPLE(req_close, S_CLOSE)
 PER_SAMPLE(req_forget, S_FORGET)
 PER_SAMPLE(req_verify, S_VERIFY)
+PER_SAMPLE(req_status, S_STATUS)
 PER_SAMPLE(ans_hello, A_HELLO)
 PER_SAMPLE(ans_hs, A_HS)
 PER_SAMPLE(ans_hs_next_pending, A_HS_NEXT0)
 PER_SAMPLE(ans_hs_next_done, A_HS_NEXT1)
+PER_SAMPLE(ans_hs_next_refused, A_HS_NEXT_REFUSED)
+PER_SAMPLE(ans_hs_next_known, A_HS_NEXT_KNOWN)
 PER_SAMPLE(ans_sealed, A_SEALED)
 PER_SAMPLE(ans_opened_text, A_OPENED_TEXT)
 PER_SAMPLE(ans_opened_rekey, A_OPENED_REKEY)
+PER_SAMPLE(ans_opened_same, A_OPENED_SAME)
 PER_SAMPLE(ans_opened_closed, A_OPENED_CLOSED)
 PER_SAMPLE(ans_rekey, A_REKEY)
 PER_SAMPLE(ans_close, A_CLOSE)
@@ -286,6 +347,7 @@ PER_SAMPLE(ans_close_empty, A_CLOSE_EMPTY)
 PER_SAMPLE(ans_forget, A_FORGET)
 PER_SAMPLE(ans_forget_none, A_FORGET_NONE)
 PER_SAMPLE(ans_verify, A_VERIFY)
+PER_SAMPLE(ans_status, A_STATUS)
 PER_SAMPLE(ans_error, A_ERROR)
 
 /* ---- exact bytes -------------------------------------------------------- */
@@ -302,16 +364,18 @@ expect_hex(enum sample s, const char *hex)
 
 START_TEST(hello_exact_bytes)
 {
-	expect_hex(S_HELLO_NOEXP, "00000006 01 03 626f62 00");
+	/* The version first: a client of another release is told so, not misread. */
+	expect_hex(S_HELLO_NOEXP, "00000007 01 02 03 626f62 00");
 }
 END_TEST
 
 START_TEST(hs_start_exact_bytes)
 {
-	/* room, then room_key (PROTOCOL.md 3.4), then the member ids. */
-	expect_hex(S_HS_START, "00000045 02"
+	/* room, then room_key (PROTOCOL.md 3.4), the member ids, replaces. */
+	expect_hex(S_HS_START, "00000049 02"
 	    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-	    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f 0001 fffe");
+	    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f 0001 fffe"
+	    "00000000");
 }
 END_TEST
 
@@ -321,10 +385,10 @@ START_TEST(hs_accept_exact_bytes)
 
 	for (i = 0; i < 67; i++)
 		blob[i] = (uint8_t)i;
-	expect_hex(S_HS_ACCEPT, "0000008c 03"
+	expect_hex(S_HS_ACCEPT, "00000090 03"
 	    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
 	    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f 0001 fffe"
-	    "00000043 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	    "0a0b0c0d 00000043 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 	    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142");
 }
 END_TEST
@@ -339,15 +403,40 @@ END_TEST
 
 START_TEST(error_exact_bytes)
 {
-	expect_hex(A_ERROR, "0000001f ff 0f 0000000c 0017"
-	    "6964656e74697479206f6620626f62206368616e676564");
+	expect_hex(A_ERROR, "0000001d ff 0a 0000000c 01 0014"
+	    "6f70656e206661696c65643a2062616420746167");
 }
 END_TEST
 
 START_TEST(hs_next_done_exact_bytes)
 {
-	expect_hex(A_HS_NEXT1, "00000023 84 00000005 01 00000000 03 626f62"
-	    "2222222222222222222222222222222222222222 03");
+	expect_hex(A_HS_NEXT1, "0000003a 84 00000005 01 00000000 03 626f62"
+	    "2222222222222222222222222222222222222222 03 00 00 00"
+	    "0000000000000000000000000000000000000000");
+}
+END_TEST
+
+START_TEST(hs_next_refused_exact_bytes)
+{
+	size_t i;
+
+	for (i = 0; i < 147; i++)
+		blob[i] = (uint8_t)i;
+	expect_hex(A_HS_NEXT_REFUSED, "000000cd 84 00000006 01 00000093"
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+	    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	    "808182838485868788898a8b8c8d8e8f909192"
+	    "03 626f62 2222222222222222222222222222222222222222 05 00 01 00"
+	    "1111111111111111111111111111111111111111");
+}
+END_TEST
+
+START_TEST(status_exact_bytes)
+{
+	expect_hex(S_STATUS, "00000001 0b");
+	expect_hex(A_STATUS, "00000005 8b 01020304");
 }
 END_TEST
 
@@ -395,17 +484,25 @@ put_route(uint16_t me, uint16_t peer)
 	OK(vbuf_put_bytes(&rw, fpr_b, ROOM_KEY_LEN - FPR_LEN));
 	OK(vbuf_put_u16(&rw, me));
 	OK(vbuf_put_u16(&rw, peer));
+	OK(vbuf_put_u32(&rw, 0));			/* replaces */
+}
+
+static void
+raw_hello(void)
+{
+	raw(REQ_HELLO);
+	OK(vbuf_put_u8(&rw, IPC_VERSION));
 }
 
 /* ---- request field rules ------------------------------------------------ */
 
 START_TEST(hello_bad_nick)
 {
-	raw(REQ_HELLO);
+	raw_hello();
 	put_nick("al ice");
 	OK(vbuf_put_u8(&rw, 0));
 	ck_assert_int_eq(raw_dec(0), VEIL_E_NICK);
-	raw(REQ_HELLO);
+	raw_hello();
 	put_nick("");
 	OK(vbuf_put_u8(&rw, 0));
 	ck_assert_int_eq(raw_dec(0), VEIL_E_NICK);
@@ -414,7 +511,7 @@ END_TEST
 
 START_TEST(hello_nick_oversize)
 {
-	raw(REQ_HELLO);
+	raw_hello();
 	put_nick("abcdefghijabcdefghijabcdefghijabc");	/* 33 */
 	OK(vbuf_put_u8(&rw, 0));
 	ck_assert_int_eq(raw_dec(0), VEIL_E_OVERSIZE);
@@ -423,7 +520,7 @@ END_TEST
 
 START_TEST(hello_expect_bad_nick)
 {
-	raw(REQ_HELLO);
+	raw_hello();
 	put_nick("alice");
 	OK(vbuf_put_u8(&rw, 1));
 	put_nick("b\xc3\xb6");
@@ -436,7 +533,7 @@ START_TEST(hello_expect_max)
 {
 	int i;
 
-	raw(REQ_HELLO);
+	raw_hello();
 	put_nick("alice");
 	OK(vbuf_put_u8(&rw, IPC_EXPECT_MAX));
 	for (i = 0; i < IPC_EXPECT_MAX; i++) {
@@ -451,7 +548,7 @@ START_TEST(hello_expect_oversize)
 {
 	int i;
 
-	raw(REQ_HELLO);
+	raw_hello();
 	put_nick("alice");
 	OK(vbuf_put_u8(&rw, IPC_EXPECT_MAX + 1));
 	for (i = 0; i < IPC_EXPECT_MAX + 1; i++) {
@@ -459,6 +556,26 @@ START_TEST(hello_expect_oversize)
 		put_fpr(fpr_b);
 	}
 	ck_assert_int_eq(raw_dec(0), VEIL_E_OVERSIZE);
+}
+END_TEST
+
+/* Another version: refused at its first byte, whatever follows. */
+START_TEST(hello_version)
+{
+	raw(REQ_HELLO);
+	OK(vbuf_put_u8(&rw, 1));
+	put_nick("alice");
+	OK(vbuf_put_u8(&rw, 0));
+	ck_assert_int_eq(raw_dec(0), VEIL_E_VERSION);
+	raw(REQ_HELLO);
+	OK(vbuf_put_u8(&rw, 3));
+	ck_assert_int_eq(raw_dec(0), VEIL_E_VERSION);
+	raw(REQ_HELLO);
+	ck_assert_int_eq(raw_dec(0), VEIL_E_TRUNCATED);
+	raw(ANS_HELLO);
+	OK(vbuf_put_u8(&rw, 1));
+	put_fpr(fpr_a);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_VERSION);
 }
 END_TEST
 
@@ -637,17 +754,45 @@ END_TEST
 /* ---- answer field rules ------------------------------------------------- */
 
 static void
+put_trust(uint8_t trust, uint8_t flags, uint8_t reason, const char *label,
+    const uint8_t *fpr2)
+{
+	static const uint8_t zero[FPR_LEN];
+
+	OK(vbuf_put_u8(&rw, trust));
+	OK(vbuf_put_u8(&rw, flags));
+	OK(vbuf_put_u8(&rw, reason));
+	OK(vbuf_put_str8(&rw, label, strlen(label)));
+	put_fpr(fpr2 != NULL ? fpr2 : zero);
+}
+
+static void
 put_hs_next(uint8_t done, int with_identity, uint8_t trust)
 {
 	raw(ANS_HS_NEXT);
 	OK(vbuf_put_u32(&rw, 4));
 	OK(vbuf_put_u8(&rw, done));
-	OK(vbuf_put_str32(&rw, blob, 82));
+	OK(vbuf_put_str32(&rw, blob, 147));
 	if (with_identity) {
 		put_nick("bob");
 		put_fpr(fpr_b);
-		OK(vbuf_put_u8(&rw, trust));
+		put_trust(trust, 0, trust == TRUST_REFUSED ? REFUSE_OWN_NAME : 0, "", NULL);
 	}
+}
+
+/* A done ANS_HS_NEXT with the given trust fields. */
+static int
+hs_next_with(uint8_t trust, uint8_t flags, uint8_t reason, const char *label,
+    const uint8_t *fpr2)
+{
+	raw(ANS_HS_NEXT);
+	OK(vbuf_put_u32(&rw, 4));
+	OK(vbuf_put_u8(&rw, 1));
+	OK(vbuf_put_str32(&rw, blob, 0));
+	put_nick("bob");
+	put_fpr(fpr_b);
+	put_trust(trust, flags, reason, label, fpr2);
+	return raw_dec(1);
 }
 
 START_TEST(hs_next_done_bad)
@@ -675,14 +820,64 @@ START_TEST(hs_next_trust_values)
 {
 	uint8_t t;
 
-	for (t = TRUST_NEW; t <= TRUST_EXPECTED; t++) {
+	for (t = TRUST_NEW; t <= TRUST_REFUSED; t++) {
 		put_hs_next(1, 1, t);
 		ck_assert_int_eq(raw_dec(1), 0);
 	}
 	put_hs_next(1, 1, 0);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
-	put_hs_next(1, 1, TRUST_EXPECTED + 1);
+	put_hs_next(1, 1, TRUST_REFUSED + 1);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
+}
+END_TEST
+
+START_TEST(hs_next_flags)
+{
+	uint8_t bit;
+
+	ck_assert_int_eq(hs_next_with(TRUST_VERIFIED, TF_SELF, 0, "", NULL), 0);
+	ck_assert_int_eq(hs_next_with(TRUST_NEW, TF_NOT_PINNED | TF_CONTESTED, 0, "", fpr_a), 0);
+	for (bit = 0x20; bit != 0; bit <<= 1)
+		ck_assert_int_eq(hs_next_with(TRUST_NEW, bit, 0, "", NULL), VEIL_E_INVALID);
+}
+END_TEST
+
+/* A reason exactly when refused, and one of the four. */
+START_TEST(hs_next_reason)
+{
+	uint8_t r;
+
+	for (r = REFUSE_PIN; r <= REFUSE_SWAP; r++)
+		ck_assert_int_eq(hs_next_with(TRUST_REFUSED, 0, r, "",
+		    r == REFUSE_OWN_NAME ? NULL : fpr_a), 0);
+	ck_assert_int_eq(hs_next_with(TRUST_REFUSED, 0, 0, "", NULL), VEIL_E_INVALID);
+	ck_assert_int_eq(hs_next_with(TRUST_REFUSED, 0, REFUSE_SWAP + 1, "", NULL),
+	    VEIL_E_INVALID);
+	ck_assert_int_eq(hs_next_with(TRUST_PINNED, 0, REFUSE_PIN, "", fpr_a), VEIL_E_INVALID);
+}
+END_TEST
+
+/* A label exactly with KNOWN_AS, and a nickname. */
+START_TEST(hs_next_label)
+{
+	ck_assert_int_eq(hs_next_with(TRUST_PINNED, TF_KNOWN_AS, 0, "robert", NULL), 0);
+	ck_assert_int_eq(hs_next_with(TRUST_PINNED, TF_KNOWN_AS, 0, "", NULL), VEIL_E_LENGTH);
+	ck_assert_int_eq(hs_next_with(TRUST_PINNED, 0, 0, "robert", NULL), VEIL_E_LENGTH);
+	ck_assert_int_eq(hs_next_with(TRUST_PINNED, TF_KNOWN_AS, 0, "rob ert", NULL),
+	    VEIL_E_NICK);
+	ck_assert_int_eq(hs_next_with(TRUST_PINNED, TF_KNOWN_AS, 0,
+	    "abcdefghijabcdefghijabcdefghijabc", NULL), VEIL_E_OVERSIZE);
+}
+END_TEST
+
+/* The other fingerprint only where a reason or flag names another key. */
+START_TEST(hs_next_fpr2)
+{
+	ck_assert_int_eq(hs_next_with(TRUST_NEW, 0, 0, "", fpr_a), VEIL_E_INVALID);
+	ck_assert_int_eq(hs_next_with(TRUST_NEW, TF_NAME_ELSEWHERE, 0, "", fpr_a), 0);
+	ck_assert_int_eq(hs_next_with(TRUST_REFUSED, 0, REFUSE_OWN_NAME, "", fpr_a),
+	    VEIL_E_INVALID);
+	ck_assert_int_eq(hs_next_with(TRUST_REFUSED, 0, REFUSE_EXPECT, "", fpr_a), 0);
 }
 END_TEST
 
@@ -762,10 +957,15 @@ END_TEST
 
 START_TEST(sealed_bad_flags)
 {
-	put_sealed(1, 0, 0x02, 90);
+	put_sealed(1, 0, 0x04, 90);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
 	put_sealed(1, 0, 0x81, 90);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
+	/* ENDED only with a failure: a sealed message cannot have ended its session. */
+	put_sealed(1, 0, SEAL_ENDED, 90);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
+	put_sealed(1, (uint8_t)-VEIL_E_CRYPTO, SEAL_ENDED, 0);
+	ck_assert_int_eq(raw_dec(1), 0);
 }
 END_TEST
 
@@ -785,8 +985,20 @@ START_TEST(opened_bad_kind)
 {
 	put_opened(0, 5, 0);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
-	put_opened(OPEN_RESEND + 1, 0, 90);
+	put_opened(OPEN_REKEY_SAME + 1, 0, 90);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
+}
+END_TEST
+
+/* A rekey message that changed nothing: a reply or none, never text. */
+START_TEST(opened_rekey_same)
+{
+	put_opened(OPEN_REKEY_SAME, 0, 0);
+	ck_assert_int_eq(raw_dec(1), 0);
+	put_opened(OPEN_REKEY_SAME, 0, 154);
+	ck_assert_int_eq(raw_dec(1), 0);
+	put_opened(OPEN_REKEY_SAME, 2, 0);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
 }
 END_TEST
 
@@ -867,14 +1079,36 @@ START_TEST(forget_none_with_fpr)
 END_TEST
 
 static void
-put_verify(const char *nick, const char *safe, size_t safelen)
+put_verify_trust(const char *nick, uint8_t trust, const char *safe, size_t safelen)
 {
 	raw(ANS_VERIFY);
 	put_nick(nick);
 	put_fpr(fpr_a);
 	put_fpr(fpr_b);
+	OK(vbuf_put_u8(&rw, trust));
 	OK(vbuf_put_str8(&rw, safe, safelen));
 }
+
+static void
+put_verify(const char *nick, const char *safe, size_t safelen)
+{
+	put_verify_trust(nick, TRUST_PINNED, safe, safelen);
+}
+
+START_TEST(verify_trust_values)
+{
+	uint8_t t;
+
+	for (t = TRUST_NEW; t <= TRUST_REFUSED; t++) {
+		put_verify_trust("bob", t, "1", 1);
+		ck_assert_int_eq(raw_dec(1), 0);
+	}
+	put_verify_trust("bob", 0, "1", 1);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
+	put_verify_trust("bob", TRUST_REFUSED + 1, "1", 1);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
+}
+END_TEST
 
 START_TEST(verify_bad_nick)
 {
@@ -914,16 +1148,37 @@ START_TEST(verify_safety_limits)
 END_TEST
 
 static void
-put_error(uint8_t err, size_t msglen)
+put_error_ended(uint8_t err, uint32_t handle, uint8_t ended, size_t msglen)
 {
 	static uint8_t msg[IPC_ERRMSG_MAX + 1];
 
 	memset(msg, 'e', sizeof(msg));
 	raw(IPC_ANS_ERROR);
 	OK(vbuf_put_u8(&rw, err));
-	OK(vbuf_put_u32(&rw, 0));
+	OK(vbuf_put_u32(&rw, handle));
+	OK(vbuf_put_u8(&rw, ended));
 	OK(vbuf_put_str16(&rw, msg, msglen));
 }
+
+static void
+put_error(uint8_t err, size_t msglen)
+{
+	put_error_ended(err, 0, 0, msglen);
+}
+
+/* ended is 0 or 1, and 1 only for a session (a handle). */
+START_TEST(error_ended)
+{
+	put_error_ended(13, 4, 1, 3);
+	ck_assert_int_eq(raw_dec(1), 0);
+	put_error_ended(13, 4, 0, 3);
+	ck_assert_int_eq(raw_dec(1), 0);
+	put_error_ended(13, 4, 2, 3);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
+	put_error_ended(13, 0, 1, 3);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
+}
+END_TEST
 
 START_TEST(error_code_range)
 {
@@ -953,7 +1208,7 @@ END_TEST
 
 START_TEST(unknown_request_code)
 {
-	static const uint8_t codes[] = { 0x00, REQ_VERIFY + 1, 0x3f, 0x40, 0x7f, 0x80 };
+	static const uint8_t codes[] = { 0x00, REQ_STATUS + 1, 0x3f, 0x40, 0x7f, 0x80 };
 	size_t i;
 
 	for (i = 0; i < sizeof(codes); i++) {
@@ -966,7 +1221,7 @@ END_TEST
 
 START_TEST(unknown_answer_code)
 {
-	static const uint8_t codes[] = { 0x00, 0x80, 0x83, ANS_VERIFY + 1, 0xc0, 0xfe };
+	static const uint8_t codes[] = { 0x00, 0x80, 0x83, ANS_STATUS + 1, 0xc0, 0xfe };
 	size_t i;
 
 	for (i = 0; i < sizeof(codes); i++) {
@@ -983,7 +1238,7 @@ START_TEST(request_as_answer)
 	struct ipc_msg m;
 	size_t n;
 
-	for (s = S_HELLO; s <= S_VERIFY; s++) {
+	for (s = S_HELLO; s <= S_STATUS; s++) {
 		n = enc(s);
 		ck_assert_int_eq(proto_ipc_decode(out + IPC_LEN_HDR, n - IPC_LEN_HDR, 1, &m),
 		    VEIL_E_TYPE);
@@ -1017,6 +1272,7 @@ START_TEST(answer_codes_are_request_or_0x80)
 	ck_assert_int_eq(ANS_CLOSE, REQ_CLOSE | 0x80);
 	ck_assert_int_eq(ANS_FORGET, REQ_FORGET | 0x80);
 	ck_assert_int_eq(ANS_VERIFY, REQ_VERIFY | 0x80);
+	ck_assert_int_eq(ANS_STATUS, REQ_STATUS | 0x80);
 }
 END_TEST
 
@@ -1111,7 +1367,7 @@ START_TEST(encode_nospace)
 	struct ipc_msg m;
 	struct vbuf w;
 
-	sample(S_HS_START, &m);		/* 4 + 69 bytes */
+	sample(S_HS_START, &m);		/* 4 + 73 bytes */
 	vbuf_writer(&w, small, sizeof(small));
 	OK(vbuf_put_u8(&w, 0xee));
 	ck_assert_int_eq(proto_ipc_encode(&w, &m), VEIL_E_NOSPACE);
@@ -1323,13 +1579,17 @@ suite_ipc(void)
 	ADD_SAMPLE(rq, req_close);
 	ADD_SAMPLE(rq, req_forget);
 	ADD_SAMPLE(rq, req_verify);
+	ADD_SAMPLE(rq, req_status);
 	ADD_SAMPLE(an, ans_hello);
 	ADD_SAMPLE(an, ans_hs);
 	ADD_SAMPLE(an, ans_hs_next_pending);
 	ADD_SAMPLE(an, ans_hs_next_done);
+	ADD_SAMPLE(an, ans_hs_next_refused);
+	ADD_SAMPLE(an, ans_hs_next_known);
 	ADD_SAMPLE(an, ans_sealed);
 	ADD_SAMPLE(an, ans_opened_text);
 	ADD_SAMPLE(an, ans_opened_rekey);
+	ADD_SAMPLE(an, ans_opened_same);
 	ADD_SAMPLE(an, ans_opened_closed);
 	ADD_SAMPLE(an, ans_rekey);
 	ADD_SAMPLE(an, ans_close);
@@ -1337,6 +1597,7 @@ suite_ipc(void)
 	ADD_SAMPLE(an, ans_forget);
 	ADD_SAMPLE(an, ans_forget_none);
 	ADD_SAMPLE(an, ans_verify);
+	ADD_SAMPLE(an, ans_status);
 	ADD_SAMPLE(an, ans_error);
 
 	tcase_add_test(ex, hello_exact_bytes);
@@ -1345,6 +1606,8 @@ suite_ipc(void)
 	tcase_add_test(ex, seal_exact_bytes);
 	tcase_add_test(ex, error_exact_bytes);
 	tcase_add_test(ex, hs_next_done_exact_bytes);
+	tcase_add_test(ex, hs_next_refused_exact_bytes);
+	tcase_add_test(ex, status_exact_bytes);
 	tcase_add_test(ex, hello_expect_pointers);
 	tcase_add_test(ex, sealed_item_fields);
 
@@ -1353,6 +1616,7 @@ suite_ipc(void)
 	tcase_add_test(rr, hello_expect_bad_nick);
 	tcase_add_test(rr, hello_expect_max);
 	tcase_add_test(rr, hello_expect_oversize);
+	tcase_add_test(rr, hello_version);
 	tcase_add_test(rr, hs_start_same_member);
 	tcase_add_test(rr, hs_start_member_zero);
 	tcase_add_test(rr, hs_start_member_broadcast);
@@ -1374,6 +1638,10 @@ suite_ipc(void)
 	tcase_add_test(ar, hs_next_pending_with_identity);
 	tcase_add_test(ar, hs_next_done_without_identity);
 	tcase_add_test(ar, hs_next_trust_values);
+	tcase_add_test(ar, hs_next_flags);
+	tcase_add_test(ar, hs_next_reason);
+	tcase_add_test(ar, hs_next_label);
+	tcase_add_test(ar, hs_next_fpr2);
 	tcase_add_test(ar, hs_answer_empty_blob);
 	tcase_add_test(ar, sealed_no_items);
 	tcase_add_test(ar, sealed_batch_max);
@@ -1390,14 +1658,17 @@ suite_ipc(void)
 	tcase_add_test(ar, opened_rekey_with_text);
 	tcase_add_test(ar, opened_closed_with_content);
 	tcase_add_test(ar, opened_resend);
+	tcase_add_test(ar, opened_rekey_same);
 	tcase_add_test(ar, forget_existed_bad);
 	tcase_add_test(ar, forget_none_with_fpr);
 	tcase_add_test(ar, verify_bad_nick);
 	tcase_add_test(ar, verify_safety_nonprintable);
 	tcase_add_test(ar, verify_safety_empty);
 	tcase_add_test(ar, verify_safety_limits);
+	tcase_add_test(ar, verify_trust_values);
 	tcase_add_test(ar, error_code_range);
 	tcase_add_test(ar, error_message_limits);
+	tcase_add_test(ar, error_ended);
 
 	tcase_add_test(cd, unknown_request_code);
 	tcase_add_test(cd, unknown_answer_code);

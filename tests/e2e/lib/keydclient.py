@@ -2,8 +2,9 @@
 """A keyd IPC client for scripted tests (PROTOCOL.md section 3), stdlib only.
 
 Every message: u32 len || u8 code || fields, len = 1 + size of fields, all
-integers big-endian. Requests 0x01..0x0a; the answer to X is X | 0x80 (HS_START
-and HS_ACCEPT are both answered by ANS_HS 0x82); 0xff is IPC_ANS_ERROR.
+integers big-endian. Requests 0x01..0x0b; the answer to X is X | 0x80 (HS_START
+and HS_ACCEPT are both answered by ANS_HS 0x82); 0xff is IPC_ANS_ERROR. IPC
+version 2 (veil/2): HELLO and ANS_HELLO start with it.
 
 Used as a module (tests/e2e/t_keyd_*.sh) or as a tool:
     python3 keydclient.py fpr SOCK            # HELLO, print keyd's fingerprint
@@ -17,17 +18,23 @@ import time
 
 REQ_HELLO, REQ_HS_START, REQ_HS_ACCEPT, REQ_HS_NEXT = 0x01, 0x02, 0x03, 0x04
 REQ_SEAL, REQ_OPEN, REQ_REKEY, REQ_CLOSE = 0x05, 0x06, 0x07, 0x08
-REQ_FORGET, REQ_VERIFY = 0x09, 0x0a
+REQ_FORGET, REQ_VERIFY, REQ_STATUS = 0x09, 0x0a, 0x0b
 ANS_HELLO, ANS_HS, ANS_HS_NEXT, ANS_SEALED = 0x81, 0x82, 0x84, 0x85
 ANS_OPENED, ANS_REKEY, ANS_CLOSE, ANS_FORGET, ANS_VERIFY = 0x86, 0x87, 0x88, 0x89, 0x8a
+ANS_STATUS = 0x8b
 ANS_ERROR = 0xff
+IPC_VERSION = 2
 IPC_MAX = 512 * 1024
 FPR_LEN = 20
-TRUST = {1: "new", 2: "pinned", 3: "expected"}
-OPEN_TEXT, OPEN_REKEY, OPEN_CLOSED, OPEN_RESEND = 1, 2, 3, 4
+TRUST = {1: "new", 2: "pinned", 3: "expected", 4: "verified", 5: "refused"}
+FLAGS = {0x01: "known_as", 0x02: "name_elsewhere", 0x04: "contested", 0x08: "not_pinned",
+         0x10: "self"}
+REASON = {0: None, 1: "pin", 2: "expect", 3: "own_name", 4: "swap"}
+OPEN_TEXT, OPEN_REKEY, OPEN_CLOSED, OPEN_RESEND, OPEN_REKEY_SAME = 1, 2, 3, 4, 5
 ROOM_KEY = b"\x24" * 32      # the room key both ends use unless told otherwise
 
 # enum veil_err, as positive numbers (IPC_ANS_ERROR carries -veil_err)
+E_VERSION = 3
 E_AUTH = 10
 E_STATE, E_LIMIT, E_PIN, E_EXPECT, E_NOSESSION = 13, 14, 15, 16, 17
 E_BUSY = 22
@@ -113,6 +120,7 @@ def decode_answer(body):
     code = r.u8()
     a = {"code": code}
     if code == ANS_HELLO:
+        a["version"] = r.u8()
         a["fpr"] = r.take(FPR_LEN)
     elif code in (ANS_HS, ANS_REKEY, ANS_CLOSE):
         a["handle"], a["blob"] = r.u32(), r.s32()
@@ -122,6 +130,11 @@ def decode_answer(body):
             a["nick"] = r.s8().decode()
             a["fpr"] = r.take(FPR_LEN)
             a["trust"] = TRUST[r.u8()]
+            f = r.u8()
+            a["flags"] = sorted(name for bit, name in FLAGS.items() if f & bit)
+            a["reason"] = REASON[r.u8()]
+            a["label"] = r.s8().decode()
+            a["fpr2"] = r.take(FPR_LEN)
     elif code == ANS_SEALED:
         a["items"] = []
         for _ in range(r.u16()):
@@ -135,9 +148,13 @@ def decode_answer(body):
     elif code == ANS_VERIFY:
         a["nick"] = r.s8().decode()
         a["peer"], a["mine"] = r.take(FPR_LEN), r.take(FPR_LEN)
+        a["trust"] = TRUST[r.u8()]
         a["safety"] = r.s8().decode()
+    elif code == ANS_STATUS:
+        a["generation"] = r.u32()
     elif code == ANS_ERROR:
-        a["err"], a["handle"], a["message"] = r.u8(), r.u32(), r.s16().decode()
+        a["err"], a["handle"], a["ended"] = r.u8(), r.u32(), r.u8()
+        a["message"] = r.s16().decode()
     else:
         raise ValueError("unknown answer code 0x%02x" % code)
     r.end()
@@ -190,22 +207,22 @@ class Client:
             raise ValueError("answer 0x%02x to request 0x%02x" % (a["code"], code))
         return a
 
-    def hello(self, nick, expects=()):
-        f = str8(nick.encode()) + struct.pack(">B", len(expects))
+    def hello(self, nick, expects=(), version=IPC_VERSION):
+        f = struct.pack(">B", version) + str8(nick.encode()) + struct.pack(">B", len(expects))
         for n, fpr in expects:
             f += str8(n.encode()) + fpr
         return self.call(REQ_HELLO, f)["fpr"]
 
-    # room_key: SHA-256("veil/1 room key" || room name) in chatc; both ends of
-    # a handshake need the same one (PROTOCOL.md 2.2). Any 32 bytes here.
-    def hs_start(self, room, me, peer, room_key=ROOM_KEY):
-        return self.call(REQ_HS_START, room + room_key + struct.pack(">HH", me, peer),
-                         ANS_HS)
+    # room_key: from the room secret in chatc (PROTOCOL.md 4); both ends of a
+    # handshake need the same one (PROTOCOL.md 2.2). Any 32 bytes here.
+    def hs_start(self, room, me, peer, room_key=ROOM_KEY, replaces=0):
+        return self.call(REQ_HS_START,
+                         room + room_key + struct.pack(">HHI", me, peer, replaces), ANS_HS)
 
-    def hs_accept(self, room, me, peer, blob, room_key=ROOM_KEY):
+    def hs_accept(self, room, me, peer, blob, room_key=ROOM_KEY, replaces=0):
         return self.call(REQ_HS_ACCEPT,
-                         room + room_key + struct.pack(">HH", me, peer) + str32(blob),
-                         ANS_HS)
+                         room + room_key + struct.pack(">HHI", me, peer, replaces)
+                         + str32(blob), ANS_HS)
 
     def hs_next(self, handle, blob, raw=False):
         return self.call(REQ_HS_NEXT, struct.pack(">I", handle) + str32(blob), raw=raw)
@@ -233,13 +250,18 @@ class Client:
     def verify(self, handle, raw=False):
         return self.call(REQ_VERIFY, struct.pack(">I", handle), raw=raw)
 
+    def status(self):
+        return self.call(REQ_STATUS)["generation"]
+
 
 def handshake(ci, cr, room=b"\x42" * 32, mi=1, mr=2, raw=False, key_i=ROOM_KEY,
               key_r=ROOM_KEY):
-    """Runs a full handshake between initiator connection ci and responder
-    connection cr (they may be the same keyd or two), with room keys key_i and
-    key_r. Returns (hi, hr, ai, ar): both handles and the done answers of
-    each side."""
+    """Runs a full handshake (HS_INIT, HS_RESP, HS_FIN) between initiator
+    connection ci and responder connection cr (they may be the same keyd or
+    two), with room keys key_i and key_r. Returns (hi, hr, ai, ar): both
+    handles and the done answers of each side (ar is None when the
+    initiator's step failed). The initiator's HS_FIN goes to the responder
+    whatever the initiator decided about trust."""
     a = ci.hs_start(room, mi, mr, room_key=key_i)
     hi = a["handle"]
     b = cr.hs_accept(room, mr, mi, a["blob"], room_key=key_r)
@@ -248,10 +270,7 @@ def handshake(ci, cr, room=b"\x42" * 32, mi=1, mr=2, raw=False, key_i=ROOM_KEY,
     if c["code"] == ANS_ERROR:
         return hi, hr, c, None
     d = cr.hs_next(hr, c["blob"], raw=raw)
-    if d["code"] == ANS_ERROR:
-        return hi, hr, c, d
-    e = ci.hs_next(hi, d["blob"], raw=raw)
-    return hi, hr, e, d
+    return hi, hr, c, d
 
 
 def bench(path, n=2000):
@@ -269,7 +288,7 @@ def bench(path, n=2000):
         ci.close_session(hi)
         cr.close_session(hr)
     hs.sort()
-    print("handshake (4 messages, both sides, one keyd): median %.0f us, p90 %.0f us"
+    print("handshake (3 messages, both sides, one keyd): median %.0f us, p90 %.0f us"
           % (hs[len(hs) // 2] * 1e6, hs[len(hs) * 9 // 10] * 1e6))
     hi, hr, _, _ = handshake(ci, cr)
     t = time.perf_counter()

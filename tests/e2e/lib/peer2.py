@@ -1,0 +1,627 @@
+# SPDX-License-Identifier: ISC
+"""An independent veil/2 peer, written from protocol/PROTOCOL.md alone.
+
+It implements layer 2 (the SIGMA-I handshake of 2.2, data messages and the
+symmetric ratchet of 2.3, the rekey of 2.4) and the names of section 4 (room
+secret, invite codes, fingerprints, safety numbers) with the `cryptography`
+module (Debian: python3-cryptography) and the standard library only; layer 1
+goes through relay.py. It shares no code with the C implementation, so
+agreeing with it byte for byte is an interoperability check of the spec. It
+is also the hostile member of the e2e tests: it can play any identity and
+nickname it likes, claim a key it does not hold, rejoin with ever new keys.
+
+    python3 peer2.py example PROTOCOL.md
+        recomputes every value of the worked example (2.7) from its inputs
+        and compares it with the text; exit 0 when all agree.
+    python3 peer2.py member --relay HOST:PORT --invite CODE [options]
+        joins a room and plays a member (see `member --help`).
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import struct
+import sys
+import time
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.exceptions import InvalidSignature, InvalidTag
+
+VERSION = 2
+HS_INIT, HS_RESP, HS_FIN, DATA = 0x01, 0x02, 0x03, 0x10
+TEXT, REKEY_INIT, REKEY_RESP, CLOSE = 1, 2, 3, 4
+PROTOCOL_NAME = b"veil/2 P-256 HKDF-SHA256 AES-256-GCM Ed25519"
+LEN = {HS_INIT: 67, HS_RESP: 212, HS_FIN: 147}
+BUCKETS = (64, 128, 256, 512, 1024, 2048, 4096)
+N0 = bytes(12)
+NICK_RE = re.compile(rb"^[A-Za-z0-9_.-]{1,32}$")
+
+
+class Refused(Exception):
+    """A message this side refuses (the reason names the rule of PROTOCOL.md)."""
+
+
+# ---- primitives ------------------------------------------------------------
+
+def H(*parts):
+    return hashlib.sha256(b"".join(parts)).digest()
+
+
+def extract(salt, ikm):
+    return hmac.new(salt if salt else bytes(32), ikm, hashlib.sha256).digest()
+
+
+def expand(prk, info, n):
+    out, t, i = b"", b"", 1
+    while len(out) < n:
+        t = hmac.new(prk, t + info + bytes([i]), hashlib.sha256).digest()
+        out += t
+        i += 1
+    return out[:n]
+
+
+def seal(key, nonce, ad, pt):
+    return AESGCM(key).encrypt(nonce, pt, ad)
+
+
+def unseal(key, nonce, ad, ct):
+    try:
+        return AESGCM(key).decrypt(nonce, ct, ad)
+    except InvalidTag:
+        raise Refused("bad tag") from None
+
+
+def p256_from_scalar(scalar):
+    return ec.derive_private_key(int.from_bytes(scalar, "big"), ec.SECP256R1())
+
+
+def p256_new():
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def p256_pub(priv):
+    return priv.public_key().public_bytes(serialization.Encoding.X962,
+                                          serialization.PublicFormat.UncompressedPoint)
+
+
+def ecdh(priv, pub):
+    """The 32-byte x coordinate of the shared point (2.2); the point is checked."""
+    if len(pub) != 65 or pub[0] != 4:
+        raise Refused("not an uncompressed P-256 point")
+    try:
+        peer = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), pub)
+    except ValueError:
+        raise Refused("not a point on P-256") from None
+    return priv.exchange(ec.ECDH(), peer)
+
+
+class Identity:
+    """An Ed25519 identity (RFC 8032 seed) and a nickname."""
+
+    def __init__(self, seed, nick):
+        self.seed = seed
+        self.sk = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+        self.pub = self.sk.public_key().public_bytes(serialization.Encoding.Raw,
+                                                     serialization.PublicFormat.Raw)
+        self.nick = nick.encode() if isinstance(nick, str) else nick
+
+    @classmethod
+    def generate(cls, nick):
+        return cls(os.urandom(32), nick)
+
+    def sign(self, msg):
+        return self.sk.sign(msg)
+
+
+def verify(pub, msg, sig):
+    try:
+        ed25519.Ed25519PublicKey.from_public_bytes(pub).verify(sig, msg)
+    except (InvalidSignature, ValueError):
+        raise Refused("bad signature") from None
+
+
+# ---- section 4: names ------------------------------------------------------
+
+def identity_hash(pub):
+    d = hashlib.sha512(b"veil/2 fingerprint" + pub).digest()
+    for _ in range(5199):
+        d = hashlib.sha512(d + pub).digest()
+    return d
+
+
+def fingerprint(pub):
+    h = identity_hash(pub)[:20].hex()
+    return ":".join(h[i:i + 4] for i in range(0, 40, 4))
+
+
+def digits(pub):
+    f = identity_hash(pub)
+    return " ".join("%05d" % (int.from_bytes(f[5 * i:5 * i + 5], "big") % 100000)
+                    for i in range(7))
+
+
+def safety_number(a, b):
+    return " ".join(sorted([digits(a), digits(b)]))
+
+
+def room_from_secret(secret):
+    """(room id, room key) from a 32-byte room secret."""
+    prk = extract(b"veil/2 room", secret)
+    return expand(prk, b"veil/2 room id", 32), expand(prk, b"veil/2 room key", 32)
+
+
+def invite_decode(code):
+    """(secret, [(addr, fingerprint)]) from an invite code; ValueError if not one."""
+    if not code.startswith("veil:"):
+        raise ValueError("not a veil invite code: no veil: prefix")
+    body = code[5:]
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", body):
+        raise ValueError("not a veil invite code: character outside base64url")
+    b = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    if base64.urlsafe_b64encode(b).decode().rstrip("=") != body:
+        raise ValueError("not a veil invite code: not canonical")
+    if len(b) < 2 + 32 + 1 + 4 or b[0] != 2 or b[1] != 0:
+        raise ValueError("not a veil invite code: version, flags or length")
+    if hashlib.sha256(b"veil/2 invite" + b[:-4]).digest()[:4] != b[-4:]:
+        raise ValueError("not a veil invite code: check bytes differ")
+    secret, n, o, relays = b[2:34], b[34], 35, []
+    if not 1 <= n <= 8:
+        raise ValueError("not a veil invite code: relay count")
+    for _ in range(n):
+        alen = b[o]
+        addr = b[o + 1:o + 1 + alen]
+        o += 1 + alen
+        flen = b[o]
+        if flen not in (0, 32):
+            raise ValueError("not a veil invite code: fingerprint length")
+        relays.append((addr.decode(), b[o + 1:o + 1 + flen]))
+        o += 1 + flen
+    if o != len(b) - 4:
+        raise ValueError("not a veil invite code: bytes left over")
+    return secret, relays
+
+
+# ---- 2.2: the handshake ----------------------------------------------------
+
+def idb(pub, nick):
+    """The identity block: key, nick length, nick, zeros to 65 bytes."""
+    return pub + bytes([len(nick)]) + nick + bytes(32 - len(nick))
+
+
+def idb_decode(b):
+    if len(b) != 65:
+        raise Refused("identity block length")
+    n = b[32]
+    if not 1 <= n <= 32:
+        raise Refused("identity block nick length")
+    nick = b[33:33 + n]
+    if not NICK_RE.match(nick):
+        raise Refused("identity block nick")
+    if any(b[33 + n:]):
+        raise Refused("identity block padding")
+    return b[:32], nick
+
+
+def header(msg):
+    """The header checks of section 2, in order: the type, or Refused."""
+    if len(msg) > 4122:
+        raise Refused("OVERSIZE")
+    if len(msg) < 1:
+        raise Refused("TRUNCATED")
+    if msg[0] != VERSION:
+        raise Refused("VERSION")
+    if len(msg) < 2:
+        raise Refused("TRUNCATED")
+    t = msg[1]
+    if t in LEN:
+        if len(msg) < LEN[t]:
+            raise Refused("TRUNCATED")
+        if len(msg) > LEN[t]:
+            raise Refused("TRAILING")
+        if t in (HS_INIT, HS_RESP) and msg[2] != 4:
+            raise Refused("INVALID")
+        return t
+    if t == DATA:
+        if len(msg) < 90:
+            raise Refused("TRUNCATED")
+        if len(msg) - 10 - 16 not in BUCKETS:
+            raise Refused("LENGTH")
+        return t
+    raise Refused("TYPE")
+
+
+class Handshake:
+    """One side of a handshake. The values of the transcript are kept in
+    self.v (named as in 2.7) so the worked example can be checked.
+
+    Hostile knobs: claim (a 32-byte key put in our identity block instead of
+    ours: a claim without its proof, since we sign with our own key), nick
+    (any bytes, even ones the nick rule refuses: the block is built as is).
+    """
+
+    def __init__(self, me, room, room_key, m_i, m_r, initiator, scalar=None, claim=None):
+        self.me, self.room, self.room_key = me, room, room_key
+        self.m_i, self.m_r, self.initiator = m_i, m_r, initiator
+        self.eph = p256_from_scalar(scalar) if scalar else p256_new()
+        self.claim = claim
+        self.v = {}
+        self.peer = None            # (key, nick) once proven
+        self.session = None
+
+    def _block(self):
+        return idb(self.claim or self.me.pub, self.me.nick)
+
+    def _h1(self, e_i):
+        v = self.v
+        v["h0"] = H(PROTOCOL_NAME)
+        v["h1"] = H(v["h0"], self.room, struct.pack(">HH", self.m_i, self.m_r), e_i)
+
+    def _keys(self, e_i, e_r):
+        v = self.v
+        v["h2"] = H(v["h1"], e_r)
+        v["ss"] = ecdh(self.eph, e_r if self.initiator else e_i)
+        v["prk_hs"] = extract(v["h2"], v["ss"] + self.room_key)
+        v["k_r"] = expand(v["prk_hs"], b"veil/2 handshake r->i", 32)
+        v["k_i"] = expand(v["prk_hs"], b"veil/2 handshake i->r", 32)
+
+    def _session(self):
+        v = self.v
+        v["prk"] = extract(v["h5"], v["ss"] + self.room_key)
+        root = expand(v["prk"], b"veil/2 root", 32)
+        ck_ir = expand(v["prk"], b"veil/2 chain i->r", 32)
+        ck_ri = expand(v["prk"], b"veil/2 chain r->i", 32)
+        v["root"], v["ck_ir"], v["ck_ri"] = root, ck_ir, ck_ri
+        self.session = Session(self.room, self.m_i, self.m_r, self.initiator, root,
+                               ck_ir, ck_ri)
+
+    def init(self):
+        """Initiator: HS_INIT."""
+        e_i = p256_pub(self.eph)
+        self.v["e_I"] = e_i
+        self._h1(e_i)
+        msg = bytes([VERSION, HS_INIT]) + e_i
+        self.v["hs_init"] = msg
+        return msg
+
+    def accept(self, msg):
+        """Responder: HS_INIT in, HS_RESP out."""
+        if header(msg) != HS_INIT:
+            raise Refused("not an HS_INIT")
+        v = self.v
+        e_i, e_r = msg[2:], p256_pub(self.eph)
+        v["e_I"], v["e_R"] = e_i, e_r
+        self._h1(e_i)
+        self._keys(e_i, e_r)
+        v["idb_R"] = self._block()
+        v["h3"] = H(v["h2"], v["idb_R"])
+        v["signed_responder"] = b"veil/2 signature responder" + v["h3"]
+        v["sig_R"] = self.me.sign(v["signed_responder"])
+        v["resp_plaintext"] = v["idb_R"] + v["sig_R"]
+        v["resp_ciphertext"] = seal(v["k_r"], N0, v["h2"], v["resp_plaintext"])
+        v["h4"] = H(v["h3"], v["sig_R"])
+        out = bytes([VERSION, HS_RESP]) + e_r + v["resp_ciphertext"]
+        v["hs_resp"] = out
+        return out
+
+    def on_resp(self, msg):
+        """Initiator: HS_RESP in; the responder's proof first, then HS_FIN out."""
+        if header(msg) != HS_RESP:
+            raise Refused("not an HS_RESP")
+        v = self.v
+        e_r = msg[2:67]
+        v["e_R"] = e_r
+        self._keys(v["e_I"], e_r)
+        pt = unseal(v["k_r"], N0, v["h2"], msg[67:])
+        key, nick = idb_decode(pt[:65])
+        v["h3"] = H(v["h2"], pt[:65])
+        verify(key, b"veil/2 signature responder" + v["h3"], pt[65:])
+        self.peer = (key, nick)
+        v["h4"] = H(v["h3"], pt[65:])
+        v["idb_I"] = self._block()
+        v["h5"] = H(v["h4"], v["idb_I"])
+        v["signed_initiator"] = b"veil/2 signature initiator" + v["h5"]
+        v["sig_I"] = self.me.sign(v["signed_initiator"])
+        v["fin_plaintext"] = v["idb_I"] + v["sig_I"]
+        v["fin_ciphertext"] = seal(v["k_i"], N0, v["h4"], v["fin_plaintext"])
+        out = bytes([VERSION, HS_FIN]) + v["fin_ciphertext"]
+        v["hs_fin"] = out
+        self._session()
+        return out
+
+    def on_fin(self, msg):
+        """Responder: HS_FIN in; the initiator's proof."""
+        if header(msg) != HS_FIN:
+            raise Refused("not an HS_FIN")
+        v = self.v
+        pt = unseal(v["k_i"], N0, v["h4"], msg[2:])
+        key, nick = idb_decode(pt[:65])
+        v["h5"] = H(v["h4"], pt[:65])
+        verify(key, b"veil/2 signature initiator" + v["h5"], pt[65:])
+        self.peer = (key, nick)
+        self._session()
+
+
+# ---- 2.3 and 2.4: data, ratchet, rekey -------------------------------------
+
+def bucket(n):
+    for b in BUCKETS:
+        if n <= b:
+            return b
+    raise Refused("too long")
+
+
+def pad(kind, body):
+    need = 3 + len(body)
+    return bytes([kind]) + struct.pack(">H", len(body)) + body + bytes(bucket(need) - need)
+
+
+def unpad(p):
+    if len(p) not in BUCKETS:
+        raise Refused("not a bucket")
+    kind, n = p[0], struct.unpack(">H", p[1:3])[0]
+    if n > len(p) - 3 or bucket(3 + n) != len(p) or any(p[3 + n:]):
+        raise Refused("padding")
+    body = p[3:3 + n]
+    ok = {TEXT: 1 <= n <= 4000, REKEY_INIT: n == 65, REKEY_RESP: n == 65, CLOSE: n == 0}
+    if not ok.get(kind, False):
+        raise Refused("kind")
+    return kind, body
+
+
+class Chain:
+    def __init__(self, ck, epoch=0):
+        self.ck, self.epoch, self.next = ck, epoch, 0
+
+    def step(self):
+        out = expand(self.ck, b"veil/2 ratchet", 64)
+        self.ck = out[32:]
+        return out[:32]
+
+
+class Session:
+    """An established session: chains per direction, rekey (both roles)."""
+
+    def __init__(self, room, m_i, m_r, initiator, root, ck_ir, ck_ri):
+        self.room, self.initiator, self.root = room, initiator, root
+        self.me_id, self.peer_id = (m_i, m_r) if initiator else (m_r, m_i)
+        self.send = Chain(ck_ir if initiator else ck_ri)
+        self.recv = Chain(ck_ri if initiator else ck_ir)
+        self.pend = None
+        self.rk = None              # our REKEY_INIT's private key while it waits
+        self.rk_scalars = []        # fixed rekey scalars (the worked example)
+        self.last = {}              # the values of the last message (2.7)
+
+    def _ad(self, epoch, ctr, sending):
+        s, r = (self.me_id, self.peer_id) if sending else (self.peer_id, self.me_id)
+        return bytes([VERSION, DATA]) + struct.pack(">II", epoch, ctr) + self.room + \
+            struct.pack(">HH", s, r)
+
+    def seal_inner(self, kind, body):
+        ch = self.send
+        mk = ch.step()
+        nonce = bytes(4) + struct.pack(">II", ch.epoch, ch.next)
+        ad = self._ad(ch.epoch, ch.next, True)
+        padded = pad(kind, body)
+        msg = ad[:10] + seal(mk, nonce, ad, padded)
+        self.last = {"mk": mk, "ck_next": ch.ck, "nonce": nonce, "ad": ad, "padded": padded,
+                     "data": msg}
+        ch.next += 1
+        return msg
+
+    def seal_text(self, text):
+        return self.seal_inner(TEXT, text)
+
+    def _eph(self):
+        return p256_from_scalar(self.rk_scalars.pop(0)) if self.rk_scalars else p256_new()
+
+    def rekey(self):
+        if self.rk is None:
+            self.rk = self._eph()
+        return self.seal_inner(REKEY_INIT, p256_pub(self.rk))
+
+    def _derive(self, priv, pub):
+        dh = ecdh(priv, pub)
+        prk = extract(self.root, dh)
+        self.root = expand(prk, b"veil/2 root", 32)
+        ir, ri = expand(prk, b"veil/2 chain i->r", 32), expand(prk, b"veil/2 chain r->i", 32)
+        self.last_rekey = {"dh": dh, "prk": prk, "root": self.root, "ck_ir": ir, "ck_ri": ri}
+        return (ir, ri) if self.initiator else (ri, ir)
+
+    def open(self, msg):
+        """(kind, body, reply): the opened message and what to send back."""
+        if header(msg) != DATA:
+            raise Refused("not DATA")
+        epoch, ctr = struct.unpack(">II", msg[2:10])
+        if epoch == self.recv.epoch:
+            ch = self.recv
+        elif self.pend is not None and epoch == self.pend.epoch:
+            ch = self.pend
+        else:
+            raise Refused("epoch")
+        if ctr < ch.next or ctr - ch.next > 1024:
+            raise Refused("counter")
+        tmp = Chain(ch.ck, ch.epoch)
+        for _ in range(ctr - ch.next + 1):
+            mk = tmp.step()
+        nonce = bytes(4) + struct.pack(">II", epoch, ctr)
+        padded = unseal(mk, nonce, self._ad(epoch, ctr, False), msg[10:])
+        ch.ck, ch.next = tmp.ck, ctr + 1
+        if ch is self.pend:
+            self.recv, self.pend = self.pend, None
+        kind, body = unpad(padded)
+        reply = b""
+        if kind == REKEY_INIT and self.pend is None and not (self.initiator and self.rk):
+            self.rk = None          # a colliding one of ours is abandoned
+            mine = self._eph()
+            send, recv = self._derive(mine, body)
+            reply = self.seal_inner(REKEY_RESP, p256_pub(mine))
+            self.send = Chain(send, self.send.epoch + 1)
+            self.pend = Chain(recv, self.recv.epoch + 1)
+        elif kind == REKEY_RESP:
+            if self.rk is None:
+                raise Refused("REKEY_RESP without a rekey")
+            send, recv = self._derive(self.rk, body)
+            self.rk = None
+            self.send = Chain(send, self.send.epoch + 1)
+            self.recv = Chain(recv, self.recv.epoch + 1)
+        return kind, body, reply
+
+
+# ---- the worked example (2.7) ----------------------------------------------
+
+def example(path):
+    """Recomputes 2.7 and compares each value with the text. Returns the
+    number of values that differ (0: all agree)."""
+    alice = Identity(bytes(range(32)), "alice")
+    bob = Identity(bytes(range(32, 64)), "bob")
+    secret = H(b"veil worked example room")
+    room, room_key = room_from_secret(secret)
+    sc_i, sc_r = H(b"veil example e_I"), H(b"veil example e_R")
+    sc_a, sc_b = H(b"veil example rekey e'_A"), H(b"veil example rekey e'_B")
+    i = Handshake(alice, room, room_key, 2, 1, True, sc_i)
+    r = Handshake(bob, room, room_key, 2, 1, False, sc_r)
+    init = i.init()
+    resp = r.accept(init)
+    fin = i.on_resp(resp)
+    r.on_fin(fin)
+    assert i.peer == (bob.pub, b"bob") and r.peer == (alice.pub, b"alice")
+    v = dict(i.v)
+    mine = {
+        "alice seed": alice.seed, "id_I = alice's Ed25519 public key": alice.pub,
+        "bob seed": bob.seed, "id_R = bob's Ed25519 public key": bob.pub,
+        'room secret = SHA-256("veil worked example room")': secret,
+        'room = HKDF-Expand(HKDF-Extract("veil/2 room", secret), "veil/2 room id", 32)': room,
+        'room_key = HKDF-Expand(same PRK, "veil/2 room key", 32)': room_key,
+        'e_I scalar = SHA-256("veil example e_I")': sc_i, "e_I": v["e_I"],
+        'e_R scalar = SHA-256("veil example e_R")': sc_r, "e_R": v["e_R"],
+        "HS_INIT = 02 01 || e_I": init,
+        "h0 = H(PROTOCOL_NAME)": v["h0"], "h1 = H(h0 || room || 0002 || 0001 || e_I)": v["h1"],
+        "h2 = H(h1 || e_R)": v["h2"], "ss = ECDH(e_I, e_R), the x coordinate": v["ss"],
+        "prk_hs = HKDF-Extract(h2, ss || room_key)": v["prk_hs"], "k_r": v["k_r"],
+        "k_i": v["k_i"],
+        'idb_R = id_R || 03 "bob" || 29 zero bytes': r.v["idb_R"], "h3 = H(h2 || idb_R)": v["h3"],
+        'signed = "veil/2 signature responder" || h3': r.v["signed_responder"],
+        "sig_R = Ed25519-Sign(bob, signed)": r.v["sig_R"],
+        "plaintext = idb_R || sig_R": r.v["resp_plaintext"],
+        "AEAD(k_r, n0, ad = h2, plaintext)": r.v["resp_ciphertext"],
+        "HS_RESP = 02 02 || e_R || ciphertext": resp, "h4 = H(h3 || sig_R)": v["h4"],
+        'idb_I = id_I || 05 "alice" || 27 zero bytes': v["idb_I"],
+        "h5 = H(h4 || idb_I)": v["h5"],
+        'signed = "veil/2 signature initiator" || h5': v["signed_initiator"],
+        "sig_I = Ed25519-Sign(alice, signed)": v["sig_I"],
+        "plaintext = idb_I || sig_I": v["fin_plaintext"],
+        "AEAD(k_i, n0, ad = h4, plaintext)": v["fin_ciphertext"],
+        "HS_FIN = 02 03 || ciphertext": fin,
+        "prk = HKDF-Extract(h5, ss || room_key)": v["prk"], "root": v["root"],
+        "ck_ir (alice's send chain)": v["ck_ir"], "ck_ri (bob's send chain)": v["ck_ri"],
+    }
+    a, b = i.session, r.session
+    a.rk_scalars, b.rk_scalars = [sc_a], [sc_b]
+    m = a.seal_text(b"hello bob")
+    la = a.last
+    assert b.open(m)[:2] == (TEXT, b"hello bob")
+    m = b.seal_text(b"hi alice")
+    lb = b.last
+    assert a.open(m)[:2] == (TEXT, b"hi alice")
+    mine.update({
+        'mk = HKDF-Expand(ck_ir, "veil/2 ratchet", 64)[0..32]': la["mk"],
+        "ck_ir' = [32..64] (replaces ck_ir)": la["ck_next"],
+        "ad = 02 10 || epoch || ctr || room || 0002 || 0001": la["ad"],
+        'padded = 01 || 0009 || "hello bob" || zeros': la["padded"],
+        'mk = HKDF-Expand(ck_ri, "veil/2 ratchet", 64)[0..32]': lb["mk"],
+        "ck_ri' = [32..64]": lb["ck_next"],
+        "ad = 02 10 || epoch || ctr || room || 0001 || 0002": lb["ad"],
+        'padded = 01 || 0008 || "hi alice" || zeros': lb["padded"],
+    })
+    data = [la["data"], lb["data"]]
+    rk_init = a.rekey()
+    li = a.last
+    kind, _, rk_resp = b.open(rk_init)
+    lr = b.last
+    assert kind == REKEY_INIT and rk_resp
+    assert a.open(rk_resp)[0] == REKEY_RESP
+    e = b.last_rekey
+    assert e == a.last_rekey
+    m = a.seal_text(b"rekeyed")
+    l1 = a.last
+    assert b.open(m)[:2] == (TEXT, b"rekeyed")
+    mine.update({
+        "e'_A scalar = SHA-256(\"veil example rekey e'_A\")": sc_a,
+        "e'_A": li["padded"][3:68],
+        "mk = HKDF-Expand(ck_ir', \"veil/2 ratchet\", 64)[0..32]": li["mk"],
+        "ad = 02 10 || 00000000 || 00000001 || room || 0002 || 0001": li["ad"],
+        "padded = 02 || 0041 || e'_A || zeros (128-byte bucket)": li["padded"],
+        "e'_B scalar = SHA-256(\"veil example rekey e'_B\")": sc_b,
+        "e'_B": lr["padded"][3:68],
+        "mk = HKDF-Expand(ck_ri', \"veil/2 ratchet\", 64)[0..32]": lr["mk"],
+        "ad = 02 10 || 00000000 || 00000001 || room || 0001 || 0002": lr["ad"],
+        "padded = 03 || 0041 || e'_B || zeros": lr["padded"],
+        "ECDH(e'_A, e'_B), the x coordinate": e["dh"],
+        "prk' = HKDF-Extract(salt = root, ECDH)": e["prk"],
+        "root (replaces the epoch 0 root)": e["root"], "ck_ir": e["ck_ir"],
+        "ck_ri": e["ck_ri"], "mk": l1["mk"],
+        "ad = 02 10 || 00000001 || 00000000 || room || 0002 || 0001": l1["ad"],
+        'padded = 01 || 0007 || "rekeyed" || zeros': l1["padded"], "DATA": l1["data"],
+    })
+    # Titles used more than once in the text ("nonce", "DATA = ...") in order.
+    seq = {"nonce": [la["nonce"], lb["nonce"], li["nonce"], lr["nonce"], l1["nonce"]],
+           "DATA = 02 10 || 00000000 || 00000000 || AEAD(mk, nonce, ad, padded)": data,
+           "DATA = 02 10 || 00000000 || 00000001 || AEAD(mk, nonce, ad, padded)":
+           [li["data"], lr["data"]]}
+    bad = checked = 0
+    for title, want in example_sequence(path):
+        got = seq[title].pop(0) if title in seq else mine.get(title)
+        checked += 1
+        if got is None:
+            print("peer2: no value computed for %r" % title)
+            bad += 1
+        elif got != want:
+            print("peer2: %s differs:\n  text %s\n  mine %s" % (title, want.hex(), got.hex()))
+            bad += 1
+    # The names of section 4 for the same identities.
+    names = {"fingerprint(alice)": fingerprint(alice.pub), "fingerprint(bob)": fingerprint(bob.pub),
+             "digits(alice)": digits(alice.pub), "digits(bob)": digits(bob.pub),
+             "safety number": safety_number(alice.pub, bob.pub)}
+    text = open(path).read()
+    sec4 = text[text.index("**Example** (the identities of section 2.7)"):]
+    for k, want in names.items():
+        checked += 1
+        m = re.search(r"^%s +(.+)$" % re.escape(k), sec4, re.M)
+        if m is None or m.group(1).strip() != want:
+            print("peer2: %s differs: text %r, mine %r" % (k, m and m.group(1), want))
+            bad += 1
+    print("peer2: worked example: %d values checked, %d differ" % (checked, bad))
+    return bad
+
+
+def example_sequence(path):
+    """The values of 2.7 in the order the text gives them: [(title, bytes)]."""
+    text = open(path).read()
+    sec = text[text.index("### 2.7 Worked example"):text.index("## 3. keyd IPC")]
+    out, title, hexs = [], None, ""
+    for line in sec.splitlines() + ["```"]:
+        m = re.match(r"^(\S.*?)  \((\d+) bytes\)$", line)
+        if m or line.startswith("```"):
+            if title:
+                out.append((title, bytes.fromhex(hexs)))
+            title, hexs = (m.group(1), "") if m else (None, "")
+        elif title and re.match(r"^    [0-9a-f]+$", line):
+            hexs += line.strip()
+    return out
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "example":
+        return 1 if example(argv[2]) else 0
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
