@@ -14,11 +14,17 @@ nickname it likes, claim a key it does not hold, rejoin with ever new keys.
         recomputes every value of the worked example (2.7) from its inputs
         and compares it with the text; exit 0 when all agree.
     python3 peer2.py member --relay HOST:PORT --invite CODE [options]
-        joins a room and plays a member (see `member --help`).
+        joins a room and plays a member (see `member --help`); one JSON line
+        per event on stdout.
+
+For the e2e tests that show what the same attacks did on veil/1 (0.1.0), it
+also speaks veil/1's handshake (`--proto 1`, from PROTOCOL.md version 1):
+only as far as those attacks need it.
 """
 
 import argparse
 import base64
+import select
 import hashlib
 import hmac
 import json
@@ -375,11 +381,11 @@ def unpad(p):
 
 
 class Chain:
-    def __init__(self, ck, epoch=0):
-        self.ck, self.epoch, self.next = ck, epoch, 0
+    def __init__(self, ck, epoch=0, label=b"veil/2 ratchet"):
+        self.ck, self.epoch, self.next, self.label = ck, epoch, 0, label
 
     def step(self):
-        out = expand(self.ck, b"veil/2 ratchet", 64)
+        out = expand(self.ck, self.label, 64)
         self.ck = out[32:]
         return out[:32]
 
@@ -387,11 +393,13 @@ class Chain:
 class Session:
     """An established session: chains per direction, rekey (both roles)."""
 
-    def __init__(self, room, m_i, m_r, initiator, root, ck_ir, ck_ri):
+    def __init__(self, room, m_i, m_r, initiator, root, ck_ir, ck_ri, version=VERSION):
         self.room, self.initiator, self.root = room, initiator, root
+        self.version = version
+        self.label = b"veil/%d ratchet" % version
         self.me_id, self.peer_id = (m_i, m_r) if initiator else (m_r, m_i)
-        self.send = Chain(ck_ir if initiator else ck_ri)
-        self.recv = Chain(ck_ri if initiator else ck_ir)
+        self.send = Chain(ck_ir if initiator else ck_ri, 0, self.label)
+        self.recv = Chain(ck_ri if initiator else ck_ir, 0, self.label)
         self.pend = None
         self.rk = None              # our REKEY_INIT's private key while it waits
         self.rk_scalars = []        # fixed rekey scalars (the worked example)
@@ -399,7 +407,7 @@ class Session:
 
     def _ad(self, epoch, ctr, sending):
         s, r = (self.me_id, self.peer_id) if sending else (self.peer_id, self.me_id)
-        return bytes([VERSION, DATA]) + struct.pack(">II", epoch, ctr) + self.room + \
+        return bytes([self.version, DATA]) + struct.pack(">II", epoch, ctr) + self.room + \
             struct.pack(">HH", s, r)
 
     def seal_inner(self, kind, body):
@@ -428,15 +436,20 @@ class Session:
     def _derive(self, priv, pub):
         dh = ecdh(priv, pub)
         prk = extract(self.root, dh)
-        self.root = expand(prk, b"veil/2 root", 32)
-        ir, ri = expand(prk, b"veil/2 chain i->r", 32), expand(prk, b"veil/2 chain r->i", 32)
+        v = b"veil/%d " % self.version
+        self.root = expand(prk, v + b"root", 32)
+        ir, ri = expand(prk, v + b"chain i->r", 32), expand(prk, v + b"chain r->i", 32)
         self.last_rekey = {"dh": dh, "prk": prk, "root": self.root, "ck_ir": ir, "ck_ri": ri}
         return (ir, ri) if self.initiator else (ri, ir)
 
     def open(self, msg):
         """(kind, body, reply): the opened message and what to send back."""
+        if self.version == 1:
+            msg = bytes([VERSION]) + msg[1:]      # the same checks, veil/1's byte
         if header(msg) != DATA:
             raise Refused("not DATA")
+        if self.version == 1:
+            msg = bytes([1]) + msg[1:]
         epoch, ctr = struct.unpack(">II", msg[2:10])
         if epoch == self.recv.epoch:
             ch = self.recv
@@ -446,7 +459,7 @@ class Session:
             raise Refused("epoch")
         if ctr < ch.next or ctr - ch.next > 1024:
             raise Refused("counter")
-        tmp = Chain(ch.ck, ch.epoch)
+        tmp = Chain(ch.ck, ch.epoch, ch.label)
         for _ in range(ctr - ch.next + 1):
             mk = tmp.step()
         nonce = bytes(4) + struct.pack(">II", epoch, ctr)
@@ -461,16 +474,282 @@ class Session:
             mine = self._eph()
             send, recv = self._derive(mine, body)
             reply = self.seal_inner(REKEY_RESP, p256_pub(mine))
-            self.send = Chain(send, self.send.epoch + 1)
-            self.pend = Chain(recv, self.recv.epoch + 1)
+            self.send = Chain(send, self.send.epoch + 1, self.label)
+            self.pend = Chain(recv, self.recv.epoch + 1, self.label)
         elif kind == REKEY_RESP:
             if self.rk is None:
                 raise Refused("REKEY_RESP without a rekey")
             send, recv = self._derive(self.rk, body)
             self.rk = None
-            self.send = Chain(send, self.send.epoch + 1)
-            self.recv = Chain(recv, self.recv.epoch + 1)
+            self.send = Chain(send, self.send.epoch + 1, self.label)
+            self.recv = Chain(recv, self.recv.epoch + 1, self.label)
         return kind, body, reply
+
+
+# ---- veil/1, for the tests that show what an attack did on 0.1.0 ------------
+
+class V1:
+    """veil/1's handshake (PROTOCOL.md version 1, 2.2), responder and
+    initiator, with the same hostile knobs as Handshake: a claim is put in
+    the identity plaintext as is (veil/1 trusted it before any proof)."""
+
+    NAME = b"veil/1 P-256 HKDF-SHA256 AES-256-GCM Ed25519"
+
+    def __init__(self, me, room, room_key, m_i, m_r, initiator, claim=None):
+        self.me, self.room, self.room_key = me, room, room_key
+        self.m_i, self.m_r, self.initiator, self.claim = m_i, m_r, initiator, claim
+        self.eph = p256_new()
+        self.peer = None
+        self.session = None
+
+    def _start(self, e_i):
+        self.h = H(H(self.NAME), self.room, struct.pack(">HH", self.m_i, self.m_r), e_i)
+
+    def _keys(self, e_i, e_r):
+        self.h = H(self.h, e_r)
+        self.ss = ecdh(self.eph, e_r if self.initiator else e_i)
+        prk = extract(self.h, self.ss + self.room_key)
+        self.k_r = expand(prk, b"veil/1 handshake r->i", 32)
+        self.k_i = expand(prk, b"veil/1 handshake i->r", 32)
+
+    def _id(self):
+        key = self.claim or self.me.pub
+        return key + bytes([len(self.me.nick)]) + self.me.nick
+
+    def _session(self):
+        prk = extract(self.h, self.ss + self.room_key)
+        self.session = Session(self.room, self.m_i, self.m_r, self.initiator,
+                               expand(prk, b"veil/1 root", 32),
+                               expand(prk, b"veil/1 chain i->r", 32),
+                               expand(prk, b"veil/1 chain r->i", 32), version=1)
+
+    def init(self):
+        e_i = p256_pub(self.eph)
+        self.e_i = e_i
+        self._start(e_i)
+        return bytes([1, HS_INIT]) + e_i
+
+    def accept(self, msg):
+        e_i, e_r = msg[2:67], p256_pub(self.eph)
+        self._start(e_i)
+        self._keys(e_i, e_r)
+        pt = self._id()
+        out = bytes([1, HS_RESP]) + e_r + seal(self.k_r, N0, self.h, pt)
+        self.h = H(self.h, pt)
+        return out
+
+    def on_resp(self, msg):
+        e_r = msg[2:67]
+        self._keys(self.e_i, e_r)
+        pt = unseal(self.k_r, N0, self.h, msg[67:])
+        self.peer = (pt[:32], pt[33:33 + pt[32]])
+        self.h = H(self.h, pt)
+        h3, mine = self.h, self._id()
+        self.h = H(self.h, mine)
+        sig = self.me.sign(b"veil/1 signature initiator" + self.h)
+        out = bytes([1, HS_FIN]) + seal(self.k_i, N0, h3, mine + sig)
+        self._session()
+        return out
+
+    def on_fin(self, msg):
+        pt = unseal(self.k_i, N0, self.h, msg[2:])
+        key, nick = pt[:32], pt[33:33 + pt[32]]
+        self.h = H(self.h, pt[:-64])
+        verify(key, b"veil/1 signature initiator" + self.h, pt[-64:])
+        self.peer = (key, nick)
+        sig = self.me.sign(b"veil/1 signature responder" + self.h)
+        n1 = bytes(11) + b"\x01"
+        out = bytes([1, 4]) + seal(self.k_r, n1, self.h, sig)
+        self._session()
+        return out
+
+
+# ---- a member of a room, over the relay ---------------------------------------
+
+class Member:
+    """One member over relay.py: answers HS_INIT, starts handshakes as a
+    newcomer, opens DATA, answers rekeys, says --say lines to every peer it
+    gets a session with. Prints one JSON line per event."""
+
+    def __init__(self, a, rl, room, room_key, ident, out):
+        self.a, self.rl, self.room, self.room_key = a, rl, room, room_key
+        self.me, self.out = ident, out
+        self.hs = {}            # member id -> handshake under way
+        self.sess = {}          # member id -> (session, peer key, peer nick)
+        self.said = set()
+
+    def ev(self, **kw):
+        self.out.write(json.dumps(kw) + "\n")
+        self.out.flush()
+
+    def _hs(self, mi, mr, initiator):
+        if self.a.proto == 1:
+            return V1(self.me, self.room, self.room_key, mi, mr, initiator, self.a.claim)
+        return Handshake(self.me, self.room, self.room_key, mi, mr, initiator,
+                         claim=self.a.claim)
+
+    def send(self, dst, blob, what):
+        self.ev(ev="send", member=dst, what=what, len=len(blob))
+        self.rl.send_data(dst, blob)
+
+    def start(self, peer):
+        h = self._hs(self.rl.member, peer, True)
+        self.hs[peer] = h
+        self.send(peer, h.init(), "HS_INIT")
+
+    def secure(self, peer, h):
+        s = h.session
+        self.sess[peer] = s
+        self.hs.pop(peer, None)
+        self.ev(ev="secure", member=peer, nick=h.peer[1].decode(errors="replace"),
+                key=h.peer[0].hex(), fpr=fingerprint(h.peer[0]))
+        if peer not in self.said:
+            self.said.add(peer)
+            for t in self.a.say:
+                self.send(peer, s.seal_text(t.encode()), "DATA")
+
+    def on_data(self, src, blob):
+        if len(blob) < 2:
+            return
+        t = blob[1]
+        self.ev(ev="recv", member=src, type=t, len=len(blob), version=blob[0])
+        try:
+            if t == HS_INIT:
+                if src in self.hs and self.hs[src].initiator and self.rl.member < src:
+                    return      # crossing: the lower member id stays initiator
+                h = self._hs(src, self.rl.member, False)
+                self.hs[src] = h
+                self.send(src, h.accept(blob), "HS_RESP")
+            elif t == HS_RESP and src in self.hs:
+                h = self.hs[src]
+                self.send(src, h.on_resp(blob), "HS_FIN")
+                if self.a.proto == 2:
+                    self.secure(src, h)
+            elif t == HS_FIN and src in self.hs:
+                h = self.hs[src]
+                conf = h.on_fin(blob)
+                if conf:
+                    self.send(src, conf, "HS_CONFIRM")
+                self.secure(src, h)
+            elif t == 4 and self.a.proto == 1 and src in self.hs:
+                self.secure(src, self.hs[src])      # veil/1's HS_CONFIRM (not checked)
+            elif t == DATA and src in self.sess:
+                kind, body, reply = self.sess[src].open(blob)
+                if kind == TEXT:
+                    self.ev(ev="msg", member=src, text=body.decode(errors="replace"))
+                elif kind == CLOSE:
+                    self.ev(ev="closed", member=src)
+                    del self.sess[src]
+                if reply:
+                    self.send(src, reply, "DATA")
+        except Refused as e:
+            self.ev(ev="refused", member=src, type=t, why=str(e))
+            self.hs.pop(src, None)
+
+
+def member_args(argv):
+    ap = argparse.ArgumentParser(prog="peer2.py member")
+    ap.add_argument("--relay", required=True, help="HOST:PORT")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--invite", help="an invite code (PROTOCOL.md 4)")
+    g.add_argument("--secret", help="the room secret, 64 hex digits")
+    g.add_argument("--room-v1", help="veil/1: the room name (SHA-256 room id and key)")
+    ap.add_argument("--nick", required=True)
+    ap.add_argument("--seed", help="identity seed, 64 hex digits (default: a new one)")
+    ap.add_argument("--claim", help="put this key (64 hex) in our identity block, "
+                    "while signing with our own: a claim without proof")
+    ap.add_argument("--proto", type=int, default=2, choices=(1, 2))
+    ap.add_argument("--say", action="append", default=[], help="send to every peer once secure")
+    ap.add_argument("--no-initiate", action="store_true",
+                    help="do not start handshakes with the members already there")
+    ap.add_argument("--hold", type=float, default=3600.0, help="seconds to stay")
+    ap.add_argument("--rejoin", type=int, default=0,
+                    help="flood: join N times, each with a new key and nick NICK<i>, "
+                    "start a handshake with everyone there, leave once it is sent")
+    a = ap.parse_args(argv)
+    a.claim = bytes.fromhex(a.claim) if a.claim else None
+    return a
+
+
+def member(argv):
+    import relay as rl
+    a = member_args(argv)
+    if a.invite:
+        secret, _ = invite_decode(a.invite)
+        room, room_key = room_from_secret(secret)
+    elif a.secret:
+        room, room_key = room_from_secret(bytes.fromhex(a.secret))
+    else:
+        name = a.room_v1.encode()
+        room, room_key = H(b"veil/1 room id", name), H(b"veil/1 room key", name)
+    host, port = a.relay.rsplit(":", 1)
+    host = host.strip("[]")
+    if a.rejoin:
+        return flood(a, rl, host, int(port), room, room_key)
+    seed = bytes.fromhex(a.seed) if a.seed else os.urandom(32)
+    c = rl.Client(host, int(port), timeout=10)
+    m = Member(a, c, room, room_key, Identity(seed, a.nick), sys.stdout)
+    me, others = c.join(room)
+    m.ev(ev="joined", member=me, others=others, key=m.me.pub.hex(),
+         fpr=fingerprint(m.me.pub))
+    if not a.no_initiate:
+        for o in others:
+            m.start(o)
+    end, ping = time.monotonic() + a.hold, time.monotonic() + 10
+    while time.monotonic() < end:
+        r, _, _ = select.select([c.sock], [], [], 0.5)
+        if time.monotonic() > ping:
+            c.ping()
+            ping = time.monotonic() + 10
+        if not r and not c.buf:
+            continue
+        try:
+            ftype, src, _, payload = c.recv(timeout=5)
+        except rl.Closed:
+            m.ev(ev="closed_by_relay")
+            return 1
+        if ftype == rl.DATA:
+            m.on_data(src, payload)
+        elif ftype == rl.JOINED:
+            m.ev(ev="member_joined", member=src)
+        elif ftype == rl.LEFT:
+            m.ev(ev="member_left", member=src)
+            m.hs.pop(src, None)
+            m.sess.pop(src, None)
+    return 0
+
+
+def flood(a, rl, host, port, room, room_key):
+    """Join, start a handshake with every member there, send HS_FIN when the
+    answer comes, leave; a.rejoin times, each with a new identity."""
+    done = t0 = 0
+    t0 = time.monotonic()
+    for i in range(a.rejoin):
+        ident = Identity.generate("%s%d" % (a.nick, i))
+        with rl.Client(host, port, timeout=10) as c:
+            me, others = c.join(room)
+            pend = {}
+            for o in others:
+                h = V1(ident, room, room_key, me, o, True) if a.proto == 1 else \
+                    Handshake(ident, room, room_key, me, o, True)
+                pend[o] = h
+                c.send_data(o, h.init())
+            deadline = time.monotonic() + 10
+            while pend and time.monotonic() < deadline:
+                ftype, src, _, payload = c.recv(timeout=10)
+                if ftype != rl.DATA or src not in pend or len(payload) < 2 or \
+                        payload[1] != HS_RESP:
+                    continue
+                try:
+                    c.send_data(src, pend.pop(src).on_resp(payload))
+                    done += 1
+                except Refused:
+                    pass
+            if a.proto == 1:
+                time.sleep(0.005)   # let HS_FIN leave before LEFT (veil/1 needs CONFIRM)
+    sys.stdout.write(json.dumps({"ev": "flood", "joins": a.rejoin, "handshakes": done,
+                                 "seconds": round(time.monotonic() - t0, 1)}) + "\n")
+    return 0
 
 
 # ---- the worked example (2.7) ----------------------------------------------
@@ -619,6 +898,9 @@ def example_sequence(path):
 def main(argv):
     if len(argv) == 3 and argv[1] == "example":
         return 1 if example(argv[2]) else 0
+    if len(argv) >= 2 and argv[1] == "member":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        return member(argv[2:])
     sys.stderr.write(__doc__)
     return 2
 
