@@ -172,8 +172,9 @@ uint32_t keyd_pins_generation(struct keyd_pins *kp);
 /*
  * Reads the whole file into kp_ent / kp_n (at most KEYD_PINS_ENTRIES; kp_full
  * when there were more). A malformed line is reported on stderr ("PATH:LINE:
- * why; skipped") once per generation and skipped; the entries past the cap
- * are reported likewise. The caller holds the lock (else VEIL_E_STATE).
+ * why; skipped") once per change of the file (keyd's own appends change no
+ * line: they do not count) and skipped; the entries past the cap are
+ * reported likewise. The caller holds the lock (else VEIL_E_STATE).
  * Returns 0, or VEIL_E_SYSTEM / VEIL_E_ALLOC (I/O, memory) with kp_n = 0.
  */
 int	keyd_pins_load(struct keyd_pins *kp) VEIL_WUR;

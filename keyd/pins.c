@@ -518,10 +518,13 @@ keyd_pins_append(struct keyd_pins *kp, const struct keyd_pin *e)
 	char line[KEYD_PINS_LINE_MAX];
 	size_t n = 0;
 	off_t size;
-	int nl, r;
+	int nl, r, said;
 
 	if (!kp->kp_locked)
 		return VEIL_E_STATE;
+	/* Malformed lines said at this generation stay said: an append changes none. */
+	pins_stat(kp, 0);
+	said = kp->kp_said && kp->kp_said_gen == kp->kp_gen;
 	if ((r = keyd_pin_format(e, line)) != 0 || (r = pins_end(kp, &size, &nl)) != 0)
 		return r;
 	if (size == 0) {
@@ -536,6 +539,8 @@ keyd_pins_append(struct keyd_pins *kp, const struct keyd_pin *e)
 		return r;
 	kp->kp_dirty = 1;
 	pins_stat(kp, 1);
+	if (said)
+		kp->kp_said_gen = kp->kp_gen;
 	return 0;
 }
 

@@ -84,6 +84,16 @@ write_file(const char *path, const char *text, mode_t mode)
 	close(fd);
 }
 
+static void
+append_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_APPEND);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
 #define KA	"0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
 #define KB	"f0f1f2f3f4f5f6f7f8f9fafbfcfdfeffe0e1e2e3e4e5e6e7e8e9eaebecedeeef"
 #define ROOM	"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
@@ -251,6 +261,64 @@ START_TEST(test_pins_malformed_skipped)
 	read_file(pinpath, buf, sizeof(buf));
 	/* The last line had no newline: one is added before ours. */
 	ck_assert_ptr_nonnull(strstr(buf, "junk\n" KB " verified bob * 7\n" KB " pinned carol "));
+}
+END_TEST
+
+/* How many times stderr (captured in path) said "skipped". */
+static int
+count_skipped(const char *path)
+{
+	char buf[8192], *p = buf;
+	int n = 0;
+
+	read_file(path, buf, sizeof(buf));
+	while ((p = strstr(p, "; skipped")) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/*
+ * A malformed line is said once per change of the file: keyd's own appends
+ * (a flood of first contacts) do not make it say the same line again; a
+ * change by someone else does.
+ */
+START_TEST(test_pins_malformed_said_once)
+{
+	char errpath[PATH_MAX + 32];
+	struct keyd_pins kp;
+	struct keyd_pin e;
+	int fd, saved, i;
+
+	write_file(pinpath, "junk\n" KA " pinned alice " ROOM " 5\n", 0600);
+	(void)snprintf(errpath, sizeof(errpath), "%s/err", home);
+	fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	open_locked(&kp);
+	ck_assert_int_eq(keyd_pins_load(&kp), 0);
+	for (i = 0; i < 5; i++) {
+		entry(&e, key_b, "carol", 0);
+		e.pn_room[0] = (uint8_t)i;
+		ck_assert_int_eq(keyd_pins_append(&kp, &e), 0);
+		ck_assert_int_eq(keyd_pins_load(&kp), 0);
+	}
+	fflush(stderr);
+	ck_assert_int_eq(count_skipped(errpath), 1);
+	keyd_pins_unlock(&kp);
+	append_file(pinpath, "more junk\n");
+	ck_assert_int_eq(keyd_pins_trylock(&kp), 0);
+	ck_assert_int_eq(keyd_pins_load(&kp), 0);
+	fflush(stderr);
+	ck_assert_int_eq(count_skipped(errpath), 3);	/* both lines, once more */
+	keyd_pins_close(&kp);
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	close(fd);
+	(void)unlink(errpath);
 }
 END_TEST
 
@@ -582,6 +650,7 @@ suite_pins(void)
 	tcase_add_test(tc, test_pins_format_exact);
 	tcase_add_test(tc, test_pins_parse_malformed);
 	tcase_add_test(tc, test_pins_malformed_skipped);
+	tcase_add_test(tc, test_pins_malformed_said_once);
 	tcase_add_test(tc, test_pins_long_line);
 	tcase_add_test(tc, test_pins_large_file);
 	suite_add_tcase(s, tc);
