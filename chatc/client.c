@@ -96,11 +96,54 @@ client_rand(struct client *c)
 	return c->cl_rand * 0x2545f4914f6cdd1dULL;
 }
 
+/* ANS_STATUS: when known_peers changed since the last one, every room hears of it. */
+static void
+client_on_status(struct client *c, const struct ipc_msg *a)
+{
+	size_t i;
+
+	c->cl_status_asked = 0;
+	if (a->im_code != ANS_STATUS)
+		return;
+	if (c->cl_pins_gen != 0 && a->im_gen != c->cl_pins_gen)
+		for (i = 0; i < c->cl_nrooms; i++)
+			sess_pins_changed(c->cl_rooms[i]);
+	c->cl_pins_gen = a->im_gen;
+}
+
+/* REQ_STATUS every STATUS_POLL_MS, one at a time, when keyd keeps up. */
+static void
+client_poll_status(struct client *c, int64_t now)
+{
+	struct ipc_msg *q;
+	struct kx x;
+
+	if (c->cl_status_asked || now < c->cl_status_at || keydc_busy(c->cl_k))
+		return;
+	c->cl_status_at = now + STATUS_POLL_MS;
+	q = client_req(c, REQ_STATUS);
+	memset(&x, 0, sizeof(x));
+	x.kx_kind = KX_STATUS;
+	if (keydc_push(c->cl_k, q, &x, now) == 0)
+		c->cl_status_asked = 1;
+}
+
+int64_t
+client_next_timer(const struct client *c)
+{
+	return c->cl_status_asked ? INT64_MAX : c->cl_status_at;
+}
+
 void
 client_on_answer(struct client *c, struct kx *x, const struct ipc_msg *a, int64_t now)
 {
-	struct room *r = x->kx_room != 0 ? rm_by_serial(c, x->kx_room) : NULL;
+	struct room *r;
 
+	if (x->kx_kind == KX_STATUS) {
+		client_on_status(c, a);
+		return;
+	}
+	r = x->kx_room != 0 ? rm_by_serial(c, x->kx_room) : NULL;
 	if (r == NULL) {
 		/* Its room is gone: a session keyd made for it is of no use. */
 		if (x->kx_free != NULL && x->kx_data != NULL)
@@ -179,6 +222,8 @@ client_step(struct client *c, int64_t now)
 	c->cl_now = now;
 	if ((rc = client_answers(c, now)) < 0)
 		return rc;
+	if (!c->cl_final)
+		client_poll_status(c, now);
 	for (i = 0; i < c->cl_nrooms; i++) {
 		struct room *r = c->cl_rooms[i];
 
@@ -520,6 +565,7 @@ client_run(struct client *c, struct ui *u)
 		}
 
 		tmo = min_timeout(now, keydc_deadline(k), 1000);
+		tmo = min_timeout(now, client_next_timer(c), tmo);
 		for (i = 0; i < c->cl_nrooms; i++)
 			tmo = min_timeout(now, link_next_timer(c->cl_rooms[i]), tmo);
 		if (u == NULL && batch_in_done(&g_in))

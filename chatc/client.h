@@ -10,7 +10,9 @@
 #include "escape.h"
 #include "fe.h"
 #include "frame.h"
+#include "invite.h"
 #include "ipc.h"
+#include "roomkey.h"
 
 /*
  * chatc's core: no terminal, no printing. Data flows one way:
@@ -46,6 +48,8 @@
 #define CONNECT_TIMEOUT_MS	3000
 #define EOF_HOLD_WAIT_MS	8000	/* EOF with held lines: wait at most this long for a peer */
 #define HS_TIMEOUT_MS		15000	/* a handshake not done by then has failed */
+#define HS_AUTO_RESTARTS	1	/* fresh handshakes started unasked after a failure */
+#define STATUS_POLL_MS		2000	/* REQ_STATUS: keyd --trust / --forget since? */
 #define GIVE_UP_MAX		(7 * 24 * 3600)	/* --give-up SEC, at most a week */
 #define PEER_BAD_MAX		32	/* bad messages in a row: the member is ignored */
 #define RL_OUT_HIGH		(256 * 1024)	/* stop reading input above this backlog */
@@ -78,7 +82,11 @@ struct chatc_expect {
 };
 
 struct chatc_opts {
-	const char	*co_room;
+	const char	*co_room;	/* --room NAME (a passphrase room), or NULL */
+	const char	*co_join;	/* --join CODE (an invite code), or NULL */
+	int		 co_new_room;	/* --new-room: print an invite code and exit */
+	const char	*co_relay_arg;	/* --relay as given, or NULL */
+	const char	*co_relay_fp;	/* --relay-fp as given (--new-room), or NULL */
 	const char	*co_nick;
 	char		 co_relay[CHATC_HOST_MAX + 16];	/* as given: HOST:PORT */
 	char		 co_host[CHATC_HOST_MAX + 1];
@@ -114,13 +122,35 @@ int	chatc_default_keyd(char *out, size_t outlen) VEIL_WUR;
 /* The usage text (every flag, its default, the exit statuses, an example). */
 const char *chatc_usage(void);
 
-/* Room id = SHA-256("veil/1 room id" || name). 0 or VEIL_E_CRYPTO. */
-int	chatc_room_id(const char *name, uint8_t out[static ROOM_ID_LEN]) VEIL_WUR;
 /*
- * Room key = SHA-256("veil/1 room key" || name), mixed into every handshake
- * (PROTOCOL.md 2.2); never sent to the relay. 0 or VEIL_E_CRYPTO.
+ * --new-room: the invite code (PROTOCOL.md 4.1) of a fresh room secret, for
+ * the relays of --relay (a comma-separated list, default CHATC_RELAY_DEFAULT)
+ * with the relay key fingerprints of --relay-fp (a comma-separated list of
+ * 64 hex digits, one per relay; none by default), into out (INVITE_TEXT_MAX).
+ * 0, VEIL_E_INVALID with a reason in err (a usage error), or another
+ * veil_err (no randomness).
  */
-int	chatc_room_key(const char *name, uint8_t out[static ROOM_KEY_LEN]) VEIL_WUR;
+int	chatc_new_room(const struct chatc_opts *o, char *out, size_t cap, char *err,
+	    size_t errlen) VEIL_WUR;
+
+/* The room chatc joins, from --join or --room (chatc_room_setup). */
+struct chatc_room {
+	uint8_t		 cr_id[ROOM_ID_LEN];	/* sent in JOIN */
+	uint8_t		 cr_key[ROOM_KEY_LEN];	/* a secret: mixed into handshakes */
+	char		 cr_label[64];	/* what the screen and /who call it */
+	size_t		 cr_short;	/* --room NAME shorter than ROOM_NAME_SHORT: its length */
+};
+
+/*
+ * The room of --join CODE (its secret; its first relay unless --relay was
+ * given, written into o's co_relay/co_host/co_port) or --room NAME
+ * (Argon2id over the name, salted with the relay id: 32 zero bytes until
+ * relay links have keys, issue 14). Before the sandbox (Argon2id takes
+ * 64 MiB for a moment). 0, VEIL_E_INVALID with a reason in err (a bad
+ * code: a usage error), or another veil_err (err says it).
+ */
+int	chatc_room_setup(struct chatc_opts *o, struct chatc_room *cr, char *err,
+	    size_t errlen) VEIL_WUR;
 
 /* ---- typed lines (cmd.c) ---- */
 
@@ -200,6 +230,11 @@ struct peer {
 	char		 pe_name[PEER_NAME_MAX];	/* escaped nick, or "member N" */
 	uint8_t		 pe_fpr[FPR_LEN];
 	uint8_t		 pe_trust;
+	uint8_t		 pe_flags;	/* enum ipc_trust_flags of the last decision */
+	/* PS_REFUSED: what keyd refused (so the same refusal is said once). */
+	uint8_t		 pe_ref_fpr[FPR_LEN];
+	uint8_t		 pe_ref_reason;
+	unsigned int	 pe_restarts;	/* handshakes started unasked since the last success */
 	uint32_t	 pe_epoch;
 	/*
 	 * A fresh handshake this peer started while our session with it is
@@ -207,7 +242,7 @@ struct peer {
 	 * until this one completes, so a replayed HS_INIT changes nothing.
 	 */
 	uint32_t	 pe_hs_handle;
-	int		 pe_initiator;	/* we sent the HS_INIT (PROTOCOL.md 2.1) */
+	int		 pe_initiator;	/* we sent the HS_INIT of the current handshake */
 	int64_t		 pe_hs_at;	/* when the handshake (PS_HS) began */
 	unsigned int	 pe_bad;	/* bad messages in a row */
 };
@@ -256,13 +291,15 @@ enum kx_kind {
 	KX_CLOSE,		/* a session we drop: nothing to do with the answer */
 	KX_CLOSE_SEND,		/* a session we end: its CLOSE blob goes to the member */
 	KX_VERIFY,
+	KX_TRUST,		/* VERIFY after keyd's pins changed: the trust now */
+	KX_STATUS,		/* REQ_STATUS (the client's, kx_room 0) */
 };
 
 /* The context of one request in flight. */
 struct kx {
 	uint8_t		 kx_kind;	/* enum kx_kind */
 	uint8_t		 kx_req;	/* the request code (set by keydc_push) */
-	uint32_t	 kx_handle;	/* the handle the request names (set by keydc_push) */
+	uint32_t	 kx_handle;	/* the session the request is about (set by keydc_push) */
 	uint32_t	 kx_room;	/* rm_serial of the room asking, 0 for none */
 	uint16_t	 kx_peer;	/* member id */
 	uint32_t	 kx_gen;	/* the member's pe_gen when asked */
@@ -440,10 +477,10 @@ struct room {
 	struct client	*rm_cl;
 	uint32_t	 rm_serial;	/* never reused in one run; keyd answers name it */
 	size_t		 rm_idx;	/* index in the client's list (events) */
-	const char	*rm_name;	/* as given */
+	const char	*rm_name;	/* what people see it called (no secret) */
 	const char	*rm_relay;	/* "HOST:PORT" as given */
 	uint8_t		 rm_id[ROOM_ID_LEN];
-	uint8_t		 rm_key[ROOM_KEY_LEN];	/* from the name; never to the relay */
+	uint8_t		 rm_key[ROOM_KEY_LEN];	/* from the secret; never to the relay */
 	struct rl_conn	 rm_rl;
 	struct peers	 rm_peers;
 	struct holdq	 rm_hold;
@@ -452,6 +489,7 @@ struct room {
 	int		 rm_trouble;	/* enum link_trouble of the last failure */
 	int		 rm_said;	/* the trouble last reported with a WARN */
 	char		 rm_why[96];	/* what the last failure said */
+	char		 rm_label[64];	/* rm_name's storage */
 	unsigned int	 rm_tries;	/* failures in a row */
 	int		 rm_ever_joined;
 	uint16_t	 rm_me;		/* our member id, 0 until WELCOME */
@@ -474,11 +512,12 @@ struct room {
 };
 
 /*
- * Sets up r (caller-owned storage) for the room name on relay ("HOST:PORT",
- * for messages; the addresses are resolved into rm_rl by the caller). The
- * room starts in LS_WAIT with a try due now. 0, or VEIL_E_CRYPTO.
+ * Sets up r (caller-owned storage) for the room cr (id and key copied; its
+ * label is what people see) on relay ("HOST:PORT", for messages; the
+ * addresses are resolved into rm_rl by the caller). The room starts in
+ * LS_WAIT with a try due now. 0.
  */
-int	rm_init(struct room *r, struct client *c, const char *name,
+int	rm_init(struct room *r, struct client *c, const struct chatc_room *cr,
 	    const char *relay, int64_t now) VEIL_WUR;
 /* Wipes the room key and hold queue and frees the buffers (rl_free too). */
 void	rm_free(struct room *r);
@@ -544,8 +583,13 @@ int	sess_barrier(int kind);
 int	sess_ask(struct room *r, const struct ipc_msg *req, struct kx *x) VEIL_WUR;
 /* The context of a request about p (p may be NULL). */
 void	sess_kx(struct kx *x, const struct room *r, const struct peer *p, int kind);
-/* We are the newcomer: HS_START towards p (PS_HS). */
+/* HS_START towards p (PS_HS, we initiate): we are the newcomer, or start again. */
 void	sess_hs_start(struct room *r, struct peer *p, int64_t now);
+/*
+ * keyd's known_peers changed (keyd --trust, --forget): the trust of every
+ * secure session is asked again, and every refused peer gets a new handshake.
+ */
+void	sess_pins_changed(struct room *r);
 /* One checked end-to-end message from p (proto_e2e_decode accepted it). */
 void	sess_on_message(struct room *r, struct peer *p, const struct e2e_msg *m,
 	    const uint8_t *blob, size_t n, int64_t now);
@@ -555,7 +599,12 @@ void	sess_reject(struct room *r, struct peer *p, const char *why);
 void	sess_close(struct room *r, struct peer *p, int send_close);
 /* p left (or is replaced): sessions closed, LEFT shown if we knew it, entry freed. */
 void	sess_gone(struct room *r, struct peer *p);
-/* Handshakes not done within HS_TIMEOUT_MS have failed. */
+/*
+ * keyd ended p's session on an error (IPC_ANS_ERROR ended, SEAL_ENDED; why
+ * is escaped): said once, and a new handshake starts (PROTOCOL.md 2.1).
+ */
+void	sess_ended(struct room *r, struct peer *p, const char *why);
+/* Handshakes not done within HS_TIMEOUT_MS have failed (a new one starts, bounded). */
 void	sess_timeouts(struct room *r, int64_t now);
 /* REKEY for p (kind KX_REKEY_CMD or KX_REKEY_DUE). */
 void	sess_rekey(struct room *r, struct peer *p, int kind);
@@ -632,6 +681,9 @@ struct client {
 	int		 cl_final;	/* ending: events carry ev_final */
 	int64_t		 cl_eof_at;	/* batch input ended, 0 before */
 	int64_t		 cl_now;	/* the time of the current step */
+	int64_t		 cl_status_at;	/* the next REQ_STATUS is due (0: now) */
+	int		 cl_status_asked;	/* one REQ_STATUS in flight */
+	uint32_t	 cl_pins_gen;	/* the generation of known_peers last seen, 0 none */
 	uint64_t	 cl_rand;	/* retry jitter (not a secret) */
 	struct ipc_msg	 cl_req;	/* the request being built */
 };
@@ -665,6 +717,8 @@ void	client_on_answer(struct client *c, struct kx *x, const struct ipc_msg *a,
  * harness call it with everything in memory.
  */
 int	client_step(struct client *c, int64_t now) VEIL_WUR;
+/* When the next REQ_STATUS is due (the loop's timeout), or INT64_MAX. */
+int64_t	client_next_timer(const struct client *c);
 /* Next pseudo-random number (retry jitter). */
 uint64_t client_rand(struct client *c);
 /* Milliseconds of CLOCK_MONOTONIC. */

@@ -80,7 +80,8 @@ cmd_help(struct room *r)
 {
 	emit(r, EV_INFO, "/who            who is here and how they are trusted");
 	emit(r, EV_INFO, "/verify [NICK]  safety number and both fingerprints");
-	emit(r, EV_INFO, "/rekey          fresh key exchange with every peer now");
+	emit(r, EV_INFO, "/rekey          fresh keys with every peer now; a new handshake "
+	    "with those whose failed or was refused");
 	emit(r, EV_INFO, "/quit           leave (also Ctrl-C)");
 	emit(r, EV_INFO, "//text          send a line that starts with /");
 }
@@ -108,7 +109,11 @@ cmd_who(struct room *r)
 			emit(r, EV_INFO, "  %s: handshake in progress", p->pe_name);
 			break;
 		case PS_REFUSED:
-			emit(r, EV_INFO, "  %s: REFUSED (identity mismatch)", p->pe_name);
+			proto_fpr_format(p->pe_fpr, fpr);
+			emit(r, EV_INFO, "  %s %s REFUSED (%s)", p->pe_name, fpr,
+			    p->pe_ref_reason == REFUSE_EXPECT ? "not the --expect fingerprint" :
+			    p->pe_ref_reason == REFUSE_OWN_NAME ? "another key with your nickname" :
+			    "another key is known under that name");
 			break;
 		case PS_IGNORED:
 			emit(r, EV_INFO, "  %s: ignored (too many bad messages)", p->pe_name);
@@ -164,15 +169,17 @@ cmd_rekey(struct room *r)
 	for (i = 0; i < ROOM_SIZE_MAX; i++) {
 		struct peer *p = &r->rm_peers.pt_p[i];
 
-		if ((p->pe_state == PS_DEAD || p->pe_state == PS_IGNORED) && p->pe_initiator &&
-		    r->rm_link == LS_JOINED) {
+		if ((p->pe_state == PS_DEAD || p->pe_state == PS_IGNORED ||
+		    p->pe_state == PS_REFUSED) && r->rm_link == LS_JOINED) {
 			/*
-			 * Our handshake failed: a fresh one, from the start. Only
-			 * the initiator starts again, so the two never collide.
+			 * No session: a fresh handshake, from the start. Either
+			 * side may start one; if both do at once, the lower
+			 * member id stays initiator (PROTOCOL.md 2.1).
 			 */
 			n++;
 			emit(r, EV_WARN, "new handshake with %s", p->pe_name);
 			p->pe_bad = 0;
+			p->pe_restarts = 0;
 			sess_hs_start(r, p, r->rm_cl->cl_now);
 			emit_status(r);
 			continue;

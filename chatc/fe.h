@@ -91,7 +91,7 @@ struct fe {
 	void		*fe_arg;
 };
 
-/* "new", "pinned", "expected" or "?". */
+/* "new", "pinned", "expected", "verified", "refused" or "?". */
 const char *chatc_trust_name(uint8_t trust);
 
 /* Writes all n bytes to fd (retrying short writes). 0 or VEIL_E_SYSTEM. */

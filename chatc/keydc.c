@@ -148,7 +148,9 @@ keydc_push(struct keydc *k, const struct ipc_msg *req, const struct kx *x, int64
 	q = &k->kc_q[(k->kc_qhead + k->kc_qlen) % KEYDC_QMAX];
 	*q = *x;
 	q->kx_req = req->im_code;
-	q->kx_handle = keydc_names_handle(req->im_code) ? req->im_handle : 0;
+	/* The session a request is about (VERIFY's answer does not repeat it). */
+	q->kx_handle = keydc_names_handle(req->im_code) || req->im_code == REQ_VERIFY ?
+	    req->im_handle : 0;
 	k->kc_qlen++;
 	return 0;
 }
@@ -279,7 +281,7 @@ keydc_next(struct keydc *k, struct kx *x, const struct ipc_msg **ans, int64_t no
 	    k->kc_ans.im_code != IPC_ANS_ERROR)
 		return VEIL_E_TYPE;
 	/* An answer about another session than the one asked about is keyd confused. */
-	if (k->kc_ans.im_code != IPC_ANS_ERROR && q->kx_handle != 0 &&
+	if (k->kc_ans.im_code != IPC_ANS_ERROR && keydc_names_handle(q->kx_req) &&
 	    k->kc_ans.im_handle != q->kx_handle)
 		return VEIL_E_INVALID;
 	*x = *q;

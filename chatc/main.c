@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * chatc start-up: options, room, relay address, keyd connection and HELLO,
- * the terminal, then the sandbox (no files, no exec from here on), then the
- * loop in client.c.
+ * chatc start-up: options (--new-room ends here), the room from its invite
+ * code or name, relay address, keyd connection and HELLO, the terminal,
+ * then the sandbox (no files, no exec from here on), then the loop in
+ * client.c.
  */
 #include <sys/random.h>
 
@@ -15,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "client.h"
 #include "err.h"
@@ -65,6 +68,7 @@ hello(const struct chatc_opts *o, uint8_t myfpr[static FPR_LEN], int batch)
 
 	memset(&req, 0, sizeof(req));
 	req.im_code = REQ_HELLO;
+	req.im_version = IPC_VERSION;
 	req.im_nick = (const uint8_t *)o->co_nick;
 	req.im_nicklen = strlen(o->co_nick);
 	req.im_count = (uint16_t)o->co_nexpect;
@@ -80,8 +84,9 @@ hello(const struct chatc_opts *o, uint8_t myfpr[static FPR_LEN], int batch)
 	}
 	if (a->im_code == IPC_ANS_ERROR) {
 		esc_text(a->im_text, a->im_textlen, why, sizeof(why));
-		early_error(batch, "keyd refused us: %s", a->im_textlen ? why :
-		    veil_strerror(-(int)a->im_err));
+		early_error(batch, "keyd refused us: %s%s", a->im_textlen ? why :
+		    veil_strerror(-(int)a->im_err), -(int)a->im_err == VEIL_E_VERSION ?
+		    " (keyd and chatc come from different versions of veil: restart keyd)" : "");
 		return -1;
 	}
 	memcpy(myfpr, a->im_fpr, FPR_LEN);
@@ -112,10 +117,33 @@ setup_signals(void)
 	return sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
+/* --new-room: the code on stdout, a line for people on stderr. */
+static int
+new_room(const struct chatc_opts *o)
+{
+	static char code[INVITE_TEXT_MAX];
+	char err[256];
+	int r;
+
+	if ((r = chatc_new_room(o, code, sizeof(code), err, sizeof(err))) != 0) {
+		fprintf(stderr, "chatc: %s\n", err);
+		if (r == VEIL_E_INVALID)
+			fputs(chatc_usage(), stderr);
+		return r == VEIL_E_INVALID ? CHATC_EXIT_USAGE : CHATC_EXIT_ERROR;
+	}
+	fprintf(stderr, "chatc: a new room. The code below is its key: give it only to the "
+	    "people you invite, over a channel you trust; each joins with "
+	    "chatc --join CODE --nick NICK\n");
+	printf("%s\n", code);
+	OPENSSL_cleanse(code, sizeof(code));
+	return fflush(stdout) == 0 ? CHATC_EXIT_OK : CHATC_EXIT_ERROR;
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct chatc_opts o;
+	static struct chatc_room cr;
 	uint8_t myfpr[FPR_LEN] = { 0 };
 	char err[256];
 	struct ui *u = NULL;
@@ -138,16 +166,27 @@ main(int argc, char **argv)
 		printf("chatc (veil) %s\n", VEIL_VERSION);
 		return 0;
 	}
+	if (o.co_new_room)
+		return new_room(&o);
 	batch = o.co_batch || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO);
+	if ((e = chatc_room_setup(&o, &cr, err, sizeof(err))) != 0) {
+		if (e == VEIL_E_INVALID) {
+			fprintf(stderr, "chatc: %s\n", err);
+			return CHATC_EXIT_USAGE;
+		}
+		early_error(batch, "%s", err);
+		return CHATC_EXIT_ERROR;
+	}
 	/* Only to spread retries: a clock will do when getrandom cannot. */
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
 		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	memset(&fe, 0, sizeof(fe));
 	fe.fe_event = batch_event;
 	client_init(&g_client, &o, &g_keyd, &fe, batch, myfpr, seed);
-	if (rm_init(&g_room, &g_client, o.co_room, o.co_relay, chatc_now_ms()) != 0 ||
-	    client_add_room(&g_client, &g_room) != 0) {
-		early_error(batch, "cannot compute the room id");
+	e = rm_init(&g_room, &g_client, &cr, o.co_relay, chatc_now_ms());
+	OPENSSL_cleanse(cr.cr_key, sizeof(cr.cr_key));
+	if (e != 0 || client_add_room(&g_client, &g_room) != 0) {
+		early_error(batch, "cannot set up the room");
 		return 1;
 	}
 	if (rl_resolve(&g_room.rm_rl, o.co_host, o.co_port, err, sizeof(err)) != 0) {
@@ -184,7 +223,7 @@ main(int argc, char **argv)
 	tzset();
 	t = time(NULL);
 	(void)localtime_r(&t, &tmv);
-	if (!batch && ui_open(&u, o.co_room, o.co_nick) != 0) {
+	if (!batch && ui_open(&u, g_room.rm_name, o.co_nick) != 0) {
 		early_error(0, "cannot set up the terminal");
 		return 1;
 	}
@@ -192,6 +231,10 @@ main(int argc, char **argv)
 		g_client.cl_fe.fe_event = ui_event;
 		g_client.cl_fe.fe_arg = u;
 	}
+	if (cr.cr_short > 0)
+		emit(&g_room, EV_WARN, "room name is short (%zu bytes): anyone who guesses it "
+		    "can join, and the relay can try names offline; chatc --new-room makes an "
+		    "invite code", cr.cr_short);
 	if (sbx_no_new_privs() != 0 ||
 	    sbx_install(sbx_chatc_rules, sbx_chatc_nrules) != 0) {
 		if (u != NULL)

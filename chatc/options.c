@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: ISC */
-/* chatc's command line, its defaults, and the room id it implies. */
+/*
+ * chatc's command line, its defaults, and the room it implies: an invite
+ * code's secret or a room name, turned into the room id and key
+ * (PROTOCOL.md 4.1, 4.2); --new-room makes the code.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,19 +11,27 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "client.h"
 #include "err.h"
 
 static const char usage_text[] =
-"usage: chatc --room NAME --nick NICK [--relay HOST:PORT] [--keyd PATH]\n"
+"usage: chatc --join CODE --nick NICK [--relay HOST:PORT] [--keyd PATH]\n"
 "             [--expect NICK=FINGERPRINT]... [--give-up SEC] [--batch]\n"
+"       chatc --room NAME --nick NICK [the same options]\n"
+"       chatc --new-room [--relay HOST:PORT[,HOST:PORT]...] [--relay-fp FP[,FP]...]\n"
 "       chatc --help | --version\n"
 "\n"
-"  --room NAME        the room to join (required)\n"
-"  --nick NICK        your nickname: 1..32 of A-Z a-z 0-9 _ . - (required)\n"
-"  --relay HOST:PORT  the relay (default " CHATC_RELAY_DEFAULT "; [::1]:PORT for IPv6)\n"
+"  --new-room         make a room: print its invite code on stdout (give it only\n"
+"                     to the people you invite: it is the room's key) and exit\n"
+"  --join CODE        join the room of an invite code (its relay unless --relay)\n"
+"  --room NAME        join the room named NAME, 1..255 bytes: a passphrase; anyone\n"
+"                     who guesses it can join (a warning below 16 bytes)\n"
+"  --nick NICK        your nickname: 1..32 of A-Z a-z 0-9 _ . - (required to join)\n"
+"  --relay HOST:PORT  the relay (default " CHATC_RELAY_DEFAULT "; [::1]:PORT for IPv6);\n"
+"                     with --new-room a comma-separated list, at most 8\n"
+"  --relay-fp FP      with --new-room: each relay's key fingerprint (64 hex digits,\n"
+"                     comma-separated, in the order of --relay; none by default)\n"
 "  --keyd PATH        keyd's socket (default $XDG_RUNTIME_DIR/veil/keyd.sock,\n"
 "                     else /tmp/veil-$UID/keyd.sock)\n"
 "  --expect NICK=FPR  refuse NICK unless its fingerprint is FPR (repeatable, at most 16)\n"
@@ -36,12 +48,13 @@ static const char usage_text[] =
 "commands: /help /who /verify [NICK] /rekey /quit; // sends a leading /\n"
 "\n"
 "exit status: 0 every line sent; 1 error (keyd lost, start-up failure);\n"
-"  2 usage error; 3 some line not sent (each said so: WARN not sent ...);\n"
-"  4 gave up (--give-up)\n"
+"  2 usage error (a bad invite code too); 3 some line not sent (each said so:\n"
+"  WARN not sent ...); 4 gave up (--give-up)\n"
 "\n"
 "example:\n"
 "  keyd --daemon\n"
-"  chatc --room lounge --nick alice --relay 127.0.0.1:7700\n";
+"  chatc --new-room --relay relay.example:7700 > code   # then give the code away\n"
+"  chatc --join \"$(cat code)\" --nick alice\n";
 
 const char *
 chatc_usage(void)
@@ -172,7 +185,8 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
     size_t errlen)
 {
 	static const char *const with_arg[] = {
-		"--room", "--nick", "--relay", "--keyd", "--expect", "--give-up", NULL
+		"--room", "--join", "--nick", "--relay", "--relay-fp", "--keyd", "--expect",
+		"--give-up", NULL
 	};
 	const char *relay = CHATC_RELAY_DEFAULT, *keyd = NULL;
 	int i, r;
@@ -208,16 +222,25 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 			return opt_fail(err, errlen, "%s takes no value", name);
 
 		if (strcmp(name, "--room") == 0) {
-			if (*v == '\0')
-				return opt_fail(err, errlen, "--room must not be empty");
+			if (*v == '\0' || strlen(v) > 255)
+				return opt_fail(err, errlen, "--room NAME must be 1..255 bytes");
 			o->co_room = v;
-		} else if (strcmp(name, "--nick") == 0) {
+		} else if (strcmp(name, "--join") == 0) {
+			if (*v == '\0')
+				return opt_fail(err, errlen, "--join needs an invite code "
+				    "(chatc --new-room makes one)");
+			o->co_join = v;
+		} else if (strcmp(name, "--new-room") == 0)
+			o->co_new_room = 1;
+		else if (strcmp(name, "--relay-fp") == 0)
+			o->co_relay_fp = v;
+		else if (strcmp(name, "--nick") == 0) {
 			if (!proto_nick_valid((const uint8_t *)v, strlen(v)))
 				return opt_fail(err, errlen, "bad nickname \"%.40s\": 1..32 of "
 				    "A-Z a-z 0-9 _ . -", v);
 			o->co_nick = v;
 		} else if (strcmp(name, "--relay") == 0)
-			relay = v;
+			relay = o->co_relay_arg = v;
 		else if (strcmp(name, "--keyd") == 0) {
 			if (*v == '\0')
 				return opt_fail(err, errlen, "--keyd must not be empty");
@@ -240,8 +263,20 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 	}
 	if (o->co_help || o->co_version)
 		return 0;
-	if (o->co_room == NULL)
-		return opt_fail(err, errlen, "--room is required");
+	if (o->co_new_room) {
+		if (o->co_room != NULL || o->co_join != NULL || o->co_nick != NULL ||
+		    o->co_nexpect > 0 || o->co_give_up > 0 || o->co_batch || keyd != NULL)
+			return opt_fail(err, errlen, "--new-room takes only --relay and --relay-fp");
+		return 0;	/* chatc_new_room checks the relays */
+	}
+	if (o->co_relay_fp != NULL)
+		return opt_fail(err, errlen, "--relay-fp goes with --new-room (a code carries "
+		    "the fingerprints)");
+	if (o->co_room != NULL && o->co_join != NULL)
+		return opt_fail(err, errlen, "--room and --join exclude each other");
+	if (o->co_room == NULL && o->co_join == NULL)
+		return opt_fail(err, errlen, "--join CODE or --room NAME is required "
+		    "(chatc --new-room makes a code)");
 	if (o->co_nick == NULL)
 		return opt_fail(err, errlen, "--nick is required");
 	if (strlen(relay) >= sizeof(o->co_relay) ||
@@ -259,37 +294,138 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 	return 0;
 }
 
-/* SHA-256(label || name) into out (32 bytes); zeroed on failure. */
+/* "HEX" (64 digits, ':' or '-' between any two allowed) into 32 bytes: 0 or -1. */
 static int
-room_hash(const char *label, const char *name, uint8_t out[static HASH_LEN])
+relay_fp_parse(const char *v, size_t n, uint8_t out[static RELAY_FP_LEN])
 {
-	EVP_MD_CTX *ctx;
-	unsigned int len = 0;
-	int ok;
+	size_t i, k = 0;
+	int hi = -1, d;
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return VEIL_E_CRYPTO;
-	ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, label, strlen(label)) == 1 &&
-	    EVP_DigestUpdate(ctx, name, strlen(name)) == 1 &&
-	    EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == HASH_LEN;
-	EVP_MD_CTX_free(ctx);
-	if (!ok) {
-		OPENSSL_cleanse(out, HASH_LEN);
-		return VEIL_E_CRYPTO;
+	for (i = 0; i < n; i++) {
+		char ch = v[i];
+
+		if ((ch == ':' || ch == '-') && hi < 0 && k > 0 && i + 1 < n)
+			continue;
+		if (ch >= '0' && ch <= '9')
+			d = ch - '0';
+		else if (ch >= 'a' && ch <= 'f')
+			d = ch - 'a' + 10;
+		else if (ch >= 'A' && ch <= 'F')
+			d = ch - 'A' + 10;
+		else
+			return -1;
+		if (hi < 0) {
+			hi = d;
+			continue;
+		}
+		if (k == RELAY_FP_LEN)
+			return -1;
+		out[k++] = (uint8_t)(hi << 4 | d);
+		hi = -1;
 	}
+	return k == RELAY_FP_LEN && hi < 0 ? 0 : -1;
+}
+
+int
+chatc_new_room(const struct chatc_opts *o, char *out, size_t cap, char *err,
+    size_t errlen)
+{
+	static struct invite iv;
+	const char *list = o->co_relay_arg != NULL ? o->co_relay_arg : CHATC_RELAY_DEFAULT;
+	const char *p = list, *fp = o->co_relay_fp, *end;
+	char host[CHATC_HOST_MAX + 1], port[8];
+	size_t n, i;
+	int r;
+
+	memset(&iv, 0, sizeof(iv));
+	for (;;) {
+		end = strchr(p, ',');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (iv.iv_nrelays == INVITE_RELAYS_MAX)
+			return opt_fail(err, errlen, "--relay: at most %d relays in a code",
+			    INVITE_RELAYS_MAX);
+		if (n == 0 || n > INVITE_ADDR_MAX)
+			return opt_fail(err, errlen, "--relay: an empty or over-long address");
+		memcpy(iv.iv_relays[iv.iv_nrelays].ir_addr, p, n);
+		iv.iv_relays[iv.iv_nrelays].ir_addr[n] = '\0';
+		for (i = 0; i < n; i++)
+			if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e)
+				return opt_fail(err, errlen, "--relay: \"%.*s\" has a space or a "
+				    "byte that is not printable ASCII", (int)(n < 80 ? n : 80), p);
+		if (chatc_split_hostport(iv.iv_relays[iv.iv_nrelays].ir_addr, host,
+		    sizeof(host), port, sizeof(port)) != 0)
+			return opt_fail(err, errlen, "bad --relay \"%.*s\": want HOST:PORT",
+			    (int)(n < 80 ? n : 80), p);
+		iv.iv_nrelays++;
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	for (i = 0; fp != NULL && i < iv.iv_nrelays; i++) {
+		end = strchr(fp, ',');
+		n = end != NULL ? (size_t)(end - fp) : strlen(fp);
+		if (relay_fp_parse(fp, n, iv.iv_relays[i].ir_fp) != 0)
+			return opt_fail(err, errlen, "--relay-fp: \"%.*s\" is not 64 hex digits",
+			    (int)(n < 80 ? n : 80), fp);
+		iv.iv_relays[i].ir_has_fp = 1;
+		fp = end != NULL ? end + 1 : NULL;
+		if (fp == NULL && i + 1 < iv.iv_nrelays)
+			return opt_fail(err, errlen, "--relay-fp: %zu fingerprint(s) for %zu "
+			    "relays", i + 1, iv.iv_nrelays);
+	}
+	if (fp != NULL)
+		return opt_fail(err, errlen, "--relay-fp: more fingerprints than relays");
+	if ((r = roomkey_new_secret(iv.iv_secret)) == 0)
+		r = proto_invite_encode(&iv, out, cap);
+	OPENSSL_cleanse(&iv, sizeof(iv));
+	if (r != 0)
+		snprintf(err, errlen, "cannot make a room: %s", veil_strerror(r));
+	return r;
+}
+
+int
+chatc_room_setup(struct chatc_opts *o, struct chatc_room *cr, char *err, size_t errlen)
+{
+	static const uint8_t plain_link[RELAY_ID_LEN];	/* no relay key yet: issue 14 */
+	static struct invite iv;
+	const char *addr;
+	int r;
+
+	memset(cr, 0, sizeof(*cr));
+	if (o->co_join != NULL) {
+		if ((r = proto_invite_decode(o->co_join, &iv)) != 0)
+			return opt_fail(err, errlen, "not a veil invite code: %s",
+			    proto_invite_strerror(r));
+		r = roomkey_from_secret(iv.iv_secret, cr->cr_id, cr->cr_key);
+		OPENSSL_cleanse(iv.iv_secret, sizeof(iv.iv_secret));
+		if (r != 0) {
+			snprintf(err, errlen, "cannot derive the room: %s", veil_strerror(r));
+			return r;
+		}
+		/* The first relay of the code (more relays: issue 16), unless --relay. */
+		addr = iv.iv_relays[0].ir_addr;
+		if (o->co_relay_arg == NULL) {
+			if (strlen(addr) >= sizeof(o->co_relay) ||
+			    chatc_split_hostport(addr, o->co_host, sizeof(o->co_host),
+			    o->co_port, sizeof(o->co_port)) != 0) {
+				OPENSSL_cleanse(cr, sizeof(*cr));
+				return opt_fail(err, errlen, "the invite code's relay \"%.80s\" "
+				    "is not HOST:PORT; give one with --relay", addr);
+			}
+			snprintf(o->co_relay, sizeof(o->co_relay), "%s", addr);
+		}
+		snprintf(cr->cr_label, sizeof(cr->cr_label), "invite %02x%02x%02x%02x",
+		    cr->cr_id[0], cr->cr_id[1], cr->cr_id[2], cr->cr_id[3]);
+		OPENSSL_cleanse(&iv, sizeof(iv));
+		return 0;
+	}
+	if ((r = roomkey_from_name(o->co_room, plain_link, cr->cr_id, cr->cr_key)) != 0) {
+		snprintf(err, errlen, "cannot derive the room from its name: %s",
+		    veil_strerror(r));
+		return r;
+	}
+	snprintf(cr->cr_label, sizeof(cr->cr_label), "%s", o->co_room);
+	if (strlen(o->co_room) < ROOM_NAME_SHORT)
+		cr->cr_short = strlen(o->co_room);
 	return 0;
-}
-
-int
-chatc_room_id(const char *name, uint8_t out[static ROOM_ID_LEN])
-{
-	return room_hash("veil/1 room id", name, out);
-}
-
-int
-chatc_room_key(const char *name, uint8_t out[static ROOM_KEY_LEN])
-{
-	/* An independent label: the room id the relay sees tells nothing of it. */
-	return room_hash("veil/1 room key", name, out);
 }

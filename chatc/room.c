@@ -184,29 +184,29 @@ chatc_trust_name(uint8_t trust)
 		return "pinned";
 	case TRUST_EXPECTED:
 		return "expected";
+	case TRUST_VERIFIED:
+		return "verified";
+	case TRUST_REFUSED:
+		return "refused";
 	default:
 		return "?";
 	}
 }
 
 int
-rm_init(struct room *r, struct client *c, const char *name, const char *relay,
+rm_init(struct room *r, struct client *c, const struct chatc_room *cr, const char *relay,
     int64_t now)
 {
-	int rc;
-
 	memset(r, 0, sizeof(*r));
 	rl_init(&r->rm_rl);
 	peers_init(&r->rm_peers);
 	holdq_init(&r->rm_hold);
 	r->rm_cl = c;
-	r->rm_name = name;
+	snprintf(r->rm_label, sizeof(r->rm_label), "%s", cr->cr_label);
+	r->rm_name = r->rm_label;
 	r->rm_relay = relay;
-	if ((rc = chatc_room_id(name, r->rm_id)) != 0 ||
-	    (rc = chatc_room_key(name, r->rm_key)) != 0) {
-		OPENSSL_cleanse(r->rm_key, sizeof(r->rm_key));
-		return rc;
-	}
+	memcpy(r->rm_id, cr->cr_id, ROOM_ID_LEN);
+	memcpy(r->rm_key, cr->cr_key, ROOM_KEY_LEN);
 	if (++c->cl_serial == 0)
 		c->cl_serial = 1;
 	r->rm_serial = c->cl_serial;

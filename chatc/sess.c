@@ -8,6 +8,17 @@
  * session keyd opened for a request whose member is gone is closed again.
  * Nothing is ever sent to a member before keyd reports its session secure,
  * and nothing at all to a member whose identity keyd refused.
+ *
+ * The handshake has three messages (PROTOCOL.md 2.2): the initiator is done
+ * when keyd has read HS_RESP (its answer carries HS_FIN, sent whatever the
+ * trust), the responder when keyd has read HS_FIN. keyd decides the trust
+ * only once the peer has proven its key, and says it in the same answer:
+ * SECURE with new / pinned / expected / verified, or REFUSED (keyd has
+ * already wiped the session) with the reason and both fingerprints, and
+ * flags that are each a plain line for the person. Either side may start a
+ * handshake again (a failure, a session that ended on an error, a refused
+ * peer after keyd --trust); when two HS_INITs cross, the member with the
+ * lower member id stays initiator (PROTOCOL.md 2.1).
  */
 #include <stdio.h>
 #include <string.h>
@@ -61,7 +72,7 @@ sess_ask_hs(struct room *r, struct ipc_msg *req, struct kx *x)
 
 /* HS_START / HS_ACCEPT for p: the room's part of the request. */
 static struct ipc_msg *
-sess_hs_req(struct room *r, const struct peer *p, uint8_t code)
+sess_hs_req(struct room *r, const struct peer *p, uint8_t code, uint32_t replaces)
 {
 	struct ipc_msg *q = client_req(r->rm_cl, code);
 
@@ -69,6 +80,7 @@ sess_hs_req(struct room *r, const struct peer *p, uint8_t code)
 	memcpy(q->im_room_key, r->rm_key, ROOM_KEY_LEN);
 	q->im_me = r->rm_me;
 	q->im_peer = p->pe_id;
+	q->im_replaces = replaces;
 	return q;
 }
 
@@ -170,33 +182,57 @@ sess_ask_failed(struct room *r, struct peer *p, int rc)
 	emit_status(r);
 }
 
-/* keyd refused a handshake step: whatever went wrong, this handshake is over. */
+/*
+ * A failure of p's session or handshake that a new handshake may mend
+ * (said: what happened, for the WARN): one is started here at most
+ * HS_AUTO_RESTARTS times in a row (a success starts the count again), so a
+ * member that never completes costs a bounded number of tries; after that
+ * /rekey starts one.
+ */
 static void
-sess_refused(struct room *r, struct peer *p, const struct ipc_msg *a)
+sess_retry(struct room *r, struct peer *p, const char *said)
 {
-	char why[ESC_MAX(IPC_ERRMSG_MAX)];
-	int err = -(int)a->im_err;
+	if (r->rm_link == LS_JOINED && p->pe_restarts < HS_AUTO_RESTARTS) {
+		p->pe_restarts++;
+		emit(r, EV_WARN, "%s; starting a new handshake", said);
+		sess_hs_start(r, p, r->rm_cl->cl_now);
+	} else {
+		sess_close(r, p, 0);
+		p->pe_state = PS_DEAD;
+		emit(r, EV_WARN, "%s; /rekey starts a new handshake", said);
+	}
+	emit_status(r);
+}
+
+/*
+ * keyd refused a handshake step (not its trust: a broken or unproven
+ * message, PROTOCOL.md 2.5): this handshake is over. A failed proof is no
+ * claim about anyone: a warning naming the member, no alarm.
+ */
+static void
+sess_hs_failed(struct room *r, struct peer *p, const struct ipc_msg *a)
+{
+	char why[ESC_MAX(IPC_ERRMSG_MAX)], said[ESC_MAX(IPC_ERRMSG_MAX) + PEER_NAME_MAX + 32];
 
 	keyd_reason(a, why, sizeof(why));
 	/* A tampered or replayed step must not leave a half-open session to finish later. */
+	if (a->im_ended)
+		p->pe_handle = 0;	/* keyd wiped it */
 	sess_close(r, p, 0);
-	if (err == VEIL_E_PIN || err == VEIL_E_EXPECT) {
-		emit(r, EV_ALERT, "%s", why);
-		p->pe_state = PS_REFUSED;
-	} else {
-		emit(r, EV_WARN, "handshake with %s failed: %s", p->pe_name, why);
-		p->pe_state = PS_DEAD;
-	}
-	emit_status(r);
+	p->pe_state = PS_DEAD;
+	snprintf(said, sizeof(said), "handshake with %s failed: %s", p->pe_name, why);
+	sess_retry(r, p, said);
 }
 
 void
 sess_hs_start(struct room *r, struct peer *p, int64_t now)
 {
-	struct ipc_msg *q = sess_hs_req(r, p, REQ_HS_START);
+	struct ipc_msg *q;
 	struct kx x;
 	int rc;
 
+	sess_close(r, p, 0);
+	q = sess_hs_req(r, p, REQ_HS_START, 0);
 	p->pe_state = PS_HS;
 	p->pe_handle = 0;
 	p->pe_initiator = 1;
@@ -207,11 +243,185 @@ sess_hs_start(struct room *r, struct peer *p, int64_t now)
 }
 
 /*
+ * keyd ended p's session on an error (PROTOCOL.md 2.1, recovery): it is
+ * wiped there; nothing more is sent on it, and a new handshake begins.
+ */
+void
+sess_ended(struct room *r, struct peer *p, const char *why)
+{
+	char said[ESC_MAX(IPC_ERRMSG_MAX) + PEER_NAME_MAX + 32];
+
+	p->pe_handle = 0;
+	snprintf(said, sizeof(said), "the session with %s ended (%s)", p->pe_name, why);
+	sess_retry(r, p, said);
+}
+
+/* ---- what keyd decided about a proven identity ---- */
+
+/* The nick of a peer keyd refused: its name from now on, but no LEFT for it later. */
+static void
+sess_name_refused(struct peer *p, const struct ipc_msg *a)
+{
+	int had = p->pe_had_nick;
+
+	peers_set_nick(p, a->im_nick, a->im_nicklen);
+	p->pe_had_nick = had;
+}
+
+/*
+ * A refusal (trust REFUSED: keyd wiped the session, nothing is sent to p):
+ * said once per key and reason, plainly, with both fingerprints and what to
+ * do. Never "forget" first: the refused key may be the impostor.
+ */
+static void
+sess_refused(struct room *r, struct peer *p, const struct ipc_msg *a)
+{
+	char fp[FPR_TEXT_LEN + 1], other[FPR_TEXT_LEN + 1], mine[FPR_TEXT_LEN + 1];
+	int said = p->pe_ref_reason == a->im_reason &&
+	    CRYPTO_memcmp(p->pe_ref_fpr, a->im_fpr, FPR_LEN) == 0;
+
+	p->pe_handle = 0;
+	p->pe_state = PS_REFUSED;
+	sess_name_refused(p, a);
+	memcpy(p->pe_fpr, a->im_fpr, FPR_LEN);
+	memcpy(p->pe_ref_fpr, a->im_fpr, FPR_LEN);
+	p->pe_ref_reason = a->im_reason;
+	p->pe_trust = TRUST_REFUSED;
+	emit_status(r);
+	if (said)
+		return;
+	proto_fpr_format(a->im_fpr, fp);
+	proto_fpr_format(a->im_fpr2, other);
+	proto_fpr_format(r->rm_cl->cl_myfpr, mine);
+	switch (a->im_reason) {
+	case REFUSE_EXPECT:
+		emit(r, EV_ALERT, "refused %s: its key (fingerprint %s) is not the one --expect "
+		    "names (%s); nothing is sent to it. Check the fingerprint you were given; "
+		    "if %s really has this key, compare fingerprints out of band, then start "
+		    "chatc with --expect %s=%s", p->pe_name, fp, other, p->pe_name, p->pe_name,
+		    fp);
+		break;
+	case REFUSE_OWN_NAME:
+		emit(r, EV_ALERT, "refused %s: another key (fingerprint %s) uses your own "
+		    "nickname (yours is %s); nothing is sent to it. Someone else calls itself "
+		    "by your name here", p->pe_name, fp, mine);
+		break;
+	default:	/* REFUSE_PIN */
+		emit(r, EV_ALERT, "refused %s: the key that answers as %s (fingerprint %s) is "
+		    "not the one you know as %s (fingerprint %s); nothing is sent to it. "
+		    "Someone may be impersonating %s. If %s really has a new key, compare "
+		    "fingerprints out of band, then: keyd --trust %s=%s", p->pe_name,
+		    p->pe_name, fp, p->pe_name, other, p->pe_name, p->pe_name, p->pe_name, fp);
+		break;
+	}
+}
+
+/* The flags beside an accepted identity, each a plain line (PROTOCOL.md 4). */
+static void
+sess_trust_notes(struct room *r, const struct peer *p, const struct ipc_msg *a)
+{
+	char fp[FPR_TEXT_LEN + 1], other[FPR_TEXT_LEN + 1], label[ESC_MAX(NICK_MAX)];
+
+	proto_fpr_format(a->im_fpr, fp);
+	proto_fpr_format(a->im_fpr2, other);
+	esc_text(a->im_label, a->im_labellen, label, sizeof(label));
+	if (a->im_flags & TF_SELF)
+		emit(r, EV_INFO, "%s is your own key (another chatc of yours)", p->pe_name);
+	if (a->im_flags & TF_KNOWN_AS)
+		emit(r, EV_WARN, "%s (fingerprint %s) is the key you know as %s", p->pe_name,
+		    fp, label);
+	if (a->im_flags & TF_CONTESTED)
+		emit(r, EV_WARN, "another new key (fingerprint %s) also calls itself %s in this "
+		    "room; neither is remembered under that name: compare fingerprints out of "
+		    "band before you trust either", other, p->pe_name);
+	if (a->im_flags & TF_NAME_ELSEWHERE)
+		emit(r, EV_INFO, "%s here (fingerprint %s) is not the %s you know from another "
+		    "room (fingerprint %s); nicknames belong to their room", p->pe_name, fp,
+		    p->pe_name, other);
+	if (a->im_flags & TF_NOT_PINNED)
+		emit(r, EV_INFO, "%s is not remembered: keyd met too many new keys lately; it "
+		    "counts as new again next time", p->pe_name);
+}
+
+/* p's session is secure now with what a says (ANS_HS_NEXT, done). */
+static void
+sess_secure(struct room *r, struct peer *p, const struct ipc_msg *a)
+{
+	peers_set_nick(p, a->im_nick, a->im_nicklen);
+	memcpy(p->pe_fpr, a->im_fpr, FPR_LEN);
+	p->pe_trust = a->im_trust;
+	p->pe_flags = a->im_flags;
+	p->pe_state = PS_SECURE;
+	p->pe_restarts = 0;
+	p->pe_bad = 0;
+	p->pe_ref_reason = 0;
+	memset(p->pe_ref_fpr, 0, FPR_LEN);
+	emit_secure(r, p);
+	sess_trust_notes(r, p, a);
+	tx_drain_hold(r);
+}
+
+/*
+ * The trust of a secure session asked again (VERIFY): keyd's known_peers
+ * may have changed (keyd --trust, --forget). A first contact that is now
+ * pinned is no change worth a line; anything else is a new SECURE line. A
+ * refusal means keyd wiped the session: a new handshake says why.
+ */
+static void
+sess_trust_now(struct room *r, struct peer *p, uint8_t trust)
+{
+	if (trust == p->pe_trust || (p->pe_trust == TRUST_NEW && trust == TRUST_PINNED))
+		return;
+	if (trust == TRUST_REFUSED) {
+		p->pe_handle = 0;
+		emit(r, EV_WARN, "keyd no longer accepts the key of %s (known_peers changed); "
+		    "nothing more is sent to it, a new handshake says why", p->pe_name);
+		sess_hs_start(r, p, r->rm_cl->cl_now);
+		emit_status(r);
+		return;
+	}
+	p->pe_trust = trust;
+	emit_secure(r, p);
+}
+
+void
+sess_pins_changed(struct room *r)
+{
+	size_t i;
+
+	if (r->rm_link != LS_JOINED)
+		return;
+	for (i = 0; i < ROOM_SIZE_MAX; i++) {
+		struct peer *p = &r->rm_peers.pt_p[i];
+		struct ipc_msg *q;
+		struct kx x;
+
+		if (p->pe_state == PS_SECURE) {
+			q = client_req(r->rm_cl, REQ_VERIFY);
+			q->im_handle = p->pe_handle;
+			sess_kx(&x, r, p, KX_TRUST);
+			if (sess_ask(r, q, &x) != 0)
+				continue;	/* keyd's queue is full: the next change asks again */
+		} else if (p->pe_state == PS_REFUSED) {
+			emit(r, EV_INFO, "keyd's known_peers changed: checking %s again",
+			    p->pe_name);
+			p->pe_bad = 0;
+			sess_hs_start(r, p, r->rm_cl->cl_now);
+			emit_status(r);
+		}
+	}
+}
+
+/* ---- messages from members ---- */
+
+/*
  * HS_INIT from a peer whose session is secure here: it lost its side (a
- * handshake that failed only at its end, after a tampered HS_CONFIRM) and
- * starts again. Answered in a second keyd session; the secure one stays in
- * use until the new one completes, so an HS_INIT replayed by the relay
- * leaves nothing changed.
+ * handshake that failed only at its end, a lost HS_FIN, a session keyd
+ * ended there) and starts again. Answered in a second keyd session that
+ * names the old one (replaces); the secure one stays in use until the new
+ * one completes, and keyd accepts the new one only with the same identity
+ * and nickname, so an HS_INIT replayed by the relay, or someone else under
+ * this member id, changes nothing.
  */
 static void
 sess_on_restart(struct room *r, struct peer *p, const uint8_t *blob, size_t n)
@@ -222,7 +432,7 @@ sess_on_restart(struct room *r, struct peer *p, const uint8_t *blob, size_t n)
 
 	sess_drop_handle(r, p->pe_hs_handle);
 	p->pe_hs_handle = 0;
-	q = sess_hs_req(r, p, REQ_HS_ACCEPT);
+	q = sess_hs_req(r, p, REQ_HS_ACCEPT, p->pe_handle);
 	q->im_blob = blob;
 	q->im_bloblen = n;
 	sess_kx(&x, r, p, KX_HS_RESTART);
@@ -239,18 +449,42 @@ sess_on_hs_init(struct room *r, struct peer *p, const uint8_t *blob, size_t n,
 	struct kx x;
 	int rc;
 
-	if (p->pe_state == PS_SECURE) {
+	switch (p->pe_state) {
+	case PS_SECURE:
 		sess_on_restart(r, p, blob, n);
 		return;
-	}
-	if (p->pe_state != PS_WAIT && p->pe_state != PS_DEAD) {
-		emit(r, EV_WARN, "unexpected handshake start from %s; ignored", p->pe_name);
-		sess_bad(r, p);
-		return;
+	case PS_HS:
+		if (p->pe_initiator) {
+			/*
+			 * Our HS_INIT and theirs crossed: the lower member id
+			 * stays initiator (PROTOCOL.md 2.1). If that is us,
+			 * theirs is dropped (they drop theirs and answer ours);
+			 * else ours goes.
+			 */
+			if (r->rm_me < p->pe_id)
+				return;
+		} else {
+			/*
+			 * They started again before finishing the one we answer
+			 * (it failed or timed out at their end): the new one
+			 * counts, but as many in a row as a flood of bad
+			 * messages gets the member ignored.
+			 */
+			sess_bad(r, p);
+			if (p->pe_state == PS_IGNORED)
+				return;
+		}
+		sess_close(r, p, 0);
+		break;
+	case PS_WAIT:
+	case PS_DEAD:
+		break;
+	default:
+		return;		/* refused, ignored: nothing is answered */
 	}
 	sess_drop_handle(r, p->pe_hs_handle);
 	p->pe_hs_handle = 0;
-	q = sess_hs_req(r, p, REQ_HS_ACCEPT);
+	q = sess_hs_req(r, p, REQ_HS_ACCEPT, 0);
 	q->im_blob = blob;
 	q->im_bloblen = n;
 	/* PS_HS from now: a second HS_INIT before the answer is not this step's. */
@@ -297,6 +531,11 @@ sess_on_data(struct room *r, struct peer *p, const uint8_t *blob, size_t n)
 	int rc;
 
 	if (p->pe_state != PS_SECURE) {
+		/*
+		 * A member that thinks it has a session we do not hold (our
+		 * handshake failed or timed out, its HS_FIN was lost): nothing
+		 * is answered; a handshake timeout and restart mend it.
+		 */
 		sess_reject(r, p, "no secure session");
 		return;
 	}
@@ -320,7 +559,6 @@ sess_on_message(struct room *r, struct peer *p, const struct e2e_msg *m,
 		break;
 	case E2E_HS_RESP:
 	case E2E_HS_FIN:
-	case E2E_HS_CONFIRM:
 		sess_on_hs_next(r, p, blob, n);
 		break;
 	case E2E_DATA:
@@ -338,21 +576,20 @@ sess_timeouts(struct room *r, int64_t now)
 	size_t i;
 
 	/*
-	 * A handshake whose other side failed says nothing more (an initiator
-	 * whose HS_FIN was refused waits for an HS_CONFIRM that never comes):
-	 * after HS_TIMEOUT_MS it has failed here too, so /rekey can start a
-	 * fresh one.
+	 * A handshake whose other side failed or went quiet says nothing more
+	 * (a responder whose HS_FIN was lost, or refused by keyd as unproven,
+	 * waits for nothing): after HS_TIMEOUT_MS it has failed here too, and
+	 * a new one is started (either side may).
 	 */
 	for (i = 0; i < ROOM_SIZE_MAX; i++) {
 		struct peer *p = &r->rm_peers.pt_p[i];
 
+		char said[PEER_NAME_MAX + 32];
+
 		if (p->pe_state != PS_HS || now - p->pe_hs_at < HS_TIMEOUT_MS)
 			continue;
-		sess_close(r, p, 0);
-		p->pe_state = PS_DEAD;
-		emit(r, EV_WARN, "handshake with %s timed out%s", p->pe_name,
-		    p->pe_initiator ? "; /rekey starts a new one" : "");
-		emit_status(r);
+		snprintf(said, sizeof(said), "handshake with %s timed out", p->pe_name);
+		sess_retry(r, p, said);
 	}
 }
 
@@ -394,17 +631,29 @@ sess_stale(struct room *r, const struct ipc_msg *a)
 		sess_drop_handle(r, a->im_handle);
 }
 
+/* An error answer about p's current session: 1 when it ended it (handled). */
+static int
+sess_error_ended(struct room *r, struct peer *p, uint32_t handle, const struct ipc_msg *a)
+{
+	char why[ESC_MAX(IPC_ERRMSG_MAX)];
+
+	if (a->im_code != IPC_ANS_ERROR || !a->im_ended || p->pe_state != PS_SECURE ||
+	    p->pe_handle != handle)
+		return 0;
+	sess_ended(r, p, keyd_reason(a, why, sizeof(why)));
+	return 1;
+}
+
 /* Our HS_INIT (HS_START) or HS_RESP (HS_ACCEPT), or their refusal. */
 static void
 sess_ans_hs(struct room *r, struct peer *p, const struct ipc_msg *a, int64_t now)
 {
 	if (a->im_code == IPC_ANS_ERROR) {
-		sess_refused(r, p, a);
+		sess_hs_failed(r, p, a);
 		return;
 	}
 	p->pe_handle = a->im_handle;
 	p->pe_hs_at = now;
-	p->pe_bad = 0;
 	(void)sess_send(r, p, a->im_blob, a->im_bloblen);
 	emit_status(r);
 }
@@ -424,19 +673,17 @@ sess_ans_hs_next(struct room *r, struct peer *p, const struct ipc_msg *a)
 		return;
 	}
 	if (a->im_code == IPC_ANS_ERROR) {
-		sess_refused(r, p, a);
+		sess_hs_failed(r, p, a);
 		return;
 	}
-	p->pe_bad = 0;
+	/* HS_FIN goes out whatever keyd decided: the wire never shows a refusal. */
 	(void)sess_send(r, p, a->im_blob, a->im_bloblen);
 	if (!a->im_done)
 		return;
-	peers_set_nick(p, a->im_nick, a->im_nicklen);
-	memcpy(p->pe_fpr, a->im_fpr, FPR_LEN);
-	p->pe_trust = a->im_trust;
-	p->pe_state = PS_SECURE;
-	emit_secure(r, p);
-	tx_drain_hold(r);
+	if (a->im_trust == TRUST_REFUSED)
+		sess_refused(r, p, a);
+	else
+		sess_secure(r, p, a);
 }
 
 static void
@@ -458,55 +705,59 @@ sess_ans_restart(struct room *r, struct peer *p, const struct ipc_msg *a)
 static void
 sess_ans_restart_next(struct room *r, struct peer *p, const struct ipc_msg *a)
 {
-	char why[ESC_MAX(IPC_ERRMSG_MAX)];
-	uint32_t old;
+	char why[ESC_MAX(IPC_ERRMSG_MAX)], fp[FPR_TEXT_LEN + 1], old[FPR_TEXT_LEN + 1];
+	uint32_t was;
 
 	if (a->im_code == IPC_ANS_ERROR) {
 		keyd_reason(a, why, sizeof(why));
-		sess_drop_handle(r, p->pe_hs_handle);
+		if (!a->im_ended)
+			sess_drop_handle(r, p->pe_hs_handle);
 		p->pe_hs_handle = 0;
-		if (-(int)a->im_err == VEIL_E_PIN || -(int)a->im_err == VEIL_E_EXPECT) {
-			/* Someone else's identity under this member id: stop talking to it. */
-			emit(r, EV_ALERT, "%s", why);
-			sess_close(r, p, 0);
-			p->pe_state = PS_REFUSED;
-			emit_status(r);
-		} else {
-			emit(r, EV_WARN, "new handshake from %s failed: %s; the session stays "
-			    "as it was", p->pe_name, why);
-			sess_bad(r, p);
-		}
+		emit(r, EV_WARN, "new handshake from %s failed: %s; the session stays as it was",
+		    p->pe_name, why);
+		sess_bad(r, p);
 		return;
 	}
-	if (a->im_done && (a->im_nicklen != p->pe_nicklen ||
+	if (!a->im_done)
+		return;
+	if (a->im_trust == TRUST_REFUSED) {
+		p->pe_hs_handle = 0;	/* keyd wiped it */
+		if (a->im_reason == REFUSE_SWAP) {
+			/*
+			 * A restart recovers the same peer; anyone else under this
+			 * member id (the relay playing a new member) does not get
+			 * to take over the session, nor a pin.
+			 */
+			proto_fpr_format(a->im_fpr, fp);
+			proto_fpr_format(a->im_fpr2, old);
+			emit(r, EV_WARN, "new handshake from %s proved another identity "
+			    "(fingerprint %s, not %s); refused, the session stays as it was",
+			    p->pe_name, fp, old);
+			sess_bad(r, p);
+			return;
+		}
+		/* The same peer, refused now (known_peers changed): the old session goes too. */
+		sess_close(r, p, 0);
+		sess_refused(r, p, a);
+		return;
+	}
+	if (a->im_nicklen != p->pe_nicklen ||
 	    CRYPTO_memcmp(a->im_nick, p->pe_nick, p->pe_nicklen) != 0 ||
-	    CRYPTO_memcmp(a->im_fpr, p->pe_fpr, FPR_LEN) != 0)) {
-		/*
-		 * A restart recovers the same peer; anyone else under this
-		 * member id (the relay playing a new member) does not get to
-		 * take over the session. Nothing is sent: no HS_CONFIRM.
-		 */
+	    CRYPTO_memcmp(a->im_fpr, p->pe_fpr, FPR_LEN) != 0) {
+		/* keyd compares them already (REFUSE_SWAP); this is the second look. */
 		sess_drop_handle(r, p->pe_hs_handle);
 		p->pe_hs_handle = 0;
 		emit(r, EV_WARN, "new handshake from %s came with another identity; refused, "
 		    "the session stays as it was", p->pe_name);
 		return;
 	}
-	(void)sess_send(r, p, a->im_blob, a->im_bloblen);
-	if (!a->im_done)
-		return;
-	old = p->pe_handle;
+	was = p->pe_handle;
 	p->pe_handle = p->pe_hs_handle;
 	p->pe_hs_handle = 0;
-	peers_set_nick(p, a->im_nick, a->im_nicklen);
-	memcpy(p->pe_fpr, a->im_fpr, FPR_LEN);
-	p->pe_trust = a->im_trust;
 	p->pe_epoch = 0;
-	p->pe_bad = 0;
 	/* The answer is used up: the old session can go now, silently. */
-	sess_drop_handle(r, old);
-	emit_secure(r, p);
-	tx_drain_hold(r);
+	sess_drop_handle(r, was);
+	sess_secure(r, p, a);
 }
 
 /* The answer to an OPEN made on handle (p's session then). */
@@ -514,21 +765,18 @@ static void
 sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_msg *a)
 {
 	char why[ESC_MAX(IPC_ERRMSG_MAX)];
-	int current = p->pe_handle == handle;
+	int current = p->pe_handle == handle && p->pe_state == PS_SECURE;
 
 	if (a->im_code == IPC_ANS_ERROR) {
-		emit(r, EV_WARN, "rejected message from %s: %s", p->pe_name,
-		    keyd_reason(a, why, sizeof(why)));
-		if (-(int)a->im_err == VEIL_E_NOSESSION && current) {
-			p->pe_state = PS_DEAD;
-			p->pe_handle = 0;
-			emit_status(r);
-		}
+		if (sess_error_ended(r, p, handle, a))
+			return;
 		/*
 		 * Not counted as bad: a well-formed message keyd cannot open
 		 * (tampered, replayed, of a past epoch) may be the relay's doing
 		 * or a late duplicate, and the session lives on.
 		 */
+		emit(r, EV_WARN, "rejected message from %s: %s", p->pe_name,
+		    keyd_reason(a, why, sizeof(why)));
 		return;
 	}
 	p->pe_bad = 0;
@@ -541,16 +789,20 @@ sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_
 		break;
 	case OPEN_REKEY:
 		/*
-		 * A REKEY_INIT (answered here) or REKEY_RESP comes in epoch e and
-		 * moves the session to e + 1. A colliding REKEY_INIT that keyd
-		 * ignores looks the same; the epoch check keeps it to one line.
+		 * A REKEY_INIT (answered here) or REKEY_RESP changed the keys:
+		 * keyd says the epoch this side sends in now. Only this says
+		 * "rekeyed" (PROTOCOL.md 2.1).
 		 */
 		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
-		if (current && a->im_epoch != UINT32_MAX && a->im_epoch + 1 > p->pe_epoch) {
-			p->pe_epoch = a->im_epoch + 1;
+		if (current && a->im_epoch > p->pe_epoch) {
+			p->pe_epoch = a->im_epoch;
 			emit(r, EV_WARN, "rekeyed with %s (epoch %u)", p->pe_name,
 			    (unsigned int)p->pe_epoch);
 		}
+		break;
+	case OPEN_REKEY_SAME:
+		/* A rekey message that changed nothing (a collision, a repeat): no line. */
+		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
 		break;
 	case OPEN_RESEND:
 		/*
@@ -577,7 +829,8 @@ sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_
 }
 
 static void
-sess_ans_rekey(struct room *r, struct peer *p, int kind, const struct ipc_msg *a)
+sess_ans_rekey(struct room *r, struct peer *p, int kind, uint32_t handle,
+    const struct ipc_msg *a)
 {
 	char why[ESC_MAX(IPC_ERRMSG_MAX)];
 
@@ -585,6 +838,8 @@ sess_ans_rekey(struct room *r, struct peer *p, int kind, const struct ipc_msg *a
 		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
 		return;
 	}
+	if (sess_error_ended(r, p, handle, a))
+		return;
 	if (kind != KX_REKEY_CMD)
 		return;		/* due again with a later message */
 	if (-(int)a->im_err == VEIL_E_STATE)
@@ -601,14 +856,15 @@ sess_ans_rekey(struct room *r, struct peer *p, int kind, const struct ipc_msg *a
 }
 
 static void
-sess_ans_verify(struct room *r, struct peer *p, const struct ipc_msg *a)
+sess_ans_verify(struct room *r, struct peer *p, uint32_t handle, const struct ipc_msg *a)
 {
 	char why[ESC_MAX(IPC_ERRMSG_MAX)], safety[ESC_MAX(SAFETY_TEXT_MAX)];
 	char fp[FPR_TEXT_LEN + 1], fm[FPR_TEXT_LEN + 1];
 
 	if (a->im_code == IPC_ANS_ERROR) {
-		emit(r, EV_WARN, "verify %s failed: %s", p->pe_name,
-		    keyd_reason(a, why, sizeof(why)));
+		if (!sess_error_ended(r, p, handle, a))
+			emit(r, EV_WARN, "verify %s failed: %s", p->pe_name,
+			    keyd_reason(a, why, sizeof(why)));
 		return;
 	}
 	esc_text(a->im_safety, a->im_safetylen, safety, sizeof(safety));
@@ -616,10 +872,26 @@ sess_ans_verify(struct room *r, struct peer *p, const struct ipc_msg *a)
 	proto_fpr_format(a->im_fpr2, fm);
 	emit(r, EV_INFO, "safety number with %s: %s", p->pe_name, safety);
 	emit(r, EV_INFO, "  %s's fingerprint: %s (%s)", p->pe_name, fp,
-	    chatc_trust_name(p->pe_trust));
+	    chatc_trust_name(a->im_trust));
 	emit(r, EV_INFO, "  your fingerprint: %s", fm);
-	emit(r, EV_INFO, "  compare them out of band (read them aloud); "
-	    "a mismatch means someone is in the middle");
+	emit(r, EV_INFO, "  read the safety number aloud with %s (in person, or on a call "
+	    "you trust): the same on both sides, or someone is in the middle. Then: "
+	    "keyd --trust %s=%s", p->pe_name, p->pe_name, fp);
+	if (p->pe_state == PS_SECURE && p->pe_handle == handle)
+		sess_trust_now(r, p, a->im_trust);
+}
+
+/* VERIFY asked because known_peers changed: only the trust matters. */
+static void
+sess_ans_trust(struct room *r, struct peer *p, uint32_t handle, const struct ipc_msg *a)
+{
+	if (p->pe_state != PS_SECURE || p->pe_handle != handle)
+		return;
+	if (a->im_code == IPC_ANS_ERROR) {
+		(void)sess_error_ended(r, p, handle, a);
+		return;
+	}
+	sess_trust_now(r, p, a->im_trust);
 }
 
 /* The CLOSE blob of a session we end goes to its member (even one that left the table). */
@@ -683,11 +955,15 @@ sess_answer(struct room *r, const struct kx *x, const struct ipc_msg *a, int64_t
 	case KX_REKEY_DUE:
 	case KX_REKEY_CMD:
 		if (p != NULL && p->pe_state == PS_SECURE && p->pe_handle == x->kx_handle)
-			sess_ans_rekey(r, p, x->kx_kind, a);
+			sess_ans_rekey(r, p, x->kx_kind, x->kx_handle, a);
 		break;
 	case KX_VERIFY:
 		if (p != NULL)
-			sess_ans_verify(r, p, a);
+			sess_ans_verify(r, p, x->kx_handle, a);
+		break;
+	case KX_TRUST:
+		if (p != NULL)
+			sess_ans_trust(r, p, x->kx_handle, a);
 		break;
 	case KX_CLOSE_SEND:
 		sess_ans_close_send(r, x, a);

@@ -191,7 +191,9 @@ tx_answer(struct room *r, const struct kx *x, const struct ipc_msg *a)
 	struct tx_seal *s = x->kx_data;
 	struct tx_text *t = s->ts_text;
 	struct peer *p, *rekey[IPC_BATCH_MAX];
-	size_t i, nrekey = 0, sent = 0;
+	struct tx_to ended[IPC_BATCH_MAX];
+	const char *ended_why[IPC_BATCH_MAX];
+	size_t i, nrekey = 0, nended = 0, sent = 0;
 	int rc;
 
 	if (a->im_code == IPC_ANS_ERROR) {
@@ -217,6 +219,11 @@ tx_answer(struct room *r, const struct kx *x, const struct ipc_msg *a)
 		if (it->it_status != 0) {
 			emit_notsent(r, name, veil_strerror(-(int)it->it_status), t->tt_text,
 			    t->tt_len);
+			/* keyd ended that session on the error: once every copy is said. */
+			if ((it->it_flags & SEAL_ENDED) && nended < IPC_BATCH_MAX) {
+				ended[nended] = *to;
+				ended_why[nended++] = veil_strerror(-(int)it->it_status);
+			}
 			continue;
 		}
 		if (p == NULL || p->pe_state != PS_SECURE || p->pe_handle != to->to_handle) {
@@ -244,6 +251,11 @@ tx_answer(struct room *r, const struct kx *x, const struct ipc_msg *a)
 		emit_mine(r, EV_MINE, t->tt_text, t->tt_len);
 	for (i = 0; i < nrekey; i++)
 		sess_rekey(r, rekey[i], KX_REKEY_DUE);
+	for (i = 0; i < nended; i++) {
+		p = peers_find_gen(&r->rm_peers, ended[i].to_id, ended[i].to_gen);
+		if (p != NULL && p->pe_state == PS_SECURE && p->pe_handle == ended[i].to_handle)
+			sess_ended(r, p, ended_why[i]);
+	}
 	tx_seal_free(s);
 }
 

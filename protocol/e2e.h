@@ -49,12 +49,6 @@ enum e2e_type {
 	E2E_HS_FIN	= 3,	/* ver type ct(idb, sig) */
 	E2E_DATA	= 16,	/* ver type epoch ctr ct(padded inner) */
 };
-/*
- * veil/1's fourth handshake message; no such type in veil/2 (decoders refuse
- * it as unknown). Named only until chatc drops its last mention of it.
- */
-#define E2E_HS_CONFIRM		4
-
 /* Kinds of the padded plaintext inside an E2E_DATA message. */
 enum inner_kind {
 	IK_TEXT		= 1,	/* body: 1..MSG_MAX bytes of UTF-8 */

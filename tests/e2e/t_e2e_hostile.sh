@@ -5,7 +5,7 @@
 # them: 0.1.0's killer (one DATA of 4,123 bytes starting 01 01, which made
 # every chatc print "ERROR lost keyd (length over its limit)" and exit 1),
 # a maximal frame of the same, every end-to-end type (and unknown types and
-# versions) at every length that matters, well-formed handshake messages with
+# versions, veil/1's and veil/2's) at every length that matters, well-formed handshake messages with
 # garbage inside (so keyd itself refuses them), a DATA message with no
 # session, and a flood of malformed ones. Both chatc's stay up, never say
 # ERROR, keep talking to each other, name the hostile member in their WARNs,
@@ -24,8 +24,10 @@ import hashlib, os, socket, struct, sys, time
 sys.path.insert(0, os.environ["E2E_LIB"])
 import relay
 
+import peer2
+
 port, step = int(sys.argv[1]), sys.argv[2]
-room = hashlib.sha256(b"veil/1 room id" + b"den").digest()
+room, _ = peer2.room_from_secret(peer2.invite_decode(sys.argv[3])[0])
 c = relay.Client("127.0.0.1", port)
 me, others = c.join(room)
 print("hostile member %d; others %s" % (me, others), flush=True)
@@ -47,39 +49,40 @@ if step == "shapes":
     send(b"\x01\x01" + b"\x04" * (relay.MAX_FRAME_DEFAULT - 2))
     for dst in others:
         send(killer, dst)
-    lens = [1, 2, 3, 10, 66, 67, 68, 52, 83, 84, 116, 147, 148, 81, 82, 83,
-            90, 122, 4122, 4123, 8192]
-    for t in (0, 1, 2, 3, 4, 5, 15, 16, 17, 255):
-        for n in lens:
-            b = bytearray(os.urandom(n))
-            b[0] = 1
-            if n > 1:
-                b[1] = t
-            if n > 2:
-                b[2] = 4
-            send(bytes(b))
-    send(b"\x02\x01" + b"\x04" * 65)                   # version 2
+    lens = [1, 2, 3, 10, 66, 67, 68, 52, 83, 84, 116, 146, 147, 148, 211, 212, 213,
+            81, 82, 83, 90, 122, 4122, 4123, 8192]
+    for v in (1, 2):
+        for t in (0, 1, 2, 3, 4, 5, 15, 16, 17, 255):
+            for n in lens:
+                b = bytearray(os.urandom(n))
+                b[0] = v
+                if n > 1:
+                    b[1] = t
+                if n > 2:
+                    b[2] = 4
+                send(bytes(b))
+    send(b"\x03\x01" + b"\x04" * 65)                   # version 3
     send(b"\x00")                                       # version 0
     print("shapes sent", flush=True)
     drain(1.0)
 elif step == "garbage":
     # Well formed, garbage inside: keyd has to say no itself.
-    send(b"\x01\x01\x04" + os.urandom(64))              # HS_INIT: a point not on the curve
+    send(b"\x02\x01\x04" + os.urandom(64))              # HS_INIT: a point not on the curve
     drain(0.5)
-    send(b"\x01\x03" + os.urandom(120))                 # HS_FIN of no handshake it is in
-    send(b"\x01\x10" + os.urandom(8) + os.urandom(64 + 16))   # DATA with no session
+    send(b"\x02\x03" + os.urandom(145))                 # HS_FIN of no handshake it is in
+    send(b"\x02\x10" + os.urandom(8) + os.urandom(64 + 16))   # DATA with no session
     print("garbage sent", flush=True)
     drain(1.0)
 elif step == "flood":
     for i in range(40):
-        send(b"\x01\x10" + os.urandom(20))             # DATA of no bucket size
+        send(b"\x02\x10" + os.urandom(20))             # DATA of no bucket size
     print("flood sent", flush=True)
     drain(1.0)
 c.close()
 PYEOF
 
 hostile() {
-	$PY "$W/hostile.py" "$relay_PORT" "$1" >>"$W/hostile.log" 2>&1 ||
+	$PY "$W/hostile.py" "$relay_PORT" "$1" "$(room_code den)" >>"$W/hostile.log" 2>&1 ||
 		fail "the hostile member failed: $(tail -n 5 "$W/hostile.log")"
 }
 

@@ -41,8 +41,9 @@ exactly "$W/carol.out" '^WARN ' 1
 if command -v tmux >/dev/null 2>&1; then
 	unset TMUX
 	E2E_TMUX="$W/tmux.sock"
+	room_args full
 	tmux -S "$E2E_TMUX" -f /dev/null new-session -d -s st -x 120 -y 20 \
-	    "'$BIN/chatc' --room full --nick erin --relay 127.0.0.1:$small_PORT --keyd '$alice_SOCK' 2>'$W/erin.err'; echo \$? >'$W/erin.exit'; sleep 60" ||
+	    "'$BIN/chatc' $RA1 '$RA2' --nick erin --relay 127.0.0.1:$small_PORT --keyd '$alice_SOCK' 2>'$W/erin.err'; echo \$? >'$W/erin.exit'; sleep 60" ||
 		fail "tmux would not start"
 	end=$(( $(date +%s) + 10 ))
 	until tmux -S "$E2E_TMUX" capture-pane -p -t st | grep -q 'relay retrying: room is full'; do
@@ -94,14 +95,15 @@ stop_chatc erin
 
 note "into an empty room: WARN not sent, exit 3"
 start_keyd hal
-printf 'hi\n' | "$BIN/chatc" --room nobody-here --nick hal --relay "127.0.0.1:$small_PORT" \
+room_args nobody-here
+printf 'hi\n' | "$BIN/chatc" "$RA1" "$RA2" --nick hal --relay "127.0.0.1:$small_PORT" \
     --keyd "$hal_SOCK" --batch >"$W/hal.out" 2>"$W/hal.err"
 rc=$?
 [ "$rc" -eq 3 ] || fail "echo hi | chatc into an empty room exited $rc, not 3"
 exactly "$W/hal.out" '^WARN not sent \(no secure session yet\): hi$' 1
 
 note "/quit with held lines: each reported, in order, exit 3"
-printf 'first held\nsecond held\n/quit\nafter quit\n' | "$BIN/chatc" --room nobody-here \
+printf 'first held\nsecond held\n/quit\nafter quit\n' | "$BIN/chatc" "$RA1" "$RA2" \
     --nick hal --relay "127.0.0.1:$small_PORT" --keyd "$hal_SOCK" --batch >"$W/hal2.out" 2>&1
 rc=$?
 [ "$rc" -eq 3 ] || fail "/quit with held lines exited $rc, not 3"
@@ -111,7 +113,8 @@ printf 'WARN not sent (no secure session yet): first held\nWARN not sent (no sec
 
 note "--give-up SEC: held lines reported not sent, exit 4"
 t0=$(now_ms)
-printf 'one\ntwo\n' | "$BIN/chatc" --room later --nick hal --relay "127.0.0.1:$deadport" \
+room_args later
+printf 'one\ntwo\n' | "$BIN/chatc" "$RA1" "$RA2" --nick hal --relay "127.0.0.1:$deadport" \
     --keyd "$hal_SOCK" --batch --give-up 2 >"$W/hal3.out" 2>&1
 rc=$?
 ms=$(( $(now_ms) - t0 ))
@@ -125,7 +128,7 @@ note "figure: --give-up 2 exited 4 after $ms ms"
 
 note "end of input, relay down, no --give-up: held lines wait 8 s, then exit 3"
 t0=$(now_ms)
-printf 'waits for a room\n' | "$BIN/chatc" --room later --nick hal --relay "127.0.0.1:$deadport" \
+printf 'waits for a room\n' | "$BIN/chatc" "$RA1" "$RA2" --nick hal --relay "127.0.0.1:$deadport" \
     --keyd "$hal_SOCK" --batch >"$W/hal4.out" 2>&1
 rc=$?
 ms=$(( $(now_ms) - t0 ))

@@ -31,11 +31,12 @@ cursor_line() {
 	screen; sed -n "$((cl_y + 1))p" "$W/screen.log"
 }
 
+room_args screen
 T -f /dev/null new-session -d -s e2e -x 100 -y 30 \
-    "'$BIN/chatc' --room screen --nick alice --relay 127.0.0.1:$relay_PORT --keyd '$alice_SOCK' 2>'$W/alice.err'; echo \$? >'$W/alice.exit'" \; \
+    "'$BIN/chatc' $RA1 '$RA2' --nick alice --relay 127.0.0.1:$relay_PORT --keyd '$alice_SOCK' 2>'$W/alice.err'; echo \$? >'$W/alice.exit'" \; \
     set-option -w -t e2e remain-on-exit on || fail "tmux would not start"
 T set-option -t e2e status off >/dev/null 2>&1
-wait_screen 'screen|alice' 10 || fail "chatc drew nothing: $(cat "$W/screen.log")"
+wait_screen 'invite|screen|alice' 10 || fail "chatc drew nothing: $(cat "$W/screen.log")"
 chat bob screen "$relay_PORT"
 must_line "$W/bob.out" '^SECURE alice ' 1 15
 wait_screen 'bob' 10 || fail "alice's screen never mentions bob: $(cat "$W/screen.log")"

@@ -331,15 +331,19 @@ def cu(ctl, payload=b""):
 def write_chatc_seeds():
     """fuzz_chatc: what a member with no keys, the relay, the typist and time do."""
     killer = b"\x01\x01" + bytes(range(256)) * 16 + bytes(25)    # 4,123 bytes
-    shapes = b"".join(cu(0, b"\x01" + u8(t) + b"\x04" * n)
-                      for t in (1, 2, 3, 4, 16, 99) for n in (0, 65, 66, 80, 200))
+    shapes = b"".join(cu(0, v + u8(t) + b"\x04" * n)
+                      for v in (b"\x01", b"\x02")
+                      for t in (1, 2, 3, 4, 16, 99) for n in (0, 65, 66, 145, 210, 200))
     write("fuzz_chatc", {
         "nothing": b"",
         "killer": cu(0, killer) + cu(1, killer),
         "shapes": shapes,
         "e2e_each": b"".join(cu(1, v) for k, v in E2E.items() if k.startswith(("hs_", "data"))),
         "ghost_hs": cu(0, E2E["hs_init"]) + cu(1, E2E["hs_resp"]) + cu(1, E2E["hs_fin"])
-                    + cu(1, E2E["hs_confirm"]) + cu(1, E2E["data_64"]),
+                    + cu(1, E2E["data_64"]),
+        # Its HS_INIT, then time for the handshake to time out and start again.
+        "ghost_timeout": cu(0, E2E["hs_init"]) + cu(8, u8(70)) + cu(1, E2E["hs_resp"])
+                         + cu(8, u8(70)) + cu(6, b"/rekey") + cu(8, u8(70)),
         "splice": cu(7, b"a line from bob") + cu(2, u16(12) + u8(1)) + cu(2, b"")
                   + cu(2, u16(0) + u8(0) + u16(99) + u8(0x80)),
         "ghost_cycle": cu(0, E2E["hs_init"]) + cu(3) + cu(0, E2E["hs_init"]) + cu(3),

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * chatc's pure parts: options and usage errors, room id, typed-line
+ * chatc's pure parts: options and usage errors, rooms from invite codes
+ * and names, typed-line
  * classification (length limit, "//", commands), the hold queue bound, batch
  * event lines, the peer table, frame reassembly from the relay socket and the
  * keyd client's answer checks.
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <openssl/crypto.h>
 
 #include "client.h"
 #include "err.h"
@@ -246,14 +248,114 @@ START_TEST(test_opts_keyd_too_long)
 }
 END_TEST
 
-START_TEST(test_room_id)
+START_TEST(test_opts_join_room_new_room)
 {
-	uint8_t id[ROOM_ID_LEN];
+	/* Exactly one of --join and --room; --new-room alone with its relays. */
+	ck_assert_int_eq(parse("--join", "veil:x", "--nick", "a", NULL), 0);
+	ck_assert_str_eq(opts.co_join, "veil:x");
+	ck_assert_ptr_null(opts.co_relay_arg);
+	ck_assert_int_eq(parse("--join", "veil:x", "--room", "r", "--nick", "a", NULL),
+	    VEIL_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "exclude"));
+	ck_assert_int_eq(parse("--join", "", "--nick", "a", NULL), VEIL_E_INVALID);
+	ck_assert_int_eq(parse("--nick", "a", NULL), VEIL_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "--new-room"));
+	ck_assert_int_eq(parse("--new-room", NULL), 0);
+	ck_assert_int_eq(opts.co_new_room, 1);
+	ck_assert_int_eq(parse("--new-room", "--relay", "a:1,b:2", "--relay-fp",
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff,"
+	    "ff112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", NULL), 0);
+	ck_assert_int_eq(parse("--new-room", "--nick", "a", NULL), VEIL_E_INVALID);
+	ck_assert_int_eq(parse("--new-room", "--room", "r", NULL), VEIL_E_INVALID);
+	ck_assert_int_eq(parse("--room", "r", "--nick", "a", "--relay-fp", "00", NULL),
+	    VEIL_E_INVALID);
+	ck_assert_int_eq(parse("--room", "r", "--nick", "a", "--relay", "a:1,b:2", NULL),
+	    VEIL_E_INVALID);
+	/* 255 bytes of room name at most (Argon2id's input, PROTOCOL.md 4.2). */
+	{
+		char big[300];
 
-	/* SHA-256("veil/1 room id" || "lobby"), computed independently. */
-	ck_assert_int_eq(chatc_room_id("lobby", id), 0);
-	ck_assert_str_eq(unit_tohex(id, sizeof(id)),
-	    "bddab16e5ff9e856223bc3f12bbd777010c89223654f9cc96afa036a4f3b8cd1");
+		memset(big, 'n', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		ck_assert_int_eq(parse("--room", big, "--nick", "a", NULL), VEIL_E_INVALID);
+		big[255] = '\0';
+		ck_assert_int_eq(parse("--room", big, "--nick", "a", NULL), 0);
+	}
+}
+END_TEST
+
+/* --new-room's code decodes to its relays; --join of it finds the same room. */
+START_TEST(test_new_room_and_join)
+{
+	static struct invite iv;
+	static char code[INVITE_TEXT_MAX], code2[INVITE_TEXT_MAX];
+	struct chatc_room a, b;
+
+	ck_assert_int_eq(parse("--new-room", "--relay", "relay.example:7700,[::1]:9",
+	    "--relay-fp", "00112233445566778899aabbccddeeff:00112233445566778899aabbccddeeff",
+	    NULL), 0);		/* one fingerprint for two relays: chatc_new_room says so */
+	ck_assert_int_eq(chatc_new_room(&opts, code, sizeof(code), err, sizeof(err)),
+	    VEIL_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "--relay-fp"));
+	ck_assert_int_eq(parse("--new-room", "--relay", "relay.example:7700,[::1]:9", NULL), 0);
+	ck_assert_int_eq(chatc_new_room(&opts, code, sizeof(code), err, sizeof(err)), 0);
+	ck_assert_int_eq(chatc_new_room(&opts, code2, sizeof(code2), err, sizeof(err)), 0);
+	ck_assert_str_ne(code, code2);		/* a fresh secret each time */
+	ck_assert_int_eq(proto_invite_decode(code, &iv), 0);
+	ck_assert_uint_eq(iv.iv_nrelays, 2);
+	ck_assert_str_eq(iv.iv_relays[0].ir_addr, "relay.example:7700");
+	ck_assert_str_eq(iv.iv_relays[1].ir_addr, "[::1]:9");
+	ck_assert_int_eq(iv.iv_relays[0].ir_has_fp, 0);
+	ck_assert_int_eq(parse("--new-room", "--relay", "a:1", "--relay-fp",
+	    "00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff", NULL), 0);
+	ck_assert_int_eq(chatc_new_room(&opts, code2, sizeof(code2), err, sizeof(err)), 0);
+	ck_assert_int_eq(proto_invite_decode(code2, &iv), 0);
+	ck_assert_int_eq(iv.iv_relays[0].ir_has_fp, 1);
+	ck_assert_uint_eq(iv.iv_relays[0].ir_fp[10], 0xaa);
+	ck_assert_int_eq(parse("--new-room", "--relay", "nocolon", NULL), 0);
+	ck_assert_int_eq(chatc_new_room(&opts, code2, sizeof(code2), err, sizeof(err)),
+	    VEIL_E_INVALID);
+
+	/* --join: the room of the secret, the code's first relay unless --relay. */
+	ck_assert_int_eq(parse("--join", code, "--nick", "a", NULL), 0);
+	ck_assert_int_eq(chatc_room_setup(&opts, &a, err, sizeof(err)), 0);
+	ck_assert_str_eq(opts.co_relay, "relay.example:7700");
+	ck_assert_str_eq(opts.co_host, "relay.example");
+	ck_assert_str_eq(opts.co_port, "7700");
+	ck_assert_uint_eq(a.cr_short, 0);
+	ck_assert_int_eq(strncmp(a.cr_label, "invite ", 7), 0);
+	ck_assert_int_eq(proto_invite_decode(code, &iv), 0);
+	ck_assert_int_eq(roomkey_from_secret(iv.iv_secret, b.cr_id, b.cr_key), 0);
+	ck_assert_mem_eq(a.cr_id, b.cr_id, ROOM_ID_LEN);
+	ck_assert_mem_eq(a.cr_key, b.cr_key, ROOM_KEY_LEN);
+	ck_assert_int_eq(parse("--join", code, "--nick", "a", "--relay", "10.0.0.1:1", NULL), 0);
+	ck_assert_int_eq(chatc_room_setup(&opts, &a, err, sizeof(err)), 0);
+	ck_assert_str_eq(opts.co_relay, "10.0.0.1:1");
+	/* A typo is a usage error that says so. */
+	code[12] = code[12] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(parse("--join", code, "--nick", "a", NULL), 0);
+	ck_assert_int_eq(chatc_room_setup(&opts, &a, err, sizeof(err)), VEIL_E_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "not a veil invite code"));
+	OPENSSL_cleanse(&iv, sizeof(iv));
+}
+END_TEST
+
+/* --room NAME: Argon2id over the name (roomkey_from_name, relay id zero), short names flagged. */
+START_TEST(test_room_from_name)
+{
+	static const uint8_t zero[RELAY_ID_LEN];
+	struct chatc_room a, b;
+
+	ck_assert_int_eq(parse("--room", "lobby", "--nick", "a", NULL), 0);
+	ck_assert_int_eq(chatc_room_setup(&opts, &a, err, sizeof(err)), 0);
+	ck_assert_uint_eq(a.cr_short, 5);
+	ck_assert_str_eq(a.cr_label, "lobby");
+	ck_assert_int_eq(roomkey_from_name("lobby", zero, b.cr_id, b.cr_key), 0);
+	ck_assert_mem_eq(a.cr_id, b.cr_id, ROOM_ID_LEN);
+	ck_assert_mem_eq(a.cr_key, b.cr_key, ROOM_KEY_LEN);
+	ck_assert_int_eq(parse("--room", "a long enough passphrase", "--nick", "a", NULL), 0);
+	ck_assert_int_eq(chatc_room_setup(&opts, &a, err, sizeof(err)), 0);
+	ck_assert_uint_eq(a.cr_short, 0);
 }
 END_TEST
 
@@ -569,6 +671,8 @@ START_TEST(test_trust_names)
 	ck_assert_str_eq(chatc_trust_name(TRUST_NEW), "new");
 	ck_assert_str_eq(chatc_trust_name(TRUST_PINNED), "pinned");
 	ck_assert_str_eq(chatc_trust_name(TRUST_EXPECTED), "expected");
+	ck_assert_str_eq(chatc_trust_name(TRUST_VERIFIED), "verified");
+	ck_assert_str_eq(chatc_trust_name(TRUST_REFUSED), "refused");
 	ck_assert_str_eq(chatc_trust_name(0), "?");
 }
 END_TEST
@@ -996,6 +1100,7 @@ START_TEST(test_keydc_call_and_gone)
 			_exit(1);
 		memset(&ans, 0, sizeof(ans));
 		ans.im_code = ANS_HELLO;
+		ans.im_version = IPC_VERSION;
 		memset(ans.im_fpr, 0xab, FPR_LEN);
 		fake_answer(sv[1], &ans);
 		_exit(0);
@@ -1004,6 +1109,7 @@ START_TEST(test_keydc_call_and_gone)
 	keydc_attach(&kc, sv[0]);
 	memset(&req, 0, sizeof(req));
 	req.im_code = REQ_HELLO;
+	req.im_version = IPC_VERSION;
 	req.im_nick = (const uint8_t *)"alice";
 	req.im_nicklen = 5;
 	ck_assert_int_eq(keydc_call(&kc, &req, &a), 0);
@@ -1044,6 +1150,7 @@ START_TEST(test_keydc_silent)
 	kc.kc_timeout_ms = 100;
 	memset(&req, 0, sizeof(req));
 	req.im_code = REQ_HELLO;
+	req.im_version = IPC_VERSION;
 	req.im_nick = (const uint8_t *)"alice";
 	req.im_nicklen = 5;
 	ck_assert_int_eq(keydc_call(&kc, &req, &a), VEIL_E_SYSTEM);
@@ -1162,7 +1269,9 @@ suite_chatc(void)
 	tcase_add_test(o, test_opts_unknown_and_stray);
 	tcase_add_test(o, test_opts_give_up);
 	tcase_add_test(o, test_opts_keyd_too_long);
-	tcase_add_test(o, test_room_id);
+	tcase_add_test(o, test_opts_join_room_new_room);
+	tcase_add_test(o, test_new_room_and_join);
+	tcase_add_test(o, test_room_from_name);
 	tcase_add_test(l, test_line_text);
 	tcase_add_test(l, test_line_double_slash);
 	tcase_add_test(l, test_line_commands);

@@ -12,6 +12,13 @@
  * out in frame order (a member's last message before its LEFT), answers
  * about members that left are dropped (and their sessions closed in keyd),
  * and every line that does not leave is reported "not sent".
+ *
+ * veil/2 (issue 12): trust shown only after proof, refusals said plainly
+ * with both fingerprints and what to do (never --forget first), picked up
+ * again after keyd --trust without a restart (REQ_STATUS), crossing
+ * handshake starts settled by member id, a session keyd ended recovered by
+ * a new handshake, a lost HS_FIN mended by the responder's timeout,
+ * "rekeyed" only when keys changed, and no internal handle in any line.
  */
 #include <sys/stat.h>
 
@@ -76,6 +83,84 @@ still_talking(const char *tag)
 	snprintf(want, sizeof(want), "MSG bob bob says %s\n", tag);
 	ck_assert_msg(sim_has(&S, A, want), "alice lost bob after %s: %s", tag,
 	    S.s_m[A].sm_log);
+	/* Finding 7: keyd's session handles are nobody's business. */
+	for (size_t i = 0; i < S.s_n; i++)
+		ck_assert_msg(S.s_m[i].sm_log == NULL || strstr(S.s_m[i].sm_log, "handle") == NULL,
+		    "member %zu names a handle: %s", i, S.s_m[i].sm_log);
+}
+
+/* How many lines of member i's log contain needle. */
+static unsigned int
+lines_with(size_t i, const char *needle)
+{
+	const char *p = S.s_m[i].sm_log;
+	unsigned int n = 0;
+
+	while (p != NULL && (p = strstr(p, needle)) != NULL) {
+		n++;
+		p = strchr(p, '\n');
+	}
+	return n;
+}
+
+/* Member i's peer entry for member j (by member id), or NULL. */
+static struct peer *
+peer_of(size_t i, size_t j)
+{
+	return peers_find(&S.s_m[i].sm_r.rm_peers, S.s_m[j].sm_mid);
+}
+
+/* Member i (not started) gets another identity: seed bytes from x. */
+static void
+new_identity(size_t i, uint8_t x)
+{
+	struct sim_member *m = &S.s_m[i];
+	size_t k;
+
+	ck_assert(!m->sm_on);
+	for (k = 0; k < ED25519_SEED_LEN; k++)
+		m->sm_id.id_seed[k] = (uint8_t)(x + 3 * k);
+	ck_assert_int_eq(vc_ed25519_public(m->sm_id.id_seed, m->sm_id.id_pub), 0);
+	keyd_ctx_free(&m->sm_kctx);
+	ck_assert_int_eq(keyd_ctx_init(&m->sm_kctx, &m->sm_id, &m->sm_pins), 0);
+	m->sm_kctx.kc_now = sim_keyd_now;
+}
+
+/* The fingerprint text of member i's identity. */
+static void
+fpr_of(size_t i, char out[static FPR_TEXT_LEN + 1])
+{
+	uint8_t f[FPR_LEN];
+
+	ck_assert_int_eq(vc_fingerprint(S.s_m[i].sm_id.id_pub, f), 0);
+	proto_fpr_format(f, out);
+}
+
+/* What keyd --trust NICK=FP does for a key never met: a verified fp: entry. */
+static void
+trust_at(size_t i, const char *nick, size_t j)
+{
+	struct keyd_pins *kp = &S.s_m[i].sm_pins;
+	struct keyd_pin e;
+
+	memset(&e, 0, sizeof(e));
+	e.pn_byfpr = 1;
+	ck_assert_int_eq(vc_fingerprint(S.s_m[j].sm_id.id_pub, e.pn_fpr), 0);
+	e.pn_status = PIN_VERIFIED;
+	e.pn_anyroom = 1;
+	memcpy(e.pn_nick, nick, strlen(nick));
+	e.pn_nicklen = strlen(nick);
+	ck_assert_int_eq(keyd_pins_trylock(kp), 0);
+	ck_assert_int_eq(keyd_pins_append(kp, &e), 0);
+	keyd_pins_unlock(kp);
+}
+
+/* Time passes (REQ_STATUS polls, timeouts) and everyone runs. */
+static void
+later(int64_t ms)
+{
+	S.s_now += ms;
+	ck_assert_int_eq(sim_pump(&S, 200), 0);
 }
 
 START_TEST(test_core_pair_talks)
@@ -404,6 +489,229 @@ START_TEST(test_core_three)
 }
 END_TEST
 
+/*
+ * Finding 2 and 6: bob comes back with another key. alice refuses it
+ * plainly, naming both fingerprints and keyd --trust (never --forget), and
+ * sends it nothing; keyd --trust at alice is picked up without a restart
+ * (REQ_STATUS): a new handshake, SECURE verified, and they talk. First
+ * contacts that keyd then pins are no news (no second SECURE line).
+ */
+START_TEST(test_core_refused_then_trusted)
+{
+	char old[FPR_TEXT_LEN + 1], fresh[FPR_TEXT_LEN + 1], want[256];
+
+	pair();
+	fpr_of(B, old);
+	later(STATUS_POLL_MS);
+	later(STATUS_POLL_MS);
+	ck_assert_uint_eq(S.s_m[A].sm_n[EV_SECURE], 1);	/* new, then pinned: no news */
+	sim_leave(&S, B);
+	ck_assert_int_eq(sim_pump(&S, 100), 0);
+	new_identity(B, 0x77);
+	fpr_of(B, fresh);
+	ck_assert_int_eq(sim_start(&S, B, "lobby"), 0);
+	ck_assert_int_eq(sim_pump(&S, 200), 0);
+	snprintf(want, sizeof(want), "WARN refused bob: the key that answers as bob "
+	    "(fingerprint %s) is not the one you know as bob (fingerprint %s)", fresh, old);
+	ck_assert_msg(sim_has(&S, A, want), "%s", S.s_m[A].sm_log);
+	snprintf(want, sizeof(want), "keyd --trust bob=%s\n", fresh);
+	ck_assert_ptr_nonnull(strstr(S.s_m[A].sm_log, want));
+	ck_assert_ptr_null(strstr(S.s_m[A].sm_log, "forget"));
+	ck_assert_int_eq(peer_of(A, B)->pe_state, PS_REFUSED);
+	/* bob's side saw a complete handshake (the wire shows no refusal): his second. */
+	ck_assert_uint_eq(lines_with(B, "SECURE alice "), 2);
+	sim_say(&S, B, "to a refusing alice");
+	ck_assert_int_eq(sim_pump(&S, 100), 0);
+	ck_assert(!sim_has(&S, A, "MSG bob to a refusing alice"));
+	/* Polls while nothing changes: the refusal is not said again. */
+	later(STATUS_POLL_MS);
+	ck_assert_uint_eq(lines_with(A, "WARN refused bob"), 1);
+
+	trust_at(A, "bob", B);
+	later(STATUS_POLL_MS);
+	ck_assert_msg(sim_has(&S, A, "INFO keyd's known_peers changed: checking bob again"),
+	    "%s", S.s_m[A].sm_log);
+	snprintf(want, sizeof(want), "SECURE bob %s verified\n", fresh);
+	ck_assert_msg(sim_has(&S, A, want), "%s", S.s_m[A].sm_log);
+	ck_assert_uint_eq(lines_with(B, "SECURE alice "), 3);	/* replaced in place */
+	still_talking("after keyd --trust");
+}
+END_TEST
+
+/*
+ * keyd --trust of a peer already secure, while chatc runs: the next
+ * REQ_STATUS sees known_peers change, VERIFY says the trust now, and a new
+ * SECURE line shows it (the session stays: no new handshake).
+ */
+START_TEST(test_core_trust_refreshed)
+{
+	char fb[FPR_TEXT_LEN + 1], want[128];
+
+	pair();
+	fpr_of(B, fb);
+	later(STATUS_POLL_MS);
+	trust_at(A, "bob", B);
+	later(STATUS_POLL_MS);
+	snprintf(want, sizeof(want), "SECURE bob %s verified\n", fb);
+	ck_assert_msg(sim_has(&S, A, want), "%s", S.s_m[A].sm_log);
+	ck_assert_uint_eq(lines_with(A, "SECURE bob "), 2);
+	ck_assert_uint_eq(lines_with(B, "SECURE alice "), 1);
+	ck_assert_int_eq(peer_of(A, B)->pe_trust, TRUST_VERIFIED);
+	later(STATUS_POLL_MS);
+	ck_assert_uint_eq(lines_with(A, "SECURE bob "), 2);	/* said once */
+	still_talking("after the trust changed");
+}
+END_TEST
+
+/*
+ * Finding 6: carol uses alice's nickname with her own key: refused plainly
+ * at alice and not pinned; alice's second window (her own key, another
+ * nick) is her own: verified, said as such.
+ */
+START_TEST(test_core_own_name_and_self)
+{
+	char cf[FPR_TEXT_LEN + 1], af[FPR_TEXT_LEN + 1], want[256];
+
+	ck_assert_int_eq(sim_start(&S, A, "lobby"), 0);
+	ck_assert_int_eq(sim_pump(&S, 100), 0);
+	snprintf(S.s_m[C].sm_nick, sizeof(S.s_m[C].sm_nick), "alice");
+	ck_assert_int_eq(sim_start(&S, C, "lobby"), 0);
+	ck_assert_int_eq(sim_pump(&S, 200), 0);
+	fpr_of(C, cf);
+	fpr_of(A, af);
+	snprintf(want, sizeof(want), "WARN refused alice: another key (fingerprint %s) uses "
+	    "your own nickname (yours is %s)", cf, af);
+	ck_assert_msg(sim_has(&S, A, want), "%s", S.s_m[A].sm_log);
+	ck_assert_uint_eq(S.s_m[A].sm_n[EV_SECURE], 0);
+	sim_leave(&S, C);
+	ck_assert_int_eq(sim_pump(&S, 100), 0);
+	ck_assert(!sim_has(&S, A, "LEFT alice"));	/* never shown secure: no LEFT */
+	/* carol again with alice's key as "alice2": another chatc of alice's. */
+	snprintf(S.s_m[C].sm_nick, sizeof(S.s_m[C].sm_nick), "alice2");
+	memcpy(S.s_m[C].sm_id.id_seed, S.s_m[A].sm_id.id_seed, ED25519_SEED_LEN);
+	new_identity(C, 0);
+	memcpy(S.s_m[C].sm_id.id_seed, S.s_m[A].sm_id.id_seed, ED25519_SEED_LEN);
+	ck_assert_int_eq(vc_ed25519_public(S.s_m[C].sm_id.id_seed, S.s_m[C].sm_id.id_pub), 0);
+	keyd_ctx_free(&S.s_m[C].sm_kctx);
+	ck_assert_int_eq(keyd_ctx_init(&S.s_m[C].sm_kctx, &S.s_m[C].sm_id, &S.s_m[C].sm_pins),
+	    0);
+	S.s_m[C].sm_kctx.kc_now = sim_keyd_now;
+	ck_assert_int_eq(sim_start(&S, C, "lobby"), 0);
+	ck_assert_int_eq(sim_pump(&S, 200), 0);
+	snprintf(want, sizeof(want), "SECURE alice2 %s verified\n", af);
+	ck_assert_msg(sim_has(&S, A, want), "%s", S.s_m[A].sm_log);
+	ck_assert(sim_has(&S, A, "INFO alice2 is your own key (another chatc of yours)"));
+}
+END_TEST
+
+/* Both start a handshake at once (/rekey after a failure): the lower member id stays initiator. */
+START_TEST(test_core_crossing_starts)
+{
+	struct peer *pa, *pb;
+
+	pair();
+	pa = peer_of(A, B);
+	pb = peer_of(B, A);
+	sess_close(&S.s_m[A].sm_r, pa, 0);
+	pa->pe_state = PS_DEAD;
+	sess_close(&S.s_m[B].sm_r, pb, 0);
+	pb->pe_state = PS_DEAD;
+	ck_assert_int_eq(sim_pump(&S, 100), 0);
+	sim_say(&S, A, "/rekey");
+	sim_say(&S, B, "/rekey");
+	ck_assert_int_eq(sim_pump(&S, 200), 0);
+	ck_assert_msg(lines_with(A, "SECURE bob ") == 2, "%s", S.s_m[A].sm_log);
+	ck_assert_msg(lines_with(B, "SECURE alice ") == 2, "%s", S.s_m[B].sm_log);
+	ck_assert_ptr_null(strstr(S.s_m[A].sm_log, "failed"));
+	ck_assert_ptr_null(strstr(S.s_m[B].sm_log, "failed"));
+	ck_assert_ptr_null(strstr(S.s_m[B].sm_log, "unexpected"));
+	/* alice has the lower id: hers is the handshake that survived. */
+	ck_assert_int_lt(S.s_m[A].sm_mid, S.s_m[B].sm_mid);
+	ck_assert_int_eq(peer_of(A, B)->pe_initiator, 1);
+	ck_assert_int_eq(peer_of(B, A)->pe_initiator, 0);
+	ck_assert_uint_eq(keyd_conn_nsessions(S.s_m[A].sm_kconn), 1);
+	ck_assert_uint_eq(keyd_conn_nsessions(S.s_m[B].sm_kconn), 1);
+	still_talking("after crossing starts");
+}
+END_TEST
+
+/*
+ * A session keyd ends on an error (16 bad tags: someone on the path
+ * tampers) is said once, without a handle, and a new handshake mends it
+ * (bob still holds his end: the new one replaces it).
+ */
+START_TEST(test_core_ended_session_restarts)
+{
+	static uint8_t blob[FRAME_MAX_LIMIT];
+	size_t n;
+	int i;
+
+	pair();
+	sim_say(&S, B, "original");
+	ck_assert_int_eq(sim_pump(&S, 100), 0);
+	n = S.s_m[B].sm_lastlen;
+	memcpy(blob, S.s_m[B].sm_last, n);
+	/* Later counters (not replays), each with a bad tag. */
+	for (i = 0; i < VS_MAX_AUTH_FAIL; i++) {
+		blob[9] = (uint8_t)(S.s_m[B].sm_last[9] + 1 + i);
+		sim_deliver(&S, &S.s_m[A], FT_DATA, S.s_m[B].sm_mid, S.s_m[A].sm_mid, blob, n);
+	}
+	ck_assert_int_eq(sim_pump(&S, 200), 0);
+	ck_assert_msg(sim_has(&S, A, "WARN the session with bob ended ("), "%s",
+	    S.s_m[A].sm_log);
+	ck_assert(strstr(S.s_m[A].sm_log, "); starting a new handshake\n") != NULL);
+	ck_assert_uint_eq(lines_with(A, "SECURE bob "), 2);
+	ck_assert_uint_eq(lines_with(B, "SECURE alice "), 2);
+	still_talking("after the session ended");
+}
+END_TEST
+
+/*
+ * HS_FIN lost: bob (initiator) is secure, alice never is. bob's text is
+ * answered by nothing; alice's handshake times out and she starts a new
+ * one, which bob's chatc takes as a replacement: both talk again.
+ */
+START_TEST(test_core_lost_hs_fin)
+{
+	ck_assert_int_eq(sim_start(&S, A, "lobby"), 0);
+	ck_assert_int_eq(sim_pump(&S, 100), 0);
+	S.s_drop_type = E2E_HS_FIN;
+	ck_assert_int_eq(sim_start(&S, B, "lobby"), 0);
+	ck_assert_int_eq(sim_pump(&S, 200), 0);
+	ck_assert_uint_eq(S.s_drop_type, 0);	/* it was lost */
+	ck_assert(sim_has(&S, B, "SECURE alice "));
+	ck_assert(!sim_has(&S, A, "SECURE bob "));
+	sim_say(&S, B, "into the void");
+	ck_assert_int_eq(sim_pump(&S, 100), 0);
+	ck_assert(sim_has(&S, A, "WARN rejected message from member 2: no secure session"));
+	later(HS_TIMEOUT_MS);
+	ck_assert_msg(sim_has(&S, A, "WARN handshake with member 2 timed out; starting a "
+	    "new handshake"), "%s", S.s_m[A].sm_log);
+	ck_assert(sim_has(&S, A, "SECURE bob "));
+	ck_assert_uint_eq(lines_with(B, "SECURE alice "), 2);
+	still_talking("after a lost HS_FIN");
+}
+END_TEST
+
+/* Both /rekey at once: each side says "rekeyed" once, when its keys changed, never twice. */
+START_TEST(test_core_rekey_collision_said_once)
+{
+	pair();
+	sim_say(&S, A, "/rekey");
+	sim_say(&S, B, "/rekey");
+	ck_assert_int_eq(sim_pump(&S, 200), 0);
+	still_talking("after colliding rekeys");
+	ck_assert_msg(lines_with(A, "rekeyed with bob") == 1, "%s", S.s_m[A].sm_log);
+	ck_assert_msg(lines_with(B, "rekeyed with alice") == 1, "%s", S.s_m[B].sm_log);
+	sim_say(&S, A, "/rekey");
+	ck_assert_int_eq(sim_pump(&S, 200), 0);
+	ck_assert(sim_has(&S, A, "WARN rekeyed with bob (epoch 2)"));
+	ck_assert(sim_has(&S, B, "WARN rekeyed with alice (epoch 2)"));
+	ck_assert_uint_eq(lines_with(A, "rekeyed with bob"), 2);
+	still_talking("after the second rekey");
+}
+END_TEST
+
 Suite *suite_chatc_core(void);
 
 Suite *
@@ -424,6 +732,13 @@ suite_chatc_core(void)
 	tcase_add_test(t, test_core_hold);
 	tcase_add_test(t, test_core_commands);
 	tcase_add_test(t, test_core_three);
+	tcase_add_test(t, test_core_refused_then_trusted);
+	tcase_add_test(t, test_core_own_name_and_self);
+	tcase_add_test(t, test_core_trust_refreshed);
+	tcase_add_test(t, test_core_crossing_starts);
+	tcase_add_test(t, test_core_ended_session_restarts);
+	tcase_add_test(t, test_core_lost_hs_fin);
+	tcase_add_test(t, test_core_rekey_collision_said_once);
 	tcase_add_test(h, test_core_oversize_hs_init);
 	tcase_add_test(h, test_core_every_blob_shape);
 	tcase_add_test(h, test_core_tampered_from_peer);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * PROTOCOL.md section 4: room id, fingerprint and safety number of the
- * worked-example identities, exactly as written in the spec.
+ * PROTOCOL.md section 4: fingerprint and safety number of the
+ * worked-example identities, and the room chatc joins from a name or an
+ * invite code, exactly as written in the spec.
  */
 #include <string.h>
 
@@ -67,32 +68,47 @@ START_TEST(test_names_safety_number)
 }
 END_TEST
 
-START_TEST(test_names_room_id)
+/* Section 4.2: chatc --room lounge joins the room id and key of the spec's worked values. */
+START_TEST(test_names_room_from_name)
 {
-	uint8_t room[ROOM_ID_LEN], want[ROOM_ID_LEN];
+	static char *argv[] = { "chatc", "--room", "lounge", "--nick", "a", NULL };
+	uint8_t want_id[ROOM_ID_LEN], want_key[ROOM_KEY_LEN];
+	static struct chatc_opts o;
+	struct chatc_room cr;
+	char err[256];
 
-	unit_hex("f9c5cfa5ddb7ff5d625cd7cceb1659bd6a5936cdadb617198e8a9679aaee5aeb",
-	    want, sizeof(want));
-	ck_assert_int_eq(chatc_room_id("lounge", room), 0);
-	ck_assert_mem_eq(room, want, ROOM_ID_LEN);
-	ck_assert_int_eq(chatc_room_id("Lounge", room), 0);
-	ck_assert(memcmp(room, want, ROOM_ID_LEN) != 0);
+	unit_hex("5499aaf74f191ed0e59a49eb02409a7203e5054755485850e09319349ffd11f5",
+	    want_id, sizeof(want_id));
+	unit_hex("bec2c8121586909850e6a19a070591de6e637796dadb00030625cea263b2d1ff",
+	    want_key, sizeof(want_key));
+	ck_assert_int_eq(chatc_opts_parse(5, argv, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(chatc_room_setup(&o, &cr, err, sizeof(err)), 0);
+	ck_assert_mem_eq(cr.cr_id, want_id, ROOM_ID_LEN);
+	ck_assert_mem_eq(cr.cr_key, want_key, ROOM_KEY_LEN);
+	ck_assert_uint_eq(cr.cr_short, 6);
 }
 END_TEST
 
-/* Section 4: the room key of "lounge", independent of its room id. */
-START_TEST(test_names_room_key)
+/* Section 4.1: chatc --join of the spec's invite joins its room, at its relay. */
+START_TEST(test_names_room_from_invite)
 {
-	uint8_t key[ROOM_KEY_LEN], want[ROOM_KEY_LEN], room[ROOM_ID_LEN];
+	static char *argv[] = { "chatc", "--join", "veil:AgAAAQIDBAUGBwgJCgsMDQ4PEBESExQV"
+	    "FhcYGRobHB0eHwEOMTI3LjAuMC4xOjc3MDAATvjduA", "--nick", "a", NULL };
+	uint8_t want_id[ROOM_ID_LEN], want_key[ROOM_KEY_LEN];
+	static struct chatc_opts o;
+	struct chatc_room cr;
+	char err[256];
 
-	unit_hex("013eda434d44e769479777488d3cceca2520c91e3650b365b9a0eff4537be67c",
-	    want, sizeof(want));
-	ck_assert_int_eq(chatc_room_key("lounge", key), 0);
-	ck_assert_mem_eq(key, want, ROOM_KEY_LEN);
-	ck_assert_int_eq(chatc_room_id("lounge", room), 0);
-	ck_assert(memcmp(room, key, ROOM_KEY_LEN) != 0);
-	ck_assert_int_eq(chatc_room_key("Lounge", key), 0);
-	ck_assert(memcmp(key, want, ROOM_KEY_LEN) != 0);
+	unit_hex("ecc280cb88483cdd56c03845abadc673dae1cd4f0211c36164fbc2af16686eb7",
+	    want_id, sizeof(want_id));
+	unit_hex("09d7f4ddd764a81d9ebfd8fab0f4e41c9395ce06328e92a6be7aadbeee95cdb0",
+	    want_key, sizeof(want_key));
+	ck_assert_int_eq(chatc_opts_parse(5, argv, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(chatc_room_setup(&o, &cr, err, sizeof(err)), 0);
+	ck_assert_mem_eq(cr.cr_id, want_id, ROOM_ID_LEN);
+	ck_assert_mem_eq(cr.cr_key, want_key, ROOM_KEY_LEN);
+	ck_assert_str_eq(o.co_relay, "127.0.0.1:7700");
+	ck_assert_str_eq(cr.cr_label, "invite ecc280cb");
 }
 END_TEST
 
@@ -107,8 +123,8 @@ suite_names(void)
 	tcase_add_test(tc, test_names_fingerprint_alice);
 	tcase_add_test(tc, test_names_fingerprint_bob);
 	tcase_add_test(tc, test_names_safety_number);
-	tcase_add_test(tc, test_names_room_id);
-	tcase_add_test(tc, test_names_room_key);
+	tcase_add_test(tc, test_names_room_from_name);
+	tcase_add_test(tc, test_names_room_from_invite);
 	suite_add_tcase(s, tc);
 	return s;
 }

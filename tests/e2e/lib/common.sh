@@ -10,6 +10,7 @@
 #   start_proxy NAME UPPORT [proxy args]-> ${NAME}_PID ${NAME}_PORT
 #   start_keyd WHO                      -> ${WHO}_KEYD_PID ${WHO}_SOCK ${WHO}_HOME
 #   start_chatc WHO [chatc args]        -> ${WHO}_PID; stdout $W/WHO.out
+#   chat WHO ROOM PORT [chatc args]     start_chatc in ROOM (by invite code: room_code)
 #   say WHO TEXT / say_file WHO FILE / close_input WHO / stop_chatc WHO [RC]
 #   wait_line FILE ERE [COUNT] [SECS]   (poll until COUNT lines match; SECS may be 0.5)
 #   wait_exit PID [SECS]                -> $E2E_RC
@@ -195,11 +196,69 @@ start_chatc() {
 	eval "${sc_who}_PID=$sc_pid ${sc_who}_START=$(now_ms)"
 }
 
+# room_code NAME: the invite code of the scenario's room NAME (chatc
+# --new-room once per name, kept in $W/NAME.code), so every chat of one NAME
+# meets in one room. Empty when BIN's chatc has no --new-room (0.1.0).
+room_code() {
+	if [ ! -e "$W/room.$1.code" ]; then
+		if "$BIN/chatc" --help 2>/dev/null | grep -q -e '--new-room'; then
+			"$BIN/chatc" --new-room >"$W/room.$1.code" 2>/dev/null ||
+				fail "chatc --new-room failed"
+		else
+			: >"$W/room.$1.code"
+		fi
+	fi
+	cat "$W/room.$1.code"
+}
+
+# room_args NAME: "--join CODE" for the room NAME, or "--room NAME" for a
+# chatc without invite codes (0.1.0); sets RA1 and RA2.
+room_args() {
+	ra_code=$(room_code "$1")
+	if [ -n "$ra_code" ]; then RA1=--join RA2=$ra_code; else RA1=--room RA2=$1; fi
+}
+
+# start_peer2 NAME ROOM PORT [peer2 member args]: the Python peer
+# (lib/peer2.py) as a member of ROOM, one JSON line per event in
+# $W/NAME.json, stderr in $W/NAME.log; against a chatc without invite codes
+# (0.1.0) it speaks veil/1 (--proto 1) in the room of that name.
+start_peer2() {
+	p2_name=$1 p2_room=$2 p2_port=$3; shift 3
+	p2_code=$(room_code "$p2_room")
+	if [ -n "$p2_code" ]; then
+		set -- --invite "$p2_code" "$@"
+	else
+		set -- --proto 1 --room-v1 "$p2_room" "$@"
+	fi
+	$PY "$E2E_LIB/peer2.py" member --relay "127.0.0.1:$p2_port" "$@" \
+	    >"$W/$p2_name.json" 2>"$W/$p2_name.log" &
+	p2_pid=$!; e2e_track $p2_pid
+	eval "${p2_name}_PID=$p2_pid"
+	case " $* " in *" --rejoin "*) return 0 ;; esac	# a flood says when it is done
+	wait_line "$W/$p2_name.json" '"ev": "joined"' 1 10 ||
+		fail "peer2 $p2_name did not join: $(tail -n 3 "$W/$p2_name.log")"
+}
+
+# stop_peer2 NAME: ends it (it has no input to close).
+stop_peer2() {
+	eval "sp2_pid=\$${1}_PID"
+	kill "$sp2_pid" 2>/dev/null
+	wait_exit "$sp2_pid" 5 || kill -KILL "$sp2_pid" 2>/dev/null
+}
+
+# pubkey_of WHO: WHO's Ed25519 public key (64 hex), from its keyd home.
+pubkey_of() {
+	eval "pk_home=\$${1}_HOME"
+	$PY -c 'import sys; from cryptography.hazmat.primitives.asymmetric import ed25519; from cryptography.hazmat.primitives import serialization as s; k=ed25519.Ed25519PrivateKey.from_private_bytes(open(sys.argv[1],"rb").read()); print(k.public_key().public_bytes(s.Encoding.Raw, s.PublicFormat.Raw).hex())' "$pk_home/identity"
+}
+
 # chat WHO ROOM PORT [extra chatc args]: start_chatc with the usual flags.
+# ROOM is a name for the scenario: chatc joins it by invite code (room_code).
 chat() {
 	ch_who=$1 ch_room=$2 ch_port=$3; shift 3
 	eval "ch_sock=\$${ch_who}_SOCK"
-	start_chatc "$ch_who" --room "$ch_room" --nick "${NICK_PREFIX:-}$ch_who" \
+	room_args "$ch_room"
+	start_chatc "$ch_who" "$RA1" "$RA2" --nick "${NICK_PREFIX:-}$ch_who" \
 	    --relay "127.0.0.1:$ch_port" --keyd "$ch_sock" "$@"
 }
 

@@ -5,7 +5,7 @@
     proxy.py serve --upstream HOST:PORT [--listen 127.0.0.1:0] [--record DIR]
                    [--attack ACTION:CONN:NTH]...
     proxy.py scan DIR [--text STR]... [--fpr FPR]... [--identity SEEDFILE]...
-                  [--min-data N]
+                  [--min-data N] [--hs-fixed]
 
 serve: accepts clients (numbered 0, 1, ... in accept order), connects each to
 the relay, and forwards relay frames (PROTOCOL.md section 1: a 10-byte header
@@ -41,11 +41,16 @@ and on handshake messages:
 
     swap-init   replace the ephemeral key in the NTH HS_INIT with our own
     swap-resp   replace the ephemeral key in the NTH HS_RESP with our own
-    flip-resp, flip-fin, flip-confirm
-                flip one bit in the sealed part of HS_RESP, HS_FIN, HS_CONFIRM
-    reflect-init, reflect-resp, reflect-fin, reflect-confirm
+    flip-resp, flip-fin
+                flip one bit in the sealed part of HS_RESP, HS_FIN
+    reflect-init, reflect-resp, reflect-fin
                 deliver the handshake message, and also send it back to its
                 sender as if it came from the peer
+    drop-init, drop-resp, drop-fin
+                never deliver the handshake message
+
+(veil/2 has three handshake messages, PROTOCOL.md 2.2; veil/1's fourth,
+HS_CONFIRM, is still named when seen, for recordings of 0.1.0.)
 
 scan: reads every recorded file in DIR and fails (exit 1, naming each hit) if a
 --text (UTF-8; also searched as UTF-16) or a --fpr (searched as lower/upper
@@ -54,7 +59,10 @@ public key of an --identity seed file (keyd's HOME/identity: raw, hex, base64,
 either end) occurs anywhere; it
 also checks the recording is not empty and holds at least --min-data e2e DATA
 frames, so a scan of nothing cannot pass, and that every e2e DATA message is
-10 + a padding bucket (64 .. 4096) + 16 bytes long (length hiding).
+10 + a padding bucket (64 .. 4096) + 16 bytes long (length hiding). It prints
+the sizes of the handshake messages seen, by type; with --hs-fixed every one
+must have its veil/2 length (HS_INIT 67, HS_RESP 212, HS_FIN 147, whatever
+the nicknames: PROTOCOL.md 2.2).
 
 Python 3 standard library only.
 """
@@ -81,8 +89,9 @@ DATA_ACTIONS = {"flip-ct", "flip-tag", "flip-ctr", "flip-epoch", "flip-ver",
                 "truncate", "truncate-short", "drop", "replay",
                 "replay-late", "reorder", "reflect"}
 HS_ACTIONS = {"swap-init": 1, "swap-resp": 2, "flip-resp": 2, "flip-fin": 3,
-              "flip-confirm": 4, "reflect-init": 1, "reflect-resp": 2,
-              "reflect-fin": 3, "reflect-confirm": 4}
+              "reflect-init": 1, "reflect-resp": 2, "reflect-fin": 3,
+              "drop-init": 1, "drop-resp": 2, "drop-fin": 3}
+HS_FIXED = {1: 67, 2: 212, 3: 147}     # veil/2 handshake lengths
 
 # P-256 (SEC 2), just enough to make a valid public key of our own.
 P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff
@@ -340,6 +349,8 @@ class Conn:
             return [h + bytes(pl)]
         if act.startswith("reflect-"):
             act = "reflect"
+        elif act.startswith("drop-"):
+            return []
         elif act in HS_ACTIONS:
             pl[-20] ^= 0x01         # inside the sealed part, before the tag
             return [h + bytes(pl)]
@@ -425,14 +436,20 @@ def fpr_forms(fpr):
 BUCKETS = (64, 128, 256, 512, 1024, 2048, 4096)
 
 
-def data_frames(blob, sizes):
+def data_frames(blob, sizes, hs):
     """Counts relay DATA frames carrying e2e DATA in one direction's bytes,
-    adding each e2e message length to sizes."""
+    adding each e2e message length to sizes, and each handshake message's
+    (type, length) to hs."""
     n = 0
     for f in Frames().feed(blob):
-        if f[1] == FT_DATA and len(f) > HDR + 1 and f[HDR + 1] == E2E_DATA:
+        if f[1] != FT_DATA or len(f) <= HDR + 1:
+            continue
+        if f[HDR + 1] == E2E_DATA:
             n += 1
             sizes[len(f) - HDR] = sizes.get(len(f) - HDR, 0) + 1
+        elif f[HDR + 1] in E2E_NAMES:
+            k = (f[HDR + 1], len(f) - HDR)
+            hs[k] = hs.get(k, 0) + 1
     return n
 
 
@@ -446,8 +463,8 @@ def scan(args):
         with open(os.path.join(args.dir, name), "rb") as fh:
             blobs[name] = fh.read()
     total = sum(len(b) for b in blobs.values())
-    sizes = {}
-    ndata = sum(data_frames(b, sizes) for n, b in blobs.items()
+    sizes, hs = {}, {}
+    ndata = sum(data_frames(b, sizes, hs) for n, b in blobs.items()
                 if n.endswith(".c2r"))
     needles = []
     for t in args.text:
@@ -488,6 +505,15 @@ def scan(args):
             hits += 1
     print("scan: DATA message sizes: %s" % ", ".join(
         "%d x%d" % (k, v) for k, v in sorted(sizes.items())))
+    print("scan: handshake message sizes: %s" % (", ".join(
+        "%s %d x%d" % (E2E_NAMES[t], size, v)
+        for (t, size), v in sorted(hs.items())) or "none"))
+    if args.hs_fixed:
+        for (t, size), v in sorted(hs.items()):
+            if HS_FIXED.get(t) != size:
+                print("scan: FOUND %s of %d bytes (x%d), not veil/2's fixed "
+                      "length" % (E2E_NAMES[t], size, v))
+                hits += 1
     print("scan: %d files, %d bytes, %d e2e DATA frames sent, %d needles, "
           "%d hits" % (len(blobs), total, ndata, len(needles), hits))
     if total == 0 or ndata < args.min_data:
@@ -510,6 +536,7 @@ def main():
     c.add_argument("--fpr", action="append", default=[])
     c.add_argument("--identity", action="append", default=[])
     c.add_argument("--min-data", type=int, default=1)
+    c.add_argument("--hs-fixed", action="store_true")
     args = ap.parse_args()
     if args.cmd == "scan":
         return scan(args)
