@@ -736,7 +736,15 @@ def flood(a, rl, host, port, room, room_key):
                 c.send_data(o, h.init())
             deadline = time.monotonic() + 10
             while pend and time.monotonic() < deadline:
-                ftype, src, _, payload = c.recv(timeout=10)
+                try:
+                    ftype, src, _, payload = c.recv(timeout=deadline - time.monotonic())
+                except TimeoutError:
+                    break
+                if ftype == rl.LEFT:
+                    # Our previous self, still listed in WELCOME: the relay saw
+                    # that connection close after this one joined.
+                    pend.pop(src, None)
+                    continue
                 if ftype != rl.DATA or src not in pend or len(payload) < 2 or \
                         payload[1] != HS_RESP:
                     continue
