@@ -18,6 +18,7 @@ LDHARDEN := -pie -Wl,-z,relro,-z,now
 # Lazy (=) so pkg-config only runs once a target needs it (after `make deps`).
 CRYPTO_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libcrypto)
 CRYPTO_LIBS	= $(shell $(PKG_CONFIG) --libs libcrypto)
+SSL_LIBS	= $(shell $(PKG_CONFIG) --libs libssl)
 SECCOMP_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libseccomp)
 SECCOMP_LIBS	= $(shell $(PKG_CONFIG) --libs libseccomp)
 CHECK_CFLAGS	= $(shell $(PKG_CONFIG) --cflags check)
@@ -81,10 +82,11 @@ $(eval $(call lib_rule,$(LIBRELAYD),$(RELAYD_SRC)))
 $(eval $(call lib_rule,$(LIBKEYD),$(KEYD_SRC)))
 $(eval $(call lib_rule,$(LIBCHATC),$(CHATC_SRC)))
 
+# relayd links libssl for its TLS 1.3 link (relayd/tls.c), set up before the sandbox.
 $(BIN)/relayd: $(O)/relayd/main.o $(LIBRELAYD) $(LIBSBX) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SECCOMP_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS) $(CRYPTO_LIBS) $(SECCOMP_LIBS)
 
 $(BIN)/keyd: $(O)/keyd/main.o $(LIBKEYD) $(LIBSBX) $(LIBPROTO)
 	@mkdir -p $(dir $@)
@@ -109,7 +111,7 @@ $(O)/tests/unit/%.o: ALL_CFLAGS += $(CHECK_CFLAGS) -I$(O)/tests/unit -Itests/uni
 
 $(O)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIBCHATC) $(LIBKEYD) $(LIBRELAYD) $(LIBSBX) $(LIBPROTO)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(SECCOMP_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(SECCOMP_LIBS)
 
 deps:
 	$(Q)sh tests/deps.sh

@@ -92,7 +92,7 @@ add_server() {	# name proto port pid
 }
 
 if [ -x "$BIN/relayd" ]; then
-	"$BIN/relayd" --listen 127.0.0.1:0 --max-clients $((CONNS + 1000)) \
+	"$BIN/relayd" --listen 127.0.0.1:0 --plaintext --max-clients $((CONNS + 1000)) \
 		>"$T/relayd.log" 2>&1 &
 	pid=$!
 	PIDS="$PIDS $pid"
@@ -106,7 +106,7 @@ if [ -x "$BIN/relayd" ]; then
 	# and mmap threshold raised, which shows what its output-queue
 	# realloc/free churn (brk calls under fan-out) costs.
 	GLIBC_TUNABLES=glibc.malloc.trim_threshold=8388608:glibc.malloc.mmap_threshold=8388608 \
-		"$BIN/relayd" --listen 127.0.0.1:0 --max-clients $((CONNS + 1000)) \
+		"$BIN/relayd" --listen 127.0.0.1:0 --plaintext --max-clients $((CONNS + 1000)) \
 		>"$T/relayd-mt.log" 2>&1 &
 	pid=$!
 	PIDS="$PIDS $pid"

@@ -8,6 +8,7 @@
 
 #include "conn.h"
 #include "err.h"
+#include "tls.h"
 
 #define CONN_OUT_CHUNK	16384	/* smallest output queue */
 #define CONN_IN_KEEP	64	/* free input buffers kept for reuse */
@@ -139,6 +140,7 @@ conn_out_release(struct conn_pool *p, struct conn *c)
 		out_put(p, c->conn_out, c->conn_out_cap);
 	c->conn_out = NULL;
 	c->conn_out_off = c->conn_out_len = c->conn_out_cap = c->conn_out_mark = 0;
+	c->conn_out_tls = 0;
 }
 
 void
@@ -341,12 +343,17 @@ conn_queue(struct conn_pool *p, struct conn *c, uint8_t type, uint16_t src,
 int
 conn_queue_error(struct conn_pool *p, struct conn *c, uint8_t code, int drop)
 {
+	uint32_t end;
 	int r;
 
 	if (drop && c->conn_out != NULL) {
 		conn_out_sync_mark(c);
-		if (c->conn_out_mark < c->conn_out_len)
-			c->conn_out_len = c->conn_out_mark;
+		/* The frames a TLS write holds stay: its retry must see them again. */
+		for (end = c->conn_out_mark; end < c->conn_out_off + c->conn_out_tls;
+		    end += FRAME_HDR_LEN + veil_get32(c->conn_out + end + 6))
+			;
+		if (end < c->conn_out_len)
+			c->conn_out_len = end;
 	}
 	if ((r = conn_out_reserve(p, c, FRAME_HDR_LEN + 1)) != 0)
 		return r;
@@ -354,11 +361,47 @@ conn_queue_error(struct conn_pool *p, struct conn *c, uint8_t code, int drop)
 	return 0;
 }
 
+/*
+ * One record per rtls_write. One that has to wait keeps its bytes (at most
+ * RTLS_WRITE_MAX) in conn_out_tls until a call succeeds.
+ */
+static int
+conn_flush_tls(struct conn *c)
+{
+	size_t put, n;
+	int r;
+
+	while (c->conn_out_off < c->conn_out_len) {
+		n = c->conn_out_len - c->conn_out_off;
+		r = rtls_write(c->conn_ssl, c->conn_out + c->conn_out_off, n, &put);
+		if (r == 0) {
+			c->conn_out_off += (uint32_t)put;
+			c->conn_out_tls = 0;
+			continue;
+		}
+		if (r != RTLS_WANT_WRITE && r != RTLS_WANT_READ)
+			return VEIL_E_SYSTEM;
+		if (n > RTLS_WRITE_MAX)
+			n = RTLS_WRITE_MAX;
+		if (n > c->conn_out_tls)
+			c->conn_out_tls = (uint32_t)n;
+		return 1;
+	}
+	return 0;
+}
+
 int
 conn_flush(struct conn_pool *p, struct conn *c)
 {
 	ssize_t w;
+	int r;
 
+	if (c->conn_ssl != NULL) {
+		if ((r = conn_flush_tls(c)) != 0)
+			return r;
+		conn_out_release(p, c);
+		return 0;
+	}
 	while (c->conn_out_off < c->conn_out_len) {
 		/* send, not write: MSG_NOSIGNAL instead of a process-wide SIGPIPE. */
 		w = send(c->conn_fd, c->conn_out + c->conn_out_off,

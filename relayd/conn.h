@@ -20,6 +20,9 @@
  * (so an oversize announcement is refused before anything is allocated).
  * Output: frames are appended to one contiguous queue per connection, so
  * many frames leave in one write(); past the bound the caller disconnects.
+ *
+ * Over TLS (conn_ssl set) the same queue goes through rtls_write (tls.h)
+ * one record at a time; relay.c runs the handshake and the reads.
  */
 
 #define CONN_OUT_CLASSES	11	/* output queues: 16 KiB << 0..10 */
@@ -38,6 +41,13 @@ struct conn_pool {
 	size_t		 cp_out_live;
 };
 
+/* The TLS side of a connection. */
+enum conn_tls {
+	CONN_TLS_NONE,		/* plaintext (--plaintext) */
+	CONN_TLS_HANDSHAKE,	/* handshake not finished: no frame in or out yet */
+	CONN_TLS_OPEN,		/* frames flow inside TLS */
+};
+
 enum conn_state {
 	CONN_NEW,		/* accepted, not joined */
 	CONN_JOINED,
@@ -48,6 +58,7 @@ enum conn_state {
 struct addr_entry;
 struct room;
 struct conn;
+struct ssl_st;
 
 /* Links of one of relay.c's lists. */
 struct conn_links {
@@ -67,6 +78,10 @@ struct conn {
 	uint8_t		 conn_released;	/* blocked for the whole stall window: not again
 					   until its queue is under the low-water mark */
 	uint8_t		 conn_rd_off;	/* EV_READ removed: held back by a blocking reader */
+	uint8_t		 conn_tls;	/* enum conn_tls */
+	uint8_t		 conn_tls_want;	/* EV_READ or EV_WRITE: what a handshake or a
+					   read inside TLS waits for (0: nothing) */
+	uint8_t		 conn_pending;	/* on relay.c's list of input held inside libssl */
 	uint8_t		 conn_hdr[FRAME_HDR_LEN];
 	uint16_t	 conn_member;
 	uint32_t	 conn_in_len;	/* bytes of a split frame in conn_in */
@@ -77,6 +92,9 @@ struct conn {
 	uint32_t	 conn_out_len;	/* end of queued bytes */
 	uint32_t	 conn_out_cap;
 	uint32_t	 conn_out_mark;	/* a frame boundary (walked up to off lazily) */
+	uint32_t	 conn_out_tls;	/* bytes from off on that a TLS write holds and
+					   must be retried with (never dropped) */
+	struct ssl_st	*conn_ssl;	/* the TLS connection, or NULL */
 	struct room	*conn_room;
 	struct addr_entry *conn_addr;	/* relay.c's count of its source address, or NULL */
 	struct conn_links conn_time;	/* relay.c's timeout lists (new, live, drain) */
@@ -84,6 +102,7 @@ struct conn {
 	struct conn_links conn_block;	/* relay.c's list of blocking readers */
 	struct conn	*conn_link;	/* relay.c's flush list */
 	struct conn	*conn_closelink; /* relay.c's close list */
+	struct conn	*conn_pendlink;	/* relay.c's list of input held inside libssl */
 	int64_t		 conn_seen_ms;	/* last whole frame (joined) or accept time */
 	int64_t		 conn_wait_ms;	/* last write progress while output waits */
 	int64_t		 conn_block_ms;	/* when it started blocking */
@@ -135,8 +154,9 @@ int	conn_queue(struct conn_pool *p, struct conn *c, uint8_t type, uint16_t src,
 /*
  * Queues ERROR(code) as the last frame c will get. With drop, the queued
  * frames not yet started are discarded first (a stalled reader); a frame
- * partly written is kept whole so the stream stays in sync. Ignores the
- * bound. Returns 0 or VEIL_E_ALLOC.
+ * partly written, or partly handed to a TLS write that must be retried, is
+ * kept whole so the stream stays in sync. Ignores the bound. Returns 0 or
+ * VEIL_E_ALLOC.
  */
 int	conn_queue_error(struct conn_pool *p, struct conn *c, uint8_t code, int drop) VEIL_WUR;
 
@@ -144,9 +164,10 @@ int	conn_queue_error(struct conn_pool *p, struct conn *c, uint8_t code, int drop
 size_t	conn_queued(const struct conn *c);
 
 /*
- * Writes as much of the queue as the socket takes; releases the buffer once
- * empty. Returns 0 (all written), 1 (some left: wait for EV_WRITE) or
- * VEIL_E_SYSTEM (errno from write; the connection is dead).
+ * Writes as much of the queue as the socket takes (through TLS when
+ * conn_ssl is set); releases the buffer once empty. Returns 0 (all
+ * written), 1 (some left: wait for EV_WRITE) or VEIL_E_SYSTEM (the
+ * connection is dead: errno from send, or a TLS failure).
  */
 int	conn_flush(struct conn_pool *p, struct conn *c) VEIL_WUR;
 

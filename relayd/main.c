@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * relayd: the blind relay. Option parsing and start-up order: bind, raise
- * the descriptor limit, then (as root) chroot + drop to --user, then
- * no_new_privs and the seccomp filter, and only then the event loop.
+ * relayd: the blind relay. Option parsing and start-up order: the TLS key
+ * and certificate (tls.h), bind, raise the descriptor limit, then (as root)
+ * chroot + drop to --user, then no_new_privs and the seccomp filter, and
+ * only then the event loop.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -22,7 +23,9 @@
 #include "err.h"
 #include "frame.h"
 #include "relay.h"
+#include "relayfp.h"
 #include "sbx.h"
+#include "tls.h"
 
 #define RELAYD_LISTEN_DEFAULT	"127.0.0.1:7700"
 #define RELAYD_USER_DEFAULT	"nobody"
@@ -38,16 +41,29 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: relayd [--listen ADDR:PORT] [--max-clients N] [--max-per-addr N]\n"
-"              [--max-frame BYTES] [--room-size N] [--idle-timeout SEC]\n"
-"              [--user NAME] [--chroot DIR]\n"
+"usage: relayd --key FILE [--cert FILE] [--listen ADDR:PORT] [--max-clients N]\n"
+"              [--max-per-addr N] [--max-frame BYTES] [--room-size N]\n"
+"              [--idle-timeout SEC] [--user NAME] [--chroot DIR]\n"
 "              [--queue-soft BYTES] [--queue-hard BYTES] [--stall-window MS]\n"
 "              [--slow-timeout SEC]\n"
+"       relayd --plaintext [same options but --key and --cert]\n"
+"       relayd --gen-key FILE\n"
+"       relayd --fingerprint --key FILE\n"
 "       relayd --help | --version\n"
 "\n"
-"Forwards opaque veil frames between the members of a room. Reads only the\n"
-"routing header; logs no address, room or member id.\n"
+"Forwards opaque veil frames between the members of a room, over TLS 1.3.\n"
+"Reads only the routing header; logs no address, room or member id.\n"
 "\n"
+"  --key FILE           the relay's private key (PEM, mode 0600, owned by\n"
+"                       relayd's user); its fingerprint is what clients pin\n"
+"  --cert FILE          certificate chain for that key (PEM, leaf first), for\n"
+"                       clients that check a CA; default: a self-signed one\n"
+"                       made at start-up (clients pin the key instead)\n"
+"  --plaintext          no TLS: frames in the clear, for loopback tests and\n"
+"                       benchmarks only; clients need --plaintext too\n"
+"  --gen-key FILE       write a new ECDSA P-256 key to FILE (mode 0600; never\n"
+"                       replaces a file), print its fingerprint, exit\n"
+"  --fingerprint        with --key FILE: print that key's fingerprint, exit\n"
 "  --listen ADDR:PORT   numeric address to listen on, IPv6 in brackets\n"
 "                       ([::1]:7700); port 0 picks a free port, named on the\n"
 "                       \"listening on\" line (default %s)\n"
@@ -86,7 +102,8 @@ usage(FILE *f)
 "connection and exits 0. Exit status 2 on a usage error, 1 if start-up fails.\n"
 "\n"
 "example:\n"
-"  relayd --listen 127.0.0.1:0 --max-clients 200 --room-size 8\n",
+"  relayd --gen-key /var/lib/relayd/key\n"
+"  relayd --key /var/lib/relayd/key --listen 0.0.0.0:7700 --max-clients 200\n",
 	    RELAYD_LISTEN_DEFAULT, RELAYD_CLIENTS_MAX, RELAYD_CLIENTS_MAX,
 	    FRAME_MIN_LIMIT, FRAME_MAX_LIMIT,
 	    FRAME_MAX_DEFAULT, ROOM_SIZE_MAX, ROOM_SIZE_DEFAULT, RELAYD_IDLE_MAX,
@@ -231,6 +248,11 @@ main(int argc, char **argv)
 		{ "queue-hard",		required_argument,	NULL, 'Q' },
 		{ "stall-window",	required_argument,	NULL, 'w' },
 		{ "slow-timeout",	required_argument,	NULL, 's' },
+		{ "key",		required_argument,	NULL, 'k' },
+		{ "cert",		required_argument,	NULL, 'x' },
+		{ "plaintext",		no_argument,		NULL, 'P' },
+		{ "gen-key",		required_argument,	NULL, 'g' },
+		{ "fingerprint",	no_argument,		NULL, 'F' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ "version",		no_argument,		NULL, 'V' },
 		{ NULL,			0,			NULL, 0 },
@@ -240,10 +262,12 @@ main(int argc, char **argv)
 	socklen_t sslen;
 	struct relayd *r = NULL;
 	const char *listen_at = RELAYD_LISTEN_DEFAULT, *user = RELAYD_USER_DEFAULT;
-	const char *jail = NULL;
-	char desc[80];
+	const char *jail = NULL, *keyfile = NULL, *certfile = NULL, *genkey = NULL;
+	char desc[80], fptext[RELAYFP_TEXT_MAX];
+	uint8_t fp[RELAYFP_LEN];
+	struct rtls *tls = NULL;
 	uint32_t idle, v;
-	int ch, setsize, rc;
+	int ch, setsize, rc, plaintext = 0, want_fp = 0, nopts = 0;
 
 	if (stdfds_open() != 0)
 		return 1;
@@ -260,6 +284,7 @@ main(int argc, char **argv)
 	}
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		nopts++;
 		switch (ch) {
 		case 'l':
 			listen_at = optarg;
@@ -317,6 +342,21 @@ main(int argc, char **argv)
 				return usage_error("bad --slow-timeout \"%s\"", optarg);
 			cfg.rc_slow_ms = v * 1000;
 			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'x':
+			certfile = optarg;
+			break;
+		case 'P':
+			plaintext = 1;
+			break;
+		case 'g':
+			genkey = optarg;
+			break;
+		case 'F':
+			want_fp = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -334,6 +374,24 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (genkey != NULL || want_fp) {
+		/* The key commands take nothing else. */
+		if (genkey != NULL && nopts != 1)
+			return usage_error("--gen-key FILE takes no other option%s", "");
+		if (want_fp && (keyfile == NULL || nopts != 2))
+			return usage_error("--fingerprint takes --key FILE and nothing else%s", "");
+		if (genkey != NULL ? rtls_gen_key(genkey, fp) != 0 :
+		    rtls_key_fingerprint(keyfile, fp) != 0)
+			return 1;
+		proto_relayfp_format(fp, fptext);
+		printf("%s\n", fptext);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	if (plaintext && (keyfile != NULL || certfile != NULL))
+		return usage_error("--plaintext takes no --key or --cert%s", "");
+	if (!plaintext && keyfile == NULL)
+		return usage_error("relayd speaks TLS: give it --key FILE (make one with "
+		    "relayd --gen-key FILE), or --plaintext for a loopback test%s", "");
 	/* A sender's read in progress is queued whole: it must fit above the soft bound. */
 	if (cfg.rc_out_max < cfg.rc_out_soft + RELAYD_READ_MAX)
 		return usage_error("--queue-hard %zu must be at least --queue-soft %zu + %d",
@@ -342,12 +400,34 @@ main(int argc, char **argv)
 		return usage_error("bad --listen \"%s\" (want ADDR:PORT or [ADDR6]:PORT)",
 		    listen_at);
 
+	if (plaintext)
+		fprintf(stderr, "relayd: plaintext mode: no TLS; for loopback tests and "
+		    "benchmarks only\n");
+	else {
+		/* Files and libssl's set-up now: the sandbox allows neither later. */
+		if (rtls_new(&tls, keyfile, certfile) != 0)
+			return 1;
+		cfg.rc_tls = tls;
+		proto_relayfp_format(tls->rt_fp, fptext);
+		fprintf(stderr, "relayd: TLS 1.3, key fingerprint %s\n", fptext);
+		if (tls->rt_ktls)
+			fprintf(stderr, "relayd: kTLS: asked for (the kernel has the TLS ULP); "
+			    "SIGUSR1 counts the connections it took\n");
+		else
+			fprintf(stderr, "relayd: kTLS: off: %s%s%s; records are sealed in "
+			    "user space\n",
+			    tls->rt_ktls_errno == ENOTSUP ? "OpenSSL built without it" :
+			    "the kernel offers no TLS ULP (setsockopt TCP_ULP \"tls\": ",
+			    tls->rt_ktls_errno == ENOTSUP ? "" : strerror(tls->rt_ktls_errno),
+			    tls->rt_ktls_errno == ENOTSUP ? "" : ")");
+	}
 	if ((setsize = raise_nofile(cfg.rc_max_clients)) < 0) {
 		fprintf(stderr, "relayd: RLIMIT_NOFILE: %s\n", strerror(errno));
 		return 1;
 	}
 	if ((rc = relayd_new(&r, &cfg, setsize)) != 0) {
 		fprintf(stderr, "relayd: start-up: %s\n", veil_strerror(rc));
+		rtls_free(tls);
 		return 1;
 	}
 	if (relayd_listen(r, &ss, sslen, desc, sizeof(desc)) != 0) {
@@ -375,8 +455,10 @@ main(int argc, char **argv)
 	fprintf(stderr, "relayd: shutting down\n");
 	relayd_shutdown(r);
 	relayd_free(r);
+	rtls_free(tls);
 	return 0;
  fail:
 	relayd_free(r);
+	rtls_free(tls);
 	return 1;
 }

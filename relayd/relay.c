@@ -8,6 +8,13 @@
  * write() per turn with every frame queued for it. Flow control (relay.h)
  * costs the common case one comparison per frame queued; the rest runs
  * only while some reader's queue is past the soft bound.
+ *
+ * Over TLS (tls.h) a connection first runs its handshake, which has no
+ * frames and so no ERROR to send; it counts against every cap and
+ * --idle-timeout like any new connection. Its SSL object is made at its
+ * first byte, so a connection that never speaks costs only its struct.
+ * libssl may hold bytes already read from the socket, which epoll cannot
+ * see: such a connection goes on r_pending and is read again next turn.
  */
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -32,6 +39,7 @@
 #include "frame.h"
 #include "relay.h"
 #include "room.h"
+#include "tls.h"
 
 #define RELAYD_RBUF_SIZE	RELAYD_READ_MAX	/* one read() takes up to this */
 #define RELAYD_ACCEPT_BATCH	64		/* accepts per readiness event */
@@ -71,6 +79,7 @@ struct relayd {
 	size_t			 r_low;		/* low-water mark: rc_out_soft / 4 */
 	struct conn		*r_dirty;	/* output queued this turn */
 	struct conn		*r_closing;	/* to close at the end of the turn */
+	struct conn		*r_pending;	/* input held inside libssl */
 	struct relayd_stats	 r_stats;
 	int64_t			 r_now;		/* this turn's clock, once read */
 	int			 r_now_ok;	/* r_now read in this turn */
@@ -82,6 +91,7 @@ static void	relayd_mark(struct relayd *, struct conn *, enum relayd_reason, uint
 void
 relayd_config_default(struct relayd_config *cfg)
 {
+	memset(cfg, 0, sizeof(*cfg));	/* rc_tls NULL: plaintext until main sets it */
 	cfg->rc_max_clients = 1024;
 	cfg->rc_max_frame = FRAME_MAX_DEFAULT;
 	cfg->rc_room_size = ROOM_SIZE_DEFAULT;
@@ -183,12 +193,52 @@ relayd_list_of(struct relayd *r, const struct conn *c)
 	return NULL;
 }
 
-/* Sets c's epoll interest from its state: reading unless held back, writing while output waits. */
+/*
+ * Sets c's epoll interest from its state: reading unless held back, writing
+ * while output waits. A handshake waits for one direction only, and so
+ * does a TLS read that must first write (its socket full): reading on
+ * then would only spin.
+ */
 static int
 relayd_arm(struct relayd *r, struct conn *c)
 {
-	return ev_set_mask(r->r_ev, c->conn_fd,
-	    (c->conn_rd_off ? 0 : EV_READ) | (c->conn_want_out ? EV_WRITE : 0));
+	int mask;
+
+	if (c->conn_tls == CONN_TLS_HANDSHAKE)
+		mask = c->conn_tls_want;
+	else if (c->conn_tls_want == EV_WRITE)
+		mask = EV_WRITE;
+	else
+		mask = (c->conn_rd_off ? 0 : EV_READ) | (c->conn_want_out ? EV_WRITE : 0);
+	return ev_set_mask(r->r_ev, c->conn_fd, mask);
+}
+
+/* Puts c on the list of connections to read next turn (input inside libssl). */
+static void
+relayd_pend(struct relayd *r, struct conn *c)
+{
+	if (c->conn_pending)
+		return;
+	c->conn_pending = 1;
+	c->conn_pendlink = r->r_pending;
+	r->r_pending = c;
+}
+
+static void
+relayd_unpend(struct relayd *r, struct conn *c)
+{
+	struct conn **pp;
+
+	if (!c->conn_pending)
+		return;
+	for (pp = &r->r_pending; *pp != NULL; pp = &(*pp)->conn_pendlink) {
+		if (*pp == c) {
+			*pp = c->conn_pendlink;
+			break;
+		}
+	}
+	c->conn_pendlink = NULL;
+	c->conn_pending = 0;
 }
 
 /* Is c held back: is another member of its room blocking? */
@@ -208,8 +258,13 @@ relayd_resume(struct relayd *r, struct conn *c)
 	/* Its silence while we did not read it was ours: the keepalive starts anew. */
 	c->conn_seen_ms = relayd_clock(r);
 	list_touch(&r->r_live, c);
-	if (relayd_arm(r, c) != 0)
+	if (relayd_arm(r, c) != 0) {
 		relayd_mark(r, c, RELAYD_R_IOERR, 0);
+		return;
+	}
+	/* What libssl read before it was held back: epoll will not say so. */
+	if (c->conn_ssl != NULL && rtls_pending(c->conn_ssl))
+		relayd_pend(r, c);
 }
 
 /*
@@ -269,8 +324,12 @@ relayd_mark(struct relayd *r, struct conn *c, enum relayd_reason why, uint8_t co
 	c->conn_state = CONN_CLOSING;
 	c->conn_reason = (uint8_t)why;
 	c->conn_released = 0;
+	relayd_unpend(r, c);
 	if (c->conn_blocking)
 		relayd_unblock(r, c, 0);
+	/* Before its handshake a TLS connection has no way to carry a frame. */
+	if (c->conn_tls == CONN_TLS_HANDSHAKE)
+		code = 0;
 	/* Best effort: without memory for it the connection just closes. */
 	if (code != 0 && conn_queue_error(&r->r_pool, c, code,
 	    why == RELAYD_R_SLOW || why == RELAYD_R_STALLED) != 0)
@@ -416,26 +475,89 @@ relayd_frame(void *arg, struct conn *c, const struct frame *f, const uint8_t *ra
 }
 
 
-static void
-relayd_conn_event(struct ev_loop *el, int fd, void *data, int mask)
+/*
+ * Decrypts what c has into the read buffer: what the socket holds now, up
+ * to the buffer's size, with one recv() for it (read-ahead) and none after
+ * the last record. Returns the bytes; *end is -1, or RELAYD_R_EOF,
+ * RELAYD_R_IOERR or RELAYD_R_TLS (c to be closed once they are parsed).
+ */
+static size_t
+relayd_read_tls(struct relayd *r, struct conn *c, int *end)
 {
-	struct relayd *r = ev_user(el);
-	struct conn *c = data;
-	uint64_t frames;
-	ssize_t n;
+	size_t total = 0, got;
+	uint8_t want = 0;
 	int rc;
 
-	/* Draining: only writing (hang-ups and errors show up as write failures). */
-	if (c->conn_state == CONN_DRAINING) {
-		relayd_dirty(r, c);
+	*end = -1;
+	do {
+		rc = rtls_read(c->conn_ssl, r->r_rbuf + total, RELAYD_RBUF_SIZE - total, &got);
+		if (rc != 0)
+			break;
+		total += got;
+	} while (total < RELAYD_RBUF_SIZE && rtls_pending(c->conn_ssl));
+	if (rc == RTLS_WANT_WRITE)
+		want = EV_WRITE;	/* a KeyUpdate answer waits for room in the socket */
+	else if (rc == RTLS_EOF)
+		*end = RELAYD_R_EOF;
+	else if (rc == VEIL_E_SYSTEM)
+		*end = RELAYD_R_IOERR;
+	else if (rc < 0)
+		*end = RELAYD_R_TLS;
+	if (want != c->conn_tls_want) {
+		c->conn_tls_want = want;
+		if (relayd_arm(r, c) != 0)
+			*end = RELAYD_R_IOERR;
+	}
+	return total;
+}
+
+/* The handshake's next step; once done, frames flow. */
+static void
+relayd_handshake(struct relayd *r, struct conn *c)
+{
+	int rc, tx, rx;
+	uint8_t want;
+
+	if (c->conn_ssl == NULL && (c->conn_ssl = rtls_conn_new(r->r_cfg.rc_tls,
+	    c->conn_fd)) == NULL) {
+		relayd_mark(r, c, RELAYD_R_NOMEM, 0);
 		return;
 	}
-	if (c->conn_state == CONN_CLOSING)
+	rc = rtls_accept(c->conn_ssl);
+	if (rc < 0) {
+		r->r_stats.rs_tls_failed++;
+		relayd_mark(r, c, rc == VEIL_E_AUTH ? RELAYD_R_TLS : RELAYD_R_IOERR, 0);
 		return;
-	if (mask & EV_WRITE)
-		relayd_dirty(r, c);
-	if ((mask & EV_READ) == 0)
-		return;
+	}
+	want = rc == RTLS_WANT_WRITE ? EV_WRITE : EV_READ;
+	if (rc == 0) {
+		c->conn_tls = CONN_TLS_OPEN;
+		r->r_stats.rs_tls_ok++;
+		rtls_conn_ktls(c->conn_ssl, &tx, &rx);
+		r->r_stats.rs_ktls_tx += (uint64_t)tx;
+		r->r_stats.rs_ktls_rx += (uint64_t)rx;
+		want = 0;
+	}
+	if (want != c->conn_tls_want || rc == 0) {
+		c->conn_tls_want = want;
+		if (relayd_arm(r, c) != 0) {
+			relayd_mark(r, c, RELAYD_R_IOERR, 0);
+			return;
+		}
+	}
+	/* A JOIN sent right behind the client's Finished may be read already. */
+	if (rc == 0 && rtls_pending(c->conn_ssl))
+		relayd_pend(r, c);
+}
+
+/* Reads c (unless held back) and hands what came to conn_feed. */
+static void
+relayd_input(struct relayd *r, struct conn *c)
+{
+	uint64_t frames;
+	ssize_t n;
+	int rc, end = -1;
+
 	/*
 	 * Held back by a blocking reader: stop reading (TCP then pushes back
 	 * on the sender) until relayd_unblock resumes it. Once EV_READ is off,
@@ -448,15 +570,24 @@ relayd_conn_event(struct ev_loop *el, int fd, void *data, int mask)
 			relayd_mark(r, c, RELAYD_R_IOERR, 0);
 		return;
 	}
-	n = read(fd, r->r_rbuf, RELAYD_RBUF_SIZE);
-	if (n == 0) {
-		relayd_mark(r, c, RELAYD_R_EOF, 0);
-		return;
-	}
-	if (n == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			relayd_mark(r, c, RELAYD_R_IOERR, 0);
-		return;
+	if (c->conn_ssl != NULL) {
+		n = (ssize_t)relayd_read_tls(r, c, &end);
+		if (n == 0) {
+			if (end >= 0)
+				relayd_mark(r, c, end, 0);
+			return;
+		}
+	} else {
+		n = read(c->conn_fd, r->r_rbuf, RELAYD_RBUF_SIZE);
+		if (n == 0) {
+			relayd_mark(r, c, RELAYD_R_EOF, 0);
+			return;
+		}
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				relayd_mark(r, c, RELAYD_R_IOERR, 0);
+			return;
+		}
 	}
 	r->r_stats.rs_bytes_in += (uint64_t)n;
 	frames = r->r_stats.rs_frames_in;
@@ -469,8 +600,15 @@ relayd_conn_event(struct ev_loop *el, int fd, void *data, int mask)
 		c->conn_seen_ms = relayd_clock(r);
 		list_touch(&r->r_live, c);
 	}
-	if (rc == 0 || c->conn_state == CONN_CLOSING)
+	if (rc == 0 && end >= 0)
+		relayd_mark(r, c, end, 0);
+	if (c->conn_state == CONN_CLOSING)
 		return;
+	if (rc == 0) {
+		if (c->conn_ssl != NULL && rtls_pending(c->conn_ssl))
+			relayd_pend(r, c);
+		return;
+	}
 	if (rc == VEIL_E_OVERSIZE)
 		relayd_mark(r, c, RELAYD_R_OVERSIZE, FE_OVERSIZE);
 	else if (rc == VEIL_E_STATE)	/* conn_feed: not a JOIN before JOIN */
@@ -481,17 +619,67 @@ relayd_conn_event(struct ev_loop *el, int fd, void *data, int mask)
 		relayd_mark(r, c, RELAYD_R_MALFORMED, FE_MALFORMED);
 }
 
+static void
+relayd_conn_event(struct ev_loop *el, int fd, void *data, int mask)
+{
+	struct relayd *r = ev_user(el);
+	struct conn *c = data;
+
+	(void)fd;
+	/* Draining: only writing (hang-ups and errors show up as write failures). */
+	if (c->conn_state == CONN_DRAINING) {
+		relayd_dirty(r, c);
+		return;
+	}
+	if (c->conn_state == CONN_CLOSING)
+		return;
+	if (c->conn_tls == CONN_TLS_HANDSHAKE) {
+		relayd_handshake(r, c);
+		return;
+	}
+	if (mask & EV_WRITE) {
+		relayd_dirty(r, c);
+		/* A read inside TLS waited for exactly this. */
+		if (c->conn_tls_want == EV_WRITE)
+			mask |= EV_READ;
+	}
+	if (mask & EV_READ)
+		relayd_input(r, c);
+}
+
+/* The connections libssl holds input for: read as if epoll had said so. */
+static void
+relayd_pending(struct relayd *r)
+{
+	struct conn *list = r->r_pending, *c;
+
+	r->r_pending = NULL;
+	while ((c = list) != NULL) {
+		list = c->conn_pendlink;
+		c->conn_pendlink = NULL;
+		c->conn_pending = 0;
+		if (c->conn_state >= CONN_CLOSING || c->conn_rd_off)
+			continue;
+		relayd_input(r, c);
+	}
+}
+
 /*
  * Tells a connection over a cap why, and closes it: none waits in the
  * backlog. Both caps answer SERVER_FULL (PROTOCOL.md 1.4); counted apart.
+ * Over TLS, where no frame can go before a handshake we will not spend on
+ * it, the answer is a fatal internal_error alert in the clear (1.0).
  */
 static void
-relayd_refuse(int fd, uint64_t *counter)
+relayd_refuse(struct relayd *r, int fd, uint64_t *counter)
 {
 	uint8_t f[FRAME_HDR_LEN + 1] = { PROTO_VERSION, FT_ERROR, 0, 0, 0, 0, 0, 0, 0, 1,
 	    FE_SERVER_FULL };
 
-	(void)!send(fd, f, sizeof(f), MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (r->r_cfg.rc_tls != NULL)
+		(void)!send(fd, rtls_refusal, sizeof(rtls_refusal), MSG_NOSIGNAL | MSG_DONTWAIT);
+	else
+		(void)!send(fd, f, sizeof(f), MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
 	(*counter)++;
 }
@@ -509,6 +697,10 @@ relayd_adopt(struct relayd *r, int fd, struct addr_entry *from)
 	}
 	conn_init(c, fd);
 	c->conn_join_only = 1;
+	if (r->r_cfg.rc_tls != NULL) {
+		c->conn_tls = CONN_TLS_HANDSHAKE;
+		c->conn_tls_want = EV_READ;
+	}
 	c->conn_addr = from;
 	c->conn_seen_ms = relayd_clock(r);
 	if ((rc = ev_add(r->r_ev, fd, EV_READ, relayd_conn_event, c)) != 0) {
@@ -536,7 +728,7 @@ relayd_admit(struct relayd *r, int fd, const struct sockaddr *sa, socklen_t sale
 	int rc;
 
 	if (r->r_stats.rs_conns >= r->r_cfg.rc_max_clients) {
-		relayd_refuse(fd, &r->r_stats.rs_refused);
+		relayd_refuse(r, fd, &r->r_stats.rs_refused);
 		return VEIL_E_LIMIT;
 	}
 	/* Without a cap no address is even looked at. */
@@ -544,7 +736,7 @@ relayd_admit(struct relayd *r, int fd, const struct sockaddr *sa, socklen_t sale
 		rc = addr_take(&r->r_addrs, key, r->r_cfg.rc_max_per_addr, &from);
 		memset(key, 0, sizeof(key));
 		if (rc == VEIL_E_LIMIT) {
-			relayd_refuse(fd, &r->r_stats.rs_refused_addr);
+			relayd_refuse(r, fd, &r->r_stats.rs_refused_addr);
 			return rc;
 		}
 		if (rc != 0) {
@@ -586,13 +778,13 @@ relayd_accept_event(struct ev_loop *el, int lfd, void *data, int mask)
 				/* Out of descriptors: use the spare to refuse one, re-arm it. */
 				close(r->r_spare);
 				if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1)
-					relayd_refuse(fd, &r->r_stats.rs_refused);
+					relayd_refuse(r, fd, &r->r_stats.rs_refused);
 				r->r_spare = dup(lfd);
 			}
 			return;
 		}
 		if (fd >= ev_setsize(r->r_ev)) {
-			relayd_refuse(fd, &r->r_stats.rs_refused);
+			relayd_refuse(r, fd, &r->r_stats.rs_refused);
 			continue;
 		}
 		/* Chat frames are small and interactive: no Nagle delay. */
@@ -673,6 +865,8 @@ relayd_next_timeout(struct relayd *r)
 	int64_t now = relayd_now(), t = 60 * 1000;
 	const struct conn *c;
 
+	if (r->r_pending != NULL)
+		return 0;
 	if ((c = r->r_new.rl_first) != NULL)
 		relayd_deadline(c, c->conn_seen_ms, r->r_cfg.rc_idle_ms, now, &t);
 	if ((c = r->r_live.rl_first) != NULL)
@@ -772,6 +966,11 @@ relayd_close_fd(struct relayd *r, struct conn *c)
 	 */
 	if (c->conn_reason != RELAYD_R_EOF && c->conn_reason != RELAYD_R_IOERR)
 		(void)!recv(c->conn_fd, r->r_rbuf, RELAYD_RBUF_SIZE, MSG_DONTWAIT);
+	/* close_notify, unless the link itself failed. */
+	rtls_conn_free(c->conn_ssl, c->conn_reason != RELAYD_R_IOERR &&
+	    c->conn_reason != RELAYD_R_TLS);
+	c->conn_ssl = NULL;
+	relayd_unpend(r, c);
 	ev_del(r->r_ev, c->conn_fd);
 	close(c->conn_fd);
 	addr_release(&r->r_addrs, c->conn_addr);
@@ -841,6 +1040,7 @@ relayd_step(struct relayd *r, int timeout_ms)
 	r->r_now_ok = 0;	/* the wait may have been long */
 	if ((rc = ev_poll(r->r_ev, timeout_ms)) < 0)
 		return rc;
+	relayd_pending(r);
 	relayd_timeouts(r);
 	/* Closing queues LEFT on others; writing can fail and mark more. */
 	do {
@@ -1113,17 +1313,20 @@ relayd_print_stats(struct relayd *r, FILE *f)
 	    " frames_in=%" PRIu64 " frames_out=%" PRIu64
 	    " bytes_in=%" PRIu64 " bytes_out=%" PRIu64
 	    " flow: blocked=%" PRIu64 " released=%" PRIu64 " paused=%" PRIu64
+	    " tls: handshakes_ok=%" PRIu64 " handshakes_failed=%" PRIu64
+	    " ktls_tx=%" PRIu64 " ktls_rx=%" PRIu64
 	    " closed: eof=%" PRIu64 " io_error=%" PRIu64 " malformed=%" PRIu64
 	    " oversize=%" PRIu64 " room_full=%" PRIu64 " idle_timeout=%" PRIu64
 	    " keepalive=%" PRIu64 " not_joined=%" PRIu64 " rejoin=%" PRIu64
 	    " slow=%" PRIu64 " stalled=%" PRIu64 " shutdown=%" PRIu64
-	    " nomem=%" PRIu64 "\n",
+	    " nomem=%" PRIu64 " tls=%" PRIu64 "\n",
 	    s->rs_conns, s->rs_accepted, s->rs_refused, s->rs_refused_addr,
 	    s->rs_rooms, s->rs_joins,
 	    s->rs_frames_in, s->rs_frames_out, s->rs_bytes_in, s->rs_bytes_out,
 	    s->rs_blocked, s->rs_released, s->rs_paused,
+	    s->rs_tls_ok, s->rs_tls_failed, s->rs_ktls_tx, s->rs_ktls_rx,
 	    c[RELAYD_R_EOF], c[RELAYD_R_IOERR], c[RELAYD_R_MALFORMED], c[RELAYD_R_OVERSIZE],
 	    c[RELAYD_R_ROOM_FULL], c[RELAYD_R_IDLE], c[RELAYD_R_KEEPALIVE],
 	    c[RELAYD_R_NOT_JOINED], c[RELAYD_R_REJOIN], c[RELAYD_R_SLOW],
-	    c[RELAYD_R_STALLED], c[RELAYD_R_SHUTDOWN], c[RELAYD_R_NOMEM]);
+	    c[RELAYD_R_STALLED], c[RELAYD_R_SHUTDOWN], c[RELAYD_R_NOMEM], c[RELAYD_R_TLS]);
 }

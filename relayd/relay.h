@@ -34,6 +34,8 @@
 #define RELAYD_STALL_MS		1000		/* --stall-window default */
 #define RELAYD_SLOW_SEC		15		/* --slow-timeout default */
 
+struct rtls;
+
 struct relayd_config {
 	uint32_t	rc_max_clients;		/* --max-clients */
 	uint32_t	rc_max_frame;		/* --max-frame */
@@ -46,6 +48,8 @@ struct relayd_config {
 	uint32_t	rc_max_per_addr;	/* --max-per-addr, 0: no cap */
 	size_t		rc_out_soft;		/* --queue-soft */
 	size_t		rc_out_max;		/* --queue-hard: output queue bound */
+	struct rtls	*rc_tls;		/* TLS (tls.h), borrowed: outlives the
+						   relay; NULL: --plaintext */
 };
 
 /* Why connections were closed; the SIGUSR1 line counts each. */
@@ -63,6 +67,7 @@ enum relayd_reason {
 	RELAYD_R_STALLED,	/* FE_SLOW: nothing written for --slow-timeout */
 	RELAYD_R_SHUTDOWN,	/* FE_SHUTDOWN */
 	RELAYD_R_NOMEM,		/* allocation failed */
+	RELAYD_R_TLS,		/* TLS failed: handshake, record or alert */
 	RELAYD_R_MAX
 };
 
@@ -78,6 +83,10 @@ struct relayd_stats {
 	uint64_t	rs_frames_out;
 	uint64_t	rs_bytes_in;
 	uint64_t	rs_bytes_out;
+	uint64_t	rs_tls_ok;		/* TLS handshakes finished */
+	uint64_t	rs_tls_failed;		/* ... failed (closed before finishing) */
+	uint64_t	rs_ktls_tx;		/* connections whose sending kTLS took over */
+	uint64_t	rs_ktls_rx;		/* ... whose receiving kTLS took over */
 	uint64_t	rs_closed[RELAYD_R_MAX];
 	uint32_t	rs_conns;		/* open now */
 	size_t		rs_rooms;		/* rooms now */
@@ -92,7 +101,8 @@ void	relayd_config_default(struct relayd_config *cfg);
 
 /*
  * Creates a relay handling descriptors 0..setsize-1 (needs getrandom, so
- * before the sandbox). Returns 0, VEIL_E_INVALID for a config out of
+ * before the sandbox). With cfg->rc_tls every connection speaks TLS; the
+ * process must ignore SIGPIPE (libssl writes with write()). Returns 0, VEIL_E_INVALID for a config out of
  * bounds, VEIL_E_ALLOC or VEIL_E_SYSTEM. Free with relayd_free.
  */
 int	relayd_new(struct relayd **rp, const struct relayd_config *cfg, int setsize) VEIL_WUR;
@@ -125,8 +135,8 @@ int	relayd_watch_signals(struct relayd *r) VEIL_WUR;
  * accepted from the peer address sa (salen bytes; NULL: unknown, never
  * counted for --max-per-addr). Used by the tests with socketpairs. The
  * relay owns fd from now, also on failure. Returns 0, VEIL_E_LIMIT when
- * refused over a cap (ERROR SERVER_FULL sent), VEIL_E_INVALID,
- * VEIL_E_ALLOC, VEIL_E_SYSTEM.
+ * refused over a cap (ERROR SERVER_FULL sent, or over TLS a fatal alert),
+ * VEIL_E_INVALID, VEIL_E_ALLOC, VEIL_E_SYSTEM.
  */
 int	relayd_add_conn(struct relayd *r, int fd, const struct sockaddr *sa,
 	    socklen_t salen) VEIL_WUR;

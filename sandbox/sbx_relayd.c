@@ -9,6 +9,7 @@
  * e2e scenarios; the entries never seen there are marked "rare".
  */
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -30,10 +31,31 @@ const struct sbx_rule sbx_relayd_rules[] = {
 	{ "setsockopt", SBX_ALLOW, 2, {
 		{ 1, SCMP_CMP_EQ, IPPROTO_TCP, 0 },
 		{ 2, SCMP_CMP_EQ, TCP_NODELAY, 0 } } },
+	/*
+	 * kTLS (rare: only when the start-up probe found the kernel's TLS ULP,
+	 * which this project's CI kernel lacks). After a handshake libssl
+	 * attaches the ULP (TCP_ULP "tls") and hands the kernel the record
+	 * keys (level SOL_TLS: TLS_TX, TLS_RX, and newer OpenSSL
+	 * TLS_RX_EXPECT_NO_PAD); records other than application data (alerts,
+	 * KeyUpdate) then go out with sendmsg and a TLS_SET_RECORD_TYPE
+	 * control message, and come in with recvmsg. All on sockets relayd
+	 * already holds; none can open anything.
+	 */
+	{ "setsockopt", SBX_ALLOW, 2, {
+		{ 1, SCMP_CMP_EQ, IPPROTO_TCP, 0 },
+		{ 2, SCMP_CMP_EQ, TCP_ULP, 0 } } },
+	{ "setsockopt", SBX_ALLOW, 1, {
+		{ 1, SCMP_CMP_EQ, SOL_TLS, 0 } } },
+	ALLOW("sendmsg"),
+	ALLOW("recvmsg"),
 	/* Frames in (read), the signalfd (read), draining before close (recvfrom). */
 	ALLOW("read"),
 	ALLOW("recvfrom"),
-	/* Frames out: send(MSG_NOSIGNAL) is sendto; stderr lines are write. */
+	/*
+	 * Frames out: send(MSG_NOSIGNAL) is sendto; stderr lines are write, and
+	 * so are TLS records (libssl's socket BIO uses read and write; SIGPIPE
+	 * is ignored).
+	 */
 	ALLOW("sendto"),
 	ALLOW("write"),
 	/* Closing connections; dup (rare) re-arms the spare fd used on EMFILE. */
@@ -51,6 +73,16 @@ const struct sbx_rule sbx_relayd_rules[] = {
 		{ 2, SCMP_CMP_MASKED_EQ, 0, PROT_EXEC } } },
 	ALLOW("munmap"),
 	ALLOW("madvise"),
+	/*
+	 * TLS (relayd/tls.c; everything that opens a file is done before the
+	 * filter). OpenSSL 3's random generators call getpid() before every
+	 * output to notice a fork (openssl_get_fork_id), and reseed from
+	 * getrandom() every few minutes of use (with GRND_NONBLOCK never
+	 * asked: the pool is seeded by then). Nothing else is new: records go
+	 * through read() and write() on the connection's socket.
+	 */
+	ALLOW("getpid"),
+	ALLOW("getrandom"),
 	/* The end (single-threaded: exit_group only). */
 	ALLOW("exit_group"),
 };

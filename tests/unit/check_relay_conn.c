@@ -1810,7 +1810,9 @@ START_TEST(test_relay_stats_line)
 	ck_assert_ptr_nonnull(strstr(text, " rooms=1 joins=1 "));
 	ck_assert_ptr_nonnull(strstr(text, " slow=0 stalled=0 "));
 	ck_assert_ptr_nonnull(strstr(text, " refused_full=0 refused_per_addr=0 "));
-	ck_assert_ptr_nonnull(strstr(text, " flow: blocked=0 released=0 paused=0 closed: "));
+	ck_assert_ptr_nonnull(strstr(text, " flow: blocked=0 released=0 paused=0 tls: "
+	    "handshakes_ok=0 handshakes_failed=0 ktls_tx=0 ktls_rx=0 closed: "));
+	ck_assert_ptr_nonnull(strstr(text, " nomem=0 tls=0\n"));
 	/* One line; the room id ('a', then zeros) appears in no form. */
 	ck_assert_ptr_eq(strchr(text, '\n'), text + len - 1);
 	ck_assert_ptr_null(strstr(text, "61000000"));

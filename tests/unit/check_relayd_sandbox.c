@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -25,7 +26,14 @@
 
 #include <check.h>
 
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include "frame.h"
+#include "relay.h"
 #include "sbx.h"
+#include "tls.h"
 
 enum probe {
 	P_ALLOWED,		/* only what relayd does in its loop */
@@ -142,6 +150,15 @@ allowed_calls(const struct fds *f)
 	if (setsockopt(f->f_rfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != -1 ||
 	    errno != ENOTSOCK)
 		return 4;
+	/* What kTLS would need: the ULP, the keys, control records. */
+	if (setsockopt(f->f_rfd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) != -1 ||
+	    errno != ENOTSOCK ||
+	    setsockopt(f->f_rfd, SOL_TLS, 1, &one, sizeof(one)) != -1 || errno != ENOTSOCK ||
+	    sendmsg(f->f_rfd, NULL, 0) != -1 || recvmsg(f->f_rfd, NULL, 0) != -1)
+		return 9;
+	/* libssl's random generators: a fork check, and a reseed from the kernel. */
+	if (getpid() <= 0 || getrandom(&c, 1, 0) != 1 || RAND_poll() != 1)
+		return 10;
 	/* accept4 with the peer's address (--max-per-addr). */
 	if ((fd = accept4(f->f_listen, (struct sockaddr *)&ss, &sslen,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1 || ss.ss_family != AF_INET)
@@ -172,7 +189,8 @@ run_probe(enum probe p)
 	pid = fork();
 	ck_assert_int_ne(pid, -1);
 	if (pid == 0) {
-		if (sbx_no_new_privs() != 0 ||
+		/* libssl's generators set up before the filter, as rtls_new does. */
+		if (RAND_poll() != 1 || sbx_no_new_privs() != 0 ||
 		    sbx_install(sbx_relayd_rules, sbx_relayd_nrules) != 0)
 			_exit(100);
 		probe_call(p);
@@ -182,6 +200,79 @@ run_probe(enum probe p)
 	fds_close(&f);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	return status;
+}
+
+/*
+ * A relay over TLS and a libssl client, both made before the filter, in
+ * one process: the handshake, a JOIN and its WELCOME, a KeyUpdate, the
+ * close, all under relayd's filter. Returns 0 or the step that failed.
+ */
+static int
+tls_under_filter(void)
+{
+	static const uint8_t alpn[] = "\x06" RTLS_ALPN;
+	struct relayd_config cfg;
+	struct relayd *r = NULL;
+	struct rtls *t = NULL;
+	EVP_PKEY *key;
+	SSL_CTX *cctx;
+	SSL *cli;
+	uint8_t join[FRAME_HDR_LEN + ROOM_ID_LEN], in[64];
+	size_t n = 0, got;
+	int sv[2], i, rc, done = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((key = EVP_EC_gen("P-256")) == NULL || rtls_new_pkey(&t, key) != 0)
+		return 20;
+	relayd_config_default(&cfg);
+	cfg.rc_tls = t;
+	if (relayd_new(&r, &cfg, 64) != 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) != 0 ||
+	    relayd_add_conn(r, sv[0], NULL, 0) != 0 ||
+	    (cctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_alpn_protos(cctx, alpn, sizeof(alpn) - 1) != 0 ||
+	    (cli = SSL_new(cctx)) == NULL || SSL_set_fd(cli, sv[1]) != 1)
+		return 21;
+	SSL_set_connect_state(cli);
+	memset(join, 0, sizeof(join));
+	join[0] = PROTO_VERSION;
+	join[1] = FT_JOIN;
+	veil_put32(join + 6, ROOM_ID_LEN);
+	if (sbx_no_new_privs() != 0 || sbx_install(sbx_relayd_rules, sbx_relayd_nrules) != 0)
+		return 22;
+	for (i = 0; i < 100 && !done; i++) {
+		if ((rc = SSL_do_handshake(cli)) == 1)
+			done = 1;
+		else if (SSL_get_error(cli, rc) != SSL_ERROR_WANT_READ)
+			return 23;
+		if (relayd_step(r, 5) != 0)
+			return 24;
+	}
+	if (!done || SSL_key_update(cli, SSL_KEY_UPDATE_REQUESTED) != 1 ||
+	    SSL_write_ex(cli, join, sizeof(join), &got) != 1)
+		return 25;
+	for (i = 0; i < 100 && n < FRAME_HDR_LEN + 2; i++) {
+		if (relayd_step(r, 5) != 0)
+			return 26;
+		if (SSL_read_ex(cli, in + n, sizeof(in) - n, &got) == 1)
+			n += got;
+	}
+	if (n != FRAME_HDR_LEN + 2 || in[1] != FT_WELCOME ||
+	    relayd_get_stats(r)->rs_tls_ok != 1)
+		return 27;
+	(void)SSL_shutdown(cli);
+	for (i = 0; i < 20 && relayd_get_stats(r)->rs_conns != 0; i++)
+		if (relayd_step(r, 5) != 0)
+			return 28;
+	if (relayd_get_stats(r)->rs_conns != 0)
+		return 29;
+	SSL_free(cli);
+	SSL_CTX_free(cctx);
+	relayd_free(r);
+	rtls_free(t);
+	EVP_PKEY_free(key);
+	close(sv[1]);
+	return 0;
 }
 
 #ifndef VEIL_NO_SANDBOX
@@ -242,13 +333,28 @@ START_TEST(test_sandbox_arguments_narrow)
 }
 END_TEST
 
+START_TEST(test_sandbox_tls)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0)
+		_exit(tls_under_filter());
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "TLS under the filter: status 0x%x", status);
+}
+END_TEST
+
 START_TEST(test_sandbox_table_shape)
 {
 	size_t i;
 
 	/* A small, named allowlist: nothing that opens files or runs programs. */
 	ck_assert_uint_gt(sbx_relayd_nrules, 0);
-	ck_assert_uint_le(sbx_relayd_nrules, 24);
+	ck_assert_uint_le(sbx_relayd_nrules, 28);
 	for (i = 0; i < sbx_relayd_nrules; i++) {
 		ck_assert_ptr_nonnull(sbx_relayd_rules[i].sr_name);
 		ck_assert_str_ne(sbx_relayd_rules[i].sr_name, "open");
@@ -285,6 +391,7 @@ suite_relayd_sandbox(void)
 
 #ifndef VEIL_NO_SANDBOX
 	tcase_add_test(tc, test_sandbox_allowed);
+	tcase_add_test(tc, test_sandbox_tls);
 	tcase_add_test(tc, test_sandbox_execve);
 	tcase_add_test(tc, test_sandbox_openat);
 	tcase_add_test(tc, test_sandbox_socket);
