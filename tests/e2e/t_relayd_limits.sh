@@ -5,6 +5,8 @@
 # a full room (--room-size), and a stalled reader disconnected while its room
 # keeps flowing: past --queue-hard (the sender waits one --stall-window at
 # most), or when nothing of its queue has moved for --slow-timeout.
+# Over TLS (relayd's default; LINK=plain for plain TCP), where a client over
+# the cap is refused before its handshake (PROTOCOL.md 1.0).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${BIN:?BIN must name the directory holding relayd}"
@@ -17,6 +19,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 export PYTHONPATH="$E2E_LIB"
+if [ "${LINK:-tls}" = tls ]; then
+	"$BIN/relayd" --gen-key "$TMPDIR/relay.key" >"$TMPDIR/relay.fp"
+	RELAY_FP=$(cat "$TMPDIR/relay.fp")
+	set -- --key "$TMPDIR/relay.key"
+else
+	RELAY_FP=""
+	set -- --plaintext
+fi
+export RELAY_FP
 
 stop_relayd() {
 	kill -USR1 "$pid"
@@ -35,7 +46,7 @@ stop_relayd() {
 # 1. Timeouts, client cap and room size.
 RELAYD_LOG="$TMPDIR/relayd1.log"
 export RELAYD_LOG
-"$BIN/relayd" --listen 127.0.0.1:0 --idle-timeout 1 --max-clients 6 --room-size 2 \
+"$BIN/relayd" --listen 127.0.0.1:0 --idle-timeout 1 --max-clients 6 --room-size 2 "$@" \
     2>"$RELAYD_LOG" &
 pid=$!
 python3 - <<'PY'
@@ -101,7 +112,7 @@ grep -q ' room_full=1 idle_timeout=2 ' "$RELAYD_LOG"
 
 # 2. A stalled reader, past the hard bound.
 RELAYD_LOG="$TMPDIR/relayd2.log"
-"$BIN/relayd" --listen 127.0.0.1:0 --queue-hard 1048576 --stall-window 300 2>"$RELAYD_LOG" &
+"$BIN/relayd" --listen 127.0.0.1:0 --queue-hard 1048576 --stall-window 300 "$@" 2>"$RELAYD_LOG" &
 pid=$!
 python3 - <<'PY'
 import os, socket, struct, time
@@ -113,11 +124,9 @@ a = relay.Client(host, port)
 b = relay.Client(host, port)
 s = relay.Client(host, port, connect=False)
 # Small kernel buffers so the relay's own queue bound is what trips.
-fam = socket.AF_INET
-s.sock = socket.socket(fam, socket.SOCK_STREAM)
-s.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.sock.settimeout(5)
-s.sock.connect((host, port))
+raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(raw)
 a.join(room); b.join(room); a.expect(relay.JOINED)
 s.join(room)
 a.expect(relay.JOINED); b.expect(relay.JOINED)
@@ -163,7 +172,7 @@ grep -q ' slow=1 ' "$RELAYD_LOG"
 # 3. A stalled reader under a hard bound it never reaches: dropped once
 # nothing of its queue has moved for --slow-timeout (1 s).
 RELAYD_LOG="$TMPDIR/relayd3.log"
-"$BIN/relayd" --listen 127.0.0.1:0 --queue-hard 15728640 --slow-timeout 1 2>"$RELAYD_LOG" &
+"$BIN/relayd" --listen 127.0.0.1:0 --queue-hard 15728640 --slow-timeout 1 "$@" 2>"$RELAYD_LOG" &
 pid=$!
 python3 - <<'PY'
 import os, socket, struct, time

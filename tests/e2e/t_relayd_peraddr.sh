@@ -8,6 +8,7 @@
 # place back. The counters count the refusals apart; no address is logged.
 # 0.1.0 has no --max-per-addr: there one host fills --max-clients and
 # locks everyone else out.
+: "${E2E_LINK:=tls}"	# also runs over plain TCP: E2E_LINK=plain
 . "$E2E_LIB/common.sh"
 
 start_relay relay --max-clients 8 --max-per-addr 3
@@ -21,11 +22,9 @@ room = relay.room_id("peraddr")
 
 def client(src):
     c = relay.Client("127.0.0.1", port, connect=False)
-    c.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    c.sock.settimeout(5)
-    c.sock.bind((src, 0))
-    c.sock.connect(("127.0.0.1", port))
-    return c
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((src, 0))
+    return c.connect(s)
 
 # The host: one joined member, two silent connections.
 mine = [client("127.0.0.1") for _ in range(3)]

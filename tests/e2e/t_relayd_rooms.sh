@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: ISC
 # relayd: many rooms at once, unicast and broadcast routing, a member leaving
 # mid-stream (independent of socket buffer sizes), PING/PONG, SIGUSR1
-# counters (no addresses, no room ids), and a clean exit 0 on SIGTERM. Also
-# the command line: --help, --version, exit 2.
+# counters (no addresses, no room ids), and a clean exit 0 on SIGTERM, over
+# TLS (relayd's default). Also the command line: --help, --version, exit 2,
+# and --plaintext, which must be asked for and says so.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${BIN:?BIN must name the directory holding relayd}"
@@ -21,7 +22,8 @@ trap 'exit 1' INT TERM
 "$BIN/relayd" --version | grep -qx 'relayd (veil) [0-9.]*'
 "$BIN/relayd" --help >"$TMPDIR/help"
 for opt in --listen --max-clients --max-per-addr --max-frame --room-size --idle-timeout --user --chroot \
-    --queue-soft --queue-hard --stall-window --slow-timeout --help --version example; do
+    --queue-soft --queue-hard --stall-window --slow-timeout --key --cert --plaintext --gen-key \
+    --fingerprint --help --version example; do
 	grep -q -- "$opt" "$TMPDIR/help" || { echo "--help does not mention $opt"; exit 1; }
 done
 for bad in "--room-size 1" "--room-size 65" "--max-frame 4607" "--max-frame 65537" \
@@ -29,14 +31,31 @@ for bad in "--room-size 1" "--room-size 65" "--max-frame 4607" "--max-frame 6553
     "--bogus" "extra" "--chroot relative" "--queue-soft 16383" "--queue-hard 1048576000" \
     "--queue-soft 4000000" "--queue-soft 300000 --queue-hard 500000" "--stall-window 60001" \
     "--stall-window -1" "--slow-timeout 0" "--slow-timeout 3601" "--max-per-addr -1" \
-    "--max-per-addr 1000001" "--max-per-addr x"; do
+    "--max-per-addr 1000001" "--max-per-addr x" "--listen 127.0.0.1:0" \
+    "--plaintext --key $TMPDIR/k" "--plaintext --cert $TMPDIR/c" "--fingerprint" \
+    "--gen-key $TMPDIR/k --listen 127.0.0.1:0" "--fingerprint --key $TMPDIR/k --plaintext" \
+    "--gen-key"; do
 	rc=0
 	# shellcheck disable=SC2086
 	"$BIN/relayd" $bad 2>/dev/null || rc=$?
 	[ "$rc" -eq 2 ] || { echo "relayd $bad: exit $rc, wanted 2"; exit 1; }
 done
+[ ! -e "$TMPDIR/k" ] || { echo "a refused command line made a key"; exit 1; }
+# No TLS without asking for it: --plaintext says so when it starts.
+"$BIN/relayd" --listen 127.0.0.1:0 --plaintext 2>"$TMPDIR/plain.log" &
+ppid=$!
+i=0
+until grep -q 'listening on' "$TMPDIR/plain.log"; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "plaintext relayd did not start"; exit 1; }; sleep 0.05
+done
+kill -TERM "$ppid"; wait "$ppid" || true
+grep -qx 'relayd: plaintext mode: no TLS; for loopback tests and benchmarks only' "$TMPDIR/plain.log" ||
+	{ echo "--plaintext did not say so:"; cat "$TMPDIR/plain.log"; exit 1; }
 
-"$BIN/relayd" --listen 127.0.0.1:0 2>"$log" &
+"$BIN/relayd" --gen-key "$TMPDIR/relay.key" >"$TMPDIR/relay.fp"
+RELAY_FP=$(cat "$TMPDIR/relay.fp")
+export RELAY_FP
+"$BIN/relayd" --listen 127.0.0.1:0 --key "$TMPDIR/relay.key" 2>"$log" &
 pid=$!
 export PYTHONPATH="$E2E_LIB" RELAYD_LOG="$log" RELAYD_PID="$pid"
 python3 - <<'PY'

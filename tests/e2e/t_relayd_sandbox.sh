@@ -4,6 +4,7 @@
 # filter (Seccomp: 2) and NoNewPrivs: 1; started as root it runs as --user
 # (non-zero uid and gid, no groups) inside the empty chroot, and refuses a
 # jail that is missing or writable by others. Also serves IPv6 ([::1]:0).
+# Over TLS: libssl's handshakes and records run under that filter.
 # Skipped (77) in a SANDBOX=0 build (no filter, no chroot: sanitizers need
 # /proc), after the checks that still apply.
 set -eu
@@ -19,6 +20,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 export PYTHONPATH="$E2E_LIB"
+"$BIN/relayd" --gen-key "$TMPDIR/relay.key" >"$TMPDIR/relay.fp"
+RELAY_FP=$(cat "$TMPDIR/relay.fp")
+export RELAY_FP
 
 field() { awk -v f="$1:" '$1 == f { print $2; exit }' "/proc/$pid/status"; }
 
@@ -26,7 +30,7 @@ listen=127.0.0.1:0
 if python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
 	listen='[::1]:0'
 fi
-"$BIN/relayd" --listen "$listen" 2>"$log" &
+"$BIN/relayd" --listen "$listen" --key "$TMPDIR/relay.key" 2>"$log" &
 pid=$!
 RELAYD_LOG="$log" python3 - <<'PY'
 import os
@@ -38,7 +42,13 @@ a.join(relay.room_id("sbx")); b.join(relay.room_id("sbx"))
 a.expect(relay.JOINED)
 b.send_data(1, b"over %s" % host.encode())
 assert a.expect(relay.DATA) == (2, 1, b"over %s" % host.encode())
-print("served on", host)
+# Enough traffic for records of every size, in and out, under the filter.
+blob = os.urandom(16000)
+for n in range(50):
+    b.send_data(relay.BCAST, blob[:320 * n + 1])
+for n in range(50):
+    assert a.expect(relay.DATA)[2] == blob[:320 * n + 1]
+print("served on", host, "over TLS, key", a.fingerprint)
 PY
 
 compiled_out=0
@@ -75,7 +85,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	    "--user no-such-user-veil" "--user root"; do
 		rc=0
 		# shellcheck disable=SC2086
-		"$BIN/relayd" --listen 127.0.0.1:0 $args 2>"$TMPDIR/refuse.log" || rc=$?
+		"$BIN/relayd" --listen 127.0.0.1:0 --key "$TMPDIR/relay.key" $args 2>"$TMPDIR/refuse.log" || rc=$?
 		[ "$rc" -eq 1 ] || { echo "relayd $args: exit $rc, wanted 1"; exit 1; }
 		! grep -q 'listening on' "$TMPDIR/refuse.log" || { echo "$args: served"; exit 1; }
 		sed 's/^/  refused: /' "$TMPDIR/refuse.log"

@@ -9,6 +9,7 @@
 # of a JOIN trickled in never stretch --idle-timeout either.
 # This waits the real 45 s keepalive: relayd has no option to shorten it,
 # and none is added for a test. On 0.1.0 the tricklers stay for ever.
+: "${E2E_LINK:=tls}"	# also runs over plain TCP: E2E_LINK=plain
 . "$E2E_LIB/common.sh"
 
 start_relay relay --max-clients 3 --idle-timeout 2

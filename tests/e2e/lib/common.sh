@@ -6,7 +6,7 @@
 # ends them all (TERM, then KILL), also when the scenario fails. On failure the
 # trap prints the tail of every log in the work directory $W.
 #
-#   start_relay NAME [relayd args]      -> ${NAME}_PID ${NAME}_PORT
+#   start_relay NAME [relayd args]      -> ${NAME}_PID ${NAME}_PORT ${NAME}_FP
 #   start_proxy NAME UPPORT [proxy args]-> ${NAME}_PID ${NAME}_PORT
 #   start_keyd WHO                      -> ${WHO}_KEYD_PID ${WHO}_SOCK ${WHO}_HOME
 #   start_chatc WHO [chatc args]        -> ${WHO}_PID; stdout $W/WHO.out
@@ -131,17 +131,38 @@ wait_exit() {
 	return 0
 }
 
+# The link to the relay: E2E_LINK=tls (relayd's default; one key per
+# scenario, $W/relay.key, so a restarted relay keeps its fingerprint) or
+# plain (relayd --plaintext). start_relay exports RELAY_FP, the key's
+# fingerprint or empty, which relay.py follows (PROTOCOL.md 1.0).
+: "${E2E_LINK:=plain}"
+relay_key() {
+	if [ ! -s "$W/relay.fp" ]; then
+		"$BIN/relayd" --gen-key "$W/relay.key" >"$W/relay.fp" 2>>"$W/relay-key.err" ||
+			fail "relayd --gen-key: $(cat "$W/relay-key.err")"
+	fi
+	cat "$W/relay.fp"
+}
+
 # start_relay NAME [args]: relayd on an ephemeral port (or RELAY_LISTEN).
 start_relay() {
 	sr_name=$1; shift
 	sr_prev=$(count "$W/$sr_name.err" 'listening on')
+	if [ "$E2E_LINK" = tls ]; then
+		RELAY_FP=$(relay_key)
+		set -- --key "$W/relay.key" "$@"
+	else
+		RELAY_FP=""
+		set -- --plaintext "$@"
+	fi
+	export RELAY_FP
 	"$BIN/relayd" --listen "${RELAY_LISTEN:-127.0.0.1:0}" "$@" 2>>"$W/$sr_name.err" &
 	sr_pid=$!; e2e_track $sr_pid
 	wait_line "$W/$sr_name.err" 'listening on' $((sr_prev + 1)) 10 ||
 		fail "relayd $sr_name did not say it was listening"
 	sr_port=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)[^0-9]*$/\1/p' "$W/$sr_name.err" | tail -n 1)
 	[ -n "$sr_port" ] || fail "cannot read the port of relayd $sr_name"
-	eval "${sr_name}_PID=$sr_pid ${sr_name}_PORT=$sr_port"
+	eval "${sr_name}_PID=$sr_pid ${sr_name}_PORT=$sr_port ${sr_name}_FP='$RELAY_FP'"
 }
 
 # start_proxy NAME UPSTREAM_PORT [proxy.py serve args]

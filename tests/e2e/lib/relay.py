@@ -10,13 +10,24 @@ version u8, type u8, src u16, dst u16, len u32, then len payload bytes.
     me, others = a.join(relay.room_id("lobby"))
     a.send_data(relay.BCAST, b"opaque")
     ftype, src, dst, payload = a.recv()
+
+The link (PROTOCOL.md 1.0): TLS 1.3 when the environment names the relay's
+key fingerprint in RELAY_FP (what `relayd --fingerprint --key FILE` prints;
+the client checks the relay presents that key and fails otherwise), plain TCP
+when RELAY_FP is unset or empty (a relayd --plaintext). Client(tls=...)
+overrides: False for plain TCP, a fingerprint to pin, True for TLS without
+checking the key. Over TLS a relay over a cap refuses with a fatal alert
+before the handshake; Client records that as ERROR SERVER_FULL, which is
+what it means (expect_error(FE_SERVER_FULL) passes).
 """
 
+import base64
 import hashlib
 import os
 import re
 import select
 import socket
+import ssl
 import struct
 import time
 
@@ -44,6 +55,64 @@ class Closed(Exception):
 
 class ProtocolError(Exception):
     """The relay sent something PROTOCOL.md does not allow."""
+
+
+class KeyMismatch(Exception):
+    """Over TLS, the relay presented another key than the one pinned."""
+
+
+ALPN = "veil/1"
+
+
+def _der_item(b, off):
+    """(tag, content offset, content length) of the DER item at off."""
+    tag, ln = b[off], b[off + 1]
+    off += 2
+    if ln & 0x80:
+        n = ln & 0x7F
+        if n == 0 or n > 4:
+            raise ProtocolError("DER length of %d bytes" % n)
+        ln = int.from_bytes(b[off:off + n], "big")
+        off += n
+    if off + ln > len(b):
+        raise ProtocolError("DER item runs past the end")
+    return tag, off, ln
+
+
+def spki_of_cert(der):
+    """The DER SubjectPublicKeyInfo of an X.509 certificate (DER)."""
+    _, off, _ = _der_item(der, 0)          # Certificate
+    _, off, _ = _der_item(der, off)        # tbsCertificate: walk its fields
+    tag, c, ln = _der_item(der, off)
+    if tag == 0xA0:                        # [0] version
+        off = c + ln
+    # serial, signature, issuer, validity, subject, then the key
+    for _ in range(5):
+        _, c, ln = _der_item(der, off)
+        off = c + ln
+    _, c, ln = _der_item(der, off)
+    return der[off:c + ln]
+
+
+def fingerprint_of_spki(spki):
+    """PROTOCOL.md 1.0: "SHA256:" + base64 (no padding) of SHA-256(SPKI)."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(spki).digest()).decode().rstrip("=")
+
+
+def tls_context():
+    """A TLS 1.3 client context as chatc's, without certificate checks
+    (the key is checked against the pin instead)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.set_alpn_protocols([ALPN])
+    return ctx
+
+
+def default_tls():
+    """The link the environment asks for: RELAY_FP's fingerprint, or None (plain TCP)."""
+    return os.environ.get("RELAY_FP") or None
 
 
 def room_id(name):
@@ -81,21 +150,57 @@ def wait_listening(logpath, timeout=10.0, proc=None):
 class Client:
     """One connection to relayd. Every blocking call has a timeout."""
 
-    def __init__(self, host, port, timeout=5.0, connect=True):
+    def __init__(self, host, port, timeout=5.0, connect=True, tls=None):
         self.host, self.port, self.timeout = host, port, timeout
+        self.tls = default_tls() if tls is None else tls
         self.sock = None
         self.buf = bytearray()
         self.member = None
+        self.refused = None         # FE_SERVER_FULL once refused before TLS
+        self.fingerprint = None     # the relay's, over TLS
         if connect:
             self.connect()
 
-    def connect(self):
-        fam = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        self.sock = socket.socket(fam, socket.SOCK_STREAM)
+    def connect(self, sock=None):
+        """Connects (sock: an unconnected socket to use, options already set)
+        and, over TLS, runs the handshake and checks the relay's key."""
+        if sock is None:
+            fam = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            sock = socket.socket(fam, socket.SOCK_STREAM)
+        self.sock = sock
         self.sock.settimeout(self.timeout)
         self.sock.connect((self.host, self.port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls:
+            self._handshake()
         return self
+
+    def _handshake(self):
+        raw = self.sock
+        self.sock = tls_context().wrap_socket(raw, do_handshake_on_connect=False)
+        try:
+            self.sock.do_handshake()
+        except ssl.SSLError as e:
+            # relayd over a cap: a fatal internal_error alert, in the clear.
+            if "INTERNAL_ERROR" in str(e):
+                self.refused = FE_SERVER_FULL
+                return
+            raise
+        except (ConnectionResetError, BrokenPipeError):
+            self.refused = FE_SERVER_FULL
+            return
+        der = self.sock.getpeercert(binary_form=True)
+        self.fingerprint = fingerprint_of_spki(spki_of_cert(der))
+        if isinstance(self.tls, str) and self.fingerprint != self.tls:
+            raise KeyMismatch("relay key %s, pinned %s" % (self.fingerprint, self.tls))
+        if self.sock.selected_alpn_protocol() != ALPN:
+            raise ProtocolError("ALPN %r" % self.sock.selected_alpn_protocol())
+
+    def pending(self):
+        """True if frames or bytes wait here already (select cannot see them)."""
+        return bool(self.buf) or (self.tls and self.sock is not None and
+                                  isinstance(self.sock, ssl.SSLSocket) and
+                                  self.sock.pending() > 0)
 
     def fileno(self):
         return self.sock.fileno()
@@ -113,6 +218,8 @@ class Client:
 
     # -- sending ---------------------------------------------------------
     def send_raw(self, data):
+        if self.refused is not None:
+            raise Closed(self.refused)
         self.sock.sendall(data)
 
     def send(self, ftype, src=NONE, dst=NONE, payload=b""):
@@ -126,6 +233,8 @@ class Client:
 
     # -- receiving -------------------------------------------------------
     def _fill(self, deadline):
+        if self.refused is not None:
+            raise Closed(self.refused)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("no frame from relayd in time")
@@ -134,7 +243,7 @@ class Client:
             chunk = self.sock.recv(262144)
         except socket.timeout:
             raise TimeoutError("no frame from relayd in time") from None
-        except ConnectionResetError:
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
             chunk = b""
         if not chunk:
             raise Closed()
@@ -147,15 +256,18 @@ class Client:
         timeout 0). Raises Closed if the relay closed the connection.
         """
         got = 0
+        if self.refused is not None:
+            raise Closed(self.refused)
         # Non-blocking for real: with a timeout set, Python polls first.
         self.sock.setblocking(False)
         try:
             while True:
                 try:
                     chunk = self.sock.recv(262144)
-                except (BlockingIOError, InterruptedError):
+                except (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
+                        ssl.SSLWantWriteError):
                     return got
-                except ConnectionResetError:
+                except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
                     chunk = b""
                 if not chunk:
                     raise Closed()
@@ -194,6 +306,10 @@ class Client:
 
     def expect_error(self, code, timeout=None):
         """Expects ERROR(code) and then the close. Frames before it are skipped."""
+        if self.refused is not None:
+            if code != self.refused:
+                raise ProtocolError("wanted ERROR %d, was refused before TLS" % code)
+            return
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
             ftype, _, _, payload = self.recv(max(0.01, deadline - time.monotonic()))
@@ -214,10 +330,12 @@ class Client:
 
     def closed_by_peer(self, timeout=0.0):
         """True if the relay has closed (pending frames are consumed)."""
+        if self.refused is not None:
+            return True
         try:
             while True:
-                r, _, _ = select.select([self.sock], [], [], timeout)
-                if not r and not self.buf:
+                r, _, _ = select.select([self.sock], [], [], 0 if self.pending() else timeout)
+                if not r and not self.pending():
                     return False
                 self.recv(max(timeout, 0.01))
         except Closed:
