@@ -94,11 +94,12 @@ $(BIN)/keyd: $(O)/keyd/main.o $(LIBKEYD) $(LIBSBX) $(LIBPROTO)
 	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(SECCOMP_LIBS)
 
 # chatc links libcrypto and libargon2 for the room id and key (PROTOCOL.md 4),
-# computed before the sandbox; it holds no other key.
+# computed before the sandbox, and libssl for its TLS link to the relay
+# (chatc/tls.c, PROTOCOL.md 1.0); it holds no other key.
 $(BIN)/chatc: $(O)/chatc/main.o $(LIBCHATC) $(LIBSBX) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CRYPTO_LIBS) $(ARGON2_LIBS) $(SECCOMP_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(SECCOMP_LIBS)
 
 # Unit tests: tests/unit/main.c runs every suite_<name>() that a
 # tests/unit/check_<name>.c defines; the list is generated from the file names.

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include "client.h"
 #include "err.h"
@@ -187,7 +188,7 @@ client_connect(struct room *r, int64_t now)
 	}
 	link_connecting(r, now);
 	if (rc == 0)
-		link_connected(r, now);
+		link_tcp_up(r, now);
 }
 
 /* Frames already read, as far as the room can take them now. */
@@ -202,7 +203,11 @@ client_frames(struct room *r, int64_t now)
 		if ((rc = rl_peek(&r->rm_rl, &f)) == 0)
 			break;
 		if (rc < 0) {
-			link_ended(r, LT_LOST, veil_strerror(rc), now);
+			/* A TLS record where a frame belongs: a relay that wants TLS. */
+			link_ended(r, LT_LOST, r->rm_me == 0 && r->rm_rl.rl_ssl == NULL &&
+			    r->rm_rl.rl_inlen > 0 && (r->rm_rl.rl_in[0] == 0x15 ||
+			    r->rm_rl.rl_in[0] == 0x16) ? "the relay answered in TLS: drop "
+			    "--plaintext" : veil_strerror(rc), now);
 			break;
 		}
 		if (!rm_can_take(r, &f))
@@ -244,6 +249,16 @@ static int
 client_relay_up(const struct room *r)
 {
 	return r->rm_link == LS_JOINING || r->rm_link == LS_JOINED;
+}
+
+/* Input waits inside libssl (poll cannot see it) and the backlog takes it. */
+static int
+client_relay_pending(const struct room *r)
+{
+	const struct rl_conn *rl = &r->rm_rl;
+
+	return client_relay_up(r) && rl_pending(rl) &&
+	    rl->rl_inlen - rl->rl_used + RL_READ_CHUNK < RL_IN_MAX;
 }
 
 /* Writes what the room's relay takes; a failure ends the connection. */
@@ -421,6 +436,9 @@ client_close_relay(struct room *r)
 			(void)poll(&pfd, 1, 100);
 		}
 		tx_written(r);
+		/* close_notify first: one try, never waited for. */
+		if (rl->rl_ssl != NULL && rl->rl_tls_up)
+			(void)SSL_shutdown(rl->rl_ssl);
 		(void)shutdown(rl->rl_fd, SHUT_WR);
 		end = chatc_now_ms() + 2000;
 		pfd.fd = rl->rl_fd;
@@ -439,6 +457,7 @@ static int
 client_finish(struct client *c, struct ui *u, const char *keyd_lost)
 {
 	const char *why = c->cl_quit == QUIT_GAVEUP ? "gave up waiting for the room" :
+	    c->cl_quit == QUIT_RELAY_KEY ? "the relay is not the one pinned" :
 	    keyd_lost != NULL ? "keyd is gone" : "no secure session yet";
 	size_t i, j;
 	int rc;
@@ -490,7 +509,7 @@ client_finish(struct client *c, struct ui *u, const char *keyd_lost)
 			client_close_relay(c->cl_rooms[i]);
 	if (u != NULL)
 		ui_close(u);
-	if (keyd_lost != NULL)
+	if (keyd_lost != NULL || c->cl_quit == QUIT_RELAY_KEY)
 		rc = CHATC_EXIT_ERROR;
 	else if (c->cl_quit == QUIT_GAVEUP)
 		rc = CHATC_EXIT_GAVEUP;
@@ -587,12 +606,19 @@ client_run(struct client *c, struct ui *u)
 			if (r->rm_link == LS_CONNECTING) {
 				p->fd = rl->rl_fd;
 				p->events = POLLOUT;
+			} else if (r->rm_link == LS_TLS && !rl->rl_tls_up) {
+				/* The handshake waits for one direction; the key check, for a timer. */
+				p->fd = rl->rl_fd;
+				p->events = rl->rl_tls_want == RL_WANT_READ ? POLLIN : POLLOUT;
 			} else if (client_relay_up(r)) {
 				p->fd = rl->rl_fd;
 				/* A full backlog waits for keyd: reading more would spin. */
 				if (rl->rl_inlen - rl->rl_used + RL_READ_CHUNK < RL_IN_MAX)
 					p->events |= POLLIN;
-				if (rl->rl_outlen > 0)
+				/* Records libssl read already: poll cannot see them. */
+				if (client_relay_pending(r))
+					tmo = 0;
+				if (rl->rl_outlen > 0 || rl->rl_tls_want == RL_WANT_WRITE)
 					p->events |= POLLOUT;
 			}
 		}
@@ -623,18 +649,28 @@ client_run(struct client *c, struct ui *u)
 			struct room *r = c->cl_rooms[i];
 			short rev = pfd[2 + i].revents;
 
-			if (pfd[2 + i].fd == -1 || rev == 0)
+			if (pfd[2 + i].fd == -1 || (rev == 0 && !client_relay_pending(r)))
 				continue;
 			if (r->rm_link == LS_CONNECTING) {
 				if ((rc = rl_connect_done(&r->rm_rl)) == 0)
-					link_connected(r, now);
+					link_tcp_up(r, now);
 				else if (rc < 0)
 					link_connect_failed(r, errno, now);
 				continue;
 			}
-			if (rev & (POLLIN | POLLHUP | POLLERR)) {
+			if (r->rm_link == LS_TLS) {
+				link_tls_event(r, now);
+				continue;
+			}
+			/* A read that had to write first (a KeyUpdate answer) goes on. */
+			if ((rev & POLLOUT) && r->rm_rl.rl_tls_want == RL_WANT_WRITE)
+				rev |= POLLIN;
+			if ((rev & (POLLIN | POLLHUP | POLLERR)) || client_relay_pending(r)) {
 				if ((rd = rl_read(&r->rm_rl)) != 0)
 					link_ended(r, LT_LOST, rd == VEIL_E_ALLOC ? "out of memory" :
+					    r->rm_me == 0 && r->rm_rl.rl_ssl == NULL &&
+					    r->rm_rl.rl_inlen == 0 ? "connection closed without a "
+					    "word: a relay that speaks TLS? drop --plaintext" :
 					    "connection closed", now);
 			}
 			if ((rev & POLLOUT) && client_relay_up(r))

@@ -13,6 +13,7 @@
 #include "invite.h"
 #include "ipc.h"
 #include "roomkey.h"
+#include "relayfp.h"
 
 /*
  * chatc's core: no terminal, no printing. Data flows one way:
@@ -34,7 +35,8 @@
  * Prefixes: rm_ a room, peers_ its member table, holdq_ its hold queue,
  * link_ its relay connection's life, sess_ a session with one member, tx_
  * our lines on their way out, cmd_ typed commands, emit_ events, keydc_ the
- * keyd client, rl_ the relay socket, client_ the whole.
+ * keyd client, rl_ the relay socket, ctls_ the TLS link's trust (tls.c:
+ * what the relay must prove, known_relays), client_ the whole.
  */
 
 #define CHATC_RELAY_DEFAULT	"127.0.0.1:7700"
@@ -74,6 +76,10 @@
 #define CHATC_EXIT_NOTSENT	3	/* some line was not sent (each said so) */
 #define CHATC_EXIT_GAVEUP	4	/* --give-up: SEC seconds without the room */
 
+#define KR_LOCK_WAIT_MS		2000	/* known_relays locked this long: retry the link later */
+#define KR_LOCK_POLL_MS		20
+#define KR_MAX			(1024 * 1024)	/* known_relays, at most */
+
 /* ---- options.c ---- */
 
 struct chatc_expect {
@@ -86,7 +92,7 @@ struct chatc_opts {
 	const char	*co_join;	/* --join CODE (an invite code), or NULL */
 	int		 co_new_room;	/* --new-room: print an invite code and exit */
 	const char	*co_relay_arg;	/* --relay as given, or NULL */
-	const char	*co_relay_fp;	/* --relay-fp as given (--new-room), or NULL */
+	const char	*co_relay_fp_arg;	/* --relay-fp as given, or NULL */
 	const char	*co_nick;
 	char		 co_relay[CHATC_HOST_MAX + 16];	/* as given: HOST:PORT */
 	char		 co_host[CHATC_HOST_MAX + 1];
@@ -95,6 +101,11 @@ struct chatc_opts {
 	struct chatc_expect co_expect[IPC_EXPECT_MAX];
 	size_t		 co_nexpect;
 	int		 co_give_up;	/* seconds without the room before giving up; 0 never */
+	int		 co_plaintext;	/* --plaintext: no TLS (PROTOCOL.md 1.0) */
+	int		 co_has_fp;	/* one --relay-fp given to join: co_relay_fp */
+	uint8_t		 co_relay_fp[RELAYFP_LEN];
+	const char	*co_relay_ca;	/* --relay-ca FILE, or NULL: the system's store */
+	const char	*co_forget;	/* --forget-relay HOST:PORT: edit known_relays, exit */
 	int		 co_batch;
 	int		 co_help;
 	int		 co_version;
@@ -104,7 +115,8 @@ struct chatc_opts {
  * Parses argv into *o (defaults filled in; env gives the keyd socket path).
  * Returns 0, or VEIL_E_INVALID with a one-line reason in err (the caller
  * prints it with the usage and exits 2). --help / --version set co_help /
- * co_version and skip the required-option checks.
+ * co_version, and --forget-relay co_forget; these skip the required-option
+ * checks.
  */
 int	chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o,
 	    char *err, size_t errlen) VEIL_WUR;
@@ -139,14 +151,19 @@ struct chatc_room {
 	uint8_t		 cr_key[ROOM_KEY_LEN];	/* a secret: mixed into handshakes */
 	char		 cr_label[64];	/* what the screen and /who call it */
 	size_t		 cr_short;	/* --room NAME shorter than ROOM_NAME_SHORT: its length */
+	const char	*cr_name;	/* --room NAME (a secret), or NULL for a code */
+	int		 cr_derived;	/* cr_id, cr_key hold the room (else: after TLS) */
+	uint8_t		 cr_salt_fp[RELAYFP_LEN];	/* the relay_id they were salted with */
+	int		 cr_has_pin;	/* the invite code pins its relay's key: */
+	uint8_t		 cr_pin[RELAYFP_LEN];
 };
 
 /*
- * The room of --join CODE (its secret; its first relay unless --relay was
- * given, written into o's co_relay/co_host/co_port) or --room NAME
- * (Argon2id over the name, salted with the relay id: 32 zero bytes until
- * relay links have keys, issue 14). Before the sandbox (Argon2id takes
- * 64 MiB for a moment). 0, VEIL_E_INVALID with a reason in err (a bad
+ * The room of --join CODE (its secret; its first relay and that relay's key
+ * unless --relay was given, written into o's co_relay/co_host/co_port and
+ * cr_pin) or --room NAME (Argon2id over the name, salted with the relay's
+ * key: done here over --plaintext or with --relay-fp, else cr_derived is 0
+ * and link.c derives the room once TLS has proven the key, before JOIN). 0, VEIL_E_INVALID with a reason in err (a bad
  * code: a usage error), or another veil_err (err says it).
  */
 int	chatc_room_setup(struct chatc_opts *o, struct chatc_room *cr, char *err,
@@ -386,6 +403,12 @@ void	keydc_close(struct keydc *k);
 /* ---- relay connection (net.c) ---- */
 
 struct addrinfo;
+struct ssl_st;
+struct ssl_ctx_st;
+
+/* rl_tls_step and rl_read's wishes besides 0 and veil_err codes. */
+#define RL_WANT_READ		1
+#define RL_WANT_WRITE		2
 
 struct rl_conn {
 	int		 rl_fd;		/* -1 when not connected (or memory only) */
@@ -401,6 +424,10 @@ struct rl_conn {
 	size_t		 rl_outcap;
 	uint64_t	 rl_queued;	/* bytes queued since the connection began */
 	uint64_t	 rl_written;	/* of which written */
+	struct ssl_st	*rl_ssl;	/* TLS over rl_fd, or NULL (plaintext, memory) */
+	int		 rl_tls_want;	/* RL_WANT_*: what the handshake, or a read
+					   that must first write, waits for */
+	int		 rl_tls_up;	/* handshake finished: frames go through TLS */
 };
 
 /* Not connected, nothing resolved, empty buffers. */
@@ -447,6 +474,20 @@ int	rl_feed(struct rl_conn *r, const uint8_t *p, size_t n) VEIL_WUR;
 int	rl_peek(const struct rl_conn *r, struct frame *f) VEIL_WUR;
 /* rl_peek, and the frame is taken. */
 int	rl_next(struct rl_conn *r, struct frame *f) VEIL_WUR;
+/*
+ * Starts TLS on the connected socket (PROTOCOL.md 1.0): SNI and the name or
+ * address to check a CA chain against come from host. 0, or VEIL_E_ALLOC.
+ */
+int	rl_tls_start(struct rl_conn *r, struct ssl_ctx_st *ctx, const char *host) VEIL_WUR;
+/*
+ * One step of the handshake: 0 done, RL_WANT_READ, RL_WANT_WRITE,
+ * VEIL_E_LIMIT (the relay refused us before the handshake: its over-cap
+ * alert), VEIL_E_AUTH (TLS failed: why says how), or VEIL_E_SYSTEM (the
+ * connection failed or closed).
+ */
+int	rl_tls_step(struct rl_conn *r, char *why, size_t whylen) VEIL_WUR;
+/* 1 when bytes read from the socket wait inside libssl (poll cannot see them). */
+int	rl_pending(const struct rl_conn *r);
 /* Closes the connection and drops both buffers' contents. */
 void	rl_close(struct rl_conn *r);
 /* rl_close, then frees the buffers and the resolved addresses. */
@@ -457,6 +498,7 @@ void	rl_free(struct rl_conn *r);
 enum link_state {
 	LS_WAIT = 1,		/* not connected; next try at rm_next_try */
 	LS_CONNECTING,		/* connect under way */
+	LS_TLS,			/* TLS handshake, then the relay's key checked (tls.c) */
 	LS_JOINING,		/* JOIN sent, no WELCOME yet */
 	LS_JOINED,		/* in the room as rm_me */
 	LS_DRAINING,		/* the connection ended: frames read are taken, then it is lost */
@@ -468,6 +510,16 @@ enum link_trouble {		/* why the last try failed; one WARN per change */
 	LT_SERVER_FULL,
 	LT_ROOM_FULL,
 	LT_LOST,
+	LT_TLS,			/* the TLS handshake failed, or known_relays was locked */
+};
+
+/* How the relay's key was accepted (PROTOCOL.md 1.0), rm_relay_auth. */
+enum relay_auth {
+	RA_NONE = 0,		/* not yet, or --plaintext */
+	RA_PINNED,		/* equal to the pin (--relay-fp, an invite code) */
+	RA_CA,			/* a CA chain for the host name */
+	RA_KNOWN,		/* equal to known_relays' entry */
+	RA_NEW,			/* first use: now in known_relays */
 };
 
 struct client;
@@ -479,6 +531,30 @@ struct room {
 	size_t		 rm_idx;	/* index in the client's list (events) */
 	const char	*rm_name;	/* what people see it called (no secret) */
 	const char	*rm_relay;	/* "HOST:PORT" as given */
+	const char	*rm_host;	/* its HOST: SNI, and the name a CA chain must match */
+	/*
+	 * The relay's key (PROTOCOL.md 1.0). rm_pin: what it must be, from
+	 * --relay-fp or (veil/2) the invite code's fp for this relay, set
+	 * before the first connect; rm_pin_from names the source for
+	 * messages. rm_relay_fp: the fingerprint proven on the current link
+	 * (zeros over --plaintext), the relay_id that salts room names
+	 * (roomkey_from_name), valid once rm_relay_auth != RA_NONE.
+	 */
+	int		 rm_has_pin;
+	uint8_t		 rm_pin[RELAYFP_LEN];
+	const char	*rm_pin_from;
+	uint8_t		 rm_relay_fp[RELAYFP_LEN];
+	int		 rm_relay_auth;	/* enum relay_auth */
+	int64_t		 rm_auth_next;	/* LS_TLS, handshake done: next try of the pin lock */
+	/*
+	 * A room known by name (--room) is salted with the relay's key
+	 * (PROTOCOL.md 4): rm_secret_name keeps the name until the link has
+	 * proven a key, rm_derived says rm_id/rm_key hold the room derived
+	 * with rm_salt_fp. Wiped by rm_free.
+	 */
+	char		 rm_secret_name[ROOM_NAME_MAX + 1];
+	int		 rm_derived;
+	uint8_t		 rm_salt_fp[RELAYFP_LEN];
 	uint8_t		 rm_id[ROOM_ID_LEN];
 	uint8_t		 rm_key[ROOM_KEY_LEN];	/* from the secret; never to the relay */
 	struct rl_conn	 rm_rl;
@@ -569,6 +645,18 @@ int	link_drained(const struct room *r);
 void	link_lost(struct room *r, int64_t now);
 /* WELCOME as member me (LS_JOINED). */
 void	link_joined(struct room *r, uint16_t me, int64_t now);
+/*
+ * The TCP connection is up: TLS starts (LS_TLS), or over --plaintext JOIN
+ * is queued at once (link_connected).
+ */
+void	link_tcp_up(struct room *r, int64_t now);
+/*
+ * The socket is ready for what the handshake waits for, or a pin lock try
+ * is due: the next handshake step, then the relay's key checked; on
+ * success link_connected. A failure retries after a backoff; a key that
+ * is not the one pinned ends chatc (QUIT_RELAY_KEY).
+ */
+void	link_tls_event(struct room *r, int64_t now);
 /* The earliest time link_tick or a retry has something to do, or INT64_MAX. */
 int64_t	link_next_timer(const struct room *r);
 
@@ -664,7 +752,69 @@ enum client_quit {
 	QUIT_HUP,		/* the terminal went away */
 	QUIT_GAVEUP,		/* --give-up */
 	QUIT_KEYD,		/* keyd lost: fatal */
+	QUIT_RELAY_KEY,		/* the relay's key is not the one pinned: fatal */
 };
+
+/* ---- the TLS link's trust (tls.c) ---- */
+
+/*
+ * chatc's side of PROTOCOL.md 1.0: the TLS client context (CA store loaded
+ * before the sandbox) and the known_relays file (opened before the
+ * sandbox; after it, only flock, pread, pwrite and fsync on that
+ * descriptor).
+ */
+struct ctls {
+	struct ssl_ctx_st *ct_ctx;
+	int		 ct_ca;		/* a CA store is loaded: the CA rule applies */
+	int		 ct_krfd;	/* known_relays, or -1 (a pin was given) */
+	char		 ct_krpath[4096];
+	int		 ct_kr_warned;	/* a line that does not parse was reported */
+};
+
+/* What ctls_check decided. */
+enum ctls_verdict {
+	CT_OK = 0,		/* accepted: *how says why (enum relay_auth) */
+	CT_MISMATCH,		/* another key than the one pinned: want, where */
+	CT_CAFAIL,		/* a chain from a CA that fails (expired, another host), or
+				   any chain --relay-ca does not vouch for: why */
+	CT_BUSY,		/* known_relays is locked by another process: try again */
+	CT_FAIL,		/* no certificate, or known_relays unusable: why */
+};
+
+/*
+ * Sets up t before the sandbox for o: the context (TLS 1.3, ALPN veil/1,
+ * no tickets), the CA store (--relay-ca FILE, else the system's, when
+ * there is one) unless a pin is given, and known_relays (created 0600 in a
+ * 0700 directory; looser modes are refused) unless a pin is given.
+ * Returns 0, or VEIL_E_SYSTEM / VEIL_E_CRYPTO with a reason in err.
+ */
+int	ctls_init(struct ctls *t, const struct chatc_opts *o, char *err, size_t errlen) VEIL_WUR;
+/* Frees the context, closes known_relays. */
+void	ctls_free(struct ctls *t);
+/* The default known_relays path ($XDG_DATA_HOME/veil, else ~/.local/share/veil). */
+int	ctls_known_relays_path(char *out, size_t outlen) VEIL_WUR;
+/*
+ * Checks the key of ssl's relay (hostport as given) in PROTOCOL.md 1.0's
+ * order: the pin (r's), a CA chain for the host, known_relays. *fp gets
+ * the key's fingerprint; on CT_MISMATCH want the pinned one and where
+ * ("--relay-fp", "known_relays line N", ...). emits nothing.
+ */
+int	ctls_check(struct ctls *t, struct ssl_st *ssl, const struct room *r,
+	    uint8_t fp[static RELAYFP_LEN], uint8_t want[static RELAYFP_LEN], int *how,
+	    char *where, size_t wherelen, char *why, size_t whylen) VEIL_WUR;
+/*
+ * Looks hostport up in the known_relays text buf (len bytes): 1 found (*fp,
+ * *lineno from 1), 0 not. *bad gets the number of the first line that does
+ * not parse ("HOST:PORT SHA256:... YYYY-MM-DDTHH:MM:SSZ"), or 0.
+ */
+int	ctls_kr_find(const char *buf, size_t len, const char *hostport,
+	    uint8_t fp[static RELAYFP_LEN], unsigned int *lineno, unsigned int *bad);
+/*
+ * chatc --forget-relay HOST:PORT: removes its lines from known_relays (the
+ * file locked, rewritten in place). Returns the exit status; says what it
+ * did on stdout, or why not on stderr.
+ */
+int	ctls_forget(const char *hostport);
 
 struct client {
 	const struct chatc_opts *cl_o;
@@ -686,6 +836,7 @@ struct client {
 	uint32_t	 cl_pins_gen;	/* the generation of known_peers last seen, 0 none */
 	uint64_t	 cl_rand;	/* retry jitter (not a secret) */
 	struct ipc_msg	 cl_req;	/* the request being built */
+	struct ctls	*cl_tls;	/* the TLS link, or NULL: --plaintext (or memory) */
 };
 
 /*

@@ -2,14 +2,19 @@
 /*
  * A room's link to its relay: when to try connecting, what a failure means
  * and how long to wait before the next try (capped exponential backoff with
- * jitter, for as long as the user stays), keepalives, and --give-up. The
- * socket calls are the loop's (client.c); here only the decisions. A relay
- * that is unreachable, full or drops us is a state to show (the status line,
- * and one WARN each time the state changes), never a reason to exit.
+ * jitter, for as long as the user stays), the TLS handshake and the check
+ * of the relay's key (PROTOCOL.md 1.0; tls.c judges), keepalives, and
+ * --give-up. The socket calls are the loop's (client.c); here only the
+ * decisions. A relay that is unreachable, full or drops us is a state to
+ * show (the status line, and one WARN each time the state changes), never a
+ * reason to exit; a relay whose key is not the one pinned is: chatc sends
+ * it nothing and ends, as ssh does.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "client.h"
 #include "err.h"
@@ -70,6 +75,167 @@ link_connect_failed(struct room *r, int err, int64_t now)
 		r->rm_said = LT_UNREACHABLE;
 	}
 	link_retry(r, now);
+}
+
+/* A try that failed at the TLS layer: retried after a backoff, said once per change. */
+static void
+link_tls_failed(struct room *r, int trouble, const char *why, int64_t now)
+{
+	rl_close(&r->rm_rl);
+	r->rm_trouble = trouble;
+	snprintf(r->rm_why, sizeof(r->rm_why), "%s", why);
+	if (r->rm_said != trouble) {
+		if (trouble == LT_SERVER_FULL)
+			emit(r, EV_WARN, "relay %s refused us: %s; retrying until a place frees",
+			    r->rm_relay, r->rm_why);
+		else
+			emit(r, EV_WARN, "no TLS link with the relay at %s (%s)%s; retrying",
+			    r->rm_relay, r->rm_why, strstr(r->rm_why, "wrong version") != NULL ||
+			    strstr(r->rm_why, "packet length") != NULL ?
+			    " (a relay without TLS? only relayd --plaintext with chatc --plaintext"
+			    " talk without it)" : "");
+		r->rm_said = trouble;
+	}
+	link_retry(r, now);
+}
+
+void
+link_tcp_up(struct room *r, int64_t now)
+{
+	struct ctls *t = r->rm_cl->cl_tls;
+
+	memset(r->rm_relay_fp, 0, sizeof(r->rm_relay_fp));
+	r->rm_relay_auth = RA_NONE;
+	if (t == NULL) {
+		link_connected(r, now);		/* --plaintext */
+		return;
+	}
+	if (rl_tls_start(&r->rm_rl, t->ct_ctx, r->rm_host) != 0) {
+		link_tls_failed(r, LT_TLS, "out of memory", now);
+		return;
+	}
+	r->rm_link = LS_TLS;
+	r->rm_connect_end = now + CONNECT_TIMEOUT_MS;
+	r->rm_auth_next = 0;
+	link_tls_event(r, now);		/* the ClientHello goes out now */
+}
+
+/* Not the relay we were told of: nothing is sent to it, and chatc ends. */
+static void
+link_refuse(struct room *r, const char *why)
+{
+	struct client *c = r->rm_cl;
+
+	rl_close(&r->rm_rl);
+	r->rm_link = LS_WAIT;
+	r->rm_next_try = INT64_MAX;
+	r->rm_trouble = LT_TLS;
+	snprintf(r->rm_why, sizeof(r->rm_why), "%s", why);
+	if (c->cl_quit == QUIT_NO)
+		c->cl_quit = QUIT_RELAY_KEY;
+}
+
+/*
+ * A room known by name is salted with the relay's proven key (PROTOCOL.md
+ * 4): derived at the first link, and again only if a CA-vouched relay
+ * changed its key (a pinned one cannot). Argon2id stalls the loop for a
+ * moment, once. 0 or a veil_err.
+ */
+static int
+link_name_room(struct room *r, const uint8_t fp[static RELAYFP_LEN])
+{
+	int e;
+
+	if (r->rm_secret_name[0] == '\0' ||
+	    (r->rm_derived && CRYPTO_memcmp(r->rm_salt_fp, fp, RELAYFP_LEN) == 0))
+		return 0;
+	e = roomkey_from_name(r->rm_secret_name, fp, r->rm_id, r->rm_key);
+	if (e != 0) {
+		r->rm_derived = 0;
+		return e;
+	}
+	memcpy(r->rm_salt_fp, fp, RELAYFP_LEN);
+	r->rm_derived = 1;
+	return 0;
+}
+
+/* The handshake is done: is this the relay's key (tls.c, PROTOCOL.md 1.0)? */
+static void
+link_tls_auth(struct room *r, int64_t now)
+{
+	char where[4200], why[4200], got[RELAYFP_TEXT_MAX], pinned[RELAYFP_TEXT_MAX];
+	uint8_t fp[RELAYFP_LEN], want[RELAYFP_LEN];
+	int how, v;
+
+	v = ctls_check(r->rm_cl->cl_tls, r->rm_rl.rl_ssl, r, fp, want, &how, where,
+	    sizeof(where), why, sizeof(why));
+	proto_relayfp_format(fp, got);
+	proto_relayfp_format(want, pinned);
+	switch (v) {
+	case CT_OK:
+		break;
+	case CT_BUSY:
+		/* known_relays is another chatc's for a moment: never waited for here. */
+		if (now >= r->rm_connect_end) {
+			link_tls_failed(r, LT_TLS, "known_relays stayed locked by another process",
+			    now);
+			return;
+		}
+		r->rm_auth_next = now + KR_LOCK_POLL_MS;
+		return;
+	case CT_MISMATCH:
+		emit(r, EV_ERROR, "the relay at %s presented the key %s, but %s pins %s: "
+		    "refusing it; someone on the path may be posing as the relay. If the "
+		    "relay's key really changed, ask its operator for the new fingerprint "
+		    "and run chatc with --relay-fp NEW%s%s", r->rm_relay, got, where, pinned,
+		    r->rm_has_pin ? "" : ", or chatc --forget-relay ",
+		    r->rm_has_pin ? "" : r->rm_relay);
+		link_refuse(r, "the relay's key is not the one pinned");
+		return;
+	case CT_CAFAIL:
+		emit(r, EV_ERROR, "the relay at %s presented a certificate that does not check "
+		    "out (%s): refusing it. Its key is %s; if you know that is the relay's "
+		    "key, run chatc with --relay-fp %s", r->rm_relay, why, got, got);
+		link_refuse(r, "the relay's certificate does not check out");
+		return;
+	default:
+		link_tls_failed(r, LT_TLS, why, now);
+		return;
+	}
+	memcpy(r->rm_relay_fp, fp, sizeof(r->rm_relay_fp));
+	r->rm_relay_auth = how;
+	if (link_name_room(r, fp) != 0) {
+		link_tls_failed(r, LT_TLS, "cannot derive the room from its name (out of "
+		    "memory?)", now);
+		return;
+	}
+	if (how == RA_NEW)
+		emit(r, EV_WARN, "first connection to the relay at %s: its key %s is now pinned "
+		    "in %s; compare it with what the relay's operator says", r->rm_relay, got,
+		    r->rm_cl->cl_tls->ct_krpath);
+	if (why[0] != '\0')
+		emit(r, EV_WARN, "%s", why);
+	link_connected(r, now);
+}
+
+void
+link_tls_event(struct room *r, int64_t now)
+{
+	char why[256];
+	int rc;
+
+	if (r->rm_link != LS_TLS)
+		return;
+	if (!r->rm_rl.rl_tls_up) {
+		rc = rl_tls_step(&r->rm_rl, why, sizeof(why));
+		if (rc == RL_WANT_READ || rc == RL_WANT_WRITE)
+			return;
+		if (rc < 0) {
+			link_tls_failed(r, rc == VEIL_E_LIMIT ? LT_SERVER_FULL : LT_TLS, why, now);
+			return;
+		}
+	}
+	link_tls_auth(r, now);
 }
 
 void
@@ -161,6 +327,12 @@ link_tick(struct room *r, int64_t now)
 		if (now >= r->rm_connect_end)
 			link_connect_failed(r, ETIMEDOUT, now);
 		break;
+	case LS_TLS:
+		if (r->rm_rl.rl_tls_up && now >= r->rm_auth_next)
+			link_tls_event(r, now);		/* the pin lock, again */
+		else if (!r->rm_rl.rl_tls_up && now >= r->rm_connect_end)
+			link_tls_failed(r, LT_TLS, "TLS handshake timed out", now);
+		break;
 	case LS_JOINING:
 		if (now - r->rm_join_sent > KEEPALIVE_SEC * 1000)
 			link_ended(r, LT_LOST, "no WELCOME", now);
@@ -194,6 +366,9 @@ link_next_timer(const struct room *r)
 		break;
 	case LS_CONNECTING:
 		t = r->rm_connect_end;
+		break;
+	case LS_TLS:
+		t = r->rm_rl.rl_tls_up ? r->rm_auth_next : r->rm_connect_end;
 		break;
 	case LS_JOINING:
 		t = r->rm_join_sent + KEEPALIVE_SEC * 1000 + 1;

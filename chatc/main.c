@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * chatc start-up: options (--new-room ends here), the room from its invite
- * code or name, relay address, keyd connection and HELLO, the terminal,
- * then the sandbox (no files, no exec from here on), then the loop in
- * client.c.
+ * chatc start-up: options (--new-room and --forget-relay end here), the
+ * room from its invite code or name, relay address, the TLS context with
+ * what it trusts (CA store, known_relays: tls.c), keyd connection and HELLO,
+ * the terminal, then the sandbox (no file opened, no exec from here on),
+ * then the loop in client.c.
  */
 #include <sys/random.h>
 
@@ -26,6 +27,7 @@
 static struct keydc g_keyd;
 static struct client g_client;
 static struct room g_room;
+static struct ctls g_tls;
 
 static void
 on_signal(int sig)
@@ -168,6 +170,8 @@ main(int argc, char **argv)
 	}
 	if (o.co_new_room)
 		return new_room(&o);
+	if (o.co_forget != NULL)
+		return ctls_forget(o.co_forget);
 	batch = o.co_batch || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO);
 	if ((e = chatc_room_setup(&o, &cr, err, sizeof(err))) != 0) {
 		if (e == VEIL_E_INVALID) {
@@ -192,6 +196,23 @@ main(int argc, char **argv)
 	if (rl_resolve(&g_room.rm_rl, o.co_host, o.co_port, err, sizeof(err)) != 0) {
 		early_error(batch, "relay %s unreachable: %s", o.co_relay, err);
 		return 1;
+	}
+	/*
+	 * The relay's key (PROTOCOL.md 1.0): pinned by --relay-fp here, or by
+	 * the invite code's fp for its relay (rm_init, from cr).
+	 */
+	g_room.rm_host = o.co_host;
+	if (o.co_has_fp) {
+		g_room.rm_has_pin = 1;
+		memcpy(g_room.rm_pin, o.co_relay_fp, sizeof(g_room.rm_pin));
+		g_room.rm_pin_from = "--relay-fp";
+	}
+	if (!o.co_plaintext) {
+		if (ctls_init(&g_tls, &o, err, sizeof(err)) != 0) {
+			early_error(batch, "TLS set-up: %s", err);
+			return 1;
+		}
+		g_client.cl_tls = &g_tls;
 	}
 	if (keydc_connect(&g_keyd, o.co_keyd) != 0) {
 		e = errno;
@@ -245,5 +266,6 @@ main(int argc, char **argv)
 	e = client_run(&g_client, u);
 	keydc_close(&g_keyd);
 	rm_free(&g_room);
+	ctls_free(&g_tls);
 	return e;
 }

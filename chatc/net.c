@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The relay connection: non-blocking TCP (connect included: the loop never
- * waits on it), a reassembly buffer, and a bounded output backlog whose byte
- * counters tell which queued frames have left. The address is resolved
- * once, before the sandbox; reconnecting only needs socket+connect.
+ * waits on it), TLS over it unless --plaintext (the handshake non-blocking
+ * too; tls.c decides whether the key is the relay's), a reassembly buffer,
+ * and a bounded output backlog whose byte counters tell which queued frames
+ * have left. The address is resolved once, before the sandbox;
+ * reconnecting only needs socket+connect.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -18,6 +21,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "client.h"
 #include "err.h"
@@ -187,6 +194,111 @@ rl_send(struct rl_conn *r, uint8_t type, uint16_t dst, const uint8_t *payload,
 }
 
 int
+rl_tls_start(struct rl_conn *r, struct ssl_ctx_st *ctx, const char *host)
+{
+	uint8_t a[16];
+	SSL *ssl;
+	int ok;
+
+	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, r->rl_fd) != 1) {
+		SSL_free(ssl);
+		ERR_clear_error();
+		return VEIL_E_ALLOC;
+	}
+	SSL_set_connect_state(ssl);
+	/* An address is checked as one (iPAddress), a name as a name, with SNI. */
+	if (inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1)
+		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1;
+	else
+		ok = SSL_set_tlsext_host_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1;
+	if (!ok) {
+		SSL_free(ssl);
+		ERR_clear_error();
+		return VEIL_E_ALLOC;
+	}
+	r->rl_ssl = ssl;
+	r->rl_tls_up = 0;
+	r->rl_tls_want = RL_WANT_WRITE;
+	return 0;
+}
+
+/* The reason of libssl's first queued error, for the user; the queue is cleared. */
+static void
+rl_tls_why(char *why, size_t whylen)
+{
+	const char *s = ERR_reason_error_string(ERR_peek_error());
+
+	snprintf(why, whylen, "%s", s != NULL ? s : "TLS failure");
+	ERR_clear_error();
+}
+
+int
+rl_tls_step(struct rl_conn *r, char *why, size_t whylen)
+{
+	unsigned long e;
+	int rc, err;
+
+	if (whylen > 0)
+		why[0] = '\0';
+	ERR_clear_error();
+	if ((rc = SSL_do_handshake(r->rl_ssl)) == 1) {
+		r->rl_tls_up = 1;
+		r->rl_tls_want = 0;
+		return 0;
+	}
+	err = SSL_get_error(r->rl_ssl, rc);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		r->rl_tls_want = err == SSL_ERROR_WANT_READ ? RL_WANT_READ : RL_WANT_WRITE;
+		return r->rl_tls_want;
+	}
+	if (err == SSL_ERROR_SSL) {
+		/* relayd over a cap: internal_error in the clear (PROTOCOL.md 1.0). */
+		e = ERR_peek_error();
+		if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+		    ERR_GET_REASON(e) == SSL_R_TLSV1_ALERT_INTERNAL_ERROR) {
+			snprintf(why, whylen, "%s", proto_frame_strerror(FE_SERVER_FULL));
+			ERR_clear_error();
+			return VEIL_E_LIMIT;
+		}
+		rl_tls_why(why, whylen);
+		return VEIL_E_AUTH;
+	}
+	snprintf(why, whylen, "%s", err == SSL_ERROR_ZERO_RETURN || errno == 0 ?
+	    "connection closed during the TLS handshake" : strerror(errno));
+	ERR_clear_error();
+	return VEIL_E_SYSTEM;
+}
+
+int
+rl_pending(const struct rl_conn *r)
+{
+	return r->rl_ssl != NULL && r->rl_tls_up && SSL_has_pending(r->rl_ssl);
+}
+
+/* rl_flush through TLS: a record per call, until the socket is full. */
+static int
+rl_flush_tls(struct rl_conn *r)
+{
+	size_t put;
+	int rc, err;
+
+	while (r->rl_outlen > 0) {
+		ERR_clear_error();
+		if ((rc = SSL_write_ex(r->rl_ssl, r->rl_out, r->rl_outlen, &put)) == 1) {
+			rl_wrote(r, put);
+			continue;
+		}
+		err = SSL_get_error(r->rl_ssl, rc);
+		ERR_clear_error();
+		/* Retried with the same bytes first (and maybe more), wherever they moved. */
+		if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ)
+			return 0;
+		return VEIL_E_SYSTEM;
+	}
+	return 0;
+}
+
+int
 rl_flush(struct rl_conn *r)
 {
 	ssize_t w;
@@ -195,6 +307,8 @@ rl_flush(struct rl_conn *r)
 		return VEIL_E_SYSTEM;
 	if (r->rl_fd == -1)
 		return 0;	/* memory only: the caller takes rl_out */
+	if (r->rl_ssl != NULL)
+		return r->rl_tls_up ? rl_flush_tls(r) : 0;
 	while (r->rl_outlen > 0) {
 		w = write(r->rl_fd, r->rl_out, r->rl_outlen);
 		if (w < 0 && errno == EINTR)
@@ -264,6 +378,42 @@ rl_feed(struct rl_conn *r, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/*
+ * rl_read through TLS: every record the socket holds, as far as the
+ * backlog takes them (what stays inside libssl is rl_pending's).
+ */
+static int
+rl_read_tls(struct rl_conn *r)
+{
+	size_t got;
+	int rc, err;
+
+	r->rl_tls_want = 0;
+	for (;;) {
+		if ((rc = rl_in_room(r)) != 0)
+			return rc;
+		if (r->rl_inlen == r->rl_incap)
+			return 0;
+		ERR_clear_error();
+		rc = SSL_read_ex(r->rl_ssl, r->rl_in + r->rl_inlen, r->rl_incap - r->rl_inlen,
+		    &got);
+		if (rc == 1) {
+			r->rl_inlen += got;
+			continue;
+		}
+		err = SSL_get_error(r->rl_ssl, rc);
+		ERR_clear_error();
+		if (err == SSL_ERROR_WANT_READ)
+			return 0;
+		if (err == SSL_ERROR_WANT_WRITE) {
+			/* A KeyUpdate answer waits for room in the socket. */
+			r->rl_tls_want = RL_WANT_WRITE;
+			return 0;
+		}
+		return VEIL_E_SYSTEM;	/* close_notify, EOF, or a TLS failure */
+	}
+}
+
 int
 rl_read(struct rl_conn *r)
 {
@@ -272,6 +422,8 @@ rl_read(struct rl_conn *r)
 
 	if (r->rl_fd == -1)
 		return VEIL_E_SYSTEM;
+	if (r->rl_ssl != NULL)
+		return r->rl_tls_up ? rl_read_tls(r) : 0;
 	if ((rc = rl_in_room(r)) != 0)
 		return rc;
 	if (r->rl_inlen == r->rl_incap)
@@ -320,6 +472,13 @@ rl_next(struct rl_conn *r, struct frame *f)
 void
 rl_close(struct rl_conn *r)
 {
+	if (r->rl_ssl != NULL) {
+		SSL_free(r->rl_ssl);
+		ERR_clear_error();
+	}
+	r->rl_ssl = NULL;
+	r->rl_tls_up = 0;
+	r->rl_tls_want = 0;
 	if (r->rl_fd != -1)
 		close(r->rl_fd);
 	r->rl_fd = -1;

@@ -17,21 +17,33 @@
 
 static const char usage_text[] =
 "usage: chatc --join CODE --nick NICK [--relay HOST:PORT] [--keyd PATH]\n"
+"             [--relay-fp FP | --relay-ca FILE | --plaintext]\n"
 "             [--expect NICK=FINGERPRINT]... [--give-up SEC] [--batch]\n"
 "       chatc --room NAME --nick NICK [the same options]\n"
 "       chatc --new-room [--relay HOST:PORT[,HOST:PORT]...] [--relay-fp FP[,FP]...]\n"
+"       chatc --forget-relay HOST:PORT\n"
 "       chatc --help | --version\n"
 "\n"
 "  --new-room         make a room: print its invite code on stdout (give it only\n"
 "                     to the people you invite: it is the room's key) and exit\n"
-"  --join CODE        join the room of an invite code (its relay unless --relay)\n"
+"  --join CODE        join the room of an invite code (its relay and that relay's\n"
+"                     key, unless --relay)\n"
 "  --room NAME        join the room named NAME, 1..255 bytes: a passphrase; anyone\n"
 "                     who guesses it can join (a warning below 16 bytes)\n"
 "  --nick NICK        your nickname: 1..32 of A-Z a-z 0-9 _ . - (required to join)\n"
 "  --relay HOST:PORT  the relay (default " CHATC_RELAY_DEFAULT "; [::1]:PORT for IPv6);\n"
 "                     with --new-room a comma-separated list, at most 8\n"
-"  --relay-fp FP      with --new-room: each relay's key fingerprint (64 hex digits,\n"
-"                     comma-separated, in the order of --relay; none by default)\n"
+"  --relay-fp FP      the relay's key fingerprint, as relayd --fingerprint prints it\n"
+"                     (SHA256:...): the TLS link is refused unless the relay has it\n"
+"                     (default: the invite code's, else a CA-signed certificate for\n"
+"                     HOST, else the key known_relays holds for HOST:PORT, pinned on\n"
+"                     first use); with --new-room one per relay, comma-separated\n"
+"  --relay-ca FILE    check the relay's certificate against the CAs in FILE (PEM)\n"
+"                     instead of the system's (a private CA)\n"
+"  --plaintext        no TLS: for a relayd --plaintext on loopback (tests, benches);\n"
+"                     anyone on the path could read room and member ids\n"
+"  --forget-relay HOST:PORT  drop HOST:PORT's pinned key from known_relays\n"
+"                     ($XDG_DATA_HOME/veil, else ~/.local/share/veil), and exit\n"
 "  --keyd PATH        keyd's socket (default $XDG_RUNTIME_DIR/veil/keyd.sock,\n"
 "                     else /tmp/veil-$UID/keyd.sock)\n"
 "  --expect NICK=FPR  refuse NICK unless its fingerprint is FPR (repeatable, at most 16)\n"
@@ -47,14 +59,16 @@ static const char usage_text[] =
 "\n"
 "commands: /help /who /verify [NICK] /rekey /quit; // sends a leading /\n"
 "\n"
-"exit status: 0 every line sent; 1 error (keyd lost, start-up failure);\n"
+"exit status: 0 every line sent; 1 error (keyd lost, the relay's key is not\n"
+"  the one pinned, start-up failure);\n"
 "  2 usage error (a bad invite code too); 3 some line not sent (each said so:\n"
 "  WARN not sent ...); 4 gave up (--give-up)\n"
 "\n"
 "example:\n"
 "  keyd --daemon\n"
-"  chatc --new-room --relay relay.example:7700 > code   # then give the code away\n"
-"  chatc --join \"$(cat code)\" --nick alice\n";
+"  chatc --new-room --relay relay.example:7700 \\\n"
+"        --relay-fp SHA256:PCGB+0o66LCXUHa35Oud3vBixVbdsf/b4YEzFWxsMCA > code\n"
+"  chatc --join \"$(cat code)\" --nick alice     # give the code only to members\n";
 
 const char *
 chatc_usage(void)
@@ -185,11 +199,11 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
     size_t errlen)
 {
 	static const char *const with_arg[] = {
-		"--room", "--join", "--nick", "--relay", "--relay-fp", "--keyd", "--expect",
-		"--give-up", NULL
+		"--room", "--join", "--nick", "--relay", "--relay-fp", "--relay-ca",
+		"--forget-relay", "--keyd", "--expect", "--give-up", NULL
 	};
 	const char *relay = CHATC_RELAY_DEFAULT, *keyd = NULL;
-	int i, r;
+	int i, r, nopts = 0;
 
 	memset(o, 0, sizeof(*o));
 	if (errlen > 0)
@@ -202,6 +216,7 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 
 		if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
 			return opt_fail(err, errlen, "unexpected argument \"%s\"", a);
+		nopts++;
 		eq = strchr(a, '=');
 		nl = eq != NULL ? (size_t)(eq - a) : strlen(a);
 		if (nl >= sizeof(name))
@@ -222,8 +237,9 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 			return opt_fail(err, errlen, "%s takes no value", name);
 
 		if (strcmp(name, "--room") == 0) {
-			if (*v == '\0' || strlen(v) > 255)
-				return opt_fail(err, errlen, "--room NAME must be 1..255 bytes");
+			if (*v == '\0' || strlen(v) > ROOM_NAME_MAX)
+				return opt_fail(err, errlen, "--room NAME must be 1..%d bytes",
+				    ROOM_NAME_MAX);
 			o->co_room = v;
 		} else if (strcmp(name, "--join") == 0) {
 			if (*v == '\0')
@@ -233,7 +249,7 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 		} else if (strcmp(name, "--new-room") == 0)
 			o->co_new_room = 1;
 		else if (strcmp(name, "--relay-fp") == 0)
-			o->co_relay_fp = v;
+			o->co_relay_fp_arg = v;
 		else if (strcmp(name, "--nick") == 0) {
 			if (!proto_nick_valid((const uint8_t *)v, strlen(v)))
 				return opt_fail(err, errlen, "bad nickname \"%.40s\": 1..32 of "
@@ -252,7 +268,19 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 			if (opt_seconds(v, &o->co_give_up) != 0)
 				return opt_fail(err, errlen, "--give-up wants seconds, 1..%d, not "
 				    "\"%.40s\"", GIVE_UP_MAX, v);
-		} else if (strcmp(name, "--batch") == 0)
+		} else if (strcmp(name, "--relay-ca") == 0) {
+			if (*v == '\0')
+				return opt_fail(err, errlen, "--relay-ca must not be empty");
+			o->co_relay_ca = v;
+		} else if (strcmp(name, "--forget-relay") == 0) {
+			if (chatc_split_hostport(v, o->co_host, sizeof(o->co_host), o->co_port,
+			    sizeof(o->co_port)) != 0 || strlen(v) >= sizeof(o->co_relay))
+				return opt_fail(err, errlen, "bad --forget-relay \"%.80s\": want "
+				    "HOST:PORT", v);
+			o->co_forget = v;
+		} else if (strcmp(name, "--plaintext") == 0)
+			o->co_plaintext = 1;
+		else if (strcmp(name, "--batch") == 0)
 			o->co_batch = 1;
 		else if (strcmp(name, "--help") == 0)
 			o->co_help = 1;
@@ -263,15 +291,29 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 	}
 	if (o->co_help || o->co_version)
 		return 0;
+	if (o->co_forget != NULL) {
+		if (nopts != 1)
+			return opt_fail(err, errlen, "--forget-relay takes no other option");
+		return 0;
+	}
 	if (o->co_new_room) {
 		if (o->co_room != NULL || o->co_join != NULL || o->co_nick != NULL ||
-		    o->co_nexpect > 0 || o->co_give_up > 0 || o->co_batch || keyd != NULL)
+		    o->co_nexpect > 0 || o->co_give_up > 0 || o->co_batch || keyd != NULL ||
+		    o->co_plaintext || o->co_relay_ca != NULL)
 			return opt_fail(err, errlen, "--new-room takes only --relay and --relay-fp");
-		return 0;	/* chatc_new_room checks the relays */
+		return 0;	/* chatc_new_room checks the relays and fingerprints */
 	}
-	if (o->co_relay_fp != NULL)
-		return opt_fail(err, errlen, "--relay-fp goes with --new-room (a code carries "
-		    "the fingerprints)");
+	if (o->co_relay_fp_arg != NULL) {
+		if (proto_relayfp_parse(o->co_relay_fp_arg, o->co_relay_fp) != 0)
+			return opt_fail(err, errlen, "bad --relay-fp \"%.60s\": want SHA256: and "
+			    "43 base64 characters, as relayd --fingerprint prints", o->co_relay_fp_arg);
+		o->co_has_fp = 1;
+	}
+	if (o->co_plaintext && (o->co_has_fp || o->co_relay_ca != NULL))
+		return opt_fail(err, errlen, "--plaintext has no TLS: no --relay-fp or --relay-ca");
+	if (o->co_has_fp && o->co_relay_ca != NULL)
+		return opt_fail(err, errlen, "--relay-fp pins the key: --relay-ca is not used "
+		    "with it");
 	if (o->co_room != NULL && o->co_join != NULL)
 		return opt_fail(err, errlen, "--room and --join exclude each other");
 	if (o->co_room == NULL && o->co_join == NULL)
@@ -294,36 +336,17 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 	return 0;
 }
 
-/* "HEX" (64 digits, ':' or '-' between any two allowed) into 32 bytes: 0 or -1. */
+/* One fingerprint of a comma-separated --relay-fp list (n bytes at v): 0 or -1. */
 static int
 relay_fp_parse(const char *v, size_t n, uint8_t out[static RELAY_FP_LEN])
 {
-	size_t i, k = 0;
-	int hi = -1, d;
+	char one[RELAYFP_TEXT_LEN + 1];
 
-	for (i = 0; i < n; i++) {
-		char ch = v[i];
-
-		if ((ch == ':' || ch == '-') && hi < 0 && k > 0 && i + 1 < n)
-			continue;
-		if (ch >= '0' && ch <= '9')
-			d = ch - '0';
-		else if (ch >= 'a' && ch <= 'f')
-			d = ch - 'a' + 10;
-		else if (ch >= 'A' && ch <= 'F')
-			d = ch - 'A' + 10;
-		else
-			return -1;
-		if (hi < 0) {
-			hi = d;
-			continue;
-		}
-		if (k == RELAY_FP_LEN)
-			return -1;
-		out[k++] = (uint8_t)(hi << 4 | d);
-		hi = -1;
-	}
-	return k == RELAY_FP_LEN && hi < 0 ? 0 : -1;
+	if (n != RELAYFP_TEXT_LEN)
+		return -1;
+	memcpy(one, v, n);
+	one[n] = '\0';
+	return proto_relayfp_parse(one, out) == 0 ? 0 : -1;
 }
 
 int
@@ -332,7 +355,7 @@ chatc_new_room(const struct chatc_opts *o, char *out, size_t cap, char *err,
 {
 	static struct invite iv;
 	const char *list = o->co_relay_arg != NULL ? o->co_relay_arg : CHATC_RELAY_DEFAULT;
-	const char *p = list, *fp = o->co_relay_fp, *end;
+	const char *p = list, *fp = o->co_relay_fp_arg, *end;
 	char host[CHATC_HOST_MAX + 1], port[8];
 	size_t n, i;
 	int r;
@@ -365,7 +388,8 @@ chatc_new_room(const struct chatc_opts *o, char *out, size_t cap, char *err,
 		end = strchr(fp, ',');
 		n = end != NULL ? (size_t)(end - fp) : strlen(fp);
 		if (relay_fp_parse(fp, n, iv.iv_relays[i].ir_fp) != 0)
-			return opt_fail(err, errlen, "--relay-fp: \"%.*s\" is not 64 hex digits",
+			return opt_fail(err, errlen, "--relay-fp: \"%.*s\" is not SHA256: and 43 "
+			    "base64 characters, as relayd --fingerprint prints",
 			    (int)(n < 80 ? n : 80), fp);
 		iv.iv_relays[i].ir_has_fp = 1;
 		fp = end != NULL ? end + 1 : NULL;
@@ -386,7 +410,7 @@ chatc_new_room(const struct chatc_opts *o, char *out, size_t cap, char *err,
 int
 chatc_room_setup(struct chatc_opts *o, struct chatc_room *cr, char *err, size_t errlen)
 {
-	static const uint8_t plain_link[RELAY_ID_LEN];	/* no relay key yet: issue 14 */
+	static const uint8_t plain_link[RELAY_ID_LEN];	/* --plaintext: PROTOCOL.md 4 */
 	static struct invite iv;
 	const char *addr;
 	int r;
@@ -402,7 +426,11 @@ chatc_room_setup(struct chatc_opts *o, struct chatc_room *cr, char *err, size_t 
 			snprintf(err, errlen, "cannot derive the room: %s", veil_strerror(r));
 			return r;
 		}
-		/* The first relay of the code (more relays: issue 16), unless --relay. */
+		cr->cr_derived = 1;
+		/*
+		 * The first relay of the code and its key, unless --relay names
+		 * another (then --relay-fp, a CA or known_relays vouch for it).
+		 */
 		addr = iv.iv_relays[0].ir_addr;
 		if (o->co_relay_arg == NULL) {
 			if (strlen(addr) >= sizeof(o->co_relay) ||
@@ -413,19 +441,36 @@ chatc_room_setup(struct chatc_opts *o, struct chatc_room *cr, char *err, size_t 
 				    "is not HOST:PORT; give one with --relay", addr);
 			}
 			snprintf(o->co_relay, sizeof(o->co_relay), "%s", addr);
+			if (iv.iv_relays[0].ir_has_fp && !o->co_has_fp) {
+				cr->cr_has_pin = 1;
+				memcpy(cr->cr_pin, iv.iv_relays[0].ir_fp, sizeof(cr->cr_pin));
+			}
 		}
 		snprintf(cr->cr_label, sizeof(cr->cr_label), "invite %02x%02x%02x%02x",
 		    cr->cr_id[0], cr->cr_id[1], cr->cr_id[2], cr->cr_id[3]);
 		OPENSSL_cleanse(&iv, sizeof(iv));
 		return 0;
 	}
-	if ((r = roomkey_from_name(o->co_room, plain_link, cr->cr_id, cr->cr_key)) != 0) {
+	snprintf(cr->cr_label, sizeof(cr->cr_label), "%s", o->co_room);
+	if (strlen(o->co_room) < ROOM_NAME_SHORT)
+		cr->cr_short = strlen(o->co_room);
+	cr->cr_name = o->co_room;
+	/*
+	 * The name is salted with the relay's key: known now over --plaintext
+	 * (zeros) or from --relay-fp; otherwise once a TLS link has proven it
+	 * (link.c derives the room then, before JOIN).
+	 */
+	if (!o->co_plaintext && !o->co_has_fp)
+		return 0;
+	r = roomkey_from_name(o->co_room, o->co_has_fp ? o->co_relay_fp : plain_link,
+	    cr->cr_id, cr->cr_key);
+	if (r != 0) {
 		snprintf(err, errlen, "cannot derive the room from its name: %s",
 		    veil_strerror(r));
 		return r;
 	}
-	snprintf(cr->cr_label, sizeof(cr->cr_label), "%s", o->co_room);
-	if (strlen(o->co_room) < ROOM_NAME_SHORT)
-		cr->cr_short = strlen(o->co_room);
+	memcpy(cr->cr_salt_fp, o->co_has_fp ? o->co_relay_fp : plain_link,
+	    sizeof(cr->cr_salt_fp));
+	cr->cr_derived = 1;
 	return 0;
 }

@@ -207,6 +207,18 @@ rm_init(struct room *r, struct client *c, const struct chatc_room *cr, const cha
 	r->rm_relay = relay;
 	memcpy(r->rm_id, cr->cr_id, ROOM_ID_LEN);
 	memcpy(r->rm_key, cr->cr_key, ROOM_KEY_LEN);
+	r->rm_derived = cr->cr_derived;
+	memcpy(r->rm_salt_fp, cr->cr_salt_fp, sizeof(r->rm_salt_fp));
+	if (cr->cr_name != NULL) {
+		if (strlen(cr->cr_name) > ROOM_NAME_MAX)
+			return VEIL_E_OVERSIZE;
+		snprintf(r->rm_secret_name, sizeof(r->rm_secret_name), "%s", cr->cr_name);
+	}
+	if (cr->cr_has_pin) {
+		r->rm_has_pin = 1;
+		memcpy(r->rm_pin, cr->cr_pin, sizeof(r->rm_pin));
+		r->rm_pin_from = "the invite code";
+	}
 	if (++c->cl_serial == 0)
 		c->cl_serial = 1;
 	r->rm_serial = c->cl_serial;
@@ -227,6 +239,7 @@ rm_free(struct room *r)
 	holdq_clear(&r->rm_hold);
 	rl_free(&r->rm_rl);
 	OPENSSL_cleanse(r->rm_key, sizeof(r->rm_key));
+	OPENSSL_cleanse(r->rm_secret_name, sizeof(r->rm_secret_name));
 }
 
 struct room *

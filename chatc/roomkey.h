@@ -18,6 +18,7 @@
 #define ROOMKEY_LEN		32
 #define RELAY_ID_LEN		RELAY_FP_LEN
 #define ROOM_NAME_SHORT		16	/* a name shorter than this gets a warning */
+#define ROOM_NAME_MAX		255	/* --room NAME: 1..255 bytes */
 /* Argon2id parameters for room names (RFC 9106's second recommended option, p = 1). */
 #define ROOM_ARGON2_T		3
 #define ROOM_ARGON2_M_KIB	65536

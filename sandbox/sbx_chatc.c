@@ -3,7 +3,8 @@
  * chatc's seccomp policy, installed once start-up is over: keyd's socket is
  * connected, the relay address resolved, the time zone loaded and the
  * terminal in raw mode. From then on chatc talks (stdin, stdout, keyd, the
- * relay), reconnects to the relay (new TCP sockets only), and draws. It can
+ * relay), reconnects to the relay (new TCP sockets only, TLS over them),
+ * and draws. It can
  * open no file, create no Unix or raw socket, exec nothing, trace nothing.
  * Anything not listed kills the process (sbx.c's default).
  */
@@ -51,6 +52,26 @@ const struct sbx_rule sbx_chatc_rules[] = {
 	{ "ioctl", SBX_ALLOW, 2, { ARG_EQ(0, STDOUT_FILENO), ARG_EQ(1, TIOCGWINSZ) } },
 	{ "ioctl", SBX_ALLOW, 2, { ARG_EQ(0, STDIN_FILENO), ARG_EQ(1, TCSETSW) } },
 	{ "ioctl", SBX_ALLOW, 2, { ARG_EQ(0, STDIN_FILENO), ARG_EQ(1, TCGETS) } },	/* tcsetattr reads back */
+	/*
+	 * TLS to the relay (chatc/tls.c, PROTOCOL.md 1.0; the context, CA
+	 * store and generators are set up before the filter). libssl's
+	 * random generators call getpid() before every output to notice a
+	 * fork, and reseed from getrandom() now and then. Records use the
+	 * socket's read and write.
+	 */
+	ALLOW("getpid"),
+	ALLOW("getrandom"),
+	/*
+	 * known_relays, the relay keys pinned on first use: opened before the
+	 * filter, then only this descriptor is used. flock (LOCK_NB only: the
+	 * loop never waits; another chatc may be pinning too), pread of the
+	 * whole file, pwrite of one new line at its end, fsync so a pin
+	 * survives a crash. No other file can be reached: open is not allowed.
+	 */
+	ALLOW("flock"),
+	ALLOW("pread64"),
+	ALLOW("pwrite64"),
+	ALLOW("fsync"),
 	/* Clocks (usually the vDSO, but not always). */
 	ALLOW("clock_gettime"),
 	ALLOW("gettimeofday"),

@@ -36,7 +36,7 @@ FUZZ_LIBS_fuzz_conn	 = $(SSL_LIBS)
 # protocol/invite.c checks its code with SHA-256: every harness links libcrypto.
 # fuzz_chatc: chatc's core (all but main.c) and keyd's request handling, in-process.
 FUZZ_EXTRA_fuzz_chatc	 = $(filter-out chatc/main.c,$(wildcard chatc/*.c)) $(FUZZ_EXTRA_fuzz_dispatch)
-FUZZ_LIBS_fuzz_chatc	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
+FUZZ_LIBS_fuzz_chatc	 = $(CRYPTO_CFLAGS) $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
 $(O)/fuzz/fuzz_session: $(FUZZ_EXTRA_fuzz_session) $(wildcard keyd/*.h)
 $(O)/fuzz/fuzz_dispatch: $(FUZZ_EXTRA_fuzz_dispatch) $(wildcard keyd/*.h)
 $(O)/fuzz/fuzz_escape: $(FUZZ_EXTRA_fuzz_escape) chatc/escape.h
