@@ -9,6 +9,9 @@
 # REKEY_INIT or REKEY_RESP). Every case must end with a
 # WARN (or ERROR) at the victim, the untouched messages delivered in order,
 # and nothing false shown: every MSG line is one alice really sent, once.
+# The proxy reads relay frames: plain TCP on both ends (the subject is the
+# end-to-end layer; t_tls_* test the link).
+E2E_LINK=plain
 . "$E2E_LIB/common.sh"
 need_bins
 K=6			# messages alice sends in each case; the 3rd is attacked

@@ -5,6 +5,9 @@
 # keys (all four HS_INIT/HS_RESP keys distinct), a line typed during the
 # outage is delivered once afterwards, and messages flow again. A peer killed
 # with SIGKILL: LEFT. keyd killed: chatc says ERROR and exits non-zero.
+# The proxy reads relay frames: plain TCP on both ends (the subject is the
+# end-to-end layer; t_tls_* test the link).
+E2E_LINK=plain
 . "$E2E_LIB/common.sh"
 need_bins
 

@@ -12,6 +12,9 @@
 # refused, a right one gives "expected"; /verify shows the same 14-group
 # safety number on both sides; `keyd --forget` also lets a new identity in,
 # as new; bad --nick / --expect / --join are usage errors (exit 2).
+# The proxy reads relay frames: plain TCP on both ends (the subject is the
+# end-to-end layer; t_tls_* test the link).
+E2E_LINK=plain
 . "$E2E_LIB/common.sh"
 need_bins
 
@@ -31,7 +34,9 @@ mentions() {
 # bob2 runs with the nickname bob.
 chat_bob2() {
 	room_args "$1"
-	start_chatc bob2 "$RA1" "$RA2" --nick bob --relay "127.0.0.1:$relay_PORT" --keyd "$bob2_SOCK"
+	# shellcheck disable=SC2086
+	start_chatc bob2 "$RA1" "$RA2" --nick bob --relay "127.0.0.1:$relay_PORT" --keyd "$bob2_SOCK" \
+	    $CHATC_LINK
 }
 # refusal FILE: alice's refusal of bob2 names both fingerprints and keyd --trust, not --forget.
 refusal() {

@@ -5,6 +5,9 @@
 # (hex in any form, raw, base64) or identity public key ever crosses it, and
 # every message on it has a padding-bucket size. A message typed before any
 # peer is there is not sent at all, and is delivered once a peer is secure.
+# The proxy reads relay frames: plain TCP on both ends (the subject is the
+# end-to-end layer; t_tls_* test the link).
+E2E_LINK=plain
 . "$E2E_LIB/common.sh"
 need_bins
 a=alice_wiretap b=bob_wiretap

@@ -17,6 +17,9 @@
 # session whose rekey message was lost recovers on the same session: the
 # next /rekey sends the same REKEY_INIT again and the peer answers it (or
 # repeats its answer), PROTOCOL.md 2.4.
+# The proxy reads relay frames: plain TCP on both ends (the subject is the
+# end-to-end layer; t_tls_* test the link).
+E2E_LINK=plain
 . "$E2E_LIB/common.sh"
 need_bins
 

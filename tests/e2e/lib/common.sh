@@ -131,11 +131,17 @@ wait_exit() {
 	return 0
 }
 
-# The link to the relay: E2E_LINK=tls (relayd's default; one key per
-# scenario, $W/relay.key, so a restarted relay keeps its fingerprint) or
-# plain (relayd --plaintext). start_relay exports RELAY_FP, the key's
-# fingerprint or empty, which relay.py follows (PROTOCOL.md 1.0).
-: "${E2E_LINK:=plain}"
+# The link to the relay: E2E_LINK=tls (the default, as for relayd and chatc;
+# one key per scenario, $W/relay.key, so a restarted relay keeps its
+# fingerprint) or plain (relayd --plaintext, chatc --plaintext: a scenario
+# whose proxy must read the frames). start_relay exports RELAY_FP, the key's
+# fingerprint or empty, which relay.py follows (PROTOCOL.md 1.0), and sets
+# CHATC_LINK, the flags a chatc needs for that relay: --relay-fp FP, or
+# --plaintext. A chatc that meets a relay without a pin would pin it in
+# known_relays on first use: that file is the scenario's, under $W.
+: "${E2E_LINK:=tls}"
+XDG_DATA_HOME="$W/xdg"
+export XDG_DATA_HOME
 relay_key() {
 	if [ ! -s "$W/relay.fp" ]; then
 		"$BIN/relayd" --gen-key "$W/relay.key" >"$W/relay.fp" 2>>"$W/relay-key.err" ||
@@ -143,6 +149,12 @@ relay_key() {
 	fi
 	cat "$W/relay.fp"
 }
+# A chatc may start before its relay does (a relay that comes later).
+if [ "$E2E_LINK" = tls ] && [ -x "$BIN/relayd" ]; then
+	CHATC_LINK="--relay-fp $(relay_key)"
+else
+	CHATC_LINK=--plaintext
+fi
 
 # start_relay NAME [args]: relayd on an ephemeral port (or RELAY_LISTEN).
 start_relay() {
@@ -150,9 +162,11 @@ start_relay() {
 	sr_prev=$(count "$W/$sr_name.err" 'listening on')
 	if [ "$E2E_LINK" = tls ]; then
 		RELAY_FP=$(relay_key)
+		CHATC_LINK="--relay-fp $RELAY_FP"
 		set -- --key "$W/relay.key" "$@"
 	else
 		RELAY_FP=""
+		CHATC_LINK=--plaintext
 		set -- --plaintext "$@"
 	fi
 	export RELAY_FP
@@ -273,14 +287,16 @@ pubkey_of() {
 	$PY -c 'import sys; from cryptography.hazmat.primitives.asymmetric import ed25519; from cryptography.hazmat.primitives import serialization as s; k=ed25519.Ed25519PrivateKey.from_private_bytes(open(sys.argv[1],"rb").read()); print(k.public_key().public_bytes(s.Encoding.Raw, s.PublicFormat.Raw).hex())' "$pk_home/identity"
 }
 
-# chat WHO ROOM PORT [extra chatc args]: start_chatc with the usual flags.
-# ROOM is a name for the scenario: chatc joins it by invite code (room_code).
+# chat WHO ROOM PORT [extra chatc args]: start_chatc with the usual flags
+# (the link's too: CHATC_LINK). ROOM is a name for the scenario: chatc joins
+# it by invite code (room_code).
 chat() {
 	ch_who=$1 ch_room=$2 ch_port=$3; shift 3
 	eval "ch_sock=\$${ch_who}_SOCK"
 	room_args "$ch_room"
+	# shellcheck disable=SC2086
 	start_chatc "$ch_who" "$RA1" "$RA2" --nick "${NICK_PREFIX:-}$ch_who" \
-	    --relay "127.0.0.1:$ch_port" --keyd "$ch_sock" "$@"
+	    --relay "127.0.0.1:$ch_port" --keyd "$ch_sock" $CHATC_LINK "$@"
 }
 
 e2e_alive() {

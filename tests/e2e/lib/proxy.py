@@ -3,9 +3,10 @@
 """A TCP proxy between chatc and relayd for the end-to-end tests.
 
     proxy.py serve --upstream HOST:PORT [--listen 127.0.0.1:0] [--record DIR]
-                   [--attack ACTION:CONN:NTH]...
+                   [--attack ACTION:CONN:NTH]... [--raw]
+                   [--tls-key KEY --tls-cert CERT] [--upstream-tls]
     proxy.py scan DIR [--text STR]... [--fpr FPR]... [--identity SEEDFILE]...
-                  [--min-data N] [--hs-fixed]
+                  [--min-data N] [--hs-fixed] [--tls] [--hex HEX]...
 
 serve: accepts clients (numbered 0, 1, ... in accept order), connects each to
 the relay, and forwards relay frames (PROTOCOL.md section 1: a 10-byte header
@@ -18,6 +19,13 @@ line each, so a test can wait for it:
     proxy: conn N accepted | member ID | closed | upstream refused
     proxy: conn N c2r HS_INIT eph HEX        (also HS_RESP)
     proxy: attack ACTION conn N frame NTH done
+
+--raw forwards bytes as they come, parsing nothing (the link is TLS: a
+recording of what a network observer sees). --tls-key/--tls-cert make the
+proxy a TLS server with that key towards clients (a man in the middle
+posing as the relay; clients that pin the relay's key refuse it), and
+--upstream-tls makes it a TLS client towards the relay (checking nothing):
+frames then flow, and are parsed, in between.
 
 An attack acts once, on the NTH (1-based) frame of its kind that client CONN
 sends towards the relay. Kinds: the e2e type of a DATA frame's payload
@@ -63,6 +71,12 @@ frames, so a scan of nothing cannot pass, and that every e2e DATA message is
 the sizes of the handshake messages seen, by type; with --hs-fixed every one
 must have its veil/2 length (HS_INIT 67, HS_RESP 212, HS_FIN 147, whatever
 the nicknames: PROTOCOL.md 2.2).
+With --tls (a --raw recording of a TLS link) it checks instead that every
+byte of each direction belongs to a well-formed TLS record, that after the
+first (ClientHello, ServerHello) nothing but encrypted records, alerts and
+change_cipher_spec go by (TLS 1.3 hides the rest of the handshake), and
+that at least --min-data encrypted records went each way; --hex needles
+(a room id, a frame header with a member id) are searched like --text.
 
 Python 3 standard library only.
 """
@@ -75,6 +89,7 @@ import os
 import re
 import secrets
 import socket
+import ssl
 import sys
 import threading
 
@@ -269,10 +284,24 @@ class Conn:
 
     def run(self):
         try:
+            if self.server.tls_server is not None:
+                self.client = self.server.tls_server.wrap_socket(
+                    self.client, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            Log.say("conn %d TLS with the client failed: %s" % (self.cid, e))
+            self.close()
+            return
+        try:
             self.upstream = socket.create_connection(self.server.upstream,
                                                      timeout=5)
-            self.upstream.settimeout(None)
             self.upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.server.upstream_tls:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                ctx.set_alpn_protocols(["veil/1"])
+                self.upstream = ctx.wrap_socket(self.upstream)
+            self.upstream.settimeout(None)
         except OSError:
             Log.say("conn %d upstream refused" % self.cid)
             self.upstream = None
@@ -294,6 +323,9 @@ class Conn:
                 if d in self.rec:
                     self.rec[d].write(data)
                     self.rec[d].flush()
+                if self.server.raw:
+                    self.send("c" if d == "r2c" else "u", data)
+                    continue
                 for f in fr.feed(data):
                     if d == "c2r":
                         self.from_client(f)
@@ -396,6 +428,14 @@ class Server:
         self.upstream = (host, int(port))
         self.record = args.record
         self.attacks = [Attack(s) for s in args.attack]
+        self.raw = args.raw
+        self.upstream_tls = args.upstream_tls
+        self.tls_server = None
+        if args.tls_key:
+            self.tls_server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls_server.minimum_version = ssl.TLSVersion.TLSv1_3
+            self.tls_server.load_cert_chain(args.tls_cert, args.tls_key)
+            self.tls_server.set_alpn_protocols(["veil/1"])
         if self.record:
             os.makedirs(self.record, exist_ok=True)
         lhost, lport = args.listen.rsplit(":", 1)
@@ -453,6 +493,54 @@ def data_frames(blob, sizes, hs):
     return n
 
 
+def tls_records(blob):
+    """Splits one direction of a TLS link into (type, length) records.
+    Raises ValueError if any byte is not part of a well-formed record."""
+    out, off = [], 0
+    while off < len(blob):
+        if len(blob) - off < 5:
+            raise ValueError("%d bytes left over at offset %d" % (len(blob) - off, off))
+        t, major, minor, n = blob[off], blob[off + 1], blob[off + 2], \
+            int.from_bytes(blob[off + 3:off + 5], "big")
+        if t not in (20, 21, 22, 23) or major != 3 or minor not in (1, 3) \
+                or n == 0 or n > 16384 + 256:
+            raise ValueError("no TLS record at offset %d: %s" % (off, blob[off:off + 5].hex()))
+        if len(blob) - off - 5 < n:
+            raise ValueError("record cut at offset %d" % off)
+        out.append((t, n))
+        off += 5 + n
+    return out
+
+
+def scan_tls(args, blobs):
+    """--tls: the recording holds TLS records and nothing else. Returns the
+    problems found and the encrypted records counted."""
+    bad = napp = 0
+    for name, blob in sorted(blobs.items()):
+        try:
+            recs = tls_records(blob)
+        except ValueError as e:
+            print("scan: FOUND bytes outside TLS in %s: %s" % (name, e))
+            bad += 1
+            continue
+        if not recs:
+            continue
+        first, rest = recs[0], recs[1:]
+        later = sorted({t for t, _ in rest})
+        n_app = sum(1 for t, _ in rest if t == 23)
+        napp += n_app
+        print("scan: %s: %d records (first type %d, then types %s), %d encrypted"
+              % (name, len(recs), first[0], later, n_app))
+        if first[0] != 22 or any(t == 22 for t, _ in rest):
+            print("scan: FOUND a handshake record in the clear after the hello in %s" % name)
+            bad += 1
+        if n_app < args.min_data:
+            print("scan: FOUND only %d encrypted records in %s (need %d)"
+                  % (n_app, name, args.min_data))
+            bad += 1
+    return bad, napp
+
+
 def scan(args):
     files = sorted(os.listdir(args.dir))
     if not files:
@@ -464,9 +552,15 @@ def scan(args):
             blobs[name] = fh.read()
     total = sum(len(b) for b in blobs.values())
     sizes, hs = {}, {}
-    ndata = sum(data_frames(b, sizes, hs) for n, b in blobs.items()
-                if n.endswith(".c2r"))
+    if args.tls:
+        tls_bad, ndata = scan_tls(args, blobs)
+    else:
+        ndata = sum(data_frames(b, sizes, hs) for n, b in blobs.items()
+                    if n.endswith(".c2r"))
+        tls_bad = 0
     needles = []
+    for h in args.hex:
+        needles.append(("bytes %s" % h, binascii.unhexlify(h)))
     for t in args.text:
         needles.append(("text %r" % t, t.encode()))
         needles.append(("text %r as UTF-16" % t, t.encode("utf-16-le")))
@@ -490,7 +584,7 @@ def scan(args):
     for fp in args.fpr:
         for form in fpr_forms(fp):
             needles.append(("fingerprint %s as %r" % (fp, form), form))
-    hits = 0
+    hits = tls_bad
     for label, needle in needles:
         for name, blob in blobs.items():
             at = blob.find(needle)
@@ -505,17 +599,19 @@ def scan(args):
             hits += 1
     print("scan: DATA message sizes: %s" % ", ".join(
         "%d x%d" % (k, v) for k, v in sorted(sizes.items())))
-    print("scan: handshake message sizes: %s" % (", ".join(
-        "%s %d x%d" % (E2E_NAMES[t], size, v)
-        for (t, size), v in sorted(hs.items())) or "none"))
+    if not args.tls:
+        print("scan: handshake message sizes: %s" % (", ".join(
+            "%s %d x%d" % (E2E_NAMES[t], size, v)
+            for (t, size), v in sorted(hs.items())) or "none"))
     if args.hs_fixed:
         for (t, size), v in sorted(hs.items()):
             if HS_FIXED.get(t) != size:
                 print("scan: FOUND %s of %d bytes (x%d), not veil/2's fixed "
                       "length" % (E2E_NAMES[t], size, v))
                 hits += 1
-    print("scan: %d files, %d bytes, %d e2e DATA frames sent, %d needles, "
-          "%d hits" % (len(blobs), total, ndata, len(needles), hits))
+    print("scan: %d files, %d bytes, %d %s, %d needles, %d hits" % (
+        len(blobs), total, ndata, "encrypted TLS records" if args.tls else
+        "e2e DATA frames sent", len(needles), hits))
     if total == 0 or ndata < args.min_data:
         print("scan: recording too small (need %d DATA frames)" % args.min_data)
         return 1
@@ -530,6 +626,10 @@ def main():
     s.add_argument("--listen", default="127.0.0.1:0")
     s.add_argument("--record")
     s.add_argument("--attack", action="append", default=[])
+    s.add_argument("--raw", action="store_true")
+    s.add_argument("--tls-key")
+    s.add_argument("--tls-cert")
+    s.add_argument("--upstream-tls", action="store_true")
     c = sub.add_parser("scan")
     c.add_argument("dir")
     c.add_argument("--text", action="append", default=[])
@@ -537,6 +637,8 @@ def main():
     c.add_argument("--identity", action="append", default=[])
     c.add_argument("--min-data", type=int, default=1)
     c.add_argument("--hs-fixed", action="store_true")
+    c.add_argument("--tls", action="store_true")
+    c.add_argument("--hex", action="append", default=[])
     args = ap.parse_args()
     if args.cmd == "scan":
         return scan(args)
