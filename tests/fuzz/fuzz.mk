@@ -33,6 +33,12 @@ FUZZ_LIBS_fuzz_dispatch	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS)
 FUZZ_EXTRA_fuzz_escape	 = chatc/escape.c
 FUZZ_EXTRA_fuzz_conn	 = relayd/conn.c relayd/tls.c
 FUZZ_LIBS_fuzz_conn	 = $(SSL_LIBS)
+# The relay's TLS paths: the whole relay, in-process behind a socketpair.
+FUZZ_EXTRA_fuzz_relay_tls = $(filter-out relayd/main.c,$(wildcard relayd/*.c))
+FUZZ_LIBS_fuzz_relay_tls = $(SSL_LIBS)
+# Relay key fingerprints and chatc's known_relays lines.
+FUZZ_EXTRA_fuzz_relayfp	 = chatc/tls.c
+FUZZ_LIBS_fuzz_relayfp	 = $(SSL_LIBS)
 # protocol/invite.c checks its code with SHA-256: every harness links libcrypto.
 # fuzz_chatc: chatc's core (all but main.c) and keyd's request handling, in-process.
 FUZZ_EXTRA_fuzz_chatc	 = $(filter-out chatc/main.c,$(wildcard chatc/*.c)) $(FUZZ_EXTRA_fuzz_dispatch)
@@ -42,6 +48,8 @@ $(O)/fuzz/fuzz_dispatch: $(FUZZ_EXTRA_fuzz_dispatch) $(wildcard keyd/*.h)
 $(O)/fuzz/fuzz_escape: $(FUZZ_EXTRA_fuzz_escape) chatc/escape.h
 $(O)/fuzz/fuzz_conn: $(FUZZ_EXTRA_fuzz_conn) relayd/conn.h relayd/tls.h
 $(O)/fuzz/fuzz_chatc: $(FUZZ_EXTRA_fuzz_chatc) $(wildcard chatc/*.h) $(wildcard keyd/*.h)
+$(O)/fuzz/fuzz_relay_tls: $(FUZZ_EXTRA_fuzz_relay_tls) $(wildcard relayd/*.h)
+$(O)/fuzz/fuzz_relayfp: $(FUZZ_EXTRA_fuzz_relayfp) $(wildcard chatc/*.h)
 
 $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRC) $(wildcard protocol/*.h) $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(dir $@)

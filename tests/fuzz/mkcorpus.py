@@ -314,12 +314,61 @@ def write_keyd_chatc_seeds():
         "oversize": u8(7) + u8(1) + frame(5, 0, 2)[:6] + u32(70000),
     })
     write_chatc_seeds()
+    write_tls_seeds()
     write("fuzz_escape", {
         "plain": b"hello, world",
         "controls": b"a\x1b[31mred\x07\r\n\t\\ \x7f\x00",
         "c1_bidi": "\u0085\u009b x \u202e\u2066y\u2069".encode(),
         "invalid": b"\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xff\x80\xe2\x82",
         "utf8": "h\u00e9llo \u65e5\u672c \U0001f642".encode(),
+    })
+
+
+def client_hello():
+    """A TLS 1.3 ClientHello as chatc sends it (ALPN veil/1), from Python's ssl:
+    random and key share differ at every run, which is fine for a seed."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.set_alpn_protocols(["veil/1"])
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="relay.example")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def write_tls_seeds():
+    """fuzz_relay_tls: mode byte, split byte, then what the peer sends;
+    fuzz_relayfp: address length, address, then known_relays text."""
+    hello = client_hello()
+    frames = b"".join(FRAMES_TO_RELAY.values())
+    write("fuzz_relay_tls", {
+        "hello": u8(0) + u8(255) + hello,
+        "hello_split": u8(0) + u8(1) + hello,
+        "hello_then_frame": u8(0) + u8(9) + hello + frame(1, 0, 0, ROOM),
+        "frame_in_clear": u8(0) + u8(3) + frame(1, 0, 0, ROOM),
+        "frames": u8(1) + u8(7) + frames,
+        "frames_bytewise": u8(1) + u8(0) + frames,
+        "big_frame": u8(1) + u8(200) + frame(1, 0, 0, ROOM)
+                     + frame(5, 0, 0xFFFF, bytes(16384)),
+        "records_raw": u8(2) + u8(5) + b"\x17\x03\x03\x00\x20" + bytes(32)
+                       + b"\x15\x03\x03\x00\x02\x02\x50",
+        "record_huge": u8(2) + u8(0) + b"\x17\x03\x03\xff\xff" + bytes(64),
+    })
+    host = b"127.0.0.1:7700"
+    fp = "SHA256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0".encode()
+    line = host + b" " + fp + b" 2026-01-01T00:00:00Z\n"
+    write("fuzz_relayfp", {
+        "fp": fp,
+        "file": u8(len(host)) + host + line,
+        "file_many": u8(len(host)) + host + b"a:1 " + fp + b" 2026-01-01T00:00:00Z\n"
+                     + b"junk\n\n" + line + line,
+        "file_cr": u8(len(host)) + host + line.replace(b"\n", b"\r\n"),
     })
 
 
