@@ -7,7 +7,9 @@
 # each an interactive chatc; you watch the handshake, compare the two
 # fingerprints, and type. /quit in both panes (or detach: Ctrl-b d) ends it.
 # Otherwise: a short scripted conversation in batch mode, then the transcript
-# of what each side saw, and what the relay saw (through a recording proxy).
+# of what each side saw, and what a network observer saw (through a
+# recording proxy on the TLS link). The relay speaks TLS 1.3 with a key made
+# for the demo; both chatc's pin it (--relay-fp).
 # Every process started here is ended on the way out, whatever happens.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +27,7 @@ start_keyd alice
 start_keyd bob
 fa=$(fpr_of alice) fb=$(fpr_of bob)
 echo "veil demo: relay on 127.0.0.1:$relay_PORT (ephemeral port), temporary files in $W (removed on exit)"
+echo "  the relay's key:     $relay_FP (TLS 1.3; both sides pin it with --relay-fp)"
 echo "  alice's fingerprint: $fa"
 echo "  bob's fingerprint:   $fb"
 
@@ -36,8 +39,8 @@ if [ -t 0 ] && [ -t 1 ] && command -v tmux >/dev/null 2>&1 && [ -z "${VEIL_DEMO_
 	# so a newcomer can read why.
 	pane() {
 		eval "p_sock=\$${1}_SOCK"
-		printf "'%s' --room demo --nick %s --relay 127.0.0.1:%s --keyd '%s'; rc=\$?; " \
-		    "$BIN/chatc" "$1" "$relay_PORT" "$p_sock"
+		printf "'%s' --room demo --nick %s --relay 127.0.0.1:%s --keyd '%s' %s; rc=\$?; " \
+		    "$BIN/chatc" "$1" "$relay_PORT" "$p_sock" "$CHATC_LINK"
 		printf '[ $rc -eq 0 ] || { echo; echo "chatc %s exited $rc; press Enter"; read x; }' "$1"
 	}
 	T() { tmux -S "$E2E_TMUX" "$@"; }
@@ -74,7 +77,7 @@ seen() {
 		eval "seen_$who=$total"
 	done
 }
-start_proxy proxy "$relay_PORT" --record "$W/rec"
+start_proxy proxy "$relay_PORT" --raw --record "$W/rec"
 chat alice demo "$proxy_PORT"
 chat bob demo "$proxy_PORT"
 must_line "$W/alice.out" '^SECURE bob ' 1 15
@@ -102,12 +105,15 @@ echo
 echo "transcript (each chatc --batch's event lines, prefixed by who saw them):"
 cat "$W/transcript"
 echo
-echo "what the relay saw (every byte, both ways, recorded by a proxy):"
-$PY "$E2E_LIB/proxy.py" scan "$W/rec" --min-data 4 --text alice --text bob \
+echo "what a network observer saw (every byte, both ways, recorded by a proxy):"
+rid=$($PY -c 'import hashlib; print(hashlib.sha256(b"veil/1 room id" + b"demo").hexdigest())')
+$PY "$E2E_LIB/proxy.py" scan "$W/rec" --tls --min-data 4 --text alice --text bob \
     --text "end-to-end encrypted" --text "padded ciphertext" --fpr "$fa" --fpr "$fb" \
-    --identity "$alice_HOME/identity" --identity "$bob_HOME/identity" >"$W/scan.log" 2>&1
+    --identity "$alice_HOME/identity" --identity "$bob_HOME/identity" --hex "$rid" \
+    --hex 01010000000000000020 >"$W/scan.log" 2>&1
 rc=$?
 grep -v ': public key ' "$W/scan.log" | sed 's/^scan: /  /'
 [ $rc -eq 0 ] || fail "something crossed the wire in the clear (see above)"
-echo "  0 hits: no nickname, message text, fingerprint or identity key crossed the wire"
-echo "  in the clear; every message is padded to a fixed bucket size."
+echo "  0 hits: TLS records only; no room id, frame header, nickname, message text,"
+echo "  fingerprint or identity key crossed the wire in the clear. Inside TLS the"
+echo "  relay sees frames, and every message in them is padded to a fixed bucket size."

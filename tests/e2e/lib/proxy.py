@@ -597,9 +597,9 @@ def scan(args):
             print("scan: FOUND an e2e DATA message of %d bytes, not a padding "
                   "bucket" % size)
             hits += 1
-    print("scan: DATA message sizes: %s" % ", ".join(
-        "%d x%d" % (k, v) for k, v in sorted(sizes.items())))
     if not args.tls:
+        print("scan: DATA message sizes: %s" % ", ".join(
+            "%d x%d" % (k, v) for k, v in sorted(sizes.items())))
         print("scan: handshake message sizes: %s" % (", ".join(
             "%s %d x%d" % (E2E_NAMES[t], size, v)
             for (t, size), v in sorted(hs.items())) or "none"))
