@@ -13,10 +13,11 @@ $(BENCH_FWD): $(O)/bench/fwd.o $(LIBPROTO)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^
 
+# load speaks TLS with --tls 1 (the same client for relayd and nats-server).
 $(BENCH_LOAD): $(O)/bench/load.o $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS) $(CRYPTO_LIBS)
 
 # keyd_bench measures keyd over its socket and keyd's crypto core directly.
 $(BENCH_KEYD): $(O)/bench/keyd_bench.o $(LIBKEYD) $(LIBPROTO)

@@ -27,6 +27,16 @@
  *   load idle    --proto P --port N --conns C --pid PID
  *       C connections that join/subscribe and then stay idle; the server's
  *       RSS growth per connection.
+ *   load hs      --proto veil|nats --port N [--secs S] [--pid PID]
+ *       (with --tls 1) full TLS handshakes, one after another, each on a
+ *       new connection closed once it is done: handshakes/s, and the
+ *       server's CPU per handshake (schedstat, nanoseconds).
+ *
+ * --tls 1 puts every connection under TLS 1.3 (libssl, no certificate
+ * check, ALPN veil/1 for veil); for nats the client reads the server's INFO
+ * line first and then starts TLS, as NATS does (nats-server 2.9 has no
+ * TLS-first handshake). The same client code then runs over TLS for every
+ * server.
  *   load freeport             prints a free loopback TCP port
  *   load wait    --port N     exits 0 once 127.0.0.1:N accepts (10 s max)
  */
@@ -52,6 +62,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "buf.h"
 #include "frame.h"
@@ -82,6 +95,7 @@ struct ld_conn {
 	uint64_t	 c_rx;		/* data messages received */
 	uint64_t	 c_bad;		/* out of sequence or wrong length */
 	uint32_t	 c_mask;	/* events registered with epoll */
+	SSL		*c_ssl;		/* --tls 1, else NULL */
 };
 
 static enum ld_proto	 ld_proto;
@@ -93,6 +107,8 @@ static uint64_t		*ld_lat;	/* latency samples (lat mode) */
 static size_t		 ld_nlat, ld_maxlat;
 static int		 ld_record;
 static uint64_t		 ld_bad;	/* summed over closed connections */
+static int		 ld_tls;	/* --tls 1 */
+static SSL_CTX		*ld_sslctx;
 
 /* CPU time (user + system) of this process so far, in ns. */
 static uint64_t
@@ -260,6 +276,117 @@ ld_connect(int port, int block)
 	return fd;
 }
 
+/*
+ * NATS over TLS: the server's INFO line comes in the clear, then the TLS
+ * handshake. Reads it byte by byte (blocking) so nothing of TLS is taken.
+ */
+static int
+ld_nats_info(int fd)
+{
+	char ch = 0, prev = 0;
+	size_t n = 0;
+
+	while (n < 4096) {
+		if (read(fd, &ch, 1) != 1)
+			return -1;
+		n++;
+		if (prev == '\r' && ch == '\n')
+			return 0;
+		prev = ch;
+	}
+	return -1;
+}
+
+/* TLS on a connected, blocking socket: the handshake done, or NULL. */
+static SSL *
+ld_tls_up(int fd)
+{
+	SSL *ssl;
+
+	if (ld_proto == P_NATS && ld_nats_info(fd) != 0)
+		return NULL;
+	if ((ssl = SSL_new(ld_sslctx)) == NULL || SSL_set_fd(ssl, fd) != 1 ||
+	    SSL_connect(ssl) != 1) {
+		SSL_free(ssl);
+		ERR_clear_error();
+		return NULL;
+	}
+	return ssl;
+}
+
+/* Connects c (and starts TLS with --tls 1); non-blocking unless block. */
+static int
+ld_conn_connect(struct ld_conn *c, int block)
+{
+	if ((c->c_fd = ld_connect(ld_port, ld_tls ? 1 : block)) < 0)
+		return -1;
+	if (!ld_tls)
+		return 0;
+	if ((c->c_ssl = ld_tls_up(c->c_fd)) == NULL)
+		return -1;
+	if (!block && fcntl(c->c_fd, F_SETFL, O_NONBLOCK) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * write() or SSL_write: bytes written, 0 when the socket is full (errno
+ * EAGAIN), -1 on an error.
+ */
+static ssize_t
+ld_io_write(struct ld_conn *c, const uint8_t *p, size_t n)
+{
+	size_t put;
+	ssize_t w;
+	int e;
+
+	if (c->c_ssl == NULL) {
+		do
+			w = write(c->c_fd, p, n);
+		while (w < 0 && errno == EINTR);
+		if (w < 0 && errno == EAGAIN)
+			return 0;
+		return w;
+	}
+	if (SSL_write_ex(c->c_ssl, p, n, &put) == 1)
+		return (ssize_t)put;
+	e = SSL_get_error(c->c_ssl, 0);
+	ERR_clear_error();
+	if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+		errno = EAGAIN;
+		return 0;
+	}
+	return -1;
+}
+
+/* read() or SSL_read: bytes, 0 on EOF, -1 with errno (EAGAIN: nothing now). */
+static ssize_t
+ld_io_read(struct ld_conn *c, uint8_t *p, size_t n)
+{
+	size_t got;
+	ssize_t r;
+	int e;
+
+	if (c->c_ssl == NULL) {
+		do
+			r = read(c->c_fd, p, n);
+		while (r < 0 && errno == EINTR);
+		return r;
+	}
+	if (SSL_read_ex(c->c_ssl, p, n, &got) == 1)
+		return (ssize_t)got;
+	e = SSL_get_error(c->c_ssl, 0);
+	ERR_clear_error();
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	errno = EPIPE;
+	return -1;
+}
+
 /* Queues n bytes for c and writes as much as the socket takes now. */
 static int
 ld_send(struct ld_conn *c, const uint8_t *p, size_t n)
@@ -271,14 +398,10 @@ ld_send(struct ld_conn *c, const uint8_t *p, size_t n)
 	if (c->c_outoff == c->c_outlen) {
 		c->c_outoff = c->c_outlen = 0;
 		while (n > 0) {
-			w = write(c->c_fd, p, n);
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno == EAGAIN)
-					break;
+			if ((w = ld_io_write(c, p, n)) < 0)
 				return -1;
-			}
+			if (w == 0)
+				break;
 			p += w;
 			n -= (size_t)w;
 		}
@@ -305,12 +428,10 @@ ld_flush(struct ld_conn *c)
 	ssize_t w;
 
 	while (c->c_outoff < c->c_outlen) {
-		w = write(c->c_fd, c->c_out + c->c_outoff, c->c_outlen - c->c_outoff);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? 0 : -1;
-		}
+		if ((w = ld_io_write(c, c->c_out + c->c_outoff, c->c_outlen - c->c_outoff)) < 0)
+			return -1;
+		if (w == 0)
+			return 0;
 		c->c_outoff += (size_t)w;
 	}
 	return 0;
@@ -690,12 +811,7 @@ ld_read(struct ld_conn *c)
 	uint64_t now = 0, ts;
 	int r;
 
-	for (;;) {
-		n = read(c->c_fd, c->c_in + c->c_inlen, c->c_incap - c->c_inlen);
-		if (n < 0 && errno == EINTR)
-			continue;
-		break;
-	}
+	n = ld_io_read(c, c->c_in + c->c_inlen, c->c_incap - c->c_inlen);
 	if (n == 0) {
 		fprintf(stderr, "load: server closed a connection\n");
 		return -1;
@@ -747,6 +863,9 @@ ld_read(struct ld_conn *c)
 		fprintf(stderr, "load: message larger than the input buffer\n");
 		return -1;
 	}
+	/* What libssl holds already: epoll will not say so. */
+	if (c->c_ssl != NULL && SSL_has_pending(c->c_ssl))
+		return ld_read(c);
 	return 0;
 }
 
@@ -804,6 +923,8 @@ static void
 ld_conn_free(struct ld_conn *c)
 {
 	ld_bad += c->c_bad;
+	SSL_free(c->c_ssl);
+	c->c_ssl = NULL;
 	if (c->c_fd >= 0)
 		close(c->c_fd);
 	free(c->c_in);
@@ -820,7 +941,7 @@ ld_open(struct ld_conn *cs, size_t n, int block_first)
 	size_t i, ready;
 
 	for (i = 0; i < n; i++) {
-		if ((cs[i].c_fd = ld_connect(ld_port, 0)) < 0)
+		if (ld_conn_connect(&cs[i], 0) != 0)
 			ld_die("connect");
 		ld_watch(&cs[i], EPOLL_CTL_ADD);
 		if (ld_hello(&cs[i], ld_topic, ld_room, (unsigned)i) != 0)
@@ -1068,29 +1189,25 @@ ld_latency(double rate, double secs, int pid)
  * on a blocking socket, so TCP (and the server) set its pace. Never returns.
  */
 static void
-ld_flood_send(int fd, const uint8_t *tmpl, size_t tl, size_t poff, uint64_t nframes)
+ld_flood_send(struct ld_conn *c, const uint8_t *tmpl, size_t tl, size_t poff,
+    uint64_t nframes)
 {
 	uint8_t frame[1024];
 	uint64_t k, now;
 	size_t off;
 	ssize_t w;
 
-	if (fcntl(fd, F_SETFL, 0) != 0)
+	if (fcntl(c->c_fd, F_SETFL, 0) != 0)
 		_exit(1);
 	memcpy(frame, tmpl, tl);
 	for (k = 0; k < nframes; k++) {
 		now = ld_now();
 		memcpy(frame + poff, &now, sizeof(now));
 		memcpy(frame + poff + 8, &k, sizeof(k));
-		for (off = 0; off < tl; off += (size_t)w) {
-			w = write(fd, frame + off, tl - off);
-			if (w < 0 && errno == EINTR) {
-				w = 0;
-				continue;
-			}
-			if (w <= 0)
+		/* Over TLS: one record per frame, as one write per frame without. */
+		for (off = 0; off < tl; off += (size_t)w)
+			if ((w = ld_io_write(c, frame + off, tl - off)) <= 0)
 				_exit(1);
-		}
 	}
 	/* Stay connected until the parent has read what it will get. */
 	pause();
@@ -1121,10 +1238,12 @@ ld_flood(uint64_t nframes, int pid)
 		ld_die("fork");
 	if (child == 0) {
 		close(cs[0].c_fd);
-		ld_flood_send(cs[1].c_fd, tmpl, tl, poff, nframes);
+		ld_flood_send(&cs[1], tmpl, tl, poff, nframes);
 	}
 	close(cs[1].c_fd);
 	cs[1].c_fd = -1;
+	SSL_free(cs[1].c_ssl);		/* the child's copy carries on */
+	cs[1].c_ssl = NULL;
 	/* Read until every frame is in, or nothing came for 2 s (frames lost). */
 	idle_since = ld_now();
 	while (cs[0].c_rx < nframes) {
@@ -1177,7 +1296,7 @@ ld_idle(size_t nconn, int pid)
 			for (j = 0; j < ROOM_ID_LEN; j++)
 				room[j] = (uint8_t)topic[j % strlen(topic)] ^ (uint8_t)(j * 7);
 			ld_conn_init(&cs[i], 1, LD_IDLE_RXBUF);
-			if ((cs[i].c_fd = ld_connect(ld_port, 0)) < 0)
+			if (ld_conn_connect(&cs[i], 0) != 0)
 				ld_die("connect");
 			ld_watch(&cs[i], EPOLL_CTL_ADD);
 			if (ld_hello(&cs[i], topic, room, (unsigned)i) != 0)
@@ -1208,6 +1327,45 @@ ld_idle(size_t nconn, int pid)
 	for (i = 0; i < nconn; i++)
 		ld_conn_free(&cs[i]);
 	free(cs);
+	return 0;
+}
+
+/*
+ * hs: full TLS handshakes one after another on new connections, each closed
+ * once done; the rate and the server's CPU per handshake.
+ */
+static int
+ld_hs(double secs, int pid)
+{
+	uint64_t t0, t1, end, n = 0, cpu0, cpu1, self0, self1;
+	SSL *ssl;
+	int fd;
+
+	if (!ld_tls)
+		return 2;
+	cpu0 = ld_cpu_ns(pid);
+	self0 = ld_self_cpu();
+	t0 = ld_now();
+	end = t0 + (uint64_t)(secs * 1e9);
+	while (ld_now() < end) {
+		if ((fd = ld_connect(ld_port, 1)) < 0)
+			ld_die("connect");
+		if ((ssl = ld_tls_up(fd)) == NULL) {
+			fprintf(stderr, "load: hs: handshake %" PRIu64 " failed\n", n);
+			exit(1);
+		}
+		SSL_free(ssl);
+		close(fd);
+		n++;
+	}
+	t1 = ld_now();
+	cpu1 = ld_cpu_ns(pid);
+	self1 = ld_self_cpu();
+	printf("hs_s=%.0f n=%" PRIu64, (double)n * 1e9 / (double)(t1 - t0), n);
+	if (pid > 0 && cpu1 > cpu0)
+		printf(" cpu_us=%.1f busy_pct=%.0f", (double)(cpu1 - cpu0) / 1e3 / (double)n,
+		    100.0 * (double)(cpu1 - cpu0) / (double)(t1 - t0));
+	printf(" load_pct=%.0f\n", 100.0 * (double)(self1 - self0) / (double)(t1 - t0));
 	return 0;
 }
 
@@ -1271,6 +1429,8 @@ ld_usage(void)
 	    "       load lat  --proto P --port N [--rate F] [--secs S] [--pid PID]\n"
 	    "       load flood --proto P --port N [--frames F] [--pid PID]\n"
 	    "       load idle --proto P --port N --conns C --pid PID\n"
+	    "       load hs --proto veil|nats --port N [--secs S] [--pid PID] --tls 1\n"
+	    "       (every mode but hs: --tls 0|1, default 0)\n"
 	    "       load freeport | load wait --port N\n");
 	return 2;
 }
@@ -1306,6 +1466,8 @@ main(int argc, char **argv)
 			pid = (long)ld_arg(v);
 		else if (strcmp(k, "--frames") == 0)
 			frames = (long)ld_arg(v);
+		else if (strcmp(k, "--tls") == 0)
+			ld_tls = ld_arg(v) != 0;
 		else
 			return ld_usage();
 	}
@@ -1338,6 +1500,19 @@ main(int argc, char **argv)
 	}
 	if ((ld_ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		ld_die("epoll_create1");
+	if (ld_tls) {
+		/* Any certificate: the bench measures the link, not its trust. */
+		if ((ld_sslctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+		    SSL_CTX_set_min_proto_version(ld_sslctx, TLS1_3_VERSION) != 1 ||
+		    (ld_proto == P_VEIL && SSL_CTX_set_alpn_protos(ld_sslctx,
+		    (const unsigned char *)"\x06veil/1", 7) != 0))
+			ld_die("TLS context");
+		SSL_CTX_set_verify(ld_sslctx, SSL_VERIFY_NONE, NULL);
+		/* One read() per readiness event, as without TLS (ld_read drains the rest). */
+		SSL_CTX_set_read_ahead(ld_sslctx, 1);
+		SSL_CTX_set_mode(ld_sslctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	}
 	ld_names();
 	if (strcmp(mode, "tput") == 0)
 		return ld_tput((int)recv, secs, (int)pid);
@@ -1347,5 +1522,7 @@ main(int argc, char **argv)
 		return ld_flood((uint64_t)frames, (int)pid);
 	if (strcmp(mode, "idle") == 0)
 		return ld_idle((size_t)conns, (int)pid);
+	if (strcmp(mode, "hs") == 0)
+		return ld_hs(secs, (int)pid);
 	return ld_usage();
 }

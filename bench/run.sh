@@ -6,6 +6,10 @@
 # its own protocol, interleaving the servers inside every round so that one
 # run's ratios compare like with like on a noisy VM, then runs keyd_bench and
 # a chatc pair. Prints medians of BENCH_RUNS runs with min-max.
+# TLS rows (issue 14): relayd with its key (TLS 1.3, its default) against
+# nats-server with TLS on the same P-256 key, driven by the same client
+# (bench/load --tls 1): throughput and CPU per frame, pinned latency, TLS
+# handshakes/s on one core, RSS per idle TLS connection.
 #
 # Environment: BIN (relayd, keyd, chatc), BENCH_BIN (fwd, load, keyd_bench),
 # BENCH_RUNS (5), BENCH_SECS (1: seconds measured per run), BENCH_CONNS (10000),
@@ -132,6 +136,35 @@ else
 	say "bench: nats-server missing; its rows are skipped"
 fi
 
+# TLS: one ECDSA P-256 key (relayd --gen-key) for both TLS servers; nats-server
+# gets a self-signed certificate for it (the client checks none).
+KTLS="relayd not built"
+if [ -x "$BIN/relayd" ] && "$BIN/relayd" --gen-key "$T/relay.key" >"$T/relay.fp" 2>"$T/genkey.log"; then
+	"$BIN/relayd" --listen 127.0.0.1:0 --key "$T/relay.key" --max-clients $((CONNS + 1000)) \
+		>"$T/relayd-tls.log" 2>&1 &
+	pid=$!
+	PIDS="$PIDS $pid"
+	if port=$(log_port "$T/relayd-tls.log"); then
+		add_server relayd-tls veil "$port" "$pid"
+	else
+		say "bench: relayd with TLS printed no listening line; skipped"
+		sed 's/^/    /' "$T/relayd-tls.log" | tail -n 5
+	fi
+	KTLS=$(sed -n 's/^relayd: kTLS: //p' "$T/relayd-tls.log" | head -n 1)
+	if command -v nats-server >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 &&
+	    openssl req -x509 -new -key "$T/relay.key" -subj /CN=localhost -days 2 \
+	    -out "$T/relay.crt" >"$T/openssl.log" 2>&1; then
+		port=$("$LOAD" freeport)
+		nats-server -a 127.0.0.1 -p "$port" --tls --tlscert "$T/relay.crt" \
+			--tlskey "$T/relay.key" >"$T/nats-tls.log" 2>&1 &
+		pid=$!
+		PIDS="$PIDS $pid"
+		add_server nats-tls nats "$port" "$pid"
+	else
+		say "bench: nats-server with TLS cannot start (nats-server or openssl missing); its rows are skipped"
+	fi
+fi
+
 if command -v mosquitto >/dev/null 2>&1; then
 	port=$("$LOAD" freeport)
 	printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n' \
@@ -164,16 +197,20 @@ each_server() {	# callback args...
 	done < "$T/servers"
 }
 
+# --tls 1 for the TLS servers (names ending in -tls).
+tlsarg() { case $1 in *-tls) echo "--tls 1" ;; *) echo "--tls 0" ;; esac; }
 run_idle() {
-	timeout 60 "$LOAD" idle --proto "$2" --port "$3" --conns "$CONNS" --pid "$4" \
+	# shellcheck disable=SC2046
+	timeout 120 "$LOAD" idle --proto "$2" --port "$3" --conns "$CONNS" --pid "$4" $(tlsarg "$1") \
 		>> "$T/idle.$1" 2>>"$T/err.$1" || echo "bench: idle $1 failed" >>"$T/err.$1"
 	sleep 0.5	# let the server reap those connections
 }
 # (sh has no locals: function variables are prefixed with their function's initials)
 run_tput() {	# receivers name proto port pid
 	rt_n=$1; shift
+	# shellcheck disable=SC2046
 	timeout 30 "$LOAD" tput --proto "$2" --port "$3" --receivers "$rt_n" --secs "$SECS" \
-		--pid "$4" >> "$T/tput$rt_n.$1" 2>>"$T/err.$1" || {
+		--pid "$4" $(tlsarg "$1") >> "$T/tput$rt_n.$1" 2>>"$T/err.$1" || {
 		echo "failed" >> "$T/tput$rt_n.$1"	# keeps line k = round k
 		echo "bench: tput $rt_n $1 failed" >>"$T/err.$1"
 	}
@@ -181,6 +218,7 @@ run_tput() {	# receivers name proto port pid
 # One sender writing one frame per write(), blocking, against one receiver
 # reading as fast as one thread can: every frame delivered, at what rate.
 run_flood() {	# name proto port pid
+	case $1 in *-tls) return 0 ;; esac	# not a TLS row
 	timeout 120 "$LOAD" flood --proto "$2" --port "$3" --frames "$FLOOD" --pid "$4" \
 		>> "$T/flood.$1" 2>>"$T/err.$1" || {
 		echo "failed" >> "$T/flood.$1"
@@ -189,18 +227,31 @@ run_flood() {	# name proto port pid
 }
 run_lat() {	# pin|free name proto port pid
 	rl_tag=$1; shift
+	# shellcheck disable=SC2046
 	if [ "$rl_tag" = pin ]; then
 		taskset -c "$PIN_CPU" timeout 30 "$LOAD" lat --proto "$2" --port "$3" \
-			--secs "$SECS" --pid "$4" >> "$T/lat$rl_tag.$1" 2>>"$T/err.$1"
+			--secs "$SECS" --pid "$4" $(tlsarg "$1") >> "$T/lat$rl_tag.$1" 2>>"$T/err.$1"
 	else
 		timeout 30 "$LOAD" lat --proto "$2" --port "$3" --secs "$SECS" --pid "$4" \
-			>> "$T/lat$rl_tag.$1" 2>>"$T/err.$1"
+			$(tlsarg "$1") >> "$T/lat$rl_tag.$1" 2>>"$T/err.$1"
 	fi || {
 		echo "failed" >> "$T/lat$rl_tag.$1"
 		echo "bench: latency $rl_tag $1 failed" >>"$T/err.$1"
 	}
 }
 pin() { taskset -a -p -c "$5" "$4" >/dev/null 2>&1; }
+# TLS handshakes on one core: the server alone on CPU $PIN_CPU, the client on
+# another, new connections one after another.
+run_hs() {	# name proto port pid
+	case $1 in *-tls) ;; *) return 0 ;; esac
+	taskset -a -p -c "$PIN_CPU" "$4" >/dev/null 2>&1
+	taskset -c "$HS_CPU" timeout 30 "$LOAD" hs --proto "$2" --port "$3" --secs "$SECS" \
+		--pid "$4" --tls 1 >> "$T/hs.$1" 2>>"$T/err.$1" || {
+		echo "failed" >> "$T/hs.$1"
+		echo "bench: handshakes $1 failed" >>"$T/err.$1"
+	}
+	taskset -a -p -c 0-$(($(nproc) - 1)) "$4" >/dev/null 2>&1
+}
 
 say "veil bench: $(nproc) CPUs, $RUNS runs of ${SECS}s per figure, servers interleaved in each run;"
 say "figures are medians with (min-max). Load client: bench/load, one thread, the server's own protocol."
@@ -246,6 +297,12 @@ while [ $round -le "$RUNS_NET" ] && { [ $round -eq 1 ] || in_budget "unpinned la
 	each_server run_lat free
 	round=$((round + 1))
 done
+HS_CPU=0
+round=1
+while [ $round -le "$RUNS_NET" ] && { [ $round -eq 1 ] || in_budget "TLS handshakes"; }; do
+	each_server run_hs
+	round=$((round + 1))
+done
 
 # ---- the table -----------------------------------------------------------
 # med FILE KEY -> "median min max" (nothing if no values)
@@ -284,7 +341,9 @@ pratio() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf("%.2f\n", a / b) }'; }
 
-names=$(awk '{ print $1 }' "$T/servers")
+# The TLS servers have a section of their own (6).
+names=$(awk '$1 !~ /-tls$/ { print $1 }' "$T/servers")
+tlsnames=$(awk '$1 ~ /-tls$/ { print $1 }' "$T/servers")
 
 say "1. Forwarding, 256-byte payloads (one sender; frames delivered per second, server CPU per delivered frame;"
 say "   busy% = server CPU time / wall time (200 = both vCPUs), user% = share of it outside the kernel,"
@@ -385,7 +444,15 @@ say ""
 
 # ---- end to end: a chatc pair ---------------------------------------------
 E2E_MSGS=${BENCH_E2E_MSGS:-5000}
-RELAY_PORT=$(awk '$1 == "relayd" { print $3 }' "$T/servers")
+# Over TLS, as chatc and relayd run by default (the relay's key pinned);
+# over plain TCP only if the TLS relay is missing.
+RELAY_PORT=$(awk '$1 == "relayd-tls" { print $3 }' "$T/servers")
+if [ -n "$RELAY_PORT" ]; then
+	LINK="--relay-fp $(cat "$T/relay.fp")" LINKNAME="over TLS"
+else
+	RELAY_PORT=$(awk '$1 == "relayd" { print $3 }' "$T/servers")
+	LINK=--plaintext LINKNAME="over plain TCP"
+fi
 now_ms() { date +%s%3N; }
 # Waits until FILE has at least N lines matching RE, 20 s max; 0 if it did.
 wait_lines() {
@@ -400,13 +467,15 @@ wait_lines() {
 e2e_run() {	# run number
 	rm -f "$T/a.in" "$T/b.in"
 	mkfifo "$T/a.in" "$T/b.in" || return 1
-	"$BIN/chatc" --room bench --nick alice --relay "127.0.0.1:$RELAY_PORT" \
+	# shellcheck disable=SC2086
+	"$BIN/chatc" --room bench --nick alice --relay "127.0.0.1:$RELAY_PORT" $LINK \
 		--keyd "$T/ka/keyd.sock" --batch <"$T/a.in" >"$T/a.out" 2>"$T/a.err" &
 	ca=$!
 	exec 3>"$T/a.in"
 	sleep 0.3	# alice is in the room first: bob is the newcomer (initiator)
 	t0=$(now_ms)
-	"$BIN/chatc" --room bench --nick bob --relay "127.0.0.1:$RELAY_PORT" \
+	# shellcheck disable=SC2086
+	"$BIN/chatc" --room bench --nick bob --relay "127.0.0.1:$RELAY_PORT" $LINK \
 		--keyd "$T/kb/keyd.sock" --batch <"$T/b.in" >"$T/b.out" 2>"$T/b.err" &
 	cb=$!
 	exec 4>"$T/b.in"
@@ -439,7 +508,7 @@ e2e_run() {	# run number
 	kill $ca $cb 2>/dev/null
 	wait $ca $cb 2>/dev/null
 }
-say "5. End to end: chatc --batch pair through relayd, two keyd"
+say "5. End to end: chatc --batch pair through relayd ($LINKNAME), two keyd"
 if [ -n "$KEYD_OK" ] && [ -x "$BIN/chatc" ] && [ -n "$RELAY_PORT" ]; then
 	round=1
 	while [ $round -le "$RUNS" ] && { [ $round -eq 1 ] || in_budget "chatc"; }; do
@@ -451,6 +520,64 @@ if [ -n "$KEYD_OK" ] && [ -x "$BIN/chatc" ] && [ -n "$RELAY_PORT" ]; then
 	[ -s "$T/e2e.err" ] && sort -u "$T/e2e.err" | head -n 5 | sed 's/^/   /'
 else
 	say "   skipped: needs relayd, keyd and chatc"
+fi
+say ""
+
+# ---- TLS --------------------------------------------------------------------
+say "6. TLS 1.3: relayd (its default) against nats-server --tls, one ECDSA P-256 key, the same"
+say "   client (bench/load --tls 1). kTLS: $KTLS"
+if [ -n "$tlsnames" ]; then
+	for r in 1 9; do
+		if [ $r = 1 ]; then say "   1 sender -> 1 receiver"; else say "   room of 10: 1 sender -> 9 receivers (fan-out)"; fi
+		printf '   %-10s %-32s %-26s %-6s %-6s %-6s %s\n' server "frames/s" "CPU us/frame" "busy%" \
+			"user%" "load%" "relayd-tls/x: frames/s  CPU"
+		for n in $tlsnames; do
+			printf '   %-10s %-32s %-26s %-6s %-6s %-6s' "$n" "$(cell "$T/tput$r.$n" fps %.0f)" \
+				"$(cell "$T/tput$r.$n" cpu_us %.3f)" "$(val0 "$T/tput$r.$n" busy_pct)" \
+				"$(val0 "$T/tput$r.$n" user_pct)" "$(val0 "$T/tput$r.$n" load_pct)"
+			if [ "$n" != relayd-tls ] && [ -f "$T/tput$r.relayd-tls" ]; then
+				printf ' %-19s %s' "$(pratio "$T/tput$r.relayd-tls" "$T/tput$r.$n" fps)" \
+					"$(pratio "$T/tput$r.relayd-tls" "$T/tput$r.$n" cpu_us)"
+			fi
+			printf '\n'
+		done
+	done
+	say "   one-way latency at 10,000 frames/s, 1 -> 1, microseconds (pinned: server and client on CPU $PIN_CPU)"
+	printf '   %-10s %-20s %-20s %-20s %-20s %s\n' server "pinned p50" "pinned p99" \
+		"unpinned p50" "unpinned p99" "CPU ns/frame pinned"
+	for n in relayd $tlsnames; do
+		[ -f "$T/latpin.$n" ] || continue
+		printf '   %-10s %-20s %-20s %-20s %-20s %s\n' "$n" "$(cell "$T/latpin.$n" p50_us %.1f)" \
+			"$(cell "$T/latpin.$n" p99_us %.1f)" "$(cell "$T/latfree.$n" p50_us %.1f)" \
+			"$(cell "$T/latfree.$n" p99_us %.1f)" "$(cell "$T/latpin.$n" cpu_ns %.0f)"
+	done
+	say "   TLS handshakes, the server alone on CPU $PIN_CPU, one client on CPU $HS_CPU (a new connection each;"
+	say "   per core = 1 s / the server's CPU per handshake: what one core could take)"
+	printf '   %-10s %-24s %-24s %-8s %s\n' server "handshakes/s" "server CPU us/handshake" "busy%" "per core"
+	for n in $tlsnames; do
+		printf '   %-10s %-24s %-24s %-8s %s\n' "$n" "$(cell "$T/hs.$n" hs_s %.0f)" \
+			"$(cell "$T/hs.$n" cpu_us %.1f)" "$(val0 "$T/hs.$n" busy_pct)" \
+			"$(med "$T/hs.$n" cpu_us | awk '{ if ($1 > 0) printf("%.0f\n", 1e6 / $1) }')"
+	done
+	say "   RSS per idle TLS connection, $CONNS connections (handshake done, joined/subscribed, rooms of 10)"
+	printf '   %-10s %-12s %s\n' server "B/conn" "RSS before -> after"
+	for n in $tlsnames; do
+		if [ -s "$T/idle.$n" ]; then
+			awk -v n="$n" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+				printf("   %-10s %-12s %.1f MiB -> %.1f MiB\n", n, f["b_per_conn"],
+				    f["rss0"] / 1048576, f["rss1"] / 1048576) }' "$T/idle.$n"
+		else
+			printf '   %-10s %s\n' "$n" "-"
+		fi
+	done
+	for n in $tlsnames; do
+		cat "$T/tput1.$n" "$T/tput9.$n" "$T/latpin.$n" "$T/latfree.$n" 2>/dev/null |
+			awk -v n="$n" '{ for (i = 1; i <= NF; i++) if ($i ~ /^bad=/) { sub(/bad=/, "", $i); b += $i } }
+			END { if (b > 0) printf("bench: %s: %d frames out of sequence or cut\n", n, b) }' >> "$T/err.$n"
+		[ -s "$T/err.$n" ] && { say "   $n errors:"; sort -u "$T/err.$n" | head -n 5 | sed 's/^/     /'; }
+	done
+else
+	say "   skipped: no TLS server started"
 fi
 say ""
 
@@ -491,6 +618,19 @@ rb=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^b_per_conn=/) { sub(/.*=/, "", 
 target "relayd RSS per idle connection (B, limit 512)" "$(ratio "${rb:-}" 1)" 512 le
 target "relayd pinned latency p50 vs minimal forwarder" \
 	"$(pratio "$T/latpin.relayd" "$T/latpin.fwd" p50_us)" 1.1 le
+for r in 1 9; do
+	[ $r = 1 ] && w="1->1" || w="room of 10"
+	target "relayd-tls CPU/frame vs nats-server --tls ($w)" \
+		"$(pratio "$T/tput$r.relayd-tls" "$T/tput$r.nats-tls" cpu_us)" 0.5 le
+done
+target "relayd-tls pinned latency p50 vs plaintext relayd" \
+	"$(pratio "$T/latpin.relayd-tls" "$T/latpin.relayd" p50_us)" 1.2 le
+tb=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^b_per_conn=/) { sub(/.*=/, "", $i); print $i } }' \
+	"$T/idle.relayd-tls" 2>/dev/null)
+tn=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^b_per_conn=/) { sub(/.*=/, "", $i); print $i } }' \
+	"$T/idle.nats-tls" 2>/dev/null)
+target "relayd-tls RSS per idle TLS connection vs nats-server --tls (below)" \
+	"$(ratio "${tb:-}" "${tn:-}")" 0.99 le
 if [ -s "$T/keyd.out" ]; then
 	sed -n 's/^#target //p' "$T/keyd.out" | while read -r lim op r label; do
 		target "$label" "$r" "$lim" "$op"
