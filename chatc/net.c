@@ -210,7 +210,9 @@ rl_tls_start(struct rl_conn *r, struct ssl_ctx_st *ctx, const char *host)
 	if (inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1)
 		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1;
 	else
-		ok = SSL_set_tlsext_host_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1;
+		/* SSL_set_tlsext_host_name, without its cast of const away. */
+		ok = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+		    (void *)(uintptr_t)host) == 1 && SSL_set1_host(ssl, host) == 1;
 	if (!ok) {
 		SSL_free(ssl);
 		ERR_clear_error();

@@ -680,6 +680,11 @@ relayd_refuse(struct relayd *r, int fd, uint64_t *counter)
 		(void)!send(fd, rtls_refusal, sizeof(rtls_refusal), MSG_NOSIGNAL | MSG_DONTWAIT);
 	else
 		(void)!send(fd, f, sizeof(f), MSG_NOSIGNAL | MSG_DONTWAIT);
+	/*
+	 * A ClientHello (or JOIN) already here would make close() send a
+	 * reset, which can destroy the answer before the client reads it.
+	 */
+	(void)!recv(fd, r->r_rbuf, RELAYD_RBUF_SIZE, MSG_DONTWAIT);
 	close(fd);
 	(*counter)++;
 }

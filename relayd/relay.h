@@ -84,7 +84,8 @@ struct relayd_stats {
 	uint64_t	rs_bytes_in;
 	uint64_t	rs_bytes_out;
 	uint64_t	rs_tls_ok;		/* TLS handshakes finished */
-	uint64_t	rs_tls_failed;		/* ... failed (closed before finishing) */
+	uint64_t	rs_tls_failed;		/* ... refused or broken off by the peer (not
+						   those --idle-timeout closes: idle_timeout) */
 	uint64_t	rs_ktls_tx;		/* connections whose sending kTLS took over */
 	uint64_t	rs_ktls_rx;		/* ... whose receiving kTLS took over */
 	uint64_t	rs_closed[RELAYD_R_MAX];
