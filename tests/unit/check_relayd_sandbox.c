@@ -202,6 +202,7 @@ run_probe(enum probe p)
 	return status;
 }
 
+#ifndef VEIL_NO_SANDBOX
 /*
  * A relay over TLS and a libssl client, both made before the filter, in
  * one process: the handshake, a JOIN and its WELCOME, a KeyUpdate, the
@@ -274,8 +275,6 @@ tls_under_filter(void)
 	close(sv[1]);
 	return 0;
 }
-
-#ifndef VEIL_NO_SANDBOX
 
 static void
 assert_killed(enum probe p)
