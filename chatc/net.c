@@ -196,6 +196,7 @@ rl_send(struct rl_conn *r, uint8_t type, uint16_t dst, const uint8_t *payload,
 int
 rl_tls_start(struct rl_conn *r, struct ssl_ctx_st *ctx, const char *host)
 {
+	char name[CHATC_HOST_MAX + 1];
 	uint8_t a[16];
 	SSL *ssl;
 	int ok;
@@ -210,9 +211,9 @@ rl_tls_start(struct rl_conn *r, struct ssl_ctx_st *ctx, const char *host)
 	if (inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1)
 		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1;
 	else
-		/* SSL_set_tlsext_host_name, without its cast of const away. */
-		ok = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-		    (void *)(uintptr_t)host) == 1 && SSL_set1_host(ssl, host) == 1;
+		/* A copy: the macro casts its argument to (void *); libssl copies it too. */
+		ok = (size_t)snprintf(name, sizeof(name), "%s", host) < sizeof(name) &&
+		    SSL_set_tlsext_host_name(ssl, name) == 1 && SSL_set1_host(ssl, host) == 1;
 	if (!ok) {
 		SSL_free(ssl);
 		ERR_clear_error();

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 # A relay with a CA-issued chain (relayd --cert) and chatc --relay-ca (a
 # private CA: PROTOCOL.md 1.0, rule 2), with a test CA made here by the
-# openssl CLI. The chain for the address chatc was given is accepted, and
+# openssl CLI. The chain for the address or name chatc was given is accepted, and
 # nothing is pinned for it in known_relays; an expired chain, a chain for
 # another host, and a chain from another CA are each refused: an ERROR that
 # says why and names the key, exit 1, nothing sent. A --relay-fp for the
@@ -49,7 +49,7 @@ leaf() {
 	    -in "$W/$1.csr" -out "$W/$1.crt"
 	cat "$W/$1.crt" "$C/ca.crt" >"$W/$1.pem"
 }
-leaf good "IP:127.0.0.1" 20240101000000Z 20990101000000Z
+leaf good "IP:127.0.0.1,DNS:localhost" 20240101000000Z 20990101000000Z
 leaf expired "IP:127.0.0.1" 20200101000000Z 20200102000000Z
 leaf otherhost "DNS:relay.example" 20240101000000Z 20990101000000Z
 # Another CA, and a chain from it that is right in every other way.
@@ -77,9 +77,9 @@ refused() {
 	no_line "$W/alice.out" '^SECURE '
 }
 
-note "a chain from the CA for 127.0.0.1: accepted, nothing pinned"
+note "a chain from the CA for 127.0.0.1 and localhost: accepted by address and by name, nothing pinned"
 serve good
-start_chatc alice --room ca --nick alice --relay "127.0.0.1:$good_PORT" --keyd "$alice_SOCK" \
+start_chatc alice --room ca --nick alice --relay "localhost:$good_PORT" --keyd "$alice_SOCK" \
     --relay-ca "$C/ca.crt"
 start_chatc bob --room ca --nick bob --relay "127.0.0.1:$good_PORT" --keyd "$bob_SOCK" \
     --relay-ca "$C/ca.crt"
