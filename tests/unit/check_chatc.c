@@ -292,8 +292,7 @@ START_TEST(test_new_room_and_join)
 	struct chatc_room a, b;
 
 	ck_assert_int_eq(parse("--new-room", "--relay", "relay.example:7700,[::1]:9",
-	    "--relay-fp", "00112233445566778899aabbccddeeff:00112233445566778899aabbccddeeff",
-	    NULL), 0);		/* one fingerprint for two relays: chatc_new_room says so */
+	    "--relay-fp", "SHA256:ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3iJmqu8zd7v8", NULL), 0);		/* one fingerprint for two relays: chatc_new_room says so */
 	ck_assert_int_eq(chatc_new_room(&opts, code, sizeof(code), err, sizeof(err)),
 	    VEIL_E_INVALID);
 	ck_assert_ptr_nonnull(strstr(err, "--relay-fp"));
@@ -308,10 +307,28 @@ START_TEST(test_new_room_and_join)
 	ck_assert_int_eq(iv.iv_relays[0].ir_has_fp, 0);
 	ck_assert_int_eq(parse("--new-room", "--relay", "a:1", "--relay-fp",
 	    "00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff", NULL), 0);
+	ck_assert_int_eq(chatc_new_room(&opts, code2, sizeof(code2), err, sizeof(err)),
+	    VEIL_E_INVALID);	/* one spelling: relayd --fingerprint's */
+	ck_assert_ptr_nonnull(strstr(err, "SHA256:"));
+	ck_assert_int_eq(parse("--new-room", "--relay", "a:1", "--relay-fp", "SHA256:ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3iJmqu8zd7v8", NULL), 0);
 	ck_assert_int_eq(chatc_new_room(&opts, code2, sizeof(code2), err, sizeof(err)), 0);
 	ck_assert_int_eq(proto_invite_decode(code2, &iv), 0);
 	ck_assert_int_eq(iv.iv_relays[0].ir_has_fp, 1);
 	ck_assert_uint_eq(iv.iv_relays[0].ir_fp[10], 0xaa);
+	/* --join of it pins that key; --relay-fp instead overrides the code's. */
+	ck_assert_int_eq(parse("--join", code2, "--nick", "a", NULL), 0);
+	ck_assert_int_eq(chatc_room_setup(&opts, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.cr_has_pin, 1);
+	ck_assert_mem_eq(a.cr_pin, iv.iv_relays[0].ir_fp, RELAYFP_LEN);
+	ck_assert_int_eq(parse("--join", code2, "--nick", "a", "--relay-fp",
+	    "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL), 0);
+	ck_assert_int_eq(chatc_room_setup(&opts, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.cr_has_pin, 0);
+	ck_assert_int_eq(opts.co_has_fp, 1);
+	/* --relay names another relay: the code's key is not for it. */
+	ck_assert_int_eq(parse("--join", code2, "--nick", "a", "--relay", "b:2", NULL), 0);
+	ck_assert_int_eq(chatc_room_setup(&opts, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.cr_has_pin, 0);
 	ck_assert_int_eq(parse("--new-room", "--relay", "nocolon", NULL), 0);
 	ck_assert_int_eq(chatc_new_room(&opts, code2, sizeof(code2), err, sizeof(err)),
 	    VEIL_E_INVALID);
@@ -340,22 +357,36 @@ START_TEST(test_new_room_and_join)
 }
 END_TEST
 
-/* --room NAME: Argon2id over the name (roomkey_from_name, relay id zero), short names flagged. */
+/*
+ * --room NAME: Argon2id over the name salted with the relay's key
+ * (roomkey_from_name): zeros over --plaintext, --relay-fp's key, or left for
+ * link.c until TLS proves a key; short names flagged.
+ */
 START_TEST(test_room_from_name)
 {
 	static const uint8_t zero[RELAY_ID_LEN];
 	struct chatc_room a, b;
 
-	ck_assert_int_eq(parse("--room", "lobby", "--nick", "a", NULL), 0);
+	ck_assert_int_eq(parse("--room", "lobby", "--nick", "a", "--plaintext", NULL), 0);
 	ck_assert_int_eq(chatc_room_setup(&opts, &a, err, sizeof(err)), 0);
 	ck_assert_uint_eq(a.cr_short, 5);
 	ck_assert_str_eq(a.cr_label, "lobby");
+	ck_assert_int_eq(a.cr_derived, 1);
 	ck_assert_int_eq(roomkey_from_name("lobby", zero, b.cr_id, b.cr_key), 0);
 	ck_assert_mem_eq(a.cr_id, b.cr_id, ROOM_ID_LEN);
 	ck_assert_mem_eq(a.cr_key, b.cr_key, ROOM_KEY_LEN);
+	ck_assert_int_eq(parse("--room", "lobby", "--nick", "a", "--relay-fp", "SHA256:ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3iJmqu8zd7v8", NULL),
+	    0);
+	ck_assert_int_eq(chatc_room_setup(&opts, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.cr_derived, 1);
+	ck_assert_int_eq(roomkey_from_name("lobby", opts.co_relay_fp, b.cr_id, b.cr_key), 0);
+	ck_assert_mem_eq(a.cr_id, b.cr_id, ROOM_ID_LEN);
+	ck_assert_mem_eq(a.cr_salt_fp, opts.co_relay_fp, RELAYFP_LEN);
 	ck_assert_int_eq(parse("--room", "a long enough passphrase", "--nick", "a", NULL), 0);
 	ck_assert_int_eq(chatc_room_setup(&opts, &a, err, sizeof(err)), 0);
 	ck_assert_uint_eq(a.cr_short, 0);
+	ck_assert_int_eq(a.cr_derived, 0);	/* after the TLS handshake */
+	ck_assert_str_eq(a.cr_name, "a long enough passphrase");
 }
 END_TEST
 

@@ -68,10 +68,11 @@ START_TEST(test_names_safety_number)
 }
 END_TEST
 
-/* Section 4.2: chatc --room lounge joins the room id and key of the spec's worked values. */
+/* Section 4.2: chatc --room lounge --plaintext joins the room id and key of the spec's worked values. */
 START_TEST(test_names_room_from_name)
 {
-	static char *argv[] = { "chatc", "--room", "lounge", "--nick", "a", NULL };
+	static char *argv[] = { "chatc", "--room", "lounge", "--nick", "a", "--plaintext",
+	    NULL };
 	uint8_t want_id[ROOM_ID_LEN], want_key[ROOM_KEY_LEN];
 	static struct chatc_opts o;
 	struct chatc_room cr;
@@ -81,7 +82,7 @@ START_TEST(test_names_room_from_name)
 	    want_id, sizeof(want_id));
 	unit_hex("bec2c8121586909850e6a19a070591de6e637796dadb00030625cea263b2d1ff",
 	    want_key, sizeof(want_key));
-	ck_assert_int_eq(chatc_opts_parse(5, argv, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(chatc_opts_parse(6, argv, &o, err, sizeof(err)), 0);
 	ck_assert_int_eq(chatc_room_setup(&o, &cr, err, sizeof(err)), 0);
 	ck_assert_mem_eq(cr.cr_id, want_id, ROOM_ID_LEN);
 	ck_assert_mem_eq(cr.cr_key, want_key, ROOM_KEY_LEN);
