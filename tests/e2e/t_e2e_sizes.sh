@@ -8,6 +8,8 @@
 # by `proxy.py scan --hs-fixed`. (0.1.0's HS_RESP and HS_FIN carried the
 # nickname unpadded: their sizes gave each nickname's length away.) Runs
 # against 0.1.0 too (BIN=/work/baseline-bin), where the scan fails.
+# The proxy reads relay frames: plain TCP on both ends (t_tls_* test the link).
+E2E_LINK=plain
 . "$E2E_LIB/common.sh"
 need_bins
 
@@ -19,7 +21,9 @@ start_proxy px "$relay_PORT" --record "$W/rec"
 sized() {
 	room_args sizes
 	eval "sz_sock=\$${1}_SOCK"
-	start_chatc "$1" "$RA1" "$RA2" --nick "$2" --relay "127.0.0.1:$px_PORT" --keyd "$sz_sock"
+	# shellcheck disable=SC2086
+	start_chatc "$1" "$RA1" "$RA2" --nick "$2" --relay "127.0.0.1:$px_PORT" --keyd "$sz_sock" \
+	    $CHATC_LINK
 }
 sized one a
 must_line "$W/px.log" 'conn 0 member' 1 10
