@@ -15,8 +15,14 @@ start_relay relay
 start_keyd alice
 start_keyd bob
 start_proxy tap "$relay_PORT" --raw --record "$W/rec"
-# room id (PROTOCOL.md 4) and the headers the relay sends in a fresh room.
-rid=$($PY -c 'import hashlib; print(hashlib.sha256(b"veil/1 room id" + b"wire").hexdigest())')
+# room id (PROTOCOL.md 4: from the invite code's secret, as chat joins it)
+# and the headers the relay sends in a fresh room.
+rid=$($PY -c '
+import base64, hashlib, hmac, sys
+code = sys.argv[1][len("veil:"):]
+secret = base64.urlsafe_b64decode(code + "=" * (-len(code) % 4))[2:34]
+prk = hmac.new(b"veil/2 room", secret, hashlib.sha256).digest()
+print(hmac.new(prk, b"veil/2 room id\x01", hashlib.sha256).hexdigest())' "$(room_code wire)")
 join=01010000000000000020
 # WELCOME to member 1 (nobody there) and to member 2 (1 there); JOINED of 2.
 welcome1=010200000001000000020000
