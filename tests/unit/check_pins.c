@@ -217,7 +217,7 @@ START_TEST(test_pins_parse_malformed)
 		KA " pinned bob " ROOM " -1",				/* since */
 		KA " pinned bob " ROOM " 1x",
 		KA " pinned bob " ROOM " 1234567890123456789",		/* 19 digits */
-		"bob " KA,						/* veil/1 */
+		("bob " KA),					/* veil/1 */
 		"bob\r",
 	};
 	struct keyd_pin e;
