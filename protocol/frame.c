@@ -115,7 +115,7 @@ frame_rules(enum frame_dir dir, const struct frame *f)
 		if (f->fr_len != 1)
 			return VEIL_E_LENGTH;
 		return f->fr_payload[0] >= FE_MALFORMED &&
-		    f->fr_payload[0] <= FE_SHUTDOWN ? 0 : VEIL_E_INVALID;
+		    f->fr_payload[0] <= FE_UNAVAILABLE ? 0 : VEIL_E_INVALID;
 	}
 	return VEIL_E_TYPE;
 }
@@ -226,6 +226,7 @@ proto_frame_strerror(uint8_t code)
 	case FE_REJOIN:		return "already joined a room";
 	case FE_SLOW:		return "reader too slow; write queue full";
 	case FE_SHUTDOWN:	return "relay is shutting down";
+	case FE_UNAVAILABLE:	return "relay cut off from its cluster";
 	}
 	return "unknown relay error";
 }

@@ -44,6 +44,7 @@ enum frame_error {
 	FE_REJOIN	= 7,	/* a second JOIN on one connection */
 	FE_SLOW		= 8,	/* write queue passed its bound */
 	FE_SHUTDOWN	= 9,	/* relay is shutting down */
+	FE_UNAVAILABLE	= 10,	/* relay cut off from its cluster: join through another */
 };
 
 enum frame_dir {

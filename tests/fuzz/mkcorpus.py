@@ -397,7 +397,7 @@ def write_chatc_seeds():
                   + cu(2, u16(0) + u8(0) + u16(99) + u8(0x80)),
         "ghost_cycle": cu(0, E2E["hs_init"]) + cu(3) + cu(0, E2E["hs_init"]) + cu(3),
         "flood": cu(1, b"\x01\x10" + bytes(20)) * 40,
-        "relay_error": b"".join(cu(4, u8(c)) for c in range(1, 10)),
+        "relay_error": b"".join(cu(4, u8(c)) for c in range(1, 11)),
         "relay_raw": (cu(5, frame(4, 2, 0)) + cu(5, frame(3, 2, 0))
                       + cu(5, frame(2, 0, 1, u16(1) + u16(2)))
                       + cu(5, frame(5, 77, 1, E2E["hs_init"]))

@@ -230,7 +230,7 @@ START_TEST(error_roundtrip_every_code)
 	struct frame f = { FT_ERROR, 0, 0, 1, &code }, g;
 	struct vbuf w;
 
-	for (code = FE_MALFORMED; code <= FE_SHUTDOWN; code++) {
+	for (code = FE_MALFORMED; code <= FE_UNAVAILABLE; code++) {
 		vbuf_writer(&w, out, sizeof(out));
 		ck_assert_int_eq(proto_frame_encode(&w, FRAME_TO_CLIENT, &f), 0);
 		mk(want, FT_ERROR, 0, 0, &code, 1);
@@ -879,7 +879,7 @@ END_TEST
 
 START_TEST(error_bad_code)
 {
-	static const uint8_t codes[] = { 0, FE_SHUTDOWN + 1, 0x7f, 0xff };
+	static const uint8_t codes[] = { 0, FE_UNAVAILABLE + 1, 0x7f, 0xff };
 	uint8_t b[64];
 	size_t i;
 
@@ -1091,7 +1091,7 @@ START_TEST(strerror_codes)
 	uint8_t c;
 	int i;
 
-	for (c = FE_MALFORMED; c <= FE_SHUTDOWN; c++) {
+	for (c = FE_MALFORMED; c <= FE_UNAVAILABLE; c++) {
 		ck_assert_ptr_nonnull(proto_frame_strerror(c));
 		ck_assert_str_ne(proto_frame_strerror(c), proto_frame_strerror(0));
 		for (i = FE_MALFORMED; i < c; i++)
