@@ -43,6 +43,13 @@ FUZZ_LIBS_fuzz_relayfp	 = $(SSL_LIBS)
 # fuzz_chatc: chatc's core (all but main.c) and keyd's request handling, in-process.
 FUZZ_EXTRA_fuzz_chatc	 = $(filter-out chatc/main.c,$(wildcard chatc/*.c)) $(FUZZ_EXTRA_fuzz_dispatch)
 FUZZ_LIBS_fuzz_chatc	 = $(CRYPTO_CFLAGS) $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
+# The relay cluster (PROTOCOL.md 5): its messages, its logic, the credentials file.
+FUZZ_EXTRA_fuzz_clmsg	 = relayd/clmsg.c
+FUZZ_EXTRA_fuzz_clcore	 = relayd/clcore.c relayd/clmsg.c relayd/hash.c
+FUZZ_EXTRA_fuzz_clcreds	 = relayd/clcreds.c
+$(O)/fuzz/fuzz_clmsg: $(FUZZ_EXTRA_fuzz_clmsg) relayd/clmsg.h
+$(O)/fuzz/fuzz_clcore: $(FUZZ_EXTRA_fuzz_clcore) relayd/clcore.h relayd/clmsg.h
+$(O)/fuzz/fuzz_clcreds: $(FUZZ_EXTRA_fuzz_clcreds) relayd/clcreds.h
 $(O)/fuzz/fuzz_session: $(FUZZ_EXTRA_fuzz_session) $(wildcard keyd/*.h)
 $(O)/fuzz/fuzz_dispatch: $(FUZZ_EXTRA_fuzz_dispatch) $(wildcard keyd/*.h)
 $(O)/fuzz/fuzz_escape: $(FUZZ_EXTRA_fuzz_escape) chatc/escape.h

@@ -412,5 +412,101 @@ def write_chatc_seeds():
     })
 
 
+def u64(v): return struct.pack(">Q", v)
+
+
+CL_KEY = bytes([7]) + bytes(31)     # fuzz_clcore's room 7
+
+
+def clm(t, body, key=CL_KEY):
+    """A cluster message (PROTOCOL.md 5.3); key for the types that name a room."""
+    return u8(1) + u8(t) + (key if t not in (1, 2) else b"") + body
+
+
+def cl_members(last, members):
+    return u16(last) + u8(len(members)) + b"".join(u16(i) + u64(n) + u64(s)
+                                                   for i, n, s in members)
+
+
+def xorshift(state):
+    state ^= (state << 13) & 0xFFFFFFFFFFFFFFFF
+    state ^= state >> 7
+    state ^= (state << 17) & 0xFFFFFFFFFFFFFFFF
+    return state
+
+
+def write_cluster_seeds():
+    """fuzz_clmsg, fuzz_clcreds, fuzz_clcore: PROTOCOL.md 5."""
+    stamp = (1 << 32) | 1
+    msgs = {
+        "hb": clm(1, u64(0x1234) + u32(2000) + u8(0) + str8(b"n2")),
+        "hb_leaving": clm(1, u64(0x1234) + u32(9000) + u8(1) + str8(b"node-2_x")),
+        "fence": clm(2, u64(0x99) + u64(0x1234)),
+        "admit": clm(3, u64(0x1234) + u32(5)),
+        "answer_admitted": clm(4, u64(0x1234) + u32(5) + u8(0) + u16(1) + u64(stamp)
+                               + u32(1) + u32(1) + cl_members(1, [(1, 0x99, stamp)])),
+        "answer_full": clm(4, u64(0x1234) + u32(5) + u8(1)),
+        "event_joined": clm(5, u64(0x1234) + u32(1) + u32(2) + u8(1) + u16(2) + u64(0x1234)),
+        "event_left": clm(5, u64(0x1234) + u32(1) + u32(3) + u8(2) + u16(2) + u64(stamp)),
+        "event_snapshot": clm(5, u64(0x1234) + u32(2) + u32(0) + u8(3)
+                              + cl_members(2, [(1, 0x99, stamp), (2, 0x1234, stamp + 1)])),
+        "event_seq": clm(5, u64(0x1234) + u32(2) + u32(7) + u8(4)),
+        "resync": clm(6, u64(0x1234)),
+        "query": clm(7, u64(0x1234) + u32(1)),
+        "state_conflict": clm(8, u64(0x1234) + u32(1) + u8(1) + u64(0x4321)),
+        "state": clm(8, u64(0x1234) + u32(1) + u8(0) + u32(1) + u16(3) + u8(1) + u16(3)
+                     + u64(stamp) + u8(1) + u32(1) + u32(4)
+                     + cl_members(3, [(3, 0x1234, stamp)])),
+        "bye": clm(9, u64(0x1234) + u16(2) + u64(stamp + 1)),
+        "data_bcast": clm(10, u64(0x1234) + u32(1) + u16(2) + u64(stamp + 1) + u16(0xFFFF)
+                          + b"\x01\x10" + bytes(88)),
+        "data_unicast": clm(10, u64(0x1234) + u32(1) + u16(2) + u64(stamp + 1) + u16(1)
+                            + b"\x01\x01" + bytes(65)),
+        "hold": clm(11, u64(0x1234) + u8(1)),
+    }
+    write("fuzz_clmsg", msgs)
+    seed = b"SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VY"
+    write("fuzz_clcreds", {
+        "creds": b"-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJqd3QifQ.eyJ4In0.c2ln\n"
+                 b"------END NATS USER JWT------\n\n*** IMPORTANT ***\n\n"
+                 b"-----BEGIN USER NKEY SEED-----\n" + seed + b"\n"
+                 b"------END USER NKEY SEED------\n",
+        "nkey": seed + b"\n",
+        "user": b"# relays\nuser relay\npassword s3cret\n",
+        "token": b"token abcdef\r\n",
+    })
+
+    # fuzz_clcore's own node id: its third xorshift output (clc_new takes two
+    # for its room table's hash key, then the node id).
+    st = 88172645463325252
+    outs = []
+    for _ in range(3):
+        st = xorshift(st)
+        outs.append(st)
+    me = outs[2]
+
+    def cu(op, payload=b""):
+        return u8(op) + u16(len(payload)) + payload
+    peer_hb = clm(1, u64(0x1234) + u32(5000) + u8(0) + str8(b"n2"))
+    ans = clm(4, u64(0x1234) + u32(1) + u8(0) + u16(1) + u64(stamp) + u32(1) + u32(1)
+              + cl_members(1, [(1, me, stamp)]))
+    state = clm(8, u64(0x1234) + u32(1) + u8(0) + u32(0) + u16(0) + u8(0) + u8(0))
+    write("fuzz_clcore", {
+        "nothing": b"",
+        "peer_and_join": (cu(0, peer_hb) + cu(1, b"\x05") + cu(2, b"\x07") + cu(0, ans)
+                          + cu(0, state) + cu(1, b"\x05") + cu(0, msgs["event_joined"])
+                          + cu(0, msgs["data_bcast"]) + cu(0, msgs["hold"])
+                          + cu(4, b"\x00\xff\xffhello") + cu(0, msgs["bye"])
+                          + cu(0, msgs["event_left"]) + cu(1, b"\xff") + cu(3, b"\x00")
+                          + cu(1, b"\xff")),
+        "owner_side": (cu(0, peer_hb) + cu(1, b"\x05") + cu(0, msgs["admit"])
+                       + cu(0, state) + cu(0, msgs["resync"]) + cu(0, msgs["query"])
+                       + cu(1, b"\x64") + cu(0, msgs["state_conflict"])),
+        "fenced": cu(2, b"\x07") + cu(0, clm(2, u64(me) + u64(0x1234))) + cu(1, b"\xff"),
+        "each": b"".join(cu(0, v) for v in msgs.values()),
+    })
+
+
 if __name__ == "__main__":
     main()
+    write_cluster_seeds()
