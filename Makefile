@@ -25,6 +25,7 @@ CHECK_CFLAGS	= $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check)
 JANSSON_LIBS	= $(shell $(PKG_CONFIG) --libs jansson)
 ARGON2_LIBS	= $(shell $(PKG_CONFIG) --libs libargon2)
+NATS_LIBS	= $(shell $(PKG_CONFIG) --libs libnats)
 
 DEFS	:= -D_GNU_SOURCE -DVEIL_VERSION='"$(VERSION)"'
 ifeq ($(SANDBOX),0)
@@ -82,11 +83,12 @@ $(eval $(call lib_rule,$(LIBRELAYD),$(RELAYD_SRC)))
 $(eval $(call lib_rule,$(LIBKEYD),$(KEYD_SRC)))
 $(eval $(call lib_rule,$(LIBCHATC),$(CHATC_SRC)))
 
-# relayd links libssl for its TLS 1.3 link (relayd/tls.c), set up before the sandbox.
+# relayd links libssl for its TLS 1.3 link (relayd/tls.c), set up before the sandbox,
+# and libnats for --cluster (relayd/cluster.c, PROTOCOL.md 5); nothing else does.
 $(BIN)/relayd: $(O)/relayd/main.o $(LIBRELAYD) $(LIBSBX) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS) $(CRYPTO_LIBS) $(SECCOMP_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(NATS_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS) $(SECCOMP_LIBS)
 
 $(BIN)/keyd: $(O)/keyd/main.o $(LIBKEYD) $(LIBSBX) $(LIBPROTO)
 	@mkdir -p $(dir $@)
@@ -112,7 +114,7 @@ $(O)/tests/unit/%.o: ALL_CFLAGS += $(CHECK_CFLAGS) -I$(O)/tests/unit -Itests/uni
 
 $(O)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIBCHATC) $(LIBKEYD) $(LIBRELAYD) $(LIBSBX) $(LIBPROTO)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(SECCOMP_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JANSSON_LIBS) $(NATS_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(SECCOMP_LIBS)
 
 deps:
 	$(Q)sh tests/deps.sh

@@ -56,6 +56,7 @@ enum conn_state {
 };
 
 struct addr_entry;
+struct clc_room;
 struct room;
 struct conn;
 struct ssl_st;
@@ -82,6 +83,7 @@ struct conn {
 	uint8_t		 conn_tls_want;	/* EV_READ or EV_WRITE: what a handshake or a
 					   read inside TLS waits for (0: nothing) */
 	uint8_t		 conn_pending;	/* on relay.c's list of input held inside libssl */
+	uint8_t		 conn_cladmitted; /* cluster: admitted while closing (conn_clroom) */
 	uint8_t		 conn_hdr[FRAME_HDR_LEN];
 	uint16_t	 conn_member;
 	uint32_t	 conn_in_len;	/* bytes of a split frame in conn_in */
@@ -96,6 +98,9 @@ struct conn {
 					   must be retried with (never dropped) */
 	struct ssl_st	*conn_ssl;	/* the TLS connection, or NULL */
 	struct room	*conn_room;
+	struct clc_room	*conn_clroom;	/* cluster: the room of a JOIN its owner has not
+					   answered (or of one admitted while closing) */
+	uint64_t	 conn_stamp;	/* cluster: its admission (PROTOCOL.md 5.4) */
 	struct addr_entry *conn_addr;	/* relay.c's count of its source address, or NULL */
 	struct conn_links conn_time;	/* relay.c's timeout lists (new, live, drain) */
 	struct conn_links conn_wait;	/* relay.c's wait list (output stuck) */

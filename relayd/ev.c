@@ -60,6 +60,14 @@ ev_free(struct ev_loop *el)
 	free(el);
 }
 
+void *
+ev_owner(const struct ev_loop *el, int fd)
+{
+	if (fd < 0 || fd >= el->el_setsize || el->el_slots[fd].es_fn == NULL)
+		return NULL;
+	return el->el_slots[fd].es_data;
+}
+
 int
 ev_setsize(const struct ev_loop *el)
 {
@@ -110,8 +118,14 @@ ev_add(struct ev_loop *el, int fd, int mask, ev_fn *fn, void *data)
 	    (mask & ~(EV_READ | EV_WRITE)) != 0 || mask == EV_NONE)
 		return VEIL_E_INVALID;
 	s = &el->el_slots[fd];
-	if ((r = ev_ctl(el, s->es_fn != NULL ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
-	    fd, mask)) != 0)
+	r = ev_ctl(el, s->es_fn != NULL ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, mask);
+	/*
+	 * A slot still marked taken by a descriptor closed behind the loop's
+	 * back (libnats closes its own sockets, cluster.c): the new one is added.
+	 */
+	if (r != 0 && s->es_fn != NULL && errno == ENOENT)
+		r = ev_ctl(el, EPOLL_CTL_ADD, fd, mask);
+	if (r != 0)
 		return r;
 	s->es_mask = mask;
 	s->es_fn = fn;

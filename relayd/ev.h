@@ -28,8 +28,10 @@ struct ev_loop *ev_create(int setsize);
 void	ev_free(struct ev_loop *el);
 
 /*
- * Watches fd for mask with fn(data). Returns 0, VEIL_E_INVALID for a
- * descriptor out of range or an empty mask, VEIL_E_SYSTEM if epoll_ctl fails.
+ * Watches fd for mask with fn(data), replacing what watched it before (also
+ * a descriptor closed without ev_del: its slot goes to the new one).
+ * Returns 0, VEIL_E_INVALID for a descriptor out of range or an empty mask,
+ * VEIL_E_SYSTEM if epoll_ctl fails.
  */
 int	ev_add(struct ev_loop *el, int fd, int mask, ev_fn *fn, void *data) VEIL_WUR;
 /* Changes the mask of a watched fd (EV_NONE keeps it registered, silent). */
@@ -48,6 +50,9 @@ int	ev_poll(struct ev_loop *el, int timeout_ms) VEIL_WUR;
 /* A pointer for the callbacks to find their owner (NULL until set). */
 void	ev_set_user(struct ev_loop *el, void *user);
 void	*ev_user(const struct ev_loop *el);
+
+/* The data fd was added with, or NULL if it is not watched. */
+void	*ev_owner(const struct ev_loop *el, int fd);
 
 /* The setsize given to ev_create. */
 int	ev_setsize(const struct ev_loop *el);

@@ -20,6 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clcore.h"
+#include "clmsg.h"
+#include "cluster.h"
 #include "err.h"
 #include "frame.h"
 #include "relay.h"
@@ -46,6 +49,8 @@ usage(FILE *f)
 "              [--idle-timeout SEC] [--user NAME] [--chroot DIR]\n"
 "              [--queue-soft BYTES] [--queue-hard BYTES] [--stall-window MS]\n"
 "              [--slow-timeout SEC]\n"
+"              [--cluster nats://ADDR:PORT[,...] --node NAME [--cluster-creds FILE]\n"
+"               [--cluster-ca FILE [--cluster-tls-name NAME]] [--cluster-quorum N]]\n"
 "       relayd --plaintext [same options but --key and --cert]\n"
 "       relayd --gen-key FILE\n"
 "       relayd --fingerprint --key FILE\n"
@@ -89,6 +94,24 @@ usage(FILE *f)
 "                       after that it queues alone (0..%d, default %d)\n"
 "  --slow-timeout SEC   a member that takes not one byte of its queue for SEC\n"
 "                       seconds is dropped with ERROR slow (1..%d, default %d)\n"
+"  --cluster URLS       join a cluster of relays over NATS: rooms span every\n"
+"                       node, member ids and --room-size hold cluster-wide;\n"
+"                       URLS are nats://ADDR:PORT or tls://ADDR:PORT,\n"
+"                       numeric, comma-separated (up to %d); every node of a\n"
+"                       cluster uses the same --key and the same limits\n"
+"  --node NAME          this relay's name in the cluster, unique (1..%d of\n"
+"                       A-Z a-z 0-9 _ -); it names its NATS subject\n"
+"  --cluster-creds FILE how relayd logs in to NATS (mode 0600): a NATS\n"
+"                       .creds file (user JWT and nkey seed), a user nkey\n"
+"                       seed alone, or \"user NAME\" and \"password SECRET\"\n"
+"                       lines, or a \"token SECRET\" line\n"
+"  --cluster-ca FILE    TLS to NATS, the servers' certificates checked\n"
+"                       against this CA file alone (PEM)\n"
+"  --cluster-tls-name NAME  with --cluster-ca: the name the servers'\n"
+"                       certificates must carry (default: the chain alone)\n"
+"  --cluster-quorum N   serve only while N nodes (this one included) are\n"
+"                       alive: set it to a majority so that a split NATS\n"
+"                       cluster cannot run one room twice (1..%d, default 1)\n"
 "  --user NAME          when started as root: user to run as (default %s)\n"
 "  --chroot DIR         when started as root: empty directory, owned by root\n"
 "                       and writable by nobody else, to chroot into (default\n"
@@ -110,6 +133,7 @@ usage(FILE *f)
 	    KEEPALIVE_MISSES, KEEPALIVE_SEC, RELAYD_QUEUE_MIN, RELAYD_QUEUE_SOFT,
 	    RELAYD_READ_MAX, RELAYD_QUEUE_LIMIT, RELAYD_QUEUE_HARD, RELAYD_STALL_MAX,
 	    RELAYD_STALL_MS, RELAYD_SLOW_MAX, RELAYD_SLOW_SEC,
+	    CLUSTER_URLS_MAX, CL_NAME_MAX, CL_NODES_MAX,
 	    RELAYD_USER_DEFAULT, RELAYD_CHROOT_DEFAULT,
 	    RELAYD_CHROOT_FALLBACK);
 }
@@ -253,17 +277,24 @@ main(int argc, char **argv)
 		{ "plaintext",		no_argument,		NULL, 'P' },
 		{ "gen-key",		required_argument,	NULL, 'g' },
 		{ "fingerprint",	no_argument,		NULL, 'F' },
+		{ "cluster",		required_argument,	NULL, 'N' },
+		{ "node",		required_argument,	NULL, 'n' },
+		{ "cluster-creds",	required_argument,	NULL, 'K' },
+		{ "cluster-ca",		required_argument,	NULL, 'A' },
+		{ "cluster-tls-name",	required_argument,	NULL, 'T' },
+		{ "cluster-quorum",	required_argument,	NULL, 'Z' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ "version",		no_argument,		NULL, 'V' },
 		{ NULL,			0,			NULL, 0 },
 	};
 	struct relayd_config cfg;
+	struct cluster_config ccfg;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	struct relayd *r = NULL;
 	const char *listen_at = RELAYD_LISTEN_DEFAULT, *user = RELAYD_USER_DEFAULT;
 	const char *jail = NULL, *keyfile = NULL, *certfile = NULL, *genkey = NULL;
-	char desc[80], fptext[RELAYFP_TEXT_MAX];
+	char desc[80], fptext[RELAYFP_TEXT_MAX], why[256];
 	uint8_t fp[RELAYFP_LEN];
 	struct rtls *tls = NULL;
 	uint32_t idle, v;
@@ -277,6 +308,8 @@ main(int argc, char **argv)
 	 */
 	closefrom(STDERR_FILENO + 1);
 	relayd_config_default(&cfg);
+	memset(&ccfg, 0, sizeof(ccfg));
+	ccfg.cc_quorum = 1;
 	/* Sockets use MSG_NOSIGNAL; this covers a closed stderr pipe too. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
 		fprintf(stderr, "relayd: SIGPIPE: %s\n", strerror(errno));
@@ -357,6 +390,34 @@ main(int argc, char **argv)
 		case 'F':
 			want_fp = 1;
 			break;
+		case 'N':
+			if (cluster_parse_urls(optarg) != 0)
+				return usage_error("bad --cluster \"%s\" (want nats://ADDR:PORT or "
+				    "tls://ADDR:PORT, numeric, comma-separated, at most %d)", optarg,
+				    CLUSTER_URLS_MAX);
+			ccfg.cc_urls = optarg;
+			break;
+		case 'n':
+			if (!clm_name_ok(optarg, strlen(optarg)))
+				return usage_error("bad --node \"%s\" (1 to %d of A-Z a-z 0-9 _ -)",
+				    optarg, CL_NAME_MAX);
+			ccfg.cc_node = optarg;
+			break;
+		case 'K':
+			ccfg.cc_creds = optarg;
+			break;
+		case 'A':
+			ccfg.cc_ca = optarg;
+			break;
+		case 'T':
+			if (*optarg == '\0')
+				return usage_error("empty --cluster-tls-name%s", "");
+			ccfg.cc_tls_name = optarg;
+			break;
+		case 'Z':
+			if (parse_num(optarg, 1, CL_NODES_MAX, &ccfg.cc_quorum) != 0)
+				return usage_error("bad --cluster-quorum \"%s\"", optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -396,6 +457,19 @@ main(int argc, char **argv)
 	if (cfg.rc_out_max < cfg.rc_out_soft + RELAYD_READ_MAX)
 		return usage_error("--queue-hard %zu must be at least --queue-soft %zu + %d",
 		    cfg.rc_out_max, cfg.rc_out_soft, RELAYD_READ_MAX);
+	if ((ccfg.cc_urls == NULL) != (ccfg.cc_node == NULL))
+		return usage_error("--cluster and --node go together%s", "");
+	if (ccfg.cc_urls == NULL && (ccfg.cc_creds != NULL || ccfg.cc_ca != NULL ||
+	    ccfg.cc_tls_name != NULL || ccfg.cc_quorum != 1))
+		return usage_error("--cluster-creds, --cluster-ca, --cluster-tls-name and "
+		    "--cluster-quorum need --cluster%s", "");
+	if (ccfg.cc_tls_name != NULL && ccfg.cc_ca == NULL)
+		return usage_error("--cluster-tls-name needs --cluster-ca%s", "");
+	if (ccfg.cc_urls != NULL && ccfg.cc_ca == NULL && strstr(ccfg.cc_urls, "tls://") != NULL)
+		return usage_error("tls:// in --cluster needs --cluster-ca FILE (the CA that "
+		    "signs the NATS servers' certificates)%s", "");
+	ccfg.cc_room_size = (uint16_t)cfg.rc_room_size;
+	ccfg.cc_hold_ms = cfg.rc_stall_ms;
 	if (relayd_parse_listen(listen_at, &ss, &sslen) != 0)
 		return usage_error("bad --listen \"%s\" (want ADDR:PORT or [ADDR6]:PORT)",
 		    listen_at);
@@ -434,9 +508,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "relayd: cannot listen on %s: %s\n", listen_at, strerror(errno));
 		goto fail;
 	}
+	/* Signals blocked first: libnats' threads inherit the mask, the signalfd gets them. */
 	if (relayd_watch_signals(r) != 0) {
 		fprintf(stderr, "relayd: signals: %s\n", strerror(errno));
 		goto fail;
+	}
+	if (ccfg.cc_urls != NULL) {
+		/* Its files, its connection and libnats' threads, before the sandbox. */
+		if (relayd_cluster(r, &ccfg, why, sizeof(why)) != 0) {
+			fprintf(stderr, "relayd: cluster: %s\n", why);
+			goto fail;
+		}
+		fprintf(stderr, "relayd: cluster: node %s on %s%s%s\n", ccfg.cc_node,
+		    ccfg.cc_urls, ccfg.cc_ca != NULL ? ", TLS" : "",
+		    ccfg.cc_creds != NULL ? ", with credentials" : "");
 	}
 	if (geteuid() == 0) {
 		if (jail == NULL && (jail = chroot_default()) == NULL)
@@ -444,12 +529,19 @@ main(int argc, char **argv)
 		if (sbx_drop_root(user, jail) != 0)
 			goto fail;
 	}
-	if (sbx_no_new_privs() != 0 || sbx_install(sbx_relayd_rules, sbx_relayd_nrules) != 0)
+	if (sbx_no_new_privs() != 0 || (ccfg.cc_urls == NULL ?
+	    sbx_install(sbx_relayd_rules, sbx_relayd_nrules) :
+	    sbx_install_more(sbx_relayd_rules, sbx_relayd_nrules, sbx_relayd_cluster_rules,
+	    sbx_relayd_cluster_nrules)) != 0)
 		goto fail;
 
 	fprintf(stderr, "relayd: listening on %s\n", desc);
-	if (relayd_run(r) != 0) {
-		fprintf(stderr, "relayd: event loop failed: %s\n", strerror(errno));
+	if ((rc = relayd_run(r)) != 0) {
+		if (rc == VEIL_E_STATE)
+			fprintf(stderr, "relayd: another relayd of the cluster is node %s; "
+			    "each needs its own --node NAME\n", ccfg.cc_node);
+		else
+			fprintf(stderr, "relayd: event loop failed: %s\n", strerror(errno));
 		goto fail;
 	}
 	fprintf(stderr, "relayd: shutting down\n");

@@ -15,6 +15,14 @@
  * first byte, so a connection that never speaks costs only its struct.
  * libssl may hold bytes already read from the socket, which epoll cannot
  * see: such a connection goes on r_pending and is read again next turn.
+ *
+ * In a cluster (--cluster, cluster.h, PROTOCOL.md 5) a JOIN waits for the
+ * room's owner, somewhere on the bus, to give its member id; meanwhile the
+ * connection is not read. JOINED and LEFT of members on other nodes come
+ * from the core (clcore.h); frames go to the bus when the room spans nodes
+ * and come from it through the same relayd_send, so flow control, the
+ * queue bounds and the order of frames hold as on one relay. A room held
+ * back by a reader on another node (a HOLD) counts as a blocking reader.
  */
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -33,6 +41,9 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "clcore.h"
+#include "clmsg.h"
+#include "cluster.h"
 #include "conn.h"
 #include "err.h"
 #include "ev.h"
@@ -83,6 +94,10 @@ struct relayd {
 	struct relayd_stats	 r_stats;
 	int64_t			 r_now;		/* this turn's clock, once read */
 	int			 r_now_ok;	/* r_now read in this turn */
+	struct cluster		*r_cl;		/* --cluster, or NULL */
+	struct clc		*r_clc;		/* its core */
+	int			 r_clblocked;	/* the bus takes nothing now (cluster_blocked) */
+	int			 r_cltimeout;	/* ms until the cluster's next turn */
 };
 
 static void	relayd_drained(struct relayd *, struct conn *);
@@ -241,18 +256,27 @@ relayd_unpend(struct relayd *r, struct conn *c)
 	c->conn_pending = 0;
 }
 
-/* Is c held back: is another member of its room blocking? */
+/*
+ * Is c held back: is another member of its room blocking (on this node or,
+ * in a cluster, another), or is the room on the bus and the bus full?
+ */
 static int
-relayd_held(const struct conn *c)
+relayd_held(const struct relayd *r, const struct conn *c)
 {
-	return c->conn_room != NULL && c->conn_room->room_nblock > c->conn_blocking;
+	const struct room *room = c->conn_room;
+
+	if (room == NULL)
+		return 0;
+	if (room->room_nblock > c->conn_blocking)
+		return 1;
+	return r->r_clblocked && room->room_cl != NULL && clc_spans(room->room_cl);
 }
 
 /* Reads c again (if nothing holds it back any more). */
 static void
 relayd_resume(struct relayd *r, struct conn *c)
 {
-	if (!c->conn_rd_off || relayd_held(c) || c->conn_state != CONN_JOINED)
+	if (!c->conn_rd_off || relayd_held(r, c) || c->conn_state != CONN_JOINED)
 		return;
 	c->conn_rd_off = 0;
 	/* Its silence while we did not read it was ours: the keepalive starts anew. */
@@ -275,11 +299,26 @@ relayd_resume(struct relayd *r, struct conn *c)
 static void
 relayd_block(struct relayd *r, struct conn *c)
 {
+	struct room *room = c->conn_room;
+
 	c->conn_blocking = 1;
 	c->conn_block_ms = relayd_clock(r);
 	list_append(&r->r_block, c);
-	c->conn_room->room_nblock++;
+	room->room_nblock++;
 	r->r_stats.rs_blocked++;
+	/* The first reader here to hold it back: the other nodes hold it back too. */
+	if (room->room_cl != NULL && room->room_nblock - room->room_nremote == 1)
+		clc_hold(r->r_clc, room->room_cl, 1);
+}
+
+/* The members not held any more read again. */
+static void
+relayd_room_resume(struct relayd *r, struct room *room)
+{
+	int i;
+
+	for (i = 0; i < room->room_n; i++)
+		relayd_resume(r, room->room_members[i].rm_data);
 }
 
 /* c no longer holds its room back; released: its stall window ran out. */
@@ -287,7 +326,6 @@ static void
 relayd_unblock(struct relayd *r, struct conn *c, int released)
 {
 	struct room *room = c->conn_room;
-	int i;
 
 	if (released)
 		c->conn_released = 1;
@@ -296,11 +334,11 @@ relayd_unblock(struct relayd *r, struct conn *c, int released)
 	c->conn_blocking = 0;
 	list_remove(&r->r_block, c);
 	room->room_nblock--;
+	if (room->room_cl != NULL && room->room_nblock == room->room_nremote)
+		clc_hold(r->r_clc, room->room_cl, 0);
 	if (room->room_nblock > 1)
 		return;
-	/* The members not held any more read again. */
-	for (i = 0; i < room->room_n; i++)
-		relayd_resume(r, room->room_members[i].rm_data);
+	relayd_room_resume(r, room);
 }
 
 /*
@@ -377,19 +415,82 @@ relayd_send(struct relayd *r, struct conn *c, uint8_t type, uint16_t src, uint16
 		relayd_block(r, c);
 }
 
+/* c joined room as member id: it is told who is there, and read from now on. */
+static void
+relayd_joined(struct relayd *r, struct conn *c, struct room *room, uint16_t id)
+{
+	list_remove(&r->r_new, c);
+	c->conn_state = CONN_JOINED;
+	c->conn_join_only = 0;
+	c->conn_room = room;
+	c->conn_member = id;
+	c->conn_seen_ms = relayd_clock(r);
+	list_append(&r->r_live, c);
+	r->r_stats.rs_joins++;
+}
+
+static void
+relayd_welcome(struct relayd *r, struct conn *c, const uint16_t *ids, size_t n)
+{
+	uint8_t welcome[2 + 2 * ROOM_SIZE_MAX];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		veil_put16(welcome + 2 + 2 * i, ids[i]);
+	veil_put16(welcome, (uint16_t)n);
+	relayd_send(r, c, FT_WELCOME, MEMBER_NONE, c->conn_member, welcome, 2 + 2 * (uint32_t)n);
+}
+
+/*
+ * A JOIN in a cluster: the room's owner is asked for a place (PROTOCOL.md
+ * 5.4); c is not read until it answers (relayd_cl_admitted, _refused).
+ */
+static int
+relayd_cl_join(struct relayd *r, struct conn *c, const struct frame *f)
+{
+	uint8_t key[CL_KEY_LEN];
+	struct clc_room *cr;
+	int rc;
+
+	if (clm_room_key(f->fr_payload, key) != 0) {
+		relayd_mark(r, c, RELAYD_R_NOMEM, 0);
+		return RELAYD_STOP;
+	}
+	rc = clc_join(r->r_clc, relayd_clock(r), key, c, &cr);
+	memset(key, 0, sizeof(key));
+	if (rc == VEIL_E_STATE) {
+		relayd_mark(r, c, RELAYD_R_UNAVAILABLE, FE_UNAVAILABLE);
+		return RELAYD_STOP;
+	}
+	if (rc != 0) {
+		relayd_mark(r, c, RELAYD_R_NOMEM, 0);
+		return RELAYD_STOP;
+	}
+	c->conn_clroom = cr;
+	c->conn_rd_off = 1;
+	if (relayd_arm(r, c) != 0) {
+		relayd_mark(r, c, RELAYD_R_IOERR, 0);
+		return RELAYD_STOP;
+	}
+	return 0;
+}
+
 static int
 relayd_join(struct relayd *r, struct conn *c, const struct frame *f)
 {
-	uint8_t welcome[2 + 2 * ROOM_SIZE_MAX];
+	uint16_t ids[ROOM_SIZE_MAX];
 	struct room *room;
 	struct conn *o;
-	uint16_t id, n = 0;
+	uint16_t id;
+	size_t n = 0;
 	int rc, i;
 
 	if (c->conn_state == CONN_JOINED) {
 		relayd_mark(r, c, RELAYD_R_REJOIN, FE_REJOIN);
 		return RELAYD_STOP;
 	}
+	if (r->r_cl != NULL)
+		return relayd_cl_join(r, c, f);
 	rc = room_join(&r->r_rooms, f->fr_payload, c, &room, &id);
 	if (rc == VEIL_E_LIMIT) {
 		relayd_mark(r, c, RELAYD_R_ROOM_FULL, FE_ROOM_FULL);
@@ -399,23 +500,11 @@ relayd_join(struct relayd *r, struct conn *c, const struct frame *f)
 		relayd_mark(r, c, RELAYD_R_NOMEM, 0);
 		return RELAYD_STOP;
 	}
-	list_remove(&r->r_new, c);
-	c->conn_state = CONN_JOINED;
-	c->conn_join_only = 0;
-	c->conn_room = room;
-	c->conn_member = id;
-	c->conn_seen_ms = relayd_clock(r);
-	list_append(&r->r_live, c);
-	r->r_stats.rs_joins++;
-
-	for (i = 0; i < room->room_n; i++) {
-		if (room->room_members[i].rm_id == id)
-			continue;
-		veil_put16(welcome + 2 + 2 * n, room->room_members[i].rm_id);
-		n++;
-	}
-	veil_put16(welcome, n);
-	relayd_send(r, c, FT_WELCOME, MEMBER_NONE, id, welcome, 2 + 2 * (uint32_t)n);
+	relayd_joined(r, c, room, id);
+	for (i = 0; i < room->room_n; i++)
+		if (room->room_members[i].rm_id != id)
+			ids[n++] = room->room_members[i].rm_id;
+	relayd_welcome(r, c, ids, n);
 	for (i = 0; i < room->room_n; i++) {
 		o = room->room_members[i].rm_data;
 		if (o != c)
@@ -431,7 +520,7 @@ relayd_frame(void *arg, struct conn *c, const struct frame *f, const uint8_t *ra
 {
 	struct relayd *r = arg;
 	struct room *room;
-	struct conn *o;
+	struct conn *o = NULL;
 	int i;
 
 	(void)raw;
@@ -465,6 +554,11 @@ relayd_frame(void *arg, struct conn *c, const struct frame *f, const uint8_t *ra
 				relayd_send(r, o, FT_DATA, c->conn_member, f->fr_dst,
 				    f->fr_payload, f->fr_len);
 		}
+		/* Members on other nodes: clc_send knows whether there are any, and dst. */
+		if (room->room_cl != NULL && (f->fr_dst == MEMBER_BCAST || o == NULL) &&
+		    clc_send(r->r_clc, room->room_cl, c->conn_member, c->conn_stamp, f->fr_dst,
+		    f->fr_payload, f->fr_len) == 0)
+			r->r_stats.rs_bus_out++;
 		break;
 	default:
 		/* proto_frame_decode admits nothing else towards the relay. */
@@ -482,7 +576,7 @@ relayd_frame(void *arg, struct conn *c, const struct frame *f, const uint8_t *ra
  * RELAYD_R_IOERR or RELAYD_R_TLS (c to be closed once they are parsed).
  */
 static size_t
-relayd_read_tls(struct relayd *r, struct conn *c, int *end)
+relayd_read_tls(struct relayd *r, struct conn *c, size_t max, int *end)
 {
 	size_t total = 0, got;
 	uint8_t want = 0;
@@ -490,11 +584,11 @@ relayd_read_tls(struct relayd *r, struct conn *c, int *end)
 
 	*end = -1;
 	do {
-		rc = rtls_read(c->conn_ssl, r->r_rbuf + total, RELAYD_RBUF_SIZE - total, &got);
+		rc = rtls_read(c->conn_ssl, r->r_rbuf + total, max - total, &got);
 		if (rc != 0)
 			break;
 		total += got;
-	} while (total < RELAYD_RBUF_SIZE && rtls_pending(c->conn_ssl));
+	} while (total < max && rtls_pending(c->conn_ssl));
 	if (rc == RTLS_WANT_WRITE)
 		want = EV_WRITE;	/* a KeyUpdate answer waits for room in the socket */
 	else if (rc == RTLS_EOF)
@@ -554,6 +648,7 @@ relayd_handshake(struct relayd *r, struct conn *c)
 static void
 relayd_input(struct relayd *r, struct conn *c)
 {
+	size_t max = RELAYD_RBUF_SIZE;
 	uint64_t frames;
 	ssize_t n;
 	int rc, end = -1;
@@ -563,22 +658,29 @@ relayd_input(struct relayd *r, struct conn *c)
 	 * on the sender) until relayd_unblock resumes it. Once EV_READ is off,
 	 * a readable event is a hang-up or an error: read that.
 	 */
-	if (!c->conn_rd_off && relayd_held(c)) {
+	if (!c->conn_rd_off && relayd_held(r, c)) {
 		c->conn_rd_off = 1;
 		r->r_stats.rs_paused++;
 		if (relayd_arm(r, c) != 0)
 			relayd_mark(r, c, RELAYD_R_IOERR, 0);
 		return;
 	}
+	/*
+	 * In a cluster a JOIN waits for its owner's answer with the connection
+	 * unread, so nothing past it is read before: JOIN is all it may send.
+	 */
+	if (r->r_cl != NULL && c->conn_join_only)
+		max = FRAME_HDR_LEN + ROOM_ID_LEN - (c->conn_in != NULL ? c->conn_in_len :
+		    c->conn_hdr_len);
 	if (c->conn_ssl != NULL) {
-		n = (ssize_t)relayd_read_tls(r, c, &end);
+		n = (ssize_t)relayd_read_tls(r, c, max, &end);
 		if (n == 0) {
 			if (end >= 0)
 				relayd_mark(r, c, end, 0);
 			return;
 		}
 	} else {
-		n = read(c->conn_fd, r->r_rbuf, RELAYD_RBUF_SIZE);
+		n = read(c->conn_fd, r->r_rbuf, max);
 		if (n == 0) {
 			relayd_mark(r, c, RELAYD_R_EOF, 0);
 			return;
@@ -882,6 +984,8 @@ relayd_next_timeout(struct relayd *r)
 		relayd_deadline(c, c->conn_wait_ms, r->r_cfg.rc_slow_ms, now, &t);
 	if ((c = r->r_block.rl_first) != NULL)
 		relayd_deadline(c, c->conn_block_ms, r->r_cfg.rc_stall_ms, now, &t);
+	if (r->r_cl != NULL && r->r_cltimeout < t)
+		t = r->r_cltimeout;
 	return t < 0 ? 0 : (int)t;
 }
 
@@ -1016,8 +1120,18 @@ relayd_reap(struct relayd *r)
 					relayd_send(r, o, FT_LEFT, c->conn_member,
 					    MEMBER_NONE, NULL, 0);
 			}
+			/* The other nodes hear it from the core (a BYE, then the owner's LEFT). */
+			if (room->room_cl != NULL)
+				clc_leave(r->r_clc, room->room_cl, c->conn_member, c->conn_stamp);
 			(void)room_leave(&r->r_rooms, room, c->conn_member);
 			c->conn_room = NULL;
+		} else if (c->conn_clroom != NULL) {
+			/* A JOIN still with its owner: the place, if given, goes back. */
+			if (c->conn_cladmitted)
+				clc_leave(r->r_clc, c->conn_clroom, c->conn_member, c->conn_stamp);
+			else
+				clc_cancel(r->r_clc, c->conn_clroom, c);
+			c->conn_clroom = NULL;
 		}
 		relayd_undirty(r, c);
 		r->r_stats.rs_closed[c->conn_reason]++;
@@ -1037,6 +1151,194 @@ relayd_reap(struct relayd *r)
 	}
 }
 
+/* The cluster's part of a turn: its timers and messages, then the bus's state. */
+static void
+relayd_cl_turn(struct relayd *r)
+{
+	struct conn *c, *next;
+	int was = r->r_clblocked;
+
+	r->r_cltimeout = cluster_turn(r->r_cl, relayd_clock(r));
+	r->r_clblocked = cluster_blocked(r->r_cl);
+	if (was && !r->r_clblocked)
+		for (c = r->r_live.rl_first; c != NULL; c = next) {
+			next = c->conn_time.cl_next;
+			relayd_resume(r, c);
+		}
+}
+
+/* --- the cluster's calls (struct clc_local) ------------------------------ */
+
+/* The owner gave c's JOIN a place: c joins as id, told about the others. */
+static void
+relayd_cl_admitted(void *arg, void *token, struct clc_room *cr, uint16_t id, uint64_t stamp,
+    const uint16_t *others, size_t n)
+{
+	struct relayd *r = arg;
+	struct conn *c = token;
+	struct room *room;
+	int rc;
+
+	c->conn_member = id;
+	c->conn_stamp = stamp;
+	if (c->conn_state != CONN_NEW) {
+		/* Closing already: relayd_reap gives the place back. */
+		c->conn_cladmitted = 1;
+		return;
+	}
+	rc = room_insert(&r->r_rooms, cr->cr_key, id, c, &room);
+	if (rc != 0) {
+		c->conn_cladmitted = 1;
+		relayd_mark(r, c, rc == VEIL_E_ALLOC ? RELAYD_R_NOMEM : RELAYD_R_UNAVAILABLE,
+		    rc == VEIL_E_ALLOC ? 0 : FE_UNAVAILABLE);
+		return;
+	}
+	c->conn_clroom = NULL;
+	room->room_cl = cr;
+	cr->cr_local = room;
+	relayd_joined(r, c, room, id);
+	/* The others here heard JOINED from the core already (clcore.h). */
+	relayd_welcome(r, c, others, n);
+	relayd_resume(r, c);
+}
+
+static void
+relayd_cl_refused(void *arg, void *token, uint8_t code)
+{
+	struct relayd *r = arg;
+	struct conn *c = token;
+
+	c->conn_clroom = NULL;
+	relayd_mark(r, c, code == FE_ROOM_FULL ? RELAYD_R_ROOM_FULL : RELAYD_R_UNAVAILABLE, code);
+}
+
+static void
+relayd_cl_member(void *arg, struct clc_room *cr, uint8_t type, uint16_t id)
+{
+	struct relayd *r = arg;
+	struct room *room = cr->cr_local;
+	int i;
+
+	for (i = 0; room != NULL && i < room->room_n; i++)
+		relayd_send(r, room->room_members[i].rm_data, type, id, MEMBER_NONE, NULL, 0);
+}
+
+static void
+relayd_cl_deliver(void *arg, struct clc_room *cr, uint16_t src, uint16_t dst,
+    const uint8_t *p, uint32_t len)
+{
+	struct relayd *r = arg;
+	struct room *room = cr->cr_local;
+	struct conn *o;
+	int i;
+
+	if (room == NULL)
+		return;
+	r->r_stats.rs_bus_in++;
+	if (dst != MEMBER_BCAST) {
+		if ((o = room_member_data(room, dst)) != NULL)
+			relayd_send(r, o, FT_DATA, src, dst, p, len);
+		return;
+	}
+	for (i = 0; i < room->room_n; i++)
+		relayd_send(r, room->room_members[i].rm_data, FT_DATA, src, dst, p, len);
+}
+
+/* Frames for them were lost on the bus: like a reader relayd cannot serve, ended. */
+static void
+relayd_cl_lost(void *arg, struct clc_room *cr, uint16_t dst)
+{
+	struct relayd *r = arg;
+	struct room *room = cr->cr_local;
+	struct conn *o;
+	int i;
+
+	for (i = 0; room != NULL && i < room->room_n; i++) {
+		o = room->room_members[i].rm_data;
+		if (dst == MEMBER_BCAST || o->conn_member == dst)
+			relayd_mark(r, o, RELAYD_R_LOST, FE_SLOW);
+	}
+}
+
+static void
+relayd_cl_evict(void *arg, struct clc_room *cr, uint16_t id)
+{
+	struct relayd *r = arg;
+	struct conn *o;
+
+	if (cr->cr_local != NULL && (o = room_member_data(cr->cr_local, id)) != NULL)
+		relayd_mark(r, o, RELAYD_R_UNAVAILABLE, FE_UNAVAILABLE);
+}
+
+/* A node holds the room back (PROTOCOL.md 5.9): like one more blocking reader. */
+static void
+relayd_cl_hold(void *arg, struct clc_room *cr, int delta)
+{
+	struct relayd *r = arg;
+	struct room *room = cr->cr_local;
+
+	if (room == NULL || (delta < 0 && room->room_nremote == 0))
+		return;
+	room->room_nremote = (uint16_t)(room->room_nremote + delta);
+	room->room_nblock = (uint16_t)(room->room_nblock + delta);
+	if (delta < 0 && room->room_nblock <= 1)
+		relayd_room_resume(r, room);
+}
+
+/* This node lost the cluster: every member goes elsewhere (PROTOCOL.md 5.7). */
+static void
+relayd_cl_reset(void *arg)
+{
+	struct relayd *r = arg;
+	struct conn *c, *next;
+	struct room *room;
+
+	for (c = r->r_new.rl_first; c != NULL; c = next) {
+		next = c->conn_time.cl_next;
+		if (c->conn_clroom != NULL) {
+			c->conn_clroom = NULL;
+			relayd_mark(r, c, RELAYD_R_UNAVAILABLE, FE_UNAVAILABLE);
+		}
+	}
+	for (c = r->r_live.rl_first; c != NULL; c = next) {
+		next = c->conn_time.cl_next;
+		if ((room = c->conn_room) != NULL) {
+			room->room_cl = NULL;
+			room->room_nblock = (uint16_t)(room->room_nblock - room->room_nremote);
+			room->room_nremote = 0;
+		}
+		relayd_mark(r, c, RELAYD_R_UNAVAILABLE, FE_UNAVAILABLE);
+	}
+	/* Closing ones that still had a JOIN out: their places are gone with the rest. */
+	for (c = r->r_closing; c != NULL; c = c->conn_closelink) {
+		c->conn_clroom = NULL;
+		if (c->conn_room != NULL)
+			c->conn_room->room_cl = NULL;
+	}
+}
+
+int
+relayd_cluster(struct relayd *r, const struct cluster_config *cfg, char *err, size_t errlen)
+{
+	struct clc_local local;
+	int rc;
+
+	memset(&local, 0, sizeof(local));
+	local.cl_admitted = relayd_cl_admitted;
+	local.cl_refused = relayd_cl_refused;
+	local.cl_member = relayd_cl_member;
+	local.cl_deliver = relayd_cl_deliver;
+	local.cl_lost = relayd_cl_lost;
+	local.cl_evict = relayd_cl_evict;
+	local.cl_hold = relayd_cl_hold;
+	local.cl_reset = relayd_cl_reset;
+	local.cl_arg = r;
+	if ((rc = cluster_new(&r->r_cl, cfg, r->r_ev, &local, err, errlen)) != 0)
+		return rc;
+	r->r_clc = cluster_core(r->r_cl);
+	return 0;
+}
+
 int
 relayd_step(struct relayd *r, int timeout_ms)
 {
@@ -1045,6 +1347,8 @@ relayd_step(struct relayd *r, int timeout_ms)
 	r->r_now_ok = 0;	/* the wait may have been long */
 	if ((rc = ev_poll(r->r_ev, timeout_ms)) < 0)
 		return rc;
+	if (r->r_cl != NULL)
+		relayd_cl_turn(r);
 	relayd_pending(r);
 	relayd_timeouts(r);
 	/* Closing queues LEFT on others; writing can fail and mark more. */
@@ -1052,6 +1356,8 @@ relayd_step(struct relayd *r, int timeout_ms)
 		relayd_reap(r);
 		relayd_flush_dirty(r);
 	} while (r->r_closing != NULL);
+	if (r->r_cl != NULL)
+		cluster_flush(r->r_cl);
 	r->r_now_ok = 0;
 	return 0;
 }
@@ -1061,9 +1367,12 @@ relayd_run(struct relayd *r)
 {
 	int rc;
 
-	while (!r->r_stop)
+	while (!r->r_stop) {
 		if ((rc = relayd_step(r, relayd_next_timeout(r))) != 0)
 			return rc;
+		if (r->r_cl != NULL && cluster_name_taken(r->r_cl))
+			return VEIL_E_STATE;
+	}
 	return 0;
 }
 
@@ -1149,6 +1458,9 @@ relayd_free(struct relayd *r)
 		return;
 	if (r->r_ev != NULL)
 		relayd_shutdown(r);
+	cluster_free(r->r_cl);
+	r->r_cl = NULL;
+	r->r_clc = NULL;
 	if (r->r_sigfd != -1)
 		close(r->r_sigfd);
 	if (r->r_spare != -1)
@@ -1334,4 +1646,23 @@ relayd_print_stats(struct relayd *r, FILE *f)
 	    c[RELAYD_R_ROOM_FULL], c[RELAYD_R_IDLE], c[RELAYD_R_KEEPALIVE],
 	    c[RELAYD_R_NOT_JOINED], c[RELAYD_R_REJOIN], c[RELAYD_R_SLOW],
 	    c[RELAYD_R_STALLED], c[RELAYD_R_SHUTDOWN], c[RELAYD_R_NOMEM], c[RELAYD_R_TLS]);
+	if (r->r_cl != NULL) {
+		const struct clc_stats *cs = clc_get_stats(r->r_clc, relayd_now());
+		struct cluster_stats ls;
+
+		cluster_get_stats(r->r_cl, &ls);
+		fprintf(f, "relayd: cluster: up=%d nodes=%" PRIu64 " owned=%" PRIu64
+		    " admits=%" PRIu64 " takeovers=%" PRIu64 " deaths=%" PRIu64
+		    " resets=%" PRIu64 " resyncs=%" PRIu64 " frames_bus_in=%" PRIu64
+		    " frames_bus_out=%" PRIu64 " held=%" PRIu64 " dropped=%" PRIu64
+		    " lost=%" PRIu64 " msgs_in=%" PRIu64 " msgs_out=%" PRIu64
+		    " publish_failed=%" PRIu64 " malformed=%" PRIu64 " reconnects=%" PRIu64
+		    " slow_consumer=%" PRIu64 " queue_dropped=%" PRIu64
+		    " closed: unavailable=%" PRIu64 " lost=%" PRIu64 "\n",
+		    ls.cls_up, cs->cs_nodes, cs->cs_owned, cs->cs_admits, cs->cs_takeovers,
+		    cs->cs_deaths, cs->cs_resets, cs->cs_resyncs, s->rs_bus_in, s->rs_bus_out,
+		    cs->cs_held, cs->cs_dropped, cs->cs_lost, ls.cls_in, ls.cls_out,
+		    cs->cs_pub_failed, cs->cs_bad, ls.cls_reconnects, ls.cls_slow, ls.cls_qdrop,
+		    c[RELAYD_R_UNAVAILABLE], c[RELAYD_R_LOST]);
+	}
 }

@@ -35,6 +35,7 @@
 #define RELAYD_SLOW_SEC		15		/* --slow-timeout default */
 
 struct rtls;
+struct cluster_config;
 
 struct relayd_config {
 	uint32_t	rc_max_clients;		/* --max-clients */
@@ -68,6 +69,8 @@ enum relayd_reason {
 	RELAYD_R_SHUTDOWN,	/* FE_SHUTDOWN */
 	RELAYD_R_NOMEM,		/* allocation failed */
 	RELAYD_R_TLS,		/* TLS failed: handshake, record or alert */
+	RELAYD_R_UNAVAILABLE,	/* FE_UNAVAILABLE: cut off from the cluster */
+	RELAYD_R_LOST,		/* FE_SLOW: a frame for it was lost on the bus */
 	RELAYD_R_MAX
 };
 
@@ -88,6 +91,8 @@ struct relayd_stats {
 						   those --idle-timeout closes: idle_timeout) */
 	uint64_t	rs_ktls_tx;		/* connections whose sending kTLS took over */
 	uint64_t	rs_ktls_rx;		/* ... whose receiving kTLS took over */
+	uint64_t	rs_bus_in;		/* frames from members on other nodes */
+	uint64_t	rs_bus_out;		/* frames published for members on other nodes */
 	uint64_t	rs_closed[RELAYD_R_MAX];
 	uint32_t	rs_conns;		/* open now */
 	size_t		rs_rooms;		/* rooms now */
@@ -149,7 +154,18 @@ int	relayd_add_conn(struct relayd *r, int fd, const struct sockaddr *sa,
  */
 int	relayd_step(struct relayd *r, int timeout_ms) VEIL_WUR;
 
-/* Runs turns until SIGTERM or SIGINT. Returns 0 or VEIL_E_SYSTEM. */
+/*
+ * Joins the NATS cluster cfg names (cluster.h): from now on rooms span the
+ * cluster's nodes (PROTOCOL.md 5). Before the sandbox: it reads files and
+ * connects. On failure says why in err. Returns 0 or cluster_new's error.
+ */
+int	relayd_cluster(struct relayd *r, const struct cluster_config *cfg, char *err,
+	    size_t errlen) VEIL_WUR;
+
+/*
+ * Runs turns until SIGTERM or SIGINT. Returns 0, VEIL_E_SYSTEM, or
+ * VEIL_E_STATE when another relayd of the cluster uses this --node NAME.
+ */
 int	relayd_run(struct relayd *r) VEIL_WUR;
 
 /* Sends ERROR FE_SHUTDOWN to every connection (best effort) and closes them all. */

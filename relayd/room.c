@@ -101,29 +101,73 @@ room_lower_bound(const struct room *r, uint16_t id)
 	return lo;
 }
 
+/* The room id, created empty if it is not there. */
+static struct room *
+room_get(struct room_table *t, const uint8_t id[ROOM_ID_LEN])
+{
+	struct room *r, **slot;
+
+	if ((r = room_lookup(t, id)) != NULL)
+		return r;
+	r = calloc(1, sizeof(*r) + (size_t)t->rt_room_size * sizeof(r->room_members[0]));
+	if (r == NULL)
+		return NULL;
+	memcpy(r->room_id, id, ROOM_ID_LEN);
+	r->room_cap = t->rt_room_size;
+	r->room_cursor = 1;
+	slot = room_slot(t, id);
+	r->room_next = *slot;
+	*slot = r;
+	t->rt_count++;
+	room_grow(t);
+	return r;
+}
+
+/* Puts (m, data) at index i, which keeps the ids ascending. */
+static void
+room_put(struct room *r, int i, uint16_t m, void *data)
+{
+	memmove(&r->room_members[i + 1], &r->room_members[i],
+	    (size_t)(r->room_n - i) * sizeof(r->room_members[0]));
+	r->room_members[i].rm_id = m;
+	r->room_members[i].rm_data = data;
+	r->room_n++;
+}
+
+int
+room_insert(struct room_table *t, const uint8_t id[static ROOM_ID_LEN], uint16_t member,
+    void *data, struct room **roomp)
+{
+	struct room *r;
+	int i;
+
+	*roomp = NULL;
+	if (member == MEMBER_NONE || member > MEMBER_MAX)
+		return VEIL_E_INVALID;
+	if ((r = room_get(t, id)) == NULL)
+		return VEIL_E_ALLOC;
+	if (r->room_n >= r->room_cap)
+		return VEIL_E_LIMIT;
+	i = room_lower_bound(r, member);
+	if (i < r->room_n && r->room_members[i].rm_id == member)
+		return VEIL_E_INVALID;
+	room_put(r, i, member, data);
+	*roomp = r;
+	return 0;
+}
+
 int
 room_join(struct room_table *t, const uint8_t id[static ROOM_ID_LEN], void *data,
     struct room **roomp, uint16_t *member)
 {
-	struct room *r, **slot;
+	struct room *r;
 	uint16_t m;
 	int i;
 
 	*roomp = NULL;
 	*member = MEMBER_NONE;
-	if ((r = room_lookup(t, id)) == NULL) {
-		r = calloc(1, sizeof(*r) + (size_t)t->rt_room_size * sizeof(r->room_members[0]));
-		if (r == NULL)
-			return VEIL_E_ALLOC;
-		memcpy(r->room_id, id, ROOM_ID_LEN);
-		r->room_cap = t->rt_room_size;
-		r->room_cursor = 1;
-		slot = room_slot(t, id);
-		r->room_next = *slot;
-		*slot = r;
-		t->rt_count++;
-		room_grow(t);
-	}
+	if ((r = room_get(t, id)) == NULL)
+		return VEIL_E_ALLOC;
 	if (r->room_n >= r->room_cap)
 		return VEIL_E_LIMIT;
 	/*
@@ -140,11 +184,7 @@ room_join(struct room_table *t, const uint8_t id[static ROOM_ID_LEN], void *data
 			i = 0;
 		}
 	}
-	memmove(&r->room_members[i + 1], &r->room_members[i],
-	    (size_t)(r->room_n - i) * sizeof(r->room_members[0]));
-	r->room_members[i].rm_id = m;
-	r->room_members[i].rm_data = data;
-	r->room_n++;
+	room_put(r, i, m, data);
 	r->room_cursor = m == MEMBER_MAX ? 1 : (uint16_t)(m + 1);
 	*member = m;
 	*roomp = r;

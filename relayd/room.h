@@ -31,6 +31,8 @@ struct room {
 	uint16_t		 room_n;	/* members present */
 	uint16_t		 room_cap;	/* --room-size */
 	uint16_t		 room_nblock;	/* the caller's: members holding the room back */
+	uint16_t		 room_nremote;	/* the caller's: of those, other nodes (cluster) */
+	void			*room_cl;	/* the caller's: its cluster room (clcore.h) */
 	struct room_member	 room_members[];	/* room_n of them, ids ascending */
 };
 
@@ -59,6 +61,15 @@ void	room_table_free(struct room_table *t);
  */
 int	room_join(struct room_table *t, const uint8_t id[static ROOM_ID_LEN],
 	    void *data, struct room **roomp, uint16_t *member) VEIL_WUR;
+
+/*
+ * Adds data as member id (chosen elsewhere: a cluster's owner, PROTOCOL.md
+ * 5) of the room id, creating the room if needed; the cursor is not used.
+ * Sets *roomp. Returns 0; VEIL_E_LIMIT when the room has room_size members;
+ * VEIL_E_INVALID for an id out of range or in use; VEIL_E_ALLOC.
+ */
+int	room_insert(struct room_table *t, const uint8_t id[static ROOM_ID_LEN], uint16_t member,
+	    void *data, struct room **roomp) VEIL_WUR;
 
 /*
  * Removes member from r. When it was the last one, r is freed and must not

@@ -120,12 +120,21 @@ sbx_no_new_privs(void)
 #ifdef VEIL_NO_SANDBOX
 
 int
-sbx_install(const struct sbx_rule *rules, size_t nrules)
+sbx_install_more(const struct sbx_rule *rules, size_t nrules, const struct sbx_rule *more,
+    size_t nmore)
 {
 	(void)rules;
 	(void)nrules;
+	(void)more;
+	(void)nmore;
 	fprintf(stderr, "sandbox compiled out (SANDBOX=0 build)\n");
 	return 0;
+}
+
+int
+sbx_install(const struct sbx_rule *rules, size_t nrules)
+{
+	return sbx_install_more(rules, nrules, NULL, 0);
 }
 
 #else /* VEIL_NO_SANDBOX */
@@ -166,17 +175,69 @@ sbx_arch_ok(uint32_t arch)
 	return arch == SCMP_ARCH_X86_64 || arch == SCMP_ARCH_AARCH64;
 }
 
+/* Adds one table's entries to the filter. Returns 0 or VEIL_E_SYSTEM. */
+static int
+sbx_add_rules(scmp_filter_ctx ctx, const struct sbx_rule *rules, size_t nrules)
+{
+	struct scmp_arg_cmp cmp[SBX_MAX_ARGS];
+	unsigned int i;
+	uint32_t act;
+	size_t k;
+	int nr, rc;
+
+	for (k = 0; k < nrules; k++) {
+		const struct sbx_rule *r = &rules[k];
+
+		if (r->sr_name == NULL || r->sr_nargs > SBX_MAX_ARGS || r->sr_errno < 0) {
+			fprintf(stderr, "sandbox: bad table entry %zu\n", k);
+			return VEIL_E_SYSTEM;
+		}
+		nr = seccomp_syscall_resolve_name(r->sr_name);
+		/* Not a syscall on this architecture (e.g. open on aarch64): skip. */
+		if (nr == __NR_SCMP_ERROR || nr < 0)
+			continue;
+		memset(cmp, 0, sizeof(cmp));
+		for (i = 0; i < r->sr_nargs; i++) {
+			const struct sbx_arg *a = &r->sr_args[i];
+
+			if (a->sa_index > 5) {
+				fprintf(stderr, "sandbox: bad argument index in entry %s\n",
+				    r->sr_name);
+				return VEIL_E_SYSTEM;
+			}
+			cmp[i].arg = a->sa_index;
+			cmp[i].op = (enum scmp_compare)a->sa_op;
+			if (cmp[i].op == SCMP_CMP_MASKED_EQ) {
+				cmp[i].datum_a = a->sa_mask;
+				cmp[i].datum_b = a->sa_value;
+			} else
+				cmp[i].datum_a = a->sa_value;
+		}
+		act = r->sr_errno == SBX_ALLOW ? SCMP_ACT_ALLOW :
+		    SCMP_ACT_ERRNO((uint16_t)r->sr_errno);
+		if ((rc = seccomp_rule_add_array(ctx, act, nr, r->sr_nargs, cmp)) != 0) {
+			fprintf(stderr, "sandbox: rule for %s: %s\n", r->sr_name, strerror(-rc));
+			return VEIL_E_SYSTEM;
+		}
+	}
+	return 0;
+}
+
 int
 sbx_install(const struct sbx_rule *rules, size_t nrules)
 {
-	scmp_filter_ctx ctx;
-	struct scmp_arg_cmp cmp[SBX_MAX_ARGS];
-	uint32_t arch, act;
-	unsigned int i;
-	size_t k;
-	int nr, rc, ret = VEIL_E_SYSTEM;
+	return sbx_install_more(rules, nrules, NULL, 0);
+}
 
-	if (rules == NULL && nrules != 0)
+int
+sbx_install_more(const struct sbx_rule *rules, size_t nrules, const struct sbx_rule *more,
+    size_t nmore)
+{
+	scmp_filter_ctx ctx;
+	uint32_t arch;
+	int rc, ret = VEIL_E_SYSTEM;
+
+	if ((rules == NULL && nrules != 0) || (more == NULL && nmore != 0))
 		return VEIL_E_SYSTEM;
 	arch = seccomp_arch_native();
 	if (!sbx_arch_ok(arch)) {
@@ -217,41 +278,16 @@ sbx_install(const struct sbx_rule *rules, size_t nrules)
 		fprintf(stderr, "sandbox: seccomp_attr_set BADARCH: %s\n", strerror(-rc));
 		goto out;
 	}
-	for (k = 0; k < nrules; k++) {
-		const struct sbx_rule *r = &rules[k];
-
-		if (r->sr_name == NULL || r->sr_nargs > SBX_MAX_ARGS || r->sr_errno < 0) {
-			fprintf(stderr, "sandbox: bad table entry %zu\n", k);
-			goto out;
-		}
-		nr = seccomp_syscall_resolve_name(r->sr_name);
-		/* Not a syscall on this architecture (e.g. open on aarch64): skip. */
-		if (nr == __NR_SCMP_ERROR || nr < 0)
-			continue;
-		memset(cmp, 0, sizeof(cmp));
-		for (i = 0; i < r->sr_nargs; i++) {
-			const struct sbx_arg *a = &r->sr_args[i];
-
-			if (a->sa_index > 5) {
-				fprintf(stderr, "sandbox: bad argument index in entry %s\n",
-				    r->sr_name);
-				goto out;
-			}
-			cmp[i].arg = a->sa_index;
-			cmp[i].op = (enum scmp_compare)a->sa_op;
-			if (cmp[i].op == SCMP_CMP_MASKED_EQ) {
-				cmp[i].datum_a = a->sa_mask;
-				cmp[i].datum_b = a->sa_value;
-			} else
-				cmp[i].datum_a = a->sa_value;
-		}
-		act = r->sr_errno == SBX_ALLOW ? SCMP_ACT_ALLOW :
-		    SCMP_ACT_ERRNO((uint16_t)r->sr_errno);
-		if ((rc = seccomp_rule_add_array(ctx, act, nr, r->sr_nargs, cmp)) != 0) {
-			fprintf(stderr, "sandbox: rule for %s: %s\n", r->sr_name, strerror(-rc));
-			goto out;
-		}
+	/*
+	 * Every thread, also those a library started before (libnats'):
+	 * a filter on the calling thread alone would leave them unconfined.
+	 */
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) != 0) {
+		fprintf(stderr, "sandbox: seccomp_attr_set TSYNC: %s\n", strerror(-rc));
+		goto out;
 	}
+	if (sbx_add_rules(ctx, rules, nrules) != 0 || sbx_add_rules(ctx, more, nmore) != 0)
+		goto out;
 	if ((rc = seccomp_load(ctx)) != 0) {
 		fprintf(stderr, "sandbox: seccomp_load: %s\n", strerror(-rc));
 		goto out;

@@ -35,6 +35,9 @@ struct sbx_rule {
 /* The tables; each file defines its role's table and its length. */
 extern const struct sbx_rule sbx_relayd_rules[];
 extern const size_t sbx_relayd_nrules;
+/* What relayd --cluster adds for libnats (sbx_relayd.c). */
+extern const struct sbx_rule sbx_relayd_cluster_rules[];
+extern const size_t sbx_relayd_cluster_nrules;
 extern const struct sbx_rule sbx_keyd_rules[];
 extern const size_t sbx_keyd_nrules;
 extern const struct sbx_rule sbx_chatc_rules[];
@@ -53,5 +56,12 @@ int	sbx_no_new_privs(void) VEIL_WUR;
  * its own table. Returns 0 or VEIL_E_SYSTEM with a message on stderr.
  */
 int	sbx_install(const struct sbx_rule *rules, size_t nrules) VEIL_WUR;
+/*
+ * The same with a second table's entries too (relayd --cluster: its own
+ * table and what libnats needs). The filter covers every thread of the
+ * process (SECCOMP_FILTER_FLAG_TSYNC), those started before it included.
+ */
+int	sbx_install_more(const struct sbx_rule *rules, size_t nrules,
+	    const struct sbx_rule *more, size_t nmore) VEIL_WUR;
 
 #endif

@@ -13,6 +13,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <seccomp.h>
 
 #include "sbx.h"
@@ -88,3 +91,85 @@ const struct sbx_rule sbx_relayd_rules[] = {
 };
 
 const size_t sbx_relayd_nrules = sizeof(sbx_relayd_rules) / sizeof(sbx_relayd_rules[0]);
+
+/*
+ * relayd --cluster adds these, for libnats (relayd/cluster.c). Its threads
+ * (timers, callbacks, message delivery) start before the filter, which
+ * covers them too (TSYNC); its socket is read and written from relayd's
+ * loop with the calls above. What is new is what threads need at all, and
+ * what its reconnect thread does while the link is down: a new TCP
+ * connection to one of the numeric --cluster addresses (getaddrinfo on a
+ * numeric address makes no system call), with a blocking TLS handshake on
+ * it when --cluster-ca is set (read, write, getrandom: above). A
+ * compromised relayd could use socket and connect to reach any TCP
+ * service: the cost of a bus that survives a server's death. Still no
+ * file, no other socket family, no new process, no executable memory.
+ * Found with strace -f over tests/e2e/t_cluster.sh (servers killed,
+ * the link cut, TLS and credentials).
+ */
+#define CLONE_THREAD_FLAGS	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | \
+				 CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS | \
+				 CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
+
+const struct sbx_rule sbx_relayd_cluster_rules[] = {
+	/*
+	 * A thread, never a process: glibc's pthread_create tries clone3
+	 * first, whose flags sit in memory a filter cannot read, so clone3
+	 * fails with ENOSYS and glibc falls back to clone, allowed only with
+	 * exactly the flags of a new thread (no fork, no namespaces).
+	 */
+	{ "clone3", ENOSYS, 0, { { 0, 0, 0, 0 } } },
+	{ "clone", SBX_ALLOW, 1, {
+		{ 0, SCMP_CMP_EQ, CLONE_THREAD_FLAGS, 0 } } },
+	/* A new thread registers itself; signals are masked around its start and end. */
+	ALLOW("rseq"),
+	ALLOW("set_robust_list"),
+	ALLOW("rt_sigprocmask"),
+	/* Its stack: mapped PROT_NONE, then made writable; never executable. */
+	{ "mprotect", SBX_ALLOW, 1, {
+		{ 2, SCMP_CMP_MASKED_EQ, 0, PROT_EXEC } } },
+	/* libnats grows buffers with realloc: a large block moves (no MREMAP_FIXED). */
+	{ "mremap", SBX_ALLOW, 1, {
+		{ 3, SCMP_CMP_EQ, MREMAP_MAYMOVE, 0 } } },
+	/*
+	 * Mutexes and condition variables between the threads (timed waits
+	 * for libnats' timers; pthread_join waits on a shared futex): all on
+	 * relayd's own memory, it has no shared mapping.
+	 */
+	ALLOW("futex"),
+	/* The reconnect thread yields between servers; a thread ends with exit. */
+	ALLOW("sched_yield"),
+	ALLOW("exit"),
+	/* Reconnecting: a TCP socket over IPv4 or IPv6, nothing else. */
+	{ "socket", SBX_ALLOW, 3, {
+		{ 0, SCMP_CMP_EQ, AF_INET, 0 },
+		{ 1, SCMP_CMP_EQ, SOCK_STREAM, 0 },
+		{ 2, SCMP_CMP_EQ, IPPROTO_TCP, 0 } } },
+	{ "socket", SBX_ALLOW, 3, {
+		{ 0, SCMP_CMP_EQ, AF_INET6, 0 },
+		{ 1, SCMP_CMP_EQ, SOCK_STREAM, 0 },
+		{ 2, SCMP_CMP_EQ, IPPROTO_TCP, 0 } } },
+	/* A non-blocking connect, waited for with poll, its result read. */
+	ALLOW("connect"),
+	{ "fcntl", SBX_ALLOW, 1, {
+		{ 1, SCMP_CMP_EQ, F_GETFL, 0 } } },
+	{ "fcntl", SBX_ALLOW, 1, {
+		{ 1, SCMP_CMP_EQ, F_SETFL, 0 } } },
+	ALLOW("poll"),
+	ALLOW("ppoll"),
+	{ "getsockopt", SBX_ALLOW, 2, {
+		{ 1, SCMP_CMP_EQ, SOL_SOCKET, 0 },
+		{ 2, SCMP_CMP_EQ, SO_ERROR, 0 } } },
+	/* libnats' socket options (TCP_NODELAY is above). */
+	{ "setsockopt", SBX_ALLOW, 2, {
+		{ 1, SCMP_CMP_EQ, SOL_SOCKET, 0 },
+		{ 2, SCMP_CMP_EQ, SO_REUSEADDR, 0 } } },
+	{ "setsockopt", SBX_ALLOW, 2, {
+		{ 1, SCMP_CMP_EQ, SOL_SOCKET, 0 },
+		{ 2, SCMP_CMP_EQ, SO_LINGER, 0 } } },
+	/* A dead link is shut down before it is closed. */
+	ALLOW("shutdown"),
+};
+
+const size_t sbx_relayd_cluster_nrules =
+    sizeof(sbx_relayd_cluster_rules) / sizeof(sbx_relayd_cluster_rules[0]);
