@@ -519,6 +519,8 @@ cluster_options(struct cluster *cl, const struct cluster_config *cfg)
 	if ((s = natsOptions_SetServers(o, urls, cl->cl_nurls)) != NATS_OK ||
 	    (s = natsOptions_SetName(o, name)) != NATS_OK ||
 	    (s = natsOptions_SetIgnoreDiscoveredServers(o, true)) != NATS_OK ||
+	    /* In the order given: an operator lists a node's nearest server first. */
+	    (s = natsOptions_SetNoRandomize(o, true)) != NATS_OK ||
 	    (s = natsOptions_SetAllowReconnect(o, true)) != NATS_OK ||
 	    (s = natsOptions_SetMaxReconnect(o, -1)) != NATS_OK ||
 	    (s = natsOptions_SetReconnectWait(o, CLUSTER_RECONNECT_MS)) != NATS_OK ||

@@ -121,6 +121,13 @@ const struct sbx_rule sbx_relayd_cluster_rules[] = {
 	{ "clone3", ENOSYS, 0, { { 0, 0, 0, 0 } } },
 	{ "clone", SBX_ALLOW, 1, {
 		{ 0, SCMP_CMP_EQ, CLONE_THREAD_FLAGS, 0 } } },
+	/*
+	 * Dropping root (setresuid) in a process with threads: glibc makes
+	 * every thread switch too, with a signal whose handler may still be
+	 * returning in a libnats thread when the filter lands. rt_sigreturn
+	 * only returns from a handler; relayd itself still installs none.
+	 */
+	ALLOW("rt_sigreturn"),
 	/* A new thread registers itself; signals are masked around its start and end. */
 	ALLOW("rseq"),
 	ALLOW("set_robust_list"),

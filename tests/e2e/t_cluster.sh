@@ -1,0 +1,151 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# relayd as a cluster over NATS (issue 15, PROTOCOL.md 5). Three nats-servers
+# clustered on loopback, with a login; three relayd nodes, n1 and n2 on
+# servers s1 and s2 (each listing another to fall back on), n3 on s3 through
+# a TCP proxy only. Every node serves the same key over TLS, with
+# --room-size 4. Shown, in order:
+#   1. members on three nodes chat in one room (chatc, secure sessions);
+#   2. one room of --room-size 4 spread over the nodes: member ids unique,
+#      the fifth and sixth JOIN refused (ROOM_FULL) wherever they come in,
+#      and a place freed on one node is taken on another, LEFT before JOINED;
+#   3. kill -9 of nats-server s1: n1 reconnects to s2, and the room goes on;
+#   4. n3 cut off from the bus (its proxy stopped): its members get ERROR
+#      UNAVAILABLE, the others see them leave;
+#   5. kill -9 of relayd n2: the others see its members leave.
+# Times (a node's death noticed, a cut node's members told) are printed as
+# figures. 0.1.0 has no --cluster (nor does it know NATS): nothing here runs
+# there.
+# e2e: alone
+. "$E2E_LIB/common.sh"
+. "$E2E_LIB/cluster.sh"
+need_bins
+need_nats
+
+nats_cluster s1 s2 s3
+for s in s1 s2 s3; do nats_routes $s 2; done
+start_proxy bus3 "$s3_PORT" --raw
+start_node n1 "nats://127.0.0.1:$s1_PORT,nats://127.0.0.1:$s2_PORT" --room-size 4
+start_node n2 "nats://127.0.0.1:$s2_PORT,nats://127.0.0.1:$s1_PORT" --room-size 4
+start_node n3 "nats://127.0.0.1:$bus3_PORT" --room-size 4
+for n in n1 n2 n3; do wait_nodes $n 3; done
+note "3 nats-servers, 3 relayd nodes up"
+
+# 1. Three nodes, one room.
+start_keyd alice; start_keyd bob; start_keyd carol
+chat alice lounge "$n1_PORT"
+chat bob lounge "$n2_PORT"
+chat carol lounge "$n3_PORT"
+for p in "alice bob" "alice carol" "bob alice" "bob carol" "carol alice" "carol bob"; do
+	set -- $p
+	must_line "$W/$1.out" "^SECURE $2 " 1 20
+done
+say alice "hello from node one"
+say carol "and from node three"
+must_line "$W/bob.out" '^MSG alice hello from node one$' 1 10
+must_line "$W/carol.out" '^MSG alice hello from node one$' 1 10
+must_line "$W/alice.out" '^MSG carol and from node three$' 1 10
+must_line "$W/bob.out" '^MSG carol and from node three$' 1 10
+note "1: alice, bob and carol on three nodes chat in one room"
+
+# 2. --room-size across the nodes (raw clients, PROTOCOL.md 1).
+export PYTHONPATH="$E2E_LIB" P1="$n1_PORT" P2="$n2_PORT" P3="$n3_PORT" W
+$PY - <<'PY' || fail "room size across nodes"
+import os, time
+import relay
+
+p = [int(os.environ[k]) for k in ("P1", "P2", "P3")]
+room = relay.room_id("small")
+members = []
+for port in (p[0], p[1], p[2], p[0]):
+    c = relay.Client("127.0.0.1", port)
+    me, others = c.join(room, timeout=10)
+    assert sorted(others) == sorted(m for _, m in members), (others, members)
+    members.append((c, me))
+ids = [m for _, m in members]
+assert len(set(ids)) == 4, ids
+for port in (p[1], p[2]):
+    c = relay.Client("127.0.0.1", port)
+    c.send(relay.JOIN, payload=room)
+    c.expect_error(relay.FE_ROOM_FULL, timeout=10)
+    c.close()
+# One leaves (on n1); a newcomer on n3 gets in, and the members on n2 and n3
+# see LEFT for the one who left before JOINED for the newcomer.
+gone, gone_id = members.pop(0)
+gone.close()
+for attempt in range(100):
+    c = relay.Client("127.0.0.1", p[2])
+    c.send(relay.JOIN, payload=room)
+    t, src, dst, payload = c.recv(timeout=10)
+    if t == relay.WELCOME:
+        new_id = dst
+        break
+    assert t == relay.ERROR and payload[0] == relay.FE_ROOM_FULL, (t, payload)
+    c.close()
+    time.sleep(0.05)
+else:
+    raise AssertionError("the freed place was never given")
+assert new_id not in [m for _, m in members]
+for c, me in members:
+    seen = []
+    while len(seen) < 2 or seen[-1] != ("JOINED", new_id):
+        t, src, _, _ = c.recv(timeout=10)
+        if t in (relay.JOINED, relay.LEFT):
+            seen.append((relay.TYPE_NAMES[t], src))
+    assert ("LEFT", gone_id) in seen and seen.index(("LEFT", gone_id)) < seen.index(("JOINED", new_id)), seen
+print("room of 4 over 3 nodes: ids %s, two more refused, place %d reused as %d after LEFT" %
+      (ids, gone_id, new_id))
+PY
+note "2: --room-size 4 held across the nodes"
+
+# 3. A NATS server dies: n1 goes over to s2, the room goes on.
+kill -9 "$s1_PID"
+wait_exit "$s1_PID" 5 || fail "nats-server s1 did not die"
+say alice "after s1 died"
+must_line "$W/bob.out" '^MSG alice after s1 died$' 1 10
+must_line "$W/carol.out" '^MSG alice after s1 died$' 1 10
+say bob "bob answers"
+must_line "$W/alice.out" '^MSG bob bob answers$' 1 10
+wait_nodes n1 3
+[ "$(cluster_stat n1 reconnects)" -ge 1 ] || fail "n1 did not reconnect"
+[ "$(cluster_stat n1 up)" = 1 ] || fail "n1 is not connected"
+note "3: nats-server s1 killed; n1 reconnected to s2 and the room went on"
+
+# 4. n3 cut off from the bus: its members are told (UNAVAILABLE), the others see them go.
+$PY - <<'PY' >"$W/cut.out" 2>&1 &
+import os, sys, time
+import relay
+p3, p1 = int(os.environ["P3"]), int(os.environ["P1"])
+room = relay.room_id("cut")
+a = relay.Client("127.0.0.1", p1)
+a.join(room, timeout=10)
+z = relay.Client("127.0.0.1", p3)
+zid, _ = z.join(room, timeout=10)
+assert a.expect(relay.JOINED, timeout=10)[0] == zid
+print("ready", flush=True)
+while not os.path.exists(os.environ["W"] + "/cut.go"):
+    time.sleep(0.01)
+t0 = time.time()
+z.expect_error(relay.FE_UNAVAILABLE, timeout=10)
+told = time.time() - t0
+src = a.expect(relay.LEFT, timeout=10)[0]
+assert src == zid
+print("told %.2f left %.2f" % (told, time.time() - t0), flush=True)
+PY
+cut_py=$!
+e2e_track $cut_py
+must_line "$W/cut.out" '^ready' 1 15
+kill -STOP "$bus3_PID"
+: >"$W/cut.go"
+must_line "$W/cut.out" '^told ' 1 15
+must_line "$W/carol.out" '^(ERROR|WARN) .*' 1 10
+must_line "$W/alice.out" '^LEFT carol' 1 10
+note "figure: cut-off node: members told UNAVAILABLE after $(sed -n 's/^told \([0-9.]*\).*/\1/p' "$W/cut.out") s, seen leaving elsewhere after $(sed -n 's/.* left \([0-9.]*\)/\1/p' "$W/cut.out") s"
+kill -CONT "$bus3_PID"
+
+# 5. kill -9 of a relayd: the others see its members leave.
+kill -9 "$n2_PID"
+kill_t0=$(now_ms)
+must_line "$W/alice.out" '^LEFT bob' 1 10
+note "figure: relayd n2 killed: alice saw LEFT bob after $(( $(now_ms) - kill_t0 )) ms"
+exit 0
