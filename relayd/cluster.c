@@ -72,7 +72,6 @@ struct cluster {
 	char		*cl_urls[CLUSTER_URLS_MAX];
 	int		 cl_nurls;
 	int		 cl_efd;
-	int		 cl_nats;	/* nats_Open done */
 	int		 cl_blocked;
 	pthread_t	 cl_main;
 	struct cluster_ad cl_ad;
@@ -602,7 +601,6 @@ cluster_init(struct cluster *cl, const struct cluster_config *cfg, struct ev_loo
 		(void)snprintf(err, errlen, "libnats: %s", natsStatus_GetText(s));
 		return VEIL_E_SYSTEM;
 	}
-	cl->cl_nats = 1;
 	if ((s = nats_SetMessageDeliveryPoolSize(1)) != NATS_OK ||
 	    (s = cluster_options(cl, cfg)) != NATS_OK) {
 		(void)snprintf(err, errlen, "NATS options: %s (%s)", natsStatus_GetText(s),
@@ -716,8 +714,11 @@ cluster_free(struct cluster *cl)
 	if (cl->cl_ad.ad_reg >= 0 && ev_owner(cl->cl_ev, cl->cl_ad.ad_reg) == cl)
 		ev_del(cl->cl_ev, cl->cl_ad.ad_reg);
 	natsOptions_Destroy(cl->cl_opts);
-	if (cl->cl_nats)
-		(void)nats_CloseAndWait(1000);
+	/*
+	 * The library stays open: its final clean-up (nats_Close) frees
+	 * OpenSSL's table of compression methods, which OpenSSL 3 frees again
+	 * at exit (libnats 3.4). Its threads end with the process.
+	 */
 	if (cl->cl_q != NULL) {
 		while (cl->cl_qn > 0) {
 			natsMsg_Destroy(cl->cl_q[cl->cl_qhead]);
