@@ -39,6 +39,11 @@
  * server.
  *   load freeport             prints a free loopback TCP port
  *   load wait    --port N     exits 0 once 127.0.0.1:N accepts (10 s max)
+ *
+ * A relay cluster (issue 15): --port A,B,C puts the sender on A and the
+ * receivers in turn on B, C, A, ... (idle: the connections in turn on
+ * each), and --pid P,Q,... sums the CPU time and RSS of every process
+ * named (the nodes and the NATS servers).
  */
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -98,8 +103,15 @@ struct ld_conn {
 	SSL		*c_ssl;		/* --tls 1, else NULL */
 };
 
+#define LD_MAXPORTS	8
+#define LD_MAXPIDS	16
+
 static enum ld_proto	 ld_proto;
 static int		 ld_port;
+static int		 ld_ports[LD_MAXPORTS];	/* --ports: the sender's first */
+static int		 ld_nports;
+static int		 ld_pids[LD_MAXPIDS];	/* --pids */
+static int		 ld_npids;
 static int		 ld_ep = -1;
 static char		 ld_topic[64];
 static uint8_t		 ld_room[ROOM_ID_LEN];
@@ -252,6 +264,75 @@ ld_rss(int pid)
 	return (uint64_t)kb * 1024;
 }
 
+/* The sums over --pids (or --pid). */
+static uint64_t
+ld_cpu_ticks_all(uint64_t *user)
+{
+	uint64_t sum = 0, u;
+	int i;
+
+	*user = 0;
+	for (i = 0; i < ld_npids; i++) {
+		sum += ld_cpu_ticks(ld_pids[i], &u);
+		*user += u;
+	}
+	return sum;
+}
+
+static uint64_t
+ld_cpu_ns_all(void)
+{
+	uint64_t sum = 0;
+	int i;
+
+	for (i = 0; i < ld_npids; i++)
+		sum += ld_cpu_ns(ld_pids[i]);
+	return sum;
+}
+
+static uint64_t
+ld_rss_all(void)
+{
+	uint64_t sum = 0;
+	int i;
+
+	for (i = 0; i < ld_npids; i++)
+		sum += ld_rss(ld_pids[i]);
+	return sum;
+}
+
+/* The port for a sender, or for the k-th receiver (several: in turn after the first). */
+static int
+ld_port_for(int recv, size_t k)
+{
+	if (ld_nports <= 1 || !recv)
+		return ld_port;
+	return ld_ports[(1 + k) % (size_t)ld_nports];
+}
+
+/* "1,2,3" into out (at most max numbers). Returns the count, 0 if malformed. */
+static int
+ld_list(const char *s, int *out, int max)
+{
+	char *end;
+	long v;
+	int n = 0;
+
+	while (*s != '\0' && n < max) {
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (end == s || errno != 0 || v <= 0 || v > 4194304)
+			return 0;
+		out[n++] = (int)v;
+		if (*end == '\0')
+			return n;
+		if (*end != ',')
+			return 0;
+		s = end + 1;
+	}
+	return 0;
+}
+
 static int
 ld_connect(int port, int block)
 {
@@ -314,11 +395,11 @@ ld_tls_up(int fd)
 	return ssl;
 }
 
-/* Connects c (and starts TLS with --tls 1); non-blocking unless block. */
+/* Connects c to port (and starts TLS with --tls 1); non-blocking unless block. */
 static int
-ld_conn_connect(struct ld_conn *c, int block)
+ld_conn_connect(struct ld_conn *c, int port, int block)
 {
-	if ((c->c_fd = ld_connect(ld_port, ld_tls ? 1 : block)) < 0)
+	if ((c->c_fd = ld_connect(port, ld_tls ? 1 : block)) < 0)
 		return -1;
 	if (!ld_tls)
 		return 0;
@@ -940,8 +1021,11 @@ ld_open(struct ld_conn *cs, size_t n, int block_first)
 	uint64_t end;
 	size_t i, ready;
 
+	size_t k = 0;
+
 	for (i = 0; i < n; i++) {
-		if (ld_conn_connect(&cs[i], 0) != 0)
+		if (ld_conn_connect(&cs[i], ld_port_for(cs[i].c_recv, cs[i].c_recv ? k++ : 0),
+		    0) != 0)
 			ld_die("connect");
 		ld_watch(&cs[i], EPOLL_CTL_ADD);
 		if (ld_hello(&cs[i], ld_topic, ld_room, (unsigned)i) != 0)
@@ -1014,7 +1098,7 @@ ld_tput(int nrecv, double secs, int pid)
 		if (!measuring && now >= warm_end) {
 			for (i = 0, rx0 = 0; i < (size_t)nrecv; i++)
 				rx0 += cs[i].c_rx;
-			tick0 = ld_cpu_ticks(pid, &user0);
+			tick0 = ld_cpu_ticks_all(&user0);
 			self0 = ld_self_cpu();
 			t0 = ld_now();
 			measuring = 1;
@@ -1042,7 +1126,7 @@ ld_tput(int nrecv, double secs, int pid)
 		} else
 			ld_poll(1);
 	}
-	tick1 = ld_cpu_ticks(pid, &user1);
+	tick1 = ld_cpu_ticks_all(&user1);
 	self1 = ld_self_cpu();
 	t1 = ld_now();
 	for (i = 0, rx1 = 0; i < (size_t)nrecv; i++)
@@ -1121,12 +1205,12 @@ ld_latency(double rate, double secs, int pid)
 
 		now = ld_now();
 		if (!ld_record && now >= warm_end) {
-			cpu0 = ld_cpu_ns(pid);
+			cpu0 = ld_cpu_ns_all();
 			seq0 = seq;
 		}
 		ld_record = now >= warm_end;
 		if (now >= end) {
-			cpu1 = ld_cpu_ns(pid);
+			cpu1 = ld_cpu_ns_all();
 			seq1 = seq;
 			break;
 		}
@@ -1232,7 +1316,7 @@ ld_flood(uint64_t nframes, int pid)
 	/* The sender's socket is the child's alone from here. */
 	if (epoll_ctl(ld_ep, EPOLL_CTL_DEL, cs[1].c_fd, NULL) != 0)
 		ld_die("epoll_ctl");
-	cpu0 = ld_cpu_ns(pid);
+	cpu0 = ld_cpu_ns_all();
 	t0 = ld_now();
 	if ((child = fork()) < 0)
 		ld_die("fork");
@@ -1254,7 +1338,7 @@ ld_flood(uint64_t nframes, int pid)
 		} else if (ld_now() - idle_since > 2000000000u)
 			break;
 	}
-	cpu1 = ld_cpu_ns(pid);
+	cpu1 = ld_cpu_ns_all();
 	kill(child, SIGTERM);
 	(void)waitpid(child, &status, 0);
 	if (t_last <= t0) {
@@ -1286,7 +1370,7 @@ ld_idle(size_t nconn, int pid)
 		return 2;
 	if ((cs = calloc(nconn, sizeof(*cs))) == NULL)
 		ld_die("calloc");
-	rss0 = ld_rss(pid);
+	rss0 = ld_rss_all();
 	for (base = 0; base < nconn; base += LD_CHUNK) {
 		size_t top = base + LD_CHUNK < nconn ? base + LD_CHUNK : nconn;
 
@@ -1296,7 +1380,7 @@ ld_idle(size_t nconn, int pid)
 			for (j = 0; j < ROOM_ID_LEN; j++)
 				room[j] = (uint8_t)topic[j % strlen(topic)] ^ (uint8_t)(j * 7);
 			ld_conn_init(&cs[i], 1, LD_IDLE_RXBUF);
-			if (ld_conn_connect(&cs[i], 0) != 0)
+			if (ld_conn_connect(&cs[i], ld_ports[i % (size_t)ld_nports], 0) != 0)
 				ld_die("connect");
 			ld_watch(&cs[i], EPOLL_CTL_ADD);
 			if (ld_hello(&cs[i], topic, room, (unsigned)i) != 0)
@@ -1321,7 +1405,7 @@ ld_idle(size_t nconn, int pid)
 	end = ld_now() + 300000000u;
 	while (ld_now() < end)
 		ld_poll(10);
-	rss1 = ld_rss(pid);
+	rss1 = ld_rss_all();
 	printf("b_per_conn=%.0f rss0=%" PRIu64 " rss1=%" PRIu64 " conns=%zu\n",
 	    ((double)rss1 - (double)rss0) / (double)nconn, rss0, rss1, nconn);
 	for (i = 0; i < nconn; i++)
@@ -1431,7 +1515,8 @@ ld_usage(void)
 	    "       load idle --proto P --port N --conns C --pid PID\n"
 	    "       load hs --proto veil|nats --port N [--secs S] [--pid PID] --tls 1\n"
 	    "       (every mode but hs: --tls 0|1, default 0)\n"
-	    "       load freeport | load wait --port N\n");
+	    "       load freeport | load wait --port N\n"
+	    "       (a cluster: --port A,B,... and --pid P,Q,...)\n");
 	return 2;
 }
 
@@ -1452,8 +1537,11 @@ main(int argc, char **argv)
 
 		if (strcmp(k, "--proto") == 0)
 			proto = v;
-		else if (strcmp(k, "--port") == 0)
-			ld_port = (int)ld_arg(v);
+		else if (strcmp(k, "--port") == 0) {
+			if ((ld_nports = ld_list(v, ld_ports, LD_MAXPORTS)) == 0)
+				return ld_usage();
+			ld_port = ld_ports[0];
+		}
 		else if (strcmp(k, "--receivers") == 0)
 			recv = (long)ld_arg(v);
 		else if (strcmp(k, "--secs") == 0)
@@ -1462,8 +1550,11 @@ main(int argc, char **argv)
 			rate = ld_arg(v);
 		else if (strcmp(k, "--conns") == 0)
 			conns = (long)ld_arg(v);
-		else if (strcmp(k, "--pid") == 0)
-			pid = (long)ld_arg(v);
+		else if (strcmp(k, "--pid") == 0) {
+			if ((ld_npids = ld_list(v, ld_pids, LD_MAXPIDS)) == 0)
+				return ld_usage();
+			pid = ld_pids[0];
+		}
 		else if (strcmp(k, "--frames") == 0)
 			frames = (long)ld_arg(v);
 		else if (strcmp(k, "--tls") == 0)

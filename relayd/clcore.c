@@ -29,6 +29,7 @@
 #define CL_BUCKETS_MIN	64
 #define CL_BYES		8	/* BYEs a view remembers */
 #define CL_UNACKED	16	/* our BYEs not yet confirmed, per view */
+#define CL_BATCHES	16	/* DATA messages being filled at once (one per room) */
 #define CL_PAST		8	/* own earlier incarnations remembered */
 
 /* This node's standing. */
@@ -113,6 +114,7 @@ struct clc_view {
 	uint8_t		 v_waiting;	/* a LEFT waits for its BYE */
 	uint8_t		 v_force;	/* ... no longer */
 	uint8_t		 v_byei;
+	int8_t		 v_batch;	/* the DATA being filled for it, -1: none */
 	uint64_t	 v_owner;
 	uint32_t	 v_epoch;
 	uint32_t	 v_seq;
@@ -189,6 +191,20 @@ struct clc_own {
 	struct clc_coll	*o_coll;
 };
 
+/*
+ * A DATA message being filled: this turn's frames of one room for one
+ * subject, in the order they came (PROTOCOL.md 5.6), published when the
+ * turn ends (clc_flush), when a frame of that room goes elsewhere, or
+ * before anything else of the room's (a BYE, a HOLD).
+ */
+struct clc_batch {
+	struct clc_room	*bt_cr;		/* NULL: free */
+	uint64_t	 bt_used;	/* when taken, for taking the oldest */
+	struct vbuf	 bt_b;
+	uint8_t		*bt_buf;	/* CLM_MAX bytes, kept */
+	char		 bt_subject[CL_SUBJECT_MAX];
+};
+
 struct clc {
 	char		 c_name[CL_NAME_MAX + 1];
 	char		 c_inbox[CL_SUBJECT_MAX];
@@ -221,6 +237,8 @@ struct clc {
 	struct clc_room	*c_rooms;
 	uint64_t	 c_hkey[2];
 	struct clc_stats c_stats;
+	struct clc_batch c_batch[CL_BATCHES];
+	uint64_t	 c_batches;	/* batches taken so far */
 	uint16_t	 c_others[CL_MEMBERS_MAX];
 	struct clm	 c_msg;		/* the message being handled */
 	struct clm_snap	 c_snap;	/* a snapshot being built */
@@ -251,6 +269,36 @@ static void
 clc_writer(struct clc *c, struct vbuf *b)
 {
 	vbuf_writer(b, c->c_buf, sizeof(c->c_buf));
+}
+
+static void
+batch_flush(struct clc *c, struct clc_batch *bt)
+{
+	if (bt->bt_cr == NULL)
+		return;
+	if (bt->bt_cr->cr_view != NULL)
+		bt->bt_cr->cr_view->v_batch = -1;
+	bt->bt_cr = NULL;
+	if (c->c_bus.cb_publish(c->c_bus.cb_arg, bt->bt_subject, bt->bt_b.vb_wr,
+	    bt->bt_b.vb_len) != 0)
+		c->c_stats.cs_pub_failed++;
+}
+
+/* Publishes the room's frames now: what comes next of it goes after them. */
+static void
+room_flush(struct clc *c, struct clc_room *cr)
+{
+	if (cr->cr_view != NULL && cr->cr_view->v_batch >= 0)
+		batch_flush(c, &c->c_batch[cr->cr_view->v_batch]);
+}
+
+void
+clc_flush(struct clc *c)
+{
+	size_t i;
+
+	for (i = 0; i < CL_BATCHES; i++)
+		batch_flush(c, &c->c_batch[i]);
 }
 
 /* --- nodes -------------------------------------------------------------- */
@@ -754,6 +802,7 @@ view_get(struct clc *c, struct clc_room *cr)
 		return NULL;
 	v->v_state = V_NEW;
 	v->v_heldtail = &v->v_held;
+	v->v_batch = -1;
 	cr->cr_view = v;
 	return v;
 }
@@ -767,6 +816,7 @@ view_free(struct clc *c, struct clc_room *cr)
 
 	if (v == NULL)
 		return;
+	room_flush(c, cr);
 	for (i = 0; i < v->v_npeers; i++)
 		if (v->v_peers[i].cp_hold && cr->cr_local != NULL)
 			c->c_loc.cl_hold(c->c_loc.cl_arg, cr, -1);
@@ -844,6 +894,7 @@ view_send_bye(struct clc *c, struct clc_room *cr, uint16_t id, uint64_t stamp)
 {
 	struct vbuf b;
 
+	room_flush(c, cr);	/* the member's last frames before its BYE (5.6) */
 	clc_writer(c, &b);
 	if (clm_put_bye(&b, cr->cr_key, c->c_nid, id, stamp) == 0)
 		clc_publish(c, cr->cr_subject, &b);
@@ -1179,41 +1230,40 @@ view_release(struct clc *c, struct clc_room *cr)
 	}
 }
 
+/* One frame from another node (5.6, 5.8). */
 static void
-view_data(struct clc *c, struct clc_room *cr, const struct clm *m)
+view_frame(struct clc *c, struct clc_room *cr, uint64_t nid, struct clc_peer *p,
+    const struct clm_frame *f)
 {
 	struct clc_view *v = cr->cr_view;
 	struct clc_held *h;
-	struct clc_peer *p;
 	int g, lost = 0;
 
-	if (v == NULL || m->cl_nid == c->c_nid)
-		return;
-	if ((p = peer_get(v, m->cl_nid)) != NULL) {
+	if (p != NULL) {
 		/*
 		 * Each sender numbers what it publishes, from 1 whenever it
 		 * starts counting afresh: any other gap is a frame the bus lost.
 		 */
-		if (m->cl_dst == MEMBER_BCAST) {
-			lost = p->cp_bseen && m->cl_req != p->cp_bseq + 1 && m->cl_req != 1;
-			p->cp_bseq = m->cl_req;
+		if (f->cf_dst == MEMBER_BCAST) {
+			lost = p->cp_bseen && f->cf_pseq != p->cp_bseq + 1 && f->cf_pseq != 1;
+			p->cp_bseq = f->cf_pseq;
 			p->cp_bseen = 1;
 		} else {
-			lost = p->cp_useen && m->cl_req != p->cp_useq + 1 && m->cl_req != 1;
-			p->cp_useq = m->cl_req;
+			lost = p->cp_useen && f->cf_pseq != p->cp_useq + 1 && f->cf_pseq != 1;
+			p->cp_useq = f->cf_pseq;
 			p->cp_useen = 1;
 		}
 	}
 	if (lost) {
 		c->c_stats.cs_lost++;
 		if (cr->cr_local != NULL)
-			c->c_loc.cl_lost(c->c_loc.cl_arg, cr, m->cl_dst);
+			c->c_loc.cl_lost(c->c_loc.cl_arg, cr, f->cf_dst);
 	}
-	g = v->v_held != NULL ? 0 : view_gate(c, v, m->cl_nid, m->cl_id, m->cl_stamp);
+	g = v->v_held != NULL ? 0 : view_gate(c, v, nid, f->cf_src, f->cf_stamp);
 	if (g > 0) {
 		if (cr->cr_local != NULL)
-			c->c_loc.cl_deliver(c->c_loc.cl_arg, cr, m->cl_id, m->cl_dst, m->cl_payload,
-			    m->cl_len);
+			c->c_loc.cl_deliver(c->c_loc.cl_arg, cr, f->cf_src, f->cf_dst, f->cf_payload,
+			    f->cf_len);
 		return;
 	}
 	if (g < 0) {
@@ -1221,25 +1271,39 @@ view_data(struct clc *c, struct clc_room *cr, const struct clm *m)
 		return;
 	}
 	/* Held (5.6), behind any frame held before it. */
-	if (v->v_heldbytes + m->cl_len > CL_HELD_MAX ||
-	    (h = malloc(sizeof(*h) + m->cl_len)) == NULL) {
+	if (v->v_heldbytes + f->cf_len > CL_HELD_MAX ||
+	    (h = malloc(sizeof(*h) + f->cf_len)) == NULL) {
 		c->c_stats.cs_lost++;
 		if (cr->cr_local != NULL)
-			c->c_loc.cl_lost(c->c_loc.cl_arg, cr, m->cl_dst);
+			c->c_loc.cl_lost(c->c_loc.cl_arg, cr, f->cf_dst);
 		return;
 	}
 	h->hd_next = NULL;
-	h->hd_nid = m->cl_nid;
-	h->hd_stamp = m->cl_stamp;
-	h->hd_src = m->cl_id;
-	h->hd_dst = m->cl_dst;
-	h->hd_len = m->cl_len;
-	memcpy(h->hd_data, m->cl_payload, m->cl_len);
+	h->hd_nid = nid;
+	h->hd_stamp = f->cf_stamp;
+	h->hd_src = f->cf_src;
+	h->hd_dst = f->cf_dst;
+	h->hd_len = f->cf_len;
+	memcpy(h->hd_data, f->cf_payload, f->cf_len);
 	*v->v_heldtail = h;
 	v->v_heldtail = &h->hd_next;
-	v->v_heldbytes += m->cl_len;
+	v->v_heldbytes += f->cf_len;
 	c->c_stats.cs_held++;
 	view_release(c, cr);
+}
+
+static void
+view_data(struct clc *c, struct clc_room *cr, const struct clm *m)
+{
+	struct clm_frame f;
+	struct clc_peer *p;
+	size_t off = 0;
+
+	if (cr->cr_view == NULL || m->cl_nid == c->c_nid)
+		return;
+	p = peer_get(cr->cr_view, m->cl_nid);
+	while (clm_data_next(m, &off, &f) && cr->cr_view != NULL)
+		view_frame(c, cr, m->cl_nid, p, &f);
 }
 
 static void
@@ -1947,6 +2011,7 @@ clc_free_rooms(struct clc *c)
 		own_free(cr);
 		room_free(c, cr);
 	}
+	clc_flush(c);
 }
 
 /*
@@ -2286,34 +2351,65 @@ clc_send(struct clc *c, struct clc_room *cr, uint16_t src, uint64_t stamp, uint1
     const uint8_t *p, uint32_t len)
 {
 	struct clc_view *v = cr->cr_view;
+	struct clc_batch *bt = NULL;
 	struct clc_peer *peer;
+	struct clm_frame f;
 	const char *subject;
-	struct vbuf b;
-	uint32_t pseq;
-	int i;
+	size_t i, k;
+	int j, r;
 
 	if (v == NULL)
 		return 0;
+	memset(&f, 0, sizeof(f));
 	if (dst == MEMBER_BCAST) {
 		if (!clc_spans(cr))
 			return 0;
 		subject = cr->cr_subject;
-		pseq = ++v->v_bseq;
+		f.cf_pseq = ++v->v_bseq;
 	} else {
-		if ((i = vm_index(v, dst)) < 0 || v->v_m[i].vm_nid == c->c_nid ||
-		    (subject = node_inbox(c, v->v_m[i].vm_nid)) == NULL ||
-		    (peer = peer_find(v, v->v_m[i].vm_nid)) == NULL)
+		if ((j = vm_index(v, dst)) < 0 || v->v_m[j].vm_nid == c->c_nid ||
+		    (subject = node_inbox(c, v->v_m[j].vm_nid)) == NULL ||
+		    (peer = peer_find(v, v->v_m[j].vm_nid)) == NULL)
 			return 0;
-		pseq = ++peer->cp_out;
+		f.cf_pseq = ++peer->cp_out;
 	}
-	clc_writer(c, &b);
-	if (clm_put_data(&b, cr->cr_key, c->c_nid, pseq, src, stamp, dst, p, len) != 0)
-		return VEIL_E_INVALID;
-	if (c->c_bus.cb_publish(c->c_bus.cb_arg, subject, b.vb_wr, b.vb_len) != 0) {
-		c->c_stats.cs_pub_failed++;
-		return VEIL_E_SYSTEM;
+	f.cf_src = src;
+	f.cf_stamp = stamp;
+	f.cf_dst = dst;
+	f.cf_len = len;
+	f.cf_payload = p;
+	/* The room's DATA being filled takes it if it goes to the same place and has room. */
+	if (v->v_batch >= 0) {
+		bt = &c->c_batch[v->v_batch];
+		if (strcmp(bt->bt_subject, subject) != 0 ||
+		    bt->bt_b.vb_len - CLM_HDR_DATA >= CLM_BATCH) {
+			batch_flush(c, bt);
+			bt = NULL;
+		}
 	}
-	return 0;
+	if (bt == NULL) {
+		/* A free one, or the oldest, published to make room. */
+		for (i = 0, k = 0; i < CL_BATCHES; i++) {
+			if (c->c_batch[i].bt_cr == NULL) {
+				k = i;
+				break;
+			}
+			if (c->c_batch[i].bt_used < c->c_batch[k].bt_used)
+				k = i;
+		}
+		bt = &c->c_batch[k];
+		batch_flush(c, bt);
+		if (bt->bt_buf == NULL && (bt->bt_buf = malloc(CLM_MAX)) == NULL)
+			return VEIL_E_ALLOC;
+		vbuf_writer(&bt->bt_b, bt->bt_buf, CLM_MAX);
+		if ((r = clm_put_data_begin(&bt->bt_b, cr->cr_key, c->c_nid)) != 0)
+			return r;
+		bt->bt_cr = cr;
+		bt->bt_used = ++c->c_batches;
+		memcpy(bt->bt_subject, subject, strlen(subject) + 1);
+		v->v_batch = (int8_t)k;
+	}
+	return clm_put_data_frame(&bt->bt_b, &f);
 }
 
 void
@@ -2330,6 +2426,7 @@ clc_hold(struct clc *c, struct clc_room *cr, int on)
 		v->v_holding = 0;
 	if (!clc_spans(cr))
 		return;
+	room_flush(c, cr);
 	clc_writer(c, &b);
 	if (clm_put_hold(&b, cr->cr_key, c->c_nid, on) == 0)
 		clc_publish(c, cr->cr_subject, &b);
@@ -2419,9 +2516,13 @@ clc_new(struct clc **cp, const struct clc_config *cfg, const struct clc_bus *bus
 void
 clc_free(struct clc *c)
 {
+	size_t i;
+
 	if (c == NULL)
 		return;
 	clc_free_rooms(c);
+	for (i = 0; i < CL_BATCHES; i++)
+		free(c->c_batch[i].bt_buf);
 	free(c->c_buckets);
 	free(c);
 }

@@ -162,12 +162,19 @@ void	clc_cancel(struct clc *c, struct clc_room *cr, void *token);
 void	clc_leave(struct clc *c, struct clc_room *cr, uint16_t id, uint64_t stamp);
 
 /*
- * A frame from local member src (stamp) for dst (MEMBER_BCAST: everyone):
- * published for the members on other nodes, if any. Returns 0, or
- * VEIL_E_SYSTEM when the bus refused it (the frame is lost for them).
+ * A frame from local member src (stamp) for dst (MEMBER_BCAST: everyone),
+ * for the members on other nodes, if any: added to the DATA message being
+ * filled for the room and that destination (published by clc_flush, or
+ * sooner). Returns 0, or VEIL_E_ALLOC.
  */
 int	clc_send(struct clc *c, struct clc_room *cr, uint16_t src, uint64_t stamp, uint16_t dst,
 	    const uint8_t *p, uint32_t len) VEIL_WUR;
+
+/*
+ * Publishes the frames clc_send gathered this turn (one DATA message per
+ * room and destination). Call it at the end of every turn.
+ */
+void	clc_flush(struct clc *c);
 
 /* 1 if members of cr are on other nodes. */
 int	clc_spans(const struct clc_room *cr);

@@ -294,19 +294,88 @@ clm_put_bye(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t nid, 
 }
 
 int
-clm_put_data(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t nid, uint32_t pseq,
-    uint16_t src, uint64_t stamp, uint16_t dst, const uint8_t *payload, uint32_t len)
+clm_put_data_begin(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t nid)
 {
 	int r;
 
-	if (nid == 0 || !clm_member_ok(src) || stamp == 0 ||
-	    (!clm_member_ok(dst) && dst != MEMBER_BCAST) || len == 0 || len > FRAME_MAX_LIMIT)
+	if (nid == 0 || b->vb_len != 0)
 		return VEIL_E_INVALID;
-	if ((r = clm_put_head(b, CLM_DATA, key)) != 0 || (r = vbuf_put_u64(b, nid)) != 0 ||
-	    (r = vbuf_put_u32(b, pseq)) != 0 || (r = vbuf_put_u16(b, src)) != 0 ||
-	    (r = vbuf_put_u64(b, stamp)) != 0 || (r = vbuf_put_u16(b, dst)) != 0)
+	if ((r = clm_put_head(b, CLM_DATA, key)) != 0 || (r = vbuf_put_u64(b, nid)) != 0)
 		return r;
-	return vbuf_put_bytes(b, payload, len);
+	return vbuf_put_u16(b, 0);
+}
+
+static int
+clm_frame_ok(const struct clm_frame *f)
+{
+	return clm_member_ok(f->cf_src) && f->cf_stamp != 0 &&
+	    (clm_member_ok(f->cf_dst) || f->cf_dst == MEMBER_BCAST) && f->cf_len > 0 &&
+	    f->cf_len <= FRAME_MAX_LIMIT;
+}
+
+int
+clm_put_data_frame(struct vbuf *b, const struct clm_frame *f)
+{
+	uint8_t *n = b->vb_wr + CLM_HDR_DATA - 2;
+	int r;
+
+	if (b->vb_len < CLM_HDR_DATA || b->vb_wr[1] != CLM_DATA || !clm_frame_ok(f) ||
+	    veil_get16(n) == 0xffff)
+		return VEIL_E_INVALID;
+	if (b->vb_len - CLM_HDR_DATA + CLM_REC + (size_t)f->cf_len > CLM_DATA_MAX ||
+	    b->vb_cap - b->vb_len < CLM_REC + (size_t)f->cf_len)
+		return VEIL_E_NOSPACE;
+	if ((r = vbuf_put_u32(b, f->cf_pseq)) != 0 || (r = vbuf_put_u16(b, f->cf_src)) != 0 ||
+	    (r = vbuf_put_u64(b, f->cf_stamp)) != 0 || (r = vbuf_put_u16(b, f->cf_dst)) != 0 ||
+	    (r = vbuf_put_u32(b, f->cf_len)) != 0 ||
+	    (r = vbuf_put_bytes(b, f->cf_payload, f->cf_len)) != 0)
+		return r;
+	veil_put16(n, (uint16_t)(veil_get16(n) + 1));
+	return 0;
+}
+
+int
+clm_put_data(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t nid,
+    const struct clm_frame *f)
+{
+	int r;
+
+	if ((r = clm_put_data_begin(b, key, nid)) != 0)
+		return r;
+	return clm_put_data_frame(b, f);
+}
+
+/* Reads one frame record. */
+static int
+clm_get_frame(struct vbuf *b, struct clm_frame *f)
+{
+	int r;
+
+	if ((r = vbuf_get_u32(b, &f->cf_pseq)) != 0 || (r = vbuf_get_u16(b, &f->cf_src)) != 0 ||
+	    (r = vbuf_get_u64(b, &f->cf_stamp)) != 0 || (r = vbuf_get_u16(b, &f->cf_dst)) != 0 ||
+	    (r = vbuf_get_u32(b, &f->cf_len)) != 0)
+		return r;
+	/* The length against its maximum first, then against what is left. */
+	if (f->cf_len > FRAME_MAX_LIMIT)
+		return VEIL_E_OVERSIZE;
+	if ((r = vbuf_get_ref(b, &f->cf_payload, f->cf_len)) != 0)
+		return r;
+	return clm_frame_ok(f) ? 0 : VEIL_E_INVALID;
+}
+
+int
+clm_data_next(const struct clm *m, size_t *off, struct clm_frame *f)
+{
+	struct vbuf b;
+
+	memset(f, 0, sizeof(*f));
+	if (m->cl_type != CLM_DATA || *off >= m->cl_frameslen)
+		return 0;
+	vbuf_reader(&b, m->cl_frames + *off, m->cl_frameslen - *off);
+	if (clm_get_frame(&b, f) != 0)
+		return 0;	/* cannot happen: clm_decode checked them all */
+	*off += b.vb_off;
+	return 1;
 }
 
 int
@@ -440,24 +509,27 @@ clm_get_body(struct vbuf *b, struct clm *m)
 			return r;
 		return m->cl_nid != 0 && clm_member_ok(m->cl_id) && m->cl_stamp != 0 ?
 		    0 : VEIL_E_INVALID;
-	case CLM_DATA:
+	case CLM_DATA: {
+		struct clm_frame f;
+		uint16_t k;
+
 		if ((r = vbuf_get_u64(b, &m->cl_nid)) != 0 ||
-		    (r = vbuf_get_u32(b, &m->cl_req)) != 0 ||
-		    (r = vbuf_get_u16(b, &m->cl_id)) != 0 ||
-		    (r = vbuf_get_u64(b, &m->cl_stamp)) != 0 ||
-		    (r = vbuf_get_u16(b, &m->cl_dst)) != 0)
+		    (r = vbuf_get_u16(b, &m->cl_nframes)) != 0)
 			return r;
-		if (m->cl_nid == 0 || !clm_member_ok(m->cl_id) || m->cl_stamp == 0 ||
-		    (!clm_member_ok(m->cl_dst) && m->cl_dst != MEMBER_BCAST))
+		if (m->cl_nid == 0 || m->cl_nframes == 0)
 			return VEIL_E_INVALID;
-		vbuf_get_rest(b, &p, &n);
-		if (n == 0)
-			return VEIL_E_TRUNCATED;
-		if (n > FRAME_MAX_LIMIT)
+		if (vbuf_left(b) > CLM_DATA_MAX)
 			return VEIL_E_OVERSIZE;
-		m->cl_payload = p;
-		m->cl_len = (uint32_t)n;
+		/* Every frame checked now: clm_data_next cannot fail later. */
+		m->cl_frames = b->vb_rd + b->vb_off;
+		n = b->vb_off;
+		for (k = 0; k < m->cl_nframes; k++)
+			if ((r = clm_get_frame(b, &f)) != 0)
+				return r;
+		m->cl_frameslen = b->vb_off - n;
+		(void)p;
 		return 0;
+	}
 	case CLM_HOLD:
 		if ((r = vbuf_get_u64(b, &m->cl_nid)) != 0 || (r = vbuf_get_u8(b, &m->cl_flags)) != 0)
 			return r;
@@ -513,10 +585,8 @@ clm_decode(const uint8_t *p, size_t n, struct clm *m)
 	int r;
 
 	memset(m, 0, sizeof(*m));
-	if (n > CLM_MAX) {
-		/* Only DATA can be long, and never this long. */
-		return VEIL_E_OVERSIZE;
-	}
+	if (n > CLM_MAX)
+		return VEIL_E_OVERSIZE;	/* only DATA can be long, and never this long */
 	vbuf_reader(&b, p, n);
 	if ((r = clm_get(&b, m)) == 0)
 		r = vbuf_end(&b);

@@ -22,8 +22,11 @@
 #define CL_NAME_MAX	32		/* --node NAME: 1..32 of [A-Za-z0-9_-] */
 #define CL_MEMBERS_MAX	128		/* members in one snapshot or table */
 #define CL_SUBJECT_MAX	48		/* "veil.r." + 32 hex, or "veil.n." + name */
-#define CLM_HDR_DATA	(2 + CL_KEY_LEN + 8 + 4 + 2 + 8 + 2)	/* DATA before its payload */
-#define CLM_MAX		(CLM_HDR_DATA + FRAME_MAX_LIMIT)	/* the largest message */
+#define CLM_HDR_DATA	(2 + CL_KEY_LEN + 8 + 2)	/* DATA before its frames */
+#define CLM_REC		(4 + 2 + 8 + 2 + 4)		/* before each frame's payload */
+#define CLM_BATCH	(64 * 1024)	/* a DATA takes more frames only while under this */
+#define CLM_DATA_MAX	(CLM_BATCH + CLM_REC + FRAME_MAX_LIMIT)	/* frames in one DATA */
+#define CLM_MAX		(CLM_HDR_DATA + CLM_DATA_MAX)	/* the largest message */
 
 enum clm_type {
 	CLM_HB		= 1,	/* veil.hb: a node is alive */
@@ -35,7 +38,7 @@ enum clm_type {
 	CLM_QUERY	= 7,	/* node inbox: a new owner collects the room's state */
 	CLM_STATE	= 8,	/* collector inbox: one node's part of that state */
 	CLM_BYE		= 9,	/* room subject: a member of the sender left */
-	CLM_DATA	= 10,	/* room subject (broadcast) or node inbox (unicast) */
+	CLM_DATA	= 10,	/* room subject (broadcast) or node inbox (unicast): frames */
 	CLM_HOLD	= 11,	/* room subject: the sender's readers hold the room back */
 };
 
@@ -61,6 +64,16 @@ struct clm_member {
 	uint64_t	cm_stamp;	/* epoch << 32 | seq of its admission */
 };
 
+/* One frame of a DATA message. */
+struct clm_frame {
+	uint32_t	 cf_pseq;	/* the sender node's count (PROTOCOL.md 5.8) */
+	uint16_t	 cf_src;
+	uint64_t	 cf_stamp;	/* src's admission */
+	uint16_t	 cf_dst;	/* a member, or MEMBER_BCAST */
+	uint32_t	 cf_len;
+	const uint8_t	*cf_payload;
+};
+
 /* A room's whole membership at (epoch, seq). */
 struct clm_snap {
 	uint32_t		cs_epoch;
@@ -77,25 +90,23 @@ struct clm {
 	uint64_t	 cl_nid;	/* the sender (FENCE: the node told it is dead) */
 	uint64_t	 cl_owner;	/* ANSWER, EVENT: the owner; FENCE: the sender;
 					   STATE: the winner named by a conflict */
-	uint32_t	 cl_req;	/* ADMIT, ANSWER: request number; QUERY, STATE: round;
-					   DATA: the sender's sequence number */
+	uint32_t	 cl_req;	/* ADMIT, ANSWER: request number; QUERY, STATE: round */
 	uint32_t	 cl_epoch;	/* EVENT; STATE: the reporter's view */
 	uint32_t	 cl_seq;	/* EVENT */
 	uint32_t	 cl_age;	/* HB: milliseconds since this incarnation began */
 	uint8_t		 cl_flags;	/* HB flags; HOLD: 1 on, 0 off */
 	uint8_t		 cl_result;	/* ANSWER: enum clm_answer; EVENT: enum clm_event;
 					   STATE: 0 ok, 1 conflict */
-	uint16_t	 cl_id;		/* ANSWER, EVENT JOINED/LEFT, BYE: the member;
-					   DATA: src */
-	uint16_t	 cl_dst;	/* DATA */
+	uint16_t	 cl_id;		/* ANSWER, EVENT JOINED/LEFT, BYE: the member */
 	uint16_t	 cl_last;	/* STATE: the reporter's last id seen */
-	uint64_t	 cl_stamp;	/* ANSWER, EVENT, BYE, DATA: the member's stamp (an
+	uint64_t	 cl_stamp;	/* ANSWER, EVENT, BYE: the member's stamp (an
 					   EVENT JOINED: epoch << 32 | seq of the event) */
 	uint64_t	 cl_node;	/* EVENT JOINED: the member's node */
 	uint8_t		 cl_namelen;	/* HB */
 	char		 cl_name[CL_NAME_MAX + 1];
-	const uint8_t	*cl_payload;	/* DATA: points into the input */
-	uint32_t	 cl_len;
+	uint16_t	 cl_nframes;	/* DATA: its frames (clm_data_next), */
+	const uint8_t	*cl_frames;	/* checked, pointing into the input */
+	size_t		 cl_frameslen;
 	/* STATE: the reporter's own members (cm_nid is the reporter). */
 	uint16_t	 cl_nmine;
 	struct clm_member cl_mine[CL_MEMBERS_MAX];
@@ -112,6 +123,12 @@ struct clm {
  * repeated member), VEIL_E_TRAILING, or 0. cl_payload points into p.
  */
 int	clm_decode(const uint8_t *p, size_t n, struct clm *m) VEIL_WUR;
+
+/*
+ * DATA's frames one by one: *off starts at 0. Returns 1 with the next in
+ * *f (pointing into the decoded input), 0 after the last.
+ */
+int	clm_data_next(const struct clm *m, size_t *off, struct clm_frame *f);
 
 /*
  * Encoders: append one message to the writer b. They check what the
@@ -143,9 +160,15 @@ int	clm_put_state(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t
 	    const struct clm_member *mine, size_t nmine, const struct clm_snap *table) VEIL_WUR;
 int	clm_put_bye(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t nid,
 	    uint16_t id, uint64_t stamp) VEIL_WUR;
+/*
+ * A DATA message: clm_put_data_begin, then clm_put_data_frame once per
+ * frame (at least once; VEIL_E_NOSPACE past CLM_MAX). clm_put_data is one
+ * frame at once.
+ */
+int	clm_put_data_begin(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t nid) VEIL_WUR;
+int	clm_put_data_frame(struct vbuf *b, const struct clm_frame *f) VEIL_WUR;
 int	clm_put_data(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t nid,
-	    uint32_t pseq, uint16_t src, uint64_t stamp, uint16_t dst, const uint8_t *payload,
-	    uint32_t len) VEIL_WUR;
+	    const struct clm_frame *f) VEIL_WUR;
 int	clm_put_hold(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t nid,
 	    int on) VEIL_WUR;
 

@@ -785,6 +785,8 @@ cluster_flush(struct cluster *cl)
 {
 	int want;
 
+	/* The turn's frames, one DATA per room and destination. */
+	clc_flush(cl->cl_core);
 	pthread_mutex_lock(&cl->cl_ad.ad_mu);
 	want = cl->cl_ad.ad_fd >= 0 ? cl->cl_ad.ad_want : 0;
 	pthread_mutex_unlock(&cl->cl_ad.ad_mu);

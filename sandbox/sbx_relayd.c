@@ -128,6 +128,12 @@ const struct sbx_rule sbx_relayd_cluster_rules[] = {
 	 * only returns from a handler; relayd itself still installs none.
 	 */
 	ALLOW("rt_sigreturn"),
+	/*
+	 * A stop (SIGSTOP and SIGCONT, a debugger attaching) interrupts
+	 * libnats' timed waits (futex, poll); the kernel resumes them with
+	 * restart_syscall, the same call with what is left of its time.
+	 */
+	ALLOW("restart_syscall"),
 	/* A new thread registers itself; signals are masked around its start and end. */
 	ALLOW("rseq"),
 	ALLOW("set_robust_list"),

@@ -5,7 +5,8 @@
 # servers s1 and s2 (each listing another to fall back on), n3 on s3 through
 # a TCP proxy only. Every node serves the same key over TLS, with
 # --room-size 4. Shown, in order:
-#   1. members on three nodes chat in one room (chatc, secure sessions);
+#   1. members on three nodes chat in one room (chatc, secure sessions), also
+#      after a node was stopped and continued;
 #   2. one room of --room-size 4 spread over the nodes: member ids unique,
 #      the fifth and sixth JOIN refused (ROOM_FULL) wherever they come in,
 #      and a place freed on one node is taken on another, LEFT before JOINED;
@@ -47,6 +48,14 @@ must_line "$W/carol.out" '^MSG alice hello from node one$' 1 10
 must_line "$W/alice.out" '^MSG carol and from node three$' 1 10
 must_line "$W/bob.out" '^MSG carol and from node three$' 1 10
 note "1: alice, bob and carol on three nodes chat in one room"
+# A node stopped for a moment (SIGSTOP, a debugger) goes on once continued:
+# libnats' timed waits come back through restart_syscall, under the filter.
+kill -STOP "$n1_PID"
+sleep 0.3
+kill -CONT "$n1_PID"
+say alice "after a pause"
+must_line "$W/bob.out" '^MSG alice after a pause$' 1 10
+e2e_dead "$n1_PID" && fail "relayd n1 died after SIGSTOP and SIGCONT"
 
 # 2. --room-size across the nodes (raw clients, PROTOCOL.md 1).
 export PYTHONPATH="$E2E_LIB" P1="$n1_PORT" P2="$n2_PORT" P3="$n3_PORT" W

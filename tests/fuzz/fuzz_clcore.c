@@ -250,6 +250,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		fz_reap(c);
+		clc_flush(c);
 		off += len;
 	}
 	clc_free(c);

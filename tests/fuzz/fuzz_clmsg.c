@@ -58,9 +58,20 @@ encode(struct vbuf *b, const struct clm *d)
 		    d->cl_last, d->cl_mine, d->cl_nmine, snap);
 	case CLM_BYE:
 		return clm_put_bye(b, d->cl_key, d->cl_nid, d->cl_id, d->cl_stamp);
-	case CLM_DATA:
-		return clm_put_data(b, d->cl_key, d->cl_nid, d->cl_req, d->cl_id, d->cl_stamp,
-		    d->cl_dst, d->cl_payload, d->cl_len);
+	case CLM_DATA: {
+		struct clm_frame f;
+		size_t off = 0, n = 0;
+		int r;
+
+		if ((r = clm_put_data_begin(b, d->cl_key, d->cl_nid)) != 0)
+			return r;
+		while (clm_data_next(d, &off, &f)) {
+			if ((r = clm_put_data_frame(b, &f)) != 0)
+				return r;
+			n++;
+		}
+		return n == d->cl_nframes ? 0 : VEIL_E_LENGTH;
+	}
 	case CLM_HOLD:
 		return clm_put_hold(b, d->cl_key, d->cl_nid, d->cl_flags);
 	default:
@@ -74,7 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vbuf b;
 
 	if (clm_decode(data, size, &m) != 0) {
-		if (m.cl_type != 0 || m.cl_nid != 0 || m.cl_payload != NULL || m.cl_has_snap)
+		if (m.cl_type != 0 || m.cl_nid != 0 || m.cl_frames != NULL || m.cl_has_snap)
 			abort();	/* nothing left behind */
 		return 0;
 	}

@@ -428,6 +428,10 @@ def cl_members(last, members):
                                                    for i, n, s in members)
 
 
+def cl_frame(pseq, src, stamp, dst, payload):
+    return u32(pseq) + u16(src) + u64(stamp) + u16(dst) + u32(len(payload)) + payload
+
+
 def xorshift(state):
     state ^= (state << 13) & 0xFFFFFFFFFFFFFFFF
     state ^= state >> 7
@@ -458,10 +462,11 @@ def write_cluster_seeds():
                      + u64(stamp) + u8(1) + u32(1) + u32(4)
                      + cl_members(3, [(3, 0x1234, stamp)])),
         "bye": clm(9, u64(0x1234) + u16(2) + u64(stamp + 1)),
-        "data_bcast": clm(10, u64(0x1234) + u32(1) + u16(2) + u64(stamp + 1) + u16(0xFFFF)
-                          + b"\x01\x10" + bytes(88)),
-        "data_unicast": clm(10, u64(0x1234) + u32(1) + u16(2) + u64(stamp + 1) + u16(1)
-                            + b"\x01\x01" + bytes(65)),
+        "data_bcast": clm(10, u64(0x1234) + u16(1) + cl_frame(1, 2, stamp + 1, 0xFFFF,
+                                                             b"\x01\x10" + bytes(88))),
+        "data_unicast": clm(10, u64(0x1234) + u16(2)
+                            + cl_frame(1, 2, stamp + 1, 1, b"\x01\x01" + bytes(65))
+                            + cl_frame(2, 2, stamp + 1, 1, b"\x01\x10" + bytes(88))),
         "hold": clm(11, u64(0x1234) + u8(1)),
     }
     write("fuzz_clmsg", msgs)

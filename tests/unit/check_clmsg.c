@@ -51,12 +51,11 @@ mutate(const uint8_t *p, size_t n)
 	size_t i;
 	int b;
 
-	/* (DATA's payload is the rest: a shorter one is still a DATA.) */
-	for (i = 0; i < n && (p[1] != CLM_DATA || i <= CLM_HDR_DATA); i++)
+	for (i = 0; i < n; i++)
 		ck_assert_int_ne(clm_decode(p, i, &m), 0);
 	memcpy(c, p, n);
 	c[n] = 0;
-	ck_assert_int_eq(clm_decode(c, n + 1, &m), p[1] == CLM_DATA ? 0 : VEIL_E_TRAILING);
+	ck_assert_int_eq(clm_decode(c, n + 1, &m), VEIL_E_TRAILING);
 	for (i = 0; i < n; i++)
 		for (b = 0; b < 8; b++) {
 			memcpy(c, p, n);
@@ -98,11 +97,14 @@ START_TEST(test_clmsg_every_type)
 {
 	struct clm_member mine[2] = { { 4, 0x33, 77 }, { 9, 0x33, 78 } };
 	uint8_t payload[300];
+	struct clm_frame f = { 1000, 7, 99, MEMBER_BCAST, 300, NULL }, g;
 	struct vbuf b;
+	size_t off;
 	int k;
 
 	memset(payload, 0xab, sizeof(payload));
-	for (k = 0; k < 13; k++) {
+	f.cf_payload = payload;
+	for (k = 0; k < 14; k++) {
 		int rc = -1;
 
 		vbuf_writer(&b, buf, sizeof(buf));
@@ -120,8 +122,21 @@ START_TEST(test_clmsg_every_type)
 		case 9: rc = clm_put_query(&b, key, 5, 12); break;
 		case 10: rc = clm_put_state(&b, key, 0x33, 12, 0, 4, 9, mine, 2, snap3()); break;
 		case 11: rc = clm_put_bye(&b, key, 5, 7, 99); break;
-		case 12: rc = clm_put_data(&b, key, 5, 1000, 7, 99, MEMBER_BCAST, payload,
-		    sizeof(payload)); break;
+		case 12: rc = clm_put_data(&b, key, 5, &f); break;
+		case 13:
+			/* Three frames in one DATA, the last to one member. */
+			rc = clm_put_data_begin(&b, key, 5);
+			if (rc == 0)
+				rc = clm_put_data_frame(&b, &f);
+			f.cf_pseq++;
+			if (rc == 0)
+				rc = clm_put_data_frame(&b, &f);
+			f.cf_pseq++;
+			f.cf_dst = 3;
+			f.cf_len = 1;
+			if (rc == 0)
+				rc = clm_put_data_frame(&b, &f);
+			break;
 		}
 		ck_assert_int_eq(rc, 0);
 		ck_assert_int_eq(clm_decode(buf, b.vb_len, &m), 0);
@@ -150,9 +165,26 @@ START_TEST(test_clmsg_every_type)
 			ck_assert(m.cl_has_snap);
 			break;
 		case 12:
-			ck_assert_uint_eq(m.cl_len, sizeof(payload));
-			ck_assert_uint_eq(m.cl_req, 1000);
-			ck_assert_uint_eq(m.cl_dst, MEMBER_BCAST);
+			ck_assert_uint_eq(m.cl_nframes, 1);
+			off = 0;
+			ck_assert_int_eq(clm_data_next(&m, &off, &g), 1);
+			ck_assert_uint_eq(g.cf_len, sizeof(payload));
+			ck_assert_uint_eq(g.cf_pseq, 1000);
+			ck_assert_uint_eq(g.cf_dst, MEMBER_BCAST);
+			ck_assert_mem_eq(g.cf_payload, payload, sizeof(payload));
+			ck_assert_int_eq(clm_data_next(&m, &off, &g), 0);
+			break;
+		case 13:
+			ck_assert_uint_eq(m.cl_nframes, 3);
+			off = 0;
+			ck_assert_int_eq(clm_data_next(&m, &off, &g), 1);
+			ck_assert_uint_eq(g.cf_pseq, 1000);
+			ck_assert_int_eq(clm_data_next(&m, &off, &g), 1);
+			ck_assert_uint_eq(g.cf_pseq, 1001);
+			ck_assert_int_eq(clm_data_next(&m, &off, &g), 1);
+			ck_assert_uint_eq(g.cf_dst, 3);
+			ck_assert_uint_eq(g.cf_len, 1);
+			ck_assert_int_eq(clm_data_next(&m, &off, &g), 0);
 			break;
 		default:
 			break;
@@ -165,22 +197,47 @@ END_TEST
 START_TEST(test_clmsg_limits)
 {
 	static struct clm_snap big;
-	uint8_t payload[FRAME_MAX_LIMIT + 1];
+	static uint8_t payload[FRAME_MAX_LIMIT + 1];
+	struct clm_frame f = { 1, 7, 99, 3, FRAME_MAX_LIMIT, payload };
 	struct vbuf b;
 	size_t i;
 
 	memset(payload, 1, sizeof(payload));
-	/* A payload of the hard limit fits; one more byte does not. */
+	/* A DATA takes frames while under CLM_BATCH, then one more of any size: no more. */
 	vbuf_writer(&b, buf, sizeof(buf));
-	ck_assert_int_eq(clm_put_data(&b, key, 5, 1, 7, 99, 3, payload, FRAME_MAX_LIMIT), 0);
-	ck_assert_uint_eq(b.vb_len, CLM_MAX);
+	ck_assert_int_eq(clm_put_data_begin(&b, key, 5), 0);
+	f.cf_len = CLM_BATCH - CLM_REC - 1;
+	ck_assert_int_eq(clm_put_data_frame(&b, &f), 0);
+	f.cf_len = FRAME_MAX_LIMIT;
+	ck_assert_int_eq(clm_put_data_frame(&b, &f), 0);
+	ck_assert_uint_le(b.vb_len, CLM_MAX);
 	ck_assert_int_eq(clm_decode(buf, b.vb_len, &m), 0);
+	ck_assert_int_eq(clm_put_data_frame(&b, &f), VEIL_E_NOSPACE);
+	/* A frame's payload: 1 to the hard limit, src and dst in range. */
 	vbuf_writer(&b, buf, sizeof(buf));
-	ck_assert_int_eq(clm_put_data(&b, key, 5, 1, 7, 99, 3, payload, FRAME_MAX_LIMIT + 1),
-	    VEIL_E_INVALID);
-	ck_assert_int_eq(clm_put_data(&b, key, 5, 1, 7, 99, 3, payload, 0), VEIL_E_INVALID);
-	ck_assert_int_eq(clm_put_data(&b, key, 5, 1, 0, 99, 3, payload, 1), VEIL_E_INVALID);
-	ck_assert_int_eq(clm_put_data(&b, key, 5, 1, 7, 99, 0, payload, 1), VEIL_E_INVALID);
+	f.cf_len = FRAME_MAX_LIMIT + 1;
+	ck_assert_int_eq(clm_put_data(&b, key, 5, &f), VEIL_E_INVALID);
+	vbuf_writer(&b, buf, sizeof(buf));
+	f.cf_len = 0;
+	ck_assert_int_eq(clm_put_data(&b, key, 5, &f), VEIL_E_INVALID);
+	vbuf_writer(&b, buf, sizeof(buf));
+	f.cf_len = 1;
+	f.cf_src = 0;
+	ck_assert_int_eq(clm_put_data(&b, key, 5, &f), VEIL_E_INVALID);
+	vbuf_writer(&b, buf, sizeof(buf));
+	f.cf_src = 7;
+	f.cf_dst = 0;
+	ck_assert_int_eq(clm_put_data(&b, key, 5, &f), VEIL_E_INVALID);
+	/* A DATA with no frame, or a frame length over the limit, is refused. */
+	vbuf_writer(&b, buf, sizeof(buf));
+	ck_assert_int_eq(clm_put_data_begin(&b, key, 5), 0);
+	ck_assert_int_eq(clm_decode(buf, b.vb_len, &m), VEIL_E_INVALID);
+	f.cf_dst = 3;
+	ck_assert_int_eq(clm_put_data_frame(&b, &f), 0);
+	veil_put32(buf + CLM_HDR_DATA + 16, FRAME_MAX_LIMIT + 1);
+	ck_assert_int_eq(clm_decode(buf, b.vb_len, &m), VEIL_E_OVERSIZE);
+	veil_put32(buf + CLM_HDR_DATA + 16, 2);
+	ck_assert_int_eq(clm_decode(buf, b.vb_len, &m), VEIL_E_TRUNCATED);
 	/* 128 members fit, distinct; a repeated id is refused either way. */
 	memset(&big, 0, sizeof(big));
 	big.cs_epoch = 1;
