@@ -372,13 +372,13 @@ clc_serving(const struct clc *c, int64_t now)
 static uint64_t
 hrw_score(const uint8_t key[CL_KEY_LEN], const char *name)
 {
-	uint8_t in[CL_KEY_LEN + CL_NAME_MAX];
+	uint8_t in[CL_KEY_LEN + CL_NAME_MAX + 1];
 	uint64_t k[2];
 	size_t n = strlen(name);
 
 	relay_hash_key(k, clc_hrw_key);
 	memcpy(in, key, CL_KEY_LEN);
-	memcpy(in + CL_KEY_LEN, name, n);
+	memcpy(in + CL_KEY_LEN, name, n + 1);	/* hashed without its NUL */
 	return relay_siphash(k, in, CL_KEY_LEN + n);
 }
 
@@ -994,7 +994,7 @@ view_snapshot(struct clc *c, struct clc_room *cr, uint64_t owner, const struct c
 {
 	struct clc_view *v = cr->cr_view;
 	size_t k;
-	int i, j;
+	int i;
 
 	for (i = 0; i < v->v_n; ) {
 		const struct clc_vmember *m = &v->v_m[i];
@@ -1015,7 +1015,7 @@ view_snapshot(struct clc *c, struct clc_room *cr, uint64_t owner, const struct c
 	for (k = 0; k < s->cs_n; k++) {
 		const struct clm_member *sm = &s->cs_members[k];
 
-		if ((j = vm_index(v, sm->cm_id)) >= 0 || view_byed(v, sm->cm_id, sm->cm_stamp))
+		if (vm_index(v, sm->cm_id) >= 0 || view_byed(v, sm->cm_id, sm->cm_stamp))
 			continue;
 		(void)view_add(c, cr, sm->cm_id, sm->cm_nid, sm->cm_stamp);
 	}
@@ -1538,21 +1538,35 @@ own_event(struct clc *c, struct clc_room *cr, uint8_t kind, uint16_t id, uint64_
 	o->o_seqs = 0;
 }
 
-/* Answers an ADMIT; an admission carries the table as it is now. */
+/* Answers an ADMIT: FULL or RETRY. */
 static void
-own_answer(struct clc *c, const uint8_t key[CL_KEY_LEN], const struct clc_own *o, uint64_t to,
-    uint32_t req, uint8_t result, uint16_t id, uint64_t stamp)
+own_answer(struct clc *c, const uint8_t key[CL_KEY_LEN], uint64_t to, uint32_t req,
+    uint8_t result)
 {
 	const char *subject;
 	struct vbuf b;
 
 	if ((subject = node_inbox(c, to)) == NULL)
 		return;
-	if (result == CLM_A_ADMITTED)
-		own_snap(c, o, &c->c_snap);
 	clc_writer(c, &b);
-	if (clm_put_answer(&b, key, c->c_nid, req, result, id, stamp,
-	    result == CLM_A_ADMITTED ? &c->c_snap : NULL) == 0)
+	if (clm_put_answer(&b, key, c->c_nid, req, result, 0, 0, NULL) == 0)
+		clc_publish(c, subject, &b);
+}
+
+/* Answers an ADMIT with the place given, and the table as it is now. */
+static void
+own_admitted(struct clc *c, struct clc_room *cr, uint64_t to, uint32_t req, uint16_t id,
+    uint64_t stamp)
+{
+	const char *subject;
+	struct vbuf b;
+
+	if ((subject = node_inbox(c, to)) == NULL)
+		return;
+	own_snap(c, cr->cr_own, &c->c_snap);
+	clc_writer(c, &b);
+	if (clm_put_answer(&b, cr->cr_key, c->c_nid, req, CLM_A_ADMITTED, id, stamp,
+	    &c->c_snap) == 0)
 		clc_publish(c, subject, &b);
 }
 
@@ -1595,8 +1609,8 @@ own_release(struct clc *c, struct clc_room *cr)
 	if ((co = o->o_coll) != NULL)
 		for (i = 0; i < co->co_nq; i++)
 			if (co->co_q[i].oq_type == CLM_ADMIT)
-				own_answer(c, cr->cr_key, NULL, co->co_q[i].oq_nid,
-				    co->co_q[i].oq_req, CLM_A_RETRY, 0, 0);
+				own_answer(c, cr->cr_key, co->co_q[i].oq_nid, co->co_q[i].oq_req,
+				    CLM_A_RETRY);
 	own_free(cr);
 }
 
@@ -1798,13 +1812,12 @@ own_serve(struct clc *c, struct clc_room *cr, uint8_t type, uint64_t nid, uint32
 	/* The same request again (its answer was lost): the same answer. */
 	for (i = 0; i < o->o_n; i++) {
 		if (o->o_m[i].om_nid == nid && o->o_m[i].om_req == req && req != 0) {
-			own_answer(c, cr->cr_key, o, nid, req, CLM_A_ADMITTED, o->o_m[i].om_id,
-			    o->o_m[i].om_stamp);
+			own_admitted(c, cr, nid, req, o->o_m[i].om_id, o->o_m[i].om_stamp);
 			return;
 		}
 	}
 	if (o->o_n >= o->o_cap) {
-		own_answer(c, cr->cr_key, o, nid, req, CLM_A_FULL, 0, 0);
+		own_answer(c, cr->cr_key, nid, req, CLM_A_FULL);
 		return;
 	}
 	/* From the cursor on, the first id not in use (room.c's rule, PROTOCOL.md 1.4). */
@@ -1819,7 +1832,7 @@ own_serve(struct clc *c, struct clc_room *cr, uint8_t type, uint64_t nid, uint32
 	om.om_stamp = (uint64_t)o->o_epoch << 32 | o->o_seq;
 	if (om_insert(o, &om) != 0) {
 		o->o_seq--;
-		own_answer(c, cr->cr_key, o, nid, req, CLM_A_RETRY, 0, 0);
+		own_answer(c, cr->cr_key, nid, req, CLM_A_RETRY);
 		return;
 	}
 	o->o_cursor = id == MEMBER_MAX ? 1 : (uint16_t)(id + 1);
@@ -1827,7 +1840,7 @@ own_serve(struct clc *c, struct clc_room *cr, uint8_t type, uint64_t nid, uint32
 	c->c_stats.cs_admits++;
 	/* The event first, then the answer: the requester sees them in this order (5.4). */
 	own_event(c, cr, CLM_E_JOINED, id, nid);
-	own_answer(c, cr->cr_key, o, nid, req, CLM_A_ADMITTED, id, om.om_stamp);
+	own_admitted(c, cr, nid, req, id, om.om_stamp);
 }
 
 static void
@@ -1843,8 +1856,7 @@ own_request(struct clc *c, const struct clm *m)
 		/* Not ours (yet): the winner starts a collection, anyone else says retry. */
 		if (!clc_serving(c, c->c_now) || clc_winner(c, m->cl_key) != c->c_nid) {
 			if (m->cl_type == CLM_ADMIT)
-				own_answer(c, m->cl_key, NULL, m->cl_nid, m->cl_req, CLM_A_RETRY,
-				    0, 0);
+				own_answer(c, m->cl_key, m->cl_nid, m->cl_req, CLM_A_RETRY);
 			return;
 		}
 		if ((cr = room_get(c, m->cl_key)) == NULL)
@@ -1861,7 +1873,7 @@ own_request(struct clc *c, const struct clm *m)
 	co = cr->cr_own->o_coll;
 	if (co->co_nq >= CL_QUEUE_MAX) {
 		if (m->cl_type == CLM_ADMIT)
-			own_answer(c, cr->cr_key, NULL, m->cl_nid, m->cl_req, CLM_A_RETRY, 0, 0);
+			own_answer(c, cr->cr_key, m->cl_nid, m->cl_req, CLM_A_RETRY);
 		return;
 	}
 	co->co_q[co->co_nq].oq_type = m->cl_type;
@@ -2004,9 +2016,10 @@ clc_publish_hb(struct clc *c, uint8_t flags)
 static void
 clc_free_rooms(struct clc *c)
 {
-	struct clc_room *cr;
+	struct clc_room *cr, *next;
 
-	while ((cr = c->c_rooms) != NULL) {
+	for (cr = c->c_rooms; cr != NULL; cr = next) {
+		next = cr->cr_lnext;
 		view_free(c, cr);
 		own_free(cr);
 		room_free(c, cr);

@@ -585,6 +585,7 @@ cluster_init(struct cluster *cl, const struct cluster_config *cfg, struct ev_loo
 	if (cfg->cc_creds != NULL &&
 	    (rc = cluster_read_creds(cl, cfg->cc_creds, err, errlen)) != 0)
 		return rc;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of message pointers */
 	if ((cl->cl_q = calloc(CLUSTER_MSGQ_MAX, sizeof(*cl->cl_q))) == NULL)
 		return VEIL_E_ALLOC;
 	if ((cl->cl_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
@@ -771,9 +772,7 @@ cluster_turn(struct cluster *cl, int64_t now)
 	}
 	atomic_store(&cl->cl_self, clc_nid(cl->cl_core));
 	buffered = natsConnection_Buffered(cl->cl_nc);
-	if (!atomic_load(&cl->cl_up))
-		cl->cl_blocked = 1;
-	else if (buffered > CLUSTER_OUT_HIGH)
+	if (!atomic_load(&cl->cl_up) || buffered > CLUSTER_OUT_HIGH)
 		cl->cl_blocked = 1;
 	else if (buffered < CLUSTER_OUT_LOW)
 		cl->cl_blocked = 0;
