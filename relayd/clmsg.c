@@ -5,6 +5,7 @@
  * use; counts are checked against CL_MEMBERS_MAX before any member is
  * read, and nothing is allocated from a count.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -584,14 +585,14 @@ clm_decode(const uint8_t *p, size_t n, struct clm *m)
 	struct vbuf b;
 	int r;
 
-	memset(m, 0, sizeof(*m));
+	memset(m, 0, offsetof(struct clm, cl_mine));
 	if (n > CLM_MAX)
 		return VEIL_E_OVERSIZE;	/* only DATA can be long, and never this long */
 	vbuf_reader(&b, p, n);
 	if ((r = clm_get(&b, m)) == 0)
 		r = vbuf_end(&b);
 	if (r != 0)
-		memset(m, 0, sizeof(*m));
+		memset(m, 0, offsetof(struct clm, cl_mine));
 	return r;
 }
 

@@ -107,17 +107,21 @@ struct clm {
 	uint16_t	 cl_nframes;	/* DATA: its frames (clm_data_next), */
 	const uint8_t	*cl_frames;	/* checked, pointing into the input */
 	size_t		 cl_frameslen;
-	/* STATE: the reporter's own members (cm_nid is the reporter). */
-	uint16_t	 cl_nmine;
-	struct clm_member cl_mine[CL_MEMBERS_MAX];
-	/* ANSWER ADMITTED, EVENT SNAPSHOT, STATE with a table (cl_has_snap). */
-	uint8_t		 cl_has_snap;
+	uint16_t	 cl_nmine;	/* STATE: the reporter's own members, */
+	uint8_t		 cl_has_snap;	/* ANSWER ADMITTED, EVENT SNAPSHOT, STATE: cl_snap */
+	/*
+	 * The large parts last: clm_decode clears only what comes before
+	 * (a message is decoded for every one received), and these hold
+	 * exactly as many entries as the counts above say.
+	 */
+	struct clm_member cl_mine[CL_MEMBERS_MAX];	/* cm_nid: the reporter */
 	struct clm_snap	 cl_snap;
 };
 
 /*
- * Decodes exactly one message of n bytes into *m (zeroed first, and again
- * on failure): VEIL_E_TRUNCATED, VEIL_E_VERSION, VEIL_E_TYPE,
+ * Decodes exactly one message of n bytes into *m (every field before
+ * cl_mine cleared first, and again on failure; the arrays hold what the
+ * counts say): VEIL_E_TRUNCATED, VEIL_E_VERSION, VEIL_E_TYPE,
  * VEIL_E_OVERSIZE (a count or payload over its maximum), VEIL_E_INVALID (a
  * field the spec forbids: a zero node id, a bad member id or name, a
  * repeated member), VEIL_E_TRAILING, or 0. cl_payload points into p.

@@ -34,6 +34,13 @@
 #define SIM_KNOWN	128
 #define SIM_SENDERS	64
 
+/*
+ * Check's ck_assert marks its place with a write() to the test's parent
+ * each time: in the simulation's inner loops that cost most of its time.
+ * These check the same, and call Check only to fail.
+ */
+#define sim_assert(c, ...)	do { if (!(c)) ck_abort_msg(__VA_ARGS__); } while (0)
+
 struct sim;
 struct simnode;
 
@@ -98,6 +105,7 @@ struct sim {
 	struct simmember s_m[SIM_MEMBERS];
 	uint64_t	 s_delivered;
 	int		 s_lost_ok;	/* losses expected (drops) */
+	int		 s_lazy;	/* check the rooms now and then only (long runs) */
 };
 
 static unsigned int
@@ -148,7 +156,7 @@ bus_publish(void *arg, const char *subject, const uint8_t *p, size_t len)
 		if (!to->sn_alive || !sn_subscribed(to, subject))
 			continue;
 		m = malloc(sizeof(*m) + len);
-		ck_assert_ptr_nonnull(m);
+		sim_assert(m != NULL, "out of memory");
 		m->sm_next = NULL;
 		m->sm_len = len;
 		memcpy(m->sm_data, p, len);
@@ -164,7 +172,7 @@ bus_subscribe(void *arg, struct clc_room *cr)
 {
 	struct simnode *n = arg;
 
-	ck_assert_uint_lt(n->sn_nsubs, 1024);
+	sim_assert((n->sn_nsubs) < (1024), "%s >= %s", "n->sn_nsubs", "1024");
 	n->sn_subs[n->sn_nsubs++] = cr;
 	cr->cr_sub = n;
 	return 0;
@@ -264,9 +272,9 @@ known_has(const struct simmember *mb, uint16_t id)
 static void
 known_add(struct simmember *mb, uint16_t id)
 {
-	ck_assert_msg(!known_has(mb, id), "JOINED %u for a member already known", id);
-	ck_assert_msg(id != mb->mb_id, "JOINED for itself");
-	ck_assert_uint_lt(mb->mb_nknown, SIM_KNOWN);
+	sim_assert(!known_has(mb, id), "JOINED %u for a member already known", id);
+	sim_assert(id != mb->mb_id, "JOINED for itself");
+	sim_assert((mb->mb_nknown) < (SIM_KNOWN), "%s >= %s", "mb->mb_nknown", "SIM_KNOWN");
 	mb->mb_known[mb->mb_nknown++] = id;
 }
 
@@ -300,11 +308,11 @@ sim_check_room(struct sim *s, int room)
 			const struct simmember *b = &s->s_m[j];
 
 			if (b->mb_used && b->mb_state == 1 && b->mb_room == room)
-				ck_assert_msg(a->mb_id != b->mb_id,
+				sim_assert(a->mb_id != b->mb_id,
 				    "two members of room %d hold id %u", room, a->mb_id);
 		}
 	}
-	ck_assert_msg(n <= (size_t)s->s_room_size, "room %d holds %zu members, size %d",
+	sim_assert(n <= (size_t)s->s_room_size, "room %d holds %zu members, size %d",
 	    room, n, s->s_room_size);
 }
 
@@ -316,9 +324,9 @@ loc_admitted(void *arg, void *token, struct clc_room *cr, uint16_t id, uint64_t 
 	struct simmember *mb = mb_of_token(token);
 	size_t i;
 
-	ck_assert_ptr_eq(mb->mb_node, sn);
-	ck_assert_int_eq(mb->mb_state, 0);
-	ck_assert_uint_le(n, ROOM_SIZE_MAX - 1);
+	sim_assert((mb->mb_node) == (sn), "%s != %s", "mb->mb_node", "sn");
+	sim_assert((mb->mb_state) == (0), "%s != %s", "mb->mb_state", "0");
+	sim_assert((n) <= (ROOM_SIZE_MAX - 1), "%s > %s", "n", "ROOM_SIZE_MAX - 1");
 	mb->mb_state = 1;
 	mb->mb_id = id;
 	mb->mb_stamp = stamp;
@@ -336,7 +344,7 @@ loc_refused(void *arg, void *token, uint8_t code)
 	struct simmember *mb = mb_of_token(token);
 
 	(void)arg;
-	ck_assert_int_eq(mb->mb_state, 0);
+	sim_assert((mb->mb_state) == (0), "%s != %s", "mb->mb_state", "0");
 	mb->mb_state = 2;
 	mb->mb_refused = code;
 	mb->mb_cr = NULL;
@@ -368,14 +376,14 @@ mb_receive(struct simmember *mb, uint16_t src, const uint8_t *p, uint32_t len)
 	uint32_t seq;
 	size_t i;
 
-	ck_assert_uint_eq(len, 12);
+	sim_assert(len == 12, "a frame of %u bytes", len);
 	uid = (uint64_t)veil_get32(p) << 32 | veil_get32(p + 4);
 	seq = veil_get32(p + 8);
-	ck_assert_msg(known_has(mb, src), "DATA from %u, a member not known", src);
+	sim_assert(known_has(mb, src), "DATA from %u, a member not known", src);
 	mb->mb_got++;
 	for (i = 0; i < mb->mb_nsend; i++) {
 		if (mb->mb_from[i] == uid) {
-			ck_assert_msg(seq > mb->mb_fromseq[i], "frames of one sender out of order");
+			sim_assert(seq > mb->mb_fromseq[i], "frames of one sender out of order");
 			mb->mb_fromseq[i] = seq;
 			return;
 		}
@@ -411,7 +419,7 @@ loc_lost(void *arg, struct clc_room *cr, uint16_t dst)
 	struct sim *s = sn->sn_sim;
 	size_t i;
 
-	ck_assert_msg(s->s_lost_ok, "a frame lost on a bus that loses nothing");
+	sim_assert(s->s_lost_ok, "a frame lost on a bus that loses nothing");
 	sn->sn_lost++;
 	/* The relay's rule: a reader that missed a frame is ended (ERROR SLOW). */
 	for (i = 0; i < SIM_MEMBERS; i++) {
@@ -446,7 +454,7 @@ loc_hold(void *arg, struct clc_room *cr, int delta)
 
 	(void)cr;
 	sn->sn_holds += delta;
-	ck_assert_int_ge(sn->sn_holds, 0);
+	sim_assert((sn->sn_holds) >= (0), "%s < %s", "sn->sn_holds", "0");
 }
 
 static void
@@ -476,7 +484,7 @@ sim_leave(struct simmember *mb)
 	struct sim *s = mb->mb_node->sn_sim;
 	size_t i;
 
-	ck_assert_int_eq(mb->mb_state, 1);
+	sim_assert((mb->mb_state) == (1), "%s != %s", "mb->mb_state", "1");
 	mb->mb_state = 2;
 	for (i = 0; i < SIM_MEMBERS; i++) {
 		struct simmember *o = &s->s_m[i];
@@ -515,7 +523,7 @@ sim_send(struct simmember *mb, int unicast)
 			mb_receive(o, mb->mb_id, p, sizeof(p));
 	}
 	rc = clc_send(mb->mb_node->sn_c, mb->mb_cr, mb->mb_id, mb->mb_stamp, dst, p, sizeof(p));
-	ck_assert_int_eq(rc, 0);
+	sim_assert((rc) == (0), "%s != %s", "rc", "0");
 }
 
 /* --- driving ------------------------------------------------------------ */
@@ -636,8 +644,9 @@ sim_step(struct sim *s, int ms, int all)
 			sim_leave(mb);
 		mb->mb_kicked = 0;
 	}
-	for (i = 0; i < SIM_ROOMS; i++)
-		sim_check_room(s, (int)i);
+	if (!s->s_lazy || s->s_delivered % 64 == 0)
+		for (i = 0; i < SIM_ROOMS; i++)
+			sim_check_room(s, (int)i);
 }
 
 static void
@@ -664,7 +673,7 @@ sim_join(struct sim *s, size_t node, int room)
 			break;
 		}
 	}
-	ck_assert_ptr_nonnull(mb);
+	sim_assert(mb != NULL, "out of memory");
 	memset(mb, 0, sizeof(*mb));
 	mb->mb_used = 1;
 	mb->mb_node = n;
@@ -677,7 +686,7 @@ sim_join(struct sim *s, size_t node, int room)
 		mb->mb_refused = FE_UNAVAILABLE;
 		mb->mb_cr = NULL;
 	} else
-		ck_assert_int_eq(rc, 0);
+		sim_assert((rc) == (0), "%s != %s", "rc", "0");
 	return mb;
 }
 
@@ -931,13 +940,15 @@ START_TEST(test_clcore_id_reuse_order)
 	sim_run(&s, 100, 1);
 	ck_assert_int_eq(a->mb_state, 1);
 	ck_assert_int_eq(b->mb_state, 1);
+	s.s_lazy = 1;
 	for (i = 0; i < MEMBER_MAX + 3; i++) {
+		/* Its BYE goes out with the next one's ADMIT. */
 		x = sim_join(&s, 2 - i % 2, 0);
 		sim_step(&s, 1, 1);
-		ck_assert_int_eq(x->mb_state, 1);
+		sim_assert(x->mb_state == 1, "JOIN %u not admitted", i);
 		sim_leave(x);
-		sim_step(&s, 1, 1);
 	}
+	s.s_lazy = 0;
 	/* a and b saw every JOINED after its id's LEFT: known_add would have failed. */
 	sim_run(&s, 100, 1);
 	sim_check_converged(&s);
@@ -1036,9 +1047,9 @@ suite_clcore(void)
 	tcase_add_test(tc, test_clcore_cut_off_node_resets);
 	tcase_add_test(tc, test_clcore_quorum);
 	tcase_add_test(tc, test_clcore_id_reuse_order);
-	tcase_add_loop_test(tc, test_clcore_chaos, 0, 4);
-	tcase_add_loop_test(tc, test_clcore_chaos_lossy, 0, 4);
-	tcase_add_loop_test(tc, test_clcore_chaos_cuts, 0, 4);
+	tcase_add_loop_test(tc, test_clcore_chaos, 0, 10);
+	tcase_add_loop_test(tc, test_clcore_chaos_lossy, 0, 10);
+	tcase_add_loop_test(tc, test_clcore_chaos_cuts, 0, 10);
 	suite_add_tcase(s, tc);
 	return s;
 }
