@@ -12,7 +12,7 @@
 #      and a place freed on one node is taken on another, LEFT before JOINED;
 #   3. kill -9 of nats-server s1: n1 reconnects to s2, and the room goes on;
 #   4. n3 cut off from the bus (its proxy stopped): its members get ERROR
-#      UNAVAILABLE, the others see them leave;
+#      UNAVAILABLE, the others see them leave, a JOIN there is refused at once;
 #   5. kill -9 of relayd n2: the others see its members leave.
 # Times (a node's death noticed, a cut node's members told) are printed as
 # figures. 0.1.0 has no --cluster (nor does it know NATS): nothing here runs
@@ -139,7 +139,12 @@ z.expect_error(relay.FE_UNAVAILABLE, timeout=10)
 told = time.time() - t0
 src = a.expect(relay.LEFT, timeout=10)[0]
 assert src == zid
-print("told %.2f left %.2f" % (told, time.time() - t0), flush=True)
+left = time.time() - t0
+# While cut off, a JOIN there is refused at once: the client goes elsewhere.
+n = relay.Client("127.0.0.1", p3)
+n.send(relay.JOIN, payload=room)
+n.expect_error(relay.FE_UNAVAILABLE, timeout=5)
+print("told %.2f left %.2f" % (told, left), flush=True)
 PY
 cut_py=$!
 e2e_track $cut_py
