@@ -128,6 +128,7 @@ struct clc_view {
 	uint32_t	 v_bseq;	/* our last broadcast sequence number */
 	uint32_t	 v_nlocal;	/* members the relay holds */
 	uint32_t	 v_npend;
+	uint16_t	 v_nholds;	/* peers holding the room back */
 	uint64_t	 v_wait_stamp;
 	int64_t		 v_wait_until;
 	int64_t		 v_resync_at;	/* last RESYNC sent */
@@ -186,6 +187,7 @@ struct clc_own {
 	uint16_t	 o_mcap;	/* entries o_m has room for */
 	int64_t		 o_empty;	/* empty since, 0: not empty */
 	int64_t		 o_last_ev;	/* the last event, 0: SEQ sent twice since */
+	uint16_t	 o_nprov;	/* members from an old table whose node is unknown */
 	uint8_t		 o_seqs;	/* SEQs sent since it */
 	struct clc_omember *o_m;	/* o_n of them, ids ascending */
 	struct clc_coll	*o_coll;
@@ -1320,10 +1322,12 @@ view_hold(struct clc *c, struct clc_room *cr, const struct clm *m)
 		if (p->cp_hold)
 			return;
 		p->cp_hold = 1;
+		v->v_nholds++;
 		if (cr->cr_local != NULL)
 			c->c_loc.cl_hold(c->c_loc.cl_arg, cr, 1);
 	} else if (p->cp_hold) {
 		p->cp_hold = 0;
+		v->v_nholds--;
 		if (cr->cr_local != NULL)
 			c->c_loc.cl_hold(c->c_loc.cl_arg, cr, -1);
 		peer_tidy(v, p);
@@ -1435,6 +1439,7 @@ view_node_dead(struct clc *c, struct clc_room *cr, uint64_t nid)
 		;
 	if ((p = peer_find(v, nid)) != NULL && p->cp_hold) {
 		p->cp_hold = 0;
+		v->v_nholds--;
 		if (cr->cr_local != NULL)
 			c->c_loc.cl_hold(c->c_loc.cl_arg, cr, -1);
 		peer_tidy(v, p);
@@ -1502,6 +1507,8 @@ om_insert(struct clc_own *o, const struct clc_omember *m)
 static void
 om_remove(struct clc *c, struct clc_own *o, int i)
 {
+	if (o->o_m[i].om_prov != 0 && o->o_nprov > 0)
+		o->o_nprov--;
 	memmove(&o->o_m[i], &o->o_m[i + 1], (size_t)(o->o_n - i - 1) * sizeof(o->o_m[0]));
 	if (--o->o_n == 0)
 		o->o_empty = c->c_now;
@@ -1702,6 +1709,7 @@ own_collect(struct clc *c, struct clc_room *cr)
 	o->o_state = O_COLLECTING;
 	o->o_coll = co;
 	o->o_n = 0;
+	o->o_nprov = 0;
 	co->co_round = ++c->c_round;
 	co->co_sent = c->c_now;
 	co->co_wait[co->co_nwait++] = c->c_nid;
@@ -1774,7 +1782,8 @@ own_state(struct clc *c, struct clc_room *cr, const struct clm *m)
 			om.om_stamp = sm->cm_stamp;
 			if (node_find(c, sm->cm_nid) == NULL && sm->cm_nid != c->c_nid)
 				om.om_prov = c->c_now + CL_DEAD_MS;
-			(void)om_insert(o, &om);
+			if (om_insert(o, &om) == 0 && om.om_prov != 0)
+				o->o_nprov++;
 			/* A node we did not ask has members: ask it too. */
 			if (om.om_prov == 0 && !coll_has(co->co_wait, co->co_nwait, sm->cm_nid) &&
 			    co->co_nwait < CL_NODES_MAX) {
@@ -2051,16 +2060,15 @@ clc_reset(struct clc *c)
 }
 
 static void
-clc_scan_view(struct clc *c, struct clc_room *cr)
+clc_scan_view(struct clc *c, struct clc_room *cr, int serving)
 {
 	struct clc_view *v = cr->cr_view;
 	struct clc_pend *pd;
 	uint16_t i;
 
 	/* A JOIN is asked for only once this node serves (settled, heard by all). */
-	for (pd = v->v_pend; pd != NULL; pd = pd->pd_next)
-		if (clc_serving(c, c->c_now) &&
-		    c->c_now - pd->pd_sent >= (pd->pd_to == 0 ? CL_BACKOFF_MS : CL_RETRY_MS))
+	for (pd = v->v_pend; pd != NULL && serving; pd = pd->pd_next)
+		if (c->c_now - pd->pd_sent >= (pd->pd_to == 0 ? CL_BACKOFF_MS : CL_RETRY_MS))
 			view_send_admit(c, cr, pd, clc_winner(c, cr->cr_key));
 	if (v->v_state == V_RESYNC || (v->v_state == V_SYNCED && !node_live(c, v->v_owner)))
 		view_resync(c, cr, v->v_state == V_SYNCED);
@@ -2083,11 +2091,12 @@ clc_scan_view(struct clc *c, struct clc_room *cr)
 		v->v_force = 1;
 		view_drain(c, cr);
 	}
-	for (i = 0; i < v->v_npeers; ) {
+	for (i = 0; v->v_nholds > 0 && i < v->v_npeers; ) {
 		struct clc_peer *p = &v->v_peers[i];
 
 		if (p->cp_hold && c->c_now >= p->cp_hold_until) {
 			p->cp_hold = 0;
+			v->v_nholds--;
 			if (cr->cr_local != NULL)
 				c->c_loc.cl_hold(c->c_loc.cl_arg, cr, -1);
 			if (p->cp_n == 0) {
@@ -2126,12 +2135,16 @@ clc_scan_own(struct clc *c, struct clc_room *cr)
 		if (++o->o_seqs >= 2)
 			o->o_last_ev = 0;
 	}
-	for (i = 0; i < o->o_n; ) {
-		if (o->o_m[i].om_prov != 0 && c->c_now >= o->o_m[i].om_prov &&
-		    node_find(c, o->o_m[i].om_nid) == NULL)
-			own_drop(c, cr, i);
-		else
-			i++;
+	for (i = 0; o->o_nprov > 0 && i < o->o_n; ) {
+		if (o->o_m[i].om_prov != 0 && c->c_now >= o->o_m[i].om_prov) {
+			o->o_nprov--;
+			o->o_m[i].om_prov = 0;
+			if (node_find(c, o->o_m[i].om_nid) == NULL) {
+				own_drop(c, cr, i);
+				continue;
+			}
+		}
+		i++;
 	}
 	if (o->o_n == 0 && cr->cr_view == NULL && o->o_empty != 0 &&
 	    c->c_now - o->o_empty >= CL_KEEP_MS)
@@ -2142,12 +2155,13 @@ static void
 clc_scan(struct clc *c)
 {
 	struct clc_room *cr, *next;
+	int serving = clc_serving(c, c->c_now);
 
 	for (cr = c->c_rooms; cr != NULL; cr = next) {
 		next = cr->cr_lnext;
 		room_subscribe(c, cr);
 		if (cr->cr_view != NULL)
-			clc_scan_view(c, cr);
+			clc_scan_view(c, cr, serving);
 		if (cr->cr_own != NULL)
 			clc_scan_own(c, cr);
 		room_maybe_free(c, cr);
