@@ -48,6 +48,13 @@
 #define BACKOFF_FIRST_MS	200
 #define BACKOFF_MAX_MS		10000	/* retries go on for as long as the user stays */
 #define CONNECT_TIMEOUT_MS	3000
+#define CHATC_RELAYS_MAX	8	/* --relay a,b,...: as many as an invite code */
+/*
+ * Several relays (a cluster, PROTOCOL.md 5.7): after losing a room we were
+ * in, the next relay is tried this long after the loss, when every node has
+ * counted our old member id out; the others see LEFT before JOINED.
+ */
+#define FAILOVER_MS		2500
 #define EOF_HOLD_WAIT_MS	8000	/* EOF with held lines: wait at most this long for a peer */
 #define HS_TIMEOUT_MS		15000	/* a handshake not done by then has failed */
 #define HS_AUTO_RESTARTS	1	/* fresh handshakes started unasked after a failure */
@@ -87,6 +94,19 @@ struct chatc_expect {
 	uint8_t		 ce_fpr[FPR_LEN];
 };
 
+struct addrinfo;
+
+/* One relay of --relay's list, in the order given (link.c fails over along it). */
+struct relay_ep {
+	char		 re_addr[CHATC_HOST_MAX + 16];	/* as given: HOST:PORT */
+	char		 re_host[CHATC_HOST_MAX + 1];
+	char		 re_port[8];
+	struct addrinfo	*re_ai;		/* resolved before the sandbox; NULL: not usable */
+	int		 re_has_pin;	/* its key is pinned (PROTOCOL.md 1.0): re_pin */
+	uint8_t		 re_pin[RELAYFP_LEN];
+	const char	*re_pin_from;	/* "--relay-fp" or "the invite code" */
+};
+
 struct chatc_opts {
 	const char	*co_room;	/* --room NAME (a passphrase room), or NULL */
 	const char	*co_join;	/* --join CODE (an invite code), or NULL */
@@ -94,9 +114,11 @@ struct chatc_opts {
 	const char	*co_relay_arg;	/* --relay as given, or NULL */
 	const char	*co_relay_fp_arg;	/* --relay-fp as given, or NULL */
 	const char	*co_nick;
-	char		 co_relay[CHATC_HOST_MAX + 16];	/* as given: HOST:PORT */
+	char		 co_relay[CHATC_HOST_MAX + 16];	/* as given: HOST:PORT (the first) */
 	char		 co_host[CHATC_HOST_MAX + 1];
 	char		 co_port[8];
+	struct relay_ep	 co_relays[CHATC_RELAYS_MAX];	/* every relay of --relay */
+	size_t		 co_nrelays;
 	char		 co_keyd[CHATC_PATH_MAX];
 	struct chatc_expect co_expect[IPC_EXPECT_MAX];
 	size_t		 co_nexpect;
@@ -127,6 +149,13 @@ int	chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o,
  */
 int	chatc_split_hostport(const char *s, char *host, size_t hostlen,
 	    char *port, size_t portlen) VEIL_WUR;
+/*
+ * Parses a comma-separated list of HOST:PORT (1..CHATC_RELAYS_MAX, each as
+ * chatc_split_hostport takes it) into eps[0..*n), re_ai NULL. Returns 0, or
+ * VEIL_E_INVALID with a one-line reason in err.
+ */
+int	chatc_relays_parse(const char *list, struct relay_ep eps[static CHATC_RELAYS_MAX],
+	    size_t *n, char *err, size_t errlen) VEIL_WUR;
 
 /* The default keyd socket path (DESIGN.md) into out; 0 or VEIL_E_OVERSIZE. */
 int	chatc_default_keyd(char *out, size_t outlen) VEIL_WUR;
@@ -159,9 +188,9 @@ struct chatc_room {
 };
 
 /*
- * The room of --join CODE (its secret; its first relay and that relay's key
- * unless --relay was given, written into o's co_relay/co_host/co_port and
- * cr_pin) or --room NAME (Argon2id over the name, salted with the relay's
+ * The room of --join CODE (its secret; its relays and their keys unless
+ * --relay was given, written into o's co_relays (re_pin), the first also
+ * into co_relay/co_host/co_port and cr_pin) or --room NAME (Argon2id over the name, salted with the relay's
  * key: done here over --plaintext or with --relay-fp, else cr_derived is 0
  * and link.c derives the room once TLS has proven the key, before JOIN). 0, VEIL_E_INVALID with a reason in err (a bad
  * code: a usage error), or another veil_err (err says it).
@@ -533,6 +562,15 @@ struct room {
 	const char	*rm_relay;	/* "HOST:PORT" as given */
 	const char	*rm_host;	/* its HOST: SNI, and the name a CA chain must match */
 	/*
+	 * The relays to fail over along (link_relays), or none (rm_neps 0:
+	 * rm_relay and rm_rl's addresses are the caller's). rm_ep is the one
+	 * in use, rm_round how many failed in a row since the last backoff.
+	 */
+	struct relay_ep	*rm_eps;
+	size_t		 rm_neps;
+	size_t		 rm_ep;
+	size_t		 rm_round;
+	/*
 	 * The relay's key (PROTOCOL.md 1.0). rm_pin: what it must be, from
 	 * --relay-fp or (veil/2) the invite code's fp for this relay, set
 	 * before the first connect; rm_pin_from names the source for
@@ -621,6 +659,17 @@ int	rm_can_take(const struct room *r, const struct frame *f);
  */
 void	rm_on_frame(struct room *r, const struct frame *f, int64_t now);
 
+/*
+ * The relays r fails over along (PROTOCOL.md 5.7): each is resolved here,
+ * before the sandbox (one that does not resolve is said on stderr and
+ * skipped), and the first that does becomes r's. eps stays the caller's
+ * until link_relays_free. 0, or VEIL_E_SYSTEM with a reason in err when
+ * none resolves.
+ */
+int	link_relays(struct room *r, struct relay_ep *eps, size_t n, char *err,
+	    size_t errlen) VEIL_WUR;
+/* Frees the addresses link_relays resolved (rm_free calls it). */
+void	link_relays_free(struct room *r);
 /* Timers of the link: connect, join and keepalive timeouts, pings, --give-up. */
 void	link_tick(struct room *r, int64_t now);
 /* 1 when a connect try is due (LS_WAIT and its time has come). */
@@ -629,7 +678,10 @@ int	link_wants_connect(const struct room *r, int64_t now);
 void	link_connecting(struct room *r, int64_t now);
 /* The connection is up: JOIN is queued (LS_JOINING). */
 void	link_connected(struct room *r, int64_t now);
-/* The connect try failed with errno err: retry after a backoff. */
+/*
+ * The connect try failed with errno err: retry after a backoff (with
+ * several relays, the next one at once, and a backoff once all failed).
+ */
 void	link_connect_failed(struct room *r, int err, int64_t now);
 /*
  * The connection ended (why: the error, for the user): LS_DRAINING, so the
@@ -640,7 +692,8 @@ void	link_ended(struct room *r, int trouble, const char *why, int64_t now);
 int	link_drained(const struct room *r);
 /*
  * The room lost its relay: lines whose frames did not leave are reported,
- * every session is dropped, a retry is scheduled (LS_WAIT).
+ * every session is dropped, a retry is scheduled (LS_WAIT): with several
+ * relays, through the next one, FAILOVER_MS after losing a room we were in.
  */
 void	link_lost(struct room *r, int64_t now);
 /* WELCOME as member me (LS_JOINED). */

@@ -9,8 +9,18 @@
  * show (the status line, and one WARN each time the state changes), never a
  * reason to exit; a relay whose key is not the one pinned is: chatc sends
  * it nothing and ends, as ssh does.
+ *
+ * With several relays (a cluster, PROTOCOL.md 5.7) every failure moves on
+ * to the next relay of the list, at once, and the backoff starts only once
+ * the whole list failed in a row; a room we were in is joined again through
+ * the next relay FAILOVER_MS after its loss, once the cluster counted our
+ * old member id out, and the handshakes start afresh there.
  */
+#include <sys/socket.h>
+#include <sys/types.h>
+
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,14 +29,118 @@
 #include "client.h"
 #include "err.h"
 
-/* The next try after a failure: half the backoff, plus up to half again at random. */
+/* Makes relay i of the list the room's: its name, its addresses, its pin. */
+static void
+link_use(struct room *r, size_t i)
+{
+	const struct relay_ep *ep = &r->rm_eps[i];
+
+	r->rm_ep = i;
+	r->rm_relay = ep->re_addr;
+	r->rm_host = ep->re_host;
+	r->rm_rl.rl_ai = ep->re_ai;
+	r->rm_rl.rl_try = NULL;
+	r->rm_has_pin = ep->re_has_pin;
+	memcpy(r->rm_pin, ep->re_pin, sizeof(r->rm_pin));
+	r->rm_pin_from = ep->re_pin_from;
+}
+
+/* The relay after the current one that resolved (the current one if alone). */
+static size_t
+link_next_ep(const struct room *r)
+{
+	size_t i, k;
+
+	for (k = 1; k < r->rm_neps; k++) {
+		i = (r->rm_ep + k) % r->rm_neps;
+		if (r->rm_eps[i].re_ai != NULL)
+			return i;
+	}
+	return r->rm_ep;
+}
+
+int
+link_relays(struct room *r, struct relay_ep *eps, size_t n, char *err, size_t errlen)
+{
+	struct addrinfo hints;
+	size_t i, first = n;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = AI_NUMERICSERV;
+	if (errlen > 0)
+		err[0] = '\0';
+	for (i = 0; i < n; i++) {
+		eps[i].re_ai = NULL;
+		if ((rc = getaddrinfo(eps[i].re_host, eps[i].re_port, &hints,
+		    &eps[i].re_ai)) != 0) {
+			eps[i].re_ai = NULL;
+			snprintf(err, errlen, "%s", gai_strerror(rc));
+			if (n > 1)
+				fprintf(stderr, "chatc: relay %s: %s; not used\n", eps[i].re_addr,
+				    err);
+		} else if (first == n)
+			first = i;
+	}
+	if (first == n) {
+		for (i = 0; i < n; i++)
+			eps[i].re_ai = NULL;
+		return VEIL_E_SYSTEM;
+	}
+	rl_close(&r->rm_rl);
+	if (r->rm_rl.rl_ai != NULL && r->rm_neps == 0)
+		freeaddrinfo(r->rm_rl.rl_ai);
+	r->rm_eps = eps;
+	r->rm_neps = n;
+	r->rm_round = 0;
+	link_use(r, first);
+	return 0;
+}
+
+void
+link_relays_free(struct room *r)
+{
+	size_t i;
+
+	if (r->rm_neps == 0)
+		return;
+	rl_close(&r->rm_rl);
+	r->rm_rl.rl_ai = NULL;
+	r->rm_rl.rl_try = NULL;
+	for (i = 0; i < r->rm_neps; i++) {
+		if (r->rm_eps[i].re_ai != NULL)
+			freeaddrinfo(r->rm_eps[i].re_ai);
+		r->rm_eps[i].re_ai = NULL;
+	}
+	r->rm_eps = NULL;
+	r->rm_neps = 0;
+}
+
+/*
+ * The next try after a failure: half the backoff, plus up to half again at
+ * random. With several relays, the next relay instead, at once, until all
+ * failed in a row.
+ */
 static void
 link_retry(struct room *r, int64_t now)
 {
 	uint64_t half = (uint64_t)r->rm_backoff / 2;
+	size_t next;
 
 	r->rm_tries++;
 	r->rm_link = LS_WAIT;
+	if (r->rm_neps > 1 && (next = link_next_ep(r)) != r->rm_ep) {
+		link_use(r, next);
+		if (++r->rm_round < r->rm_neps) {
+			r->rm_next_try = now;
+			emit_status(r);
+			return;
+		}
+	}
+	r->rm_round = 0;
 	r->rm_next_try = now + (int64_t)(half + client_rand(r->rm_cl) % (half + 1));
 	r->rm_backoff = r->rm_backoff > BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS : 2 * r->rm_backoff;
 	emit_status(r);
@@ -263,6 +377,7 @@ void
 link_lost(struct room *r, int64_t now)
 {
 	size_t i;
+	int was_in;
 
 	switch (r->rm_trouble) {
 	case LT_ROOM_FULL:
@@ -273,7 +388,11 @@ link_lost(struct room *r, int64_t now)
 		break;
 	default:
 		r->rm_trouble = LT_LOST;
-		if (r->rm_me != 0)
+		if (r->rm_me != 0 && r->rm_neps > 1 && link_next_ep(r) != r->rm_ep)
+			emit(r, EV_WARN, "lost the relay at %s (%s); joining through %s in "
+			    "%d.%d s", r->rm_relay, r->rm_why, r->rm_eps[link_next_ep(r)].re_addr,
+			    FAILOVER_MS / 1000, FAILOVER_MS % 1000 / 100);
+		else if (r->rm_me != 0)
 			emit(r, EV_WARN, "lost the relay at %s; reconnecting (%s)", r->rm_relay,
 			    r->rm_why);
 		else if (r->rm_said != LT_LOST)
@@ -292,10 +411,14 @@ link_lost(struct room *r, int64_t now)
 		peers_del(p);
 	}
 	rl_close(&r->rm_rl);
-	if (r->rm_me != 0)
+	was_in = r->rm_me != 0;
+	if (was_in)
 		r->rm_unjoined_since = now;
 	r->rm_me = 0;
 	link_retry(r, now);
+	/* Our old id must be gone everywhere before the new one shows (PROTOCOL.md 5.7). */
+	if (was_in && r->rm_neps > 1 && r->rm_next_try < now + FAILOVER_MS)
+		r->rm_next_try = now + FAILOVER_MS;
 }
 
 void
@@ -313,6 +436,7 @@ link_joined(struct room *r, uint16_t me, int64_t now)
 	r->rm_said = r->rm_trouble = LT_NONE;
 	r->rm_why[0] = '\0';
 	r->rm_tries = 0;
+	r->rm_round = 0;
 	emit_status(r);
 }
 

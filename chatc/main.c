@@ -154,6 +154,7 @@ main(int argc, char **argv)
 	uint64_t seed = 0;
 	time_t t;
 	const char *cs;
+	size_t i;
 	int batch, e;
 
 	if (chatc_opts_parse(argc, argv, &o, err, sizeof(err)) != 0) {
@@ -193,19 +194,21 @@ main(int argc, char **argv)
 		early_error(batch, "cannot set up the room");
 		return 1;
 	}
-	if (rl_resolve(&g_room.rm_rl, o.co_host, o.co_port, err, sizeof(err)) != 0) {
-		early_error(batch, "relay %s unreachable: %s", o.co_relay, err);
-		return 1;
-	}
 	/*
-	 * The relay's key (PROTOCOL.md 1.0): pinned by --relay-fp here, or by
-	 * the invite code's fp for its relay (rm_init, from cr).
+	 * The relay's key (PROTOCOL.md 1.0): --relay-fp pins it for every relay
+	 * of the list (a cluster's relays share one key: docs/cluster.md), else
+	 * the invite code pins each of its relays' (chatc_room_setup). link.c
+	 * makes the pin of the relay in use the room's.
 	 */
-	g_room.rm_host = o.co_host;
-	if (o.co_has_fp) {
-		g_room.rm_has_pin = 1;
-		memcpy(g_room.rm_pin, o.co_relay_fp, sizeof(g_room.rm_pin));
-		g_room.rm_pin_from = "--relay-fp";
+	for (i = 0; o.co_has_fp && i < o.co_nrelays; i++) {
+		o.co_relays[i].re_has_pin = 1;
+		memcpy(o.co_relays[i].re_pin, o.co_relay_fp, sizeof(o.co_relays[i].re_pin));
+		o.co_relays[i].re_pin_from = "--relay-fp";
+	}
+	if (link_relays(&g_room, o.co_relays, o.co_nrelays, err, sizeof(err)) != 0) {
+		early_error(batch, "relay %s unreachable: %s", o.co_nrelays > 1 ?
+		    "list" : o.co_relay, err);
+		return 1;
 	}
 	if (!o.co_plaintext) {
 		if (ctls_init(&g_tls, &o, err, sizeof(err)) != 0) {

@@ -16,7 +16,7 @@
 #include "err.h"
 
 static const char usage_text[] =
-"usage: chatc --join CODE --nick NICK [--relay HOST:PORT] [--keyd PATH]\n"
+"usage: chatc --join CODE --nick NICK [--relay HOST:PORT[,...]] [--keyd PATH]\n"
 "             [--relay-fp FP | --relay-ca FILE | --plaintext]\n"
 "             [--expect NICK=FINGERPRINT]... [--give-up SEC] [--batch]\n"
 "       chatc --room NAME --nick NICK [the same options]\n"
@@ -26,13 +26,14 @@ static const char usage_text[] =
 "\n"
 "  --new-room         make a room: print its invite code on stdout (give it only\n"
 "                     to the people you invite: it is the room's key) and exit\n"
-"  --join CODE        join the room of an invite code (its relay and that relay's\n"
-"                     key, unless --relay)\n"
+"  --join CODE        join the room of an invite code (its relays and their keys,\n"
+"                     unless --relay)\n"
 "  --room NAME        join the room named NAME, 1..255 bytes: a passphrase; anyone\n"
 "                     who guesses it can join (a warning below 16 bytes)\n"
 "  --nick NICK        your nickname: 1..32 of A-Z a-z 0-9 _ . - (required to join)\n"
 "  --relay HOST:PORT  the relay (default " CHATC_RELAY_DEFAULT "; [::1]:PORT for IPv6);\n"
-"                     with --new-room a comma-separated list, at most 8\n"
+"                     or a comma-separated list, at most 8 (a cluster's relays):\n"
+"                     chatc uses the first and, on losing it, joins through the next\n"
 "  --relay-fp FP      the relay's key fingerprint, as relayd --fingerprint prints it\n"
 "                     (SHA256:...): the TLS link is refused unless the relay has it\n"
 "                     (default: the invite code's, else a CA-signed certificate for\n"
@@ -129,6 +130,41 @@ chatc_split_hostport(const char *s, char *host, size_t hostlen, char *port,
 	host[hl] = '\0';
 	snprintf(port, portlen, "%lu", v);
 	return 0;
+}
+
+int
+chatc_relays_parse(const char *list, struct relay_ep eps[static CHATC_RELAYS_MAX],
+    size_t *n, char *err, size_t errlen)
+{
+	const char *p = list, *end;
+	size_t len, i;
+
+	*n = 0;
+	for (;;) {
+		end = strchr(p, ',');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (*n == CHATC_RELAYS_MAX)
+			return opt_fail(err, errlen, "--relay: at most %d relays",
+			    CHATC_RELAYS_MAX);
+		if (len == 0 || len >= sizeof(eps[*n].re_addr))
+			return opt_fail(err, errlen, "--relay: an empty or over-long address "
+			    "in \"%.80s\"", list);
+		memset(&eps[*n], 0, sizeof(eps[*n]));
+		memcpy(eps[*n].re_addr, p, len);
+		eps[*n].re_addr[len] = '\0';
+		for (i = 0; i < len; i++)
+			if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e)
+				return opt_fail(err, errlen, "--relay: \"%.*s\" has a space or a "
+				    "byte that is not printable ASCII", (int)(len < 80 ? len : 80), p);
+		if (chatc_split_hostport(eps[*n].re_addr, eps[*n].re_host,
+		    sizeof(eps[*n].re_host), eps[*n].re_port, sizeof(eps[*n].re_port)) != 0)
+			return opt_fail(err, errlen, "bad --relay \"%.*s\": want HOST:PORT",
+			    (int)(len < 80 ? len : 80), p);
+		(*n)++;
+		if (end == NULL)
+			return 0;
+		p = end + 1;
+	}
 }
 
 int
@@ -321,11 +357,15 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 		    "(chatc --new-room makes a code)");
 	if (o->co_nick == NULL)
 		return opt_fail(err, errlen, "--nick is required");
-	if (strlen(relay) >= sizeof(o->co_relay) ||
-	    chatc_split_hostport(relay, o->co_host, sizeof(o->co_host), o->co_port,
-	    sizeof(o->co_port)) != 0)
-		return opt_fail(err, errlen, "bad --relay \"%.80s\": want HOST:PORT", relay);
-	snprintf(o->co_relay, sizeof(o->co_relay), "%s", relay);
+	if ((r = chatc_relays_parse(relay, o->co_relays, &o->co_nrelays, err, errlen)) != 0)
+		return r;
+	/* The first relay, as before lists: the same sizes. */
+	_Static_assert(sizeof(o->co_relay) == sizeof(o->co_relays[0].re_addr) &&
+	    sizeof(o->co_host) == sizeof(o->co_relays[0].re_host) &&
+	    sizeof(o->co_port) == sizeof(o->co_relays[0].re_port), "relay_ep sizes");
+	memcpy(o->co_relay, o->co_relays[0].re_addr, sizeof(o->co_relay));
+	memcpy(o->co_host, o->co_relays[0].re_host, sizeof(o->co_host));
+	memcpy(o->co_port, o->co_relays[0].re_port, sizeof(o->co_port));
 	if (keyd != NULL) {
 		if (strlen(keyd) >= sizeof(o->co_keyd))
 			return opt_fail(err, errlen, "--keyd path too long (max %zu bytes)",
@@ -413,6 +453,7 @@ chatc_room_setup(struct chatc_opts *o, struct chatc_room *cr, char *err, size_t 
 	static const uint8_t plain_link[RELAY_ID_LEN];	/* --plaintext: PROTOCOL.md 4 */
 	static struct invite iv;
 	const char *addr;
+	size_t i;
 	int r;
 
 	memset(cr, 0, sizeof(*cr));
@@ -428,22 +469,39 @@ chatc_room_setup(struct chatc_opts *o, struct chatc_room *cr, char *err, size_t 
 		}
 		cr->cr_derived = 1;
 		/*
-		 * The first relay of the code and its key, unless --relay names
-		 * another (then --relay-fp, a CA or known_relays vouch for it).
+		 * The code's relays (the list to fail over along: PROTOCOL.md
+		 * 5.7) and their keys, unless --relay names others (then
+		 * --relay-fp, a CA or known_relays vouch for them).
 		 */
-		addr = iv.iv_relays[0].ir_addr;
-		if (o->co_relay_arg == NULL) {
-			if (strlen(addr) >= sizeof(o->co_relay) ||
-			    chatc_split_hostport(addr, o->co_host, sizeof(o->co_host),
-			    o->co_port, sizeof(o->co_port)) != 0) {
-				OPENSSL_cleanse(cr, sizeof(*cr));
-				return opt_fail(err, errlen, "the invite code's relay \"%.80s\" "
+		for (i = 0; o->co_relay_arg == NULL && i < iv.iv_nrelays; i++) {
+			struct relay_ep *ep = &o->co_relays[i];
+
+			addr = iv.iv_relays[i].ir_addr;
+			memset(ep, 0, sizeof(*ep));
+			if (strlen(addr) >= sizeof(ep->re_addr) ||
+			    chatc_split_hostport(addr, ep->re_host, sizeof(ep->re_host),
+			    ep->re_port, sizeof(ep->re_port)) != 0) {
+				r = opt_fail(err, errlen, "the invite code's relay \"%.80s\" "
 				    "is not HOST:PORT; give one with --relay", addr);
+				OPENSSL_cleanse(cr, sizeof(*cr));
+				OPENSSL_cleanse(&iv, sizeof(iv));
+				return r;
 			}
-			snprintf(o->co_relay, sizeof(o->co_relay), "%s", addr);
-			if (iv.iv_relays[0].ir_has_fp && !o->co_has_fp) {
+			snprintf(ep->re_addr, sizeof(ep->re_addr), "%s", addr);
+			if (iv.iv_relays[i].ir_has_fp && !o->co_has_fp) {
+				ep->re_has_pin = 1;
+				memcpy(ep->re_pin, iv.iv_relays[i].ir_fp, sizeof(ep->re_pin));
+				ep->re_pin_from = "the invite code";
+			}
+			o->co_nrelays = i + 1;
+		}
+		if (o->co_relay_arg == NULL) {
+			memcpy(o->co_relay, o->co_relays[0].re_addr, sizeof(o->co_relay));
+			memcpy(o->co_host, o->co_relays[0].re_host, sizeof(o->co_host));
+			memcpy(o->co_port, o->co_relays[0].re_port, sizeof(o->co_port));
+			if (o->co_relays[0].re_has_pin) {
 				cr->cr_has_pin = 1;
-				memcpy(cr->cr_pin, iv.iv_relays[0].ir_fp, sizeof(cr->cr_pin));
+				memcpy(cr->cr_pin, o->co_relays[0].re_pin, sizeof(cr->cr_pin));
 			}
 		}
 		snprintf(cr->cr_label, sizeof(cr->cr_label), "invite %02x%02x%02x%02x",

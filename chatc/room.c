@@ -237,6 +237,7 @@ rm_free(struct room *r)
 	r->rm_wq = NULL;
 	r->rm_wqcap = 0;
 	holdq_clear(&r->rm_hold);
+	link_relays_free(r);
 	rl_free(&r->rm_rl);
 	OPENSSL_cleanse(r->rm_key, sizeof(r->rm_key));
 	OPENSSL_cleanse(r->rm_secret_name, sizeof(r->rm_secret_name));

@@ -12,10 +12,13 @@
 #      and a place freed on one node is taken on another, LEFT before JOINED;
 #   3. kill -9 of nats-server s1: n1 reconnects to s2, and the room goes on;
 #   4. n3 cut off from the bus (its proxy stopped): its members get ERROR
-#      UNAVAILABLE, the others see them leave, a JOIN there is refused at once;
-#   5. kill -9 of relayd n2: the others see its members leave.
-# Times (a node's death noticed, a cut node's members told) are printed as
-# figures. 0.1.0 has no --cluster (nor does it know NATS): nothing here runs
+#      UNAVAILABLE, the others see them leave, a JOIN there is refused at once,
+#      and carol (chatc --relay n3,n1) comes back through n1: the others see
+#      LEFT, then a fresh handshake (SECURE), and she talks again;
+#   5. kill -9 of relayd n2: the others see its members leave, and bob
+#      (--relay n2,n1) is back, secure, through n1 within seconds.
+# Times (a node's death noticed, a cut node's members told, each client back
+# and secure) are printed as figures. 0.1.0 has no --cluster (nor does it know NATS): nothing here runs
 # there.
 # e2e: alone
 . "$E2E_LIB/common.sh"
@@ -34,9 +37,10 @@ note "3 nats-servers, 3 relayd nodes up"
 
 # 1. Three nodes, one room.
 start_keyd alice; start_keyd bob; start_keyd carol
-chat alice lounge "$n1_PORT"
-chat bob lounge "$n2_PORT"
-chat carol lounge "$n3_PORT"
+# Each knows two relays, its own first (chatc fails over along the list).
+chat_nodes alice lounge "$n1_PORT" "$n2_PORT"
+chat_nodes bob lounge "$n2_PORT" "$n1_PORT"
+chat_nodes carol lounge "$n3_PORT" "$n1_PORT"
 for p in "alice bob" "alice carol" "bob alice" "bob carol" "carol alice" "carol bob"; do
 	set -- $p
 	must_line "$W/$1.out" "^SECURE $2 " 1 20
@@ -150,16 +154,48 @@ cut_py=$!
 e2e_track $cut_py
 must_line "$W/cut.out" '^ready' 1 15
 kill -STOP "$bus3_PID"
+cut_t0=$(now_ms)
 : >"$W/cut.go"
 must_line "$W/cut.out" '^told ' 1 15
-must_line "$W/carol.out" '^(ERROR|WARN) .*' 1 10
-must_line "$W/alice.out" '^LEFT carol' 1 10
+# carol, told, goes to n1: alice and bob see her leave, then a new handshake.
+must_line "$W/carol.out" "^WARN lost the relay at 127.0.0.1:$n3_PORT \(relay cut off from its cluster\); joining through 127.0.0.1:$n1_PORT" 1 10
+must_line "$W/carol.out" "^WARN in the room at 127.0.0.1:$n1_PORT again" 1 15
+for w in alice bob; do
+	must_line "$W/carol.out" "^SECURE $w " 2 15
+	must_line "$W/$w.out" '^SECURE carol ' 2 15
+	[ "$(line_of "$W/$w.out" '^LEFT carol$' 1)" -gt 0 ] &&
+	    [ "$(line_of "$W/$w.out" '^LEFT carol$' 1)" -lt "$(line_of "$W/$w.out" '^SECURE carol ' 2)" ] ||
+		fail "$w did not see carol leave before she came back"
+done
+cut_back=$(( $(now_ms) - cut_t0 ))
+say carol "carol on node one now"
+must_line "$W/alice.out" '^MSG carol carol on node one now$' 1 10
+must_line "$W/bob.out" '^MSG carol carol on node one now$' 1 10
 note "figure: cut-off node: members told UNAVAILABLE after $(sed -n 's/^told \([0-9.]*\).*/\1/p' "$W/cut.out") s, seen leaving elsewhere after $(sed -n 's/.* left \([0-9.]*\)/\1/p' "$W/cut.out") s"
+note "figure: cut-off node: carol secure again through n1 after $cut_back ms"
 kill -CONT "$bus3_PID"
 
-# 5. kill -9 of a relayd: the others see its members leave.
+# 5. kill -9 of a relayd: the others see its members leave, and bob comes
+# back through n1 (LEFT, then a new handshake), secure, within seconds.
+a_sec=$(count "$W/alice.out" '^SECURE bob ')
+c_sec=$(count "$W/carol.out" '^SECURE bob ')
+b_sec=$(count "$W/bob.out" '^SECURE alice ')
 kill -9 "$n2_PID"
 kill_t0=$(now_ms)
 must_line "$W/alice.out" '^LEFT bob' 1 10
-note "figure: relayd n2 killed: alice saw LEFT bob after $(( $(now_ms) - kill_t0 )) ms"
+kill_left=$(( $(now_ms) - kill_t0 ))
+must_line "$W/bob.out" "^WARN lost the relay at 127.0.0.1:$n2_PORT .*joining through 127.0.0.1:$n1_PORT" 1 10
+must_line "$W/alice.out" '^SECURE bob ' $((a_sec + 1)) 15
+must_line "$W/bob.out" '^SECURE alice ' $((b_sec + 1)) 15
+kill_back=$(( $(now_ms) - kill_t0 ))
+must_line "$W/carol.out" '^SECURE bob ' $((c_sec + 1)) 15
+for w in alice carol; do
+	[ "$(line_of "$W/$w.out" '^LEFT bob$' 1)" -gt 0 ] &&
+	    [ "$(line_of "$W/$w.out" '^LEFT bob$' 1)" -lt "$(line_of "$W/$w.out" '^SECURE bob ' $(($(count "$W/$w.out" '^SECURE bob '))))" ] ||
+		fail "$w did not see bob leave before he came back"
+done
+say bob "bob on node one now"
+must_line "$W/alice.out" '^MSG bob bob on node one now$' 1 10
+must_line "$W/carol.out" '^MSG bob bob on node one now$' 1 10
+note "figure: relayd n2 killed: alice saw LEFT bob after $kill_left ms, bob secure with her again through n1 after $kill_back ms"
 exit 0

@@ -269,8 +269,9 @@ START_TEST(test_opts_join_room_new_room)
 	ck_assert_int_eq(parse("--new-room", "--room", "r", NULL), VEIL_E_INVALID);
 	ck_assert_int_eq(parse("--room", "r", "--nick", "a", "--relay-fp", "00", NULL),
 	    VEIL_E_INVALID);
-	ck_assert_int_eq(parse("--room", "r", "--nick", "a", "--relay", "a:1,b:2", NULL),
-	    VEIL_E_INVALID);
+	/* A list to fail over along (check_chatc_failover). */
+	ck_assert_int_eq(parse("--room", "r", "--nick", "a", "--relay", "a:1,b:2", NULL), 0);
+	ck_assert_uint_eq(opts.co_nrelays, 2);
 	/* 255 bytes of room name at most (Argon2id's input, PROTOCOL.md 4.2). */
 	{
 		char big[300];

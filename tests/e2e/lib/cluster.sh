@@ -10,6 +10,8 @@
 #   start_node NAME URLS [relayd args]  start_relay with --cluster URLS --node NAME
 #   wait_nodes NAME N [SECS]         until NAME's SIGUSR1 line says nodes=N
 #   cluster_stat NAME KEY            the value of KEY= in NAME's last cluster line
+#   chat_nodes WHO ROOM PORT... [-- args]  chat through a list of relays (failover)
+#   line_of FILE ERE N               the line number of the Nth match, or 0
 
 need_nats() {
 	command -v nats-server >/dev/null 2>&1 || skip "nats-server is not installed (tests/deps.sh)"
@@ -111,4 +113,24 @@ wait_nodes() {
 		[ "$(now_ms)" -gt "$wn_end" ] && fail "relayd $1 counts $(cluster_stat "$1" nodes) nodes, not $2"
 		sleep 0.2
 	done
+}
+
+# chat_nodes WHO ROOM PORT... [-- extra chatc args]: chat, with a chatc that
+# knows every relay listed, in that order (it fails over along them).
+chat_nodes() {
+	cn_who=$1 cn_room=$2; shift 2
+	cn_list=""
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		cn_list="$cn_list${cn_list:+,}127.0.0.1:$1"; shift
+	done
+	[ "${1:-}" = -- ] && shift
+	eval "cn_sock=\$${cn_who}_SOCK"
+	# shellcheck disable=SC2086
+	start_chatc "$cn_who" --room "$cn_room" --nick "${NICK_PREFIX:-}$cn_who" \
+	    --relay "$cn_list" --keyd "$cn_sock" $CHATC_LINK "$@"
+}
+
+# line_of FILE ERE N: the line number of the Nth line matching (0: none).
+line_of() {
+	grep -n -E -e "$2" "$1" | sed -n "$3{s/:.*//p;q}" | grep . || echo 0
 }
