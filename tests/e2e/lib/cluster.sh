@@ -10,7 +10,7 @@
 #   start_node NAME URLS [relayd args]  start_relay with --cluster URLS --node NAME
 #   wait_nodes NAME N [SECS]         until NAME's SIGUSR1 line says nodes=N
 #   cluster_stat NAME KEY            the value of KEY= in NAME's last cluster line
-#   chat_nodes WHO ROOM PORT... [-- args]  chat through a list of relays (failover)
+#   chat_nodes WHO ROOM|CODE PORT... [-- args]  chat through a list of relays (failover)
 #   line_of FILE ERE N               the line number of the Nth match, or 0
 
 need_nats() {
@@ -115,8 +115,9 @@ wait_nodes() {
 	done
 }
 
-# chat_nodes WHO ROOM PORT... [-- extra chatc args]: chat, with a chatc that
-# knows every relay listed, in that order (it fails over along them).
+# chat_nodes WHO ROOM|CODE PORT... [-- extra chatc args]: chat (--room ROOM, or
+# --join CODE for an invite code), with a chatc that knows every relay listed,
+# in that order (it fails over along them).
 chat_nodes() {
 	cn_who=$1 cn_room=$2; shift 2
 	cn_list=""
@@ -125,8 +126,9 @@ chat_nodes() {
 	done
 	[ "${1:-}" = -- ] && shift
 	eval "cn_sock=\$${cn_who}_SOCK"
+	case $cn_room in veil:*) cn_how=--join ;; *) cn_how=--room ;; esac
 	# shellcheck disable=SC2086
-	start_chatc "$cn_who" --room "$cn_room" --nick "${NICK_PREFIX:-}$cn_who" \
+	start_chatc "$cn_who" $cn_how "$cn_room" --nick "${NICK_PREFIX:-}$cn_who" \
 	    --relay "$cn_list" --keyd "$cn_sock" $CHATC_LINK "$@"
 }
 
