@@ -33,9 +33,10 @@ FUZZ_LIBS_fuzz_dispatch	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS)
 FUZZ_EXTRA_fuzz_escape	 = chatc/escape.c
 FUZZ_EXTRA_fuzz_conn	 = relayd/conn.c relayd/tls.c
 FUZZ_LIBS_fuzz_conn	 = $(SSL_LIBS)
-# The relay's TLS paths: the whole relay, in-process behind a socketpair.
+# The relay's TLS paths: the whole relay, in-process behind a socketpair
+# (its cluster link too, unused there, which links libnats).
 FUZZ_EXTRA_fuzz_relay_tls = $(filter-out relayd/main.c,$(wildcard relayd/*.c))
-FUZZ_LIBS_fuzz_relay_tls = $(SSL_LIBS)
+FUZZ_LIBS_fuzz_relay_tls = $(NATS_LIBS) $(SSL_LIBS)
 # Relay key fingerprints and chatc's known_relays lines.
 FUZZ_EXTRA_fuzz_relayfp	 = chatc/tls.c
 FUZZ_LIBS_fuzz_relayfp	 = $(SSL_LIBS)
