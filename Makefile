@@ -167,13 +167,14 @@ valgrind: deps
 # t_keyd_trust) run 2,000 contacts here instead of 11,000: the same code
 # paths (the pin budget is spent after about 60), a fifth of the time.
 # Check's 4 s per test becomes 20 s: Argon2id's 64 MiB and the 5200-fold
-# fingerprint hash run several times slower under ASan.
+# fingerprint hash run several times slower under ASan. E2E_SANITIZE=1: the
+# scripts about timing and figures are left out (tests/e2e/run.sh).
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 sanitize: deps
 	$(Q)$(MAKE) --no-print-directory O=build-san BIN=build-san/bin SANDBOX=0 CC=clang \
 		CFLAGS="$(SAN_FLAGS)" all build-san/unit-tests
 	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		FLOOD=2000 VEIL_FLOOD=2000 CK_TIMEOUT_MULTIPLIER=5 $(MAKE) --no-print-directory O=build-san BIN=build-san/bin SANDBOX=0 CC=clang \
+		FLOOD=2000 VEIL_FLOOD=2000 CK_TIMEOUT_MULTIPLIER=5 E2E_SANITIZE=1 $(MAKE) --no-print-directory O=build-san BIN=build-san/bin SANDBOX=0 CC=clang \
 		CFLAGS="$(SAN_FLAGS)" unit e2e
 
 BINDIR	 = $(PREFIX)/bin

@@ -9,7 +9,10 @@
 # as they finish. Most of a script's time is spent waiting on events, so this
 # costs little load; a script whose figures or timing bounds need the machine
 # to itself says so with a line "# e2e: alone" and runs after the others, by
-# itself.
+# itself. Under E2E_SANITIZE=1 (make sanitize) those scripts, and the ones
+# that say "# e2e: nosan" (most of their time is a timer running out), are
+# skipped: their figures mean nothing under ASan, and their code paths are
+# run by the other scripts.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${BIN:=$(cd "$here/../.." && pwd)/bin}"
@@ -20,11 +23,14 @@ jobs=${E2E_JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 if [ $# -gt 0 ]; then tests="$*"; else tests=$(ls "$here"/t_*.sh 2>/dev/null); fi
 together="" alone=""
+pass=0 fail=0 skip=0 failed=""
 for t in $tests; do
-	if grep -q '^# e2e: alone' "$t"; then alone="$alone $t"; else together="$together $t"; fi
+	if [ "${E2E_SANITIZE:-0}" = 1 ] && grep -q -E '^# e2e: (alone|nosan)' "$t"; then
+		skip=$((skip + 1))
+		echo "SKIP $(basename "$t" .sh): timing or figures, not run under the sanitizers"
+	elif grep -q '^# e2e: alone' "$t"; then alone="$alone $t"; else together="$together $t"; fi
 done
 
-pass=0 fail=0 skip=0 failed=""
 suite_start=$(date +%s)
 running=""	# "pid:name:dir:start" entries
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: ISC
 # Issue 12, finding 3: a flood of first contacts. The hostile Python peer
 # (tests/e2e/lib/peer2.py --rejoin) joins alice's room FLOOD times (default
-# 11,000), each time with a new key and a new 31-byte nickname, completes a
+# 3,000, enough to spend the pin budget 45 times over; FLOOD=11000 is the
+# issue's figure, past 1 MiB on 0.1.0), each time with a new key and a new 31-byte nickname, completes a
 # handshake with alice's chatc and leaves. Then:
 #  - alice's known_peers stays bounded (the pin budget: 64 at once, one more
 #    per 30 s; the rest are provisional, in keyd's memory) and small;
@@ -17,7 +18,7 @@
 . "$E2E_LIB/common.sh"
 need_bins
 $PY -c 'import cryptography' 2>/dev/null || skip "python3-cryptography is not installed"
-FLOOD=${FLOOD:-11000}
+FLOOD=${FLOOD:-3000}
 
 start_relay relay
 start_keyd alice

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
+# e2e: nosan (backoff and --give-up timers)
 # chatc keeps trying and tells the truth (issue 11, item 7). A full room
 # (ROOM_FULL) and a full relay (SERVER_FULL) are retried, with one WARN for
 # the state and none per retry, until a place frees; what was typed meanwhile

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
+# e2e: nosan (45 s of keepalive timers)
 # relayd: only whole frames are signs of life (issue 11, item 5). Two joined
 # connections trickle one byte every 5 s and never complete a frame; with
 # --max-clients 3 they and one honest member hold every slot, so a newcomer
