@@ -158,7 +158,7 @@ main(int argc, char **argv)
 	int batch, e;
 
 	if (chatc_opts_parse(argc, argv, &o, err, sizeof(err)) != 0) {
-		fprintf(stderr, "chatc: %s\n%s", err, chatc_usage());
+		fprintf(stderr, "chatc: %s\nTry 'chatc --help'.\n", err);
 		return CHATC_EXIT_USAGE;
 	}
 	if (o.co_help) {

@@ -4,7 +4,9 @@
  * code's secret or a room name, turned into the room id and key
  * (PROTOCOL.md 4.1, 4.2); --new-room makes the code.
  */
+#include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,7 @@ static const char usage_text[] =
 "       chatc --room NAME --nick NICK [the same options]\n"
 "       chatc --new-room [--relay HOST:PORT[,HOST:PORT]...] [--relay-fp FP[,FP]...]\n"
 "       chatc --forget-relay HOST:PORT\n"
-"       chatc --help | --version\n"
+"       chatc -h | --help | --version\n"
 "\n"
 "  --new-room         make a room: print its invite code on stdout (give it only\n"
 "                     to the people you invite: it is the room's key) and exit\n"
@@ -55,10 +57,11 @@ static const char usage_text[] =
 "                     (default when input or output is not a terminal); at end of\n"
 "                     input, lines held for a secure session wait while one may still\n"
 "                     come up: at most 8 s, or with --give-up as long as that allows\n"
-"  --help             this text\n"
+"  -h, --help         this text\n"
 "  --version          the version\n"
 "\n"
-"commands: /help /who /verify [NICK] /rekey /quit; // sends a leading /\n"
+"options may be abbreviated (--ro lobby); commands: /help /who /verify [NICK]\n"
+"/rekey /quit; // sends a leading /\n"
 "\n"
 "exit status: 0 every line sent; 1 error (keyd lost, the relay's key is not\n"
 "  the one pinned, start-up failure);\n"
@@ -230,101 +233,147 @@ opt_seconds(const char *v, int *out)
 	return 0;
 }
 
+/*
+ * What was wrong with the option getopt_long stopped at (opterr is 0, so it
+ * says nothing itself): a known option without its value or with one it does
+ * not take, a prefix of several, or nothing we know.
+ */
+static int
+opt_bad(const struct option *opts, const char *arg, char *err, size_t errlen)
+{
+	const struct option *hit = NULL;
+	const char *name = arg + 2, *eq = strchr(arg, '=');
+	size_t nl, i, hits = 0;
+
+	if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
+		return opt_fail(err, errlen, "unknown option \"%.40s\"", arg);
+	nl = eq != NULL ? (size_t)(eq - name) : strlen(name);
+	for (i = 0; opts[i].name != NULL; i++) {
+		if (strncmp(opts[i].name, name, nl) != 0)
+			continue;
+		if (strlen(opts[i].name) == nl) {	/* exact: no ambiguity */
+			hit = &opts[i];
+			hits = 1;
+			break;
+		}
+		if (hits++ == 0)
+			hit = &opts[i];
+	}
+	if (hits > 1)
+		return opt_fail(err, errlen, "ambiguous option \"--%.*s\"", (int)(nl < 40 ? nl : 40),
+		    name);
+	if (hit == NULL)
+		return opt_fail(err, errlen, "unknown option \"%.40s\"", arg);
+	return opt_fail(err, errlen, hit->has_arg == no_argument ? "--%s takes no value" :
+	    "--%s needs a value", hit->name);
+}
+
 int
 chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
     size_t errlen)
 {
-	static const char *const with_arg[] = {
-		"--room", "--join", "--nick", "--relay", "--relay-fp", "--relay-ca",
-		"--forget-relay", "--keyd", "--expect", "--give-up", NULL
+	static const struct option opts[] = {
+		{ "room",	required_argument,	NULL, 'r' },
+		{ "join",	required_argument,	NULL, 'j' },
+		{ "new-room",	no_argument,		NULL, 'N' },
+		{ "nick",	required_argument,	NULL, 'n' },
+		{ "relay",	required_argument,	NULL, 'R' },
+		{ "relay-fp",	required_argument,	NULL, 'F' },
+		{ "relay-ca",	required_argument,	NULL, 'C' },
+		{ "forget-relay", required_argument,	NULL, 'f' },
+		{ "plaintext",	no_argument,		NULL, 'P' },
+		{ "keyd",	required_argument,	NULL, 'k' },
+		{ "expect",	required_argument,	NULL, 'e' },
+		{ "give-up",	required_argument,	NULL, 'g' },
+		{ "batch",	no_argument,		NULL, 'b' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 },
 	};
 	const char *relay = CHATC_RELAY_DEFAULT, *keyd = NULL;
-	int i, r, nopts = 0;
+	int ch, r, nopts = 0;
 
 	memset(o, 0, sizeof(*o));
 	if (errlen > 0)
 		err[0] = '\0';
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = NULL, *eq;
-		char name[16];
-		size_t nl, j;
-		int takes = 0;
-
-		if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
-			return opt_fail(err, errlen, "unexpected argument \"%s\"", a);
+	/* 0, not 1: GNU getopt starts afresh (the tests parse many command lines). */
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		nopts++;
-		eq = strchr(a, '=');
-		nl = eq != NULL ? (size_t)(eq - a) : strlen(a);
-		if (nl >= sizeof(name))
-			return opt_fail(err, errlen, "unknown option \"%s\"", a);
-		memcpy(name, a, nl);
-		name[nl] = '\0';
-		for (j = 0; with_arg[j] != NULL; j++)
-			if (strcmp(name, with_arg[j]) == 0)
-				takes = 1;
-		if (takes) {
-			if (eq != NULL)
-				v = eq + 1;
-			else if (i + 1 < argc)
-				v = argv[++i];
-			else
-				return opt_fail(err, errlen, "%s needs a value", name);
-		} else if (eq != NULL)
-			return opt_fail(err, errlen, "%s takes no value", name);
-
-		if (strcmp(name, "--room") == 0) {
-			if (*v == '\0' || strlen(v) > ROOM_NAME_MAX)
+		switch (ch) {
+		case 'r':
+			if (*optarg == '\0' || strlen(optarg) > ROOM_NAME_MAX)
 				return opt_fail(err, errlen, "--room NAME must be 1..%d bytes",
 				    ROOM_NAME_MAX);
-			o->co_room = v;
-		} else if (strcmp(name, "--join") == 0) {
-			if (*v == '\0')
+			o->co_room = optarg;
+			break;
+		case 'j':
+			if (*optarg == '\0')
 				return opt_fail(err, errlen, "--join needs an invite code "
 				    "(chatc --new-room makes one)");
-			o->co_join = v;
-		} else if (strcmp(name, "--new-room") == 0)
+			o->co_join = optarg;
+			break;
+		case 'N':
 			o->co_new_room = 1;
-		else if (strcmp(name, "--relay-fp") == 0)
-			o->co_relay_fp_arg = v;
-		else if (strcmp(name, "--nick") == 0) {
-			if (!proto_nick_valid((const uint8_t *)v, strlen(v)))
+			break;
+		case 'F':
+			o->co_relay_fp_arg = optarg;
+			break;
+		case 'n':
+			if (!proto_nick_valid((const uint8_t *)optarg, strlen(optarg)))
 				return opt_fail(err, errlen, "bad nickname \"%.40s\": 1..32 of "
-				    "A-Z a-z 0-9 _ . -", v);
-			o->co_nick = v;
-		} else if (strcmp(name, "--relay") == 0)
-			relay = o->co_relay_arg = v;
-		else if (strcmp(name, "--keyd") == 0) {
-			if (*v == '\0')
+				    "A-Z a-z 0-9 _ . -", optarg);
+			o->co_nick = optarg;
+			break;
+		case 'R':
+			relay = o->co_relay_arg = optarg;
+			break;
+		case 'k':
+			if (*optarg == '\0')
 				return opt_fail(err, errlen, "--keyd must not be empty");
-			keyd = v;
-		} else if (strcmp(name, "--expect") == 0) {
-			if ((r = opt_expect(o, v, err, errlen)) != 0)
+			keyd = optarg;
+			break;
+		case 'e':
+			if ((r = opt_expect(o, optarg, err, errlen)) != 0)
 				return r;
-		} else if (strcmp(name, "--give-up") == 0) {
-			if (opt_seconds(v, &o->co_give_up) != 0)
+			break;
+		case 'g':
+			if (opt_seconds(optarg, &o->co_give_up) != 0)
 				return opt_fail(err, errlen, "--give-up wants seconds, 1..%d, not "
-				    "\"%.40s\"", GIVE_UP_MAX, v);
-		} else if (strcmp(name, "--relay-ca") == 0) {
-			if (*v == '\0')
+				    "\"%.40s\"", GIVE_UP_MAX, optarg);
+			break;
+		case 'C':
+			if (*optarg == '\0')
 				return opt_fail(err, errlen, "--relay-ca must not be empty");
-			o->co_relay_ca = v;
-		} else if (strcmp(name, "--forget-relay") == 0) {
-			if (chatc_split_hostport(v, o->co_host, sizeof(o->co_host), o->co_port,
-			    sizeof(o->co_port)) != 0 || strlen(v) >= sizeof(o->co_relay))
+			o->co_relay_ca = optarg;
+			break;
+		case 'f':
+			if (chatc_split_hostport(optarg, o->co_host, sizeof(o->co_host),
+			    o->co_port, sizeof(o->co_port)) != 0 ||
+			    strlen(optarg) >= sizeof(o->co_relay))
 				return opt_fail(err, errlen, "bad --forget-relay \"%.80s\": want "
-				    "HOST:PORT", v);
-			o->co_forget = v;
-		} else if (strcmp(name, "--plaintext") == 0)
+				    "HOST:PORT", optarg);
+			o->co_forget = optarg;
+			break;
+		case 'P':
 			o->co_plaintext = 1;
-		else if (strcmp(name, "--batch") == 0)
+			break;
+		case 'b':
 			o->co_batch = 1;
-		else if (strcmp(name, "--help") == 0)
+			break;
+		case 'h':
 			o->co_help = 1;
-		else if (strcmp(name, "--version") == 0)
+			break;
+		case 'V':
 			o->co_version = 1;
-		else
-			return opt_fail(err, errlen, "unknown option \"%s\"", name);
+			break;
+		default:
+			return opt_bad(opts, argv[optind - 1], err, errlen);
+		}
 	}
+	if (optind < argc)
+		return opt_fail(err, errlen, "unexpected argument \"%.40s\"", argv[optind]);
 	if (o->co_help || o->co_version)
 		return 0;
 	if (o->co_forget != NULL) {

@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #include "crypto.h"
 #include "err.h"
 #include "keyd.h"
+#include "life.h"
 #include "sbx.h"
 
 #ifndef VEIL_VERSION
@@ -41,20 +43,33 @@
 
 #define EXIT_USAGE 2
 
-enum keyd_mode { MODE_SERVE, MODE_FINGERPRINT, MODE_FORGET, MODE_TRUST, MODE_LIST };
+enum keyd_mode {
+	MODE_SERVE, MODE_FINGERPRINT, MODE_FORGET, MODE_TRUST, MODE_LIST, MODE_STOP
+};
 
 static struct vs_identity keyd_id;	/* the seed; wiped on every exit path */
 
 #define USAGE \
 "usage: keyd [--socket PATH] [--home DIR] [--daemon]\n" \
+"       keyd --stop [--socket PATH]\n" \
 "       keyd --fingerprint [--home DIR]\n" \
 "       keyd --list | --trust NICK=FINGERPRINT | --forget NICK|FINGERPRINT [--home DIR]\n" \
-"       keyd --help | --version\n"
+"       keyd -h | --help | --version\n"
 
-static void
-usage_error(void)
+static int usage_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* One line saying what was wrong, and where to read more: exit status 2. */
+static int
+usage_error(const char *fmt, ...)
 {
-	fprintf(stderr, "%s(keyd --help tells more)\n", USAGE);
+	va_list ap;
+
+	fprintf(stderr, "keyd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'keyd --help'.\n");
+	return EXIT_USAGE;
 }
 
 static void
@@ -71,6 +86,10 @@ usage(FILE *f)
 "  --home DIR      identity key and known_peers (created 0700)\n"
 "                  default: $XDG_DATA_HOME/veil, else ~/.local/share/veil\n"
 "  --daemon        run in the background; returns once the socket accepts\n"
+"                  (already running there: says so and exits 0); from then\n"
+"                  on its messages go to syslog, else to DIR/keyd.log\n"
+"  --stop          stop the keyd serving the socket and wait until it has\n"
+"                  ended (at most 5 s; none running is not an error)\n"
 "  --fingerprint   print your fingerprint (creating the identity if needed)\n"
 "  --list          print every entry of known_peers: fingerprint, status,\n"
 "                  nickname, room, first met\n"
@@ -79,7 +98,7 @@ usage(FILE *f)
 "                  every room (after comparing it with NICK out of band)\n"
 "  --forget NICK|FINGERPRINT\n"
 "                  drop every entry with that nickname or fingerprint\n"
-"  --help          this text\n"
+"  -h, --help      this text\n"
 "  --version       print the version\n"
 "\n"
 "example:\n"
@@ -573,7 +592,11 @@ do_forget(const char *home, const char *arg)
 	return 0;
 }
 
-/* The parent of --daemon: waits until the child says it is ready. */
+/*
+ * The parent of --daemon: waits until the child says it is ready ('r'), or
+ * that a keyd already serves the socket ('a': said on stderr; exit 0, so
+ * `keyd --daemon && chatc` works every time).
+ */
 static int
 daemon_parent(int rfd, pid_t pid)
 {
@@ -585,21 +608,76 @@ daemon_parent(int rfd, pid_t pid)
 		r = read(rfd, &c, 1);
 	} while (r == -1 && errno == EINTR);
 	(void)close(rfd);
-	if (r == 1)
+	if (r == 1 && c == 'r')
 		return 0;
 	/* The child failed before it was ready and said why on stderr. */
 	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 		;
-	return 1;
+	return r == 1 && c == 'a' ? 0 : 1;
+}
+
+static void tty_say(int, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+/* A daemon's last words to the terminal that started it (fd), once its stderr is the log. */
+static void
+tty_say(int fd, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	if (fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* Not dprintf: its stream asks fstat for a buffer size, which the sandbox forbids. */
+	if (n > 0 && write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+		return;
+}
+
+/*
+ * A daemon from here on: stdin and stdout on /dev/null, stderr to syslog
+ * (or HOME/keyd.log). *tty keeps the terminal for the lines due before the
+ * parent returns; the caller closes it then.
+ */
+static int
+daemon_detach(const char *home, struct keyd_log *lg, int *tty)
+{
+	int nul;
+
+	*tty = -1;
+	if ((nul = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
+	    dup2(nul, STDIN_FILENO) == -1 || dup2(nul, STDOUT_FILENO) == -1) {
+		fprintf(stderr, "keyd: /dev/null: %s\n", strerror(errno));
+		return -1;
+	}
+	if (keyd_log_open(lg, home) != 0 ||
+	    (*tty = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) == -1 ||
+	    keyd_log_start(lg, nul) != 0) {
+		fprintf(stderr, "keyd: cannot set up logging: %s\n", strerror(errno));
+		if (*tty >= 0)
+			(void)close(*tty);
+		*tty = -1;
+		(void)close(nul);
+		return -1;
+	}
+	if (nul > STDERR_FILENO)
+		(void)close(nul);
+	return 0;
 }
 
 static int
 do_serve(const char *home, const char *sock, int daemonize)
 {
+	static struct sbx_rule rules[64];
 	char path[PATH_MAX], dir[PATH_MAX], *slash;
 	struct keyd_pins kp;
+	struct keyd_sock ks = { -1, "", 0, 0, { 0, 0 } };
+	struct keyd_log lg;
 	struct keyd_ctx kc;
-	int lfd = -1, pfd[2] = { -1, -1 }, nul, r, rc = 1;
+	int lfd = -1, pfd[2] = { -1, -1 }, tty = -1, r, rc = 1;
+	size_t nrules;
 	pid_t pid;
 
 	memset(&kc, 0, sizeof(kc));
@@ -642,8 +720,15 @@ do_serve(const char *home, const char *sock, int daemonize)
 		dir[1] = '\0';
 	else
 		memcpy(dir, ".", 2);
-	if (keyd_private_dir(dir, "socket directory") != 0 || keyd_listen(sock, &lfd) != 0)
+	if (keyd_private_dir(dir, "socket directory") != 0)
 		goto out;
+	if ((r = keyd_listen(sock, &lfd)) != 0) {
+		/* Already running (keyd_listen said so): what --daemon was asked for. */
+		if (r == VEIL_E_STATE && daemonize && write(pfd[1], "a", 1) == 1)
+			rc = 0;
+		goto out;
+	}
+	(void)keyd_sock_keep(&ks, sock);
 	if ((r = warm_up(&keyd_id)) != 0) {
 		fprintf(stderr, "keyd: crypto self-test failed (%s); not starting\n",
 		    veil_strerror(r));
@@ -653,21 +738,20 @@ do_serve(const char *home, const char *sock, int daemonize)
 		fprintf(stderr, "keyd: signals: %s\n", strerror(errno));
 		goto out;
 	}
-	if (daemonize) {
-		if ((nul = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
-		    dup2(nul, STDIN_FILENO) == -1 || dup2(nul, STDOUT_FILENO) == -1) {
-			fprintf(stderr, "keyd: /dev/null: %s\n", strerror(errno));
-			goto out;
-		}
-		if (nul > STDERR_FILENO)
-			(void)close(nul);
-	}
-	if (sbx_no_new_privs() != 0 || sbx_install(sbx_keyd_rules, sbx_keyd_nrules) != 0) {
+	if (daemonize && daemon_detach(home, &lg, &tty) != 0)
+		goto out;
+	if ((nrules = sbx_keyd_build(rules, sizeof(rules) / sizeof(rules[0]),
+	    ks.ks_dirfd)) == 0 || sbx_no_new_privs() != 0 || sbx_install(rules, nrules) != 0) {
 		fprintf(stderr, "keyd: cannot install the sandbox; not starting\n");
+		tty_say(tty, "keyd: cannot install the sandbox; not starting\n");
 		goto out;
 	}
 	fprintf(stderr, "keyd: listening on %s\n", sock);
 	if (daemonize) {
+		tty_say(tty, "keyd: listening on %s (pid %ld); messages go to %s from now on\n",
+		    sock, (long)getpid(), keyd_log_where(&lg));
+		(void)close(tty);
+		tty = -1;
 		if (write(pfd[1], "r", 1) != 1)
 			goto out;
 		(void)close(pfd[1]);
@@ -677,6 +761,8 @@ do_serve(const char *home, const char *sock, int daemonize)
 		rc = 0;
 	fprintf(stderr, "keyd: stopped\n");
 out:
+	/* Gone before the listener closes: a keyd starting now finds no socket to take. */
+	keyd_sock_remove(&ks);
 	keyd_ctx_free(&kc);
 	vc_wipe(&keyd_id, sizeof(keyd_id));
 	keyd_pins_close(&kp);
@@ -684,6 +770,8 @@ out:
 		(void)close(lfd);
 	if (pfd[1] >= 0)
 		(void)close(pfd[1]);
+	if (tty >= 0)
+		(void)close(tty);
 	return rc;
 }
 
@@ -698,6 +786,7 @@ main(int argc, char **argv)
 		{ "forget",	 required_argument, NULL, 'F' },
 		{ "trust",	 required_argument, NULL, 'T' },
 		{ "list",	 no_argument,	    NULL, 'L' },
+		{ "stop",	 no_argument,	    NULL, 'S' },
 		{ "help",	 no_argument,	    NULL, 'h' },
 		{ "version",	 no_argument,	    NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -705,12 +794,12 @@ main(int argc, char **argv)
 	char home[PATH_MAX], sock[PATH_MAX];
 	const char *o_home = NULL, *o_sock = NULL, *o_forget = NULL, *o_trust = NULL, *eq;
 	uint8_t fpr[FPR_LEN];
-	int ch, o_daemon = 0, o_fpr = 0, o_list = 0;
+	int ch, o_daemon = 0, o_fpr = 0, o_list = 0, o_stop = 0;
 	enum keyd_mode mode;
 
 	harden_basic();
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': o_sock = optarg; break;
 		case 'H': o_home = optarg; break;
@@ -719,63 +808,54 @@ main(int argc, char **argv)
 		case 'F': o_forget = optarg; break;
 		case 'T': o_trust = optarg; break;
 		case 'L': o_list = 1; break;
+		case 'S': o_stop = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("keyd (veil) %s\n", VEIL_VERSION); return 0;
 		default:
-			fprintf(stderr, "keyd: unknown option or missing argument: %s\n",
-			    argv[optind - 1]);
-			usage_error();
-			return EXIT_USAGE;
+			/* optopt names a known long option only when its value was the problem. */
+			if (optopt != 0 && strncmp(argv[optind - 1], "--", 2) == 0)
+				return usage_error(strchr(argv[optind - 1], '=') != NULL ?
+				    "option \"%s\" takes no value" : "option \"%s\" needs a value",
+				    argv[optind - 1]);
+			return usage_error("unknown or ambiguous option \"%s\"", argv[optind - 1]);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "keyd: unexpected argument: %s\n", argv[optind]);
-		usage_error();
-		return EXIT_USAGE;
-	}
-	if (o_fpr + (o_forget != NULL) + (o_trust != NULL) + o_list > 1) {
-		fprintf(stderr, "keyd: --fingerprint, --list, --trust and --forget do not "
-		    "go together\n");
-		return EXIT_USAGE;
-	}
+	if (optind < argc)
+		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (o_fpr + (o_forget != NULL) + (o_trust != NULL) + o_list + o_stop > 1)
+		return usage_error("--fingerprint, --list, --trust, --forget and --stop do "
+		    "not go together");
 	mode = o_fpr ? MODE_FINGERPRINT : o_forget != NULL ? MODE_FORGET :
-	    o_trust != NULL ? MODE_TRUST : o_list ? MODE_LIST : MODE_SERVE;
-	if (mode != MODE_SERVE && (o_sock != NULL || o_daemon)) {
-		fprintf(stderr, "keyd: --socket and --daemon are for the daemon, not for "
-		    "--fingerprint, --list, --trust or --forget\n");
-		return EXIT_USAGE;
-	}
+	    o_trust != NULL ? MODE_TRUST : o_list ? MODE_LIST : o_stop ? MODE_STOP :
+	    MODE_SERVE;
+	if (mode != MODE_SERVE && mode != MODE_STOP && (o_sock != NULL || o_daemon))
+		return usage_error("--socket and --daemon are for the daemon, not for "
+		    "--fingerprint, --list, --trust or --forget");
+	if (mode == MODE_STOP && (o_daemon || o_home != NULL))
+		return usage_error("--stop takes --socket only");
 	if (o_forget != NULL &&
 	    !proto_nick_valid((const uint8_t *)o_forget, strlen(o_forget)) &&
-	    proto_fpr_parse(o_forget, fpr) != 0) {
-		fprintf(stderr, "keyd: \"%s\" is neither a nickname (1..%d of A-Z a-z 0-9 "
+	    proto_fpr_parse(o_forget, fpr) != 0)
+		return usage_error("\"%s\" is neither a nickname (1..%d of A-Z a-z 0-9 "
 		    "_ - .) nor a fingerprint (40 hex digits, groups of 4 joined by : "
-		    "or -)\n", o_forget, NICK_MAX);
-		return EXIT_USAGE;
-	}
+		    "or -)", o_forget, NICK_MAX);
 	if (o_trust != NULL && ((eq = strchr(o_trust, '=')) == NULL ||
 	    !proto_nick_valid((const uint8_t *)o_trust, (size_t)(eq - o_trust)) ||
-	    proto_fpr_parse(eq + 1, fpr) != 0)) {
-		fprintf(stderr, "keyd: --trust wants NICK=FINGERPRINT: a nickname (1..%d of "
+	    proto_fpr_parse(eq + 1, fpr) != 0))
+		return usage_error("--trust wants NICK=FINGERPRINT: a nickname (1..%d of "
 		    "A-Z a-z 0-9 _ - .), '=', and the fingerprint NICK told you out of "
-		    "band (as keyd --fingerprint prints it)\n", NICK_MAX);
-		return EXIT_USAGE;
-	}
+		    "band (as keyd --fingerprint prints it)", NICK_MAX);
 	if (o_home != NULL) {
-		if (o_home[0] == '\0' || strlen(o_home) >= sizeof(home)) {
-			fprintf(stderr, "keyd: --home: bad path\n");
-			return EXIT_USAGE;
-		}
+		if (o_home[0] == '\0' || strlen(o_home) >= sizeof(home))
+			return usage_error("--home: bad path");
 		memcpy(home, o_home, strlen(o_home) + 1);
 	} else if (default_home(home, sizeof(home)) != 0) {
 		fprintf(stderr, "keyd: cannot find a home directory; use --home DIR\n");
 		return 1;
 	}
 	if (o_sock != NULL) {
-		if (o_sock[0] == '\0' || strlen(o_sock) >= sizeof(sock)) {
-			fprintf(stderr, "keyd: --socket: bad path\n");
-			return EXIT_USAGE;
-		}
+		if (o_sock[0] == '\0' || strlen(o_sock) >= sizeof(sock))
+			return usage_error("--socket: bad path");
 		memcpy(sock, o_sock, strlen(o_sock) + 1);
 	} else if (default_socket(sock, sizeof(sock)) != 0) {
 		fprintf(stderr, "keyd: socket path too long; use --socket PATH\n");
@@ -791,6 +871,8 @@ main(int argc, char **argv)
 		return do_trust(home, o_trust);
 	case MODE_LIST:
 		return do_list(home);
+	case MODE_STOP:
+		return keyd_stop(sock);
 	case MODE_SERVE:
 	default:
 		return do_serve(home, sock, o_daemon);

@@ -54,7 +54,7 @@ usage(FILE *f)
 "       relayd --plaintext [same options but --key and --cert]\n"
 "       relayd --gen-key FILE\n"
 "       relayd --fingerprint --key FILE\n"
-"       relayd --help | --version\n"
+"       relayd -h | --help | --version\n"
 "\n"
 "Forwards opaque veil frames between the members of a room, over TLS 1.3.\n"
 "Reads only the routing header; logs no address, room or member id.\n"
@@ -118,7 +118,7 @@ usage(FILE *f)
 "                       %s; if that is missing, relayd creates and uses\n"
 "                       %s, 0755 root, and refuses to start\n"
 "                       if it exists with other owners, modes or content)\n"
-"  --help               this text\n"
+"  -h, --help           this text\n"
 "  --version            print the version\n"
 "\n"
 "SIGUSR1 prints counters to stderr; SIGTERM or SIGINT closes every\n"
@@ -316,7 +316,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		nopts++;
 		switch (ch) {
 		case 'l':
@@ -425,12 +425,15 @@ main(int argc, char **argv)
 			printf("relayd (veil) %s\n", VEIL_VERSION);
 			return 0;
 		default:
-			/* optopt is set only for a known option with a bad value. */
-			if (optopt != 0)
+			/*
+			 * optopt names a known long option whose value was the
+			 * problem; for an unknown short one it is that letter.
+			 */
+			if (optopt != 0 && strncmp(argv[optind - 1], "--", 2) == 0)
 				return usage_error(strchr(argv[optind - 1], '=') != NULL ?
 				    "option \"%s\" takes no value" : "option \"%s\" needs a value",
 				    argv[optind - 1]);
-			return usage_error("unknown option \"%s\"", argv[optind - 1]);
+			return usage_error("unknown or ambiguous option \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (optind != argc)

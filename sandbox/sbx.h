@@ -40,6 +40,13 @@ extern const struct sbx_rule sbx_relayd_cluster_rules[];
 extern const size_t sbx_relayd_cluster_nrules;
 extern const struct sbx_rule sbx_keyd_rules[];
 extern const size_t sbx_keyd_nrules;
+/*
+ * keyd's table plus, when sockdir_fd >= 0, the two calls that take its socket
+ * away at exit, allowed on that one directory descriptor only (fstatat,
+ * unlinkat). Writes them to out; returns their number, 0 when cap is too small.
+ */
+#define SBX_KEYD_EXTRA	2
+size_t	sbx_keyd_build(struct sbx_rule *out, size_t cap, int sockdir_fd);
 extern const struct sbx_rule sbx_chatc_rules[];
 extern const size_t sbx_chatc_nrules;
 

@@ -78,3 +78,33 @@ const struct sbx_rule sbx_keyd_rules[] = {
 };
 
 const size_t sbx_keyd_nrules = sizeof(sbx_keyd_rules) / sizeof(sbx_keyd_rules[0]);
+
+/*
+ * Taking the socket away at exit (keyd/life.c, keyd_sock_remove): the file
+ * is checked to be still the one keyd bound, then unlinked, both by name in
+ * its directory through a descriptor opened before the filter. The filter
+ * allows the two calls on that descriptor only: the directory is keyd's own
+ * (0700, checked at start), so the most a compromised keyd could do with
+ * them is remove files there, which it could do before the filter anyway;
+ * no other path can be named (an absolute name would need AT_FDCWD or
+ * another descriptor, and unlink/rename are not allowed at all).
+ */
+size_t
+sbx_keyd_build(struct sbx_rule *out, size_t cap, int sockdir_fd)
+{
+	const struct sbx_rule extra[SBX_KEYD_EXTRA] = {
+		{ "newfstatat", SBX_ALLOW, 1, { ARG_EQ(0, sockdir_fd) } },
+		{ "unlinkat", SBX_ALLOW, 2, { ARG_EQ(0, sockdir_fd), ARG_EQ(2, 0) } },
+	};
+	size_t n = sbx_keyd_nrules, i;
+
+	if (cap < n + SBX_KEYD_EXTRA)
+		return 0;
+	for (i = 0; i < n; i++)
+		out[i] = sbx_keyd_rules[i];
+	if (sockdir_fd < 0)
+		return n;
+	for (i = 0; i < SBX_KEYD_EXTRA; i++)
+		out[n++] = extra[i];
+	return n;
+}

@@ -65,9 +65,10 @@ $(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRC) $(wildcard protocol/*.h) $(wi
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC) \
 		$(FUZZ_EXTRA_$(notdir $@)) $(FUZZ_LIBS_$(notdir $@)) $(CRYPTO_LIBS)
 
-# $(call fuzz_run,SECONDS): runs every harness in turn; prints its executions.
+# $(call fuzz_run,SECONDS): runs every harness in turn; prints its executions,
+# then "fuzz: N passed, N failed" (a harness that fails does not stop the rest).
 define fuzz_run
-	$(Q)for h in $(FUZZ_NAMES); do \
+	$(Q)pass=0; failed=0; for h in $(FUZZ_NAMES); do \
 		mkdir -p $(O)/fuzz/work/$$h; \
 		log=$(O)/fuzz/$$h.log; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -79,10 +80,14 @@ define fuzz_run
 		if [ $$rc -ne 0 ]; then \
 			tail -n 40 $$log; \
 			echo "fuzz: $$h FAILED after $${execs:-?} executions (log $$log)"; \
-			exit 1; \
+			failed=$$((failed + 1)); \
+			continue; \
 		fi; \
+		pass=$$((pass + 1)); \
 		echo "fuzz: $$h ok, $$execs executions in $(1) s"; \
-	done
+	done; \
+	echo "fuzz: $$pass passed, $$failed failed"; \
+	[ $$failed -eq 0 ]
 endef
 
 fuzz: $(FUZZ_BINS)

@@ -210,6 +210,41 @@ START_TEST(test_opts_unknown_and_stray)
 }
 END_TEST
 
+/* getopt_long: unique prefixes, -h, and one line that says what was wrong. */
+START_TEST(test_opts_abbrev_and_errors)
+{
+	ck_assert_int_eq(parse("--ro", "lobby", "--ni", "alice", "--ba", "--gi=5", NULL), 0);
+	ck_assert_str_eq(opts.co_room, "lobby");
+	ck_assert_str_eq(opts.co_nick, "alice");
+	ck_assert_int_eq(opts.co_batch, 1);
+	ck_assert_int_eq(opts.co_give_up, 5);
+	ck_assert_int_eq(parse("-h", NULL), 0);
+	ck_assert_int_eq(opts.co_help, 1);
+	ck_assert_int_eq(parse("--he", NULL), 0);
+	ck_assert_int_eq(opts.co_help, 1);
+	ck_assert_int_eq(parse("--vers", NULL), 0);
+	ck_assert_int_eq(opts.co_version, 1);
+
+	ck_assert_int_eq(parse("--r", "x", "--nick", "a", NULL), VEIL_E_INVALID);
+	ck_assert_str_eq(err, "ambiguous option \"--r\"");
+	ck_assert_int_eq(parse("--room", "r", "--nick", NULL), VEIL_E_INVALID);
+	ck_assert_str_eq(err, "--nick needs a value");
+	ck_assert_int_eq(parse("--room", "r", "--ni", NULL), VEIL_E_INVALID);
+	ck_assert_str_eq(err, "--nick needs a value");
+	ck_assert_int_eq(parse("--room", "r", "--nick", "a", "--batch=yes", NULL),
+	    VEIL_E_INVALID);
+	ck_assert_str_eq(err, "--batch takes no value");
+	ck_assert_int_eq(parse("--room", "r", "--nick", "a", "--colour", NULL), VEIL_E_INVALID);
+	ck_assert_str_eq(err, "unknown option \"--colour\"");
+	ck_assert_int_eq(parse("--room", "r", "--nick", "a", "-x", NULL), VEIL_E_INVALID);
+	ck_assert_str_eq(err, "unknown option \"-x\"");
+	ck_assert_int_eq(parse("--room", "r", "--nick", "a", "stray", NULL), VEIL_E_INVALID);
+	ck_assert_str_eq(err, "unexpected argument \"stray\"");
+	/* One line: the caller adds "Try 'chatc --help'." and nothing more. */
+	ck_assert_ptr_null(strchr(err, '\n'));
+}
+END_TEST
+
 START_TEST(test_opts_give_up)
 {
 	static const char *const bad[] = { "0", "-1", "", "1x", " 5", "5 ", "0x10", "604801",
@@ -1299,6 +1334,7 @@ suite_chatc(void)
 	tcase_add_test(o, test_opts_too_many_expect);
 	tcase_add_test(o, test_opts_bad_relay);
 	tcase_add_test(o, test_opts_unknown_and_stray);
+	tcase_add_test(o, test_opts_abbrev_and_errors);
 	tcase_add_test(o, test_opts_give_up);
 	tcase_add_test(o, test_opts_keyd_too_long);
 	tcase_add_test(o, test_opts_join_room_new_room);
