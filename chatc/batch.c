@@ -140,6 +140,14 @@ batch_event(void *arg, const struct ev *e)
 		line[n++] = '\n';
 		(void)chatc_write_all(STDERR_FILENO, line, n);
 		return;
+	case EV_NOTE:
+		/*
+		 * Routine (rekeyed, reconnecting, back in the room): nothing a
+		 * script has to act on, so not on stdout, but there to read.
+		 */
+		n = ev_line(line, sizeof(line), "INFO", e->ev_line);
+		(void)chatc_write_all(STDERR_FILENO, line, n);
+		return;
 	default:
 		return;		/* EV_MINE, EV_HELD, EV_STATUS: nothing to say */
 	}

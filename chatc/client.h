@@ -75,6 +75,7 @@
 #define KEYDC_QMAX		4096	/* requests in flight, at most */
 #define KEYDC_SOFT		64	/* in flight before input and frames wait */
 #define KEYDC_OUT_MAX		(4 * 1024 * 1024)
+#define REKEY_RESEND_MS		3000	/* our REKEY_INIT is sent again after this, not sooner */
 
 /* Exit statuses (chatc --help, chatc.1). */
 #define CHATC_EXIT_OK		0
@@ -291,6 +292,12 @@ struct peer {
 	int		 pe_initiator;	/* we sent the HS_INIT of the current handshake */
 	int64_t		 pe_hs_at;	/* when the handshake (PS_HS) began */
 	unsigned int	 pe_bad;	/* bad messages in a row */
+	/* Our rekeys with this peer (rekey.c). */
+	int64_t		 pe_rekey_at;	/* our last REKEY sent, 0: none under way */
+	uint32_t	 pe_rekey_epoch;	/* pe_epoch then */
+	unsigned int	 pe_rekey_copies;	/* REKEY_INITs sent again in this exchange */
+	unsigned int	 pe_rekey_echoes;	/* late answers to them still expected */
+	int64_t		 pe_rekey_echo_end;	/* ... until then */
 };
 
 struct peers {
@@ -756,6 +763,22 @@ int	sess_send(struct room *r, const struct peer *p, const uint8_t *blob, size_t 
 /* keyd's answer to a request of sess.c (kinds HS_*, OPEN, REKEY_*, CLOSE*, VERIFY). */
 void	sess_answer(struct room *r, const struct kx *x, const struct ipc_msg *a,
 	    int64_t now);
+
+/* ---- rekeys (rekey.c) ---- */
+
+/* 1 when a REKEY of kind (KX_REKEY_DUE, KX_REKEY_CMD) should go to keyd now. */
+int	rekey_may_send(const struct peer *p, int kind, int64_t now);
+/* keyd took our REKEY for p at now. */
+void	rekey_sent(struct peer *p, int64_t now);
+/* p's epoch moved (pe_epoch updated) at now: our exchange, if any, is complete. */
+void	rekey_epoch(struct peer *p, int64_t now);
+/*
+ * keyd refused a message from p as of an old epoch: 1 when it is a late
+ * answer to a REKEY_INIT we sent again (expected; nothing to show), else 0.
+ */
+int	rekey_echo(struct peer *p, int64_t now);
+/* A new session with p: no rekey of ours under way. */
+void	rekey_reset(struct peer *p);
 
 /* ---- our lines on their way out (tx.c) ---- */
 

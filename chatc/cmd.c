@@ -177,7 +177,7 @@ cmd_rekey(struct room *r)
 			 * member id stays initiator (PROTOCOL.md 2.1).
 			 */
 			n++;
-			emit(r, EV_WARN, "new handshake with %s", p->pe_name);
+			emit(r, EV_INFO, "new handshake with %s", p->pe_name);
 			p->pe_bad = 0;
 			p->pe_restarts = 0;
 			sess_hs_start(r, p, r->rm_cl->cl_now);
@@ -187,7 +187,7 @@ cmd_rekey(struct room *r)
 		if (p->pe_state != PS_SECURE)
 			continue;
 		n++;
-		emit(r, EV_WARN, "rekeying with %s", p->pe_name);
+		emit(r, EV_INFO, "rekeying with %s", p->pe_name);
 		sess_rekey(r, p, KX_REKEY_CMD);
 	}
 	if (n == 0)

@@ -31,6 +31,7 @@ enum ev_kind {
 	EV_WARN,	/* ev_line: a rejected frame, a gap, a rekey, a line not sent, ... */
 	EV_ALERT,	/* ev_line: an identity refused (loud) */
 	EV_ERROR,	/* ev_line: fatal; chatc ends */
+	EV_NOTE,	/* ev_line: routine (a rekey, a reconnect): the status line, not a warning */
 	EV_STATUS,	/* ev_status: what the status line shows for the room */
 };
 
@@ -113,8 +114,9 @@ size_t	ev_line(char *out, size_t cap, const char *word, const char *text);
 
 /*
  * The batch front-end (a struct fe's fe_event; arg unused): SECURE, MSG,
- * LEFT, WARN (also for EV_ALERT) and ERROR lines on stdout, EV_INFO on
- * stderr; EV_MINE, EV_HELD and EV_STATUS show nothing.
+ * LEFT, WARN (also for EV_ALERT) and ERROR lines on stdout; on stderr
+ * EV_INFO as it is and EV_NOTE as "INFO text"; EV_MINE, EV_HELD and
+ * EV_STATUS show nothing.
  */
 void	batch_event(void *arg, const struct ev *e);
 

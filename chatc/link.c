@@ -184,8 +184,9 @@ link_connect_failed(struct room *r, int err, int64_t now)
 	r->rm_trouble = LT_UNREACHABLE;
 	snprintf(r->rm_why, sizeof(r->rm_why), "%s", strerror(err));
 	if (r->rm_said != LT_UNREACHABLE) {
-		emit(r, EV_WARN, "cannot reach the relay at %s (%s); retrying", r->rm_relay,
-		    r->rm_why);
+		/* After a loss, part of a routine reconnect; before we ever joined, news. */
+		emit(r, r->rm_ever_joined ? EV_NOTE : EV_WARN, "cannot reach the relay at %s "
+		    "(%s); retrying", r->rm_relay, r->rm_why);
 		r->rm_said = LT_UNREACHABLE;
 	}
 	link_retry(r, now);
@@ -388,12 +389,13 @@ link_lost(struct room *r, int64_t now)
 		break;
 	default:
 		r->rm_trouble = LT_LOST;
+		/* Routine: lines it cost are reported one by one below. */
 		if (r->rm_me != 0 && r->rm_neps > 1 && link_next_ep(r) != r->rm_ep)
-			emit(r, EV_WARN, "lost the relay at %s (%s); joining through %s in "
+			emit(r, EV_NOTE, "lost the relay at %s (%s); joining through %s in "
 			    "%d.%d s", r->rm_relay, r->rm_why, r->rm_eps[link_next_ep(r)].re_addr,
 			    FAILOVER_MS / 1000, FAILOVER_MS % 1000 / 100);
 		else if (r->rm_me != 0)
-			emit(r, EV_WARN, "lost the relay at %s; reconnecting (%s)", r->rm_relay,
+			emit(r, EV_NOTE, "lost the relay at %s; reconnecting (%s)", r->rm_relay,
 			    r->rm_why);
 		else if (r->rm_said != LT_LOST)
 			emit(r, EV_WARN, "relay %s ended the connection before we joined (%s); "
@@ -430,7 +432,7 @@ link_joined(struct room *r, uint16_t me, int64_t now)
 	r->rm_last_rx = now;
 	r->rm_backoff = BACKOFF_FIRST_MS;
 	if (r->rm_said != LT_NONE)
-		emit(r, EV_WARN, "in the room at %s again (after %u failed %s)", r->rm_relay,
+		emit(r, EV_NOTE, "in the room at %s again (after %u failed %s)", r->rm_relay,
 		    r->rm_tries, r->rm_tries == 1 ? "try" : "tries");
 	r->rm_ever_joined = 1;
 	r->rm_said = r->rm_trouble = LT_NONE;

@@ -600,9 +600,13 @@ sess_rekey(struct room *r, struct peer *p, int kind)
 	struct kx x;
 	int rc;
 
+	if (!rekey_may_send(p, kind, r->rm_cl->cl_now))
+		return;		/* ours is on its way; the answer cannot have come yet */
 	q->im_handle = p->pe_handle;
 	sess_kx(&x, r, p, kind);
-	if ((rc = sess_ask(r, q, &x)) != 0 && kind == KX_REKEY_CMD)
+	if ((rc = sess_ask(r, q, &x)) == 0)
+		rekey_sent(p, r->rm_cl->cl_now);
+	else if (kind == KX_REKEY_CMD)
 		emit(r, EV_WARN, "rekey with %s failed: cannot ask keyd (%s)", p->pe_name,
 		    veil_strerror(rc));
 }
@@ -755,6 +759,7 @@ sess_ans_restart_next(struct room *r, struct peer *p, const struct ipc_msg *a)
 	p->pe_handle = p->pe_hs_handle;
 	p->pe_hs_handle = 0;
 	p->pe_epoch = 0;
+	rekey_reset(p);
 	/* The answer is used up: the old session can go now, silently. */
 	sess_drop_handle(r, was);
 	sess_secure(r, p, a);
@@ -769,6 +774,9 @@ sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_
 
 	if (a->im_code == IPC_ANS_ERROR) {
 		if (sess_error_ended(r, p, handle, a))
+			return;
+		/* A late answer to a REKEY_INIT of ours sent twice (rekey.c). */
+		if (-(int)a->im_err == VEIL_E_REORDER && current && rekey_echo(p, r->rm_cl->cl_now))
 			return;
 		/*
 		 * Not counted as bad: a well-formed message keyd cannot open
@@ -796,7 +804,8 @@ sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_
 		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
 		if (current && a->im_epoch > p->pe_epoch) {
 			p->pe_epoch = a->im_epoch;
-			emit(r, EV_WARN, "rekeyed with %s (epoch %u)", p->pe_name,
+			rekey_epoch(p, r->rm_cl->cl_now);
+			emit(r, EV_NOTE, "rekeyed with %s (epoch %u)", p->pe_name,
 			    (unsigned int)p->pe_epoch);
 		}
 		break;

@@ -36,6 +36,7 @@ struct ui {
 	char		 u_nick[NICK_MAX + 1];
 	char		 u_peers[1024];
 	char		 u_relay[160];
+	char		 u_note[EV_LINE_MAX];	/* the last routine event, on the status line */
 	char		*u_hist[UI_HIST];
 	size_t		 u_hhead;
 	size_t		 u_hcount;
@@ -168,8 +169,8 @@ ui_draw_status(struct ui *u)
 	size_t n, cols = (size_t)u->u_cols, w;
 	int k;
 
-	k = snprintf(line, sizeof(line), " #%s | %s | %s | relay %s", u->u_room, u->u_nick,
-	    u->u_peers, u->u_relay);
+	k = snprintf(line, sizeof(line), " #%s | %s | %s | relay %s%s%s", u->u_room, u->u_nick,
+	    u->u_peers, u->u_relay, u->u_note[0] != '\0' ? " | " : "", u->u_note);
 	n = k < 0 ? 0 : (size_t)k < sizeof(line) ? (size_t)k : sizeof(line) - 1;
 	n = ui_cut(line, n, cols);
 	w = ui_cols(line, n);
@@ -496,6 +497,12 @@ ui_event(void *arg, const struct ev *e)
 		    UI_ALERT : UI_ERROR, NULL, e->ev_line);
 		if (e->ev_final)
 			ui_epilogue(u, e->ev_line);
+		break;
+	case EV_NOTE:
+		snprintf(u->u_note, sizeof(u->u_note), "%s", e->ev_line);
+		ui_draw_status(u);
+		ui_draw_input(u);
+		ui_flush(u);
 		break;
 	case EV_STATUS:
 		ui_show_status(u, e->ev_status);

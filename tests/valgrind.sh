@@ -55,8 +55,8 @@ if [ "$what" = conversation ]; then
 	must_line "$W/bob.out" '^MSG alice alice under valgrind 3$' 1 30
 	must_line "$W/alice.out" '^MSG bob bob under valgrind 3$' 1 30
 	say alice /rekey
-	must_line "$W/alice.out" '^WARN .*rekeyed' 1 30
-	must_line "$W/bob.out" '^WARN .*rekeyed' 1 30
+	must_line "$W/alice.err" '^INFO .*rekeyed' 1 30
+	must_line "$W/bob.err" '^INFO .*rekeyed' 1 30
 	say alice "alice after the rekey"
 	say bob "bob after the rekey"
 	must_line "$W/bob.out" '^MSG alice alice after the rekey$' 1 30

@@ -194,7 +194,7 @@ rekey_case() {
 	rkinit)
 		# Still epoch 0: bob's messages open; the rekey waits for its answer.
 		must_line "$W/alice.out" '^MSG bob bob after the rekey 3$' 1 10
-		no_line "$W/alice.out" '^WARN rekeyed with bob'
+		no_line "$W/alice.err" '^INFO rekeyed with bob'
 		say alice /rekey	# the same REKEY_INIT again
 		;;
 	rkresp)
@@ -202,15 +202,15 @@ rekey_case() {
 		must_line "$W/alice.out" '^WARN .*rekey sent again' 1 10
 		;;
 	esac
-	must_line "$W/alice.out" '^WARN rekeyed with bob \(epoch 1\)' 1 10
-	must_line "$W/bob.out" '^WARN rekeyed with alice \(epoch 1\)' 1 10
+	must_line "$W/alice.err" '^INFO rekeyed with bob \(epoch 1\)' 1 10
+	must_line "$W/bob.err" '^INFO rekeyed with alice \(epoch 1\)' 1 10
 	say bob "bob in the new epoch"
 	must_line "$W/alice.out" '^MSG bob bob in the new epoch$' 1 10
 	say alice "alice in the new epoch"
 	must_line "$W/bob.out" '^MSG alice alice in the new epoch$' 1 10
 	say alice /rekey
-	must_line "$W/alice.out" '^WARN rekeyed with bob \(epoch 2\)' 1 10
-	must_line "$W/bob.out" '^WARN rekeyed with alice \(epoch 2\)' 1 10
+	must_line "$W/alice.err" '^INFO rekeyed with bob \(epoch 2\)' 1 10
+	must_line "$W/bob.err" '^INFO rekeyed with alice \(epoch 2\)' 1 10
 	say bob "bob in epoch 2"
 	must_line "$W/alice.out" '^MSG bob bob in epoch 2$' 1 10
 	close_input alice; close_input bob

@@ -54,7 +54,7 @@ backlogged "$alice_PID" "$feeder" || fail "alice never stopped reading with the 
 note "alice stalled: $(wchar "$alice_PID") bytes written in all"
 kill -KILL "$relay_PID"
 wait "$relay_PID" 2>/dev/null
-must_line "$W/alice.out" '^WARN lost the relay at ' 1 15
+must_line "$W/alice.err" '^INFO lost the relay at ' 1 15
 # The rest of the paste is read (held, then refused) while the relay is
 # away, so what follows is not a 12 MB burst through a fresh relay (relayd's
 # slow-reader bound, issue 11 item 6, is not what this test is about).

@@ -84,8 +84,8 @@ no_line "$W/alice.out" 'éx$'
 # /rekey: both sides report it, and messages still flow both ways; "//" sends
 # a literal leading slash.
 say alice /rekey
-must_line "$W/alice.out" '^WARN .*rekeyed' 1 10
-must_line "$W/bob.out" '^WARN .*rekeyed' 1 10
+must_line "$W/alice.err" '^INFO .*rekeyed' 1 10
+must_line "$W/bob.err" '^INFO .*rekeyed' 1 10
 say alice "//after the rekey, from alice"
 say bob "after the rekey, from bob"
 must_line "$W/bob.out" '^MSG alice /after the rekey, from alice$' 1 10

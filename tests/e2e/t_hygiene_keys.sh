@@ -53,15 +53,15 @@ done
 must_line "$W/bob.out" '^MSG alice alice to bob 5$' 1 10
 must_line "$W/alice.out" '^MSG bob bob to alice 5$' 1 10
 say alice /rekey
-must_line "$W/alice.out" '^WARN .*rekeyed' 1 10
-must_line "$W/bob.out" '^WARN .*rekeyed' 1 10
+must_line "$W/alice.err" '^INFO .*rekeyed' 1 10
+must_line "$W/bob.err" '^INFO .*rekeyed' 1 10
 say alice "alice after her rekey"
 say bob "bob after her rekey"
 must_line "$W/bob.out" '^MSG alice alice after her rekey$' 1 10
 must_line "$W/alice.out" '^MSG bob bob after her rekey$' 1 10
 say bob /rekey
-must_line "$W/alice.out" '^WARN .*rekeyed' 2 10
-must_line "$W/bob.out" '^WARN .*rekeyed' 2 10
+must_line "$W/alice.err" '^INFO .*rekeyed' 2 10
+must_line "$W/bob.err" '^INFO .*rekeyed' 2 10
 say bob "bob after his rekey"
 must_line "$W/alice.out" '^MSG bob bob after his rekey$' 1 10
 say alice "alice, the last word"

@@ -111,8 +111,8 @@ for rk in drop:0:1 drop:1:1; do
 	say alice /rekey
 	must_line "$W/px_$rk_n.log" "attack .* done" 1 10
 	say alice /rekey
-	must_line "$W/alice.out" '^WARN rekeyed with bob \(epoch 1\)' 1 10
-	must_line "$W/bob.out" '^WARN rekeyed with alice \(epoch 1\)' 1 10
+	must_line "$W/alice.err" '^INFO rekeyed with bob \(epoch 1\)' 1 10
+	must_line "$W/bob.err" '^INFO rekeyed with alice \(epoch 1\)' 1 10
 	no_line "$W/alice.out" '^WARN .*starting a new handshake'
 	exactly "$W/alice.out" '^SECURE bob ' 1
 	exactly "$W/bob.out" '^SECURE alice ' 1

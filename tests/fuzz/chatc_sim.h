@@ -105,6 +105,7 @@ sim_event(void *arg, const struct ev *e)
 		n = ev_line(line, sizeof(line), "ERROR", e->ev_line);
 		break;
 	case EV_INFO:
+	case EV_NOTE:
 		n = ev_line(line, sizeof(line), "INFO", e->ev_line);
 		break;
 	default:

@@ -245,6 +245,50 @@ START_TEST(test_opts_abbrev_and_errors)
 }
 END_TEST
 
+/*
+ * chatc/rekey.c: a due rekey asks keyd once per REKEY_RESEND_MS while ours
+ * is unanswered (/rekey always), and once the epoch moves, as many late
+ * answers of the old epoch as copies were sent are expected, for a while.
+ */
+START_TEST(test_rekey_resend_and_echoes)
+{
+	struct peer p;
+
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(rekey_may_send(&p, KX_REKEY_DUE, 1000), 1);
+	rekey_sent(&p, 1000);
+	/* A burst: the SEALs after it are flagged too; none goes out again yet. */
+	ck_assert_int_eq(rekey_may_send(&p, KX_REKEY_DUE, 1001), 0);
+	ck_assert_int_eq(rekey_may_send(&p, KX_REKEY_DUE, 1000 + REKEY_RESEND_MS - 1), 0);
+	ck_assert_int_eq(rekey_may_send(&p, KX_REKEY_CMD, 1002), 1);
+	rekey_sent(&p, 1002);				/* copy 1 (/rekey) */
+	ck_assert_int_eq(rekey_may_send(&p, KX_REKEY_DUE, 1002 + REKEY_RESEND_MS), 1);
+	rekey_sent(&p, 1002 + REKEY_RESEND_MS);		/* copy 2 */
+	ck_assert_uint_eq(p.pe_rekey_copies, 2);
+	/* Nothing is expected before the exchange completes. */
+	ck_assert_int_eq(rekey_echo(&p, 5000), 0);
+	p.pe_epoch = 1;
+	rekey_epoch(&p, 6000);
+	ck_assert_int_eq(rekey_may_send(&p, KX_REKEY_DUE, 6001), 1);	/* a new exchange may start */
+	ck_assert_int_eq(rekey_echo(&p, 6100), 1);
+	ck_assert_int_eq(rekey_echo(&p, 6200), 1);
+	ck_assert_int_eq(rekey_echo(&p, 6300), 0);	/* a third is not an echo: warned */
+
+	/* Echoes come within REKEY_RESEND_MS; a refusal later is not one. */
+	rekey_sent(&p, 7000);
+	rekey_sent(&p, 7000 + REKEY_RESEND_MS);
+	p.pe_epoch = 2;
+	rekey_epoch(&p, 20000);
+	ck_assert_int_eq(rekey_echo(&p, 20000 + REKEY_RESEND_MS + 1), 0);
+
+	/* A rekey the peer started moves the epoch too: no copies, no echoes. */
+	rekey_reset(&p);
+	p.pe_epoch = 3;
+	rekey_epoch(&p, 30000);
+	ck_assert_int_eq(rekey_echo(&p, 30001), 0);
+}
+END_TEST
+
 START_TEST(test_opts_give_up)
 {
 	static const char *const bad[] = { "0", "-1", "", "1x", " 5", "5 ", "0x10", "604801",
@@ -1336,6 +1380,7 @@ suite_chatc(void)
 	tcase_add_test(o, test_opts_unknown_and_stray);
 	tcase_add_test(o, test_opts_abbrev_and_errors);
 	tcase_add_test(o, test_opts_give_up);
+	tcase_add_test(e, test_rekey_resend_and_echoes);
 	tcase_add_test(o, test_opts_keyd_too_long);
 	tcase_add_test(o, test_opts_join_room_new_room);
 	tcase_add_test(o, test_new_room_and_join);

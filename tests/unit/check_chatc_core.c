@@ -317,7 +317,7 @@ START_TEST(test_core_relay_oddities)
 	}
 	ck_assert_msg(sim_has(&S, A, "WARN relay sim:1 refused us: room is full; retrying"),
 	    "%s", S.s_m[A].sm_log);
-	ck_assert(sim_has(&S, A, "WARN lost the relay at sim:1; reconnecting (relay is "));
+	ck_assert(sim_has(&S, A, "INFO lost the relay at sim:1; reconnecting (relay is "));
 }
 END_TEST
 
@@ -330,7 +330,7 @@ START_TEST(test_core_relay_garbage)
 	sim_deliver_raw(&S, A, junk, sizeof(junk));
 	ck_assert_int_eq(sim_pump(&S, 100), 0);
 	ck_assert_int_eq(S.s_m[A].sm_r.rm_link, LS_WAIT);
-	ck_assert(sim_has(&S, A, "WARN lost the relay at sim:1; reconnecting (unknown protocol "
+	ck_assert(sim_has(&S, A, "INFO lost the relay at sim:1; reconnecting (unknown protocol "
 	    "version)"));
 	S.s_now += BACKOFF_MAX_MS;
 	ck_assert_int_eq(sim_pump(&S, 200), 0);
@@ -456,8 +456,8 @@ START_TEST(test_core_commands)
 	pair();
 	sim_say(&S, A, "/rekey");
 	ck_assert_int_eq(sim_pump(&S, 100), 0);
-	ck_assert(sim_has(&S, A, "WARN rekeyed with bob (epoch 1)"));
-	ck_assert(sim_has(&S, B, "WARN rekeyed with alice (epoch 1)"));
+	ck_assert(sim_has(&S, A, "INFO rekeyed with bob (epoch 1)"));
+	ck_assert(sim_has(&S, B, "INFO rekeyed with alice (epoch 1)"));
 	sim_say(&S, A, "/verify bob");
 	sim_say(&S, A, "/who");
 	ck_assert_int_eq(sim_pump(&S, 100), 0);
