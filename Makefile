@@ -26,6 +26,8 @@ CHECK_LIBS	= $(shell $(PKG_CONFIG) --libs check)
 JANSSON_LIBS	= $(shell $(PKG_CONFIG) --libs jansson)
 ARGON2_LIBS	= $(shell $(PKG_CONFIG) --libs libargon2)
 NATS_LIBS	= $(shell $(PKG_CONFIG) --libs libnats)
+# chatc's screen reads what the terminal can do from terminfo (ncurses' libtinfo).
+TINFO_LIBS	= $(shell $(PKG_CONFIG) --libs tinfo)
 
 DEFS	:= -D_GNU_SOURCE -DVEIL_VERSION='"$(VERSION)"'
 ifeq ($(SANDBOX),0)
@@ -97,11 +99,13 @@ $(BIN)/keyd: $(O)/keyd/main.o $(LIBKEYD) $(LIBSBX) $(LIBPROTO)
 
 # chatc links libcrypto and libargon2 for the room id and key (PROTOCOL.md 4),
 # computed before the sandbox, and libssl for its TLS link to the relay
-# (chatc/tls.c, PROTOCOL.md 1.0); it holds no other key.
+# (chatc/tls.c, PROTOCOL.md 1.0); it holds no other key. libtinfo: the
+# terminal's description, read before the sandbox (chatc/term.c).
 $(BIN)/chatc: $(O)/chatc/main.o $(LIBCHATC) $(LIBSBX) $(LIBPROTO)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(SECCOMP_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) \
+		$(TINFO_LIBS) $(SECCOMP_LIBS)
 
 # Unit tests: tests/unit/main.c runs every suite_<name>() that a
 # tests/unit/check_<name>.c defines; the list is generated from the file names.
@@ -114,7 +118,7 @@ $(O)/tests/unit/%.o: ALL_CFLAGS += $(CHECK_CFLAGS) -I$(O)/tests/unit -Itests/uni
 
 $(O)/unit-tests: $(call obj,$(UNIT_SRC)) $(LIBCHATC) $(LIBKEYD) $(LIBRELAYD) $(LIBSBX) $(LIBPROTO)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JANSSON_LIBS) $(NATS_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(SECCOMP_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(JANSSON_LIBS) $(NATS_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(TINFO_LIBS) $(SECCOMP_LIBS)
 
 deps:
 	$(Q)sh tests/deps.sh

@@ -76,7 +76,7 @@ client_add_room(struct client *c, struct room *r)
 struct room *
 client_room(struct client *c)
 {
-	return c->cl_rooms[0];
+	return c->cl_rooms[c->cl_cur < c->cl_nrooms ? c->cl_cur : 0];
 }
 
 struct ipc_msg *
@@ -321,11 +321,21 @@ client_batch_lines(struct client *c, int64_t now)
 static uint8_t g_keys[512];
 static size_t g_nkeys;
 
+/* Lines the screen has for the core, as far as keyd and the relay keep up. */
+static void
+client_ui_lines(struct client *c, struct ui *u)
+{
+	const uint8_t *line;
+	size_t len;
+
+	while (c->cl_quit == QUIT_NO && client_input_ok(c) && ui_line(u, &line, &len))
+		client_on_line(c, line, len);
+}
+
 static void
 client_keys(struct client *c, struct ui *u, int rd)
 {
-	const uint8_t *line;
-	size_t len, i = 0;
+	size_t i = 0;
 	ssize_t n;
 
 	if (rd && g_nkeys == 0) {
@@ -338,10 +348,11 @@ client_keys(struct client *c, struct ui *u, int rd)
 		}
 		g_nkeys = (size_t)n;
 	}
-	while (i < g_nkeys && c->cl_quit == QUIT_NO && client_input_ok(c)) {
-		switch (ui_key(u, g_keys[i++], &line, &len)) {
+	client_ui_lines(c, u);
+	while (i < g_nkeys && c->cl_quit == QUIT_NO && client_input_ok(c) && !ui_pending(u)) {
+		switch (ui_key(u, g_keys[i++])) {
 		case UIK_LINE:
-			client_on_line(c, line, len);
+			client_ui_lines(c, u);
 			break;
 		case UIK_QUIT:
 			c->cl_quit = QUIT_USER;
@@ -471,8 +482,9 @@ client_finish(struct client *c, struct ui *u, const char *keyd_lost)
 		size_t len;
 
 		for (i = 0; i < g_nkeys; i++)
-			if (ui_key(u, g_keys[i], &line, &len) == UIK_LINE)
-				client_on_line(c, line, len);
+			(void)ui_key(u, g_keys[i]);
+		while (ui_line(u, &line, &len))
+			client_on_line(c, line, len);
 	}
 	OPENSSL_cleanse(g_keys, sizeof(g_keys));
 	g_nkeys = 0;
@@ -568,7 +580,7 @@ client_run(struct client *c, struct ui *u)
 			break;
 		if (u == NULL)
 			client_batch_lines(c, now);
-		else if (g_nkeys > 0)
+		else if (g_nkeys > 0 || ui_pending(u))
 			client_keys(c, u, 0);
 		if (c->cl_quit != QUIT_NO)
 			break;
@@ -590,7 +602,7 @@ client_run(struct client *c, struct ui *u)
 		if (u == NULL && batch_in_done(&g_in))
 			tmo = min_timeout(now, c->cl_eof_at + EOF_HOLD_WAIT_MS, tmo);
 		pfd[0].fd = -1;
-		if (client_input_ok(c) && (u != NULL ? g_nkeys == 0 :
+		if (client_input_ok(c) && (u != NULL ? g_nkeys == 0 && !ui_pending(u) :
 		    !g_in.bi_eof && !batch_in_pending(&g_in)))
 			pfd[0].fd = STDIN_FILENO;
 		pfd[0].events = POLLIN;

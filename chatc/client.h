@@ -216,6 +216,9 @@ enum line_cmd {
 	CMD_VERIFY,
 	CMD_REKEY,
 	CMD_QUIT,
+	CMD_CLEAR,
+	CMD_LASTLOG,
+	CMD_WIN,
 };
 
 struct line {
@@ -817,6 +820,8 @@ void	emit_notsent(struct room *r, const char *to, const char *why, const uint8_t
 	    size_t n);
 /* The room's status line (EV_STATUS) from its current state. */
 void	emit_status(struct room *r);
+/* An event with nothing but its kind (EV_CLEAR, EV_FOCUS), or with ev_text (EV_LASTLOG). */
+void	emit_plain(struct room *r, int kind, const uint8_t *text, size_t n);
 /* The reason keyd gave in an IPC_ANS_ERROR, escaped, into buf. */
 const char *keyd_reason(const struct ipc_msg *a, char *buf, size_t cap);
 
@@ -901,6 +906,7 @@ struct client {
 	struct room	*cl_rooms[CHATC_ROOMS_MAX];
 	size_t		 cl_nrooms;
 	uint32_t	 cl_serial;	/* the last rm_serial handed out */
+	size_t		 cl_cur;	/* the room typed lines go to (index in cl_rooms) */
 	uint32_t	 cl_lines;	/* messages read so far (DESIGN.md: n) */
 	uint32_t	 cl_notsent;	/* lines (or copies of one) reported not sent */
 	int		 cl_quit;	/* enum client_quit */

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client.h"
 #include "err.h"
@@ -21,7 +22,16 @@ static const struct {
 	{ "verify",	CMD_VERIFY,	1 },
 	{ "rekey",	CMD_REKEY,	0 },
 	{ "quit",	CMD_QUIT,	0 },
+	{ "clear",	CMD_CLEAR,	0 },
+	{ "lastlog",	CMD_LASTLOG,	1 },
+	{ "win",	CMD_WIN,	1 },
 };
+
+const char *
+chatc_cmd_name(size_t i)
+{
+	return i < sizeof(line_cmds) / sizeof(line_cmds[0]) ? line_cmds[i].name : NULL;
+}
 
 void
 chatc_line_parse(const uint8_t *p, size_t n, struct line *l)
@@ -47,7 +57,7 @@ chatc_line_parse(const uint8_t *p, size_t n, struct line *l)
 		l->ln_len = w;
 		for (i = 0; i < sizeof(line_cmds) / sizeof(line_cmds[0]); i++) {
 			if (strlen(line_cmds[i].name) != w - 1 ||
-			    memcmp(line_cmds[i].name, p + 1, w - 1) != 0)
+			    strncasecmp(line_cmds[i].name, (const char *)p + 1, w - 1) != 0)
 				continue;
 			if (a < n && !line_cmds[i].takes_arg)
 				return;		/* "/quit now": not a command we know */
@@ -75,6 +85,42 @@ chatc_line_parse(const uint8_t *p, size_t n, struct line *l)
 		l->ln_kind = LINE_TEXT;
 }
 
+/* /win N, /win next, /win prev: the room typed lines go to; the screen shows its window. */
+static void
+cmd_win(struct client *c, const struct line *l)
+{
+	struct room *r = client_room(c);
+	char esc[ESC_MAX(16)];
+	size_t n = c->cl_nrooms, to;
+	unsigned long v = 0;
+	size_t i;
+
+	if (l->ln_arg == NULL) {
+		emit(r, EV_INFO, "you are in window %zu of %zu", c->cl_cur + 1, n);
+		return;
+	}
+	if (l->ln_arglen == 4 && strncasecmp((const char *)l->ln_arg, "next", 4) == 0)
+		to = (c->cl_cur + 1) % n;
+	else if (l->ln_arglen == 4 && strncasecmp((const char *)l->ln_arg, "prev", 4) == 0)
+		to = (c->cl_cur + n - 1) % n;
+	else {
+		for (i = 0; i < l->ln_arglen && i < 3; i++) {
+			if (l->ln_arg[i] < '0' || l->ln_arg[i] > '9')
+				break;
+			v = v * 10 + (unsigned long)(l->ln_arg[i] - '0');
+		}
+		if (i == 0 || i != l->ln_arglen || v == 0 || v > n) {
+			esc_text(l->ln_arg, l->ln_arglen < 16 ? l->ln_arglen : 16, esc, sizeof(esc));
+			emit(r, EV_INFO, "no window %s (there %s %zu)", esc, n == 1 ? "is" : "are",
+			    n);
+			return;
+		}
+		to = v - 1;
+	}
+	c->cl_cur = to;
+	emit_plain(client_room(c), EV_FOCUS, NULL, 0);
+}
+
 static void
 cmd_help(struct room *r)
 {
@@ -83,6 +129,9 @@ cmd_help(struct room *r)
 	emit(r, EV_INFO, "/rekey          fresh keys with every peer now; a new handshake "
 	    "with those whose failed or was refused");
 	emit(r, EV_INFO, "/quit           leave (also Ctrl-C)");
+	emit(r, EV_INFO, "/clear          empty this window");
+	emit(r, EV_INFO, "/lastlog TEXT   the lines of this window that contain TEXT");
+	emit(r, EV_INFO, "/win N          window N (also Alt-N; /win next, /win prev)");
 	emit(r, EV_INFO, "//text          send a line that starts with /");
 }
 
@@ -240,6 +289,18 @@ client_on_line(struct client *c, const uint8_t *p, size_t n)
 			break;
 		case CMD_QUIT:
 			c->cl_quit = QUIT_USER;
+			break;
+		case CMD_CLEAR:
+			emit_plain(r, EV_CLEAR, NULL, 0);
+			break;
+		case CMD_LASTLOG:
+			if (l.ln_arg == NULL)
+				emit(r, EV_INFO, "/lastlog TEXT: which text?");
+			else
+				emit_plain(r, EV_LASTLOG, l.ln_arg, l.ln_arglen);
+			break;
+		case CMD_WIN:
+			cmd_win(c, &l);
 			break;
 		}
 		break;

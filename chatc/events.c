@@ -132,6 +132,8 @@ emit_status(struct room *r)
 	size_t i;
 
 	memset(st, 0, sizeof(*st));
+	esc_text((const uint8_t *)r->rm_name, strnlen(r->rm_name, 64), st->st_room,
+	    sizeof(st->st_room));
 	switch (r->rm_link) {
 	case LS_JOINED:
 		st->st_link = LINK_JOINED;
@@ -161,6 +163,18 @@ emit_status(struct room *r)
 	memset(&e, 0, sizeof(e));
 	e.ev_kind = EV_STATUS;
 	e.ev_status = st;
+	emit_ev(r, &e);
+}
+
+void
+emit_plain(struct room *r, int kind, const uint8_t *text, size_t n)
+{
+	struct ev e;
+
+	memset(&e, 0, sizeof(e));
+	e.ev_kind = kind;
+	e.ev_text = text;
+	e.ev_textlen = n;
 	emit_ev(r, &e);
 }
 

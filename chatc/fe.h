@@ -19,6 +19,7 @@
  */
 
 #define PEER_NAME_MAX	(ESC_MAX(NICK_MAX) + 16)	/* escaped nick, or "member N" */
+#define CHATC_UI_WINS	10	/* windows the screen has: Alt-1..9, Alt-0 */
 #define EV_LINE_MAX	(16 + ESC_MAX(NICK_MAX) + ESC_MAX(MSG_MAX) + 256)
 
 enum ev_kind {
@@ -32,6 +33,9 @@ enum ev_kind {
 	EV_ALERT,	/* ev_line: an identity refused (loud) */
 	EV_ERROR,	/* ev_line: fatal; chatc ends */
 	EV_NOTE,	/* ev_line: routine (a rekey, a reconnect): the status line, not a warning */
+	EV_CLEAR,	/* /clear: the room's window forgets its lines */
+	EV_LASTLOG,	/* /lastlog: ev_text (raw, typed by us) to look for in the window */
+	EV_FOCUS,	/* the room typed lines go to is ev_room now (/win, /join) */
 	EV_STATUS,	/* ev_status: what the status line shows for the room */
 };
 
@@ -58,6 +62,7 @@ struct ev_peer {
 };
 
 struct ev_status {
+	char		 st_room[ESC_MAX(64) + 1];	/* the room's name, escaped (cut) */
 	int		 st_link;		/* enum ev_link */
 	char		 st_why[96];		/* LINK_RETRYING: what the last try met */
 	unsigned int	 st_tries;		/* LINK_RETRYING: failed tries in a row */
@@ -71,8 +76,13 @@ struct ev_status {
  * are safe to print (peer bytes in them are escaped); ev_nick and ev_text
  * are raw, and the front-end escapes them.
  */
+/* What kind of message an EV_MSG / EV_MINE is (ev_flags). */
+#define EVF_ACTION	0x01	/* "/me does something" */
+#define EVF_PRIVATE	0x02	/* for one peer only (/msg); ev_who names the other side */
+
 struct ev {
 	int			 ev_kind;
+	int			 ev_flags;	/* EVF_* for EV_MSG, EV_MINE */
 	size_t			 ev_room;	/* which room (index in the client's list) */
 	int			 ev_final;	/* said while chatc is ending */
 	const char		*ev_who;
@@ -157,40 +167,56 @@ struct ui;
 enum ui_kind {
 	UI_MSG,		/* who = escaped nick, text = escaped text */
 	UI_MINE,	/* our own message as sent */
+	UI_ACTION,	/* "/me" from a peer */
+	UI_MINE_ACTION,
+	UI_PRIV_IN,	/* for us only */
+	UI_PRIV_OUT,	/* ours, for one peer only: who */
+	UI_HELD,	/* ours, held until a session is secure */
 	UI_SECURE,
 	UI_LEFT,
 	UI_INFO,
 	UI_WARN,
-	UI_ALERT,	/* loud: identity refusals */
+	UI_ALERT,	/* loud from here on: identity refusals */
 	UI_ERROR,
 };
 
-/* Puts the terminal in raw mode and draws the screen. 0 or VEIL_E_SYSTEM. */
-int	ui_open(struct ui **u, const char *room, const char *nick) VEIL_WUR;
 /*
- * Restores the terminal (safe to call twice, and after a hang-up), then
- * writes to stderr every line shown with ev_final set (what chatc said
- * while ending: lines not sent, the ERROR), so they outlive the screen.
+ * Reads the terminal's description (terminfo: files are read now, before
+ * the sandbox), puts it in raw mode on the alternate screen and draws the
+ * screen; nick is ours (for mentions). 0, or VEIL_E_SYSTEM with a sentence
+ * in why (no TERM, an unknown or too dumb terminal: use --batch).
+ */
+int	ui_open(struct ui **u, const char *nick, char *why, size_t whylen) VEIL_WUR;
+/*
+ * Gives the terminal back (safe twice), prints every window's lines on the
+ * normal screen so the conversation stays, then writes to stderr every line
+ * shown with ev_final set (what chatc said while ending: lines not sent,
+ * the ERROR).
  */
 void	ui_close(struct ui *u);
-/* Adds one line to the message area; who may be NULL. */
-void	ui_add(struct ui *u, int kind, const char *who, const char *text);
-/* Replaces the status line's peer list (already escaped) and relay state. */
-void	ui_status(struct ui *u, const char *peers, const char *relay);
 /* Re-reads the window size and redraws everything. */
 void	ui_resize(struct ui *u);
 /* The screen as a front-end (a struct fe's fe_event; arg is the struct ui). */
 void	ui_event(void *arg, const struct ev *e);
 
 enum ui_key_result {
-	UIK_NONE,	/* nothing finished */
-	UIK_LINE,	/* a line was entered: *line, *len */
+	UIK_NONE,	/* nothing for the core */
+	UIK_LINE,	/* lines wait: take them with ui_line */
 	UIK_QUIT,	/* Ctrl-C, or Ctrl-D on an empty line */
 };
+/* Feeds one input byte. */
+int	ui_key(struct ui *u, uint8_t c);
 /*
- * Feeds one input byte. On UIK_LINE *line points at the entered bytes
- * (valid until the next call).
+ * The next line for the core (a message or a command, as if typed; a
+ * message too long for one has been split, and a line of a multi-line
+ * paste that starts with '/' comes as "//..."): 1 with *line / *len (valid
+ * until the next call), 0 when none waits.
  */
-int	ui_key(struct ui *u, uint8_t c, const uint8_t **line, size_t *len);
+int	ui_line(struct ui *u, const uint8_t **line, size_t *len);
+/* 1 when ui_line has something. */
+int	ui_pending(const struct ui *u);
+
+/* The commands' names for Tab (cmd.c): the i-th, or NULL past the last. */
+const char *chatc_cmd_name(size_t i);
 
 #endif

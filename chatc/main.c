@@ -247,9 +247,12 @@ main(int argc, char **argv)
 	tzset();
 	t = time(NULL);
 	(void)localtime_r(&t, &tmv);
-	if (!batch && ui_open(&u, g_room.rm_name, o.co_nick) != 0) {
-		early_error(0, "cannot set up the terminal");
-		return 1;
+	if (!batch && ui_open(&u, o.co_nick, err, sizeof(err)) != 0) {
+		/* A terminal that cannot hold the screen still gets the chat, line by line. */
+		fprintf(stderr, "chatc: %s; going on as with --batch\n", err);
+		batch = 1;
+		g_client.cl_batch = 1;
+		u = NULL;
 	}
 	if (u != NULL) {
 		g_client.cl_fe.fe_event = ui_event;

@@ -7,6 +7,14 @@
  * and draws. It can
  * open no file, create no Unix or raw socket, exec nothing, trace nothing.
  * Anything not listed kills the process (sbx.c's default).
+ *
+ * The screen adds nothing here: the terminal's description is read from
+ * terminfo by setupterm (libtinfo) before the filter, and afterwards only
+ * its strings are formatted (tiparm, in memory) and written with write(2);
+ * keys are read with read(2); the size with TIOCGWINSZ; the terminal given
+ * back with TCSETSW. The curses screen and input layers, which would want
+ * more (sigaction for their own handlers, select, re-reading terminfo), are
+ * not used.
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>

@@ -5,13 +5,14 @@
 # the exact command to run and fails.
 set -eu
 
-# Build: libssl-dev libseccomp-dev libargon2-dev check libsubunit-dev pkg-config,
-# libnats-dev (relayd --cluster). Tests: nats-server (the cluster scenarios),
-# libjansson-dev (Wycheproof JSON), python3 (test proxies),
+# Build: libssl-dev libseccomp-dev libargon2-dev libncurses-dev (libtinfo, for
+# chatc's screen) check libsubunit-dev pkg-config, libnats-dev (relayd --cluster).
+# Tests: nats-server (the cluster scenarios), libjansson-dev (Wycheproof JSON),
+# python3 (test proxies),
 # python3-cryptography (tests/e2e/lib/peer2.py, the independent veil/2 peer), tmux
 # (interactive screen), clang + libclang-rt-14-dev (fuzz smoke), procps,
 # man-db + bsdextrautils (man pages render: man -l, col), valgrind (make valgrind).
-PKGS="gcc make libc6-dev libssl-dev libseccomp-dev libargon2-dev check libsubunit-dev pkg-config \
+PKGS="gcc make libc6-dev libssl-dev libseccomp-dev libargon2-dev libncurses-dev check libsubunit-dev pkg-config \
 libnats-dev nats-server libjansson-dev python3 python3-cryptography tmux clang libclang-rt-14-dev procps util-linux man-db bsdextrautils valgrind"
 
 missing=""

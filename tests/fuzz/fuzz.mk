@@ -43,7 +43,7 @@ FUZZ_LIBS_fuzz_relayfp	 = $(SSL_LIBS)
 # protocol/invite.c checks its code with SHA-256: every harness links libcrypto.
 # fuzz_chatc: chatc's core (all but main.c) and keyd's request handling, in-process.
 FUZZ_EXTRA_fuzz_chatc	 = $(filter-out chatc/main.c,$(wildcard chatc/*.c)) $(FUZZ_EXTRA_fuzz_dispatch)
-FUZZ_LIBS_fuzz_chatc	 = $(CRYPTO_CFLAGS) $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
+FUZZ_LIBS_fuzz_chatc	 = $(CRYPTO_CFLAGS) $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(TINFO_LIBS)
 # The relay cluster (PROTOCOL.md 5): its messages, its logic, the credentials file.
 FUZZ_EXTRA_fuzz_clmsg	 = relayd/clmsg.c
 FUZZ_EXTRA_fuzz_clcore	 = relayd/clcore.c relayd/clmsg.c relayd/hash.c

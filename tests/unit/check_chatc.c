@@ -549,8 +549,9 @@ START_TEST(test_line_unknown_command)
 	ck_assert_int_eq(ln.ln_kind, LINE_UNKNOWN);
 	LP("/quit now");		/* not sent, and not quitting either */
 	ck_assert_int_eq(ln.ln_kind, LINE_UNKNOWN);
-	LP("/WHO");
-	ck_assert_int_eq(ln.ln_kind, LINE_UNKNOWN);
+	LP("/WHO");			/* case does not matter (issue 16) */
+	ck_assert_int_eq(ln.ln_kind, LINE_CMD);
+	ck_assert_int_eq(ln.ln_cmd, CMD_WHO);
 	LP("/whois");
 	ck_assert_int_eq(ln.ln_kind, LINE_UNKNOWN);
 }
