@@ -208,6 +208,7 @@ enum line_kind {
 	LINE_UNKNOWN,		/* a /word that is no command */
 	LINE_TOOLONG,		/* lc_len: the text's length, over MSG_MAX */
 	LINE_BADUTF8,		/* not valid UTF-8 */
+	LINE_USAGE,		/* a command with an argument it does not take, or without one it needs */
 };
 
 enum line_cmd {
@@ -219,6 +220,9 @@ enum line_cmd {
 	CMD_CLEAR,
 	CMD_LASTLOG,
 	CMD_WIN,
+	CMD_ME,
+	CMD_MSG,
+	CMD_STATUS,
 };
 
 struct line {
@@ -791,6 +795,12 @@ void	rekey_reset(struct peer *p);
  * hold queue is full).
  */
 void	tx_line(struct room *r, const uint8_t *text, size_t len, uint32_t n);
+/*
+ * A line for member p only (/msg; p secure): sealed for p's session alone,
+ * never held; shown as ours with EVF_PRIVATE.
+ */
+void	tx_line_to(struct room *r, const struct peer *p, const uint8_t *text, size_t len,
+	    uint32_t n);
 /* Seals held lines while a member is secure and keyd's queue takes them. */
 void	tx_drain_hold(struct room *r);
 /* keyd's answer to a SEAL. */
@@ -813,8 +823,8 @@ void	emit(struct room *r, int kind, const char *fmt, ...)
 void	emit_secure(struct room *r, const struct peer *p);
 void	emit_msg(struct room *r, const struct peer *p, const uint8_t *text, size_t n);
 void	emit_left(struct room *r, const struct peer *p);
-/* EV_MINE or EV_HELD with our own text. */
-void	emit_mine(struct room *r, int kind, const uint8_t *text, size_t n);
+/* EV_MINE or EV_HELD with our own text; to: the one member it went to (/msg), or NULL. */
+void	emit_mine(struct room *r, int kind, const char *to, const uint8_t *text, size_t n);
 /* "not sent[ to NAME] (why): <escaped text>", and the client counts a line not sent. */
 void	emit_notsent(struct room *r, const char *to, const char *why, const uint8_t *text,
 	    size_t n);

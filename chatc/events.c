@@ -62,6 +62,17 @@ emit_secure(struct room *r, const struct peer *p)
 	emit_status(r);
 }
 
+/*
+ * "/me TEXT" is an action: a convention of the text, so any client shows
+ * it readably (PROTOCOL.md has no field for it). The flag says so; the text
+ * stays whole (--batch prints it as it came).
+ */
+static int
+emit_flags(const uint8_t *text, size_t n)
+{
+	return n > 4 && memcmp(text, "/me ", 4) == 0 ? EVF_ACTION : 0;
+}
+
 void
 emit_msg(struct room *r, const struct peer *p, const uint8_t *text, size_t n)
 {
@@ -70,6 +81,7 @@ emit_msg(struct room *r, const struct peer *p, const uint8_t *text, size_t n)
 	memset(&e, 0, sizeof(e));
 	e.ev_text = text;
 	e.ev_textlen = n;
+	e.ev_flags = emit_flags(text, n);
 	emit_peer(r, EV_MSG, p, &e);
 }
 
@@ -83,7 +95,7 @@ emit_left(struct room *r, const struct peer *p)
 }
 
 void
-emit_mine(struct room *r, int kind, const uint8_t *text, size_t n)
+emit_mine(struct room *r, int kind, const char *to, const uint8_t *text, size_t n)
 {
 	struct ev e;
 
@@ -91,6 +103,8 @@ emit_mine(struct room *r, int kind, const uint8_t *text, size_t n)
 	e.ev_kind = kind;
 	e.ev_text = text;
 	e.ev_textlen = n;
+	e.ev_flags = emit_flags(text, n) | (to != NULL ? EVF_PRIVATE : 0);
+	e.ev_who = to;
 	emit_ev(r, &e);
 }
 

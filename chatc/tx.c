@@ -35,6 +35,7 @@ struct tx_to {			/* a member a SEAL was asked for */
 
 struct tx_seal {		/* kx_data of KX_SEAL */
 	struct tx_text	*ts_text;
+	int		 ts_only;	/* for ts_to[0] alone (/msg) */
 	size_t		 ts_n;
 	struct tx_to	 ts_to[IPC_BATCH_MAX];
 };
@@ -79,9 +80,13 @@ tx_seal_free(void *data)
 	free(s);
 }
 
-/* Asks keyd to seal t for every secure member; any failure is a "not sent". */
+/*
+ * Asks keyd to seal t for every secure member, or for only alone; any
+ * failure is a "not sent".
+ */
 static void
-tx_seal(struct room *r, const uint8_t *text, size_t len, uint32_t num)
+tx_seal(struct room *r, const uint8_t *text, size_t len, uint32_t num,
+    const struct peer *only)
 {
 	struct ipc_msg *q = client_req(r->rm_cl, REQ_SEAL);
 	struct tx_seal *s;
@@ -95,10 +100,11 @@ tx_seal(struct room *r, const uint8_t *text, size_t len, uint32_t num)
 		emit_notsent(r, NULL, "out of memory", text, len);
 		return;
 	}
+	s->ts_only = only != NULL;
 	for (i = 0; i < ROOM_SIZE_MAX && s->ts_n < IPC_BATCH_MAX; i++) {
 		const struct peer *p = &r->rm_peers.pt_p[i];
 
-		if (p->pe_state != PS_SECURE)
+		if (p->pe_state != PS_SECURE || (only != NULL && p != only))
 			continue;
 		s->ts_to[s->ts_n].to_handle = p->pe_handle;
 		s->ts_to[s->ts_n].to_id = p->pe_id;
@@ -128,7 +134,7 @@ tx_line(struct room *r, const uint8_t *text, size_t len, uint32_t num)
 	/* Behind the lines still held, so they leave in the order typed. */
 	if (peers_count(&r->rm_peers, PS_SECURE) > 0 && q->hq_count == 0 &&
 	    !keydc_busy(r->rm_cl->cl_k)) {
-		tx_seal(r, text, len, num);
+		tx_seal(r, text, len, num, NULL);
 		return;
 	}
 	if (holdq_push(q, text, len) != 0) {
@@ -138,9 +144,20 @@ tx_line(struct room *r, const uint8_t *text, size_t len, uint32_t num)
 	}
 	q->hq_n[(q->hq_head + q->hq_count - 1) % HOLD_MAX] = num;
 	if (peers_count(&r->rm_peers, PS_SECURE) == 0) {
-		emit_mine(r, EV_HELD, text, len);
+		emit_mine(r, EV_HELD, NULL, text, len);
 		emit_status(r);
 	}
+}
+
+void
+tx_line_to(struct room *r, const struct peer *p, const uint8_t *text, size_t len,
+    uint32_t num)
+{
+	/*
+	 * Sealed at once, not held: its one recipient is secure now. (Lines held
+	 * while keyd caught up may leave after it; /msg never waits for them.)
+	 */
+	tx_seal(r, text, len, num, p);
 }
 
 void
@@ -152,7 +169,7 @@ tx_drain_hold(struct room *r)
 
 	while (peers_count(&r->rm_peers, PS_SECURE) > 0 && !keydc_busy(r->rm_cl->cl_k) &&
 	    holdq_peek(q, &p, &n)) {
-		tx_seal(r, p, n, q->hq_n[q->hq_head]);
+		tx_seal(r, p, n, q->hq_n[q->hq_head], NULL);
 		holdq_pop(q);
 	}
 	if (q->hq_count != before)
@@ -187,7 +204,7 @@ tx_wait_push(struct room *r, struct tx_text *t, const char *name)
 void
 tx_answer(struct room *r, const struct kx *x, const struct ipc_msg *a)
 {
-	char why[ESC_MAX(IPC_ERRMSG_MAX)], name[PEER_NAME_MAX];
+	char why[ESC_MAX(IPC_ERRMSG_MAX)], name[PEER_NAME_MAX], only[PEER_NAME_MAX];
 	struct tx_seal *s = x->kx_data;
 	struct tx_text *t = s->ts_text;
 	struct peer *p, *rekey[IPC_BATCH_MAX];
@@ -247,8 +264,11 @@ tx_answer(struct room *r, const struct kx *x, const struct ipc_msg *a)
 		snprintf(name, sizeof(name), "member %u", (unsigned int)s->ts_to[i].to_id);
 		emit_notsent(r, name, "keyd did not seal it", t->tt_text, t->tt_len);
 	}
-	if (sent > 0)
-		emit_mine(r, EV_MINE, t->tt_text, t->tt_len);
+	if (sent > 0 && s->ts_only) {
+		snprintf(only, sizeof(only), "%s", name);
+		emit_mine(r, EV_MINE, only, t->tt_text, t->tt_len);
+	} else if (sent > 0)
+		emit_mine(r, EV_MINE, NULL, t->tt_text, t->tt_len);
 	for (i = 0; i < nrekey; i++)
 		sess_rekey(r, rekey[i], KX_REKEY_DUE);
 	for (i = 0; i < nended; i++) {

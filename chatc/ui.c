@@ -828,11 +828,13 @@ ui_focus(struct ui *u, size_t room)
 	ui_redraw(u);
 }
 
-/* Escaped ev_text into u_text; 1 when it names us. */
+/* Escaped ev_text into u_text ("/me " off an action); 1 when it names us. */
 static int
 ui_text(struct ui *u, const struct ev *e)
 {
-	esc_text(e->ev_text, e->ev_textlen, u->u_text, sizeof(u->u_text));
+	size_t skip = (e->ev_flags & EVF_ACTION) && e->ev_textlen > 4 ? 4 : 0;
+
+	esc_text(e->ev_text + skip, e->ev_textlen - skip, u->u_text, sizeof(u->u_text));
 	return sb_mentions(u->u_text, strlen(u->u_text), u->u_nick);
 }
 

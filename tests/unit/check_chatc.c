@@ -538,6 +538,27 @@ START_TEST(test_line_commands)
 	ck_assert_int_eq(ln.ln_cmd, CMD_VERIFY);
 	ck_assert_uint_eq(ln.ln_arglen, 3);
 	ck_assert_mem_eq(ln.ln_arg, "bob", 3);
+	/* Issue 16: arguments, any case, and usage errors. */
+	LP("/ReKey bob");
+	ck_assert_int_eq(ln.ln_kind, LINE_CMD);
+	ck_assert_int_eq(ln.ln_cmd, CMD_REKEY);
+	ck_assert_mem_eq(ln.ln_arg, "bob", 3);
+	LP("/HELP verify");
+	ck_assert_int_eq(ln.ln_cmd, CMD_HELP);
+	ck_assert_mem_eq(ln.ln_arg, "verify", 6);
+	LP("/who x");
+	ck_assert_int_eq(ln.ln_kind, LINE_CMD);
+	LP("/msg bob hello there");
+	ck_assert_int_eq(ln.ln_cmd, CMD_MSG);
+	ck_assert_uint_eq(ln.ln_arglen, 15);
+	LP("/me");
+	ck_assert_int_eq(ln.ln_kind, LINE_USAGE);
+	ck_assert_int_eq(ln.ln_cmd, CMD_ME);
+	LP("/clear all");
+	ck_assert_int_eq(ln.ln_kind, LINE_USAGE);
+	LP("/Status");
+	ck_assert_int_eq(ln.ln_kind, LINE_CMD);
+	ck_assert_int_eq(ln.ln_cmd, CMD_STATUS);
 }
 END_TEST
 
@@ -547,8 +568,10 @@ START_TEST(test_line_unknown_command)
 	ck_assert_int_eq(ln.ln_kind, LINE_UNKNOWN);
 	LP("/");
 	ck_assert_int_eq(ln.ln_kind, LINE_UNKNOWN);
-	LP("/quit now");		/* not sent, and not quitting either */
-	ck_assert_int_eq(ln.ln_kind, LINE_UNKNOWN);
+	LP("/quit now");		/* a quit message (issue 16) */
+	ck_assert_int_eq(ln.ln_kind, LINE_CMD);
+	ck_assert_int_eq(ln.ln_cmd, CMD_QUIT);
+	ck_assert_mem_eq(ln.ln_arg, "now", 3);
 	LP("/WHO");			/* case does not matter (issue 16) */
 	ck_assert_int_eq(ln.ln_kind, LINE_CMD);
 	ck_assert_int_eq(ln.ln_cmd, CMD_WHO);
