@@ -105,54 +105,85 @@ ev_line(char *out, size_t cap, const char *word, const char *text)
 	return ev_end(out, cap, len);
 }
 
+/*
+ * "#<room> " once more than one room was joined in this run (DESIGN.md),
+ * else nothing: the room's name, escaped, one word (a space as \x20).
+ * Returns its length.
+ */
+static size_t
+batch_prefix(const struct ev *e, char *out, size_t cap)
+{
+	const char *p = e->ev_rname != NULL ? e->ev_rname : "";
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!e->ev_multi || cap < 8)
+		return 0;
+	out[n++] = '#';
+	for (; *p != '\0' && n + 6 < cap; p++) {
+		if (*p == ' ') {
+			memcpy(out + n, "\\x20", 4);
+			n += 4;
+		} else
+			out[n++] = *p;
+	}
+	out[n++] = ' ';
+	out[n] = '\0';
+	return n;
+}
+
 void
 batch_event(void *arg, const struct ev *e)
 {
-	static char line[EV_LINE_MAX];
-	size_t n;
+	static char buf[ESC_MAX(64) * 2 + 16 + EV_LINE_MAX];
+	char *line;
+	size_t n, pre, cap;
 
 	(void)arg;
+	pre = batch_prefix(e, buf, ESC_MAX(64) * 2 + 16);
+	line = buf + pre;
+	cap = sizeof(buf) - pre;
 	switch (e->ev_kind) {
 	case EV_SECURE:
-		n = ev_secure(line, sizeof(line), e->ev_nick, e->ev_nicklen, e->ev_fpr,
+		n = ev_secure(line, cap, e->ev_nick, e->ev_nicklen, e->ev_fpr,
 		    e->ev_trust);
 		break;
 	case EV_MSG:
-		n = ev_msg(line, sizeof(line), e->ev_nick, e->ev_nicklen, e->ev_text,
+		n = ev_msg(line, cap, e->ev_nick, e->ev_nicklen, e->ev_text,
 		    e->ev_textlen);
 		break;
 	case EV_LEFT:
-		n = ev_left(line, sizeof(line), e->ev_nick, e->ev_nicklen);
+		n = ev_left(line, cap, e->ev_nick, e->ev_nicklen);
 		break;
 	case EV_WARN:
 	case EV_ALERT:
-		n = ev_line(line, sizeof(line), "WARN", e->ev_line);
+		n = ev_line(line, cap, "WARN", e->ev_line);
 		break;
 	case EV_ERROR:
-		n = ev_line(line, sizeof(line), "ERROR", e->ev_line);
+		n = ev_line(line, cap, "ERROR", e->ev_line);
 		break;
 	case EV_INFO:
 		/* Answers to commands: for the person running the script, not its parser. */
 		n = strlen(e->ev_line);
-		if (n > sizeof(line) - 2)
-			n = sizeof(line) - 2;
+		if (n > cap - 2)
+			n = cap - 2;
 		memcpy(line, e->ev_line, n);
 		line[n++] = '\n';
-		(void)chatc_write_all(STDERR_FILENO, line, n);
+		(void)chatc_write_all(STDERR_FILENO, buf, pre + n);
 		return;
 	case EV_NOTE:
 		/*
 		 * Routine (rekeyed, reconnecting, back in the room): nothing a
 		 * script has to act on, so not on stdout, but there to read.
 		 */
-		n = ev_line(line, sizeof(line), "INFO", e->ev_line);
-		(void)chatc_write_all(STDERR_FILENO, line, n);
+		n = ev_line(line, cap, "INFO", e->ev_line);
+		(void)chatc_write_all(STDERR_FILENO, buf, pre + n);
 		return;
 	default:
 		return;		/* EV_MINE, EV_HELD, EV_STATUS: nothing to say */
 	}
 	/* A reader that went away is not a reason to stop talking securely. */
-	(void)chatc_write_all(STDOUT_FILENO, line, n);
+	(void)chatc_write_all(STDOUT_FILENO, buf, pre + n);
 }
 
 void

@@ -70,6 +70,8 @@ client_add_room(struct client *c, struct room *r)
 		return VEIL_E_LIMIT;
 	r->rm_idx = c->cl_nrooms;
 	c->cl_rooms[c->cl_nrooms++] = r;
+	if (c->cl_nrooms > 1)
+		c->cl_multi = 1;
 	return 0;
 }
 

@@ -42,7 +42,8 @@
 #define CHATC_RELAY_DEFAULT	"127.0.0.1:7700"
 #define CHATC_HOST_MAX		255
 #define CHATC_PATH_MAX		108	/* sun_path */
-#define CHATC_ROOMS_MAX		1	/* rooms one chatc sits in (issue 16: more) */
+#define CHATC_ROOMS_MAX		CHATC_UI_WINS	/* rooms one chatc sits in: a window each */
+#define CHATC_ROOM_NAME_MAX	255	/* bytes of a room's name */
 #define HOLD_MAX		64	/* lines held before the first secure session */
 #define LINE_MAX_IN		(MSG_MAX + 2)	/* "//" + MSG_MAX bytes */
 #define BACKOFF_FIRST_MS	200
@@ -108,9 +109,17 @@ struct relay_ep {
 	const char	*re_pin_from;	/* "--relay-fp" or "the invite code" */
 };
 
+/* A room to join at start: --room NAME or --join CODE. */
+struct chatc_roomarg {
+	const char	*ra_text;
+	int		 ra_code;	/* 1: an invite code; 0: a room name */
+};
+
 struct chatc_opts {
-	const char	*co_room;	/* --room NAME (a passphrase room), or NULL */
-	const char	*co_join;	/* --join CODE (an invite code), or NULL */
+	const char	*co_room;	/* the first --room NAME (a passphrase room), or NULL */
+	const char	*co_join;	/* the first --join CODE (an invite code), or NULL */
+	struct chatc_roomarg co_rooms[CHATC_ROOMS_MAX];	/* --room and --join, in order */
+	size_t		 co_nrooms;
 	int		 co_new_room;	/* --new-room: print an invite code and exit */
 	const char	*co_relay_arg;	/* --relay as given, or NULL */
 	const char	*co_relay_fp_arg;	/* --relay-fp as given, or NULL */
@@ -175,26 +184,40 @@ const char *chatc_usage(void);
 int	chatc_new_room(const struct chatc_opts *o, char *out, size_t cap, char *err,
 	    size_t errlen) VEIL_WUR;
 
-/* The room chatc joins, from --join or --room (chatc_room_setup). */
+/* A room chatc joins, from an invite code or a room name (chatc_room_from). */
 struct chatc_room {
 	uint8_t		 cr_id[ROOM_ID_LEN];	/* sent in JOIN */
 	uint8_t		 cr_key[ROOM_KEY_LEN];	/* a secret: mixed into handshakes */
-	char		 cr_label[64];	/* what the screen and /who call it */
-	size_t		 cr_short;	/* --room NAME shorter than ROOM_NAME_SHORT: its length */
-	const char	*cr_name;	/* --room NAME (a secret), or NULL for a code */
+	char		 cr_label[CHATC_ROOM_NAME_MAX + 1];	/* what the screen and /who call it */
+	size_t		 cr_short;	/* a room name shorter than ROOM_NAME_SHORT: its length */
+	char		 cr_name[ROOM_NAME_MAX + 1];	/* a room name (a secret), or "" for a code */
 	int		 cr_derived;	/* cr_id, cr_key hold the room (else: after TLS) */
 	uint8_t		 cr_salt_fp[RELAYFP_LEN];	/* the relay_id they were salted with */
-	int		 cr_has_pin;	/* the invite code pins its relay's key: */
+	int		 cr_has_pin;	/* the relay's key is pinned (--relay-fp, the code): */
 	uint8_t		 cr_pin[RELAYFP_LEN];
+	const char	*cr_pin_from;	/* "--relay-fp" or "the invite code" */
+	char		 cr_relay[CHATC_HOST_MAX + 16];	/* HOST:PORT of its relay */
+	char		 cr_host[CHATC_HOST_MAX + 1];
+	char		 cr_port[8];
 };
 
 /*
- * The room of --join CODE (its secret; its relays and their keys unless
- * --relay was given, written into o's co_relays (re_pin), the first also
- * into co_relay/co_host/co_port and cr_pin) or --room NAME (Argon2id over the name, salted with the relay's
- * key: done here over --plaintext or with --relay-fp, else cr_derived is 0
- * and link.c derives the room once TLS has proven the key, before JOIN). 0, VEIL_E_INVALID with a reason in err (a bad
- * code: a usage error), or another veil_err (err says it).
+ * The room of an invite code (code 1: its secret; its first relay and that
+ * relay's key unless --relay was given) or of a room name (code 0: Argon2id
+ * over the name, salted with the relay's key: done here over --plaintext
+ * or with --relay-fp, else cr_derived is 0 and link.c derives the room once
+ * TLS has proven the key, before JOIN; the relay of --relay or the
+ * default), into *cr. --relay-fp pins the key of the room's relay. text is
+ * n bytes, not necessarily terminated. 0, VEIL_E_INVALID with a reason in
+ * err (a bad code or name: a usage error at start), or another veil_err
+ * (err says it). cr is wiped on failure.
+ */
+int	chatc_room_from(const struct chatc_opts *o, const char *text, size_t n, int code,
+	    struct chatc_room *cr, char *err, size_t errlen) VEIL_WUR;
+
+/*
+ * The first room of the command line (chatc_room_from), its relay also
+ * written into o's co_relay/co_host/co_port. 0 or as chatc_room_from.
  */
 int	chatc_room_setup(struct chatc_opts *o, struct chatc_room *cr, char *err,
 	    size_t errlen) VEIL_WUR;
@@ -223,6 +246,8 @@ enum line_cmd {
 	CMD_ME,
 	CMD_MSG,
 	CMD_STATUS,
+	CMD_JOIN,
+	CMD_PART,
 };
 
 struct line {
@@ -572,9 +597,16 @@ struct room {
 	struct client	*rm_cl;
 	uint32_t	 rm_serial;	/* never reused in one run; keyd answers name it */
 	size_t		 rm_idx;	/* index in the client's list (events) */
-	const char	*rm_name;	/* what people see it called (no secret) */
-	const char	*rm_relay;	/* "HOST:PORT" as given */
-	const char	*rm_host;	/* its HOST: SNI, and the name a CA chain must match */
+	const char	*rm_name;	/* what people see it called: rm_namebuf (no secret) */
+	const char	*rm_relay;	/* "HOST:PORT": rm_relaybuf */
+	const char	*rm_host;	/* its HOST (rm_hostbuf): SNI, and the name a CA chain must match */
+	char		 rm_namebuf[CHATC_ROOM_NAME_MAX + 1];
+	char		 rm_relaybuf[CHATC_HOST_MAX + 16];
+	char		 rm_hostbuf[CHATC_HOST_MAX + 1];
+	size_t		 rm_short;	/* a room name shorter than ROOM_NAME_SHORT: its length */
+	char		 rm_ename[ESC_MAX(64) + 1];	/* the name for events: escaped, cut */
+	int		 rm_ai_borrowed;	/* rm_rl.rl_ai is the client's: not freed here */
+	int		 rm_alloc;	/* malloc'd: client_part frees it */
 	/*
 	 * The relays to fail over along (link_relays), or none (rm_neps 0:
 	 * rm_relay and rm_rl's addresses are the caller's). rm_ep is the one
@@ -617,7 +649,6 @@ struct room {
 	int		 rm_trouble;	/* enum link_trouble of the last failure */
 	int		 rm_said;	/* the trouble last reported with a WARN */
 	char		 rm_why[96];	/* what the last failure said */
-	char		 rm_label[64];	/* rm_name's storage */
 	unsigned int	 rm_tries;	/* failures in a row */
 	int		 rm_ever_joined;
 	uint16_t	 rm_me;		/* our member id, 0 until WELCOME */
@@ -641,9 +672,9 @@ struct room {
 
 /*
  * Sets up r (caller-owned storage) for the room cr (id and key copied; its
- * label is what people see) on relay ("HOST:PORT", for messages; the
- * addresses are resolved into rm_rl by the caller). The room starts in
- * LS_WAIT with a try due now. 0.
+ * label is what people see) on relay ("HOST:PORT", copied, for messages;
+ * the addresses are resolved into rm_rl by the caller, or borrowed:
+ * rm_ai_borrowed). The room starts in LS_WAIT with a try due now. 0.
  */
 int	rm_init(struct room *r, struct client *c, const struct chatc_room *cr,
 	    const char *relay, int64_t now) VEIL_WUR;
@@ -813,6 +844,8 @@ void	tx_unwritten(struct room *r, const char *why);
 void	tx_held_notsent(struct room *r, const char *why);
 /* keyd is gone: every line whose SEAL is still in its queue is reported not sent (why). */
 void	tx_seal_lost(struct client *c, const char *why);
+/* The same for the lines of room r only (it is being left). */
+void	tx_seal_lost_room(struct room *r, const char *why);
 /* Frees what a struct kx of kind KX_SEAL owns (reporting nothing). */
 void	tx_seal_free(void *data);
 
@@ -907,6 +940,12 @@ int	ctls_kr_find(const char *buf, size_t len, const char *hostport,
  */
 int	ctls_forget(const char *hostport);
 
+/* A relay some room is on, and its addresses. */
+struct chatc_relay {
+	char		 cy_addr[CHATC_HOST_MAX + 16];	/* HOST:PORT */
+	struct addrinfo	*cy_ai;
+};
+
 struct client {
 	const struct chatc_opts *cl_o;
 	struct keydc	*cl_k;
@@ -920,6 +959,11 @@ struct client {
 	uint32_t	 cl_lines;	/* messages read so far (DESIGN.md: n) */
 	uint32_t	 cl_notsent;	/* lines (or copies of one) reported not sent */
 	int		 cl_quit;	/* enum client_quit */
+	int		 cl_multi;	/* more than one room was joined: events name theirs */
+	/* The relays' addresses, resolved before the sandbox (rooms borrow them). */
+	struct chatc_relay cl_relays[CHATC_ROOMS_MAX];
+	size_t		 cl_nrelays;
+	int		 cl_may_resolve;	/* before the sandbox: a new relay may be looked up */
 	int		 cl_final;	/* ending: events carry ev_final */
 	int64_t		 cl_eof_at;	/* batch input ended, 0 before */
 	int64_t		 cl_now;	/* the time of the current step */
@@ -940,6 +984,28 @@ void	client_init(struct client *c, const struct chatc_opts *o, struct keydc *k,
 	    uint64_t seed);
 /* Adds r (initialised with rm_init for c) to the client's rooms. 0 or VEIL_E_LIMIT. */
 int	client_add_room(struct client *c, struct room *r) VEIL_WUR;
+/*
+ * Joins a room (rooms.c), at start (--room, --join) and with /join: the
+ * room of an invite code (code 1) or of a room name (code 0), text being n
+ * bytes, becomes a new room (allocated) and the current one; already in
+ * it: it becomes the current one. Its relay's addresses are the client's
+ * (cl_relays); a relay not among them is looked up only while
+ * cl_may_resolve (before the sandbox). 0, or a negative veil_err with the
+ * reason in err (VEIL_E_INVALID: a bad code or name).
+ */
+int	client_join(struct client *c, const char *text, size_t n, int code, int64_t now,
+	    char *err, size_t errlen) VEIL_WUR;
+/* Frees the relays' addresses (cl_relays), once every room is gone. */
+void	client_free_relays(struct client *c);
+/* A WARN in r if its name is short enough to guess (say it once the screen is up). */
+void	client_warn_short(struct room *r);
+/*
+ * /part: leaves room idx (allocated by client_join or not: alloc says):
+ * lines held or still on their way reported not sent, sessions closed, the
+ * relay connection closed, the front-end told (EV_PART), the rest of the
+ * rooms moved down one. The last room cannot be left (/quit does that).
+ */
+void	client_part(struct client *c, size_t idx);
 /* The room typed lines go to. */
 struct room *client_room(struct client *c);
 /* A request of our own, cleared: code set, every pointer and count empty. */

@@ -54,8 +54,14 @@ static const struct cmd_def {
 	    "Case is ignored; the last 100 matches are shown below." },
 	{ "win", CMD_WIN, ARG_OPT, "/win [N|next|prev]", "go to window N (also Alt-N)",
 	    "Lines typed go to the room of the window shown." },
-	{ "status", CMD_STATUS, ARG_NONE, "/status", "this room's relay, members and "
+	{ "status", CMD_STATUS, ARG_NONE, "/status", "every room: its relay, members and "
 	    "held lines", NULL },
+	{ "join", CMD_JOIN, ARG_NEED, "/join CODE|NAME", "join another room, in a new window",
+	    "An invite code (veil:...) or a room name; same nick, and each room\n"
+	    "has its own sessions. Up to 10 rooms. A relay chatc did not reach at\n"
+	    "start cannot be looked up now: give such a room on the command line." },
+	{ "part", CMD_PART, ARG_NONE, "/part", "leave this room (not the last one)",
+	    "Lines held or still on their way are reported not sent." },
 	{ "quit", CMD_QUIT, ARG_OPT, "/quit [MESSAGE]", "leave (also Ctrl-C)",
 	    "MESSAGE, if given, is said in every room first." },
 };
@@ -430,6 +436,24 @@ cmd_quit(struct client *c, const struct line *l)
 }
 
 /* /win N, /win next, /win prev: the room typed lines go to; the screen shows its window. */
+/* /join CODE (an invite code, by its prefix) or /join NAME. */
+static void
+cmd_join(struct client *c, struct room *r, const struct line *l)
+{
+	size_t plen = sizeof(INVITE_PREFIX) - 1;
+	char err[256];
+	int code = l->ln_arglen > plen && memcmp(l->ln_arg, INVITE_PREFIX, plen) == 0;
+
+	if (client_join(c, (const char *)l->ln_arg, l->ln_arglen, code, c->cl_now, err,
+	    sizeof(err)) != 0) {
+		char esc[ESC_MAX(sizeof(err))];
+
+		esc_text((const uint8_t *)err, strlen(err), esc, sizeof(esc));
+		emit(r, EV_INFO, "cannot join: %s", esc);
+		return;
+	}
+}
+
 static void
 cmd_win(struct client *c, const struct line *l)
 {
@@ -534,6 +558,12 @@ client_on_line(struct client *c, const uint8_t *p, size_t n)
 			break;
 		case CMD_STATUS:
 			cmd_status(c, r);
+			break;
+		case CMD_JOIN:
+			cmd_join(c, r, &l);
+			break;
+		case CMD_PART:
+			client_part(c, c->cl_cur);
 			break;
 		}
 		break;

@@ -19,6 +19,8 @@ emit_ev(struct room *r, struct ev *e)
 	struct client *c = r->rm_cl;
 
 	e->ev_room = r->rm_idx;
+	e->ev_rname = r->rm_ename;
+	e->ev_multi = c->cl_multi;
 	e->ev_final = c->cl_final;
 	if (c->cl_fe.fe_event != NULL)
 		c->cl_fe.fe_event(c->cl_fe.fe_arg, e);
@@ -146,8 +148,7 @@ emit_status(struct room *r)
 	size_t i;
 
 	memset(st, 0, sizeof(*st));
-	esc_text((const uint8_t *)r->rm_name, strnlen(r->rm_name, 64), st->st_room,
-	    sizeof(st->st_room));
+	snprintf(st->st_room, sizeof(st->st_room), "%s", r->rm_ename);
 	switch (r->rm_link) {
 	case LS_JOINED:
 		st->st_link = LINK_JOINED;

@@ -36,6 +36,7 @@ enum ev_kind {
 	EV_CLEAR,	/* /clear: the room's window forgets its lines */
 	EV_LASTLOG,	/* /lastlog: ev_text (raw, typed by us) to look for in the window */
 	EV_FOCUS,	/* the room typed lines go to is ev_room now (/win, /join) */
+	EV_PART,	/* we left room ev_room: the rooms after it move down one */
 	EV_STATUS,	/* ev_status: what the status line shows for the room */
 };
 
@@ -84,6 +85,8 @@ struct ev {
 	int			 ev_kind;
 	int			 ev_flags;	/* EVF_* for EV_MSG, EV_MINE */
 	size_t			 ev_room;	/* which room (index in the client's list) */
+	const char		*ev_rname;	/* its name, escaped */
+	int			 ev_multi;	/* more than one room was joined in this run */
 	int			 ev_final;	/* said while chatc is ending */
 	const char		*ev_who;
 	const uint8_t		*ev_nick;

@@ -26,7 +26,6 @@
 
 static struct keydc g_keyd;
 static struct client g_client;
-static struct room g_room;
 static struct ctls g_tls;
 
 static void
@@ -130,7 +129,7 @@ new_room(const struct chatc_opts *o)
 	if ((r = chatc_new_room(o, code, sizeof(code), err, sizeof(err))) != 0) {
 		fprintf(stderr, "chatc: %s\n", err);
 		if (r == VEIL_E_INVALID)
-			fputs(chatc_usage(), stderr);
+			fputs("Try 'chatc --help'.\n", stderr);
 		return r == VEIL_E_INVALID ? CHATC_EXIT_USAGE : CHATC_EXIT_ERROR;
 	}
 	fprintf(stderr, "chatc: a new room. The code below is its key: give it only to the "
@@ -145,7 +144,6 @@ int
 main(int argc, char **argv)
 {
 	static struct chatc_opts o;
-	static struct chatc_room cr;
 	uint8_t myfpr[FPR_LEN] = { 0 };
 	char err[256];
 	struct ui *u = NULL;
@@ -174,42 +172,36 @@ main(int argc, char **argv)
 	if (o.co_forget != NULL)
 		return ctls_forget(o.co_forget);
 	batch = o.co_batch || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO);
-	if ((e = chatc_room_setup(&o, &cr, err, sizeof(err))) != 0) {
-		if (e == VEIL_E_INVALID) {
-			fprintf(stderr, "chatc: %s\n", err);
-			return CHATC_EXIT_USAGE;
-		}
-		early_error(batch, "%s", err);
-		return CHATC_EXIT_ERROR;
-	}
 	/* Only to spread retries: a clock will do when getrandom cannot. */
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
 		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	memset(&fe, 0, sizeof(fe));
 	fe.fe_event = batch_event;
 	client_init(&g_client, &o, &g_keyd, &fe, batch, myfpr, seed);
-	e = rm_init(&g_room, &g_client, &cr, o.co_relay, chatc_now_ms());
-	OPENSSL_cleanse(cr.cr_key, sizeof(cr.cr_key));
-	if (e != 0 || client_add_room(&g_client, &g_room) != 0) {
-		early_error(batch, "cannot set up the room");
-		return 1;
-	}
 	/*
-	 * The relay's key (PROTOCOL.md 1.0): --relay-fp pins it for every relay
-	 * of the list (a cluster's relays share one key: docs/cluster.md), else
-	 * the invite code pins each of its relays' (chatc_room_setup). link.c
-	 * makes the pin of the relay in use the room's.
+	 * Every room of the command line, in order, each relay looked up once
+	 * (now: the sandbox allows no lookup); /join adds more the same way.
 	 */
-	for (i = 0; o.co_has_fp && i < o.co_nrelays; i++) {
-		o.co_relays[i].re_has_pin = 1;
-		memcpy(o.co_relays[i].re_pin, o.co_relay_fp, sizeof(o.co_relays[i].re_pin));
-		o.co_relays[i].re_pin_from = "--relay-fp";
+	g_client.cl_may_resolve = 1;
+	for (i = 0; i < o.co_nrooms; i++) {
+		const struct chatc_roomarg *ra = &o.co_rooms[i];
+
+		if ((e = client_join(&g_client, ra->ra_text, strlen(ra->ra_text), ra->ra_code,
+		    chatc_now_ms(), err, sizeof(err))) != 0) {
+			if (e == VEIL_E_INVALID) {
+				fprintf(stderr, "chatc: %s\nTry 'chatc --help'.\n", err);
+				return CHATC_EXIT_USAGE;
+			}
+			early_error(batch, "%s", err);
+			return 1;
+		}
 	}
-	if (link_relays(&g_room, o.co_relays, o.co_nrelays, err, sizeof(err)) != 0) {
-		early_error(batch, "relay %s unreachable: %s", o.co_nrelays > 1 ?
-		    "list" : o.co_relay, err);
-		return 1;
-	}
+	g_client.cl_cur = 0;
+	/*
+	 * The relays' keys (PROTOCOL.md 1.0): each room's pin is set (rm_init:
+	 * --relay-fp, or its invite code's fp for its relay); what else is
+	 * trusted (a CA store, known_relays) is loaded now, before the sandbox.
+	 */
 	if (!o.co_plaintext) {
 		if (ctls_init(&g_tls, &o, err, sizeof(err)) != 0) {
 			early_error(batch, "TLS set-up: %s", err);
@@ -258,10 +250,9 @@ main(int argc, char **argv)
 		g_client.cl_fe.fe_event = ui_event;
 		g_client.cl_fe.fe_arg = u;
 	}
-	if (cr.cr_short > 0)
-		emit(&g_room, EV_WARN, "room name is short (%zu bytes): anyone who guesses it "
-		    "can join, and the relay can try names offline; chatc --new-room makes an "
-		    "invite code", cr.cr_short);
+	for (i = 0; i < g_client.cl_nrooms; i++)
+		client_warn_short(g_client.cl_rooms[i]);
+	g_client.cl_may_resolve = 0;
 	if (sbx_no_new_privs() != 0 ||
 	    sbx_install(sbx_chatc_rules, sbx_chatc_nrules) != 0) {
 		if (u != NULL)
@@ -271,7 +262,11 @@ main(int argc, char **argv)
 	}
 	e = client_run(&g_client, u);
 	keydc_close(&g_keyd);
-	rm_free(&g_room);
+	for (i = 0; i < g_client.cl_nrooms; i++) {
+		rm_free(g_client.cl_rooms[i]);
+		free(g_client.cl_rooms[i]);
+	}
+	client_free_relays(&g_client);
 	ctls_free(&g_tls);
 	return e;
 }

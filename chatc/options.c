@@ -32,6 +32,8 @@ static const char usage_text[] =
 "                     unless --relay)\n"
 "  --room NAME        join the room named NAME, 1..255 bytes: a passphrase; anyone\n"
 "                     who guesses it can join (a warning below 16 bytes)\n"
+"                     --join and --room may be repeated, up to 10 rooms in all: a\n"
+"                     window each; lines go to the first until /win N\n"
 "  --nick NICK        your nickname: 1..32 of A-Z a-z 0-9 _ . - (required to join)\n"
 "  --relay HOST:PORT  the relay (default " CHATC_RELAY_DEFAULT "; [::1]:PORT for IPv6);\n"
 "                     or a comma-separated list, at most 8 (a cluster's relays):\n"
@@ -62,7 +64,8 @@ static const char usage_text[] =
 "\n"
 "options may be abbreviated (--ro lobby)\n"
 "commands (any case): /help [CMD] /who [NICK] /verify [NICK] /rekey [NICK]\n"
-"  /me TEXT /msg NICK TEXT /status /clear /lastlog TEXT /win N /quit [MSG];\n"
+"  /me TEXT /msg NICK TEXT /join ROOM /part /win N /status /clear\n"
+"  /lastlog TEXT /quit [MSG];\n"
 "  // sends a leading /\n"
 "\n"
 "exit status: 0 every line sent; 1 error (keyd lost, the relay's key is not\n"
@@ -308,13 +311,25 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 			if (*optarg == '\0' || strlen(optarg) > ROOM_NAME_MAX)
 				return opt_fail(err, errlen, "--room NAME must be 1..%d bytes",
 				    ROOM_NAME_MAX);
-			o->co_room = optarg;
+			if (o->co_nrooms >= CHATC_ROOMS_MAX)
+				return opt_fail(err, errlen, "at most %d rooms (--room, --join)",
+				    CHATC_ROOMS_MAX);
+			o->co_rooms[o->co_nrooms].ra_text = optarg;
+			o->co_rooms[o->co_nrooms++].ra_code = 0;
+			if (o->co_room == NULL)
+				o->co_room = optarg;
 			break;
 		case 'j':
 			if (*optarg == '\0')
 				return opt_fail(err, errlen, "--join needs an invite code "
 				    "(chatc --new-room makes one)");
-			o->co_join = optarg;
+			if (o->co_nrooms >= CHATC_ROOMS_MAX)
+				return opt_fail(err, errlen, "at most %d rooms (--room, --join)",
+				    CHATC_ROOMS_MAX);
+			o->co_rooms[o->co_nrooms].ra_text = optarg;
+			o->co_rooms[o->co_nrooms++].ra_code = 1;
+			if (o->co_join == NULL)
+				o->co_join = optarg;
 			break;
 		case 'N':
 			o->co_new_room = 1;
@@ -401,8 +416,6 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 	if (o->co_has_fp && o->co_relay_ca != NULL)
 		return opt_fail(err, errlen, "--relay-fp pins the key: --relay-ca is not used "
 		    "with it");
-	if (o->co_room != NULL && o->co_join != NULL)
-		return opt_fail(err, errlen, "--room and --join exclude each other");
 	if (o->co_room == NULL && o->co_join == NULL)
 		return opt_fail(err, errlen, "--join CODE or --room NAME is required "
 		    "(chatc --new-room makes a code)");
@@ -499,24 +512,32 @@ chatc_new_room(const struct chatc_opts *o, char *out, size_t cap, char *err,
 }
 
 int
-chatc_room_setup(struct chatc_opts *o, struct chatc_room *cr, char *err, size_t errlen)
+chatc_room_from(const struct chatc_opts *o, const char *text, size_t n, int code,
+    struct chatc_room *cr, char *err, size_t errlen)
 {
 	static const uint8_t plain_link[RELAY_ID_LEN];	/* --plaintext: PROTOCOL.md 4 */
 	static struct invite iv;
-	const char *addr;
-	size_t i;
+	static char buf[INVITE_TEXT_MAX + 1];
+	const char *addr = o->co_relay;
 	int r;
 
 	memset(cr, 0, sizeof(*cr));
-	if (o->co_join != NULL) {
-		if ((r = proto_invite_decode(o->co_join, &iv)) != 0)
+	memset(&iv, 0, sizeof(iv));
+	if (code) {
+		if (n >= sizeof(buf) || memchr(text, '\0', n) != NULL)
+			return opt_fail(err, errlen, "not a veil invite code: too long");
+		memcpy(buf, text, n);
+		buf[n] = '\0';
+		r = proto_invite_decode(buf, &iv);
+		OPENSSL_cleanse(buf, sizeof(buf));
+		if (r != 0)
 			return opt_fail(err, errlen, "not a veil invite code: %s",
 			    proto_invite_strerror(r));
 		r = roomkey_from_secret(iv.iv_secret, cr->cr_id, cr->cr_key);
 		OPENSSL_cleanse(iv.iv_secret, sizeof(iv.iv_secret));
 		if (r != 0) {
 			snprintf(err, errlen, "cannot derive the room: %s", veil_strerror(r));
-			return r;
+			goto fail;
 		}
 		cr->cr_derived = 1;
 		/*
@@ -524,62 +545,77 @@ chatc_room_setup(struct chatc_opts *o, struct chatc_room *cr, char *err, size_t 
 		 * 5.7) and their keys, unless --relay names others (then
 		 * --relay-fp, a CA or known_relays vouch for them).
 		 */
-		for (i = 0; o->co_relay_arg == NULL && i < iv.iv_nrelays; i++) {
-			struct relay_ep *ep = &o->co_relays[i];
-
-			addr = iv.iv_relays[i].ir_addr;
-			memset(ep, 0, sizeof(*ep));
-			if (strlen(addr) >= sizeof(ep->re_addr) ||
-			    chatc_split_hostport(addr, ep->re_host, sizeof(ep->re_host),
-			    ep->re_port, sizeof(ep->re_port)) != 0) {
-				r = opt_fail(err, errlen, "the invite code's relay \"%.80s\" "
-				    "is not HOST:PORT; give one with --relay", addr);
-				OPENSSL_cleanse(cr, sizeof(*cr));
-				OPENSSL_cleanse(&iv, sizeof(iv));
-				return r;
-			}
-			snprintf(ep->re_addr, sizeof(ep->re_addr), "%s", addr);
-			if (iv.iv_relays[i].ir_has_fp && !o->co_has_fp) {
-				ep->re_has_pin = 1;
-				memcpy(ep->re_pin, iv.iv_relays[i].ir_fp, sizeof(ep->re_pin));
-				ep->re_pin_from = "the invite code";
-			}
-			o->co_nrelays = i + 1;
-		}
 		if (o->co_relay_arg == NULL) {
-			memcpy(o->co_relay, o->co_relays[0].re_addr, sizeof(o->co_relay));
-			memcpy(o->co_host, o->co_relays[0].re_host, sizeof(o->co_host));
-			memcpy(o->co_port, o->co_relays[0].re_port, sizeof(o->co_port));
-			if (o->co_relays[0].re_has_pin) {
+			addr = iv.iv_relays[0].ir_addr;
+			if (iv.iv_relays[0].ir_has_fp && !o->co_has_fp) {
 				cr->cr_has_pin = 1;
-				memcpy(cr->cr_pin, o->co_relays[0].re_pin, sizeof(cr->cr_pin));
+				memcpy(cr->cr_pin, iv.iv_relays[0].ir_fp, sizeof(cr->cr_pin));
+				cr->cr_pin_from = "the invite code";
 			}
 		}
 		snprintf(cr->cr_label, sizeof(cr->cr_label), "invite %02x%02x%02x%02x",
 		    cr->cr_id[0], cr->cr_id[1], cr->cr_id[2], cr->cr_id[3]);
-		OPENSSL_cleanse(&iv, sizeof(iv));
-		return 0;
+	} else {
+		if (n == 0 || n > ROOM_NAME_MAX || memchr(text, '\0', n) != NULL)
+			return opt_fail(err, errlen, "a room name is 1..%d bytes", ROOM_NAME_MAX);
+		memcpy(cr->cr_name, text, n);
+		cr->cr_name[n] = '\0';
+		memcpy(cr->cr_label, text, n);
+		cr->cr_label[n] = '\0';
+		if (n < ROOM_NAME_SHORT)
+			cr->cr_short = n;
+		/*
+		 * The name is salted with the relay's key: known now over
+		 * --plaintext (zeros) or from --relay-fp; otherwise once a TLS
+		 * link has proven it (link.c derives the room then, before JOIN;
+		 * inside the sandbox for a room joined later).
+		 */
+		if (o->co_plaintext || o->co_has_fp) {
+			const uint8_t *salt = o->co_has_fp ? o->co_relay_fp : plain_link;
+
+			if ((r = roomkey_from_name(cr->cr_name, salt, cr->cr_id, cr->cr_key)) != 0) {
+				snprintf(err, errlen, "cannot derive the room from its name: %s",
+				    veil_strerror(r));
+				goto fail;
+			}
+			memcpy(cr->cr_salt_fp, salt, sizeof(cr->cr_salt_fp));
+			cr->cr_derived = 1;
+		}
 	}
-	snprintf(cr->cr_label, sizeof(cr->cr_label), "%s", o->co_room);
-	if (strlen(o->co_room) < ROOM_NAME_SHORT)
-		cr->cr_short = strlen(o->co_room);
-	cr->cr_name = o->co_room;
-	/*
-	 * The name is salted with the relay's key: known now over --plaintext
-	 * (zeros) or from --relay-fp; otherwise once a TLS link has proven it
-	 * (link.c derives the room then, before JOIN).
-	 */
-	if (!o->co_plaintext && !o->co_has_fp)
-		return 0;
-	r = roomkey_from_name(o->co_room, o->co_has_fp ? o->co_relay_fp : plain_link,
-	    cr->cr_id, cr->cr_key);
-	if (r != 0) {
-		snprintf(err, errlen, "cannot derive the room from its name: %s",
-		    veil_strerror(r));
+	if (o->co_has_fp && !cr->cr_has_pin) {
+		cr->cr_has_pin = 1;
+		memcpy(cr->cr_pin, o->co_relay_fp, sizeof(cr->cr_pin));
+		cr->cr_pin_from = "--relay-fp";
+	}
+	if (strlen(addr) >= sizeof(cr->cr_relay) ||
+	    chatc_split_hostport(addr, cr->cr_host, sizeof(cr->cr_host), cr->cr_port,
+	    sizeof(cr->cr_port)) != 0) {
+		r = opt_fail(err, errlen, "the invite code's relay \"%.80s\" is not "
+		    "HOST:PORT; give one with --relay", addr);
+		goto fail;
+	}
+	snprintf(cr->cr_relay, sizeof(cr->cr_relay), "%s", addr);
+	OPENSSL_cleanse(&iv, sizeof(iv));
+	return 0;
+fail:
+	OPENSSL_cleanse(&iv, sizeof(iv));
+	OPENSSL_cleanse(cr, sizeof(*cr));
+	return r;
+}
+
+int
+chatc_room_setup(struct chatc_opts *o, struct chatc_room *cr, char *err, size_t errlen)
+{
+	const struct chatc_roomarg *ra = &o->co_rooms[0];
+	int r;
+
+	if (o->co_nrooms == 0)
+		return opt_fail(err, errlen, "no room to join");
+	if ((r = chatc_room_from(o, ra->ra_text, strlen(ra->ra_text), ra->ra_code, cr, err,
+	    errlen)) != 0)
 		return r;
-	}
-	memcpy(cr->cr_salt_fp, o->co_has_fp ? o->co_relay_fp : plain_link,
-	    sizeof(cr->cr_salt_fp));
-	cr->cr_derived = 1;
+	memcpy(o->co_relay, cr->cr_relay, sizeof(o->co_relay));
+	memcpy(o->co_host, cr->cr_host, sizeof(o->co_host));
+	memcpy(o->co_port, cr->cr_port, sizeof(o->co_port));
 	return 0;
 }

@@ -202,22 +202,24 @@ rm_init(struct room *r, struct client *c, const struct chatc_room *cr, const cha
 	peers_init(&r->rm_peers);
 	holdq_init(&r->rm_hold);
 	r->rm_cl = c;
-	snprintf(r->rm_label, sizeof(r->rm_label), "%s", cr->cr_label);
-	r->rm_name = r->rm_label;
-	r->rm_relay = relay;
+	snprintf(r->rm_namebuf, sizeof(r->rm_namebuf), "%s", cr->cr_label);
+	r->rm_name = r->rm_namebuf;
+	esc_text((const uint8_t *)r->rm_name, strnlen(r->rm_name, 64), r->rm_ename,
+	    sizeof(r->rm_ename));
+	snprintf(r->rm_relaybuf, sizeof(r->rm_relaybuf), "%s", relay);
+	r->rm_relay = r->rm_relaybuf;
+	r->rm_short = cr->cr_short;
 	memcpy(r->rm_id, cr->cr_id, ROOM_ID_LEN);
 	memcpy(r->rm_key, cr->cr_key, ROOM_KEY_LEN);
 	r->rm_derived = cr->cr_derived;
 	memcpy(r->rm_salt_fp, cr->cr_salt_fp, sizeof(r->rm_salt_fp));
-	if (cr->cr_name != NULL) {
-		if (strlen(cr->cr_name) > ROOM_NAME_MAX)
-			return VEIL_E_OVERSIZE;
-		snprintf(r->rm_secret_name, sizeof(r->rm_secret_name), "%s", cr->cr_name);
-	}
+	memcpy(r->rm_secret_name, cr->cr_name, sizeof(r->rm_secret_name));
+	snprintf(r->rm_hostbuf, sizeof(r->rm_hostbuf), "%s", cr->cr_host);
+	r->rm_host = r->rm_hostbuf;
 	if (cr->cr_has_pin) {
 		r->rm_has_pin = 1;
 		memcpy(r->rm_pin, cr->cr_pin, sizeof(r->rm_pin));
-		r->rm_pin_from = "the invite code";
+		r->rm_pin_from = cr->cr_pin_from;
 	}
 	if (++c->cl_serial == 0)
 		c->cl_serial = 1;
@@ -238,6 +240,8 @@ rm_free(struct room *r)
 	r->rm_wqcap = 0;
 	holdq_clear(&r->rm_hold);
 	link_relays_free(r);
+	if (r->rm_ai_borrowed)
+		r->rm_rl.rl_ai = NULL;	/* the client's, freed once by its owner */
 	rl_free(&r->rm_rl);
 	OPENSSL_cleanse(r->rm_key, sizeof(r->rm_key));
 	OPENSSL_cleanse(r->rm_secret_name, sizeof(r->rm_secret_name));

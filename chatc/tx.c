@@ -332,6 +332,23 @@ tx_held_notsent(struct room *r, const char *why)
 }
 
 void
+tx_seal_lost_room(struct room *r, const char *why)
+{
+	const struct keydc *k = r->rm_cl->cl_k;
+	const struct tx_seal *s;
+	const struct kx *x;
+	size_t i;
+
+	for (i = 0; i < k->kc_qlen; i++) {
+		x = &k->kc_q[(k->kc_qhead + i) % KEYDC_QMAX];
+		if (x->kx_kind != KX_SEAL || (s = x->kx_data) == NULL ||
+		    x->kx_room != r->rm_serial)
+			continue;
+		emit_notsent(r, NULL, why, s->ts_text->tt_text, s->ts_text->tt_len);
+	}
+}
+
+void
 tx_seal_lost(struct client *c, const char *why)
 {
 	const struct keydc *k = c->cl_k;

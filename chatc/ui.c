@@ -828,6 +828,25 @@ ui_focus(struct ui *u, size_t room)
 	ui_redraw(u);
 }
 
+/* Room room was left: its window goes, the ones after it move down one. */
+static void
+ui_part(struct ui *u, size_t room)
+{
+	size_t i;
+
+	if (room >= UI_WINS)
+		return;
+	sb_clear(&u->u_w[room].w_sb);
+	for (i = room; i + 1 < UI_WINS; i++)
+		u->u_w[i] = u->u_w[i + 1];
+	memset(&u->u_w[UI_WINS - 1], 0, sizeof(u->u_w[UI_WINS - 1]));
+	if (u->u_cur > room)
+		u->u_cur--;
+	if (u->u_cur >= UI_WINS || !u->u_w[u->u_cur].w_used)
+		u->u_cur = 0;
+	ui_redraw(u);
+}
+
 /* Escaped ev_text into u_text ("/me " off an action); 1 when it names us. */
 static int
 ui_text(struct ui *u, const struct ev *e)
@@ -907,6 +926,9 @@ ui_event(void *arg, const struct ev *e)
 		break;
 	case EV_FOCUS:
 		ui_focus(u, room);
+		break;
+	case EV_PART:
+		ui_part(u, room);
 		break;
 	case EV_STATUS:
 		ui_show_status(u, room, e->ev_status);

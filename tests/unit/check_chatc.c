@@ -329,13 +329,15 @@ END_TEST
 
 START_TEST(test_opts_join_room_new_room)
 {
-	/* Exactly one of --join and --room; --new-room alone with its relays. */
+	/* --join and --room, mixed, in order; --new-room alone with its relays. */
 	ck_assert_int_eq(parse("--join", "veil:x", "--nick", "a", NULL), 0);
 	ck_assert_str_eq(opts.co_join, "veil:x");
 	ck_assert_ptr_null(opts.co_relay_arg);
-	ck_assert_int_eq(parse("--join", "veil:x", "--room", "r", "--nick", "a", NULL),
-	    VEIL_E_INVALID);
-	ck_assert_ptr_nonnull(strstr(err, "exclude"));
+	ck_assert_int_eq(parse("--join", "veil:x", "--room", "r", "--nick", "a", NULL), 0);
+	ck_assert_uint_eq(opts.co_nrooms, 2);
+	ck_assert_int_eq(opts.co_rooms[0].ra_code, 1);
+	ck_assert_str_eq(opts.co_rooms[1].ra_text, "r");
+	ck_assert_int_eq(opts.co_rooms[1].ra_code, 0);
 	ck_assert_int_eq(parse("--join", "", "--nick", "a", NULL), VEIL_E_INVALID);
 	ck_assert_int_eq(parse("--nick", "a", NULL), VEIL_E_INVALID);
 	ck_assert_ptr_nonnull(strstr(err, "--new-room"));
@@ -403,8 +405,10 @@ START_TEST(test_new_room_and_join)
 	ck_assert_int_eq(parse("--join", code2, "--nick", "a", "--relay-fp",
 	    "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL), 0);
 	ck_assert_int_eq(chatc_room_setup(&opts, &a, err, sizeof(err)), 0);
-	ck_assert_int_eq(a.cr_has_pin, 0);
 	ck_assert_int_eq(opts.co_has_fp, 1);
+	ck_assert_int_eq(a.cr_has_pin, 1);
+	ck_assert_mem_eq(a.cr_pin, opts.co_relay_fp, RELAYFP_LEN);
+	ck_assert_str_eq(a.cr_pin_from, "--relay-fp");
 	/* --relay names another relay: the code's key is not for it. */
 	ck_assert_int_eq(parse("--join", code2, "--nick", "a", "--relay", "b:2", NULL), 0);
 	ck_assert_int_eq(chatc_room_setup(&opts, &a, err, sizeof(err)), 0);

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Rooms joined and left (--join, --room, /join, /part). Each room borrows
+ * its relay's addresses from the client, looked up once per relay before
+ * the sandbox (which allows no name lookup later): /join reaches the
+ * relays known at start. Leaving a room is leaving it for good:
+ * nothing of it is said in silence (held lines, lines still sealing or
+ * queued are reported not sent), its sessions are closed, and keyd answers
+ * still on their way for it find no room (client_on_answer drops them).
+ */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "client.h"
+#include "err.h"
+
+/* The addresses of relay (HOST:PORT; host and port split), looked up now if allowed. */
+static struct addrinfo *
+join_relay(struct client *c, const struct chatc_room *cr, char *err, size_t errlen)
+{
+	struct chatc_relay *cy;
+	struct rl_conn rl;
+	size_t i;
+
+	for (i = 0; i < c->cl_nrelays; i++)
+		if (strcmp(c->cl_relays[i].cy_addr, cr->cr_relay) == 0)
+			return c->cl_relays[i].cy_ai;
+	if (!c->cl_may_resolve) {
+		snprintf(err, errlen, "cannot reach relay %s from here: chatc looks relays up "
+		    "at start only (the sandbox allows no lookup later); give this room "
+		    "with --join or --room, or in chatc.conf", cr->cr_relay);
+		return NULL;
+	}
+	if (c->cl_nrelays >= CHATC_ROOMS_MAX) {
+		snprintf(err, errlen, "too many relays");
+		return NULL;
+	}
+	rl_init(&rl);
+	if (rl_resolve(&rl, cr->cr_host, cr->cr_port, err, errlen) != 0) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "relay %s unreachable: %s", cr->cr_relay, why);
+		rl_free(&rl);
+		return NULL;
+	}
+	cy = &c->cl_relays[c->cl_nrelays++];
+	snprintf(cy->cy_addr, sizeof(cy->cy_addr), "%s", cr->cr_relay);
+	cy->cy_ai = rl.rl_ai;
+	return cy->cy_ai;
+}
+
+int
+client_join(struct client *c, const char *text, size_t n, int code, int64_t now,
+    char *err, size_t errlen)
+{
+	static struct chatc_room cr;
+	struct addrinfo *ai;
+	struct room *r;
+	size_t i;
+	int rc;
+
+	if ((rc = chatc_room_from(c->cl_o, text, n, code, &cr, err, errlen)) != 0)
+		return rc;
+	for (i = 0; i < c->cl_nrooms; i++)
+		if (CRYPTO_memcmp(c->cl_rooms[i]->rm_id, cr.cr_id, ROOM_ID_LEN) == 0) {
+			OPENSSL_cleanse(&cr, sizeof(cr));
+			c->cl_cur = i;
+			emit_plain(c->cl_rooms[i], EV_FOCUS, NULL, 0);
+			return 0;
+		}
+	rc = VEIL_E_LIMIT;
+	if (c->cl_nrooms >= CHATC_ROOMS_MAX)
+		snprintf(err, errlen, "already in %d rooms, the most one chatc sits in; /part "
+		    "one first", CHATC_ROOMS_MAX);
+	else if ((ai = join_relay(c, &cr, err, errlen)) == NULL)
+		rc = VEIL_E_SYSTEM;
+	else if ((r = malloc(sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "cannot join: out of memory");
+		rc = VEIL_E_ALLOC;
+	} else {
+		rc = rm_init(r, c, &cr, cr.cr_relay, now);
+		r->rm_rl.rl_ai = ai;
+		r->rm_ai_borrowed = 1;
+		r->rm_alloc = 1;
+		if (rc == 0 && (rc = client_add_room(c, r)) != 0)
+			snprintf(err, errlen, "cannot join: %s", veil_strerror(rc));
+		if (rc != 0) {
+			rm_free(r);
+			OPENSSL_cleanse(r, sizeof(*r));
+			free(r);
+		} else {
+			c->cl_cur = r->rm_idx;
+			emit_status(r);
+			emit_plain(r, EV_FOCUS, NULL, 0);
+			if (!c->cl_may_resolve)
+				client_warn_short(r);	/* at start: once the screen is up */
+		}
+	}
+	OPENSSL_cleanse(&cr, sizeof(cr));
+	return rc;
+}
+
+void
+client_free_relays(struct client *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->cl_nrelays; i++) {
+		if (c->cl_relays[i].cy_ai != NULL)
+			freeaddrinfo(c->cl_relays[i].cy_ai);
+		c->cl_relays[i].cy_ai = NULL;
+	}
+	c->cl_nrelays = 0;
+}
+
+void
+client_warn_short(struct room *r)
+{
+	if (r->rm_short > 0)
+		emit(r, EV_WARN, "room name is short (%zu bytes): anyone who guesses it "
+		    "can join, and the relay can try names offline; chatc --new-room makes an "
+		    "invite code", r->rm_short);
+}
+
+void
+client_part(struct client *c, size_t idx)
+{
+	struct room *r;
+	size_t i, j;
+
+	if (idx >= c->cl_nrooms)
+		return;
+	r = c->cl_rooms[idx];
+	if (c->cl_nrooms == 1) {
+		emit(r, EV_INFO, "this is the only room; /quit leaves it");
+		return;
+	}
+	/* What leaves with it is said, in the order typed. */
+	tx_seal_lost_room(r, "you left the room");
+	tx_held_notsent(r, "you left the room");
+	if (r->rm_link == LS_JOINED && rl_flush(&r->rm_rl) == 0)
+		tx_written(r);
+	tx_unwritten(r, "you left the room");
+	for (j = 0; j < ROOM_SIZE_MAX; j++) {
+		struct peer *p = &r->rm_peers.pt_p[j];
+
+		if (p->pe_state != PS_FREE) {
+			sess_close(r, p, 0);
+			peers_del(p);
+		}
+	}
+	rl_close(&r->rm_rl);
+	emit_plain(r, EV_PART, NULL, 0);
+	for (i = idx; i + 1 < c->cl_nrooms; i++) {
+		c->cl_rooms[i] = c->cl_rooms[i + 1];
+		c->cl_rooms[i]->rm_idx = i;
+	}
+	c->cl_nrooms--;
+	c->cl_rooms[c->cl_nrooms] = NULL;
+	if (c->cl_cur > idx || c->cl_cur >= c->cl_nrooms)
+		c->cl_cur = c->cl_cur > 0 ? c->cl_cur - 1 : 0;
+	if (r->rm_alloc) {
+		rm_free(r);
+		OPENSSL_cleanse(r, sizeof(*r));
+		free(r);
+	} else
+		rm_free(r);
+	emit_plain(client_room(c), EV_FOCUS, NULL, 0);
+}
