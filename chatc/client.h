@@ -139,19 +139,78 @@ struct chatc_opts {
 	const char	*co_relay_ca;	/* --relay-ca FILE, or NULL: the system's store */
 	const char	*co_forget;	/* --forget-relay HOST:PORT: edit known_relays, exit */
 	int		 co_batch;
+	int		 co_colour;	/* 0: chatc.conf said colour no */
+	int		 co_history;	/* chatc.conf said history yes */
+	const char	*co_config;	/* --config FILE */
+	const char	*co_keyd_arg;	/* --keyd as given, or NULL */
 	int		 co_help;
 	int		 co_version;
 };
 
+/* ---- chatc.conf (conf.c) ---- */
+
+#define CONF_MAX		(64 * 1024)	/* bytes of chatc.conf */
+#define CONF_LINE_MAX		1024
+
+/* What chatc.conf says (empty strings, 0 counts, -1 for a yes/no not given). */
+struct chatc_conf {
+	char		 cf_path[CHATC_PATH_MAX * 4];
+	char		 cf_nick[NICK_MAX + 1];
+	char		 cf_relay[CHATC_HOST_MAX + 16];
+	char		 cf_keyd[CHATC_PATH_MAX];
+	char		 cf_rooms[CHATC_ROOMS_MAX][CHATC_ROOM_NAME_MAX + 1];
+	size_t		 cf_nrooms;
+	char		 cf_joins[CHATC_ROOMS_MAX][CONF_LINE_MAX];	/* invite codes */
+	size_t		 cf_njoins;
+	uint8_t		 cf_seq[CHATC_ROOMS_MAX];	/* room (0) and join (1) lines, in order */
+	struct chatc_expect cf_expect[IPC_EXPECT_MAX];
+	size_t		 cf_nexpect;
+	int		 cf_give_up;
+	int		 cf_colour;
+	int		 cf_history;
+};
+
 /*
- * Parses argv into *o (defaults filled in; env gives the keyd socket path).
- * Returns 0, or VEIL_E_INVALID with a one-line reason in err (the caller
- * prints it with the usage and exits 2). --help / --version set co_help /
- * co_version, and --forget-relay co_forget; these skip the required-option
- * checks.
+ * Parses the text of a chatc.conf (len bytes, at most CONF_MAX) into *cf.
+ * Returns 0, or VEIL_E_INVALID with "line N: what" in err (one line).
  */
+int	chatc_conf_parse(const char *text, size_t len, struct chatc_conf *cf, char *err,
+	    size_t errlen) VEIL_WUR;
+/*
+ * Reads and parses path: 0 (also when it does not exist and must_exist is
+ * 0: *cf is empty then), or a negative veil_err with "PATH line N: what" or
+ * "PATH: what" in err. A file others may write is refused.
+ */
+int	chatc_conf_read(const char *path, int must_exist, struct chatc_conf *cf, char *err,
+	    size_t errlen) VEIL_WUR;
+/* $XDG_CONFIG_HOME/veil/chatc.conf, else ~/.config/veil/chatc.conf. 0 or a negative veil_err. */
+int	chatc_conf_default(char *out, size_t outlen) VEIL_WUR;
+
+/*
+ * The flags alone into *o (nothing required, no defaults yet). 0, or
+ * VEIL_E_INVALID with a one-line reason in err (the caller prints it and
+ * "Try 'chatc --help'." and exits 2).
+ */
+int	chatc_opts_flags(int argc, char *const argv[], struct chatc_opts *o,
+	    char *err, size_t errlen) VEIL_WUR;
+/*
+ * What cf says (or NULL) under the flags, then the defaults (the relay; the
+ * env gives keyd's socket), then what is required. *cf must outlive *o.
+ * Errors as chatc_opts_flags. Nothing to check after --help / --version.
+ */
+int	chatc_opts_finish(struct chatc_opts *o, const struct chatc_conf *cf, char *err,
+	    size_t errlen) VEIL_WUR;
+/* chatc_opts_flags then chatc_opts_finish without a file. */
 int	chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o,
 	    char *err, size_t errlen) VEIL_WUR;
+/*
+ * "NICK=FINGERPRINT" into list[n], refusing a nick already in list[0..n).
+ * 0 or VEIL_E_INVALID with the reason ("expect: ...") in err.
+ */
+int	chatc_expect_parse(const char *v, struct chatc_expect *list, size_t n, char *err,
+	    size_t errlen) VEIL_WUR;
+/* 1 when nick is in list[0..n). */
+int	chatc_expect_known(const struct chatc_expect *list, size_t n, const char *nick);
 
 /*
  * Splits "HOST:PORT" or "[V6ADDR]:PORT" (port 1..65535) into host and port.

@@ -186,10 +186,11 @@ enum ui_kind {
 /*
  * Reads the terminal's description (terminfo: files are read now, before
  * the sandbox), puts it in raw mode on the alternate screen and draws the
- * screen; nick is ours (for mentions). 0, or VEIL_E_SYSTEM with a sentence
+ * screen; nick is ours (for mentions); colour 0: none (chatc.conf), as with
+ * NO_COLOR. 0, or VEIL_E_SYSTEM with a sentence
  * in why (no TERM, an unknown or too dumb terminal: use --batch).
  */
-int	ui_open(struct ui **u, const char *nick, char *why, size_t whylen) VEIL_WUR;
+int	ui_open(struct ui **u, const char *nick, int colour, char *why, size_t whylen) VEIL_WUR;
 /*
  * Gives the terminal back (safe twice), prints every window's lines on the
  * normal screen so the conversation stays, then writes to stderr every line

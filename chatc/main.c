@@ -27,6 +27,7 @@
 static struct keydc g_keyd;
 static struct client g_client;
 static struct ctls g_tls;
+static struct chatc_conf g_conf;	/* chatc.conf: its strings outlive the options */
 
 static void
 on_signal(int sig)
@@ -145,7 +146,7 @@ main(int argc, char **argv)
 {
 	static struct chatc_opts o;
 	uint8_t myfpr[FPR_LEN] = { 0 };
-	char err[256];
+	char err[256], cpath[4 * CHATC_PATH_MAX], cerr[4 * CHATC_PATH_MAX + 256];
 	struct ui *u = NULL;
 	struct fe fe;
 	struct tm tmv;
@@ -155,7 +156,23 @@ main(int argc, char **argv)
 	size_t i;
 	int batch, e;
 
-	if (chatc_opts_parse(argc, argv, &o, err, sizeof(err)) != 0) {
+	if (chatc_opts_flags(argc, argv, &o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "chatc: %s\nTry 'chatc --help'.\n", err);
+		return CHATC_EXIT_USAGE;
+	}
+	/* chatc.conf under the flags: an error in it names the file and the line. */
+	if (!o.co_help && !o.co_version && o.co_forget == NULL) {
+		if (o.co_config != NULL)
+			snprintf(cpath, sizeof(cpath), "%s", o.co_config);
+		else if (chatc_conf_default(cpath, sizeof(cpath)) != 0)
+			cpath[0] = '\0';
+		if (cpath[0] != '\0' && chatc_conf_read(cpath, o.co_config != NULL, &g_conf,
+		    cerr, sizeof(cerr)) != 0) {
+			fprintf(stderr, "chatc: %s\n", cerr);
+			return CHATC_EXIT_USAGE;
+		}
+	}
+	if (chatc_opts_finish(&o, &g_conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "chatc: %s\nTry 'chatc --help'.\n", err);
 		return CHATC_EXIT_USAGE;
 	}
@@ -239,7 +256,7 @@ main(int argc, char **argv)
 	tzset();
 	t = time(NULL);
 	(void)localtime_r(&t, &tmv);
-	if (!batch && ui_open(&u, o.co_nick, err, sizeof(err)) != 0) {
+	if (!batch && ui_open(&u, o.co_nick, o.co_colour, err, sizeof(err)) != 0) {
 		/* A terminal that cannot hold the screen still gets the chat, line by line. */
 		fprintf(stderr, "chatc: %s; going on as with --batch\n", err);
 		batch = 1;

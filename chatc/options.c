@@ -18,9 +18,9 @@
 #include "err.h"
 
 static const char usage_text[] =
-"usage: chatc --join CODE --nick NICK [--relay HOST:PORT[,...]] [--keyd PATH]\n"
+"usage: chatc --join CODE... --nick NICK [--relay HOST:PORT[,...]] [--keyd PATH]\n"
 "             [--relay-fp FP | --relay-ca FILE | --plaintext]\n"
-"             [--expect NICK=FINGERPRINT]... [--give-up SEC] [--batch]\n"
+"             [--expect NICK=FINGERPRINT]... [--give-up SEC] [--config FILE] [--batch]\n"
 "       chatc --room NAME --nick NICK [the same options]\n"
 "       chatc --new-room [--relay HOST:PORT[,HOST:PORT]...] [--relay-fp FP[,FP]...]\n"
 "       chatc --forget-relay HOST:PORT\n"
@@ -55,6 +55,9 @@ static const char usage_text[] =
 "  --give-up SEC      after SEC seconds out of the room (relay unreachable, full,\n"
 "                     or dropping us), report every held line as not sent and exit 4\n"
 "                     (default: retry, backing off up to 10 s, for as long as you stay)\n"
+"  --config FILE      read FILE instead of $XDG_CONFIG_HOME/veil/chatc.conf\n"
+"                     (else ~/.config/veil/chatc.conf): nick, relay, join and room\n"
+"                     (repeat), expect, keyd, give-up, colour; flags override it\n"
 "  --batch            one message per input line, one event per output line\n"
 "                     (default when input or output is not a terminal); at end of\n"
 "                     input, lines held for a secure session wait while one may still\n"
@@ -64,7 +67,7 @@ static const char usage_text[] =
 "\n"
 "options may be abbreviated (--ro lobby)\n"
 "commands (any case): /help [CMD] /who [NICK] /verify [NICK] /rekey [NICK]\n"
-"  /me TEXT /msg NICK TEXT /join ROOM /part /win N /status /clear\n"
+"  /me TEXT /msg NICK TEXT /join CODE|NAME /part /win N /status /clear\n"
 "  /lastlog TEXT /quit [MSG];\n"
 "  // sends a leading /\n"
 "\n"
@@ -190,30 +193,51 @@ chatc_default_keyd(char *out, size_t outlen)
 	return 0;
 }
 
-static int
-opt_expect(struct chatc_opts *o, const char *v, char *err, size_t errlen)
+int
+chatc_expect_known(const struct chatc_expect *list, size_t n, const char *nick)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i].ce_nick, nick) == 0)
+			return 1;
+	return 0;
+}
+
+int
+chatc_expect_parse(const char *v, struct chatc_expect *list, size_t n, char *err,
+    size_t errlen)
 {
 	const char *eq = strchr(v, '=');
 	struct chatc_expect *e;
 	size_t nl, i;
 
 	if (eq == NULL)
-		return opt_fail(err, errlen, "--expect wants NICK=FINGERPRINT, not \"%s\"", v);
+		return opt_fail(err, errlen, "expect wants NICK=FINGERPRINT, not \"%.40s\"", v);
 	nl = (size_t)(eq - v);
 	if (!proto_nick_valid((const uint8_t *)v, nl))
-		return opt_fail(err, errlen, "--expect: bad nickname (1..32 of A-Z a-z 0-9 _ . -)");
-	if (o->co_nexpect >= IPC_EXPECT_MAX)
-		return opt_fail(err, errlen, "at most %d --expect options", IPC_EXPECT_MAX);
-	for (i = 0; i < o->co_nexpect; i++)
-		if (strlen(o->co_expect[i].ce_nick) == nl &&
-		    memcmp(o->co_expect[i].ce_nick, v, nl) == 0)
-			return opt_fail(err, errlen, "--expect: %.*s given twice", (int)nl, v);
-	e = &o->co_expect[o->co_nexpect];
+		return opt_fail(err, errlen, "expect: bad nickname (1..32 of A-Z a-z 0-9 _ . -)");
+	for (i = 0; i < n; i++)
+		if (strlen(list[i].ce_nick) == nl && memcmp(list[i].ce_nick, v, nl) == 0)
+			return opt_fail(err, errlen, "expect: %.*s given twice", (int)nl, v);
+	e = &list[n];
 	if (proto_fpr_parse(eq + 1, e->ce_fpr) != 0)
-		return opt_fail(err, errlen, "--expect: bad fingerprint for %.*s "
+		return opt_fail(err, errlen, "expect: bad fingerprint for %.*s "
 		    "(40 hex digits, groups of 4 joined by ':' or '-' allowed)", (int)nl, v);
 	memcpy(e->ce_nick, v, nl);
 	e->ce_nick[nl] = '\0';
+	return 0;
+}
+
+static int
+opt_expect(struct chatc_opts *o, const char *v, char *err, size_t errlen)
+{
+	char why[200];
+
+	if (o->co_nexpect >= IPC_EXPECT_MAX)
+		return opt_fail(err, errlen, "at most %d --expect options", IPC_EXPECT_MAX);
+	if (chatc_expect_parse(v, o->co_expect, o->co_nexpect, why, sizeof(why)) != 0)
+		return opt_fail(err, errlen, "--%s", why);
 	o->co_nexpect++;
 	return 0;
 }
@@ -274,7 +298,7 @@ opt_bad(const struct option *opts, const char *arg, char *err, size_t errlen)
 }
 
 int
-chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
+chatc_opts_flags(int argc, char *const argv[], struct chatc_opts *o, char *err,
     size_t errlen)
 {
 	static const struct option opts[] = {
@@ -291,14 +315,15 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 		{ "expect",	required_argument,	NULL, 'e' },
 		{ "give-up",	required_argument,	NULL, 'g' },
 		{ "batch",	no_argument,		NULL, 'b' },
+		{ "config",	required_argument,	NULL, 'c' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 },
 	};
-	const char *relay = CHATC_RELAY_DEFAULT, *keyd = NULL;
 	int ch, r, nopts = 0;
 
 	memset(o, 0, sizeof(*o));
+	o->co_colour = 1;
 	if (errlen > 0)
 		err[0] = '\0';
 	/* 0, not 1: GNU getopt starts afresh (the tests parse many command lines). */
@@ -344,12 +369,12 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 			o->co_nick = optarg;
 			break;
 		case 'R':
-			relay = o->co_relay_arg = optarg;
+			o->co_relay_arg = optarg;
 			break;
 		case 'k':
 			if (*optarg == '\0')
 				return opt_fail(err, errlen, "--keyd must not be empty");
-			keyd = optarg;
+			o->co_keyd_arg = optarg;
 			break;
 		case 'e':
 			if ((r = opt_expect(o, optarg, err, errlen)) != 0)
@@ -379,6 +404,11 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 		case 'b':
 			o->co_batch = 1;
 			break;
+		case 'c':
+			if (*optarg == '\0')
+				return opt_fail(err, errlen, "--config must not be empty");
+			o->co_config = optarg;
+			break;
 		case 'h':
 			o->co_help = 1;
 			break;
@@ -391,19 +421,69 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 	}
 	if (optind < argc)
 		return opt_fail(err, errlen, "unexpected argument \"%.40s\"", argv[optind]);
+	if (o->co_forget != NULL && nopts != 1)
+		return opt_fail(err, errlen, "--forget-relay takes no other option");
+	return 0;
+}
+
+int
+chatc_opts_finish(struct chatc_opts *o, const struct chatc_conf *cf, char *err,
+    size_t errlen)
+{
+	const char *relay = o->co_relay_arg, *keyd = o->co_keyd_arg;
+	size_t i;
+	int r;
+
 	if (o->co_help || o->co_version)
 		return 0;
-	if (o->co_forget != NULL) {
-		if (nopts != 1)
-			return opt_fail(err, errlen, "--forget-relay takes no other option");
+	if (o->co_forget != NULL)
 		return 0;
-	}
 	if (o->co_new_room) {
-		if (o->co_room != NULL || o->co_join != NULL || o->co_nick != NULL ||
-		    o->co_nexpect > 0 || o->co_give_up > 0 || o->co_batch || keyd != NULL ||
-		    o->co_plaintext || o->co_relay_ca != NULL)
+		if (o->co_nrooms > 0 || o->co_nick != NULL || o->co_nexpect > 0 ||
+		    o->co_give_up > 0 || o->co_batch || keyd != NULL || o->co_plaintext ||
+		    o->co_relay_ca != NULL)
 			return opt_fail(err, errlen, "--new-room takes only --relay and --relay-fp");
 		return 0;	/* chatc_new_room checks the relays and fingerprints */
+	}
+	/* The file fills in what no flag gave; a list given as flags replaces its list. */
+	if (cf != NULL) {
+		size_t nr = 0, nj = 0;
+
+		if (o->co_nrooms == 0)
+			for (i = 0; i < cf->cf_nrooms + cf->cf_njoins; i++) {
+				struct chatc_roomarg *ra = &o->co_rooms[o->co_nrooms++];
+
+				if ((ra->ra_code = cf->cf_seq[i]) != 0)
+					ra->ra_text = cf->cf_joins[nj++];
+				else
+					ra->ra_text = cf->cf_rooms[nr++];
+				if (ra->ra_code && o->co_join == NULL)
+					o->co_join = ra->ra_text;
+				if (!ra->ra_code && o->co_room == NULL)
+					o->co_room = ra->ra_text;
+			}
+		if (o->co_nick == NULL && cf->cf_nick[0] != '\0')
+			o->co_nick = cf->cf_nick;
+		if (relay == NULL && cf->cf_relay[0] != '\0')
+			relay = cf->cf_relay;
+		if (keyd == NULL && cf->cf_keyd[0] != '\0')
+			keyd = cf->cf_keyd;
+		if (o->co_give_up == 0)
+			o->co_give_up = cf->cf_give_up;
+		if (cf->cf_colour == 0)
+			o->co_colour = 0;
+		if (cf->cf_history == 1)
+			o->co_history = 1;
+		/* Expectations add up; one given as a flag wins for its nick. */
+		for (i = 0; i < cf->cf_nexpect; i++) {
+			if (o->co_nexpect >= IPC_EXPECT_MAX)
+				return opt_fail(err, errlen, "at most %d expectations (flags and "
+				    "config together)", IPC_EXPECT_MAX);
+			if (chatc_expect_known(o->co_expect, o->co_nexpect,
+			    cf->cf_expect[i].ce_nick))
+				continue;
+			o->co_expect[o->co_nexpect++] = cf->cf_expect[i];
+		}
 	}
 	if (o->co_relay_fp_arg != NULL) {
 		if (proto_relayfp_parse(o->co_relay_fp_arg, o->co_relay_fp) != 0)
@@ -416,11 +496,13 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 	if (o->co_has_fp && o->co_relay_ca != NULL)
 		return opt_fail(err, errlen, "--relay-fp pins the key: --relay-ca is not used "
 		    "with it");
-	if (o->co_room == NULL && o->co_join == NULL)
-		return opt_fail(err, errlen, "--join CODE or --room NAME is required "
-		    "(chatc --new-room makes a code)");
+	if (o->co_nrooms == 0)
+		return opt_fail(err, errlen, "--join CODE or --room NAME is required, or room "
+		    "or join in chatc.conf (chatc --new-room makes a code)");
 	if (o->co_nick == NULL)
-		return opt_fail(err, errlen, "--nick is required");
+		return opt_fail(err, errlen, "--nick is required (or nick in chatc.conf)");
+	if (relay == NULL)
+		relay = CHATC_RELAY_DEFAULT;
 	if ((r = chatc_relays_parse(relay, o->co_relays, &o->co_nrelays, err, errlen)) != 0)
 		return r;
 	/* The first relay, as before lists: the same sizes. */
@@ -438,6 +520,17 @@ chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
 	} else if (chatc_default_keyd(o->co_keyd, sizeof(o->co_keyd)) != 0)
 		return opt_fail(err, errlen, "default keyd socket path too long; use --keyd");
 	return 0;
+}
+
+int
+chatc_opts_parse(int argc, char *const argv[], struct chatc_opts *o, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	if ((rc = chatc_opts_flags(argc, argv, o, err, errlen)) != 0)
+		return rc;
+	return chatc_opts_finish(o, NULL, err, errlen);
 }
 
 /* One fingerprint of a comma-separated --relay-fp list (n bytes at v): 0 or -1. */

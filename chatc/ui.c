@@ -579,7 +579,7 @@ ui_add_line(struct ui *u, size_t room, int kind, int flags, const char *who, con
 /* ---- opening and closing ---- */
 
 int
-ui_open(struct ui **up, const char *nick, char *why, size_t whylen)
+ui_open(struct ui **up, const char *nick, int colour, char *why, size_t whylen)
 {
 	struct ui *u = &g_ui;
 
@@ -587,6 +587,8 @@ ui_open(struct ui **up, const char *nick, char *why, size_t whylen)
 	memset(u, 0, sizeof(*u));
 	if (term_setup(&u->u_t, STDOUT_FILENO, why, whylen) != 0)
 		return VEIL_E_SYSTEM;
+	if (!colour)
+		u->u_t.t_colors = 0;
 	ed_init(&u->u_ed);
 	snprintf(u->u_nick, sizeof(u->u_nick), "%s", nick);
 	if (term_start(&u->u_t) != 0) {

@@ -71,7 +71,7 @@ open_ui(void)
 {
 	char why[128];
 
-	ck_assert_msg(ui_open(&u, "alice", why, sizeof(why)) == 0, "ui_open: %s", why);
+	ck_assert_msg(ui_open(&u, "alice", 1, why, sizeof(why)) == 0, "ui_open: %s", why);
 	ck_assert_ptr_nonnull(u);
 	drain();
 }
@@ -487,11 +487,11 @@ START_TEST(test_ui_dumb_terminal)
 
 	ui_close(u);
 	setenv("TERM", "dumb", 1);
-	ck_assert_int_ne(ui_open(&v, "alice", why, sizeof(why)), 0);
+	ck_assert_int_ne(ui_open(&v, "alice", 1, why, sizeof(why)), 0);
 	ck_assert_ptr_null(v);
 	ck_assert_ptr_nonnull(strstr(why, "cannot place the cursor"));
 	unsetenv("TERM");
-	ck_assert_int_ne(ui_open(&v, "alice", why, sizeof(why)), 0);
+	ck_assert_int_ne(ui_open(&v, "alice", 1, why, sizeof(why)), 0);
 	ck_assert_str_eq(why, "TERM is not set");
 }
 END_TEST

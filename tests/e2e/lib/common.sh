@@ -23,6 +23,9 @@ set -u
 PY=${PYTHON:-python3}
 E2E_NAME=$(basename "$0" .sh)
 W=$(mktemp -d "$TMPDIR/w.XXXXXX") || exit 1
+# chatc reads $XDG_CONFIG_HOME/veil/chatc.conf: none here unless a test writes one.
+XDG_CONFIG_HOME="$W/config"
+export XDG_CONFIG_HOME
 E2E_PIDS=""
 E2E_TMUX=""
 E2E_RC=0
