@@ -32,6 +32,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "hist.h"
 #include "keyd.h"
 
 #define KD_NEED_HELLO	0x01	/* only after this connection's HELLO */
@@ -674,6 +675,49 @@ req_status(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	return 0;
 }
 
+/* chatc's history: sealed and opened with a key chatc never sees (hist.c). */
+static int
+req_hist_seal(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
+    struct ipc_msg *a, struct keyd_fail *f)
+{
+	uint8_t *out = kc->kc_scratch + kc->kc_used;
+	size_t n;
+	int r;
+
+	(void)c;
+	if ((r = keyd_hist_seal(kc->kc_id, q->im_text, q->im_textlen, out, HIST_BLOB_MAX,
+	    &n)) != 0) {
+		(void)snprintf(f->kf_msg, sizeof(f->kf_msg), "history: %s", veil_strerror(r));
+		return r;
+	}
+	kc->kc_used += n;
+	a->im_code = ANS_HIST_SEALED;
+	a->im_blob = out;
+	a->im_bloblen = n;
+	return 0;
+}
+
+static int
+req_hist_open(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
+    struct ipc_msg *a, struct keyd_fail *f)
+{
+	uint8_t *out = kc->kc_scratch + kc->kc_used;
+	size_t n;
+	int r;
+
+	(void)c;
+	if ((r = keyd_hist_open(kc->kc_id, q->im_blob, q->im_bloblen, out, HIST_TEXT_MAX,
+	    &n)) != 0) {
+		(void)snprintf(f->kf_msg, sizeof(f->kf_msg), "history: %s", veil_strerror(r));
+		return r;
+	}
+	kc->kc_used += n;
+	a->im_code = ANS_HIST_OPENED;
+	a->im_text = out;
+	a->im_textlen = n;
+	return 0;
+}
+
 static const struct keyd_req keyd_reqs[] = {
 	{ REQ_HELLO,	 KD_ONCE,	req_hello },
 	{ REQ_HS_START,	 KD_NEED_HELLO,	req_hs_start },
@@ -691,6 +735,8 @@ static const struct keyd_req keyd_reqs[] = {
 	 */
 	{ REQ_VERIFY,	 KD_NEED_HELLO | KD_PINS, req_verify },
 	{ REQ_STATUS,	 KD_NEED_HELLO,	req_status },
+	{ REQ_HIST_SEAL, KD_NEED_HELLO,	req_hist_seal },
+	{ REQ_HIST_OPEN, KD_NEED_HELLO,	req_hist_open },
 };
 
 /* ---- the dispatcher ---- */

@@ -81,7 +81,8 @@ ipc_get_route(struct vbuf *b, struct ipc_msg *m)
 static int
 ipc_code_is_request(uint8_t code)
 {
-	return code >= REQ_HELLO && code <= REQ_STATUS;
+	return (code >= REQ_HELLO && code <= REQ_STATUS) || code == REQ_HIST_SEAL ||
+	    code == REQ_HIST_OPEN;
 }
 
 /* u8 version, which must be ours: nothing after it is read otherwise. */
@@ -93,6 +94,28 @@ ipc_get_version(struct vbuf *b, struct ipc_msg *m)
 	if ((r = vbuf_get_u8(b, &m->im_version)) != 0)
 		return r;
 	return m->im_version == IPC_VERSION ? 0 : VEIL_E_VERSION;
+}
+
+/* A sealed history record: str32, HIST_SEALED_OVERHEAD + 1 .. HIST_BLOB_MAX bytes. */
+static int
+ipc_get_hist_blob(struct vbuf *b, const uint8_t **p, size_t *n)
+{
+	int r;
+
+	if ((r = vbuf_get_str32(b, p, n, HIST_BLOB_MAX)) != 0)
+		return r;
+	return *n > HIST_SEALED_OVERHEAD ? 0 : VEIL_E_LENGTH;
+}
+
+/* A history record's text: str16, 1..HIST_TEXT_MAX bytes (opaque to keyd). */
+static int
+ipc_get_hist_text(struct vbuf *b, struct ipc_msg *m)
+{
+	int r;
+
+	if ((r = vbuf_get_str16(b, &m->im_text, &m->im_textlen, HIST_TEXT_MAX)) != 0)
+		return r;
+	return m->im_textlen >= 1 ? 0 : VEIL_E_LENGTH;
 }
 
 static int
@@ -109,6 +132,8 @@ ipc_code_is_answer(uint8_t code)
 	case ANS_FORGET:
 	case ANS_VERIFY:
 	case ANS_STATUS:
+	case ANS_HIST_SEALED:
+	case ANS_HIST_OPENED:
 	case IPC_ANS_ERROR:
 		return 1;
 	}
@@ -173,6 +198,10 @@ ipc_decode_request(struct vbuf *b, struct ipc_msg *m)
 		return ipc_get_nick(b, &m->im_nick, &m->im_nicklen);
 	case REQ_STATUS:
 		return 0;
+	case REQ_HIST_SEAL:
+		return ipc_get_hist_text(b, m);
+	case REQ_HIST_OPEN:
+		return ipc_get_hist_blob(b, &m->im_blob, &m->im_bloblen);
 	}
 	return VEIL_E_TYPE;
 }
@@ -351,6 +380,10 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 		return ipc_safety_ok(m->im_safety, m->im_safetylen) ? 0 : VEIL_E_INVALID;
 	case ANS_STATUS:
 		return vbuf_get_u32(b, &m->im_gen);
+	case ANS_HIST_SEALED:
+		return ipc_get_hist_blob(b, &m->im_blob, &m->im_bloblen);
+	case ANS_HIST_OPENED:
+		return ipc_get_hist_text(b, m);
 	case IPC_ANS_ERROR:
 		if ((r = vbuf_get_u8(b, &m->im_err)) != 0 ||
 		    (r = vbuf_get_u32(b, &m->im_handle)) != 0 ||
@@ -442,8 +475,11 @@ ipc_put_str32(struct vbuf *b, const uint8_t *p, size_t n)
 {
 	if (n > 0 && p == NULL)
 		return VEIL_E_INVALID;
-	/* Refused here so an absurd length never reaches the writer. */
-	if (n > E2E_MAX)
+	/*
+	 * Refused here so an absurd length never reaches the writer; the
+	 * decoder then checks each field's own bound.
+	 */
+	if (n > (E2E_MAX > HIST_BLOB_MAX ? E2E_MAX : HIST_BLOB_MAX))
 		return VEIL_E_OVERSIZE;
 	return vbuf_put_str32(b, p, n);
 }
@@ -518,6 +554,12 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 		return ipc_put_str8(b, m->im_nick, m->im_nicklen);
 	case REQ_STATUS:
 		return 0;
+	case REQ_HIST_SEAL:
+	case ANS_HIST_OPENED:
+		return ipc_put_str16(b, m->im_text, m->im_textlen);
+	case REQ_HIST_OPEN:
+	case ANS_HIST_SEALED:
+		return ipc_put_str32(b, m->im_blob, m->im_bloblen);
 	case ANS_HELLO:
 		if ((r = vbuf_put_u8(b, m->im_version)) != 0)
 			return r;

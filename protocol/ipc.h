@@ -23,6 +23,9 @@
 #define IPC_EXPECT_MAX	16		/* --expect pairs in one REQ_HELLO */
 #define IPC_ERRMSG_MAX	512
 #define SAFETY_TEXT_MAX	96
+#define HIST_TEXT_MAX	8192	/* a history record's plaintext (chatc's, opaque to keyd) */
+#define HIST_SEALED_OVERHEAD 28	/* nonce[12] || ciphertext || tag[16] */
+#define HIST_BLOB_MAX	(HIST_TEXT_MAX + HIST_SEALED_OVERHEAD)
 
 enum ipc_code {
 	REQ_HELLO	= 0x01,	/* u8 version, str8 nick, u8 n, n x (str8 nick, fpr[20]) */
@@ -37,6 +40,8 @@ enum ipc_code {
 	REQ_FORGET	= 0x09,	/* str8 nick */
 	REQ_VERIFY	= 0x0a,	/* u32 handle */
 	REQ_STATUS	= 0x0b,	/* no fields */
+	REQ_HIST_SEAL	= 0x0c,	/* str16 text (a history record, 1..HIST_TEXT_MAX) */
+	REQ_HIST_OPEN	= 0x0d,	/* str32 blob (1+HIST_SEALED_OVERHEAD..HIST_BLOB_MAX) */
 
 	ANS_HELLO	= 0x81,	/* u8 version, fpr[20] (this user's fingerprint) */
 	ANS_HS		= 0x82,	/* u32 handle, str32 blob; answers HS_START and HS_ACCEPT */
@@ -50,6 +55,8 @@ enum ipc_code {
 	ANS_FORGET	= 0x89,	/* u8 existed, fpr[20] (zero if not) */
 	ANS_VERIFY	= 0x8a,	/* str8 nick, fpr[20] peer, fpr[20] mine, u8 trust, str8 safety */
 	ANS_STATUS	= 0x8b,	/* u32 generation of known_peers */
+	ANS_HIST_SEALED	= 0x8c,	/* str32 blob */
+	ANS_HIST_OPENED	= 0x8d,	/* str16 text */
 	IPC_ANS_ERROR	= 0xff,	/* u8 err (= -veil_err), u32 handle (0 if none), u8 ended,
 				   str16 message */
 };
@@ -128,7 +135,7 @@ struct ipc_msg {
 	size_t		 im_nicklen;
 	const uint8_t	*im_blob;
 	size_t		 im_bloblen;
-	const uint8_t	*im_text;	/* REQ_SEAL, ANS_OPENED; error message for IPC_ANS_ERROR */
+	const uint8_t	*im_text;	/* REQ_SEAL, ANS_OPENED, history; error message for IPC_ANS_ERROR */
 	size_t		 im_textlen;
 	uint8_t		 im_fpr[FPR_LEN];
 	uint8_t		 im_fpr2[FPR_LEN];	/* ANS_VERIFY: ours; ANS_HS_NEXT: the other key */

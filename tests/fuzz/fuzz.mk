@@ -28,7 +28,7 @@ FUZZ_KEYD_SRC	:= keyd/session.c keyd/crypto.c
 FUZZ_EXTRA_fuzz_session	 = $(FUZZ_KEYD_SRC)
 FUZZ_LIBS_fuzz_session	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS)
 FUZZ_EXTRA_fuzz_dispatch = $(FUZZ_KEYD_SRC) keyd/dispatch.c keyd/pins.c keyd/trust.c \
-			   keyd/identity.c
+			   keyd/identity.c keyd/hist.c
 FUZZ_LIBS_fuzz_dispatch	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS)
 FUZZ_EXTRA_fuzz_escape	 = chatc/escape.c
 FUZZ_EXTRA_fuzz_conn	 = relayd/conn.c relayd/tls.c

@@ -1208,7 +1208,7 @@ END_TEST
 
 START_TEST(unknown_request_code)
 {
-	static const uint8_t codes[] = { 0x00, REQ_STATUS + 1, 0x3f, 0x40, 0x7f, 0x80 };
+	static const uint8_t codes[] = { 0x00, REQ_HIST_OPEN + 1, 0x3f, 0x40, 0x7f, 0x80 };
 	size_t i;
 
 	for (i = 0; i < sizeof(codes); i++) {
@@ -1221,7 +1221,7 @@ END_TEST
 
 START_TEST(unknown_answer_code)
 {
-	static const uint8_t codes[] = { 0x00, 0x80, 0x83, ANS_STATUS + 1, 0xc0, 0xfe };
+	static const uint8_t codes[] = { 0x00, 0x80, 0x83, ANS_HIST_OPENED + 1, 0xc0, 0xfe };
 	size_t i;
 
 	for (i = 0; i < sizeof(codes); i++) {
