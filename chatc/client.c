@@ -146,6 +146,10 @@ client_on_answer(struct client *c, struct kx *x, const struct ipc_msg *a, int64_
 		client_on_status(c, a);
 		return;
 	}
+	if (x->kx_kind == KX_HIST) {
+		hist_answer(c, a);
+		return;
+	}
 	r = x->kx_room != 0 ? rm_by_serial(c, x->kx_room) : NULL;
 	if (r == NULL) {
 		/* Its room is gone: a session keyd made for it is of no use. */

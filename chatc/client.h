@@ -141,6 +141,7 @@ struct chatc_opts {
 	int		 co_batch;
 	int		 co_colour;	/* 0: chatc.conf said colour no */
 	int		 co_history;	/* chatc.conf said history yes */
+	int		 co_delete_history;	/* --delete-history */
 	const char	*co_config;	/* --config FILE */
 	const char	*co_keyd_arg;	/* --keyd as given, or NULL */
 	int		 co_help;
@@ -437,6 +438,7 @@ enum kx_kind {
 	KX_VERIFY,
 	KX_TRUST,		/* VERIFY after keyd's pins changed: the trust now */
 	KX_STATUS,		/* REQ_STATUS (the client's, kx_room 0) */
+	KX_HIST,		/* a history record sealed: appended to the file (hist.c) */
 };
 
 /* The context of one request in flight. */
@@ -922,10 +924,81 @@ void	emit_notsent(struct room *r, const char *to, const char *why, const uint8_t
 	    size_t n);
 /* The room's status line (EV_STATUS) from its current state. */
 void	emit_status(struct room *r);
+/* e as an event of room r (ev_room and the rest filled in here). */
+void	emit_event(struct room *r, struct ev *e);
 /* An event with nothing but its kind (EV_CLEAR, EV_FOCUS), or with ev_text (EV_LASTLOG). */
 void	emit_plain(struct room *r, int kind, const uint8_t *text, size_t n);
 /* The reason keyd gave in an IPC_ANS_ERROR, escaped, into buf. */
 const char *keyd_reason(const struct ipc_msg *a, char *buf, size_t cap);
+
+/* ---- the local history (hist.c) ---- */
+
+#define HIST_VERSION		1
+#define HIST_REPLAY		500	/* records shown at start, the last ones */
+#define HIST_FILE_MAX		(64 * 1024 * 1024)	/* read at most this much of it */
+
+enum hist_flag {
+	HR_MINE		= 0x01,
+	HR_ACTION	= 0x02,
+	HR_PRIVATE	= 0x04,
+	HR_ALL		= 0x07,
+};
+
+struct hist_rec {
+	int64_t		 hr_time;
+	uint8_t		 hr_flags;
+	char		 hr_room[CHATC_ROOM_NAME_MAX + 1];
+	char		 hr_who[NICK_MAX + 1];
+	uint8_t		 hr_text[MSG_MAX];
+	size_t		 hr_textlen;
+};
+
+struct hist {
+	int		 h_on;
+	int		 h_fd;		/* opened before the sandbox, appended to */
+	char		 h_path[4 * CHATC_PATH_MAX];
+	unsigned int	 h_failed;	/* records that could not be kept */
+	struct hist_rec	*h_rec;		/* opened at start, shown by hist_replay */
+	size_t		 h_nrec;
+};
+
+/* $XDG_STATE_HOME/veil/history, else ~/.local/state/veil/history. 0 or a negative veil_err. */
+int	hist_path(char *out, size_t outlen) VEIL_WUR;
+/* Before the sandbox: creates (0600, its directory 0700) or opens path to append. */
+int	hist_open(struct hist *h, const char *path, char *err, size_t errlen) VEIL_WUR;
+void	hist_close(struct hist *h);
+/*
+ * A record's plaintext into out: its length, or 0 when a field is out of
+ * bounds or cap too small.
+ */
+size_t	hist_encode(uint8_t *out, size_t cap, int flags, int64_t when, const char *room,
+	    const uint8_t *who, size_t wholen, const uint8_t *text, size_t textlen);
+/* A record's plaintext, strictly: 0, or a negative veil_err (*rec zeroed). */
+int	hist_decode(const uint8_t *p, size_t n, struct hist_rec *rec) VEIL_WUR;
+/*
+ * The next sealed record of the file's bytes p[0..n) from *off: 1 with
+ * *blob / *len (and *off moved past it), 0 at the end, or a negative
+ * veil_err for a broken length or a record cut short.
+ */
+int	hist_scan(const uint8_t *p, size_t n, size_t *off, const uint8_t **blob,
+	    size_t *len) VEIL_WUR;
+/*
+ * Start-up, after HELLO: keyd opens the last HIST_REPLAY records (one call
+ * each). 0 (a sentence in note when some could not be read), or keyd's
+ * failure.
+ */
+int	hist_load(struct hist *h, struct keydc *k, char *note, size_t notelen) VEIL_WUR;
+/* The loaded records as EV_HISTORY events to the rooms they belong to; then forgotten. */
+void	hist_replay(struct client *c, struct hist *h);
+/* A message shown (HR_* flags, who raw): sealed by keyd and appended, when the history is on. */
+void	hist_note(struct room *r, int flags, const uint8_t *who, size_t wholen,
+	    const uint8_t *text, size_t n);
+/* keyd's answer to a REQ_HIST_SEAL. */
+void	hist_answer(struct client *c, const struct ipc_msg *a);
+/* A record not kept: one WARN per run. */
+void	hist_failed(struct client *c, const char *why);
+/* chatc --delete-history: removes the file. The exit status. */
+int	hist_delete(void);
 
 /* ---- the client (client.c) ---- */
 
@@ -1023,6 +1096,7 @@ struct client {
 	struct chatc_relay cl_relays[CHATC_ROOMS_MAX];
 	size_t		 cl_nrelays;
 	int		 cl_may_resolve;	/* before the sandbox: a new relay may be looked up */
+	struct hist	 cl_hist;
 	int		 cl_final;	/* ending: events carry ev_final */
 	int64_t		 cl_eof_at;	/* batch input ended, 0 before */
 	int64_t		 cl_now;	/* the time of the current step */

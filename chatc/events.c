@@ -27,6 +27,12 @@ emit_ev(struct room *r, struct ev *e)
 }
 
 void
+emit_event(struct room *r, struct ev *e)
+{
+	emit_ev(r, e);
+}
+
+void
 emit(struct room *r, int kind, const char *fmt, ...)
 {
 	static char text[EV_LINE_MAX];
@@ -85,6 +91,8 @@ emit_msg(struct room *r, const struct peer *p, const uint8_t *text, size_t n)
 	e.ev_textlen = n;
 	e.ev_flags = emit_flags(text, n);
 	emit_peer(r, EV_MSG, p, &e);
+	hist_note(r, e.ev_flags & EVF_ACTION ? HR_ACTION : 0, p->pe_nick, p->pe_nicklen, text,
+	    n);
 }
 
 void
@@ -108,6 +116,10 @@ emit_mine(struct room *r, int kind, const char *to, const uint8_t *text, size_t 
 	e.ev_flags = emit_flags(text, n) | (to != NULL ? EVF_PRIVATE : 0);
 	e.ev_who = to;
 	emit_ev(r, &e);
+	if (kind == EV_MINE)
+		hist_note(r, HR_MINE | (e.ev_flags & EVF_ACTION ? HR_ACTION : 0) |
+		    (to != NULL ? HR_PRIVATE : 0), (const uint8_t *)to,
+		    to != NULL ? strlen(to) : 0, text, n);
 }
 
 void

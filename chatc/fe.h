@@ -37,6 +37,7 @@ enum ev_kind {
 	EV_LASTLOG,	/* /lastlog: ev_text (raw, typed by us) to look for in the window */
 	EV_FOCUS,	/* the room typed lines go to is ev_room now (/win, /join) */
 	EV_PART,	/* we left room ev_room: the rooms after it move down one */
+	EV_HISTORY,	/* a line of the local history: ev_time, ev_who (escaped), ev_text, ev_flags */
 	EV_STATUS,	/* ev_status: what the status line shows for the room */
 };
 
@@ -80,6 +81,7 @@ struct ev_status {
 /* What kind of message an EV_MSG / EV_MINE is (ev_flags). */
 #define EVF_ACTION	0x01	/* "/me does something" */
 #define EVF_PRIVATE	0x02	/* for one peer only (/msg); ev_who names the other side */
+#define EVF_MINE	0x04	/* EV_HISTORY: a line of ours */
 
 struct ev {
 	int			 ev_kind;
@@ -97,6 +99,7 @@ struct ev {
 	size_t			 ev_textlen;
 	const char		*ev_line;
 	const struct ev_status	*ev_status;
+	int64_t			 ev_time;	/* EV_HISTORY: when it was said (Unix seconds) */
 };
 
 /* Where the core's events go. */

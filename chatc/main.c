@@ -147,6 +147,7 @@ main(int argc, char **argv)
 	static struct chatc_opts o;
 	uint8_t myfpr[FPR_LEN] = { 0 };
 	char err[256], cpath[4 * CHATC_PATH_MAX], cerr[4 * CHATC_PATH_MAX + 256];
+	char hnote[4 * CHATC_PATH_MAX + 300];
 	struct ui *u = NULL;
 	struct fe fe;
 	struct tm tmv;
@@ -161,7 +162,7 @@ main(int argc, char **argv)
 		return CHATC_EXIT_USAGE;
 	}
 	/* chatc.conf under the flags: an error in it names the file and the line. */
-	if (!o.co_help && !o.co_version && o.co_forget == NULL) {
+	if (!o.co_help && !o.co_version && o.co_forget == NULL && !o.co_delete_history) {
 		if (o.co_config != NULL)
 			snprintf(cpath, sizeof(cpath), "%s", o.co_config);
 		else if (chatc_conf_default(cpath, sizeof(cpath)) != 0)
@@ -188,6 +189,8 @@ main(int argc, char **argv)
 		return new_room(&o);
 	if (o.co_forget != NULL)
 		return ctls_forget(o.co_forget);
+	if (o.co_delete_history)
+		return hist_delete();
 	batch = o.co_batch || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO);
 	/* Only to spread retries: a clock will do when getrandom cannot. */
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
@@ -242,6 +245,21 @@ main(int argc, char **argv)
 	if (hello(&o, myfpr, batch) != 0)
 		return 1;
 	memcpy(g_client.cl_myfpr, myfpr, FPR_LEN);
+	/* The local history, when chatc.conf asks for it: opened now, kept through keyd. */
+	g_client.cl_hist.h_fd = -1;
+	hnote[0] = '\0';
+	if (o.co_history) {
+		if (hist_path(cpath, sizeof(cpath)) != 0)
+			snprintf(hnote, sizeof(hnote), "history: neither XDG_STATE_HOME nor HOME "
+			    "is set; no history kept this time");
+		else if (hist_open(&g_client.cl_hist, cpath, cerr, sizeof(cerr)) != 0)
+			snprintf(hnote, sizeof(hnote), "%s; no history kept this time", cerr);
+		else if ((e = hist_load(&g_client.cl_hist, &g_keyd, hnote, sizeof(hnote))) != 0) {
+			early_error(batch, "lost keyd at %s while reading the history (%s)",
+			    o.co_keyd, veil_strerror(e));
+			return 1;
+		}
+	}
 	if (setup_signals() != 0) {
 		early_error(batch, "signal setup failed: %s", strerror(errno));
 		return 1;
@@ -269,6 +287,9 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < g_client.cl_nrooms; i++)
 		client_warn_short(g_client.cl_rooms[i]);
+	hist_replay(&g_client, &g_client.cl_hist);
+	if (hnote[0] != '\0')
+		emit(client_room(&g_client), EV_INFO, "%s", hnote);
 	g_client.cl_may_resolve = 0;
 	if (sbx_no_new_privs() != 0 ||
 	    sbx_install(sbx_chatc_rules, sbx_chatc_nrules) != 0) {
@@ -278,6 +299,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	e = client_run(&g_client, u);
+	hist_close(&g_client.cl_hist);
 	keydc_close(&g_keyd);
 	for (i = 0; i < g_client.cl_nrooms; i++) {
 		rm_free(g_client.cl_rooms[i]);

@@ -24,7 +24,7 @@ static const char usage_text[] =
 "       chatc --room NAME --nick NICK [the same options]\n"
 "       chatc --new-room [--relay HOST:PORT[,HOST:PORT]...] [--relay-fp FP[,FP]...]\n"
 "       chatc --forget-relay HOST:PORT\n"
-"       chatc -h | --help | --version\n"
+"       chatc --delete-history | -h | --help | --version\n"
 "\n"
 "  --new-room         make a room: print its invite code on stdout (give it only\n"
 "                     to the people you invite: it is the room's key) and exit\n"
@@ -62,6 +62,8 @@ static const char usage_text[] =
 "                     (default when input or output is not a terminal); at end of\n"
 "                     input, lines held for a secure session wait while one may still\n"
 "                     come up: at most 8 s, or with --give-up as long as that allows\n"
+"  --delete-history   remove the local history ($XDG_STATE_HOME/veil/history,\n"
+"                     else ~/.local/state/veil/history) and exit\n"
 "  -h, --help         this text\n"
 "  --version          the version\n"
 "\n"
@@ -316,6 +318,7 @@ chatc_opts_flags(int argc, char *const argv[], struct chatc_opts *o, char *err,
 		{ "give-up",	required_argument,	NULL, 'g' },
 		{ "batch",	no_argument,		NULL, 'b' },
 		{ "config",	required_argument,	NULL, 'c' },
+		{ "delete-history", no_argument,	NULL, 'D' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 },
@@ -404,6 +407,9 @@ chatc_opts_flags(int argc, char *const argv[], struct chatc_opts *o, char *err,
 		case 'b':
 			o->co_batch = 1;
 			break;
+		case 'D':
+			o->co_delete_history = 1;
+			break;
 		case 'c':
 			if (*optarg == '\0')
 				return opt_fail(err, errlen, "--config must not be empty");
@@ -434,7 +440,7 @@ chatc_opts_finish(struct chatc_opts *o, const struct chatc_conf *cf, char *err,
 	size_t i;
 	int r;
 
-	if (o->co_help || o->co_version)
+	if (o->co_help || o->co_version || o->co_delete_history)
 		return 0;
 	if (o->co_forget != NULL)
 		return 0;

@@ -103,6 +103,7 @@ enum sl_flag {
 	SL_MENTION	= 0x01,	/* names us: highlighted */
 	SL_FINAL	= 0x02,	/* said while chatc was ending: goes to stderr instead */
 	SL_FOUND	= 0x04,	/* a copy shown by /lastlog */
+	SL_OLD		= 0x08,	/* from the local history: dimmed */
 };
 
 struct sb_line {

@@ -176,6 +176,10 @@ ui_tag(const struct ui *u, const struct sb_line *l, char *tag, size_t cap,
 	}
 	if (l->sl_flags & SL_FOUND)
 		ts->ts_ul = 1;
+	if (l->sl_flags & SL_OLD) {
+		ts->ts_dim = xs->ts_dim = 1;
+		ts->ts_rev = 0;
+	}
 }
 
 static void
@@ -556,12 +560,19 @@ ui_show_new(struct ui *u, struct ui_win *w)
 }
 
 static void
-ui_add_line(struct ui *u, size_t room, int kind, int flags, const char *who, const char *text)
+ui_add_line_at(struct ui *u, size_t room, int kind, int flags, time_t when, const char *who,
+    const char *text)
 {
 	struct ui_win *w = ui_win(u, room);
 
-	if (sb_add(&w->w_sb, kind, flags, time(NULL), who, text) != 0)
+	if (sb_add(&w->w_sb, kind, flags, when, who, text) != 0)
 		return;
+	if (flags & SL_OLD) {
+		/* The past: no bell, no activity. */
+		if (room == u->u_cur)
+			ui_show_new(u, w);
+		return;
+	}
 	if (room != u->u_cur) {
 		if (kind == UI_MSG || kind == UI_ACTION || kind == UI_PRIV_IN)
 			w->w_act = (flags & SL_MENTION) || kind == UI_PRIV_IN ? 2 :
@@ -574,6 +585,12 @@ ui_add_line(struct ui *u, size_t room, int kind, int flags, const char *who, con
 	if ((flags & SL_MENTION) || kind >= UI_ALERT)
 		term_bell(&u->u_t);
 	ui_show_new(u, w);
+}
+
+static void
+ui_add_line(struct ui *u, size_t room, int kind, int flags, const char *who, const char *text)
+{
+	ui_add_line_at(u, room, kind, flags, time(NULL), who, text);
 }
 
 /* ---- opening and closing ---- */
@@ -931,6 +948,17 @@ ui_event(void *arg, const struct ev *e)
 		break;
 	case EV_PART:
 		ui_part(u, room);
+		break;
+	case EV_HISTORY:
+		(void)ui_text(u, e);
+		if (e->ev_flags & EVF_MINE)
+			kind = (e->ev_flags & EVF_PRIVATE) ? UI_PRIV_OUT :
+			    (e->ev_flags & EVF_ACTION) ? UI_MINE_ACTION : UI_MINE;
+		else
+			kind = (e->ev_flags & EVF_PRIVATE) ? UI_PRIV_IN :
+			    (e->ev_flags & EVF_ACTION) ? UI_ACTION : UI_MSG;
+		ui_add_line_at(u, room, kind, fl | SL_OLD, (time_t)e->ev_time, e->ev_who,
+		    u->u_text);
 		break;
 	case EV_STATUS:
 		ui_show_status(u, room, e->ev_status);

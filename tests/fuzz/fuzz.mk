@@ -42,6 +42,9 @@ FUZZ_EXTRA_fuzz_relayfp	 = chatc/tls.c
 FUZZ_LIBS_fuzz_relayfp	 = $(SSL_LIBS)
 # chatc.conf: the parser, and the option helpers it checks values with.
 FUZZ_EXTRA_fuzz_conf	 = chatc/conf.c chatc/options.c chatc/escape.c
+# The history file and records: the codec part of chatc/hist.c, with what it needs.
+FUZZ_EXTRA_fuzz_hist	 = $(filter-out chatc/main.c,$(wildcard chatc/*.c))
+FUZZ_LIBS_fuzz_hist	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(TINFO_LIBS)
 # protocol/invite.c checks its code with SHA-256: every harness links libcrypto.
 # fuzz_chatc: chatc's core (all but main.c) and keyd's request handling, in-process.
 FUZZ_EXTRA_fuzz_chatc	 = $(filter-out chatc/main.c,$(wildcard chatc/*.c)) $(FUZZ_EXTRA_fuzz_dispatch)
@@ -58,6 +61,7 @@ $(O)/fuzz/fuzz_dispatch: $(FUZZ_EXTRA_fuzz_dispatch) $(wildcard keyd/*.h)
 $(O)/fuzz/fuzz_escape: $(FUZZ_EXTRA_fuzz_escape) chatc/escape.h
 $(O)/fuzz/fuzz_conn: $(FUZZ_EXTRA_fuzz_conn) relayd/conn.h relayd/tls.h
 $(O)/fuzz/fuzz_conf: $(FUZZ_EXTRA_fuzz_conf) $(wildcard chatc/*.h)
+$(O)/fuzz/fuzz_hist: $(FUZZ_EXTRA_fuzz_hist) $(wildcard chatc/*.h)
 $(O)/fuzz/fuzz_chatc: $(FUZZ_EXTRA_fuzz_chatc) $(wildcard chatc/*.h) $(wildcard keyd/*.h)
 $(O)/fuzz/fuzz_relay_tls: $(FUZZ_EXTRA_fuzz_relay_tls) $(wildcard relayd/*.h)
 $(O)/fuzz/fuzz_relayfp: $(FUZZ_EXTRA_fuzz_relayfp) $(wildcard chatc/*.h)
