@@ -15,6 +15,8 @@
 #              indented under the text (0.1.0 cut words, no indent);
 #  mention     a line naming alice is highlighted (reverse video);
 #  no-color    with NO_COLOR set no colour is drawn;
+#  term        TERM=dumb (no cursor addressing) gets the chat as --batch,
+#              saying so, without escape sequences (0.1.0 drew ANSI anyway);
 #  transcript  after /quit the conversation is still on the terminal;
 #  error       ... and after an error (keyd lost), with the ERROR on stderr.
 . "$E2E_LIB/common.sh"
@@ -178,6 +180,18 @@ if wait_screen 'bob' 10 n -e; then
 else
 	bad no-color "the second chatc drew nothing: $(cat "$W/screen.log")"
 fi
+
+# term: a terminal that cannot place the cursor gets the chat line by line.
+T new-session -d -s d -x 100 -y 10 \
+    "TERM=dumb '$BIN/chatc' --room screen --nick dumbo --relay 127.0.0.1:$relay_PORT --keyd '$alice_SOCK' 2>&1; exec sleep 600"
+if wait_screen 'SECURE bob' 10 d -e; then
+	grep -q 'cannot place the cursor; going on as with --batch' "$W/screen.log" ||
+		bad term "no word about TERM=dumb: $(head -n 3 "$W/screen.log")"
+	grep -q "$(printf '\033')" "$W/screen.log" && bad term "escape sequences on a dumb terminal"
+else
+	bad term "nothing readable on a dumb terminal: $(head -n 3 "$W/screen.log" | cat -v)"
+fi
+T kill-session -t d
 
 # error: keyd goes away under a third screen; the conversation stays too.
 start_keyd carol

@@ -8,7 +8,9 @@
 #              24-line usage, keyd its synopsis);
 #  getopt      chatc takes unique prefixes of its options (--ro, --he), like
 #              keyd and relayd (0.1.0 parsed them by hand: unknown option),
-#              and says which options a prefix of several could be.
+#              and says which options a prefix of several could be;
+#  man         the man pages have FILES and ENVIRONMENT, chatc's KEYS (0.1.0's
+#              had FILES in keyd.1 only).
 . "$E2E_LIB/common.sh"
 need_bins
 BAD=""
@@ -56,5 +58,18 @@ rc=$?
 rc=$?
 [ $rc -eq 2 ] && grep -q 'ambiguous option "--r"' "$W/ca.out" ||
 	bad getopt "chatc --r x: exit $rc: $(head -n 1 "$W/ca.out")"
+
+# The man pages: FILES and ENVIRONMENT in all three, KEYS in chatc's.
+docs=$(cd "$E2E_LIB/../../../docs" && pwd)
+if command -v man >/dev/null 2>&1; then
+	for page in chatc.1 keyd.1 relayd.8; do
+		man -l "$docs/$page" 2>/dev/null | col -b >"$W/$page.txt"
+		for sec in FILES ENVIRONMENT; do
+			grep -q "^$sec\$" "$W/$page.txt" || bad man "$page has no $sec section"
+		done
+	done
+	grep -q '^KEYS$' "$W/chatc.1.txt" || bad man "chatc.1 has no KEYS section"
+	grep -q 'PgUp' "$W/chatc.1.txt" || bad man "chatc.1 does not say what PgUp does"
+fi
 [ -z "$BAD" ] || fail "broken:$BAD"
 note "ok"
