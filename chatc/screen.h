@@ -69,6 +69,8 @@ int	term_setup(struct vt *t, int fd, char *why, size_t whylen);
 int	term_start(struct vt *t);
 /* Everything back as it was (safe twice). */
 void	term_end(struct vt *t);
+/* Once nothing more is drawn: what setupterm allocated is freed. */
+void	term_free(struct vt *t);
 /* Re-reads the window size (at least 4 x 20). */
 void	term_size(struct vt *t);
 void	term_put(struct vt *t, const char *s, size_t n);

@@ -149,6 +149,15 @@ term_start(struct vt *t)
 }
 
 void
+term_free(struct vt *t)
+{
+	(void)t;
+	/* setupterm's own allocation: freed in memory only, no file involved. */
+	if (cur_term != NULL)
+		(void)del_curterm(cur_term);
+}
+
+void
 term_end(struct vt *t)
 {
 	if (!t->t_raw)

@@ -693,6 +693,7 @@ ui_close(struct ui *u)
 	/* What chatc said while ending: on stderr, after the transcript. */
 	(void)chatc_write_all(STDERR_FILENO, u->u_epi, u->u_epilen);
 	u->u_epilen = 0;
+	term_free(&u->u_t);
 }
 
 void

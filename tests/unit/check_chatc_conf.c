@@ -49,7 +49,7 @@ START_TEST(test_conf_all_keywords)
 	    "history yes\n"
 	    "join veil:AAAAAAAA\n"
 	    "\t# indented comment\n"
-	    "relay-less-line-at-end-without-newline-is-fine-too" + 0), VEIL_E_INVALID);
+	    "relay-less-line-at-end-without-newline-is-fine-too"), VEIL_E_INVALID);
 	ck_assert_str_eq(err, "line 16: unknown keyword \"relay-less-line-at-end-without-n\"");
 	ck_assert_int_eq(conf(
 	    "nick alice\n"

@@ -128,7 +128,8 @@ slurp(int fd, char *buf, size_t cap)
 
 START_TEST(test_log_file_lines)
 {
-	struct keyd_log *lg = calloc(1, sizeof(*lg));
+	static struct keyd_log lgs;
+	struct keyd_log *lg = &lgs;
 	char buf[4096], want[64], big[KEYD_LOG_LINE + 100];
 	int p[2], nul = open("/dev/null", O_RDWR);
 
@@ -160,7 +161,8 @@ END_TEST
 
 START_TEST(test_log_syslog_records)
 {
-	struct keyd_log *lg = calloc(1, sizeof(*lg));
+	static struct keyd_log lgs;
+	struct keyd_log *lg = &lgs;
 	char rec[1024];
 	int sv[2], nul = open("/dev/null", O_RDWR);
 	ssize_t n;
