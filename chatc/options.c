@@ -470,8 +470,9 @@ chatc_opts_finish(struct chatc_opts *o, const struct chatc_conf *cf, char *err,
 			}
 		if (o->co_nick == NULL && cf->cf_nick[0] != '\0')
 			o->co_nick = cf->cf_nick;
+		/* As --relay: it also overrides an invite code's relay. */
 		if (relay == NULL && cf->cf_relay[0] != '\0')
-			relay = cf->cf_relay;
+			relay = o->co_relay_arg = cf->cf_relay;
 		if (keyd == NULL && cf->cf_keyd[0] != '\0')
 			keyd = cf->cf_keyd;
 		if (o->co_give_up == 0)

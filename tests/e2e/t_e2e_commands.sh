@@ -16,6 +16,8 @@ BAD=""
 bad() { note "broken: $1: $2"; BAD="$BAD $1"; }
 
 start_relay relay
+# tmux starts chatc by hand: the same room as chat cmds (room_args).
+room_args cmds; RARGS="$RA1 $RA2"
 start_keyd alice
 start_keyd bob
 start_keyd carol
@@ -26,7 +28,7 @@ for p in bob carol; do must_line "$W/alice.out" "^SECURE $p " 1 15; done
 must_line "$W/bob.out" '^SECURE carol ' 1 15
 
 say alice "/WHO"
-wait_line "$W/alice.err" '^room cmds; you are alice' 1 5 || bad case "/WHO: $(tail -n 2 "$W/alice.out")"
+wait_line "$W/alice.err" '^room invite [0-9a-f]{8}; you are alice' 1 5 || bad case "/WHO: $(tail -n 2 "$W/alice.out")"
 say alice "/help verify"
 wait_line "$W/alice.err" '^/verify \[NICK\]: safety number' 1 5 || bad help "$(tail -n 2 "$W/alice.err")"
 say alice "/who bob"
@@ -67,7 +69,7 @@ if command -v tmux >/dev/null 2>&1; then
 	T() { tmux -S "$E2E_TMUX" "$@"; }
 	start_keyd dave
 	T -f /dev/null new-session -d -s d -x 120 -y 20 \
-	    "'$BIN/chatc' --room cmds --nick dave --relay 127.0.0.1:$relay_PORT --keyd '$dave_SOCK' 2>'$W/dave.err'; exec sleep 600"
+	    "'$BIN/chatc' $RARGS --nick dave --relay 127.0.0.1:$relay_PORT --keyd '$dave_SOCK' 2>'$W/dave.err'; exec sleep 600"
 	must_line "$W/bob.out" '^SECURE dave ' 1 15
 	must_line "$W/alice.out" '^SECURE dave ' 1 15
 	say alice "/me dances"

@@ -3,8 +3,9 @@
 # chatc.conf (issue 16: 0.1.0 needed --room --nick --relay --expect on every
 # run), each checked even when another fails:
 #  file      $XDG_CONFIG_HOME/veil/chatc.conf alone (no flag but --batch) joins
-#            its rooms with its nick on its relay, honouring its expect;
-#  flags     a flag overrides the file (--nick, --room);
+#            its rooms (an invite code, a room name) with its nick on its
+#            relay, honouring its expect;
+#  flags     a flag overrides the file (--nick, --join);
 #  error     an unknown keyword stops chatc with exit 2 and one line naming
 #            the file and the line, also on a terminal (tmux);
 #  screen    on a terminal (tmux) the file's rooms are windows, and
@@ -25,7 +26,7 @@ cat >"$CONF" <<EOC
 nick alice
 relay 127.0.0.1:$relay_PORT
 keyd $alice_SOCK
-room confroom1
+join $(room_code confroom1)
 room confroom2
 expect bob=$(fpr_of bob)
 colour no
@@ -33,9 +34,10 @@ EOC
 chmod 600 "$CONF"
 
 chat bob confroom1 "$relay_PORT"
-chat carol confroom2 "$relay_PORT"
+start_chatc carol --room confroom2 --nick carol --relay "127.0.0.1:$relay_PORT" --keyd "$carol_SOCK"
 start_chatc alice
-if wait_line "$W/alice.out" '^#confroom1 SECURE bob .* expected$' 1 15; then
+# The invite code's room is called "invite" and the first bytes of its id.
+if wait_line "$W/alice.out" '^#invite.x20[0-9a-f]{8} SECURE bob .* expected$' 1 15; then
 	wait_line "$W/alice.out" '^#confroom2 SECURE carol ' 1 15 || bad file "not in the file's second room"
 	must_line "$W/bob.out" '^SECURE alice ' 1 10
 else
@@ -44,7 +46,8 @@ fi
 stop_chatc alice
 
 # Flags over the file.
-start_chatc alice --nick alice2 --room confroom1
+room_args confroom1
+start_chatc alice --nick alice2 "$RA1" "$RA2"
 if wait_line "$W/bob.out" '^SECURE alice2 ' 1 15; then
 	no_line "$W/alice.out" '^#'	# one room: no prefixes
 	[ "$(count "$W/carol.out" '^SECURE alice2 ')" -eq 0 ] || bad flags "--room did not replace the file's rooms"
@@ -62,12 +65,12 @@ if command -v tmux >/dev/null 2>&1; then
 	    "XDG_CONFIG_HOME='$XDG_CONFIG_HOME' '$BIN/chatc'; echo RC=\$?; exec sleep 600" ||
 		fail "tmux would not start"
 	end=$(( $(now_ms) + 10000 ))
-	until T capture-pane -p -t s | grep -q '\[1:confroom1\] 2:confroom2'; do
+	until T capture-pane -p -t s | grep -Eq '\[1:invite [0-9a-f]{8}\] 2:confroom2'; do
 		[ "$(now_ms)" -gt "$end" ] && break
 		sleep 0.05
 	done
 	T capture-pane -p -e -t s >"$W/screen.log"
-	grep -q '\[1:confroom1\] 2:confroom2' "$W/screen.log" || bad screen "no windows for the file's rooms: $(grep -a '1:' "$W/screen.log" | cat -v)"
+	grep -Eq '\[1:invite [0-9a-f]{8}\] 2:confroom2' "$W/screen.log" || bad screen "no windows for the file's rooms: $(grep -a '1:' "$W/screen.log" | cat -v)"
 	T send-keys -t s -l '/nosuchcommand'; T send-keys -t s Enter
 	sleep 0.3
 	T capture-pane -p -e -t s >"$W/screen.log"

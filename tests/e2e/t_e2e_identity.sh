@@ -179,7 +179,8 @@ for args in "--nick bad!nick" "--nick $($PY -c 'print("n"*33)')" "--nick alice -
 	[ $rc -eq 2 ] || fail "chatc $args: exit $rc, wanted 2 (usage): $(head -n 2 "$W/usage.out")"
 done
 code=$(room_code meet1)
-for args in "--join veil:AAAA --nick a" "--join ${code}x --nick a" "--join $code --room r --nick a"; do
+# (--join and --room together join both rooms: issue 16.)
+for args in "--join veil:AAAA --nick a" "--join ${code}x --nick a" "--join $code --nick a stray"; do
 	# shellcheck disable=SC2086
 	"$BIN/chatc" --relay "127.0.0.1:$relay_PORT" --keyd "$alice_SOCK" --batch $args \
 	    </dev/null >"$W/usage.out" 2>&1

@@ -705,8 +705,8 @@ START_TEST(test_core_rekey_collision_said_once)
 	ck_assert_msg(lines_with(B, "rekeyed with alice") == 1, "%s", S.s_m[B].sm_log);
 	sim_say(&S, A, "/rekey");
 	ck_assert_int_eq(sim_pump(&S, 200), 0);
-	ck_assert(sim_has(&S, A, "WARN rekeyed with bob (epoch 2)"));
-	ck_assert(sim_has(&S, B, "WARN rekeyed with alice (epoch 2)"));
+	ck_assert(sim_has(&S, A, "INFO rekeyed with bob (epoch 2)"));
+	ck_assert(sim_has(&S, B, "INFO rekeyed with alice (epoch 2)"));
 	ck_assert_uint_eq(lines_with(A, "rekeyed with bob"), 2);
 	still_talking("after the second rekey");
 }
