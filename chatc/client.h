@@ -158,6 +158,7 @@ struct chatc_conf {
 	char		 cf_path[CHATC_PATH_MAX * 4];
 	char		 cf_nick[NICK_MAX + 1];
 	char		 cf_relay[CHATC_HOST_MAX + 16];
+	char		 cf_relay_fp[RELAYFP_TEXT_MAX + 1];	/* as --relay-fp, one */
 	char		 cf_keyd[CHATC_PATH_MAX];
 	char		 cf_rooms[CHATC_ROOMS_MAX][CHATC_ROOM_NAME_MAX + 1];
 	size_t		 cf_nrooms;

@@ -30,6 +30,7 @@
 enum conf_kw {
 	KW_NICK = 1,
 	KW_RELAY,
+	KW_RELAY_FP,
 	KW_ROOM,
 	KW_JOIN,
 	KW_EXPECT,
@@ -46,6 +47,7 @@ static const struct {
 } conf_kws[] = {
 	{ "nick",	KW_NICK,	0 },
 	{ "relay",	KW_RELAY,	0 },
+	{ "relay-fp",	KW_RELAY_FP,	0 },
 	{ "room",	KW_ROOM,	1 },
 	{ "join",	KW_JOIN,	1 },
 	{ "expect",	KW_EXPECT,	1 },
@@ -94,6 +96,7 @@ conf_apply(struct chatc_conf *cf, int kw, const char *v, size_t line, char *err,
     size_t errlen)
 {
 	char host[CHATC_HOST_MAX + 1], port[8], e[160];
+	uint8_t fp[RELAYFP_LEN];
 	size_t vl = strlen(v);
 	unsigned long n;
 	char *end;
@@ -111,6 +114,12 @@ conf_apply(struct chatc_conf *cf, int kw, const char *v, size_t line, char *err,
 		    chatc_split_hostport(v, host, sizeof(host), port, sizeof(port)) != 0)
 			return conf_fail(err, errlen, line, "relay: want HOST:PORT or [ADDR6]:PORT");
 		memcpy(cf->cf_relay, v, vl + 1);
+		break;
+	case KW_RELAY_FP:
+		if (vl >= sizeof(cf->cf_relay_fp) || proto_relayfp_parse(v, fp) != 0)
+			return conf_fail(err, errlen, line, "relay-fp: want SHA256: and 43 "
+			    "base64 characters, as relayd --fingerprint prints");
+		memcpy(cf->cf_relay_fp, v, vl + 1);
 		break;
 	case KW_ROOM:
 		if (vl == 0 || vl > CHATC_ROOM_NAME_MAX)

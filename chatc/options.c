@@ -56,8 +56,9 @@ static const char usage_text[] =
 "                     or dropping us), report every held line as not sent and exit 4\n"
 "                     (default: retry, backing off up to 10 s, for as long as you stay)\n"
 "  --config FILE      read FILE instead of $XDG_CONFIG_HOME/veil/chatc.conf\n"
-"                     (else ~/.config/veil/chatc.conf): nick, relay, join and room\n"
-"                     (repeat), expect, keyd, give-up, colour; flags override it\n"
+"                     (else ~/.config/veil/chatc.conf): nick, relay, relay-fp, join\n"
+"                     and room (repeat), expect, keyd, give-up, colour, history;\n"
+"                     flags override it\n"
 "  --batch            one message per input line, one event per output line\n"
 "                     (default when input or output is not a terminal); at end of\n"
 "                     input, lines held for a secure session wait while one may still\n"
@@ -473,6 +474,10 @@ chatc_opts_finish(struct chatc_opts *o, const struct chatc_conf *cf, char *err,
 		/* As --relay: it also overrides an invite code's relay. */
 		if (relay == NULL && cf->cf_relay[0] != '\0')
 			relay = o->co_relay_arg = cf->cf_relay;
+		/* Like --relay-fp, unless a flag says how to trust the relay. */
+		if (o->co_relay_fp_arg == NULL && o->co_relay_ca == NULL && !o->co_plaintext &&
+		    cf->cf_relay_fp[0] != '\0')
+			o->co_relay_fp_arg = cf->cf_relay_fp;
 		if (keyd == NULL && cf->cf_keyd[0] != '\0')
 			keyd = cf->cf_keyd;
 		if (o->co_give_up == 0)

@@ -69,7 +69,7 @@ if command -v tmux >/dev/null 2>&1; then
 	T() { tmux -S "$E2E_TMUX" "$@"; }
 	start_keyd dave
 	T -f /dev/null new-session -d -s d -x 120 -y 20 \
-	    "'$BIN/chatc' $RARGS --nick dave --relay 127.0.0.1:$relay_PORT --keyd '$dave_SOCK' 2>'$W/dave.err'; exec sleep 600"
+	    "'$BIN/chatc' $RARGS --nick dave --relay 127.0.0.1:$relay_PORT $CHATC_LINK --keyd '$dave_SOCK' 2>'$W/dave.err'; exec sleep 600"
 	must_line "$W/bob.out" '^SECURE dave ' 1 15
 	must_line "$W/alice.out" '^SECURE dave ' 1 15
 	say alice "/me dances"

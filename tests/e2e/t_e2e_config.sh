@@ -25,6 +25,7 @@ cat >"$CONF" <<EOC
 # alice's chatc
 nick alice
 relay 127.0.0.1:$relay_PORT
+$(case $CHATC_LINK in --relay-fp*) echo "relay-fp $RELAY_FP" ;; esac)
 keyd $alice_SOCK
 join $(room_code confroom1)
 room confroom2
@@ -34,7 +35,7 @@ EOC
 chmod 600 "$CONF"
 
 chat bob confroom1 "$relay_PORT"
-start_chatc carol --room confroom2 --nick carol --relay "127.0.0.1:$relay_PORT" --keyd "$carol_SOCK"
+start_chatc carol --room confroom2 --nick carol --relay "127.0.0.1:$relay_PORT" --keyd "$carol_SOCK" $CHATC_LINK
 start_chatc alice
 # The invite code's room is called "invite" and the first bytes of its id.
 if wait_line "$W/alice.out" '^#invite.x20[0-9a-f]{8} SECURE bob .* expected$' 1 15; then

@@ -54,7 +54,7 @@ if command -v tmux >/dev/null 2>&1; then
 	E2E_TMUX="$W/tmux.sock"
 	T() { tmux -S "$E2E_TMUX" "$@"; }
 	T -f /dev/null new-session -d -s s -x 110 -y 24 \
-	    "'$BIN/chatc' $RARGS --nick alice --relay 127.0.0.1:$relay_PORT --keyd '$alice_SOCK' 2>'$W/alice.err'; exec sleep 600"
+	    "'$BIN/chatc' $RARGS --nick alice --relay 127.0.0.1:$relay_PORT $CHATC_LINK --keyd '$alice_SOCK' 2>'$W/alice.err'; exec sleep 600"
 	end=$(( $(now_ms) + 10000 ))
 	until T capture-pane -p -t s | grep -q 'from the local history'; do
 		[ "$(now_ms)" -gt "$end" ] && break

@@ -20,7 +20,7 @@ bad() { note "broken: $1: $2"; BAD="$BAD $1"; }
 start_relay relay
 for k in alice bob carol dave erin; do start_keyd "$k"; done
 # "one" by invite code (chat), "two" and "three" by name.
-byname() { start_chatc "$1" --room "$2" --nick "$1" --relay "127.0.0.1:$relay_PORT" --keyd "$(eval echo "\$${1}_SOCK")"; }
+byname() { start_chatc "$1" --room "$2" --nick "$1" --relay "127.0.0.1:$relay_PORT" --keyd "$(eval echo "\$${1}_SOCK")" $CHATC_LINK; }
 ONE='#invite.x20[0-9a-f]{8}'
 chat alice one "$relay_PORT" --room two
 chat bob one "$relay_PORT"
@@ -66,7 +66,7 @@ wait_screen() {
 	done
 }
 T -f /dev/null new-session -d -s s -x 110 -y 24 \
-    "'$BIN/chatc' --join $(room_code one) --room two --nick alice --relay 127.0.0.1:$relay_PORT --keyd '$alice_SOCK' 2>'$W/alice.err'; echo ALICE-EXIT=\$?; exec sleep 600" ||
+    "'$BIN/chatc' --join $(room_code one) --room two --nick alice --relay 127.0.0.1:$relay_PORT $CHATC_LINK --keyd '$alice_SOCK' 2>'$W/alice.err'; echo ALICE-EXIT=\$?; exec sleep 600" ||
 	fail "tmux would not start"
 chat bob one "$relay_PORT"
 byname carol two

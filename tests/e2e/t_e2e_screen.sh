@@ -50,7 +50,7 @@ input_is() {
 type_enter() { T send-keys -t s -l "$1"; T send-keys -t s Enter; }
 
 T -f /dev/null new-session -d -s s -x 100 -y 30 \
-    "'$BIN/chatc' $RARGS --nick alice --relay 127.0.0.1:$relay_PORT --keyd '$alice_SOCK' 2>'$W/alice.err'; echo ALICE-EXIT=\$?; exec sleep 600" ||
+    "'$BIN/chatc' $RARGS --nick alice --relay 127.0.0.1:$relay_PORT $CHATC_LINK --keyd '$alice_SOCK' 2>'$W/alice.err'; echo ALICE-EXIT=\$?; exec sleep 600" ||
 	fail "tmux would not start"
 T set-option -t s status off >/dev/null 2>&1
 wait_screen 'alice' 10 || fail "chatc drew nothing: $(cat "$W/screen.log")"
@@ -172,7 +172,7 @@ grep -q 'a line for ALICE to see' "$W/screen.log" && grep -q 'the second line' "
 
 # no-color: a second chatc with NO_COLOR; a warning and bob's line show plain.
 T new-session -d -s n -x 100 -y 20 \
-    "NO_COLOR=1 '$BIN/chatc' $RARGS --nick alice2 --relay 127.0.0.1:$relay_PORT --keyd '$alice_SOCK' --expect bob=0000000000000000000000000000000000000000 2>>'$W/alice.err'; exec sleep 600"
+    "NO_COLOR=1 '$BIN/chatc' $RARGS --nick alice2 --relay 127.0.0.1:$relay_PORT $CHATC_LINK --keyd '$alice_SOCK' --expect bob=0000000000000000000000000000000000000000 2>>'$W/alice.err'; exec sleep 600"
 if wait_screen 'bob' 10 n -e; then
 	type_n() { T send-keys -t n -l "$1"; T send-keys -t n Enter; }
 	type_n "/nosuchcommand"
@@ -185,7 +185,7 @@ fi
 
 # term: a terminal that cannot place the cursor gets the chat line by line.
 T new-session -d -s d -x 100 -y 10 \
-    "TERM=dumb '$BIN/chatc' $RARGS --nick dumbo --relay 127.0.0.1:$relay_PORT --keyd '$alice_SOCK' 2>&1; exec sleep 600"
+    "TERM=dumb '$BIN/chatc' $RARGS --nick dumbo --relay 127.0.0.1:$relay_PORT $CHATC_LINK --keyd '$alice_SOCK' 2>&1; exec sleep 600"
 if wait_screen 'SECURE bob' 10 d -e; then
 	grep -q 'cannot place the cursor; going on as with --batch' "$W/screen.log" ||
 		bad term "no word about TERM=dumb: $(head -n 3 "$W/screen.log")"
@@ -198,7 +198,7 @@ T kill-session -t d
 # error: keyd goes away under a third screen; the conversation stays too.
 start_keyd carol
 T new-session -d -s c -x 100 -y 20 \
-    "'$BIN/chatc' $RARGS --nick carol --relay 127.0.0.1:$relay_PORT --keyd '$carol_SOCK' 2>'$W/carol.err'; echo CAROL-EXIT=\$?; exec sleep 600"
+    "'$BIN/chatc' $RARGS --nick carol --relay 127.0.0.1:$relay_PORT $CHATC_LINK --keyd '$carol_SOCK' 2>'$W/carol.err'; echo CAROL-EXIT=\$?; exec sleep 600"
 must_line "$W/bob.out" '^SECURE carol ' 1 15
 say bob "before carol loses keyd"
 if wait_screen 'before carol loses keyd' 10 c; then

@@ -28,6 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct chatc_conf cf;
 	char err[256], host[CHATC_HOST_MAX + 1], port[8];
+	uint8_t fp[RELAYFP_LEN];
 	size_t i, n;
 
 	if (chatc_conf_parse((const char *)data, size, &cf, err, sizeof(err)) != 0) {
@@ -44,7 +45,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cf.cf_relay[0] != '\0' &&
 	    chatc_split_hostport(cf.cf_relay, host, sizeof(host), port, sizeof(port)) != 0)
 		abort();
-	if (cf.cf_nrooms > CHATC_ROOMS_MAX || cf.cf_njoins > CHATC_ROOMS_MAX ||
+	check_str(cf.cf_relay_fp, sizeof(cf.cf_relay_fp));
+	if (cf.cf_relay_fp[0] != '\0' && proto_relayfp_parse(cf.cf_relay_fp, fp) != 0)
+		abort();
+	if (cf.cf_nrooms + cf.cf_njoins > CHATC_ROOMS_MAX ||
 	    cf.cf_nexpect > IPC_EXPECT_MAX)
 		abort();
 	for (i = 0; i < cf.cf_nrooms; i++) {

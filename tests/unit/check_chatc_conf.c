@@ -224,6 +224,16 @@ START_TEST(test_conf_under_flags)
 	ck_assert_int_eq(parse("--nick", "a", NULL), VEIL_E_INVALID);
 	ck_assert_ptr_nonnull(strstr(err, "--join CODE or --room NAME is required, or room "
 	    "or join in chatc.conf"));
+	/* relay-fp: as --relay-fp, unless a flag says how to trust the relay. */
+	ck_assert_int_eq(conf("nick n\nroom r\nrelay-fp SHA256:ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3iJmqu8zd7v8\n"), 0);
+	ck_assert_int_eq(parse(NULL), 0);
+	ck_assert_int_eq(opts.co_has_fp, 1);
+	ck_assert_uint_eq(opts.co_relay_fp[1], 0x11);
+	ck_assert_int_eq(parse("--plaintext", NULL), 0);
+	ck_assert_int_eq(opts.co_has_fp, 0);
+	ck_assert_int_eq(conf("relay-fp 00112233\n"), VEIL_E_INVALID);
+	ck_assert_str_eq(err, "line 1: relay-fp: want SHA256: and 43 base64 characters, as "
+	    "relayd --fingerprint prints");
 	/* room and join lines are joined in the order of the file. */
 	ck_assert_int_eq(conf("nick n\nroom a\njoin veil:AAAAAAAA\nroom b\n"), 0);
 	ck_assert_int_eq(parse(NULL), 0);
