@@ -41,10 +41,11 @@ FUZZ_LIBS_fuzz_relay_tls = $(NATS_LIBS) $(SSL_LIBS)
 FUZZ_EXTRA_fuzz_relayfp	 = chatc/tls.c
 FUZZ_LIBS_fuzz_relayfp	 = $(SSL_LIBS)
 # chatc.conf: the parser, and the option helpers it checks values with.
-FUZZ_EXTRA_fuzz_conf	 = chatc/conf.c chatc/options.c chatc/escape.c
+FUZZ_EXTRA_fuzz_conf	 = chatc/conf.c chatc/options.c chatc/escape.c chatc/roomkey.c
+FUZZ_LIBS_fuzz_conf	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
 # The history file and records: the codec part of chatc/hist.c, with what it needs.
 FUZZ_EXTRA_fuzz_hist	 = $(filter-out chatc/main.c,$(wildcard chatc/*.c))
-FUZZ_LIBS_fuzz_hist	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(TINFO_LIBS)
+FUZZ_LIBS_fuzz_hist	 = $(CRYPTO_CFLAGS) $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(TINFO_LIBS)
 # protocol/invite.c checks its code with SHA-256: every harness links libcrypto.
 # fuzz_chatc: chatc's core (all but main.c) and keyd's request handling, in-process.
 FUZZ_EXTRA_fuzz_chatc	 = $(filter-out chatc/main.c,$(wildcard chatc/*.c)) $(FUZZ_EXTRA_fuzz_dispatch)

@@ -171,6 +171,10 @@ start_relay() {
 		RELAY_FP=""
 		CHATC_LINK=--plaintext
 		set -- --plaintext "$@"
+		# 0.1.0 (BIN=/work/baseline-bin) has no TLS and no --plaintext.
+		if ! "$BIN/relayd" --help 2>&1 | grep -q -e '--plaintext'; then
+			CHATC_LINK=""; shift
+		fi
 	fi
 	export RELAY_FP
 	"$BIN/relayd" --listen "${RELAY_LISTEN:-127.0.0.1:0}" "$@" 2>>"$W/$sr_name.err" &
