@@ -98,12 +98,16 @@ struct chatc_expect {
 
 struct addrinfo;
 
-/* One relay of --relay's list, in the order given (link.c fails over along it). */
+/*
+ * One relay of a room's list (--relay's, or its invite code's), in the
+ * order given (link.c fails over along it).
+ */
 struct relay_ep {
 	char		 re_addr[CHATC_HOST_MAX + 16];	/* as given: HOST:PORT */
 	char		 re_host[CHATC_HOST_MAX + 1];
 	char		 re_port[8];
 	struct addrinfo	*re_ai;		/* resolved before the sandbox; NULL: not usable */
+	int		 re_own;	/* re_ai resolved by link_relays (else the client's) */
 	int		 re_has_pin;	/* its key is pinned (PROTOCOL.md 1.0): re_pin */
 	uint8_t		 re_pin[RELAYFP_LEN];
 	const char	*re_pin_from;	/* "--relay-fp" or "the invite code" */
@@ -157,7 +161,7 @@ struct chatc_opts {
 struct chatc_conf {
 	char		 cf_path[CHATC_PATH_MAX * 4];
 	char		 cf_nick[NICK_MAX + 1];
-	char		 cf_relay[CHATC_HOST_MAX + 16];
+	char		 cf_relay[CONF_LINE_MAX];	/* as --relay: one, or a list */
 	char		 cf_relay_fp[RELAYFP_TEXT_MAX + 1];	/* as --relay-fp, one */
 	char		 cf_keyd[CHATC_PATH_MAX];
 	char		 cf_rooms[CHATC_ROOMS_MAX][CHATC_ROOM_NAME_MAX + 1];
@@ -257,18 +261,26 @@ struct chatc_room {
 	int		 cr_has_pin;	/* the relay's key is pinned (--relay-fp, the code): */
 	uint8_t		 cr_pin[RELAYFP_LEN];
 	const char	*cr_pin_from;	/* "--relay-fp" or "the invite code" */
-	char		 cr_relay[CHATC_HOST_MAX + 16];	/* HOST:PORT of its relay */
+	char		 cr_relay[CHATC_HOST_MAX + 16];	/* HOST:PORT of its first relay */
 	char		 cr_host[CHATC_HOST_MAX + 1];
 	char		 cr_port[8];
+	/*
+	 * Its relays, to fail over along (PROTOCOL.md 5.7): the invite code's,
+	 * each with the code's key for it, or --relay's (--relay-fp pins them
+	 * all); cr_relay, cr_host, cr_port and cr_has_pin are the first's.
+	 */
+	struct relay_ep	 cr_eps[CHATC_RELAYS_MAX];
+	size_t		 cr_neps;
 };
 
 /*
- * The room of an invite code (code 1: its secret; its first relay and that
- * relay's key unless --relay was given) or of a room name (code 0: Argon2id
- * over the name, salted with the relay's key: done here over --plaintext
- * or with --relay-fp, else cr_derived is 0 and link.c derives the room once
- * TLS has proven the key, before JOIN; the relay of --relay or the
- * default), into *cr. --relay-fp pins the key of the room's relay. text is
+ * The room of an invite code (code 1: its secret; its relays and their
+ * keys unless --relay was given) or of a room name (code 0: Argon2id over
+ * the name, salted with the relay's key: done here over --plaintext or with
+ * --relay-fp, else cr_derived is 0 and link.c derives the room once TLS has
+ * proven the key, before JOIN; the relays of --relay or the default), into
+ * *cr (cr_eps, re_ai NULL). --relay-fp pins the key of every relay of the
+ * room. text is
  * n bytes, not necessarily terminated. 0, VEIL_E_INVALID with a reason in
  * err (a bad code or name: a usage error at start), or another veil_err
  * (err says it). cr is wiped on failure.
@@ -668,11 +680,13 @@ struct room {
 	size_t		 rm_short;	/* a room name shorter than ROOM_NAME_SHORT: its length */
 	char		 rm_ename[ESC_MAX(64) + 1];	/* the name for events: escaped, cut */
 	int		 rm_ai_borrowed;	/* rm_rl.rl_ai is the client's: not freed here */
+	struct relay_ep	 rm_epbuf[CHATC_RELAYS_MAX];	/* its own copy of its relays */
 	int		 rm_alloc;	/* malloc'd: client_part frees it */
 	/*
-	 * The relays to fail over along (link_relays), or none (rm_neps 0:
-	 * rm_relay and rm_rl's addresses are the caller's). rm_ep is the one
-	 * in use, rm_round how many failed in a row since the last backoff.
+	 * The relays to fail over along (link_relays: rm_epbuf), or none
+	 * (rm_neps 0: rm_relay and rm_rl's addresses are the caller's).
+	 * rm_ep is the one in use, rm_round how many failed in a row since
+	 * the last backoff.
 	 */
 	struct relay_ep	*rm_eps;
 	size_t		 rm_neps;
@@ -734,9 +748,11 @@ struct room {
 
 /*
  * Sets up r (caller-owned storage) for the room cr (id and key copied; its
- * label is what people see) on relay ("HOST:PORT", copied, for messages;
- * the addresses are resolved into rm_rl by the caller, or borrowed:
- * rm_ai_borrowed). The room starts in LS_WAIT with a try due now. 0.
+ * label is what people see) on relay ("HOST:PORT", copied, for messages:
+ * cr's first relay if it has any). cr's relays are copied into rm_epbuf
+ * for link_relays, which gives the room its addresses (else they are put
+ * into rm_rl by the caller, or borrowed: rm_ai_borrowed). The room starts
+ * in LS_WAIT with a try due now. 0.
  */
 int	rm_init(struct room *r, struct client *c, const struct chatc_room *cr,
 	    const char *relay, int64_t now) VEIL_WUR;
@@ -767,15 +783,16 @@ int	rm_can_take(const struct room *r, const struct frame *f);
 void	rm_on_frame(struct room *r, const struct frame *f, int64_t now);
 
 /*
- * The relays r fails over along (PROTOCOL.md 5.7): each is resolved here,
- * before the sandbox (one that does not resolve is said on stderr and
- * skipped), and the first that does becomes r's. eps stays the caller's
- * until link_relays_free. 0, or VEIL_E_SYSTEM with a reason in err when
- * none resolves.
+ * The relays r fails over along (PROTOCOL.md 5.7), eps[0..n) copied into
+ * r's rm_epbuf (eps may be rm_epbuf itself). One whose re_ai is set keeps
+ * those addresses, borrowed (the client's cache: rooms.c), never freed
+ * here; the others are resolved here, before the sandbox (one that does
+ * not resolve is said on stderr and skipped). The first usable becomes
+ * r's. 0, or VEIL_E_SYSTEM with a reason in err when none is usable.
  */
-int	link_relays(struct room *r, struct relay_ep *eps, size_t n, char *err,
+int	link_relays(struct room *r, const struct relay_ep *eps, size_t n, char *err,
 	    size_t errlen) VEIL_WUR;
-/* Frees the addresses link_relays resolved (rm_free calls it). */
+/* Frees the addresses link_relays resolved, not borrowed ones (rm_free calls it). */
 void	link_relays_free(struct room *r);
 /* Timers of the link: connect, join and keepalive timeouts, pings, --give-up. */
 void	link_tick(struct room *r, int64_t now);
@@ -1093,8 +1110,11 @@ struct client {
 	uint32_t	 cl_notsent;	/* lines (or copies of one) reported not sent */
 	int		 cl_quit;	/* enum client_quit */
 	int		 cl_multi;	/* more than one room was joined: events name theirs */
-	/* The relays' addresses, resolved before the sandbox (rooms borrow them). */
-	struct chatc_relay cl_relays[CHATC_ROOMS_MAX];
+	/*
+	 * The relays' addresses, resolved before the sandbox (each relay of a
+	 * room borrows them).
+	 */
+	struct chatc_relay cl_relays[CHATC_ROOMS_MAX * CHATC_RELAYS_MAX];
 	size_t		 cl_nrelays;
 	int		 cl_may_resolve;	/* before the sandbox: a new relay may be looked up */
 	struct hist	 cl_hist;

@@ -95,9 +95,10 @@ static int
 conf_apply(struct chatc_conf *cf, int kw, const char *v, size_t line, char *err,
     size_t errlen)
 {
-	char host[CHATC_HOST_MAX + 1], port[8], e[160];
+	struct relay_ep eps[CHATC_RELAYS_MAX];
+	char e[160];
 	uint8_t fp[RELAYFP_LEN];
-	size_t vl = strlen(v);
+	size_t vl = strlen(v), neps;
 	unsigned long n;
 	char *end;
 	int b;
@@ -110,9 +111,11 @@ conf_apply(struct chatc_conf *cf, int kw, const char *v, size_t line, char *err,
 		memcpy(cf->cf_nick, v, vl + 1);
 		break;
 	case KW_RELAY:
+		/* One relay, or a cluster's, in order (as --relay). */
 		if (vl >= sizeof(cf->cf_relay) ||
-		    chatc_split_hostport(v, host, sizeof(host), port, sizeof(port)) != 0)
-			return conf_fail(err, errlen, line, "relay: want HOST:PORT or [ADDR6]:PORT");
+		    chatc_relays_parse(v, eps, &neps, e, sizeof(e)) != 0)
+			return conf_fail(err, errlen, line, "relay: want HOST:PORT or [ADDR6]:PORT, "
+			    "or up to %d of them separated by commas", CHATC_RELAYS_MAX);
 		memcpy(cf->cf_relay, v, vl + 1);
 		break;
 	case KW_RELAY_FP:

@@ -60,12 +60,27 @@ link_next_ep(const struct room *r)
 }
 
 int
-link_relays(struct room *r, struct relay_ep *eps, size_t n, char *err, size_t errlen)
+link_relays(struct room *r, const struct relay_ep *eps, size_t n, char *err,
+    size_t errlen)
 {
+	struct relay_ep *ep;
 	struct addrinfo hints;
 	size_t i, first = n;
 	int rc;
 
+	if (n == 0 || n > CHATC_RELAYS_MAX) {
+		snprintf(err, errlen, "no relay");
+		return VEIL_E_SYSTEM;
+	}
+	link_relays_free(r);
+	rl_close(&r->rm_rl);
+	if (r->rm_rl.rl_ai != NULL && !r->rm_ai_borrowed)
+		freeaddrinfo(r->rm_rl.rl_ai);
+	r->rm_rl.rl_ai = NULL;
+	r->rm_rl.rl_try = NULL;
+	r->rm_ai_borrowed = 0;
+	if (eps != r->rm_epbuf)
+		memcpy(r->rm_epbuf, eps, n * sizeof(r->rm_epbuf[0]));
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -74,27 +89,32 @@ link_relays(struct room *r, struct relay_ep *eps, size_t n, char *err, size_t er
 	if (errlen > 0)
 		err[0] = '\0';
 	for (i = 0; i < n; i++) {
-		eps[i].re_ai = NULL;
-		if ((rc = getaddrinfo(eps[i].re_host, eps[i].re_port, &hints,
-		    &eps[i].re_ai)) != 0) {
-			eps[i].re_ai = NULL;
+		ep = &r->rm_epbuf[i];
+		ep->re_own = 0;
+		/* Borrowed (the client's cache): used as it is, freed by its owner. */
+		if (ep->re_ai != NULL) {
+			if (first == n)
+				first = i;
+			continue;
+		}
+		if ((rc = getaddrinfo(ep->re_host, ep->re_port, &hints, &ep->re_ai)) != 0) {
+			ep->re_ai = NULL;
 			snprintf(err, errlen, "%s", gai_strerror(rc));
 			if (n > 1)
-				fprintf(stderr, "chatc: relay %s: %s; not used\n", eps[i].re_addr,
+				fprintf(stderr, "chatc: relay %s: %s; not used\n", ep->re_addr,
 				    err);
-		} else if (first == n)
+			continue;
+		}
+		ep->re_own = 1;
+		if (first == n)
 			first = i;
 	}
+	r->rm_eps = r->rm_epbuf;
+	r->rm_neps = n;
 	if (first == n) {
-		for (i = 0; i < n; i++)
-			eps[i].re_ai = NULL;
+		link_relays_free(r);
 		return VEIL_E_SYSTEM;
 	}
-	rl_close(&r->rm_rl);
-	if (r->rm_rl.rl_ai != NULL && r->rm_neps == 0)
-		freeaddrinfo(r->rm_rl.rl_ai);
-	r->rm_eps = eps;
-	r->rm_neps = n;
 	r->rm_round = 0;
 	link_use(r, first);
 	return 0;
@@ -111,9 +131,10 @@ link_relays_free(struct room *r)
 	r->rm_rl.rl_ai = NULL;
 	r->rm_rl.rl_try = NULL;
 	for (i = 0; i < r->rm_neps; i++) {
-		if (r->rm_eps[i].re_ai != NULL)
+		if (r->rm_eps[i].re_own && r->rm_eps[i].re_ai != NULL)
 			freeaddrinfo(r->rm_eps[i].re_ai);
 		r->rm_eps[i].re_ai = NULL;
+		r->rm_eps[i].re_own = 0;
 	}
 	r->rm_eps = NULL;
 	r->rm_neps = 0;

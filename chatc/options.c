@@ -623,7 +623,8 @@ chatc_room_from(const struct chatc_opts *o, const char *text, size_t n, int code
 	static const uint8_t plain_link[RELAY_ID_LEN];	/* --plaintext: PROTOCOL.md 4 */
 	static struct invite iv;
 	static char buf[INVITE_TEXT_MAX + 1];
-	const char *addr = o->co_relay;
+	const char *addr;
+	size_t i;
 	int r;
 
 	memset(cr, 0, sizeof(*cr));
@@ -650,13 +651,24 @@ chatc_room_from(const struct chatc_opts *o, const char *text, size_t n, int code
 		 * 5.7) and their keys, unless --relay names others (then
 		 * --relay-fp, a CA or known_relays vouch for them).
 		 */
-		if (o->co_relay_arg == NULL) {
-			addr = iv.iv_relays[0].ir_addr;
-			if (iv.iv_relays[0].ir_has_fp && !o->co_has_fp) {
-				cr->cr_has_pin = 1;
-				memcpy(cr->cr_pin, iv.iv_relays[0].ir_fp, sizeof(cr->cr_pin));
-				cr->cr_pin_from = "the invite code";
+		for (i = 0; o->co_relay_arg == NULL && i < iv.iv_nrelays; i++) {
+			struct relay_ep *ep = &cr->cr_eps[i];
+
+			addr = iv.iv_relays[i].ir_addr;
+			if (strlen(addr) >= sizeof(ep->re_addr) ||
+			    chatc_split_hostport(addr, ep->re_host, sizeof(ep->re_host),
+			    ep->re_port, sizeof(ep->re_port)) != 0) {
+				r = opt_fail(err, errlen, "the invite code's relay \"%.80s\" "
+				    "is not HOST:PORT; give one with --relay", addr);
+				goto fail;
 			}
+			snprintf(ep->re_addr, sizeof(ep->re_addr), "%s", addr);
+			if (iv.iv_relays[i].ir_has_fp && !o->co_has_fp) {
+				ep->re_has_pin = 1;
+				memcpy(ep->re_pin, iv.iv_relays[i].ir_fp, sizeof(ep->re_pin));
+				ep->re_pin_from = "the invite code";
+			}
+			cr->cr_neps = i + 1;
 		}
 		snprintf(cr->cr_label, sizeof(cr->cr_label), "invite %02x%02x%02x%02x",
 		    cr->cr_id[0], cr->cr_id[1], cr->cr_id[2], cr->cr_id[3]);
@@ -687,19 +699,34 @@ chatc_room_from(const struct chatc_opts *o, const char *text, size_t n, int code
 			cr->cr_derived = 1;
 		}
 	}
-	if (o->co_has_fp && !cr->cr_has_pin) {
-		cr->cr_has_pin = 1;
-		memcpy(cr->cr_pin, o->co_relay_fp, sizeof(cr->cr_pin));
-		cr->cr_pin_from = "--relay-fp";
+	/* A room by name, or a code with --relay: the relays of --relay. */
+	if (cr->cr_neps == 0) {
+		memcpy(cr->cr_eps, o->co_relays, o->co_nrelays * sizeof(cr->cr_eps[0]));
+		cr->cr_neps = o->co_nrelays;
 	}
-	if (strlen(addr) >= sizeof(cr->cr_relay) ||
-	    chatc_split_hostport(addr, cr->cr_host, sizeof(cr->cr_host), cr->cr_port,
-	    sizeof(cr->cr_port)) != 0) {
-		r = opt_fail(err, errlen, "the invite code's relay \"%.80s\" is not "
-		    "HOST:PORT; give one with --relay", addr);
+	/* --relay-fp pins every relay of the room: a cluster's relays share one key. */
+	for (i = 0; i < cr->cr_neps; i++) {
+		cr->cr_eps[i].re_ai = NULL;
+		cr->cr_eps[i].re_own = 0;
+		if (o->co_has_fp) {
+			cr->cr_eps[i].re_has_pin = 1;
+			memcpy(cr->cr_eps[i].re_pin, o->co_relay_fp, sizeof(cr->cr_eps[i].re_pin));
+			cr->cr_eps[i].re_pin_from = "--relay-fp";
+		}
+	}
+	if (cr->cr_neps == 0) {
+		r = opt_fail(err, errlen, "no relay for the room: give one with --relay");
 		goto fail;
 	}
-	snprintf(cr->cr_relay, sizeof(cr->cr_relay), "%s", addr);
+	/* The first relay, also on its own (what is shown before the link is up). */
+	memcpy(cr->cr_relay, cr->cr_eps[0].re_addr, sizeof(cr->cr_relay));
+	memcpy(cr->cr_host, cr->cr_eps[0].re_host, sizeof(cr->cr_host));
+	memcpy(cr->cr_port, cr->cr_eps[0].re_port, sizeof(cr->cr_port));
+	if (cr->cr_eps[0].re_has_pin) {
+		cr->cr_has_pin = 1;
+		memcpy(cr->cr_pin, cr->cr_eps[0].re_pin, sizeof(cr->cr_pin));
+		cr->cr_pin_from = cr->cr_eps[0].re_pin_from;
+	}
 	OPENSSL_cleanse(&iv, sizeof(iv));
 	return 0;
 fail:

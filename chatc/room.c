@@ -221,6 +221,9 @@ rm_init(struct room *r, struct client *c, const struct chatc_room *cr, const cha
 		memcpy(r->rm_pin, cr->cr_pin, sizeof(r->rm_pin));
 		r->rm_pin_from = cr->cr_pin_from;
 	}
+	/* Its own copy of its relays, for link_relays (nothing shared between rooms). */
+	if (cr->cr_neps <= CHATC_RELAYS_MAX)
+		memcpy(r->rm_epbuf, cr->cr_eps, cr->cr_neps * sizeof(r->rm_epbuf[0]));
 	if (++c->cl_serial == 0)
 		c->cl_serial = 1;
 	r->rm_serial = c->cl_serial;
@@ -239,7 +242,7 @@ rm_free(struct room *r)
 	r->rm_wq = NULL;
 	r->rm_wqcap = 0;
 	holdq_clear(&r->rm_hold);
-	link_relays_free(r);
+	link_relays_free(r);	/* only what it resolved: borrowed addresses stay */
 	if (r->rm_ai_borrowed)
 		r->rm_rl.rl_ai = NULL;	/* the client's, freed once by its owner */
 	rl_free(&r->rm_rl);

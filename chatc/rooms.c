@@ -18,40 +18,78 @@
 #include "client.h"
 #include "err.h"
 
-/* The addresses of relay (HOST:PORT; host and port split), looked up now if allowed. */
+/*
+ * The addresses of ep (its HOST:PORT), from the client's cache, looked up
+ * and cached now if allowed; NULL with the reason in err.
+ */
 static struct addrinfo *
-join_relay(struct client *c, const struct chatc_room *cr, char *err, size_t errlen)
+join_relay(struct client *c, const struct relay_ep *ep, char *err, size_t errlen)
 {
 	struct chatc_relay *cy;
 	struct rl_conn rl;
+	char why[160];
 	size_t i;
 
 	for (i = 0; i < c->cl_nrelays; i++)
-		if (strcmp(c->cl_relays[i].cy_addr, cr->cr_relay) == 0)
+		if (strcmp(c->cl_relays[i].cy_addr, ep->re_addr) == 0)
 			return c->cl_relays[i].cy_ai;
 	if (!c->cl_may_resolve) {
 		snprintf(err, errlen, "cannot reach relay %s from here: chatc looks relays up "
 		    "at start only (the sandbox allows no lookup later); give this room "
-		    "with --join or --room, or in chatc.conf", cr->cr_relay);
+		    "with --join or --room, or in chatc.conf", ep->re_addr);
 		return NULL;
 	}
-	if (c->cl_nrelays >= CHATC_ROOMS_MAX) {
+	if (c->cl_nrelays >= sizeof(c->cl_relays) / sizeof(c->cl_relays[0])) {
 		snprintf(err, errlen, "too many relays");
 		return NULL;
 	}
 	rl_init(&rl);
-	if (rl_resolve(&rl, cr->cr_host, cr->cr_port, err, errlen) != 0) {
-		char why[160];
-
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "relay %s unreachable: %s", cr->cr_relay, why);
+	if (rl_resolve(&rl, ep->re_host, ep->re_port, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "relay %s unreachable: %s", ep->re_addr, why);
 		rl_free(&rl);
 		return NULL;
 	}
 	cy = &c->cl_relays[c->cl_nrelays++];
-	snprintf(cy->cy_addr, sizeof(cy->cy_addr), "%s", cr->cr_relay);
+	snprintf(cy->cy_addr, sizeof(cy->cy_addr), "%s", ep->re_addr);
 	cy->cy_ai = rl.rl_ai;
 	return cy->cy_ai;
+}
+
+/*
+ * Gives each relay of cr its addresses from the client's cache (join_relay)
+ * and keeps only those that have them, in order: one not usable is said
+ * (on stderr before the sandbox, else in *skipped) and left out. 0, or
+ * VEIL_E_SYSTEM with the (first) reason in err when none is usable.
+ */
+static int
+join_relays(struct client *c, struct chatc_room *cr, char *skipped, size_t skiplen,
+    char *err, size_t errlen)
+{
+	char why[512];
+	size_t i, k = 0;
+
+	if (skiplen > 0)
+		skipped[0] = '\0';
+	err[0] = '\0';
+	for (i = 0; i < cr->cr_neps; i++) {
+		struct relay_ep *ep = &cr->cr_eps[i];
+
+		if ((ep->re_ai = join_relay(c, ep, why, sizeof(why))) == NULL) {
+			if (err[0] == '\0')
+				snprintf(err, errlen, "%s", why);
+			if (cr->cr_neps > 1 && c->cl_may_resolve)
+				fprintf(stderr, "chatc: %s; not used\n", why);
+			else if (cr->cr_neps > 1 && skiplen > 0 && skipped[0] == '\0')
+				snprintf(skipped, skiplen, "%s", why);
+			continue;
+		}
+		ep->re_own = 0;
+		if (k != i)
+			cr->cr_eps[k] = *ep;
+		k++;
+	}
+	cr->cr_neps = k;
+	return k > 0 ? 0 : VEIL_E_SYSTEM;
 }
 
 int
@@ -59,7 +97,7 @@ client_join(struct client *c, const char *text, size_t n, int code, int64_t now,
     char *err, size_t errlen)
 {
 	static struct chatc_room cr;
-	struct addrinfo *ai;
+	char skipped[512];
 	struct room *r;
 	size_t i;
 	int rc;
@@ -73,20 +111,22 @@ client_join(struct client *c, const char *text, size_t n, int code, int64_t now,
 			emit_plain(c->cl_rooms[i], EV_FOCUS, NULL, 0);
 			return 0;
 		}
-	rc = VEIL_E_LIMIT;
-	if (c->cl_nrooms >= CHATC_ROOMS_MAX)
+	r = NULL;
+	if (c->cl_nrooms >= CHATC_ROOMS_MAX) {
 		snprintf(err, errlen, "already in %d rooms, the most one chatc sits in; /part "
 		    "one first", CHATC_ROOMS_MAX);
-	else if ((ai = join_relay(c, &cr, err, errlen)) == NULL)
-		rc = VEIL_E_SYSTEM;
-	else if ((r = malloc(sizeof(*r))) == NULL) {
+		rc = VEIL_E_LIMIT;
+	} else if ((rc = join_relays(c, &cr, skipped, sizeof(skipped), err, errlen)) == 0 &&
+	    (r = malloc(sizeof(*r))) == NULL) {
 		snprintf(err, errlen, "cannot join: out of memory");
 		rc = VEIL_E_ALLOC;
-	} else {
+	}
+	if (r != NULL) {
 		rc = rm_init(r, c, &cr, cr.cr_relay, now);
-		r->rm_rl.rl_ai = ai;
-		r->rm_ai_borrowed = 1;
 		r->rm_alloc = 1;
+		/* Every relay kept has its addresses (borrowed): nothing is looked up. */
+		if (rc == 0)
+			rc = link_relays(r, r->rm_epbuf, cr.cr_neps, err, errlen);
 		if (rc == 0 && (rc = client_add_room(c, r)) != 0)
 			snprintf(err, errlen, "cannot join: %s", veil_strerror(rc));
 		if (rc != 0) {
@@ -99,6 +139,8 @@ client_join(struct client *c, const char *text, size_t n, int code, int64_t now,
 			emit_plain(r, EV_FOCUS, NULL, 0);
 			if (!c->cl_may_resolve)
 				client_warn_short(r);	/* at start: once the screen is up */
+			if (skipped[0] != '\0')
+				emit(r, EV_WARN, "%s; not used", skipped);
 		}
 	}
 	OPENSSL_cleanse(&cr, sizeof(cr));

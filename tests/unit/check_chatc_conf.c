@@ -99,6 +99,8 @@ START_TEST(test_conf_malformed)
 		{ "nick aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "nick: 1..32 of" },
 		{ "relay localhost", "relay: want HOST:PORT" },
 		{ "relay host:0", "relay: want HOST:PORT" },
+		{ "relay a:1,", "relay: want HOST:PORT" },
+		{ "relay a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9", "relay: want HOST:PORT" },
 		{ "expect bob", "expect wants NICK=FINGERPRINT" },
 		{ "expect bob=nothex", "expect: bad fingerprint for bob" },
 		{ "expect b!b=" FPR_A, "expect: bad nickname" },
@@ -224,6 +226,24 @@ START_TEST(test_conf_under_flags)
 	ck_assert_int_eq(parse("--nick", "a", NULL), VEIL_E_INVALID);
 	ck_assert_ptr_nonnull(strstr(err, "--join CODE or --room NAME is required, or room "
 	    "or join in chatc.conf"));
+	/* relay: one, or a cluster's list (as --relay); --relay-fp then pins each. */
+	ck_assert_int_eq(conf("nick n\nroom r\nrelay 10.0.0.1:1,[::1]:2\n"
+	    "relay-fp SHA256:ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3iJmqu8zd7v8\n"), 0);
+	ck_assert_int_eq(parse(NULL), 0);
+	ck_assert_uint_eq(opts.co_nrelays, 2);
+	ck_assert_str_eq(opts.co_relays[1].re_host, "::1");
+	{
+		static struct chatc_room cr;
+
+		ck_assert_int_eq(chatc_room_setup(&opts, &cr, err, sizeof(err)), 0);
+		ck_assert_uint_eq(cr.cr_neps, 2);
+		ck_assert_int_eq(cr.cr_eps[1].re_has_pin, 1);
+		ck_assert_uint_eq(cr.cr_eps[1].re_pin[1], 0x11);
+		ck_assert_str_eq(cr.cr_eps[1].re_pin_from, "--relay-fp");
+	}
+	ck_assert_int_eq(parse("--relay", "10.0.0.9:9", NULL), 0);
+	ck_assert_uint_eq(opts.co_nrelays, 1);
+	ck_assert_str_eq(opts.co_relay, "10.0.0.9:9");
 	/* relay-fp: as --relay-fp, unless a flag says how to trust the relay. */
 	ck_assert_int_eq(conf("nick n\nroom r\nrelay-fp SHA256:ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3iJmqu8zd7v8\n"), 0);
 	ck_assert_int_eq(parse(NULL), 0);
