@@ -2,7 +2,8 @@
 /*
  * libFuzzer harness: chatc.conf (chatc/conf.c). Any input is a file's
  * text. Accepted: every field is a NUL-terminated string within its buffer,
- * every count within its bound, a nick valid, a relay HOST:PORT, a room 1
+ * every count within its bound, a nick valid, a relay HOST:PORT or a list
+ * of them (as --relay), a room 1
  * to 255 bytes of UTF-8 without controls. Refused: one line of error that
  * names the line.
  */
@@ -27,7 +28,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct chatc_conf cf;
-	char err[256], host[CHATC_HOST_MAX + 1], port[8];
+	static struct relay_ep eps[CHATC_RELAYS_MAX];
+	char err[256];
 	uint8_t fp[RELAYFP_LEN];
 	size_t i, n;
 
@@ -43,7 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    !proto_nick_valid((const uint8_t *)cf.cf_nick, strlen(cf.cf_nick)))
 		abort();
 	if (cf.cf_relay[0] != '\0' &&
-	    chatc_split_hostport(cf.cf_relay, host, sizeof(host), port, sizeof(port)) != 0)
+	    chatc_relays_parse(cf.cf_relay, eps, &n, err, sizeof(err)) != 0)
 		abort();
 	check_str(cf.cf_relay_fp, sizeof(cf.cf_relay_fp));
 	if (cf.cf_relay_fp[0] != '\0' && proto_relayfp_parse(cf.cf_relay_fp, fp) != 0)
