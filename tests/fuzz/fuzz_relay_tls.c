@@ -82,7 +82,13 @@ check_records(struct rec_state *st, const uint8_t *p, size_t n)
 		n--;
 		if (st->rs_hlen < 5)
 			continue;
-		if (st->rs_hdr[0] < 20 || st->rs_hdr[0] > 23 || st->rs_hdr[1] != 3)
+		/*
+		 * An alert sent before any version is agreed carries the
+		 * version the peer's ClientHello claimed (libssl echoes it,
+		 * 00 00 included); every other record says 3.x.
+		 */
+		if (st->rs_hdr[0] < 20 || st->rs_hdr[0] > 23 ||
+		    (st->rs_hdr[1] != 3 && st->rs_hdr[0] != 21))
 			abort();
 		st->rs_left = (size_t)st->rs_hdr[3] << 8 | st->rs_hdr[4];
 		if (st->rs_left == 0 || st->rs_left > 16384 + 256)
