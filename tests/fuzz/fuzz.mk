@@ -3,7 +3,7 @@
 # in-process, with the protocol sources compiled straight into each one.
 #
 #   make fuzz              every harness for FUZZ_SECONDS (default 60) each
-#   make fuzz-smoke        every harness for FUZZ_SMOKE_SECONDS (default 8) each
+#   make fuzz-smoke        every harness for FUZZ_SMOKE_SECONDS (default 5) each
 #   make fuzz-corpus       rewrite the seed corpora (tests/fuzz/mkcorpus.py)
 #   make fuzz-cov          line coverage of the corpora per source file (llvm-cov)
 #
@@ -13,7 +13,7 @@
 
 FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 60
-FUZZ_SMOKE_SECONDS ?= 8
+FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_CFLAGS	:= -std=c11 -g -O1 -fno-omit-frame-pointer $(WARN) -D_GNU_SOURCE \
 		   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		   -Iprotocol -Ikeyd -Isandbox -Irelayd -Ichatc
