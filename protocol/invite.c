@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "b64.h"
 #include "err.h"
 #include "invite.h"
 
@@ -116,22 +117,6 @@ proto_invite_encode(const struct invite *iv, char *out, size_t cap)
 	return r;
 }
 
-static int
-b64url_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
 /* base64url without padding into bin; the unused bits must be zero. */
 static int
 invite_unbase64(const char *s, size_t n, uint8_t *bin, size_t cap, size_t *outlen)
@@ -146,7 +131,7 @@ invite_unbase64(const char *s, size_t n, uint8_t *bin, size_t cap, size_t *outle
 	if ((n / 4) * 3 + (n % 4 ? n % 4 - 1 : 0) > cap)
 		return VEIL_E_OVERSIZE;
 	for (i = 0; i < n; i++) {
-		if ((v = b64url_value(s[i])) < 0)
+		if ((v = proto_b64_value(s[i], 1)) < 0)
 			return VEIL_E_INVALID;
 		acc = acc << 6 | (uint32_t)v;
 		bits += 6;

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "b64.h"
 #include "err.h"
 #include "relayfp.h"
 
@@ -48,22 +49,6 @@ proto_relayfp_format(const uint8_t fp[static RELAYFP_LEN], char out[static RELAY
 	out[o] = '\0';
 }
 
-static int
-b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int
 proto_relayfp_parse(const char *s, uint8_t fp[static RELAYFP_LEN])
 {
@@ -77,7 +62,7 @@ proto_relayfp_parse(const char *s, uint8_t fp[static RELAYFP_LEN])
 		return VEIL_E_INVALID;
 	s += plen;
 	for (i = 0; i < RELAYFP_B64_LEN; i++) {
-		if ((v = b64_value(s[i])) < 0)
+		if ((v = proto_b64_value(s[i], 0)) < 0)
 			goto bad;
 		acc = acc << 6 | (uint32_t)v;
 		bits += 6;
