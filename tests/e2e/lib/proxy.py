@@ -3,7 +3,7 @@
 """A TCP proxy between chatc and relayd for the end-to-end tests.
 
     proxy.py serve --upstream HOST:PORT [--listen 127.0.0.1:0] [--record DIR]
-                   [--attack ACTION:CONN:NTH]...
+                   [--attack ACTION:CONN:NTH]... [--control FIFO]
     proxy.py scan DIR [--text STR]... [--fpr FPR]... [--identity SEEDFILE]...
                   [--min-data N] [--hs-fixed]
 
@@ -51,6 +51,23 @@ and on handshake messages:
 
 (veil/2 has three handshake messages, PROTOCOL.md 2.2; veil/1's fourth,
 HS_CONFIRM, is still named when seen, for recordings of 0.1.0.)
+
+With --control FIFO the proxy also reads commands, one a line, from FIFO
+(reopened at each EOF), and says "proxy: ctl LINE ok" once each applies.
+CONN is a connection number or '*' (every connection, those accepted later
+too: give each client its own proxy to act on one link); DIR is c2r, r2c
+or both:
+
+    stall CONN DIR       hold every frame (kept in order, nothing is closed)
+    resume CONN DIR      send what was held, and forward again
+    drop CONN DIR        drop every relay DATA frame (keepalives pass, so the
+                         relay still lists the member)
+    pass CONN DIR        stop dropping
+    droplast CONN        once: the last DATA frame CONN sends before 300 ms
+                         of quiet is dropped ("proxy: droplast conn N done")
+    hide CONN1 CONN2     the relay hides these two members from each other:
+                         their WELCOME, JOINED and LEFT lose the other's id
+                         and DATA between them is dropped (a split room)
 
 scan: reads every recorded file in DIR and fails (exit 1, naming each hit) if a
 --text (UTF-8; also searched as UTF-16) or a --fpr (searched as lower/upper
@@ -237,6 +254,12 @@ class Conn:
         self.client = client
         self.upstream = None
         self.member = None
+        self.welcomed = threading.Event()
+        self.joined = False     # JOIN forwarded
+        self.stalled = {}       # direction -> frames held
+        self.dropping = set()   # directions whose DATA frames are dropped
+        self.droplast = None    # [frame or None, timer] while armed
+        self.flock = threading.Lock()
         self.wlock = {"c": threading.Lock(), "u": threading.Lock()}
         self.held = []          # frames to send after the next DATA frame
         self.closed = False
@@ -250,6 +273,74 @@ class Conn:
         sock = self.client if which == "c" else self.upstream
         with self.wlock[which]:
             sock.sendall(data)
+
+    def forward(self, which, f):
+        """Sends f on, unless a control command holds or drops it."""
+        d = "r2c" if which == "c" else "c2r"
+        with self.flock:
+            if d in self.stalled:
+                self.stalled[d].append(f)
+                return
+            if f[1] == FT_DATA and d in self.dropping:
+                return
+            if d == "c2r" and f[1] == FT_DATA and self.droplast is not None:
+                prev, self.droplast[0] = self.droplast[0], f
+                if self.droplast[1] is not None:
+                    self.droplast[1].cancel()
+                t = threading.Timer(0.3, self.droplast_fire)
+                t.daemon = True
+                self.droplast[1] = t
+                t.start()
+                if prev is None:
+                    return
+                f = prev
+        try:
+            self.send(which, f)
+        except OSError:
+            pass
+
+    def droplast_fire(self):
+        with self.flock:
+            if self.droplast is None or self.droplast[0] is None:
+                return
+            self.droplast = None
+        Log.say("droplast conn %d done" % self.cid)
+
+    def control(self, cmd, dirs):
+        held = []
+        with self.flock:
+            for d in dirs:
+                if cmd == "stall":
+                    self.stalled.setdefault(d, [])
+                elif cmd == "resume":
+                    held += [(d, f) for f in self.stalled.pop(d, [])]
+                elif cmd == "drop":
+                    self.dropping.add(d)
+                elif cmd == "pass":
+                    self.dropping.discard(d)
+            if cmd == "droplast":
+                self.droplast = [None, None]
+        for d, f in held:
+            try:
+                self.send("c" if d == "r2c" else "u", f)
+            except OSError:
+                pass
+
+    def hidden(self):
+        """Member ids of the connections hidden from this one."""
+        out = set()
+        for a, b in self.server.hides:
+            other = b if a == self.cid else a if b == self.cid else None
+            if other is None:
+                continue
+            oc = self.server.conns.get(other)
+            if oc is None:
+                continue
+            if oc.member is None and oc.joined:
+                oc.welcomed.wait(5)
+            if oc.member is not None:
+                out.add(oc.member)
+        return out
 
     def close(self):
         if self.closed:
@@ -306,12 +397,32 @@ class Conn:
     def from_relay(self, f):
         if f[1] == FT_WELCOME:
             self.member = int.from_bytes(f[4:6], "big")
+            self.welcomed.set()
             Log.say("conn %d member %d" % (self.cid, self.member))
-        self.send("c", f)
+        if self.server.hides:
+            hid = self.hidden()
+            if f[1] == FT_WELCOME and hid:
+                n = int.from_bytes(f[HDR:HDR + 2], "big")
+                ids = [int.from_bytes(f[HDR + 2 + 2 * i:HDR + 4 + 2 * i], "big")
+                       for i in range(n)]
+                keep = [i for i in ids if i not in hid]
+                pl = len(keep).to_bytes(2, "big") + b"".join(
+                    i.to_bytes(2, "big") for i in keep)
+                f = hdr(FT_WELCOME, 0, self.member, len(pl)) + pl
+                Log.say("conn %d hid %s in WELCOME" % (self.cid, sorted(hid)))
+            elif f[1] in (FT_JOINED, FT_LEFT, FT_DATA) and \
+                    int.from_bytes(f[2:4], "big") in hid:
+                return
+        self.forward("c", f)
 
     def from_client(self, f):
+        if f[1] == FT_JOIN:
+            self.joined = True
+        if f[1] == FT_DATA and self.server.hides and \
+                int.from_bytes(f[4:6], "big") in self.hidden():
+            return
         if f[1] != FT_DATA or len(f) < HDR + 2:
-            self.send("u", f)
+            self.forward("u", f)
             return
         etype = f[HDR + 1]
         name = E2E_NAMES.get(etype, "type%d" % etype)
@@ -334,11 +445,11 @@ class Conn:
                                                          a.nth))
             break
         for o in out:
-            self.send("u", o)
+            self.forward("u", o)
         if release:
             held, self.held = self.held, []
             for o in held:
-                self.send("u", o)
+                self.forward("u", o)
 
     def attack(self, a, f):
         """Returns the frames to send upstream instead of f."""
@@ -396,6 +507,11 @@ class Server:
         self.upstream = (host, int(port))
         self.record = args.record
         self.attacks = [Attack(s) for s in args.attack]
+        self.conns = {}
+        self.clock = threading.Lock()
+        self.hides = []
+        self.wild = {}          # control commands for '*': applied to new conns
+        self.control_path = args.control
         if self.record:
             os.makedirs(self.record, exist_ok=True)
         lhost, lport = args.listen.rsplit(":", 1)
@@ -406,6 +522,8 @@ class Server:
 
     def run(self):
         h, p = self.sock.getsockname()
+        if self.control_path:
+            threading.Thread(target=self.control_loop, daemon=True).start()
         Log.say("listening on %s:%d" % (h, p))
         cid = 0
         while True:
@@ -413,8 +531,45 @@ class Server:
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             Log.say("conn %d accepted" % cid)
             conn = Conn(self, cid, c)
+            with self.clock:
+                self.conns[cid] = conn
+                for cmd, dirs in self.wild.items():
+                    conn.control(cmd, dirs)
             threading.Thread(target=conn.run, daemon=True).start()
             cid += 1
+
+    def control_loop(self):
+        while True:
+            with open(self.control_path) as fh:
+                for line in fh:
+                    if line.strip():
+                        self.command(line.split())
+
+    def command(self, w):
+        dirs = {"c2r": ["c2r"], "r2c": ["r2c"], "both": ["c2r", "r2c"]}
+        try:
+            cmd = w[0]
+            if cmd == "hide":
+                self.hides.append((int(w[1]), int(w[2])))
+            elif cmd in ("stall", "resume", "drop", "pass", "droplast"):
+                ds = dirs[w[2]] if cmd != "droplast" else []
+                with self.clock:
+                    targets = list(self.conns.values()) if w[1] == "*" else \
+                        [self.conns[int(w[1])]]
+                    if w[1] == "*":
+                        undo = {"resume": "stall", "pass": "drop"}.get(cmd)
+                        if undo:
+                            self.wild.pop(undo, None)
+                        elif cmd != "droplast":
+                            self.wild[cmd] = ds
+                for c in targets:
+                    c.control(cmd, ds)
+            else:
+                raise KeyError(cmd)
+        except (IndexError, KeyError, ValueError):
+            Log.say("ctl %s refused" % " ".join(w))
+            return
+        Log.say("ctl %s ok" % " ".join(w))
 
 
 def fpr_forms(fpr):
@@ -530,6 +685,7 @@ def main():
     s.add_argument("--listen", default="127.0.0.1:0")
     s.add_argument("--record")
     s.add_argument("--attack", action="append", default=[])
+    s.add_argument("--control")
     c = sub.add_parser("scan")
     c.add_argument("dir")
     c.add_argument("--text", action="append", default=[])
