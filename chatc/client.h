@@ -235,7 +235,8 @@ struct peer {
 	uint8_t		 pe_ref_fpr[FPR_LEN];
 	uint8_t		 pe_ref_reason;
 	unsigned int	 pe_restarts;	/* handshakes started unasked since the last success */
-	uint32_t	 pe_epoch;
+	uint32_t	 pe_tx_seq;	/* the seq of our last TEXT sealed for it (rm_stream) */
+	uint32_t	 pe_rekey_token;	/* our /rekey PING awaiting its PONG, 0 = none */
 	/*
 	 * A fresh handshake this peer started while our session with it is
 	 * secure (it lost its side): 0 = none. The old session stays in use
@@ -286,8 +287,7 @@ enum kx_kind {
 	KX_HS_RESTART_NEXT,	/* the next step of a restart (pe_hs_handle) */
 	KX_OPEN,
 	KX_SEAL,		/* one of our lines: kx_data is its struct tx_seal */
-	KX_REKEY_DUE,		/* SEAL said REKEY_DUE */
-	KX_REKEY_CMD,		/* /rekey */
+	KX_CTRL,		/* a PING or PONG sealed for kx_peer: its blob goes there */
 	KX_CLOSE,		/* a session we drop: nothing to do with the answer */
 	KX_CLOSE_SEND,		/* a session we end: its CLOSE blob goes to the member */
 	KX_VERIFY,
@@ -503,6 +503,8 @@ struct room {
 	/* keyd requests in flight for this room. */
 	uint32_t	 rm_npending;
 	uint32_t	 rm_nbarrier;	/* handshake steps: frames wait for their answers */
+	uint64_t	 rm_stream;	/* our TEXTs' stream: random per run (PROTOCOL.md 2.3) */
+	uint32_t	 rm_token;	/* the last PING token we used */
 	/* Lines whose frames are queued to the relay, not yet written (tx.c). */
 	struct tx_wait	*rm_wq;
 	size_t		 rm_wqhead;
@@ -606,13 +608,17 @@ void	sess_gone(struct room *r, struct peer *p);
 void	sess_ended(struct room *r, struct peer *p, const char *why);
 /* Handshakes not done within HS_TIMEOUT_MS have failed (a new one starts, bounded). */
 void	sess_timeouts(struct room *r, int64_t now);
-/* REKEY for p (kind KX_REKEY_CMD or KX_REKEY_DUE). */
-void	sess_rekey(struct room *r, struct peer *p, int kind);
+/*
+ * Seals a PING (or PONG) with token for p alone and sends it (kind KX_CTRL).
+ * /rekey sends a PING: sealing it makes keyd take a ratchet step if one is
+ * due, and the PONG that answers it completes a round trip.
+ */
+void	sess_ctrl(struct room *r, struct peer *p, uint8_t kind, uint32_t token);
 /* VERIFY for p. */
 void	sess_verify(struct room *r, struct peer *p);
 /* Queues blob as DATA to p; a failure is a WARN. 0 or the rl_send error. */
 int	sess_send(struct room *r, const struct peer *p, const uint8_t *blob, size_t n);
-/* keyd's answer to a request of sess.c (kinds HS_*, OPEN, REKEY_*, CLOSE*, VERIFY). */
+/* keyd's answer to a request of sess.c (kinds HS_*, OPEN, CTRL, CLOSE*, VERIFY). */
 void	sess_answer(struct room *r, const struct kx *x, const struct ipc_msg *a,
 	    int64_t now);
 

@@ -187,8 +187,16 @@ cmd_rekey(struct room *r)
 		if (p->pe_state != PS_SECURE)
 			continue;
 		n++;
+		/*
+		 * The ratchet steps by itself at every change of speaker; a
+		 * PING makes this side step now and its PONG the peer
+		 * (PROTOCOL.md 2.3): "rekeyed" once the PONG is back.
+		 */
 		emit(r, EV_WARN, "rekeying with %s", p->pe_name);
-		sess_rekey(r, p, KX_REKEY_CMD);
+		if (++r->rm_token == 0)
+			r->rm_token = 1;
+		p->pe_rekey_token = r->rm_token;
+		sess_ctrl(r, p, IK_PING, r->rm_token);
 	}
 	if (n == 0)
 		emit(r, EV_INFO, "no secure session to rekey");

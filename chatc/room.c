@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/random.h>
+
 #include <openssl/crypto.h>
 
 #include "client.h"
@@ -214,6 +216,10 @@ rm_init(struct room *r, struct client *c, const struct chatc_room *cr, const cha
 	r->rm_backoff = BACKOFF_FIRST_MS;
 	r->rm_next_try = now;
 	r->rm_unjoined_since = now;
+	/* Before the sandbox: a stream id no other run of ours will use. */
+	if (getrandom(&r->rm_stream, sizeof(r->rm_stream), 0) !=
+	    (ssize_t)sizeof(r->rm_stream))
+		return VEIL_E_CRYPTO;
 	return 0;
 }
 

@@ -594,15 +594,24 @@ sess_timeouts(struct room *r, int64_t now)
 }
 
 void
-sess_rekey(struct room *r, struct peer *p, int kind)
+sess_ctrl(struct room *r, struct peer *p, uint8_t kind, uint32_t token)
 {
-	struct ipc_msg *q = client_req(r->rm_cl, REQ_REKEY);
+	struct ipc_msg *q = client_req(r->rm_cl, REQ_SEAL);
+	uint8_t body[INNER_TOKEN_LEN];
 	struct kx x;
 	int rc;
 
-	q->im_handle = p->pe_handle;
-	sess_kx(&x, r, p, kind);
-	if ((rc = sess_ask(r, q, &x)) != 0 && kind == KX_REKEY_CMD)
+	veil_put32(body, token);
+	q->im_count = 1;
+	q->im_handles[0] = p->pe_handle;
+	q->im_kind = kind;
+	q->im_text = body;
+	q->im_textlen = sizeof(body);
+	sess_kx(&x, r, p, KX_CTRL);
+	x.kx_handle = p->pe_handle;
+	rc = sess_ask(r, q, &x);
+	q->im_text = NULL;
+	if (rc != 0 && kind == IK_PING)
 		emit(r, EV_WARN, "rekey with %s failed: cannot ask keyd (%s)", p->pe_name,
 		    veil_strerror(rc));
 }
@@ -754,7 +763,6 @@ sess_ans_restart_next(struct room *r, struct peer *p, const struct ipc_msg *a)
 	was = p->pe_handle;
 	p->pe_handle = p->pe_hs_handle;
 	p->pe_hs_handle = 0;
-	p->pe_epoch = 0;
 	/* The answer is used up: the old session can go now, silently. */
 	sess_drop_handle(r, was);
 	sess_secure(r, p, a);
@@ -765,6 +773,7 @@ static void
 sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_msg *a)
 {
 	char why[ESC_MAX(IPC_ERRMSG_MAX)];
+	struct inner_msg im;
 	int current = p->pe_handle == handle && p->pe_state == PS_SECURE;
 
 	if (a->im_code == IPC_ANS_ERROR) {
@@ -783,37 +792,28 @@ sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_
 	if (a->im_gap > 0)
 		emit(r, EV_WARN, "%u message(s) from %s missing (dropped by the relay?)",
 		    (unsigned int)a->im_gap, p->pe_name);
+	/* keyd checked the body against its kind exactly. */
+	if (proto_inner_parse(a->im_kind, a->im_text, a->im_textlen, &im) != 0)
+		return;
 	switch (a->im_kind) {
 	case OPEN_TEXT:
-		emit_msg(r, p, a->im_text, a->im_textlen);
+		emit_msg(r, p, im.in_text, im.in_textlen);
 		break;
-	case OPEN_REKEY:
-		/*
-		 * A REKEY_INIT (answered here) or REKEY_RESP changed the keys:
-		 * keyd says the epoch this side sends in now. Only this says
-		 * "rekeyed" (PROTOCOL.md 2.1).
-		 */
-		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
-		if (current && a->im_epoch > p->pe_epoch) {
-			p->pe_epoch = a->im_epoch;
-			emit(r, EV_WARN, "rekeyed with %s (epoch %u)", p->pe_name,
-			    (unsigned int)p->pe_epoch);
+	case OPEN_PING:
+		/* Answered at once: sealing the PONG takes our ratchet step. */
+		if (current)
+			sess_ctrl(r, p, IK_PONG, im.in_seq);
+		break;
+	case OPEN_PONG:
+		/* Our /rekey's PING came back: a round trip of the ratchet (PROTOCOL.md 2.1). */
+		if (current && p->pe_rekey_token != 0 && im.in_seq == p->pe_rekey_token) {
+			p->pe_rekey_token = 0;
+			emit(r, EV_WARN, "rekeyed with %s", p->pe_name);
 		}
 		break;
-	case OPEN_REKEY_SAME:
-		/* A rekey message that changed nothing (a collision, a repeat): no line. */
-		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
-		break;
-	case OPEN_RESEND:
-		/*
-		 * The peer is already in the next epoch but its answer to our
-		 * REKEY_INIT was lost: this message is gone; keyd sealed our
-		 * REKEY_INIT again so that the peer sends its answer again.
-		 */
-		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
-		emit(r, EV_WARN, "a message from %s could not be read yet (rekey answer "
-		    "lost); rekey sent again", p->pe_name);
-		break;
+	case OPEN_ACK:
+	case OPEN_VIEW:
+		break;		/* their meaning is issue 13's */
 	case OPEN_CLOSED:
 		/* keyd wiped the session; the relay's LEFT follows. */
 		if (!current)
@@ -828,29 +828,28 @@ sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_
 	}
 }
 
+/* Our PING or PONG, sealed: it goes to p. */
 static void
-sess_ans_rekey(struct room *r, struct peer *p, int kind, uint32_t handle,
-    const struct ipc_msg *a)
+sess_ans_ctrl(struct room *r, struct peer *p, uint32_t handle, const struct ipc_msg *a)
 {
 	char why[ESC_MAX(IPC_ERRMSG_MAX)];
+	const struct ipc_item *it = &a->im_items[0];
 
-	if (a->im_code == ANS_REKEY) {
-		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
+	if (a->im_code == ANS_SEALED && a->im_count == 1 && it->it_handle == handle) {
+		if (it->it_status == 0) {
+			(void)sess_send(r, p, it->it_blob, it->it_bloblen);
+			return;
+		}
+		if (it->it_flags & SEAL_ENDED)
+			sess_ended(r, p, veil_strerror(-(int)it->it_status));
+		else if (p->pe_rekey_token != 0)
+			emit(r, EV_WARN, "rekey with %s failed: %s", p->pe_name,
+			    veil_strerror(-(int)it->it_status));
 		return;
 	}
 	if (sess_error_ended(r, p, handle, a))
 		return;
-	if (kind != KX_REKEY_CMD)
-		return;		/* due again with a later message */
-	if (-(int)a->im_err == VEIL_E_STATE)
-		/*
-		 * keyd refuses only while the peer's own rekey is half done (we
-		 * answered it, no message of the new epoch yet): fresh keys are
-		 * already on their way, and a lost message of that exchange is
-		 * resent (PROTOCOL.md 2.4).
-		 */
-		emit(r, EV_WARN, "a rekey with %s is already under way", p->pe_name);
-	else
+	if (a->im_code == IPC_ANS_ERROR)
 		emit(r, EV_WARN, "rekey with %s failed: %s", p->pe_name,
 		    keyd_reason(a, why, sizeof(why)));
 }
@@ -952,10 +951,9 @@ sess_answer(struct room *r, const struct kx *x, const struct ipc_msg *a, int64_t
 			emit(r, EV_WARN, "a message from member %u came after it left; not shown",
 			    (unsigned int)x->kx_peer);
 		break;
-	case KX_REKEY_DUE:
-	case KX_REKEY_CMD:
+	case KX_CTRL:
 		if (p != NULL && p->pe_state == PS_SECURE && p->pe_handle == x->kx_handle)
-			sess_ans_rekey(r, p, x->kx_kind, x->kx_handle, a);
+			sess_ans_ctrl(r, p, x->kx_handle, a);
 		break;
 	case KX_VERIFY:
 		if (p != NULL)

@@ -23,6 +23,7 @@
 struct tx_text {
 	uint32_t	 tt_refs;
 	uint32_t	 tt_n;		/* the line's number */
+	int		 tt_mine;	/* shown as ours (once, whichever SEAL went first) */
 	size_t		 tt_len;
 	uint8_t		 tt_text[];
 };
@@ -54,6 +55,7 @@ tx_text_new(const uint8_t *p, size_t n, uint32_t num)
 		return NULL;
 	t->tt_refs = 1;
 	t->tt_n = num;
+	t->tt_mine = 0;
 	t->tt_len = n;
 	memcpy(t->tt_text, p, n);
 	return t;
@@ -79,45 +81,107 @@ tx_seal_free(void *data)
 	free(s);
 }
 
-/* Asks keyd to seal t for every secure member; any failure is a "not sent". */
-static void
-tx_seal(struct room *r, const uint8_t *text, size_t len, uint32_t num)
+/*
+ * One SEAL of t as TEXT seq for every secure member whose next seq is seq
+ * (marked in done): the body is the same for all of them. Any failure is a
+ * "not sent". 1 if a SEAL went to keyd.
+ */
+static int
+tx_seal_seq(struct room *r, struct tx_text *t, uint32_t seq, uint8_t done[ROOM_SIZE_MAX])
 {
 	struct ipc_msg *q = client_req(r->rm_cl, REQ_SEAL);
+	uint8_t body[INNER_BODY_MAX];
+	struct inner_msg im;
 	struct tx_seal *s;
+	struct vbuf w;
 	struct kx x;
 	size_t i;
 	int rc;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->ts_text = tx_text_new(text, len, num)) == NULL) {
-		free(s);
-		emit_notsent(r, NULL, "out of memory", text, len);
-		return;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		emit_notsent(r, NULL, "out of memory", t->tt_text, t->tt_len);
+		return 0;
 	}
+	s->ts_text = t;
+	t->tt_refs++;
 	for (i = 0; i < ROOM_SIZE_MAX && s->ts_n < IPC_BATCH_MAX; i++) {
 		const struct peer *p = &r->rm_peers.pt_p[i];
 
-		if (p->pe_state != PS_SECURE)
+		if (done[i] || p->pe_state != PS_SECURE || p->pe_tx_seq + 1 != seq)
 			continue;
+		done[i] = 1;
 		s->ts_to[s->ts_n].to_handle = p->pe_handle;
 		s->ts_to[s->ts_n].to_id = p->pe_id;
 		s->ts_to[s->ts_n].to_gen = p->pe_gen;
 		q->im_handles[s->ts_n++] = p->pe_handle;
 	}
-	q->im_count = (uint16_t)s->ts_n;
-	q->im_text = text;
-	q->im_textlen = len;
-	sess_kx(&x, r, NULL, KX_SEAL);
-	x.kx_data = s;
-	x.kx_free = tx_seal_free;
-	rc = sess_ask(r, q, &x);
-	q->im_text = NULL;
+	memset(&im, 0, sizeof(im));
+	im.in_kind = IK_TEXT;
+	im.in_stream = r->rm_stream;
+	im.in_seq = seq;
+	im.in_text = t->tt_text;
+	im.in_textlen = t->tt_len;
+	vbuf_writer(&w, body, sizeof(body));
+	if ((rc = proto_inner_build(&w, &im)) == 0) {
+		q->im_count = (uint16_t)s->ts_n;
+		q->im_kind = IK_TEXT;
+		q->im_text = body;
+		q->im_textlen = w.vb_len;
+		sess_kx(&x, r, NULL, KX_SEAL);
+		x.kx_data = s;
+		x.kx_free = tx_seal_free;
+		rc = sess_ask(r, q, &x);
+		q->im_text = NULL;
+	}
+	OPENSSL_cleanse(body, sizeof(body));
 	if (rc != 0) {
 		emit_notsent(r, NULL, rc == VEIL_E_LIMIT ? "keyd is not keeping up" :
-		    veil_strerror(rc), text, len);
+		    veil_strerror(rc), t->tt_text, t->tt_len);
 		tx_seal_free(s);
+		return 0;
 	}
+	for (i = 0; i < s->ts_n; i++) {
+		struct peer *p = peers_find_gen(&r->rm_peers, s->ts_to[i].to_id,
+		    s->ts_to[i].to_gen);
+
+		if (p != NULL)
+			p->pe_tx_seq = seq;
+	}
+	return 1;
+}
+
+/*
+ * Asks keyd to seal the line for every secure member, as a TEXT of our
+ * stream with the next seq of each (PROTOCOL.md 2.3): one SEAL per distinct
+ * seq, which is one SEAL unless members came at different times.
+ */
+static void
+tx_seal(struct room *r, const uint8_t *text, size_t len, uint32_t num)
+{
+	uint8_t done[ROOM_SIZE_MAX];
+	struct tx_text *t;
+	size_t i, n = 0;
+
+	if ((t = tx_text_new(text, len, num)) == NULL) {
+		emit_notsent(r, NULL, "out of memory", text, len);
+		return;
+	}
+	memset(done, 0, sizeof(done));
+	for (i = 0; i < ROOM_SIZE_MAX; i++) {
+		const struct peer *p = &r->rm_peers.pt_p[i];
+
+		if (done[i] || p->pe_state != PS_SECURE)
+			continue;
+		if (p->pe_tx_seq == UINT32_MAX) {
+			done[i] = 1;
+			emit_notsent(r, p->pe_name, "too many lines", text, len);
+			continue;
+		}
+		n += (size_t)tx_seal_seq(r, t, p->pe_tx_seq + 1, done);
+	}
+	if (n == 0 && peers_count(&r->rm_peers, PS_SECURE) == 0)
+		emit_notsent(r, NULL, "no secure session", text, len);
+	tx_text_unref(t);
 }
 
 void
@@ -190,10 +254,10 @@ tx_answer(struct room *r, const struct kx *x, const struct ipc_msg *a)
 	char why[ESC_MAX(IPC_ERRMSG_MAX)], name[PEER_NAME_MAX];
 	struct tx_seal *s = x->kx_data;
 	struct tx_text *t = s->ts_text;
-	struct peer *p, *rekey[IPC_BATCH_MAX];
+	struct peer *p;
 	struct tx_to ended[IPC_BATCH_MAX];
 	const char *ended_why[IPC_BATCH_MAX];
-	size_t i, nrekey = 0, nended = 0, sent = 0;
+	size_t i, nended = 0, sent = 0;
 	int rc;
 
 	if (a->im_code == IPC_ANS_ERROR) {
@@ -240,17 +304,15 @@ tx_answer(struct room *r, const struct kx *x, const struct ipc_msg *a)
 		}
 		tx_wait_push(r, t, name);
 		sent++;
-		if ((it->it_flags & SEAL_REKEY_DUE) && nrekey < IPC_BATCH_MAX)
-			rekey[nrekey++] = p;
 	}
 	for (; i < s->ts_n; i++) {
 		snprintf(name, sizeof(name), "member %u", (unsigned int)s->ts_to[i].to_id);
 		emit_notsent(r, name, "keyd did not seal it", t->tt_text, t->tt_len);
 	}
-	if (sent > 0)
+	if (sent > 0 && !t->tt_mine) {
+		t->tt_mine = 1;
 		emit_mine(r, EV_MINE, t->tt_text, t->tt_len);
-	for (i = 0; i < nrekey; i++)
-		sess_rekey(r, rekey[i], KX_REKEY_DUE);
+	}
 	for (i = 0; i < nended; i++) {
 		p = peers_find_gen(&r->rm_peers, ended[i].to_id, ended[i].to_gen);
 		if (p != NULL && p->pe_state == PS_SECURE && p->pe_handle == ended[i].to_handle)

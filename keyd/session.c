@@ -5,10 +5,10 @@
  * per direction (2.3), rekey inside the session (2.4). No I/O; the only clock
  * is vp_now. Every key is wiped as soon as it has been replaced or used up.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 #ifdef VEIL_KEYLOG
@@ -21,6 +21,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "inner.h"
 #include "ipc.h"
 #include "session.h"
 
@@ -36,8 +37,6 @@
 
 #define ECDH_LEN	32
 #define DATA_AD_LEN	(E2E_DATA_HDR_LEN + ROOM_ID_LEN + 2 + 2)
-/* A sealed REKEY_INIT / REKEY_RESP: header, 3 + 65 bytes padded to 128, tag. */
-#define REKEY_MSG_LEN	(E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN)
 
 enum vs_state {
 	VS_S_DEAD = 0,		/* keys wiped; calloc'd memory starts here too */
@@ -65,7 +64,6 @@ struct vs_session {
 	uint16_t		 ss_peer_id;
 	const uint8_t		*ss_eph;	/* next fixed scalar (tests) */
 	size_t			 ss_neph;	/* fixed scalars left */
-	uint64_t		(*ss_now)(void);
 
 	/* Handshake only; wiped when the handshake ends. */
 	EVP_PKEY		*ss_hs_priv;	/* our ephemeral, until ECDH */
@@ -83,19 +81,6 @@ struct vs_session {
 	uint8_t			 ss_root[HASH_LEN];
 	struct vs_chain		 ss_send;
 	struct vs_chain		 ss_recv;
-	struct vs_chain		 ss_pend;	/* next epoch's receive chain (rekey responder) */
-	int			 ss_has_pend;
-	/*
-	 * Rekey responder, while ss_has_pend: the e'_A we answered and the
-	 * exact sealed REKEY_RESP, re-sent as is if that REKEY_INIT comes again.
-	 */
-	uint8_t			 ss_resp_peer[P256_PUB_LEN];
-	uint8_t			 ss_resp[REKEY_MSG_LEN];
-	EVP_PKEY		*ss_rk_priv;	/* our REKEY_INIT ephemeral while it waits */
-	uint8_t			 ss_rk_pub[P256_PUB_LEN];	/* ... and its public key */
-	uint64_t		 ss_rk_sealed;	/* texts sealed since REKEY_INIT last went */
-	uint64_t		 ss_rk_refused;	/* epoch+1 messages refused while it waits */
-	uint64_t		 ss_epoch_t0;	/* when the send epoch began */
 	unsigned		 ss_auth_fail;
 };
 
@@ -163,22 +148,6 @@ vs_keylog_pkey(const char *label, const EVP_PKEY *pk)
 #define VS_KEYLOG_PKEY(label, pk)	((void)0)
 #endif
 
-static uint64_t
-vs_monotonic(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec;
-}
-
-static uint64_t
-vs_time(const struct vs_session *s)
-{
-	return s->ss_now != NULL ? s->ss_now() : vs_monotonic();
-}
-
 static int
 vs_room(const struct vbuf *b, size_t n)
 {
@@ -191,7 +160,6 @@ static void
 vs_kill(struct vs_session *s)
 {
 	EVP_PKEY_free(s->ss_hs_priv);
-	EVP_PKEY_free(s->ss_rk_priv);
 	vc_wipe(s, sizeof(*s));
 	s->ss_state = VS_S_DEAD;
 }
@@ -377,7 +345,6 @@ vs_new(struct vs_session **sp, const struct vs_params *p, int initiator)
 	s->ss_peer_id = p->vp_peer_id;
 	s->ss_eph = p->vp_eph;
 	s->ss_neph = p->vp_eph != NULL ? p->vp_neph : 0;
-	s->ss_now = p->vp_now;
 	*sp = s;
 	return 0;
 }
@@ -616,7 +583,6 @@ vs_handshake(struct vs_session *s, const uint8_t *in, size_t len, struct vbuf *o
 	vc_wipe(s->ss_k_r, sizeof(s->ss_k_r));
 	vc_wipe(s->ss_k_i, sizeof(s->ss_k_i));
 	vc_wipe(s->ss_h, sizeof(s->ss_h));
-	s->ss_epoch_t0 = vs_time(s);
 	s->ss_state = VS_S_OPEN;
 	*done = 1;
 	return 0;
@@ -722,198 +688,44 @@ vs_sealed_len(size_t bodylen)
 }
 
 int
-vs_seal(struct vs_session *s, const uint8_t *text, size_t len, struct vbuf *out,
-    uint8_t *flags)
+vs_seal(struct vs_session *s, uint8_t kind, const uint8_t *body, size_t len,
+    struct vbuf *out)
 {
-	uint64_t now;
 	int r;
 
-	if (flags != NULL)
-		*flags = 0;
-	if (s == NULL || out == NULL || flags == NULL)
+	if (s == NULL || out == NULL)
 		return VEIL_E_INVALID;
 	if (s->ss_state != VS_S_OPEN)
 		return VEIL_E_STATE;
-	if (text == NULL || len == 0)
-		return VEIL_E_INVALID;
-	if (len > MSG_MAX)
-		return VEIL_E_OVERSIZE;
+	if (!proto_inner_sealable(kind))
+		return VEIL_E_TYPE;
+	if ((r = proto_inner_parse(kind, body, len, NULL)) != 0)
+		return r;
 	if (s->ss_send.ch_next >= VS_HARD_LIMIT)
 		return VEIL_E_LIMIT;
 	if (!vs_room(out, vs_sealed_len(len)))
 		return VEIL_E_NOSPACE;
-	if ((r = vs_seal_inner(s, IK_TEXT, text, len, out)) != 0) {
+	if ((r = vs_seal_inner(s, kind, body, len, out)) != 0) {
 		vs_kill(s);
 		return r;
 	}
-	now = vs_time(s);
-	if (s->ss_rk_priv != NULL) {
-		/* Ours waits for its answer: every VS_REKEY_RETRY texts, send it again. */
-		if (++s->ss_rk_sealed % VS_REKEY_RETRY == 0)
-			*flags |= SEAL_REKEY_DUE;
-	} else if (s->ss_send.ch_next >= VS_REKEY_MSGS ||
-	    (now >= s->ss_epoch_t0 && now - s->ss_epoch_t0 >= VS_REKEY_SEC))
-		*flags |= SEAL_REKEY_DUE;
-	return 0;
-}
-
-/*
- * prk' = Extract(root, ECDH(e'_A, e'_B)); replaces root and returns the two
- * new chain keys. Wipes the ECDH secret and prk'.
- */
-static int
-vs_rekey_derive(struct vs_session *s, EVP_PKEY *priv, const uint8_t *peerpub,
-    uint8_t ck_ir[static HASH_LEN], uint8_t ck_ri[static HASH_LEN])
-{
-	uint8_t dh[ECDH_LEN], prk[HASH_LEN], root[HASH_LEN];
-	int r;
-
-	if ((r = vs_dh(priv, peerpub, dh)) == 0 &&
-	    (r = vc_hkdf_extract(s->ss_root, HASH_LEN, dh, ECDH_LEN, prk)) == 0 &&
-	    (r = vs_chains(prk, root, ck_ir, ck_ri)) == 0)
-		memcpy(s->ss_root, root, HASH_LEN);
-	if (r == 0)
-		VS_KEYLOG("ecdh_rekey", dh, ECDH_LEN);
-	vc_wipe(dh, sizeof(dh));
-	vc_wipe(prk, sizeof(prk));
-	vc_wipe(root, sizeof(root));
-	return r;
-}
-
-/* Replaces a chain with a new epoch's key (the old key is overwritten). */
-static void
-vs_chain_set(struct vs_chain *ch, const uint8_t ck[static HASH_LEN], uint32_t epoch)
-{
-	memcpy(ch->ch_ck, ck, HASH_LEN);
-	ch->ch_epoch = epoch;
-	ch->ch_next = 0;
-}
-
-/* Our pending REKEY_INIT is over (answered, abandoned): wipe its key. */
-static void
-vs_rk_drop(struct vs_session *s)
-{
-	EVP_PKEY_free(s->ss_rk_priv);
-	s->ss_rk_priv = NULL;
-	vc_wipe(s->ss_rk_pub, sizeof(s->ss_rk_pub));
-	s->ss_rk_sealed = s->ss_rk_refused = 0;
-}
-
-/* The peer's REKEY_INIT (already committed): answer in this epoch, then switch send. */
-static int
-vs_rekey_answer(struct vs_session *s, const uint8_t *peerpub, struct vbuf *reply)
-{
-	uint8_t pub[P256_PUB_LEN], ck_ir[HASH_LEN], ck_ri[HASH_LEN];
-	EVP_PKEY *priv = NULL;
-	size_t at = reply->vb_len;
-	int r;
-
-	if (s->ss_send.ch_epoch == UINT32_MAX || s->ss_recv.ch_epoch == UINT32_MAX)
-		return VEIL_E_LIMIT;
-	/* A colliding REKEY_INIT of ours is abandoned (we are the handshake responder). */
-	vs_rk_drop(s);
-	if ((r = vs_new_eph(s, &priv, pub)) != 0 ||
-	    (r = vs_rekey_derive(s, priv, peerpub, ck_ir, ck_ri)) != 0 ||
-	    (r = vs_seal_inner(s, IK_REKEY_RESP, pub, sizeof(pub), reply)) != 0)
-		goto out;
-	if (reply->vb_len - at != REKEY_MSG_LEN) {
-		r = VEIL_E_CRYPTO;
-		goto out;
-	}
-	/* Kept until the peer's first epoch+1 message: a lost RESP is sent again. */
-	memcpy(s->ss_resp, reply->vb_wr + at, REKEY_MSG_LEN);
-	memcpy(s->ss_resp_peer, peerpub, P256_PUB_LEN);
-	vs_chain_set(&s->ss_send, s->ss_initiator ? ck_ir : ck_ri, s->ss_send.ch_epoch + 1);
-	vs_chain_set(&s->ss_pend, s->ss_initiator ? ck_ri : ck_ir, s->ss_recv.ch_epoch + 1);
-	s->ss_has_pend = 1;
-	s->ss_epoch_t0 = vs_time(s);
- out:
-	EVP_PKEY_free(priv);
-	vc_wipe(ck_ir, sizeof(ck_ir));
-	vc_wipe(ck_ri, sizeof(ck_ri));
-	return r;
-}
-
-/* The answer to our REKEY_INIT: both directions move to the next epoch. */
-static int
-vs_rekey_finish(struct vs_session *s, const uint8_t *peerpub)
-{
-	uint8_t ck_ir[HASH_LEN], ck_ri[HASH_LEN];
-	int r;
-
-	r = vs_rekey_derive(s, s->ss_rk_priv, peerpub, ck_ir, ck_ri);
-	vs_rk_drop(s);
-	if (r == 0) {
-		vs_chain_set(&s->ss_send, s->ss_initiator ? ck_ir : ck_ri,
-		    s->ss_send.ch_epoch + 1);
-		vs_chain_set(&s->ss_recv, s->ss_initiator ? ck_ri : ck_ir,
-		    s->ss_recv.ch_epoch + 1);
-		s->ss_epoch_t0 = vs_time(s);
-	}
-	vc_wipe(ck_ir, sizeof(ck_ir));
-	vc_wipe(ck_ri, sizeof(ck_ri));
-	return r;
-}
-
-/*
- * Our REKEY_INIT once more, with the same e'_A, sealed afresh (next counter,
- * current send epoch). The caller has checked the room in out.
- */
-static int
-vs_rekey_again(struct vs_session *s, struct vbuf *out)
-{
-	int r;
-
-	if ((r = vs_seal_inner(s, IK_REKEY_INIT, s->ss_rk_pub, P256_PUB_LEN, out)) != 0) {
-		vs_kill(s);
-		return r;
-	}
-	s->ss_rk_sealed = 0;
-	return 0;
-}
-
-/*
- * A message of the epoch after ours while our REKEY_INIT waits: the peer
- * answered it, but its REKEY_RESP did not arrive. The message cannot be
- * opened (it is not even looked at); the first such one, and every
- * VS_REKEY_RETRY-th after it, gets our REKEY_INIT again in reply
- * (OPEN_RESEND), so the peer sends its REKEY_RESP again. The others are
- * VEIL_E_STATE. A forgery can only cause a retransmission, at this rate.
- */
-static int
-vs_open_ahead(struct vs_session *s, struct vs_opened *res, struct vbuf *reply)
-{
-	int r;
-
-	if (s->ss_rk_refused % VS_REKEY_RETRY != 0) {
-		s->ss_rk_refused++;
-		return VEIL_E_STATE;
-	}
-	if (!vs_room(reply, REKEY_MSG_LEN))
-		return VEIL_E_NOSPACE;
-	if ((r = vs_rekey_again(s, reply)) != 0)
-		return r;
-	s->ss_rk_refused++;
-	res->vo_kind = OPEN_RESEND;
-	res->vo_epoch = s->ss_recv.ch_epoch + 1;
 	return 0;
 }
 
 int
-vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *res,
-    struct vbuf *reply)
+vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *res)
 {
-	struct vs_chain tmp, *ch;
+	struct vs_chain tmp;
 	struct e2e_msg m;
 	uint8_t pt[PAD_MAX], mk[AEAD_KEY_LEN], nonce[AEAD_NONCE_LEN], ad[DATA_AD_LEN];
 	const uint8_t *body;
 	size_t bodylen, ptlen;
 	uint64_t i, steps;
 	uint8_t kind;
-	int r, pend;
+	int r;
 
 	if (res != NULL)
-		memset(res, 0, sizeof(*res));
+		memset(res, 0, offsetof(struct vs_opened, vo_body));
 	if (s == NULL || in == NULL || res == NULL)
 		return VEIL_E_INVALID;
 	if (s->ss_state != VS_S_OPEN)
@@ -922,29 +734,21 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 		return r;
 	if (m.em_type != E2E_DATA)
 		return VEIL_E_TYPE;
-	if (m.em_epoch == s->ss_recv.ch_epoch) {
-		ch = &s->ss_recv;
-		pend = 0;
-	} else if (s->ss_has_pend && m.em_epoch == s->ss_pend.ch_epoch) {
-		ch = &s->ss_pend;
-		pend = 1;
-	} else if (m.em_epoch < s->ss_recv.ch_epoch)
+	if (m.em_epoch < s->ss_recv.ch_epoch)
 		return VEIL_E_REORDER;
-	else if (s->ss_rk_priv != NULL && m.em_epoch - 1 == s->ss_recv.ch_epoch)
-		return vs_open_ahead(s, res, reply);
-	else
+	if (m.em_epoch != s->ss_recv.ch_epoch)
 		return VEIL_E_STATE;
-	if (m.em_ctr < ch->ch_next)
+	if (m.em_ctr < s->ss_recv.ch_next)
 		return VEIL_E_REPLAY;
-	if (m.em_ctr - ch->ch_next > VS_MAX_SKIP)
+	if (m.em_ctr - s->ss_recv.ch_next > VS_MAX_SKIP)
 		return VEIL_E_LIMIT;
 	if (m.em_ctlen < AEAD_TAG_LEN || m.em_ctlen - AEAD_TAG_LEN > sizeof(pt))
 		return VEIL_E_LENGTH;
 	ptlen = m.em_ctlen - AEAD_TAG_LEN;
 
 	/* Work on a copy of the chain: a forgery must not move it. */
-	tmp = *ch;
-	steps = m.em_ctr - ch->ch_next + 1;
+	tmp = s->ss_recv;
+	steps = m.em_ctr - s->ss_recv.ch_next + 1;
 	for (i = 0; i < steps; i++) {
 		if ((r = vc_ratchet(tmp.ch_ck, mk)) != 0)
 			goto fatal;
@@ -966,114 +770,26 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 	/* Authentic from here on: a malformed inner message is the peer's fault. */
 	if ((r = proto_inner_decode(pt, ptlen, &kind, &body, &bodylen)) != 0)
 		goto fatal;
-	if (kind == IK_REKEY_RESP && s->ss_rk_priv == NULL) {
-		r = VEIL_E_STATE;
-		goto fatal;
-	}
-	if (kind == IK_REKEY_INIT && (s->ss_initiator == 0 || s->ss_rk_priv == NULL ||
-	    s->ss_has_pend) && !vs_room(reply, REKEY_MSG_LEN)) {
-		/* Nothing committed yet: the caller may retry with room. */
-		vc_wipe(&tmp, sizeof(tmp));
-		vc_wipe(pt, sizeof(pt));
-		return VEIL_E_NOSPACE;
-	}
 
 	/* Commit the receive chain. */
-	res->vo_epoch = m.em_epoch;
-	res->vo_gap = (uint32_t)(m.em_ctr - ch->ch_next);
-	memcpy(ch->ch_ck, tmp.ch_ck, HASH_LEN);
-	ch->ch_next = (uint64_t)m.em_ctr + 1;
+	res->vo_gap = (uint32_t)(m.em_ctr - s->ss_recv.ch_next);
+	memcpy(s->ss_recv.ch_ck, tmp.ch_ck, HASH_LEN);
+	s->ss_recv.ch_next = (uint64_t)m.em_ctr + 1;
 	vc_wipe(&tmp, sizeof(tmp));
-	if (pend) {
-		/* The peer has switched: the old receive chain and the kept RESP go. */
-		s->ss_recv = s->ss_pend;
-		vc_wipe(&s->ss_pend, sizeof(s->ss_pend));
-		s->ss_has_pend = 0;
-		vc_wipe(s->ss_resp, sizeof(s->ss_resp));
-		vc_wipe(s->ss_resp_peer, sizeof(s->ss_resp_peer));
-	}
-
-	switch (kind) {
-	case IK_TEXT:
-		res->vo_kind = OPEN_TEXT;
-		memcpy(res->vo_text, body, bodylen);
-		res->vo_textlen = bodylen;
-		break;
-	case IK_CLOSE:
+	res->vo_kind = kind;
+	memcpy(res->vo_body, body, bodylen);
+	res->vo_bodylen = bodylen;
+	if (kind == IK_CLOSE)
 		vs_kill(s);
-		res->vo_kind = OPEN_CLOSED;
-		break;
-	case IK_REKEY_INIT:
-		/* Unless we answer it below, it changes no key. */
-		res->vo_kind = OPEN_REKEY_SAME;
-		if (s->ss_has_pend) {
-			/*
-			 * The REKEY_INIT we answered, again: our REKEY_RESP was
-			 * lost. The same bytes once more (same counter, no new
-			 * nonce); nothing else changes. Any other key is a second
-			 * rekey before the first finished: not from a sane peer.
-			 */
-			if (!vc_equal(body, s->ss_resp_peer, P256_PUB_LEN)) {
-				r = VEIL_E_STATE;
-				goto fatal;
-			}
-			if ((r = vbuf_put_bytes(reply, s->ss_resp, REKEY_MSG_LEN)) != 0)
-				goto fatal;
-			break;
-		}
-		/* Collision: the handshake initiator's own rekey wins. */
-		if (s->ss_initiator && s->ss_rk_priv != NULL)
-			break;
-		if ((r = vs_rekey_answer(s, body, reply)) != 0)
-			goto fatal;
-		res->vo_kind = OPEN_REKEY;
-		res->vo_epoch = s->ss_send.ch_epoch;
-		break;
-	case IK_REKEY_RESP:
-		if ((r = vs_rekey_finish(s, body)) != 0)
-			goto fatal;
-		res->vo_kind = OPEN_REKEY;
-		res->vo_epoch = s->ss_send.ch_epoch;
-		break;
-	default:
-		r = VEIL_E_TYPE;
-		goto fatal;
-	}
 	vc_wipe(pt, sizeof(pt));
 	return 0;
  fatal:
 	vc_wipe(&tmp, sizeof(tmp));
 	vc_wipe(pt, sizeof(pt));
 	vc_wipe(mk, sizeof(mk));
-	memset(res, 0, sizeof(*res));
+	memset(res, 0, offsetof(struct vs_opened, vo_body));
 	vs_kill(s);
 	return r;
-}
-
-int
-vs_rekey(struct vs_session *s, struct vbuf *out)
-{
-	uint8_t pub[P256_PUB_LEN];
-	int r;
-
-	if (s == NULL || out == NULL)
-		return VEIL_E_INVALID;
-	if (s->ss_state != VS_S_OPEN || s->ss_has_pend)
-		return VEIL_E_STATE;
-	if (s->ss_send.ch_epoch == UINT32_MAX)
-		return VEIL_E_LIMIT;
-	if (!vs_room(out, REKEY_MSG_LEN))
-		return VEIL_E_NOSPACE;
-	if (s->ss_rk_priv != NULL)
-		return vs_rekey_again(s, out);
-	if ((r = vs_new_eph(s, &s->ss_rk_priv, pub)) != 0 ||
-	    (r = vs_seal_inner(s, IK_REKEY_INIT, pub, sizeof(pub), out)) != 0) {
-		vs_kill(s);
-		return r;
-	}
-	memcpy(s->ss_rk_pub, pub, P256_PUB_LEN);
-	s->ss_rk_sealed = s->ss_rk_refused = 0;
-	return 0;
 }
 
 int

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "e2e.h"
 #include "frame.h"
+#include "inner.h"
 
 /*
  * The end-to-end protocol of PROTOCOL.md layer 2, as a pure state machine:
@@ -34,12 +35,9 @@
  * normally after vs_close and after opening the peer's CLOSE.
  */
 
-#define VS_REKEY_MSGS	1000		/* SEAL_REKEY_DUE after this many sealed in one epoch */
-#define VS_REKEY_SEC	600		/* ... or this many seconds into an epoch */
 #define VS_HARD_LIMIT	65536		/* seal refused (VEIL_E_LIMIT) at this counter */
 #define VS_MAX_SKIP	1024		/* largest gap vs_open ratchets across */
 #define VS_MAX_AUTH_FAIL 16		/* failed opens before the session is killed */
-#define VS_REKEY_RETRY	64		/* our REKEY_INIT unanswered: resent this often */
 
 /* This user's identity; the seed lives in locked memory owned by keyd. */
 struct vs_identity {
@@ -72,19 +70,17 @@ struct vs_params {
 	 * outlive the session.
 	 */
 	const uint8_t	*vp_eph;
-	/* Monotonic seconds; NULL = CLOCK_MONOTONIC. */
-	uint64_t	(*vp_now)(void);
 	size_t		 vp_neph;		/* scalars at vp_eph */
 };
 
 struct vs_session;
 
+/* One opened DATA message. vo_body is last: vs_open writes vo_bodylen bytes of it. */
 struct vs_opened {
-	uint8_t		vo_kind;		/* enum ipc_open_kind */
-	uint32_t	vo_epoch;
-	uint32_t	vo_gap;			/* messages skipped before this one */
-	size_t		vo_textlen;
-	uint8_t		vo_text[MSG_MAX];	/* OPEN_TEXT */
+	uint8_t		vo_kind;		/* enum inner_kind */
+	uint32_t	vo_gap;			/* messages of the peer's never seen before it */
+	size_t		vo_bodylen;
+	uint8_t		vo_body[INNER_BODY_MAX];	/* checked by proto_inner_parse */
 };
 
 /*
@@ -124,40 +120,21 @@ const uint8_t *vs_peer_id(const struct vs_session *s);
 const uint8_t *vs_peer_nick(const struct vs_session *s, size_t *len);
 
 /*
- * Seals one text message (1..MSG_MAX bytes) and appends it to out; *flags
- * gets SEAL_REKEY_DUE once VS_REKEY_MSGS / VS_REKEY_SEC are reached in the
- * send epoch, and while our own rekey waits for its answer, every
- * VS_REKEY_RETRY-th text since REKEY_INIT last went (vs_rekey sends it again).
+ * Seals one inner message of kind TEXT, ACK, PING, PONG or VIEW (else
+ * VEIL_E_TYPE) whose body proto_inner_parse accepts (else its error), and
+ * appends it to out. VEIL_E_LIMIT once VS_HARD_LIMIT messages went in the
+ * current sending chain. None of these change the session.
  */
-int	vs_seal(struct vs_session *s, const uint8_t *text, size_t len,
-	    struct vbuf *out, uint8_t *flags) VEIL_WUR;
+int	vs_seal(struct vs_session *s, uint8_t kind, const uint8_t *body, size_t len,
+	    struct vbuf *out) VEIL_WUR;
 /*
- * Opens one DATA message into *res: OPEN_TEXT (vo_text, vo_textlen),
- * OPEN_REKEY (a rekey step that changed the keys: we answered the peer's
- * REKEY_INIT, the sealed REKEY_RESP appended to reply, which then needs room
- * for 154 bytes, else VEIL_E_NOSPACE with nothing changed; or the answer to
- * ours came), OPEN_REKEY_SAME (a rekey message that changed no key: a
- * REKEY_INIT we ignore in a collision, or one we already answered, which
- * gets the identical REKEY_RESP bytes again in reply), or OPEN_CLOSED (the
- * peer closed; the session is dead). vo_epoch is the message's epoch, except
- * for OPEN_REKEY: the epoch the rekey moved our sending to. vo_gap is how
- * many counters were skipped before it.
- * OPEN_RESEND: the message was NOT opened (it is of the epoch after ours and
- * our REKEY_INIT is unanswered, so its REKEY_RESP was lost); our REKEY_INIT
- * was sealed again into reply (154 bytes) for the caller to send. Only the
- * first such message and every VS_REKEY_RETRY-th one after it do this; the
- * others are VEIL_E_STATE, nothing changed.
- * reply may be NULL unless the message is REKEY_INIT or OPEN_RESEND applies.
+ * Opens one DATA message into *res: its kind, its body (checked exactly) and
+ * vo_gap, how many of the peer's messages were never seen before it. An
+ * authentic message that is malformed inside (padding, kind, body) ends the
+ * session. IK_CLOSE: the peer closed; the session is dead.
  */
 int	vs_open(struct vs_session *s, const uint8_t *in, size_t len,
-	    struct vs_opened *res, struct vbuf *reply) VEIL_WUR;
-/*
- * Starts a rekey: writes the sealed IK_REKEY_INIT message (154 bytes). While
- * a rekey of ours waits, writes the same REKEY_INIT (same e'_A) sealed afresh
- * (PROTOCOL.md 2.4, retransmission). VEIL_E_STATE while the peer's rekey is
- * not finished (we hold a pending receive chain).
- */
-int	vs_rekey(struct vs_session *s, struct vbuf *out) VEIL_WUR;
+	    struct vs_opened *res) VEIL_WUR;
 /* Writes a sealed IK_CLOSE message; the session is dead afterwards. */
 int	vs_close(struct vs_session *s, struct vbuf *out) VEIL_WUR;
 

@@ -49,13 +49,6 @@ enum e2e_type {
 	E2E_HS_FIN	= 3,	/* ver type ct(idb, sig) */
 	E2E_DATA	= 16,	/* ver type epoch ctr ct(padded inner) */
 };
-/* Kinds of the padded plaintext inside an E2E_DATA message. */
-enum inner_kind {
-	IK_TEXT		= 1,	/* body: 1..MSG_MAX bytes of UTF-8 */
-	IK_REKEY_INIT	= 2,	/* body: a fresh P-256 public key (65) */
-	IK_REKEY_RESP	= 3,	/* body: a fresh P-256 public key (65) */
-	IK_CLOSE	= 4,	/* body: empty; the sender ends the session */
-};
 
 struct e2e_msg {
 	uint8_t		 em_type;
@@ -105,11 +98,11 @@ size_t	proto_pad_bucket(size_t need);
 /*
  * Inner plaintext: kind u8 || len u16 || body || zero bytes up to the bucket.
  * encode writes exactly proto_pad_bucket(3 + bodylen) bytes. decode requires
- * n to be a bucket, len to fit, the body to suit the kind (TEXT 1..MSG_MAX,
- * REKEY_* exactly 65, CLOSE 0) and every padding byte to be zero. n must be
+ * n to be a bucket, len to fit, the body to suit the kind exactly
+ * (proto_inner_parse, inner.h) and every padding byte to be zero. n must be
  * the smallest bucket that holds 3 + len (one encoding per plaintext).
- * Errors: VEIL_E_LENGTH (sizes), VEIL_E_TYPE (kind), VEIL_E_OVERSIZE (text
- * over MSG_MAX), VEIL_E_INVALID (non-zero padding).
+ * Errors: VEIL_E_LENGTH (sizes), VEIL_E_INVALID (non-zero padding) and those
+ * of proto_inner_parse (VEIL_E_TYPE for a kind, ...).
  */
 int	proto_inner_encode(struct vbuf *out, uint8_t kind, const uint8_t *body,
 	    size_t bodylen) VEIL_WUR;

@@ -81,7 +81,8 @@ ipc_get_route(struct vbuf *b, struct ipc_msg *m)
 static int
 ipc_code_is_request(uint8_t code)
 {
-	return code >= REQ_HELLO && code <= REQ_STATUS;
+	/* 0x07 was veil/1's REQ_REKEY. */
+	return code >= REQ_HELLO && code <= REQ_STATUS && code != 0x07;
 }
 
 /* u8 version, which must be ours: nothing after it is read otherwise. */
@@ -104,7 +105,6 @@ ipc_code_is_answer(uint8_t code)
 	case ANS_HS_NEXT:
 	case ANS_SEALED:
 	case ANS_OPENED:
-	case ANS_REKEY:
 	case ANS_CLOSE:
 	case ANS_FORGET:
 	case ANS_VERIFY:
@@ -115,10 +115,31 @@ ipc_code_is_answer(uint8_t code)
 	return 0;
 }
 
+/*
+ * REQ_SEAL (sealing 1): u8 kind, str16 body; ANS_OPENED (0): u8 kind, u32
+ * gap, str16 body. The body is checked against its kind exactly
+ * (proto_inner_parse); REQ_SEAL takes only the kinds chatc may send
+ * (proto_inner_sealable: CLOSE goes by REQ_CLOSE), else VEIL_E_TYPE.
+ */
+static int
+ipc_get_inner(struct vbuf *b, struct ipc_msg *m, int sealing)
+{
+	int r;
+
+	if ((r = vbuf_get_u8(b, &m->im_kind)) != 0)
+		return r;
+	if (!sealing && (r = vbuf_get_u32(b, &m->im_gap)) != 0)
+		return r;
+	if ((r = vbuf_get_str16(b, &m->im_text, &m->im_textlen, INNER_BODY_MAX)) != 0)
+		return r;
+	if (sealing && !proto_inner_sealable(m->im_kind))
+		return VEIL_E_TYPE;
+	return proto_inner_parse(m->im_kind, m->im_text, m->im_textlen, NULL);
+}
+
 static int
 ipc_decode_request(struct vbuf *b, struct ipc_msg *m)
 {
-	const uint8_t *text;
 	size_t i;
 	uint8_t n8;
 	int r;
@@ -161,11 +182,7 @@ ipc_decode_request(struct vbuf *b, struct ipc_msg *m)
 		for (i = 0; i < m->im_count; i++)
 			if ((r = ipc_get_handle(b, &m->im_handles[i])) != 0)
 				return r;
-		if ((r = vbuf_get_str16(b, &text, &m->im_textlen, MSG_MAX)) != 0)
-			return r;
-		m->im_text = text;
-		return m->im_textlen >= 1 ? 0 : VEIL_E_LENGTH;
-	case REQ_REKEY:
+		return ipc_get_inner(b, m, 1);
 	case REQ_CLOSE:
 	case REQ_VERIFY:
 		return ipc_get_handle(b, &m->im_handle);
@@ -256,7 +273,6 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 			return r;
 		return ipc_get_fpr(b, m->im_fpr);
 	case ANS_HS:
-	case ANS_REKEY:
 		if ((r = ipc_get_handle(b, &m->im_handle)) != 0)
 			return r;
 		return ipc_get_blob(b, &m->im_blob, &m->im_bloblen, 1);
@@ -294,8 +310,7 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 			    (r = vbuf_get_u8(b, &it->it_status)) != 0 ||
 			    (r = vbuf_get_u8(b, &it->it_flags)) != 0)
 				return r;
-			if (it->it_status > 127 ||
-			    (it->it_flags & ~(SEAL_REKEY_DUE | SEAL_ENDED)) != 0 ||
+			if (it->it_status > 127 || (it->it_flags & ~SEAL_ENDED) != 0 ||
 			    ((it->it_flags & SEAL_ENDED) != 0 && it->it_status == 0))
 				return VEIL_E_INVALID;
 			/* A sealed item carries its message; a failed one may be empty. */
@@ -305,32 +320,9 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 		}
 		return 0;
 	case ANS_OPENED:
-		if ((r = ipc_get_handle(b, &m->im_handle)) != 0 ||
-		    (r = vbuf_get_u8(b, &m->im_kind)) != 0 ||
-		    (r = vbuf_get_u32(b, &m->im_epoch)) != 0 ||
-		    (r = vbuf_get_u32(b, &m->im_gap)) != 0 ||
-		    (r = vbuf_get_str16(b, &m->im_text, &m->im_textlen, MSG_MAX)) != 0 ||
-		    (r = ipc_get_blob(b, &m->im_blob, &m->im_bloblen, 0)) != 0)
+		if ((r = ipc_get_handle(b, &m->im_handle)) != 0)
 			return r;
-		switch (m->im_kind) {
-		case OPEN_TEXT:
-			if (m->im_textlen == 0 || m->im_bloblen != 0)
-				return VEIL_E_LENGTH;
-			return 0;
-		case OPEN_REKEY:
-		case OPEN_REKEY_SAME:
-			return m->im_textlen == 0 ? 0 : VEIL_E_LENGTH;
-		case OPEN_RESEND:
-			/* Always our REKEY_INIT again to send. */
-			if (m->im_textlen != 0 || m->im_bloblen == 0)
-				return VEIL_E_LENGTH;
-			return 0;
-		case OPEN_CLOSED:
-			if (m->im_textlen != 0 || m->im_bloblen != 0)
-				return VEIL_E_LENGTH;
-			return 0;
-		}
-		return VEIL_E_INVALID;
+		return ipc_get_inner(b, m, 0);
 	case ANS_FORGET:
 		if ((r = vbuf_get_u8(b, &m->im_existed)) != 0 ||
 		    (r = ipc_get_fpr(b, m->im_fpr)) != 0)
@@ -496,7 +488,6 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 	case REQ_HS_NEXT:
 	case REQ_OPEN:
 	case ANS_HS:
-	case ANS_REKEY:
 	case ANS_CLOSE:
 		if ((r = vbuf_put_u32(b, m->im_handle)) != 0)
 			return r;
@@ -509,8 +500,9 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 		for (i = 0; i < m->im_count; i++)
 			if ((r = vbuf_put_u32(b, m->im_handles[i])) != 0)
 				return r;
+		if ((r = vbuf_put_u8(b, m->im_kind)) != 0)
+			return r;
 		return ipc_put_str16(b, m->im_text, m->im_textlen);
-	case REQ_REKEY:
 	case REQ_CLOSE:
 	case REQ_VERIFY:
 		return vbuf_put_u32(b, m->im_handle);
@@ -556,10 +548,8 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 	case ANS_OPENED:
 		if ((r = vbuf_put_u32(b, m->im_handle)) != 0 ||
 		    (r = vbuf_put_u8(b, m->im_kind)) != 0 ||
-		    (r = vbuf_put_u32(b, m->im_epoch)) != 0 ||
 		    (r = vbuf_put_u32(b, m->im_gap)) != 0 ||
-		    (r = ipc_put_str16(b, m->im_text, m->im_textlen)) != 0 ||
-		    (r = ipc_put_str32(b, m->im_blob, m->im_bloblen)) != 0)
+		    (r = ipc_put_str16(b, m->im_text, m->im_textlen)) != 0)
 			return r;
 		return 0;
 	case ANS_FORGET:

@@ -894,11 +894,11 @@ START_TEST(test_keydc_pipelined)
 	kx_of(&x, KX_HS_ACCEPT, 2);
 	ck_assert_int_eq(keydc_push(&kc, &req, &x, 1000), 0);
 	memset(&req, 0, sizeof(req));
-	req.im_code = REQ_REKEY;
+	req.im_code = REQ_CLOSE;
 	req.im_handle = 42;
-	kx_of(&x, KX_REKEY_CMD, 3);
+	kx_of(&x, KX_CLOSE_SEND, 3);
 	ck_assert_int_eq(keydc_push(&kc, &req, &x, 1000), 0);
-	kx_of(&x, KX_REKEY_DUE, 4);
+	kx_of(&x, KX_CLOSE, 4);
 	ck_assert_int_eq(keydc_push(&kc, &req, &x, 1000), 0);
 	ck_assert_uint_eq(keydc_pending(&kc), 3);
 	ck_assert_int_eq(keydc_busy(&kc), 0);
@@ -908,8 +908,8 @@ START_TEST(test_keydc_pipelined)
 	ck_assert_uint_eq(kc.kc_outlen, 0);
 	/* keyd sees them in order. */
 	ck_assert_int_eq(fake_request(sv[1], &got), REQ_HS_ACCEPT);
-	ck_assert_int_eq(fake_request(sv[1], &got), REQ_REKEY);
-	ck_assert_int_eq(fake_request(sv[1], &got), REQ_REKEY);
+	ck_assert_int_eq(fake_request(sv[1], &got), REQ_CLOSE);
+	ck_assert_int_eq(fake_request(sv[1], &got), REQ_CLOSE);
 	/* Nothing answered yet. */
 	ck_assert_int_eq(keydc_read(&kc), 0);
 	ck_assert_int_eq(keydc_next(&kc, &x, &a, 0), 0);
@@ -925,8 +925,8 @@ START_TEST(test_keydc_pipelined)
 	memset(&ans, 0, sizeof(ans));
 	ans.im_code = IPC_ANS_ERROR;
 	ans.im_err = (uint8_t)-VEIL_E_STATE;
-	ans.im_text = (const uint8_t *)"rekey under way";
-	ans.im_textlen = 15;
+	ans.im_text = (const uint8_t *)"session exists";
+	ans.im_textlen = 14;
 	fake_answer(sv[1], &ans);
 	ck_assert_int_eq(next_answer(&x, &a), 1);
 	ck_assert_int_eq(x.kx_kind, KX_HS_ACCEPT);
@@ -934,7 +934,7 @@ START_TEST(test_keydc_pipelined)
 	ck_assert_int_eq(a->im_code, ANS_HS);
 	ck_assert_uint_eq(a->im_handle, 42);
 	ck_assert_int_eq(next_answer(&x, &a), 1);
-	ck_assert_int_eq(x.kx_kind, KX_REKEY_CMD);
+	ck_assert_int_eq(x.kx_kind, KX_CLOSE_SEND);
 	ck_assert_uint_eq(x.kx_handle, 42);
 	ck_assert_int_eq(a->im_code, IPC_ANS_ERROR);
 	ck_assert_int_eq(-(int)a->im_err, VEIL_E_STATE);
@@ -942,14 +942,14 @@ START_TEST(test_keydc_pipelined)
 	/* The last one's wait starts when the one before it was answered. */
 	ck_assert_int_eq(keydc_deadline(&kc), 0 + KEYDC_TIMEOUT_MS);
 	memset(&ans, 0, sizeof(ans));
-	ans.im_code = ANS_REKEY;
+	ans.im_code = ANS_CLOSE;
 	ans.im_handle = 42;
 	ans.im_blob = blob;
 	ans.im_bloblen = sizeof(blob);
 	fake_answer(sv[1], &ans);
 	ck_assert_int_eq(next_answer(&x, &a), 1);
-	ck_assert_int_eq(x.kx_kind, KX_REKEY_DUE);
-	ck_assert_int_eq(a->im_code, ANS_REKEY);
+	ck_assert_int_eq(x.kx_kind, KX_CLOSE);
+	ck_assert_int_eq(a->im_code, ANS_CLOSE);
 	ck_assert_uint_eq(keydc_pending(&kc), 0);
 	ck_assert_int_eq(keydc_deadline(&kc), INT64_MAX);
 	keydc_close(&kc);
@@ -972,7 +972,7 @@ answer_case(uint8_t code, uint32_t handle, const struct ipc_msg *ans, int push)
 	memset(&req, 0, sizeof(req));
 	req.im_code = code;
 	req.im_handle = handle;
-	kx_of(&x, KX_REKEY_CMD, 3);
+	kx_of(&x, KX_CLOSE_SEND, 3);
 	if (push) {
 		ck_assert_int_eq(keydc_push(&kc, &req, &x, 0), 0);
 		ck_assert_int_eq(keydc_flush(&kc), 0);
@@ -991,17 +991,17 @@ START_TEST(test_keydc_wrong_answers)
 
 	memset(blob, 0x04, sizeof(blob));
 	memset(&ans, 0, sizeof(ans));
-	ans.im_code = ANS_REKEY;
+	ans.im_code = ANS_CLOSE;
 	ans.im_handle = 42;
 	ans.im_blob = blob;
 	ans.im_bloblen = sizeof(blob);
-	ck_assert_int_eq(answer_case(REQ_REKEY, 42, &ans, 1), 1);
+	ck_assert_int_eq(answer_case(REQ_CLOSE, 42, &ans, 1), 1);
 	/* The answer to some other request is refused. */
-	ck_assert_int_eq(answer_case(REQ_CLOSE, 42, &ans, 1), VEIL_E_TYPE);
+	ck_assert_int_eq(answer_case(REQ_VERIFY, 42, &ans, 1), VEIL_E_TYPE);
 	/* An answer about another session is refused. */
-	ck_assert_int_eq(answer_case(REQ_REKEY, 41, &ans, 1), VEIL_E_INVALID);
+	ck_assert_int_eq(answer_case(REQ_CLOSE, 41, &ans, 1), VEIL_E_INVALID);
 	/* An answer nobody asked for is refused. */
-	ck_assert_int_eq(answer_case(REQ_REKEY, 42, &ans, 0), VEIL_E_STATE);
+	ck_assert_int_eq(answer_case(REQ_CLOSE, 42, &ans, 0), VEIL_E_STATE);
 }
 END_TEST
 
@@ -1014,9 +1014,9 @@ START_TEST(test_keydc_limits)
 
 	keydc_attach(&kc, -1);		/* memory only */
 	memset(&req, 0, sizeof(req));
-	req.im_code = REQ_REKEY;
+	req.im_code = REQ_CLOSE;
 	req.im_handle = 9;
-	kx_of(&x, KX_REKEY_DUE, 3);
+	kx_of(&x, KX_CLOSE, 3);
 	for (i = 0; i < KEYDC_QMAX; i++) {
 		ck_assert_int_eq(keydc_push(&kc, &req, &x, 0), 0);
 		ck_assert_int_eq(keydc_busy(&kc), i + 1 >= KEYDC_SOFT);
