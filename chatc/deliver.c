@@ -209,18 +209,18 @@ static int
 dlv_send_text(struct dlv *d, struct dlv_peer *p, uint32_t s)
 {
 	const struct dlv_text *t = p->dp_out[s % DLV_OUT_MAX];
-	uint8_t body[DLV_TEXT_HDR + MSG_MAX];
-	uint8_t flags = t->dt_flags & DLV_F_PRIVATE;
+	uint8_t body[INNER_TEXT_HDR_LEN + MSG_MAX];
+	uint8_t flags = t->dt_flags & INNER_PRIVATE;
 	int rc;
 
 	if (s == p->dp_acked + 1)
-		flags |= DLV_F_FIRST;
+		flags |= INNER_FIRST;
 	put_u64(body, d->dl_stream);
 	put_u32(body + 8, s);
 	body[12] = flags;
-	memcpy(body + DLV_TEXT_HDR, t->dt_text, t->dt_len);
-	rc = d->dl_ops->do_send(d->dl_arg, p, DK_TEXT, body, DLV_TEXT_HDR + t->dt_len);
-	OPENSSL_cleanse(body, DLV_TEXT_HDR + t->dt_len);
+	memcpy(body + INNER_TEXT_HDR_LEN, t->dt_text, t->dt_len);
+	rc = d->dl_ops->do_send(d->dl_arg, p, IK_TEXT, body, INNER_TEXT_HDR_LEN + t->dt_len);
+	OPENSSL_cleanse(body, INNER_TEXT_HDR_LEN + t->dt_len);
 	return rc;
 }
 
@@ -362,7 +362,7 @@ dlv_line(struct dlv *d, const uint8_t *text, size_t len, uint32_t line,
 	size_t i;
 	int n = 0;
 
-	if ((t = dlv_text_new(text, len, line, only != NULL ? DLV_F_PRIVATE : 0)) == NULL)
+	if ((t = dlv_text_new(text, len, line, only != NULL ? INNER_PRIVATE : 0)) == NULL)
 		return VEIL_E_ALLOC;
 	for (i = 0; i < DLV_PEERS_MAX; i++) {
 		struct dlv_peer *p = &d->dl_p[i];
@@ -387,7 +387,7 @@ dlv_line(struct dlv *d, const uint8_t *text, size_t len, uint32_t line,
 static void
 dlv_send_acks(struct dlv *d, struct dlv_peer *p, int all)
 {
-	uint8_t body[DLV_ACK_LEN];
+	uint8_t body[INNER_ACK_LEN];
 	size_t i;
 
 	for (i = 0; i < DLV_RX_STREAMS; i++) {
@@ -397,7 +397,7 @@ dlv_send_acks(struct dlv *d, struct dlv_peer *p, int all)
 			continue;
 		put_u64(body, x->rx_stream);
 		put_u32(body + 8, x->rx_last);
-		if (d->dl_ops->do_send(d->dl_arg, p, DK_ACK, body, sizeof(body)) != 0)
+		if (d->dl_ops->do_send(d->dl_arg, p, IK_ACK, body, sizeof(body)) != 0)
 			return;		/* due again at the next tick */
 		x->rx_unacked = 0;
 	}
@@ -445,15 +445,15 @@ dlv_on_text(struct dlv *d, struct dlv_peer *p, const uint8_t *b, size_t n, int64
 	uint8_t flags;
 	struct dlv_rx *x;
 
-	if (n <= DLV_TEXT_HDR || n > DLV_TEXT_HDR + MSG_MAX)
+	if (n <= INNER_TEXT_HDR_LEN || n > INNER_TEXT_HDR_LEN + MSG_MAX)
 		return VEIL_E_INVALID;
 	stream = get_u64(b);
 	seq = get_u32(b + 8);
 	flags = b[12];
-	if (seq == 0 || (flags & ~DLV_F_ALL) != 0)
+	if (seq == 0 || (flags & ~INNER_FLAGS_ALL) != 0)
 		return VEIL_E_INVALID;
 	if ((x = dlv_rx_find(p, stream, 0, now)) == NULL) {
-		if (!(flags & DLV_F_FIRST)) {
+		if (!(flags & INNER_FIRST)) {
 			/* Earlier texts of a stream we never met were lost: it sends them again. */
 			if (!p->dp_gap_said)
 				dlv_say(d, 1, "a message from %s is missing (dropped by the "
@@ -471,7 +471,7 @@ dlv_on_text(struct dlv *d, struct dlv_peer *p, const uint8_t *b, size_t n, int64
 		return 0;
 	}
 	if (seq != x->rx_last + 1) {
-		if (!(flags & DLV_F_FIRST)) {
+		if (!(flags & INNER_FIRST)) {
 			if (!p->dp_gap_said)
 				dlv_say(d, 1, "%u message(s) from %s missing (dropped by the "
 				    "relay?); later ones wait until they are sent again",
@@ -483,8 +483,8 @@ dlv_on_text(struct dlv *d, struct dlv_peer *p, const uint8_t *b, size_t n, int64
 	}
 	p->dp_gap_said = 0;
 	x->rx_last = seq;
-	d->dl_ops->do_show(d->dl_arg, p, b + DLV_TEXT_HDR, n - DLV_TEXT_HDR,
-	    flags & DLV_F_PRIVATE);
+	d->dl_ops->do_show(d->dl_arg, p, b + INNER_TEXT_HDR_LEN, n - INNER_TEXT_HDR_LEN,
+	    flags & INNER_PRIVATE);
 	dlv_ack_later(d, p, x, now);
 	return 0;
 }
@@ -495,7 +495,7 @@ dlv_on_ack(struct dlv *d, struct dlv_peer *p, const uint8_t *b, size_t n, int64_
 	uint32_t upto;
 	struct dlv_text *t;
 
-	if (n != DLV_ACK_LEN)
+	if (n != INNER_ACK_LEN)
 		return VEIL_E_INVALID;
 	if (get_u64(b) != d->dl_stream)
 		return 0;	/* of an earlier run's stream, never ours now */
@@ -607,22 +607,22 @@ dlv_open(struct dlv *d, const uint8_t id[static DLV_ID_LEN], uint8_t kind,
 		return VEIL_E_STATE;
 	p->dp_heard = now;
 	switch (kind) {
-	case DK_TEXT:
+	case IK_TEXT:
 		return dlv_on_text(d, p, body, len, now);
-	case DK_ACK:
+	case IK_ACK:
 		return dlv_on_ack(d, p, body, len, now);
-	case DK_PING:
-		if (len != DLV_PING_LEN)
+	case IK_PING:
+		if (len != INNER_TOKEN_LEN)
 			return VEIL_E_INVALID;
 		dlv_send_acks(d, p, 1);
-		(void)d->dl_ops->do_send(d->dl_arg, p, DK_PONG, body, len);
+		(void)d->dl_ops->do_send(d->dl_arg, p, IK_PONG, body, len);
 		return 0;
-	case DK_PONG:
-		if (len != DLV_PING_LEN)
+	case IK_PONG:
+		if (len != INNER_TOKEN_LEN)
 			return VEIL_E_INVALID;
 		dlv_on_pong(d, p, get_u32(body), now);
 		return 0;
-	case DK_VIEW:
+	case IK_VIEW:
 		return dlv_on_view(d, p, body, len, now);
 	default:
 		return VEIL_E_TYPE;
@@ -730,7 +730,7 @@ dlv_send_view(struct dlv *d)
 	memcpy(body + 1, ids, n * DLV_ID_LEN);
 	for (i = 0; i < DLV_PEERS_MAX; i++)
 		if (d->dl_p[i].dp_used && d->dl_p[i].dp_up)
-			(void)d->dl_ops->do_send(d->dl_arg, &d->dl_p[i], DK_VIEW, body,
+			(void)d->dl_ops->do_send(d->dl_arg, &d->dl_p[i], IK_VIEW, body,
 			    1 + n * DLV_ID_LEN);
 }
 
@@ -823,7 +823,7 @@ dlv_compare_now(struct dlv *d, struct dlv_peer *p, int64_t now)
 void
 dlv_tick(struct dlv *d, int64_t now)
 {
-	uint8_t ids[DLV_VIEW_MAX * DLV_ID_LEN], body[DLV_PING_LEN];
+	uint8_t ids[DLV_VIEW_MAX * DLV_ID_LEN], body[INNER_TOKEN_LEN];
 	size_t i, n = 0;
 
 	if (d->dl_view_due != 0 && now >= d->dl_view_due) {
@@ -863,7 +863,7 @@ dlv_tick(struct dlv *d, int64_t now)
 			uint32_t tok = ++d->dl_tok;
 
 			put_u32(body, tok);
-			if (d->dl_ops->do_send(d->dl_arg, p, DK_PING, body, sizeof(body)) == 0) {
+			if (d->dl_ops->do_send(d->dl_arg, p, IK_PING, body, sizeof(body)) == 0) {
 				if (p->dp_ping_first == 0) {
 					p->dp_ping_first = now;
 					p->dp_tok_first = tok;

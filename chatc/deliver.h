@@ -8,6 +8,7 @@
 #include "e2e.h"
 #include "fe.h"
 #include "frame.h"
+#include "inner.h"
 
 /*
  * Delivery inside the encrypted channel (PROTOCOL.md 2.8), one struct dlv
@@ -40,7 +41,7 @@
  *     in a row: WARN naming it. dlv_room_code() is the short code.
  */
 
-#define DLV_ID_LEN		32	/* an identity: its Ed25519 public key */
+#define DLV_ID_LEN		ED25519_PUB_LEN	/* an identity: its Ed25519 public key */
 #define DLV_PEERS_MAX		ROOM_SIZE_MAX	/* identities one room tracks */
 #define DLV_OUT_MAX		1024	/* outstanding texts per identity */
 #define DLV_WINDOW		64	/* texts in flight per identity */
@@ -55,32 +56,14 @@
 #define DLV_VIEW_GRACE_MS	10000	/* a difference of views lasting this long: WARN */
 #define DLV_AWAY_MS		120000	/* an identity away this long: its texts are given up */
 #define DLV_RX_STREAMS		4	/* streams remembered per identity */
-#define DLV_VIEW_MAX		64	/* identities in one VIEW */
-#define DLV_TEXT_HDR		13	/* u64 stream, u32 seq, u8 flags */
-#define DLV_ACK_LEN		12
-#define DLV_PING_LEN		4
+#define DLV_VIEW_MAX		INNER_VIEW_MAX	/* identities in one VIEW */
 #define DLV_CODE_LEN		11	/* "12345 67890" */
-
-/* Inner kinds (PROTOCOL.md 2.3) that chatc gives meaning to. */
-enum dlv_kind {
-	DK_TEXT		= 1,
-	DK_CLOSE	= 4,
-	DK_ACK		= 5,
-	DK_PING		= 6,
-	DK_PONG		= 7,
-	DK_VIEW		= 8,
-};
-
-/* TEXT flags. */
-#define DLV_F_PRIVATE	0x01	/* /msg: sent to this peer only */
-#define DLV_F_FIRST	0x02	/* every earlier seq of this stream was acknowledged */
-#define DLV_F_ALL	0x03
 
 /* One of our lines, shared by every peer it is outstanding for. */
 struct dlv_text {
 	uint32_t	 dt_refs;
 	uint32_t	 dt_line;	/* the line's number (DESIGN.md: n) */
-	uint8_t		 dt_flags;	/* DLV_F_PRIVATE */
+	uint8_t		 dt_flags;	/* INNER_PRIVATE */
 	uint16_t	 dt_to;		/* identities it was queued for */
 	uint16_t	 dt_acked;	/* ... that acknowledged it */
 	uint16_t	 dt_failed;	/* ... given up */
@@ -147,7 +130,7 @@ struct dlv_ops {
 	 */
 	int	(*do_send)(void *arg, const struct dlv_peer *p, uint8_t kind,
 		    const uint8_t *body, size_t len);
-	/* A text from p, shown once and in order (flags: DLV_F_PRIVATE). */
+	/* A text from p, shown once and in order (flags: INNER_PRIVATE). */
 	void	(*do_show)(void *arg, const struct dlv_peer *p, const uint8_t *text,
 		    size_t len, uint8_t flags);
 	/* Our line t was acknowledged by p (t->dt_acked counts it already). */
@@ -205,7 +188,7 @@ void	dlv_down(struct dlv *d, const uint8_t id[static DLV_ID_LEN], int64_t now);
 
 /*
  * One of our lines for every tracked identity (up, or away for less than
- * DLV_AWAY_MS; only to would-be p with DLV_F_PRIVATE); sent at once where
+ * DLV_AWAY_MS; only to would-be p with INNER_PRIVATE); sent at once where
  * the window allows. Returns the number of identities it was queued for
  * (0: the caller holds the line), or VEIL_E_ALLOC.
  */

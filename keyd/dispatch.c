@@ -285,6 +285,7 @@ req_hello(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	a->im_code = ANS_HELLO;
 	a->im_version = IPC_VERSION;
 	memcpy(a->im_fpr, kc->kc_fpr, FPR_LEN);
+	memcpy(a->im_id, kc->kc_id->id_pub, ED25519_PUB_LEN);
 	return 0;
 }
 
@@ -458,6 +459,7 @@ req_hs_next(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	a->im_nick = copy;
 	a->im_nicklen = s->ks_nicklen;
 	memcpy(a->im_fpr, s->ks_peer_fpr, FPR_LEN);
+	memcpy(a->im_id, vs_peer_id(s->ks_vs), ED25519_PUB_LEN);
 	a->im_trust = v.kv_trust;
 	a->im_flags = v.kv_flags;
 	a->im_reason = v.kv_reason;

@@ -33,7 +33,8 @@ enum inner_kind {
 
 /* TEXT flags; every other bit must be 0. */
 #define INNER_PRIVATE		0x01	/* /msg: sent to this peer only */
-#define INNER_FLAGS_ALL		0x01
+#define INNER_FIRST		0x02	/* every earlier seq was acknowledged (PROTOCOL.md 2.8) */
+#define INNER_FLAGS_ALL		0x03
 
 /* One inner message, parsed; which fields are used depends on in_kind. */
 struct inner_msg {

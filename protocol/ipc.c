@@ -269,9 +269,10 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 
 	switch (m->im_code) {
 	case ANS_HELLO:
-		if ((r = ipc_get_version(b, m)) != 0)
+		if ((r = ipc_get_version(b, m)) != 0 ||
+		    (r = ipc_get_fpr(b, m->im_fpr)) != 0)
 			return r;
-		return ipc_get_fpr(b, m->im_fpr);
+		return vbuf_get_bytes(b, m->im_id, ED25519_PUB_LEN);
 	case ANS_HS:
 		if ((r = ipc_get_handle(b, &m->im_handle)) != 0)
 			return r;
@@ -293,7 +294,8 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 		if (m->im_done == 0)
 			return 0;
 		if ((r = ipc_get_nick(b, &m->im_nick, &m->im_nicklen)) != 0 ||
-		    (r = ipc_get_fpr(b, m->im_fpr)) != 0)
+		    (r = ipc_get_fpr(b, m->im_fpr)) != 0 ||
+		    (r = vbuf_get_bytes(b, m->im_id, ED25519_PUB_LEN)) != 0)
 			return r;
 		return ipc_get_trust(b, m);
 	case ANS_SEALED:
@@ -511,9 +513,10 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 	case REQ_STATUS:
 		return 0;
 	case ANS_HELLO:
-		if ((r = vbuf_put_u8(b, m->im_version)) != 0)
+		if ((r = vbuf_put_u8(b, m->im_version)) != 0 ||
+		    (r = ipc_put_bytes(b, m->im_fpr, FPR_LEN)) != 0)
 			return r;
-		return ipc_put_bytes(b, m->im_fpr, FPR_LEN);
+		return ipc_put_bytes(b, m->im_id, ED25519_PUB_LEN);
 	case ANS_HS_NEXT:
 		if ((r = vbuf_put_u32(b, m->im_handle)) != 0 ||
 		    (r = vbuf_put_u8(b, m->im_done)) != 0 ||
@@ -523,6 +526,7 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 			return 0;
 		if ((r = ipc_put_str8(b, m->im_nick, m->im_nicklen)) != 0 ||
 		    (r = ipc_put_bytes(b, m->im_fpr, FPR_LEN)) != 0 ||
+		    (r = ipc_put_bytes(b, m->im_id, ED25519_PUB_LEN)) != 0 ||
 		    (r = vbuf_put_u8(b, m->im_trust)) != 0 ||
 		    (r = vbuf_put_u8(b, m->im_flags)) != 0 ||
 		    (r = vbuf_put_u8(b, m->im_reason)) != 0 ||

@@ -39,11 +39,12 @@ enum ipc_code {
 	REQ_VERIFY	= 0x0a,	/* u32 handle */
 	REQ_STATUS	= 0x0b,	/* no fields */
 
-	ANS_HELLO	= 0x81,	/* u8 version, fpr[20] (this user's fingerprint) */
+	ANS_HELLO	= 0x81,	/* u8 version, fpr[20] (this user's fingerprint), id[32]
+				   (its identity key) */
 	ANS_HS		= 0x82,	/* u32 handle, str32 blob; answers HS_START and HS_ACCEPT */
 	ANS_HS_NEXT	= 0x84,	/* u32 handle, u8 done, str32 blob, if done: str8 nick,
-				   fpr[20], u8 trust, u8 flags, u8 reason, str8 label,
-				   fpr2[20] */
+				   fpr[20], id[32], u8 trust, u8 flags, u8 reason,
+				   str8 label, fpr2[20] */
 	ANS_SEALED	= 0x85,	/* u16 n, n x (u32 handle, u8 status, u8 flags, str32 blob) */
 	ANS_OPENED	= 0x86,	/* u32 handle, u8 kind, u32 gap, str16 body */
 	/* 0x87: veil/1's ANS_REKEY, gone */
@@ -137,6 +138,8 @@ struct ipc_msg {
 	size_t		 im_textlen;
 	uint8_t		 im_fpr[FPR_LEN];
 	uint8_t		 im_fpr2[FPR_LEN];	/* ANS_VERIFY: ours; ANS_HS_NEXT: the other key */
+	/* ANS_HELLO: our identity key; ANS_HS_NEXT (done): the peer's (public keys) */
+	uint8_t		 im_id[ED25519_PUB_LEN];
 	uint8_t		 im_done;
 	uint8_t		 im_trust;
 	uint8_t		 im_flags;	/* ANS_HS_NEXT: enum ipc_trust_flags */

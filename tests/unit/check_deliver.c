@@ -50,7 +50,7 @@ struct nmsg {
 	int		 m_from, m_to;
 	uint8_t		 m_kind;
 	size_t		 m_len;
-	uint8_t		 m_body[DLV_TEXT_HDR + MSG_MAX];
+	uint8_t		 m_body[INNER_TEXT_HDR_LEN + MSG_MAX];
 };
 
 static struct node g_n[NODES];
@@ -85,7 +85,7 @@ op_send(void *arg, const struct dlv_peer *p, uint8_t kind, const uint8_t *body, 
 	n->n_sent[kind]++;
 	if (g_drop[n->n_i][to])
 		return 0;
-	if (kind == DK_TEXT && g_drop_text_once[n->n_i][to]) {
+	if (kind == IK_TEXT && g_drop_text_once[n->n_i][to]) {
 		g_drop_text_once[n->n_i][to] = 0;
 		return 0;
 	}
@@ -320,7 +320,7 @@ START_TEST(test_deliver_basic)
 	check_delivered(0, 1, 3);
 	ck_assert_uint_eq(dlv_peer_outstanding(p), 0);
 	ck_assert_uint_eq(dlv_outstanding(&g_n[0].n_d), 0);
-	ck_assert_uint_eq(g_n[1].n_sent[DK_ACK], 1);
+	ck_assert_uint_eq(g_n[1].n_sent[IK_ACK], 1);
 	/* Nothing was said and nothing was given up. */
 	ck_assert_uint_eq(g_n[0].n_warns + g_n[1].n_warns, 0);
 	ck_assert_uint_eq(g_n[0].n_nundeliv[1], 0);
@@ -339,7 +339,7 @@ START_TEST(test_deliver_ack_every)
 	net_run();
 	/* The 32nd text is acknowledged with the others at once, no timer. */
 	check_delivered(0, 1, DLV_ACK_EVERY);
-	ck_assert_uint_eq(g_n[1].n_sent[DK_ACK], 1);
+	ck_assert_uint_eq(g_n[1].n_sent[IK_ACK], 1);
 	net_teardown();
 }
 END_TEST
@@ -356,14 +356,14 @@ START_TEST(test_deliver_window)
 		say(0, l);
 	p = dlv_find(&g_n[0].n_d, g_n[1].n_id);
 	/* Flow control: only the window is in flight, the rest waits at the sender. */
-	ck_assert_uint_eq(g_n[0].n_sent[DK_TEXT], DLV_WINDOW);
+	ck_assert_uint_eq(g_n[0].n_sent[IK_TEXT], DLV_WINDOW);
 	ck_assert_uint_eq(dlv_peer_inflight(p), DLV_WINDOW);
 	ck_assert_uint_eq(dlv_peer_outstanding(p), 300);
 	g_hold = 0;
 	net_wait(3000, 50);
 	check_shown(1, 0, 300);
 	check_delivered(0, 1, 300);
-	ck_assert_uint_eq(g_n[0].n_sent[DK_TEXT], 300);	/* nothing sent twice */
+	ck_assert_uint_eq(g_n[0].n_sent[IK_TEXT], 300);	/* nothing sent twice */
 	ck_assert_uint_eq(g_n[0].n_warns + g_n[1].n_warns, 0);
 	net_teardown();
 }
@@ -411,8 +411,8 @@ START_TEST(test_deliver_lost_ack)
 	net_wait(DLV_ACK_WAIT_MS + 500, 100);
 	check_delivered(0, 1, 5);
 	check_shown(1, 0, 5);
-	ck_assert_uint_eq(g_n[0].n_sent[DK_TEXT], 5);
-	ck_assert_uint_ge(g_n[0].n_sent[DK_PING], 1);
+	ck_assert_uint_eq(g_n[0].n_sent[IK_TEXT], 5);
+	ck_assert_uint_ge(g_n[0].n_sent[IK_PING], 1);
 	ck_assert_uint_eq(g_n[0].n_warns, 0);
 	net_teardown();
 }
@@ -464,7 +464,7 @@ END_TEST
 
 START_TEST(test_deliver_first_flag)
 {
-	uint8_t body[DLV_TEXT_HDR + 8];
+	uint8_t body[INNER_TEXT_HDR_LEN + 8];
 	struct node *b;
 	uint32_t l;
 
@@ -475,16 +475,16 @@ START_TEST(test_deliver_first_flag)
 	memset(body, 0, sizeof(body));
 	memset(body, 0x77, 8);
 	body[11] = 5;
-	memcpy(body + DLV_TEXT_HDR, "line 5!!", 8);
-	ck_assert_int_eq(dlv_open(&b->n_d, g_n[0].n_id, DK_TEXT, body, sizeof(body), 0, g_now), 0);
+	memcpy(body + INNER_TEXT_HDR_LEN, "line 5!!", 8);
+	ck_assert_int_eq(dlv_open(&b->n_d, g_n[0].n_id, IK_TEXT, body, sizeof(body), 0, g_now), 0);
 	ck_assert_uint_eq(b->n_nshown, 0);
 	ck_assert_uint_eq(b->n_warns, 1);
 	/* Marked FIRST (every earlier one acknowledged): a fresh receiver starts there. */
-	body[12] = DLV_F_FIRST;
-	ck_assert_int_eq(dlv_open(&b->n_d, g_n[0].n_id, DK_TEXT, body, sizeof(body), 0, g_now), 0);
+	body[12] = INNER_FIRST;
+	ck_assert_int_eq(dlv_open(&b->n_d, g_n[0].n_id, IK_TEXT, body, sizeof(body), 0, g_now), 0);
 	ck_assert_uint_eq(b->n_nshown, 1);
 	/* The same again: a repeat, not shown twice. */
-	ck_assert_int_eq(dlv_open(&b->n_d, g_n[0].n_id, DK_TEXT, body, sizeof(body), 0, g_now), 0);
+	ck_assert_int_eq(dlv_open(&b->n_d, g_n[0].n_id, IK_TEXT, body, sizeof(body), 0, g_now), 0);
 	ck_assert_uint_eq(b->n_nshown, 1);
 	/* A's real stream is a second one; both are remembered. */
 	for (l = 1; l <= 3; l++)
@@ -655,7 +655,7 @@ START_TEST(test_deliver_identity_changed)
 	ck_assert_uint_eq(a->n_nundeliv[1], 1);
 	ck_assert_str_eq(a->n_reason[1], "identity-changed");
 	ck_assert_ptr_null(dlv_find(&a->n_d, g_n[1].n_id));
-	ck_assert_uint_eq(a->n_sent[DK_TEXT], 1);	/* not sent to the other key */
+	ck_assert_uint_eq(a->n_sent[IK_TEXT], 1);	/* not sent to the other key */
 	net_teardown();
 }
 END_TEST
@@ -673,46 +673,46 @@ START_TEST(test_deliver_malformed)
 	memset(b, 0, sizeof(b));
 	b[0] = 0x11; memset(b, 0x11, 8);
 	b[11] = 2;
-	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, DK_ACK, b, DLV_ACK_LEN, 0, g_now),
+	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, IK_ACK, b, INNER_ACK_LEN, 0, g_now),
 	    VEIL_E_INVALID);
-	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, DK_ACK, b, DLV_ACK_LEN - 1, 0, g_now),
+	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, IK_ACK, b, INNER_ACK_LEN - 1, 0, g_now),
 	    VEIL_E_INVALID);
 	/* An ACK of another stream (an earlier run of ours): ignored. */
 	b[0] = 0x12;
-	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, DK_ACK, b, DLV_ACK_LEN, 0, g_now), 0);
+	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, IK_ACK, b, INNER_ACK_LEN, 0, g_now), 0);
 	/* TEXT: seq 0, unknown flags, empty, oversize. */
 	memset(b, 0, sizeof(b));
-	b[12] = DLV_F_FIRST;
-	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, DK_TEXT, b, DLV_TEXT_HDR + 1, 0, g_now),
+	b[12] = INNER_FIRST;
+	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, IK_TEXT, b, INNER_TEXT_HDR_LEN + 1, 0, g_now),
 	    VEIL_E_INVALID);
 	b[11] = 1;
 	b[12] = 0x04;
-	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, DK_TEXT, b, DLV_TEXT_HDR + 1, 0, g_now),
+	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, IK_TEXT, b, INNER_TEXT_HDR_LEN + 1, 0, g_now),
 	    VEIL_E_INVALID);
-	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, DK_TEXT, b, DLV_TEXT_HDR, 0, g_now),
+	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, IK_TEXT, b, INNER_TEXT_HDR_LEN, 0, g_now),
 	    VEIL_E_INVALID);
 	/* PING and PONG of the wrong length. */
-	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, DK_PING, b, 5, 0, g_now), VEIL_E_INVALID);
-	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, DK_PONG, b, 3, 0, g_now), VEIL_E_INVALID);
+	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, IK_PING, b, 5, 0, g_now), VEIL_E_INVALID);
+	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, IK_PONG, b, 3, 0, g_now), VEIL_E_INVALID);
 	/* VIEW: empty, count and length disagree, unsorted, without its sender. */
 	b[0] = 0;
-	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, DK_VIEW, b, 1, 0, g_now), VEIL_E_INVALID);
+	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, IK_VIEW, b, 1, 0, g_now), VEIL_E_INVALID);
 	b[0] = 2;
 	memcpy(b + 1, g_n[1].n_id, DLV_ID_LEN);
 	memcpy(b + 1 + DLV_ID_LEN, g_n[0].n_id, DLV_ID_LEN);
-	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, DK_VIEW, b, 1 + DLV_ID_LEN, 0, g_now),
+	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, IK_VIEW, b, 1 + DLV_ID_LEN, 0, g_now),
 	    VEIL_E_INVALID);
-	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, DK_VIEW, b, 1 + 2 * DLV_ID_LEN, 0, g_now),
+	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, IK_VIEW, b, 1 + 2 * DLV_ID_LEN, 0, g_now),
 	    VEIL_E_INVALID);
 	memcpy(b + 1, g_n[0].n_id, DLV_ID_LEN);
 	memcpy(b + 1 + DLV_ID_LEN, g_n[2].n_id, DLV_ID_LEN);
-	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, DK_VIEW, b, 1 + 2 * DLV_ID_LEN, 0, g_now),
+	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, IK_VIEW, b, 1 + 2 * DLV_ID_LEN, 0, g_now),
 	    VEIL_E_INVALID);
 	memcpy(b + 1 + DLV_ID_LEN, g_n[1].n_id, DLV_ID_LEN);
-	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, DK_VIEW, b, 1 + 2 * DLV_ID_LEN, 0, g_now), 0);
+	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, IK_VIEW, b, 1 + 2 * DLV_ID_LEN, 0, g_now), 0);
 	/* Unknown kinds; an identity with no session. */
 	ck_assert_int_eq(dlv_open(d, g_n[1].n_id, 2, b, 0, 0, g_now), VEIL_E_TYPE);
-	ck_assert_int_eq(dlv_open(d, g_n[3].n_id, DK_PING, b, 4, 0, g_now), VEIL_E_STATE);
+	ck_assert_int_eq(dlv_open(d, g_n[3].n_id, IK_PING, b, 4, 0, g_now), VEIL_E_STATE);
 	/* None of it disturbed delivery. */
 	net_wait(DLV_ACK_MS, DLV_ACK_MS);
 	check_delivered(0, 1, 1);
@@ -737,7 +737,7 @@ START_TEST(test_deliver_view_same)
 	link_up(1, 2);
 	settle();
 	ck_assert_uint_eq(g_n[0].n_warns + g_n[1].n_warns + g_n[2].n_warns, 0);
-	ck_assert_uint_ge(g_n[0].n_sent[DK_VIEW], 2);
+	ck_assert_uint_ge(g_n[0].n_sent[IK_VIEW], 2);
 	ck_assert_int_eq(dlv_code(&g_n[0].n_d, c0), 0);
 	ck_assert_int_eq(dlv_code(&g_n[1].n_d, c1), 0);
 	ck_assert_int_eq(dlv_code(&g_n[2].n_d, c2), 0);
@@ -746,7 +746,7 @@ START_TEST(test_deliver_view_same)
 	ck_assert_uint_eq(strlen(c0), DLV_CODE_LEN);
 	/* Sent again every minute. */
 	net_wait(DLV_VIEW_EVERY_MS, 1000);
-	ck_assert_uint_ge(g_n[0].n_sent[DK_VIEW], 4);
+	ck_assert_uint_ge(g_n[0].n_sent[IK_VIEW], 4);
 	net_teardown();
 }
 END_TEST

@@ -473,6 +473,15 @@ put_fpr(const uint8_t *f)
 	OK(vbuf_put_bytes(&rw, f, FPR_LEN));
 }
 
+/* An identity key (ANS_HELLO, ANS_HS_NEXT): any 32 bytes. */
+static void
+put_id(void)
+{
+	static const uint8_t id[ED25519_PUB_LEN] = { 0x1d };
+
+	OK(vbuf_put_bytes(&rw, id, sizeof(id)));
+}
+
 static void
 put_route(uint16_t me, uint16_t peer)
 {
@@ -573,6 +582,7 @@ START_TEST(hello_version)
 	raw(ANS_HELLO);
 	OK(vbuf_put_u8(&rw, 1));
 	put_fpr(fpr_a);
+	put_id();
 	ck_assert_int_eq(raw_dec(1), VEIL_E_VERSION);
 }
 END_TEST
@@ -818,6 +828,7 @@ put_hs_next(uint8_t done, int with_identity, uint8_t trust)
 	if (with_identity) {
 		put_nick("bob");
 		put_fpr(fpr_b);
+		put_id();
 		put_trust(trust, 0, trust == TRUST_REFUSED ? REFUSE_OWN_NAME : 0, "", NULL);
 	}
 }
@@ -833,6 +844,7 @@ hs_next_with(uint8_t trust, uint8_t flags, uint8_t reason, const char *label,
 	OK(vbuf_put_str32(&rw, blob, 0));
 	put_nick("bob");
 	put_fpr(fpr_b);
+	put_id();
 	put_trust(trust, flags, reason, label, fpr2);
 	return raw_dec(1);
 }

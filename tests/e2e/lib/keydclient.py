@@ -122,6 +122,7 @@ def decode_answer(body):
     if code == ANS_HELLO:
         a["version"] = r.u8()
         a["fpr"] = r.take(FPR_LEN)
+        a["id"] = r.take(32)
     elif code in (ANS_HS, ANS_REKEY, ANS_CLOSE):
         a["handle"], a["blob"] = r.u32(), r.s32()
     elif code == ANS_HS_NEXT:
@@ -129,6 +130,7 @@ def decode_answer(body):
         if a["done"]:
             a["nick"] = r.s8().decode()
             a["fpr"] = r.take(FPR_LEN)
+            a["id"] = r.take(32)
             a["trust"] = TRUST[r.u8()]
             f = r.u8()
             a["flags"] = sorted(name for bit, name in FLAGS.items() if f & bit)
