@@ -20,6 +20,7 @@ static const struct {
 	{ "who",	CMD_WHO,	0 },
 	{ "verify",	CMD_VERIFY,	1 },
 	{ "rekey",	CMD_REKEY,	0 },
+	{ "status",	CMD_STATUS,	0 },
 	{ "quit",	CMD_QUIT,	0 },
 };
 
@@ -82,6 +83,7 @@ cmd_help(struct room *r)
 	emit(r, EV_INFO, "/verify [NICK]  safety number and both fingerprints");
 	emit(r, EV_INFO, "/rekey          fresh keys with every peer now; a new handshake "
 	    "with those whose failed or was refused");
+	emit(r, EV_INFO, "/status         your lines not yet acknowledged, per peer");
 	emit(r, EV_INFO, "/quit           leave (also Ctrl-C)");
 	emit(r, EV_INFO, "//text          send a line that starts with /");
 }
@@ -136,6 +138,21 @@ cmd_who(struct room *r)
 		    "connecting");
 }
 
+/* The room code (PROTOCOL.md 2.8) of the members we hold a session with. */
+static void
+cmd_room_code(struct room *r)
+{
+	uint8_t ids[DLV_VIEW_MAX * DLV_ID_LEN];
+	char code[DLV_CODE_LEN + 1];
+	size_t n = dlv_view(&r->rm_dlv, ids);
+
+	if (dlv_code(&r->rm_dlv, code) != 0)
+		return;
+	emit(r, EV_INFO, "room code: %s (you and %zu member(s) you hold a secure session "
+	    "with: the same for everyone exactly when all see the same members)", code,
+	    n - 1);
+}
+
 static void
 cmd_verify(struct room *r, const struct line *l)
 {
@@ -159,12 +176,15 @@ cmd_verify(struct room *r, const struct line *l)
 		}
 	if (n == 0)
 		emit(r, EV_INFO, "no secure session to verify yet");
+	cmd_room_code(r);
 }
 
 static void
 cmd_rekey(struct room *r)
 {
+	uint8_t tok[INNER_TOKEN_LEN];
 	size_t i, n = 0;
+	int rc;
 
 	for (i = 0; i < ROOM_SIZE_MAX; i++) {
 		struct peer *p = &r->rm_peers.pt_p[i];
@@ -193,10 +213,14 @@ cmd_rekey(struct room *r)
 		 * (PROTOCOL.md 2.3): "rekeyed" once the PONG is back.
 		 */
 		emit(r, EV_WARN, "rekeying with %s", p->pe_name);
-		if (++r->rm_token == 0)
-			r->rm_token = 1;
+		/* Tokens of deliver.c's PINGs stay below 2^31: these are above. */
+		if (++r->rm_token == 0 || r->rm_token < 0x80000000u)
+			r->rm_token = 0x80000000u;
 		p->pe_rekey_token = r->rm_token;
-		sess_ctrl(r, p, IK_PING, r->rm_token);
+		veil_put32(tok, r->rm_token);
+		if ((rc = sess_seal(r, p, IK_PING, tok, sizeof(tok))) != 0)
+			emit(r, EV_WARN, "rekey with %s failed: cannot ask keyd (%s)", p->pe_name,
+			    veil_strerror(rc));
 	}
 	if (n == 0)
 		emit(r, EV_INFO, "no secure session to rekey");
@@ -245,6 +269,9 @@ client_on_line(struct client *c, const uint8_t *p, size_t n)
 			break;
 		case CMD_REKEY:
 			cmd_rekey(r);
+			break;
+		case CMD_STATUS:
+			tx_status(r);
 			break;
 		case CMD_QUIT:
 			c->cl_quit = QUIT_USER;

@@ -860,7 +860,12 @@ dlv_tick(struct dlv *d, int64_t now)
 		    ((p->dp_wait_since != 0 && now - p->dp_wait_since >= DLV_ACK_WAIT_MS) ||
 		    now - p->dp_heard >= DLV_IDLE_MS)) ||
 		    (p->dp_ping_first != 0 && now - p->dp_ping_last >= DLV_REPING_MS)) {
-			uint32_t tok = ++d->dl_tok;
+			uint32_t tok;
+
+			/* Below 2^31: chatc's /rekey PINGs use the tokens above. */
+			if (++d->dl_tok >= 0x80000000u)
+				d->dl_tok = 1;
+			tok = d->dl_tok;
 
 			put_u32(body, tok);
 			if (d->dl_ops->do_send(d->dl_arg, p, IK_PING, body, sizeof(body)) == 0) {

@@ -83,7 +83,8 @@ emit_left(struct room *r, const struct peer *p)
 }
 
 void
-emit_mine(struct room *r, int kind, const uint8_t *text, size_t n)
+emit_mine(struct room *r, int kind, const uint8_t *text, size_t n, uint32_t num,
+    unsigned int to)
 {
 	struct ev e;
 
@@ -91,7 +92,48 @@ emit_mine(struct room *r, int kind, const uint8_t *text, size_t n)
 	e.ev_kind = kind;
 	e.ev_text = text;
 	e.ev_textlen = n;
+	e.ev_n = num;
+	e.ev_of = to;
 	emit_ev(r, &e);
+}
+
+void
+emit_text(struct room *r, const char *who, const uint8_t *nick, size_t nicklen,
+    const uint8_t *text, size_t n, int priv)
+{
+	struct ev e;
+
+	memset(&e, 0, sizeof(e));
+	e.ev_kind = EV_MSG;
+	e.ev_who = who;
+	e.ev_nick = nick;
+	e.ev_nicklen = nicklen;
+	e.ev_text = text;
+	e.ev_textlen = n;
+	e.ev_private = priv;
+	emit_ev(r, &e);
+}
+
+void
+emit_delivery(struct room *r, int kind, const struct dlv_peer *dp,
+    const struct dlv_text *t, const char *reason)
+{
+	struct ev e;
+
+	memset(&e, 0, sizeof(e));
+	e.ev_kind = kind;
+	e.ev_who = dp->dp_name;
+	e.ev_nick = dp->dp_nick;
+	e.ev_nicklen = dp->dp_nicklen;
+	e.ev_n = t->dt_line;
+	e.ev_k = t->dt_acked;
+	e.ev_of = t->dt_to;
+	e.ev_failed = t->dt_failed;
+	e.ev_line = reason;
+	emit_ev(r, &e);
+	/* The status line counts what is not yet delivered to all. */
+	if (kind == EV_UNDELIVERED || t->dt_acked + t->dt_failed == t->dt_to)
+		emit_status(r);
 }
 
 void
@@ -146,6 +188,7 @@ emit_status(struct room *r)
 	snprintf(st->st_why, sizeof(st->st_why), "%s", r->rm_why);
 	st->st_tries = r->rm_tries;
 	st->st_held = r->rm_hold.hq_count;
+	st->st_pending = dlv_outstanding(&r->rm_dlv);
 	for (i = 0; i < ROOM_SIZE_MAX; i++) {
 		const struct peer *p = &r->rm_peers.pt_p[i];
 		struct ev_peer *ep;

@@ -58,7 +58,8 @@ early_error(int batch, const char *fmt, ...)
 }
 
 static int
-hello(const struct chatc_opts *o, uint8_t myfpr[static FPR_LEN], int batch)
+hello(const struct chatc_opts *o, uint8_t myfpr[static FPR_LEN],
+    uint8_t myid[static ED25519_PUB_LEN], int batch)
 {
 	static struct ipc_msg req;
 	const struct ipc_msg *a;
@@ -90,6 +91,7 @@ hello(const struct chatc_opts *o, uint8_t myfpr[static FPR_LEN], int batch)
 		return -1;
 	}
 	memcpy(myfpr, a->im_fpr, FPR_LEN);
+	memcpy(myid, a->im_id, ED25519_PUB_LEN);
 	return 0;
 }
 
@@ -144,7 +146,7 @@ main(int argc, char **argv)
 {
 	static struct chatc_opts o;
 	static struct chatc_room cr;
-	uint8_t myfpr[FPR_LEN] = { 0 };
+	uint8_t myfpr[FPR_LEN] = { 0 }, myid[ED25519_PUB_LEN] = { 0 };
 	char err[256];
 	struct ui *u = NULL;
 	struct fe fe;
@@ -206,9 +208,9 @@ main(int argc, char **argv)
 			    strerror(e));
 		return 1;
 	}
-	if (hello(&o, myfpr, batch) != 0)
+	if (hello(&o, myfpr, myid, batch) != 0)
 		return 1;
-	memcpy(g_client.cl_myfpr, myfpr, FPR_LEN);
+	client_set_me(&g_client, myfpr, myid);
 	if (setup_signals() != 0) {
 		early_error(batch, "signal setup failed: %s", strerror(errno));
 		return 1;

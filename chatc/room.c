@@ -220,16 +220,13 @@ rm_init(struct room *r, struct client *c, const struct chatc_room *cr, const cha
 	if (getrandom(&r->rm_stream, sizeof(r->rm_stream), 0) !=
 	    (ssize_t)sizeof(r->rm_stream))
 		return VEIL_E_CRYPTO;
-	return 0;
+	return dlv_init(&r->rm_dlv, &tx_dlv_ops, r, r->rm_id, c->cl_myid, r->rm_stream);
 }
 
 void
 rm_free(struct room *r)
 {
-	tx_unwritten(r, NULL);
-	free(r->rm_wq);
-	r->rm_wq = NULL;
-	r->rm_wqcap = 0;
+	dlv_free(&r->rm_dlv);
 	holdq_clear(&r->rm_hold);
 	rl_free(&r->rm_rl);
 	OPENSSL_cleanse(r->rm_key, sizeof(r->rm_key));

@@ -356,9 +356,10 @@ sess_secure(struct room *r, struct peer *p, const struct ipc_msg *a)
 	p->pe_bad = 0;
 	p->pe_ref_reason = 0;
 	memset(p->pe_ref_fpr, 0, FPR_LEN);
+	memcpy(p->pe_idk, a->im_id, sizeof(p->pe_idk));
 	emit_secure(r, p);
 	sess_trust_notes(r, p, a);
-	tx_drain_hold(r);
+	tx_secure(r, p, r->rm_cl->cl_now);
 }
 
 /*
@@ -593,27 +594,23 @@ sess_timeouts(struct room *r, int64_t now)
 	}
 }
 
-void
-sess_ctrl(struct room *r, struct peer *p, uint8_t kind, uint32_t token)
+int
+sess_seal(struct room *r, struct peer *p, uint8_t kind, const uint8_t *body, size_t len)
 {
 	struct ipc_msg *q = client_req(r->rm_cl, REQ_SEAL);
-	uint8_t body[INNER_TOKEN_LEN];
 	struct kx x;
 	int rc;
 
-	veil_put32(body, token);
 	q->im_count = 1;
 	q->im_handles[0] = p->pe_handle;
 	q->im_kind = kind;
 	q->im_text = body;
-	q->im_textlen = sizeof(body);
+	q->im_textlen = len;
 	sess_kx(&x, r, p, KX_CTRL);
 	x.kx_handle = p->pe_handle;
 	rc = sess_ask(r, q, &x);
 	q->im_text = NULL;
-	if (rc != 0 && kind == IK_PING)
-		emit(r, EV_WARN, "rekey with %s failed: cannot ask keyd (%s)", p->pe_name,
-		    veil_strerror(rc));
+	return rc;
 }
 
 void
@@ -797,23 +794,31 @@ sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_
 		return;
 	switch (a->im_kind) {
 	case OPEN_TEXT:
-		emit_msg(r, p, im.in_text, im.in_textlen);
-		break;
+	case OPEN_ACK:
 	case OPEN_PING:
-		/* Answered at once: sealing the PONG takes our ratchet step. */
-		if (current)
-			sess_ctrl(r, p, IK_PONG, im.in_seq);
-		break;
 	case OPEN_PONG:
-		/* Our /rekey's PING came back: a round trip of the ratchet (PROTOCOL.md 2.1). */
-		if (current && p->pe_rekey_token != 0 && im.in_seq == p->pe_rekey_token) {
+	case OPEN_VIEW:
+		/*
+		 * Their meaning is deliver.c's (PROTOCOL.md 2.8): texts shown
+		 * once and in order, acknowledgements, PING answered with the
+		 * ACKs due and a PONG (sealing it takes our ratchet step), VIEW.
+		 * A late message of a session just replaced is still the same
+		 * identity's.
+		 */
+		if (p->pe_state != PS_SECURE)
+			break;
+		if (a->im_kind == OPEN_PONG && p->pe_rekey_token != 0 &&
+		    im.in_seq == p->pe_rekey_token) {
+			/* Our /rekey's PING came back: a round trip of the ratchet (2.1). */
 			p->pe_rekey_token = 0;
 			emit(r, EV_WARN, "rekeyed with %s", p->pe_name);
+			break;
 		}
+		if (dlv_open(&r->rm_dlv, p->pe_idk, a->im_kind, a->im_text, a->im_textlen,
+		    a->im_gap, r->rm_cl->cl_now) == VEIL_E_INVALID)
+			emit(r, EV_WARN, "message from %s breaks the delivery rules "
+			    "(PROTOCOL.md 2.8); ignored", p->pe_name);
 		break;
-	case OPEN_ACK:
-	case OPEN_VIEW:
-		break;		/* their meaning is issue 13's */
 	case OPEN_CLOSED:
 		/* keyd wiped the session; the relay's LEFT follows. */
 		if (!current)
@@ -828,7 +833,7 @@ sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_
 	}
 }
 
-/* Our PING or PONG, sealed: it goes to p. */
+/* An inner message of ours, sealed for p: it goes to p. */
 static void
 sess_ans_ctrl(struct room *r, struct peer *p, uint32_t handle, const struct ipc_msg *a)
 {
@@ -849,8 +854,9 @@ sess_ans_ctrl(struct room *r, struct peer *p, uint32_t handle, const struct ipc_
 	}
 	if (sess_error_ended(r, p, handle, a))
 		return;
+	/* A text not sealed stays outstanding: deliver.c sends it again. */
 	if (a->im_code == IPC_ANS_ERROR)
-		emit(r, EV_WARN, "rekey with %s failed: %s", p->pe_name,
+		emit(r, EV_WARN, "keyd did not seal a message for %s: %s", p->pe_name,
 		    keyd_reason(a, why, sizeof(why)));
 }
 

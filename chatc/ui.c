@@ -6,6 +6,10 @@
  * input line at the bottom. Output never lands on the input line: each new
  * message scrolls the region and the input line is redrawn after it.
  * Everything shown that came from a peer was escaped by the caller.
+ * Each line of ours carries a mark of its delivery (PROTOCOL.md 2.8):
+ * [pending] until acknowledged, [ k/n   ] while k of the n peers it went
+ * to acknowledged it, [  all  ] when all did, a '!' once one was given up;
+ * the mark is rewritten in place (and the screen redrawn when it shows).
  */
 #include <sys/ioctl.h>
 
@@ -26,6 +30,14 @@
 #define UI_IN_MAX	8192		/* input bytes; over MSG_MAX is refused on Enter */
 #define UI_OUT_MAX	(64 * 1024)
 #define UI_EPILOGUE	(64 * 1024)	/* what chatc said while ending, for stderr */
+#define UI_MARK_LEN	9		/* "[pending]" */
+#define UI_MINE_MAX	256		/* our lines whose mark can still change */
+
+struct ui_mine {
+	uint32_t	 um_n;		/* the line's number */
+	uint64_t	 um_seq;	/* its place in the history (u_hseq when added) */
+	size_t		 um_mark;	/* offset of the mark in the history line */
+};
 
 struct ui {
 	struct termios	 u_saved;
@@ -53,6 +65,10 @@ struct ui {
 	char		 u_text[ESC_MAX(MSG_MAX)];	/* a peer's text, escaped */
 	char		 u_epi[UI_EPILOGUE];
 	size_t		 u_epilen;
+	uint64_t	 u_hseq;	/* lines added to the history so far */
+	struct ui_mine	 u_mine[UI_MINE_MAX];
+	size_t		 u_mnext;	/* the slot the next line of ours takes */
+	size_t		 u_pending;	/* EV_STATUS: our lines not yet acknowledged */
 };
 
 static struct ui g_ui;
@@ -299,8 +315,37 @@ ui_nick_colour(const char *who)
 	return 31 + (int)(h % 6);
 }
 
+/* The mark of a line of ours: k of n acknowledged, failed given up. */
+static void
+ui_mark(char out[static UI_MARK_LEN + 1], unsigned int k, unsigned int n,
+    unsigned int failed)
+{
+	if (failed > 0)
+		snprintf(out, UI_MARK_LEN + 1, "[%3u/%-2u!]", k % 1000, n % 100);
+	else if (k == 0)
+		snprintf(out, UI_MARK_LEN + 1, "[pending]");
+	else if (k >= n)
+		snprintf(out, UI_MARK_LEN + 1, "[  all  ]");
+	else
+		snprintf(out, UI_MARK_LEN + 1, "[%3u/%-3u]", k % 1000, n % 1000);
+}
+
+static void ui_add_mark(struct ui *, int, const char *, const char *, const char *,
+    size_t *);
+
 void
 ui_add(struct ui *u, int kind, const char *who, const char *text)
+{
+	ui_add_mark(u, kind, who, text, NULL, NULL);
+}
+
+/*
+ * Adds a line; mark (UI_MARK_LEN characters, UI_MINE only) goes after the
+ * nickname, and *markoff (if not NULL) says where, in the history line.
+ */
+static void
+ui_add_mark(struct ui *u, int kind, const char *who, const char *text, const char *dmark,
+    size_t *markoff)
 {
 	char stamp[8], head[ESC_MAX(NICK_MAX) + 64];
 	const char *style = "", *mark = "";
@@ -320,8 +365,10 @@ ui_add(struct ui *u, int kind, const char *who, const char *text)
 		    ui_nick_colour(who != NULL ? who : ""), who != NULL ? who : "?");
 		break;
 	case UI_MINE:
-		snprintf(head, sizeof(head), "\x1b[2m%s\x1b[0m \x1b[1m<%s>\x1b[0m ", stamp,
-		    u->u_nick);
+		snprintf(head, sizeof(head), "\x1b[2m%s\x1b[0m \x1b[1m<%s>\x1b[0m %s%s", stamp,
+		    u->u_nick, dmark != NULL ? dmark : "", dmark != NULL ? " " : "");
+		if (markoff != NULL && dmark != NULL)
+			*markoff = strlen(head) - strlen(dmark) - 1;
 		break;
 	case UI_SECURE:
 		style = "\x1b[32m";
@@ -360,6 +407,7 @@ ui_add(struct ui *u, int kind, const char *who, const char *text)
 	}
 	u->u_hist[(u->u_hhead + u->u_hcount) % UI_HIST] = line;
 	u->u_hcount++;
+	u->u_hseq++;
 	ui_scroll_in(u, line);
 	ui_draw_status(u);
 	ui_draw_input(u);
@@ -376,6 +424,55 @@ ui_status(struct ui *u, const char *peers, const char *relay)
 	ui_draw_status(u);
 	ui_draw_input(u);
 	ui_flush(u);
+}
+
+/* A line of ours (escaped text), number n, queued for `of` peers. */
+static void
+ui_add_mine(struct ui *u, uint32_t n, unsigned int of, const char *text)
+{
+	char mark[UI_MARK_LEN + 1];
+	struct ui_mine *m;
+	size_t off = 0;
+
+	if (u == NULL || !u->u_raw)
+		return;
+	ui_mark(mark, 0, of, 0);
+	ui_add_mark(u, UI_MINE, NULL, text, mark, &off);
+	m = &u->u_mine[u->u_mnext];
+	u->u_mnext = (u->u_mnext + 1) % UI_MINE_MAX;
+	m->um_n = n;
+	m->um_seq = u->u_hseq - 1;
+	m->um_mark = off;
+}
+
+/* Line n's mark changed: rewritten in its history line, redrawn if on the screen. */
+static void
+ui_remark(struct ui *u, uint32_t n, unsigned int k, unsigned int of, unsigned int failed)
+{
+	char mark[UI_MARK_LEN + 1], *line;
+	uint64_t first;
+	size_t i, rows;
+	struct ui_mine *m;
+
+	if (u == NULL || !u->u_raw)
+		return;
+	first = u->u_hseq - u->u_hcount;
+	rows = u->u_rows > 2 ? (size_t)u->u_rows - 2 : 0;
+	for (i = 0; i < UI_MINE_MAX; i++) {
+		m = &u->u_mine[i];
+		if (m->um_n != n || m->um_seq < first || m->um_seq >= u->u_hseq)
+			continue;
+		line = u->u_hist[(u->u_hhead + (size_t)(m->um_seq - first)) % UI_HIST];
+		if (line == NULL || strlen(line) < m->um_mark + UI_MARK_LEN)
+			return;
+		ui_mark(mark, k, of, failed);
+		if (memcmp(line + m->um_mark, mark, UI_MARK_LEN) == 0)
+			return;
+		memcpy(line + m->um_mark, mark, UI_MARK_LEN);
+		if (m->um_seq + rows >= u->u_hseq)
+			ui_redraw(u);
+		return;
+	}
 }
 
 void
@@ -454,6 +551,9 @@ ui_show_status(struct ui *u, const struct ev_status *st)
 	if (st->st_held > 0 && len + 32 < sizeof(peers))
 		len += (size_t)snprintf(peers + len, sizeof(peers) - len, "%s%zu held",
 		    len ? " | " : "", st->st_held);
+	if (st->st_pending > 0 && len + 48 < sizeof(peers))
+		len += (size_t)snprintf(peers + len, sizeof(peers) - len,
+		    "%s%zu unacknowledged (/status)", len ? " | " : "", st->st_pending);
 	ui_status(u, len ? peers : "nobody yet", relay);
 }
 
@@ -478,7 +578,18 @@ ui_event(void *arg, const struct ev *e)
 		break;
 	case EV_MINE:
 		esc_text(e->ev_text, e->ev_textlen, u->u_text, sizeof(u->u_text));
-		ui_add(u, UI_MINE, NULL, u->u_text);
+		ui_add_mine(u, e->ev_n, e->ev_of, u->u_text);
+		break;
+	case EV_DELIVERED:
+		ui_remark(u, e->ev_n, e->ev_k, e->ev_of, e->ev_failed);
+		break;
+	case EV_UNDELIVERED:
+		ui_remark(u, e->ev_n, e->ev_k, e->ev_of, e->ev_failed);
+		snprintf(u->u_text, sizeof(u->u_text), "line %u not delivered to %s (%s)",
+		    (unsigned int)e->ev_n, e->ev_who, e->ev_line);
+		ui_add(u, UI_WARN, NULL, u->u_text);
+		if (e->ev_final)
+			ui_epilogue(u, u->u_text);
 		break;
 	case EV_HELD:
 		ui_add(u, UI_INFO, NULL, "held until a session is secure");

@@ -973,8 +973,10 @@ START_TEST(inner_kinds_malformed)
 	ck_assert_int_eq(parse_hex(IK_TEXT, "0102030405060708 00000000 00 41", &m),
 	    VEIL_E_INVALID);
 	ck_assert_uint_eq(m.in_kind, 0);
-	ck_assert_int_eq(parse_hex(IK_TEXT, "0102030405060708 00000001 02 41", &m),
+	ck_assert_int_eq(parse_hex(IK_TEXT, "0102030405060708 00000001 04 41", &m),
 	    VEIL_E_INVALID);
+	/* FIRST (0x02) and PRIVATE together are fine (PROTOCOL.md 2.8). */
+	ck_assert_int_eq(parse_hex(IK_TEXT, "0102030405060708 00000001 03 41", &m), 0);
 	ck_assert_int_eq(parse_hex(IK_TEXT, "0102030405060708 00000001 80 41", &m),
 	    VEIL_E_INVALID);
 	ck_assert_int_eq(parse_hex(IK_TEXT, "0102030405060708 00000001 00", &m),

@@ -778,8 +778,10 @@ START_TEST(seal_kind_rules)
 	memset(text + 8, 0, 4);
 	ck_assert_int_eq(seal_kind(IK_TEXT, text, 20), VEIL_E_INVALID);
 	text[11] = 1;
-	text[12] = 2;
+	text[12] = 4;
 	ck_assert_int_eq(seal_kind(IK_TEXT, text, 20), VEIL_E_INVALID);
+	text[12] = INNER_FIRST | INNER_PRIVATE;
+	ck_assert_int_eq(seal_kind(IK_TEXT, text, 20), 0);
 	text[12] = 0;
 }
 END_TEST
