@@ -848,13 +848,21 @@ dlv_tick(struct dlv *d, int64_t now)
 		if (p->dp_ack_due != 0 && now >= p->dp_ack_due)
 			dlv_send_acks(d, p, 0);
 		dlv_pump(d, p, now);
-		/* Silence: a PING waits for an answer; another every DLV_REPING_MS. */
-		if (p->dp_ping_first != 0 && now - p->dp_ping_first >= DLV_SILENT_MS &&
-		    !p->dp_silent_said) {
+		/*
+		 * Silence: a PING waits for an answer (another every
+		 * DLV_REPING_MS) since DLV_SILENT_MS, or nothing at all was
+		 * heard for that long while one waits.
+		 */
+		if (p->dp_ping_first != 0 && !p->dp_silent_said &&
+		    (now - p->dp_ping_first >= DLV_SILENT_MS ||
+		    now - p->dp_heard >= DLV_SILENT_MS)) {
+			int64_t since = p->dp_heard < p->dp_ping_first ? p->dp_heard :
+			    p->dp_ping_first;
+
 			p->dp_silent_said = 1;
 			dlv_say(d, 1, "%s silent for %d s while the relay says it is here (the "
 			    "relay may be dropping our messages)", p->dp_name,
-			    (int)((now - p->dp_ping_first) / 1000));
+			    (int)((now - since) / 1000));
 		}
 		if ((p->dp_ping_first == 0 &&
 		    ((p->dp_wait_since != 0 && now - p->dp_wait_since >= DLV_ACK_WAIT_MS) ||
@@ -911,8 +919,10 @@ dlv_next_timer(const struct dlv *d)
 			DLV_MIN(p->dp_heard + DLV_IDLE_MS);
 		} else {
 			DLV_MIN(p->dp_ping_last + DLV_REPING_MS);
-			if (!p->dp_silent_said)
+			if (!p->dp_silent_said) {
 				DLV_MIN(p->dp_ping_first + DLV_SILENT_MS);
+				DLV_MIN(p->dp_heard + DLV_SILENT_MS);
+			}
 		}
 		for (j = 0; j < p->dp_ndiff; j++)
 			if (!p->dp_diff[j].df_said)

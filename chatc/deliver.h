@@ -34,7 +34,8 @@
  *     (stream, seq); acknowledged at most DLV_ACK_MS later or every
  *     DLV_ACK_EVERY texts, and before any PONG.
  *   - Silence: a PING when a text waits DLV_ACK_WAIT_MS for its ACK or
- *     nothing was heard for DLV_IDLE_MS; no answer for DLV_SILENT_MS: WARN.
+ *     nothing was heard for DLV_IDLE_MS; no answer for DLV_SILENT_MS, or
+ *     nothing heard for that long while a PING waits: WARN.
  *   - Room view: VIEW (the identities we hold a secure session with, and
  *     ours) on every change (debounced) and every DLV_VIEW_EVERY_MS; an
  *     identity that one side has and the other lacks for DLV_VIEW_GRACE_MS
@@ -50,7 +51,7 @@
 #define DLV_ACK_WAIT_MS		1000	/* a text unacknowledged this long: PING */
 #define DLV_IDLE_MS		10000	/* nothing heard this long: PING */
 #define DLV_REPING_MS		5000	/* a PING unanswered this long: another */
-#define DLV_SILENT_MS		20000	/* a PING unanswered this long: WARN */
+#define DLV_SILENT_MS		20000	/* a PING unanswered (or nothing heard) this long: WARN */
 #define DLV_VIEW_DEBOUNCE_MS	2000
 #define DLV_VIEW_EVERY_MS	60000
 #define DLV_VIEW_GRACE_MS	10000	/* a difference of views lasting this long: WARN */
