@@ -384,8 +384,17 @@ fi
 say ""
 
 # ---- end to end: a chatc pair ---------------------------------------------
+# Alice pastes E2E_MSGS lines of 256 bytes to bob. "shown" stops the clock
+# when bob has shown the last one; "acknowledged" when alice has a DELIVERED
+# for every one (issue 13: each line acknowledged end to end). Bytes on the
+# wire per message: what relayd read from both chatc's over the paste (its
+# SIGUSR1 counters), texts and acknowledgements, divided by E2E_MSGS. With
+# BENCH_BASELINE=DIR (a directory holding 0.1.0's chatc and keyd) the same
+# pair of 0.1.0 runs through the same relayd in each round, beside it.
 E2E_MSGS=${BENCH_E2E_MSGS:-5000}
+BASE=${BENCH_BASELINE:-}
 RELAY_PORT=$(awk '$1 == "relayd" { print $3 }' "$T/servers")
+RELAY_PID=$(awk '$1 == "relayd" { print $4 }' "$T/servers")
 now_ms() { date +%s%3N; }
 # Waits until FILE has at least N lines matching RE, 20 s max; 0 if it did.
 wait_lines() {
@@ -397,38 +406,67 @@ wait_lines() {
 	done
 	return 0
 }
-e2e_run() {	# run number
+# relayd's bytes_in so far (SIGUSR1 prints its counters to its log).
+relay_bytes() {
+	[ -n "$RELAY_PID" ] || return 1
+	n=$(grep -c 'bytes_in=' "$T/relayd.log" 2>/dev/null)
+	kill -USR1 "$RELAY_PID" 2>/dev/null || return 1
+	i=0
+	while [ "$(grep -c 'bytes_in=' "$T/relayd.log" 2>/dev/null)" -le "$n" ]; do
+		i=$((i + 1))
+		[ $i -gt 400 ] && return 1
+		sleep 0.005
+	done
+	sed -n 's/.*bytes_in=\([0-9]*\).*/\1/p' "$T/relayd.log" | tail -n 1
+}
+e2e_run() {	# run number, chatc directory, keyd dir a, keyd dir b, tag
 	rm -f "$T/a.in" "$T/b.in"
 	mkfifo "$T/a.in" "$T/b.in" || return 1
-	"$BIN/chatc" --room bench --nick alice --relay "127.0.0.1:$RELAY_PORT" \
-		--keyd "$T/ka/keyd.sock" --batch <"$T/a.in" >"$T/a.out" 2>"$T/a.err" &
+	"$2/chatc" --room bench --nick alice --relay "127.0.0.1:$RELAY_PORT" \
+		--keyd "$T/$3/keyd.sock" --batch <"$T/a.in" >"$T/a.out" 2>"$T/a.err" &
 	ca=$!
 	exec 3>"$T/a.in"
 	sleep 0.3	# alice is in the room first: bob is the newcomer (initiator)
 	t0=$(now_ms)
-	"$BIN/chatc" --room bench --nick bob --relay "127.0.0.1:$RELAY_PORT" \
-		--keyd "$T/kb/keyd.sock" --batch <"$T/b.in" >"$T/b.out" 2>"$T/b.err" &
+	"$2/chatc" --room bench --nick bob --relay "127.0.0.1:$RELAY_PORT" \
+		--keyd "$T/$4/keyd.sock" --batch <"$T/b.in" >"$T/b.out" 2>"$T/b.err" &
 	cb=$!
 	exec 4>"$T/b.in"
 	ok=""
 	if wait_lines "$T/b.out" '^SECURE' 1; then
 		t1=$(now_ms)
-		echo "secure_ms=$((t1 - t0))" >> "$T/e2e.secure"
+		echo "secure_ms=$((t1 - t0))" >> "$T/e2e.secure$5"
 		wait_lines "$T/a.out" '^SECURE' 1 && ok=1
 	fi
 	if [ -n "$ok" ]; then
+		b0=$(relay_bytes)
 		t0=$(now_ms)
 		awk -v n="$E2E_MSGS" 'BEGIN { s = sprintf("%256s", ""); gsub(/ /, "x", s);
 			for (i = 0; i < n; i++) print s }' >&3
 		if wait_lines "$T/b.out" '^MSG' "$E2E_MSGS"; then
 			t1=$(now_ms)
 			echo "msgs_s=$(awk -v n="$E2E_MSGS" -v d=$((t1 - t0)) 'BEGIN { printf("%.0f", n * 1000 / (d > 0 ? d : 1)) }')" \
-				>> "$T/e2e.rate"
+				>> "$T/e2e.rate$5"
 		else
-			echo "bench: e2e run $1: bob saw $(grep -c '^MSG' "$T/b.out") of $E2E_MSGS messages" >> "$T/e2e.err"
+			echo "bench: e2e $5 run $1: bob saw $(grep -c '^MSG' "$T/b.out") of $E2E_MSGS messages" >> "$T/e2e.err"
 		fi
+		if [ -z "$5" ]; then
+			if wait_lines "$T/a.out" '^DELIVERED' "$E2E_MSGS"; then
+				t1=$(now_ms)
+				echo "msgs_s=$(awk -v n="$E2E_MSGS" -v d=$((t1 - t0)) 'BEGIN { printf("%.0f", n * 1000 / (d > 0 ? d : 1)) }')" \
+					>> "$T/e2e.ack"
+			else
+				echo "bench: e2e run $1: alice has $(grep -c '^DELIVERED' "$T/a.out") of $E2E_MSGS acknowledged" >> "$T/e2e.err"
+			fi
+		else
+			sleep 0.5	# 0.1.0 has no acknowledgements: its frames are out by then
+		fi
+		b1=$(relay_bytes)
+		[ -n "$b0" ] && [ -n "$b1" ] &&
+			echo "bytes=$(awk -v a="$b0" -v b="$b1" -v n="$E2E_MSGS" 'BEGIN { printf("%.1f", (b - a) / n) }')" \
+				>> "$T/e2e.bytes$5"
 	else
-		echo "bench: e2e run $1: no SECURE ($(head -c 200 "$T/b.out" "$T/b.err" | tr '\n' ' '))" >> "$T/e2e.err"
+		echo "bench: e2e $5 run $1: no SECURE ($(head -c 200 "$T/b.out" "$T/b.err" | tr '\n' ' '))" >> "$T/e2e.err"
 	fi
 	exec 3>&- 4>&-
 	i=0
@@ -439,15 +477,37 @@ e2e_run() {	# run number
 	kill $ca $cb 2>/dev/null
 	wait $ca $cb 2>/dev/null
 }
+BASE_OK=""
+if [ -n "$BASE" ] && [ -x "$BASE/chatc" ] && [ -x "$BASE/keyd" ]; then
+	start_base_keyd() {	# tag
+		mkdir -p "$T/$1" && chmod 700 "$T/$1"
+		"$BASE/keyd" --socket "$T/$1/keyd.sock" --home "$T/$1/home" >"$T/keyd-$1.log" 2>&1 &
+		PIDS="$PIDS $!"
+		i=0
+		while [ $i -lt 100 ] && [ ! -S "$T/$1/keyd.sock" ]; do
+			sleep 0.05
+			i=$((i + 1))
+		done
+		[ -S "$T/$1/keyd.sock" ]
+	}
+	start_base_keyd oa && start_base_keyd ob && BASE_OK=1
+fi
 say "5. End to end: chatc --batch pair through relayd, two keyd"
 if [ -n "$KEYD_OK" ] && [ -x "$BIN/chatc" ] && [ -n "$RELAY_PORT" ]; then
 	round=1
 	while [ $round -le "$RUNS" ] && { [ $round -eq 1 ] || in_budget "chatc"; }; do
-		e2e_run $round
+		e2e_run $round "$BIN" ka kb ""
+		[ -n "$BASE_OK" ] && e2e_run $round "$BASE" oa ob .base
 		round=$((round + 1))
 	done
-	printf '   %-44s %s\n' "chatc start -> SECURE (ms, newcomer)" "$(cell "$T/e2e.secure" secure_ms %.0f)"
-	printf '   %-44s %s\n' "messages/s, one pair, 256-byte lines" "$(cell "$T/e2e.rate" msgs_s %.0f)"
+	printf '   %-52s %s\n' "chatc start -> SECURE (ms, newcomer)" "$(cell "$T/e2e.secure" secure_ms %.0f)"
+	printf '   %-52s %s\n' "messages/s, one pair, 256-byte lines, shown" "$(cell "$T/e2e.rate" msgs_s %.0f)"
+	printf '   %-52s %s\n' "messages/s, one pair, 256-byte lines, acknowledged" "$(cell "$T/e2e.ack" msgs_s %.0f)"
+	printf '   %-52s %s\n' "bytes on the wire per message (texts + ACKs)" "$(cell "$T/e2e.bytes" bytes %.1f)"
+	if [ -n "$BASE_OK" ]; then
+		printf '   %-52s %s\n' "0.1.0: messages/s, one pair, shown (no ACKs)" "$(cell "$T/e2e.rate.base" msgs_s %.0f)"
+		printf '   %-52s %s\n' "0.1.0: bytes on the wire per message" "$(cell "$T/e2e.bytes.base" bytes %.1f)"
+	fi
 	[ -s "$T/e2e.err" ] && sort -u "$T/e2e.err" | head -n 5 | sed 's/^/   /'
 else
 	say "   skipped: needs relayd, keyd and chatc"
@@ -499,5 +559,12 @@ else
 	target "keyd seal+open vs 3 x primitives + socket round trips" - 0 le
 	target "keyd batched fan-out to 30 (sealed msgs/s)" - 0 ge
 	target "keyd handshake CPU vs 1.5 x sum of primitives" - 0 le
+fi
+# Issue 13: acknowledged end to end, no more than 10 % below 0.1.0's pair.
+if [ -n "$BASE_OK" ]; then
+	target "chatc pair msgs/s acknowledged vs 0.1.0 shown (BENCH_BASELINE)" \
+		"$(pratio "$T/e2e.ack" "$T/e2e.rate.base" msgs_s)" 0.9 ge
+else
+	target "chatc pair msgs/s acknowledged vs 0.1.0 (set BENCH_BASELINE=DIR)" - 0 ge
 fi
 exit 0

@@ -404,6 +404,16 @@ dlv_send_acks(struct dlv *d, struct dlv_peer *p, int all)
 	p->dp_ack_due = 0;
 }
 
+void
+dlv_ack_now(struct dlv *d)
+{
+	size_t i;
+
+	for (i = 0; i < DLV_PEERS_MAX; i++)
+		if (d->dl_p[i].dp_used && d->dl_p[i].dp_up && d->dl_p[i].dp_ack_due != 0)
+			dlv_send_acks(d, &d->dl_p[i], 0);
+}
+
 static void
 dlv_ack_later(struct dlv *d, struct dlv_peer *p, struct dlv_rx *x, int64_t now)
 {

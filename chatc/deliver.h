@@ -205,6 +205,12 @@ int	dlv_line(struct dlv *d, const uint8_t *text, size_t len, uint32_t line,
 int	dlv_open(struct dlv *d, const uint8_t id[static DLV_ID_LEN], uint8_t kind,
 	    const uint8_t *body, size_t len, uint32_t gap, int64_t now) VEIL_WUR;
 
+/*
+ * The ACKs due are sent now, not at their timer: the caller has nothing
+ * more to read (an idle receiver acknowledges at once; a busy one every
+ * DLV_ACK_EVERY texts).
+ */
+void	dlv_ack_now(struct dlv *d);
 /* Timers: ACKs due, PINGs, silence, VIEWs, view differences, identities away too long. */
 void	dlv_tick(struct dlv *d, int64_t now);
 /* The earliest time dlv_tick has something to do, or INT64_MAX. */

@@ -160,6 +160,7 @@ void
 tx_sync(struct room *r, int64_t now)
 {
 	struct dlv *d = &r->rm_dlv;
+	struct frame f;
 	size_t i;
 
 	/* A session that is gone (left, closed, refused, the relay lost) is down here too. */
@@ -170,6 +171,9 @@ tx_sync(struct room *r, int64_t now)
 			dlv_down(d, dp->dp_id, now);
 	}
 	dlv_tick(d, now);
+	/* Nothing more to open now: what was shown is acknowledged at once. */
+	if (r->rm_npending == 0 && rl_peek(&r->rm_rl, &f) == 0)
+		dlv_ack_now(d);
 }
 
 void

@@ -62,9 +62,9 @@ wait_exit "$alice_PID" 20 || fail "alice did not exit after EOF"
 arc=$E2E_RC
 wait_exit "$bob_PID" 20 || fail "bob did not exit after EOF"
 brc=$E2E_RC
-ra=$($PY "$E2E_LIB/delivery.py" "$W/alice.out" alice "$W/bob.out" bob a-line "$N") ||
+ra=$($PY "$E2E_LIB/delivery.py" "$W/alice.out" alice "$W/bob.out" bob a-line "$N" 2>&1) ||
 	fail "alice to bob: $ra"
-rb=$($PY "$E2E_LIB/delivery.py" "$W/bob.out" bob "$W/alice.out" alice b-line "$N") ||
+rb=$($PY "$E2E_LIB/delivery.py" "$W/bob.out" bob "$W/alice.out" alice b-line "$N" 2>&1) ||
 	fail "bob to alice: $rb"
 note "figure: ${STALL} s stall, alice to bob: $ra"
 note "figure: ${STALL} s stall, bob to alice: $rb"

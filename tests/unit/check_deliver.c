@@ -328,6 +328,24 @@ START_TEST(test_deliver_basic)
 }
 END_TEST
 
+START_TEST(test_deliver_ack_now)
+{
+	net_setup();
+	link_up(0, 1);
+	say(0, 1);
+	net_run();
+	ck_assert_uint_eq(g_n[1].n_sent[IK_ACK], 0);
+	/* The receiver has nothing more to read: it acknowledges before the timer. */
+	dlv_ack_now(&g_n[1].n_d);
+	ck_assert_uint_eq(g_n[1].n_sent[IK_ACK], 1);
+	net_run();
+	check_delivered(0, 1, 1);
+	dlv_ack_now(&g_n[1].n_d);
+	ck_assert_uint_eq(g_n[1].n_sent[IK_ACK], 1);	/* nothing new: nothing sent */
+	net_teardown();
+}
+END_TEST
+
 START_TEST(test_deliver_ack_every)
 {
 	uint32_t l;
@@ -871,6 +889,7 @@ suite_deliver(void)
 	tc = tcase_create("delivery");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_deliver_basic);
+	tcase_add_test(tc, test_deliver_ack_now);
 	tcase_add_test(tc, test_deliver_ack_every);
 	tcase_add_test(tc, test_deliver_window);
 	tcase_add_test(tc, test_deliver_resend_after_reconnect);

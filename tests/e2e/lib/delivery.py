@@ -40,6 +40,14 @@ def main():
                     sys.exit("line %d reported UNDELIVERED twice" % k)
                 undelivered[k] = m.group(2)
                 reasons[m.group(2)] = reasons.get(m.group(2), 0) + 1
+    shown = []
+    mre = re.compile(r"^MSG %s %s (\d+)$" % (re.escape(snick), re.escape(prefix)))
+    with open(rout, errors="replace") as f:
+        for line in f:
+            m = mre.match(line.rstrip("\n"))
+            if m:
+                shown.append(int(m.group(1)))
+    seen = "; %s showed %d of the %d" % (rnick, len(set(shown)), n)
     if len(set(delivered)) != len(delivered):
         sys.exit("a line was reported DELIVERED twice: %s" % sorted(
             k for k in set(delivered) if delivered.count(k) > 1)[:5])
@@ -50,20 +58,13 @@ def main():
     silent = [k for k in range(1, n + 1) if k not in dset and k not in undelivered]
     if silent:
         sys.exit("%d of %d lines neither DELIVERED nor UNDELIVERED (lost in "
-                 "silence): %s..." % (len(silent), n, silent[:8]))
+                 "silence): %s...%s" % (len(silent), n, silent[:8], seen))
     extra = [k for k in dset | set(undelivered) if k < 1 or k > n]
     if extra:
         sys.exit("events for lines never typed: %s" % extra[:5])
     if all_delivered and undelivered:
         sys.exit("%d line(s) UNDELIVERED: %s" % (len(undelivered),
                  sorted(undelivered.items())[:5]))
-    shown = []
-    mre = re.compile(r"^MSG %s %s (\d+)$" % (re.escape(snick), re.escape(prefix)))
-    with open(rout, errors="replace") as f:
-        for line in f:
-            m = mre.match(line.rstrip("\n"))
-            if m:
-                shown.append(int(m.group(1)))
     if len(set(shown)) != len(shown):
         sys.exit("a line was shown twice: %s" % sorted(
             k for k in set(shown) if shown.count(k) > 1)[:5])
