@@ -268,6 +268,37 @@ client_flush_relay(struct room *r, int64_t now)
 		link_ended(r, LT_LOST, "write failed", now);
 }
 
+/* Our lines not yet acknowledged by peers that are here now. */
+static size_t
+client_unacked_here(const struct client *c)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < c->cl_nrooms; i++) {
+		const struct dlv *d = &c->cl_rooms[i]->rm_dlv;
+
+		for (j = 0; j < DLV_PEERS_MAX; j++)
+			if (d->dl_p[j].dp_used && d->dl_p[j].dp_up)
+				n += dlv_peer_outstanding(&d->dl_p[j]);
+	}
+	return n;
+}
+
+void
+client_leave(struct client *c, int64_t now)
+{
+	size_t n;
+
+	if (c->cl_leaving != 0 || (n = client_unacked_here(c)) == 0) {
+		c->cl_quit = QUIT_USER;
+		return;
+	}
+	c->cl_leaving = now;
+	emit(client_room(c), EV_INFO, "leaving: waiting up to %d s for %zu line(s) to be "
+	    "acknowledged%s", QUIT_WAIT_MS / 1000, n, c->cl_batch ? "" :
+	    " (/quit or Ctrl-C again to leave now)");
+}
+
 /*
  * Input may be read: keyd's queue and every relay backlog have room, and no
  * peer that is here has more than TX_PENDING_HIGH of our lines waiting for
@@ -279,7 +310,8 @@ client_input_ok(const struct client *c)
 {
 	size_t i;
 
-	if (keydc_busy(c->cl_k))
+	/* Leaving: a script's lines after /quit are not read; a person may /quit again. */
+	if (keydc_busy(c->cl_k) || (c->cl_leaving != 0 && c->cl_batch))
 		return 0;
 	for (i = 0; i < c->cl_nrooms; i++)
 		if (c->cl_rooms[i]->rm_rl.rl_outlen >= RL_OUT_HIGH ||
@@ -346,7 +378,7 @@ client_keys(struct client *c, struct ui *u, int rd)
 			client_on_line(c, line, len);
 			break;
 		case UIK_QUIT:
-			c->cl_quit = QUIT_USER;
+			client_leave(c, chatc_now_ms());
 			break;
 		}
 	}
@@ -563,6 +595,9 @@ client_run(struct client *c, struct ui *u)
 			g_winch = 0;
 			ui_resize(u);
 		}
+		if (c->cl_leaving != 0 && (client_unacked_here(c) == 0 ||
+		    now - c->cl_leaving >= QUIT_WAIT_MS))
+			c->cl_quit = QUIT_USER;
 		if (c->cl_quit != QUIT_NO)
 			break;
 		if (now >= keydc_deadline(k)) {
@@ -600,6 +635,8 @@ client_run(struct client *c, struct ui *u)
 		}
 		if (u == NULL && batch_in_done(&g_in))
 			tmo = min_timeout(now, client_eof_deadline(c), tmo);
+		if (c->cl_leaving != 0)
+			tmo = min_timeout(now, c->cl_leaving + QUIT_WAIT_MS, tmo);
 		pfd[0].fd = -1;
 		if (client_input_ok(c) && (u != NULL ? g_nkeys == 0 :
 		    !g_in.bi_eof && !batch_in_pending(&g_in)))

@@ -48,6 +48,7 @@
 #define BACKOFF_MAX_MS		10000	/* retries go on for as long as the user stays */
 #define CONNECT_TIMEOUT_MS	3000
 #define EOF_HOLD_WAIT_MS	8000	/* EOF with held lines: wait at most this long for a peer */
+#define QUIT_WAIT_MS		3000	/* /quit: wait at most this long for acknowledgements */
 #define HS_TIMEOUT_MS		15000	/* a handshake not done by then has failed */
 #define HS_AUTO_RESTARTS	1	/* fresh handshakes started unasked after a failure */
 #define STATUS_POLL_MS		2000	/* REQ_STATUS: keyd --trust / --forget since? */
@@ -696,6 +697,7 @@ struct client {
 	uint32_t	 cl_notsent;	/* lines (or copies of one) reported not sent */
 	uint32_t	 cl_undelivered;	/* copies of lines reported UNDELIVERED */
 	int64_t		 cl_progress_at;	/* the last DELIVERED */
+	int64_t		 cl_leaving;	/* /quit or Ctrl-C with lines unacknowledged: since, 0 */
 	int		 cl_quit;	/* enum client_quit */
 	int		 cl_final;	/* ending: events carry ev_final */
 	int64_t		 cl_eof_at;	/* batch input ended, 0 before */
@@ -723,6 +725,13 @@ int	client_add_room(struct client *c, struct room *r) VEIL_WUR;
 struct room *client_room(struct client *c);
 /* A request of our own, cleared: code set, every pointer and count empty. */
 struct ipc_msg *client_req(struct client *c, uint8_t code);
+/*
+ * The person asked to leave (/quit, Ctrl-C): at once when every line was
+ * acknowledged by the peers that are here, else once they are or after
+ * QUIT_WAIT_MS (the rest ends UNDELIVERED); asked again: at once. A
+ * script's input is not read meanwhile.
+ */
+void	client_leave(struct client *c, int64_t now);
 /* A typed line (a message or a command), without its newline. */
 void	client_on_line(struct client *c, const uint8_t *p, size_t n);
 /* A batch input line longer than the input buffer: refused, its length said. */

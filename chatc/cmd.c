@@ -274,7 +274,7 @@ client_on_line(struct client *c, const uint8_t *p, size_t n)
 			tx_status(r);
 			break;
 		case CMD_QUIT:
-			c->cl_quit = QUIT_USER;
+			client_leave(c, c->cl_now);
 			break;
 		}
 		break;

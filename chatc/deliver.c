@@ -277,7 +277,7 @@ dlv_new_peer(struct dlv *d, const uint8_t id[static DLV_ID_LEN])
 
 struct dlv_peer *
 dlv_up(struct dlv *d, const uint8_t id[static DLV_ID_LEN], const uint8_t *nick,
-    size_t nicklen, const char *name, int64_t now)
+    size_t nicklen, const char *name, int quiet, int64_t now)
 {
 	struct dlv_peer *p = dlv_find(d, id);
 	size_t i;
@@ -300,6 +300,7 @@ dlv_up(struct dlv *d, const uint8_t id[static DLV_ID_LEN], const uint8_t *nick,
 	p->dp_nicklen = nicklen;
 	snprintf(p->dp_name, sizeof(p->dp_name), "%s", name);
 	p->dp_up = 1;
+	p->dp_quiet = quiet;
 	p->dp_down_at = 0;
 	p->dp_heard = now;
 	p->dp_ping_first = 0;
@@ -587,6 +588,7 @@ dlv_has(const uint8_t *ids, size_t n, const uint8_t *id)
 }
 
 static void dlv_compare_now(struct dlv *, struct dlv_peer *, int64_t);
+static void dlv_send_view(struct dlv *, const struct dlv_peer *);
 
 static int
 dlv_on_view(struct dlv *d, struct dlv_peer *p, const uint8_t *b, size_t n, int64_t now)
@@ -616,6 +618,11 @@ dlv_open(struct dlv *d, const uint8_t id[static DLV_ID_LEN], uint8_t kind,
 	if (p == NULL || !p->dp_up)
 		return VEIL_E_STATE;
 	p->dp_heard = now;
+	if (p->dp_quiet) {
+		/* It spoke first: our view goes to it now. */
+		p->dp_quiet = 0;
+		dlv_send_view(d, p);
+	}
 	switch (kind) {
 	case IK_TEXT:
 		return dlv_on_text(d, p, body, len, now);
@@ -729,19 +736,21 @@ dlv_fpr(const uint8_t id[static DLV_ID_LEN], uint8_t fpr[static FPR_LEN])
 	return 0;
 }
 
-/* Sends our VIEW to every peer that is up. */
+/* Sends our VIEW to `only`, or to every peer that is up and not quiet. */
 static void
-dlv_send_view(struct dlv *d)
+dlv_send_view(struct dlv *d, const struct dlv_peer *only)
 {
 	uint8_t ids[DLV_VIEW_MAX * DLV_ID_LEN], body[1 + DLV_VIEW_MAX * DLV_ID_LEN];
 	size_t i, n = dlv_view(d, ids);
 
 	body[0] = (uint8_t)n;
 	memcpy(body + 1, ids, n * DLV_ID_LEN);
-	for (i = 0; i < DLV_PEERS_MAX; i++)
-		if (d->dl_p[i].dp_used && d->dl_p[i].dp_up)
-			(void)d->dl_ops->do_send(d->dl_arg, &d->dl_p[i], IK_VIEW, body,
-			    1 + n * DLV_ID_LEN);
+	for (i = 0; i < DLV_PEERS_MAX; i++) {
+		const struct dlv_peer *p = &d->dl_p[i];
+
+		if (p->dp_used && p->dp_up && !p->dp_quiet && (only == NULL || only == p))
+			(void)d->dl_ops->do_send(d->dl_arg, p, IK_VIEW, body, 1 + n * DLV_ID_LEN);
+	}
 }
 
 /* Adds or keeps (marks) one difference of p's view. */
@@ -839,10 +848,10 @@ dlv_tick(struct dlv *d, int64_t now)
 	if (d->dl_view_due != 0 && now >= d->dl_view_due) {
 		d->dl_view_due = 0;
 		d->dl_view_next = now + DLV_VIEW_EVERY_MS;
-		dlv_send_view(d);
+		dlv_send_view(d, NULL);
 	} else if (d->dl_view_next != 0 && now >= d->dl_view_next) {
 		d->dl_view_next = now + DLV_VIEW_EVERY_MS;
-		dlv_send_view(d);
+		dlv_send_view(d, NULL);
 	}
 	n = dlv_view(d, ids);
 	for (i = 0; i < DLV_PEERS_MAX; i++) {
@@ -876,7 +885,7 @@ dlv_tick(struct dlv *d, int64_t now)
 		}
 		if ((p->dp_ping_first == 0 &&
 		    ((p->dp_wait_since != 0 && now - p->dp_wait_since >= DLV_ACK_WAIT_MS) ||
-		    now - p->dp_heard >= DLV_IDLE_MS)) ||
+		    (now - p->dp_heard >= DLV_IDLE_MS && !p->dp_quiet))) ||
 		    (p->dp_ping_first != 0 && now - p->dp_ping_last >= DLV_REPING_MS)) {
 			uint32_t tok;
 
@@ -926,7 +935,8 @@ dlv_next_timer(const struct dlv *d)
 		if (p->dp_ping_first == 0) {
 			if (p->dp_wait_since != 0)
 				DLV_MIN(p->dp_wait_since + DLV_ACK_WAIT_MS);
-			DLV_MIN(p->dp_heard + DLV_IDLE_MS);
+			if (!p->dp_quiet)
+				DLV_MIN(p->dp_heard + DLV_IDLE_MS);
 		} else {
 			DLV_MIN(p->dp_ping_last + DLV_REPING_MS);
 			if (!p->dp_silent_said) {

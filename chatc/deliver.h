@@ -95,6 +95,7 @@ struct dlv_peer {
 	size_t		 dp_nicklen;
 	char		 dp_name[PEER_NAME_MAX];	/* escaped, for lines */
 	int		 dp_up;		/* a secure session now */
+	int		 dp_quiet;	/* nothing unasked (VIEW, PING) until it says something */
 	int64_t		 dp_down_at;	/* when it went down (dp_up 0) */
 	/* Ours to it: seq acked+1 .. next-1 at dp_out[seq % DLV_OUT_MAX]. */
 	struct dlv_text	**dp_out;
@@ -180,10 +181,13 @@ struct dlv_peer *dlv_find(struct dlv *d, const uint8_t id[static DLV_ID_LEN]);
  * outstanding to it is sent again (from the first unacknowledged text),
  * and our VIEW is due. An identity that had the same nickname with
  * another key gives up its outstanding texts (reason "identity-changed").
- * The peer, or NULL when the table is full of identities that are up.
+ * quiet (we were the responder): no VIEW or PING goes to it before it has
+ * said something, so a member probing names learns nothing from the
+ * session unless it speaks first (PROTOCOL.md 2.8). The peer, or NULL when
+ * the table is full of identities that are up.
  */
 struct dlv_peer *dlv_up(struct dlv *d, const uint8_t id[static DLV_ID_LEN],
-	    const uint8_t *nick, size_t nicklen, const char *name, int64_t now);
+	    const uint8_t *nick, size_t nicklen, const char *name, int quiet, int64_t now);
 /* The session with id is gone (left, closed, the relay lost): texts wait. */
 void	dlv_down(struct dlv *d, const uint8_t id[static DLV_ID_LEN], int64_t now);
 

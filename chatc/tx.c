@@ -179,7 +179,8 @@ tx_sync(struct room *r, int64_t now)
 void
 tx_secure(struct room *r, const struct peer *p, int64_t now)
 {
-	if (dlv_up(&r->rm_dlv, p->pe_idk, p->pe_nick, p->pe_nicklen, p->pe_name, now) == NULL)
+	if (dlv_up(&r->rm_dlv, p->pe_idk, p->pe_nick, p->pe_nicklen, p->pe_name,
+	    !p->pe_initiator, now) == NULL)
 		emit(r, EV_WARN, "no room to track what %s acknowledges (%d identities); "
 		    "nothing is sent to it", p->pe_name, DLV_PEERS_MAX);
 	tx_drain_hold(r);

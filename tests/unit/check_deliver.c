@@ -203,9 +203,9 @@ link_up(int i, int j)
 {
 	g_n[i].n_link[j] = g_n[j].n_link[i] = 1;
 	ck_assert_ptr_nonnull(dlv_up(&g_n[i].n_d, g_n[j].n_id, (const uint8_t *)g_n[j].n_nick,
-	    strlen(g_n[j].n_nick), g_n[j].n_nick, g_now));
+	    strlen(g_n[j].n_nick), g_n[j].n_nick, 0, g_now));
 	ck_assert_ptr_nonnull(dlv_up(&g_n[j].n_d, g_n[i].n_id, (const uint8_t *)g_n[i].n_nick,
-	    strlen(g_n[i].n_nick), g_n[i].n_nick, g_now));
+	    strlen(g_n[i].n_nick), g_n[i].n_nick, 1, g_now));
 }
 
 /* The session goes away on both sides; what is on the wire between them is lost. */
@@ -670,7 +670,7 @@ START_TEST(test_deliver_identity_changed)
 	link_down(0, 1);
 	/* Another key under n1's nickname: n1's line is not for it. */
 	memset(other, 0x99, sizeof(other));
-	ck_assert_ptr_nonnull(dlv_up(&a->n_d, other, (const uint8_t *)"n1", 2, "n1", g_now));
+	ck_assert_ptr_nonnull(dlv_up(&a->n_d, other, (const uint8_t *)"n1", 2, "n1", 0, g_now));
 	ck_assert_uint_eq(a->n_nundeliv[1], 1);
 	ck_assert_str_eq(a->n_reason[1], "identity-changed");
 	ck_assert_ptr_null(dlv_find(&a->n_d, g_n[1].n_id));
@@ -766,6 +766,26 @@ START_TEST(test_deliver_view_same)
 	/* Sent again every minute. */
 	net_wait(DLV_VIEW_EVERY_MS, 1000);
 	ck_assert_uint_ge(g_n[0].n_sent[IK_VIEW], 4);
+	net_teardown();
+}
+END_TEST
+
+START_TEST(test_deliver_quiet_responder)
+{
+	net_setup();
+	/* 1 answered 0's handshake: it sends nothing unasked until 0 speaks. */
+	g_drop[0][1] = 1;
+	link_up(0, 1);
+	net_wait(DLV_IDLE_MS * 3, 500);
+	ck_assert_uint_eq(g_n[1].n_sent[IK_VIEW] + g_n[1].n_sent[IK_PING], 0);
+	ck_assert_uint_ge(g_n[0].n_sent[IK_VIEW], 1);
+	ck_assert_uint_ge(g_n[0].n_sent[IK_PING], 1);
+	/* ... the initiator, whose PINGs go unanswered, warns. */
+	ck_assert_uint_eq(g_n[0].n_warns, 1);
+	/* Once 0 is heard, 1 sends its view too. */
+	g_drop[0][1] = 0;
+	net_wait(DLV_REPING_MS + DLV_VIEW_DEBOUNCE_MS + 500, 100);
+	ck_assert_uint_ge(g_n[1].n_sent[IK_VIEW], 1);
 	net_teardown();
 }
 END_TEST
@@ -910,6 +930,7 @@ suite_deliver(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_deliver_view_same);
 	tcase_add_test(tc, test_deliver_view_split);
+	tcase_add_test(tc, test_deliver_quiet_responder);
 	tcase_add_test(tc, test_deliver_view_churn);
 	tcase_add_test(tc, test_deliver_room_code_example);
 	tcase_add_test(tc, test_deliver_fpr);
