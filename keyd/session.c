@@ -162,11 +162,29 @@ vs_keylog_pkey(const char *label, const EVP_PKEY *pk)
 	vc_wipe(d, sizeof(d));
 	BN_clear_free(bn);
 }
+/*
+ * The header keys by the role they hold now: logged again whenever a role
+ * changes, so that the last one of each label is what a live session keeps.
+ */
+static void
+vs_keylog_roles(const struct vs_session *s)
+{
+	if (s->ss_has_cks)
+		vs_keylog("hks", s->ss_hks, HASH_LEN);
+	vs_keylog("nhks", s->ss_nhks, HASH_LEN);
+	if (s->ss_has_ckr)
+		vs_keylog("hkr", s->ss_hkr, HASH_LEN);
+	vs_keylog("nhkr", s->ss_nhkr, HASH_LEN);
+	if (s->ss_has_phkr)
+		vs_keylog("phkr", s->ss_phkr, HASH_LEN);
+}
 #define VS_KEYLOG(label, p, n)		vs_keylog((label), (p), (n))
 #define VS_KEYLOG_PKEY(label, pk)	vs_keylog_pkey((label), (pk))
+#define VS_KEYLOG_ROLES(s)		vs_keylog_roles(s)
 #else
 #define VS_KEYLOG(label, p, n)		((void)0)
 #define VS_KEYLOG_PKEY(label, pk)	((void)0)
+#define VS_KEYLOG_ROLES(s)		((void)0)
 #endif
 
 static int
@@ -275,6 +293,7 @@ vs_establish_keys(struct vs_session *s)
 		memcpy(s->ss_nhkr, nhk_i, HASH_LEN);
 		s->ss_has_cks = 1;
 	}
+	VS_KEYLOG_ROLES(s);
  out:
 	vc_wipe(s->ss_ss, sizeof(s->ss_ss));
 	vc_wipe(s->ss_room_key, sizeof(s->ss_room_key));
@@ -706,7 +725,6 @@ vs_kdf_rk(uint8_t rk[static HASH_LEN], const uint8_t dh[static ECDH_LEN],
 		memcpy(nhk, okm + 2 * HASH_LEN, HASH_LEN);
 		VS_KEYLOG("rk", rk, HASH_LEN);
 		VS_KEYLOG("ck", ck, HASH_LEN);
-		VS_KEYLOG("nhk", nhk, HASH_LEN);
 	}
 	vc_wipe(prk, sizeof(prk));
 	vc_wipe(okm, sizeof(okm));
@@ -746,6 +764,7 @@ vs_step_send(struct vs_session *s)
 	s->ss_pn = s->ss_ns;
 	s->ss_ns = 0;
 	s->ss_step_due = 0;
+	VS_KEYLOG_ROLES(s);
  out:
 	EVP_PKEY_free(priv);
 	vc_wipe(dh, sizeof(dh));
@@ -1027,6 +1046,7 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 		s->ss_has_dhr = 1;
 		s->ss_has_ckr = 1;
 		s->ss_step_due = 1;
+		VS_KEYLOG_ROLES(s);
 	}
 	memcpy(s->ss_ckr, x.rx_ck, HASH_LEN);
 	s->ss_nr = x.rx_n + 1;
