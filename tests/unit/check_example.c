@@ -812,7 +812,8 @@ engine_run(int steps)
  * dh_ab, a header nonce of 12 bytes 0x55) around padded.
  */
 static size_t
-forge_ab1(const uint8_t *padded, size_t padlen, uint8_t *msg)
+forge(const uint8_t dh[65], uint32_t pn, uint32_t n, const uint8_t *padded, size_t padlen,
+    uint8_t *msg)
 {
 	uint8_t ck[32], out[64], hk[32], hn[12], hdr[73], adh[38], nb[12], adb[139];
 	uint8_t room[32];
@@ -820,9 +821,9 @@ forge_ab1(const uint8_t *padded, size_t padlen, uint8_t *msg)
 	table("ck_ab_next", ck, 32);
 	table("nhk_i", hk, 32);
 	table("room", room, 32);
-	table("dh_ab", hdr, 65);
-	veil_put32(hdr + 65, 0);
-	veil_put32(hdr + 69, 1);
+	memcpy(hdr, dh, 65);
+	veil_put32(hdr + 65, pn);
+	veil_put32(hdr + 69, n);
 	memset(hn, 0x55, sizeof(hn));
 	ck_assert_int_eq(vc_hkdf_expand(ck, "veil/2 ratchet", out, 64), 0);
 	adh[0] = 0x02;
@@ -839,10 +840,75 @@ forge_ab1(const uint8_t *padded, size_t padlen, uint8_t *msg)
 	veil_put16(adb + 135, 2);
 	veil_put16(adb + 137, 1);
 	memset(nb, 0, sizeof(nb));
-	veil_put32(nb + 8, 1);
+	veil_put32(nb + 8, n);
 	ck_assert_int_eq(vc_aead_seal(out, nb, adb, sizeof(adb), padded, padlen, msg + 103), 0);
 	return 103 + padlen + 16;
 }
+
+static size_t
+forge_ab1(const uint8_t *padded, size_t padlen, uint8_t *msg)
+{
+	uint8_t dh[65];
+
+	table("dh_ab", dh, 65);
+	return forge(dh, 0, 1, padded, padlen, msg);
+}
+
+/*
+ * Headers that open under alice's header key but break 2.3 (step 3): bob,
+ * after her first message, refuses each without any change, counting the
+ * forged ones; the real next message still opens.
+ */
+START_TEST(test_example_forged_headers)
+{
+	struct xside a, b;
+	uint8_t msg[400], p[64], dh[65];
+	struct vs_opened o;
+	size_t n;
+
+	memset(p, 0, sizeof(p));
+	engine_go(5, &a, &b);
+	/* Another ratchet key in the current chain: counted. */
+	table("dh_ba", dh, 65);
+	n = forge(dh, 0, 1, p, sizeof(p), msg);
+	ck_assert_int_eq(vs_open(b.s, msg, n, &o), VEIL_E_INVALID);
+	/* n = 0 again: a replay; n = 1 + 1025: past VS_MAX_SKIP. Not counted. */
+	table("dh_ab", dh, 65);
+	n = forge(dh, 0, 0, p, sizeof(p), msg);
+	ck_assert_int_eq(vs_open(b.s, msg, n, &o), VEIL_E_REPLAY);
+	n = forge(dh, 0, 1 + VS_MAX_SKIP + 1, p, sizeof(p), msg);
+	ck_assert_int_eq(vs_open(b.s, msg, n, &o), VEIL_E_LIMIT);
+	/* The right header around a body sealed under another key: AUTH. */
+	n = forge(dh, 0, 1, p, sizeof(p), msg);
+	msg[103] ^= 1;
+	ck_assert_int_eq(vs_open(b.s, msg, n, &o), VEIL_E_AUTH);
+	ck_assert_int_eq(vs_alive(b.s), 1);
+	/* Nothing changed: alice's real next message opens, no gap. */
+	{
+		uint8_t body[INNER_BODY_MAX], m[E2E_MAX];
+		struct vbuf w;
+		size_t bl = ex_body(body, EX_STREAM_ALICE, 2, "still here");
+
+		vbuf_writer(&w, m, sizeof(m));
+		ck_assert_int_eq(vs_seal(a.s, IK_TEXT, body, bl, &w), 0);
+		ck_assert_int_eq(vs_open(b.s, m, w.vb_len, &o), 0);
+		ck_assert_uint_eq(o.vo_gap, 0);
+	}
+	/* Counted ones end the session at VS_MAX_AUTH_FAIL: 2 so far. */
+	table("dh_ba", dh, 65);
+	for (n = 2; n < VS_MAX_AUTH_FAIL - 1; n++) {
+		size_t k = forge(dh, 0, 2, p, sizeof(p), msg);
+
+		ck_assert_int_eq(vs_open(b.s, msg, k, &o), VEIL_E_INVALID);
+		ck_assert_int_eq(vs_alive(b.s), 1);
+	}
+	n = forge(dh, 0, 2, p, sizeof(p), msg);
+	ck_assert_int_eq(vs_open(b.s, msg, n, &o), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_alive(b.s), 0);
+	vs_free(a.s);
+	vs_free(b.s);
+}
+END_TEST
 
 /* Bob, after alice's first message, opens a forged authentic message. */
 static void
@@ -1058,6 +1124,7 @@ suite_example(void)
 	tcase_add_test(e, test_example_authentic_not_smallest_bucket);
 	tcase_add_test(e, test_example_authentic_unknown_kind);
 	tcase_add_test(e, test_example_authentic_bad_body);
+	tcase_add_test(e, test_example_forged_headers);
 	tcase_add_test(e, test_example_authentic_rekey_kind);
 	suite_add_tcase(s, e);
 	return s;
