@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The end-to-end protocol engine: PROTOCOL.md section 2 as a state machine
- * over byte buffers. Handshake (2.2), data messages with a symmetric ratchet
- * per direction (2.3), rekey inside the session (2.4). No I/O; the only clock
- * is vp_now. Every key is wiped as soon as it has been replaced or used up.
+ * over byte buffers. Handshake (2.2), then data messages under the Double
+ * Ratchet with header encryption, stepped lazily at send time (2.3). No I/O,
+ * no clock. Every key is wiped as soon as it has been replaced or used up.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -29,27 +29,25 @@
 #define LBL_HS_RI	"veil/2 handshake r->i"
 #define LBL_HS_IR	"veil/2 handshake i->r"
 #define LBL_ROOT	"veil/2 root"
-#define LBL_CK_IR	"veil/2 chain i->r"
-#define LBL_CK_RI	"veil/2 chain r->i"
+#define LBL_CK_R0	"veil/2 chain r0"
+#define LBL_HK_R0	"veil/2 header r0"
+#define LBL_NHK_I	"veil/2 header i1"
+#define LBL_NHK_R	"veil/2 header r1"
+#define LBL_STEP	"veil/2 ratchet step"
 #define LBL_SIG_I	"veil/2 signature initiator"
 #define LBL_SIG_R	"veil/2 signature responder"
 #define SIG_LBL_LEN	(sizeof(LBL_SIG_I) - 1)
 
 #define ECDH_LEN	32
-#define DATA_AD_LEN	(E2E_DATA_HDR_LEN + ROOM_ID_LEN + 2 + 2)
+#define STEP_OKM_LEN	(3 * HASH_LEN)	/* rk' || ck || nhk */
+#define HDR_AD_LEN	(2 + ROOM_ID_LEN + 2 + 2)
+#define BODY_AD_LEN	(E2E_DATA_HDR_LEN + ROOM_ID_LEN + 2 + 2)
 
 enum vs_state {
 	VS_S_DEAD = 0,		/* keys wiped; calloc'd memory starts here too */
 	VS_S_WAIT_RESP,		/* initiator: HS_INIT sent */
 	VS_S_WAIT_FIN,		/* responder: HS_RESP sent */
 	VS_S_OPEN,		/* handshake done: data and rekey */
-};
-
-/* One direction's chain: the key for the next step, its epoch and counter. */
-struct vs_chain {
-	uint8_t		 ch_ck[HASH_LEN];
-	uint32_t	 ch_epoch;
-	uint64_t	 ch_next;	/* send: counter of the next message; recv: lowest acceptable */
 };
 
 struct vs_session {
@@ -64,6 +62,8 @@ struct vs_session {
 	uint16_t		 ss_peer_id;
 	const uint8_t		*ss_eph;	/* next fixed scalar (tests) */
 	size_t			 ss_neph;	/* fixed scalars left */
+	const uint8_t		*ss_hn;		/* next fixed header nonce (tests) */
+	size_t			 ss_nhn;	/* fixed header nonces left */
 
 	/* Handshake only; wiped when the handshake ends. */
 	EVP_PKEY		*ss_hs_priv;	/* our ephemeral, until ECDH */
@@ -77,10 +77,31 @@ struct vs_session {
 	uint8_t			 ss_peer_nick[NICK_MAX];
 	size_t			 ss_peer_nicklen;
 
-	/* Established. */
-	uint8_t			 ss_root[HASH_LEN];
-	struct vs_chain		 ss_send;
-	struct vs_chain		 ss_recv;
+	/*
+	 * Established: the Double Ratchet (PROTOCOL.md 2.3). Our ratchet key
+	 * (the responder's is e_R until its first step), the peer's, the root,
+	 * the sending chain and its header keys, the receiving chain and its
+	 * header keys (the previous one only to tell a late message).
+	 */
+	uint8_t			 ss_rk[HASH_LEN];
+	EVP_PKEY		*ss_dhs;
+	uint8_t			 ss_dhs_pub[P256_PUB_LEN];
+	uint8_t			 ss_dhr[P256_PUB_LEN];
+	uint8_t			 ss_cks[HASH_LEN];
+	uint8_t			 ss_hks[HASH_LEN];
+	uint8_t			 ss_nhks[HASH_LEN];
+	uint8_t			 ss_ckr[HASH_LEN];
+	uint8_t			 ss_hkr[HASH_LEN];
+	uint8_t			 ss_nhkr[HASH_LEN];
+	uint8_t			 ss_phkr[HASH_LEN];
+	uint32_t		 ss_ns;		/* messages sent in the sending chain */
+	uint32_t		 ss_pn;		/* ... in the one before */
+	uint32_t		 ss_nr;		/* next n expected in the receiving chain */
+	int			 ss_has_dhr;
+	int			 ss_has_cks;
+	int			 ss_has_ckr;	/* also: ss_hkr is set */
+	int			 ss_has_phkr;
+	int			 ss_step_due;	/* a peer key came since ss_dhs was made */
 	unsigned		 ss_auth_fail;
 };
 
@@ -141,11 +162,29 @@ vs_keylog_pkey(const char *label, const EVP_PKEY *pk)
 	vc_wipe(d, sizeof(d));
 	BN_clear_free(bn);
 }
+/*
+ * The header keys by the role they hold now: logged again whenever a role
+ * changes, so that the last one of each label is what a live session keeps.
+ */
+static void
+vs_keylog_roles(const struct vs_session *s)
+{
+	if (s->ss_has_cks)
+		vs_keylog("hks", s->ss_hks, HASH_LEN);
+	vs_keylog("nhks", s->ss_nhks, HASH_LEN);
+	if (s->ss_has_ckr)
+		vs_keylog("hkr", s->ss_hkr, HASH_LEN);
+	vs_keylog("nhkr", s->ss_nhkr, HASH_LEN);
+	if (s->ss_has_phkr)
+		vs_keylog("phkr", s->ss_phkr, HASH_LEN);
+}
 #define VS_KEYLOG(label, p, n)		vs_keylog((label), (p), (n))
 #define VS_KEYLOG_PKEY(label, pk)	vs_keylog_pkey((label), (pk))
+#define VS_KEYLOG_ROLES(s)		vs_keylog_roles(s)
 #else
 #define VS_KEYLOG(label, p, n)		((void)0)
 #define VS_KEYLOG_PKEY(label, pk)	((void)0)
+#define VS_KEYLOG_ROLES(s)		((void)0)
 #endif
 
 static int
@@ -160,6 +199,7 @@ static void
 vs_kill(struct vs_session *s)
 {
 	EVP_PKEY_free(s->ss_hs_priv);
+	EVP_PKEY_free(s->ss_dhs);
 	vc_wipe(s, sizeof(*s));
 	s->ss_state = VS_S_DEAD;
 }
@@ -194,28 +234,6 @@ vs_dh(EVP_PKEY *priv, const uint8_t *peerpub, uint8_t out[static ECDH_LEN])
 	return r;
 }
 
-/* root, ck_ir, ck_ri from prk (handshake: prk of h4; rekey: prk'). */
-static int
-vs_chains(const uint8_t prk[static HASH_LEN], uint8_t root[static HASH_LEN],
-    uint8_t ck_ir[static HASH_LEN], uint8_t ck_ri[static HASH_LEN])
-{
-	int r;
-
-	if ((r = vc_hkdf_expand(prk, LBL_ROOT, root, HASH_LEN)) != 0 ||
-	    (r = vc_hkdf_expand(prk, LBL_CK_IR, ck_ir, HASH_LEN)) != 0 ||
-	    (r = vc_hkdf_expand(prk, LBL_CK_RI, ck_ri, HASH_LEN)) != 0) {
-		vc_wipe(root, HASH_LEN);
-		vc_wipe(ck_ir, HASH_LEN);
-		vc_wipe(ck_ri, HASH_LEN);
-		return r;
-	}
-	VS_KEYLOG("prk", prk, HASH_LEN);
-	VS_KEYLOG("root", root, HASH_LEN);
-	VS_KEYLOG("ck_ir", ck_ir, HASH_LEN);
-	VS_KEYLOG("ck_ri", ck_ri, HASH_LEN);
-	return 0;
-}
-
 /*
  * HKDF-Extract(salt = the transcript hash now, IKM = ss || room_key): h2 for
  * prk_hs, h5 for prk. Without the room name (the relay knows only the room
@@ -235,27 +253,55 @@ vs_extract_ss(const struct vs_session *s, uint8_t prk[static HASH_LEN])
 }
 
 /*
- * Installs the first epoch's chains from prk = HKDF-Extract(h5, ss ||
- * room_key), by handshake role, and wipes ss and the room key.
+ * The ratchet's starting state from prk = HKDF-Extract(h5, ss || room_key)
+ * (PROTOCOL.md 2.3): rk0, the responder's first sending chain ck_r0 and its
+ * header key hk_r0 (no DH yet: the responder's ratchet key is e_R, which the
+ * initiator holds as the peer's), and the header keys of each side's first
+ * DH chain. The initiator steps first. Wipes ss and the room key.
  */
 static int
 vs_establish_keys(struct vs_session *s)
 {
-	uint8_t prk[HASH_LEN], ck_ir[HASH_LEN], ck_ri[HASH_LEN];
+	uint8_t prk[HASH_LEN], ck0[HASH_LEN], hk0[HASH_LEN], nhk_i[HASH_LEN];
+	uint8_t nhk_r[HASH_LEN];
 	int r;
 
-	if ((r = vs_extract_ss(s, prk)) == 0 &&
-	    (r = vs_chains(prk, s->ss_root, ck_ir, ck_ri)) == 0) {
-		memcpy(s->ss_send.ch_ck, s->ss_initiator ? ck_ir : ck_ri, HASH_LEN);
-		memcpy(s->ss_recv.ch_ck, s->ss_initiator ? ck_ri : ck_ir, HASH_LEN);
-		s->ss_send.ch_epoch = s->ss_recv.ch_epoch = 0;
-		s->ss_send.ch_next = s->ss_recv.ch_next = 0;
+	if ((r = vs_extract_ss(s, prk)) != 0 ||
+	    (r = vc_hkdf_expand(prk, LBL_ROOT, s->ss_rk, HASH_LEN)) != 0 ||
+	    (r = vc_hkdf_expand(prk, LBL_CK_R0, ck0, HASH_LEN)) != 0 ||
+	    (r = vc_hkdf_expand(prk, LBL_HK_R0, hk0, HASH_LEN)) != 0 ||
+	    (r = vc_hkdf_expand(prk, LBL_NHK_I, nhk_i, HASH_LEN)) != 0 ||
+	    (r = vc_hkdf_expand(prk, LBL_NHK_R, nhk_r, HASH_LEN)) != 0)
+		goto out;
+	VS_KEYLOG("prk", prk, HASH_LEN);
+	VS_KEYLOG("rk", s->ss_rk, HASH_LEN);
+	VS_KEYLOG("ck_r0", ck0, HASH_LEN);
+	VS_KEYLOG("hk_r0", hk0, HASH_LEN);
+	VS_KEYLOG("nhk_i", nhk_i, HASH_LEN);
+	VS_KEYLOG("nhk_r", nhk_r, HASH_LEN);
+	if (s->ss_initiator) {
+		memcpy(s->ss_ckr, ck0, HASH_LEN);
+		memcpy(s->ss_hkr, hk0, HASH_LEN);
+		memcpy(s->ss_nhkr, nhk_r, HASH_LEN);
+		memcpy(s->ss_nhks, nhk_i, HASH_LEN);
+		s->ss_has_ckr = 1;
+		s->ss_step_due = 1;
+	} else {
+		memcpy(s->ss_cks, ck0, HASH_LEN);
+		memcpy(s->ss_hks, hk0, HASH_LEN);
+		memcpy(s->ss_nhks, nhk_r, HASH_LEN);
+		memcpy(s->ss_nhkr, nhk_i, HASH_LEN);
+		s->ss_has_cks = 1;
 	}
+	VS_KEYLOG_ROLES(s);
+ out:
 	vc_wipe(s->ss_ss, sizeof(s->ss_ss));
 	vc_wipe(s->ss_room_key, sizeof(s->ss_room_key));
 	vc_wipe(prk, sizeof(prk));
-	vc_wipe(ck_ir, sizeof(ck_ir));
-	vc_wipe(ck_ri, sizeof(ck_ri));
+	vc_wipe(ck0, sizeof(ck0));
+	vc_wipe(hk0, sizeof(hk0));
+	vc_wipe(nhk_i, sizeof(nhk_i));
+	vc_wipe(nhk_r, sizeof(nhk_r));
 	return r;
 }
 
@@ -278,15 +324,27 @@ vs_transcript_start(struct vs_session *s, const uint8_t e_i[static P256_PUB_LEN]
 	return vc_mix(s->ss_h, buf, sizeof(buf));
 }
 
-/* After h2: ss = ECDH, prk_hs = Extract(h2, ss), k_r, k_i. Frees our ephemeral. */
+/*
+ * After h2: ss = ECDH, prk_hs = Extract(h2, ss), k_r, k_i. The initiator's
+ * ephemeral is freed; the responder's e_R becomes its first ratchet key
+ * (ss_dhs), wiped at its first ratchet step. The initiator keeps e_R as the
+ * peer's ratchet key.
+ */
 static int
-vs_hs_keys(struct vs_session *s, const uint8_t *peerpub)
+vs_hs_keys(struct vs_session *s, const uint8_t *ourpub, const uint8_t *peerpub)
 {
 	uint8_t prk[HASH_LEN];
 	int r;
 
 	r = vs_dh(s->ss_hs_priv, peerpub, s->ss_ss);
-	EVP_PKEY_free(s->ss_hs_priv);
+	if (s->ss_initiator) {
+		EVP_PKEY_free(s->ss_hs_priv);
+		memcpy(s->ss_dhr, peerpub, P256_PUB_LEN);
+		s->ss_has_dhr = 1;
+	} else {
+		s->ss_dhs = s->ss_hs_priv;
+		memcpy(s->ss_dhs_pub, ourpub, P256_PUB_LEN);
+	}
 	s->ss_hs_priv = NULL;
 	if (r != 0)
 		return r;
@@ -345,6 +403,8 @@ vs_new(struct vs_session **sp, const struct vs_params *p, int initiator)
 	s->ss_peer_id = p->vp_peer_id;
 	s->ss_eph = p->vp_eph;
 	s->ss_neph = p->vp_eph != NULL ? p->vp_neph : 0;
+	s->ss_hn = p->vp_hn;
+	s->ss_nhn = p->vp_hn != NULL ? p->vp_nhn : 0;
 	*sp = s;
 	return 0;
 }
@@ -476,7 +536,7 @@ vs_accept(struct vs_session **sp, const struct vs_params *p, const uint8_t *init
 	if ((r = vs_new_eph(s, &s->ss_hs_priv, e_r)) != 0 ||
 	    (r = vs_transcript_start(s, m.em_eph)) != 0 ||
 	    (r = vc_mix(s->ss_h, e_r, P256_PUB_LEN)) != 0 ||		/* h2 */
-	    (r = vs_hs_keys(s, m.em_eph)) != 0)
+	    (r = vs_hs_keys(s, e_r, m.em_eph)) != 0)
 		goto fail;
 	memcpy(h2, s->ss_h, HASH_LEN);
 	/* h3 = H(h2 || idb_R), sig_R over it, sealed under h2; then h4. */
@@ -512,7 +572,7 @@ vs_on_resp(struct vs_session *s, const struct e2e_msg *m, struct vbuf *out)
 	int r;
 
 	if ((r = vc_mix(s->ss_h, m->em_eph, P256_PUB_LEN)) != 0 ||	/* h2 */
-	    (r = vs_hs_keys(s, m->em_eph)) != 0)
+	    (r = vs_hs_keys(s, NULL, m->em_eph)) != 0)
 		return r;
 	memcpy(h2, s->ss_h, HASH_LEN);
 	if ((r = vs_hs_open(s, LBL_SIG_R, s->ss_k_r, h2, m, sig)) != 0 ||	/* h3 */
@@ -621,63 +681,172 @@ vs_alive(const struct vs_session *s)
 	return s != NULL && s->ss_state != VS_S_DEAD;
 }
 
-/* ad = 01 10 || u32 epoch || u32 ctr || room || u16 sender || u16 recipient. */
+/* ad_h = 02 10 || room || u16 sender || u16 recipient. */
 static void
-vs_data_ad(const struct vs_session *s, uint32_t epoch, uint32_t ctr, int sending,
-    uint8_t ad[static DATA_AD_LEN])
+vs_hdr_ad(const struct vs_session *s, int sending, uint8_t ad[static HDR_AD_LEN])
 {
 	ad[0] = E2E_VERSION;
 	ad[1] = E2E_DATA;
-	veil_put32(ad + 2, epoch);
-	veil_put32(ad + 6, ctr);
+	memcpy(ad + 2, s->ss_room, ROOM_ID_LEN);
+	veil_put16(ad + 2 + ROOM_ID_LEN, sending ? s->ss_me_id : s->ss_peer_id);
+	veil_put16(ad + 2 + ROOM_ID_LEN + 2, sending ? s->ss_peer_id : s->ss_me_id);
+}
+
+/* ad_b = 02 10 || hn || hct || room || u16 sender || u16 recipient. */
+static void
+vs_body_ad(const struct vs_session *s, const uint8_t hn[static E2E_HN_LEN],
+    const uint8_t hct[static E2E_HDR_CT_LEN], int sending, uint8_t ad[static BODY_AD_LEN])
+{
+	ad[0] = E2E_VERSION;
+	ad[1] = E2E_DATA;
+	memcpy(ad + 2, hn, E2E_HN_LEN);
+	memcpy(ad + 2 + E2E_HN_LEN, hct, E2E_HDR_CT_LEN);
 	memcpy(ad + E2E_DATA_HDR_LEN, s->ss_room, ROOM_ID_LEN);
-	veil_put16(ad + E2E_DATA_HDR_LEN + ROOM_ID_LEN,
-	    sending ? s->ss_me_id : s->ss_peer_id);
+	veil_put16(ad + E2E_DATA_HDR_LEN + ROOM_ID_LEN, sending ? s->ss_me_id : s->ss_peer_id);
 	veil_put16(ad + E2E_DATA_HDR_LEN + ROOM_ID_LEN + 2,
 	    sending ? s->ss_peer_id : s->ss_me_id);
 }
 
 /*
- * Seals one inner message with the send chain and appends it to out. The
- * caller has checked the room in out; any error here is fatal (the chain may
- * have moved).
+ * KDF_RK: prk = Extract(salt = rk, IKM = dh); Expand(prk, "veil/2 ratchet
+ * step", 96) = rk' || ck || nhk. rk is replaced in place (the caller's copy).
+ */
+static int
+vs_kdf_rk(uint8_t rk[static HASH_LEN], const uint8_t dh[static ECDH_LEN],
+    uint8_t ck[static HASH_LEN], uint8_t nhk[static HASH_LEN])
+{
+	uint8_t prk[HASH_LEN], okm[STEP_OKM_LEN];
+	int r;
+
+	if ((r = vc_hkdf_extract(rk, HASH_LEN, dh, ECDH_LEN, prk)) == 0 &&
+	    (r = vc_hkdf_expand(prk, LBL_STEP, okm, sizeof(okm))) == 0) {
+		memcpy(rk, okm, HASH_LEN);
+		memcpy(ck, okm + HASH_LEN, HASH_LEN);
+		memcpy(nhk, okm + 2 * HASH_LEN, HASH_LEN);
+		VS_KEYLOG("rk", rk, HASH_LEN);
+		VS_KEYLOG("ck", ck, HASH_LEN);
+	}
+	vc_wipe(prk, sizeof(prk));
+	vc_wipe(okm, sizeof(okm));
+	return r;
+}
+
+/*
+ * Our ratchet step, due at this send: a fresh ratchet key (the old private
+ * key freed, which clears it), rk, CKs, nhk = KDF_RK(rk, ECDH(new, DHr)),
+ * HKs = NHKs, NHKs = nhk, PN = Ns, Ns = 0. On error nothing has changed.
+ */
+static int
+vs_step_send(struct vs_session *s)
+{
+	uint8_t pub[P256_PUB_LEN], dh[ECDH_LEN], rk[HASH_LEN], ck[HASH_LEN];
+	uint8_t nhk[HASH_LEN];
+	EVP_PKEY *priv = NULL;
+	int r;
+
+	if (!s->ss_has_dhr)
+		return VEIL_E_STATE;
+	memcpy(rk, s->ss_rk, HASH_LEN);
+	if ((r = vs_new_eph(s, &priv, pub)) != 0 ||
+	    (r = vs_dh(priv, s->ss_dhr, dh)) != 0 ||
+	    (r = vs_kdf_rk(rk, dh, ck, nhk)) != 0)
+		goto out;
+	VS_KEYLOG("ecdh_step", dh, ECDH_LEN);
+	EVP_PKEY_free(s->ss_dhs);
+	s->ss_dhs = priv;
+	priv = NULL;
+	memcpy(s->ss_dhs_pub, pub, P256_PUB_LEN);
+	memcpy(s->ss_rk, rk, HASH_LEN);
+	memcpy(s->ss_cks, ck, HASH_LEN);
+	memcpy(s->ss_hks, s->ss_nhks, HASH_LEN);
+	memcpy(s->ss_nhks, nhk, HASH_LEN);
+	s->ss_has_cks = 1;
+	s->ss_pn = s->ss_ns;
+	s->ss_ns = 0;
+	s->ss_step_due = 0;
+	VS_KEYLOG_ROLES(s);
+ out:
+	EVP_PKEY_free(priv);
+	vc_wipe(dh, sizeof(dh));
+	vc_wipe(rk, sizeof(rk));
+	vc_wipe(ck, sizeof(ck));
+	vc_wipe(nhk, sizeof(nhk));
+	return r;
+}
+
+/* The next header nonce: a fixed one (tests), else 12 random bytes. */
+static int
+vs_header_nonce(struct vs_session *s, uint8_t hn[static E2E_HN_LEN])
+{
+	if (s->ss_hn != NULL && s->ss_nhn > 0) {
+		memcpy(hn, s->ss_hn, E2E_HN_LEN);
+		s->ss_hn += E2E_HN_LEN;
+		s->ss_nhn--;
+		return 0;
+	}
+	return vc_random(hn, E2E_HN_LEN);
+}
+
+/* The body nonce of message n: 00000000 00000000 || u32 n. */
+static void
+vs_body_nonce(uint8_t nb[static AEAD_NONCE_LEN], uint32_t n)
+{
+	memset(nb, 0, AEAD_NONCE_LEN);
+	veil_put32(nb + AEAD_NONCE_LEN - 4, n);
+}
+
+/*
+ * Seals one inner message and appends it to out, taking our ratchet step
+ * first if one is due. The caller has checked the kind, the body, the
+ * limit and the room in out; any error here is fatal (keys may have moved).
  */
 static int
 vs_seal_inner(struct vs_session *s, uint8_t kind, const uint8_t *body, size_t bodylen,
     struct vbuf *out)
 {
 	uint8_t pt[PAD_MAX], ct[PAD_MAX + AEAD_TAG_LEN], mk[AEAD_KEY_LEN];
-	uint8_t nonce[AEAD_NONCE_LEN], ad[DATA_AD_LEN];
-	uint32_t epoch = s->ss_send.ch_epoch, ctr;
+	uint8_t hdr[E2E_HDR_PT_LEN], hct[E2E_HDR_CT_LEN], hn[E2E_HN_LEN];
+	uint8_t nb[AEAD_NONCE_LEN], adh[HDR_AD_LEN], adb[BODY_AD_LEN];
 	struct e2e_msg m;
 	struct vbuf w;
 	int r;
 
-	if (s->ss_send.ch_next >= UINT32_MAX)
-		return VEIL_E_LIMIT;
-	ctr = (uint32_t)s->ss_send.ch_next;
+	if (s->ss_step_due && (r = vs_step_send(s)) != 0)
+		goto out;
+	if (!s->ss_has_cks || s->ss_ns == UINT32_MAX) {
+		r = VEIL_E_STATE;
+		goto out;
+	}
 	vbuf_writer(&w, pt, sizeof(pt));
 	if ((r = proto_inner_encode(&w, kind, body, bodylen)) != 0 ||
-	    (r = vc_ratchet(s->ss_send.ch_ck, mk)) != 0)
+	    (r = vc_ratchet(s->ss_cks, mk)) != 0 ||
+	    (r = vs_header_nonce(s, hn)) != 0)
 		goto out;
 	VS_KEYLOG("mk_send", mk, AEAD_KEY_LEN);
-	VS_KEYLOG("ck_send", s->ss_send.ch_ck, HASH_LEN);
-	vc_nonce(nonce, epoch, ctr);
-	vs_data_ad(s, epoch, ctr, 1, ad);
-	if ((r = vc_aead_seal(mk, nonce, ad, sizeof(ad), pt, w.vb_len, ct)) != 0)
+	VS_KEYLOG("ck_send", s->ss_cks, HASH_LEN);
+	memcpy(hdr, s->ss_dhs_pub, P256_PUB_LEN);
+	veil_put32(hdr + P256_PUB_LEN, s->ss_pn);
+	veil_put32(hdr + P256_PUB_LEN + 4, s->ss_ns);
+	vs_hdr_ad(s, 1, adh);
+	if ((r = vc_aead_seal(s->ss_hks, hn, adh, sizeof(adh), hdr, sizeof(hdr), hct)) != 0)
+		goto out;
+	vs_body_nonce(nb, s->ss_ns);
+	vs_body_ad(s, hn, hct, 1, adb);
+	if ((r = vc_aead_seal(mk, nb, adb, sizeof(adb), pt, w.vb_len, ct)) != 0)
 		goto out;
 	memset(&m, 0, sizeof(m));
 	m.em_type = E2E_DATA;
-	m.em_epoch = epoch;
-	m.em_ctr = ctr;
+	m.em_hn = hn;
+	m.em_hct = hct;
 	m.em_ct = ct;
 	m.em_ctlen = w.vb_len + AEAD_TAG_LEN;
 	if ((r = proto_e2e_encode(out, &m)) != 0)
 		goto out;
-	s->ss_send.ch_next++;
+	s->ss_ns++;
  out:
 	vc_wipe(mk, sizeof(mk));
 	vc_wipe(pt, sizeof(pt));
+	vc_wipe(hdr, sizeof(hdr));
 	return r;
 }
 
@@ -701,7 +870,8 @@ vs_seal(struct vs_session *s, uint8_t kind, const uint8_t *body, size_t len,
 		return VEIL_E_TYPE;
 	if ((r = proto_inner_parse(kind, body, len, NULL)) != 0)
 		return r;
-	if (s->ss_send.ch_next >= VS_HARD_LIMIT)
+	/* A step, when due, starts a new chain: the limit is per chain. */
+	if (!s->ss_step_due && s->ss_ns >= VS_HARD_LIMIT)
 		return VEIL_E_LIMIT;
 	if (!vs_room(out, vs_sealed_len(len)))
 		return VEIL_E_NOSPACE;
@@ -712,16 +882,122 @@ vs_seal(struct vs_session *s, uint8_t kind, const uint8_t *body, size_t len,
 	return 0;
 }
 
+/*
+ * A message refused before its body authenticated: nothing changes, but a
+ * bad tag (or a header only a holder of the header key could seal that
+ * does not fit) counts towards VS_MAX_AUTH_FAIL.
+ */
+static int
+vs_refuse(struct vs_session *s, int r, int counted)
+{
+	if (counted && ++s->ss_auth_fail >= VS_MAX_AUTH_FAIL)
+		vs_kill(s);
+	return r;
+}
+
+/* The work of one vs_open on copies; committed only once the body is authentic. */
+struct vs_rx {
+	uint8_t		 rx_hdr[E2E_HDR_PT_LEN];
+	uint8_t		 rx_rk[HASH_LEN];
+	uint8_t		 rx_ck[HASH_LEN];
+	uint8_t		 rx_nhk[HASH_LEN];
+	uint8_t		 rx_mk[AEAD_KEY_LEN];
+	uint8_t		 rx_dh[ECDH_LEN];
+	uint8_t		 rx_pt[PAD_MAX];
+	uint32_t	 rx_pn;
+	uint32_t	 rx_n;
+	uint32_t	 rx_gap;
+	int		 rx_new;	/* the header opened under NHKr: the peer stepped */
+	int		 rx_fatal;	/* a primitive failed: the session ends */
+};
+
+/*
+ * Opens the header with HKr, else NHKr (a new chain), else the previous
+ * HKr (a late message: VEIL_E_REORDER); then checks it against the state
+ * and ratchets copies to the message key. 0, or the refusal (nothing
+ * changed; vs_refuse counted what needs counting).
+ */
+static int
+vs_open_header(struct vs_session *s, const struct e2e_msg *m, struct vs_rx *x)
+{
+	uint8_t adh[HDR_AD_LEN];
+	const uint8_t *dh;
+	EVP_PKEY *peer = NULL;
+	uint32_t i;
+	int r;
+
+	vs_hdr_ad(s, 0, adh);
+	if (s->ss_has_ckr && vc_aead_open(s->ss_hkr, m->em_hn, adh, sizeof(adh), m->em_hct,
+	    E2E_HDR_CT_LEN, x->rx_hdr) == 0)
+		x->rx_new = 0;
+	else if (vc_aead_open(s->ss_nhkr, m->em_hn, adh, sizeof(adh), m->em_hct,
+	    E2E_HDR_CT_LEN, x->rx_hdr) == 0)
+		x->rx_new = 1;
+	else if (s->ss_has_phkr && vc_aead_open(s->ss_phkr, m->em_hn, adh, sizeof(adh),
+	    m->em_hct, E2E_HDR_CT_LEN, x->rx_hdr) == 0)
+		return vs_refuse(s, VEIL_E_REORDER, 0);
+	else
+		return vs_refuse(s, VEIL_E_AUTH, 1);
+	dh = x->rx_hdr;
+	x->rx_pn = veil_get32(x->rx_hdr + P256_PUB_LEN);
+	x->rx_n = veil_get32(x->rx_hdr + P256_PUB_LEN + 4);
+	if (!x->rx_new) {
+		/* The current chain: its key, a counter not yet seen, a bounded gap. */
+		if (!vc_equal(dh, s->ss_dhr, P256_PUB_LEN) && s->ss_has_dhr)
+			return vs_refuse(s, VEIL_E_INVALID, 1);
+		if (x->rx_n < s->ss_nr)
+			return vs_refuse(s, VEIL_E_REPLAY, 0);
+		if (x->rx_n - s->ss_nr > VS_MAX_SKIP)
+			return vs_refuse(s, VEIL_E_LIMIT, 0);
+		x->rx_gap = x->rx_n - s->ss_nr;
+		memcpy(x->rx_ck, s->ss_ckr, HASH_LEN);
+	} else {
+		/*
+		 * A new chain: a key other than the last, valid; the messages of
+		 * the chain before that never came (pn - Nr, bounded); a ratchet
+		 * key of ours to do the ECDH with (the initiator has none before
+		 * its first send, and a correct peer steps only after it).
+		 */
+		if (s->ss_has_dhr && vc_equal(dh, s->ss_dhr, P256_PUB_LEN))
+			return vs_refuse(s, VEIL_E_INVALID, 1);
+		if (s->ss_dhs == NULL)
+			return vs_refuse(s, VEIL_E_STATE, 1);
+		if (x->rx_pn < s->ss_nr)
+			return vs_refuse(s, VEIL_E_INVALID, 1);
+		if (x->rx_pn - s->ss_nr > VS_MAX_SKIP || x->rx_n > VS_MAX_SKIP)
+			return vs_refuse(s, VEIL_E_LIMIT, 0);
+		if ((r = vc_p256_peer(dh, P256_PUB_LEN, &peer)) != 0)
+			return vs_refuse(s, r, 1);
+		EVP_PKEY_free(peer);
+		x->rx_gap = x->rx_pn - s->ss_nr + x->rx_n;
+		memcpy(x->rx_rk, s->ss_rk, HASH_LEN);
+		if ((r = vs_dh(s->ss_dhs, dh, x->rx_dh)) != 0 ||
+		    (r = vs_kdf_rk(x->rx_rk, x->rx_dh, x->rx_ck, x->rx_nhk)) != 0) {
+			x->rx_fatal = 1;
+			return r;
+		}
+		VS_KEYLOG("ecdh_step", x->rx_dh, ECDH_LEN);
+	}
+	/* n - Nr + 1 steps of the chain (n + 1 of a new one): at most VS_MAX_SKIP + 1. */
+	for (i = 0; i <= x->rx_n - (x->rx_new ? 0 : s->ss_nr); i++) {
+		if ((r = vc_ratchet(x->rx_ck, x->rx_mk)) != 0) {
+			x->rx_fatal = 1;
+			return r;
+		}
+		VS_KEYLOG("mk_recv", x->rx_mk, AEAD_KEY_LEN);
+		VS_KEYLOG("ck_recv", x->rx_ck, HASH_LEN);
+	}
+	return 0;
+}
+
 int
 vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *res)
 {
-	struct vs_chain tmp;
+	struct vs_rx x;
 	struct e2e_msg m;
-	uint8_t pt[PAD_MAX], mk[AEAD_KEY_LEN], nonce[AEAD_NONCE_LEN], ad[DATA_AD_LEN];
+	uint8_t nb[AEAD_NONCE_LEN], adb[BODY_AD_LEN], kind;
 	const uint8_t *body;
-	size_t bodylen, ptlen;
-	uint64_t i, steps;
-	uint8_t kind;
+	size_t bodylen;
 	int r;
 
 	if (res != NULL)
@@ -734,59 +1010,59 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 		return r;
 	if (m.em_type != E2E_DATA)
 		return VEIL_E_TYPE;
-	if (m.em_epoch < s->ss_recv.ch_epoch)
-		return VEIL_E_REORDER;
-	if (m.em_epoch != s->ss_recv.ch_epoch)
-		return VEIL_E_STATE;
-	if (m.em_ctr < s->ss_recv.ch_next)
-		return VEIL_E_REPLAY;
-	if (m.em_ctr - s->ss_recv.ch_next > VS_MAX_SKIP)
-		return VEIL_E_LIMIT;
-	if (m.em_ctlen < AEAD_TAG_LEN || m.em_ctlen - AEAD_TAG_LEN > sizeof(pt))
+	if (m.em_ctlen < AEAD_TAG_LEN || m.em_ctlen - AEAD_TAG_LEN > sizeof(x.rx_pt))
 		return VEIL_E_LENGTH;
-	ptlen = m.em_ctlen - AEAD_TAG_LEN;
 
-	/* Work on a copy of the chain: a forgery must not move it. */
-	tmp = s->ss_recv;
-	steps = m.em_ctr - s->ss_recv.ch_next + 1;
-	for (i = 0; i < steps; i++) {
-		if ((r = vc_ratchet(tmp.ch_ck, mk)) != 0)
+	memset(&x, 0, sizeof(x));
+	if ((r = vs_open_header(s, &m, &x)) != 0) {
+		if (x.rx_fatal)
 			goto fatal;
-		VS_KEYLOG("mk_recv", mk, AEAD_KEY_LEN);
-		VS_KEYLOG("ck_recv", tmp.ch_ck, HASH_LEN);
+		goto refused;	/* the VS_MAX_AUTH_FAIL-th counted one killed it */
 	}
-	vc_nonce(nonce, m.em_epoch, m.em_ctr);
-	vs_data_ad(s, m.em_epoch, m.em_ctr, 0, ad);
-	r = vc_aead_open(mk, nonce, ad, sizeof(ad), m.em_ct, m.em_ctlen, pt);
-	vc_wipe(mk, sizeof(mk));
+	vs_body_nonce(nb, x.rx_n);
+	vs_body_ad(s, m.em_hn, m.em_hct, 0, adb);
+	r = vc_aead_open(x.rx_mk, nb, adb, sizeof(adb), m.em_ct, m.em_ctlen, x.rx_pt);
 	if (r == VEIL_E_AUTH) {
-		vc_wipe(&tmp, sizeof(tmp));
-		if (++s->ss_auth_fail >= VS_MAX_AUTH_FAIL)
-			vs_kill(s);
-		return r;
+		(void)vs_refuse(s, r, 1);
+		goto refused;
 	}
 	if (r != 0)
 		goto fatal;
 	/* Authentic from here on: a malformed inner message is the peer's fault. */
-	if ((r = proto_inner_decode(pt, ptlen, &kind, &body, &bodylen)) != 0)
+	if ((r = proto_inner_decode(x.rx_pt, m.em_ctlen - AEAD_TAG_LEN, &kind, &body,
+	    &bodylen)) != 0)
 		goto fatal;
 
-	/* Commit the receive chain. */
-	res->vo_gap = (uint32_t)(m.em_ctr - s->ss_recv.ch_next);
-	memcpy(s->ss_recv.ch_ck, tmp.ch_ck, HASH_LEN);
-	s->ss_recv.ch_next = (uint64_t)m.em_ctr + 1;
-	vc_wipe(&tmp, sizeof(tmp));
+	/* Commit the copies. */
+	if (x.rx_new) {
+		if (s->ss_has_ckr) {
+			memcpy(s->ss_phkr, s->ss_hkr, HASH_LEN);
+			s->ss_has_phkr = 1;
+		}
+		memcpy(s->ss_hkr, s->ss_nhkr, HASH_LEN);
+		memcpy(s->ss_nhkr, x.rx_nhk, HASH_LEN);
+		memcpy(s->ss_rk, x.rx_rk, HASH_LEN);
+		memcpy(s->ss_dhr, x.rx_hdr, P256_PUB_LEN);
+		s->ss_has_dhr = 1;
+		s->ss_has_ckr = 1;
+		s->ss_step_due = 1;
+		VS_KEYLOG_ROLES(s);
+	}
+	memcpy(s->ss_ckr, x.rx_ck, HASH_LEN);
+	s->ss_nr = x.rx_n + 1;
+	res->vo_gap = x.rx_gap;
 	res->vo_kind = kind;
 	memcpy(res->vo_body, body, bodylen);
 	res->vo_bodylen = bodylen;
+	vc_wipe(&x, sizeof(x));
 	if (kind == IK_CLOSE)
 		vs_kill(s);
-	vc_wipe(pt, sizeof(pt));
 	return 0;
+ refused:
+	vc_wipe(&x, sizeof(x));
+	return r;
  fatal:
-	vc_wipe(&tmp, sizeof(tmp));
-	vc_wipe(pt, sizeof(pt));
-	vc_wipe(mk, sizeof(mk));
+	vc_wipe(&x, sizeof(x));
 	memset(res, 0, offsetof(struct vs_opened, vo_body));
 	vs_kill(s);
 	return r;
@@ -815,4 +1091,49 @@ vs_free(struct vs_session *s)
 		return;
 	vs_kill(s);
 	free(s);
+}
+
+int
+vs_copy(const struct vs_session *s, int mirror, struct vs_session **out)
+{
+	struct vs_session *c;
+
+	if (out == NULL)
+		return VEIL_E_INVALID;
+	*out = NULL;
+	if (s == NULL || s->ss_state != VS_S_OPEN)
+		return VEIL_E_STATE;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return VEIL_E_ALLOC;
+	memcpy(c, s, sizeof(*c));
+	c->ss_dhs = NULL;
+	c->ss_eph = NULL;
+	c->ss_neph = 0;
+	c->ss_hn = NULL;
+	c->ss_nhn = 0;
+	if (s->ss_dhs != NULL && (c->ss_dhs = EVP_PKEY_dup(s->ss_dhs)) == NULL) {
+		vs_free(c);
+		return VEIL_E_CRYPTO;
+	}
+	if (mirror) {
+		/* What s sends, seen as received: the keys swap sides. */
+		c->ss_me_id = s->ss_peer_id;
+		c->ss_peer_id = s->ss_me_id;
+		memcpy(c->ss_ckr, s->ss_cks, HASH_LEN);
+		memcpy(c->ss_hkr, s->ss_hks, HASH_LEN);
+		memcpy(c->ss_nhkr, s->ss_nhks, HASH_LEN);
+		memcpy(c->ss_cks, s->ss_ckr, HASH_LEN);
+		memcpy(c->ss_hks, s->ss_hkr, HASH_LEN);
+		memcpy(c->ss_nhks, s->ss_nhkr, HASH_LEN);
+		memcpy(c->ss_dhr, s->ss_dhs_pub, P256_PUB_LEN);
+		c->ss_has_phkr = 0;
+		c->ss_has_ckr = s->ss_has_cks;
+		c->ss_has_cks = s->ss_has_ckr;
+		c->ss_has_dhr = 1;
+		c->ss_nr = s->ss_ns;
+		c->ss_ns = s->ss_nr;
+		c->ss_step_due = 0;
+	}
+	*out = c;
+	return 0;
 }

@@ -84,8 +84,8 @@ proto_e2e_decode(const uint8_t *p, size_t n, struct e2e_msg *m)
 			goto fail;
 	}
 	if (m->em_type == E2E_DATA) {
-		if ((r = vbuf_get_u32(&b, &m->em_epoch)) != 0 ||
-		    (r = vbuf_get_u32(&b, &m->em_ctr)) != 0)
+		if ((r = vbuf_get_ref(&b, &m->em_hn, E2E_HN_LEN)) != 0 ||
+		    (r = vbuf_get_ref(&b, &m->em_hct, E2E_HDR_CT_LEN)) != 0)
 			goto fail;
 	}
 	if (m->em_type == E2E_HS_INIT) {
@@ -121,8 +121,11 @@ proto_e2e_encode(struct vbuf *out, const struct e2e_msg *m)
 			return VEIL_E_INVALID;
 		need += P256_PUB_LEN;
 	}
-	if (m->em_type == E2E_DATA)
-		need += 8;
+	if (m->em_type == E2E_DATA) {
+		if (m->em_hn == NULL || m->em_hct == NULL)
+			return VEIL_E_INVALID;
+		need += E2E_HN_LEN + E2E_HDR_CT_LEN;
+	}
 	if (m->em_type != E2E_HS_INIT) {
 		if ((r = e2e_ct_check(m->em_type, m->em_ctlen)) != 0)
 			return r;
@@ -140,9 +143,9 @@ proto_e2e_encode(struct vbuf *out, const struct e2e_msg *m)
 		w += P256_PUB_LEN;
 	}
 	if (m->em_type == E2E_DATA) {
-		veil_put32(w, m->em_epoch);
-		veil_put32(w + 4, m->em_ctr);
-		w += 8;
+		memcpy(w, m->em_hn, E2E_HN_LEN);
+		memcpy(w + E2E_HN_LEN, m->em_hct, E2E_HDR_CT_LEN);
+		w += E2E_HN_LEN + E2E_HDR_CT_LEN;
 	}
 	if (m->em_type != E2E_HS_INIT)
 		memcpy(w, m->em_ct, m->em_ctlen);

@@ -19,7 +19,7 @@
  *             7  B types the bytes as a line
  *             8  time passes: bytes[0] * 250 ms (handshake and keepalive
  *                timeouts, reconnect backoff)
- *             9  keyd's clock jumps 700 s (rekeys come due)
+ *             9  keyd's clock jumps 700 s
  *
  * and everything runs until nothing moves after each unit. Checked after
  * every input: neither keyd ever closed a connection (a request chatc built

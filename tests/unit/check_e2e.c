@@ -18,10 +18,13 @@
 
 static uint8_t eph[P256_PUB_LEN];
 static uint8_t ctbuf[E2E_MAX + 64];
+static uint8_t hnbuf[E2E_HN_LEN] = { 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11 };
+static uint8_t hctbuf[E2E_HDR_CT_LEN];
 static uint8_t idkey[ED25519_PUB_LEN];
 static uint8_t sigbytes[ED25519_SIG_LEN];
 
-/* Builds ver || type || [eph] || [epoch ctr] || ct of ctlen bytes into out. */
+/* Builds ver || type || [eph] || [hn hct] || ct of ctlen bytes into out. */
 static size_t
 mk(uint8_t *out, uint8_t type, size_t ctlen)
 {
@@ -34,9 +37,9 @@ mk(uint8_t *out, uint8_t type, size_t ctlen)
 		n += P256_PUB_LEN;
 	}
 	if (type == E2E_DATA) {
-		veil_put32(out + n, 7);
-		veil_put32(out + n + 4, 42);
-		n += 8;
+		memcpy(out + n, hnbuf, E2E_HN_LEN);
+		memset(out + n + E2E_HN_LEN, 0x22, E2E_HDR_CT_LEN);
+		n += E2E_HN_LEN + E2E_HDR_CT_LEN;
 	}
 	memcpy(out + n, ctbuf, ctlen);
 	return n + ctlen;
@@ -153,8 +156,9 @@ START_TEST(data_roundtrip_every_bucket)
 		n = mk(b, E2E_DATA, bucket + AEAD_TAG_LEN);
 		roundtrip(b, n, E2E_DATA);
 		ck_assert_int_eq(proto_e2e_decode(b, n, &m), 0);
-		ck_assert_uint_eq(m.em_epoch, 7);
-		ck_assert_uint_eq(m.em_ctr, 42);
+		ck_assert_ptr_eq(m.em_hn, b + 2);
+		ck_assert_ptr_eq(m.em_hct, b + 2 + E2E_HN_LEN);
+		ck_assert_uint_eq(m.em_hct[0], 0x22);
 		ck_assert_ptr_eq(m.em_ct, b + E2E_DATA_HDR_LEN);
 		ck_assert_uint_eq(m.em_ctlen, bucket + AEAD_TAG_LEN);
 	}
@@ -164,19 +168,27 @@ END_TEST
 
 START_TEST(data_exact_bytes)
 {
-	uint8_t b[128], want[128];
+	uint8_t b[256], want[256];
 	struct e2e_msg m;
 	struct vbuf w;
 	size_t n;
 
 	memset(ctbuf, 0xcd, PAD_MIN + AEAD_TAG_LEN);
-	m = (struct e2e_msg){ .em_type = E2E_DATA, .em_epoch = 0x01020304,
-	    .em_ctr = 0xa0b0c0d0, .em_ct = ctbuf, .em_ctlen = PAD_MIN + AEAD_TAG_LEN };
+	memset(hctbuf, 0xab, sizeof(hctbuf));
+	m = (struct e2e_msg){ .em_type = E2E_DATA, .em_hn = hnbuf, .em_hct = hctbuf,
+	    .em_ct = ctbuf, .em_ctlen = PAD_MIN + AEAD_TAG_LEN };
 	vbuf_writer(&w, b, sizeof(b));
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), 0);
-	n = unit_hex("0210 01020304 a0b0c0d0", want, sizeof(want));
-	ck_assert_uint_eq(w.vb_len, n + PAD_MIN + AEAD_TAG_LEN);
+	n = unit_hex("0210 111111111111111111111111", want, sizeof(want));
+	memset(want + n, 0xab, E2E_HDR_CT_LEN);
+	n += E2E_HDR_CT_LEN;
+	ck_assert_uint_eq(n, E2E_DATA_HDR_LEN);
+	ck_assert_uint_eq(w.vb_len, E2E_DATA_MIN);
 	ck_assert_mem_eq(b, want, n);
+	/* No header nonce or sealed header: refused. */
+	m.em_hct = NULL;
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);
+	ck_assert_uint_eq(w.vb_len, E2E_DATA_MIN);
 	ck_assert_mem_eq(b + n, ctbuf, PAD_MIN + AEAD_TAG_LEN);
 }
 END_TEST
@@ -294,7 +306,7 @@ START_TEST(header_errors_mapped)
 	ck_assert_int_eq(dec(b, mk(b, E2E_HS_RESP, HS_CT + 1)), VEIL_E_TRAILING);
 	ck_assert_int_eq(dec(b, mk(b, E2E_HS_FIN, HS_CT) - 1), VEIL_E_TRUNCATED);
 	ck_assert_int_eq(dec(b, mk(b, E2E_HS_FIN, HS_CT + 1)), VEIL_E_TRAILING);
-	/* DATA: below 90 bytes TRUNCATED; not a bucket plus tag LENGTH. */
+	/* DATA: below 183 bytes TRUNCATED; not a bucket plus tag LENGTH. */
 	ck_assert_int_eq(dec(b, mk(b, E2E_DATA, PAD_MIN + AEAD_TAG_LEN) - 1),
 	    VEIL_E_TRUNCATED);
 	ck_assert_int_eq(dec(b, mk(b, E2E_DATA, PAD_MIN + AEAD_TAG_LEN + 1)), VEIL_E_LENGTH);
@@ -434,7 +446,8 @@ START_TEST(encode_data_sizes)
 {
 	/* The encoder refuses a ciphertext that is not a bucket plus tag, either side. */
 	static uint8_t out[2 * E2E_MAX];
-	struct e2e_msg m = { .em_type = E2E_DATA, .em_ct = ctbuf };
+	struct e2e_msg m = { .em_type = E2E_DATA, .em_hn = hnbuf, .em_hct = hctbuf,
+	    .em_ct = ctbuf };
 	struct vbuf w;
 
 	vbuf_writer(&w, out, sizeof(out));
@@ -481,7 +494,8 @@ START_TEST(encode_checks_rules)
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);
 	m.em_eph = NULL;
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);
-	m = (struct e2e_msg){ .em_type = E2E_DATA, .em_ct = ctbuf, .em_ctlen = 100 };
+	m = (struct e2e_msg){ .em_type = E2E_DATA, .em_hn = hnbuf, .em_hct = hctbuf,
+	    .em_ct = ctbuf, .em_ctlen = 100 };
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_LENGTH);
 	m = (struct e2e_msg){ .em_type = E2E_HS_FIN, .em_ct = NULL, .em_ctlen = HS_CT };
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);

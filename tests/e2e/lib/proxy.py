@@ -5,7 +5,7 @@
     proxy.py serve --upstream HOST:PORT [--listen 127.0.0.1:0] [--record DIR]
                    [--attack ACTION:CONN:NTH]... [--control FIFO]
     proxy.py scan DIR [--text STR]... [--fpr FPR]... [--identity SEEDFILE]...
-                  [--min-data N] [--hs-fixed]
+                  [--min-data N] [--hs-fixed] [--unlinkable]
 
 serve: accepts clients (numbered 0, 1, ... in accept order), connects each to
 the relay, and forwards relay frames (PROTOCOL.md section 1: a 10-byte header
@@ -25,8 +25,8 @@ sends towards the relay. Kinds: the e2e type of a DATA frame's payload
 
     flip-ct     flip one bit in the middle of the ciphertext
     flip-tag    flip one bit of the GCM tag (last byte)
-    flip-ctr    flip the low bit of the counter (nonce and associated data)
-    flip-epoch  flip the low bit of the epoch
+    flip-ctr    flip one bit of the sealed header (where veil/1 had its counter)
+    flip-epoch  flip one bit of the header nonce (where veil/1 had its epoch)
     flip-ver    change the e2e version byte
     truncate    drop the 16-byte tag (the relay frame stays well formed)
     truncate-short  keep only the first 12 bytes
@@ -76,7 +76,12 @@ public key of an --identity seed file (keyd's HOME/identity: raw, hex, base64,
 either end) occurs anywhere; it
 also checks the recording is not empty and holds at least --min-data e2e DATA
 frames, so a scan of nothing cannot pass, and that every e2e DATA message is
-10 + a padding bucket (64 .. 4096) + 16 bytes long (length hiding). It prints
+103 + a padding bucket (64 .. 4096) + 16 bytes long (length hiding: 2 bytes
+of version and type, the 12-byte header nonce and the 89-byte sealed header,
+PROTOCOL.md 2.3). With --unlinkable, two DATA messages of the same size sent
+one after the other on a connection may have at most 4 equal bytes among the
+16 after the type (veil/2's header nonce is random and its header sealed;
+veil/1's epoch and counter, in the clear, shared 7). It prints
 the sizes of the handshake messages seen, by type; with --hs-fixed every one
 must have its veil/2 length (HS_INIT 67, HS_RESP 212, HS_FIN 147, whatever
 the nicknames: PROTOCOL.md 2.2).
@@ -465,14 +470,14 @@ class Conn:
         elif act in HS_ACTIONS:
             pl[-20] ^= 0x01         # inside the sealed part, before the tag
             return [h + bytes(pl)]
-        if act != "reflect" and len(pl) < 10 + 16 + 64:
+        if act != "reflect" and len(pl) < 103 + 16 + 64:
             raise SystemExit("proxy: DATA frame too short to attack")
         if act == "flip-ct":
-            pl[10 + (len(pl) - 26) // 2] ^= 0x01
+            pl[103 + (len(pl) - 119) // 2] ^= 0x01
         elif act == "flip-tag":
             pl[-1] ^= 0x80
         elif act == "flip-ctr":
-            pl[9] ^= 0x01
+            pl[14 + 70] ^= 0x01
         elif act == "flip-epoch":
             pl[5] ^= 0x01
         elif act == "flip-ver":
@@ -591,10 +596,11 @@ def fpr_forms(fpr):
 BUCKETS = (64, 128, 256, 512, 1024, 2048, 4096)
 
 
-def data_frames(blob, sizes, hs):
+def data_frames(blob, sizes, hs, heads=None):
     """Counts relay DATA frames carrying e2e DATA in one direction's bytes,
     adding each e2e message length to sizes, and each handshake message's
-    (type, length) to hs."""
+    (type, length) to hs; each DATA message's (length, 16 bytes after the
+    type) to heads, in order."""
     n = 0
     for f in Frames().feed(blob):
         if f[1] != FT_DATA or len(f) <= HDR + 1:
@@ -602,6 +608,8 @@ def data_frames(blob, sizes, hs):
         if f[HDR + 1] == E2E_DATA:
             n += 1
             sizes[len(f) - HDR] = sizes.get(len(f) - HDR, 0) + 1
+            if heads is not None:
+                heads.append((len(f) - HDR, bytes(f[HDR + 2:HDR + 18])))
         elif f[HDR + 1] in E2E_NAMES:
             k = (f[HDR + 1], len(f) - HDR)
             hs[k] = hs.get(k, 0) + 1
@@ -618,9 +626,9 @@ def scan(args):
         with open(os.path.join(args.dir, name), "rb") as fh:
             blobs[name] = fh.read()
     total = sum(len(b) for b in blobs.values())
-    sizes, hs = {}, {}
-    ndata = sum(data_frames(b, sizes, hs) for n, b in blobs.items()
-                if n.endswith(".c2r"))
+    sizes, hs, heads = {}, {}, {}
+    ndata = sum(data_frames(b, sizes, hs, heads.setdefault(n, []))
+                for n, b in blobs.items() if n.endswith(".c2r"))
     needles = []
     for t in args.text:
         needles.append(("text %r" % t, t.encode()))
@@ -652,9 +660,9 @@ def scan(args):
             if at >= 0:
                 print("scan: FOUND %s in %s at offset %d" % (label, name, at))
                 hits += 1
-    # Length hiding (PROTOCOL.md 2.3): header 10 + a padding bucket + tag 16.
+    # Length hiding (PROTOCOL.md 2.3): header 103 + a padding bucket + tag 16.
     for size in sorted(sizes):
-        if size - 10 - 16 not in BUCKETS:
+        if size - 103 - 16 not in BUCKETS:
             print("scan: FOUND an e2e DATA message of %d bytes, not a padding "
                   "bucket" % size)
             hits += 1
@@ -663,6 +671,24 @@ def scan(args):
     print("scan: handshake message sizes: %s" % (", ".join(
         "%s %d x%d" % (E2E_NAMES[t], size, v)
         for (t, size), v in sorted(hs.items())) or "none"))
+    pairs = same = 0
+    for name, hl in sorted(heads.items()):
+        for (n1, h1), (n2, h2) in zip(hl, hl[1:]):
+            if n1 != n2:
+                continue
+            eq = sum(a == b for a, b in zip(h1, h2))
+            pairs += 1
+            same = max(same, eq)
+            if args.unlinkable and eq > 4:
+                print("scan: FOUND two DATA messages of %d bytes in a row in %s sharing "
+                      "%d of their first 16 bytes after the type: %s / %s"
+                      % (n1, name, eq, h1.hex(), h2.hex()))
+                hits += 1
+    print("scan: DATA headers: %d same-size pairs in a row, at most %d of 16 bytes equal"
+          % (pairs, same))
+    if args.unlinkable and pairs == 0:
+        print("scan: FOUND no two DATA messages of one size in a row to compare")
+        hits += 1
     if args.hs_fixed:
         for (t, size), v in sorted(hs.items()):
             if HS_FIXED.get(t) != size:
@@ -693,6 +719,7 @@ def main():
     c.add_argument("--identity", action="append", default=[])
     c.add_argument("--min-data", type=int, default=1)
     c.add_argument("--hs-fixed", action="store_true")
+    c.add_argument("--unlinkable", action="store_true")
     args = ap.parse_args()
     if args.cmd == "scan":
         return scan(args)
