@@ -82,7 +82,8 @@ n = int(sys.argv[1])
 def nums(path):
     with open(path) as f:
         return [int(l.split()[1]) for l in f if l.strip()]
-shown, delivered, undelivered, refused = (nums(p) for p in sys.argv[2:6])
+# Line N + 1 is "the last line", checked above.
+shown, delivered, undelivered, refused = ([i for i in nums(p) if i <= n] for p in sys.argv[2:6])
 if shown != sorted(set(shown)):
     sys.exit("bob showed a line twice, or out of order")
 seen = {}
