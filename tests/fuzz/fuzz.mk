@@ -31,6 +31,7 @@ FUZZ_EXTRA_fuzz_dispatch = $(FUZZ_KEYD_SRC) keyd/dispatch.c keyd/pins.c keyd/tru
 			   keyd/identity.c
 FUZZ_LIBS_fuzz_dispatch	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS)
 FUZZ_EXTRA_fuzz_escape	 = chatc/escape.c
+FUZZ_EXTRA_fuzz_deliver	 = chatc/deliver.c
 FUZZ_EXTRA_fuzz_conn	 = relayd/conn.c
 # protocol/invite.c checks its code with SHA-256: every harness links libcrypto.
 # fuzz_chatc: chatc's core (all but main.c) and keyd's request handling, in-process.
@@ -39,6 +40,7 @@ FUZZ_LIBS_fuzz_chatc	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
 $(O)/fuzz/fuzz_session: $(FUZZ_EXTRA_fuzz_session) $(wildcard keyd/*.h)
 $(O)/fuzz/fuzz_dispatch: $(FUZZ_EXTRA_fuzz_dispatch) $(wildcard keyd/*.h)
 $(O)/fuzz/fuzz_escape: $(FUZZ_EXTRA_fuzz_escape) chatc/escape.h
+$(O)/fuzz/fuzz_deliver: $(FUZZ_EXTRA_fuzz_deliver) chatc/deliver.h chatc/fe.h
 $(O)/fuzz/fuzz_conn: $(FUZZ_EXTRA_fuzz_conn) relayd/conn.h
 $(O)/fuzz/fuzz_chatc: $(FUZZ_EXTRA_fuzz_chatc) $(wildcard chatc/*.h) $(wildcard keyd/*.h)
 
