@@ -267,7 +267,7 @@ dlv_new_peer(struct dlv *d, const uint8_t id[static DLV_ID_LEN])
 		dlv_peer_give_up(d, p, "left");
 		dlv_peer_clear(p);
 	}
-	if ((p->dp_out = calloc(DLV_OUT_MAX, sizeof(*p->dp_out))) == NULL)
+	if ((p->dp_out = calloc(DLV_OUT_MAX, sizeof(struct dlv_text *))) == NULL)
 		return NULL;
 	p->dp_used = 1;
 	memcpy(p->dp_id, id, DLV_ID_LEN);

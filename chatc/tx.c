@@ -222,7 +222,7 @@ tx_status(struct room *r)
 {
 	const struct dlv *d = &r->rm_dlv;
 	char lines[128];
-	size_t i, j, len, n = 0;
+	size_t i, len, n = 0;
 	char code[DLV_CODE_LEN + 1];
 
 	for (i = 0; i < DLV_PEERS_MAX; i++) {
@@ -251,7 +251,7 @@ tx_status(struct room *r)
 	}
 	if (n == 0)
 		emit(r, EV_INFO, "every line you sent was acknowledged by everyone it went to");
-	for (i = j = 0; i < DLV_PEERS_MAX; i++)
+	for (i = 0; i < DLV_PEERS_MAX; i++)
 		if (d->dl_p[i].dp_used && d->dl_p[i].dp_up && d->dl_p[i].dp_silent_said)
 			emit(r, EV_INFO, "  %s is silent (no answer to our PING)",
 			    d->dl_p[i].dp_name);
