@@ -514,6 +514,38 @@ else
 fi
 say ""
 
+# ---- the ratchet's cost (issue 17): a chatc pair beside the previous release --
+# bench/pair.py runs each build with its own relayd and keyd's; the builds
+# alternate inside every round, so that drift on a shared machine cancels
+# out of the ratio. BENCH_BASE: the previous release's binaries.
+BASE=${BENCH_BASE:-/work/baseline-bin}
+PAIR_TURNS=${BENCH_PAIR_TURNS:-2000}
+PAIR_BURST=${BENCH_PAIR_BURST:-5000}
+say "6. A chatc pair, two keyd, relayd (bench/pair.py): alternating speakers (every line a change of"
+say "   speaker: veil/2 takes a ratchet step on each side), one-sided bursts; this build beside $BASE"
+if [ -x "$BIN/chatc" ] && [ -x "$BASE/chatc" ] && command -v python3 >/dev/null; then
+	round=1
+	while [ $round -le "$RUNS" ] && { [ $round -eq 1 ] || in_budget "chatc pair"; }; do
+		python3 bench/pair.py "$BIN" 1 "$PAIR_TURNS" "$PAIR_BURST" >> "$T/pair.new" 2>&1
+		python3 bench/pair.py "$BASE" 1 "$PAIR_TURNS" "$PAIR_BURST" >> "$T/pair.base" 2>&1
+		round=$((round + 1))
+	done
+	printf '   %-44s %s
+' "alternating, msgs/s, this build" "$(cell "$T/pair.new" alt_msgs_s %.0f)"
+	printf '   %-44s %s
+' "alternating, msgs/s, previous release" "$(cell "$T/pair.base" alt_msgs_s %.0f)"
+	printf '   %-44s %s
+' "one-sided burst, msgs/s, this build" "$(cell "$T/pair.new" burst_msgs_s %.0f)"
+	printf '   %-44s %s
+' "one-sided burst, msgs/s, previous release" "$(cell "$T/pair.base" burst_msgs_s %.0f)"
+	printf '   %-44s %s
+' "one-sided burst, lost, this build" "$(cell "$T/pair.new" lost %.0f)"
+	grep -h '^failed' "$T/pair.new" "$T/pair.base" 2>/dev/null | sort -u | head -n 3 | sed 's/^/   /'
+else
+	say "   skipped: needs $BIN/chatc, $BASE/chatc (BENCH_BASE) and python3"
+fi
+say ""
+
 [ -s "$T/budget" ] && { sort -u "$T/budget"; say ""; }
 
 # ---- targets -------------------------------------------------------------
@@ -551,6 +583,11 @@ rb=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^b_per_conn=/) { sub(/.*=/, "", 
 target "relayd RSS per idle connection (B, limit 512)" "$(ratio "${rb:-}" 1)" 512 le
 target "relayd pinned latency p50 vs minimal forwarder" \
 	"$(pratio "$T/latpin.relayd" "$T/latpin.fwd" p50_us)" 1.1 le
+target "chatc pair alternating msgs/s vs previous release" \
+	"$(pratio "$T/pair.new" "$T/pair.base" alt_msgs_s)" 0.8 ge
+pl=$(awk '/lost=/ { sub(/.*lost=/, ""); s += $1; n++ } /^failed/ { s += 1; n++ }
+	END { if (n) print s }' "$T/pair.new" 2>/dev/null)
+target "chatc pair one-sided burst lines lost, all runs" "$(ratio "${pl:-}" 1)" 0 le
 if [ -s "$T/keyd.out" ]; then
 	sed -n 's/^#target //p' "$T/keyd.out" | while read -r lim op r label; do
 		target "$label" "$r" "$lim" "$op"

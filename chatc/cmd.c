@@ -81,8 +81,8 @@ cmd_help(struct room *r)
 {
 	emit(r, EV_INFO, "/who            who is here and how they are trusted");
 	emit(r, EV_INFO, "/verify [NICK]  safety number and both fingerprints");
-	emit(r, EV_INFO, "/rekey          fresh keys with every peer now; a new handshake "
-	    "with those whose failed or was refused");
+	emit(r, EV_INFO, "/rekey          fresh keys with every peer now (a ratchet round "
+	    "trip); a new handshake with those whose failed or was refused");
 	emit(r, EV_INFO, "/status         your lines not yet acknowledged, per peer");
 	emit(r, EV_INFO, "/quit           leave (also Ctrl-C)");
 	emit(r, EV_INFO, "//text          send a line that starts with /");

@@ -87,6 +87,7 @@ struct vs_session {
 	EVP_PKEY		*ss_dhs;
 	uint8_t			 ss_dhs_pub[P256_PUB_LEN];
 	uint8_t			 ss_dhr[P256_PUB_LEN];
+	EVP_PKEY		*ss_dhr_key;	/* ss_dhr, checked and imported once */
 	uint8_t			 ss_cks[HASH_LEN];
 	uint8_t			 ss_hks[HASH_LEN];
 	uint8_t			 ss_nhks[HASH_LEN];
@@ -200,6 +201,7 @@ vs_kill(struct vs_session *s)
 {
 	EVP_PKEY_free(s->ss_hs_priv);
 	EVP_PKEY_free(s->ss_dhs);
+	EVP_PKEY_free(s->ss_dhr_key);
 	vc_wipe(s, sizeof(*s));
 	s->ss_state = VS_S_DEAD;
 }
@@ -746,9 +748,13 @@ vs_step_send(struct vs_session *s)
 
 	if (!s->ss_has_dhr)
 		return VEIL_E_STATE;
+	/* The initiator's e_R, until its first receive step imports a key. */
+	if (s->ss_dhr_key == NULL &&
+	    (r = vc_p256_peer(s->ss_dhr, P256_PUB_LEN, &s->ss_dhr_key)) != 0)
+		return r;
 	memcpy(rk, s->ss_rk, HASH_LEN);
 	if ((r = vs_new_eph(s, &priv, pub)) != 0 ||
-	    (r = vs_dh(priv, s->ss_dhr, dh)) != 0 ||
+	    (r = vc_ecdh(priv, s->ss_dhr_key, dh)) != 0 ||
 	    (r = vs_kdf_rk(rk, dh, ck, nhk)) != 0)
 		goto out;
 	VS_KEYLOG("ecdh_step", dh, ECDH_LEN);
@@ -774,17 +780,36 @@ vs_step_send(struct vs_session *s)
 	return r;
 }
 
+/*
+ * Random header nonces, drawn from the DRBG 64 at a time: one RAND_bytes of
+ * 12 bytes costs as much as the rest of a seal. Nonces are public; each is
+ * handed out once (the pool is refilled, never reread).
+ */
+#define VS_HN_POOL	64
+static uint8_t	vs_hn_pool[VS_HN_POOL * E2E_HN_LEN];
+static size_t	vs_hn_left;
+
 /* The next header nonce: a fixed one (tests), else 12 random bytes. */
 static int
 vs_header_nonce(struct vs_session *s, uint8_t hn[static E2E_HN_LEN])
 {
+	int r;
+
 	if (s->ss_hn != NULL && s->ss_nhn > 0) {
 		memcpy(hn, s->ss_hn, E2E_HN_LEN);
 		s->ss_hn += E2E_HN_LEN;
 		s->ss_nhn--;
 		return 0;
 	}
-	return vc_random(hn, E2E_HN_LEN);
+	if (vs_hn_left == 0) {
+		if ((r = vc_random(vs_hn_pool, sizeof(vs_hn_pool))) != 0)
+			return r;
+		vs_hn_left = VS_HN_POOL;
+	}
+	vs_hn_left--;
+	memcpy(hn, vs_hn_pool + vs_hn_left * E2E_HN_LEN, E2E_HN_LEN);
+	memset(vs_hn_pool + vs_hn_left * E2E_HN_LEN, 0, E2E_HN_LEN);
+	return 0;
 }
 
 /* The body nonce of message n: 00000000 00000000 || u32 n. */
@@ -907,6 +932,7 @@ struct vs_rx {
 	uint32_t	 rx_pn;
 	uint32_t	 rx_n;
 	uint32_t	 rx_gap;
+	EVP_PKEY	*rx_peer;	/* a new chain's dh, imported (owned until committed) */
 	int		 rx_new;	/* the header opened under NHKr: the peer stepped */
 	int		 rx_fatal;	/* a primitive failed: the session ends */
 };
@@ -922,7 +948,6 @@ vs_open_header(struct vs_session *s, const struct e2e_msg *m, struct vs_rx *x)
 {
 	uint8_t adh[HDR_AD_LEN];
 	const uint8_t *dh;
-	EVP_PKEY *peer = NULL;
 	uint32_t i;
 	int r;
 
@@ -966,12 +991,11 @@ vs_open_header(struct vs_session *s, const struct e2e_msg *m, struct vs_rx *x)
 			return vs_refuse(s, VEIL_E_INVALID, 1);
 		if (x->rx_pn - s->ss_nr > VS_MAX_SKIP || x->rx_n > VS_MAX_SKIP)
 			return vs_refuse(s, VEIL_E_LIMIT, 0);
-		if ((r = vc_p256_peer(dh, P256_PUB_LEN, &peer)) != 0)
+		if ((r = vc_p256_peer(dh, P256_PUB_LEN, &x->rx_peer)) != 0)
 			return vs_refuse(s, r, 1);
-		EVP_PKEY_free(peer);
 		x->rx_gap = x->rx_pn - s->ss_nr + x->rx_n;
 		memcpy(x->rx_rk, s->ss_rk, HASH_LEN);
-		if ((r = vs_dh(s->ss_dhs, dh, x->rx_dh)) != 0 ||
+		if ((r = vc_ecdh(s->ss_dhs, x->rx_peer, x->rx_dh)) != 0 ||
 		    (r = vs_kdf_rk(x->rx_rk, x->rx_dh, x->rx_ck, x->rx_nhk)) != 0) {
 			x->rx_fatal = 1;
 			return r;
@@ -1043,6 +1067,9 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 		memcpy(s->ss_nhkr, x.rx_nhk, HASH_LEN);
 		memcpy(s->ss_rk, x.rx_rk, HASH_LEN);
 		memcpy(s->ss_dhr, x.rx_hdr, P256_PUB_LEN);
+		EVP_PKEY_free(s->ss_dhr_key);
+		s->ss_dhr_key = x.rx_peer;
+		x.rx_peer = NULL;
 		s->ss_has_dhr = 1;
 		s->ss_has_ckr = 1;
 		s->ss_step_due = 1;
@@ -1059,9 +1086,11 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 		vs_kill(s);
 	return 0;
  refused:
+	EVP_PKEY_free(x.rx_peer);
 	vc_wipe(&x, sizeof(x));
 	return r;
  fatal:
+	EVP_PKEY_free(x.rx_peer);
 	vc_wipe(&x, sizeof(x));
 	memset(res, 0, offsetof(struct vs_opened, vo_body));
 	vs_kill(s);
@@ -1107,6 +1136,7 @@ vs_copy(const struct vs_session *s, int mirror, struct vs_session **out)
 		return VEIL_E_ALLOC;
 	memcpy(c, s, sizeof(*c));
 	c->ss_dhs = NULL;
+	c->ss_dhr_key = NULL;
 	c->ss_eph = NULL;
 	c->ss_neph = 0;
 	c->ss_hn = NULL;
