@@ -389,10 +389,11 @@ say ""
 # for every one (issue 13: each line acknowledged end to end). Bytes on the
 # wire per message: what relayd read from both chatc's over the paste (its
 # SIGUSR1 counters), texts and acknowledgements, divided by E2E_MSGS. With
-# BENCH_BASELINE=DIR (a directory holding 0.1.0's chatc and keyd) the same
-# pair of 0.1.0 runs through the same relayd in each round, beside it.
+# the previous release's chatc and keyd in BENCH_BASE (default
+# /work/baseline-bin) the same pair of it runs through the same relayd in
+# each round, beside it.
 E2E_MSGS=${BENCH_E2E_MSGS:-5000}
-BASE=${BENCH_BASELINE:-}
+BASE=${BENCH_BASE:-/work/baseline-bin}
 RELAY_PORT=$(awk '$1 == "relayd" { print $3 }' "$T/servers")
 RELAY_PID=$(awk '$1 == "relayd" { print $4 }' "$T/servers")
 now_ms() { date +%s%3N; }
@@ -505,8 +506,8 @@ if [ -n "$KEYD_OK" ] && [ -x "$BIN/chatc" ] && [ -n "$RELAY_PORT" ]; then
 	printf '   %-52s %s\n' "messages/s, one pair, 256-byte lines, acknowledged" "$(cell "$T/e2e.ack" msgs_s %.0f)"
 	printf '   %-52s %s\n' "bytes on the wire per message (texts + ACKs)" "$(cell "$T/e2e.bytes" bytes %.1f)"
 	if [ -n "$BASE_OK" ]; then
-		printf '   %-52s %s\n' "0.1.0: messages/s, one pair, shown (no ACKs)" "$(cell "$T/e2e.rate.base" msgs_s %.0f)"
-		printf '   %-52s %s\n' "0.1.0: bytes on the wire per message" "$(cell "$T/e2e.bytes.base" bytes %.1f)"
+		printf '   %-52s %s\n' "previous release: messages/s, shown (no ACKs)" "$(cell "$T/e2e.rate.base" msgs_s %.0f)"
+		printf '   %-52s %s\n' "previous release: bytes on the wire per message" "$(cell "$T/e2e.bytes.base" bytes %.1f)"
 	fi
 	[ -s "$T/e2e.err" ] && sort -u "$T/e2e.err" | head -n 5 | sed 's/^/   /'
 else
@@ -599,9 +600,9 @@ else
 fi
 # Issue 13: acknowledged end to end, no more than 10 % below 0.1.0's pair.
 if [ -n "$BASE_OK" ]; then
-	target "chatc pair msgs/s acknowledged vs 0.1.0 shown (BENCH_BASELINE)" \
+	target "chatc pair msgs/s acknowledged vs previous release shown" \
 		"$(pratio "$T/e2e.ack" "$T/e2e.rate.base" msgs_s)" 0.9 ge
 else
-	target "chatc pair msgs/s acknowledged vs 0.1.0 (set BENCH_BASELINE=DIR)" - 0 ge
+	target "chatc pair msgs/s acknowledged vs previous release (BENCH_BASE)" - 0 ge
 fi
 exit 0
