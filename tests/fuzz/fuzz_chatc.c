@@ -190,7 +190,7 @@ check_lines(const struct sim_member *m)
 		/* Escaped: no control byte but the line ends, and each line an event. */
 		if ((uint8_t)*p < 0x20 && *p != '\n')
 			fail("a control byte was shown");
-		if (*p == '\n' && p[1] != '\0' && memchr("SMLWI", p[1], 5) == NULL)
+		if (*p == '\n' && p[1] != '\0' && memchr("SMLWIDU", p[1], 7) == NULL)
 			fail("an event line was split");
 	}
 }
