@@ -39,21 +39,34 @@ tx_peer_of(struct room *r, const uint8_t id[static DLV_ID_LEN])
 	return NULL;
 }
 
+/*
+ * Seals body for every secure session with identity dp (one, unless that
+ * person's key is here twice: another chatc of theirs, or of ours): 0 when
+ * at least one SEAL was asked.
+ */
 static int
 tx_dlv_send(void *arg, const struct dlv_peer *dp, uint8_t kind, const uint8_t *body,
     size_t len)
 {
 	struct room *r = arg;
-	struct peer *p;
+	size_t i;
+	int rc = VEIL_E_STATE;
 
-	if (r->rm_link != LS_JOINED || !r->rm_rl.rl_open ||
-	    (p = tx_peer_of(r, dp->dp_id)) == NULL)
+	if (r->rm_link != LS_JOINED || !r->rm_rl.rl_open)
 		return VEIL_E_STATE;
 	/* Texts wait in deliver.c while keyd or the relay is behind (flow control). */
 	if (kind == IK_TEXT && (keydc_busy(r->rm_cl->cl_k) ||
 	    r->rm_rl.rl_outlen >= RL_OUT_HIGH))
 		return VEIL_E_LIMIT;
-	return sess_seal(r, p, kind, body, len);
+	for (i = 0; i < ROOM_SIZE_MAX; i++) {
+		struct peer *p = &r->rm_peers.pt_p[i];
+
+		if (p->pe_state == PS_SECURE && p->pe_handle != 0 &&
+		    CRYPTO_memcmp(p->pe_idk, dp->dp_id, DLV_ID_LEN) == 0 &&
+		    sess_seal(r, p, kind, body, len) == 0)
+			rc = 0;
+	}
+	return rc;
 }
 
 static void
