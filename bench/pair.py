@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 LINE = "x" * 256
@@ -117,7 +118,11 @@ def one_run(bindir, tmp, port, socks, run, turns, burst):
                     return "failed: alternating turn %d not shown" % i
         alt = turns / (time.monotonic() - t0)
         t0 = time.monotonic()
-        a.write(line * burst)
+        # Written while bob's lines are read: with end-to-end flow control
+        # (issue 13) alice reads her input only as fast as bob acknowledges,
+        # and bob shows only as fast as his output is read.
+        writer = threading.Thread(target=a.write, args=(line * burst,), daemon=True)
+        writer.start()
         got, t1, end = 0, t0, time.monotonic() + 60
         while got < burst and time.monotonic() < end:
             n = wait_for(b, from_a, burst - got, 3)
