@@ -123,6 +123,18 @@ def one_run(bindir, tmp, port, socks, run, turns, burst):
         # and bob shows only as fast as his output is read.
         writer = threading.Thread(target=a.write, args=(line * burst,), daemon=True)
         writer.start()
+        # alice's own events (DELIVERED per line) are read too, as a script
+        # or a terminal would: a full pipe would stop her.
+        stop = threading.Event()
+
+        def drain():
+            while not stop.is_set():
+                try:
+                    a.lines(0.2)
+                except (EOFError, OSError):
+                    return
+        drainer = threading.Thread(target=drain, daemon=True)
+        drainer.start()
         got, t1, end = 0, t0, time.monotonic() + 60
         while got < burst and time.monotonic() < end:
             n = wait_for(b, from_a, burst - got, 3)
@@ -130,6 +142,8 @@ def one_run(bindir, tmp, port, socks, run, turns, burst):
                 break
             got += n
             t1 = time.monotonic()
+        stop.set()
+        drainer.join(1)
         return "alt_msgs_s=%.0f burst_msgs_s=%.0f lost=%d" % (
             alt, got / max(t1 - t0, 1e-6), burst - got)
     finally:
