@@ -25,8 +25,8 @@
 #include "client.h"
 #include "err.h"
 
-/* The largest request chatc sends: SEAL with a full batch and a full text. */
-#define KEYDC_REQ_MAX	(IPC_LEN_HDR + 64 + IPC_BATCH_MAX * 4 + E2E_MAX + MSG_MAX)
+/* The largest request chatc sends: SEAL with a full batch and a full body. */
+#define KEYDC_REQ_MAX	(IPC_LEN_HDR + 64 + IPC_BATCH_MAX * 4 + E2E_MAX + 1 + INNER_BODY_MAX)
 
 static void
 keydc_reset(struct keydc *k)

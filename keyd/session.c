@@ -333,7 +333,7 @@ vs_transcript_start(struct vs_session *s, const uint8_t e_i[static P256_PUB_LEN]
  * peer's ratchet key.
  */
 static int
-vs_hs_keys(struct vs_session *s, const uint8_t *ourpub, const uint8_t *peerpub)
+vs_hs_keys(struct vs_session *s, const uint8_t *peerpub)
 {
 	uint8_t prk[HASH_LEN];
 	int r;
@@ -343,10 +343,8 @@ vs_hs_keys(struct vs_session *s, const uint8_t *ourpub, const uint8_t *peerpub)
 		EVP_PKEY_free(s->ss_hs_priv);
 		memcpy(s->ss_dhr, peerpub, P256_PUB_LEN);
 		s->ss_has_dhr = 1;
-	} else {
-		s->ss_dhs = s->ss_hs_priv;
-		memcpy(s->ss_dhs_pub, ourpub, P256_PUB_LEN);
-	}
+	} else
+		s->ss_dhs = s->ss_hs_priv;	/* its public half: vs_accept */
 	s->ss_hs_priv = NULL;
 	if (r != 0)
 		return r;
@@ -538,8 +536,9 @@ vs_accept(struct vs_session **sp, const struct vs_params *p, const uint8_t *init
 	if ((r = vs_new_eph(s, &s->ss_hs_priv, e_r)) != 0 ||
 	    (r = vs_transcript_start(s, m.em_eph)) != 0 ||
 	    (r = vc_mix(s->ss_h, e_r, P256_PUB_LEN)) != 0 ||		/* h2 */
-	    (r = vs_hs_keys(s, e_r, m.em_eph)) != 0)
+	    (r = vs_hs_keys(s, m.em_eph)) != 0)
 		goto fail;
+	memcpy(s->ss_dhs_pub, e_r, P256_PUB_LEN);
 	memcpy(h2, s->ss_h, HASH_LEN);
 	/* h3 = H(h2 || idb_R), sig_R over it, sealed under h2; then h4. */
 	if ((r = vs_hs_seal(s, LBL_SIG_R, s->ss_k_r, h2, sig, ct)) != 0 ||
@@ -574,7 +573,7 @@ vs_on_resp(struct vs_session *s, const struct e2e_msg *m, struct vbuf *out)
 	int r;
 
 	if ((r = vc_mix(s->ss_h, m->em_eph, P256_PUB_LEN)) != 0 ||	/* h2 */
-	    (r = vs_hs_keys(s, NULL, m->em_eph)) != 0)
+	    (r = vs_hs_keys(s, m->em_eph)) != 0)
 		return r;
 	memcpy(h2, s->ss_h, HASH_LEN);
 	if ((r = vs_hs_open(s, LBL_SIG_R, s->ss_k_r, h2, m, sig)) != 0 ||	/* h3 */
