@@ -52,7 +52,12 @@ grep -q 'HS_RESP 212 x3' "$W/scan.out" && grep -q 'HS_FIN 147 x3' "$W/scan.out" 
 	fail "not three HS_RESP of 212 and three HS_FIN of 147: $(cat "$W/scan.out")"
 # one's eight texts and nine's five, each to two peers: 183 x16, 247 x4,
 # 375 x2, 4215 x4, and the three CLOSEs (183) of the quitting chatc's; no
-# other size.
-grep 'DATA message sizes' "$W/scan.out" | grep -q -E '^scan: DATA message sizes: 183 x19, 247 x4, 375 x2, 4215 x4$' ||
-	fail "DATA sizes are not the buckets the texts need: $(grep 'DATA message sizes' "$W/scan.out")"
+# other size. Issue 13's ACKs and PINGs (183) and VIEWs of three identities
+# (247) come on top, as many as the timing makes: at least those counts
+# there, exactly those of the two large buckets (nothing else is that big).
+sizes=$(grep 'DATA message sizes' "$W/scan.out")
+echo "$sizes" | grep -q -E '^scan: DATA message sizes: 183 x[0-9]+, 247 x[0-9]+, 375 x2, 4215 x4$' &&
+	[ "$(echo "$sizes" | sed 's/.*183 x\([0-9]*\),.*/\1/')" -ge 19 ] &&
+	[ "$(echo "$sizes" | sed 's/.*247 x\([0-9]*\),.*/\1/')" -ge 4 ] ||
+	fail "DATA sizes are not the buckets the texts need: $sizes"
 note "ok: nicknames of 1, 9 and 32 bytes, one size per handshake message; DATA sizes are buckets only, no counter visible"
