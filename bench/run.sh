@@ -506,16 +506,23 @@ fi
 say ""
 
 # ---- end to end: a chatc pair ---------------------------------------------
+# Alice pastes E2E_MSGS lines of 256 bytes to bob. "shown" stops the clock
+# when bob has shown the last one; "acknowledged" when alice has a DELIVERED
+# for every one (issue 13: each line acknowledged end to end). Bytes on the
+# wire per message: what relayd read from both chatc's over the paste (its
+# SIGUSR1 counters), texts and acknowledgements, divided by E2E_MSGS. With
+# the previous release's chatc and keyd in BENCH_BASE (default
+# /work/baseline-bin) the same pair of it runs through the same relayd in
+# each round, beside it.
 E2E_MSGS=${BENCH_E2E_MSGS:-5000}
-# Over TLS, as chatc and relayd run by default (the relay's key pinned);
-# over plain TCP only if the TLS relay is missing.
-RELAY_PORT=$(awk '$1 == "relayd-tls" { print $3 }' "$T/servers")
-if [ -n "$RELAY_PORT" ]; then
-	LINK="--relay-fp $(cat "$T/relay.fp")" LINKNAME="over TLS"
-else
-	RELAY_PORT=$(awk '$1 == "relayd" { print $3 }' "$T/servers")
-	LINK=--plaintext LINKNAME="over plain TCP"
-fi
+BASE=${BENCH_BASE:-/work/baseline-bin}
+# This build over TLS, as chatc and relayd run by default (the relay's key
+# pinned), and over plain TCP through the plain relayd, where the previous
+# release (no TLS) runs too: that pair is the like-for-like comparison.
+TLS_PORT=$(awk '$1 == "relayd-tls" { print $3 }' "$T/servers")
+TLS_PID=$(awk '$1 == "relayd-tls" { print $4 }' "$T/servers")
+PLAIN_PORT=$(awk '$1 == "relayd" { print $3 }' "$T/servers")
+PLAIN_PID=$(awk '$1 == "relayd" { print $4 }' "$T/servers")
 now_ms() { date +%s%3N; }
 # Waits until FILE has at least N lines matching RE, 20 s max; 0 if it did.
 wait_lines() {
@@ -527,40 +534,70 @@ wait_lines() {
 	done
 	return 0
 }
-e2e_run() {	# run number
+# A relayd's bytes_in so far (SIGUSR1 prints its counters to its log): pid log.
+relay_bytes() {
+	[ -n "$1" ] || return 1
+	n=$(grep -c 'bytes_in=' "$2" 2>/dev/null)
+	kill -USR1 "$1" 2>/dev/null || return 1
+	i=0
+	while [ "$(grep -c 'bytes_in=' "$2" 2>/dev/null)" -le "$n" ]; do
+		i=$((i + 1))
+		[ $i -gt 400 ] && return 1
+		sleep 0.005
+	done
+	sed -n 's/.*bytes_in=\([0-9]*\).*/\1/p' "$2" | tail -n 1
+}
+# e2e_run ROUND CHATC_DIR KEYD_A KEYD_B TAG PORT RELAY_PID RELAY_LOG [LINK...]
+e2e_run() {
+	er_round=$1 er_dir=$2 er_ka=$3 er_kb=$4 er_tag=$5 er_port=$6 er_pid=$7 er_log=$8
+	shift 8
 	rm -f "$T/a.in" "$T/b.in"
 	mkfifo "$T/a.in" "$T/b.in" || return 1
-	# shellcheck disable=SC2086
-	"$BIN/chatc" --room bench --nick alice --relay "127.0.0.1:$RELAY_PORT" $LINK \
-		--keyd "$T/ka/keyd.sock" --batch <"$T/a.in" >"$T/a.out" 2>"$T/a.err" &
+	"$er_dir/chatc" --room bench --nick alice --relay "127.0.0.1:$er_port" "$@" \
+		--keyd "$T/$er_ka/keyd.sock" --batch <"$T/a.in" >"$T/a.out" 2>"$T/a.err" &
 	ca=$!
 	exec 3>"$T/a.in"
 	sleep 0.3	# alice is in the room first: bob is the newcomer (initiator)
 	t0=$(now_ms)
-	# shellcheck disable=SC2086
-	"$BIN/chatc" --room bench --nick bob --relay "127.0.0.1:$RELAY_PORT" $LINK \
-		--keyd "$T/kb/keyd.sock" --batch <"$T/b.in" >"$T/b.out" 2>"$T/b.err" &
+	"$er_dir/chatc" --room bench --nick bob --relay "127.0.0.1:$er_port" "$@" \
+		--keyd "$T/$er_kb/keyd.sock" --batch <"$T/b.in" >"$T/b.out" 2>"$T/b.err" &
 	cb=$!
 	exec 4>"$T/b.in"
 	ok=""
 	if wait_lines "$T/b.out" '^SECURE' 1; then
 		t1=$(now_ms)
-		echo "secure_ms=$((t1 - t0))" >> "$T/e2e.secure"
+		echo "secure_ms=$((t1 - t0))" >> "$T/e2e.secure$er_tag"
 		wait_lines "$T/a.out" '^SECURE' 1 && ok=1
 	fi
 	if [ -n "$ok" ]; then
+		b0=$(relay_bytes "$er_pid" "$er_log")
 		t0=$(now_ms)
 		awk -v n="$E2E_MSGS" 'BEGIN { s = sprintf("%256s", ""); gsub(/ /, "x", s);
 			for (i = 0; i < n; i++) print s }' >&3
 		if wait_lines "$T/b.out" '^MSG' "$E2E_MSGS"; then
 			t1=$(now_ms)
 			echo "msgs_s=$(awk -v n="$E2E_MSGS" -v d=$((t1 - t0)) 'BEGIN { printf("%.0f", n * 1000 / (d > 0 ? d : 1)) }')" \
-				>> "$T/e2e.rate"
+				>> "$T/e2e.rate$er_tag"
 		else
-			echo "bench: e2e run $1: bob saw $(grep -c '^MSG' "$T/b.out") of $E2E_MSGS messages" >> "$T/e2e.err"
+			echo "bench: e2e$er_tag run $er_round: bob saw $(grep -c '^MSG' "$T/b.out") of $E2E_MSGS messages" >> "$T/e2e.err"
 		fi
+		if [ "$er_tag" != .base ]; then
+			if wait_lines "$T/a.out" '^DELIVERED' "$E2E_MSGS"; then
+				t1=$(now_ms)
+				echo "msgs_s=$(awk -v n="$E2E_MSGS" -v d=$((t1 - t0)) 'BEGIN { printf("%.0f", n * 1000 / (d > 0 ? d : 1)) }')" \
+					>> "$T/e2e.ack$er_tag"
+			else
+				echo "bench: e2e$er_tag run $er_round: alice has $(grep -c '^DELIVERED' "$T/a.out") of $E2E_MSGS acknowledged" >> "$T/e2e.err"
+			fi
+		else
+			sleep 0.5	# 0.1.0 has no acknowledgements: its frames are out by then
+		fi
+		b1=$(relay_bytes "$er_pid" "$er_log")
+		[ -n "$b0" ] && [ -n "$b1" ] &&
+			echo "bytes=$(awk -v a="$b0" -v b="$b1" -v n="$E2E_MSGS" 'BEGIN { printf("%.1f", (b - a) / n) }')" \
+				>> "$T/e2e.bytes$er_tag"
 	else
-		echo "bench: e2e run $1: no SECURE ($(head -c 200 "$T/b.out" "$T/b.err" | tr '\n' ' '))" >> "$T/e2e.err"
+		echo "bench: e2e$er_tag run $er_round: no SECURE ($(head -c 200 "$T/b.out" "$T/b.err" | tr '\n' ' '))" >> "$T/e2e.err"
 	fi
 	exec 3>&- 4>&-
 	i=0
@@ -571,15 +608,46 @@ e2e_run() {	# run number
 	kill $ca $cb 2>/dev/null
 	wait $ca $cb 2>/dev/null
 }
-say "5. End to end: chatc --batch pair through relayd ($LINKNAME), two keyd"
-if [ -n "$KEYD_OK" ] && [ -x "$BIN/chatc" ] && [ -n "$RELAY_PORT" ]; then
+BASE_OK=""
+if [ -n "$BASE" ] && [ -x "$BASE/chatc" ] && [ -x "$BASE/keyd" ] && [ -n "$PLAIN_PORT" ]; then
+	start_base_keyd() {	# tag
+		mkdir -p "$T/$1" && chmod 700 "$T/$1"
+		"$BASE/keyd" --socket "$T/$1/keyd.sock" --home "$T/$1/home" >"$T/keyd-$1.log" 2>&1 &
+		PIDS="$PIDS $!"
+		i=0
+		while [ $i -lt 100 ] && [ ! -S "$T/$1/keyd.sock" ]; do
+			sleep 0.05
+			i=$((i + 1))
+		done
+		[ -S "$T/$1/keyd.sock" ]
+	}
+	start_base_keyd oa && start_base_keyd ob && BASE_OK=1
+fi
+say "5. End to end: chatc --batch pair through relayd, two keyd; alice pastes $E2E_MSGS lines of 256 bytes"
+say "   (shown: bob shows the last; acknowledged: alice has a DELIVERED for every one; bytes: what"
+say "   relayd read from both over the paste, texts and acknowledgements, per message)"
+if [ -n "$KEYD_OK" ] && [ -x "$BIN/chatc" ] && { [ -n "$TLS_PORT" ] || [ -n "$PLAIN_PORT" ]; }; then
 	round=1
 	while [ $round -le "$RUNS" ] && { [ $round -eq 1 ] || in_budget "chatc"; }; do
-		e2e_run $round
+		[ -n "$TLS_PORT" ] && e2e_run $round "$BIN" ka kb "" "$TLS_PORT" "$TLS_PID" \
+			"$T/relayd-tls.log" --relay-fp "$(cat "$T/relay.fp")"
+		[ -n "$PLAIN_PORT" ] && e2e_run $round "$BIN" ka kb .plain "$PLAIN_PORT" \
+			"$PLAIN_PID" "$T/relayd.log" --plaintext
+		[ -n "$BASE_OK" ] && e2e_run $round "$BASE" oa ob .base "$PLAIN_PORT" "$PLAIN_PID" \
+			"$T/relayd.log"
 		round=$((round + 1))
 	done
-	printf '   %-44s %s\n' "chatc start -> SECURE (ms, newcomer)" "$(cell "$T/e2e.secure" secure_ms %.0f)"
-	printf '   %-44s %s\n' "messages/s, one pair, 256-byte lines" "$(cell "$T/e2e.rate" msgs_s %.0f)"
+	printf '   %-60s %s\n' "this build over TLS: chatc start -> SECURE (ms, newcomer)" "$(cell "$T/e2e.secure" secure_ms %.0f)"
+	printf '   %-60s %s\n' "this build over TLS: messages/s, shown" "$(cell "$T/e2e.rate" msgs_s %.0f)"
+	printf '   %-60s %s\n' "this build over TLS: messages/s, acknowledged" "$(cell "$T/e2e.ack" msgs_s %.0f)"
+	printf '   %-60s %s\n' "this build over TLS: bytes on the wire per message" "$(cell "$T/e2e.bytes" bytes %.1f)"
+	printf '   %-60s %s\n' "this build over plain TCP: messages/s, shown" "$(cell "$T/e2e.rate.plain" msgs_s %.0f)"
+	printf '   %-60s %s\n' "this build over plain TCP: messages/s, acknowledged" "$(cell "$T/e2e.ack.plain" msgs_s %.0f)"
+	printf '   %-60s %s\n' "this build over plain TCP: bytes on the wire per message" "$(cell "$T/e2e.bytes.plain" bytes %.1f)"
+	if [ -n "$BASE_OK" ]; then
+		printf '   %-60s %s\n' "previous release ($BASE), plain TCP: messages/s, shown" "$(cell "$T/e2e.rate.base" msgs_s %.0f)"
+		printf '   %-60s %s\n' "previous release, plain TCP: bytes on the wire per message" "$(cell "$T/e2e.bytes.base" bytes %.1f)"
+	fi
 	[ -s "$T/e2e.err" ] && sort -u "$T/e2e.err" | head -n 5 | sed 's/^/   /'
 else
 	say "   skipped: needs relayd, keyd and chatc"
@@ -695,6 +763,33 @@ else
 fi
 say ""
 
+# ---- the ratchet's cost (issue 17): a chatc pair beside the previous release --
+# bench/pair.py runs each build with its own relayd and keyd's; the builds
+# alternate inside every round, so that drift on a shared machine cancels
+# out of the ratio. BENCH_BASE: the previous release's binaries.
+BASE=${BENCH_BASE:-/work/baseline-bin}
+PAIR_TURNS=${BENCH_PAIR_TURNS:-2000}
+PAIR_BURST=${BENCH_PAIR_BURST:-5000}
+say "8. A chatc pair, two keyd, relayd (bench/pair.py): alternating speakers (every line a change of"
+say "   speaker: veil/2 takes a ratchet step on each side), one-sided bursts; this build beside $BASE"
+if [ -x "$BIN/chatc" ] && [ -x "$BASE/chatc" ] && command -v python3 >/dev/null; then
+	round=1
+	while [ $round -le "$RUNS" ] && { [ $round -eq 1 ] || in_budget "chatc pair"; }; do
+		python3 bench/pair.py "$BIN" 1 "$PAIR_TURNS" "$PAIR_BURST" >> "$T/pair.new" 2>&1
+		python3 bench/pair.py "$BASE" 1 "$PAIR_TURNS" "$PAIR_BURST" >> "$T/pair.base" 2>&1
+		round=$((round + 1))
+	done
+	printf '   %-44s %s\n' "alternating, msgs/s, this build" "$(cell "$T/pair.new" alt_msgs_s %.0f)"
+	printf '   %-44s %s\n' "alternating, msgs/s, previous release" "$(cell "$T/pair.base" alt_msgs_s %.0f)"
+	printf '   %-44s %s\n' "one-sided burst, msgs/s, this build" "$(cell "$T/pair.new" burst_msgs_s %.0f)"
+	printf '   %-44s %s\n' "one-sided burst, msgs/s, previous release" "$(cell "$T/pair.base" burst_msgs_s %.0f)"
+	printf '   %-44s %s\n' "one-sided burst, lost, this build" "$(cell "$T/pair.new" lost %.0f)"
+	grep -h '^failed' "$T/pair.new" "$T/pair.base" 2>/dev/null | sort -u | head -n 3 | sed 's/^/   /'
+else
+	say "   skipped: needs $BIN/chatc, $BASE/chatc (BENCH_BASE) and python3"
+fi
+say ""
+
 [ -s "$T/budget" ] && { sort -u "$T/budget"; say ""; }
 
 # ---- targets -------------------------------------------------------------
@@ -757,6 +852,11 @@ tn=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^b_per_conn=/) { sub(/.*=/, "", 
 	"$T/idle.nats-tls" 2>/dev/null)
 target "relayd-tls RSS per idle TLS connection vs nats-server --tls (below)" \
 	"$(ratio "${tb:-}" "${tn:-}")" 0.99 le
+target "chatc pair alternating msgs/s vs previous release" \
+	"$(pratio "$T/pair.new" "$T/pair.base" alt_msgs_s)" 0.8 ge
+pl=$(awk '/lost=/ { sub(/.*lost=/, ""); s += $1; n++ } /^failed/ { s += 1; n++ }
+	END { if (n) print s }' "$T/pair.new" 2>/dev/null)
+target "chatc pair one-sided burst lines lost, all runs" "$(ratio "${pl:-}" 1)" 0 le
 if [ -s "$T/keyd.out" ]; then
 	sed -n 's/^#target //p' "$T/keyd.out" | while read -r lim op r label; do
 		target "$label" "$r" "$lim" "$op"
@@ -765,5 +865,12 @@ else
 	target "keyd seal+open vs 3 x primitives + socket round trips" - 0 le
 	target "keyd batched fan-out to 30 (sealed msgs/s)" - 0 ge
 	target "keyd handshake CPU vs 1.5 x sum of primitives" - 0 le
+fi
+# Issue 13: acknowledged end to end, no more than 10 % below 0.1.0's pair.
+if [ -n "$BASE_OK" ]; then
+	target "chatc pair msgs/s acknowledged vs previous release shown" \
+		"$(pratio "$T/e2e.ack.plain" "$T/e2e.rate.base" msgs_s)" 0.9 ge
+else
+	target "chatc pair msgs/s acknowledged vs previous release (BENCH_BASE)" - 0 ge
 fi
 exit 0

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The --batch front-end: the event lines of DESIGN.md (SECURE, MSG, LEFT,
- * WARN, ERROR), one per line, first word naming it, and the input side,
+ * DELIVERED, UNDELIVERED, WARN, ERROR), one per line, first word naming it, and the input side,
  * one message per line. Peer bytes are escaped here, so a message can never
  * forge a second event line.
  */
@@ -90,6 +90,29 @@ ev_left(char *out, size_t cap, const uint8_t *nick, size_t nicklen)
 }
 
 size_t
+ev_delivery(char *out, size_t cap, const uint8_t *nick, size_t nicklen, uint32_t n,
+    const char *reason)
+{
+	char num[16];
+	size_t len = 0;
+
+	if (cap < 2)
+		return 0;
+	if (reason == NULL)
+		ev_put(out, cap - 1, &len, "DELIVERED ", 10);
+	else
+		ev_put(out, cap - 1, &len, "UNDELIVERED ", 12);
+	ev_put_esc(out, cap - 1, &len, nick, nicklen);
+	snprintf(num, sizeof(num), " %u", (unsigned int)n);
+	ev_put(out, cap - 1, &len, num, strlen(num));
+	if (reason != NULL) {
+		ev_put(out, cap - 1, &len, " ", 1);
+		ev_put(out, cap - 1, &len, reason, strlen(reason));
+	}
+	return ev_end(out, cap, len);
+}
+
+size_t
 ev_line(char *out, size_t cap, const char *word, const char *text)
 {
 	size_t len = 0, i, n = strlen(text);
@@ -154,6 +177,11 @@ batch_event(void *arg, const struct ev *e)
 		break;
 	case EV_LEFT:
 		n = ev_left(line, cap, e->ev_nick, e->ev_nicklen);
+		break;
+	case EV_DELIVERED:
+	case EV_UNDELIVERED:
+		n = ev_delivery(line, sizeof(line), e->ev_nick, e->ev_nicklen, e->ev_n,
+		    e->ev_kind == EV_DELIVERED ? NULL : e->ev_line);
 		break;
 	case EV_WARN:
 	case EV_ALERT:

@@ -63,6 +63,18 @@ client_init(struct client *c, const struct chatc_opts *o, struct keydc *k,
 	c->cl_now = chatc_now_ms();
 }
 
+void
+client_set_me(struct client *c, const uint8_t fpr[static FPR_LEN],
+    const uint8_t id[static ED25519_PUB_LEN])
+{
+	size_t i;
+
+	memcpy(c->cl_myfpr, fpr, FPR_LEN);
+	memcpy(c->cl_myid, id, ED25519_PUB_LEN);
+	for (i = 0; i < c->cl_nrooms; i++)
+		memcpy(c->cl_rooms[i]->rm_dlv.dl_me, id, ED25519_PUB_LEN);
+}
+
 int
 client_add_room(struct client *c, struct room *r)
 {
@@ -161,10 +173,9 @@ client_on_answer(struct client *c, struct kx *x, const struct ipc_msg *a, int64_
 	r->rm_npending--;
 	if (sess_barrier(x->kx_kind))
 		r->rm_nbarrier--;
-	if (x->kx_kind == KX_SEAL)
-		tx_answer(r, x, a);	/* takes kx_data */
-	else
-		sess_answer(r, x, a, now);
+	sess_answer(r, x, a, now);
+	if (x->kx_free != NULL && x->kx_data != NULL)
+		x->kx_free(x->kx_data);
 	x->kx_data = NULL;
 }
 
@@ -246,6 +257,7 @@ client_step(struct client *c, int64_t now)
 		client_frames(r, now);
 		if (link_drained(r))
 			link_lost(r, now);
+		tx_sync(r, now);
 		tx_drain_hold(r);
 	}
 	return 0;
@@ -275,19 +287,56 @@ client_flush_relay(struct room *r, int64_t now)
 		return;
 	if (rl_flush(&r->rm_rl) != 0)
 		link_ended(r, LT_LOST, "write failed", now);
-	tx_written(r);
 }
 
-/* Input may be read: keyd's queue and every relay backlog have room. */
+/* Our lines not yet acknowledged by peers that are here now. */
+static size_t
+client_unacked_here(const struct client *c)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < c->cl_nrooms; i++) {
+		const struct dlv *d = &c->cl_rooms[i]->rm_dlv;
+
+		for (j = 0; j < DLV_PEERS_MAX; j++)
+			if (d->dl_p[j].dp_used && d->dl_p[j].dp_up)
+				n += dlv_peer_outstanding(&d->dl_p[j]);
+	}
+	return n;
+}
+
+void
+client_leave(struct client *c, int64_t now)
+{
+	size_t n;
+
+	if (c->cl_leaving != 0 || (n = client_unacked_here(c)) == 0) {
+		c->cl_quit = QUIT_USER;
+		return;
+	}
+	c->cl_leaving = now;
+	emit(client_room(c), EV_INFO, "leaving: waiting up to %d s for %zu line(s) to be "
+	    "acknowledged%s", QUIT_WAIT_MS / 1000, n, c->cl_batch ? "" :
+	    " (/quit or Ctrl-C again to leave now)");
+}
+
+/*
+ * Input may be read: keyd's queue and every relay backlog have room, and no
+ * peer that is here has more than TX_PENDING_HIGH of our lines waiting for
+ * its window (a paste goes at the pace of its acknowledgements; typing by
+ * hand never gets there).
+ */
 static int
 client_input_ok(const struct client *c)
 {
 	size_t i;
 
-	if (keydc_busy(c->cl_k))
+	/* Leaving: a script's lines after /quit are not read; a person may /quit again. */
+	if (keydc_busy(c->cl_k) || (c->cl_leaving != 0 && c->cl_batch))
 		return 0;
 	for (i = 0; i < c->cl_nrooms; i++)
-		if (c->cl_rooms[i]->rm_rl.rl_outlen >= RL_OUT_HIGH)
+		if (c->cl_rooms[i]->rm_rl.rl_outlen >= RL_OUT_HIGH ||
+		    tx_pending(c->cl_rooms[i]) >= TX_PENDING_HIGH)
 			return 0;
 	return 1;
 }
@@ -361,7 +410,7 @@ client_keys(struct client *c, struct ui *u, int rd)
 			client_ui_lines(c, u);
 			break;
 		case UIK_QUIT:
-			c->cl_quit = QUIT_USER;
+			client_leave(c, chatc_now_ms());
 			break;
 		}
 	}
@@ -370,15 +419,26 @@ client_keys(struct client *c, struct ui *u, int rd)
 	g_nkeys -= i;
 }
 
+/* When waiting at the end of input stops: EOF_HOLD_WAIT_MS without progress. */
+static int64_t
+client_eof_deadline(const struct client *c)
+{
+	int64_t from = c->cl_eof_at > c->cl_progress_at ? c->cl_eof_at : c->cl_progress_at;
+
+	return from + EOF_HOLD_WAIT_MS;
+}
+
 /*
- * Batch input ended: done once every line is sealed and handed to the
- * relay, unless lines are still held and a session may still come up; then
- * at most EOF_HOLD_WAIT_MS, or with --give-up as long as that allows.
+ * Batch input ended: done once every line was acknowledged by every peer
+ * it went to and handed to the relay, unless lines are still held and a
+ * session may still come up; waiting ends after EOF_HOLD_WAIT_MS without a
+ * line delivered (what is left ends UNDELIVERED), or with --give-up as long
+ * as that allows.
  */
 static int
 client_eof_done(struct client *c, int64_t now)
 {
-	size_t i, held = 0;
+	size_t i, held = 0, out = 0;
 	int prospect = 0;
 
 	if (!batch_in_done(&g_in) || keydc_pending(c->cl_k) > 0)
@@ -389,13 +449,14 @@ client_eof_done(struct client *c, int64_t now)
 		if (client_relay_up(r) && r->rm_rl.rl_outlen > 0)
 			return 0;
 		held += r->rm_hold.hq_count;
+		out += dlv_outstanding(&r->rm_dlv);
 		prospect |= rm_has_prospect(r, now);
 	}
-	if (held == 0 || !prospect)
+	if ((held == 0 || !prospect) && out == 0)
 		return 1;
 	if (c->cl_o->co_give_up > 0)
 		return 0;
-	return now - c->cl_eof_at >= EOF_HOLD_WAIT_MS;
+	return now >= client_eof_deadline(c);
 }
 
 /* ---- ending ---- */
@@ -452,7 +513,6 @@ client_close_relay(struct room *r)
 			pfd.events = POLLOUT;
 			(void)poll(&pfd, 1, 100);
 		}
-		tx_written(r);
 		/* close_notify first: one try, never waited for. */
 		if (rl->rl_ssl != NULL && rl->rl_tls_up)
 			(void)SSL_shutdown(rl->rl_ssl);
@@ -466,7 +526,6 @@ client_close_relay(struct room *r)
 				break;
 		}
 	}
-	tx_unwritten(r, "the relay connection ended first");
 	rl_close(rl);
 }
 
@@ -495,8 +554,12 @@ client_finish(struct client *c, struct ui *u, const char *keyd_lost)
 	OPENSSL_cleanse(g_keys, sizeof(g_keys));
 	g_nkeys = 0;
 	c->cl_final = 1;
-	for (i = 0; i < c->cl_nrooms; i++)
+	for (i = 0; i < c->cl_nrooms; i++) {
 		tx_held_notsent(c->cl_rooms[i], why);
+		/* Not acknowledged by now: UNDELIVERED, per peer (DESIGN.md). */
+		tx_give_up(c->cl_rooms[i], c->cl_quit == QUIT_GAVEUP ? "give-up" :
+		    keyd_lost != NULL ? "keyd-lost" : "exit");
+	}
 	if (keyd_lost == NULL && client_settle(c) != 0)
 		keyd_lost = "connection closed or no answer";
 	if (keyd_lost == NULL) {
@@ -514,12 +577,8 @@ client_finish(struct client *c, struct ui *u, const char *keyd_lost)
 			keyd_lost = "connection closed or no answer";
 	}
 	if (keyd_lost != NULL) {
-		/* Lines keyd never sealed, then nothing more is sent. */
-		tx_seal_lost(c, "keyd is gone");
-		for (i = 0; i < c->cl_nrooms; i++) {
-			tx_unwritten(c->cl_rooms[i], "keyd is gone");
+		for (i = 0; i < c->cl_nrooms; i++)
 			rl_close(&c->cl_rooms[i]->rm_rl);
-		}
 		emit(client_room(c), EV_ERROR, "lost keyd (%s); nothing more is sent",
 		    keyd_lost);
 	} else
@@ -532,7 +591,8 @@ client_finish(struct client *c, struct ui *u, const char *keyd_lost)
 	else if (c->cl_quit == QUIT_GAVEUP)
 		rc = CHATC_EXIT_GAVEUP;
 	else
-		rc = c->cl_notsent > 0 ? CHATC_EXIT_NOTSENT : CHATC_EXIT_OK;
+		rc = c->cl_notsent > 0 || c->cl_undelivered > 0 ? CHATC_EXIT_NOTSENT :
+		    CHATC_EXIT_OK;
 	return rc;
 }
 
@@ -572,6 +632,9 @@ client_run(struct client *c, struct ui *u)
 			g_winch = 0;
 			ui_resize(u);
 		}
+		if (c->cl_leaving != 0 && (client_unacked_here(c) == 0 ||
+		    now - c->cl_leaving >= QUIT_WAIT_MS))
+			c->cl_quit = QUIT_USER;
 		if (c->cl_quit != QUIT_NO)
 			break;
 		if (now >= keydc_deadline(k)) {
@@ -603,10 +666,14 @@ client_run(struct client *c, struct ui *u)
 
 		tmo = min_timeout(now, keydc_deadline(k), 1000);
 		tmo = min_timeout(now, client_next_timer(c), tmo);
-		for (i = 0; i < c->cl_nrooms; i++)
+		for (i = 0; i < c->cl_nrooms; i++) {
 			tmo = min_timeout(now, link_next_timer(c->cl_rooms[i]), tmo);
+			tmo = min_timeout(now, dlv_next_timer(&c->cl_rooms[i]->rm_dlv), tmo);
+		}
 		if (u == NULL && batch_in_done(&g_in))
-			tmo = min_timeout(now, c->cl_eof_at + EOF_HOLD_WAIT_MS, tmo);
+			tmo = min_timeout(now, client_eof_deadline(c), tmo);
+		if (c->cl_leaving != 0)
+			tmo = min_timeout(now, c->cl_leaving + QUIT_WAIT_MS, tmo);
 		pfd[0].fd = -1;
 		if (client_input_ok(c) && (u != NULL ? g_nkeys == 0 && !ui_pending(u) :
 		    !g_in.bi_eof && !batch_in_pending(&g_in)))

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "deliver.h"
 #include "e2e.h"
 #include "escape.h"
 #include "fe.h"
@@ -57,6 +58,7 @@
  */
 #define FAILOVER_MS		2500
 #define EOF_HOLD_WAIT_MS	8000	/* EOF with held lines: wait at most this long for a peer */
+#define QUIT_WAIT_MS		3000	/* /quit: wait at most this long for acknowledgements */
 #define HS_TIMEOUT_MS		15000	/* a handshake not done by then has failed */
 #define HS_AUTO_RESTARTS	1	/* fresh handshakes started unasked after a failure */
 #define STATUS_POLL_MS		2000	/* REQ_STATUS: keyd --trust / --forget since? */
@@ -64,6 +66,7 @@
 #define PEER_BAD_MAX		32	/* bad messages in a row: the member is ignored */
 #define RL_OUT_HIGH		(256 * 1024)	/* stop reading input above this backlog */
 #define RL_FLUSH_AT		4096	/* write to the relay as soon as this much waits */
+#define TX_PENDING_HIGH		256	/* our lines waiting for a peer's window: input waits */
 #define RL_OUT_MAX		(16 * 1024 * 1024)
 /*
  * relayd drops a member whose queue passes its bound, so chatc takes frames
@@ -76,7 +79,6 @@
 #define KEYDC_QMAX		4096	/* requests in flight, at most */
 #define KEYDC_SOFT		64	/* in flight before input and frames wait */
 #define KEYDC_OUT_MAX		(4 * 1024 * 1024)
-#define REKEY_RESEND_MS		3000	/* our REKEY_INIT is sent again after this, not sooner */
 
 /* Exit statuses (chatc --help, chatc.1). */
 #define CHATC_EXIT_OK		0
@@ -387,7 +389,8 @@ struct peer {
 	uint8_t		 pe_ref_fpr[FPR_LEN];
 	uint8_t		 pe_ref_reason;
 	unsigned int	 pe_restarts;	/* handshakes started unasked since the last success */
-	uint32_t	 pe_epoch;
+	uint8_t		 pe_idk[ED25519_PUB_LEN];	/* PS_SECURE: its identity key */
+	uint32_t	 pe_rekey_token;	/* our /rekey PING awaiting its PONG, 0 = none */
 	/*
 	 * A fresh handshake this peer started while our session with it is
 	 * secure (it lost its side): 0 = none. The old session stays in use
@@ -397,12 +400,6 @@ struct peer {
 	int		 pe_initiator;	/* we sent the HS_INIT of the current handshake */
 	int64_t		 pe_hs_at;	/* when the handshake (PS_HS) began */
 	unsigned int	 pe_bad;	/* bad messages in a row */
-	/* Our rekeys with this peer (rekey.c). */
-	int64_t		 pe_rekey_at;	/* our last REKEY sent, 0: none under way */
-	uint32_t	 pe_rekey_epoch;	/* pe_epoch then */
-	unsigned int	 pe_rekey_copies;	/* REKEY_INITs sent again in this exchange */
-	unsigned int	 pe_rekey_echoes;	/* late answers to them still expected */
-	int64_t		 pe_rekey_echo_end;	/* ... until then */
 };
 
 struct peers {
@@ -443,9 +440,7 @@ enum kx_kind {
 	KX_HS_NEXT,		/* the next handshake step */
 	KX_HS_RESTART_NEXT,	/* the next step of a restart (pe_hs_handle) */
 	KX_OPEN,
-	KX_SEAL,		/* one of our lines: kx_data is its struct tx_seal */
-	KX_REKEY_DUE,		/* SEAL said REKEY_DUE */
-	KX_REKEY_CMD,		/* /rekey */
+	KX_CTRL,		/* an inner message sealed for kx_peer: its blob goes there */
 	KX_CLOSE,		/* a session we drop: nothing to do with the answer */
 	KX_CLOSE_SEND,		/* a session we end: its CLOSE blob goes to the member */
 	KX_VERIFY,
@@ -665,7 +660,6 @@ enum relay_auth {
 };
 
 struct client;
-struct tx_wait;
 
 struct room {
 	struct client	*rm_cl;
@@ -738,11 +732,9 @@ struct room {
 	/* keyd requests in flight for this room. */
 	uint32_t	 rm_npending;
 	uint32_t	 rm_nbarrier;	/* handshake steps: frames wait for their answers */
-	/* Lines whose frames are queued to the relay, not yet written (tx.c). */
-	struct tx_wait	*rm_wq;
-	size_t		 rm_wqhead;
-	size_t		 rm_wqlen;
-	size_t		 rm_wqcap;
+	uint64_t	 rm_stream;	/* our TEXTs' stream: random per run (PROTOCOL.md 2.3) */
+	uint32_t	 rm_token;	/* the last /rekey PING token we used */
+	struct dlv	 rm_dlv;	/* what each peer identity acknowledged (tx.c) */
 	struct ev_status rm_view;	/* scratch for the status event */
 };
 
@@ -871,62 +863,54 @@ void	sess_gone(struct room *r, struct peer *p);
 void	sess_ended(struct room *r, struct peer *p, const char *why);
 /* Handshakes not done within HS_TIMEOUT_MS have failed (a new one starts, bounded). */
 void	sess_timeouts(struct room *r, int64_t now);
-/* REKEY for p (kind KX_REKEY_CMD or KX_REKEY_DUE). */
-void	sess_rekey(struct room *r, struct peer *p, int kind);
+/*
+ * Seals one inner message (kind and body, PROTOCOL.md 2.3) for p alone and
+ * sends it when keyd answers (kind KX_CTRL). 0, or the error of asking keyd
+ * (nothing asked). /rekey sends a PING: sealing it makes keyd take a
+ * ratchet step if one is due, and the PONG that answers it completes a
+ * round trip.
+ */
+int	sess_seal(struct room *r, struct peer *p, uint8_t kind, const uint8_t *body,
+	    size_t len) VEIL_WUR;
 /* VERIFY for p. */
 void	sess_verify(struct room *r, struct peer *p);
 /* Queues blob as DATA to p; a failure is a WARN. 0 or the rl_send error. */
 int	sess_send(struct room *r, const struct peer *p, const uint8_t *blob, size_t n);
-/* keyd's answer to a request of sess.c (kinds HS_*, OPEN, REKEY_*, CLOSE*, VERIFY). */
+/* keyd's answer to a request of sess.c (kinds HS_*, OPEN, CTRL, CLOSE*, VERIFY). */
 void	sess_answer(struct room *r, const struct kx *x, const struct ipc_msg *a,
 	    int64_t now);
 
-/* ---- rekeys (rekey.c) ---- */
-
-/* 1 when a REKEY of kind (KX_REKEY_DUE, KX_REKEY_CMD) should go to keyd now. */
-int	rekey_may_send(const struct peer *p, int kind, int64_t now);
-/* keyd took our REKEY for p at now. */
-void	rekey_sent(struct peer *p, int64_t now);
-/* p's epoch moved (pe_epoch updated) at now: our exchange, if any, is complete. */
-void	rekey_epoch(struct peer *p, int64_t now);
-/*
- * keyd refused a message from p as of an old epoch: 1 when it is a late
- * answer to a REKEY_INIT we sent again (expected; nothing to show), else 0.
- */
-int	rekey_echo(struct peer *p, int64_t now);
-/* A new session with p: no rekey of ours under way. */
-void	rekey_reset(struct peer *p);
-
 /* ---- our lines on their way out (tx.c) ---- */
 
+/* rm_dlv's operations: seal and send for a peer identity, events. */
+extern const struct dlv_ops tx_dlv_ops;
 /*
- * A typed line (1..MSG_MAX bytes of UTF-8), number n: sealed for every
- * secure member, or held until one is (or refused with "not sent" when the
- * hold queue is full).
+ * A typed line (1..MSG_MAX bytes of UTF-8), number n: queued for every peer
+ * identity deliver.c tracks (sent as the window allows, until each
+ * acknowledges it or it is given up), or held until a session is secure
+ * (or refused with "not sent" when the hold queue is full).
  */
 void	tx_line(struct room *r, const uint8_t *text, size_t len, uint32_t n);
 /*
- * A line for member p only (/msg; p secure): sealed for p's session alone,
- * never held; shown as ours with EVF_PRIVATE.
+ * A line for member p only (/msg; p secure): queued for p's identity alone
+ * (TEXT flag INNER_PRIVATE), never held; shown as ours with EVF_PRIVATE.
  */
 void	tx_line_to(struct room *r, const struct peer *p, const uint8_t *text, size_t len,
 	    uint32_t n);
-/* Seals held lines while a member is secure and keyd's queue takes them. */
+/* Held lines go to deliver.c once it tracks a peer identity. */
 void	tx_drain_hold(struct room *r);
-/* keyd's answer to a SEAL. */
-void	tx_answer(struct room *r, const struct kx *x, const struct ipc_msg *a);
-/* The relay took more bytes: forget the lines whose frames are all written. */
-void	tx_written(struct room *r);
-/* Every line whose frame did not leave is reported not sent (why), and forgotten. */
-void	tx_unwritten(struct room *r, const char *why);
+/* p's session is secure (new or again): deliver.c sends it what is outstanding. */
+void	tx_secure(struct room *r, const struct peer *p, int64_t now);
+/* Sessions that ended are down in deliver.c too; then its timers (dlv_tick). */
+void	tx_sync(struct room *r, int64_t now);
 /* Every held line is reported not sent (why), in order, and wiped. */
 void	tx_held_notsent(struct room *r, const char *why);
-/* keyd is gone: every line whose SEAL is still in its queue is reported not sent (why). */
-void	tx_seal_lost(struct client *c, const char *why);
-/* The same for the lines of room r only (it is being left). */
-void	tx_seal_lost_room(struct room *r, const char *why);
-/* Frees what a struct kx of kind KX_SEAL owns (reporting nothing). */
-void	tx_seal_free(void *data);
+/* Lines queued for a peer that is up but not sent yet (its window is full), at most. */
+size_t	tx_pending(const struct room *r);
+/* /status: what is outstanding, per peer, and the room code. */
+void	tx_status(struct room *r);
+/* Every outstanding line is given up (UNDELIVERED with reason). */
+void	tx_give_up(struct room *r, const char *reason);
 
 /* ---- events (events.c) ---- */
 
@@ -935,8 +919,18 @@ void	emit(struct room *r, int kind, const char *fmt, ...)
 void	emit_secure(struct room *r, const struct peer *p);
 void	emit_msg(struct room *r, const struct peer *p, const uint8_t *text, size_t n);
 void	emit_left(struct room *r, const struct peer *p);
-/* EV_MINE or EV_HELD with our own text; to: the one member it went to (/msg), or NULL. */
-void	emit_mine(struct room *r, int kind, const char *to, const uint8_t *text, size_t n);
+/*
+ * EV_MINE (queued for `of` peers) or EV_HELD with our own text, line number
+ * num; to: the one member it went to (/msg), or NULL.
+ */
+void	emit_mine(struct room *r, int kind, const char *to, const uint8_t *text, size_t n,
+	    uint32_t num, unsigned int of);
+/* A peer's text (EV_MSG) by its escaped name and raw nick; priv: /msg to us alone. */
+void	emit_text(struct room *r, const char *who, const uint8_t *nick, size_t nicklen,
+	    const uint8_t *text, size_t n, int priv);
+/* EV_DELIVERED or EV_UNDELIVERED (reason) of our line t to dp. */
+void	emit_delivery(struct room *r, int kind, const struct dlv_peer *dp,
+	    const struct dlv_text *t, const char *reason);
 /* "not sent[ to NAME] (why): <escaped text>", and the client counts a line not sent. */
 void	emit_notsent(struct room *r, const char *to, const char *why, const uint8_t *text,
 	    size_t n);
@@ -1102,12 +1096,16 @@ struct client {
 	struct fe	 cl_fe;
 	int		 cl_batch;
 	uint8_t		 cl_myfpr[FPR_LEN];
+	uint8_t		 cl_myid[ED25519_PUB_LEN];	/* our identity key (ANS_HELLO) */
 	struct room	*cl_rooms[CHATC_ROOMS_MAX];
 	size_t		 cl_nrooms;
 	uint32_t	 cl_serial;	/* the last rm_serial handed out */
 	size_t		 cl_cur;	/* the room typed lines go to (index in cl_rooms) */
 	uint32_t	 cl_lines;	/* messages read so far (DESIGN.md: n) */
 	uint32_t	 cl_notsent;	/* lines (or copies of one) reported not sent */
+	uint32_t	 cl_undelivered;	/* copies of lines reported UNDELIVERED */
+	int64_t		 cl_progress_at;	/* the last DELIVERED */
+	int64_t		 cl_leaving;	/* /quit or Ctrl-C with lines unacknowledged: since, 0 */
 	int		 cl_quit;	/* enum client_quit */
 	int		 cl_multi;	/* more than one room was joined: events name theirs */
 	/*
@@ -1136,6 +1134,9 @@ struct client {
 void	client_init(struct client *c, const struct chatc_opts *o, struct keydc *k,
 	    const struct fe *fe, int batch, const uint8_t myfpr[static FPR_LEN],
 	    uint64_t seed);
+/* Our fingerprint and identity key (ANS_HELLO), for the client and every room. */
+void	client_set_me(struct client *c, const uint8_t fpr[static FPR_LEN],
+	    const uint8_t id[static ED25519_PUB_LEN]);
 /* Adds r (initialised with rm_init for c) to the client's rooms. 0 or VEIL_E_LIMIT. */
 int	client_add_room(struct client *c, struct room *r) VEIL_WUR;
 /*
@@ -1164,6 +1165,13 @@ void	client_part(struct client *c, size_t idx);
 struct room *client_room(struct client *c);
 /* A request of our own, cleared: code set, every pointer and count empty. */
 struct ipc_msg *client_req(struct client *c, uint8_t code);
+/*
+ * The person asked to leave (/quit, Ctrl-C): at once when every line was
+ * acknowledged by the peers that are here, else once they are or after
+ * QUIT_WAIT_MS (the rest ends UNDELIVERED); asked again: at once. A
+ * script's input is not read meanwhile.
+ */
+void	client_leave(struct client *c, int64_t now);
 /* A typed line (a message or a command), without its newline. */
 void	client_on_line(struct client *c, const uint8_t *p, size_t n);
 /* A batch input line longer than the input buffer: refused, its length said. */

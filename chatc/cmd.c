@@ -40,9 +40,10 @@ static const struct cmd_def {
 	    "if they differ, someone is in the middle. Without NICK: everyone\n"
 	    "secure in this room." },
 	{ "rekey", CMD_REKEY, ARG_OPT, "/rekey [NICK]", "fresh keys with every peer now",
-	    "With NICK: with that peer only. A peer whose handshake failed or\n"
-	    "was refused gets a new handshake instead. \"rekeyed\" is said only\n"
-	    "once the keys have changed." },
+	    "The keys change by themselves at every change of speaker (a ratchet\n"
+	    "step); /rekey makes a round trip of them now. With NICK: with that\n"
+	    "peer only. A peer whose handshake failed or was refused gets a new\n"
+	    "handshake instead. \"rekeyed\" is said once the round trip is back." },
 	{ "me", CMD_ME, ARG_NEED, "/me TEXT", "say what you do: * alice TEXT",
 	    "Sent as the message \"/me TEXT\"; chatc shows it as an action." },
 	{ "msg", CMD_MSG, ARG_NEED, "/msg NICK TEXT", "a message for one peer only",
@@ -55,7 +56,9 @@ static const struct cmd_def {
 	{ "win", CMD_WIN, ARG_OPT, "/win [N|next|prev]", "go to window N (also Alt-N)",
 	    "Lines typed go to the room of the window shown." },
 	{ "status", CMD_STATUS, ARG_NONE, "/status", "every room: its relay, members and "
-	    "held lines", NULL },
+	    "held lines; this room: your lines not yet acknowledged",
+	    "Per peer: the numbers of your lines it has not acknowledged, how many\n"
+	    "are in flight, and whether it answers; then the room code." },
 	{ "join", CMD_JOIN, ARG_NEED, "/join CODE|NAME", "join another room, in a new window",
 	    "An invite code (veil:...) or a room name; same nick, and each room\n"
 	    "has its own sessions. Up to 10 rooms. A relay chatc did not reach at\n"
@@ -254,6 +257,21 @@ cmd_who(struct room *r, const struct line *l)
 		    "connecting");
 }
 
+/* The room code (PROTOCOL.md 2.8) of the members we hold a session with. */
+static void
+cmd_room_code(struct room *r)
+{
+	uint8_t ids[DLV_VIEW_MAX * DLV_ID_LEN];
+	char code[DLV_CODE_LEN + 1];
+	size_t n = dlv_view(&r->rm_dlv, ids);
+
+	if (dlv_code(&r->rm_dlv, code) != 0)
+		return;
+	emit(r, EV_INFO, "room code: %s (you and %zu member(s) you hold a secure session "
+	    "with: the same for everyone exactly when all see the same members)", code,
+	    n - 1);
+}
+
 static void
 cmd_status(struct client *c, struct room *r)
 {
@@ -270,6 +288,8 @@ cmd_status(struct client *c, struct room *r)
 		    peers_count(&x->rm_peers, PS_SECURE), x->rm_hold.hq_count,
 		    x->rm_tries > 0 ? " (retrying)" : "");
 	}
+	/* This room's lines not yet acknowledged, per peer, and its room code. */
+	tx_status(r);
 }
 
 static void
@@ -295,13 +315,16 @@ cmd_verify(struct room *r, const struct line *l)
 		}
 	if (n == 0)
 		emit(r, EV_INFO, "no secure session to verify yet");
+	cmd_room_code(r);
 }
 
 static void
 cmd_rekey(struct room *r, const struct line *l)
 {
 	char esc[ESC_MAX(64)];
+	uint8_t tok[INNER_TOKEN_LEN];
 	size_t i, n = 0;
+	int rc;
 
 	if (l->ln_arg != NULL && cmd_peer(r, l->ln_arg, l->ln_arglen) == NULL) {
 		emit(r, EV_INFO, "nobody called %s here", cmd_arg_esc(l, esc, sizeof(esc)));
@@ -331,8 +354,20 @@ cmd_rekey(struct room *r, const struct line *l)
 		if (p->pe_state != PS_SECURE)
 			continue;
 		n++;
+		/*
+		 * The ratchet steps by itself at every change of speaker; a
+		 * PING makes this side step now and its PONG the peer
+		 * (PROTOCOL.md 2.3): "rekeyed" once the PONG is back.
+		 */
 		emit(r, EV_INFO, "rekeying with %s", p->pe_name);
-		sess_rekey(r, p, KX_REKEY_CMD);
+		/* Tokens of deliver.c's PINGs stay below 2^31: these are above. */
+		if (++r->rm_token == 0 || r->rm_token < 0x80000000u)
+			r->rm_token = 0x80000000u;
+		p->pe_rekey_token = r->rm_token;
+		veil_put32(tok, r->rm_token);
+		if ((rc = sess_seal(r, p, IK_PING, tok, sizeof(tok))) != 0)
+			emit(r, EV_WARN, "rekey with %s failed: cannot ask keyd (%s)", p->pe_name,
+			    veil_strerror(rc));
 	}
 	if (n == 0)
 		emit(r, EV_INFO, "no secure session to rekey");
@@ -380,17 +415,10 @@ cmd_me(struct client *c, struct room *r, const struct line *l)
 }
 
 /*
- * /msg NICK TEXT: sealed for that one peer, and shown here as ours to it.
- *
- * TODO(lead): the receiver cannot show it as private: the plaintext has no
- * field for it (PROTOCOL.md 2.3) and the wire is veil/2's to change. The
- * design proposed: one flags byte in front of the text in the padded
- * plaintext (bit 0: "sealed for you alone"; bit 1: an action, replacing the
- * "/me " convention; other bits zero, checked), set by keyd from a flag of
- * REQ_SEAL that is valid only with one handle, returned by OPEN as im_flags;
- * chatc then shows "[alice -> you]" and --batch writes "MSG alice ..." with
- * a marker the lead picks. The sender's promise is all the receiver gets
- * either way: how many copies were sealed is not provable to it.
+ * /msg NICK TEXT: queued for that one peer identity alone, TEXT flag
+ * INNER_PRIVATE set (PROTOCOL.md 2.3), so its chatc shows it as private;
+ * shown here as ours to it. The flag is the sender's word: the receiver
+ * cannot prove how many copies were sealed.
  */
 static void
 cmd_msg(struct client *c, struct room *r, const struct line *l)
@@ -432,7 +460,7 @@ cmd_quit(struct client *c, const struct line *l)
 			if (cmd_text_ok(c, c->cl_rooms[i], l->ln_arg, l->ln_arglen))
 				tx_line(c->cl_rooms[i], l->ln_arg, l->ln_arglen, c->cl_lines);
 	}
-	c->cl_quit = QUIT_USER;
+	client_leave(c, c->cl_now);
 }
 
 /* /win N, /win next, /win prev: the room typed lines go to; the screen shows its window. */
@@ -544,6 +572,9 @@ client_on_line(struct client *c, const uint8_t *p, size_t n)
 		case CMD_MSG:
 			cmd_msg(c, r, &l);
 			break;
+		case CMD_STATUS:
+			cmd_status(c, r);
+			break;
 		case CMD_QUIT:
 			cmd_quit(c, &l);
 			break;
@@ -555,9 +586,6 @@ client_on_line(struct client *c, const uint8_t *p, size_t n)
 			break;
 		case CMD_WIN:
 			cmd_win(c, &l);
-			break;
-		case CMD_STATUS:
-			cmd_status(c, r);
 			break;
 		case CMD_JOIN:
 			cmd_join(c, r, &l);

@@ -82,20 +82,6 @@ emit_flags(const uint8_t *text, size_t n)
 }
 
 void
-emit_msg(struct room *r, const struct peer *p, const uint8_t *text, size_t n)
-{
-	struct ev e;
-
-	memset(&e, 0, sizeof(e));
-	e.ev_text = text;
-	e.ev_textlen = n;
-	e.ev_flags = emit_flags(text, n);
-	emit_peer(r, EV_MSG, p, &e);
-	hist_note(r, e.ev_flags & EVF_ACTION ? HR_ACTION : 0, p->pe_nick, p->pe_nicklen, text,
-	    n);
-}
-
-void
 emit_left(struct room *r, const struct peer *p)
 {
 	struct ev e;
@@ -105,7 +91,8 @@ emit_left(struct room *r, const struct peer *p)
 }
 
 void
-emit_mine(struct room *r, int kind, const char *to, const uint8_t *text, size_t n)
+emit_mine(struct room *r, int kind, const char *to, const uint8_t *text, size_t n,
+    uint32_t num, unsigned int of)
 {
 	struct ev e;
 
@@ -115,11 +102,54 @@ emit_mine(struct room *r, int kind, const char *to, const uint8_t *text, size_t 
 	e.ev_textlen = n;
 	e.ev_flags = emit_flags(text, n) | (to != NULL ? EVF_PRIVATE : 0);
 	e.ev_who = to;
+	e.ev_n = num;
+	e.ev_of = of;
 	emit_ev(r, &e);
 	if (kind == EV_MINE)
 		hist_note(r, HR_MINE | (e.ev_flags & EVF_ACTION ? HR_ACTION : 0) |
 		    (to != NULL ? HR_PRIVATE : 0), (const uint8_t *)to,
 		    to != NULL ? strlen(to) : 0, text, n);
+}
+
+void
+emit_text(struct room *r, const char *who, const uint8_t *nick, size_t nicklen,
+    const uint8_t *text, size_t n, int priv)
+{
+	struct ev e;
+
+	memset(&e, 0, sizeof(e));
+	e.ev_kind = EV_MSG;
+	e.ev_who = who;
+	e.ev_nick = nick;
+	e.ev_nicklen = nicklen;
+	e.ev_text = text;
+	e.ev_textlen = n;
+	e.ev_flags = emit_flags(text, n) | (priv ? EVF_PRIVATE : 0);
+	emit_ev(r, &e);
+	hist_note(r, (e.ev_flags & EVF_ACTION ? HR_ACTION : 0) | (priv ? HR_PRIVATE : 0),
+	    nick, nicklen, text, n);
+}
+
+void
+emit_delivery(struct room *r, int kind, const struct dlv_peer *dp,
+    const struct dlv_text *t, const char *reason)
+{
+	struct ev e;
+
+	memset(&e, 0, sizeof(e));
+	e.ev_kind = kind;
+	e.ev_who = dp->dp_name;
+	e.ev_nick = dp->dp_nick;
+	e.ev_nicklen = dp->dp_nicklen;
+	e.ev_n = t->dt_line;
+	e.ev_k = t->dt_acked;
+	e.ev_of = t->dt_to;
+	e.ev_failed = t->dt_failed;
+	e.ev_line = reason;
+	emit_ev(r, &e);
+	/* The status line counts what is not yet delivered to all. */
+	if (kind == EV_UNDELIVERED || t->dt_acked + t->dt_failed == t->dt_to)
+		emit_status(r);
 }
 
 void
@@ -175,6 +205,7 @@ emit_status(struct room *r)
 	snprintf(st->st_why, sizeof(st->st_why), "%s", r->rm_why);
 	st->st_tries = r->rm_tries;
 	st->st_held = r->rm_hold.hq_count;
+	st->st_pending = dlv_outstanding(&r->rm_dlv);
 	for (i = 0; i < ROOM_SIZE_MAX; i++) {
 		const struct peer *p = &r->rm_peers.pt_p[i];
 		struct ev_peer *ep;

@@ -25,8 +25,8 @@
 enum ev_kind {
 	EV_SECURE = 1,	/* ev_who, ev_nick, ev_fpr, ev_trust: a session is up */
 	EV_MSG,		/* ev_who, ev_nick, ev_text: a peer's message (raw bytes) */
-	EV_MINE,	/* ev_text: a line of ours, sealed and queued for the relay */
-	EV_HELD,	/* a line of ours held until a session is secure */
+	EV_MINE,	/* ev_text, ev_n, ev_of: a line of ours, queued for ev_of peers */
+	EV_HELD,	/* ev_text, ev_n: a line of ours held until a session is secure */
 	EV_LEFT,	/* ev_who, ev_nick: a peer we knew left */
 	EV_INFO,	/* ev_line: an answer to a command */
 	EV_WARN,	/* ev_line: a rejected frame, a gap, a rekey, a line not sent, ... */
@@ -39,6 +39,8 @@ enum ev_kind {
 	EV_PART,	/* we left room ev_room: the rooms after it move down one */
 	EV_HISTORY,	/* a line of the local history: ev_time, ev_who (escaped), ev_text, ev_flags */
 	EV_STATUS,	/* ev_status: what the status line shows for the room */
+	EV_DELIVERED,	/* ev_who, ev_nick, ev_n, ev_k of ev_of: ev_nick acknowledged line ev_n */
+	EV_UNDELIVERED,	/* ev_who, ev_nick, ev_n, ev_line (the reason): given up */
 };
 
 /* A room's link to its relay, as the status line shows it. */
@@ -69,6 +71,7 @@ struct ev_status {
 	char		 st_why[96];		/* LINK_RETRYING: what the last try met */
 	unsigned int	 st_tries;		/* LINK_RETRYING: failed tries in a row */
 	size_t		 st_held;		/* lines held for a secure session */
+	size_t		 st_pending;		/* our lines not yet acknowledged by all */
 	size_t		 st_npeers;
 	struct ev_peer	 st_peers[ROOM_SIZE_MAX];
 };
@@ -100,6 +103,10 @@ struct ev {
 	const char		*ev_line;
 	const struct ev_status	*ev_status;
 	int64_t			 ev_time;	/* EV_HISTORY: when it was said (Unix seconds) */
+	uint32_t		 ev_n;		/* EV_MINE, EV_HELD, EV_(UN)DELIVERED: the line number */
+	unsigned int		 ev_k;		/* EV_DELIVERED: peers that acknowledged it */
+	unsigned int		 ev_of;		/* EV_MINE, EV_DELIVERED: peers it was queued for */
+	unsigned int		 ev_failed;	/* EV_(UN)DELIVERED: peers given up */
 };
 
 /* Where the core's events go. */
@@ -125,14 +132,17 @@ size_t	ev_secure(char *out, size_t cap, const uint8_t *nick, size_t nicklen,
 size_t	ev_msg(char *out, size_t cap, const uint8_t *nick, size_t nicklen,
 	    const uint8_t *text, size_t textlen);
 size_t	ev_left(char *out, size_t cap, const uint8_t *nick, size_t nicklen);
+/* "DELIVERED nick n" / "UNDELIVERED nick n reason" (reason NULL: DELIVERED). */
+size_t	ev_delivery(char *out, size_t cap, const uint8_t *nick, size_t nicklen, uint32_t n,
+	    const char *reason);
 /* "WARN text" / "ERROR text": text is ours (already escaped where needed). */
 size_t	ev_line(char *out, size_t cap, const char *word, const char *text);
 
 /*
  * The batch front-end (a struct fe's fe_event; arg unused): SECURE, MSG,
- * LEFT, WARN (also for EV_ALERT) and ERROR lines on stdout; on stderr
- * EV_INFO as it is and EV_NOTE as "INFO text"; EV_MINE, EV_HELD and
- * EV_STATUS show nothing.
+ * LEFT, DELIVERED, UNDELIVERED, WARN (also for EV_ALERT) and ERROR lines on
+ * stdout; on stderr EV_INFO as it is and EV_NOTE as "INFO text"; EV_MINE,
+ * EV_HELD and EV_STATUS show nothing.
  */
 void	batch_event(void *arg, const struct ev *e);
 

@@ -25,8 +25,8 @@
 #include "client.h"
 #include "err.h"
 
-/* The largest request chatc sends: SEAL with a full batch and a full text. */
-#define KEYDC_REQ_MAX	(IPC_LEN_HDR + 64 + IPC_BATCH_MAX * 4 + E2E_MAX + MSG_MAX)
+/* The largest request chatc sends: SEAL with a full batch and a full body. */
+#define KEYDC_REQ_MAX	(IPC_LEN_HDR + 64 + IPC_BATCH_MAX * 4 + E2E_MAX + 1 + INNER_BODY_MAX)
 
 static void
 keydc_reset(struct keydc *k)
@@ -105,7 +105,7 @@ keydc_answer_code(uint8_t req)
 static int
 keydc_names_handle(uint8_t req)
 {
-	return req == REQ_HS_NEXT || req == REQ_OPEN || req == REQ_REKEY || req == REQ_CLOSE;
+	return req == REQ_HS_NEXT || req == REQ_OPEN || req == REQ_CLOSE;
 }
 
 int
@@ -148,9 +148,16 @@ keydc_push(struct keydc *k, const struct ipc_msg *req, const struct kx *x, int64
 	q = &k->kc_q[(k->kc_qhead + k->kc_qlen) % KEYDC_QMAX];
 	*q = *x;
 	q->kx_req = req->im_code;
-	/* The session a request is about (VERIFY's answer does not repeat it). */
-	q->kx_handle = keydc_names_handle(req->im_code) || req->im_code == REQ_VERIFY ?
-	    req->im_handle : 0;
+	/*
+	 * The session a request is about (VERIFY's answer does not repeat it;
+	 * a SEAL for one session, a PING or PONG, names it in its item).
+	 */
+	if (keydc_names_handle(req->im_code) || req->im_code == REQ_VERIFY)
+		q->kx_handle = req->im_handle;
+	else if (req->im_code == REQ_SEAL && req->im_count == 1)
+		q->kx_handle = req->im_handles[0];
+	else
+		q->kx_handle = 0;
 	k->kc_qlen++;
 	return 0;
 }

@@ -424,7 +424,7 @@ link_lost(struct room *r, int64_t now)
 		break;
 	}
 	r->rm_said = r->rm_trouble;
-	tx_unwritten(r, "relay connection lost");
+	/* Lines on their way stay outstanding: sent again after the next handshakes. */
 	for (i = 0; i < ROOM_SIZE_MAX; i++) {
 		struct peer *p = &r->rm_peers.pt_p[i];
 

@@ -60,7 +60,8 @@ early_error(int batch, const char *fmt, ...)
 }
 
 static int
-hello(const struct chatc_opts *o, uint8_t myfpr[static FPR_LEN], int batch)
+hello(const struct chatc_opts *o, uint8_t myfpr[static FPR_LEN],
+    uint8_t myid[static ED25519_PUB_LEN], int batch)
 {
 	static struct ipc_msg req;
 	const struct ipc_msg *a;
@@ -92,6 +93,7 @@ hello(const struct chatc_opts *o, uint8_t myfpr[static FPR_LEN], int batch)
 		return -1;
 	}
 	memcpy(myfpr, a->im_fpr, FPR_LEN);
+	memcpy(myid, a->im_id, ED25519_PUB_LEN);
 	return 0;
 }
 
@@ -145,7 +147,7 @@ int
 main(int argc, char **argv)
 {
 	static struct chatc_opts o;
-	uint8_t myfpr[FPR_LEN] = { 0 };
+	uint8_t myfpr[FPR_LEN] = { 0 }, myid[ED25519_PUB_LEN] = { 0 };
 	char err[256], cpath[4 * CHATC_PATH_MAX], cerr[4 * CHATC_PATH_MAX + 256];
 	char hnote[4 * CHATC_PATH_MAX + 300];
 	struct ui *u = NULL;
@@ -242,9 +244,9 @@ main(int argc, char **argv)
 			    strerror(e));
 		return 1;
 	}
-	if (hello(&o, myfpr, batch) != 0)
+	if (hello(&o, myfpr, myid, batch) != 0)
 		return 1;
-	memcpy(g_client.cl_myfpr, myfpr, FPR_LEN);
+	client_set_me(&g_client, myfpr, myid);
 	/* The local history, when chatc.conf asks for it: opened now, kept through keyd. */
 	g_client.cl_hist.h_fd = -1;
 	hnote[0] = '\0';

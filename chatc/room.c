@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/random.h>
+
 #include <openssl/crypto.h>
 
 #include "client.h"
@@ -231,16 +233,17 @@ rm_init(struct room *r, struct client *c, const struct chatc_room *cr, const cha
 	r->rm_backoff = BACKOFF_FIRST_MS;
 	r->rm_next_try = now;
 	r->rm_unjoined_since = now;
-	return 0;
+	/* Before the sandbox: a stream id no other run of ours will use. */
+	if (getrandom(&r->rm_stream, sizeof(r->rm_stream), 0) !=
+	    (ssize_t)sizeof(r->rm_stream))
+		return VEIL_E_CRYPTO;
+	return dlv_init(&r->rm_dlv, &tx_dlv_ops, r, r->rm_id, c->cl_myid, r->rm_stream);
 }
 
 void
 rm_free(struct room *r)
 {
-	tx_unwritten(r, NULL);
-	free(r->rm_wq);
-	r->rm_wq = NULL;
-	r->rm_wqcap = 0;
+	dlv_free(&r->rm_dlv);
 	holdq_clear(&r->rm_hold);
 	link_relays_free(r);	/* only what it resolved: borrowed addresses stay */
 	if (r->rm_ai_borrowed)

@@ -182,12 +182,12 @@ client_part(struct client *c, size_t idx)
 		emit(r, EV_INFO, "this is the only room; /quit leaves it");
 		return;
 	}
-	/* What leaves with it is said, in the order typed. */
-	tx_seal_lost_room(r, "you left the room");
+	/*
+	 * What leaves with it is said: held lines not sent, lines not yet
+	 * acknowledged undelivered (reason "part").
+	 */
 	tx_held_notsent(r, "you left the room");
-	if (r->rm_link == LS_JOINED && rl_flush(&r->rm_rl) == 0)
-		tx_written(r);
-	tx_unwritten(r, "you left the room");
+	tx_give_up(r, "part");
 	for (j = 0; j < ROOM_SIZE_MAX; j++) {
 		struct peer *p = &r->rm_peers.pt_p[j];
 

@@ -8,6 +8,7 @@
  * are cut only between whole characters.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,8 @@ sb_add(struct sb *b, int kind, int flags, time_t when, const char *who, const ch
 	l->sl_flags = (uint8_t)flags;
 	l->sl_wholen = (uint16_t)wl;
 	l->sl_textlen = (uint32_t)tl;
+	l->sl_n = 0;
+	l->sl_k = l->sl_of = l->sl_failed = 0;
 	if (wl > 0)
 		memcpy(l->sl_data, who, wl);
 	l->sl_data[wl] = '\0';
@@ -60,6 +63,47 @@ uint64_t
 sb_end(const struct sb *b)
 {
 	return b->sb_first + b->sb_n;
+}
+
+struct sb_line *
+sb_last(struct sb *b)
+{
+	return b->sb_n > 0 ? b->sb_l[(b->sb_head + b->sb_n - 1) % SB_MAX] : NULL;
+}
+
+struct sb_line *
+sb_mine(struct sb *b, uint32_t n, uint64_t *at)
+{
+	size_t i;
+	struct sb_line *l;
+
+	if (n == 0)
+		return NULL;
+	for (i = b->sb_n; i > 0; i--) {
+		l = b->sb_l[(b->sb_head + i - 1) % SB_MAX];
+		if (l->sl_n == n) {
+			*at = b->sb_first + i - 1;
+			return l;
+		}
+	}
+	return NULL;
+}
+
+void
+sb_mark(const struct sb_line *l, char out[static SB_MARK_LEN + 1])
+{
+	unsigned int k = l->sl_k % 100, of = l->sl_of % 100;
+
+	if (l->sl_n == 0 || l->sl_of == 0)
+		out[0] = '\0';
+	else if (l->sl_failed > 0)
+		snprintf(out, SB_MARK_LEN + 1, "[%3u/%-2u!]", k, of);
+	else if (l->sl_k == 0)
+		snprintf(out, SB_MARK_LEN + 1, "[pending]");
+	else if (l->sl_k >= l->sl_of)
+		snprintf(out, SB_MARK_LEN + 1, "[  all  ]");
+	else
+		snprintf(out, SB_MARK_LEN + 1, "[%3u/%-3u]", k, of);
 }
 
 void

@@ -114,6 +114,15 @@ struct sb_line {
 	uint8_t		 sl_flags;
 	uint16_t	 sl_wholen;
 	uint32_t	 sl_textlen;
+	/*
+	 * A line of ours this run: its number (DESIGN.md n; 0: not one) and
+	 * its delivery (PROTOCOL.md 2.8): k of the `of` peers it was queued
+	 * for acknowledged it, `failed` were given up. The mark shows them.
+	 */
+	uint32_t	 sl_n;
+	uint16_t	 sl_k;
+	uint16_t	 sl_of;
+	uint16_t	 sl_failed;
 	char		 sl_data[];	/* who (escaped), NUL, text (escaped), NUL */
 };
 
@@ -131,6 +140,16 @@ int	sb_add(struct sb *b, int kind, int flags, time_t when, const char *who,
 const struct sb_line *sb_get(const struct sb *b, uint64_t n);
 /* One past the newest line's number. */
 uint64_t sb_end(const struct sb *b);
+/* The newest line, or NULL. */
+struct sb_line *sb_last(struct sb *b);
+/* The newest line of ours numbered n (sl_n), and its place in *at; or NULL. */
+struct sb_line *sb_mine(struct sb *b, uint32_t n, uint64_t *at);
+#define SB_MARK_LEN	9	/* "[pending]", "[ 2/3   ]", "[  all  ]", "[  1/3 !]" */
+/*
+ * The delivery mark of line l (SB_MARK_LEN characters and a NUL into out),
+ * or "" when l is not a line of ours this run.
+ */
+void	sb_mark(const struct sb_line *l, char out[static SB_MARK_LEN + 1]);
 /* Forgets every line. */
 void	sb_clear(struct sb *b);
 #define SB_WHO(l)	((l)->sl_data)

@@ -356,9 +356,10 @@ sess_secure(struct room *r, struct peer *p, const struct ipc_msg *a)
 	p->pe_bad = 0;
 	p->pe_ref_reason = 0;
 	memset(p->pe_ref_fpr, 0, FPR_LEN);
+	memcpy(p->pe_idk, a->im_id, sizeof(p->pe_idk));
 	emit_secure(r, p);
 	sess_trust_notes(r, p, a);
-	tx_drain_hold(r);
+	tx_secure(r, p, r->rm_cl->cl_now);
 }
 
 /*
@@ -593,22 +594,23 @@ sess_timeouts(struct room *r, int64_t now)
 	}
 }
 
-void
-sess_rekey(struct room *r, struct peer *p, int kind)
+int
+sess_seal(struct room *r, struct peer *p, uint8_t kind, const uint8_t *body, size_t len)
 {
-	struct ipc_msg *q = client_req(r->rm_cl, REQ_REKEY);
+	struct ipc_msg *q = client_req(r->rm_cl, REQ_SEAL);
 	struct kx x;
 	int rc;
 
-	if (!rekey_may_send(p, kind, r->rm_cl->cl_now))
-		return;		/* ours is on its way; the answer cannot have come yet */
-	q->im_handle = p->pe_handle;
-	sess_kx(&x, r, p, kind);
-	if ((rc = sess_ask(r, q, &x)) == 0)
-		rekey_sent(p, r->rm_cl->cl_now);
-	else if (kind == KX_REKEY_CMD)
-		emit(r, EV_WARN, "rekey with %s failed: cannot ask keyd (%s)", p->pe_name,
-		    veil_strerror(rc));
+	q->im_count = 1;
+	q->im_handles[0] = p->pe_handle;
+	q->im_kind = kind;
+	q->im_text = body;
+	q->im_textlen = len;
+	sess_kx(&x, r, p, KX_CTRL);
+	x.kx_handle = p->pe_handle;
+	rc = sess_ask(r, q, &x);
+	q->im_text = NULL;
+	return rc;
 }
 
 void
@@ -758,8 +760,6 @@ sess_ans_restart_next(struct room *r, struct peer *p, const struct ipc_msg *a)
 	was = p->pe_handle;
 	p->pe_handle = p->pe_hs_handle;
 	p->pe_hs_handle = 0;
-	p->pe_epoch = 0;
-	rekey_reset(p);
 	/* The answer is used up: the old session can go now, silently. */
 	sess_drop_handle(r, was);
 	sess_secure(r, p, a);
@@ -770,13 +770,11 @@ static void
 sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_msg *a)
 {
 	char why[ESC_MAX(IPC_ERRMSG_MAX)];
+	struct inner_msg im;
 	int current = p->pe_handle == handle && p->pe_state == PS_SECURE;
 
 	if (a->im_code == IPC_ANS_ERROR) {
 		if (sess_error_ended(r, p, handle, a))
-			return;
-		/* A late answer to a REKEY_INIT of ours sent twice (rekey.c). */
-		if (-(int)a->im_err == VEIL_E_REORDER && current && rekey_echo(p, r->rm_cl->cl_now))
 			return;
 		/*
 		 * Not counted as bad: a well-formed message keyd cannot open
@@ -791,37 +789,35 @@ sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_
 	if (a->im_gap > 0)
 		emit(r, EV_WARN, "%u message(s) from %s missing (dropped by the relay?)",
 		    (unsigned int)a->im_gap, p->pe_name);
+	/* keyd checked the body against its kind exactly. */
+	if (proto_inner_parse(a->im_kind, a->im_text, a->im_textlen, &im) != 0)
+		return;
 	switch (a->im_kind) {
 	case OPEN_TEXT:
-		emit_msg(r, p, a->im_text, a->im_textlen);
-		break;
-	case OPEN_REKEY:
+	case OPEN_ACK:
+	case OPEN_PING:
+	case OPEN_PONG:
+	case OPEN_VIEW:
 		/*
-		 * A REKEY_INIT (answered here) or REKEY_RESP changed the keys:
-		 * keyd says the epoch this side sends in now. Only this says
-		 * "rekeyed" (PROTOCOL.md 2.1).
+		 * Their meaning is deliver.c's (PROTOCOL.md 2.8): texts shown
+		 * once and in order, acknowledgements, PING answered with the
+		 * ACKs due and a PONG (sealing it takes our ratchet step), VIEW.
+		 * A late message of a session just replaced is still the same
+		 * identity's.
 		 */
-		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
-		if (current && a->im_epoch > p->pe_epoch) {
-			p->pe_epoch = a->im_epoch;
-			rekey_epoch(p, r->rm_cl->cl_now);
-			emit(r, EV_NOTE, "rekeyed with %s (epoch %u)", p->pe_name,
-			    (unsigned int)p->pe_epoch);
+		if (p->pe_state != PS_SECURE)
+			break;
+		if (a->im_kind == OPEN_PONG && p->pe_rekey_token != 0 &&
+		    im.in_seq == p->pe_rekey_token) {
+			/* Our /rekey's PING came back: a round trip of the ratchet (2.1). */
+			p->pe_rekey_token = 0;
+			emit(r, EV_NOTE, "rekeyed with %s", p->pe_name);
+			break;
 		}
-		break;
-	case OPEN_REKEY_SAME:
-		/* A rekey message that changed nothing (a collision, a repeat): no line. */
-		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
-		break;
-	case OPEN_RESEND:
-		/*
-		 * The peer is already in the next epoch but its answer to our
-		 * REKEY_INIT was lost: this message is gone; keyd sealed our
-		 * REKEY_INIT again so that the peer sends its answer again.
-		 */
-		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
-		emit(r, EV_WARN, "a message from %s could not be read yet (rekey answer "
-		    "lost); rekey sent again", p->pe_name);
+		if (dlv_open(&r->rm_dlv, p->pe_idk, a->im_kind, a->im_text, a->im_textlen,
+		    a->im_gap, r->rm_cl->cl_now) == VEIL_E_INVALID)
+			emit(r, EV_WARN, "message from %s breaks the delivery rules "
+			    "(PROTOCOL.md 2.8); ignored", p->pe_name);
 		break;
 	case OPEN_CLOSED:
 		/* keyd wiped the session; the relay's LEFT follows. */
@@ -837,30 +833,30 @@ sess_ans_open(struct room *r, struct peer *p, uint32_t handle, const struct ipc_
 	}
 }
 
+/* An inner message of ours, sealed for p: it goes to p. */
 static void
-sess_ans_rekey(struct room *r, struct peer *p, int kind, uint32_t handle,
-    const struct ipc_msg *a)
+sess_ans_ctrl(struct room *r, struct peer *p, uint32_t handle, const struct ipc_msg *a)
 {
 	char why[ESC_MAX(IPC_ERRMSG_MAX)];
+	const struct ipc_item *it = &a->im_items[0];
 
-	if (a->im_code == ANS_REKEY) {
-		(void)sess_send(r, p, a->im_blob, a->im_bloblen);
+	if (a->im_code == ANS_SEALED && a->im_count == 1 && it->it_handle == handle) {
+		if (it->it_status == 0) {
+			(void)sess_send(r, p, it->it_blob, it->it_bloblen);
+			return;
+		}
+		if (it->it_flags & SEAL_ENDED)
+			sess_ended(r, p, veil_strerror(-(int)it->it_status));
+		else if (p->pe_rekey_token != 0)
+			emit(r, EV_WARN, "rekey with %s failed: %s", p->pe_name,
+			    veil_strerror(-(int)it->it_status));
 		return;
 	}
 	if (sess_error_ended(r, p, handle, a))
 		return;
-	if (kind != KX_REKEY_CMD)
-		return;		/* due again with a later message */
-	if (-(int)a->im_err == VEIL_E_STATE)
-		/*
-		 * keyd refuses only while the peer's own rekey is half done (we
-		 * answered it, no message of the new epoch yet): fresh keys are
-		 * already on their way, and a lost message of that exchange is
-		 * resent (PROTOCOL.md 2.4).
-		 */
-		emit(r, EV_WARN, "a rekey with %s is already under way", p->pe_name);
-	else
-		emit(r, EV_WARN, "rekey with %s failed: %s", p->pe_name,
+	/* A text not sealed stays outstanding: deliver.c sends it again. */
+	if (a->im_code == IPC_ANS_ERROR)
+		emit(r, EV_WARN, "keyd did not seal a message for %s: %s", p->pe_name,
 		    keyd_reason(a, why, sizeof(why)));
 }
 
@@ -961,10 +957,9 @@ sess_answer(struct room *r, const struct kx *x, const struct ipc_msg *a, int64_t
 			emit(r, EV_WARN, "a message from member %u came after it left; not shown",
 			    (unsigned int)x->kx_peer);
 		break;
-	case KX_REKEY_DUE:
-	case KX_REKEY_CMD:
+	case KX_CTRL:
 		if (p != NULL && p->pe_state == PS_SECURE && p->pe_handle == x->kx_handle)
-			sess_ans_rekey(r, p, x->kx_kind, x->kx_handle, a);
+			sess_ans_ctrl(r, p, x->kx_handle, a);
 		break;
 	case KX_VERIFY:
 		if (p != NULL)

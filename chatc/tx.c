@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Our lines on their way out, and the rule that none is lost without a
- * word. A line is sealed by keyd for every member whose session is secure
- * (one SEAL for the room), or held until one is. Each sealed copy is queued
- * to the relay and remembered until the socket has taken all of its bytes:
- * a copy keyd refused, one the relay queue would not take, one still in
- * the queue when the connection ends, and a held line still held when chatc
- * ends, are each reported as "not sent", naming the line (and the member),
- * in the order they were typed. What the relay does with a frame once
- * written is for end-to-end acknowledgements to tell.
+ * word. A typed line goes to the room's delivery state (deliver.c,
+ * PROTOCOL.md 2.8): queued per peer identity, sealed as a TEXT for each as
+ * the window allows, sent again after a reconnect, a new handshake or a
+ * loss, until that identity acknowledges it (DELIVERED) or we give up on
+ * it (UNDELIVERED, with the reason: chatc ends, --give-up, the identity
+ * changed or stayed away, the queue is full). Before any peer is known the
+ * line is held (bounded) until a session is secure, or reported "not
+ * sent".
+ *
+ * The struct dlv_ops below join deliver.c to the room: a body to seal goes
+ * to keyd for that identity's current session (sess_seal), what deliver.c
+ * shows or says becomes an event.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,145 +23,153 @@
 #include "client.h"
 #include "err.h"
 
-/* One typed line, shared by the SEAL asking for it and the copies queued. */
-struct tx_text {
-	uint32_t	 tt_refs;
-	uint32_t	 tt_n;		/* the line's number */
-	size_t		 tt_len;
-	uint8_t		 tt_text[];
-};
-
-struct tx_to {			/* a member a SEAL was asked for */
-	uint32_t	 to_handle;
-	uint16_t	 to_id;
-	uint32_t	 to_gen;
-};
-
-struct tx_seal {		/* kx_data of KX_SEAL */
-	struct tx_text	*ts_text;
-	int		 ts_only;	/* for ts_to[0] alone (/msg) */
-	size_t		 ts_n;
-	struct tx_to	 ts_to[IPC_BATCH_MAX];
-};
-
-struct tx_wait {		/* a sealed copy queued to the relay */
-	uint64_t	 tw_end;	/* rl_queued just after it */
-	struct tx_text	*tw_text;
-	char		 tw_name[PEER_NAME_MAX];
-};
-
-static struct tx_text *
-tx_text_new(const uint8_t *p, size_t n, uint32_t num)
+/* The secure member with identity id (the first, if it is here twice), or NULL. */
+static struct peer *
+tx_peer_of(struct room *r, const uint8_t id[static DLV_ID_LEN])
 {
-	struct tx_text *t;
+	size_t i;
 
-	if ((t = malloc(sizeof(*t) + n)) == NULL)
-		return NULL;
-	t->tt_refs = 1;
-	t->tt_n = num;
-	t->tt_len = n;
-	memcpy(t->tt_text, p, n);
-	return t;
-}
+	for (i = 0; i < ROOM_SIZE_MAX; i++) {
+		struct peer *p = &r->rm_peers.pt_p[i];
 
-static void
-tx_text_unref(struct tx_text *t)
-{
-	if (t == NULL || --t->tt_refs > 0)
-		return;
-	OPENSSL_cleanse(t->tt_text, t->tt_len);
-	free(t);
-}
-
-void
-tx_seal_free(void *data)
-{
-	struct tx_seal *s = data;
-
-	if (s == NULL)
-		return;
-	tx_text_unref(s->ts_text);
-	free(s);
+		if (p->pe_state == PS_SECURE && p->pe_handle != 0 &&
+		    CRYPTO_memcmp(p->pe_idk, id, DLV_ID_LEN) == 0)
+			return p;
+	}
+	return NULL;
 }
 
 /*
- * Asks keyd to seal t for every secure member, or for only alone; any
- * failure is a "not sent".
+ * Seals body for every secure session with identity dp (one, unless that
+ * person's key is here twice: another chatc of theirs, or of ours): 0 when
+ * at least one SEAL was asked.
  */
-static void
-tx_seal(struct room *r, const uint8_t *text, size_t len, uint32_t num,
-    const struct peer *only)
+static int
+tx_dlv_send(void *arg, const struct dlv_peer *dp, uint8_t kind, const uint8_t *body,
+    size_t len)
 {
-	struct ipc_msg *q = client_req(r->rm_cl, REQ_SEAL);
-	struct tx_seal *s;
-	struct kx x;
+	struct room *r = arg;
 	size_t i;
-	int rc;
+	int rc = VEIL_E_STATE;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->ts_text = tx_text_new(text, len, num)) == NULL) {
-		free(s);
-		emit_notsent(r, NULL, "out of memory", text, len);
+	if (r->rm_link != LS_JOINED || !r->rm_rl.rl_open)
+		return VEIL_E_STATE;
+	/* Texts wait in deliver.c while keyd or the relay is behind (flow control). */
+	if (kind == IK_TEXT && (keydc_busy(r->rm_cl->cl_k) ||
+	    r->rm_rl.rl_outlen >= RL_OUT_HIGH))
+		return VEIL_E_LIMIT;
+	for (i = 0; i < ROOM_SIZE_MAX; i++) {
+		struct peer *p = &r->rm_peers.pt_p[i];
+
+		if (p->pe_state == PS_SECURE && p->pe_handle != 0 &&
+		    CRYPTO_memcmp(p->pe_idk, dp->dp_id, DLV_ID_LEN) == 0 &&
+		    sess_seal(r, p, kind, body, len) == 0)
+			rc = 0;
+	}
+	return rc;
+}
+
+static void
+tx_dlv_show(void *arg, const struct dlv_peer *dp, const uint8_t *text, size_t len,
+    uint8_t flags)
+{
+	struct room *r = arg;
+
+	emit_text(r, dp->dp_name, dp->dp_nick, dp->dp_nicklen, text, len,
+	    (flags & INNER_PRIVATE) != 0);
+}
+
+static void
+tx_dlv_delivered(void *arg, const struct dlv_peer *dp, const struct dlv_text *t)
+{
+	struct room *r = arg;
+
+	r->rm_cl->cl_progress_at = r->rm_cl->cl_now;
+	emit_delivery(r, EV_DELIVERED, dp, t, NULL);
+}
+
+static void
+tx_dlv_undelivered(void *arg, const struct dlv_peer *dp, const struct dlv_text *t,
+    const char *reason)
+{
+	struct room *r = arg;
+
+	r->rm_cl->cl_undelivered++;
+	emit_delivery(r, EV_UNDELIVERED, dp, t, reason);
+}
+
+static void
+tx_dlv_say(void *arg, int warn, const char *text)
+{
+	emit(arg, warn ? EV_WARN : EV_INFO, "%s", text);
+}
+
+static void
+tx_dlv_fpr(void *arg, const uint8_t id[static DLV_ID_LEN], char *out)
+{
+	uint8_t fpr[FPR_LEN];
+
+	(void)arg;
+	if (dlv_fpr(id, fpr) != 0) {
+		snprintf(out, FPR_TEXT_LEN + 1, "(unknown)");
 		return;
 	}
-	s->ts_only = only != NULL;
-	for (i = 0; i < ROOM_SIZE_MAX && s->ts_n < IPC_BATCH_MAX; i++) {
-		const struct peer *p = &r->rm_peers.pt_p[i];
-
-		if (p->pe_state != PS_SECURE || (only != NULL && p != only))
-			continue;
-		s->ts_to[s->ts_n].to_handle = p->pe_handle;
-		s->ts_to[s->ts_n].to_id = p->pe_id;
-		s->ts_to[s->ts_n].to_gen = p->pe_gen;
-		q->im_handles[s->ts_n++] = p->pe_handle;
-	}
-	q->im_count = (uint16_t)s->ts_n;
-	q->im_text = text;
-	q->im_textlen = len;
-	sess_kx(&x, r, NULL, KX_SEAL);
-	x.kx_data = s;
-	x.kx_free = tx_seal_free;
-	rc = sess_ask(r, q, &x);
-	q->im_text = NULL;
-	if (rc != 0) {
-		emit_notsent(r, NULL, rc == VEIL_E_LIMIT ? "keyd is not keeping up" :
-		    veil_strerror(rc), text, len);
-		tx_seal_free(s);
-	}
+	proto_fpr_format(fpr, out);
 }
+
+const struct dlv_ops tx_dlv_ops = {
+	tx_dlv_send, tx_dlv_show, tx_dlv_delivered, tx_dlv_undelivered, tx_dlv_say,
+	tx_dlv_fpr,
+};
 
 void
 tx_line(struct room *r, const uint8_t *text, size_t len, uint32_t num)
 {
 	struct holdq *q = &r->rm_hold;
+	int n = 0;
 
 	/* Behind the lines still held, so they leave in the order typed. */
-	if (peers_count(&r->rm_peers, PS_SECURE) > 0 && q->hq_count == 0 &&
-	    !keydc_busy(r->rm_cl->cl_k)) {
-		tx_seal(r, text, len, num, NULL);
+	if (q->hq_count == 0 &&
+	    (n = dlv_line(&r->rm_dlv, text, len, num, NULL, r->rm_cl->cl_now)) != 0) {
+		if (n < 0)
+			emit_notsent(r, NULL, veil_strerror(n), text, len);
+		else
+			emit_mine(r, EV_MINE, NULL, text, len, num, (unsigned int)n);
+		emit_status(r);
 		return;
 	}
 	if (holdq_push(q, text, len) != 0) {
-		emit_notsent(r, NULL, peers_count(&r->rm_peers, PS_SECURE) > 0 ?
-		    "too many lines waiting for keyd" : "no secure session yet", text, len);
+		emit_notsent(r, NULL, "no secure session yet", text, len);
 		return;
 	}
 	q->hq_n[(q->hq_head + q->hq_count - 1) % HOLD_MAX] = num;
-	if (peers_count(&r->rm_peers, PS_SECURE) == 0) {
-		emit_mine(r, EV_HELD, NULL, text, len);
-		emit_status(r);
-	}
+	emit_mine(r, EV_HELD, NULL, text, len, num, 0);
+	emit_status(r);
 }
 
 void
 tx_line_to(struct room *r, const struct peer *p, const uint8_t *text, size_t len,
     uint32_t num)
 {
+	const struct dlv_peer *dp;
+	int n;
+
 	/*
-	 * Sealed at once, not held: its one recipient is secure now. (Lines held
-	 * while keyd caught up may leave after it; /msg never waits for them.)
+	 * Queued at once, not held: its one recipient is secure now. (Lines
+	 * held for the room may leave after it; /msg never waits for them.)
 	 */
-	tx_seal(r, text, len, num, p);
+	if ((dp = dlv_find(&r->rm_dlv, p->pe_idk)) == NULL) {
+		emit_notsent(r, p->pe_name, "no secure session with it in this room", text,
+		    len);
+		return;
+	}
+	n = dlv_line(&r->rm_dlv, text, len, num, dp, r->rm_cl->cl_now);
+	if (n <= 0)
+		emit_notsent(r, p->pe_name, n < 0 ? veil_strerror(n) :
+		    "no secure session with it in this room", text, len);
+	else
+		emit_mine(r, EV_MINE, p->pe_name, text, len, num, (unsigned int)n);
+	emit_status(r);
 }
 
 void
@@ -166,154 +178,50 @@ tx_drain_hold(struct room *r)
 	struct holdq *q = &r->rm_hold;
 	const uint8_t *p;
 	size_t n, before = q->hq_count;
+	int k;
 
-	while (peers_count(&r->rm_peers, PS_SECURE) > 0 && !keydc_busy(r->rm_cl->cl_k) &&
-	    holdq_peek(q, &p, &n)) {
-		tx_seal(r, p, n, q->hq_n[q->hq_head], NULL);
+	while (holdq_peek(q, &p, &n)) {
+		k = dlv_line(&r->rm_dlv, p, n, q->hq_n[q->hq_head], NULL, r->rm_cl->cl_now);
+		if (k == 0)
+			break;		/* nobody to send it to yet */
+		if (k < 0)
+			emit_notsent(r, NULL, veil_strerror(k), p, n);
+		else
+			emit_mine(r, EV_MINE, NULL, p, n, q->hq_n[q->hq_head], (unsigned int)k);
 		holdq_pop(q);
 	}
 	if (q->hq_count != before)
 		emit_status(r);
 }
 
-/* Remembers a copy of t queued to the relay, until the socket has taken it. */
-static void
-tx_wait_push(struct room *r, struct tx_text *t, const char *name)
+void
+tx_sync(struct room *r, int64_t now)
 {
-	struct tx_wait *w;
-	size_t ncap;
+	struct dlv *d = &r->rm_dlv;
+	struct frame f;
+	size_t i;
 
-	if (r->rm_wqhead > 0 && r->rm_wqhead + r->rm_wqlen == r->rm_wqcap) {
-		memmove(r->rm_wq, r->rm_wq + r->rm_wqhead, r->rm_wqlen * sizeof(*r->rm_wq));
-		r->rm_wqhead = 0;
+	/* A session that is gone (left, closed, refused, the relay lost) is down here too. */
+	for (i = 0; i < DLV_PEERS_MAX; i++) {
+		struct dlv_peer *dp = &d->dl_p[i];
+
+		if (dp->dp_used && dp->dp_up && tx_peer_of(r, dp->dp_id) == NULL)
+			dlv_down(d, dp->dp_id, now);
 	}
-	if (r->rm_wqhead + r->rm_wqlen == r->rm_wqcap) {
-		ncap = r->rm_wqcap == 0 ? 64 : 2 * r->rm_wqcap;
-		if ((w = reallocarray(r->rm_wq, ncap, sizeof(*w))) == NULL)
-			return;		/* it leaves unwatched: nothing worse than before */
-		r->rm_wq = w;
-		r->rm_wqcap = ncap;
-	}
-	w = &r->rm_wq[r->rm_wqhead + r->rm_wqlen++];
-	w->tw_end = r->rm_rl.rl_queued;
-	w->tw_text = t;
-	t->tt_refs++;
-	snprintf(w->tw_name, sizeof(w->tw_name), "%s", name);
+	dlv_tick(d, now);
+	/* Nothing more to open now: what was shown is acknowledged at once. */
+	if (r->rm_npending == 0 && rl_peek(&r->rm_rl, &f) == 0)
+		dlv_ack_now(d);
 }
 
 void
-tx_answer(struct room *r, const struct kx *x, const struct ipc_msg *a)
+tx_secure(struct room *r, const struct peer *p, int64_t now)
 {
-	char why[ESC_MAX(IPC_ERRMSG_MAX)], name[PEER_NAME_MAX], only[PEER_NAME_MAX];
-	struct tx_seal *s = x->kx_data;
-	struct tx_text *t = s->ts_text;
-	struct peer *p, *rekey[IPC_BATCH_MAX];
-	struct tx_to ended[IPC_BATCH_MAX];
-	const char *ended_why[IPC_BATCH_MAX];
-	size_t i, nrekey = 0, nended = 0, sent = 0;
-	int rc;
-
-	if (a->im_code == IPC_ANS_ERROR) {
-		emit_notsent(r, NULL, keyd_reason(a, why, sizeof(why)), t->tt_text, t->tt_len);
-		tx_seal_free(s);
-		return;
-	}
-	for (i = 0; i < a->im_count && i < s->ts_n; i++) {
-		const struct ipc_item *it = &a->im_items[i];
-		const struct tx_to *to = &s->ts_to[i];
-
-		p = peers_find_gen(&r->rm_peers, to->to_id, to->to_gen);
-		if (p != NULL)
-			snprintf(name, sizeof(name), "%s", p->pe_name);
-		else
-			snprintf(name, sizeof(name), "member %u", (unsigned int)to->to_id);
-		/* keyd answers item by item in the order asked; anything else is not a copy of ours. */
-		if (it->it_handle != to->to_handle) {
-			emit_notsent(r, name, "keyd answered for another session", t->tt_text,
-			    t->tt_len);
-			continue;
-		}
-		if (it->it_status != 0) {
-			emit_notsent(r, name, veil_strerror(-(int)it->it_status), t->tt_text,
-			    t->tt_len);
-			/* keyd ended that session on the error: once every copy is said. */
-			if ((it->it_flags & SEAL_ENDED) && nended < IPC_BATCH_MAX) {
-				ended[nended] = *to;
-				ended_why[nended++] = veil_strerror(-(int)it->it_status);
-			}
-			continue;
-		}
-		if (p == NULL || p->pe_state != PS_SECURE || p->pe_handle != to->to_handle) {
-			emit_notsent(r, name, p == NULL ? "it left" : "its session ended",
-			    t->tt_text, t->tt_len);
-			continue;
-		}
-		if ((rc = rl_send(&r->rm_rl, FT_DATA, p->pe_id, it->it_blob,
-		    it->it_bloblen)) != 0) {
-			emit_notsent(r, name, rc == VEIL_E_LIMIT ? "the relay is not keeping up" :
-			    rc == VEIL_E_STATE ? "no relay connection" : veil_strerror(rc),
-			    t->tt_text, t->tt_len);
-			continue;
-		}
-		tx_wait_push(r, t, name);
-		sent++;
-		if ((it->it_flags & SEAL_REKEY_DUE) && nrekey < IPC_BATCH_MAX)
-			rekey[nrekey++] = p;
-	}
-	for (; i < s->ts_n; i++) {
-		snprintf(name, sizeof(name), "member %u", (unsigned int)s->ts_to[i].to_id);
-		emit_notsent(r, name, "keyd did not seal it", t->tt_text, t->tt_len);
-	}
-	if (sent > 0 && s->ts_only) {
-		snprintf(only, sizeof(only), "%s", name);
-		emit_mine(r, EV_MINE, only, t->tt_text, t->tt_len);
-	} else if (sent > 0)
-		emit_mine(r, EV_MINE, NULL, t->tt_text, t->tt_len);
-	for (i = 0; i < nrekey; i++)
-		sess_rekey(r, rekey[i], KX_REKEY_DUE);
-	for (i = 0; i < nended; i++) {
-		p = peers_find_gen(&r->rm_peers, ended[i].to_id, ended[i].to_gen);
-		if (p != NULL && p->pe_state == PS_SECURE && p->pe_handle == ended[i].to_handle)
-			sess_ended(r, p, ended_why[i]);
-	}
-	tx_seal_free(s);
-}
-
-void
-tx_written(struct room *r)
-{
-	struct tx_wait *w;
-
-	while (r->rm_wqlen > 0) {
-		w = &r->rm_wq[r->rm_wqhead];
-		if (w->tw_end > r->rm_rl.rl_written)
-			break;
-		tx_text_unref(w->tw_text);
-		memset(w, 0, sizeof(*w));
-		r->rm_wqhead++;
-		r->rm_wqlen--;
-	}
-	if (r->rm_wqlen == 0)
-		r->rm_wqhead = 0;
-}
-
-void
-tx_unwritten(struct room *r, const char *why)
-{
-	struct tx_wait *w;
-
-	tx_written(r);
-	while (r->rm_wqlen > 0) {
-		w = &r->rm_wq[r->rm_wqhead];
-		if (why != NULL)
-			emit_notsent(r, w->tw_name, why, w->tw_text->tt_text,
-			    w->tw_text->tt_len);
-		tx_text_unref(w->tw_text);
-		memset(w, 0, sizeof(*w));
-		r->rm_wqhead++;
-		r->rm_wqlen--;
-	}
-	r->rm_wqhead = 0;
+	if (dlv_up(&r->rm_dlv, p->pe_idk, p->pe_nick, p->pe_nicklen, p->pe_name,
+	    !p->pe_initiator, now) == NULL)
+		emit(r, EV_WARN, "no room to track what %s acknowledges (%d identities); "
+		    "nothing is sent to it", p->pe_name, DLV_PEERS_MAX);
+	tx_drain_hold(r);
 }
 
 void
@@ -331,37 +239,69 @@ tx_held_notsent(struct room *r, const char *why)
 	emit_status(r);
 }
 
-void
-tx_seal_lost_room(struct room *r, const char *why)
+size_t
+tx_pending(const struct room *r)
 {
-	const struct keydc *k = r->rm_cl->cl_k;
-	const struct tx_seal *s;
-	const struct kx *x;
-	size_t i;
+	const struct dlv *d = &r->rm_dlv;
+	size_t i, n = 0;
 
-	for (i = 0; i < k->kc_qlen; i++) {
-		x = &k->kc_q[(k->kc_qhead + i) % KEYDC_QMAX];
-		if (x->kx_kind != KX_SEAL || (s = x->kx_data) == NULL ||
-		    x->kx_room != r->rm_serial)
-			continue;
-		emit_notsent(r, NULL, why, s->ts_text->tt_text, s->ts_text->tt_len);
+	for (i = 0; i < DLV_PEERS_MAX; i++) {
+		const struct dlv_peer *dp = &d->dl_p[i];
+
+		if (dp->dp_used && dp->dp_up && dlv_peer_outstanding(dp) -
+		    dlv_peer_inflight(dp) > n)
+			n = dlv_peer_outstanding(dp) - dlv_peer_inflight(dp);
 	}
+	return n;
 }
 
 void
-tx_seal_lost(struct client *c, const char *why)
+tx_status(struct room *r)
 {
-	const struct keydc *k = c->cl_k;
-	const struct tx_seal *s;
-	const struct kx *x;
-	struct room *r;
-	size_t i;
+	const struct dlv *d = &r->rm_dlv;
+	char lines[128];
+	size_t i, len, n = 0;
+	char code[DLV_CODE_LEN + 1];
 
-	for (i = 0; i < k->kc_qlen; i++) {
-		x = &k->kc_q[(k->kc_qhead + i) % KEYDC_QMAX];
-		if (x->kx_kind != KX_SEAL || (s = x->kx_data) == NULL ||
-		    (r = rm_by_serial(c, x->kx_room)) == NULL)
+	for (i = 0; i < DLV_PEERS_MAX; i++) {
+		const struct dlv_peer *dp = &d->dl_p[i];
+		uint32_t out, k;
+
+		if (!dp->dp_used || (out = dlv_peer_outstanding(dp)) == 0)
 			continue;
-		emit_notsent(r, NULL, why, s->ts_text->tt_text, s->ts_text->tt_len);
+		n++;
+		len = 0;
+		lines[0] = '\0';
+		for (k = 0; k < out && k < 8 && len < sizeof(lines) - 16; k++)
+			len += (size_t)snprintf(lines + len, sizeof(lines) - len, "%s%u",
+			    k > 0 ? ", " : "", (unsigned int)dlv_peer_text(dp, k)->dt_line);
+		if (out > 8)
+			snprintf(lines + len, sizeof(lines) - len, ", ...");
+		if (dp->dp_up)
+			emit(r, EV_INFO, "  %s: %u line(s) not yet acknowledged (%s), %u in "
+			    "flight", dp->dp_name, (unsigned int)out, lines,
+			    (unsigned int)dlv_peer_inflight(dp));
+		else
+			emit(r, EV_INFO, "  %s: %u line(s) not yet acknowledged (%s); away for "
+			    "%lld s, given up after %d s", dp->dp_name, (unsigned int)out, lines,
+			    (long long)((r->rm_cl->cl_now - dp->dp_down_at) / 1000),
+			    DLV_AWAY_MS / 1000);
 	}
+	if (n == 0)
+		emit(r, EV_INFO, "every line you sent was acknowledged by everyone it went to");
+	for (i = 0; i < DLV_PEERS_MAX; i++)
+		if (d->dl_p[i].dp_used && d->dl_p[i].dp_up && d->dl_p[i].dp_silent_said)
+			emit(r, EV_INFO, "  %s is silent (no answer to our PING)",
+			    d->dl_p[i].dp_name);
+	if (r->rm_hold.hq_count > 0)
+		emit(r, EV_INFO, "  %zu line(s) held until a session is secure",
+		    r->rm_hold.hq_count);
+	if (dlv_code(d, code) == 0)
+		emit(r, EV_INFO, "room code: %s (/verify)", code);
+}
+
+void
+tx_give_up(struct room *r, const char *reason)
+{
+	dlv_give_up(&r->rm_dlv, reason);
 }

@@ -109,7 +109,11 @@ ui_tag(const struct ui *u, const struct sb_line *l, char *tag, size_t cap,
     struct tstyle *ts, struct tstyle *xs)
 {
 	const char *who = SB_WHO(l);
+	char mark[SB_MARK_LEN + 2];
 
+	sb_mark(l, mark);
+	if (mark[0] != '\0')
+		strcat(mark, " ");
 	*ts = st_plain;
 	*xs = st_plain;
 	switch (l->sl_kind) {
@@ -123,7 +127,7 @@ ui_tag(const struct ui *u, const struct sb_line *l, char *tag, size_t cap,
 		}
 		break;
 	case UI_MINE:
-		snprintf(tag, cap, "<%s> ", u->u_nick);
+		snprintf(tag, cap, "<%s> %s", u->u_nick, mark);
 		ts->ts_bold = 1;
 		break;
 	case UI_ACTION:
@@ -133,7 +137,7 @@ ui_tag(const struct ui *u, const struct sb_line *l, char *tag, size_t cap,
 			ts->ts_rev = 1;
 		break;
 	case UI_MINE_ACTION:
-		snprintf(tag, cap, "* %s ", u->u_nick);
+		snprintf(tag, cap, "* %s %s", u->u_nick, mark);
 		ts->ts_bold = 1;
 		break;
 	case UI_PRIV_IN:
@@ -142,7 +146,7 @@ ui_tag(const struct ui *u, const struct sb_line *l, char *tag, size_t cap,
 		ts->ts_bold = 1;
 		break;
 	case UI_PRIV_OUT:
-		snprintf(tag, cap, "[you -> %s] ", who);
+		snprintf(tag, cap, "[you -> %s] %s", who, mark);
 		ts->ts_fg = 5;
 		ts->ts_bold = 1;
 		break;
@@ -559,14 +563,23 @@ ui_show_new(struct ui *u, struct ui_win *w)
 	ui_finish(u);
 }
 
+/*
+ * Adds a line to room's window and shows it; n and of: a line of ours
+ * (number n, queued for `of` peers) whose delivery mark it carries, or 0.
+ */
 static void
-ui_add_line_at(struct ui *u, size_t room, int kind, int flags, time_t when, const char *who,
-    const char *text)
+ui_add_line_mark(struct ui *u, size_t room, int kind, int flags, time_t when,
+    const char *who, const char *text, uint32_t n, unsigned int of)
 {
 	struct ui_win *w = ui_win(u, room);
+	struct sb_line *l;
 
 	if (sb_add(&w->w_sb, kind, flags, when, who, text) != 0)
 		return;
+	if (n != 0 && of > 0 && (l = sb_last(&w->w_sb)) != NULL) {
+		l->sl_n = n;
+		l->sl_of = (uint16_t)(of > UINT16_MAX ? UINT16_MAX : of);
+	}
 	if (flags & SL_OLD) {
 		/* The past: no bell, no activity. */
 		if (room == u->u_cur)
@@ -585,6 +598,43 @@ ui_add_line_at(struct ui *u, size_t room, int kind, int flags, time_t when, cons
 	if ((flags & SL_MENTION) || kind >= UI_ALERT)
 		term_bell(&u->u_t);
 	ui_show_new(u, w);
+}
+
+static void
+ui_add_line_at(struct ui *u, size_t room, int kind, int flags, time_t when, const char *who,
+    const char *text)
+{
+	ui_add_line_mark(u, room, kind, flags, when, who, text, 0, 0);
+}
+
+/*
+ * Line n of ours changed delivery (k of `of` acknowledged it, failed given
+ * up): its mark is rewritten, and redrawn if it is on the screen.
+ */
+static void
+ui_remark(struct ui *u, size_t room, uint32_t n, unsigned int k, unsigned int of,
+    unsigned int failed)
+{
+	struct ui_win *w = ui_win(u, room);
+	struct sb_line *l;
+	uint64_t at, line = 0;
+	size_t row = 0, rows;
+
+	if ((l = sb_mine(&w->w_sb, n, &at)) == NULL)
+		return;
+	l->sl_k = (uint16_t)(k > UINT16_MAX ? UINT16_MAX : k);
+	l->sl_of = (uint16_t)(of > UINT16_MAX ? UINT16_MAX : of);
+	l->sl_failed = (uint16_t)(failed > UINT16_MAX ? UINT16_MAX : failed);
+	if (room != u->u_cur)
+		return;
+	/* On the screen: between the bottom line and a screenful above it. */
+	if (!ui_bottom(u, w, &line, &row))
+		return;
+	rows = (size_t)ui_msg_rows(u);
+	if (at <= line && line - at < rows) {
+		ui_draw_messages(u);
+		ui_finish(u);
+	}
 }
 
 static void
@@ -768,6 +818,9 @@ ui_show_status(struct ui *u, size_t room, const struct ev_status *st)
 	if (st->st_held > 0 && len + 32 < sizeof(w->w_peers))
 		len += (size_t)snprintf(w->w_peers + len, sizeof(w->w_peers) - len,
 		    "%s%zu held", len ? " | " : "", st->st_held);
+	if (st->st_pending > 0 && len + 48 < sizeof(w->w_peers))
+		len += (size_t)snprintf(w->w_peers + len, sizeof(w->w_peers) - len,
+		    "%s%zu unacknowledged (/status)", len ? " | " : "", st->st_pending);
 	if (len == 0)
 		snprintf(w->w_peers, sizeof(w->w_peers), "nobody yet");
 	switch (st->st_link) {
@@ -908,7 +961,19 @@ ui_event(void *arg, const struct ev *e)
 		(void)ui_text(u, e);
 		kind = (e->ev_flags & EVF_PRIVATE) ? UI_PRIV_OUT :
 		    (e->ev_flags & EVF_ACTION) ? UI_MINE_ACTION : UI_MINE;
-		ui_add_line(u, room, kind, fl, e->ev_who, u->u_text);
+		ui_add_line_mark(u, room, kind, fl, time(NULL), e->ev_who, u->u_text, e->ev_n,
+		    e->ev_of);
+		break;
+	case EV_DELIVERED:
+		ui_remark(u, room, e->ev_n, e->ev_k, e->ev_of, e->ev_failed);
+		break;
+	case EV_UNDELIVERED:
+		ui_remark(u, room, e->ev_n, e->ev_k, e->ev_of, e->ev_failed);
+		snprintf(u->u_text, sizeof(u->u_text), "line %u not delivered to %s (%s)",
+		    (unsigned int)e->ev_n, e->ev_who, e->ev_line);
+		ui_add_line(u, room, UI_WARN, fl, NULL, u->u_text);
+		if (e->ev_final)
+			ui_epilogue(u, u->u_text);
 		break;
 	case EV_HELD:
 		(void)ui_text(u, e);

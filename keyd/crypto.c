@@ -18,6 +18,7 @@
 #include <openssl/kdf.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
+#include <openssl/rand.h>
 
 #include "crypto.h"
 #include "err.h"
@@ -81,6 +82,20 @@ vc_md512_get(void)
 	if (vc_md512 == NULL)
 		vc_md512 = EVP_MD_fetch(NULL, "SHA512", NULL);
 	return vc_md512;
+}
+
+int
+vc_random(uint8_t *p, size_t n)
+{
+	if (n > INT_MAX)
+		return VEIL_E_OVERSIZE;
+	if (n == 0)
+		return 0;
+	if (RAND_bytes(p, (int)n) != 1) {
+		vc_wipe(p, n);
+		return VEIL_E_CRYPTO;
+	}
+	return 0;
 }
 
 void

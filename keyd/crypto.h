@@ -130,6 +130,8 @@ int	vc_identity_digits(const uint8_t pub[static ED25519_PUB_LEN], char *out,
 int	vc_safety_number(const uint8_t a[static ED25519_PUB_LEN],
 	    const uint8_t b[static ED25519_PUB_LEN], char *out, size_t outlen) VEIL_WUR;
 
+/* n bytes from OpenSSL's DRBG (seeded before keyd's sandbox); 0 or VEIL_E_CRYPTO. */
+int	vc_random(uint8_t *p, size_t n) VEIL_WUR;
 /* Constant-time equality: 1 if equal, 0 if not. */
 int	vc_equal(const void *a, const void *b, size_t n);
 /* Wipes n bytes (OPENSSL_cleanse). */

@@ -213,7 +213,7 @@ scratch_writer(struct keyd_ctx *kc, struct vbuf *b, size_t cap)
 }
 
 static int
-sess_new(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
+sess_new(struct keyd_conn *c, const struct ipc_msg *q,
     struct keyd_sess **out, struct keyd_fail *f)
 {
 	struct keyd_sess *s;
@@ -237,7 +237,6 @@ sess_new(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	memcpy(s->ks_params.vp_room_key, q->im_room_key, ROOM_KEY_LEN);
 	s->ks_params.vp_me_id = q->im_me;
 	s->ks_params.vp_peer_id = q->im_peer;
-	s->ks_params.vp_now = kc->kc_now;
 	for (i = 0; i < KEYD_MAX_SESSIONS; i++) {
 		if (c->kn_sess[i] == NULL) {
 			c->kn_sess[i] = s;
@@ -287,6 +286,7 @@ req_hello(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	a->im_code = ANS_HELLO;
 	a->im_version = IPC_VERSION;
 	memcpy(a->im_fpr, kc->kc_fpr, FPR_LEN);
+	memcpy(a->im_id, kc->kc_id->id_pub, ED25519_PUB_LEN);
 	return 0;
 }
 
@@ -298,7 +298,7 @@ hs_begin(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	struct vbuf out;
 	int r;
 
-	if ((r = sess_new(kc, c, q, &s, f)) != 0)
+	if ((r = sess_new(c, q, &s, f)) != 0)
 		return r;
 	scratch_writer(kc, &out, E2E_MAX);
 	r = accept ? vs_accept(&s->ks_vs, &s->ks_params, q->im_blob, q->im_bloblen, &out) :
@@ -460,6 +460,7 @@ req_hs_next(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 	a->im_nick = copy;
 	a->im_nicklen = s->ks_nicklen;
 	memcpy(a->im_fpr, s->ks_peer_fpr, FPR_LEN);
+	memcpy(a->im_id, vs_peer_id(s->ks_vs), ED25519_PUB_LEN);
 	a->im_trust = v.kv_trust;
 	a->im_flags = v.kv_flags;
 	a->im_reason = v.kv_reason;
@@ -502,10 +503,9 @@ req_seal(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 			continue;
 		}
 		scratch_writer(kc, &out, E2E_MAX);
-		r = vs_seal(s->ks_vs, q->im_text, q->im_textlen, &out, &it->it_flags);
+		r = vs_seal(s->ks_vs, q->im_kind, q->im_text, q->im_textlen, &out);
 		if (r != 0) {
 			it->it_status = (uint8_t)-r;
-			it->it_flags = 0;
 			if (!vs_alive(s->ks_vs)) {
 				it->it_flags = SEAL_ENDED;
 				sess_drop(c, s);
@@ -544,47 +544,21 @@ req_open(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
 {
 	struct vs_opened *o = kc->kc_opened;
 	struct keyd_sess *s;
-	struct vbuf reply;
 	int r;
 
+	(void)kc;
 	if ((r = sess_ready(c, q->im_handle, f, "open", &s)) != 0)
 		return r;
-	scratch_writer(kc, &reply, E2E_MAX);
-	if ((r = vs_open(s->ks_vs, q->im_blob, q->im_bloblen, o, &reply)) != 0)
+	if ((r = vs_open(s->ks_vs, q->im_blob, q->im_bloblen, o)) != 0)
 		return sess_error(c, s, f, q->im_handle, r, "message rejected; open");
 	a->im_code = ANS_OPENED;
 	a->im_handle = q->im_handle;
 	a->im_kind = o->vo_kind;
-	a->im_epoch = o->vo_epoch;
 	a->im_gap = o->vo_gap;
-	if (o->vo_kind == OPEN_TEXT) {
-		a->im_text = o->vo_text;
-		a->im_textlen = o->vo_textlen;
-	}
-	a->im_blob = reply.vb_wr;
-	a->im_bloblen = reply.vb_len;
+	a->im_text = o->vo_body;
+	a->im_textlen = o->vo_bodylen;
 	if (o->vo_kind == OPEN_CLOSED)
 		sess_drop(c, s);	/* the peer ended it: wipe now */
-	return 0;
-}
-
-static int
-req_rekey(struct keyd_ctx *kc, struct keyd_conn *c, const struct ipc_msg *q,
-    struct ipc_msg *a, struct keyd_fail *f)
-{
-	struct keyd_sess *s;
-	struct vbuf out;
-	int r;
-
-	if ((r = sess_ready(c, q->im_handle, f, "rekey", &s)) != 0)
-		return r;
-	scratch_writer(kc, &out, E2E_MAX);
-	if ((r = vs_rekey(s->ks_vs, &out)) != 0)
-		return sess_error(c, s, f, q->im_handle, r, "rekey");
-	a->im_code = ANS_REKEY;
-	a->im_handle = q->im_handle;
-	a->im_blob = out.vb_wr;
-	a->im_bloblen = out.vb_len;
 	return 0;
 }
 
@@ -725,7 +699,6 @@ static const struct keyd_req keyd_reqs[] = {
 	{ REQ_HS_NEXT,	 KD_NEED_HELLO | KD_PINS, req_hs_next },
 	{ REQ_SEAL,	 KD_NEED_HELLO,	req_seal },
 	{ REQ_OPEN,	 KD_NEED_HELLO,	req_open },
-	{ REQ_REKEY,	 KD_NEED_HELLO,	req_rekey },
 	{ REQ_CLOSE,	 KD_NEED_HELLO,	req_close },
 	/*
 	 * No REQ_FORGET: dropping a pin is for `keyd --forget`, run on purpose
@@ -821,16 +794,16 @@ busy_fail(struct keyd_ctx *kc, const struct ipc_msg *q, struct keyd_fail *f)
 }
 
 /*
- * Wipes what one OPEN left in *o: the fields before the text and the text as
- * far as vo_textlen, which is all vs_open writes (it copies the text and sets
- * vo_textlen together). *o is all zero again, as keyd_ctx_init left it.
+ * Wipes what one OPEN left in *o: the fields before the body and the body as
+ * far as vo_bodylen, which is all vs_open writes (it copies the body and sets
+ * vo_bodylen together). *o is all zero again, as keyd_ctx_init left it.
  */
 static void
 opened_wipe(struct vs_opened *o)
 {
-	size_t n = o->vo_textlen < MSG_MAX ? o->vo_textlen : MSG_MAX;
+	size_t n = o->vo_bodylen < INNER_BODY_MAX ? o->vo_bodylen : INNER_BODY_MAX;
 
-	vc_wipe(o, offsetof(struct vs_opened, vo_text) + n);
+	vc_wipe(o, offsetof(struct vs_opened, vo_body) + n);
 }
 
 /*

@@ -223,7 +223,7 @@ warm_up(const struct vs_identity *id)
 	struct vs_session *si = NULL, *sr = NULL;
 	struct vs_params pi, pr;
 	struct vbuf w1, w2, w3;
-	uint8_t fl, fpr[FPR_LEN];
+	uint8_t fpr[FPR_LEN], ping[INNER_TOKEN_LEN] = { 0, 0, 0, 1 };
 	char safety[SAFETY_TEXT_MAX + 1];
 	int r, done = 0;
 
@@ -251,25 +251,23 @@ warm_up(const struct vs_identity *id)
 	if ((r = vs_handshake(sr, b1, w1.vb_len, &w2, &done)) != 0 || !done)
 		goto out;
 	vbuf_writer(&w1, b1, sizeof(b1));
-	if ((r = vs_seal(si, (const uint8_t *)"warm", 4, &w1, &fl)) != 0)
+	/* A PING each way: both sides take a ratchet step. */
+	if ((r = vs_seal(si, IK_PING, ping, sizeof(ping), &w1)) != 0 ||
+	    (r = vs_open(sr, b1, w1.vb_len, &o)) != 0)
 		goto out;
-	vbuf_writer(&w3, b3, sizeof(b3));
-	if ((r = vs_open(sr, b1, w1.vb_len, &o, &w3)) != 0)
-		goto out;
-	if (o.vo_kind != OPEN_TEXT || o.vo_textlen != 4 ||
-	    memcmp(o.vo_text, "warm", 4) != 0) {
+	if (o.vo_kind != IK_PING || o.vo_bodylen != sizeof(ping) ||
+	    memcmp(o.vo_body, ping, sizeof(ping)) != 0) {
 		r = VEIL_E_CRYPTO;
 		goto out;
 	}
-	vbuf_writer(&w1, b1, sizeof(b1));
-	if ((r = vs_rekey(si, &w1)) != 0)
-		goto out;
 	vbuf_writer(&w3, b3, sizeof(b3));
-	if ((r = vs_open(sr, b1, w1.vb_len, &o, &w3)) != 0)
+	if ((r = vs_seal(sr, IK_PONG, ping, sizeof(ping), &w3)) != 0 ||
+	    (r = vs_open(si, b3, w3.vb_len, &o)) != 0)
 		goto out;
-	vbuf_writer(&w2, b2, sizeof(b2));
-	if (w3.vb_len > 0 && (r = vs_open(si, b3, w3.vb_len, &o, &w2)) != 0)
+	if (o.vo_kind != IK_PONG) {
+		r = VEIL_E_CRYPTO;
 		goto out;
+	}
 	if ((r = vc_fingerprint(id->id_pub, fpr)) != 0 ||
 	    (r = vc_safety_number(id->id_pub, id->id_pub, safety, sizeof(safety))) != 0)
 		goto out;

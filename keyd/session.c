@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The end-to-end protocol engine: PROTOCOL.md section 2 as a state machine
- * over byte buffers. Handshake (2.2), data messages with a symmetric ratchet
- * per direction (2.3), rekey inside the session (2.4). No I/O; the only clock
- * is vp_now. Every key is wiped as soon as it has been replaced or used up.
+ * over byte buffers. Handshake (2.2), then data messages under the Double
+ * Ratchet with header encryption, stepped lazily at send time (2.3). No I/O,
+ * no clock. Every key is wiped as soon as it has been replaced or used up.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 #ifdef VEIL_KEYLOG
@@ -21,6 +21,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "inner.h"
 #include "ipc.h"
 #include "session.h"
 
@@ -28,29 +29,25 @@
 #define LBL_HS_RI	"veil/2 handshake r->i"
 #define LBL_HS_IR	"veil/2 handshake i->r"
 #define LBL_ROOT	"veil/2 root"
-#define LBL_CK_IR	"veil/2 chain i->r"
-#define LBL_CK_RI	"veil/2 chain r->i"
+#define LBL_CK_R0	"veil/2 chain r0"
+#define LBL_HK_R0	"veil/2 header r0"
+#define LBL_NHK_I	"veil/2 header i1"
+#define LBL_NHK_R	"veil/2 header r1"
+#define LBL_STEP	"veil/2 ratchet step"
 #define LBL_SIG_I	"veil/2 signature initiator"
 #define LBL_SIG_R	"veil/2 signature responder"
 #define SIG_LBL_LEN	(sizeof(LBL_SIG_I) - 1)
 
 #define ECDH_LEN	32
-#define DATA_AD_LEN	(E2E_DATA_HDR_LEN + ROOM_ID_LEN + 2 + 2)
-/* A sealed REKEY_INIT / REKEY_RESP: header, 3 + 65 bytes padded to 128, tag. */
-#define REKEY_MSG_LEN	(E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN)
+#define STEP_OKM_LEN	(3 * HASH_LEN)	/* rk' || ck || nhk */
+#define HDR_AD_LEN	(2 + ROOM_ID_LEN + 2 + 2)
+#define BODY_AD_LEN	(E2E_DATA_HDR_LEN + ROOM_ID_LEN + 2 + 2)
 
 enum vs_state {
 	VS_S_DEAD = 0,		/* keys wiped; calloc'd memory starts here too */
 	VS_S_WAIT_RESP,		/* initiator: HS_INIT sent */
 	VS_S_WAIT_FIN,		/* responder: HS_RESP sent */
 	VS_S_OPEN,		/* handshake done: data and rekey */
-};
-
-/* One direction's chain: the key for the next step, its epoch and counter. */
-struct vs_chain {
-	uint8_t		 ch_ck[HASH_LEN];
-	uint32_t	 ch_epoch;
-	uint64_t	 ch_next;	/* send: counter of the next message; recv: lowest acceptable */
 };
 
 struct vs_session {
@@ -65,7 +62,8 @@ struct vs_session {
 	uint16_t		 ss_peer_id;
 	const uint8_t		*ss_eph;	/* next fixed scalar (tests) */
 	size_t			 ss_neph;	/* fixed scalars left */
-	uint64_t		(*ss_now)(void);
+	const uint8_t		*ss_hn;		/* next fixed header nonce (tests) */
+	size_t			 ss_nhn;	/* fixed header nonces left */
 
 	/* Handshake only; wiped when the handshake ends. */
 	EVP_PKEY		*ss_hs_priv;	/* our ephemeral, until ECDH */
@@ -79,23 +77,32 @@ struct vs_session {
 	uint8_t			 ss_peer_nick[NICK_MAX];
 	size_t			 ss_peer_nicklen;
 
-	/* Established. */
-	uint8_t			 ss_root[HASH_LEN];
-	struct vs_chain		 ss_send;
-	struct vs_chain		 ss_recv;
-	struct vs_chain		 ss_pend;	/* next epoch's receive chain (rekey responder) */
-	int			 ss_has_pend;
 	/*
-	 * Rekey responder, while ss_has_pend: the e'_A we answered and the
-	 * exact sealed REKEY_RESP, re-sent as is if that REKEY_INIT comes again.
+	 * Established: the Double Ratchet (PROTOCOL.md 2.3). Our ratchet key
+	 * (the responder's is e_R until its first step), the peer's, the root,
+	 * the sending chain and its header keys, the receiving chain and its
+	 * header keys (the previous one only to tell a late message).
 	 */
-	uint8_t			 ss_resp_peer[P256_PUB_LEN];
-	uint8_t			 ss_resp[REKEY_MSG_LEN];
-	EVP_PKEY		*ss_rk_priv;	/* our REKEY_INIT ephemeral while it waits */
-	uint8_t			 ss_rk_pub[P256_PUB_LEN];	/* ... and its public key */
-	uint64_t		 ss_rk_sealed;	/* texts sealed since REKEY_INIT last went */
-	uint64_t		 ss_rk_refused;	/* epoch+1 messages refused while it waits */
-	uint64_t		 ss_epoch_t0;	/* when the send epoch began */
+	uint8_t			 ss_rk[HASH_LEN];
+	EVP_PKEY		*ss_dhs;
+	uint8_t			 ss_dhs_pub[P256_PUB_LEN];
+	uint8_t			 ss_dhr[P256_PUB_LEN];
+	EVP_PKEY		*ss_dhr_key;	/* ss_dhr, checked and imported once */
+	uint8_t			 ss_cks[HASH_LEN];
+	uint8_t			 ss_hks[HASH_LEN];
+	uint8_t			 ss_nhks[HASH_LEN];
+	uint8_t			 ss_ckr[HASH_LEN];
+	uint8_t			 ss_hkr[HASH_LEN];
+	uint8_t			 ss_nhkr[HASH_LEN];
+	uint8_t			 ss_phkr[HASH_LEN];
+	uint32_t		 ss_ns;		/* messages sent in the sending chain */
+	uint32_t		 ss_pn;		/* ... in the one before */
+	uint32_t		 ss_nr;		/* next n expected in the receiving chain */
+	int			 ss_has_dhr;
+	int			 ss_has_cks;
+	int			 ss_has_ckr;	/* also: ss_hkr is set */
+	int			 ss_has_phkr;
+	int			 ss_step_due;	/* a peer key came since ss_dhs was made */
 	unsigned		 ss_auth_fail;
 };
 
@@ -156,28 +163,30 @@ vs_keylog_pkey(const char *label, const EVP_PKEY *pk)
 	vc_wipe(d, sizeof(d));
 	BN_clear_free(bn);
 }
+/*
+ * The header keys by the role they hold now: logged again whenever a role
+ * changes, so that the last one of each label is what a live session keeps.
+ */
+static void
+vs_keylog_roles(const struct vs_session *s)
+{
+	if (s->ss_has_cks)
+		vs_keylog("hks", s->ss_hks, HASH_LEN);
+	vs_keylog("nhks", s->ss_nhks, HASH_LEN);
+	if (s->ss_has_ckr)
+		vs_keylog("hkr", s->ss_hkr, HASH_LEN);
+	vs_keylog("nhkr", s->ss_nhkr, HASH_LEN);
+	if (s->ss_has_phkr)
+		vs_keylog("phkr", s->ss_phkr, HASH_LEN);
+}
 #define VS_KEYLOG(label, p, n)		vs_keylog((label), (p), (n))
 #define VS_KEYLOG_PKEY(label, pk)	vs_keylog_pkey((label), (pk))
+#define VS_KEYLOG_ROLES(s)		vs_keylog_roles(s)
 #else
 #define VS_KEYLOG(label, p, n)		((void)0)
 #define VS_KEYLOG_PKEY(label, pk)	((void)0)
+#define VS_KEYLOG_ROLES(s)		((void)0)
 #endif
-
-static uint64_t
-vs_monotonic(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec;
-}
-
-static uint64_t
-vs_time(const struct vs_session *s)
-{
-	return s->ss_now != NULL ? s->ss_now() : vs_monotonic();
-}
 
 static int
 vs_room(const struct vbuf *b, size_t n)
@@ -191,7 +200,8 @@ static void
 vs_kill(struct vs_session *s)
 {
 	EVP_PKEY_free(s->ss_hs_priv);
-	EVP_PKEY_free(s->ss_rk_priv);
+	EVP_PKEY_free(s->ss_dhs);
+	EVP_PKEY_free(s->ss_dhr_key);
 	vc_wipe(s, sizeof(*s));
 	s->ss_state = VS_S_DEAD;
 }
@@ -226,28 +236,6 @@ vs_dh(EVP_PKEY *priv, const uint8_t *peerpub, uint8_t out[static ECDH_LEN])
 	return r;
 }
 
-/* root, ck_ir, ck_ri from prk (handshake: prk of h4; rekey: prk'). */
-static int
-vs_chains(const uint8_t prk[static HASH_LEN], uint8_t root[static HASH_LEN],
-    uint8_t ck_ir[static HASH_LEN], uint8_t ck_ri[static HASH_LEN])
-{
-	int r;
-
-	if ((r = vc_hkdf_expand(prk, LBL_ROOT, root, HASH_LEN)) != 0 ||
-	    (r = vc_hkdf_expand(prk, LBL_CK_IR, ck_ir, HASH_LEN)) != 0 ||
-	    (r = vc_hkdf_expand(prk, LBL_CK_RI, ck_ri, HASH_LEN)) != 0) {
-		vc_wipe(root, HASH_LEN);
-		vc_wipe(ck_ir, HASH_LEN);
-		vc_wipe(ck_ri, HASH_LEN);
-		return r;
-	}
-	VS_KEYLOG("prk", prk, HASH_LEN);
-	VS_KEYLOG("root", root, HASH_LEN);
-	VS_KEYLOG("ck_ir", ck_ir, HASH_LEN);
-	VS_KEYLOG("ck_ri", ck_ri, HASH_LEN);
-	return 0;
-}
-
 /*
  * HKDF-Extract(salt = the transcript hash now, IKM = ss || room_key): h2 for
  * prk_hs, h5 for prk. Without the room name (the relay knows only the room
@@ -267,27 +255,55 @@ vs_extract_ss(const struct vs_session *s, uint8_t prk[static HASH_LEN])
 }
 
 /*
- * Installs the first epoch's chains from prk = HKDF-Extract(h5, ss ||
- * room_key), by handshake role, and wipes ss and the room key.
+ * The ratchet's starting state from prk = HKDF-Extract(h5, ss || room_key)
+ * (PROTOCOL.md 2.3): rk0, the responder's first sending chain ck_r0 and its
+ * header key hk_r0 (no DH yet: the responder's ratchet key is e_R, which the
+ * initiator holds as the peer's), and the header keys of each side's first
+ * DH chain. The initiator steps first. Wipes ss and the room key.
  */
 static int
 vs_establish_keys(struct vs_session *s)
 {
-	uint8_t prk[HASH_LEN], ck_ir[HASH_LEN], ck_ri[HASH_LEN];
+	uint8_t prk[HASH_LEN], ck0[HASH_LEN], hk0[HASH_LEN], nhk_i[HASH_LEN];
+	uint8_t nhk_r[HASH_LEN];
 	int r;
 
-	if ((r = vs_extract_ss(s, prk)) == 0 &&
-	    (r = vs_chains(prk, s->ss_root, ck_ir, ck_ri)) == 0) {
-		memcpy(s->ss_send.ch_ck, s->ss_initiator ? ck_ir : ck_ri, HASH_LEN);
-		memcpy(s->ss_recv.ch_ck, s->ss_initiator ? ck_ri : ck_ir, HASH_LEN);
-		s->ss_send.ch_epoch = s->ss_recv.ch_epoch = 0;
-		s->ss_send.ch_next = s->ss_recv.ch_next = 0;
+	if ((r = vs_extract_ss(s, prk)) != 0 ||
+	    (r = vc_hkdf_expand(prk, LBL_ROOT, s->ss_rk, HASH_LEN)) != 0 ||
+	    (r = vc_hkdf_expand(prk, LBL_CK_R0, ck0, HASH_LEN)) != 0 ||
+	    (r = vc_hkdf_expand(prk, LBL_HK_R0, hk0, HASH_LEN)) != 0 ||
+	    (r = vc_hkdf_expand(prk, LBL_NHK_I, nhk_i, HASH_LEN)) != 0 ||
+	    (r = vc_hkdf_expand(prk, LBL_NHK_R, nhk_r, HASH_LEN)) != 0)
+		goto out;
+	VS_KEYLOG("prk", prk, HASH_LEN);
+	VS_KEYLOG("rk", s->ss_rk, HASH_LEN);
+	VS_KEYLOG("ck_r0", ck0, HASH_LEN);
+	VS_KEYLOG("hk_r0", hk0, HASH_LEN);
+	VS_KEYLOG("nhk_i", nhk_i, HASH_LEN);
+	VS_KEYLOG("nhk_r", nhk_r, HASH_LEN);
+	if (s->ss_initiator) {
+		memcpy(s->ss_ckr, ck0, HASH_LEN);
+		memcpy(s->ss_hkr, hk0, HASH_LEN);
+		memcpy(s->ss_nhkr, nhk_r, HASH_LEN);
+		memcpy(s->ss_nhks, nhk_i, HASH_LEN);
+		s->ss_has_ckr = 1;
+		s->ss_step_due = 1;
+	} else {
+		memcpy(s->ss_cks, ck0, HASH_LEN);
+		memcpy(s->ss_hks, hk0, HASH_LEN);
+		memcpy(s->ss_nhks, nhk_r, HASH_LEN);
+		memcpy(s->ss_nhkr, nhk_i, HASH_LEN);
+		s->ss_has_cks = 1;
 	}
+	VS_KEYLOG_ROLES(s);
+ out:
 	vc_wipe(s->ss_ss, sizeof(s->ss_ss));
 	vc_wipe(s->ss_room_key, sizeof(s->ss_room_key));
 	vc_wipe(prk, sizeof(prk));
-	vc_wipe(ck_ir, sizeof(ck_ir));
-	vc_wipe(ck_ri, sizeof(ck_ri));
+	vc_wipe(ck0, sizeof(ck0));
+	vc_wipe(hk0, sizeof(hk0));
+	vc_wipe(nhk_i, sizeof(nhk_i));
+	vc_wipe(nhk_r, sizeof(nhk_r));
 	return r;
 }
 
@@ -310,7 +326,12 @@ vs_transcript_start(struct vs_session *s, const uint8_t e_i[static P256_PUB_LEN]
 	return vc_mix(s->ss_h, buf, sizeof(buf));
 }
 
-/* After h2: ss = ECDH, prk_hs = Extract(h2, ss), k_r, k_i. Frees our ephemeral. */
+/*
+ * After h2: ss = ECDH, prk_hs = Extract(h2, ss), k_r, k_i. The initiator's
+ * ephemeral is freed; the responder's e_R becomes its first ratchet key
+ * (ss_dhs), wiped at its first ratchet step. The initiator keeps e_R as the
+ * peer's ratchet key.
+ */
 static int
 vs_hs_keys(struct vs_session *s, const uint8_t *peerpub)
 {
@@ -318,7 +339,12 @@ vs_hs_keys(struct vs_session *s, const uint8_t *peerpub)
 	int r;
 
 	r = vs_dh(s->ss_hs_priv, peerpub, s->ss_ss);
-	EVP_PKEY_free(s->ss_hs_priv);
+	if (s->ss_initiator) {
+		EVP_PKEY_free(s->ss_hs_priv);
+		memcpy(s->ss_dhr, peerpub, P256_PUB_LEN);
+		s->ss_has_dhr = 1;
+	} else
+		s->ss_dhs = s->ss_hs_priv;	/* its public half: vs_accept */
 	s->ss_hs_priv = NULL;
 	if (r != 0)
 		return r;
@@ -377,7 +403,8 @@ vs_new(struct vs_session **sp, const struct vs_params *p, int initiator)
 	s->ss_peer_id = p->vp_peer_id;
 	s->ss_eph = p->vp_eph;
 	s->ss_neph = p->vp_eph != NULL ? p->vp_neph : 0;
-	s->ss_now = p->vp_now;
+	s->ss_hn = p->vp_hn;
+	s->ss_nhn = p->vp_hn != NULL ? p->vp_nhn : 0;
 	*sp = s;
 	return 0;
 }
@@ -511,6 +538,7 @@ vs_accept(struct vs_session **sp, const struct vs_params *p, const uint8_t *init
 	    (r = vc_mix(s->ss_h, e_r, P256_PUB_LEN)) != 0 ||		/* h2 */
 	    (r = vs_hs_keys(s, m.em_eph)) != 0)
 		goto fail;
+	memcpy(s->ss_dhs_pub, e_r, P256_PUB_LEN);
 	memcpy(h2, s->ss_h, HASH_LEN);
 	/* h3 = H(h2 || idb_R), sig_R over it, sealed under h2; then h4. */
 	if ((r = vs_hs_seal(s, LBL_SIG_R, s->ss_k_r, h2, sig, ct)) != 0 ||
@@ -616,7 +644,6 @@ vs_handshake(struct vs_session *s, const uint8_t *in, size_t len, struct vbuf *o
 	vc_wipe(s->ss_k_r, sizeof(s->ss_k_r));
 	vc_wipe(s->ss_k_i, sizeof(s->ss_k_i));
 	vc_wipe(s->ss_h, sizeof(s->ss_h));
-	s->ss_epoch_t0 = vs_time(s);
 	s->ss_state = VS_S_OPEN;
 	*done = 1;
 	return 0;
@@ -655,63 +682,195 @@ vs_alive(const struct vs_session *s)
 	return s != NULL && s->ss_state != VS_S_DEAD;
 }
 
-/* ad = 01 10 || u32 epoch || u32 ctr || room || u16 sender || u16 recipient. */
+/* ad_h = 02 10 || room || u16 sender || u16 recipient. */
 static void
-vs_data_ad(const struct vs_session *s, uint32_t epoch, uint32_t ctr, int sending,
-    uint8_t ad[static DATA_AD_LEN])
+vs_hdr_ad(const struct vs_session *s, int sending, uint8_t ad[static HDR_AD_LEN])
 {
 	ad[0] = E2E_VERSION;
 	ad[1] = E2E_DATA;
-	veil_put32(ad + 2, epoch);
-	veil_put32(ad + 6, ctr);
+	memcpy(ad + 2, s->ss_room, ROOM_ID_LEN);
+	veil_put16(ad + 2 + ROOM_ID_LEN, sending ? s->ss_me_id : s->ss_peer_id);
+	veil_put16(ad + 2 + ROOM_ID_LEN + 2, sending ? s->ss_peer_id : s->ss_me_id);
+}
+
+/* ad_b = 02 10 || hn || hct || room || u16 sender || u16 recipient. */
+static void
+vs_body_ad(const struct vs_session *s, const uint8_t hn[static E2E_HN_LEN],
+    const uint8_t hct[static E2E_HDR_CT_LEN], int sending, uint8_t ad[static BODY_AD_LEN])
+{
+	ad[0] = E2E_VERSION;
+	ad[1] = E2E_DATA;
+	memcpy(ad + 2, hn, E2E_HN_LEN);
+	memcpy(ad + 2 + E2E_HN_LEN, hct, E2E_HDR_CT_LEN);
 	memcpy(ad + E2E_DATA_HDR_LEN, s->ss_room, ROOM_ID_LEN);
-	veil_put16(ad + E2E_DATA_HDR_LEN + ROOM_ID_LEN,
-	    sending ? s->ss_me_id : s->ss_peer_id);
+	veil_put16(ad + E2E_DATA_HDR_LEN + ROOM_ID_LEN, sending ? s->ss_me_id : s->ss_peer_id);
 	veil_put16(ad + E2E_DATA_HDR_LEN + ROOM_ID_LEN + 2,
 	    sending ? s->ss_peer_id : s->ss_me_id);
 }
 
 /*
- * Seals one inner message with the send chain and appends it to out. The
- * caller has checked the room in out; any error here is fatal (the chain may
- * have moved).
+ * KDF_RK: prk = Extract(salt = rk, IKM = dh); Expand(prk, "veil/2 ratchet
+ * step", 96) = rk' || ck || nhk. rk is replaced in place (the caller's copy).
+ */
+static int
+vs_kdf_rk(uint8_t rk[static HASH_LEN], const uint8_t dh[static ECDH_LEN],
+    uint8_t ck[static HASH_LEN], uint8_t nhk[static HASH_LEN])
+{
+	uint8_t prk[HASH_LEN], okm[STEP_OKM_LEN];
+	int r;
+
+	if ((r = vc_hkdf_extract(rk, HASH_LEN, dh, ECDH_LEN, prk)) == 0 &&
+	    (r = vc_hkdf_expand(prk, LBL_STEP, okm, sizeof(okm))) == 0) {
+		memcpy(rk, okm, HASH_LEN);
+		memcpy(ck, okm + HASH_LEN, HASH_LEN);
+		memcpy(nhk, okm + 2 * HASH_LEN, HASH_LEN);
+		VS_KEYLOG("rk", rk, HASH_LEN);
+		VS_KEYLOG("ck", ck, HASH_LEN);
+	}
+	vc_wipe(prk, sizeof(prk));
+	vc_wipe(okm, sizeof(okm));
+	return r;
+}
+
+/*
+ * Our ratchet step, due at this send: a fresh ratchet key (the old private
+ * key freed, which clears it), rk, CKs, nhk = KDF_RK(rk, ECDH(new, DHr)),
+ * HKs = NHKs, NHKs = nhk, PN = Ns, Ns = 0. On error nothing has changed.
+ */
+static int
+vs_step_send(struct vs_session *s)
+{
+	uint8_t pub[P256_PUB_LEN], dh[ECDH_LEN], rk[HASH_LEN], ck[HASH_LEN];
+	uint8_t nhk[HASH_LEN];
+	EVP_PKEY *priv = NULL;
+	int r;
+
+	if (!s->ss_has_dhr)
+		return VEIL_E_STATE;
+	/* The initiator's e_R, until its first receive step imports a key. */
+	if (s->ss_dhr_key == NULL &&
+	    (r = vc_p256_peer(s->ss_dhr, P256_PUB_LEN, &s->ss_dhr_key)) != 0)
+		return r;
+	memcpy(rk, s->ss_rk, HASH_LEN);
+	if ((r = vs_new_eph(s, &priv, pub)) != 0 ||
+	    (r = vc_ecdh(priv, s->ss_dhr_key, dh)) != 0 ||
+	    (r = vs_kdf_rk(rk, dh, ck, nhk)) != 0)
+		goto out;
+	VS_KEYLOG("ecdh_step", dh, ECDH_LEN);
+	EVP_PKEY_free(s->ss_dhs);
+	s->ss_dhs = priv;
+	priv = NULL;
+	memcpy(s->ss_dhs_pub, pub, P256_PUB_LEN);
+	memcpy(s->ss_rk, rk, HASH_LEN);
+	memcpy(s->ss_cks, ck, HASH_LEN);
+	memcpy(s->ss_hks, s->ss_nhks, HASH_LEN);
+	memcpy(s->ss_nhks, nhk, HASH_LEN);
+	s->ss_has_cks = 1;
+	s->ss_pn = s->ss_ns;
+	s->ss_ns = 0;
+	s->ss_step_due = 0;
+	VS_KEYLOG_ROLES(s);
+ out:
+	EVP_PKEY_free(priv);
+	vc_wipe(dh, sizeof(dh));
+	vc_wipe(rk, sizeof(rk));
+	vc_wipe(ck, sizeof(ck));
+	vc_wipe(nhk, sizeof(nhk));
+	return r;
+}
+
+/*
+ * Random header nonces, drawn from the DRBG 64 at a time: one RAND_bytes of
+ * 12 bytes costs as much as the rest of a seal. Nonces are public; each is
+ * handed out once (the pool is refilled, never reread).
+ */
+#define VS_HN_POOL	64
+static uint8_t	vs_hn_pool[VS_HN_POOL * E2E_HN_LEN];
+static size_t	vs_hn_left;
+
+/* The next header nonce: a fixed one (tests), else 12 random bytes. */
+static int
+vs_header_nonce(struct vs_session *s, uint8_t hn[static E2E_HN_LEN])
+{
+	int r;
+
+	if (s->ss_hn != NULL && s->ss_nhn > 0) {
+		memcpy(hn, s->ss_hn, E2E_HN_LEN);
+		s->ss_hn += E2E_HN_LEN;
+		s->ss_nhn--;
+		return 0;
+	}
+	if (vs_hn_left == 0) {
+		if ((r = vc_random(vs_hn_pool, sizeof(vs_hn_pool))) != 0)
+			return r;
+		vs_hn_left = VS_HN_POOL;
+	}
+	vs_hn_left--;
+	memcpy(hn, vs_hn_pool + vs_hn_left * E2E_HN_LEN, E2E_HN_LEN);
+	memset(vs_hn_pool + vs_hn_left * E2E_HN_LEN, 0, E2E_HN_LEN);
+	return 0;
+}
+
+/* The body nonce of message n: 00000000 00000000 || u32 n. */
+static void
+vs_body_nonce(uint8_t nb[static AEAD_NONCE_LEN], uint32_t n)
+{
+	memset(nb, 0, AEAD_NONCE_LEN);
+	veil_put32(nb + AEAD_NONCE_LEN - 4, n);
+}
+
+/*
+ * Seals one inner message and appends it to out, taking our ratchet step
+ * first if one is due. The caller has checked the kind, the body, the
+ * limit and the room in out; any error here is fatal (keys may have moved).
  */
 static int
 vs_seal_inner(struct vs_session *s, uint8_t kind, const uint8_t *body, size_t bodylen,
     struct vbuf *out)
 {
 	uint8_t pt[PAD_MAX], ct[PAD_MAX + AEAD_TAG_LEN], mk[AEAD_KEY_LEN];
-	uint8_t nonce[AEAD_NONCE_LEN], ad[DATA_AD_LEN];
-	uint32_t epoch = s->ss_send.ch_epoch, ctr;
+	uint8_t hdr[E2E_HDR_PT_LEN], hct[E2E_HDR_CT_LEN], hn[E2E_HN_LEN];
+	uint8_t nb[AEAD_NONCE_LEN], adh[HDR_AD_LEN], adb[BODY_AD_LEN];
 	struct e2e_msg m;
 	struct vbuf w;
 	int r;
 
-	if (s->ss_send.ch_next >= UINT32_MAX)
-		return VEIL_E_LIMIT;
-	ctr = (uint32_t)s->ss_send.ch_next;
+	if (s->ss_step_due && (r = vs_step_send(s)) != 0)
+		goto out;
+	if (!s->ss_has_cks || s->ss_ns == UINT32_MAX) {
+		r = VEIL_E_STATE;
+		goto out;
+	}
 	vbuf_writer(&w, pt, sizeof(pt));
 	if ((r = proto_inner_encode(&w, kind, body, bodylen)) != 0 ||
-	    (r = vc_ratchet(s->ss_send.ch_ck, mk)) != 0)
+	    (r = vc_ratchet(s->ss_cks, mk)) != 0 ||
+	    (r = vs_header_nonce(s, hn)) != 0)
 		goto out;
 	VS_KEYLOG("mk_send", mk, AEAD_KEY_LEN);
-	VS_KEYLOG("ck_send", s->ss_send.ch_ck, HASH_LEN);
-	vc_nonce(nonce, epoch, ctr);
-	vs_data_ad(s, epoch, ctr, 1, ad);
-	if ((r = vc_aead_seal(mk, nonce, ad, sizeof(ad), pt, w.vb_len, ct)) != 0)
+	VS_KEYLOG("ck_send", s->ss_cks, HASH_LEN);
+	memcpy(hdr, s->ss_dhs_pub, P256_PUB_LEN);
+	veil_put32(hdr + P256_PUB_LEN, s->ss_pn);
+	veil_put32(hdr + P256_PUB_LEN + 4, s->ss_ns);
+	vs_hdr_ad(s, 1, adh);
+	if ((r = vc_aead_seal(s->ss_hks, hn, adh, sizeof(adh), hdr, sizeof(hdr), hct)) != 0)
+		goto out;
+	vs_body_nonce(nb, s->ss_ns);
+	vs_body_ad(s, hn, hct, 1, adb);
+	if ((r = vc_aead_seal(mk, nb, adb, sizeof(adb), pt, w.vb_len, ct)) != 0)
 		goto out;
 	memset(&m, 0, sizeof(m));
 	m.em_type = E2E_DATA;
-	m.em_epoch = epoch;
-	m.em_ctr = ctr;
+	m.em_hn = hn;
+	m.em_hct = hct;
 	m.em_ct = ct;
 	m.em_ctlen = w.vb_len + AEAD_TAG_LEN;
 	if ((r = proto_e2e_encode(out, &m)) != 0)
 		goto out;
-	s->ss_send.ch_next++;
+	s->ss_ns++;
  out:
 	vc_wipe(mk, sizeof(mk));
 	vc_wipe(pt, sizeof(pt));
+	vc_wipe(hdr, sizeof(hdr));
 	return r;
 }
 
@@ -722,198 +881,150 @@ vs_sealed_len(size_t bodylen)
 }
 
 int
-vs_seal(struct vs_session *s, const uint8_t *text, size_t len, struct vbuf *out,
-    uint8_t *flags)
+vs_seal(struct vs_session *s, uint8_t kind, const uint8_t *body, size_t len,
+    struct vbuf *out)
 {
-	uint64_t now;
 	int r;
 
-	if (flags != NULL)
-		*flags = 0;
-	if (s == NULL || out == NULL || flags == NULL)
+	if (s == NULL || out == NULL)
 		return VEIL_E_INVALID;
 	if (s->ss_state != VS_S_OPEN)
 		return VEIL_E_STATE;
-	if (text == NULL || len == 0)
-		return VEIL_E_INVALID;
-	if (len > MSG_MAX)
-		return VEIL_E_OVERSIZE;
-	if (s->ss_send.ch_next >= VS_HARD_LIMIT)
+	if (!proto_inner_sealable(kind))
+		return VEIL_E_TYPE;
+	if ((r = proto_inner_parse(kind, body, len, NULL)) != 0)
+		return r;
+	/* A step, when due, starts a new chain: the limit is per chain. */
+	if (!s->ss_step_due && s->ss_ns >= VS_HARD_LIMIT)
 		return VEIL_E_LIMIT;
 	if (!vs_room(out, vs_sealed_len(len)))
 		return VEIL_E_NOSPACE;
-	if ((r = vs_seal_inner(s, IK_TEXT, text, len, out)) != 0) {
+	if ((r = vs_seal_inner(s, kind, body, len, out)) != 0) {
 		vs_kill(s);
 		return r;
 	}
-	now = vs_time(s);
-	if (s->ss_rk_priv != NULL) {
-		/* Ours waits for its answer: every VS_REKEY_RETRY texts, send it again. */
-		if (++s->ss_rk_sealed % VS_REKEY_RETRY == 0)
-			*flags |= SEAL_REKEY_DUE;
-	} else if (s->ss_send.ch_next >= VS_REKEY_MSGS ||
-	    (now >= s->ss_epoch_t0 && now - s->ss_epoch_t0 >= VS_REKEY_SEC))
-		*flags |= SEAL_REKEY_DUE;
 	return 0;
 }
 
 /*
- * prk' = Extract(root, ECDH(e'_A, e'_B)); replaces root and returns the two
- * new chain keys. Wipes the ECDH secret and prk'.
+ * A message refused before its body authenticated: nothing changes, but a
+ * bad tag (or a header only a holder of the header key could seal that
+ * does not fit) counts towards VS_MAX_AUTH_FAIL.
  */
 static int
-vs_rekey_derive(struct vs_session *s, EVP_PKEY *priv, const uint8_t *peerpub,
-    uint8_t ck_ir[static HASH_LEN], uint8_t ck_ri[static HASH_LEN])
+vs_refuse(struct vs_session *s, int r, int counted)
 {
-	uint8_t dh[ECDH_LEN], prk[HASH_LEN], root[HASH_LEN];
-	int r;
-
-	if ((r = vs_dh(priv, peerpub, dh)) == 0 &&
-	    (r = vc_hkdf_extract(s->ss_root, HASH_LEN, dh, ECDH_LEN, prk)) == 0 &&
-	    (r = vs_chains(prk, root, ck_ir, ck_ri)) == 0)
-		memcpy(s->ss_root, root, HASH_LEN);
-	if (r == 0)
-		VS_KEYLOG("ecdh_rekey", dh, ECDH_LEN);
-	vc_wipe(dh, sizeof(dh));
-	vc_wipe(prk, sizeof(prk));
-	vc_wipe(root, sizeof(root));
-	return r;
-}
-
-/* Replaces a chain with a new epoch's key (the old key is overwritten). */
-static void
-vs_chain_set(struct vs_chain *ch, const uint8_t ck[static HASH_LEN], uint32_t epoch)
-{
-	memcpy(ch->ch_ck, ck, HASH_LEN);
-	ch->ch_epoch = epoch;
-	ch->ch_next = 0;
-}
-
-/* Our pending REKEY_INIT is over (answered, abandoned): wipe its key. */
-static void
-vs_rk_drop(struct vs_session *s)
-{
-	EVP_PKEY_free(s->ss_rk_priv);
-	s->ss_rk_priv = NULL;
-	vc_wipe(s->ss_rk_pub, sizeof(s->ss_rk_pub));
-	s->ss_rk_sealed = s->ss_rk_refused = 0;
-}
-
-/* The peer's REKEY_INIT (already committed): answer in this epoch, then switch send. */
-static int
-vs_rekey_answer(struct vs_session *s, const uint8_t *peerpub, struct vbuf *reply)
-{
-	uint8_t pub[P256_PUB_LEN], ck_ir[HASH_LEN], ck_ri[HASH_LEN];
-	EVP_PKEY *priv = NULL;
-	size_t at = reply->vb_len;
-	int r;
-
-	if (s->ss_send.ch_epoch == UINT32_MAX || s->ss_recv.ch_epoch == UINT32_MAX)
-		return VEIL_E_LIMIT;
-	/* A colliding REKEY_INIT of ours is abandoned (we are the handshake responder). */
-	vs_rk_drop(s);
-	if ((r = vs_new_eph(s, &priv, pub)) != 0 ||
-	    (r = vs_rekey_derive(s, priv, peerpub, ck_ir, ck_ri)) != 0 ||
-	    (r = vs_seal_inner(s, IK_REKEY_RESP, pub, sizeof(pub), reply)) != 0)
-		goto out;
-	if (reply->vb_len - at != REKEY_MSG_LEN) {
-		r = VEIL_E_CRYPTO;
-		goto out;
-	}
-	/* Kept until the peer's first epoch+1 message: a lost RESP is sent again. */
-	memcpy(s->ss_resp, reply->vb_wr + at, REKEY_MSG_LEN);
-	memcpy(s->ss_resp_peer, peerpub, P256_PUB_LEN);
-	vs_chain_set(&s->ss_send, s->ss_initiator ? ck_ir : ck_ri, s->ss_send.ch_epoch + 1);
-	vs_chain_set(&s->ss_pend, s->ss_initiator ? ck_ri : ck_ir, s->ss_recv.ch_epoch + 1);
-	s->ss_has_pend = 1;
-	s->ss_epoch_t0 = vs_time(s);
- out:
-	EVP_PKEY_free(priv);
-	vc_wipe(ck_ir, sizeof(ck_ir));
-	vc_wipe(ck_ri, sizeof(ck_ri));
-	return r;
-}
-
-/* The answer to our REKEY_INIT: both directions move to the next epoch. */
-static int
-vs_rekey_finish(struct vs_session *s, const uint8_t *peerpub)
-{
-	uint8_t ck_ir[HASH_LEN], ck_ri[HASH_LEN];
-	int r;
-
-	r = vs_rekey_derive(s, s->ss_rk_priv, peerpub, ck_ir, ck_ri);
-	vs_rk_drop(s);
-	if (r == 0) {
-		vs_chain_set(&s->ss_send, s->ss_initiator ? ck_ir : ck_ri,
-		    s->ss_send.ch_epoch + 1);
-		vs_chain_set(&s->ss_recv, s->ss_initiator ? ck_ri : ck_ir,
-		    s->ss_recv.ch_epoch + 1);
-		s->ss_epoch_t0 = vs_time(s);
-	}
-	vc_wipe(ck_ir, sizeof(ck_ir));
-	vc_wipe(ck_ri, sizeof(ck_ri));
-	return r;
-}
-
-/*
- * Our REKEY_INIT once more, with the same e'_A, sealed afresh (next counter,
- * current send epoch). The caller has checked the room in out.
- */
-static int
-vs_rekey_again(struct vs_session *s, struct vbuf *out)
-{
-	int r;
-
-	if ((r = vs_seal_inner(s, IK_REKEY_INIT, s->ss_rk_pub, P256_PUB_LEN, out)) != 0) {
+	if (counted && ++s->ss_auth_fail >= VS_MAX_AUTH_FAIL)
 		vs_kill(s);
-		return r;
-	}
-	s->ss_rk_sealed = 0;
-	return 0;
+	return r;
 }
 
+/* The work of one vs_open on copies; committed only once the body is authentic. */
+struct vs_rx {
+	uint8_t		 rx_hdr[E2E_HDR_PT_LEN];
+	uint8_t		 rx_rk[HASH_LEN];
+	uint8_t		 rx_ck[HASH_LEN];
+	uint8_t		 rx_nhk[HASH_LEN];
+	uint8_t		 rx_mk[AEAD_KEY_LEN];
+	uint8_t		 rx_dh[ECDH_LEN];
+	uint8_t		 rx_pt[PAD_MAX];
+	uint32_t	 rx_pn;
+	uint32_t	 rx_n;
+	uint32_t	 rx_gap;
+	EVP_PKEY	*rx_peer;	/* a new chain's dh, imported (owned until committed) */
+	int		 rx_new;	/* the header opened under NHKr: the peer stepped */
+	int		 rx_fatal;	/* a primitive failed: the session ends */
+};
+
 /*
- * A message of the epoch after ours while our REKEY_INIT waits: the peer
- * answered it, but its REKEY_RESP did not arrive. The message cannot be
- * opened (it is not even looked at); the first such one, and every
- * VS_REKEY_RETRY-th after it, gets our REKEY_INIT again in reply
- * (OPEN_RESEND), so the peer sends its REKEY_RESP again. The others are
- * VEIL_E_STATE. A forgery can only cause a retransmission, at this rate.
+ * Opens the header with HKr, else NHKr (a new chain), else the previous
+ * HKr (a late message: VEIL_E_REORDER); then checks it against the state
+ * and ratchets copies to the message key. 0, or the refusal (nothing
+ * changed; vs_refuse counted what needs counting).
  */
 static int
-vs_open_ahead(struct vs_session *s, struct vs_opened *res, struct vbuf *reply)
+vs_open_header(struct vs_session *s, const struct e2e_msg *m, struct vs_rx *x)
 {
+	uint8_t adh[HDR_AD_LEN];
+	const uint8_t *dh;
+	uint32_t i;
 	int r;
 
-	if (s->ss_rk_refused % VS_REKEY_RETRY != 0) {
-		s->ss_rk_refused++;
-		return VEIL_E_STATE;
+	vs_hdr_ad(s, 0, adh);
+	if (s->ss_has_ckr && vc_aead_open(s->ss_hkr, m->em_hn, adh, sizeof(adh), m->em_hct,
+	    E2E_HDR_CT_LEN, x->rx_hdr) == 0)
+		x->rx_new = 0;
+	else if (vc_aead_open(s->ss_nhkr, m->em_hn, adh, sizeof(adh), m->em_hct,
+	    E2E_HDR_CT_LEN, x->rx_hdr) == 0)
+		x->rx_new = 1;
+	else if (s->ss_has_phkr && vc_aead_open(s->ss_phkr, m->em_hn, adh, sizeof(adh),
+	    m->em_hct, E2E_HDR_CT_LEN, x->rx_hdr) == 0)
+		return vs_refuse(s, VEIL_E_REORDER, 0);
+	else
+		return vs_refuse(s, VEIL_E_AUTH, 1);
+	dh = x->rx_hdr;
+	x->rx_pn = veil_get32(x->rx_hdr + P256_PUB_LEN);
+	x->rx_n = veil_get32(x->rx_hdr + P256_PUB_LEN + 4);
+	if (!x->rx_new) {
+		/* The current chain: its key, a counter not yet seen, a bounded gap. */
+		if (!vc_equal(dh, s->ss_dhr, P256_PUB_LEN) && s->ss_has_dhr)
+			return vs_refuse(s, VEIL_E_INVALID, 1);
+		if (x->rx_n < s->ss_nr)
+			return vs_refuse(s, VEIL_E_REPLAY, 0);
+		if (x->rx_n - s->ss_nr > VS_MAX_SKIP)
+			return vs_refuse(s, VEIL_E_LIMIT, 0);
+		x->rx_gap = x->rx_n - s->ss_nr;
+		memcpy(x->rx_ck, s->ss_ckr, HASH_LEN);
+	} else {
+		/*
+		 * A new chain: a key other than the last, valid; the messages of
+		 * the chain before that never came (pn - Nr, bounded); a ratchet
+		 * key of ours to do the ECDH with (the initiator has none before
+		 * its first send, and a correct peer steps only after it).
+		 */
+		if (s->ss_has_dhr && vc_equal(dh, s->ss_dhr, P256_PUB_LEN))
+			return vs_refuse(s, VEIL_E_INVALID, 1);
+		if (s->ss_dhs == NULL)
+			return vs_refuse(s, VEIL_E_STATE, 1);
+		if (x->rx_pn < s->ss_nr)
+			return vs_refuse(s, VEIL_E_INVALID, 1);
+		if (x->rx_pn - s->ss_nr > VS_MAX_SKIP || x->rx_n > VS_MAX_SKIP)
+			return vs_refuse(s, VEIL_E_LIMIT, 0);
+		if ((r = vc_p256_peer(dh, P256_PUB_LEN, &x->rx_peer)) != 0)
+			return vs_refuse(s, r, 1);
+		x->rx_gap = x->rx_pn - s->ss_nr + x->rx_n;
+		memcpy(x->rx_rk, s->ss_rk, HASH_LEN);
+		if ((r = vc_ecdh(s->ss_dhs, x->rx_peer, x->rx_dh)) != 0 ||
+		    (r = vs_kdf_rk(x->rx_rk, x->rx_dh, x->rx_ck, x->rx_nhk)) != 0) {
+			x->rx_fatal = 1;
+			return r;
+		}
+		VS_KEYLOG("ecdh_step", x->rx_dh, ECDH_LEN);
 	}
-	if (!vs_room(reply, REKEY_MSG_LEN))
-		return VEIL_E_NOSPACE;
-	if ((r = vs_rekey_again(s, reply)) != 0)
-		return r;
-	s->ss_rk_refused++;
-	res->vo_kind = OPEN_RESEND;
-	res->vo_epoch = s->ss_recv.ch_epoch + 1;
+	/* n - Nr + 1 steps of the chain (n + 1 of a new one): at most VS_MAX_SKIP + 1. */
+	for (i = 0; i <= x->rx_n - (x->rx_new ? 0 : s->ss_nr); i++) {
+		if ((r = vc_ratchet(x->rx_ck, x->rx_mk)) != 0) {
+			x->rx_fatal = 1;
+			return r;
+		}
+		VS_KEYLOG("mk_recv", x->rx_mk, AEAD_KEY_LEN);
+		VS_KEYLOG("ck_recv", x->rx_ck, HASH_LEN);
+	}
 	return 0;
 }
 
 int
-vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *res,
-    struct vbuf *reply)
+vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *res)
 {
-	struct vs_chain tmp, *ch;
+	struct vs_rx x;
 	struct e2e_msg m;
-	uint8_t pt[PAD_MAX], mk[AEAD_KEY_LEN], nonce[AEAD_NONCE_LEN], ad[DATA_AD_LEN];
+	uint8_t nb[AEAD_NONCE_LEN], adb[BODY_AD_LEN], kind;
 	const uint8_t *body;
-	size_t bodylen, ptlen;
-	uint64_t i, steps;
-	uint8_t kind;
-	int r, pend;
+	size_t bodylen;
+	int r;
 
 	if (res != NULL)
-		memset(res, 0, sizeof(*res));
+		memset(res, 0, offsetof(struct vs_opened, vo_body));
 	if (s == NULL || in == NULL || res == NULL)
 		return VEIL_E_INVALID;
 	if (s->ss_state != VS_S_OPEN)
@@ -922,158 +1033,67 @@ vs_open(struct vs_session *s, const uint8_t *in, size_t len, struct vs_opened *r
 		return r;
 	if (m.em_type != E2E_DATA)
 		return VEIL_E_TYPE;
-	if (m.em_epoch == s->ss_recv.ch_epoch) {
-		ch = &s->ss_recv;
-		pend = 0;
-	} else if (s->ss_has_pend && m.em_epoch == s->ss_pend.ch_epoch) {
-		ch = &s->ss_pend;
-		pend = 1;
-	} else if (m.em_epoch < s->ss_recv.ch_epoch)
-		return VEIL_E_REORDER;
-	else if (s->ss_rk_priv != NULL && m.em_epoch - 1 == s->ss_recv.ch_epoch)
-		return vs_open_ahead(s, res, reply);
-	else
-		return VEIL_E_STATE;
-	if (m.em_ctr < ch->ch_next)
-		return VEIL_E_REPLAY;
-	if (m.em_ctr - ch->ch_next > VS_MAX_SKIP)
-		return VEIL_E_LIMIT;
-	if (m.em_ctlen < AEAD_TAG_LEN || m.em_ctlen - AEAD_TAG_LEN > sizeof(pt))
+	if (m.em_ctlen < AEAD_TAG_LEN || m.em_ctlen - AEAD_TAG_LEN > sizeof(x.rx_pt))
 		return VEIL_E_LENGTH;
-	ptlen = m.em_ctlen - AEAD_TAG_LEN;
 
-	/* Work on a copy of the chain: a forgery must not move it. */
-	tmp = *ch;
-	steps = m.em_ctr - ch->ch_next + 1;
-	for (i = 0; i < steps; i++) {
-		if ((r = vc_ratchet(tmp.ch_ck, mk)) != 0)
+	memset(&x, 0, sizeof(x));
+	if ((r = vs_open_header(s, &m, &x)) != 0) {
+		if (x.rx_fatal)
 			goto fatal;
-		VS_KEYLOG("mk_recv", mk, AEAD_KEY_LEN);
-		VS_KEYLOG("ck_recv", tmp.ch_ck, HASH_LEN);
+		goto refused;	/* the VS_MAX_AUTH_FAIL-th counted one killed it */
 	}
-	vc_nonce(nonce, m.em_epoch, m.em_ctr);
-	vs_data_ad(s, m.em_epoch, m.em_ctr, 0, ad);
-	r = vc_aead_open(mk, nonce, ad, sizeof(ad), m.em_ct, m.em_ctlen, pt);
-	vc_wipe(mk, sizeof(mk));
+	vs_body_nonce(nb, x.rx_n);
+	vs_body_ad(s, m.em_hn, m.em_hct, 0, adb);
+	r = vc_aead_open(x.rx_mk, nb, adb, sizeof(adb), m.em_ct, m.em_ctlen, x.rx_pt);
 	if (r == VEIL_E_AUTH) {
-		vc_wipe(&tmp, sizeof(tmp));
-		if (++s->ss_auth_fail >= VS_MAX_AUTH_FAIL)
-			vs_kill(s);
-		return r;
+		(void)vs_refuse(s, r, 1);
+		goto refused;
 	}
 	if (r != 0)
 		goto fatal;
 	/* Authentic from here on: a malformed inner message is the peer's fault. */
-	if ((r = proto_inner_decode(pt, ptlen, &kind, &body, &bodylen)) != 0)
+	if ((r = proto_inner_decode(x.rx_pt, m.em_ctlen - AEAD_TAG_LEN, &kind, &body,
+	    &bodylen)) != 0)
 		goto fatal;
-	if (kind == IK_REKEY_RESP && s->ss_rk_priv == NULL) {
-		r = VEIL_E_STATE;
-		goto fatal;
-	}
-	if (kind == IK_REKEY_INIT && (s->ss_initiator == 0 || s->ss_rk_priv == NULL ||
-	    s->ss_has_pend) && !vs_room(reply, REKEY_MSG_LEN)) {
-		/* Nothing committed yet: the caller may retry with room. */
-		vc_wipe(&tmp, sizeof(tmp));
-		vc_wipe(pt, sizeof(pt));
-		return VEIL_E_NOSPACE;
-	}
 
-	/* Commit the receive chain. */
-	res->vo_epoch = m.em_epoch;
-	res->vo_gap = (uint32_t)(m.em_ctr - ch->ch_next);
-	memcpy(ch->ch_ck, tmp.ch_ck, HASH_LEN);
-	ch->ch_next = (uint64_t)m.em_ctr + 1;
-	vc_wipe(&tmp, sizeof(tmp));
-	if (pend) {
-		/* The peer has switched: the old receive chain and the kept RESP go. */
-		s->ss_recv = s->ss_pend;
-		vc_wipe(&s->ss_pend, sizeof(s->ss_pend));
-		s->ss_has_pend = 0;
-		vc_wipe(s->ss_resp, sizeof(s->ss_resp));
-		vc_wipe(s->ss_resp_peer, sizeof(s->ss_resp_peer));
-	}
-
-	switch (kind) {
-	case IK_TEXT:
-		res->vo_kind = OPEN_TEXT;
-		memcpy(res->vo_text, body, bodylen);
-		res->vo_textlen = bodylen;
-		break;
-	case IK_CLOSE:
-		vs_kill(s);
-		res->vo_kind = OPEN_CLOSED;
-		break;
-	case IK_REKEY_INIT:
-		/* Unless we answer it below, it changes no key. */
-		res->vo_kind = OPEN_REKEY_SAME;
-		if (s->ss_has_pend) {
-			/*
-			 * The REKEY_INIT we answered, again: our REKEY_RESP was
-			 * lost. The same bytes once more (same counter, no new
-			 * nonce); nothing else changes. Any other key is a second
-			 * rekey before the first finished: not from a sane peer.
-			 */
-			if (!vc_equal(body, s->ss_resp_peer, P256_PUB_LEN)) {
-				r = VEIL_E_STATE;
-				goto fatal;
-			}
-			if ((r = vbuf_put_bytes(reply, s->ss_resp, REKEY_MSG_LEN)) != 0)
-				goto fatal;
-			break;
+	/* Commit the copies. */
+	if (x.rx_new) {
+		if (s->ss_has_ckr) {
+			memcpy(s->ss_phkr, s->ss_hkr, HASH_LEN);
+			s->ss_has_phkr = 1;
 		}
-		/* Collision: the handshake initiator's own rekey wins. */
-		if (s->ss_initiator && s->ss_rk_priv != NULL)
-			break;
-		if ((r = vs_rekey_answer(s, body, reply)) != 0)
-			goto fatal;
-		res->vo_kind = OPEN_REKEY;
-		res->vo_epoch = s->ss_send.ch_epoch;
-		break;
-	case IK_REKEY_RESP:
-		if ((r = vs_rekey_finish(s, body)) != 0)
-			goto fatal;
-		res->vo_kind = OPEN_REKEY;
-		res->vo_epoch = s->ss_send.ch_epoch;
-		break;
-	default:
-		r = VEIL_E_TYPE;
-		goto fatal;
+		memcpy(s->ss_hkr, s->ss_nhkr, HASH_LEN);
+		memcpy(s->ss_nhkr, x.rx_nhk, HASH_LEN);
+		memcpy(s->ss_rk, x.rx_rk, HASH_LEN);
+		memcpy(s->ss_dhr, x.rx_hdr, P256_PUB_LEN);
+		EVP_PKEY_free(s->ss_dhr_key);
+		s->ss_dhr_key = x.rx_peer;
+		x.rx_peer = NULL;
+		s->ss_has_dhr = 1;
+		s->ss_has_ckr = 1;
+		s->ss_step_due = 1;
+		VS_KEYLOG_ROLES(s);
 	}
-	vc_wipe(pt, sizeof(pt));
+	memcpy(s->ss_ckr, x.rx_ck, HASH_LEN);
+	s->ss_nr = x.rx_n + 1;
+	res->vo_gap = x.rx_gap;
+	res->vo_kind = kind;
+	memcpy(res->vo_body, body, bodylen);
+	res->vo_bodylen = bodylen;
+	vc_wipe(&x, sizeof(x));
+	if (kind == IK_CLOSE)
+		vs_kill(s);
 	return 0;
+ refused:
+	EVP_PKEY_free(x.rx_peer);
+	vc_wipe(&x, sizeof(x));
+	return r;
  fatal:
-	vc_wipe(&tmp, sizeof(tmp));
-	vc_wipe(pt, sizeof(pt));
-	vc_wipe(mk, sizeof(mk));
-	memset(res, 0, sizeof(*res));
+	EVP_PKEY_free(x.rx_peer);
+	vc_wipe(&x, sizeof(x));
+	memset(res, 0, offsetof(struct vs_opened, vo_body));
 	vs_kill(s);
 	return r;
-}
-
-int
-vs_rekey(struct vs_session *s, struct vbuf *out)
-{
-	uint8_t pub[P256_PUB_LEN];
-	int r;
-
-	if (s == NULL || out == NULL)
-		return VEIL_E_INVALID;
-	if (s->ss_state != VS_S_OPEN || s->ss_has_pend)
-		return VEIL_E_STATE;
-	if (s->ss_send.ch_epoch == UINT32_MAX)
-		return VEIL_E_LIMIT;
-	if (!vs_room(out, REKEY_MSG_LEN))
-		return VEIL_E_NOSPACE;
-	if (s->ss_rk_priv != NULL)
-		return vs_rekey_again(s, out);
-	if ((r = vs_new_eph(s, &s->ss_rk_priv, pub)) != 0 ||
-	    (r = vs_seal_inner(s, IK_REKEY_INIT, pub, sizeof(pub), out)) != 0) {
-		vs_kill(s);
-		return r;
-	}
-	memcpy(s->ss_rk_pub, pub, P256_PUB_LEN);
-	s->ss_rk_sealed = s->ss_rk_refused = 0;
-	return 0;
 }
 
 int
@@ -1099,4 +1119,50 @@ vs_free(struct vs_session *s)
 		return;
 	vs_kill(s);
 	free(s);
+}
+
+int
+vs_copy(const struct vs_session *s, int mirror, struct vs_session **out)
+{
+	struct vs_session *c;
+
+	if (out == NULL)
+		return VEIL_E_INVALID;
+	*out = NULL;
+	if (s == NULL || s->ss_state != VS_S_OPEN)
+		return VEIL_E_STATE;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return VEIL_E_ALLOC;
+	memcpy(c, s, sizeof(*c));
+	c->ss_dhs = NULL;
+	c->ss_dhr_key = NULL;
+	c->ss_eph = NULL;
+	c->ss_neph = 0;
+	c->ss_hn = NULL;
+	c->ss_nhn = 0;
+	if (s->ss_dhs != NULL && (c->ss_dhs = EVP_PKEY_dup(s->ss_dhs)) == NULL) {
+		vs_free(c);
+		return VEIL_E_CRYPTO;
+	}
+	if (mirror) {
+		/* What s sends, seen as received: the keys swap sides. */
+		c->ss_me_id = s->ss_peer_id;
+		c->ss_peer_id = s->ss_me_id;
+		memcpy(c->ss_ckr, s->ss_cks, HASH_LEN);
+		memcpy(c->ss_hkr, s->ss_hks, HASH_LEN);
+		memcpy(c->ss_nhkr, s->ss_nhks, HASH_LEN);
+		memcpy(c->ss_cks, s->ss_ckr, HASH_LEN);
+		memcpy(c->ss_hks, s->ss_hkr, HASH_LEN);
+		memcpy(c->ss_nhks, s->ss_nhkr, HASH_LEN);
+		memcpy(c->ss_dhr, s->ss_dhs_pub, P256_PUB_LEN);
+		c->ss_has_phkr = 0;
+		c->ss_has_ckr = s->ss_has_cks;
+		c->ss_has_cks = s->ss_has_ckr;
+		c->ss_has_dhr = 1;
+		c->ss_nr = s->ss_ns;
+		c->ss_ns = s->ss_nr;
+		c->ss_step_due = 0;
+	}
+	*out = c;
+	return 0;
 }

@@ -8,38 +8,41 @@
 #include "buf.h"
 #include "e2e.h"
 #include "frame.h"
+#include "inner.h"
 
 /*
  * The end-to-end protocol of PROTOCOL.md layer 2, as a pure state machine:
- * no I/O, no files, no clock reads except through vs_params.vp_now.
- * Two sessions talking in-process reproduce the worked example byte for byte.
+ * no I/O, no files, no clock. The handshake (2.2), then the Double Ratchet
+ * with header encryption, stepped lazily at send time (2.3). Two sessions
+ * talking in-process reproduce the worked example byte for byte.
  * All functions return 0 or a negative veil_err.
  *
  * Errors that leave the session exactly as it was (it can be used again):
  *  - VEIL_E_STATE: a call or a message the current state does not allow
  *    (vs_seal before the handshake is done, a replayed handshake message,
- *    vs_rekey while a rekey is in flight, any call on a dead session);
- *  - argument errors found before anything changes: VEIL_E_INVALID (NULL,
- *    empty text), VEIL_E_OVERSIZE (text over MSG_MAX), VEIL_E_NOSPACE (out or
- *    reply has less free room than the message needs), VEIL_E_LIMIT from
- *    vs_seal at VS_HARD_LIMIT (vs_rekey and vs_close still work);
- *  - on vs_open, every refusal of a message that did not authenticate:
- *    decode errors (VEIL_E_VERSION, _TYPE, _LENGTH, _TRUNCATED, _INVALID),
- *    VEIL_E_REORDER, VEIL_E_REPLAY, VEIL_E_LIMIT (gap over VS_MAX_SKIP),
- *    VEIL_E_STATE (epoch ahead with no pending chain; OPEN_RESEND below is
- *    not an error but changes only the send chain) and VEIL_E_AUTH, which
- *    is counted: the VS_MAX_AUTH_FAIL-th one kills the session.
+ *    any call on a dead session);
+ *  - argument errors found before anything changes: VEIL_E_INVALID (NULL),
+ *    VEIL_E_TYPE (a kind vs_seal does not seal), the errors of
+ *    proto_inner_parse for a body, VEIL_E_NOSPACE (out has less free room
+ *    than the message needs), VEIL_E_LIMIT from vs_seal at VS_HARD_LIMIT
+ *    messages in one sending chain (vs_close still works);
+ *  - on vs_open, every refusal of a message whose body did not
+ *    authenticate: decode errors (VEIL_E_VERSION, _TYPE, _LENGTH,
+ *    _TRUNCATED, _INVALID); VEIL_E_REORDER (a header of the previous
+ *    receiving chain: a late message), VEIL_E_REPLAY (a number already
+ *    seen), VEIL_E_LIMIT (a gap over VS_MAX_SKIP); and, counted, VEIL_E_AUTH
+ *    (no header key opens the header, or the body's tag is bad) and the
+ *    refusals of a header that opened but does not fit the state
+ *    (VEIL_E_INVALID, VEIL_E_BADKEY, VEIL_E_STATE): the VS_MAX_AUTH_FAIL-th
+ *    counted one kills the session.
  * Any other error kills the session: its keys are wiped at once, vs_alive()
  * returns 0 and every later call fails with VEIL_E_STATE. A session also dies
  * normally after vs_close and after opening the peer's CLOSE.
  */
 
-#define VS_REKEY_MSGS	1000		/* SEAL_REKEY_DUE after this many sealed in one epoch */
-#define VS_REKEY_SEC	600		/* ... or this many seconds into an epoch */
-#define VS_HARD_LIMIT	65536		/* seal refused (VEIL_E_LIMIT) at this counter */
+#define VS_HARD_LIMIT	65536		/* messages per sending chain (and header key) */
 #define VS_MAX_SKIP	1024		/* largest gap vs_open ratchets across */
 #define VS_MAX_AUTH_FAIL 16		/* failed opens before the session is killed */
-#define VS_REKEY_RETRY	64		/* our REKEY_INIT unanswered: resent this often */
 
 /* This user's identity; the seed lives in locked memory owned by keyd. */
 struct vs_identity {
@@ -63,28 +66,27 @@ struct vs_params {
 	uint16_t	 vp_peer_id;		/* the peer's member id */
 	/*
 	 * Tests only: vp_neph fixed P-256 scalars of P256_SCALAR_LEN bytes each,
-	 * back to back at vp_eph (big-endian, 1 <= k < n). Each ephemeral this
-	 * side makes takes the next one in this order: the handshake ephemeral
-	 * (e_I or e_R), then one per rekey key it generates, whether as rekey
-	 * initiator (vs_rekey) or as rekey responder (answering REKEY_INIT; an
-	 * abandoned colliding REKEY_INIT used one too). Once they are used up,
-	 * or with vp_eph NULL / vp_neph 0, ephemerals are random. The array must
-	 * outlive the session.
+	 * back to back at vp_eph (big-endian, 1 <= k < n). Each key this side
+	 * makes takes the next one in this order: the handshake ephemeral (e_I
+	 * or e_R), then one per ratchet step it takes (at a send, PROTOCOL.md
+	 * 2.3). Likewise vp_nhn fixed header nonces of E2E_HN_LEN bytes at vp_hn,
+	 * one per DATA message sealed. Once used up, or with a NULL pointer or a
+	 * count of 0, they are random. The arrays must outlive the session.
 	 */
 	const uint8_t	*vp_eph;
-	/* Monotonic seconds; NULL = CLOCK_MONOTONIC. */
-	uint64_t	(*vp_now)(void);
 	size_t		 vp_neph;		/* scalars at vp_eph */
+	const uint8_t	*vp_hn;
+	size_t		 vp_nhn;		/* header nonces at vp_hn */
 };
 
 struct vs_session;
 
+/* One opened DATA message. vo_body is last: vs_open writes vo_bodylen bytes of it. */
 struct vs_opened {
-	uint8_t		vo_kind;		/* enum ipc_open_kind */
-	uint32_t	vo_epoch;
-	uint32_t	vo_gap;			/* messages skipped before this one */
-	size_t		vo_textlen;
-	uint8_t		vo_text[MSG_MAX];	/* OPEN_TEXT */
+	uint8_t		vo_kind;		/* enum inner_kind */
+	uint32_t	vo_gap;			/* messages of the peer's never seen before it */
+	size_t		vo_bodylen;
+	uint8_t		vo_body[INNER_BODY_MAX];	/* checked by proto_inner_parse */
 };
 
 /*
@@ -124,42 +126,33 @@ const uint8_t *vs_peer_id(const struct vs_session *s);
 const uint8_t *vs_peer_nick(const struct vs_session *s, size_t *len);
 
 /*
- * Seals one text message (1..MSG_MAX bytes) and appends it to out; *flags
- * gets SEAL_REKEY_DUE once VS_REKEY_MSGS / VS_REKEY_SEC are reached in the
- * send epoch, and while our own rekey waits for its answer, every
- * VS_REKEY_RETRY-th text since REKEY_INIT last went (vs_rekey sends it again).
+ * Seals one inner message of kind TEXT, ACK, PING, PONG or VIEW (else
+ * VEIL_E_TYPE) whose body proto_inner_parse accepts (else its error), and
+ * appends it to out. VEIL_E_LIMIT once VS_HARD_LIMIT messages went in the
+ * current sending chain. None of these change the session.
  */
-int	vs_seal(struct vs_session *s, const uint8_t *text, size_t len,
-	    struct vbuf *out, uint8_t *flags) VEIL_WUR;
+int	vs_seal(struct vs_session *s, uint8_t kind, const uint8_t *body, size_t len,
+	    struct vbuf *out) VEIL_WUR;
 /*
- * Opens one DATA message into *res: OPEN_TEXT (vo_text, vo_textlen),
- * OPEN_REKEY (a rekey step that changed the keys: we answered the peer's
- * REKEY_INIT, the sealed REKEY_RESP appended to reply, which then needs room
- * for 154 bytes, else VEIL_E_NOSPACE with nothing changed; or the answer to
- * ours came), OPEN_REKEY_SAME (a rekey message that changed no key: a
- * REKEY_INIT we ignore in a collision, or one we already answered, which
- * gets the identical REKEY_RESP bytes again in reply), or OPEN_CLOSED (the
- * peer closed; the session is dead). vo_epoch is the message's epoch, except
- * for OPEN_REKEY: the epoch the rekey moved our sending to. vo_gap is how
- * many counters were skipped before it.
- * OPEN_RESEND: the message was NOT opened (it is of the epoch after ours and
- * our REKEY_INIT is unanswered, so its REKEY_RESP was lost); our REKEY_INIT
- * was sealed again into reply (154 bytes) for the caller to send. Only the
- * first such message and every VS_REKEY_RETRY-th one after it do this; the
- * others are VEIL_E_STATE, nothing changed.
- * reply may be NULL unless the message is REKEY_INIT or OPEN_RESEND applies.
+ * Opens one DATA message into *res: its kind, its body (checked exactly) and
+ * vo_gap, how many of the peer's messages were never seen before it. An
+ * authentic message that is malformed inside (padding, kind, body) ends the
+ * session. IK_CLOSE: the peer closed; the session is dead.
  */
 int	vs_open(struct vs_session *s, const uint8_t *in, size_t len,
-	    struct vs_opened *res, struct vbuf *reply) VEIL_WUR;
-/*
- * Starts a rekey: writes the sealed IK_REKEY_INIT message (154 bytes). While
- * a rekey of ours waits, writes the same REKEY_INIT (same e'_A) sealed afresh
- * (PROTOCOL.md 2.4, retransmission). VEIL_E_STATE while the peer's rekey is
- * not finished (we hold a pending receive chain).
- */
-int	vs_rekey(struct vs_session *s, struct vbuf *out) VEIL_WUR;
+	    struct vs_opened *res) VEIL_WUR;
 /* Writes a sealed IK_CLOSE message; the session is dead afterwards. */
 int	vs_close(struct vs_session *s, struct vbuf *out) VEIL_WUR;
+
+/*
+ * Tests only (check_session's state-compromise test): a full copy of s's
+ * state, as an attacker who read keyd's memory at this moment holds it:
+ * every key, the ratchet private key included. With mirror set, the copy
+ * has the sending and receiving halves swapped, so that vs_open on it opens
+ * what s sends, as far as the keys it holds allow. 0, VEIL_E_STATE (s not
+ * established) or VEIL_E_ALLOC / VEIL_E_CRYPTO; *out is freed with vs_free.
+ */
+int	vs_copy(const struct vs_session *s, int mirror, struct vs_session **out) VEIL_WUR;
 
 /* 1 while the session can still be used, 0 once it is dead (keys wiped). */
 int	vs_alive(const struct vs_session *s);

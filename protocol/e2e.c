@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "e2e.h"
+#include "inner.h"
 
 #define E2E_HDR_LEN	2			/* ver, type */
 #define SEC1_UNCOMPRESSED 0x04
@@ -83,8 +84,8 @@ proto_e2e_decode(const uint8_t *p, size_t n, struct e2e_msg *m)
 			goto fail;
 	}
 	if (m->em_type == E2E_DATA) {
-		if ((r = vbuf_get_u32(&b, &m->em_epoch)) != 0 ||
-		    (r = vbuf_get_u32(&b, &m->em_ctr)) != 0)
+		if ((r = vbuf_get_ref(&b, &m->em_hn, E2E_HN_LEN)) != 0 ||
+		    (r = vbuf_get_ref(&b, &m->em_hct, E2E_HDR_CT_LEN)) != 0)
 			goto fail;
 	}
 	if (m->em_type == E2E_HS_INIT) {
@@ -120,8 +121,11 @@ proto_e2e_encode(struct vbuf *out, const struct e2e_msg *m)
 			return VEIL_E_INVALID;
 		need += P256_PUB_LEN;
 	}
-	if (m->em_type == E2E_DATA)
-		need += 8;
+	if (m->em_type == E2E_DATA) {
+		if (m->em_hn == NULL || m->em_hct == NULL)
+			return VEIL_E_INVALID;
+		need += E2E_HN_LEN + E2E_HDR_CT_LEN;
+	}
 	if (m->em_type != E2E_HS_INIT) {
 		if ((r = e2e_ct_check(m->em_type, m->em_ctlen)) != 0)
 			return r;
@@ -139,9 +143,9 @@ proto_e2e_encode(struct vbuf *out, const struct e2e_msg *m)
 		w += P256_PUB_LEN;
 	}
 	if (m->em_type == E2E_DATA) {
-		veil_put32(w, m->em_epoch);
-		veil_put32(w + 4, m->em_ctr);
-		w += 8;
+		memcpy(w, m->em_hn, E2E_HN_LEN);
+		memcpy(w + E2E_HN_LEN, m->em_hct, E2E_HDR_CT_LEN);
+		w += E2E_HN_LEN + E2E_HDR_CT_LEN;
 	}
 	if (m->em_type != E2E_HS_INIT)
 		memcpy(w, m->em_ct, m->em_ctlen);
@@ -202,24 +206,6 @@ proto_pad_bucket(size_t need)
 	return 0;
 }
 
-/* Body length rules per kind: 0 or a negative veil_err. */
-static int
-inner_body_check(uint8_t kind, size_t bodylen)
-{
-	switch (kind) {
-	case IK_TEXT:
-		if (bodylen == 0)
-			return VEIL_E_LENGTH;
-		return bodylen > MSG_MAX ? VEIL_E_OVERSIZE : 0;
-	case IK_REKEY_INIT:
-	case IK_REKEY_RESP:
-		return bodylen == P256_PUB_LEN ? 0 : VEIL_E_LENGTH;
-	case IK_CLOSE:
-		return bodylen == 0 ? 0 : VEIL_E_LENGTH;
-	}
-	return VEIL_E_TYPE;
-}
-
 int
 proto_inner_encode(struct vbuf *out, uint8_t kind, const uint8_t *body,
     size_t bodylen)
@@ -228,11 +214,11 @@ proto_inner_encode(struct vbuf *out, uint8_t kind, const uint8_t *body,
 	uint8_t *w;
 	int r;
 
-	if ((r = inner_body_check(kind, bodylen)) != 0)
-		return r;
 	if (bodylen > 0 && body == NULL)
 		return VEIL_E_INVALID;
-	/* bodylen <= MSG_MAX here, so 3 + bodylen always has a bucket. */
+	if ((r = proto_inner_parse(kind, body, bodylen, NULL)) != 0)
+		return r;
+	/* bodylen <= INNER_BODY_MAX here, so 3 + bodylen always has a bucket. */
 	if ((bucket = proto_pad_bucket(INNER_HDR_LEN + bodylen)) == 0)
 		return VEIL_E_OVERSIZE;
 	if ((r = vbuf_reserve(out, &w, bucket)) != 0)
@@ -262,7 +248,7 @@ proto_inner_decode(const uint8_t *p, size_t n, uint8_t *kind,
 	/* n >= PAD_MIN > INNER_HDR_LEN, so the subtraction cannot wrap. */
 	if (len > n - INNER_HDR_LEN)
 		return VEIL_E_LENGTH;
-	if ((r = inner_body_check(p[0], len)) != 0)
+	if ((r = proto_inner_parse(p[0], p + INNER_HDR_LEN, len, NULL)) != 0)
 		return r;
 	/* Only the smallest bucket is canonical: anything else would be a covert channel. */
 	if (proto_pad_bucket(INNER_HDR_LEN + len) != n)

@@ -24,11 +24,20 @@
 #define FPR_TEXT_LEN		49	/* 10 groups of 4 hex digits joined by ':' */
 #define NICK_MAX		32
 #define MSG_MAX			4000	/* bytes of UTF-8 text in one message */
-#define E2E_DATA_HDR_LEN	10	/* ver, type, epoch u32, ctr u32 */
 #define PAD_MIN			64	/* smallest padding bucket */
 #define PAD_MAX			4096	/* largest padding bucket */
 #define INNER_HDR_LEN		3	/* kind u8, len u16 */
-#define E2E_MAX			(E2E_DATA_HDR_LEN + PAD_MAX + AEAD_TAG_LEN)
+/*
+ * DATA (PROTOCOL.md 2.3): ver, type, the header nonce in the clear, the
+ * encrypted header (the sender's ratchet key, u32 pn, u32 n) and its tag,
+ * then the body: one padding bucket and its tag.
+ */
+#define E2E_HN_LEN		12				/* header nonce */
+#define E2E_HDR_PT_LEN		(P256_PUB_LEN + 4 + 4)		/* 73 */
+#define E2E_HDR_CT_LEN		(E2E_HDR_PT_LEN + AEAD_TAG_LEN)	/* 89 */
+#define E2E_DATA_HDR_LEN	(2 + E2E_HN_LEN + E2E_HDR_CT_LEN)	/* 103 */
+#define E2E_DATA_MIN		(E2E_DATA_HDR_LEN + PAD_MIN + AEAD_TAG_LEN)	/* 183 */
+#define E2E_MAX			(E2E_DATA_HDR_LEN + PAD_MAX + AEAD_TAG_LEN)	/* 4215 */
 
 /*
  * Handshake sizes (PROTOCOL.md 2.2): every one is fixed, so the relay learns
@@ -47,22 +56,15 @@ enum e2e_type {
 	E2E_HS_INIT	= 1,	/* ver type eph(65) */
 	E2E_HS_RESP	= 2,	/* ver type eph(65) ct(idb, sig) */
 	E2E_HS_FIN	= 3,	/* ver type ct(idb, sig) */
-	E2E_DATA	= 16,	/* ver type epoch ctr ct(padded inner) */
-};
-/* Kinds of the padded plaintext inside an E2E_DATA message. */
-enum inner_kind {
-	IK_TEXT		= 1,	/* body: 1..MSG_MAX bytes of UTF-8 */
-	IK_REKEY_INIT	= 2,	/* body: a fresh P-256 public key (65) */
-	IK_REKEY_RESP	= 3,	/* body: a fresh P-256 public key (65) */
-	IK_CLOSE	= 4,	/* body: empty; the sender ends the session */
+	E2E_DATA	= 16,	/* ver type hn hct(hdr) ct(padded inner) */
 };
 
 struct e2e_msg {
 	uint8_t		 em_type;
 	const uint8_t	*em_eph;	/* HS_INIT, HS_RESP: P256_PUB_LEN bytes */
-	uint32_t	 em_epoch;	/* DATA */
-	uint32_t	 em_ctr;	/* DATA */
-	const uint8_t	*em_ct;		/* RESP, FIN, CONFIRM, DATA: ciphertext || tag */
+	const uint8_t	*em_hn;		/* DATA: E2E_HN_LEN bytes, the header nonce */
+	const uint8_t	*em_hct;	/* DATA: E2E_HDR_CT_LEN bytes, the sealed header */
+	const uint8_t	*em_ct;		/* RESP, FIN, DATA: ciphertext || tag */
 	size_t		 em_ctlen;
 };
 
@@ -72,7 +74,7 @@ struct e2e_msg {
  * n < 1 VEIL_E_TRUNCATED; version not E2E_VERSION VEIL_E_VERSION; n < 2
  * VEIL_E_TRUNCATED; unknown type VEIL_E_TYPE; HS_INIT, HS_RESP, HS_FIN
  * shorter than their fixed length VEIL_E_TRUNCATED, longer VEIL_E_TRAILING;
- * DATA shorter than its smallest size VEIL_E_TRUNCATED, a ciphertext that is
+ * DATA shorter than E2E_DATA_MIN VEIL_E_TRUNCATED, a ciphertext that is
  * not a padding bucket + tag VEIL_E_LENGTH; an ephemeral key not starting
  * with 04 VEIL_E_INVALID. Pointers in *m point into p. On error *m is zeroed.
  */
@@ -105,11 +107,11 @@ size_t	proto_pad_bucket(size_t need);
 /*
  * Inner plaintext: kind u8 || len u16 || body || zero bytes up to the bucket.
  * encode writes exactly proto_pad_bucket(3 + bodylen) bytes. decode requires
- * n to be a bucket, len to fit, the body to suit the kind (TEXT 1..MSG_MAX,
- * REKEY_* exactly 65, CLOSE 0) and every padding byte to be zero. n must be
+ * n to be a bucket, len to fit, the body to suit the kind exactly
+ * (proto_inner_parse, inner.h) and every padding byte to be zero. n must be
  * the smallest bucket that holds 3 + len (one encoding per plaintext).
- * Errors: VEIL_E_LENGTH (sizes), VEIL_E_TYPE (kind), VEIL_E_OVERSIZE (text
- * over MSG_MAX), VEIL_E_INVALID (non-zero padding).
+ * Errors: VEIL_E_LENGTH (sizes), VEIL_E_INVALID (non-zero padding) and those
+ * of proto_inner_parse (VEIL_E_TYPE for a kind, ...).
  */
 int	proto_inner_encode(struct vbuf *out, uint8_t kind, const uint8_t *body,
 	    size_t bodylen) VEIL_WUR;

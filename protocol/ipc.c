@@ -81,8 +81,9 @@ ipc_get_route(struct vbuf *b, struct ipc_msg *m)
 static int
 ipc_code_is_request(uint8_t code)
 {
-	return (code >= REQ_HELLO && code <= REQ_STATUS) || code == REQ_HIST_SEAL ||
-	    code == REQ_HIST_OPEN;
+	/* 0x07 was veil/1's REQ_REKEY. */
+	return (code >= REQ_HELLO && code <= REQ_STATUS && code != 0x07) ||
+	    code == REQ_HIST_SEAL || code == REQ_HIST_OPEN;
 }
 
 /* u8 version, which must be ours: nothing after it is read otherwise. */
@@ -127,7 +128,6 @@ ipc_code_is_answer(uint8_t code)
 	case ANS_HS_NEXT:
 	case ANS_SEALED:
 	case ANS_OPENED:
-	case ANS_REKEY:
 	case ANS_CLOSE:
 	case ANS_FORGET:
 	case ANS_VERIFY:
@@ -140,10 +140,31 @@ ipc_code_is_answer(uint8_t code)
 	return 0;
 }
 
+/*
+ * REQ_SEAL (sealing 1): u8 kind, str16 body; ANS_OPENED (0): u8 kind, u32
+ * gap, str16 body. The body is checked against its kind exactly
+ * (proto_inner_parse); REQ_SEAL takes only the kinds chatc may send
+ * (proto_inner_sealable: CLOSE goes by REQ_CLOSE), else VEIL_E_TYPE.
+ */
+static int
+ipc_get_inner(struct vbuf *b, struct ipc_msg *m, int sealing)
+{
+	int r;
+
+	if ((r = vbuf_get_u8(b, &m->im_kind)) != 0)
+		return r;
+	if (!sealing && (r = vbuf_get_u32(b, &m->im_gap)) != 0)
+		return r;
+	if ((r = vbuf_get_str16(b, &m->im_text, &m->im_textlen, INNER_BODY_MAX)) != 0)
+		return r;
+	if (sealing && !proto_inner_sealable(m->im_kind))
+		return VEIL_E_TYPE;
+	return proto_inner_parse(m->im_kind, m->im_text, m->im_textlen, NULL);
+}
+
 static int
 ipc_decode_request(struct vbuf *b, struct ipc_msg *m)
 {
-	const uint8_t *text;
 	size_t i;
 	uint8_t n8;
 	int r;
@@ -186,11 +207,7 @@ ipc_decode_request(struct vbuf *b, struct ipc_msg *m)
 		for (i = 0; i < m->im_count; i++)
 			if ((r = ipc_get_handle(b, &m->im_handles[i])) != 0)
 				return r;
-		if ((r = vbuf_get_str16(b, &text, &m->im_textlen, MSG_MAX)) != 0)
-			return r;
-		m->im_text = text;
-		return m->im_textlen >= 1 ? 0 : VEIL_E_LENGTH;
-	case REQ_REKEY:
+		return ipc_get_inner(b, m, 1);
 	case REQ_CLOSE:
 	case REQ_VERIFY:
 		return ipc_get_handle(b, &m->im_handle);
@@ -281,11 +298,11 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 
 	switch (m->im_code) {
 	case ANS_HELLO:
-		if ((r = ipc_get_version(b, m)) != 0)
+		if ((r = ipc_get_version(b, m)) != 0 ||
+		    (r = ipc_get_fpr(b, m->im_fpr)) != 0)
 			return r;
-		return ipc_get_fpr(b, m->im_fpr);
+		return vbuf_get_bytes(b, m->im_id, ED25519_PUB_LEN);
 	case ANS_HS:
-	case ANS_REKEY:
 		if ((r = ipc_get_handle(b, &m->im_handle)) != 0)
 			return r;
 		return ipc_get_blob(b, &m->im_blob, &m->im_bloblen, 1);
@@ -306,7 +323,8 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 		if (m->im_done == 0)
 			return 0;
 		if ((r = ipc_get_nick(b, &m->im_nick, &m->im_nicklen)) != 0 ||
-		    (r = ipc_get_fpr(b, m->im_fpr)) != 0)
+		    (r = ipc_get_fpr(b, m->im_fpr)) != 0 ||
+		    (r = vbuf_get_bytes(b, m->im_id, ED25519_PUB_LEN)) != 0)
 			return r;
 		return ipc_get_trust(b, m);
 	case ANS_SEALED:
@@ -323,8 +341,7 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 			    (r = vbuf_get_u8(b, &it->it_status)) != 0 ||
 			    (r = vbuf_get_u8(b, &it->it_flags)) != 0)
 				return r;
-			if (it->it_status > 127 ||
-			    (it->it_flags & ~(SEAL_REKEY_DUE | SEAL_ENDED)) != 0 ||
+			if (it->it_status > 127 || (it->it_flags & ~SEAL_ENDED) != 0 ||
 			    ((it->it_flags & SEAL_ENDED) != 0 && it->it_status == 0))
 				return VEIL_E_INVALID;
 			/* A sealed item carries its message; a failed one may be empty. */
@@ -334,32 +351,9 @@ ipc_decode_answer(struct vbuf *b, struct ipc_msg *m)
 		}
 		return 0;
 	case ANS_OPENED:
-		if ((r = ipc_get_handle(b, &m->im_handle)) != 0 ||
-		    (r = vbuf_get_u8(b, &m->im_kind)) != 0 ||
-		    (r = vbuf_get_u32(b, &m->im_epoch)) != 0 ||
-		    (r = vbuf_get_u32(b, &m->im_gap)) != 0 ||
-		    (r = vbuf_get_str16(b, &m->im_text, &m->im_textlen, MSG_MAX)) != 0 ||
-		    (r = ipc_get_blob(b, &m->im_blob, &m->im_bloblen, 0)) != 0)
+		if ((r = ipc_get_handle(b, &m->im_handle)) != 0)
 			return r;
-		switch (m->im_kind) {
-		case OPEN_TEXT:
-			if (m->im_textlen == 0 || m->im_bloblen != 0)
-				return VEIL_E_LENGTH;
-			return 0;
-		case OPEN_REKEY:
-		case OPEN_REKEY_SAME:
-			return m->im_textlen == 0 ? 0 : VEIL_E_LENGTH;
-		case OPEN_RESEND:
-			/* Always our REKEY_INIT again to send. */
-			if (m->im_textlen != 0 || m->im_bloblen == 0)
-				return VEIL_E_LENGTH;
-			return 0;
-		case OPEN_CLOSED:
-			if (m->im_textlen != 0 || m->im_bloblen != 0)
-				return VEIL_E_LENGTH;
-			return 0;
-		}
-		return VEIL_E_INVALID;
+		return ipc_get_inner(b, m, 0);
 	case ANS_FORGET:
 		if ((r = vbuf_get_u8(b, &m->im_existed)) != 0 ||
 		    (r = ipc_get_fpr(b, m->im_fpr)) != 0)
@@ -532,7 +526,6 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 	case REQ_HS_NEXT:
 	case REQ_OPEN:
 	case ANS_HS:
-	case ANS_REKEY:
 	case ANS_CLOSE:
 		if ((r = vbuf_put_u32(b, m->im_handle)) != 0)
 			return r;
@@ -545,8 +538,9 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 		for (i = 0; i < m->im_count; i++)
 			if ((r = vbuf_put_u32(b, m->im_handles[i])) != 0)
 				return r;
+		if ((r = vbuf_put_u8(b, m->im_kind)) != 0)
+			return r;
 		return ipc_put_str16(b, m->im_text, m->im_textlen);
-	case REQ_REKEY:
 	case REQ_CLOSE:
 	case REQ_VERIFY:
 		return vbuf_put_u32(b, m->im_handle);
@@ -561,9 +555,10 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 	case ANS_HIST_SEALED:
 		return ipc_put_str32(b, m->im_blob, m->im_bloblen);
 	case ANS_HELLO:
-		if ((r = vbuf_put_u8(b, m->im_version)) != 0)
+		if ((r = vbuf_put_u8(b, m->im_version)) != 0 ||
+		    (r = ipc_put_bytes(b, m->im_fpr, FPR_LEN)) != 0)
 			return r;
-		return ipc_put_bytes(b, m->im_fpr, FPR_LEN);
+		return ipc_put_bytes(b, m->im_id, ED25519_PUB_LEN);
 	case ANS_HS_NEXT:
 		if ((r = vbuf_put_u32(b, m->im_handle)) != 0 ||
 		    (r = vbuf_put_u8(b, m->im_done)) != 0 ||
@@ -573,6 +568,7 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 			return 0;
 		if ((r = ipc_put_str8(b, m->im_nick, m->im_nicklen)) != 0 ||
 		    (r = ipc_put_bytes(b, m->im_fpr, FPR_LEN)) != 0 ||
+		    (r = ipc_put_bytes(b, m->im_id, ED25519_PUB_LEN)) != 0 ||
 		    (r = vbuf_put_u8(b, m->im_trust)) != 0 ||
 		    (r = vbuf_put_u8(b, m->im_flags)) != 0 ||
 		    (r = vbuf_put_u8(b, m->im_reason)) != 0 ||
@@ -598,10 +594,8 @@ ipc_put_fields(struct vbuf *b, const struct ipc_msg *m)
 	case ANS_OPENED:
 		if ((r = vbuf_put_u32(b, m->im_handle)) != 0 ||
 		    (r = vbuf_put_u8(b, m->im_kind)) != 0 ||
-		    (r = vbuf_put_u32(b, m->im_epoch)) != 0 ||
 		    (r = vbuf_put_u32(b, m->im_gap)) != 0 ||
-		    (r = ipc_put_str16(b, m->im_text, m->im_textlen)) != 0 ||
-		    (r = ipc_put_str32(b, m->im_blob, m->im_bloblen)) != 0)
+		    (r = ipc_put_str16(b, m->im_text, m->im_textlen)) != 0)
 			return r;
 		return 0;
 	case ANS_FORGET:

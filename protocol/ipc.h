@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "e2e.h"
 #include "frame.h"
+#include "inner.h"
 
 /*
  * Layer 3 of PROTOCOL.md: keyd IPC over the Unix socket.
@@ -33,9 +34,9 @@ enum ipc_code {
 	REQ_HS_ACCEPT	= 0x03,	/* room[32], room_key[32], u16 me, u16 peer, u32 replaces,
 				   str32 blob (HS_INIT) */
 	REQ_HS_NEXT	= 0x04,	/* u32 handle, str32 blob */
-	REQ_SEAL	= 0x05,	/* u16 n, n x u32 handle, str16 text */
+	REQ_SEAL	= 0x05,	/* u16 n, n x u32 handle, u8 kind, str16 body */
 	REQ_OPEN	= 0x06,	/* u32 handle, str32 blob */
-	REQ_REKEY	= 0x07,	/* u32 handle */
+	/* 0x07: veil/1's REQ_REKEY, gone (the ratchet steps by itself) */
 	REQ_CLOSE	= 0x08,	/* u32 handle */
 	REQ_FORGET	= 0x09,	/* str8 nick */
 	REQ_VERIFY	= 0x0a,	/* u32 handle */
@@ -43,14 +44,15 @@ enum ipc_code {
 	REQ_HIST_SEAL	= 0x0c,	/* str16 text (a history record, 1..HIST_TEXT_MAX) */
 	REQ_HIST_OPEN	= 0x0d,	/* str32 blob (1+HIST_SEALED_OVERHEAD..HIST_BLOB_MAX) */
 
-	ANS_HELLO	= 0x81,	/* u8 version, fpr[20] (this user's fingerprint) */
+	ANS_HELLO	= 0x81,	/* u8 version, fpr[20] (this user's fingerprint), id[32]
+				   (its identity key) */
 	ANS_HS		= 0x82,	/* u32 handle, str32 blob; answers HS_START and HS_ACCEPT */
 	ANS_HS_NEXT	= 0x84,	/* u32 handle, u8 done, str32 blob, if done: str8 nick,
-				   fpr[20], u8 trust, u8 flags, u8 reason, str8 label,
-				   fpr2[20] */
+				   fpr[20], id[32], u8 trust, u8 flags, u8 reason,
+				   str8 label, fpr2[20] */
 	ANS_SEALED	= 0x85,	/* u16 n, n x (u32 handle, u8 status, u8 flags, str32 blob) */
-	ANS_OPENED	= 0x86,	/* u32 handle, u8 kind, u32 epoch, u32 gap, str16 text, str32 reply */
-	ANS_REKEY	= 0x87,	/* u32 handle, str32 blob */
+	ANS_OPENED	= 0x86,	/* u32 handle, u8 kind, u32 gap, str16 body */
+	/* 0x87: veil/1's ANS_REKEY, gone */
 	ANS_CLOSE	= 0x88,	/* u32 handle, str32 blob (IK_CLOSE message to send) */
 	ANS_FORGET	= 0x89,	/* u8 existed, fpr[20] (zero if not) */
 	ANS_VERIFY	= 0x8a,	/* str8 nick, fpr[20] peer, fpr[20] mine, u8 trust, str8 safety */
@@ -90,21 +92,21 @@ enum ipc_refusal {
 };
 
 enum ipc_seal_flags {
-	SEAL_REKEY_DUE	= 0x01,	/* N messages or T minutes passed: send REQ_REKEY */
+	/* 0x01: veil/1's SEAL_REKEY_DUE, gone */
 	SEAL_ENDED	= 0x02,	/* with a failed status: the error ended the session */
 };
 
+/*
+ * The kind of ANS_OPENED: the inner kind opened (inner.h), its body checked
+ * by keyd exactly (proto_inner_parse).
+ */
 enum ipc_open_kind {
-	OPEN_TEXT	= 1,	/* text holds the message */
-	OPEN_REKEY	= 2,	/* a rekey step that changed the keys; reply (if not
-				   empty) goes back to the peer; epoch: the new one */
-	OPEN_CLOSED	= 3,	/* the peer closed the session; keyd wiped it */
-	OPEN_RESEND	= 4,	/* not opened: of the epoch after ours, and our REKEY_INIT
-				   is unanswered (its RESP was lost); reply holds our
-				   REKEY_INIT again, to send to the peer (PROTOCOL.md 2.4) */
-	OPEN_REKEY_SAME	= 5,	/* a rekey message that changed no key (a colliding
-				   REKEY_INIT ignored, one answered again); reply, if
-				   not empty, goes back to the peer */
+	OPEN_TEXT	= IK_TEXT,	/* body: stream, seq, flags, text */
+	OPEN_CLOSED	= IK_CLOSE,	/* the peer closed the session; keyd wiped it */
+	OPEN_ACK	= IK_ACK,	/* body: stream, upto */
+	OPEN_PING	= IK_PING,	/* body: token; answer with a PONG */
+	OPEN_PONG	= IK_PONG,	/* body: token */
+	OPEN_VIEW	= IK_VIEW,	/* body: n, n ids */
 };
 
 struct ipc_item {			/* one entry of ANS_SEALED */
@@ -135,21 +137,27 @@ struct ipc_msg {
 	size_t		 im_nicklen;
 	const uint8_t	*im_blob;
 	size_t		 im_bloblen;
-	const uint8_t	*im_text;	/* REQ_SEAL, ANS_OPENED, history; error message for IPC_ANS_ERROR */
+	/*
+	 * REQ_SEAL, ANS_OPENED: the inner body of kind im_kind (inner.h);
+	 * REQ_HIST_SEAL: the history record;
+	 * IPC_ANS_ERROR: the error message.
+	 */
+	const uint8_t	*im_text;
 	size_t		 im_textlen;
 	uint8_t		 im_fpr[FPR_LEN];
 	uint8_t		 im_fpr2[FPR_LEN];	/* ANS_VERIFY: ours; ANS_HS_NEXT: the other key */
+	/* ANS_HELLO: our identity key; ANS_HS_NEXT (done): the peer's (public keys) */
+	uint8_t		 im_id[ED25519_PUB_LEN];
 	uint8_t		 im_done;
 	uint8_t		 im_trust;
 	uint8_t		 im_flags;	/* ANS_HS_NEXT: enum ipc_trust_flags */
 	uint8_t		 im_reason;	/* ANS_HS_NEXT: enum ipc_refusal, 0 unless refused */
 	const uint8_t	*im_label;	/* ANS_HS_NEXT: the known label with TF_KNOWN_AS */
 	size_t		 im_labellen;
-	uint8_t		 im_kind;
+	uint8_t		 im_kind;	/* REQ_SEAL, ANS_OPENED: enum inner_kind */
 	uint8_t		 im_existed;
 	uint8_t		 im_err;
 	uint8_t		 im_ended;	/* IPC_ANS_ERROR: the session is gone */
-	uint32_t	 im_epoch;
 	uint32_t	 im_gap;
 	uint32_t	 im_gen;	/* ANS_STATUS */
 	uint16_t	 im_count;	/* handles in REQ_SEAL, items, expects */

@@ -50,7 +50,7 @@ if step == "shapes":
     for dst in others:
         send(killer, dst)
     lens = [1, 2, 3, 10, 66, 67, 68, 52, 83, 84, 116, 146, 147, 148, 211, 212, 213,
-            81, 82, 83, 90, 122, 4122, 4123, 8192]
+            81, 82, 83, 90, 122, 182, 183, 184, 4122, 4123, 4215, 4216, 8192]
     for v in (1, 2):
         for t in (0, 1, 2, 3, 4, 5, 15, 16, 17, 255):
             for n in lens:
@@ -70,7 +70,7 @@ elif step == "garbage":
     send(b"\x02\x01\x04" + os.urandom(64))              # HS_INIT: a point not on the curve
     drain(0.5)
     send(b"\x02\x03" + os.urandom(145))                 # HS_FIN of no handshake it is in
-    send(b"\x02\x10" + os.urandom(8) + os.urandom(64 + 16))   # DATA with no session
+    send(b"\x02\x10" + os.urandom(12 + 89) + os.urandom(64 + 16))   # DATA with no session
     print("garbage sent", flush=True)
     drain(1.0)
 elif step == "flood":
@@ -93,7 +93,7 @@ id1=$(sed -n 's/^hostile member \([0-9]*\);.*/\1/p' "$W/hostile.log" | head -n 1
 [ -n "$id1" ] || fail "the hostile member did not say its id"
 for who in alice bob; do
 	e2e_alive "$who"
-	must_line "$W/$who.out" "^WARN rejected message from member $id1: length over its limit \\(4123 bytes\\)\$" 1 10
+	must_line "$W/$who.out" "^WARN rejected message from member $id1: length over its limit \\(4216 bytes\\)\$" 1 10
 	must_line "$W/$who.out" "^LEFT member $id1|^WARN ignoring member $id1 from now on" 1 10
 	no_line "$W/$who.out" '^ERROR'
 done

@@ -41,7 +41,7 @@ assert ai["nick"] == "ben" and ar["nick"] == "ann"
 # cat names ann's handle: unknown on her connection.
 item = c.seal([hi], b"not yours")[0]
 assert item["status"] == kc.E_NOSESSION and item["blob"] == b"", item
-for f in (lambda: c.close_session(hi), lambda: c.verify(hi), lambda: c.rekey(hi)):
+for f in (lambda: c.close_session(hi), lambda: c.verify(hi)):
     try:
         f(); raise SystemExit("another client's handle was served")
     except kc.KeydError as e:
@@ -55,8 +55,10 @@ closed_without_answer(kc.frame(0x7f), name="unknown code")
 closed_without_answer(kc.frame(kc.ANS_HELLO, b"\0" * 20), name="answer code")
 closed_without_answer(struct.pack(">I", 0xffffffff), name="oversize length")
 closed_without_answer(struct.pack(">I", 0), name="zero length")
-closed_without_answer(kc.frame(kc.REQ_REKEY, b"\0\0\0\1\0"), name="trailing byte")
-closed_without_answer(kc.frame(kc.REQ_REKEY, b"\0\0\0\1"), hello=False, name="before HELLO")
+closed_without_answer(kc.frame(kc.REQ_CLOSE, b"\0\0\0\1\0"), name="trailing byte")
+closed_without_answer(kc.frame(kc.REQ_CLOSE, b"\0\0\0\1"), hello=False, name="before HELLO")
+closed_without_answer(kc.frame(0x07, b"\0\0\0\1"), name="veil/1's REKEY")
+closed_without_answer(kc.frame(kc.REQ_SEAL, b"\0\1\0\0\0\1\4\0\0"), name="SEAL of a CLOSE")
 closed_without_answer(kc.frame(kc.REQ_HELLO, kc.str8(b"again") + b"\0"), name="HELLO twice")
 blob = a.seal([hi], b"after the noise")[0]["blob"]
 assert b.open(hr, blob)["text"] == b"after the noise"

@@ -36,7 +36,8 @@ x, y = kc.Client(S), kc.Client(S)
 x.hello("stuffer"); y.hello("peer")
 hs = [kc.handshake(x, y, mi=1, mr=i + 2)[0] for i in range(64)]
 seal = kc.frame(kc.REQ_SEAL, struct.pack(">H", 64)
-                + b"".join(struct.pack(">I", h) for h in hs) + kc.str16(TEXT))
+                + b"".join(struct.pack(">I", h) for h in hs) + bytes([kc.TEXT])
+                + kc.str16(kc.STREAM + struct.pack(">IB", 1, 0) + TEXT))
 N = 200                 # 860 kB of requests, 53 MB of answers
 rss0 = rss_kb()
 sent = threading.Event()

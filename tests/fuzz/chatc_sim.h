@@ -53,7 +53,7 @@ struct sim_member {
 	size_t		 sm_lastlen;
 	char		*sm_log;	/* what it showed, as --batch lines */
 	size_t		 sm_loglen;
-	unsigned int	 sm_n[EV_STATUS + 1];	/* events shown, by kind */
+	unsigned int	 sm_n[EV_UNDELIVERED + 1];	/* events shown, by kind */
 };
 
 struct sim {
@@ -83,7 +83,7 @@ sim_event(void *arg, const struct ev *e)
 	struct sim_member *m = arg;
 	size_t n = 0;
 
-	if (e->ev_kind >= 1 && e->ev_kind <= EV_STATUS)
+	if (e->ev_kind >= 1 && e->ev_kind <= EV_UNDELIVERED)
 		m->sm_n[e->ev_kind]++;
 	switch (e->ev_kind) {
 	case EV_SECURE:
@@ -96,6 +96,11 @@ sim_event(void *arg, const struct ev *e)
 		break;
 	case EV_LEFT:
 		n = ev_left(line, sizeof(line), e->ev_nick, e->ev_nicklen);
+		break;
+	case EV_DELIVERED:
+	case EV_UNDELIVERED:
+		n = ev_delivery(line, sizeof(line), e->ev_nick, e->ev_nicklen, e->ev_n,
+		    e->ev_kind == EV_DELIVERED ? NULL : e->ev_line);
 		break;
 	case EV_WARN:
 	case EV_ALERT:
@@ -302,7 +307,7 @@ sim_start(struct sim *s, size_t i, const char *room)
 	sim_keyd(s, m);
 	if (keydc_next(&m->sm_k, &x, &a, s->s_now) != 1 || a->im_code != ANS_HELLO)
 		return -1;
-	memcpy(m->sm_c.cl_myfpr, a->im_fpr, FPR_LEN);
+	client_set_me(&m->sm_c, a->im_fpr, a->im_id);
 	/* The room's secret from its name, without Argon2id's 64 MiB: a simulation. */
 	memset(&cr, 0, sizeof(cr));
 	memset(secret, 0, sizeof(secret));
@@ -440,7 +445,6 @@ sim_relay(struct sim *s, struct sim_member *m)
 		}
 	}
 	rl_wrote(rl, used);
-	tx_written(&m->sm_r);
 	return moved;
 }
 

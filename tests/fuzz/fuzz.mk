@@ -46,6 +46,7 @@ FUZZ_LIBS_fuzz_conf	 = $(CRYPTO_CFLAGS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
 # The history file and records: the codec part of chatc/hist.c, with what it needs.
 FUZZ_EXTRA_fuzz_hist	 = $(filter-out chatc/main.c,$(wildcard chatc/*.c))
 FUZZ_LIBS_fuzz_hist	 = $(CRYPTO_CFLAGS) $(SSL_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(TINFO_LIBS)
+FUZZ_EXTRA_fuzz_deliver	 = chatc/deliver.c
 # protocol/invite.c checks its code with SHA-256: every harness links libcrypto.
 # fuzz_chatc: chatc's core (all but main.c) and keyd's request handling, in-process.
 FUZZ_EXTRA_fuzz_chatc	 = $(filter-out chatc/main.c,$(wildcard chatc/*.c)) $(FUZZ_EXTRA_fuzz_dispatch)
@@ -63,6 +64,7 @@ $(O)/fuzz/fuzz_escape: $(FUZZ_EXTRA_fuzz_escape) chatc/escape.h
 $(O)/fuzz/fuzz_conn: $(FUZZ_EXTRA_fuzz_conn) relayd/conn.h relayd/tls.h
 $(O)/fuzz/fuzz_conf: $(FUZZ_EXTRA_fuzz_conf) $(wildcard chatc/*.h)
 $(O)/fuzz/fuzz_hist: $(FUZZ_EXTRA_fuzz_hist) $(wildcard chatc/*.h)
+$(O)/fuzz/fuzz_deliver: $(FUZZ_EXTRA_fuzz_deliver) chatc/deliver.h chatc/fe.h
 $(O)/fuzz/fuzz_chatc: $(FUZZ_EXTRA_fuzz_chatc) $(wildcard chatc/*.h) $(wildcard keyd/*.h)
 $(O)/fuzz/fuzz_relay_tls: $(FUZZ_EXTRA_fuzz_relay_tls) $(wildcard relayd/*.h)
 $(O)/fuzz/fuzz_relayfp: $(FUZZ_EXTRA_fuzz_relayfp) $(wildcard chatc/*.h)

@@ -19,7 +19,7 @@
  *             7  B types the bytes as a line
  *             8  time passes: bytes[0] * 250 ms (handshake and keepalive
  *                timeouts, reconnect backoff)
- *             9  keyd's clock jumps 700 s (rekeys come due)
+ *             9  keyd's clock jumps 700 s
  *
  * and everything runs until nothing moves after each unit. Checked after
  * every input: neither keyd ever closed a connection (a request chatc built
@@ -190,7 +190,7 @@ check_lines(const struct sim_member *m)
 		/* Escaped: no control byte but the line ends, and each line an event. */
 		if ((uint8_t)*p < 0x20 && *p != '\n')
 			fail("a control byte was shown");
-		if (*p == '\n' && p[1] != '\0' && memchr("SMLWI", p[1], 5) == NULL)
+		if (*p == '\n' && p[1] != '\0' && memchr("SMLWIDU", p[1], 7) == NULL)
 			fail("an event line was split");
 	}
 }

@@ -17,7 +17,7 @@
  *                 nicknames (pins refusing a changed key), an endpoint
  *                 spliced from itself a reflection
  *   ctl bit 3     after the request, both keyds' clock jumps by 700 seconds
- *                 (past VS_REKEY_SEC)
+ *                 (veil/1's rekey timer; now only keyd's pin lock waits see it)
  *   ctl bit 6     before the request, "another process" takes or lets go of
  *                 the lock on this keyd's known_peers (a second open file)
  *   ctl bit 7     before the request, the millisecond clock server.c passes

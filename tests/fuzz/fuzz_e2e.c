@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "e2e.h"
+#include "inner.h"
 #include "err.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,10 +45,13 @@ message(const uint8_t *data, size_t size)
 static void
 inner(const uint8_t *data, size_t size)
 {
+	struct inner_msg im;
 	const uint8_t *body;
 	size_t bodylen, i;
 	uint8_t kind;
 
+	if (size > 0)
+		(void)proto_inner_parse(data[0], data + 1, size - 1, &im);
 	if (proto_inner_decode(data, size, &kind, &body, &bodylen) != 0)
 		return;
 	if (proto_pad_bucket(INNER_HDR_LEN + bodylen) != size || body != data + INNER_HDR_LEN)
@@ -55,7 +59,11 @@ inner(const uint8_t *data, size_t size)
 	for (i = INNER_HDR_LEN + bodylen; i < size; i++)
 		if (data[i] != 0)
 			abort();
-	if (kind == IK_TEXT && (bodylen < 1 || bodylen > MSG_MAX))
+	/* Its body holds its kind's layout exactly (PROTOCOL.md 2.3, inner kinds). */
+	if (proto_inner_parse(kind, body, bodylen, &im) != 0 || im.in_kind != kind)
+		abort();
+	if (kind == IK_TEXT && (im.in_textlen < 1 || im.in_textlen > MSG_MAX ||
+	    im.in_seq == 0 || im.in_text != body + INNER_TEXT_HDR_LEN))
 		abort();
 }
 

@@ -13,15 +13,15 @@
  *   3  vs_handshake of the rest by alice, done (she took HS_RESP), bob waiting
  *   4  vs_open of the rest by bob, then by alice, on established sessions
  *   5  a script over an established pair (see script()): recorded messages
- *      opened in any order, mutated ones, live seals, rekeys, clock jumps
+ *      of several ratchet chains opened in any order (new chains, current
+ *      ones, late, replayed, with gaps), mutated ones (header nonce, sealed
+ *      header, body), live seals of every kind, both ways
  *
- * Checked: the error contract of session.h (every error outside the list
- * of refusals kills the session; those may too once the message has
- * authenticated: a REKEY_INIT out of turn is fatal VEIL_E_STATE), a mutated
- * or truncated recorded message never opens (OPEN_RESEND, which opens
- * nothing and only sends our pending REKEY_INIT again, may answer any
- * message of the next epoch), an unmodified one opens to the text it was
- * sealed from, outputs never exceed their sizes.
+ * Checked: the error contract of session.h (a refusal that must leave the
+ * session as it was does, except that the counted ones may end it at
+ * VS_MAX_AUTH_FAIL; every other error ends it), a mutated or truncated
+ * recorded message never opens, an unmodified one opens to the kind and
+ * body it was sealed from, outputs never exceed their sizes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +31,7 @@
 #include "crypto.h"
 #include "e2e.h"
 #include "err.h"
+#include "inner.h"
 #include "ipc.h"
 #include "session.h"
 
@@ -50,15 +51,14 @@ struct rec {
 	uint8_t		 b[E2E_MAX];
 	size_t		 n;
 	uint8_t		 kind;		/* expected vo_kind */
-	char		 text[MSG_MAX];
-	size_t		 textlen;
+	uint8_t		 body[INNER_BODY_MAX];
+	size_t		 bodylen;
 };
 
 static struct peer A, B;		/* alice (member 2, initiator), bob (member 1) */
 static struct rec hs[3];		/* INIT, RESP, FIN */
 static struct rec pool_ab[NPOOL], pool_ba[NPOOL];	/* sealed by alice / by bob */
 static size_t npool_ab, npool_ba;
-static uint64_t fake_now;
 static int ready;
 /*
  * The sessions of the last input are reused when they went through only
@@ -67,12 +67,6 @@ static int ready;
  * dirty that something may have changed them since.
  */
 static int steps, dirty = 1;
-
-static uint64_t
-fuzz_now(void)
-{
-	return fake_now;
-}
 
 static void
 peer_init(struct peer *pp, uint8_t seed0, const char *nick, uint16_t me, uint16_t peer,
@@ -96,7 +90,6 @@ peer_init(struct peer *pp, uint8_t seed0, const char *nick, uint16_t me, uint16_
 	pp->p.vp_peer_id = peer;
 	pp->p.vp_eph = &pp->eph[0][0];
 	pp->p.vp_neph = NEPH;
-	pp->p.vp_now = fuzz_now;
 }
 
 static void
@@ -105,7 +98,6 @@ reset(void)
 	vs_free(A.s);
 	vs_free(B.s);
 	A.s = B.s = NULL;
-	fake_now = 1000;
 	steps = 0;
 	dirty = 0;
 }
@@ -180,48 +172,67 @@ record_handshake(void)
 		abort();
 }
 
+/* A TEXT body of len bytes of text (stream 7, seq), fill letters. */
 static void
-rec_text(struct peer *pp, struct rec *r, size_t len, char fill)
+rec_body(struct rec *r, size_t len, char fill, uint32_t seq)
 {
+	struct inner_msg im;
 	struct vbuf w;
-	uint8_t flags;
+	char text[MSG_MAX];
 	size_t i;
 
 	for (i = 0; i < len; i++)
-		r->text[i] = (char)(fill + (char)(i % 26));
-	r->textlen = len;
-	r->kind = OPEN_TEXT;
-	vbuf_writer(&w, r->b, sizeof(r->b));
-	if (vs_seal(pp->s, (const uint8_t *)r->text, len, &w, &flags) != 0)
+		text[i] = (char)(fill + (char)(i % 26));
+	memset(&im, 0, sizeof(im));
+	im.in_kind = IK_TEXT;
+	im.in_stream = 7;
+	im.in_seq = seq;
+	im.in_text = (const uint8_t *)text;
+	im.in_textlen = len;
+	vbuf_writer(&w, r->body, sizeof(r->body));
+	if (proto_inner_build(&w, &im) != 0)
 		abort();
-	r->n = w.vb_len;
+	r->bodylen = w.vb_len;
+	r->kind = IK_TEXT;
 }
 
 static void
-rec_rekey(struct peer *pp, struct rec *r)
+rec_seal(struct peer *pp, struct rec *r)
 {
 	struct vbuf w;
 
-	r->kind = OPEN_REKEY;
 	vbuf_writer(&w, r->b, sizeof(r->b));
-	if (vs_rekey(pp->s, &w) != 0)
+	if (vs_seal(pp->s, r->kind, r->body, r->bodylen, &w) != 0)
 		abort();
 	r->n = w.vb_len;
 }
 
-/* pp opens the recorded REKEY_INIT init; its REKEY_RESP goes to r. */
 static void
-rec_answer(struct peer *pp, const struct rec *init, struct rec *r)
+rec_text(struct peer *pp, struct rec *r, size_t len, char fill)
+{
+	static uint32_t seq;
+
+	rec_body(r, len, fill, ++seq);
+	rec_seal(pp, r);
+}
+
+static void
+rec_ping(struct peer *pp, struct rec *r, uint32_t token)
+{
+	r->kind = IK_PING;
+	veil_put32(r->body, token);
+	r->bodylen = INNER_TOKEN_LEN;
+	rec_seal(pp, r);
+}
+
+/* pp opens r, as recorded: the pools are made by a pair that talks. */
+static void
+rec_open(struct peer *pp, const struct rec *r)
 {
 	static struct vs_opened o;
-	struct vbuf w;
 
-	r->kind = OPEN_REKEY;
-	vbuf_writer(&w, r->b, sizeof(r->b));
-	if (vs_open(pp->s, init->b, init->n, &o, &w) != 0 || o.vo_kind != OPEN_REKEY ||
-	    w.vb_len == 0)
+	if (vs_open(pp->s, r->b, r->n, &o) != 0 || o.vo_kind != r->kind)
 		abort();
-	r->n = w.vb_len;
 }
 
 static void
@@ -229,7 +240,8 @@ rec_close(struct peer *pp, struct rec *r)
 {
 	struct vbuf w;
 
-	r->kind = OPEN_CLOSED;
+	r->kind = IK_CLOSE;
+	r->bodylen = 0;
 	vbuf_writer(&w, r->b, sizeof(r->b));
 	if (vs_close(pp->s, &w) != 0)
 		abort();
@@ -237,36 +249,44 @@ rec_close(struct peer *pp, struct rec *r)
 }
 
 /*
- * The pools: texts of several padding buckets, a rekey in the middle, texts
- * after it (still in epoch 0 until the answer comes), and a CLOSE last; bob
- * starts a rekey, then answers alice's (a collision: the handshake
- * initiator's rekey wins), so its later texts need that answer opened. Each
- * side seals its pool into the same fresh established pair, so every
- * recorded message opens on a fresh pair as long as the opener got there.
+ * The pools, from one conversation with fixed ratchet scalars (so a fresh
+ * pair that opens and seals the same way gets the same keys): alice's first
+ * chain (texts of several buckets), bob's answer on his chain r0 and then
+ * his first step, alice's second chain, bob's second, CLOSEs last. Messages
+ * of three chains each way: a script can open them as they came, out of
+ * turn, late or twice.
  */
 static void
 setup(void)
 {
+	struct rec *a = pool_ab, *b = pool_ba;
+
 	peer_init(&A, 0x00, "alice", 2, 1, 0x11);
 	peer_init(&B, 0x20, "bob", 1, 2, 0x61);
-	fake_now = 1000;
 	record_handshake();
-	npool_ab = 0;
-	rec_text(&A, &pool_ab[npool_ab++], 5, 'a');
-	rec_text(&A, &pool_ab[npool_ab++], 1, 'b');
-	rec_text(&A, &pool_ab[npool_ab++], 300, 'c');
-	rec_text(&A, &pool_ab[npool_ab++], MSG_MAX, 'd');
-	rec_rekey(&A, &pool_ab[npool_ab++]);
-	rec_text(&A, &pool_ab[npool_ab++], 61, 'e');
-	rec_text(&A, &pool_ab[npool_ab++], 62, 'f');
-	rec_close(&A, &pool_ab[npool_ab++]);
-	npool_ba = 0;
-	rec_text(&B, &pool_ba[npool_ba++], 3, 'g');
-	rec_rekey(&B, &pool_ba[npool_ba++]);
-	rec_answer(&B, &pool_ab[4], &pool_ba[npool_ba++]);
-	rec_text(&B, &pool_ba[npool_ba++], 125, 'h');
-	rec_text(&B, &pool_ba[npool_ba++], 2000, 'i');
-	rec_close(&B, &pool_ba[npool_ba++]);
+	rec_text(&B, &b[0], 3, 'g');		/* bob's chain r0 */
+	rec_text(&A, &a[0], 5, 'a');		/* alice's first step */
+	rec_text(&A, &a[1], 1, 'b');
+	rec_text(&A, &a[2], 300, 'c');
+	rec_open(&A, &b[0]);
+	rec_open(&B, &a[0]);
+	rec_open(&B, &a[1]);
+	rec_open(&B, &a[2]);
+	rec_text(&B, &b[1], 125, 'h');		/* bob's first step */
+	rec_ping(&B, &b[2], 0x01020304);
+	rec_open(&A, &b[1]);
+	rec_open(&A, &b[2]);
+	rec_text(&A, &a[3], MSG_MAX, 'd');	/* alice's second step */
+	rec_text(&A, &a[4], 61, 'e');
+	rec_open(&B, &a[3]);
+	rec_open(&B, &a[4]);
+	rec_text(&B, &b[3], 2000, 'i');		/* bob's second step */
+	rec_open(&A, &b[3]);
+	rec_text(&A, &a[5], 62, 'f');		/* alice's third */
+	rec_close(&A, &a[6]);
+	rec_close(&B, &b[4]);
+	npool_ab = 7;
+	npool_ba = 5;
 	reset();
 	ready = 1;
 }
@@ -293,10 +313,19 @@ keeps_alive(int r)
 	case VEIL_E_LIMIT:
 	case VEIL_E_STATE:
 	case VEIL_E_NOSPACE:
+	case VEIL_E_BADKEY:
 		return 1;
 	default:
 		return 0;
 	}
+}
+
+/* Refusals counted towards VS_MAX_AUTH_FAIL (session.h): they may end the session. */
+static int
+counted(int r)
+{
+	return r == VEIL_E_AUTH || r == VEIL_E_INVALID || r == VEIL_E_BADKEY ||
+	    r == VEIL_E_STATE;
 }
 
 /*
@@ -309,43 +338,24 @@ open_one(struct peer *pp, const uint8_t *in, size_t n, const struct rec *want, i
     int *auth_fails)
 {
 	static struct vs_opened o;
-	uint8_t reply[E2E_MAX];
-	struct vbuf w;
 	int alive, r;
 
 	alive = vs_alive(pp->s);
-	vbuf_writer(&w, reply, sizeof(reply));
-	r = vs_open(pp->s, in, n, &o, &w);
-	if (r == 0 || r == VEIL_E_AUTH || r == VEIL_E_NOSPACE || !keeps_alive(r) ||
-	    vs_alive(pp->s) != alive)
+	r = vs_open(pp->s, in, n, &o);
+	if (r == 0 || counted(r) || !keeps_alive(r) || vs_alive(pp->s) != alive)
 		dirty = 1;
-	if (w.vb_len > sizeof(reply))
-		abort();
-	if (r == 0 && o.vo_kind == OPEN_RESEND) {
-		/*
-		 * Not opened: a message of the next epoch while our REKEY_INIT
-		 * waits (forged ones too) gets that REKEY_INIT again as reply.
-		 */
-		if (!alive || !vs_alive(pp->s) || o.vo_textlen != 0 ||
-		    w.vb_len != E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN)
-			abort();
-		return 0;
-	}
 	if (r == 0) {
 		if (!alive || mutated)
 			abort();
-		if (o.vo_kind == OPEN_TEXT && (o.vo_textlen < 1 || o.vo_textlen > MSG_MAX))
+		if (o.vo_bodylen > INNER_BODY_MAX ||
+		    proto_inner_parse(o.vo_kind, o.vo_body, o.vo_bodylen, NULL) != 0)
 			abort();
-		if (o.vo_kind != OPEN_REKEY && o.vo_kind != OPEN_REKEY_SAME && w.vb_len != 0)
+		if (o.vo_kind == IK_CLOSE && vs_alive(pp->s))
 			abort();
-		if (o.vo_kind == OPEN_CLOSED && vs_alive(pp->s))
+		if (o.vo_kind != IK_CLOSE && !vs_alive(pp->s))
 			abort();
-		/* A recorded rekey message may change keys or (seen before) none. */
-		if (want != NULL && (o.vo_kind != want->kind && !(want->kind == OPEN_REKEY &&
-		    o.vo_kind == OPEN_REKEY_SAME)))
-			abort();
-		if (want != NULL && want->kind == OPEN_TEXT && (o.vo_textlen != want->textlen ||
-		    memcmp(o.vo_text, want->text, want->textlen) != 0))
+		if (want != NULL && (o.vo_kind != want->kind || o.vo_bodylen != want->bodylen ||
+		    memcmp(o.vo_body, want->body, want->bodylen) != 0))
 			abort();
 		return 0;
 	}
@@ -354,10 +364,17 @@ open_one(struct peer *pp, const uint8_t *in, size_t n, const struct rec *want, i
 			abort();
 		return r;
 	}
-	if (r == VEIL_E_AUTH) {
-		if (++*auth_fails >= VS_MAX_AUTH_FAIL ? vs_alive(pp->s) : !vs_alive(pp->s))
+	if (counted(r)) {
+		/*
+		 * Counted (INVALID and BADKEY may also be uncounted decode
+		 * refusals, so this count is at least the session's): it ends
+		 * only at the VS_MAX_AUTH_FAIL-th.
+		 */
+		if (++*auth_fails < VS_MAX_AUTH_FAIL && !vs_alive(pp->s))
 			abort();
 	} else if (!keeps_alive(r) && vs_alive(pp->s)) {
+		abort();
+	} else if (keeps_alive(r) && !vs_alive(pp->s)) {
 		abort();
 	}
 	return r;
@@ -385,53 +402,34 @@ hs_step(struct peer *pp, const uint8_t *in, size_t n)
 		abort();
 }
 
-/* A live seal from one side, opened by the other. */
+/* A live TEXT (or, kind bit, PING) from one side, opened by the other. */
 static void
-live_text(struct peer *from, struct peer *to, uint8_t len, int *auth_fails)
+live_msg(struct peer *from, struct peer *to, uint8_t len, int ping, int *auth_fails)
 {
-	uint8_t text[256], buf[E2E_MAX], flags = 0;
+	uint8_t buf[E2E_MAX];
 	struct rec want;
 	struct vbuf w;
 	int r;
 
-	memset(text, 'z', sizeof(text));
+	if (ping) {
+		want.kind = IK_PING;
+		veil_put32(want.body, len);
+		want.bodylen = INNER_TOKEN_LEN;
+	} else
+		rec_body(&want, (size_t)len + 1, 'z', 1);
 	vbuf_writer(&w, buf, sizeof(buf));
-	r = vs_seal(from->s, text, (size_t)len + 1, &w, &flags);
+	r = vs_seal(from->s, want.kind, want.body, want.bodylen, &w);
 	if (r != 0) {
-		if (r != VEIL_E_STATE && r != VEIL_E_LIMIT)
+		/* A dead session, or the chain's limit; a failed step would end it. */
+		if (r != VEIL_E_STATE && r != VEIL_E_LIMIT && vs_alive(from->s))
 			abort();
+		dirty = 1;
 		return;
 	}
-	want.kind = OPEN_TEXT;
-	want.textlen = (size_t)len + 1;
-	memcpy(want.text, text, want.textlen);
+	dirty = 1;
+	if (w.vb_len > sizeof(buf) || w.vb_len < E2E_DATA_MIN)
+		abort();
 	(void)open_one(to, buf, w.vb_len, &want, 0, auth_fails);
-}
-
-/* A live rekey: from starts it, to answers, from takes the answer. */
-static void
-live_rekey(struct peer *from, struct peer *to, int *af_from, int *af_to)
-{
-	uint8_t init[E2E_MAX], resp[E2E_MAX];
-	struct vs_opened *o;
-	struct vbuf w, rw;
-	int r;
-
-	vbuf_writer(&w, init, sizeof(init));
-	if ((r = vs_rekey(from->s, &w)) != 0) {
-		if (r != VEIL_E_STATE)
-			abort();
-		return;
-	}
-	if ((o = malloc(sizeof(*o))) == NULL)
-		return;
-	vbuf_writer(&rw, resp, sizeof(resp));
-	r = vs_open(to->s, init, w.vb_len, o, &rw);
-	if (r == VEIL_E_AUTH)
-		++*af_to;
-	if (r == 0 && rw.vb_len > 0 && vs_open(from->s, resp, rw.vb_len, o, NULL) == VEIL_E_AUTH)
-		++*af_from;
-	free(o);
 }
 
 /*
@@ -443,8 +441,8 @@ live_rekey(struct peer *from, struct peer *to, int *af_from, int *af_to)
  *      cut the message at the offset instead)
  *   3  the same from bob to alice
  *   4  a live text of arg + 1 bytes from alice to bob (arg bit 4: bob to alice)
- *   5  a live rekey started by alice (arg bit 0: by bob)
- *   6  the clock jumps by arg * 64 seconds
+ *   5  a live PING from alice to bob (arg bit 0: bob to alice)
+ *   6  bob opens alice's recorded message arg twice (a replay)
  *   7  bob (arg bit 0: alice) gets the recorded handshake message arg
  */
 static void
@@ -484,19 +482,21 @@ script(const uint8_t *p, size_t n)
 			break;
 		case 4:
 			if (arg & 0x10)
-				live_text(&B, &A, (uint8_t)(arg << 3), &af_a);
+				live_msg(&B, &A, (uint8_t)(arg << 3), 0, &af_a);
 			else
-				live_text(&A, &B, (uint8_t)(arg << 3), &af_b);
+				live_msg(&A, &B, (uint8_t)(arg << 3), 0, &af_b);
 			break;
 		case 5:
 			if (arg & 1)
-				live_rekey(&B, &A, &af_b, &af_a);
+				live_msg(&B, &A, arg, 1, &af_a);
 			else
-				live_rekey(&A, &B, &af_a, &af_b);
+				live_msg(&A, &B, arg, 1, &af_b);
 			break;
 		case 6:
-			fake_now += (uint64_t)arg * 64;
-			dirty = 1;
+			rc = &pool_ab[arg % npool_ab];
+			if (open_one(&B, rc->b, rc->n, rc, 0, &af_b) == 0 && rc->kind != IK_CLOSE &&
+			    open_one(&B, rc->b, rc->n, rc, 0, &af_b) != VEIL_E_REPLAY)
+				abort();
 			break;
 		default:
 			hs_step(arg & 1 ? &A : &B, hs[(arg >> 1) % 3].b, hs[(arg >> 1) % 3].n);

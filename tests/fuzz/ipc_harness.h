@@ -27,7 +27,13 @@ ipc_fuzz_body(const uint8_t *data, size_t size, int is_answer)
 		return;
 	}
 	if (m.im_count > IPC_BATCH_MAX || m.im_bloblen > E2E_MAX ||
-	    m.im_textlen > MSG_MAX || m.im_nicklen > NICK_MAX)
+	    m.im_textlen > INNER_BODY_MAX || m.im_nicklen > NICK_MAX)
+		abort();
+	/* An inner body is decoded only if its kind's layout holds exactly. */
+	if ((m.im_code == REQ_SEAL || m.im_code == ANS_OPENED) &&
+	    proto_inner_parse(m.im_kind, m.im_text, m.im_textlen, NULL) != 0)
+		abort();
+	if (m.im_code == REQ_SEAL && !proto_inner_sealable(m.im_kind))
 		abort();
 	if (m.im_nick != NULL && !proto_nick_valid(m.im_nick, m.im_nicklen))
 		abort();

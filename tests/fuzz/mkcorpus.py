@@ -44,7 +44,7 @@ FRAMES_TO_CLIENT = {
     "welcome_alone": frame(2, 0, 1, u16(0)),
     "joined": frame(3, 4, 0),
     "left": frame(4, 4, 0),
-    "data": frame(5, 1, 3, b"\x02\x10" + b"\0" * 88),
+    "data": frame(5, 1, 3, b"\x02\x10" + b"\0" * 181),
     "pong": frame(7, 0, 0),
     "error": frame(8, 0, 0, u8(3)),
 }
@@ -64,16 +64,23 @@ def idb(key, nick):
 
 
 IDB_BOB = idb(ID, b"bob")
+# A TEXT body (PROTOCOL.md 2.3): u64 stream, u32 seq, u8 flags, the text.
+TEXT_HELLO = b"kdclient" + u32(1) + u8(0) + b"hello"
 IDB_LONG = idb(ID, b"n" * 32)
 E2E = {
     "hs_init": b"\x02\x01" + EPH,
     "hs_resp": b"\x02\x02" + EPH + bytes(65 + 64 + 16),
     "hs_fin": b"\x02\x03" + bytes(65 + 64 + 16),
-    "data_64": b"\x02\x10" + u32(0) + u32(1) + bytes(64 + 16),
-    "data_128": b"\x02\x10" + u32(3) + u32(9) + bytes(128 + 16),
-    "inner_text": inner(1, b"hello"),
-    "inner_rekey": inner(2, EPH),
+    # PROTOCOL.md 2.3: header nonce (12), sealed header (89), body (bucket + 16).
+    "data_64": b"\x02\x10" + bytes(range(12)) + b"\xee" * 89 + bytes(64 + 16),
+    "data_128": b"\x02\x10" + bytes(12) + bytes(89) + bytes(128 + 16),
+    "inner_text": inner(1, TEXT_HELLO),
     "inner_close": inner(4, b""),
+    "inner_ack": inner(5, b"kdclient" + u32(9)),
+    "inner_ping": inner(6, u32(0x01020304)),
+    "inner_pong": inner(7, u32(7)),
+    "inner_view": inner(8, u8(2) + b"\x01" * 32 + b"\x02" * 32),
+    "inner_rekey_v1": inner(2, EPH),
     "idb": IDB_BOB,
     "idb_long": IDB_LONG,
     "fpr_colon": b"0011:2233:4455:6677:8899:aabb:ccdd:eeff:0123:4567",
@@ -95,9 +102,10 @@ REQUESTS = {
     "hs_accept": ipc(0x03, ROOM + ROOM_KEY + u16(1) + u16(2) + u32(7)
                      + str32(E2E["hs_init"])),
     "hs_next": ipc(0x04, u32(1) + str32(E2E["hs_resp"])),
-    "seal": ipc(0x05, u16(2) + u32(1) + u32(2) + str16(b"hello")),
+    "seal": ipc(0x05, u16(2) + u32(1) + u32(2) + u8(1) + str16(TEXT_HELLO)),
+    "seal_ping": ipc(0x05, u16(1) + u32(1) + u8(6) + str16(u32(5))),
+    "seal_view": ipc(0x05, u16(1) + u32(1) + u8(8) + str16(u8(1) + ID)),
     "open": ipc(0x06, u32(1) + str32(E2E["data_64"])),
-    "rekey": ipc(0x07, u32(1)),
     "close": ipc(0x08, u32(1)),
     "forget": ipc(0x09, str8(b"bob")),
     "verify": ipc(0x0A, u32(1)),
@@ -113,15 +121,13 @@ ANSWERS = {
                            + FPR_B + u8(5) + u8(0) + u8(1) + str8(b"") + FPR_A),
     "hs_next_known": ipc(0x84, u32(1) + u8(1) + str32(b"") + str8(b"bob") + FPR_B + u8(2)
                          + u8(0x03) + u8(0) + str8(b"robert") + FPR_A),
-    "sealed": ipc(0x85, u16(2) + u32(1) + u8(0) + u8(1) + str32(E2E["data_64"])
+    "sealed": ipc(0x85, u16(2) + u32(1) + u8(0) + u8(0) + str32(E2E["data_64"])
                   + u32(2) + u8(17) + u8(0) + str32(b"")),
-    "opened": ipc(0x86, u32(1) + u8(1) + u32(0) + u32(0) + str16(b"hi") + str32(b"")),
-    "opened_rekey": ipc(0x86, u32(1) + u8(2) + u32(1) + u32(0) + str16(b"")
-                        + str32(E2E["data_128"])),
-    "opened_resend": ipc(0x86, u32(1) + u8(4) + u32(1) + u32(0) + str16(b"")
-                         + str32(E2E["data_128"])),
-    "opened_same": ipc(0x86, u32(1) + u8(5) + u32(1) + u32(0) + str16(b"") + str32(b"")),
-    "rekey": ipc(0x87, u32(1) + str32(E2E["data_128"])),
+    "opened": ipc(0x86, u32(1) + u8(1) + u32(0) + str16(TEXT_HELLO)),
+    "opened_closed": ipc(0x86, u32(1) + u8(4) + u32(2) + str16(b"")),
+    "opened_ack": ipc(0x86, u32(1) + u8(5) + u32(0) + str16(b"kdclient" + u32(9))),
+    "opened_pong": ipc(0x86, u32(1) + u8(7) + u32(0) + str16(u32(5))),
+    "opened_view": ipc(0x86, u32(1) + u8(8) + u32(0) + str16(u8(1) + ID)),
     "close": ipc(0x88, u32(1) + str32(E2E["data_64"])),
     "forget": ipc(0x89, u8(1) + FPR_B),
     "verify": ipc(0x8A, str8(b"bob") + FPR_B + FPR_A + u8(4)
@@ -144,7 +150,7 @@ def main():
     write("fuzz_e2e", E2E)
     # The stream harnesses also see a prefix-less body and two messages back to back.
     req = dict(REQUESTS)
-    req["two"] = REQUESTS["rekey"] + REQUESTS["seal"]
+    req["two"] = REQUESTS["close"] + REQUESTS["seal"]
     write("fuzz_ipc_req", req)
     write("fuzz_ipc_ans", ANSWERS)
     # fuzz_roundtrip: the first byte selects the codec (see fuzz_roundtrip.c).
@@ -155,7 +161,7 @@ def main():
         rt["client_" + k] = u8(1) + v
     for k in ("hs_init", "hs_resp", "hs_fin", "data_64"):
         rt["e2e_" + k] = u8(2) + E2E[k]
-    for k in ("inner_text", "inner_rekey", "inner_close"):
+    for k in ("inner_text", "inner_close", "inner_ack", "inner_ping", "inner_view"):
         rt[k] = u8(3) + E2E[k]
     rt["idb"] = u8(4) + IDB_BOB
     rt["idb_long"] = u8(4) + IDB_LONG
@@ -166,16 +172,17 @@ def main():
     rt["fpr"] = u8(8) + FPR_B
     # Encode-then-decode seeds: fields in the order fuzz_roundtrip.c draws them.
     rt["enc_frame_join"] = u8(9) + u8(0) + u8(1) + u16(0) + u16(0) + u16(32) + ROOM
-    rt["enc_e2e_init"] = u8(10) + u8(1) + u16(65) + EPH + u32(0) + u32(0) + u16(0)
-    rt["enc_e2e_data"] = (u8(10) + u8(16) + u16(0) + u32(1) + u32(2) + u16(80)
-                          + bytes(80))
-    rt["enc_inner_text"] = u8(11) + u8(1) + u16(5) + b"hello"
+    rt["enc_e2e_init"] = u8(10) + u8(1) + u16(65) + EPH + u16(0) + u16(0) + u16(0)
+    rt["enc_e2e_data"] = (u8(10) + u8(16) + u16(0) + u16(12) + bytes(12) + u16(89)
+                          + bytes(89) + u16(80) + bytes(80))
+    rt["enc_inner_text"] = u8(11) + u8(1) + u16(len(TEXT_HELLO)) + TEXT_HELLO
+    rt["enc_inner_view"] = u8(11) + u8(8) + u16(33) + u8(1) + ID
     rt["enc_idb"] = u8(12) + ID + u16(3) + b"bob"
-    rt["enc_ipc_rekey"] = u8(13) + u8(0x07) + u32(1)
+    rt["enc_ipc_close"] = u8(13) + u8(0x08) + u32(1)
     rt["enc_ipc_seal"] = (u8(13) + u8(0x05) + u32(0) + ROOM + u16(1) + u16(2)
-                          + u16(0) + u16(0) + u16(5) + b"hello" + FPR_A + FPR_B
-                          + bytes(5) + u32(0) + u32(0) + u8(1)
-                          + u32(7) + u32(0) + u8(0) + u8(0) + u16(0)
+                          + u16(0) + u16(0) + u16(len(TEXT_HELLO)) + TEXT_HELLO
+                          + FPR_A + FPR_B + bytes(2) + u8(1) + bytes(2) + u32(0)
+                          + u8(1) + u32(7) + u32(0) + u8(0) + u8(0) + u16(0)
                           + u16(0) + FPR_A + u16(0))
     rt["enc_ipc_hs_next"] = (u8(13) + u8(0x84) + u32(5) + ROOM + u16(0) + u16(0)
                              + u16(3) + b"bob" + u16(0) + u16(0) + FPR_B + FPR_A
@@ -243,7 +250,16 @@ def write_keyd_chatc_seeds():
         "mutate": b"".join([u8(5), op(2, 0, u16(12) + u8(1)), op(2, 1, u16(40) + u8(0)),
                             op(3, 0, u16(1) + u8(0x80)), op(0, 0)]),
         "live": b"".join([u8(5), op(4, 5), op(4, 0x13), op(5, 0), op(4, 1), op(5, 1),
-                          op(6, 10), op(4, 2)]),
+                          op(6, 1), op(4, 2)]),
+        # The pools' conversation in its order: every chain opened as it came.
+        "chains": b"".join([u8(5), op(1, 0), op(0, 0), op(0, 1), op(0, 2), op(1, 1),
+                            op(1, 2), op(0, 3), op(0, 4), op(1, 3), op(0, 5), op(0, 6)]),
+        # Late, skipped and replayed across steps; mutated headers.
+        "chains_late": b"".join([u8(5), op(0, 2), op(1, 1), op(0, 4), op(0, 1), op(6, 4),
+                                 op(0, 3), op(1, 3), op(0, 5), op(1, 0), op(0, 0)]),
+        "header_mutate": b"".join([u8(5), op(2, 0, u16(2) + u8(1)), op(2, 0, u16(20) + u8(4)),
+                                   op(2, 0, u16(110) + u8(0x10)), op(2, 0, u16(103) + u8(0)),
+                                   op(0, 0), op(3, 1, u16(50) + u8(2)), op(1, 0)]),
         "hs_replay": session_script(*[7 | i << 3 for i in range(8)]),
     }
     write("fuzz_session", ses)
@@ -260,8 +276,10 @@ def write_keyd_chatc_seeds():
             unit(r, 0x04, u32(hr) + str32(E2E["hs_fin"]), src=i),
         ])
     hs = hello_a + hello_b + hs_units(0, 1)
-    seal_a = unit(0, 0x05, u16(1) + u32(1) + str16(b"hello"))
-    seal_b = unit(1, 0x05, u16(2) + u32(1) + u32(7) + str16(b"hi alice"))
+    seal_a = unit(0, 0x05, u16(1) + u32(1) + u8(1) + str16(TEXT_HELLO))
+    seal_b = unit(1, 0x05, u16(2) + u32(1) + u32(7) + u8(1)
+                  + str16(b"kdclient" + u32(2) + u8(0) + b"hi alice"))
+    ping_a = unit(0, 0x05, u16(1) + u32(1) + u8(6) + str16(u32(9)))
     open_a = unit(0, 0x06, u32(1) + str32(E2E["data_64"]), src=1)
     open_b = unit(1, 0x06, u32(1) + str32(E2E["data_64"]), src=0)
     disp = {
@@ -272,8 +290,8 @@ def write_keyd_chatc_seeds():
                   + unit(0, 0x0B, b""),
         "handshake": hs,
         "talk": hs + seal_a + open_b + seal_b + open_a,
-        "rekey": hs + unit(0, 0x07, u32(1)) + open_b + open_a + seal_a + open_b,
-        "late": hs + unit(0, 0x05, u16(1) + u32(1) + str16(b"x"), later=True) + seal_a
+        "steps": hs + ping_a + open_b + seal_b + open_a + seal_a + open_b + seal_b + open_a,
+        "late": hs + unit(0, 0x05, u16(1) + u32(1) + u8(6) + str16(u32(1)), later=True) + seal_a
                 + open_b,
         "close": (hs + unit(0, 0x0A, u32(1)) + unit(1, 0x0A, u32(1))
                   + unit(0, 0x08, u32(1)) + open_b + unit(1, 0x09, str8(b"alice"))),
@@ -295,7 +313,8 @@ def write_keyd_chatc_seeds():
                              + str32(E2E["hs_init"]), src=0)
                       + unit(0, 0x04, u32(1) + str32(E2E["hs_resp"]), src=1, lock=True)
                       + unit(0, 0x04, u32(1) + str32(E2E["hs_resp"]), src=1, waited=True)
-                      + unit(1, 0x05, u16(1) + u32(1) + str16(b"meanwhile"))
+                      + unit(1, 0x05, u16(1) + u32(1) + u8(1)
+                             + str16(b"kdclient" + u32(3) + u8(0) + b"meanwhile"))
                       + unit(0, 0x04, u32(1) + str32(E2E["hs_resp"]), src=1, lock=True)
                       + unit(1, 0x04, u32(1) + str32(E2E["hs_fin"]), src=0)
                       + unit(0, 0x0A, u32(1), lock=True) + unit(0, 0x0A, u32(1),

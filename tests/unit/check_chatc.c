@@ -245,50 +245,6 @@ START_TEST(test_opts_abbrev_and_errors)
 }
 END_TEST
 
-/*
- * chatc/rekey.c: a due rekey asks keyd once per REKEY_RESEND_MS while ours
- * is unanswered (/rekey always), and once the epoch moves, as many late
- * answers of the old epoch as copies were sent are expected, for a while.
- */
-START_TEST(test_rekey_resend_and_echoes)
-{
-	struct peer p;
-
-	memset(&p, 0, sizeof(p));
-	ck_assert_int_eq(rekey_may_send(&p, KX_REKEY_DUE, 1000), 1);
-	rekey_sent(&p, 1000);
-	/* A burst: the SEALs after it are flagged too; none goes out again yet. */
-	ck_assert_int_eq(rekey_may_send(&p, KX_REKEY_DUE, 1001), 0);
-	ck_assert_int_eq(rekey_may_send(&p, KX_REKEY_DUE, 1000 + REKEY_RESEND_MS - 1), 0);
-	ck_assert_int_eq(rekey_may_send(&p, KX_REKEY_CMD, 1002), 1);
-	rekey_sent(&p, 1002);				/* copy 1 (/rekey) */
-	ck_assert_int_eq(rekey_may_send(&p, KX_REKEY_DUE, 1002 + REKEY_RESEND_MS), 1);
-	rekey_sent(&p, 1002 + REKEY_RESEND_MS);		/* copy 2 */
-	ck_assert_uint_eq(p.pe_rekey_copies, 2);
-	/* Nothing is expected before the exchange completes. */
-	ck_assert_int_eq(rekey_echo(&p, 5000), 0);
-	p.pe_epoch = 1;
-	rekey_epoch(&p, 6000);
-	ck_assert_int_eq(rekey_may_send(&p, KX_REKEY_DUE, 6001), 1);	/* a new exchange may start */
-	ck_assert_int_eq(rekey_echo(&p, 6100), 1);
-	ck_assert_int_eq(rekey_echo(&p, 6200), 1);
-	ck_assert_int_eq(rekey_echo(&p, 6300), 0);	/* a third is not an echo: warned */
-
-	/* Echoes come within REKEY_RESEND_MS; a refusal later is not one. */
-	rekey_sent(&p, 7000);
-	rekey_sent(&p, 7000 + REKEY_RESEND_MS);
-	p.pe_epoch = 2;
-	rekey_epoch(&p, 20000);
-	ck_assert_int_eq(rekey_echo(&p, 20000 + REKEY_RESEND_MS + 1), 0);
-
-	/* A rekey the peer started moves the epoch too: no copies, no echoes. */
-	rekey_reset(&p);
-	p.pe_epoch = 3;
-	rekey_epoch(&p, 30000);
-	ck_assert_int_eq(rekey_echo(&p, 30001), 0);
-}
-END_TEST
-
 START_TEST(test_opts_give_up)
 {
 	static const char *const bad[] = { "0", "-1", "", "1x", " 5", "5 ", "0x10", "604801",
@@ -1033,11 +989,11 @@ START_TEST(test_keydc_pipelined)
 	kx_of(&x, KX_HS_ACCEPT, 2);
 	ck_assert_int_eq(keydc_push(&kc, &req, &x, 1000), 0);
 	memset(&req, 0, sizeof(req));
-	req.im_code = REQ_REKEY;
+	req.im_code = REQ_CLOSE;
 	req.im_handle = 42;
-	kx_of(&x, KX_REKEY_CMD, 3);
+	kx_of(&x, KX_CLOSE_SEND, 3);
 	ck_assert_int_eq(keydc_push(&kc, &req, &x, 1000), 0);
-	kx_of(&x, KX_REKEY_DUE, 4);
+	kx_of(&x, KX_CLOSE, 4);
 	ck_assert_int_eq(keydc_push(&kc, &req, &x, 1000), 0);
 	ck_assert_uint_eq(keydc_pending(&kc), 3);
 	ck_assert_int_eq(keydc_busy(&kc), 0);
@@ -1047,8 +1003,8 @@ START_TEST(test_keydc_pipelined)
 	ck_assert_uint_eq(kc.kc_outlen, 0);
 	/* keyd sees them in order. */
 	ck_assert_int_eq(fake_request(sv[1], &got), REQ_HS_ACCEPT);
-	ck_assert_int_eq(fake_request(sv[1], &got), REQ_REKEY);
-	ck_assert_int_eq(fake_request(sv[1], &got), REQ_REKEY);
+	ck_assert_int_eq(fake_request(sv[1], &got), REQ_CLOSE);
+	ck_assert_int_eq(fake_request(sv[1], &got), REQ_CLOSE);
 	/* Nothing answered yet. */
 	ck_assert_int_eq(keydc_read(&kc), 0);
 	ck_assert_int_eq(keydc_next(&kc, &x, &a, 0), 0);
@@ -1064,8 +1020,8 @@ START_TEST(test_keydc_pipelined)
 	memset(&ans, 0, sizeof(ans));
 	ans.im_code = IPC_ANS_ERROR;
 	ans.im_err = (uint8_t)-VEIL_E_STATE;
-	ans.im_text = (const uint8_t *)"rekey under way";
-	ans.im_textlen = 15;
+	ans.im_text = (const uint8_t *)"session exists";
+	ans.im_textlen = 14;
 	fake_answer(sv[1], &ans);
 	ck_assert_int_eq(next_answer(&x, &a), 1);
 	ck_assert_int_eq(x.kx_kind, KX_HS_ACCEPT);
@@ -1073,7 +1029,7 @@ START_TEST(test_keydc_pipelined)
 	ck_assert_int_eq(a->im_code, ANS_HS);
 	ck_assert_uint_eq(a->im_handle, 42);
 	ck_assert_int_eq(next_answer(&x, &a), 1);
-	ck_assert_int_eq(x.kx_kind, KX_REKEY_CMD);
+	ck_assert_int_eq(x.kx_kind, KX_CLOSE_SEND);
 	ck_assert_uint_eq(x.kx_handle, 42);
 	ck_assert_int_eq(a->im_code, IPC_ANS_ERROR);
 	ck_assert_int_eq(-(int)a->im_err, VEIL_E_STATE);
@@ -1081,14 +1037,14 @@ START_TEST(test_keydc_pipelined)
 	/* The last one's wait starts when the one before it was answered. */
 	ck_assert_int_eq(keydc_deadline(&kc), 0 + KEYDC_TIMEOUT_MS);
 	memset(&ans, 0, sizeof(ans));
-	ans.im_code = ANS_REKEY;
+	ans.im_code = ANS_CLOSE;
 	ans.im_handle = 42;
 	ans.im_blob = blob;
 	ans.im_bloblen = sizeof(blob);
 	fake_answer(sv[1], &ans);
 	ck_assert_int_eq(next_answer(&x, &a), 1);
-	ck_assert_int_eq(x.kx_kind, KX_REKEY_DUE);
-	ck_assert_int_eq(a->im_code, ANS_REKEY);
+	ck_assert_int_eq(x.kx_kind, KX_CLOSE);
+	ck_assert_int_eq(a->im_code, ANS_CLOSE);
 	ck_assert_uint_eq(keydc_pending(&kc), 0);
 	ck_assert_int_eq(keydc_deadline(&kc), INT64_MAX);
 	keydc_close(&kc);
@@ -1111,7 +1067,7 @@ answer_case(uint8_t code, uint32_t handle, const struct ipc_msg *ans, int push)
 	memset(&req, 0, sizeof(req));
 	req.im_code = code;
 	req.im_handle = handle;
-	kx_of(&x, KX_REKEY_CMD, 3);
+	kx_of(&x, KX_CLOSE_SEND, 3);
 	if (push) {
 		ck_assert_int_eq(keydc_push(&kc, &req, &x, 0), 0);
 		ck_assert_int_eq(keydc_flush(&kc), 0);
@@ -1130,17 +1086,17 @@ START_TEST(test_keydc_wrong_answers)
 
 	memset(blob, 0x04, sizeof(blob));
 	memset(&ans, 0, sizeof(ans));
-	ans.im_code = ANS_REKEY;
+	ans.im_code = ANS_CLOSE;
 	ans.im_handle = 42;
 	ans.im_blob = blob;
 	ans.im_bloblen = sizeof(blob);
-	ck_assert_int_eq(answer_case(REQ_REKEY, 42, &ans, 1), 1);
+	ck_assert_int_eq(answer_case(REQ_CLOSE, 42, &ans, 1), 1);
 	/* The answer to some other request is refused. */
-	ck_assert_int_eq(answer_case(REQ_CLOSE, 42, &ans, 1), VEIL_E_TYPE);
+	ck_assert_int_eq(answer_case(REQ_VERIFY, 42, &ans, 1), VEIL_E_TYPE);
 	/* An answer about another session is refused. */
-	ck_assert_int_eq(answer_case(REQ_REKEY, 41, &ans, 1), VEIL_E_INVALID);
+	ck_assert_int_eq(answer_case(REQ_CLOSE, 41, &ans, 1), VEIL_E_INVALID);
 	/* An answer nobody asked for is refused. */
-	ck_assert_int_eq(answer_case(REQ_REKEY, 42, &ans, 0), VEIL_E_STATE);
+	ck_assert_int_eq(answer_case(REQ_CLOSE, 42, &ans, 0), VEIL_E_STATE);
 }
 END_TEST
 
@@ -1153,9 +1109,9 @@ START_TEST(test_keydc_limits)
 
 	keydc_attach(&kc, -1);		/* memory only */
 	memset(&req, 0, sizeof(req));
-	req.im_code = REQ_REKEY;
+	req.im_code = REQ_CLOSE;
 	req.im_handle = 9;
-	kx_of(&x, KX_REKEY_DUE, 3);
+	kx_of(&x, KX_CLOSE, 3);
 	for (i = 0; i < KEYDC_QMAX; i++) {
 		ck_assert_int_eq(keydc_push(&kc, &req, &x, 0), 0);
 		ck_assert_int_eq(keydc_busy(&kc), i + 1 >= KEYDC_SOFT);
@@ -1408,7 +1364,6 @@ suite_chatc(void)
 	tcase_add_test(o, test_opts_unknown_and_stray);
 	tcase_add_test(o, test_opts_abbrev_and_errors);
 	tcase_add_test(o, test_opts_give_up);
-	tcase_add_test(e, test_rekey_resend_and_echoes);
 	tcase_add_test(o, test_opts_keyd_too_long);
 	tcase_add_test(o, test_opts_join_room_new_room);
 	tcase_add_test(o, test_new_room_and_join);

@@ -356,6 +356,40 @@ fpr_of(struct tkeyd *k, uint8_t fpr[static FPR_LEN])
 	ck_assert_int_eq(vc_fingerprint(k->tk_id.id_pub, fpr), 0);
 }
 
+/* req's body: a TEXT of stream 0x0102030405060708, seq 1, no flags, text t. */
+static uint8_t text_body[INNER_BODY_MAX];
+
+static void
+set_text(const char *t)
+{
+	struct inner_msg im;
+	struct vbuf w;
+
+	memset(&im, 0, sizeof(im));
+	im.in_kind = IK_TEXT;
+	im.in_stream = 0x0102030405060708ULL;
+	im.in_seq = 1;
+	im.in_text = (const uint8_t *)t;
+	im.in_textlen = strlen(t);
+	vbuf_writer(&w, text_body, sizeof(text_body));
+	ck_assert_int_eq(proto_inner_build(&w, &im), 0);
+	req.im_kind = IK_TEXT;
+	req.im_text = text_body;
+	req.im_textlen = w.vb_len;
+}
+
+/* ans holds a TEXT whose text is t. */
+static void
+is_text(const char *t)
+{
+	struct inner_msg im;
+
+	ck_assert_uint_eq(ans.im_kind, OPEN_TEXT);
+	ck_assert_int_eq(proto_inner_parse(ans.im_kind, ans.im_text, ans.im_textlen, &im), 0);
+	ck_assert_uint_eq(im.in_textlen, strlen(t));
+	ck_assert_mem_eq(im.in_text, t, strlen(t));
+}
+
 START_TEST(test_hello_answers_fingerprint)
 {
 	struct tkeyd k;
@@ -375,7 +409,7 @@ END_TEST
 START_TEST(test_hello_required_first)
 {
 	static const uint8_t codes[] = { REQ_HS_START, REQ_HS_NEXT, REQ_SEAL, REQ_OPEN,
-	    REQ_REKEY, REQ_CLOSE, REQ_FORGET, REQ_VERIFY, REQ_STATUS };
+	    REQ_CLOSE, REQ_FORGET, REQ_VERIFY, REQ_STATUS };
 	static const uint8_t blob[] = { 1, 1 };
 	struct tkeyd k;
 	struct keyd_conn *c;
@@ -391,8 +425,7 @@ START_TEST(test_hello_required_first)
 		req.im_handle = 1;
 		req.im_handles[0] = 1;
 		req.im_count = 1;
-		req.im_text = (const uint8_t *)"hi";
-		req.im_textlen = 2;
+		set_text("hi");
 		req.im_blob = blob;
 		req.im_bloblen = sizeof(blob);
 		req.im_nick = (const uint8_t *)"bob";
@@ -430,10 +463,11 @@ START_TEST(test_malformed_closes)
 		{ 0x81, 0, 0, 0, 0 },		/* an answer code as a request */
 		{ 0x7f },			/* unknown request */
 		{ REQ_OPEN, 0, 0, 0, 1 },	/* truncated: no blob */
-		{ REQ_REKEY, 0, 0, 0, 1, 0 },	/* trailing byte */
-		{ REQ_REKEY, 0, 0, 0, 0 },	/* handle 0 */
+		{ REQ_CLOSE, 0, 0, 0, 1, 0 },	/* trailing byte */
+		{ REQ_CLOSE, 0, 0, 0, 0 },	/* handle 0 */
+		{ 0x07, 0, 0, 0, 1 },		/* veil/1's REQ_REKEY: gone */
 	};
-	static const size_t badlen[] = { 1, 5, 1, 5, 6, 5 };
+	static const size_t badlen[] = { 1, 5, 1, 5, 6, 5, 5 };
 	struct tkeyd k;
 	struct keyd_conn *c;
 	struct vbuf out;
@@ -461,7 +495,7 @@ START_TEST(test_unknown_handle)
 	tk_init(&k);
 	c = keyd_conn_new();
 	hello(&k, c, "alice");
-	req.im_code = REQ_REKEY;
+	req.im_code = REQ_CLOSE;
 	req.im_handle = 99;
 	ck_assert_int_eq(call(&k, c), 0);
 	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
@@ -469,7 +503,7 @@ START_TEST(test_unknown_handle)
 	ck_assert_uint_eq(ans.im_handle, 99);
 	ck_assert_uint_gt(ans.im_textlen, 0);
 	/* The connection lives on. */
-	req.im_code = REQ_REKEY;
+	req.im_code = REQ_CLOSE;
 	req.im_handle = 98;
 	ck_assert_int_eq(call(&k, c), 0);
 	ck_assert_uint_eq(ans.im_code, IPC_ANS_ERROR);
@@ -503,8 +537,7 @@ START_TEST(test_other_connection_handle)
 	req.im_code = REQ_SEAL;
 	req.im_count = 1;
 	req.im_handles[0] = h;
-	req.im_text = (const uint8_t *)"steal";
-	req.im_textlen = 5;
+	set_text("steal");
 	ck_assert_int_eq(call(&k, b), 0);
 	ck_assert_uint_eq(ans.im_code, ANS_SEALED);
 	ck_assert_uint_eq(ans.im_items[0].it_status, -VEIL_E_NOSESSION);
@@ -579,8 +612,7 @@ START_TEST(test_handshake_two_connections)
 	req.im_code = REQ_SEAL;
 	req.im_count = 1;
 	req.im_handles[0] = hi;
-	req.im_text = (const uint8_t *)"hello bob";
-	req.im_textlen = 9;
+	set_text("hello bob");
 	ck_assert_int_eq(call(&ka, a), 0);
 	ck_assert_uint_eq(ans.im_code, ANS_SEALED);
 	ck_assert_uint_eq(ans.im_items[0].it_status, 0);
@@ -592,9 +624,7 @@ START_TEST(test_handshake_two_connections)
 	req.im_bloblen = len;
 	ck_assert_int_eq(call(&kb, b), 0);
 	ck_assert_uint_eq(ans.im_code, ANS_OPENED);
-	ck_assert_uint_eq(ans.im_kind, OPEN_TEXT);
-	ck_assert_uint_eq(ans.im_textlen, 9);
-	ck_assert_mem_eq(ans.im_text, "hello bob", 9);
+	is_text("hello bob");
 	/* The same blob again is a replay: refused, the session lives on. */
 	req.im_code = REQ_OPEN;
 	req.im_handle = hr;
@@ -625,36 +655,27 @@ START_TEST(test_handshake_two_connections)
 	ck_assert_uint_eq(ans.im_safetylen, strlen(safety_a));
 	ck_assert_mem_eq(ans.im_safety, safety_a, strlen(safety_a));
 
-	/* Rekey: alice starts, bob answers, alice takes the answer. */
-	req.im_code = REQ_REKEY;
-	req.im_handle = hi;
-	ck_assert_int_eq(call(&ka, a), 0);
-	ck_assert_uint_eq(ans.im_code, ANS_REKEY);
-	len = ans.im_bloblen;
-	memcpy(blob, ans.im_blob, len);
-	req.im_code = REQ_OPEN;
-	req.im_handle = hr;
-	req.im_blob = blob;
-	req.im_bloblen = len;
+	/* bob answers (his first ratchet step), then alice again (hers). */
+	req.im_code = REQ_SEAL;
+	req.im_count = 1;
+	req.im_handles[0] = hr;
+	set_text("hello alice");
 	ck_assert_int_eq(call(&kb, b), 0);
-	ck_assert_uint_eq(ans.im_kind, OPEN_REKEY);
-	ck_assert_uint_eq(ans.im_epoch, 1);		/* the epoch bob sends in now */
-	ck_assert_uint_gt(ans.im_bloblen, 0);
-	len = ans.im_bloblen;
-	memcpy(blob, ans.im_blob, len);
+	ck_assert_uint_eq(ans.im_items[0].it_status, 0);
+	ck_assert_uint_eq(ans.im_items[0].it_flags, 0);
+	len = ans.im_items[0].it_bloblen;
+	memcpy(blob, ans.im_items[0].it_blob, len);
 	req.im_code = REQ_OPEN;
 	req.im_handle = hi;
 	req.im_blob = blob;
 	req.im_bloblen = len;
 	ck_assert_int_eq(call(&ka, a), 0);
-	ck_assert_uint_eq(ans.im_kind, OPEN_REKEY);
-	ck_assert_uint_eq(ans.im_epoch, 1);
-	/* The next message travels in the new epoch. */
+	is_text("hello alice");
+	ck_assert_uint_eq(ans.im_gap, 0);
 	req.im_code = REQ_SEAL;
 	req.im_count = 1;
 	req.im_handles[0] = hi;
-	req.im_text = (const uint8_t *)"after rekey";
-	req.im_textlen = 11;
+	set_text("after a step");
 	ck_assert_int_eq(call(&ka, a), 0);
 	ck_assert_uint_eq(ans.im_items[0].it_status, 0);
 	len = ans.im_items[0].it_bloblen;
@@ -664,8 +685,7 @@ START_TEST(test_handshake_two_connections)
 	req.im_blob = blob;
 	req.im_bloblen = len;
 	ck_assert_int_eq(call(&kb, b), 0);
-	ck_assert_uint_eq(ans.im_kind, OPEN_TEXT);
-	ck_assert_uint_eq(ans.im_epoch, 1);
+	is_text("after a step");
 
 	/* Close: bob sees OPEN_CLOSED and his session is wiped. */
 	req.im_code = REQ_CLOSE;
@@ -799,8 +819,7 @@ START_TEST(test_handshake_changed_identity_refused)
 	req.im_code = REQ_SEAL;
 	req.im_count = 1;
 	req.im_handles[0] = hi;
-	req.im_text = (const uint8_t *)"x";
-	req.im_textlen = 1;
+	set_text("x");
 	ck_assert_int_eq(call(&ka, a), 0);
 	ck_assert_uint_eq(ans.im_items[0].it_status, -VEIL_E_NOSESSION);
 	pin_file(&ka, after, sizeof(after));
@@ -1438,7 +1457,7 @@ START_TEST(test_error_ended_no_handle)
 	b = keyd_conn_new();
 	hello(&ka, a, "alice");
 	hello(&kb, b, "bob");
-	req.im_code = REQ_REKEY;
+	req.im_code = REQ_VERIFY;
 	req.im_handle = 4242;
 	ck_assert_int_eq(call(&ka, a), 0);
 	ck_assert_uint_eq(ans.im_err, -VEIL_E_NOSESSION);
@@ -1450,8 +1469,7 @@ START_TEST(test_error_ended_no_handle)
 	req.im_code = REQ_SEAL;
 	req.im_count = 1;
 	req.im_handles[0] = hi;
-	req.im_text = (const uint8_t *)"x";
-	req.im_textlen = 1;
+	set_text("x");
 	ck_assert_int_eq(call(&ka, a), 0);
 	len = ans.im_items[0].it_bloblen;
 	memcpy(blob, ans.im_items[0].it_blob, len);
@@ -1504,8 +1522,7 @@ START_TEST(test_batch_seal)
 	req.im_handles[1] = 4242;		/* unknown: its own status, others go on */
 	req.im_handles[2] = hi[1];
 	req.im_handles[3] = hi[2];
-	req.im_text = (const uint8_t *)"to everyone";
-	req.im_textlen = 11;
+	set_text("to everyone");
 	ck_assert_int_eq(call(&ka, a), 0);
 	ck_assert_uint_eq(ans.im_code, ANS_SEALED);
 	ck_assert_uint_eq(ans.im_count, 4);
@@ -1528,7 +1545,7 @@ START_TEST(test_batch_seal)
 		req.im_bloblen = sealedlen[i];
 		ck_assert_int_eq(call(&kb, b[i]), 0);
 		ck_assert_uint_eq(ans.im_code, ANS_OPENED);
-		ck_assert_mem_eq(ans.im_text, "to everyone", 11);
+		is_text("to everyone");
 	}
 	memcpy(blob, sealed[0], sealedlen[0]);
 	req.im_code = REQ_OPEN;
@@ -1560,8 +1577,7 @@ START_TEST(test_seal_before_handshake)
 	req.im_code = REQ_SEAL;
 	req.im_count = 1;
 	req.im_handles[0] = h;
-	req.im_text = (const uint8_t *)"early";
-	req.im_textlen = 5;
+	set_text("early");
 	ck_assert_int_eq(call(&k, c), 0);
 	ck_assert_uint_eq(ans.im_items[0].it_status, -VEIL_E_STATE);
 	ck_assert_uint_eq(ans.im_items[0].it_bloblen, 0);
@@ -1839,8 +1855,7 @@ START_TEST(test_open_tampered)
 	req.im_code = REQ_SEAL;
 	req.im_count = 1;
 	req.im_handles[0] = hi;
-	req.im_text = (const uint8_t *)"integrity";
-	req.im_textlen = 9;
+	set_text("integrity");
 	ck_assert_int_eq(call(&ka, a), 0);
 	len = ans.im_items[0].it_bloblen;
 	memcpy(blob, ans.im_items[0].it_blob, len);
@@ -1861,7 +1876,7 @@ START_TEST(test_open_tampered)
 	req.im_bloblen = len;
 	ck_assert_int_eq(call(&kb, b), 0);
 	ck_assert_uint_eq(ans.im_code, ANS_OPENED);
-	ck_assert_mem_eq(ans.im_text, "integrity", 9);
+	is_text("integrity");
 	keyd_conn_free(a);
 	keyd_conn_free(b);
 	tk_free(&ka);

@@ -10,6 +10,7 @@
 #include <check.h>
 
 #include "e2e.h"
+#include "inner.h"
 #include "err.h"
 #include "unit.h"
 
@@ -17,10 +18,13 @@
 
 static uint8_t eph[P256_PUB_LEN];
 static uint8_t ctbuf[E2E_MAX + 64];
+static uint8_t hnbuf[E2E_HN_LEN] = { 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+    0x11, 0x11, 0x11 };
+static uint8_t hctbuf[E2E_HDR_CT_LEN];
 static uint8_t idkey[ED25519_PUB_LEN];
 static uint8_t sigbytes[ED25519_SIG_LEN];
 
-/* Builds ver || type || [eph] || [epoch ctr] || ct of ctlen bytes into out. */
+/* Builds ver || type || [eph] || [hn hct] || ct of ctlen bytes into out. */
 static size_t
 mk(uint8_t *out, uint8_t type, size_t ctlen)
 {
@@ -33,9 +37,9 @@ mk(uint8_t *out, uint8_t type, size_t ctlen)
 		n += P256_PUB_LEN;
 	}
 	if (type == E2E_DATA) {
-		veil_put32(out + n, 7);
-		veil_put32(out + n + 4, 42);
-		n += 8;
+		memcpy(out + n, hnbuf, E2E_HN_LEN);
+		memset(out + n + E2E_HN_LEN, 0x22, E2E_HDR_CT_LEN);
+		n += E2E_HN_LEN + E2E_HDR_CT_LEN;
 	}
 	memcpy(out + n, ctbuf, ctlen);
 	return n + ctlen;
@@ -152,8 +156,9 @@ START_TEST(data_roundtrip_every_bucket)
 		n = mk(b, E2E_DATA, bucket + AEAD_TAG_LEN);
 		roundtrip(b, n, E2E_DATA);
 		ck_assert_int_eq(proto_e2e_decode(b, n, &m), 0);
-		ck_assert_uint_eq(m.em_epoch, 7);
-		ck_assert_uint_eq(m.em_ctr, 42);
+		ck_assert_ptr_eq(m.em_hn, b + 2);
+		ck_assert_ptr_eq(m.em_hct, b + 2 + E2E_HN_LEN);
+		ck_assert_uint_eq(m.em_hct[0], 0x22);
 		ck_assert_ptr_eq(m.em_ct, b + E2E_DATA_HDR_LEN);
 		ck_assert_uint_eq(m.em_ctlen, bucket + AEAD_TAG_LEN);
 	}
@@ -163,19 +168,27 @@ END_TEST
 
 START_TEST(data_exact_bytes)
 {
-	uint8_t b[128], want[128];
+	uint8_t b[256], want[256];
 	struct e2e_msg m;
 	struct vbuf w;
 	size_t n;
 
 	memset(ctbuf, 0xcd, PAD_MIN + AEAD_TAG_LEN);
-	m = (struct e2e_msg){ .em_type = E2E_DATA, .em_epoch = 0x01020304,
-	    .em_ctr = 0xa0b0c0d0, .em_ct = ctbuf, .em_ctlen = PAD_MIN + AEAD_TAG_LEN };
+	memset(hctbuf, 0xab, sizeof(hctbuf));
+	m = (struct e2e_msg){ .em_type = E2E_DATA, .em_hn = hnbuf, .em_hct = hctbuf,
+	    .em_ct = ctbuf, .em_ctlen = PAD_MIN + AEAD_TAG_LEN };
 	vbuf_writer(&w, b, sizeof(b));
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), 0);
-	n = unit_hex("0210 01020304 a0b0c0d0", want, sizeof(want));
-	ck_assert_uint_eq(w.vb_len, n + PAD_MIN + AEAD_TAG_LEN);
+	n = unit_hex("0210 111111111111111111111111", want, sizeof(want));
+	memset(want + n, 0xab, E2E_HDR_CT_LEN);
+	n += E2E_HDR_CT_LEN;
+	ck_assert_uint_eq(n, E2E_DATA_HDR_LEN);
+	ck_assert_uint_eq(w.vb_len, E2E_DATA_MIN);
 	ck_assert_mem_eq(b, want, n);
+	/* No header nonce or sealed header: refused. */
+	m.em_hct = NULL;
+	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);
+	ck_assert_uint_eq(w.vb_len, E2E_DATA_MIN);
 	ck_assert_mem_eq(b + n, ctbuf, PAD_MIN + AEAD_TAG_LEN);
 }
 END_TEST
@@ -293,7 +306,7 @@ START_TEST(header_errors_mapped)
 	ck_assert_int_eq(dec(b, mk(b, E2E_HS_RESP, HS_CT + 1)), VEIL_E_TRAILING);
 	ck_assert_int_eq(dec(b, mk(b, E2E_HS_FIN, HS_CT) - 1), VEIL_E_TRUNCATED);
 	ck_assert_int_eq(dec(b, mk(b, E2E_HS_FIN, HS_CT + 1)), VEIL_E_TRAILING);
-	/* DATA: below 90 bytes TRUNCATED; not a bucket plus tag LENGTH. */
+	/* DATA: below 183 bytes TRUNCATED; not a bucket plus tag LENGTH. */
 	ck_assert_int_eq(dec(b, mk(b, E2E_DATA, PAD_MIN + AEAD_TAG_LEN) - 1),
 	    VEIL_E_TRUNCATED);
 	ck_assert_int_eq(dec(b, mk(b, E2E_DATA, PAD_MIN + AEAD_TAG_LEN + 1)), VEIL_E_LENGTH);
@@ -433,7 +446,8 @@ START_TEST(encode_data_sizes)
 {
 	/* The encoder refuses a ciphertext that is not a bucket plus tag, either side. */
 	static uint8_t out[2 * E2E_MAX];
-	struct e2e_msg m = { .em_type = E2E_DATA, .em_ct = ctbuf };
+	struct e2e_msg m = { .em_type = E2E_DATA, .em_hn = hnbuf, .em_hct = hctbuf,
+	    .em_ct = ctbuf };
 	struct vbuf w;
 
 	vbuf_writer(&w, out, sizeof(out));
@@ -480,7 +494,8 @@ START_TEST(encode_checks_rules)
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);
 	m.em_eph = NULL;
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);
-	m = (struct e2e_msg){ .em_type = E2E_DATA, .em_ct = ctbuf, .em_ctlen = 100 };
+	m = (struct e2e_msg){ .em_type = E2E_DATA, .em_hn = hnbuf, .em_hct = hctbuf,
+	    .em_ct = ctbuf, .em_ctlen = 100 };
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_LENGTH);
 	m = (struct e2e_msg){ .em_type = E2E_HS_FIN, .em_ct = NULL, .em_ctlen = HS_CT };
 	ck_assert_int_eq(proto_e2e_encode(&w, &m), VEIL_E_INVALID);
@@ -631,34 +646,47 @@ START_TEST(pad_bucket_boundaries)
 }
 END_TEST
 
-/* Encodes a TEXT of len bytes and returns the encoded (bucket) size. */
-static size_t
-text_size(size_t len)
+/*
+ * A TEXT body of bodylen bytes (INNER_TEXT_HDR_LEN + text): stream
+ * 0x0102030405060708, seq 1, no flags, text 'x's.
+ */
+static const uint8_t *
+text_body(void)
 {
-	static uint8_t text[MSG_MAX], out[PAD_MAX];
+	static uint8_t b[2 * PAD_MAX];
+
+	memset(b, 'x', sizeof(b));
+	unit_hex("0102030405060708 00000001 00", b, INNER_TEXT_HDR_LEN);
+	return b;
+}
+
+/* Encodes a TEXT body of bodylen bytes and returns the encoded (bucket) size. */
+static size_t
+text_size(size_t bodylen)
+{
+	static uint8_t out[PAD_MAX];
+	const uint8_t *in = text_body(), *body;
 	uint8_t kind;
-	const uint8_t *body;
-	size_t bodylen;
+	size_t len;
 	struct vbuf w;
 
-	memset(text, 'x', sizeof(text));
 	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, text, len), 0);
-	ck_assert_int_eq(proto_inner_decode(out, w.vb_len, &kind, &body, &bodylen), 0);
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, in, bodylen), 0);
+	ck_assert_int_eq(proto_inner_decode(out, w.vb_len, &kind, &body, &len), 0);
 	ck_assert_uint_eq(kind, IK_TEXT);
-	ck_assert_uint_eq(bodylen, len);
+	ck_assert_uint_eq(len, bodylen);
 	ck_assert_ptr_eq(body, out + INNER_HDR_LEN);
 	return w.vb_len;
 }
 
-START_TEST(pad_text_61_fits_64)
+START_TEST(pad_body_61_fits_64)
 {
-	ck_assert_uint_eq(text_size(1), 64);
+	ck_assert_uint_eq(text_size(INNER_TEXT_HDR_LEN + 1), 64);
 	ck_assert_uint_eq(text_size(61), 64);
 }
 END_TEST
 
-START_TEST(pad_text_62_needs_128)
+START_TEST(pad_body_62_needs_128)
 {
 	ck_assert_uint_eq(text_size(62), 128);
 	ck_assert_uint_eq(text_size(125), 128);
@@ -670,7 +698,7 @@ START_TEST(pad_every_bucket_edge)
 	size_t bucket;
 
 	for (bucket = 128; bucket <= PAD_MAX; bucket *= 2) {
-		if (bucket - INNER_HDR_LEN <= MSG_MAX)
+		if (bucket - INNER_HDR_LEN <= INNER_BODY_MAX)
 			ck_assert_uint_eq(text_size(bucket - INNER_HDR_LEN), bucket);
 		ck_assert_uint_eq(text_size(bucket / 2 - INNER_HDR_LEN + 1), bucket);
 	}
@@ -679,33 +707,36 @@ END_TEST
 
 START_TEST(pad_text_4000_fits_4096)
 {
-	ck_assert_uint_eq(text_size(MSG_MAX), PAD_MAX);
+	ck_assert_uint_eq(text_size(INNER_TEXT_HDR_LEN + MSG_MAX), PAD_MAX);
 }
 END_TEST
 
-START_TEST(pad_text_4094_refused)
+START_TEST(pad_text_4001_refused)
 {
-	static uint8_t text[PAD_MAX], out[2 * PAD_MAX];
+	static uint8_t out[2 * PAD_MAX];
+	const uint8_t *in = text_body();
 	struct vbuf w;
 
 	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, text, 4094), VEIL_E_OVERSIZE);
-	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, text, 4093), VEIL_E_OVERSIZE);
-	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, text, MSG_MAX + 1), VEIL_E_OVERSIZE);
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, in, 4094), VEIL_E_OVERSIZE);
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, in, 4093), VEIL_E_OVERSIZE);
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, in, INNER_BODY_MAX + 1),
+	    VEIL_E_OVERSIZE);
 	ck_assert_uint_eq(w.vb_len, 0);
 }
 END_TEST
 
 START_TEST(inner_text_exact_bytes)
 {
-	uint8_t out[PAD_MIN], want[PAD_MIN];
+	uint8_t out[PAD_MIN], want[PAD_MIN], body[INNER_TEXT_HDR_LEN + 2];
 	struct vbuf w;
 
 	memset(out, 0xaa, sizeof(out));
 	memset(want, 0, sizeof(want));
-	unit_hex("01 0002 6869", want, sizeof(want));
+	unit_hex("01 000f 0102030405060708 00000001 00 6869", want, sizeof(want));
+	unit_hex("0102030405060708 00000001 00 6869", body, sizeof(body));
 	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, (const uint8_t *)"hi", 2), 0);
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, body, sizeof(body)), 0);
 	ck_assert_uint_eq(w.vb_len, PAD_MIN);
 	ck_assert_mem_eq(out, want, PAD_MIN);	/* padding written as zeros */
 }
@@ -717,41 +748,32 @@ START_TEST(inner_text_empty_refused)
 	struct vbuf w;
 
 	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, (const uint8_t *)"", 0), VEIL_E_LENGTH);
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, text_body(), 0), VEIL_E_LENGTH);
+	/* The header alone: no text. */
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, text_body(), INNER_TEXT_HDR_LEN),
+	    VEIL_E_LENGTH);
+	ck_assert_uint_eq(w.vb_len, 0);
 }
 END_TEST
 
-START_TEST(inner_rekey_roundtrip)
+START_TEST(inner_rekey_kinds_refused)
 {
-	uint8_t out[256], kind;
+	/* veil/1's REKEY_INIT / REKEY_RESP (2, 3): gone, whatever the body. */
+	uint8_t in[128] = { 2, 0, P256_PUB_LEN }, out[256], kind;
 	const uint8_t *body;
 	size_t bodylen;
 	struct vbuf w;
 	uint8_t k;
 
-	for (k = IK_REKEY_INIT; k <= IK_REKEY_RESP; k++) {
+	memcpy(in + INNER_HDR_LEN, eph, P256_PUB_LEN);
+	for (k = 2; k <= 3; k++) {
+		in[0] = k;
+		ck_assert_int_eq(proto_inner_decode(in, sizeof(in), &kind, &body, &bodylen),
+		    VEIL_E_TYPE);
 		vbuf_writer(&w, out, sizeof(out));
-		ck_assert_int_eq(proto_inner_encode(&w, k, eph, P256_PUB_LEN), 0);
-		ck_assert_uint_eq(w.vb_len, 128);
-		ck_assert_int_eq(proto_inner_decode(out, w.vb_len, &kind, &body, &bodylen), 0);
-		ck_assert_uint_eq(kind, k);
-		ck_assert_uint_eq(bodylen, P256_PUB_LEN);
-		ck_assert_mem_eq(body, eph, P256_PUB_LEN);
+		ck_assert_int_eq(proto_inner_encode(&w, k, eph, P256_PUB_LEN), VEIL_E_TYPE);
+		ck_assert_uint_eq(w.vb_len, 0);
 	}
-}
-END_TEST
-
-START_TEST(inner_rekey_bad_size)
-{
-	uint8_t out[256];
-	struct vbuf w;
-
-	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_inner_encode(&w, IK_REKEY_INIT, eph, P256_PUB_LEN - 1),
-	    VEIL_E_LENGTH);
-	ck_assert_int_eq(proto_inner_encode(&w, IK_REKEY_RESP, ctbuf, P256_PUB_LEN + 1),
-	    VEIL_E_LENGTH);
-	ck_assert_int_eq(proto_inner_encode(&w, IK_REKEY_RESP, NULL, 0), VEIL_E_LENGTH);
 }
 END_TEST
 
@@ -789,8 +811,8 @@ END_TEST
 
 START_TEST(inner_bad_kind)
 {
-	static const uint8_t kinds[] = { 0, 5, 0x10, 0xff };
-	uint8_t in[PAD_MIN] = { 0, 0, 1, 'x' }, out[PAD_MIN], kind;
+	static const uint8_t kinds[] = { 0, 2, 3, 9, 0x10, 0xff };
+	uint8_t in[PAD_MIN] = { 0, 0, 4, 0, 0, 0, 1 }, out[PAD_MIN], kind;
 	const uint8_t *body;
 	size_t i, bodylen;
 	struct vbuf w;
@@ -800,8 +822,7 @@ START_TEST(inner_bad_kind)
 		ck_assert_int_eq(proto_inner_decode(in, sizeof(in), &kind, &body, &bodylen),
 		    VEIL_E_TYPE);
 		vbuf_writer(&w, out, sizeof(out));
-		ck_assert_int_eq(proto_inner_encode(&w, kinds[i], (const uint8_t *)"x", 1),
-		    VEIL_E_TYPE);
+		ck_assert_int_eq(proto_inner_encode(&w, kinds[i], in + 3, 4), VEIL_E_TYPE);
 	}
 }
 END_TEST
@@ -810,12 +831,12 @@ START_TEST(inner_nonzero_padding)
 {
 	uint8_t out[128], kind;
 	const uint8_t *body;
-	size_t bodylen, i;
+	size_t bodylen, i, n = INNER_TEXT_HDR_LEN + 5;
 	struct vbuf w;
 
 	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, (const uint8_t *)"hello", 5), 0);
-	for (i = INNER_HDR_LEN + 5; i < PAD_MIN; i++) {
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, text_body(), n), 0);
+	for (i = INNER_HDR_LEN + n; i < PAD_MIN; i++) {
 		out[i] = 0x01;
 		ck_assert_int_eq(proto_inner_decode(out, PAD_MIN, &kind, &body, &bodylen),
 		    VEIL_E_INVALID);
@@ -828,10 +849,13 @@ END_TEST
 
 START_TEST(inner_len_past_bucket)
 {
-	uint8_t in[PAD_MIN] = { IK_TEXT }, kind;
+	uint8_t in[PAD_MIN], kind;
 	const uint8_t *body;
 	size_t bodylen;
 
+	memset(in, 0, sizeof(in));
+	in[0] = IK_TEXT;
+	unit_hex("0102030405060708 00000001 00", in + INNER_HDR_LEN, INNER_TEXT_HDR_LEN);
 	veil_put16(in + 1, PAD_MIN - INNER_HDR_LEN + 1);
 	ck_assert_int_eq(proto_inner_decode(in, sizeof(in), &kind, &body, &bodylen),
 	    VEIL_E_LENGTH);
@@ -839,7 +863,8 @@ START_TEST(inner_len_past_bucket)
 	ck_assert_int_eq(proto_inner_decode(in, sizeof(in), &kind, &body, &bodylen),
 	    VEIL_E_LENGTH);
 	veil_put16(in + 1, PAD_MIN - INNER_HDR_LEN);	/* exactly fills it: fine */
-	memset(in + INNER_HDR_LEN, 'y', PAD_MIN - INNER_HDR_LEN);
+	memset(in + INNER_HDR_LEN + INNER_TEXT_HDR_LEN, 'y',
+	    PAD_MIN - INNER_HDR_LEN - INNER_TEXT_HDR_LEN);
 	ck_assert_int_eq(proto_inner_decode(in, sizeof(in), &kind, &body, &bodylen), 0);
 }
 END_TEST
@@ -852,40 +877,41 @@ START_TEST(inner_not_a_bucket)
 	const uint8_t *body;
 	size_t i, bodylen;
 
-	in[0] = IK_TEXT;
-	veil_put16(in + 1, 1);
-	in[3] = 'z';
+	in[0] = IK_PING;
+	veil_put16(in + 1, INNER_TOKEN_LEN);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_int_eq(proto_inner_decode(in, bad[i], &kind, &body, &bodylen),
 		    VEIL_E_LENGTH);
 	ck_assert_int_eq(proto_inner_decode(NULL, PAD_MIN, &kind, &body, &bodylen),
 	    VEIL_E_LENGTH);
+	ck_assert_int_eq(proto_inner_decode(in, PAD_MIN, &kind, &body, &bodylen), 0);
 }
 END_TEST
 
 START_TEST(inner_padding_not_minimal)
 {
-	/* A 1-byte text padded to 128 instead of 64 is refused: only one encoding. */
-	uint8_t in[128] = { IK_TEXT, 0, 1, 'z' }, kind;
+	/* A PING padded to 128 instead of 64 is refused: only one encoding. */
+	uint8_t in[128] = { IK_PING, 0, 4, 0, 0, 0, 7 }, kind;
 	const uint8_t *body;
 	size_t bodylen;
 
 	ck_assert_int_eq(proto_inner_decode(in, sizeof(in), &kind, &body, &bodylen),
 	    VEIL_E_LENGTH);
+	ck_assert_int_eq(proto_inner_decode(in, PAD_MIN, &kind, &body, &bodylen), 0);
 }
 END_TEST
 
 START_TEST(inner_text_over_max_in_bucket)
 {
-	/* 4001..4093 bytes would fit the 4096 bucket but are over MSG_MAX. */
+	/* 4001..4080 bytes of text would fit the 4096 bucket but are over MSG_MAX. */
 	static uint8_t in[PAD_MAX];
 	uint8_t kind;
 	const uint8_t *body;
 	size_t bodylen;
 
 	in[0] = IK_TEXT;
-	veil_put16(in + 1, MSG_MAX + 1);
-	memset(in + INNER_HDR_LEN, 'q', MSG_MAX + 1);
+	veil_put16(in + 1, INNER_BODY_MAX + 1);
+	memcpy(in + INNER_HDR_LEN, text_body(), INNER_BODY_MAX + 1);
 	ck_assert_int_eq(proto_inner_decode(in, sizeof(in), &kind, &body, &bodylen),
 	    VEIL_E_OVERSIZE);
 }
@@ -897,8 +923,8 @@ START_TEST(inner_encode_null_body)
 	struct vbuf w;
 
 	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, NULL, 5), VEIL_E_INVALID);
-	ck_assert_int_eq(proto_inner_encode(&w, IK_REKEY_INIT, NULL, P256_PUB_LEN),
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, NULL, 20), VEIL_E_INVALID);
+	ck_assert_int_eq(proto_inner_encode(&w, IK_PING, NULL, INNER_TOKEN_LEN),
 	    VEIL_E_INVALID);
 	ck_assert_uint_eq(w.vb_len, 0);
 }
@@ -910,9 +936,175 @@ START_TEST(inner_encode_nospace)
 	struct vbuf w;
 
 	vbuf_writer(&w, out, sizeof(out));
-	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, (const uint8_t *)"a", 1),
-	    VEIL_E_NOSPACE);
+	ck_assert_int_eq(proto_inner_encode(&w, IK_TEXT, text_body(), 20), VEIL_E_NOSPACE);
 	ck_assert_uint_eq(w.vb_len, 0);
+}
+END_TEST
+
+/* ---- inner kinds' bodies (inner.c) --------------------------------------- */
+
+static int
+parse_hex(uint8_t kind, const char *hex, struct inner_msg *m)
+{
+	static uint8_t b[INNER_VIEW_LEN_MAX + 64];
+	size_t n = 0;
+	const char *p;
+
+	for (p = hex; *p != '\0'; p++)
+		if (proto_hex_digit(*p) >= 0)
+			n++;
+	unit_hex(hex, b, n / 2);
+	return proto_inner_parse(kind, b, n / 2, m);
+}
+
+START_TEST(inner_kinds_exact)
+{
+	struct inner_msg m;
+
+	ck_assert_int_eq(parse_hex(IK_TEXT, "0102030405060708 00000002 01 41", &m), 0);
+	ck_assert_uint_eq(m.in_kind, IK_TEXT);
+	ck_assert(m.in_stream == 0x0102030405060708ULL);
+	ck_assert_uint_eq(m.in_seq, 2);
+	ck_assert_uint_eq(m.in_flags, INNER_PRIVATE);
+	ck_assert_uint_eq(m.in_textlen, 1);
+	ck_assert_uint_eq(m.in_text[0], 'A');
+	ck_assert_int_eq(parse_hex(IK_ACK, "0102030405060708 0000002a", &m), 0);
+	ck_assert_uint_eq(m.in_seq, 42);
+	ck_assert_int_eq(parse_hex(IK_ACK, "0102030405060708 00000000", &m), 0);
+	ck_assert_int_eq(parse_hex(IK_PING, "deadbeef", &m), 0);
+	ck_assert_uint_eq(m.in_seq, 0xdeadbeef);
+	ck_assert_int_eq(parse_hex(IK_PONG, "00000000", &m), 0);
+	ck_assert_int_eq(proto_inner_parse(IK_CLOSE, NULL, 0, &m), 0);
+	ck_assert_uint_eq(m.in_kind, IK_CLOSE);
+}
+END_TEST
+
+START_TEST(inner_kinds_malformed)
+{
+	struct inner_msg m;
+
+	/* TEXT: seq 0, an unknown flag, no text, a short header. */
+	ck_assert_int_eq(parse_hex(IK_TEXT, "0102030405060708 00000000 00 41", &m),
+	    VEIL_E_INVALID);
+	ck_assert_uint_eq(m.in_kind, 0);
+	ck_assert_int_eq(parse_hex(IK_TEXT, "0102030405060708 00000001 04 41", &m),
+	    VEIL_E_INVALID);
+	/* FIRST (0x02) and PRIVATE together are fine (PROTOCOL.md 2.8). */
+	ck_assert_int_eq(parse_hex(IK_TEXT, "0102030405060708 00000001 03 41", &m), 0);
+	ck_assert_int_eq(parse_hex(IK_TEXT, "0102030405060708 00000001 80 41", &m),
+	    VEIL_E_INVALID);
+	ck_assert_int_eq(parse_hex(IK_TEXT, "0102030405060708 00000001 00", &m),
+	    VEIL_E_LENGTH);
+	ck_assert_int_eq(parse_hex(IK_TEXT, "0102030405060708 0000", &m), VEIL_E_LENGTH);
+	/* ACK, PING, PONG: one length each. */
+	ck_assert_int_eq(parse_hex(IK_ACK, "0102030405060708 000000", &m), VEIL_E_LENGTH);
+	ck_assert_int_eq(parse_hex(IK_ACK, "0102030405060708 0000000100", &m), VEIL_E_LENGTH);
+	ck_assert_int_eq(parse_hex(IK_PING, "000001", &m), VEIL_E_LENGTH);
+	ck_assert_int_eq(parse_hex(IK_PONG, "0000000100", &m), VEIL_E_LENGTH);
+	ck_assert_int_eq(proto_inner_parse(IK_PING, NULL, 0, &m), VEIL_E_LENGTH);
+	/* CLOSE: empty. */
+	ck_assert_int_eq(parse_hex(IK_CLOSE, "00", &m), VEIL_E_LENGTH);
+	/* Unknown kinds, veil/1's rekey kinds included. */
+	ck_assert_int_eq(parse_hex(0, "00000001", &m), VEIL_E_TYPE);
+	ck_assert_int_eq(parse_hex(2, "00000001", &m), VEIL_E_TYPE);
+	ck_assert_int_eq(parse_hex(3, "00000001", &m), VEIL_E_TYPE);
+	ck_assert_int_eq(parse_hex(9, "00000001", &m), VEIL_E_TYPE);
+}
+END_TEST
+
+/* A VIEW of n ids, id i all bytes base + i (ascending), into b; its length. */
+static size_t
+view_body(uint8_t *b, size_t n, uint8_t base)
+{
+	size_t i;
+
+	b[0] = (uint8_t)n;
+	for (i = 0; i < n; i++)
+		memset(b + 1 + i * ED25519_PUB_LEN, base + (int)i, ED25519_PUB_LEN);
+	return 1 + n * ED25519_PUB_LEN;
+}
+
+START_TEST(inner_view_rules)
+{
+	static uint8_t b[INNER_VIEW_LEN_MAX + ED25519_PUB_LEN], out[INNER_VIEW_LEN_MAX];
+	struct inner_msg m;
+	struct vbuf w;
+	size_t n;
+
+	n = view_body(b, 1, 0);
+	ck_assert_int_eq(proto_inner_parse(IK_VIEW, b, n, &m), 0);
+	ck_assert_uint_eq(m.in_nview, 1);
+	ck_assert_ptr_eq(m.in_view, b + 1);
+	n = view_body(b, INNER_VIEW_MAX, 1);
+	ck_assert_uint_eq(n, INNER_VIEW_LEN_MAX);
+	ck_assert_int_eq(proto_inner_parse(IK_VIEW, b, n, &m), 0);
+	ck_assert_uint_eq(m.in_nview, INNER_VIEW_MAX);
+	/* Rebuilt byte for byte. */
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_inner_build(&w, &m), 0);
+	ck_assert_uint_eq(w.vb_len, n);
+	ck_assert_mem_eq(out, b, n);
+	/* 65 ids, 0 ids. */
+	n = view_body(b, INNER_VIEW_MAX + 1, 1);
+	ck_assert_int_eq(proto_inner_parse(IK_VIEW, b, n, &m), VEIL_E_INVALID);
+	b[0] = 0;
+	ck_assert_int_eq(proto_inner_parse(IK_VIEW, b, 1, &m), VEIL_E_INVALID);
+	ck_assert_int_eq(proto_inner_parse(IK_VIEW, b, 0, &m), VEIL_E_LENGTH);
+	/* n says 2, 1 or 3 ids follow; a partial id. */
+	n = view_body(b, 2, 1);
+	b[0] = 3;
+	ck_assert_int_eq(proto_inner_parse(IK_VIEW, b, n, &m), VEIL_E_LENGTH);
+	b[0] = 1;
+	ck_assert_int_eq(proto_inner_parse(IK_VIEW, b, n, &m), VEIL_E_LENGTH);
+	b[0] = 2;
+	ck_assert_int_eq(proto_inner_parse(IK_VIEW, b, n - 1, &m), VEIL_E_LENGTH);
+	ck_assert_int_eq(proto_inner_parse(IK_VIEW, b, n, &m), 0);
+	/* Descending, and a duplicate: refused. */
+	memset(b + 1, 9, ED25519_PUB_LEN);
+	ck_assert_int_eq(proto_inner_parse(IK_VIEW, b, n, &m), VEIL_E_INVALID);
+	memset(b + 1, 2, ED25519_PUB_LEN);
+	ck_assert_int_eq(proto_inner_parse(IK_VIEW, b, n, &m), VEIL_E_INVALID);
+	/* Equal except in the last byte: order is memcmp's. */
+	b[ED25519_PUB_LEN] = 1;
+	ck_assert_int_eq(proto_inner_parse(IK_VIEW, b, n, &m), 0);
+	ck_assert_uint_eq(m.in_kind, IK_VIEW);
+}
+END_TEST
+
+START_TEST(inner_build_checks)
+{
+	uint8_t out[INNER_BODY_MAX + 1];
+	struct inner_msg m;
+	struct vbuf w;
+
+	memset(&m, 0, sizeof(m));
+	m.in_kind = IK_TEXT;
+	m.in_stream = 7;
+	m.in_seq = 1;
+	m.in_text = (const uint8_t *)"hello";
+	m.in_textlen = 5;
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_inner_build(&w, &m), 0);
+	ck_assert_uint_eq(w.vb_len, INNER_TEXT_HDR_LEN + 5);
+	/* A bad one leaves nothing behind, not even the text. */
+	m.in_flags = 0x04;
+	ck_assert_int_eq(proto_inner_build(&w, &m), VEIL_E_INVALID);
+	ck_assert_uint_eq(w.vb_len, INNER_TEXT_HDR_LEN + 5);
+	ck_assert_ptr_null(memmem(out + w.vb_len, sizeof(out) - w.vb_len, "hello", 5));
+	m.in_flags = 0;
+	m.in_seq = 0;
+	ck_assert_int_eq(proto_inner_build(&w, &m), VEIL_E_INVALID);
+	m.in_seq = 1;
+	m.in_textlen = MSG_MAX + 1;
+	vbuf_writer(&w, out, sizeof(out));
+	ck_assert_int_eq(proto_inner_build(&w, &m), VEIL_E_OVERSIZE);
+	m.in_kind = 3;
+	ck_assert_int_eq(proto_inner_build(&w, &m), VEIL_E_TYPE);
+	ck_assert_uint_eq(w.vb_len, 0);
+	ck_assert_int_eq(proto_inner_sealable(IK_TEXT), 1);
+	ck_assert_int_eq(proto_inner_sealable(IK_VIEW), 1);
+	ck_assert_int_eq(proto_inner_sealable(IK_CLOSE), 0);
+	ck_assert_int_eq(proto_inner_sealable(2), 0);
 }
 END_TEST
 
@@ -1179,15 +1371,18 @@ suite_e2e(void)
 	tcase_add_test(hs, idb_encode_refuses);
 
 	tcase_add_test(pad, pad_bucket_boundaries);
-	tcase_add_test(pad, pad_text_61_fits_64);
-	tcase_add_test(pad, pad_text_62_needs_128);
+	tcase_add_test(pad, pad_body_61_fits_64);
+	tcase_add_test(pad, pad_body_62_needs_128);
 	tcase_add_test(pad, pad_every_bucket_edge);
 	tcase_add_test(pad, pad_text_4000_fits_4096);
-	tcase_add_test(pad, pad_text_4094_refused);
+	tcase_add_test(pad, pad_text_4001_refused);
 	tcase_add_test(pad, inner_text_exact_bytes);
 	tcase_add_test(pad, inner_text_empty_refused);
-	tcase_add_test(pad, inner_rekey_roundtrip);
-	tcase_add_test(pad, inner_rekey_bad_size);
+	tcase_add_test(pad, inner_rekey_kinds_refused);
+	tcase_add_test(pad, inner_kinds_exact);
+	tcase_add_test(pad, inner_kinds_malformed);
+	tcase_add_test(pad, inner_view_rules);
+	tcase_add_test(pad, inner_build_checks);
 	tcase_add_test(pad, inner_close_roundtrip);
 	tcase_add_test(pad, inner_close_with_body);
 	tcase_add_test(pad, inner_bad_kind);

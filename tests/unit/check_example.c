@@ -2,7 +2,7 @@
 /*
  * The worked example of PROTOCOL.md section 2.7 (veil/2), both ways:
  *  - a reference computation, written straight from the text of sections
- *    2.2-2.4 with the crypto primitives and hand-built bytes (no codec, no
+ *    2.2-2.3 with the crypto primitives and hand-built bytes (no codec, no
  *    session engine), must give every value of tests/unit/example_vectors.h;
  *  - two session engines with the same identities and ephemeral scalars must
  *    put exactly those bytes on the wire, and open each other's messages.
@@ -20,6 +20,7 @@
 #include "crypto.h"
 #include "e2e.h"
 #include "err.h"
+#include "inner.h"
 #include "ipc.h"
 #include "session.h"
 #include "unit.h"
@@ -27,6 +28,8 @@
 #include "example_vectors.h"
 
 #define PROTOCOL_NAME	"veil/2 P-256 HKDF-SHA256 AES-256-GCM Ed25519"
+#define EX_STREAM_ALICE	0x616c696365000001ULL	/* "alice" 00 00 01 */
+#define EX_STREAM_BOB	0x626f620000000001ULL	/* "bob" 00 00 00 00 01 */
 #define XV_MAX		128
 #define XV_LEN		256
 
@@ -97,96 +100,158 @@ cat(uint8_t *dst, size_t *off, const void *p, size_t n)
 }
 
 /*
- * One data message by hand: ratchet ck once (ck is replaced by the next chain
- * key), seal kind/body at epoch/ctr from member "from" to member "to".
+ * One ratchet step by hand (2.3): a fresh ratchet key from the scalar named
+ * "scalar_<dir>" = SHA-256(label), dh_out = ECDH(it, peer), then
+ * rk, ck, nhk = KDF_RK(rk, dh_out). Returns the new key pair in *priv / pub.
  */
 static void
-ref_data(const char *dir, uint8_t ck[32], const uint8_t room[32], uint16_t from,
-    uint16_t to, uint32_t epoch, uint32_t ctr, uint8_t kind, const void *body,
-    size_t len)
+ref_step(const char *dir, const char *label, const uint8_t peer_pub[65], uint8_t rk[32],
+    uint8_t ck[32], uint8_t nhk[32], uint8_t pub[65])
 {
-	static char names[8][6][24];
+	static char names[4][7][24];
 	static int used;
-	uint8_t out[64], nonce[12], ad[46], padded[128], ct[144], msg[154];
-	size_t padlen = 3 + len <= 64 ? 64 : 128;
+	uint8_t sc[32], dh[32], prk[32], okm[96];
+	EVP_PKEY *priv = NULL, *peer = NULL;
 	char (*nm)[24];
 
-	ck_assert_int_lt(used, 8);
-	ck_assert_uint_le(3 + len, 128);
+	ck_assert_int_lt(used, 4);
+	nm = names[used++];
+	ck_assert_int_eq(vc_sha256((const uint8_t *)label, strlen(label), sc), 0);
+	ck_assert_int_eq(vc_p256_from_scalar(sc, &priv, pub), 0);
+	ck_assert_int_eq(vc_p256_peer(peer_pub, 65, &peer), 0);
+	ck_assert_int_eq(vc_ecdh(priv, peer, dh), 0);
+	ck_assert_int_eq(vc_hkdf_extract(rk, 32, dh, 32, prk), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 ratchet step", okm, 96), 0);
+	memcpy(rk, okm, 32);
+	memcpy(ck, okm + 32, 32);
+	memcpy(nhk, okm + 64, 32);
+	snprintf(nm[0], 24, "scalar_%s", dir);
+	snprintf(nm[1], 24, "dh_%s", dir);
+	snprintf(nm[2], 24, "ecdh_%s", dir);
+	snprintf(nm[3], 24, "rk_%s", dir);
+	snprintf(nm[4], 24, "ck_%s", dir);
+	snprintf(nm[5], 24, "nhk_%s", dir);
+	put(nm[0], sc, 32);
+	put(nm[1], pub, 65);
+	put(nm[2], dh, 32);
+	put(nm[3], rk, 32);
+	put(nm[4], ck, 32);
+	put(nm[5], nhk, 32);
+	EVP_PKEY_free(priv);
+	EVP_PKEY_free(peer);
+}
+
+/*
+ * One DATA message by hand (2.3): mk, ck = KDF_CK(ck); the header dh || pn
+ * || n sealed under hk with the header nonce SHA-256(hn_label)[0..12]; the
+ * body, a TEXT of stream / seq, sealed under mk.
+ */
+static void
+ref_msg(const char *dir, const char *hn_label, const uint8_t room[32], uint16_t from,
+    uint16_t to, const uint8_t hk[32], uint8_t ck[32], const uint8_t dh[65], uint32_t pn,
+    uint32_t n, uint64_t stream, uint32_t seq, const char *text)
+{
+	static char names[4][10][24];
+	static int used;
+	uint8_t out[64], hn[32], hdr[73], adh[38], hct[89], nb[12], adb[139];
+	uint8_t body[64], padded[64], ct[80], msg[183];
+	size_t blen = 13 + strlen(text);
+	char (*nm)[24];
+
+	ck_assert_int_lt(used, 4);
+	ck_assert_uint_le(3 + blen, 64);
 	nm = names[used++];
 	ck_assert_int_eq(vc_hkdf_expand(ck, "veil/2 ratchet", out, 64), 0);
-	memset(nonce, 0, 4);			/* 00000000 || epoch || ctr */
-	veil_put32(nonce + 4, epoch);
-	veil_put32(nonce + 8, ctr);
-	ad[0] = 0x02;
-	ad[1] = 0x10;
-	veil_put32(ad + 2, epoch);
-	veil_put32(ad + 6, ctr);
-	memcpy(ad + 10, room, 32);
-	veil_put16(ad + 42, from);
-	veil_put16(ad + 44, to);
+	ck_assert_int_eq(vc_sha256((const uint8_t *)hn_label, strlen(hn_label), hn), 0);
+	memcpy(hdr, dh, 65);
+	veil_put32(hdr + 65, pn);
+	veil_put32(hdr + 69, n);
+	adh[0] = 0x02;
+	adh[1] = 0x10;
+	memcpy(adh + 2, room, 32);
+	veil_put16(adh + 34, from);
+	veil_put16(adh + 36, to);
+	ck_assert_int_eq(vc_aead_seal(hk, hn, adh, sizeof(adh), hdr, sizeof(hdr), hct), 0);
+	memset(nb, 0, 12);
+	veil_put32(nb + 8, n);
+	adb[0] = 0x02;
+	adb[1] = 0x10;
+	memcpy(adb + 2, hn, 12);
+	memcpy(adb + 14, hct, 89);
+	memcpy(adb + 103, room, 32);
+	veil_put16(adb + 135, from);
+	veil_put16(adb + 137, to);
+	veil_put32(body, (uint32_t)(stream >> 32));
+	veil_put32(body + 4, (uint32_t)stream);
+	veil_put32(body + 8, seq);
+	body[12] = 0;
+	memcpy(body + 13, text, strlen(text));
 	memset(padded, 0, sizeof(padded));
-	padded[0] = kind;
-	veil_put16(padded + 1, (uint16_t)len);
-	memcpy(padded + 3, body, len);
-	ck_assert_int_eq(vc_aead_seal(out, nonce, ad, sizeof(ad), padded, padlen, ct), 0);
-	memcpy(msg, ad, 10);
-	memcpy(msg + 10, ct, padlen + 16);
+	padded[0] = 1;		/* TEXT */
+	veil_put16(padded + 1, (uint16_t)blen);
+	memcpy(padded + 3, body, blen);
+	ck_assert_int_eq(vc_aead_seal(out, nb, adb, sizeof(adb), padded, 64, ct), 0);
+	memcpy(msg, adb, 103);
+	memcpy(msg + 103, ct, 80);
 	snprintf(nm[0], 24, "mk_%s", dir);
 	snprintf(nm[1], 24, "ck_%s_next", dir);
-	snprintf(nm[2], 24, "nonce_%s", dir);
-	snprintf(nm[3], 24, "ad_%s", dir);
-	snprintf(nm[4], 24, "padded_%s", dir);
-	snprintf(nm[5], 24, "data_%s", dir);
+	snprintf(nm[2], 24, "hn_%s", dir);
+	snprintf(nm[3], 24, "hdr_%s", dir);
+	snprintf(nm[4], 24, "ad_h_%s", dir);
+	snprintf(nm[5], 24, "hct_%s", dir);
+	snprintf(nm[6], 24, "nb_%s", dir);
+	snprintf(nm[7], 24, "ad_b_%s", dir);
+	snprintf(nm[8], 24, "padded_%s", dir);
+	snprintf(nm[9], 24, "data_%s", dir);
 	put(nm[0], out, 32);
 	put(nm[1], out + 32, 32);
-	put(nm[2], nonce, 12);
-	put(nm[3], ad, 46);
-	put(nm[4], padded, padlen);
-	put(nm[5], msg, 10 + padlen + 16);
+	put(nm[2], hn, 12);
+	put(nm[3], hdr, 73);
+	put(nm[4], adh, 38);
+	put(nm[5], hct, 89);
+	put(nm[6], nb, 12);
+	put(nm[7], adb, 139);
+	put(nm[8], padded, 64);
+	put(nm[9], msg, 183);
 	memcpy(ck, out + 32, 32);
 	vc_wipe(out, sizeof(out));
 }
 
-/* Section 2.4: alice rekeys after the first message each way. */
+/*
+ * The ratchet (2.3) from prk: alice sends (her first step, against e_R),
+ * bob answers (his step, against alice's key), alice answers (her second
+ * step, against bob's): two changes of speaker, three steps.
+ */
 static void
-ref_rekey(const uint8_t room[32], uint8_t root[32], uint8_t ck_ir[32], uint8_t ck_ri[32])
+ref_ratchet(const uint8_t prk[32], const uint8_t room[32], const uint8_t e_r[65])
 {
-	uint8_t sa[32], sb[32], ea[65], eb[65], dh[32], dh2[32], prk[32];
-	EVP_PKEY *pa = NULL, *pb = NULL, *peer = NULL;
+	uint8_t rk[32], ck_r0[32], hk_r0[32], nhk_i[32], nhk_r[32];
+	uint8_t ck[32], nhk_a1[32], nhk_b1[32], nhk_a2[32], a1[65], b1[65], a2[65];
 
-	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil example rekey e'_A", 23, sa), 0);
-	ck_assert_int_eq(vc_sha256((const uint8_t *)"veil example rekey e'_B", 23, sb), 0);
-	put("scalar_rekey_A", sa, 32);
-	put("scalar_rekey_B", sb, 32);
-	ck_assert_int_eq(vc_p256_from_scalar(sa, &pa, ea), 0);
-	ck_assert_int_eq(vc_p256_from_scalar(sb, &pb, eb), 0);
-	put("rekey_A", ea, 65);
-	put("rekey_B", eb, 65);
-	/* REKEY_INIT: alice's second message, epoch 0 ctr 1; REKEY_RESP: bob's. */
-	ref_data("rk_init", ck_ir, room, 2, 1, 0, 1, IK_REKEY_INIT, ea, 65);
-	ref_data("rk_resp", ck_ri, room, 1, 2, 0, 1, IK_REKEY_RESP, eb, 65);
-	ck_assert_int_eq(vc_p256_peer(eb, 65, &peer), 0);
-	ck_assert_int_eq(vc_ecdh(pa, peer, dh), 0);
-	EVP_PKEY_free(peer);
-	peer = NULL;
-	ck_assert_int_eq(vc_p256_peer(ea, 65, &peer), 0);
-	ck_assert_int_eq(vc_ecdh(pb, peer, dh2), 0);
-	EVP_PKEY_free(peer);
-	ck_assert_mem_eq(dh, dh2, 32);
-	put("rekey_dh", dh, 32);
-	ck_assert_int_eq(vc_hkdf_extract(root, 32, dh, 32, prk), 0);
-	put("rekey_prk", prk, 32);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 root", root, 32), 0);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 chain i->r", ck_ir, 32), 0);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 chain r->i", ck_ri, 32), 0);
-	put("root_1", root, 32);
-	put("ck_ir_1", ck_ir, 32);
-	put("ck_ri_1", ck_ri, 32);
-	/* The first message of epoch 1, alice to bob. */
-	ref_data("ab_1", ck_ir, room, 2, 1, 1, 0, IK_TEXT, "rekeyed", 7);
-	EVP_PKEY_free(pa);
-	EVP_PKEY_free(pb);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 root", rk, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 chain r0", ck_r0, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 header r0", hk_r0, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 header i1", nhk_i, 32), 0);
+	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 header r1", nhk_r, 32), 0);
+	put("rk0", rk, 32);
+	put("ck_r0", ck_r0, 32);
+	put("hk_r0", hk_r0, 32);
+	put("nhk_i", nhk_i, 32);
+	put("nhk_r", nhk_r, 32);
+	/* 4. alice -> bob: her first step; header key nhk_i. */
+	ref_step("ab", "veil example ratchet alice 1", e_r, rk, ck, nhk_a1, a1);
+	ref_msg("ab", "veil example hn 1", room, 2, 1, nhk_i, ck, a1, 0, 0,
+	    EX_STREAM_ALICE, 1, "hello bob");
+	/* 5. bob -> alice: his first step (chain r0 unused: pn 0); header key nhk_r. */
+	ref_step("ba", "veil example ratchet bob 1", a1, rk, ck, nhk_b1, b1);
+	ref_msg("ba", "veil example hn 2", room, 1, 2, nhk_r, ck, b1, 0, 0,
+	    EX_STREAM_BOB, 1, "hi alice");
+	/* 6. alice -> bob: her second step (1 sent before: pn 1); header key nhk_ab. */
+	ref_step("ab2", "veil example ratchet alice 2", b1, rk, ck, nhk_a2, a2);
+	ref_msg("ab2", "veil example hn 3", room, 2, 1, nhk_a1, ck, a2, 1, 0,
+	    EX_STREAM_ALICE, 2, "how are you");
+	vc_wipe(rk, sizeof(rk));
+	vc_wipe(ck, sizeof(ck));
 }
 
 /*
@@ -211,8 +276,8 @@ ref_compute(void)
 	uint8_t seed_a[32], seed_b[32], id_a[32], id_b[32], room[32], sc_i[32], sc_r[32];
 	uint8_t e_i[65], e_r[65], h[32], h2[32], h4[32], ss[32], ss2[32], prk_hs[32];
 	uint8_t k_r[32], k_i[32], secret[32], rprk[32];
-	uint8_t buf[XV_LEN], ct[XV_LEN], sig_i[64], sig_r[64], prk[32], root[32];
-	uint8_t ck_ir[32], ck_ri[32], n0[12], idb[65], pt[129], u16[2];
+	uint8_t buf[XV_LEN], ct[XV_LEN], sig_i[64], sig_r[64], prk[32];
+	uint8_t n0[12], idb[65], pt[129], u16[2];
 	uint8_t signed_msg[26 + 32], room_key[32], ikm[64];
 	size_t off, i;
 	EVP_PKEY *pi = NULL, *pr = NULL, *peer = NULL;
@@ -347,20 +412,10 @@ ref_compute(void)
 	memcpy(buf + 2, ct, 145);
 	put("hs_fin", buf, 147);
 
-	/* Session keys from prk = Extract(h5, ss || room_key). */
+	/* The ratchet's start from prk = Extract(h5, ss || room_key), then three messages. */
 	ck_assert_int_eq(vc_hkdf_extract(h, 32, ikm, 64, prk), 0);
 	put("prk", prk, 32);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 root", root, 32), 0);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 chain i->r", ck_ir, 32), 0);
-	ck_assert_int_eq(vc_hkdf_expand(prk, "veil/2 chain r->i", ck_ri, 32), 0);
-	put("root", root, 32);
-	put("ck_ir", ck_ir, 32);
-	put("ck_ri", ck_ri, 32);
-
-	/* First data message each way, then a rekey and one message in epoch 1. */
-	ref_data("ab", ck_ir, room, 2, 1, 0, 0, IK_TEXT, "hello bob", 9);
-	ref_data("ba", ck_ri, room, 1, 2, 0, 0, IK_TEXT, "hi alice", 8);
-	ref_rekey(room, root, ck_ir, ck_ri);
+	ref_ratchet(prk, room, e_r);
 
 	EVP_PKEY_free(pi);
 	EVP_PKEY_free(pr);
@@ -477,18 +532,20 @@ START_TEST(test_example_handshake_ciphertexts)
 }
 END_TEST
 
-START_TEST(test_example_session_keys)
+START_TEST(test_example_ratchet_start)
 {
-	uint8_t ck_ir[32], ck_ri[32];
+	uint8_t a[32], b[32];
 
 	ref_compute();
 	same("prk");
-	same("root");
-	same("ck_ir");
-	same("ck_ri");
-	table("ck_ir", ck_ir, 32);
-	table("ck_ri", ck_ri, 32);
-	ck_assert(memcmp(ck_ir, ck_ri, 32) != 0);
+	same("rk0");
+	same("ck_r0");
+	same("hk_r0");
+	same("nhk_i");
+	same("nhk_r");
+	table("nhk_i", a, 32);
+	table("nhk_r", b, 32);
+	ck_assert(memcmp(a, b, 32) != 0);
 }
 END_TEST
 
@@ -497,71 +554,55 @@ START_TEST(test_example_ratchet_matches_vc_ratchet)
 	uint8_t ck[32], mk[32], want[32];
 
 	ref_compute();
-	table("ck_ir", ck, 32);
+	table("ck_ab", ck, 32);
 	ck_assert_int_eq(vc_ratchet(ck, mk), 0);
 	table("mk_ab", want, 32);
 	ck_assert_mem_eq(mk, want, 32);
 	table("ck_ab_next", want, 32);
 	ck_assert_mem_eq(ck, want, 32);
-	table("ck_ri", ck, 32);
+	table("ck_ba", ck, 32);
 	ck_assert_int_eq(vc_ratchet(ck, mk), 0);
 	table("mk_ba", want, 32);
 	ck_assert_mem_eq(mk, want, 32);
 }
 END_TEST
 
+START_TEST(test_example_steps)
+{
+	static const char *const dirs[] = { "ab", "ba", "ab2" };
+	char name[24];
+	size_t i, k;
+	static const char *const what[] = { "scalar", "dh", "ecdh", "rk", "ck", "nhk" };
+
+	ref_compute();
+	for (i = 0; i < 3; i++)
+		for (k = 0; k < 6; k++) {
+			snprintf(name, sizeof(name), "%s_%s", what[k], dirs[i]);
+			same(name);
+		}
+}
+END_TEST
+
 START_TEST(test_example_data_values)
 {
+	static const char *const dirs[] = { "ab", "ba", "ab2" };
+	static const char *const what[] = { "mk", "hn", "hdr", "ad_h", "hct", "nb", "ad_b",
+	    "padded", "data" };
+	char name[24];
+	size_t i, k;
+
 	ref_compute();
-	same("mk_ab");
-	same("nonce_ab");
-	same("ad_ab");
-	same("padded_ab");
-	same("data_ab");
-	same("mk_ba");
-	same("nonce_ba");
-	same("ad_ba");
-	same("padded_ba");
-	same("data_ba");
-}
-END_TEST
-
-START_TEST(test_example_rekey_values)
-{
-	ref_compute();
-	same("rekey_A");
-	same("rekey_B");
-	same("padded_rk_init");
-	same("data_rk_init");
-	same("nonce_rk_resp");
-	same("ad_rk_resp");
-	same("padded_rk_resp");
-	same("data_rk_resp");
-	same("rekey_dh");
-	same("rekey_prk");
-	same("root_1");
-	same("ck_ir_1");
-	same("ck_ri_1");
-	same("data_ab_1");
-}
-END_TEST
-
-START_TEST(test_example_rekey_chain_fresh)
-{
-	uint8_t a[32], b[32];
-
-	/* The new chains share nothing with the old ones. */
-	table("ck_ir", a, 32);
-	table("ck_ir_1", b, 32);
-	ck_assert(memcmp(a, b, 32) != 0);
-	table("root", a, 32);
-	table("root_1", b, 32);
-	ck_assert(memcmp(a, b, 32) != 0);
+	for (i = 0; i < 3; i++)
+		for (k = 0; k < sizeof(what) / sizeof(what[0]); k++) {
+			snprintf(name, sizeof(name), "%s_%s", what[k], dirs[i]);
+			same(name);
+		}
 }
 END_TEST
 
 START_TEST(test_example_padded_decodes)
 {
+	struct inner_msg im;
 	uint8_t p[64];
 	const uint8_t *body;
 	size_t n, len;
@@ -570,8 +611,39 @@ START_TEST(test_example_padded_decodes)
 	n = table("padded_ab", p, sizeof(p));
 	ck_assert_int_eq(proto_inner_decode(p, n, &kind, &body, &len), 0);
 	ck_assert_uint_eq(kind, IK_TEXT);
-	ck_assert_uint_eq(len, 9);
-	ck_assert_mem_eq(body, "hello bob", 9);
+	ck_assert_uint_eq(len, INNER_TEXT_HDR_LEN + 9);
+	ck_assert_int_eq(proto_inner_parse(kind, body, len, &im), 0);
+	ck_assert(im.in_stream == EX_STREAM_ALICE);
+	ck_assert_uint_eq(im.in_seq, 1);
+	ck_assert_uint_eq(im.in_flags, 0);
+	ck_assert_mem_eq(im.in_text, "hello bob", 9);
+}
+END_TEST
+
+START_TEST(test_example_keys_fresh)
+{
+	uint8_t a[32], b[32];
+
+	/* Each step gives a root and chains that share nothing with the last. */
+	table("rk0", a, 32);
+	table("rk_ab", b, 32);
+	ck_assert(memcmp(a, b, 32) != 0);
+	table("rk_ba", a, 32);
+	ck_assert(memcmp(a, b, 32) != 0);
+	table("ck_ab", a, 32);
+	table("ck_ab2", b, 32);
+	ck_assert(memcmp(a, b, 32) != 0);
+	/* Same length, same kind: the headers share nothing a counter would show. */
+	table("nhk_ab", a, 32);
+	table("nhk_ab2", b, 32);
+	ck_assert(memcmp(a, b, 32) != 0);
+	{
+		uint8_t h1[E2E_HDR_CT_LEN], h2[E2E_HDR_CT_LEN];
+
+		table("hct_ab", h1, sizeof(h1));
+		table("hct_ab2", h2, sizeof(h2));
+		ck_assert(memcmp(h1, h2, sizeof(h1)) != 0);
+	}
 }
 END_TEST
 
@@ -580,13 +652,14 @@ END_TEST
 struct xside {
 	struct vs_identity	 id;
 	struct vs_params	 p;
-	uint8_t			 sc[2][32];	/* handshake, then rekey */
+	uint8_t			 sc[3][32];	/* handshake, then ratchet steps */
+	uint8_t			 hn[2][12];	/* header nonces */
 	struct vs_session	*s;
 };
 
 static void
 side(struct xside *x, const char *seed, const char *nick, uint16_t me, uint16_t peer,
-    const char *scalar, const char *rekey_scalar)
+    const char *scalar, const char *r1, const char *r2, const char *hn1, const char *hn2)
 {
 	memset(x, 0, sizeof(*x));
 	table(seed, x->id.id_seed, 32);
@@ -594,14 +667,25 @@ side(struct xside *x, const char *seed, const char *nick, uint16_t me, uint16_t 
 	x->id.id_nicklen = strlen(nick);
 	memcpy(x->id.id_nick, nick, x->id.id_nicklen);
 	table(scalar, x->sc[0], 32);
-	table(rekey_scalar, x->sc[1], 32);
+	table(r1, x->sc[1], 32);
+	x->p.vp_neph = 2;
+	if (r2 != NULL) {
+		table(r2, x->sc[2], 32);
+		x->p.vp_neph = 3;
+	}
+	table(hn1, x->hn[0], 12);
+	x->p.vp_nhn = 1;
+	if (hn2 != NULL) {
+		table(hn2, x->hn[1], 12);
+		x->p.vp_nhn = 2;
+	}
 	x->p.vp_me = &x->id;
 	table("room", x->p.vp_room, 32);
 	table("room_key", x->p.vp_room_key, 32);
 	x->p.vp_me_id = me;
 	x->p.vp_peer_id = peer;
 	x->p.vp_eph = &x->sc[0][0];
-	x->p.vp_neph = 2;
+	x->p.vp_hn = &x->hn[0][0];
 }
 
 static void
@@ -616,8 +700,50 @@ wire(const char *name, const struct vbuf *w)
 	    unit_tohex(w->vb_wr, w->vb_len));
 }
 
+/* The example's TEXT body: stream, seq, no flags, text. */
+static size_t
+ex_body(uint8_t *b, uint64_t stream, uint32_t seq, const char *text)
+{
+	struct inner_msg im;
+	struct vbuf w;
+
+	memset(&im, 0, sizeof(im));
+	im.in_kind = IK_TEXT;
+	im.in_stream = stream;
+	im.in_seq = seq;
+	im.in_text = (const uint8_t *)text;
+	im.in_textlen = strlen(text);
+	vbuf_writer(&w, b, INNER_BODY_MAX);
+	ck_assert_int_eq(proto_inner_build(&w, &im), 0);
+	return w.vb_len;
+}
+
+/* from seals name's TEXT (stream, seq, text); to opens it and sees it, gap 0. */
+static void
+engine_msg(struct xside *from, struct xside *to, const char *name, uint64_t stream,
+    uint32_t seq, const char *text, uint8_t *m, size_t cap)
+{
+	uint8_t b[INNER_BODY_MAX];
+	struct inner_msg im;
+	struct vs_opened o;
+	struct vbuf w;
+	size_t n = ex_body(b, stream, seq, text);
+
+	vbuf_writer(&w, m, cap);
+	ck_assert_int_eq(vs_seal(from->s, IK_TEXT, b, n, &w), 0);
+	wire(name, &w);
+	ck_assert_int_eq(vs_open(to->s, w.vb_wr, w.vb_len, &o), 0);
+	ck_assert_uint_eq(o.vo_kind, OPEN_TEXT);
+	ck_assert_uint_eq(o.vo_gap, 0);
+	ck_assert_int_eq(proto_inner_parse(o.vo_kind, o.vo_body, o.vo_bodylen, &im), 0);
+	ck_assert(im.in_stream == stream);
+	ck_assert_uint_eq(im.in_seq, seq);
+	ck_assert_uint_eq(im.in_textlen, strlen(text));
+	ck_assert_mem_eq(im.in_text, text, strlen(text));
+}
+
 /*
- * Runs the engines up to step (1..9) and checks each message on the way.
+ * Runs the engines up to step (1..7) and checks each message on the way.
  * The sessions stay in pa->s / pb->s (the caller frees them): the sides live
  * in the caller's storage because the sessions keep pointers into them.
  */
@@ -625,13 +751,12 @@ static void
 engine_go(int steps, struct xside *pa, struct xside *pb)
 {
 	uint8_t m[XV_LEN * 20];
-	struct vs_opened o;
-	struct vbuf w, rep;
-	uint8_t flags, rb[8];
+	struct vbuf w;
 	int done;
 
-	side(pa, "seed_alice", "alice", 2, 1, "scalar_e_I", "scalar_rekey_A");
-	side(pb, "seed_bob", "bob", 1, 2, "scalar_e_R", "scalar_rekey_B");
+	side(pa, "seed_alice", "alice", 2, 1, "scalar_e_I", "scalar_ab", "scalar_ab2",
+	    "hn_ab", "hn_ab2");
+	side(pb, "seed_bob", "bob", 1, 2, "scalar_e_R", "scalar_ba", NULL, "hn_ba", NULL);
 	vbuf_writer(&w, m, sizeof(m));
 	ck_assert_int_eq(vs_start(&pa->s, &pa->p, &w), 0);
 	wire("hs_init", &w);
@@ -660,54 +785,15 @@ engine_go(int steps, struct xside *pa, struct xside *pb)
 		ck_assert_int_eq(done, 1);		/* bob: alice proved hers */
 		ck_assert_uint_eq(r.vb_len, 0);
 	}
-	if (steps >= 5) {
-		vbuf_writer(&w, m + 1000, sizeof(m) - 1000);
-		ck_assert_int_eq(vs_seal(pa->s, (const uint8_t *)"hello bob", 9, &w, &flags), 0);
-		wire("data_ab", &w);
-		vbuf_writer(&rep, rb, sizeof(rb));
-		ck_assert_int_eq(vs_open(pb->s, w.vb_wr, w.vb_len, &o, &rep), 0);
-		ck_assert_uint_eq(o.vo_kind, OPEN_TEXT);
-		ck_assert_uint_eq(o.vo_textlen, 9);
-		ck_assert_mem_eq(o.vo_text, "hello bob", 9);
-	}
-	if (steps >= 6) {
-		vbuf_writer(&w, m + 2000, sizeof(m) - 2000);
-		ck_assert_int_eq(vs_seal(pb->s, (const uint8_t *)"hi alice", 8, &w, &flags), 0);
-		wire("data_ba", &w);
-		vbuf_writer(&rep, rb, sizeof(rb));
-		ck_assert_int_eq(vs_open(pa->s, w.vb_wr, w.vb_len, &o, &rep), 0);
-		ck_assert_uint_eq(o.vo_textlen, 8);
-		ck_assert_mem_eq(o.vo_text, "hi alice", 8);
-	}
-	if (steps >= 7) {
-		uint8_t rk[256];
-
-		vbuf_writer(&w, m + 3000, sizeof(m) - 3000);
-		ck_assert_int_eq(vs_rekey(pa->s, &w), 0);
-		wire("data_rk_init", &w);
-		vbuf_writer(&rep, rk, sizeof(rk));
-		ck_assert_int_eq(vs_open(pb->s, w.vb_wr, w.vb_len, &o, &rep), 0);
-		ck_assert_uint_eq(o.vo_kind, OPEN_REKEY);
-		ck_assert_uint_eq(o.vo_epoch, 1);
-		wire("data_rk_resp", &rep);
-		if (steps >= 8) {
-			vbuf_writer(&w, m + 3500, sizeof(m) - 3500);
-			ck_assert_int_eq(vs_open(pa->s, rep.vb_wr, rep.vb_len, &o, &w), 0);
-			ck_assert_uint_eq(o.vo_kind, OPEN_REKEY);
-			ck_assert_uint_eq(o.vo_epoch, 1);
-			ck_assert_uint_eq(w.vb_len, 0);
-		}
-	}
-	if (steps >= 9) {
-		vbuf_writer(&w, m + 4000, sizeof(m) - 4000);
-		ck_assert_int_eq(vs_seal(pa->s, (const uint8_t *)"rekeyed", 7, &w, &flags), 0);
-		wire("data_ab_1", &w);
-		vbuf_writer(&rep, rb, sizeof(rb));
-		ck_assert_int_eq(vs_open(pb->s, w.vb_wr, w.vb_len, &o, &rep), 0);
-		ck_assert_uint_eq(o.vo_kind, OPEN_TEXT);
-		ck_assert_uint_eq(o.vo_epoch, 1);
-		ck_assert_mem_eq(o.vo_text, "rekeyed", 7);
-	}
+	if (steps >= 5)
+		engine_msg(pa, pb, "data_ab", EX_STREAM_ALICE, 1, "hello bob", m + 1000,
+		    sizeof(m) - 1000);
+	if (steps >= 6)
+		engine_msg(pb, pa, "data_ba", EX_STREAM_BOB, 1, "hi alice", m + 2000,
+		    sizeof(m) - 2000);
+	if (steps >= 7)
+		engine_msg(pa, pb, "data_ab2", EX_STREAM_ALICE, 2, "how are you", m + 3000,
+		    sizeof(m) - 3000);
 }
 
 static void
@@ -721,47 +807,135 @@ engine_run(int steps)
 }
 
 /*
- * An authentic message alice never would send: sealed by hand with the
- * example's chain key ck_ab_next (alice's ctr 1, epoch 0) around padded.
+ * An authentic message alice never would send: sealed by hand as her n = 1
+ * in her first chain (key ck_ab_next, header key nhk_i, her ratchet key
+ * dh_ab, a header nonce of 12 bytes 0x55) around padded.
  */
+static size_t
+forge(const uint8_t dh[65], uint32_t pn, uint32_t n, const uint8_t *padded, size_t padlen,
+    uint8_t *msg)
+{
+	uint8_t ck[32], out[64], hk[32], hn[12], hdr[73], adh[38], nb[12], adb[139];
+	uint8_t room[32];
+
+	table("ck_ab_next", ck, 32);
+	table("nhk_i", hk, 32);
+	table("room", room, 32);
+	memcpy(hdr, dh, 65);
+	veil_put32(hdr + 65, pn);
+	veil_put32(hdr + 69, n);
+	memset(hn, 0x55, sizeof(hn));
+	ck_assert_int_eq(vc_hkdf_expand(ck, "veil/2 ratchet", out, 64), 0);
+	adh[0] = 0x02;
+	adh[1] = 0x10;
+	memcpy(adh + 2, room, 32);
+	veil_put16(adh + 34, 2);
+	veil_put16(adh + 36, 1);
+	msg[0] = 0x02;
+	msg[1] = 0x10;
+	memcpy(msg + 2, hn, 12);
+	ck_assert_int_eq(vc_aead_seal(hk, hn, adh, sizeof(adh), hdr, sizeof(hdr), msg + 14), 0);
+	memcpy(adb, msg, 103);
+	memcpy(adb + 103, room, 32);
+	veil_put16(adb + 135, 2);
+	veil_put16(adb + 137, 1);
+	memset(nb, 0, sizeof(nb));
+	veil_put32(nb + 8, n);
+	ck_assert_int_eq(vc_aead_seal(out, nb, adb, sizeof(adb), padded, padlen, msg + 103), 0);
+	return 103 + padlen + 16;
+}
+
 static size_t
 forge_ab1(const uint8_t *padded, size_t padlen, uint8_t *msg)
 {
-	uint8_t ck[32], out[64], nonce[12], ad[46];
+	uint8_t dh[65];
 
-	table("ck_ab_next", ck, 32);
-	table("room", ad + 10, 32);
-	ck_assert_int_eq(vc_hkdf_expand(ck, "veil/2 ratchet", out, 64), 0);
-	vc_nonce(nonce, 0, 1);
-	ad[0] = 0x02;
-	ad[1] = 0x10;
-	veil_put32(ad + 2, 0);
-	veil_put32(ad + 6, 1);
-	veil_put16(ad + 42, 2);
-	veil_put16(ad + 44, 1);
-	memcpy(msg, ad, 10);
-	ck_assert_int_eq(vc_aead_seal(out, nonce, ad, sizeof(ad), padded, padlen, msg + 10), 0);
-	return 10 + padlen + 16;
+	table("dh_ab", dh, 65);
+	return forge(dh, 0, 1, padded, padlen, msg);
 }
 
-/* Bob, after the first message each way, opens a forged authentic message. */
+/*
+ * Headers that open under alice's header key but break 2.3 (step 3): bob,
+ * after her first message, refuses each without any change, counting the
+ * forged ones; the real next message still opens.
+ */
+START_TEST(test_example_forged_headers)
+{
+	struct xside a, b;
+	uint8_t msg[400], p[64], dh[65];
+	struct vs_opened o;
+	size_t n;
+
+	memset(p, 0, sizeof(p));
+	engine_go(5, &a, &b);
+	/* Another ratchet key in the current chain: counted. */
+	table("dh_ba", dh, 65);
+	n = forge(dh, 0, 1, p, sizeof(p), msg);
+	ck_assert_int_eq(vs_open(b.s, msg, n, &o), VEIL_E_INVALID);
+	/* n = 0 again: a replay; n = 1 + 1025: past VS_MAX_SKIP. Not counted. */
+	table("dh_ab", dh, 65);
+	n = forge(dh, 0, 0, p, sizeof(p), msg);
+	ck_assert_int_eq(vs_open(b.s, msg, n, &o), VEIL_E_REPLAY);
+	n = forge(dh, 0, 1 + VS_MAX_SKIP + 1, p, sizeof(p), msg);
+	ck_assert_int_eq(vs_open(b.s, msg, n, &o), VEIL_E_LIMIT);
+	/* The right header around a body sealed under another key: AUTH. */
+	n = forge(dh, 0, 1, p, sizeof(p), msg);
+	msg[103] ^= 1;
+	ck_assert_int_eq(vs_open(b.s, msg, n, &o), VEIL_E_AUTH);
+	ck_assert_int_eq(vs_alive(b.s), 1);
+	/* Nothing changed: alice's real next message opens, no gap. */
+	{
+		uint8_t body[INNER_BODY_MAX], m[E2E_MAX];
+		struct vbuf w;
+		size_t bl = ex_body(body, EX_STREAM_ALICE, 2, "still here");
+
+		vbuf_writer(&w, m, sizeof(m));
+		ck_assert_int_eq(vs_seal(a.s, IK_TEXT, body, bl, &w), 0);
+		ck_assert_int_eq(vs_open(b.s, m, w.vb_len, &o), 0);
+		ck_assert_uint_eq(o.vo_gap, 0);
+	}
+	/* Counted ones end the session at VS_MAX_AUTH_FAIL: 2 so far. */
+	table("dh_ba", dh, 65);
+	for (n = 2; n < VS_MAX_AUTH_FAIL - 1; n++) {
+		size_t k = forge(dh, 0, 2, p, sizeof(p), msg);
+
+		ck_assert_int_eq(vs_open(b.s, msg, k, &o), VEIL_E_INVALID);
+		ck_assert_int_eq(vs_alive(b.s), 1);
+	}
+	n = forge(dh, 0, 2, p, sizeof(p), msg);
+	ck_assert_int_eq(vs_open(b.s, msg, n, &o), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_alive(b.s), 0);
+	vs_free(a.s);
+	vs_free(b.s);
+}
+END_TEST
+
+/* Bob, after alice's first message, opens a forged authentic message. */
 static void
 authentic_but_wrong(const uint8_t *padded, size_t padlen, int want)
 {
 	struct xside a, b;
-	uint8_t msg[300], rb[300];
+	uint8_t msg[400];
 	struct vs_opened o;
-	struct vbuf rep;
 	size_t n;
 
-	engine_go(6, &a, &b);
+	engine_go(5, &a, &b);
 	n = forge_ab1(padded, padlen, msg);
-	vbuf_writer(&rep, rb, sizeof(rb));
-	ck_assert_int_eq(vs_open(b.s, msg, n, &o, &rep), want);
+	ck_assert_int_eq(vs_open(b.s, msg, n, &o), want);
 	ck_assert_int_eq(vs_alive(b.s), want == 0);
-	ck_assert_uint_eq(rep.vb_len, 0);
 	vs_free(a.s);
 	vs_free(b.s);
+}
+
+/* A padded TEXT: seq 1 of some stream, text t, into a bucket of padlen. */
+static void
+padded_text(uint8_t *p, size_t padlen, const char *t)
+{
+	memset(p, 0, padlen);
+	p[0] = IK_TEXT;
+	veil_put16(p + 1, (uint16_t)(INNER_TEXT_HDR_LEN + strlen(t)));
+	p[3 + 11] = 1;			/* seq 1 */
+	memcpy(p + 3 + INNER_TEXT_HDR_LEN, t, strlen(t));
 }
 
 START_TEST(test_example_forged_text_opens)
@@ -769,11 +943,7 @@ START_TEST(test_example_forged_text_opens)
 	uint8_t p[64];
 
 	/* The forging helper itself is right: a well-formed TEXT opens. */
-	memset(p, 0, sizeof(p));
-	p[0] = IK_TEXT;
-	p[2] = 2;
-	p[3] = 'o';
-	p[4] = 'k';
+	padded_text(p, sizeof(p), "ok");
 	authentic_but_wrong(p, sizeof(p), 0);
 }
 END_TEST
@@ -782,11 +952,7 @@ START_TEST(test_example_authentic_bad_padding)
 {
 	uint8_t p[64];
 
-	memset(p, 0, sizeof(p));
-	p[0] = IK_TEXT;
-	p[2] = 2;
-	p[3] = 'o';
-	p[4] = 'k';
+	padded_text(p, sizeof(p), "ok");
 	p[63] = 1;		/* a padding byte that is not zero */
 	authentic_but_wrong(p, sizeof(p), VEIL_E_INVALID);
 }
@@ -802,10 +968,7 @@ START_TEST(test_example_authentic_not_smallest_bucket)
 {
 	uint8_t p[128];
 
-	memset(p, 0, sizeof(p));
-	p[0] = IK_TEXT;
-	p[2] = 9;
-	memcpy(p + 3, "hello bob", 9);
+	padded_text(p, sizeof(p), "hello bob");
 	authentic_but_wrong(p, sizeof(p), VEIL_E_LENGTH);
 }
 END_TEST
@@ -820,28 +983,38 @@ START_TEST(test_example_authentic_unknown_kind)
 }
 END_TEST
 
-START_TEST(test_example_authentic_bad_rekey_key)
+/* The inner body's layout is checked exactly, on an authentic message too. */
+START_TEST(test_example_authentic_bad_body)
 {
-	uint8_t p[128];
+	uint8_t p[64];
 
+	padded_text(p, sizeof(p), "ok");
+	p[3 + 12] = 0x80;	/* an unknown TEXT flag */
+	authentic_but_wrong(p, sizeof(p), VEIL_E_INVALID);
+	padded_text(p, sizeof(p), "ok");
+	p[3 + 11] = 0;		/* seq 0 */
+	authentic_but_wrong(p, sizeof(p), VEIL_E_INVALID);
 	memset(p, 0, sizeof(p));
-	p[0] = IK_REKEY_INIT;
-	p[2] = 65;
-	p[3] = 0x04;
-	memset(p + 4, 0xff, 64);	/* coordinates beyond the field: not a point */
-	authentic_but_wrong(p, sizeof(p), VEIL_E_BADKEY);
+	p[0] = IK_PING;
+	p[2] = 3;		/* a 3-byte PING */
+	authentic_but_wrong(p, sizeof(p), VEIL_E_LENGTH);
+	memset(p, 0, sizeof(p));
+	p[0] = IK_CLOSE;
+	p[2] = 1;		/* a CLOSE with a body */
+	authentic_but_wrong(p, sizeof(p), VEIL_E_LENGTH);
 }
 END_TEST
 
-START_TEST(test_example_authentic_unsolicited_rekey_resp)
+/* veil/1's REKEY_INIT, authentic: an unknown kind now; the session ends. */
+START_TEST(test_example_authentic_rekey_kind)
 {
 	uint8_t p[128];
 
 	memset(p, 0, sizeof(p));
-	p[0] = IK_REKEY_RESP;
+	p[0] = 2;
 	p[2] = 65;
-	table("rekey_A", p + 3, 65);
-	authentic_but_wrong(p, sizeof(p), VEIL_E_STATE);
+	table("dh_ba", p + 3, 65);
+	authentic_but_wrong(p, sizeof(p), VEIL_E_TYPE);
 }
 END_TEST
 
@@ -881,21 +1054,9 @@ START_TEST(test_example_engine_data_bob)
 }
 END_TEST
 
-START_TEST(test_example_engine_rekey_init)
+START_TEST(test_example_engine_data_alice_again)
 {
 	engine_run(7);
-}
-END_TEST
-
-START_TEST(test_example_engine_rekey_resp)
-{
-	engine_run(8);
-}
-END_TEST
-
-START_TEST(test_example_engine_epoch_1)
-{
-	engine_run(9);
 }
 END_TEST
 
@@ -917,6 +1078,13 @@ START_TEST(test_example_decodes)
 	ck_assert_int_eq(proto_e2e_decode(msg, n, &m), 0);
 	ck_assert_uint_eq(m.em_type, E2E_DATA);
 	ck_assert_uint_eq(m.em_ctlen, 80);
+	ck_assert_uint_eq(n, E2E_DATA_MIN);
+	{
+		uint8_t hn[E2E_HN_LEN];
+
+		table("hn_ba", hn, sizeof(hn));
+		ck_assert_mem_eq(m.em_hn, hn, E2E_HN_LEN);
+	}
 }
 END_TEST
 
@@ -936,12 +1104,12 @@ suite_example(void)
 	tcase_add_test(r, test_example_handshake_keys);
 	tcase_add_test(r, test_example_signatures);
 	tcase_add_test(r, test_example_handshake_ciphertexts);
-	tcase_add_test(r, test_example_session_keys);
+	tcase_add_test(r, test_example_ratchet_start);
 	tcase_add_test(r, test_example_ratchet_matches_vc_ratchet);
+	tcase_add_test(r, test_example_steps);
 	tcase_add_test(r, test_example_data_values);
 	tcase_add_test(r, test_example_padded_decodes);
-	tcase_add_test(r, test_example_rekey_values);
-	tcase_add_test(r, test_example_rekey_chain_fresh);
+	tcase_add_test(r, test_example_keys_fresh);
 	suite_add_tcase(s, r);
 	tcase_add_test(e, test_example_engine_hs_init);
 	tcase_add_test(e, test_example_engine_hs_resp);
@@ -949,16 +1117,15 @@ suite_example(void)
 	tcase_add_test(e, test_example_engine_hs_done);
 	tcase_add_test(e, test_example_engine_data_alice);
 	tcase_add_test(e, test_example_engine_data_bob);
-	tcase_add_test(e, test_example_engine_rekey_init);
-	tcase_add_test(e, test_example_engine_rekey_resp);
-	tcase_add_test(e, test_example_engine_epoch_1);
+	tcase_add_test(e, test_example_engine_data_alice_again);
 	tcase_add_test(e, test_example_decodes);
 	tcase_add_test(e, test_example_forged_text_opens);
 	tcase_add_test(e, test_example_authentic_bad_padding);
 	tcase_add_test(e, test_example_authentic_not_smallest_bucket);
 	tcase_add_test(e, test_example_authentic_unknown_kind);
-	tcase_add_test(e, test_example_authentic_bad_rekey_key);
-	tcase_add_test(e, test_example_authentic_unsolicited_rekey_resp);
+	tcase_add_test(e, test_example_authentic_bad_body);
+	tcase_add_test(e, test_example_forged_headers);
+	tcase_add_test(e, test_example_authentic_rekey_kind);
 	suite_add_tcase(s, e);
 	return s;
 }

@@ -15,7 +15,9 @@
 #define OK(x)	ck_assert_int_eq((x), 0)
 
 static uint8_t blob[E2E_MAX + 1];
-static uint8_t text[MSG_MAX + 1];
+/* A TEXT body of any length over 13 once set up: the header is 't' x 12, flags 0. */
+static uint8_t text[INNER_BODY_MAX + 1];
+static uint8_t view1[1 + ED25519_PUB_LEN] = { 1 };
 static uint8_t fpr_a[FPR_LEN], fpr_b[FPR_LEN];
 static const uint8_t *const nick_alice = (const uint8_t *)"alice";
 static const uint8_t *const nick_bob = (const uint8_t *)"bob";
@@ -24,10 +26,10 @@ static const uint8_t *const safety = (const uint8_t *)"12345 67890 12345 67890 1
 /* The sample messages: one (or more) valid message per code. */
 enum sample {
 	S_HELLO, S_HELLO_NOEXP, S_HS_START, S_HS_ACCEPT, S_HS_NEXT, S_SEAL, S_OPEN,
-	S_REKEY, S_CLOSE, S_FORGET, S_VERIFY, S_STATUS,
+	S_CLOSE, S_FORGET, S_VERIFY, S_STATUS,
 	A_HELLO, A_HS, A_HS_NEXT0, A_HS_NEXT1, A_HS_NEXT_REFUSED, A_HS_NEXT_KNOWN,
-	A_SEALED, A_OPENED_TEXT, A_OPENED_REKEY, A_OPENED_SAME,
-	A_OPENED_CLOSED, A_REKEY, A_CLOSE, A_CLOSE_EMPTY, A_FORGET, A_FORGET_NONE,
+	A_SEALED, A_OPENED_TEXT, A_OPENED_PING, A_OPENED_VIEW,
+	A_OPENED_CLOSED, A_CLOSE, A_CLOSE_EMPTY, A_FORGET, A_FORGET_NONE,
 	A_VERIFY, A_STATUS, A_ERROR,
 };
 
@@ -85,13 +87,13 @@ sample(enum sample s, struct ipc_msg *m)
 		m->im_handles[0] = 1;
 		m->im_handles[1] = 2;
 		m->im_handles[2] = 0xffffffff;
+		m->im_kind = IK_TEXT;
 		m->im_text = text;
-		m->im_textlen = 11;
+		m->im_textlen = 24;
 		break;
-	case S_REKEY:
 	case S_CLOSE:
 	case S_VERIFY:
-		m->im_code = s == S_REKEY ? REQ_REKEY : s == S_CLOSE ? REQ_CLOSE : REQ_VERIFY;
+		m->im_code = s == S_CLOSE ? REQ_CLOSE : REQ_VERIFY;
 		m->im_handle = 77;
 		break;
 	case S_FORGET:
@@ -108,10 +110,9 @@ sample(enum sample s, struct ipc_msg *m)
 		memcpy(m->im_fpr, fpr_a, FPR_LEN);
 		break;
 	case A_HS:
-	case A_REKEY:
 	case A_CLOSE:
 	case A_CLOSE_EMPTY:
-		m->im_code = s == A_HS ? ANS_HS : s == A_REKEY ? ANS_REKEY : ANS_CLOSE;
+		m->im_code = s == A_HS ? ANS_HS : ANS_CLOSE;
 		m->im_handle = 5;
 		m->im_blob = blob;
 		m->im_bloblen = s == A_CLOSE_EMPTY ? 0 : 90;
@@ -163,30 +164,29 @@ sample(enum sample s, struct ipc_msg *m)
 		m->im_count = 3;
 		m->im_items[0] = (struct ipc_item){ 1, 0, 0, blob, 90 };
 		m->im_items[1] = (struct ipc_item){ 2, (uint8_t)-VEIL_E_NOSESSION, 0, NULL, 0 };
-		m->im_items[2] = (struct ipc_item){ 3, 0, SEAL_REKEY_DUE, blob, 154 };
+		m->im_items[2] = (struct ipc_item){ 3, 0, 0, blob, 154 };
 		break;
 	case A_OPENED_TEXT:
 		m->im_code = ANS_OPENED;
 		m->im_handle = 9;
 		m->im_kind = OPEN_TEXT;
-		m->im_epoch = 2;
 		m->im_gap = 3;
 		m->im_text = text;
 		m->im_textlen = 20;
 		break;
-	case A_OPENED_REKEY:
+	case A_OPENED_PING:
 		m->im_code = ANS_OPENED;
 		m->im_handle = 9;
-		m->im_kind = OPEN_REKEY;
-		m->im_epoch = 4;
-		m->im_blob = blob;
-		m->im_bloblen = 154;
+		m->im_kind = OPEN_PING;
+		m->im_text = text;
+		m->im_textlen = INNER_TOKEN_LEN;
 		break;
-	case A_OPENED_SAME:
+	case A_OPENED_VIEW:
 		m->im_code = ANS_OPENED;
 		m->im_handle = 9;
-		m->im_kind = OPEN_REKEY_SAME;
-		m->im_epoch = 4;
+		m->im_kind = OPEN_VIEW;
+		m->im_text = view1;
+		m->im_textlen = sizeof(view1);
 		break;
 	case A_OPENED_CLOSED:
 		m->im_code = ANS_OPENED;
@@ -325,7 +325,6 @@ PER_SAMPLE(req_hs_accept, S_HS_ACCEPT)
 PER_SAMPLE(req_hs_next, S_HS_NEXT)
 PER_SAMPLE(req_seal, S_SEAL)
 PER_SAMPLE(req_open, S_OPEN)
-PER_SAMPLE(req_rekey, S_REKEY)
 PER_SAMPLE(req_close, S_CLOSE)
 PER_SAMPLE(req_forget, S_FORGET)
 PER_SAMPLE(req_verify, S_VERIFY)
@@ -338,10 +337,9 @@ PER_SAMPLE(ans_hs_next_refused, A_HS_NEXT_REFUSED)
 PER_SAMPLE(ans_hs_next_known, A_HS_NEXT_KNOWN)
 PER_SAMPLE(ans_sealed, A_SEALED)
 PER_SAMPLE(ans_opened_text, A_OPENED_TEXT)
-PER_SAMPLE(ans_opened_rekey, A_OPENED_REKEY)
-PER_SAMPLE(ans_opened_same, A_OPENED_SAME)
+PER_SAMPLE(ans_opened_ping, A_OPENED_PING)
+PER_SAMPLE(ans_opened_view, A_OPENED_VIEW)
 PER_SAMPLE(ans_opened_closed, A_OPENED_CLOSED)
-PER_SAMPLE(ans_rekey, A_REKEY)
 PER_SAMPLE(ans_close, A_CLOSE)
 PER_SAMPLE(ans_close_empty, A_CLOSE_EMPTY)
 PER_SAMPLE(ans_forget, A_FORGET)
@@ -395,9 +393,9 @@ END_TEST
 
 START_TEST(seal_exact_bytes)
 {
-	memcpy(text, "hello world", 11);
-	expect_hex(S_SEAL, "0000001c 05 0003 00000001 00000002 ffffffff 000b"
-	    "68656c6c6f20776f726c64");
+	unit_hex("0000000000000007 00000001 00 68656c6c6f20776f726c64", text, 24);
+	expect_hex(S_SEAL, "0000002a 05 0003 00000001 00000002 ffffffff 01 0018"
+	    "0000000000000007 00000001 00 68656c6c6f20776f726c64");
 }
 END_TEST
 
@@ -473,6 +471,15 @@ static void
 put_fpr(const uint8_t *f)
 {
 	OK(vbuf_put_bytes(&rw, f, FPR_LEN));
+}
+
+/* An identity key (ANS_HELLO, ANS_HS_NEXT): any 32 bytes. */
+static void
+put_id(void)
+{
+	static const uint8_t id[ED25519_PUB_LEN] = { 0x1d };
+
+	OK(vbuf_put_bytes(&rw, id, sizeof(id)));
 }
 
 static void
@@ -575,6 +582,7 @@ START_TEST(hello_version)
 	raw(ANS_HELLO);
 	OK(vbuf_put_u8(&rw, 1));
 	put_fpr(fpr_a);
+	put_id();
 	ck_assert_int_eq(raw_dec(1), VEIL_E_VERSION);
 }
 END_TEST
@@ -612,7 +620,7 @@ END_TEST
 
 START_TEST(handle_zero)
 {
-	static const uint8_t codes[] = { REQ_REKEY, REQ_CLOSE, REQ_VERIFY };
+	static const uint8_t codes[] = { REQ_CLOSE, REQ_VERIFY };
 	size_t i;
 
 	for (i = 0; i < sizeof(codes); i++) {
@@ -681,6 +689,7 @@ put_seal(uint16_t n, size_t textlen)
 	OK(vbuf_put_u16(&rw, n));
 	for (i = 0; i < n; i++)
 		OK(vbuf_put_u32(&rw, (uint32_t)i + 1));
+	OK(vbuf_put_u8(&rw, IK_TEXT));
 	OK(vbuf_put_str16(&rw, text, textlen));
 }
 
@@ -695,7 +704,7 @@ START_TEST(seal_batch_max)
 {
 	struct ipc_msg m;
 
-	put_seal(IPC_BATCH_MAX, 5);
+	put_seal(IPC_BATCH_MAX, 20);
 	OK(proto_ipc_decode(rb, rw.vb_len, 0, &m));
 	ck_assert_uint_eq(m.im_count, IPC_BATCH_MAX);
 	ck_assert_uint_eq(m.im_handles[IPC_BATCH_MAX - 1], IPC_BATCH_MAX);
@@ -720,15 +729,60 @@ END_TEST
 
 START_TEST(seal_text_max)
 {
-	put_seal(1, MSG_MAX);
+	put_seal(1, INNER_BODY_MAX);
 	ck_assert_int_eq(raw_dec(0), 0);
 }
 END_TEST
 
 START_TEST(seal_text_oversize)
 {
-	put_seal(1, MSG_MAX + 1);
+	put_seal(1, INNER_BODY_MAX + 1);
 	ck_assert_int_eq(raw_dec(0), VEIL_E_OVERSIZE);
+}
+END_TEST
+
+/* REQ_SEAL with kind k and n bytes of body at p: what decode says. */
+static int
+seal_kind(uint8_t k, const uint8_t *p, size_t n)
+{
+	raw(REQ_SEAL);
+	OK(vbuf_put_u16(&rw, 1));
+	OK(vbuf_put_u32(&rw, 1));
+	OK(vbuf_put_u8(&rw, k));
+	OK(vbuf_put_str16(&rw, p, n));
+	return raw_dec(0);
+}
+
+/* keyd seals only the kinds chatc may send, each body checked exactly. */
+START_TEST(seal_kind_rules)
+{
+	static const uint8_t zero[INNER_ACK_LEN + 1];
+
+	ck_assert_int_eq(seal_kind(IK_PING, zero, INNER_TOKEN_LEN), 0);
+	ck_assert_int_eq(seal_kind(IK_PONG, zero, INNER_TOKEN_LEN), 0);
+	ck_assert_int_eq(seal_kind(IK_ACK, zero, INNER_ACK_LEN), 0);
+	ck_assert_int_eq(seal_kind(IK_VIEW, view1, sizeof(view1)), 0);
+	ck_assert_int_eq(seal_kind(IK_PING, zero, INNER_TOKEN_LEN + 1), VEIL_E_LENGTH);
+	ck_assert_int_eq(seal_kind(IK_ACK, zero, INNER_ACK_LEN - 1), VEIL_E_LENGTH);
+	ck_assert_int_eq(seal_kind(IK_VIEW, zero, 1), VEIL_E_INVALID);
+	/* CLOSE goes by REQ_CLOSE; 2 and 3 were veil/1's rekey; 0 and 9 unknown. */
+	ck_assert_int_eq(seal_kind(IK_CLOSE, zero, 0), VEIL_E_TYPE);
+	ck_assert_int_eq(seal_kind(2, zero, 0), VEIL_E_TYPE);
+	ck_assert_int_eq(seal_kind(3, zero, 0), VEIL_E_TYPE);
+	ck_assert_int_eq(seal_kind(0, zero, INNER_TOKEN_LEN), VEIL_E_TYPE);
+	ck_assert_int_eq(seal_kind(9, zero, INNER_TOKEN_LEN), VEIL_E_TYPE);
+	/* A TEXT with seq 0 or an unknown flag. */
+	text[11] = 0;
+	text[12] = 0;
+	ck_assert_int_eq(seal_kind(IK_TEXT, text, 20), 0);
+	memset(text + 8, 0, 4);
+	ck_assert_int_eq(seal_kind(IK_TEXT, text, 20), VEIL_E_INVALID);
+	text[11] = 1;
+	text[12] = 4;
+	ck_assert_int_eq(seal_kind(IK_TEXT, text, 20), VEIL_E_INVALID);
+	text[12] = INNER_FIRST | INNER_PRIVATE;
+	ck_assert_int_eq(seal_kind(IK_TEXT, text, 20), 0);
+	text[12] = 0;
 }
 END_TEST
 
@@ -776,6 +830,7 @@ put_hs_next(uint8_t done, int with_identity, uint8_t trust)
 	if (with_identity) {
 		put_nick("bob");
 		put_fpr(fpr_b);
+		put_id();
 		put_trust(trust, 0, trust == TRUST_REFUSED ? REFUSE_OWN_NAME : 0, "", NULL);
 	}
 }
@@ -791,6 +846,7 @@ hs_next_with(uint8_t trust, uint8_t flags, uint8_t reason, const char *label,
 	OK(vbuf_put_str32(&rw, blob, 0));
 	put_nick("bob");
 	put_fpr(fpr_b);
+	put_id();
 	put_trust(trust, flags, reason, label, fpr2);
 	return raw_dec(1);
 }
@@ -887,10 +943,6 @@ START_TEST(hs_answer_empty_blob)
 	OK(vbuf_put_u32(&rw, 4));
 	OK(vbuf_put_str32(&rw, blob, 0));
 	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
-	raw(ANS_REKEY);
-	OK(vbuf_put_u32(&rw, 4));
-	OK(vbuf_put_str32(&rw, blob, 0));
-	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
 }
 END_TEST
 
@@ -919,7 +971,7 @@ END_TEST
 START_TEST(sealed_batch_max)
 {
 	/* The largest answer there is: every item a full-size DATA message. */
-	put_sealed(IPC_BATCH_MAX, 0, SEAL_REKEY_DUE, E2E_MAX);
+	put_sealed(IPC_BATCH_MAX, 0, 0, E2E_MAX);
 	ck_assert_uint_le(rw.vb_len, IPC_MAX);
 	ck_assert_int_eq(raw_dec(1), 0);
 }
@@ -959,6 +1011,9 @@ START_TEST(sealed_bad_flags)
 {
 	put_sealed(1, 0, 0x04, 90);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
+	/* 0x01 was veil/1's REKEY_DUE. */
+	put_sealed(1, 0, 0x01, 90);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
 	put_sealed(1, 0, 0x81, 90);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
 	/* ENDED only with a failure: a sealed message cannot have ended its session. */
@@ -970,93 +1025,81 @@ START_TEST(sealed_bad_flags)
 END_TEST
 
 static void
-put_opened(uint8_t kind, size_t textlen, size_t replylen)
+put_opened_raw(uint8_t kind, const uint8_t *body, size_t bodylen)
 {
 	raw(ANS_OPENED);
 	OK(vbuf_put_u32(&rw, 8));
 	OK(vbuf_put_u8(&rw, kind));
 	OK(vbuf_put_u32(&rw, 1));
-	OK(vbuf_put_u32(&rw, 0));
-	OK(vbuf_put_str16(&rw, text, textlen));
-	OK(vbuf_put_str32(&rw, blob, replylen));
+	OK(vbuf_put_str16(&rw, body, bodylen));
+}
+
+static void
+put_opened(uint8_t kind, size_t bodylen)
+{
+	put_opened_raw(kind, text, bodylen);
 }
 
 START_TEST(opened_bad_kind)
 {
-	put_opened(0, 5, 0);
-	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
-	put_opened(OPEN_REKEY_SAME + 1, 0, 90);
-	ck_assert_int_eq(raw_dec(1), VEIL_E_INVALID);
-}
-END_TEST
-
-/* A rekey message that changed nothing: a reply or none, never text. */
-START_TEST(opened_rekey_same)
-{
-	put_opened(OPEN_REKEY_SAME, 0, 0);
-	ck_assert_int_eq(raw_dec(1), 0);
-	put_opened(OPEN_REKEY_SAME, 0, 154);
-	ck_assert_int_eq(raw_dec(1), 0);
-	put_opened(OPEN_REKEY_SAME, 2, 0);
-	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
+	put_opened(0, INNER_TOKEN_LEN);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_TYPE);
+	put_opened(2, 0);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_TYPE);
+	put_opened(3, 0);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_TYPE);
+	put_opened(IK_VIEW + 1, INNER_TOKEN_LEN);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_TYPE);
 }
 END_TEST
 
 START_TEST(opened_text_empty)
 {
-	put_opened(OPEN_TEXT, 0, 0);
+	put_opened(OPEN_TEXT, 0);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
-}
-END_TEST
-
-START_TEST(opened_text_with_reply)
-{
-	put_opened(OPEN_TEXT, 5, 90);
+	put_opened(OPEN_TEXT, INNER_TEXT_HDR_LEN);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
 }
 END_TEST
 
 START_TEST(opened_text_max)
 {
-	put_opened(OPEN_TEXT, MSG_MAX, 0);
+	put_opened(OPEN_TEXT, INNER_BODY_MAX);
 	ck_assert_int_eq(raw_dec(1), 0);
 }
 END_TEST
 
 START_TEST(opened_text_oversize)
 {
-	put_opened(OPEN_TEXT, MSG_MAX + 1, 0);
+	put_opened(OPEN_TEXT, INNER_BODY_MAX + 1);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_OVERSIZE);
 }
 END_TEST
 
-START_TEST(opened_rekey_with_text)
+/* Each control kind has one length. */
+START_TEST(opened_control_lengths)
 {
-	put_opened(OPEN_REKEY, 1, 90);
-	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
-	put_opened(OPEN_REKEY, 0, 0);	/* the rekey initiator has nothing to send */
+	put_opened(OPEN_PING, INNER_TOKEN_LEN);
 	ck_assert_int_eq(raw_dec(1), 0);
-}
-END_TEST
-
-/* RESEND: the message was not opened; the reply is our REKEY_INIT again. */
-START_TEST(opened_resend)
-{
-	put_opened(OPEN_RESEND, 0, 154);
-	ck_assert_int_eq(raw_dec(1), 0);
-	put_opened(OPEN_RESEND, 0, 0);
+	put_opened(OPEN_PONG, INNER_TOKEN_LEN - 1);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
-	put_opened(OPEN_RESEND, 1, 154);
+	put_opened(OPEN_ACK, INNER_ACK_LEN);
+	ck_assert_int_eq(raw_dec(1), 0);
+	put_opened(OPEN_ACK, INNER_ACK_LEN + 1);
+	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
+	put_opened_raw(OPEN_VIEW, view1, sizeof(view1));
+	ck_assert_int_eq(raw_dec(1), 0);
+	put_opened_raw(OPEN_VIEW, view1, sizeof(view1) - 1);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
 }
 END_TEST
 
 START_TEST(opened_closed_with_content)
 {
-	put_opened(OPEN_CLOSED, 1, 0);
+	put_opened(OPEN_CLOSED, 1);
 	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
-	put_opened(OPEN_CLOSED, 0, 90);
-	ck_assert_int_eq(raw_dec(1), VEIL_E_LENGTH);
+	put_opened(OPEN_CLOSED, 0);
+	ck_assert_int_eq(raw_dec(1), 0);
 }
 END_TEST
 
@@ -1268,7 +1311,6 @@ START_TEST(answer_codes_are_request_or_0x80)
 	ck_assert_int_eq(ANS_HS_NEXT, REQ_HS_NEXT | 0x80);
 	ck_assert_int_eq(ANS_SEALED, REQ_SEAL | 0x80);
 	ck_assert_int_eq(ANS_OPENED, REQ_OPEN | 0x80);
-	ck_assert_int_eq(ANS_REKEY, REQ_REKEY | 0x80);
 	ck_assert_int_eq(ANS_CLOSE, REQ_CLOSE | 0x80);
 	ck_assert_int_eq(ANS_FORGET, REQ_FORGET | 0x80);
 	ck_assert_int_eq(ANS_VERIFY, REQ_VERIFY | 0x80);
@@ -1290,7 +1332,7 @@ START_TEST(decode_oversize)
 	struct ipc_msg m;
 
 	memset(rb, 0, sizeof(rb));
-	rb[0] = REQ_REKEY;
+	rb[0] = REQ_CLOSE;
 	ck_assert_int_eq(proto_ipc_decode(rb, IPC_MAX + 1, 0, &m), VEIL_E_OVERSIZE);
 }
 END_TEST
@@ -1494,14 +1536,14 @@ START_TEST(encode_appends)
 	struct vbuf w;
 	size_t len1, len2;
 
-	sample(S_REKEY, &a);
+	sample(S_CLOSE, &a);
 	sample(A_FORGET, &b);
 	vbuf_writer(&w, buf, sizeof(buf));
 	OK(proto_ipc_encode(&w, &a));
 	OK(proto_ipc_encode(&w, &b));
 	OK(proto_ipc_length(buf, w.vb_len, &len1));
 	OK(proto_ipc_decode(buf + IPC_LEN_HDR, len1, 0, &m));
-	ck_assert_uint_eq(m.im_code, REQ_REKEY);
+	ck_assert_uint_eq(m.im_code, REQ_CLOSE);
 	OK(proto_ipc_length(buf + IPC_LEN_HDR + len1, w.vb_len - IPC_LEN_HDR - len1, &len2));
 	ck_assert_uint_eq(IPC_LEN_HDR + len1 + IPC_LEN_HDR + len2, w.vb_len);
 	OK(proto_ipc_decode(buf + 2 * IPC_LEN_HDR + len1, len2, 1, &m));
@@ -1535,7 +1577,7 @@ START_TEST(sealed_item_fields)
 	ck_assert_uint_eq(m.im_count, 3);
 	ck_assert_uint_eq(m.im_items[1].it_status, -VEIL_E_NOSESSION);
 	ck_assert_uint_eq(m.im_items[1].it_bloblen, 0);
-	ck_assert_uint_eq(m.im_items[2].it_flags, SEAL_REKEY_DUE);
+	ck_assert_uint_eq(m.im_items[2].it_flags, 0);
 	ck_assert_uint_eq(m.im_items[2].it_bloblen, 154);
 	ck_assert_mem_eq(m.im_items[2].it_blob, blob, 154);
 }
@@ -1565,6 +1607,7 @@ suite_ipc(void)
 	for (i = 0; i < sizeof(blob); i++)
 		blob[i] = (uint8_t)(i ^ 0x5a);
 	memset(text, 't', sizeof(text));
+	text[INNER_TEXT_HDR_LEN - 1] = 0;	/* flags */
 	memset(fpr_a, 0x11, sizeof(fpr_a));
 	memset(fpr_b, 0x22, sizeof(fpr_b));
 
@@ -1575,7 +1618,6 @@ suite_ipc(void)
 	ADD_SAMPLE(rq, req_hs_next);
 	ADD_SAMPLE(rq, req_seal);
 	ADD_SAMPLE(rq, req_open);
-	ADD_SAMPLE(rq, req_rekey);
 	ADD_SAMPLE(rq, req_close);
 	ADD_SAMPLE(rq, req_forget);
 	ADD_SAMPLE(rq, req_verify);
@@ -1588,10 +1630,9 @@ suite_ipc(void)
 	ADD_SAMPLE(an, ans_hs_next_known);
 	ADD_SAMPLE(an, ans_sealed);
 	ADD_SAMPLE(an, ans_opened_text);
-	ADD_SAMPLE(an, ans_opened_rekey);
-	ADD_SAMPLE(an, ans_opened_same);
+	ADD_SAMPLE(an, ans_opened_ping);
+	ADD_SAMPLE(an, ans_opened_view);
 	ADD_SAMPLE(an, ans_opened_closed);
-	ADD_SAMPLE(an, ans_rekey);
 	ADD_SAMPLE(an, ans_close);
 	ADD_SAMPLE(an, ans_close_empty);
 	ADD_SAMPLE(an, ans_forget);
@@ -1629,6 +1670,7 @@ suite_ipc(void)
 	tcase_add_test(rr, seal_batch_max);
 	tcase_add_test(rr, seal_batch_oversize);
 	tcase_add_test(rr, seal_empty_text);
+	tcase_add_test(rr, seal_kind_rules);
 	tcase_add_test(rr, seal_text_max);
 	tcase_add_test(rr, seal_text_oversize);
 	tcase_add_test(rr, seal_handle_zero);
@@ -1652,13 +1694,10 @@ suite_ipc(void)
 	tcase_add_test(ar, sealed_bad_flags);
 	tcase_add_test(ar, opened_bad_kind);
 	tcase_add_test(ar, opened_text_empty);
-	tcase_add_test(ar, opened_text_with_reply);
 	tcase_add_test(ar, opened_text_max);
 	tcase_add_test(ar, opened_text_oversize);
-	tcase_add_test(ar, opened_rekey_with_text);
+	tcase_add_test(ar, opened_control_lengths);
 	tcase_add_test(ar, opened_closed_with_content);
-	tcase_add_test(ar, opened_resend);
-	tcase_add_test(ar, opened_rekey_same);
 	tcase_add_test(ar, forget_existed_bad);
 	tcase_add_test(ar, forget_none_with_fpr);
 	tcase_add_test(ar, verify_bad_nick);

@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "e2e.h"
 #include "err.h"
+#include "inner.h"
 #include "ipc.h"
 #include "session.h"
 #include "unit.h"
@@ -33,13 +34,6 @@ struct msg {
 };
 
 static struct peer A, B;		/* alice (member 2, initiator), bob (member 1) */
-static uint64_t fake_now;
-
-static uint64_t
-test_now(void)
-{
-	return fake_now;
-}
 
 static void
 peer_init(struct peer *pp, uint8_t seed0, const char *nick, uint16_t me, uint16_t peer,
@@ -62,13 +56,11 @@ peer_init(struct peer *pp, uint8_t seed0, const char *nick, uint16_t me, uint16_
 	pp->p.vp_peer_id = peer;
 	pp->p.vp_eph = &pp->eph[0][0];
 	pp->p.vp_neph = NEPH;
-	pp->p.vp_now = test_now;
 }
 
 static void
 setup(void)
 {
-	fake_now = 1000;
 	peer_init(&A, 0x00, "alice", 2, 1, 0x11);
 	peer_init(&B, 0x20, "bob", 1, 2, 0x61);
 }
@@ -125,74 +117,94 @@ handshake(struct peer *i, struct peer *r, struct msg hs[3])
 	ck_assert_uint_eq(w.vb_len, 0);
 }
 
+/* TEXT bodies of the tests: stream 0x5354524541, seq counting per process. */
+static uint32_t text_seq;
+
+static size_t
+text_body(uint8_t *b, const uint8_t *text, size_t len)
+{
+	struct inner_msg im;
+	struct vbuf w;
+
+	memset(&im, 0, sizeof(im));
+	im.in_kind = IK_TEXT;
+	im.in_stream = 0x5354524541ULL;
+	im.in_seq = ++text_seq;
+	im.in_text = text;
+	im.in_textlen = len;
+	vbuf_writer(&w, b, INNER_BODY_MAX);
+	ck_assert_int_eq(proto_inner_build(&w, &im), 0);
+	return w.vb_len;
+}
+
+/* vs_seal of a TEXT of text (len bytes) into w. */
+static int
+seal_text(struct vs_session *s, const uint8_t *text, size_t len, struct vbuf *w)
+{
+	uint8_t b[INNER_BODY_MAX];
+	size_t n = text_body(b, text, len);
+
+	return vs_seal(s, IK_TEXT, b, n, w);
+}
+
 static void
 seal(struct peer *pp, const char *text, struct msg *m)
 {
 	struct vbuf w;
-	uint8_t flags;
 
 	wr(&w, m);
-	ck_assert_int_eq(vs_seal(pp->s, (const uint8_t *)text, strlen(text), &w, &flags), 0);
+	ck_assert_int_eq(seal_text(pp->s, (const uint8_t *)text, strlen(text), &w), 0);
+	m->n = w.vb_len;
+}
+
+/* A PING of token t from pp. */
+static void
+seal_ping(struct peer *pp, uint32_t t, struct msg *m)
+{
+	uint8_t b[INNER_TOKEN_LEN];
+	struct vbuf w;
+
+	veil_put32(b, t);
+	wr(&w, m);
+	ck_assert_int_eq(vs_seal(pp->s, IK_PING, b, sizeof(b), &w), 0);
 	m->n = w.vb_len;
 }
 
 static void
 open_text(struct peer *pp, const struct msg *m, const char *want, uint32_t gap)
 {
+	struct inner_msg im;
 	struct vs_opened o;
-	struct msg rep;
-	struct vbuf w;
 
-	wr(&w, &rep);
-	ck_assert_int_eq(vs_open(pp->s, m->b, m->n, &o, &w), 0);
+	ck_assert_int_eq(vs_open(pp->s, m->b, m->n, &o), 0);
 	ck_assert_uint_eq(o.vo_kind, OPEN_TEXT);
-	ck_assert_uint_eq(o.vo_textlen, strlen(want));
-	ck_assert_mem_eq(o.vo_text, want, o.vo_textlen);
+	ck_assert_int_eq(proto_inner_parse(o.vo_kind, o.vo_body, o.vo_bodylen, &im), 0);
+	ck_assert_uint_eq(im.in_textlen, strlen(want));
+	ck_assert_mem_eq(im.in_text, want, im.in_textlen);
 	ck_assert_uint_eq(o.vo_gap, gap);
-	ck_assert_uint_eq(w.vb_len, 0);
 }
 
 static int
 open_rc(struct peer *pp, const struct msg *m)
 {
 	struct vs_opened o;
-	struct msg rep;
-	struct vbuf w;
 
-	wr(&w, &rep);
-	return vs_open(pp->s, m->b, m->n, &o, &w);
+	return vs_open(pp->s, m->b, m->n, &o);
 }
 
-/*
- * A rekey step: opens m at pp and returns the reply (possibly empty) and the
- * kind (OPEN_REKEY: keys changed; OPEN_REKEY_SAME: none did).
- */
-static uint8_t
-open_rekey(struct peer *pp, const struct msg *m, struct msg *reply)
+/* What s (an attacker's copy) makes of m: 1 if it reads want, 0 if it cannot. */
+static int
+reads(struct vs_session *s, const struct msg *m, const char *want)
 {
+	struct inner_msg im;
 	struct vs_opened o;
-	struct vbuf w;
 
-	wr(&w, reply);
-	ck_assert_int_eq(vs_open(pp->s, m->b, m->n, &o, &w), 0);
-	ck_assert(o.vo_kind == OPEN_REKEY || o.vo_kind == OPEN_REKEY_SAME);
-	reply->n = w.vb_len;
-	return o.vo_kind;
-}
-
-static void
-do_rekey(struct peer *from, struct peer *to)
-{
-	struct msg init, resp, none;
-	struct vbuf w;
-
-	wr(&w, &init);
-	ck_assert_int_eq(vs_rekey(from->s, &w), 0);
-	init.n = w.vb_len;
-	open_rekey(to, &init, &resp);
-	ck_assert_uint_eq(resp.n, E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN);
-	open_rekey(from, &resp, &none);
-	ck_assert_uint_eq(none.n, 0);
+	if (vs_open(s, m->b, m->n, &o) != 0)
+		return 0;
+	ck_assert_int_eq(proto_inner_parse(o.vo_kind, o.vo_body, o.vo_bodylen, &im), 0);
+	ck_assert_uint_eq(im.in_textlen, strlen(want));
+	ck_assert_mem_eq(im.in_text, want, im.in_textlen);
+	return 1;
 }
 
 /* ---- handshake ---- */
@@ -993,16 +1005,15 @@ START_TEST(test_hs_data_before_done)
 	struct msg init, m;
 	struct vs_opened o;
 	struct vbuf w;
-	uint8_t flags;
 
 	wr(&w, &init);
 	ck_assert_int_eq(vs_start(&A.s, &A.p, &w), 0);
 	init.n = w.vb_len;
 	wr(&w, &m);
-	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"x", 1, &w, &flags), VEIL_E_STATE);
-	ck_assert_int_eq(vs_rekey(A.s, &w), VEIL_E_STATE);
+	ck_assert_int_eq(seal_text(A.s, (const uint8_t *)"x", 1, &w), VEIL_E_STATE);
 	ck_assert_int_eq(vs_close(A.s, &w), VEIL_E_STATE);
-	ck_assert_int_eq(vs_open(A.s, init.b, init.n, &o, &w), VEIL_E_STATE);
+	ck_assert_int_eq(vs_open(A.s, init.b, init.n, &o), VEIL_E_STATE);
+	ck_assert_int_eq(vs_copy(A.s, 0, &B.s), VEIL_E_STATE);
 	ck_assert_uint_eq(w.vb_len, 0);
 	ck_assert_int_eq(vs_alive(A.s), 1);
 	ck_assert_ptr_null(vs_peer_id(A.s));
@@ -1033,7 +1044,6 @@ START_TEST(test_data_in_order_a_to_b)
 	for (i = 0; i < 50; i++) {
 		snprintf(text, sizeof(text), "message %d", i);
 		seal(&A, text, &m);
-		ck_assert_uint_eq(veil_get32(m.b + 6), (uint32_t)i);
 		open_text(&B, &m, text, 0);
 	}
 }
@@ -1071,70 +1081,72 @@ END_TEST
 START_TEST(test_data_binary_and_max_text)
 {
 	uint8_t text[MSG_MAX];
+	struct inner_msg im;
 	struct vs_opened o;
-	struct msg m, rep;
+	struct msg m;
 	struct vbuf w;
-	uint8_t flags;
 	size_t i;
 
 	handshake(&A, &B, NULL);
 	for (i = 0; i < sizeof(text); i++)
 		text[i] = (uint8_t)i;
 	wr(&w, &m);
-	ck_assert_int_eq(vs_seal(A.s, text, MSG_MAX, &w, &flags), 0);
+	ck_assert_int_eq(seal_text(A.s, text, MSG_MAX, &w), 0);
 	m.n = w.vb_len;
 	ck_assert_uint_eq(m.n, E2E_MAX);
-	wr(&w, &rep);
-	ck_assert_int_eq(vs_open(B.s, m.b, m.n, &o, &w), 0);
-	ck_assert_uint_eq(o.vo_textlen, MSG_MAX);
-	ck_assert_mem_eq(o.vo_text, text, MSG_MAX);
+	ck_assert_int_eq(vs_open(B.s, m.b, m.n, &o), 0);
+	ck_assert_int_eq(proto_inner_parse(o.vo_kind, o.vo_body, o.vo_bodylen, &im), 0);
+	ck_assert_uint_eq(im.in_textlen, MSG_MAX);
+	ck_assert_mem_eq(im.in_text, text, MSG_MAX);
 }
 END_TEST
 
 START_TEST(test_data_text_length_limits)
 {
-	uint8_t text[MSG_MAX + 1];
+	static uint8_t body[INNER_BODY_MAX + 1];
 	struct msg m;
 	struct vbuf w;
-	uint8_t flags;
 
 	handshake(&A, &B, NULL);
-	memset(text, 'x', sizeof(text));
+	memset(body, 'x', sizeof(body));
+	memset(body, 0, INNER_TEXT_HDR_LEN);
+	body[INNER_TEXT_HDR_LEN - 2] = 1;	/* seq 1 */
 	wr(&w, &m);
-	ck_assert_int_eq(vs_seal(A.s, text, MSG_MAX + 1, &w, &flags), VEIL_E_OVERSIZE);
-	ck_assert_int_eq(vs_seal(A.s, text, 0, &w, &flags), VEIL_E_INVALID);
-	ck_assert_int_eq(vs_seal(A.s, NULL, 1, &w, &flags), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_seal(A.s, IK_TEXT, body, INNER_BODY_MAX + 1, &w), VEIL_E_OVERSIZE);
+	ck_assert_int_eq(vs_seal(A.s, IK_TEXT, body, INNER_TEXT_HDR_LEN, &w), VEIL_E_LENGTH);
+	ck_assert_int_eq(vs_seal(A.s, IK_TEXT, body, 0, &w), VEIL_E_LENGTH);
+	ck_assert_int_eq(vs_seal(A.s, IK_TEXT, NULL, 20, &w), VEIL_E_INVALID);
 	ck_assert_uint_eq(w.vb_len, 0);
 	ck_assert_int_eq(vs_alive(A.s), 1);
-	/* Nothing was consumed: the next message is counter 0, no gap. */
+	ck_assert_int_eq(vs_seal(A.s, IK_TEXT, body, INNER_BODY_MAX, &w), 0);
+	/* Nothing was consumed by the refusals: the next message shows no gap. */
+	wr(&w, &m);
 	seal(&A, "fine", &m);
-	ck_assert_uint_eq(veil_get32(m.b + 6), 0);
-	open_text(&B, &m, "fine", 0);
+	ck_assert_int_eq(open_rc(&B, &m), 0);
 }
 END_TEST
 
 START_TEST(test_data_nospace_unchanged)
 {
-	uint8_t small[100];
+	uint8_t small[200];
 	struct msg m;
 	struct vbuf w;
-	uint8_t flags;
 	char big[70];
 
 	handshake(&A, &B, NULL);
 	memset(big, 'y', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	vbuf_writer(&w, small, sizeof(small));
-	/* 69 bytes need the 128 bucket: 154 bytes, more than 100. */
-	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)big, strlen(big), &w, &flags),
+	/* 69 bytes of text need the 128 bucket: 247 bytes, more than 200. */
+	ck_assert_int_eq(seal_text(A.s, (const uint8_t *)big, strlen(big), &w),
 	    VEIL_E_NOSPACE);
 	ck_assert_uint_eq(w.vb_len, 0);
 	seal(&A, big, &m);
+	ck_assert_uint_eq(m.n, E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN);
 	open_text(&B, &m, big, 0);
 }
 END_TEST
 
-/* Every bit of a DATA message flipped: refused, state unchanged, original opens. */
 START_TEST(test_data_every_bit_flip)
 {
 	struct msg m, mut;
@@ -1280,30 +1292,12 @@ START_TEST(test_data_keys_differ_per_direction)
 	seal(&A, "same text", &ma);
 	seal(&B, "same text", &mb);
 	ck_assert_uint_eq(ma.n, mb.n);
-	/* Same epoch, counter and plaintext: only the key can differ. */
-	ck_assert_mem_eq(ma.b, mb.b, E2E_DATA_HDR_LEN);
-	ck_assert(memcmp(ma.b + E2E_DATA_HDR_LEN, mb.b + E2E_DATA_HDR_LEN,
-	    ma.n - E2E_DATA_HDR_LEN) != 0);
+	/* Same length and plaintext: nothing else in common. */
+	ck_assert(memcmp(ma.b + 2, mb.b + 2, ma.n - 2) != 0);
 	/* And each side opens only the other's. */
 	ck_assert_int_eq(open_rc(&A, &ma), VEIL_E_AUTH);
 	open_text(&B, &ma, "same text", 0);
 	open_text(&A, &mb, "same text", 0);
-}
-END_TEST
-
-START_TEST(test_data_each_message_new_key)
-{
-	struct msg m0, m1;
-
-	handshake(&A, &B, NULL);
-	seal(&A, "repeat", &m0);
-	seal(&A, "repeat", &m1);
-	ck_assert(memcmp(m0.b + E2E_DATA_HDR_LEN, m1.b + E2E_DATA_HDR_LEN,
-	    m0.n - E2E_DATA_HDR_LEN) != 0);
-	/* Moving the old ciphertext to counter 1 does not make it valid. */
-	memcpy(m0.b + 6, m1.b + 6, 4);
-	ck_assert_int_eq(open_rc(&B, &m0), VEIL_E_AUTH);
-	open_text(&B, &m1, "repeat", 1);
 }
 END_TEST
 
@@ -1338,18 +1332,17 @@ START_TEST(test_data_padding_buckets)
 	uint8_t text[MSG_MAX];
 	struct msg m;
 	struct vbuf w;
-	uint8_t flags;
 	size_t len, want, k;
 
 	handshake(&A, &B, NULL);
 	memset(text, 'p', sizeof(text));
 	for (len = 1; len <= MSG_MAX; len++) {
-		for (k = 0; k < 7 && buckets[k] < INNER_HDR_LEN + len; k++)
+		for (k = 0; k < 7 && buckets[k] < INNER_HDR_LEN + INNER_TEXT_HDR_LEN + len; k++)
 			;
 		ck_assert_uint_lt(k, 7);
 		want = E2E_DATA_HDR_LEN + buckets[k] + AEAD_TAG_LEN;
 		wr(&w, &m);
-		ck_assert_int_eq(vs_seal(A.s, text, len, &w, &flags), 0);
+		ck_assert_int_eq(seal_text(A.s, text, len, &w), 0);
 		ck_assert_msg(w.vb_len == want, "len %zu sealed to %zu, want %zu", len,
 		    w.vb_len, want);
 	}
@@ -1358,32 +1351,18 @@ END_TEST
 
 START_TEST(test_data_padding_hides_length)
 {
-	struct msg m1, m61;
-	char t61[62];
+	struct msg m1, m48;
+	char t48[49];
 
 	handshake(&A, &B, NULL);
-	memset(t61, 'q', 61);
-	t61[61] = '\0';
+	memset(t48, 'q', 48);
+	t48[48] = '\0';
 	seal(&A, "a", &m1);
-	seal(&A, t61, &m61);
-	ck_assert_uint_eq(m1.n, m61.n);
-	ck_assert_uint_eq(m1.n, E2E_DATA_HDR_LEN + 64 + AEAD_TAG_LEN);
+	seal(&A, t48, &m48);
+	ck_assert_uint_eq(m1.n, m48.n);
+	ck_assert_uint_eq(m1.n, E2E_DATA_MIN);
 	open_text(&B, &m1, "a", 0);
-	open_text(&B, &m61, t61, 0);
-}
-END_TEST
-
-START_TEST(test_data_epoch_ahead_refused)
-{
-	struct msg m, mut;
-
-	handshake(&A, &B, NULL);
-	seal(&A, "hi", &m);
-	mut = m;
-	mut.b[5] ^= 1;		/* epoch 1: no pending chain */
-	ck_assert_int_eq(open_rc(&B, &mut), VEIL_E_STATE);
-	ck_assert_int_eq(vs_alive(B.s), 1);
-	open_text(&B, &m, "hi", 0);
+	open_text(&B, &m48, t48, 0);
 }
 END_TEST
 
@@ -1422,610 +1401,411 @@ START_TEST(test_data_auth_fail_below_limit_survives)
 }
 END_TEST
 
-/* ---- rekey ---- */
+/* ---- the ratchet (PROTOCOL.md 2.3) ---- */
 
-START_TEST(test_rekey_initiator_starts)
+/* Alternating speakers: every change of speaker is a step, both roots agree. */
+START_TEST(test_ratchet_alternating)
 {
-	struct msg m;
-
-	handshake(&A, &B, NULL);
-	do_rekey(&A, &B);
-	seal(&A, "epoch one", &m);
-	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
-	ck_assert_uint_eq(veil_get32(m.b + 6), 0);
-	open_text(&B, &m, "epoch one", 0);
-	seal(&B, "back", &m);
-	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
-	open_text(&A, &m, "back", 0);
-}
-END_TEST
-
-START_TEST(test_rekey_responder_starts)
-{
-	struct msg m;
-
-	handshake(&A, &B, NULL);
-	do_rekey(&B, &A);
-	seal(&B, "epoch one", &m);
-	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
-	open_text(&A, &m, "epoch one", 0);
-	seal(&A, "back", &m);
-	open_text(&B, &m, "back", 0);
-}
-END_TEST
-
-START_TEST(test_rekey_many)
-{
+	char text[32];
 	struct msg m;
 	int i;
 
 	handshake(&A, &B, NULL);
-	for (i = 1; i <= 6; i++) {
-		do_rekey(i % 2 ? &A : &B, i % 2 ? &B : &A);
-		seal(&A, "a", &m);
-		ck_assert_uint_eq(veil_get32(m.b + 2), (uint32_t)i);
-		open_text(&B, &m, "a", 0);
-		seal(&B, "b", &m);
-		open_text(&A, &m, "b", 0);
+	for (i = 0; i < 40; i++) {
+		snprintf(text, sizeof(text), "turn %d", i);
+		if (i % 2 == 0) {
+			seal(&A, text, &m);
+			open_text(&B, &m, text, 0);
+		} else {
+			seal(&B, text, &m);
+			open_text(&A, &m, text, 0);
+		}
+	}
+	/* A burst each way, then alternating again. */
+	for (i = 0; i < 5; i++) {
+		seal(&B, "burst", &m);
+		open_text(&A, &m, "burst", 0);
+	}
+	for (i = 0; i < 5; i++) {
+		seal(&A, "burst", &m);
+		open_text(&B, &m, "burst", 0);
 	}
 }
 END_TEST
 
-START_TEST(test_rekey_twice_same_side)
-{
-	struct msg m;
-
-	/* The second REKEY_INIT is bob's first message of epoch 1 from alice. */
-	handshake(&A, &B, NULL);
-	do_rekey(&A, &B);
-	do_rekey(&A, &B);
-	seal(&A, "epoch 2", &m);
-	ck_assert_uint_eq(veil_get32(m.b + 2), 2);
-	open_text(&B, &m, "epoch 2", 0);
-	seal(&B, "epoch 2 too", &m);
-	ck_assert_uint_eq(veil_get32(m.b + 2), 2);
-	open_text(&A, &m, "epoch 2 too", 0);
-	do_rekey(&B, &A);
-	do_rekey(&B, &A);
-	seal(&B, "epoch 4", &m);
-	ck_assert_uint_eq(veil_get32(m.b + 2), 4);
-	open_text(&A, &m, "epoch 4", 0);
-}
-END_TEST
-
-START_TEST(test_rekey_opened_epoch_reported)
-{
-	struct msg m, rep;
-	struct vs_opened o;
-	struct vbuf w;
-
-	handshake(&A, &B, NULL);
-	do_rekey(&A, &B);
-	seal(&A, "e1", &m);
-	wr(&w, &rep);
-	ck_assert_int_eq(vs_open(B.s, m.b, m.n, &o, &w), 0);
-	ck_assert_uint_eq(o.vo_epoch, 1);
-}
-END_TEST
-
-START_TEST(test_rekey_collision)
-{
-	struct msg ia, ib, resp, none, m;
-	struct vbuf w;
-
-	handshake(&A, &B, NULL);
-	wr(&w, &ia);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	ia.n = w.vb_len;
-	wr(&w, &ib);
-	ck_assert_int_eq(vs_rekey(B.s, &w), 0);
-	ib.n = w.vb_len;
-	/* Alice (handshake initiator) ignores bob's INIT. */
-	open_rekey(&A, &ib, &none);
-	ck_assert_uint_eq(none.n, 0);
-	/* Bob abandons his own and answers alice's. */
-	open_rekey(&B, &ia, &resp);
-	ck_assert_uint_gt(resp.n, 0);
-	open_rekey(&A, &resp, &none);
-	ck_assert_uint_eq(none.n, 0);
-	seal(&A, "after collision", &m);
-	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
-	open_text(&B, &m, "after collision", 0);
-	seal(&B, "agreed", &m);
-	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
-	open_text(&A, &m, "agreed", 0);
-	/* And a later rekey from bob works again. */
-	do_rekey(&B, &A);
-	seal(&B, "e2", &m);
-	open_text(&A, &m, "e2", 0);
-}
-END_TEST
-
-START_TEST(test_rekey_collision_other_order)
-{
-	struct msg ia, ib, resp, none, m;
-	struct vbuf w;
-
-	handshake(&A, &B, NULL);
-	wr(&w, &ia);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	ia.n = w.vb_len;
-	wr(&w, &ib);
-	ck_assert_int_eq(vs_rekey(B.s, &w), 0);
-	ib.n = w.vb_len;
-	open_rekey(&B, &ia, &resp);
-	open_rekey(&A, &ib, &none);
-	ck_assert_uint_eq(none.n, 0);
-	open_rekey(&A, &resp, &none);
-	seal(&B, "b first", &m);
-	open_text(&A, &m, "b first", 0);
-	seal(&A, "a next", &m);
-	open_text(&B, &m, "a next", 0);
-}
-END_TEST
-
-START_TEST(test_rekey_old_epoch_refused)
-{
-	struct msg old, m;
-
-	handshake(&A, &B, NULL);
-	seal(&A, "held back", &old);
-	seal(&A, "delivered", &m);
-	open_text(&B, &m, "delivered", 1);
-	do_rekey(&A, &B);
-	seal(&A, "new", &m);
-	open_text(&B, &m, "new", 0);
-	ck_assert_int_eq(open_rc(&B, &old), VEIL_E_REORDER);
-	ck_assert_int_eq(vs_alive(B.s), 1);
-	seal(&A, "newer", &m);
-	open_text(&B, &m, "newer", 0);
-}
-END_TEST
-
-START_TEST(test_rekey_in_flight_messages)
-{
-	struct msg init, resp, none, t1, t2;
-	struct vbuf w;
-
-	handshake(&A, &B, NULL);
-	wr(&w, &init);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	init.n = w.vb_len;
-	seal(&A, "still epoch 0", &t1);
-	ck_assert_uint_eq(veil_get32(t1.b + 2), 0);
-	open_rekey(&B, &init, &resp);
-	/* Bob now sends in epoch 1 but still reads alice's epoch 0. */
-	seal(&B, "bob in epoch 1", &t2);
-	ck_assert_uint_eq(veil_get32(t2.b + 2), 1);
-	open_text(&B, &t1, "still epoch 0", 0);
-	open_rekey(&A, &resp, &none);
-	open_text(&A, &t2, "bob in epoch 1", 0);
-}
-END_TEST
-
-START_TEST(test_rekey_pending_switch_with_gap)
+/* The responder may speak first, on its chain r0 (no DH yet). */
+START_TEST(test_ratchet_responder_first)
 {
 	struct msg m;
 
 	handshake(&A, &B, NULL);
-	do_rekey(&A, &B);
-	seal(&A, "lost in epoch 1", &m);
-	seal(&A, "kept", &m);
-	open_text(&B, &m, "kept", 1);
+	seal(&B, "bob first", &m);
+	open_text(&A, &m, "bob first", 0);
+	seal(&B, "bob again", &m);
+	open_text(&A, &m, "bob again", 0);
+	seal(&A, "alice", &m);
+	open_text(&B, &m, "alice", 0);
+	seal(&B, "bob third", &m);
+	open_text(&A, &m, "bob third", 0);
 }
 END_TEST
 
-/* While ours waits, vs_rekey sends the same REKEY_INIT again (2.4). */
-START_TEST(test_rekey_while_pending_resends)
+/* A lost message: shown as the gap of the next one, in the same chain or the next. */
+START_TEST(test_ratchet_lost_messages)
 {
-	struct msg init, init2, resp, m;
-	struct vbuf w;
+	struct msg m, lost;
 
 	handshake(&A, &B, NULL);
-	wr(&w, &init);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	init.n = w.vb_len;
-	wr(&w, &init2);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	init2.n = w.vb_len;
-	/* Sealed afresh: same length, next counter, so other bytes. */
-	ck_assert_uint_eq(init2.n, init.n);
-	ck_assert_uint_eq(veil_get32(init2.b + 6), veil_get32(init.b + 6) + 1);
-	ck_assert(memcmp(init.b, init2.b, init.n) != 0);
-	open_rekey(&B, &init, &resp);
-	/* Bob waits for alice's first epoch 1 message before a rekey of his own. */
-	wr(&w, &m);
-	ck_assert_int_eq(vs_rekey(B.s, &w), VEIL_E_STATE);
-	ck_assert_uint_eq(w.vb_len, 0);
+	seal(&A, "a0", &m);
+	open_text(&B, &m, "a0", 0);
+	seal(&A, "a1 lost", &lost);
+	seal(&A, "a2", &m);
+	open_text(&B, &m, "a2", 1);
+	/* Bob answers; his first message of the new chain is lost. */
+	seal(&B, "b0 lost", &lost);
+	seal(&B, "b1", &m);
+	open_text(&A, &m, "b1", 1);
+	/* Alice steps; two of hers lost, and the tail of her previous chain. */
+	seal(&A, "a3", &m);
+	open_text(&B, &m, "a3", 0);
+	seal(&A, "a4 lost", &lost);
+	seal(&B, "b2", &m);
+	open_text(&A, &m, "b2", 0);
+	seal(&A, "a5 lost", &lost);
+	seal(&A, "a6 lost", &lost);
+	seal(&A, "a7", &m);
+	/* a4 (end of alice's previous chain: pn - Nr = 1) + a5, a6 (n = 2). */
+	open_text(&B, &m, "a7", 3);
+	/* a6 of the current chain, late: a replay now, refused without effect. */
+	ck_assert_int_eq(open_rc(&B, &lost), VEIL_E_REPLAY);
+	seal(&B, "b3", &m);
+	open_text(&A, &m, "b3", 0);
+}
+END_TEST
+
+/* A message of a chain two steps back opens under no key we keep. */
+START_TEST(test_ratchet_late_message_refused)
+{
+	struct msg m, late, late2;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "a0", &m);
+	open_text(&B, &m, "a0", 0);
+	seal(&A, "a1 late", &late);
+	seal(&B, "b0", &m);
+	open_text(&A, &m, "b0", 0);
+	seal(&A, "a2", &m);		/* alice's next chain: a1 never came */
+	open_text(&B, &m, "a2", 1);
+	/* a1 now: its header opens only under the previous header key. */
+	ck_assert_int_eq(open_rc(&B, &late), VEIL_E_REORDER);
 	ck_assert_int_eq(vs_alive(B.s), 1);
-}
-END_TEST
-
-/* The REKEY_INIT is dropped: the reminder, the retransmission, the new epoch. */
-START_TEST(test_rekey_init_dropped_recovers)
-{
-	struct msg init, init2, resp, none, m;
-	struct vbuf w;
-	uint8_t flags;
-	int i;
-
-	handshake(&A, &B, NULL);
-	wr(&w, &init);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);	/* the relay drops it */
-	for (i = 1; i <= 2 * VS_REKEY_RETRY; i++) {
-		wr(&w, &m);
-		ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"x", 1, &w, &flags), 0);
-		m.n = w.vb_len;
-		ck_assert_uint_eq(flags, i % VS_REKEY_RETRY == 0 ? SEAL_REKEY_DUE : 0);
-		open_text(&B, &m, "x", i == 1 ? 1 : 0);	/* epoch 0 still */
-	}
-	/* chatc's answer to REKEY_DUE: the same e'_A, sealed afresh. */
-	wr(&w, &init2);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	init2.n = w.vb_len;
-	/* The reminder counts from the retransmission. */
-	wr(&w, &m);
-	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"y", 1, &w, &flags), 0);
-	m.n = w.vb_len;
-	ck_assert_uint_eq(flags, 0);
-	open_rekey(&B, &init2, &resp);
-	ck_assert_uint_eq(resp.n, E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN);
-	open_text(&B, &m, "y", 0);		/* alice's epoch 0 still opens at bob */
-	open_rekey(&A, &resp, &none);
-	ck_assert_uint_eq(none.n, 0);
-	/* Both ways in epoch 1. */
-	seal(&B, "from bob in 1", &m);
-	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
-	open_text(&A, &m, "from bob in 1", 0);
-	seal(&A, "from alice in 1", &m);
-	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
-	open_text(&B, &m, "from alice in 1", 0);
-	/* No more reminders once answered (fewer than VS_REKEY_MSGS in epoch 1). */
-	for (i = 1; i <= VS_REKEY_RETRY; i++) {
-		wr(&w, &m);
-		ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"z", 1, &w, &flags), 0);
-		ck_assert_uint_eq(flags, 0);
-	}
-}
-END_TEST
-
-/*
- * The REKEY_RESP is dropped: bob is in epoch 1, alice cannot open it; her
- * vs_open answers with her REKEY_INIT again (OPEN_RESEND), bob sends the very
- * same REKEY_RESP bytes again, alice switches and reports the gap.
- */
-START_TEST(test_rekey_resp_dropped_recovers)
-{
-	struct vs_opened o;
-	struct msg init, resp, resp2, again, m1, m2, m3, none, m;
-	struct vbuf w;
-	int i;
-
-	handshake(&A, &B, NULL);
-	wr(&w, &init);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	init.n = w.vb_len;
-	open_rekey(&B, &init, &resp);		/* the relay drops resp */
-	seal(&B, "one", &m1);
-	ck_assert_uint_eq(veil_get32(m1.b + 2), 1);
-	seal(&B, "two", &m2);
-
-	/* Alice: refused, but her REKEY_INIT goes out again. */
-	wr(&w, &again);
-	ck_assert_int_eq(vs_open(A.s, m1.b, m1.n, &o, &w), 0);
-	again.n = w.vb_len;
-	ck_assert_uint_eq(o.vo_kind, OPEN_RESEND);
-	ck_assert_uint_eq(o.vo_epoch, 1);
-	ck_assert_uint_eq(o.vo_textlen, 0);
-	ck_assert_uint_eq(again.n, E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN);
-	ck_assert_uint_eq(veil_get32(again.b + 2), 0);		/* her send epoch */
-	ck_assert_uint_eq(veil_get32(again.b + 6), veil_get32(init.b + 6) + 1);
-	/* The next ones are refused without a retransmission (rate limit)... */
-	ck_assert_int_eq(open_rc(&A, &m2), VEIL_E_STATE);
-	for (i = 2; i < VS_REKEY_RETRY; i++) {
-		seal(&B, "more", &m);
-		ck_assert_int_eq(open_rc(&A, &m), VEIL_E_STATE);
-	}
-	/* ... until the VS_REKEY_RETRY-th. */
-	seal(&B, "more", &m);
-	wr(&w, &none);
-	ck_assert_int_eq(vs_open(A.s, m.b, m.n, &o, &w), 0);
-	ck_assert_uint_eq(o.vo_kind, OPEN_RESEND);
-	ck_assert_int_eq(vs_alive(A.s), 1);
-
-	/* Bob: the REKEY_INIT he answered, again: the identical RESP bytes. */
-	open_rekey(&B, &again, &resp2);
-	ck_assert_uint_eq(resp2.n, resp.n);
-	ck_assert_mem_eq(resp2.b, resp.b, resp.n);
-	/* Alice takes it: her epoch-0 receive counter cannot have passed it. */
-	open_rekey(&A, &resp2, &none);
-	ck_assert_uint_eq(none.n, 0);
-	/* Bob's later messages open, the lost ones reported as a gap. */
-	seal(&B, "three", &m3);
-	open_text(&A, &m3, "three", VS_REKEY_RETRY + 1);
-	/* The same RESP once more is an old epoch now. */
-	ck_assert_int_eq(open_rc(&A, &resp), VEIL_E_REORDER);
-	seal(&A, "alice in 1", &m);
-	open_text(&B, &m, "alice in 1", 0);
-	ck_assert_int_eq(vs_alive(A.s), 1);
-	ck_assert_int_eq(vs_alive(B.s), 1);
-}
-END_TEST
-
-/*
- * A retransmitted REKEY_INIT that arrives after bob's pending chain was
- * promoted is of an old epoch: refused, nothing sent, nothing changed. Before
- * that, it is answered with the kept RESP; with another key it is fatal.
- */
-START_TEST(test_rekey_resent_init_after_promotion)
-{
-	struct msg init, init2, init3, resp, resp2, none, m;
-	struct vs_opened o;
-	struct vbuf w;
-
-	handshake(&A, &B, NULL);
-	wr(&w, &init);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	init.n = w.vb_len;
-	wr(&w, &init2);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	init2.n = w.vb_len;
-	wr(&w, &init3);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	init3.n = w.vb_len;
-	open_rekey(&B, &init, &resp);
-	open_rekey(&B, &init2, &resp2);			/* before promotion: the same bytes */
-	ck_assert_mem_eq(resp2.b, resp.b, resp.n);
-	open_rekey(&A, &resp, &none);
-	seal(&A, "epoch 1", &m);
-	open_text(&B, &m, "epoch 1", 0);		/* promotion: the kept RESP is wiped */
-	wr(&w, &none);
-	ck_assert_int_eq(vs_open(B.s, init3.b, init3.n, &o, &w), VEIL_E_REORDER);
-	ck_assert_uint_eq(w.vb_len, 0);
-	ck_assert_int_eq(vs_alive(B.s), 1);
-	seal(&A, "still", &m);
-	open_text(&B, &m, "still", 0);
-	seal(&B, "fine", &m);
-	open_text(&A, &m, "fine", 0);
-}
-END_TEST
-
-/*
- * Collision and loss together: alice (handshake initiator) and bob both
- * rekey; alice's REKEY_INIT is lost. Alice keeps ignoring bob's (also his
- * retransmission); her own retransmission makes bob abandon his and answer.
- */
-START_TEST(test_rekey_collision_with_loss)
-{
-	struct msg ia, ib, ib2, ia2, resp, none, m;
-	struct vbuf w;
-	uint8_t flags;
-	int i;
-
-	handshake(&A, &B, NULL);
-	wr(&w, &ia);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);		/* lost */
-	wr(&w, &ib);
-	ck_assert_int_eq(vs_rekey(B.s, &w), 0);
-	ib.n = w.vb_len;
-	open_rekey(&A, &ib, &none);
-	ck_assert_uint_eq(none.n, 0);			/* ignored: alice's wins */
-	wr(&w, &ib2);
-	ck_assert_int_eq(vs_rekey(B.s, &w), 0);		/* bob's retransmission */
-	ib2.n = w.vb_len;
-	open_rekey(&A, &ib2, &none);
-	ck_assert_uint_eq(none.n, 0);
-	wr(&w, &ia2);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	ia2.n = w.vb_len;
-	open_rekey(&B, &ia2, &resp);			/* bob abandons his own */
-	ck_assert_uint_eq(resp.n, E2E_DATA_HDR_LEN + 128 + AEAD_TAG_LEN);
-	open_rekey(&A, &resp, &none);
-	ck_assert_uint_eq(none.n, 0);
-	seal(&A, "a1", &m);
-	ck_assert_uint_eq(veil_get32(m.b + 2), 1);
-	open_text(&B, &m, "a1", 0);
+	late2 = late;
 	seal(&B, "b1", &m);
 	open_text(&A, &m, "b1", 0);
-	/* Bob's abandoned rekey no longer asks to be sent. */
-	for (i = 0; i < VS_REKEY_RETRY; i++) {
-		wr(&w, &m);
-		ck_assert_int_eq(vs_seal(B.s, (const uint8_t *)"b", 1, &w, &flags), 0);
-		ck_assert_uint_eq(flags, 0);
-	}
-}
-END_TEST
-
-START_TEST(test_rekey_resp_unexpected)
-{
-	struct peer A2;
-	struct msg hs[3], init, resp;
-	struct vbuf w;
-	int done;
-
-	/* Two identical alices (fixed ephemerals): bob's answer to one reaches the other. */
-	handshake(&A, &B, hs);
-	peer_init(&A2, 0x00, "alice", 2, 1, 0x11);
-	wr(&w, &init);
-	ck_assert_int_eq(vs_start(&A2.s, &A2.p, &w), 0);
-	ck_assert_mem_eq(init.b, hs[0].b, hs[0].n);
-	wr(&w, &init);
-	ck_assert_int_eq(vs_handshake(A2.s, hs[1].b, hs[1].n, &w, &done), 0);
-	ck_assert_int_eq(done, 1);
-	wr(&w, &init);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	init.n = w.vb_len;
-	open_rekey(&B, &init, &resp);
-	ck_assert_int_eq(open_rc(&A2, &resp), VEIL_E_STATE);
-	ck_assert_int_eq(vs_alive(A2.s), 0);
-	vs_free(A2.s);
-}
-END_TEST
-
-START_TEST(test_rekey_reply_needs_room)
-{
-	struct msg init, resp, none, m;
-	struct vs_opened o;
-	uint8_t small[10];
-	struct vbuf w;
-
-	handshake(&A, &B, NULL);
-	wr(&w, &init);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	init.n = w.vb_len;
-	ck_assert_int_eq(vs_open(B.s, init.b, init.n, &o, NULL), VEIL_E_NOSPACE);
-	vbuf_writer(&w, small, sizeof(small));
-	ck_assert_int_eq(vs_open(B.s, init.b, init.n, &o, &w), VEIL_E_NOSPACE);
+	seal(&A, "a3", &m);
+	open_text(&B, &m, "a3", 0);
+	/* Two chains back: no key left for it; a bad tag, counted. */
+	ck_assert_int_eq(open_rc(&B, &late2), VEIL_E_AUTH);
 	ck_assert_int_eq(vs_alive(B.s), 1);
-	open_rekey(&B, &init, &resp);
-	open_rekey(&A, &resp, &none);
-	seal(&A, "ok", &m);
-	open_text(&B, &m, "ok", 0);
 }
 END_TEST
 
-START_TEST(test_rekey_replayed_init)
+/* A new chain whose previous one lost more than VS_MAX_SKIP: refused, nothing changed. */
+START_TEST(test_ratchet_gap_over_max_skip_new_chain)
 {
-	struct msg init, resp, none;
+	struct msg m;
+	int i;
 
 	handshake(&A, &B, NULL);
-	{
-		struct vbuf w;
-
-		wr(&w, &init);
-		ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-		init.n = w.vb_len;
-	}
-	open_rekey(&B, &init, &resp);
-	ck_assert_int_eq(open_rc(&B, &init), VEIL_E_REPLAY);
-	open_rekey(&A, &resp, &none);
-	ck_assert_int_eq(open_rc(&A, &resp), VEIL_E_REORDER);
+	seal(&A, "a0", &m);
+	open_text(&B, &m, "a0", 0);
+	seal(&B, "b0", &m);
+	open_text(&A, &m, "b0", 0);
+	for (i = 0; i <= VS_MAX_SKIP; i++)
+		seal(&B, "lost", &m);
+	/* Bob's chain ends at 1026 messages, alice has 1: pn - Nr = 1025. */
+	seal(&A, "a1", &m);
+	open_text(&B, &m, "a1", 0);
+	seal(&B, "b new chain", &m);
+	ck_assert_int_eq(open_rc(&A, &m), VEIL_E_LIMIT);
 	ck_assert_int_eq(vs_alive(A.s), 1);
 }
 END_TEST
 
-START_TEST(test_rekey_due_after_msgs)
+/* Per-message erasure: a message key opens its message once; the next needs the next. */
+START_TEST(test_ratchet_body_bound_to_header)
 {
-	struct msg m;
-	struct vbuf w;
-	uint8_t flags;
+	struct msg m0, m1, mix;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "repeat", &m0);
+	seal(&A, "repeat", &m1);
+	ck_assert_uint_eq(m0.n, m1.n);
+	ck_assert(memcmp(m0.b + 2, m1.b + 2, m0.n - 2) != 0);
+	/* m1's header on m0's body: the body's tag covers the header, refused. */
+	mix = m0;
+	memcpy(mix.b, m1.b, E2E_DATA_HDR_LEN);
+	ck_assert_int_eq(open_rc(&B, &mix), VEIL_E_AUTH);
+	/* m0's header on m1's body: the key of n = 0 on the body of n = 1. */
+	mix = m1;
+	memcpy(mix.b, m0.b, E2E_DATA_HDR_LEN);
+	ck_assert_int_eq(open_rc(&B, &mix), VEIL_E_AUTH);
+	open_text(&B, &m0, "repeat", 0);
+	open_text(&B, &m1, "repeat", 0);
+}
+END_TEST
+
+/*
+ * Header privacy: two messages of the same length share nothing on the wire
+ * beyond version, type and length; no counter, no key, no step shows. With
+ * fixed header nonces, equal messages still differ by their keys.
+ */
+START_TEST(test_ratchet_header_unlinkable)
+{
+	struct msg m[4];
+	size_t i, j, k, same;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "same", &m[0]);
+	seal(&A, "same", &m[1]);
+	open_text(&B, &m[0], "same", 0);
+	open_text(&B, &m[1], "same", 0);
+	seal(&B, "same", &m[2]);	/* a step on bob's side */
+	seal(&B, "same", &m[3]);
+	for (i = 0; i < 4; i++) {
+		ck_assert_uint_eq(m[i].n, m[0].n);
+		ck_assert_uint_eq(m[i].b[0], E2E_VERSION);
+		ck_assert_uint_eq(m[i].b[1], E2E_DATA);
+	}
+	for (i = 0; i < 4; i++)
+		for (j = i + 1; j < 4; j++) {
+			for (same = 0, k = 2; k < E2E_DATA_HDR_LEN; k++)
+				same += m[i].b[k] == m[j].b[k];
+			/* About 101 / 256 equal bytes by chance; a counter would show more. */
+			ck_assert_msg(same < 8, "messages %zu and %zu share %zu header bytes",
+			    i, j, same);
+		}
+}
+END_TEST
+
+/* A header that opens under the current key but names another ratchet key. */
+START_TEST(test_ratchet_malformed_headers)
+{
+	uint8_t hn[2][E2E_HN_LEN];
+	struct msg m, m2;
+	int i;
+
+	/* Fixed header nonces on alice's side: two messages, same nonce. */
+	for (i = 0; i < 2; i++)
+		memset(hn[i], 0x77, E2E_HN_LEN);
+	A.p.vp_hn = &hn[0][0];
+	A.p.vp_nhn = 2;
+	handshake(&A, &B, NULL);
+	seal(&A, "one", &m);
+	seal(&A, "two", &m2);
+	ck_assert_mem_eq(m.b + 2, m2.b + 2, E2E_HN_LEN);
+	/* Each bit of the header nonce and of the sealed header: AUTH, counted, no change. */
+	for (i = 0; i < 8; i++) {
+		struct msg mut = m;
+
+		mut.b[2 + (i * 13) % (E2E_HN_LEN + E2E_HDR_CT_LEN)] ^= (uint8_t)(1u << i);
+		ck_assert_int_eq(open_rc(&B, &mut), VEIL_E_AUTH);
+	}
+	open_text(&B, &m, "one", 0);
+	open_text(&B, &m2, "two", 0);
+	ck_assert_int_eq(vs_alive(B.s), 1);
+}
+END_TEST
+
+/* Too many bad headers end the session, like bad tags. */
+START_TEST(test_ratchet_header_failures_counted)
+{
+	struct msg m, mut;
 	int i;
 
 	handshake(&A, &B, NULL);
-	for (i = 1; i <= VS_REKEY_MSGS; i++) {
-		wr(&w, &m);
-		ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"n", 1, &w, &flags), 0);
-		if (i < VS_REKEY_MSGS)
-			ck_assert_uint_eq(flags, 0);
-		else
-			ck_assert_uint_eq(flags, SEAL_REKEY_DUE);
-		m.n = w.vb_len;
-		open_text(&B, &m, "n", 0);
-	}
-	/* While the rekey is in flight, no more reminders. */
-	wr(&w, &m);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	{
-		struct msg init = m, resp, none;
-
-		init.n = w.vb_len;
-		wr(&w, &m);
-		ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"n", 1, &w, &flags), 0);
-		ck_assert_uint_eq(flags, 0);
-		m.n = w.vb_len;
-		open_rekey(&B, &init, &resp);
-		open_text(&B, &m, "n", 0);
-		open_rekey(&A, &resp, &none);
-	}
-	wr(&w, &m);
-	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"n", 1, &w, &flags), 0);
-	ck_assert_uint_eq(flags, 0);
+	seal(&A, "hi", &m);
+	mut = m;
+	mut.b[2] ^= 1;		/* the header nonce */
+	for (i = 1; i < VS_MAX_AUTH_FAIL; i++)
+		ck_assert_int_eq(open_rc(&B, &mut), VEIL_E_AUTH);
+	ck_assert_int_eq(vs_alive(B.s), 1);
+	ck_assert_int_eq(open_rc(&B, &mut), VEIL_E_AUTH);
+	ck_assert_int_eq(vs_alive(B.s), 0);
 }
 END_TEST
 
-START_TEST(test_rekey_due_by_time)
+/* Kinds: every sealable kind goes through; CLOSE and the rest are not sealed. */
+START_TEST(test_ratchet_kinds)
 {
+	uint8_t ack[INNER_ACK_LEN], view[1 + ED25519_PUB_LEN];
+	struct vs_opened o;
 	struct msg m;
 	struct vbuf w;
-	uint8_t flags;
 
 	handshake(&A, &B, NULL);
-	fake_now += VS_REKEY_SEC - 1;
+	seal_ping(&A, 0x01020304, &m);
+	ck_assert_int_eq(vs_open(B.s, m.b, m.n, &o), 0);
+	ck_assert_uint_eq(o.vo_kind, IK_PING);
+	ck_assert_uint_eq(o.vo_bodylen, INNER_TOKEN_LEN);
+	ck_assert_uint_eq(veil_get32(o.vo_body), 0x01020304);
+	memset(ack, 0, sizeof(ack));
+	ack[11] = 9;
 	wr(&w, &m);
-	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"t", 1, &w, &flags), 0);
-	ck_assert_uint_eq(flags, 0);
-	fake_now += 1;
+	ck_assert_int_eq(vs_seal(B.s, IK_ACK, ack, sizeof(ack), &w), 0);
+	m.n = w.vb_len;
+	ck_assert_int_eq(vs_open(A.s, m.b, m.n, &o), 0);
+	ck_assert_uint_eq(o.vo_kind, IK_ACK);
+	ck_assert_mem_eq(o.vo_body, ack, sizeof(ack));
+	memset(view, 0x42, sizeof(view));
+	view[0] = 1;
 	wr(&w, &m);
-	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"t", 1, &w, &flags), 0);
-	ck_assert_uint_eq(flags, SEAL_REKEY_DUE);
+	ck_assert_int_eq(vs_seal(A.s, IK_VIEW, view, sizeof(view), &w), 0);
+	m.n = w.vb_len;
+	ck_assert_int_eq(vs_open(B.s, m.b, m.n, &o), 0);
+	ck_assert_uint_eq(o.vo_kind, IK_VIEW);
+	/* Not sealed, nothing written, session unchanged. */
 	wr(&w, &m);
-	ck_assert_int_eq(vs_seal(B.s, (const uint8_t *)"t", 1, &w, &flags), 0);
-	ck_assert_uint_eq(flags, SEAL_REKEY_DUE);
-	do_rekey(&A, &B);
-	wr(&w, &m);
-	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"t", 1, &w, &flags), 0);
-	ck_assert_uint_eq(flags, 0);
-	/* Bob's send epoch restarted when he answered. */
-	wr(&w, &m);
-	ck_assert_int_eq(vs_seal(B.s, (const uint8_t *)"t", 1, &w, &flags), 0);
-	ck_assert_uint_eq(flags, 0);
+	ck_assert_int_eq(vs_seal(A.s, IK_CLOSE, NULL, 0, &w), VEIL_E_TYPE);
+	ck_assert_int_eq(vs_seal(A.s, 2, view, P256_PUB_LEN, &w), VEIL_E_TYPE);
+	ck_assert_int_eq(vs_seal(A.s, IK_PING, ack, 3, &w), VEIL_E_LENGTH);
+	view[0] = 2;
+	ck_assert_int_eq(vs_seal(A.s, IK_VIEW, view, sizeof(view), &w), VEIL_E_LENGTH);
+	ck_assert_uint_eq(w.vb_len, 0);
+	seal(&A, "still", &m);
+	open_text(&B, &m, "still", 0);
 }
 END_TEST
 
-/* Scalar 0 is the handshake ephemeral, scalar 1 the first rekey's, 2 unused yet. */
-static void
-rekey_run(struct msg hs[3], struct msg *init)
-{
-	struct vbuf w;
-
-	handshake(&A, &B, hs);
-	wr(&w, init);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	init->n = w.vb_len;
-	teardown();
-}
-
-START_TEST(test_rekey_uses_fixed_scalars_in_order)
-{
-	struct msg h1[3], h2[3], h3[3], i1, i2, i3;
-
-	rekey_run(h1, &i1);
-	A.eph[1][31] ^= 1;
-	rekey_run(h2, &i2);
-	A.eph[1][31] ^= 1;
-	A.eph[2][31] ^= 1;
-	rekey_run(h3, &i3);
-	/* Changing scalar 1 changes the rekey message, not the handshake. */
-	ck_assert_mem_eq(h1[0].b, h2[0].b, h1[0].n);
-	ck_assert_mem_eq(h1[2].b, h2[2].b, h1[2].n);
-	ck_assert(memcmp(i1.b, i2.b, i1.n) != 0);
-	/* Changing scalar 2 changes nothing yet. */
-	ck_assert_mem_eq(h1[0].b, h3[0].b, h1[0].n);
-	ck_assert_mem_eq(i1.b, i3.b, i1.n);
-}
-END_TEST
-
+/* VS_HARD_LIMIT messages per chain; a step starts a new chain. */
 START_TEST(test_hard_limit)
 {
 	struct msg m;
 	struct vbuf w;
-	uint8_t flags;
 	uint32_t i;
 
 	handshake(&A, &B, NULL);
-	for (i = 0; i < VS_HARD_LIMIT; i++) {
+	seal(&A, "a", &m);
+	open_text(&B, &m, "a", 0);
+	for (i = 1; i < VS_HARD_LIMIT; i++) {
 		wr(&w, &m);
-		ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"h", 1, &w, &flags), 0);
+		ck_assert_int_eq(seal_text(A.s, (const uint8_t *)"h", 1, &w), 0);
 	}
-	ck_assert_uint_eq(veil_get32(m.b + 6), VS_HARD_LIMIT - 1);
 	wr(&w, &m);
-	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"h", 1, &w, &flags), VEIL_E_LIMIT);
+	ck_assert_int_eq(seal_text(A.s, (const uint8_t *)"h", 1, &w), VEIL_E_LIMIT);
+	ck_assert_int_eq(vs_seal(A.s, IK_PING, (const uint8_t *)"1234", 4, &w), VEIL_E_LIMIT);
 	ck_assert_uint_eq(w.vb_len, 0);
 	ck_assert_int_eq(vs_alive(A.s), 1);
-	/* Control messages still go out: a rekey (which will reset it) and a close. */
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	ck_assert_uint_eq(veil_get32(m.b + 6), VS_HARD_LIMIT);
+	/* Bob answers: alice's next message starts a new chain, and goes. */
+	seal(&B, "b", &m);
+	open_text(&A, &m, "b", 0);
+	seal(&A, "after the step", &m);
+	/* Bob lost 65535 of alice's: over the bound, refused without effect. */
+	ck_assert_int_eq(open_rc(&B, &m), VEIL_E_LIMIT);
+	/* A close still goes at the limit. */
+	teardown();
+	setup();
+	handshake(&A, &B, NULL);
+	for (i = 0; i < VS_HARD_LIMIT; i++) {
+		wr(&w, &m);
+		ck_assert_int_eq(seal_text(A.s, (const uint8_t *)"h", 1, &w), 0);
+	}
+	wr(&w, &m);
 	ck_assert_int_eq(vs_close(A.s, &w), 0);
+}
+END_TEST
+
+/*
+ * State compromise (issue 17): an attacker holds a full copy of alice's
+ * session state at time t (vs_copy: every key, her ratchet private key
+ * included). It reads what was still to come in the chains it holds, up to
+ * the next change of speaker, and nothing after one round trip, in both
+ * directions.
+ */
+START_TEST(test_ratchet_state_compromise)
+{
+	struct vs_session *eve_rx, *eve_tx;
+	struct msg m;
+
+	handshake(&A, &B, NULL);
+	seal(&A, "a0", &m);
+	open_text(&B, &m, "a0", 0);
+	seal(&B, "b0", &m);
+	open_text(&A, &m, "b0", 0);
+	seal(&A, "a1", &m);
+	open_text(&B, &m, "a1", 0);
+
+	/* t: alice is speaking; eve copies her state. */
+	ck_assert_int_eq(vs_copy(A.s, 0, &eve_rx), 0);	/* opens what bob sends */
+	ck_assert_int_eq(vs_copy(A.s, 1, &eve_tx), 0);	/* opens what alice sends */
+
+	/* Alice goes on in the same chain: eve reads it (CKs was in the copy). */
+	seal(&A, "a2 same turn", &m);
+	ck_assert(reads(eve_tx, &m, "a2 same turn"));
+	open_text(&B, &m, "a2 same turn", 0);
+	seal(&A, "a3 same turn", &m);
+	ck_assert(reads(eve_tx, &m, "a3 same turn"));
+	open_text(&B, &m, "a3 same turn", 0);
+
+	/*
+	 * Change of speaker: bob steps with a fresh key, but against alice's
+	 * ratchet key, whose private half eve holds: she reads bob's turn too.
+	 */
+	seal(&B, "b1 next turn", &m);
+	ck_assert(reads(eve_rx, &m, "b1 next turn"));
+	open_text(&A, &m, "b1 next turn", 0);
+	seal(&B, "b2 next turn", &m);
+	ck_assert(reads(eve_rx, &m, "b2 next turn"));
+	open_text(&A, &m, "b2 next turn", 0);
+
+	/*
+	 * Alice speaks again: her step uses a fresh private key and bob's new
+	 * public one; eve has neither private half. From here on she reads
+	 * nothing, in either direction.
+	 */
+	seal(&A, "a4 healed", &m);
+	ck_assert(!reads(eve_tx, &m, "a4 healed"));
+	ck_assert(!reads(eve_rx, &m, "a4 healed"));
+	open_text(&B, &m, "a4 healed", 0);
+	seal(&A, "a5 healed", &m);
+	ck_assert(!reads(eve_tx, &m, "a5 healed"));
+	open_text(&B, &m, "a5 healed", 0);
+	seal(&B, "b3 healed", &m);
+	ck_assert(!reads(eve_rx, &m, "b3 healed"));
+	ck_assert(!reads(eve_tx, &m, "b3 healed"));
+	open_text(&A, &m, "b3 healed", 0);
+	seal(&A, "a6 healed", &m);
+	ck_assert(!reads(eve_tx, &m, "a6 healed"));
+	open_text(&B, &m, "a6 healed", 0);
+	vs_free(eve_rx);
+	vs_free(eve_tx);
+
+	/*
+	 * The other direction: eve copies bob's state while bob is listening
+	 * (his step is due, his chain not started). She reads what alice sends
+	 * until bob speaks, bob's own next turn (it is due against alice's key
+	 * eve cannot use: she does not read it), and nothing after alice's
+	 * answer.
+	 */
+	seal(&A, "a7", &m);
+	open_text(&B, &m, "a7", 0);
+	ck_assert_int_eq(vs_copy(B.s, 0, &eve_rx), 0);	/* opens what alice sends */
+	ck_assert_int_eq(vs_copy(B.s, 1, &eve_tx), 0);	/* opens what bob sends */
+	seal(&A, "a8 same turn", &m);
+	ck_assert(reads(eve_rx, &m, "a8 same turn"));
+	open_text(&B, &m, "a8 same turn", 0);
+	seal(&B, "b4 fresh step", &m);
+	ck_assert(!reads(eve_tx, &m, "b4 fresh step"));
+	open_text(&A, &m, "b4 fresh step", 0);
+	/* Alice's answer is against bob's fresh key: unreadable. */
+	seal(&A, "a9 healed", &m);
+	ck_assert(!reads(eve_rx, &m, "a9 healed"));
+	open_text(&B, &m, "a9 healed", 0);
+	seal(&B, "b5 healed", &m);
+	ck_assert(!reads(eve_tx, &m, "b5 healed"));
+	open_text(&A, &m, "b5 healed", 0);
+	vs_free(eve_rx);
+	vs_free(eve_tx);
 }
 END_TEST
 
@@ -2036,40 +1816,40 @@ START_TEST(test_close)
 	struct msg c, m;
 	struct vs_opened o;
 	struct vbuf w;
-	uint8_t flags;
 
 	handshake(&A, &B, NULL);
 	wr(&w, &c);
 	ck_assert_int_eq(vs_close(A.s, &w), 0);
 	c.n = w.vb_len;
-	ck_assert_uint_eq(c.n, E2E_DATA_HDR_LEN + 64 + AEAD_TAG_LEN);
+	ck_assert_uint_eq(c.n, E2E_DATA_MIN);
 	ck_assert_int_eq(vs_alive(A.s), 0);
 	wr(&w, &m);
-	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"x", 1, &w, &flags), VEIL_E_STATE);
+	ck_assert_int_eq(seal_text(A.s, (const uint8_t *)"x", 1, &w), VEIL_E_STATE);
 	ck_assert_int_eq(vs_close(A.s, &w), VEIL_E_STATE);
-	ck_assert_int_eq(vs_rekey(A.s, &w), VEIL_E_STATE);
-	wr(&w, &m);
-	ck_assert_int_eq(vs_open(B.s, c.b, c.n, &o, &w), 0);
+	ck_assert_int_eq(vs_open(B.s, c.b, c.n, &o), 0);
 	ck_assert_uint_eq(o.vo_kind, OPEN_CLOSED);
-	ck_assert_uint_eq(w.vb_len, 0);
+	ck_assert_uint_eq(o.vo_bodylen, 0);
 	ck_assert_int_eq(vs_alive(B.s), 0);
 	ck_assert_ptr_null(vs_peer_id(B.s));
-	ck_assert_int_eq(vs_open(B.s, c.b, c.n, &o, &w), VEIL_E_STATE);
+	ck_assert_int_eq(vs_open(B.s, c.b, c.n, &o), VEIL_E_STATE);
 }
 END_TEST
 
-START_TEST(test_close_after_rekey)
+START_TEST(test_close_after_steps)
 {
-	struct msg c;
+	struct msg c, m;
 	struct vs_opened o;
 	struct vbuf w;
 
 	handshake(&A, &B, NULL);
-	do_rekey(&B, &A);
+	seal(&A, "a", &m);
+	open_text(&B, &m, "a", 0);
+	seal(&B, "b", &m);
+	open_text(&A, &m, "b", 0);
 	wr(&w, &c);
 	ck_assert_int_eq(vs_close(B.s, &w), 0);
 	c.n = w.vb_len;
-	ck_assert_int_eq(vs_open(A.s, c.b, c.n, &o, NULL), 0);
+	ck_assert_int_eq(vs_open(A.s, c.b, c.n, &o), 0);
 	ck_assert_uint_eq(o.vo_kind, OPEN_CLOSED);
 	ck_assert_int_eq(vs_alive(A.s), 0);
 }
@@ -2093,71 +1873,18 @@ START_TEST(test_null_arguments)
 	struct msg m;
 	struct vs_opened o;
 	struct vbuf w;
-	uint8_t flags;
 	int done;
 
 	handshake(&A, &B, NULL);
 	wr(&w, &m);
-	ck_assert_int_eq(vs_seal(NULL, (const uint8_t *)"x", 1, &w, &flags), VEIL_E_INVALID);
-	ck_assert_int_eq(vs_seal(A.s, (const uint8_t *)"x", 1, NULL, &flags), VEIL_E_INVALID);
-	ck_assert_int_eq(vs_open(NULL, m.b, 1, &o, &w), VEIL_E_INVALID);
-	ck_assert_int_eq(vs_open(A.s, m.b, 1, NULL, &w), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_seal(NULL, IK_PING, (const uint8_t *)"xxxx", 4, &w), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_seal(A.s, IK_PING, (const uint8_t *)"xxxx", 4, NULL), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_open(NULL, m.b, 1, &o), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_open(A.s, m.b, 1, NULL), VEIL_E_INVALID);
 	ck_assert_int_eq(vs_handshake(NULL, m.b, 1, &w, &done), VEIL_E_INVALID);
-	ck_assert_int_eq(vs_rekey(NULL, &w), VEIL_E_INVALID);
+	ck_assert_int_eq(vs_copy(NULL, 0, NULL), VEIL_E_INVALID);
 	ck_assert_int_eq(vs_close(NULL, &w), VEIL_E_INVALID);
 	ck_assert_int_eq(vs_alive(A.s), 1);
-}
-END_TEST
-
-START_TEST(test_rekey_init_while_pending_fatal)
-{
-	struct peer A2;
-	struct msg hs[3], init, init2, resp, m;
-	struct vbuf w;
-	int done;
-
-	/*
-	 * A twin of alice (same handshake scalar, another rekey scalar) sends a
-	 * second REKEY_INIT in epoch 0 with a different e'_A: not a retransmission.
-	 */
-	handshake(&A, &B, hs);
-	peer_init(&A2, 0x00, "alice", 2, 1, 0x11);
-	memset(A2.eph[1], 0x7e, P256_SCALAR_LEN);
-	wr(&w, &m);
-	ck_assert_int_eq(vs_start(&A2.s, &A2.p, &w), 0);
-	wr(&w, &m);
-	ck_assert_int_eq(vs_handshake(A2.s, hs[1].b, hs[1].n, &w, &done), 0);
-	ck_assert_int_eq(done, 1);
-	wr(&w, &init);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	init.n = w.vb_len;
-	seal(&A2, "twin", &m);
-	wr(&w, &init2);
-	ck_assert_int_eq(vs_rekey(A2.s, &w), 0);
-	init2.n = w.vb_len;
-	open_rekey(&B, &init, &resp);		/* bob now holds a pending chain */
-	ck_assert_int_eq(open_rc(&B, &init2), VEIL_E_STATE);
-	ck_assert_int_eq(vs_alive(B.s), 0);
-	vs_free(A2.s);
-}
-END_TEST
-
-START_TEST(test_rekey_epoch_two_ahead_refused)
-{
-	struct msg init, resp, m, none;
-	struct vbuf w;
-
-	handshake(&A, &B, NULL);
-	wr(&w, &init);
-	ck_assert_int_eq(vs_rekey(A.s, &w), 0);
-	init.n = w.vb_len;
-	open_rekey(&B, &init, &resp);
-	open_rekey(&A, &resp, &none);
-	seal(&A, "epoch 1", &m);
-	m.b[5] = 2;		/* bob has epoch 0 current and 1 pending */
-	ck_assert_int_eq(open_rc(&B, &m), VEIL_E_STATE);
-	m.b[5] = 1;
-	open_text(&B, &m, "epoch 1", 0);
 }
 END_TEST
 
@@ -2188,7 +1915,7 @@ suite_session(void)
 	Suite *s = suite_create("session");
 	TCase *hs = tcase_create("handshake");
 	TCase *data = tcase_create("data");
-	TCase *rk = tcase_create("rekey");
+	TCase *rk = tcase_create("ratchet");
 	TCase *life = tcase_create("lifetime");
 
 	tcase_add_checked_fixture(hs, setup, teardown);
@@ -2245,43 +1972,29 @@ suite_session(void)
 	tcase_add_test(data, test_data_gap_over_max_skip);
 	tcase_add_test(data, test_data_reflected);
 	tcase_add_test(data, test_data_keys_differ_per_direction);
-	tcase_add_test(data, test_data_each_message_new_key);
 	tcase_add_test(data, test_data_other_session_refused);
 	tcase_add_test(data, test_data_padding_buckets);
 	tcase_add_test(data, test_data_padding_hides_length);
-	tcase_add_test(data, test_data_epoch_ahead_refused);
 	tcase_add_test(data, test_data_auth_fail_limit);
 	tcase_add_test(data, test_data_auth_fail_below_limit_survives);
 	suite_add_tcase(s, data);
 
-	tcase_add_test(rk, test_rekey_initiator_starts);
-	tcase_add_test(rk, test_rekey_responder_starts);
-	tcase_add_test(rk, test_rekey_many);
-	tcase_add_test(rk, test_rekey_twice_same_side);
-	tcase_add_test(rk, test_rekey_opened_epoch_reported);
-	tcase_add_test(rk, test_rekey_collision);
-	tcase_add_test(rk, test_rekey_collision_other_order);
-	tcase_add_test(rk, test_rekey_old_epoch_refused);
-	tcase_add_test(rk, test_rekey_in_flight_messages);
-	tcase_add_test(rk, test_rekey_pending_switch_with_gap);
-	tcase_add_test(rk, test_rekey_while_pending_resends);
-	tcase_add_test(rk, test_rekey_init_dropped_recovers);
-	tcase_add_test(rk, test_rekey_resp_dropped_recovers);
-	tcase_add_test(rk, test_rekey_resent_init_after_promotion);
-	tcase_add_test(rk, test_rekey_collision_with_loss);
-	tcase_add_test(rk, test_rekey_resp_unexpected);
-	tcase_add_test(rk, test_rekey_reply_needs_room);
-	tcase_add_test(rk, test_rekey_replayed_init);
-	tcase_add_test(rk, test_rekey_due_after_msgs);
-	tcase_add_test(rk, test_rekey_due_by_time);
-	tcase_add_test(rk, test_rekey_uses_fixed_scalars_in_order);
+	tcase_add_test(rk, test_ratchet_alternating);
+	tcase_add_test(rk, test_ratchet_responder_first);
+	tcase_add_test(rk, test_ratchet_lost_messages);
+	tcase_add_test(rk, test_ratchet_late_message_refused);
+	tcase_add_test(rk, test_ratchet_gap_over_max_skip_new_chain);
+	tcase_add_test(rk, test_ratchet_body_bound_to_header);
+	tcase_add_test(rk, test_ratchet_header_unlinkable);
+	tcase_add_test(rk, test_ratchet_malformed_headers);
+	tcase_add_test(rk, test_ratchet_header_failures_counted);
+	tcase_add_test(rk, test_ratchet_kinds);
+	tcase_add_test(rk, test_ratchet_state_compromise);
 	tcase_add_test(rk, test_hard_limit);
-	tcase_add_test(rk, test_rekey_init_while_pending_fatal);
-	tcase_add_test(rk, test_rekey_epoch_two_ahead_refused);
 	suite_add_tcase(s, rk);
 
 	tcase_add_test(life, test_close);
-	tcase_add_test(life, test_close_after_rekey);
+	tcase_add_test(life, test_close_after_steps);
 	tcase_add_test(life, test_free_null_and_dead);
 	tcase_add_test(life, test_null_arguments);
 	suite_add_tcase(s, life);

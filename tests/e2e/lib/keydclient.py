@@ -17,10 +17,10 @@ import sys
 import time
 
 REQ_HELLO, REQ_HS_START, REQ_HS_ACCEPT, REQ_HS_NEXT = 0x01, 0x02, 0x03, 0x04
-REQ_SEAL, REQ_OPEN, REQ_REKEY, REQ_CLOSE = 0x05, 0x06, 0x07, 0x08
+REQ_SEAL, REQ_OPEN, REQ_CLOSE = 0x05, 0x06, 0x08
 REQ_FORGET, REQ_VERIFY, REQ_STATUS = 0x09, 0x0a, 0x0b
 ANS_HELLO, ANS_HS, ANS_HS_NEXT, ANS_SEALED = 0x81, 0x82, 0x84, 0x85
-ANS_OPENED, ANS_REKEY, ANS_CLOSE, ANS_FORGET, ANS_VERIFY = 0x86, 0x87, 0x88, 0x89, 0x8a
+ANS_OPENED, ANS_CLOSE, ANS_FORGET, ANS_VERIFY = 0x86, 0x88, 0x89, 0x8a
 ANS_STATUS = 0x8b
 ANS_ERROR = 0xff
 IPC_VERSION = 2
@@ -30,7 +30,10 @@ TRUST = {1: "new", 2: "pinned", 3: "expected", 4: "verified", 5: "refused"}
 FLAGS = {0x01: "known_as", 0x02: "name_elsewhere", 0x04: "contested", 0x08: "not_pinned",
          0x10: "self"}
 REASON = {0: None, 1: "pin", 2: "expect", 3: "own_name", 4: "swap"}
-OPEN_TEXT, OPEN_REKEY, OPEN_CLOSED, OPEN_RESEND, OPEN_REKEY_SAME = 1, 2, 3, 4, 5
+# Inner kinds (PROTOCOL.md 2.3); ANS_OPENED's kind is the inner kind.
+TEXT, CLOSE, ACK, PING, PONG, VIEW = 1, 4, 5, 6, 7, 8
+OPEN_TEXT, OPEN_CLOSED = TEXT, CLOSE
+STREAM = b"kdclient"         # the TEXT stream of this client
 ROOM_KEY = b"\x24" * 32      # the room key both ends use unless told otherwise
 
 # enum veil_err, as positive numbers (IPC_ANS_ERROR carries -veil_err)
@@ -122,13 +125,15 @@ def decode_answer(body):
     if code == ANS_HELLO:
         a["version"] = r.u8()
         a["fpr"] = r.take(FPR_LEN)
-    elif code in (ANS_HS, ANS_REKEY, ANS_CLOSE):
+        a["id"] = r.take(32)
+    elif code in (ANS_HS, ANS_CLOSE):
         a["handle"], a["blob"] = r.u32(), r.s32()
     elif code == ANS_HS_NEXT:
         a["handle"], a["done"], a["blob"] = r.u32(), r.u8(), r.s32()
         if a["done"]:
             a["nick"] = r.s8().decode()
             a["fpr"] = r.take(FPR_LEN)
+            a["id"] = r.take(32)
             a["trust"] = TRUST[r.u8()]
             f = r.u8()
             a["flags"] = sorted(name for bit, name in FLAGS.items() if f & bit)
@@ -141,8 +146,9 @@ def decode_answer(body):
             a["items"].append({"handle": r.u32(), "status": r.u8(), "flags": r.u8(),
                                "blob": r.s32()})
     elif code == ANS_OPENED:
-        a["handle"], a["kind"], a["epoch"], a["gap"] = r.u32(), r.u8(), r.u32(), r.u32()
-        a["text"], a["reply"] = r.s16(), r.s32()
+        a["handle"], a["kind"], a["gap"] = r.u32(), r.u8(), r.u32()
+        a["body"] = r.s16()
+        a["text"] = a["body"][13:] if a["kind"] == TEXT else b""
     elif code == ANS_FORGET:
         a["existed"], a["fpr"] = r.u8(), r.take(FPR_LEN)
     elif code == ANS_VERIFY:
@@ -231,15 +237,17 @@ class Client:
         """Sends HS_NEXT without reading its answer (recv() it later)."""
         self.send_raw(frame(REQ_HS_NEXT, struct.pack(">I", handle) + str32(blob)))
 
-    def seal(self, handles, text):
+    def seal(self, handles, text, kind=TEXT):
+        """SEAL of a TEXT (stream STREAM, the next seq) of text; with another
+        kind, text is that kind's body as is."""
+        if kind == TEXT:
+            self.seq = getattr(self, "seq", 0) + 1
+            text = STREAM + struct.pack(">IB", self.seq, 0) + text
         f = struct.pack(">H", len(handles)) + b"".join(struct.pack(">I", h) for h in handles)
-        return self.call(REQ_SEAL, f + str16(text))["items"]
+        return self.call(REQ_SEAL, f + bytes([kind]) + str16(text))["items"]
 
     def open(self, handle, blob, raw=False):
         return self.call(REQ_OPEN, struct.pack(">I", handle) + str32(blob), raw=raw)
-
-    def rekey(self, handle):
-        return self.call(REQ_REKEY, struct.pack(">I", handle))
 
     def close_session(self, handle, raw=False):
         return self.call(REQ_CLOSE, struct.pack(">I", handle), raw=raw)

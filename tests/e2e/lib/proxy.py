@@ -3,10 +3,10 @@
 """A TCP proxy between chatc and relayd for the end-to-end tests.
 
     proxy.py serve --upstream HOST:PORT [--listen 127.0.0.1:0] [--record DIR]
-                   [--attack ACTION:CONN:NTH]... [--raw]
+                   [--attack ACTION:CONN:NTH]... [--raw] [--control FIFO]
                    [--tls-key KEY --tls-cert CERT] [--upstream-tls]
     proxy.py scan DIR [--text STR]... [--fpr FPR]... [--identity SEEDFILE]...
-                  [--min-data N] [--hs-fixed] [--tls] [--hex HEX]...
+                  [--min-data N] [--hs-fixed] [--unlinkable] [--tls] [--hex HEX]...
 
 serve: accepts clients (numbered 0, 1, ... in accept order), connects each to
 the relay, and forwards relay frames (PROTOCOL.md section 1: a 10-byte header
@@ -33,8 +33,8 @@ sends towards the relay. Kinds: the e2e type of a DATA frame's payload
 
     flip-ct     flip one bit in the middle of the ciphertext
     flip-tag    flip one bit of the GCM tag (last byte)
-    flip-ctr    flip the low bit of the counter (nonce and associated data)
-    flip-epoch  flip the low bit of the epoch
+    flip-ctr    flip one bit of the sealed header (where veil/1 had its counter)
+    flip-epoch  flip one bit of the header nonce (where veil/1 had its epoch)
     flip-ver    change the e2e version byte
     truncate    drop the 16-byte tag (the relay frame stays well formed)
     truncate-short  keep only the first 12 bytes
@@ -60,6 +60,23 @@ and on handshake messages:
 (veil/2 has three handshake messages, PROTOCOL.md 2.2; veil/1's fourth,
 HS_CONFIRM, is still named when seen, for recordings of 0.1.0.)
 
+With --control FIFO the proxy also reads commands, one a line, from FIFO
+(reopened at each EOF), and says "proxy: ctl LINE ok" once each applies.
+CONN is a connection number or '*' (every connection, those accepted later
+too: give each client its own proxy to act on one link); DIR is c2r, r2c
+or both:
+
+    stall CONN DIR       hold every frame (kept in order, nothing is closed)
+    resume CONN DIR      send what was held, and forward again
+    drop CONN DIR        drop every relay DATA frame (keepalives pass, so the
+                         relay still lists the member)
+    pass CONN DIR        stop dropping
+    droplast CONN        once: the last DATA frame CONN sends before 300 ms
+                         of quiet is dropped ("proxy: droplast conn N done")
+    hide CONN1 CONN2     the relay hides these two members from each other:
+                         their WELCOME, JOINED and LEFT lose the other's id
+                         and DATA between them is dropped (a split room)
+
 scan: reads every recorded file in DIR and fails (exit 1, naming each hit) if a
 --text (UTF-8; also searched as UTF-16) or a --fpr (searched as lower/upper
 hex, bare or grouped by ':' or '-', raw bytes and base64) or the Ed25519
@@ -67,7 +84,12 @@ public key of an --identity seed file (keyd's HOME/identity: raw, hex, base64,
 either end) occurs anywhere; it
 also checks the recording is not empty and holds at least --min-data e2e DATA
 frames, so a scan of nothing cannot pass, and that every e2e DATA message is
-10 + a padding bucket (64 .. 4096) + 16 bytes long (length hiding). It prints
+103 + a padding bucket (64 .. 4096) + 16 bytes long (length hiding: 2 bytes
+of version and type, the 12-byte header nonce and the 89-byte sealed header,
+PROTOCOL.md 2.3). With --unlinkable, two DATA messages of the same size sent
+one after the other on a connection may have at most 4 equal bytes among the
+16 after the type (veil/2's header nonce is random and its header sealed;
+veil/1's epoch and counter, in the clear, shared 7). It prints
 the sizes of the handshake messages seen, by type; with --hs-fixed every one
 must have its veil/2 length (HS_INIT 67, HS_RESP 212, HS_FIN 147, whatever
 the nicknames: PROTOCOL.md 2.2).
@@ -252,6 +274,12 @@ class Conn:
         self.client = client
         self.upstream = None
         self.member = None
+        self.welcomed = threading.Event()
+        self.joined = False     # JOIN forwarded
+        self.stalled = {}       # direction -> frames held
+        self.dropping = set()   # directions whose DATA frames are dropped
+        self.droplast = None    # [frame or None, timer] while armed
+        self.flock = threading.Lock()
         self.wlock = {"c": threading.Lock(), "u": threading.Lock()}
         self.held = []          # frames to send after the next DATA frame
         self.closed = False
@@ -265,6 +293,74 @@ class Conn:
         sock = self.client if which == "c" else self.upstream
         with self.wlock[which]:
             sock.sendall(data)
+
+    def forward(self, which, f):
+        """Sends f on, unless a control command holds or drops it."""
+        d = "r2c" if which == "c" else "c2r"
+        with self.flock:
+            if d in self.stalled:
+                self.stalled[d].append(f)
+                return
+            if f[1] == FT_DATA and d in self.dropping:
+                return
+            if d == "c2r" and f[1] == FT_DATA and self.droplast is not None:
+                prev, self.droplast[0] = self.droplast[0], f
+                if self.droplast[1] is not None:
+                    self.droplast[1].cancel()
+                t = threading.Timer(0.3, self.droplast_fire)
+                t.daemon = True
+                self.droplast[1] = t
+                t.start()
+                if prev is None:
+                    return
+                f = prev
+        try:
+            self.send(which, f)
+        except OSError:
+            pass
+
+    def droplast_fire(self):
+        with self.flock:
+            if self.droplast is None or self.droplast[0] is None:
+                return
+            self.droplast = None
+        Log.say("droplast conn %d done" % self.cid)
+
+    def control(self, cmd, dirs):
+        held = []
+        with self.flock:
+            for d in dirs:
+                if cmd == "stall":
+                    self.stalled.setdefault(d, [])
+                elif cmd == "resume":
+                    held += [(d, f) for f in self.stalled.pop(d, [])]
+                elif cmd == "drop":
+                    self.dropping.add(d)
+                elif cmd == "pass":
+                    self.dropping.discard(d)
+            if cmd == "droplast":
+                self.droplast = [None, None]
+        for d, f in held:
+            try:
+                self.send("c" if d == "r2c" else "u", f)
+            except OSError:
+                pass
+
+    def hidden(self):
+        """Member ids of the connections hidden from this one."""
+        out = set()
+        for a, b in self.server.hides:
+            other = b if a == self.cid else a if b == self.cid else None
+            if other is None:
+                continue
+            oc = self.server.conns.get(other)
+            if oc is None:
+                continue
+            if oc.member is None and oc.joined:
+                oc.welcomed.wait(5)
+            if oc.member is not None:
+                out.add(oc.member)
+        return out
 
     def close(self):
         if self.closed:
@@ -338,12 +434,32 @@ class Conn:
     def from_relay(self, f):
         if f[1] == FT_WELCOME:
             self.member = int.from_bytes(f[4:6], "big")
+            self.welcomed.set()
             Log.say("conn %d member %d" % (self.cid, self.member))
-        self.send("c", f)
+        if self.server.hides:
+            hid = self.hidden()
+            if f[1] == FT_WELCOME and hid:
+                n = int.from_bytes(f[HDR:HDR + 2], "big")
+                ids = [int.from_bytes(f[HDR + 2 + 2 * i:HDR + 4 + 2 * i], "big")
+                       for i in range(n)]
+                keep = [i for i in ids if i not in hid]
+                pl = len(keep).to_bytes(2, "big") + b"".join(
+                    i.to_bytes(2, "big") for i in keep)
+                f = hdr(FT_WELCOME, 0, self.member, len(pl)) + pl
+                Log.say("conn %d hid %s in WELCOME" % (self.cid, sorted(hid)))
+            elif f[1] in (FT_JOINED, FT_LEFT, FT_DATA) and \
+                    int.from_bytes(f[2:4], "big") in hid:
+                return
+        self.forward("c", f)
 
     def from_client(self, f):
+        if f[1] == FT_JOIN:
+            self.joined = True
+        if f[1] == FT_DATA and self.server.hides and \
+                int.from_bytes(f[4:6], "big") in self.hidden():
+            return
         if f[1] != FT_DATA or len(f) < HDR + 2:
-            self.send("u", f)
+            self.forward("u", f)
             return
         etype = f[HDR + 1]
         name = E2E_NAMES.get(etype, "type%d" % etype)
@@ -366,11 +482,11 @@ class Conn:
                                                          a.nth))
             break
         for o in out:
-            self.send("u", o)
+            self.forward("u", o)
         if release:
             held, self.held = self.held, []
             for o in held:
-                self.send("u", o)
+                self.forward("u", o)
 
     def attack(self, a, f):
         """Returns the frames to send upstream instead of f."""
@@ -386,14 +502,14 @@ class Conn:
         elif act in HS_ACTIONS:
             pl[-20] ^= 0x01         # inside the sealed part, before the tag
             return [h + bytes(pl)]
-        if act != "reflect" and len(pl) < 10 + 16 + 64:
+        if act != "reflect" and len(pl) < 103 + 16 + 64:
             raise SystemExit("proxy: DATA frame too short to attack")
         if act == "flip-ct":
-            pl[10 + (len(pl) - 26) // 2] ^= 0x01
+            pl[103 + (len(pl) - 119) // 2] ^= 0x01
         elif act == "flip-tag":
             pl[-1] ^= 0x80
         elif act == "flip-ctr":
-            pl[9] ^= 0x01
+            pl[14 + 70] ^= 0x01
         elif act == "flip-epoch":
             pl[5] ^= 0x01
         elif act == "flip-ver":
@@ -436,6 +552,11 @@ class Server:
             self.tls_server.minimum_version = ssl.TLSVersion.TLSv1_3
             self.tls_server.load_cert_chain(args.tls_cert, args.tls_key)
             self.tls_server.set_alpn_protocols(["veil/1"])
+        self.conns = {}
+        self.clock = threading.Lock()
+        self.hides = []
+        self.wild = {}          # control commands for '*': applied to new conns
+        self.control_path = args.control
         if self.record:
             os.makedirs(self.record, exist_ok=True)
         lhost, lport = args.listen.rsplit(":", 1)
@@ -446,6 +567,8 @@ class Server:
 
     def run(self):
         h, p = self.sock.getsockname()
+        if self.control_path:
+            threading.Thread(target=self.control_loop, daemon=True).start()
         Log.say("listening on %s:%d" % (h, p))
         cid = 0
         while True:
@@ -453,8 +576,45 @@ class Server:
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             Log.say("conn %d accepted" % cid)
             conn = Conn(self, cid, c)
+            with self.clock:
+                self.conns[cid] = conn
+                for cmd, dirs in self.wild.items():
+                    conn.control(cmd, dirs)
             threading.Thread(target=conn.run, daemon=True).start()
             cid += 1
+
+    def control_loop(self):
+        while True:
+            with open(self.control_path) as fh:
+                for line in fh:
+                    if line.strip():
+                        self.command(line.split())
+
+    def command(self, w):
+        dirs = {"c2r": ["c2r"], "r2c": ["r2c"], "both": ["c2r", "r2c"]}
+        try:
+            cmd = w[0]
+            if cmd == "hide":
+                self.hides.append((int(w[1]), int(w[2])))
+            elif cmd in ("stall", "resume", "drop", "pass", "droplast"):
+                ds = dirs[w[2]] if cmd != "droplast" else []
+                with self.clock:
+                    targets = list(self.conns.values()) if w[1] == "*" else \
+                        [self.conns[int(w[1])]]
+                    if w[1] == "*":
+                        undo = {"resume": "stall", "pass": "drop"}.get(cmd)
+                        if undo:
+                            self.wild.pop(undo, None)
+                        elif cmd != "droplast":
+                            self.wild[cmd] = ds
+                for c in targets:
+                    c.control(cmd, ds)
+            else:
+                raise KeyError(cmd)
+        except (IndexError, KeyError, ValueError):
+            Log.say("ctl %s refused" % " ".join(w))
+            return
+        Log.say("ctl %s ok" % " ".join(w))
 
 
 def fpr_forms(fpr):
@@ -476,10 +636,11 @@ def fpr_forms(fpr):
 BUCKETS = (64, 128, 256, 512, 1024, 2048, 4096)
 
 
-def data_frames(blob, sizes, hs):
+def data_frames(blob, sizes, hs, heads=None):
     """Counts relay DATA frames carrying e2e DATA in one direction's bytes,
     adding each e2e message length to sizes, and each handshake message's
-    (type, length) to hs."""
+    (type, length) to hs; each DATA message's (length, 16 bytes after the
+    type) to heads, in order."""
     n = 0
     for f in Frames().feed(blob):
         if f[1] != FT_DATA or len(f) <= HDR + 1:
@@ -487,6 +648,8 @@ def data_frames(blob, sizes, hs):
         if f[HDR + 1] == E2E_DATA:
             n += 1
             sizes[len(f) - HDR] = sizes.get(len(f) - HDR, 0) + 1
+            if heads is not None:
+                heads.append((len(f) - HDR, bytes(f[HDR + 2:HDR + 18])))
         elif f[HDR + 1] in E2E_NAMES:
             k = (f[HDR + 1], len(f) - HDR)
             hs[k] = hs.get(k, 0) + 1
@@ -551,12 +714,12 @@ def scan(args):
         with open(os.path.join(args.dir, name), "rb") as fh:
             blobs[name] = fh.read()
     total = sum(len(b) for b in blobs.values())
-    sizes, hs = {}, {}
+    sizes, hs, heads = {}, {}, {}
     if args.tls:
         tls_bad, ndata = scan_tls(args, blobs)
     else:
-        ndata = sum(data_frames(b, sizes, hs) for n, b in blobs.items()
-                    if n.endswith(".c2r"))
+        ndata = sum(data_frames(b, sizes, hs, heads.setdefault(n, []))
+                    for n, b in blobs.items() if n.endswith(".c2r"))
         tls_bad = 0
     needles = []
     for h in args.hex:
@@ -591,9 +754,9 @@ def scan(args):
             if at >= 0:
                 print("scan: FOUND %s in %s at offset %d" % (label, name, at))
                 hits += 1
-    # Length hiding (PROTOCOL.md 2.3): header 10 + a padding bucket + tag 16.
+    # Length hiding (PROTOCOL.md 2.3): header 103 + a padding bucket + tag 16.
     for size in sorted(sizes):
-        if size - 10 - 16 not in BUCKETS:
+        if size - 103 - 16 not in BUCKETS:
             print("scan: FOUND an e2e DATA message of %d bytes, not a padding "
                   "bucket" % size)
             hits += 1
@@ -603,6 +766,24 @@ def scan(args):
         print("scan: handshake message sizes: %s" % (", ".join(
             "%s %d x%d" % (E2E_NAMES[t], size, v)
             for (t, size), v in sorted(hs.items())) or "none"))
+        pairs = same = 0
+        for name, hl in sorted(heads.items()):
+            for (n1, h1), (n2, h2) in zip(hl, hl[1:]):
+                if n1 != n2:
+                    continue
+                eq = sum(a == b for a, b in zip(h1, h2))
+                pairs += 1
+                same = max(same, eq)
+                if args.unlinkable and eq > 4:
+                    print("scan: FOUND two DATA messages of %d bytes in a row in %s sharing "
+                          "%d of their first 16 bytes after the type: %s / %s"
+                          % (n1, name, eq, h1.hex(), h2.hex()))
+                    hits += 1
+        print("scan: DATA headers: %d same-size pairs in a row, at most %d of 16 bytes equal"
+              % (pairs, same))
+        if args.unlinkable and pairs == 0:
+            print("scan: FOUND no two DATA messages of one size in a row to compare")
+            hits += 1
     if args.hs_fixed:
         for (t, size), v in sorted(hs.items()):
             if HS_FIXED.get(t) != size:
@@ -630,6 +811,7 @@ def main():
     s.add_argument("--tls-key")
     s.add_argument("--tls-cert")
     s.add_argument("--upstream-tls", action="store_true")
+    s.add_argument("--control")
     c = sub.add_parser("scan")
     c.add_argument("dir")
     c.add_argument("--text", action="append", default=[])
@@ -639,6 +821,7 @@ def main():
     c.add_argument("--hs-fixed", action="store_true")
     c.add_argument("--tls", action="store_true")
     c.add_argument("--hex", action="append", default=[])
+    c.add_argument("--unlinkable", action="store_true")
     args = ap.parse_args()
     if args.cmd == "scan":
         return scan(args)
