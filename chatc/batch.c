@@ -180,7 +180,7 @@ batch_event(void *arg, const struct ev *e)
 		break;
 	case EV_DELIVERED:
 	case EV_UNDELIVERED:
-		n = ev_delivery(line, sizeof(line), e->ev_nick, e->ev_nicklen, e->ev_n,
+		n = ev_delivery(line, cap, e->ev_nick, e->ev_nicklen, e->ev_n,
 		    e->ev_kind == EV_DELIVERED ? NULL : e->ev_line);
 		break;
 	case EV_WARN:

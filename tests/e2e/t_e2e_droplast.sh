@@ -8,6 +8,9 @@
 # that a message to bob was not acknowledged, and send it again (bob shows
 # all five, once each, in order). On 0.1.0 bob sees four and nobody says
 # anything.
+# The proxy reads relay frames: plain TCP on both ends (the subject is the
+# end-to-end layer; t_tls_* test the link).
+E2E_LINK=plain
 . "$E2E_LIB/common.sh"
 need_bins
 N=5

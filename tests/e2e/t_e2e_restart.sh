@@ -42,7 +42,7 @@ while [ $quiet -lt 10 ] && [ "$(date +%s)" -le $end ]; do
 done
 kill -KILL "$relay_PID"
 wait "$relay_PID" 2>/dev/null
-must_line "$W/alice.out" '^WARN lost the relay' 1 60
+must_line "$W/alice.err" '^INFO lost the relay' 1 60
 RELAY_LISTEN="127.0.0.1:$port" start_relay relay
 must_line "$W/alice.out" '^SECURE bob ' 2 30
 must_line "$W/bob.out" '^SECURE alice ' 2 30

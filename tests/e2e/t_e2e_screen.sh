@@ -211,6 +211,11 @@ if wait_screen 'before carol loses keyd' 10 c; then
 else
 	bad error "carol's screen never showed bob's line"
 fi
-stop_chatc bob
+# bob's last line went to alice's key too, held only by alice2 now, which
+# refused bob (--expect) and so never acknowledges: it ends UNDELIVERED at
+# exit (issue 13), exit 3; nothing else may.
+stop_chatc bob 3
+[ "$(count "$W/bob.out" '^UNDELIVERED ')" -eq "$(count "$W/bob.out" '^UNDELIVERED alice2 [0-9]+ exit$')" ] ||
+	bad undelivered "$(grep '^UNDELIVERED' "$W/bob.out" | head -n 3)"
 [ -z "$BAD" ] || fail "broken:$BAD"
 note "ok"

@@ -7,6 +7,9 @@
 # exchange of room views can tell: a WARN naming the hidden member must come
 # at alice, bob or carol, and the room codes of /verify must differ. On
 # 0.1.0 nobody says anything.
+# The proxy reads relay frames: plain TCP on both ends (the subject is the
+# end-to-end layer; t_tls_* test the link).
+E2E_LINK=plain
 . "$E2E_LIB/common.sh"
 need_bins
 

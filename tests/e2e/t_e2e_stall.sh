@@ -9,6 +9,9 @@
 # (lib/delivery.py). On 0.1.0 the lines typed into the stalled link vanish
 # without a word (no DELIVERED/UNDELIVERED at all; the issue saw 450 lost
 # each way).
+# The proxy reads relay frames: plain TCP on both ends (the subject is the
+# end-to-end layer; t_tls_* test the link).
+E2E_LINK=plain
 . "$E2E_LIB/common.sh"
 need_bins
 STALL=${STALL_SECS:-60}

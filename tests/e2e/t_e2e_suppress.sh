@@ -7,6 +7,9 @@
 # Phase 2, alice types a line into the same black hole: she must warn
 # within 30 s too. Then the drop ends and the line is delivered. On 0.1.0
 # nothing is said at all.
+# The proxy reads relay frames: plain TCP on both ends (the subject is the
+# end-to-end layer; t_tls_* test the link).
+E2E_LINK=plain
 . "$E2E_LIB/common.sh"
 need_bins
 SILENT='^WARN .*silent for [0-9]+ s while the relay says it is here'
