@@ -664,6 +664,7 @@ struct client;
 struct room {
 	struct client	*rm_cl;
 	uint32_t	 rm_serial;	/* never reused in one run; keyd answers name it */
+	uint32_t	 rm_token;	/* the last /rekey PING token we used */
 	size_t		 rm_idx;	/* index in the client's list (events) */
 	const char	*rm_name;	/* what people see it called: rm_namebuf (no secret) */
 	const char	*rm_relay;	/* "HOST:PORT": rm_relaybuf */
@@ -733,7 +734,6 @@ struct room {
 	uint32_t	 rm_npending;
 	uint32_t	 rm_nbarrier;	/* handshake steps: frames wait for their answers */
 	uint64_t	 rm_stream;	/* our TEXTs' stream: random per run (PROTOCOL.md 2.3) */
-	uint32_t	 rm_token;	/* the last /rekey PING token we used */
 	struct dlv	 rm_dlv;	/* what each peer identity acknowledged (tx.c) */
 	struct ev_status rm_view;	/* scratch for the status event */
 };
