@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1095,6 +1096,20 @@ ui_is_cmd(const uint8_t *p, size_t n)
 	return n > 0 && p[0] == '/' && !(n > 1 && p[1] == '/');
 }
 
+/* "/join veil:..." (any case, any spaces): a command that carries a room's secret. */
+static int
+ui_is_join_code(const uint8_t *p, size_t n)
+{
+	static const char join[] = "/join", code[] = "veil:";
+	size_t i = sizeof(join) - 1;
+
+	if (n <= i || strncasecmp((const char *)p, join, i) != 0 || p[i] != ' ')
+		return 0;
+	while (i < n && p[i] == ' ')
+		i++;
+	return n - i >= sizeof(code) - 1 && memcmp(p + i, code, sizeof(code) - 1) == 0;
+}
+
 /* The input goes out: each line a message (split when long), or one command. */
 static void
 ui_submit(struct ui *u)
@@ -1106,7 +1121,9 @@ ui_submit(struct ui *u)
 
 	if (!multi && ui_is_cmd(p, n)) {
 		ui_out(u, p, n, 0);
-		ed_remember(e, p, n);
+		/* An invite code is the room's secret: not kept for Up. */
+		if (!ui_is_join_code(p, n))
+			ed_remember(e, p, n);
 		ed_reset(e);
 		return;
 	}

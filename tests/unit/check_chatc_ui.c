@@ -250,6 +250,15 @@ START_TEST(test_ui_history)
 	ENTER("first");
 	KEYS("new\x1b[A\x1b[B");	/* Up then Down: the draft comes back */
 	ENTER("new");
+	/* An invite code (a room's secret) is sent but not kept; a room name is. */
+	KEYS("/JOIN  veil:AAAA");
+	ENTER("/JOIN  veil:AAAA");
+	KEYS("\x1b[A");
+	ENTER("new");
+	KEYS("/join lounge");
+	ENTER("/join lounge");
+	KEYS("\x1b[A");
+	ENTER("/join lounge");
 }
 END_TEST
 
