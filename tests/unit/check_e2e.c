@@ -1073,6 +1073,7 @@ END_TEST
 
 START_TEST(inner_build_checks)
 {
+	static uint8_t big[MSG_MAX + 1];
 	uint8_t out[INNER_BODY_MAX + 1];
 	struct inner_msg m;
 	struct vbuf w;
@@ -1095,6 +1096,9 @@ START_TEST(inner_build_checks)
 	m.in_seq = 0;
 	ck_assert_int_eq(proto_inner_build(&w, &m), VEIL_E_INVALID);
 	m.in_seq = 1;
+	/* The text must be as long as it says (the builder copies, then checks). */
+	memset(big, 'x', sizeof(big));
+	m.in_text = big;
 	m.in_textlen = MSG_MAX + 1;
 	vbuf_writer(&w, out, sizeof(out));
 	ck_assert_int_eq(proto_inner_build(&w, &m), VEIL_E_OVERSIZE);
