@@ -624,8 +624,9 @@ if [ -n "$BASE" ] && [ -x "$BASE/chatc" ] && [ -x "$BASE/keyd" ] && [ -n "$PLAIN
 	start_base_keyd oa && start_base_keyd ob && BASE_OK=1
 fi
 say "5. End to end: chatc --batch pair through relayd, two keyd; alice pastes $E2E_MSGS lines of 256 bytes"
-say "   (shown: bob shows the last; acknowledged: alice has a DELIVERED for every one; bytes: what"
-say "   relayd read from both over the paste, texts and acknowledgements, per message)"
+say "   (shown: bob shows the last; acknowledged: alice has a DELIVERED for every one; bytes: the"
+say "   relay frames relayd read from both over the paste, texts and acknowledgements, per message;"
+say "   over TLS the records add their own overhead on top)"
 if [ -n "$KEYD_OK" ] && [ -x "$BIN/chatc" ] && { [ -n "$TLS_PORT" ] || [ -n "$PLAIN_PORT" ]; }; then
 	round=1
 	while [ $round -le "$RUNS" ] && { [ $round -eq 1 ] || in_budget "chatc"; }; do
@@ -640,7 +641,7 @@ if [ -n "$KEYD_OK" ] && [ -x "$BIN/chatc" ] && { [ -n "$TLS_PORT" ] || [ -n "$PL
 	printf '   %-60s %s\n' "this build over TLS: chatc start -> SECURE (ms, newcomer)" "$(cell "$T/e2e.secure" secure_ms %.0f)"
 	printf '   %-60s %s\n' "this build over TLS: messages/s, shown" "$(cell "$T/e2e.rate" msgs_s %.0f)"
 	printf '   %-60s %s\n' "this build over TLS: messages/s, acknowledged" "$(cell "$T/e2e.ack" msgs_s %.0f)"
-	printf '   %-60s %s\n' "this build over TLS: bytes on the wire per message" "$(cell "$T/e2e.bytes" bytes %.1f)"
+	printf '   %-60s %s\n' "this build over TLS: relay frame bytes per message" "$(cell "$T/e2e.bytes" bytes %.1f)"
 	printf '   %-60s %s\n' "this build over plain TCP: messages/s, shown" "$(cell "$T/e2e.rate.plain" msgs_s %.0f)"
 	printf '   %-60s %s\n' "this build over plain TCP: messages/s, acknowledged" "$(cell "$T/e2e.ack.plain" msgs_s %.0f)"
 	printf '   %-60s %s\n' "this build over plain TCP: bytes on the wire per message" "$(cell "$T/e2e.bytes.plain" bytes %.1f)"
