@@ -18,6 +18,10 @@ SECURE:
 Prints one line per run: "alt_msgs_s=N burst_msgs_s=N lost=N", or
 "failed ..." with why. Python 3 standard library only; works with any
 chatc whose --batch prints SECURE and MSG lines (0.1.0 included).
+
+Plain TCP for every build, so that builds compare like with like: a
+relayd that speaks TLS by default (its --help names --plaintext) gets
+--plaintext, and so do its chatc's; 0.1.0's take neither flag.
 """
 
 import os
@@ -94,10 +98,20 @@ def start_daemon(argv, log, sock=None, port_re=None):
     raise RuntimeError("%s did not start: %s" % (argv[0], open(log, "rb").read()[-300:]))
 
 
-def one_run(bindir, tmp, port, socks, run, turns, burst):
+def has_flag(prog, flag):
+    """Whether prog --help names flag (the builds that default to TLS)."""
+    try:
+        out = subprocess.run([prog, "--help"], stdin=subprocess.DEVNULL, capture_output=True,
+                             timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return flag.encode() in out.stdout + out.stderr
+
+
+def one_run(bindir, tmp, port, socks, run, turns, burst, plain):
     room = "bench%d" % run
     chat = lambda nick, sock: [os.path.join(bindir, "chatc"), "--room", room, "--nick", nick,
-                               "--relay", "127.0.0.1:%d" % port, "--keyd", sock, "--batch"]
+                               "--relay", "127.0.0.1:%d" % port, "--keyd", sock, "--batch"] + plain
     a = Proc(chat("alice", socks[0]), os.path.join(tmp, "a%d.err" % run))
     time.sleep(0.3)         # alice is in the room first: bob is the newcomer
     b = Proc(chat("bob", socks[1]), os.path.join(tmp, "b%d.err" % run))
@@ -160,8 +174,10 @@ def main(argv):
     burst = int(argv[4]) if len(argv) > 4 else 5000
     tmp = tempfile.mkdtemp(prefix="veil-pair.")
     procs = []
+    relayd = os.path.join(bindir, "relayd")
+    plain = ["--plaintext"] if has_flag(relayd, "--plaintext") else []
     try:
-        r, port = start_daemon([os.path.join(bindir, "relayd"), "--listen", "127.0.0.1:0"],
+        r, port = start_daemon([relayd, "--listen", "127.0.0.1:0"] + plain,
                                os.path.join(tmp, "relayd.log"),
                                port_re=re.compile(rb"listening on [0-9.]+:([0-9]+)"))
         procs.append(r)
@@ -174,7 +190,7 @@ def main(argv):
             procs.append(k)
             socks.append(sock)
         for run in range(runs):
-            print(one_run(bindir, tmp, port, socks, run, turns, burst), flush=True)
+            print(one_run(bindir, tmp, port, socks, run, turns, burst, plain), flush=True)
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
