@@ -284,6 +284,8 @@ batch_flush(struct clc *c, struct clc_batch *bt)
 	if (c->c_bus.cb_publish(c->c_bus.cb_arg, bt->bt_subject, bt->bt_b.vb_wr,
 	    bt->bt_b.vb_len) != 0)
 		c->c_stats.cs_pub_failed++;
+	else
+		c->c_stats.cs_data_out++;
 }
 
 /* Publishes the room's frames now: what comes next of it goes after them. */
@@ -2226,6 +2228,8 @@ clc_input(struct clc *c, int64_t now, const uint8_t *p, size_t n)
 		c->c_stats.cs_bad++;
 		return;
 	}
+	if (m->cl_type == CLM_DATA)
+		c->c_stats.cs_data_in++;
 	switch (m->cl_type) {
 	case CLM_HB:
 		node_hb(c, m);

@@ -123,6 +123,8 @@ struct clc_stats {
 	uint64_t	cs_dropped;	/* frames from members already gone */
 	uint64_t	cs_pub_failed;	/* publishes the bus refused */
 	uint64_t	cs_bad;		/* messages that failed to decode */
+	uint64_t	cs_data_out;	/* DATA messages published (frames: the relay counts them) */
+	uint64_t	cs_data_in;	/* DATA messages from other nodes decoded */
 };
 
 /*
