@@ -13,10 +13,16 @@
 #
 # Environment: BIN (relayd, keyd, chatc), BENCH_BIN (fwd, load, keyd_bench),
 # BENCH_RUNS (5), BENCH_SECS (1: seconds measured per run), BENCH_CONNS (10000),
-# BENCH_FLOOD (300000: frames per flood run).
+# BENCH_FLOOD (300000: frames per flood run), BENCH_ONLY (keyd|e2e: no network
+# sections; cluster: only relayd, nats-server and the cluster, throughput and
+# flood rows and the cluster's targets), BENCH_CLUSTER_NATS_ENV (the cluster's
+# nats-servers' environment, "GOMAXPROCS=1 GOGC=400" as docs/cluster.md says).
 set -u
 
 BIN=${BIN:-bin}
+ONLY=${BENCH_ONLY:-}
+# BENCH_ONLY=cluster: the servers the cluster's rows compare with, and no others.
+others() { [ "$ONLY" != cluster ]; }
 BENCH_BIN=${BENCH_BIN:-build/bench}
 RUNS=${BENCH_RUNS:-5}
 SECS=${BENCH_SECS:-1}
@@ -109,22 +115,26 @@ if [ -x "$BIN/relayd" ]; then
 	# Diagnostic row, not a target: the same relayd with glibc's heap trimming
 	# and mmap threshold raised, which shows what its output-queue
 	# realloc/free churn (brk calls under fan-out) costs.
-	GLIBC_TUNABLES=glibc.malloc.trim_threshold=8388608:glibc.malloc.mmap_threshold=8388608 \
-		"$BIN/relayd" --listen 127.0.0.1:0 --plaintext --max-clients $((CONNS + 1000)) \
-		>"$T/relayd-mt.log" 2>&1 &
-	pid=$!
-	PIDS="$PIDS $pid"
-	if port=$(log_port "$T/relayd-mt.log"); then
-		add_server relayd-mt veil "$port" "$pid"
+	if others; then
+		GLIBC_TUNABLES=glibc.malloc.trim_threshold=8388608:glibc.malloc.mmap_threshold=8388608 \
+			"$BIN/relayd" --listen 127.0.0.1:0 --plaintext --max-clients $((CONNS + 1000)) \
+			>"$T/relayd-mt.log" 2>&1 &
+		pid=$!
+		PIDS="$PIDS $pid"
+		if port=$(log_port "$T/relayd-mt.log"); then
+			add_server relayd-mt veil "$port" "$pid"
+		fi
 	fi
 else
 	say "bench: relayd not built ($BIN/relayd); its rows are missing"
 fi
 
-"$BENCH_BIN/fwd" --listen 127.0.0.1:0 >"$T/fwd.log" 2>&1 &
-pid=$!
-PIDS="$PIDS $pid"
-port=$(log_port "$T/fwd.log") && add_server fwd veil "$port" "$pid"
+if others; then
+	"$BENCH_BIN/fwd" --listen 127.0.0.1:0 >"$T/fwd.log" 2>&1 &
+	pid=$!
+	PIDS="$PIDS $pid"
+	port=$(log_port "$T/fwd.log") && add_server fwd veil "$port" "$pid"
+fi
 
 if command -v nats-server >/dev/null 2>&1; then
 	port=$("$LOAD" freeport)
@@ -139,7 +149,7 @@ fi
 # TLS: one ECDSA P-256 key (relayd --gen-key) for both TLS servers; nats-server
 # gets a self-signed certificate for it (the client checks none).
 KTLS="relayd not built"
-if [ -x "$BIN/relayd" ] && "$BIN/relayd" --gen-key "$T/relay.key" >"$T/relay.fp" 2>"$T/genkey.log"; then
+if others && [ -x "$BIN/relayd" ] && "$BIN/relayd" --gen-key "$T/relay.key" >"$T/relay.fp" 2>"$T/genkey.log"; then
 	"$BIN/relayd" --listen 127.0.0.1:0 --key "$T/relay.key" --max-clients $((CONNS + 1000)) \
 		>"$T/relayd-tls.log" 2>&1 &
 	pid=$!
@@ -165,7 +175,9 @@ if [ -x "$BIN/relayd" ] && "$BIN/relayd" --gen-key "$T/relay.key" >"$T/relay.fp"
 	fi
 fi
 
-if command -v mosquitto >/dev/null 2>&1; then
+if ! others; then
+	:
+elif command -v mosquitto >/dev/null 2>&1; then
 	port=$("$LOAD" freeport)
 	printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n' \
 		"$port" > "$T/mosquitto.conf"
@@ -177,7 +189,9 @@ else
 	say "bench: mosquitto missing; its rows are skipped"
 fi
 
-if command -v redis-server >/dev/null 2>&1; then
+if ! others; then
+	:
+elif command -v redis-server >/dev/null 2>&1; then
 	port=$("$LOAD" freeport)
 	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
 		--maxclients $((CONNS + 1000)) --daemonize no --logfile '' \
@@ -193,14 +207,18 @@ fi
 # nodes, one on each; the "cluster" row drives them as one server: the sender
 # on the first node, the receivers in turn on the second, third, first, ...
 # (1 -> 1 crosses from node 1 to node 2; a room of 10 has 3 members on each
-# node plus the sender), its CPU the sum over all six processes.
+# node plus the sender), its CPU the sum over all six processes. The bus's
+# nats-servers run as docs/cluster.md sets them up (BENCH_CLUSTER_NATS_ENV);
+# the reference nats-server above runs as installed.
+CL_NATS_ENV=${BENCH_CLUSTER_NATS_ENV-GOMAXPROCS=1 GOGC=400}
 if [ -x "$BIN/relayd" ] && command -v nats-server >/dev/null 2>&1 && [ -z "${BENCH_NO_CLUSTER:-}" ]; then
 	cl_routes=""
 	cl_nodes=""
 	cl_pids=""
 	for k in 1 2 3; do
 		np=$("$LOAD" freeport); rp=$("$LOAD" freeport)
-		nats-server -a 127.0.0.1 -p "$np" --cluster "nats://127.0.0.1:$rp" --cluster_name bench \
+		# shellcheck disable=SC2086
+		env $CL_NATS_ENV nats-server -a 127.0.0.1 -p "$np" --cluster "nats://127.0.0.1:$rp" --cluster_name bench \
 			${cl_routes:+--routes "$cl_routes"} >"$T/cnats$k.log" 2>&1 &
 		pid=$!
 		PIDS="$PIDS $pid"
@@ -333,10 +351,26 @@ in_budget() {
 	echo "bench: time budget (${BUDGET}s) spent; fewer runs than asked for $1" >> "$T/budget"
 	return 1
 }
-# BENCH_ONLY=keyd|e2e skips the network sections (for working on the others).
-ONLY=${BENCH_ONLY:-}
-[ -n "$ONLY" ] && RUNS_NET=0 || RUNS_NET=$RUNS
+# BENCH_ONLY=keyd|e2e skips the network sections (for working on the others);
+# cluster keeps the throughput and flood rows only.
+case $ONLY in "" | cluster) RUNS_NET=$RUNS ;; *) RUNS_NET=0 ;; esac
+others && RUNS_LAT=$RUNS_NET || RUNS_LAT=0
 [ -z "$ONLY" ] && each_server run_idle
+# The cluster's DATA messages and the frames in them, node 1 (the senders'),
+# over the throughput and flood rows: frames per NATS message.
+cl_counts() {
+	[ -n "${CL_NODE_PID1:-}" ] || return 0
+	cc_n=$(grep -c 'relayd: cluster:' "$T/node1.log" 2>/dev/null)
+	kill -USR1 "$CL_NODE_PID1" 2>/dev/null || return 0
+	i=0
+	while [ "$(grep -c 'relayd: cluster:' "$T/node1.log" 2>/dev/null)" -le "$cc_n" ] && [ $i -lt 200 ]; do
+		sleep 0.01
+		i=$((i + 1))
+	done
+	grep 'relayd: cluster:' "$T/node1.log" | tail -n 1 |
+		sed -n 's/.* frames_bus_out=\([0-9]*\) .* data_msgs_out=\([0-9]*\) .*/\1 \2/p'
+}
+CL_COUNT0=$(cl_counts)
 round=1
 while [ $round -le "$RUNS_NET" ] && { [ $round -eq 1 ] || in_budget throughput; }; do
 	each_server run_tput 1
@@ -344,25 +378,26 @@ while [ $round -le "$RUNS_NET" ] && { [ $round -eq 1 ] || in_budget throughput; 
 	each_server run_flood
 	round=$((round + 1))
 done
+CL_COUNT1=$(cl_counts)
 # Pinned latency: the server and the load client share one CPU. Split over
 # two vCPUs, every frame pays a cross-CPU wake-up of an idle vCPU, whose cost
 # on this VM is milliseconds at p99 and swamps what is being measured.
 PIN_CPU=$(($(nproc) - 1))
 each_server pin "$PIN_CPU"
 round=1
-while [ $round -le "$RUNS_NET" ] && { [ $round -eq 1 ] || in_budget "pinned latency"; }; do
+while [ $round -le "$RUNS_LAT" ] && { [ $round -eq 1 ] || in_budget "pinned latency"; }; do
 	each_server run_lat pin
 	round=$((round + 1))
 done
 each_server pin 0-$(($(nproc) - 1))
 round=1
-while [ $round -le "$RUNS_NET" ] && { [ $round -eq 1 ] || in_budget "unpinned latency"; }; do
+while [ $round -le "$RUNS_LAT" ] && { [ $round -eq 1 ] || in_budget "unpinned latency"; }; do
 	each_server run_lat free
 	round=$((round + 1))
 done
 HS_CPU=0
 round=1
-while [ $round -le "$RUNS_NET" ] && { [ $round -eq 1 ] || in_budget "TLS handshakes"; }; do
+while [ $round -le "$RUNS_LAT" ] && { [ $round -eq 1 ] || in_budget "TLS handshakes"; }; do
 	each_server run_hs
 	round=$((round + 1))
 done
@@ -402,6 +437,31 @@ pratio() {
 			m = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
 			printf("%.2f\n", m) }' "$1" "$2"
 }
+target() {	# label ratio limit le|ge
+	if [ "$2" = "-" ]; then
+		printf '   %-62s %s\n' "$1" "n/a (missing figure)"
+		return
+	fi
+	awk -v l="$1" -v r="$2" -v lim="$3" -v op="$4" 'BEGIN {
+		ok = (op == "le") ? (r <= lim) : (r >= lim);
+		printf("   %-62s %s  %s %s %s\n", l, ok ? "PASS" : "MISS", r, op == "le" ? "<=" : ">=", lim) }'
+}
+# The cluster's targets (issue 15): CPU per delivered frame of the whole
+# cluster (nodes and nats-servers) against one relayd and one nats-server.
+cluster_targets() {
+	if grep -q '^cluster ' "$T/servers"; then
+		for r in 1 9; do
+			[ $r = 1 ] && w="1->1 across nodes" || w="room of 10 over 3 nodes"
+			target "cluster CPU/frame (nodes + nats) vs one relayd ($w)" \
+				"$(pratio "$T/tput$r.cluster" "$T/tput$r.relayd" cpu_us)" 2.0 le
+			target "cluster CPU/frame vs one nats-server alone ($w)" \
+				"$(pratio "$T/tput$r.cluster" "$T/tput$r.nats" cpu_us)" 1.0 le
+		done
+		say "   cluster: the cross-node hop adds, pinned: p50 $(awk -v a="$(val "$T/latpin.cluster" p50_us)" \
+			-v b="$(val "$T/latpin.relayd" p50_us)" 'BEGIN { if (a == "" || b == "") print "-"; else printf("%.1f us", a - b) }'), p99 $(awk -v a="$(val "$T/latpin.cluster" p99_us)" \
+			-v b="$(val "$T/latpin.relayd" p99_us)" 'BEGIN { if (a == "" || b == "") print "-"; else printf("%.1f us", a - b) }') over one relayd"
+	fi
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf("%.2f\n", a / b) }'; }
 
 # The TLS servers have a section of their own (6).
@@ -440,7 +500,21 @@ for n in $names; do
 	fi
 	printf '\n'
 done
+if [ -n "${CL_COUNT0:-}" ] && [ -n "${CL_COUNT1:-}" ]; then
+	say "   cluster: $(echo "$CL_COUNT0 $CL_COUNT1" | awk '{ f = $3 - $1; m = $4 - $2
+		if (m > 0) printf("%.1f frames per NATS message (DATA published by node 1: %d frames in %d messages)", f / m, f, m)
+		else print "no DATA published" }')"
+fi
 say ""
+if ! others; then
+	for n in $names; do
+		[ -s "$T/err.$n" ] && { say "   $n errors:"; sort -u "$T/err.$n" | head -n 5 | sed 's/^/     /'; }
+	done
+	[ -s "$T/budget" ] && { sort -u "$T/budget"; say ""; }
+	say "Targets (ratios from this run: the median over rounds of x/y within each round)"
+	cluster_targets
+	exit 0
+fi
 say "2. One-way latency at 10,000 frames/s, 1 -> 1, microseconds; the server's CPU per frame"
 say "   (schedstat, every thread, nanoseconds). pinned: the server (taskset -a, all threads) and the"
 say "   load client on CPU $PIN_CPU"
@@ -795,15 +869,6 @@ say ""
 
 # ---- targets -------------------------------------------------------------
 say "Targets (ratios from this run: the median over rounds of relayd/x within each round)"
-target() {	# label ratio limit le|ge
-	if [ "$2" = "-" ]; then
-		printf '   %-62s %s\n' "$1" "n/a (missing figure)"
-		return
-	fi
-	awk -v l="$1" -v r="$2" -v lim="$3" -v op="$4" 'BEGIN {
-		ok = (op == "le") ? (r <= lim) : (r >= lim);
-		printf("   %-62s %s  %s %s %s\n", l, ok ? "PASS" : "MISS", r, op == "le" ? "<=" : ">=", lim) }'
-}
 for r in 1 9; do
 	[ $r = 1 ] && w="1->1" || w="room of 10"
 	target "relayd CPU/frame vs nats-server ($w)" \
@@ -826,18 +891,7 @@ target "relayd CPU/frame at 10,000 frames/s vs minimal forwarder (unpinned)" \
 rb=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^b_per_conn=/) { sub(/.*=/, "", $i); print $i } }' \
 	"$T/idle.relayd" 2>/dev/null)
 target "relayd RSS per idle connection (B, limit 512)" "$(ratio "${rb:-}" 1)" 512 le
-if grep -q '^cluster ' "$T/servers"; then
-	for r in 1 9; do
-		[ $r = 1 ] && w="1->1 across nodes" || w="room of 10 over 3 nodes"
-		target "cluster CPU/frame (nodes + nats) vs one relayd ($w)" \
-			"$(pratio "$T/tput$r.cluster" "$T/tput$r.relayd" cpu_us)" 2.0 le
-		target "cluster CPU/frame vs one nats-server alone ($w)" \
-			"$(pratio "$T/tput$r.cluster" "$T/tput$r.nats" cpu_us)" 1.0 le
-	done
-	say "   cluster: the cross-node hop adds, pinned: p50 $(awk -v a="$(val "$T/latpin.cluster" p50_us)" \
-		-v b="$(val "$T/latpin.relayd" p50_us)" 'BEGIN { if (a == "" || b == "") print "-"; else printf("%.1f us", a - b) }'), p99 $(awk -v a="$(val "$T/latpin.cluster" p99_us)" \
-		-v b="$(val "$T/latpin.relayd" p99_us)" 'BEGIN { if (a == "" || b == "") print "-"; else printf("%.1f us", a - b) }') over one relayd"
-fi
+cluster_targets
 target "relayd pinned latency p50 vs minimal forwarder" \
 	"$(pratio "$T/latpin.relayd" "$T/latpin.fwd" p50_us)" 1.1 le
 for r in 1 9; do
