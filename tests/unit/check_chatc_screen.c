@@ -94,6 +94,55 @@ START_TEST(test_sb_ring)
 }
 END_TEST
 
+/*
+ * Delivery marks (issue 13): the newest line of ours with a number is
+ * found, every mark is SB_MARK_LEN wide, and a line that is not ours (or
+ * was queued for nobody) has none.
+ */
+START_TEST(test_sb_marks)
+{
+	struct sb *b = calloc(1, sizeof(*b));
+	struct sb_line *l;
+	char mark[SB_MARK_LEN + 1];
+	uint64_t at = 0;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_null(sb_last(b));
+	ck_assert_int_eq(sb_add(b, 0, 0, 0, "bob", "a peer's line"), 0);
+	sb_mark(sb_last(b), mark);
+	ck_assert_str_eq(mark, "");
+	ck_assert_int_eq(sb_add(b, 0, 0, 0, NULL, "ours"), 0);
+	l = sb_last(b);
+	l->sl_n = 7;
+	ck_assert_ptr_eq(sb_mine(b, 7, &at), l);
+	ck_assert_uint_eq(at, 1);
+	ck_assert_ptr_null(sb_mine(b, 8, &at));
+	ck_assert_ptr_null(sb_mine(b, 0, &at));
+	sb_mark(l, mark);
+	ck_assert_str_eq(mark, "");		/* queued for nobody */
+	l->sl_of = 3;
+	sb_mark(l, mark);
+	ck_assert_str_eq(mark, "[pending]");
+	l->sl_k = 2;
+	sb_mark(l, mark);
+	ck_assert_str_eq(mark, "[  2/3  ]");
+	l->sl_k = 3;
+	sb_mark(l, mark);
+	ck_assert_str_eq(mark, "[  all  ]");
+	l->sl_k = 1;
+	l->sl_failed = 1;
+	sb_mark(l, mark);
+	ck_assert_str_eq(mark, "[  1/3 !]");
+	l->sl_k = 64;
+	l->sl_of = 64;
+	l->sl_failed = 0;
+	sb_mark(l, mark);
+	ck_assert_uint_eq(strlen(mark), SB_MARK_LEN);
+	sb_clear(b);
+	free(b);
+}
+END_TEST
+
 START_TEST(test_mentions)
 {
 	ck_assert_int_eq(sb_mentions("hi alice", 8, "alice"), 1);
@@ -223,6 +272,7 @@ suite_chatc_screen(void)
 	tcase_add_test(w, test_wrap_words);
 	tcase_add_test(w, test_wrap_bounded);
 	tcase_add_test(b, test_sb_ring);
+	tcase_add_test(b, test_sb_marks);
 	tcase_add_test(b, test_mentions);
 	tcase_add_test(e, test_edit_paste_cleaned);
 	tcase_add_test(e, test_edit_noise);
