@@ -67,6 +67,13 @@ struct clc_vmember {
 	uint64_t	vm_stamp;
 };
 
+/* A CREDIT ask of ours (PROTOCOL.md 5.9): our pseqs then, and bytes sent by then. */
+struct clc_ask {
+	uint32_t	ca_bseq;
+	uint32_t	ca_useq;
+	uint64_t	ca_sent;
+};
+
 /* A node with members in a view (or a HOLD, or frames) and its counters. */
 struct clc_peer {
 	uint64_t	cp_nid;
@@ -78,6 +85,14 @@ struct clc_peer {
 	uint32_t	cp_useq;	/* its last unicast to us */
 	uint32_t	cp_out;		/* our last unicast to it */
 	int64_t		cp_hold_until;
+	/* Our DATA to it (5.9): the room waits while CL_WINDOW bytes are unconfirmed. */
+	uint8_t		cp_full;	/* its window is full: the room's readers wait */
+	uint8_t		cp_nask;
+	uint64_t	cp_sent;	/* bytes of DATA it gets, published */
+	uint64_t	cp_acked;	/* ... confirmed read */
+	uint64_t	cp_asked;	/* ... when we last asked */
+	int64_t		cp_ask_at;
+	struct clc_ask	cp_ask[CL_ASKS];	/* unanswered, oldest first */
 };
 
 struct clc_pend {
@@ -129,6 +144,7 @@ struct clc_view {
 	uint32_t	 v_nlocal;	/* members the relay holds */
 	uint32_t	 v_npend;
 	uint16_t	 v_nholds;	/* peers holding the room back */
+	uint16_t	 v_nfull;	/* peers whose window is full */
 	uint64_t	 v_wait_stamp;
 	int64_t		 v_wait_until;
 	int64_t		 v_resync_at;	/* last RESYNC sent */
@@ -201,6 +217,7 @@ struct clc_own {
  */
 struct clc_batch {
 	struct clc_room	*bt_cr;		/* NULL: free */
+	uint64_t	 bt_to;		/* the node of a unicast, 0: the room's subject */
 	uint64_t	 bt_used;	/* when taken, for taking the oldest */
 	struct vbuf	 bt_b;
 	uint8_t		*bt_buf;	/* CLM_MAX bytes, kept */
@@ -273,19 +290,104 @@ clc_writer(struct clc *c, struct vbuf *b)
 	vbuf_writer(b, c->c_buf, sizeof(c->c_buf));
 }
 
+static const char *node_inbox(struct clc *, uint64_t);
+static struct clc_peer *peer_find(struct clc_view *, uint64_t);
+
+/*
+ * Asks p whether it has read our DATA of the room so far (PROTOCOL.md
+ * 5.9): on its inbox, after that DATA (one publisher's order).
+ */
+static void
+credit_ask(struct clc *c, struct clc_room *cr, struct clc_peer *p)
+{
+	struct clc_view *v = cr->cr_view;
+	const char *subject;
+	struct vbuf b;
+
+	if ((subject = node_inbox(c, p->cp_nid)) == NULL)
+		return;
+	clc_writer(c, &b);
+	if (clm_put_credit(&b, cr->cr_key, c->c_nid, CLM_C_ASK, v->v_bseq, p->cp_out) != 0)
+		return;
+	clc_publish(c, subject, &b);
+	if (p->cp_nask == CL_ASKS)
+		memmove(&p->cp_ask[0], &p->cp_ask[1], (CL_ASKS - 1) * sizeof(p->cp_ask[0]));
+	else
+		p->cp_nask++;
+	p->cp_ask[p->cp_nask - 1].ca_bseq = v->v_bseq;
+	p->cp_ask[p->cp_nask - 1].ca_useq = p->cp_out;
+	p->cp_ask[p->cp_nask - 1].ca_sent = p->cp_sent;
+	p->cp_asked = p->cp_sent;
+	p->cp_ask_at = c->c_now;
+}
+
+/* The room's readers wait while p's window is full (like one more HOLD). */
+static void
+credit_check(struct clc *c, struct clc_room *cr, struct clc_peer *p)
+{
+	struct clc_view *v = cr->cr_view;
+	int full = p->cp_n > 0 && p->cp_sent - p->cp_acked >= CL_WINDOW;
+
+	if (full == p->cp_full)
+		return;
+	p->cp_full = (uint8_t)full;
+	if (full) {
+		c->c_stats.cs_credit_waits++;
+		if (v->v_nfull++ == 0 && cr->cr_local != NULL)
+			c->c_loc.cl_hold(c->c_loc.cl_arg, cr, 1);
+	} else if (--v->v_nfull == 0 && cr->cr_local != NULL)
+		c->c_loc.cl_hold(c->c_loc.cl_arg, cr, -1);
+}
+
+/* p no longer gets the room's DATA (no members left, or dead): its count ends. */
+static void
+credit_forget(struct clc *c, struct clc_room *cr, struct clc_peer *p)
+{
+	p->cp_sent = p->cp_acked = p->cp_asked = 0;
+	p->cp_nask = 0;
+	credit_check(c, cr, p);
+}
+
+/* n bytes of DATA published for p. */
+static void
+credit_sent(struct clc *c, struct clc_room *cr, struct clc_peer *p, size_t n)
+{
+	p->cp_sent += n;
+	if (p->cp_sent - p->cp_asked >= CL_ASK_BYTES)
+		credit_ask(c, cr, p);
+	credit_check(c, cr, p);
+}
+
 static void
 batch_flush(struct clc *c, struct clc_batch *bt)
 {
-	if (bt->bt_cr == NULL)
+	struct clc_room *cr = bt->bt_cr;
+	struct clc_view *v;
+	struct clc_peer *p;
+	uint16_t i;
+
+	if (cr == NULL)
 		return;
-	if (bt->bt_cr->cr_view != NULL)
-		bt->bt_cr->cr_view->v_batch = -1;
+	v = cr->cr_view;
+	if (v != NULL)
+		v->v_batch = -1;
 	bt->bt_cr = NULL;
 	if (c->c_bus.cb_publish(c->c_bus.cb_arg, bt->bt_subject, bt->bt_b.vb_wr,
-	    bt->bt_b.vb_len) != 0)
+	    bt->bt_b.vb_len) != 0) {
 		c->c_stats.cs_pub_failed++;
-	else
-		c->c_stats.cs_data_out++;
+		return;
+	}
+	c->c_stats.cs_data_out++;
+	if (v == NULL)
+		return;
+	if (bt->bt_to != 0) {
+		if ((p = peer_find(v, bt->bt_to)) != NULL && p->cp_n > 0)
+			credit_sent(c, cr, p, bt->bt_b.vb_len);
+		return;
+	}
+	for (i = 0; i < v->v_npeers; i++)
+		if (v->v_peers[i].cp_n > 0)
+			credit_sent(c, cr, &v->v_peers[i], bt->bt_b.vb_len);
 }
 
 /* Publishes the room's frames now: what comes next of it goes after them. */
@@ -691,7 +793,7 @@ peer_get(struct clc_view *v, uint64_t nid)
 static void
 peer_tidy(struct clc_view *v, struct clc_peer *p)
 {
-	if (p->cp_n > 0 || p->cp_hold)
+	if (p->cp_n > 0 || p->cp_hold || p->cp_full)
 		return;
 	/* Its counters go too: a later frame starts a new count. */
 	*p = v->v_peers[--v->v_npeers];
@@ -750,7 +852,8 @@ view_del(struct clc *c, struct clc_room *cr, int i, int emit)
 	memmove(&v->v_m[i], &v->v_m[i + 1], (size_t)(v->v_n - i - 1) * sizeof(v->v_m[0]));
 	v->v_n--;
 	if (m.vm_nid != c->c_nid && (p = peer_find(v, m.vm_nid)) != NULL && p->cp_n > 0) {
-		p->cp_n--;
+		if (--p->cp_n == 0)
+			credit_forget(c, cr, p);
 		peer_tidy(v, p);
 	}
 	if (!emit || cr->cr_local == NULL)
@@ -824,6 +927,8 @@ view_free(struct clc *c, struct clc_room *cr)
 	for (i = 0; i < v->v_npeers; i++)
 		if (v->v_peers[i].cp_hold && cr->cr_local != NULL)
 			c->c_loc.cl_hold(c->c_loc.cl_arg, cr, -1);
+	if (v->v_nfull > 0 && cr->cr_local != NULL)
+		c->c_loc.cl_hold(c->c_loc.cl_arg, cr, -1);
 	for (pd = v->v_pend; pd != NULL; pd = next) {
 		next = pd->pd_next;
 		free(pd);
@@ -1336,6 +1441,61 @@ view_hold(struct clc *c, struct clc_room *cr, const struct clm *m)
 	}
 }
 
+/*
+ * CREDIT (5.9). An ask: everything its sender published before it has
+ * reached us or never will (one publisher's order), so a number short of
+ * the asked one is a loss at the end of a stream (5.8), and the answer
+ * echoes the numbers. An answer: the node has read what we had sent when
+ * we asked.
+ */
+static void
+view_credit(struct clc *c, const struct clm *m)
+{
+	struct clc_room *cr = room_find(c, m->cl_key);
+	struct clc_view *v = cr != NULL ? cr->cr_view : NULL;
+	struct clc_peer *p = v != NULL ? peer_find(v, m->cl_nid) : NULL;
+	const char *subject;
+	struct vbuf b;
+	uint8_t i, k;
+
+	if (m->cl_nid == c->c_nid || !node_live(c, m->cl_nid))
+		return;
+	if (m->cl_flags == CLM_C_ASK) {
+		if (p != NULL && ((m->cl_bseq != 0 && p->cp_bseen && p->cp_bseq != m->cl_bseq) ||
+		    (m->cl_useq != 0 && p->cp_useen && p->cp_useq != m->cl_useq))) {
+			c->c_stats.cs_lost++;
+			if (cr->cr_local != NULL)
+				c->c_loc.cl_lost(c->c_loc.cl_arg, cr, MEMBER_BCAST);
+		}
+		if (p != NULL) {
+			if (m->cl_bseq != 0 && p->cp_bseen)
+				p->cp_bseq = m->cl_bseq;
+			if (m->cl_useq != 0 && p->cp_useen)
+				p->cp_useq = m->cl_useq;
+		}
+		if ((subject = node_inbox(c, m->cl_nid)) == NULL)
+			return;
+		clc_writer(c, &b);
+		if (clm_put_credit(&b, m->cl_key, c->c_nid, CLM_C_ANSWER, m->cl_bseq,
+		    m->cl_useq) == 0)
+			clc_publish(c, subject, &b);
+		return;
+	}
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->cp_nask; i++)
+		if (p->cp_ask[i].ca_bseq == m->cl_bseq && p->cp_ask[i].ca_useq == m->cl_useq)
+			break;
+	if (i == p->cp_nask)
+		return;	/* not ours, or answered already */
+	if (p->cp_ask[i].ca_sent > p->cp_acked)
+		p->cp_acked = p->cp_ask[i].ca_sent;
+	k = (uint8_t)(i + 1);
+	memmove(&p->cp_ask[0], &p->cp_ask[k], (size_t)(p->cp_nask - k) * sizeof(p->cp_ask[0]));
+	p->cp_nask = (uint8_t)(p->cp_nask - k);
+	credit_check(c, cr, p);
+}
+
 static struct clc_pend *
 view_pend_find(struct clc_view *v, uint32_t req, struct clc_pend ***pp)
 {
@@ -1439,11 +1599,14 @@ view_node_dead(struct clc *c, struct clc_room *cr, uint64_t nid)
 	for (v->v_heldtail = &v->v_held; *v->v_heldtail != NULL;
 	    v->v_heldtail = &(*v->v_heldtail)->hd_next)
 		;
-	if ((p = peer_find(v, nid)) != NULL && p->cp_hold) {
-		p->cp_hold = 0;
-		v->v_nholds--;
-		if (cr->cr_local != NULL)
-			c->c_loc.cl_hold(c->c_loc.cl_arg, cr, -1);
+	if ((p = peer_find(v, nid)) != NULL) {
+		credit_forget(c, cr, p);
+		if (p->cp_hold) {
+			p->cp_hold = 0;
+			v->v_nholds--;
+			if (cr->cr_local != NULL)
+				c->c_loc.cl_hold(c->c_loc.cl_arg, cr, -1);
+		}
 		peer_tidy(v, p);
 	}
 	if (v->v_waiting && (i = vm_index(v, v->v_wait_id)) >= 0 && v->v_m[i].vm_nid == nid) {
@@ -2093,6 +2256,13 @@ clc_scan_view(struct clc *c, struct clc_room *cr, int serving)
 		v->v_force = 1;
 		view_drain(c, cr);
 	}
+	/* A full window whose answer was lost: ask again (5.9). */
+	for (i = 0; v->v_nfull > 0 && i < v->v_npeers; i++) {
+		struct clc_peer *p = &v->v_peers[i];
+
+		if (p->cp_full && c->c_now - p->cp_ask_at >= CL_RETRY_MS)
+			credit_ask(c, cr, p);
+	}
 	for (i = 0; v->v_nholds > 0 && i < v->v_npeers; ) {
 		struct clc_peer *p = &v->v_peers[i];
 
@@ -2246,6 +2416,9 @@ clc_input(struct clc *c, int64_t now, const uint8_t *p, size_t n)
 	case CLM_QUERY:
 		on_query(c, m);
 		return;
+	case CLM_CREDIT:
+		view_credit(c, m);
+		return;
 	default:
 		break;
 	}
@@ -2383,7 +2556,7 @@ clc_send(struct clc *c, struct clc_room *cr, uint16_t src, uint64_t stamp, uint1
 {
 	struct clc_view *v = cr->cr_view;
 	struct clc_batch *bt = NULL;
-	struct clc_peer *peer;
+	struct clc_peer *peer = NULL;
 	struct clm_frame f;
 	const char *subject;
 	size_t i, k;
@@ -2396,13 +2569,11 @@ clc_send(struct clc *c, struct clc_room *cr, uint16_t src, uint64_t stamp, uint1
 		if (!clc_spans(cr))
 			return 0;
 		subject = cr->cr_subject;
-		f.cf_pseq = ++v->v_bseq;
 	} else {
 		if ((j = vm_index(v, dst)) < 0 || v->v_m[j].vm_nid == c->c_nid ||
 		    (subject = node_inbox(c, v->v_m[j].vm_nid)) == NULL ||
 		    (peer = peer_find(v, v->v_m[j].vm_nid)) == NULL)
 			return 0;
-		f.cf_pseq = ++peer->cp_out;
 	}
 	f.cf_src = src;
 	f.cf_stamp = stamp;
@@ -2418,6 +2589,11 @@ clc_send(struct clc *c, struct clc_room *cr, uint16_t src, uint64_t stamp, uint1
 			bt = NULL;
 		}
 	}
+	/*
+	 * Numbered once what came before it is published: a CREDIT ask
+	 * there names only numbers already sent (5.9).
+	 */
+	f.cf_pseq = peer == NULL ? ++v->v_bseq : ++peer->cp_out;
 	if (bt == NULL) {
 		/* A free one, or the oldest, published to make room. */
 		for (i = 0, k = 0; i < CL_BATCHES; i++) {
@@ -2436,6 +2612,7 @@ clc_send(struct clc *c, struct clc_room *cr, uint16_t src, uint64_t stamp, uint1
 		if ((r = clm_put_data_begin(&bt->bt_b, cr->cr_key, c->c_nid)) != 0)
 			return r;
 		bt->bt_cr = cr;
+		bt->bt_to = peer == NULL ? 0 : peer->cp_nid;
 		bt->bt_used = ++c->c_batches;
 		memcpy(bt->bt_subject, subject, strlen(subject) + 1);
 		v->v_batch = (int8_t)k;

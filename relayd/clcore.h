@@ -42,6 +42,9 @@
 #define CL_QUEUE_MAX	256	/* events or requests queued per room */
 #define CL_HELD_MAX	(256 * 1024)	/* bytes of DATA held per room (gating) */
 #define CL_HOLD_SLACK_MS 500	/* a remote HOLD ends --stall-window plus this after it began */
+#define CL_WINDOW	(1024 * 1024)	/* DATA bytes of a room sent to a node, not yet confirmed read */
+#define CL_ASK_BYTES	(CL_WINDOW / 4)	/* a CREDIT ask after this many more */
+#define CL_ASKS		8		/* asks a sender keeps per node and room */
 
 struct clc;
 struct clc_room;
@@ -84,7 +87,12 @@ struct clc_local {
 	void	(*cl_lost)(void *arg, struct clc_room *cr, uint16_t dst);
 	/* The owner no longer lists local member id: end it (FE_UNAVAILABLE). */
 	void	(*cl_evict)(void *arg, struct clc_room *cr, uint16_t id);
-	/* Another node's readers started (+1) or stopped (-1) holding cr back. */
+	/*
+	 * Another node's readers started (+1) or stopped (-1) holding cr
+	 * back; or this node's DATA to another filled its credit window (+1)
+	 * or has room again (-1) (PROTOCOL.md 5.9). Either way: one more
+	 * (one fewer) reason not to read cr's members.
+	 */
 	void	(*cl_hold)(void *arg, struct clc_room *cr, int delta);
 	/*
 	 * This node lost the cluster: end every member and pending JOIN with
@@ -125,6 +133,7 @@ struct clc_stats {
 	uint64_t	cs_bad;		/* messages that failed to decode */
 	uint64_t	cs_data_out;	/* DATA messages published (frames: the relay counts them) */
 	uint64_t	cs_data_in;	/* DATA messages from other nodes decoded */
+	uint64_t	cs_credit_waits; /* times a room's readers waited for a node's CREDIT */
 };
 
 /*
@@ -173,6 +182,9 @@ int	clc_send(struct clc *c, struct clc_room *cr, uint16_t src, uint64_t stamp, u
 	    const uint8_t *p, uint32_t len) VEIL_WUR;
 
 /*
+ * (clc_send: once CL_WINDOW bytes of the room's DATA to another node are
+ * not confirmed read, cl_hold(+1) until they are; PROTOCOL.md 5.9.)
+ *
  * Publishes the frames clc_send gathered this turn (one DATA message per
  * room and destination). Call it at the end of every turn.
  */

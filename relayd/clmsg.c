@@ -391,6 +391,20 @@ clm_put_hold(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t nid,
 	return vbuf_put_u8(b, on ? 1 : 0);
 }
 
+int
+clm_put_credit(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t nid, uint8_t kind,
+    uint32_t bseq, uint32_t useq)
+{
+	int r;
+
+	if (nid == 0 || kind > CLM_C_ANSWER)
+		return VEIL_E_INVALID;
+	if ((r = clm_put_head(b, CLM_CREDIT, key)) != 0 || (r = vbuf_put_u64(b, nid)) != 0 ||
+	    (r = vbuf_put_u8(b, kind)) != 0 || (r = vbuf_put_u32(b, bseq)) != 0)
+		return r;
+	return vbuf_put_u32(b, useq);
+}
+
 /* The fields after the room key, per type. */
 static int
 clm_get_body(struct vbuf *b, struct clm *m)
@@ -535,6 +549,11 @@ clm_get_body(struct vbuf *b, struct clm *m)
 		if ((r = vbuf_get_u64(b, &m->cl_nid)) != 0 || (r = vbuf_get_u8(b, &m->cl_flags)) != 0)
 			return r;
 		return m->cl_nid != 0 && m->cl_flags <= 1 ? 0 : VEIL_E_INVALID;
+	case CLM_CREDIT:
+		if ((r = vbuf_get_u64(b, &m->cl_nid)) != 0 || (r = vbuf_get_u8(b, &m->cl_flags)) != 0 ||
+		    (r = vbuf_get_u32(b, &m->cl_bseq)) != 0 || (r = vbuf_get_u32(b, &m->cl_useq)) != 0)
+			return r;
+		return m->cl_nid != 0 && m->cl_flags <= CLM_C_ANSWER ? 0 : VEIL_E_INVALID;
 	default:
 		return VEIL_E_TYPE;
 	}
@@ -570,7 +589,7 @@ clm_get(struct vbuf *b, struct clm *m)
 			return r;
 		return m->cl_nid != 0 && m->cl_owner != 0 ? 0 : VEIL_E_INVALID;
 	case CLM_ADMIT: case CLM_ANSWER: case CLM_EVENT: case CLM_RESYNC: case CLM_QUERY:
-	case CLM_STATE: case CLM_BYE: case CLM_DATA: case CLM_HOLD:
+	case CLM_STATE: case CLM_BYE: case CLM_DATA: case CLM_HOLD: case CLM_CREDIT:
 		if ((r = vbuf_get_bytes(b, m->cl_key, CL_KEY_LEN)) != 0)
 			return r;
 		return clm_get_body(b, m);

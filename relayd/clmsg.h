@@ -40,6 +40,12 @@ enum clm_type {
 	CLM_BYE		= 9,	/* room subject: a member of the sender left */
 	CLM_DATA	= 10,	/* room subject (broadcast) or node inbox (unicast): frames */
 	CLM_HOLD	= 11,	/* room subject: the sender's readers hold the room back */
+	CLM_CREDIT	= 12,	/* node inbox: "have you read my DATA up to here?", and yes */
+};
+
+enum clm_credit {
+	CLM_C_ASK	= 0,	/* from a DATA sender: its last pseqs for the room */
+	CLM_C_ANSWER	= 1,	/* from its receiver: read up to them */
 };
 
 enum clm_answer {
@@ -94,7 +100,7 @@ struct clm {
 	uint32_t	 cl_epoch;	/* EVENT; STATE: the reporter's view */
 	uint32_t	 cl_seq;	/* EVENT */
 	uint32_t	 cl_age;	/* HB: milliseconds since this incarnation began */
-	uint8_t		 cl_flags;	/* HB flags; HOLD: 1 on, 0 off */
+	uint8_t		 cl_flags;	/* HB flags; HOLD: 1 on, 0 off; CREDIT: enum clm_credit */
 	uint8_t		 cl_result;	/* ANSWER: enum clm_answer; EVENT: enum clm_event;
 					   STATE: 0 ok, 1 conflict */
 	uint16_t	 cl_id;		/* ANSWER, EVENT JOINED/LEFT, BYE: the member */
@@ -102,6 +108,8 @@ struct clm {
 	uint64_t	 cl_stamp;	/* ANSWER, EVENT, BYE: the member's stamp (an
 					   EVENT JOINED: epoch << 32 | seq of the event) */
 	uint64_t	 cl_node;	/* EVENT JOINED: the member's node */
+	uint32_t	 cl_bseq;	/* CREDIT: the last pseq broadcast in the room, */
+	uint32_t	 cl_useq;	/* ... and sent to the asked node alone (0: none) */
 	uint8_t		 cl_namelen;	/* HB */
 	char		 cl_name[CL_NAME_MAX + 1];
 	uint16_t	 cl_nframes;	/* DATA: its frames (clm_data_next), */
@@ -175,6 +183,9 @@ int	clm_put_data(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t 
 	    const struct clm_frame *f) VEIL_WUR;
 int	clm_put_hold(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t nid,
 	    int on) VEIL_WUR;
+/* kind: enum clm_credit. */
+int	clm_put_credit(struct vbuf *b, const uint8_t key[static CL_KEY_LEN], uint64_t nid,
+	    uint8_t kind, uint32_t bseq, uint32_t useq) VEIL_WUR;
 
 /* 1 if name is a valid --node NAME (1..CL_NAME_MAX of [A-Za-z0-9_-]). */
 int	clm_name_ok(const char *name, size_t len);

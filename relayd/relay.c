@@ -1659,12 +1659,12 @@ relayd_print_stats(struct relayd *r, FILE *f)
 		    " lost=%" PRIu64 " msgs_in=%" PRIu64 " msgs_out=%" PRIu64
 		    " publish_failed=%" PRIu64 " malformed=%" PRIu64 " reconnects=%" PRIu64
 		    " slow_consumer=%" PRIu64 " queue_dropped=%" PRIu64
-		    " closed: unavailable=%" PRIu64 " lost=%" PRIu64 "\n",
+		    " credit_waits=%" PRIu64 " closed: unavailable=%" PRIu64 " lost=%" PRIu64 "\n",
 		    ls.cls_up, cs->cs_nodes, cs->cs_owned, cs->cs_admits, cs->cs_takeovers,
 		    cs->cs_deaths, cs->cs_resets, cs->cs_resyncs, s->rs_bus_in, s->rs_bus_out,
 		    cs->cs_data_in, cs->cs_data_out, cs->cs_held, cs->cs_dropped, cs->cs_lost,
 		    ls.cls_in, ls.cls_out,
 		    cs->cs_pub_failed, cs->cs_bad, ls.cls_reconnects, ls.cls_slow, ls.cls_qdrop,
-		    c[RELAYD_R_UNAVAILABLE], c[RELAYD_R_LOST]);
+		    cs->cs_credit_waits, c[RELAYD_R_UNAVAILABLE], c[RELAYD_R_LOST]);
 	}
 }

@@ -74,6 +74,8 @@ encode(struct vbuf *b, const struct clm *d)
 	}
 	case CLM_HOLD:
 		return clm_put_hold(b, d->cl_key, d->cl_nid, d->cl_flags);
+	case CLM_CREDIT:
+		return clm_put_credit(b, d->cl_key, d->cl_nid, d->cl_flags, d->cl_bseq, d->cl_useq);
 	default:
 		abort();
 	}

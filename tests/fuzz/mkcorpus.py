@@ -487,6 +487,8 @@ def write_cluster_seeds():
                             + cl_frame(1, 2, stamp + 1, 1, b"\x01\x01" + bytes(65))
                             + cl_frame(2, 2, stamp + 1, 1, b"\x01\x10" + bytes(88))),
         "hold": clm(11, u64(0x1234) + u8(1)),
+        "credit_ask": clm(12, u64(0x1234) + u8(0) + u32(40) + u32(0)),
+        "credit_answer": clm(12, u64(0x1234) + u8(1) + u32(40) + u32(3)),
     }
     write("fuzz_clmsg", msgs)
     seed = b"SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VY"

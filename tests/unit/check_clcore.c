@@ -103,6 +103,7 @@ struct sim {
 	struct simnode	 s_nodes[SIM_NODES];
 	struct simchan	 s_chan[SIM_NODES][SIM_NODES];
 	struct simmember s_m[SIM_MEMBERS];
+	uint8_t		 s_stall[SIM_NODES][SIM_NODES];	/* 1: kept, not delivered; 2: lost */
 	uint64_t	 s_delivered;
 	int		 s_lost_ok;	/* losses expected (drops) */
 	int		 s_lazy;	/* check the rooms now and then only (long runs) */
@@ -226,14 +227,14 @@ sim_deliver_one(struct sim *s)
 
 	for (i = 0; i < s->s_nnodes; i++)
 		for (j = 0; j < s->s_nnodes; j++)
-			if (s->s_chan[i][j].sc_n > 0)
+			if (s->s_chan[i][j].sc_n > 0 && s->s_stall[i][j] != 1)
 				nonempty++;
 	if (nonempty == 0)
 		return 0;
 	pick = sim_rand(s) % nonempty;
 	for (i = 0; i < s->s_nnodes && ch == NULL; i++)
 		for (j = 0; j < s->s_nnodes && ch == NULL; j++)
-			if (s->s_chan[i][j].sc_n > 0 && pick-- == 0)
+			if (s->s_chan[i][j].sc_n > 0 && s->s_stall[i][j] != 1 && pick-- == 0)
 				ch = &s->s_chan[i][j];
 	j = (size_t)(ch - &s->s_chan[0][0]) % SIM_NODES;
 	m = ch->sc_head;
@@ -242,6 +243,7 @@ sim_deliver_one(struct sim *s)
 		ch->sc_tail = &ch->sc_head;
 	ch->sc_n--;
 	if (s->s_nodes[j].sn_alive && !s->s_nodes[j].sn_cut &&
+	    s->s_stall[(size_t)(ch - &s->s_chan[0][0]) / SIM_NODES][j] == 0 &&
 	    !(s->s_drop > 0 && (int)(sim_rand(s) % 1000) < s->s_drop)) {
 		s->s_delivered++;
 		clc_input(s->s_nodes[j].sn_c, s->s_now, m->sm_data, m->sm_len);
@@ -957,6 +959,151 @@ START_TEST(test_clcore_id_reuse_order)
 END_TEST
 
 /* Random churn, deaths, newcomers, interleavings; invariants at every step. */
+/*
+ * m broadcasts frames, a turn's worth (100) at a time, until its node's
+ * readers are held back or max frames went out. Returns the frames sent.
+ */
+static size_t
+sim_flood(struct simmember *m, size_t max)
+{
+	struct simnode *n = m->mb_node;
+	size_t k;
+
+	for (k = 0; k < max && n->sn_holds == 0; k++) {
+		sim_send(m, 0);
+		if (k % 100 == 99)
+			clc_flush(n->sn_c);
+	}
+	clc_flush(n->sn_c);
+	return k;
+}
+
+/* Where the last message of type t in channel ch is linked from, or NULL. */
+static struct simmsg **
+chan_last_of(struct simchan *ch, uint8_t t)
+{
+	struct simmsg **mp, **found = NULL;
+
+	for (mp = &ch->sc_head; *mp != NULL; mp = &(*mp)->sm_next)
+		if ((*mp)->sm_len > 1 && (*mp)->sm_data[1] == t)
+			found = mp;
+	return found;
+}
+
+/* Drops every message of ch from *mp on. */
+static void
+chan_cut(struct simchan *ch, struct simmsg **mp)
+{
+	struct simmsg *m, *next;
+
+	for (m = *mp; m != NULL; m = next) {
+		next = m->sm_next;
+		free(m);
+		ch->sc_n--;
+	}
+	*mp = NULL;
+	ch->sc_tail = mp;
+}
+
+/*
+ * PROTOCOL.md 5.9: a node publishes at most CL_WINDOW bytes of a room's
+ * DATA to another node that it has not confirmed read (CREDIT); past that
+ * its readers of the room wait, as under a HOLD; a lost answer is asked
+ * for again; a node whose members left no longer counts; an ask finds a
+ * loss at the end of a stream.
+ */
+START_TEST(test_clcore_credit_window)
+{
+	/* What 12-byte frames cost in a DATA: its record and payload. */
+	const size_t per = CLM_REC + 12, window = CL_WINDOW / per;
+	struct simmember *a, *b, *c2;
+	struct simmsg **mp, **last, *msg;
+	struct sim s;
+	size_t n, total = 0;
+
+	sim_init(&s, 2, 16, 21);
+	sim_run(&s, 1500, 1);
+	a = sim_join(&s, 0, 0);
+	b = sim_join(&s, 1, 0);
+	sim_run(&s, 200, 1);
+	ck_assert_int_eq(a->mb_state, 1);
+	ck_assert_int_eq(b->mb_state, 1);
+
+	/* Nothing of node0's reaches node1: node0 stops reading after one window. */
+	s.s_stall[0][1] = 1;
+	n = sim_flood(a, 4 * window);
+	total += n;
+	ck_assert_int_eq(s.s_nodes[0].sn_holds, 1);
+	/* Bytes published: each turn's DATA, 100 frames and a header. */
+	ck_assert_uint_ge(n * per + (n + 99) / 100 * CLM_HDR_DATA, CL_WINDOW);
+	ck_assert_uint_lt(n * per + (n + 99) / 100 * CLM_HDR_DATA, CL_WINDOW + 100 * per + CLM_HDR_DATA);
+	sim_run(&s, 1000, 1);
+	ck_assert_int_eq(s.s_nodes[0].sn_holds, 1);	/* no answer: still waiting */
+	/* The bus moves again: node1 reads it all, answers, node0 reads again. */
+	s.s_stall[0][1] = 0;
+	sim_run(&s, 50, 1);
+	ck_assert_int_eq(s.s_nodes[0].sn_holds, 0);
+	ck_assert_uint_eq(b->mb_got, total);
+
+	/* The answers are lost: asked again after CL_RETRY_MS, and then answered. */
+	s.s_stall[0][1] = 1;
+	total += sim_flood(a, 4 * window);
+	ck_assert_int_eq(s.s_nodes[0].sn_holds, 1);
+	s.s_stall[1][0] = 2;
+	s.s_stall[0][1] = 0;
+	sim_run(&s, 100, 1);
+	ck_assert_int_eq(s.s_nodes[0].sn_holds, 1);
+	ck_assert_uint_eq(b->mb_got, total);
+	s.s_stall[1][0] = 0;
+	sim_run(&s, CL_RETRY_MS + 50, 1);
+	ck_assert_int_eq(s.s_nodes[0].sn_holds, 0);
+
+	/* The only member there leaves while node0 waits for it: node0 reads again. */
+	s.s_stall[0][1] = 1;
+	total += sim_flood(a, 4 * window);
+	ck_assert_int_eq(s.s_nodes[0].sn_holds, 1);
+	sim_leave(b);
+	sim_run(&s, 50, 1);
+	ck_assert_int_eq(s.s_nodes[0].sn_holds, 0);
+	s.s_stall[0][1] = 0;
+	sim_run(&s, 200, 1);
+
+	/*
+	 * The last DATA before an ask is lost: the ask finds it (5.8), and the
+	 * member that should have had it is ended, as after a gap.
+	 */
+	c2 = sim_join(&s, 1, 0);
+	sim_run(&s, 200, 1);
+	ck_assert_int_eq(c2->mb_state, 1);
+	sim_send(a, 0);
+	sim_run(&s, 50, 1);	/* c2 has seen a's counter */
+	ck_assert_uint_eq(c2->mb_got, 1);
+	s.s_stall[0][1] = 1;
+	s.s_lost_ok = 1;
+	(void)sim_flood(a, CL_ASK_BYTES / per + 200);
+	/* Nothing after the ask arrives, nor the DATA right before it. */
+	mp = chan_last_of(&s.s_chan[0][1], CLM_CREDIT);
+	ck_assert_ptr_nonnull(mp);
+	chan_cut(&s.s_chan[0][1], &(*mp)->sm_next);
+	last = chan_last_of(&s.s_chan[0][1], CLM_DATA);
+	ck_assert_ptr_nonnull(last);
+	ck_assert_ptr_eq(&(*last)->sm_next, mp);
+	msg = *last;
+	*last = msg->sm_next;
+	s.s_chan[0][1].sc_n--;
+	free(msg);
+	for (mp = &s.s_chan[0][1].sc_head; *mp != NULL; mp = &(*mp)->sm_next)
+		;
+	s.s_chan[0][1].sc_tail = mp;
+	s.s_stall[0][1] = 0;
+	ck_assert_int_eq(s.s_nodes[1].sn_lost, 0);
+	sim_run(&s, 50, 1);
+	ck_assert_int_eq(s.s_nodes[1].sn_lost, 1);
+	ck_assert_int_eq(c2->mb_state, 2);	/* ended (the relay: ERROR SLOW) */
+	sim_free(&s);
+}
+END_TEST
+
 static void
 sim_chaos(unsigned int seed, int drop, int cuts)
 {
@@ -1047,6 +1194,7 @@ suite_clcore(void)
 	tcase_add_test(tc, test_clcore_cut_off_node_resets);
 	tcase_add_test(tc, test_clcore_quorum);
 	tcase_add_test(tc, test_clcore_id_reuse_order);
+	tcase_add_test(tc, test_clcore_credit_window);
 	tcase_add_loop_test(tc, test_clcore_chaos, 0, 10);
 	tcase_add_loop_test(tc, test_clcore_chaos_lossy, 0, 10);
 	tcase_add_loop_test(tc, test_clcore_chaos_cuts, 0, 10);

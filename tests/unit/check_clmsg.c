@@ -90,6 +90,19 @@ START_TEST(test_clmsg_hb)
 	ck_assert_uint_eq(m.cl_flags, CLM_HB_LEAVING);
 	buf[b.vb_len - 1] = '.';
 	ck_assert_int_eq(clm_decode(buf, b.vb_len, &m), VEIL_E_INVALID);
+	/* PROTOCOL.md 5.3's CREDIT ask, byte for byte. */
+	{
+		uint8_t k[CL_KEY_LEN];
+		size_t i;
+
+		for (i = 0; i < CL_KEY_LEN; i++)
+			k[i] = (uint8_t)(0x40 + i);
+		vbuf_writer(&b, buf, sizeof(buf));
+		ck_assert_int_eq(clm_put_credit(&b, k, 0x1234, CLM_C_ASK, 40, 3), 0);
+		ck_assert_str_eq(unit_tohex(buf, b.vb_len), "010c"
+		    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+		    "0000000000001234" "00" "00000028" "00000003");
+	}
 }
 END_TEST
 
@@ -104,7 +117,7 @@ START_TEST(test_clmsg_every_type)
 
 	memset(payload, 0xab, sizeof(payload));
 	f.cf_payload = payload;
-	for (k = 0; k < 14; k++) {
+	for (k = 0; k < 16; k++) {
 		int rc = -1;
 
 		vbuf_writer(&b, buf, sizeof(buf));
@@ -137,6 +150,8 @@ START_TEST(test_clmsg_every_type)
 			if (rc == 0)
 				rc = clm_put_data_frame(&b, &f);
 			break;
+		case 14: rc = clm_put_credit(&b, key, 5, CLM_C_ASK, 0x01020304, 0); break;
+		case 15: rc = clm_put_credit(&b, key, 5, CLM_C_ANSWER, 0xfffffffe, 9); break;
 		}
 		ck_assert_int_eq(rc, 0);
 		ck_assert_int_eq(clm_decode(buf, b.vb_len, &m), 0);
@@ -185,6 +200,20 @@ START_TEST(test_clmsg_every_type)
 			ck_assert_uint_eq(g.cf_dst, 3);
 			ck_assert_uint_eq(g.cf_len, 1);
 			ck_assert_int_eq(clm_data_next(&m, &off, &g), 0);
+			break;
+		case 14:
+			/* PROTOCOL.md 5.3: 01 0c key nid kind bseq useq, 51 bytes. */
+			ck_assert_uint_eq(b.vb_len, 2 + CL_KEY_LEN + 8 + 1 + 4 + 4);
+			ck_assert_uint_eq(buf[1], 12);
+			ck_assert_uint_eq(m.cl_flags, CLM_C_ASK);
+			ck_assert_uint_eq(m.cl_bseq, 0x01020304);
+			ck_assert_uint_eq(m.cl_useq, 0);
+			break;
+		case 15:
+			ck_assert_uint_eq(m.cl_nid, 5);
+			ck_assert_uint_eq(m.cl_flags, CLM_C_ANSWER);
+			ck_assert_uint_eq(m.cl_bseq, 0xfffffffe);
+			ck_assert_uint_eq(m.cl_useq, 9);
 			break;
 		default:
 			break;
@@ -264,7 +293,7 @@ END_TEST
 START_TEST(test_clmsg_bad_values)
 {
 	static const uint8_t bad_version[] = { 2, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 'x' };
-	static const uint8_t bad_type[] = { 1, 12 };
+	static const uint8_t bad_type[] = { 1, 13 };
 	static const uint8_t zero_type[] = { 1, 0 };
 	struct vbuf b;
 
@@ -288,6 +317,19 @@ START_TEST(test_clmsg_bad_values)
 	ck_assert_int_eq(clm_put_answer(&b, key, 5, 1, CLM_A_ADMITTED, 7, 1, NULL), VEIL_E_INVALID);
 	ck_assert_int_eq(clm_put_hold(&b, key, 5, 1), 0);
 	buf[b.vb_len - 1] = 2;
+	ck_assert_int_eq(clm_decode(buf, b.vb_len, &m), VEIL_E_INVALID);
+	/* CREDIT: a kind other than ask and answer, a zero node id, one byte short or over. */
+	vbuf_writer(&b, buf, sizeof(buf));
+	ck_assert_int_eq(clm_put_credit(&b, key, 5, 2, 1, 1), VEIL_E_INVALID);
+	ck_assert_int_eq(clm_put_credit(&b, key, 0, CLM_C_ASK, 1, 1), VEIL_E_INVALID);
+	ck_assert_int_eq(clm_put_credit(&b, key, 5, CLM_C_ANSWER, 1, 1), 0);
+	ck_assert_int_eq(clm_decode(buf, b.vb_len - 1, &m), VEIL_E_TRUNCATED);
+	buf[b.vb_len] = 0;
+	ck_assert_int_eq(clm_decode(buf, b.vb_len + 1, &m), VEIL_E_TRAILING);
+	buf[2 + CL_KEY_LEN + 8] = 2;
+	ck_assert_int_eq(clm_decode(buf, b.vb_len, &m), VEIL_E_INVALID);
+	buf[2 + CL_KEY_LEN + 8] = 1;
+	memset(buf + 2 + CL_KEY_LEN, 0, 8);
 	ck_assert_int_eq(clm_decode(buf, b.vb_len, &m), VEIL_E_INVALID);
 	/* A failed decode leaves nothing behind. */
 	ck_assert_uint_eq(m.cl_type, 0);
