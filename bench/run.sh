@@ -283,14 +283,30 @@ run_idle() {
 	sleep 0.5	# let the server reap those connections
 }
 # (sh has no locals: function variables are prefixed with their function's initials)
+# cpu_ticks PID,PID,...: each one's CPU time so far (utime + stime, clock ticks).
+cpu_ticks() {
+	for ct_p in $(echo "$1" | tr ',' ' '); do
+		awk '{ print $14 + $15 }' "/proc/$ct_p/stat" 2>/dev/null || echo 0
+	done | tr '\n' ' '
+}
 run_tput() {	# receivers name proto port pid
 	rt_n=$1; shift
+	rt_before=$(cpu_ticks "$4")
 	# shellcheck disable=SC2046
 	timeout 30 "$LOAD" tput --proto "$2" --port "$3" --receivers "$rt_n" --secs "$SECS" \
 		--pid "$4" $(tlsarg "$1") >> "$T/tput$rt_n.$1" 2>>"$T/err.$1" || {
 		echo "failed" >> "$T/tput$rt_n.$1"	# keeps line k = round k
 		echo "bench: tput $rt_n $1 failed" >>"$T/err.$1"
+		return 0
 	}
+	# The cluster's CPU split: its pids are the three nats-servers, then the nodes.
+	[ "$1" = cluster ] || return 0
+	rt_pct=$(echo "$rt_before|$(cpu_ticks "$4")" | awk -F'|' '{
+		n = split($1, a, " "); split($2, b, " "); all = 0; bus = 0
+		for (i = 1; i <= n; i++) { d = b[i] - a[i]; all += d; if (i <= 3) bus += d }
+		if (all > 0) printf("%.0f", 100 * bus / all) }')
+	[ -n "$rt_pct" ] && sed -i "\$ s/\$/ nats_pct=$rt_pct/" "$T/tput$rt_n.$1"
+	return 0
 }
 # One sender writing one frame per write(), blocking, against one receiver
 # reading as fast as one thread can: every frame delivered, at what rate.
@@ -487,6 +503,10 @@ for r in 1 9; do
 		fi
 		printf '\n'
 	done
+	if [ -n "$(val "$T/tput$r.cluster" nats_pct 2>/dev/null)" ]; then
+		say "   cluster's CPU per frame: $(awk -v c="$(val "$T/tput$r.cluster" cpu_us)" \
+			-v p="$(val "$T/tput$r.cluster" nats_pct)" 'BEGIN { printf("its 3 nats-servers %.3f us (%.0f%%), its 3 relayd nodes %.3f us", c * p / 100, p, c * (100 - p) / 100) }')"
+	fi
 done
 say "   flood: 1 sender -> 1 receiver, $FLOOD frames, one blocking write() per frame; the receiver reads"
 say "   as fast as one thread can. frames/s over the whole transfer; lost = never delivered (worst run)"
