@@ -2536,6 +2536,14 @@ clc_leave(struct clc *c, struct clc_room *cr, uint16_t id, uint64_t stamp)
 	room_maybe_free(c, cr);
 }
 
+uint16_t
+clc_holds(const struct clc_room *cr)
+{
+	const struct clc_view *v = cr->cr_view;
+
+	return v == NULL ? 0 : (uint16_t)(v->v_nholds + (v->v_nfull > 0 ? 1 : 0));
+}
+
 int
 clc_spans(const struct clc_room *cr)
 {

@@ -190,6 +190,12 @@ int	clc_send(struct clc *c, struct clc_room *cr, uint16_t src, uint64_t stamp, u
  */
 void	clc_flush(struct clc *c);
 
+/*
+ * What holds cr back now (remote HOLDs, and 1 for a full credit window):
+ * for a relay room made after they began (cl_hold told nobody then).
+ */
+uint16_t clc_holds(const struct clc_room *cr);
+
 /* 1 if members of cr are on other nodes. */
 int	clc_spans(const struct clc_room *cr);
 

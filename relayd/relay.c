@@ -1196,6 +1196,11 @@ relayd_cl_admitted(void *arg, void *token, struct clc_room *cr, uint16_t id, uin
 	c->conn_clroom = NULL;
 	room->room_cl = cr;
 	cr->cr_local = room;
+	/* A room new here: what already holds it back (PROTOCOL.md 5.9) counts. */
+	if (room->room_n == 1 && room->room_nremote == 0) {
+		room->room_nremote = clc_holds(cr);
+		room->room_nblock = (uint16_t)(room->room_nblock + room->room_nremote);
+	}
 	relayd_joined(r, c, room, id);
 	/* The others here heard JOINED from the core already (clcore.h). */
 	relayd_welcome(r, c, others, n);

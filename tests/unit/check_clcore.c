@@ -1038,11 +1038,13 @@ START_TEST(test_clcore_credit_window)
 	ck_assert_uint_ge(n * per + (n + 99) / 100 * CLM_HDR_DATA, CL_WINDOW);
 	ck_assert_uint_lt(n * per + (n + 99) / 100 * CLM_HDR_DATA, CL_WINDOW + 100 * per + CLM_HDR_DATA);
 	sim_run(&s, 1000, 1);
+	ck_assert_uint_eq(clc_holds(a->mb_cr), 1);	/* a relay room made now counts it */
 	ck_assert_int_eq(s.s_nodes[0].sn_holds, 1);	/* no answer: still waiting */
 	/* The bus moves again: node1 reads it all, answers, node0 reads again. */
 	s.s_stall[0][1] = 0;
 	sim_run(&s, 50, 1);
 	ck_assert_int_eq(s.s_nodes[0].sn_holds, 0);
+	ck_assert_uint_eq(clc_holds(a->mb_cr), 0);
 	ck_assert_uint_eq(b->mb_got, total);
 
 	/* The answers are lost: asked again after CL_RETRY_MS, and then answered. */
