@@ -39,7 +39,7 @@ stats() {
 }
 export W PYTHONPATH="$E2E_LIB" P1="$n1_PORT" P2="$n2_PORT" N="${FLOOD_FRAMES:-40000}" SIZE="${FLOOD_SIZE:-1024}"
 $PY - <<'PY' || fail "flood across nodes: $(stats)"
-import os, select, struct, sys, time
+import os, select, struct, time
 import relay
 
 p1, p2, N = int(os.environ["P1"]), int(os.environ["P2"]), int(os.environ["N"])
@@ -53,23 +53,7 @@ id1, _ = r1.join(room)
 id2, _ = r2.join(room)
 assert r1.expect(relay.JOINED)[0] == id2
 
-pid = os.fork()
-if pid == 0:
-    try:
-        f = relay.Client("127.0.0.1", p1, timeout=120)
-        f.join(room)
-        pad = os.urandom(SIZE - 4)
-        hdr = relay.HDR.pack(relay.VERSION, relay.DATA, 0, relay.BCAST, SIZE)
-        for k in range(0, N, BATCH):
-            f.send_raw(b"".join(hdr + struct.pack(">I", j) + pad
-                                for j in range(k, min(N, k + BATCH))))
-        f.ping()
-        while f.recv(timeout=120)[0] != relay.PONG:
-            pass
-        os._exit(0)
-    except Exception as e:
-        print("flooder:", repr(e), file=sys.stderr)
-        os._exit(1)
+pid = relay.fork_flooder("127.0.0.1", p1, room, N, SIZE, BATCH, timeout=120)
 
 class Reader:
     def __init__(self, c, name):

@@ -15,7 +15,7 @@
 start_relay relay
 export PYTHONPATH="$E2E_LIB" PORT="$relay_PORT" RELAY_PID="$relay_PID"
 $PY - <<'PY' || fail "flood"
-import os, signal, socket, struct, sys, time
+import os, socket, struct, time
 import relay
 
 port = int(os.environ["PORT"])
@@ -25,27 +25,9 @@ N, SIZE = 300000, 256
 reader = relay.Client("127.0.0.1", port)
 me, _ = reader.join(room)
 
-pid = os.fork()
-if pid == 0:
-    # The sender: one send() per frame, blocking, nothing batched.
-    try:
-        s = relay.Client("127.0.0.1", port, timeout=60)
-        s.join(room)
-        pad = os.urandom(SIZE - 4)
-        hdr = relay.HDR.pack(relay.VERSION, relay.DATA, 0, me, SIZE)
-        send = s.sock.send
-        for k in range(N):
-            frame = hdr + struct.pack(">I", k) + pad
-            while frame:
-                frame = frame[send(frame):]
-        # Still a member at the end: nobody dropped the sender either.
-        s.ping()
-        while s.recv(timeout=60)[0] != relay.PONG:
-            pass
-        os._exit(0)
-    except Exception as e:
-        print("sender:", repr(e), file=sys.stderr)
-        os._exit(1)
+# The sender: one send() per frame, blocking, nothing batched; still a
+# member at the end (nobody dropped the sender either).
+pid = relay.fork_flooder("127.0.0.1", port, room, N, SIZE, dst=me)
 
 # The reader: as fast as it can, one frame at a time (header, then payload),
 # as a simple client does; two reads per frame make it slower than the

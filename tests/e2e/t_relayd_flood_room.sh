@@ -20,7 +20,7 @@ stats() {
 	grep 'relayd: stats:' "$W/relay.err" | tail -n 1
 }
 $PY - <<'PY' || fail "flood in a room: $(stats 1)"
-import os, select, socket, struct, sys, time
+import os, select, struct, time
 import relay
 
 port = int(os.environ["PORT"])
@@ -33,23 +33,7 @@ id1, _ = m1.join(room)
 id2, _ = m2.join(room)
 assert m1.expect(relay.JOINED)[0] == id2
 
-pid = os.fork()
-if pid == 0:
-    try:
-        f = relay.Client("127.0.0.1", port, timeout=60)
-        f.join(room)
-        pad = os.urandom(SIZE - 4)
-        hdr = relay.HDR.pack(relay.VERSION, relay.DATA, 0, relay.BCAST, SIZE)
-        for k in range(0, N, BATCH):
-            f.send_raw(b"".join(hdr + struct.pack(">I", j) + pad
-                                for j in range(k, min(N, k + BATCH))))
-        f.ping()
-        while f.recv(timeout=60)[0] != relay.PONG:
-            pass
-        os._exit(0)
-    except Exception as e:
-        print("flooder:", repr(e), file=sys.stderr)
-        os._exit(1)
+pid = relay.fork_flooder("127.0.0.1", port, room, N, SIZE, BATCH)
 
 class Member:
     """An ordinary member: reads one frame at a time, as a chat client does."""

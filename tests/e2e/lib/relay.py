@@ -29,6 +29,7 @@ import select
 import socket
 import ssl
 import struct
+import sys
 import time
 
 VERSION = 1
@@ -392,6 +393,32 @@ class Sequence:
             off += HDR_LEN + ln
         del buf[:off]
         return got
+
+
+def fork_flooder(host, port, room, count, size, per_send=1, dst=BCAST, timeout=60):
+    """Forks a member of room that sends `count` DATA frames of `size` bytes
+    (at least 4) to dst as fast as TCP lets it, `per_send` frames per send();
+    frame k's payload starts with k (u32). Then it PINGs and waits for PONG
+    (nobody dropped it either) and exits 0, or 1 on any failure. Returns the
+    child's pid, for os.waitpid."""
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    try:
+        c = Client(host, port, timeout=timeout)
+        c.join(room)
+        pad = os.urandom(size - 4)
+        hdr = HDR.pack(VERSION, DATA, NONE, dst, size)
+        for k in range(0, count, per_send):
+            c.send_raw(b"".join(hdr + struct.pack(">I", j) + pad
+                                for j in range(k, min(count, k + per_send))))
+        c.ping()
+        while c.recv(timeout=timeout)[0] != PONG:
+            pass
+        os._exit(0)
+    except Exception as e:  # the child reports, the parent judges its status
+        print("flooder:", repr(e), file=sys.stderr)
+        os._exit(1)
 
 
 def stream(host, port, room, count, size, dst=BCAST):
