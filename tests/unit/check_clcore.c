@@ -1106,6 +1106,31 @@ START_TEST(test_clcore_credit_window)
 }
 END_TEST
 
+/* The relay a full window waits for dies (kill -9): its members' node reads again. */
+START_TEST(test_clcore_credit_peer_dies)
+{
+	struct simmember *a, *b;
+	struct sim s;
+
+	sim_init(&s, 2, 16, 23);
+	sim_run(&s, 1500, 1);
+	a = sim_join(&s, 0, 0);
+	b = sim_join(&s, 1, 0);
+	sim_run(&s, 200, 1);
+	ck_assert_int_eq(b->mb_state, 1);
+	s.s_stall[0][1] = 1;
+	(void)sim_flood(a, 4 * (CL_WINDOW / (CLM_REC + 12)));
+	ck_assert_int_eq(s.s_nodes[0].sn_holds, 1);
+	sim_node_kill(&s, 1);
+	s.s_stall[0][1] = 0;
+	sim_run(&s, CL_DEAD_MS + 500, 1);
+	ck_assert_int_eq(s.s_nodes[0].sn_holds, 0);
+	ck_assert_uint_eq(clc_holds(a->mb_cr), 0);
+	ck_assert_int_eq(a->mb_state, 1);
+	sim_free(&s);
+}
+END_TEST
+
 static void
 sim_chaos(unsigned int seed, int drop, int cuts)
 {
@@ -1197,6 +1222,7 @@ suite_clcore(void)
 	tcase_add_test(tc, test_clcore_quorum);
 	tcase_add_test(tc, test_clcore_id_reuse_order);
 	tcase_add_test(tc, test_clcore_credit_window);
+	tcase_add_test(tc, test_clcore_credit_peer_dies);
 	tcase_add_loop_test(tc, test_clcore_chaos, 0, 10);
 	tcase_add_loop_test(tc, test_clcore_chaos_lossy, 0, 10);
 	tcase_add_loop_test(tc, test_clcore_chaos_cuts, 0, 10);
